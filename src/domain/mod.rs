@@ -1,0 +1,12 @@
+//! The rules of JIT access as plain types and functions: no I/O, no clock, no store.
+
+pub mod error;
+pub mod model;
+pub mod rules;
+pub mod span;
+pub mod text;
+pub mod when;
+
+pub use error::{ErrorKind, RuleError, RuleResult};
+pub use model::*;
+pub use span::Span;

@@ -1,0 +1,313 @@
+//! The things jitdesk keeps: the directory, the marketplace, applications and their JIT policy, access
+//! requests, the audit log and notifications. Plain data; the rules that change them live in `rules`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::span::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantKind {
+    Publisher,
+    Customer,
+}
+
+/// The customer's Entra ID licence; JIT needs P2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum License {
+    Free,
+    P1,
+    P2,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub kind: TenantKind,
+    pub name: String,
+    /// Only customer tenants carry a licence.
+    pub license: Option<License>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Lower-case user principal name; the user's id everywhere.
+    pub upn: String,
+    pub display_name: String,
+    pub tenant: String,
+    pub admin: bool,
+    /// The OS login that identifies this user when no `--as` is given.
+    pub login: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub id: String,
+    pub name: String,
+    pub publisher_tenant: String,
+    pub published_by: String,
+    pub jit_available: bool,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApprovalMode {
+    AutoApprove,
+    ManualApprove,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JitPolicy {
+    /// Chosen at deployment and never changed afterwards.
+    pub enabled: bool,
+    pub mode: ApprovalMode,
+    pub max_duration: Span,
+    /// UPNs of customer-tenant users.
+    pub approvers: Vec<String>,
+    /// How long a request may wait for a decision before it times out.
+    pub request_timeout: Span,
+}
+
+impl JitPolicy {
+    pub const DEFAULT_MAX_DURATION: Span = Span::from_hours(8);
+    pub const DEFAULT_REQUEST_TIMEOUT: Span = Span::from_hours(24);
+
+    pub fn is_approver(&self, upn: &str) -> bool {
+        self.approvers.iter().any(|a| a == upn)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    pub name: String,
+    pub offer: String,
+    pub customer_tenant: String,
+    /// Copied from the offer so that access checks need no second lookup.
+    pub publisher_tenant: String,
+    pub resource_group: String,
+    pub policy: JitPolicy,
+    pub deployed_by: String,
+    pub deployed_at: DateTime<Utc>,
+}
+
+/// ARM's `jitRequestState` values, plus `Revoked` for access ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RequestState {
+    Pending,
+    Approved,
+    Denied,
+    Canceled,
+    Expired,
+    Timeout,
+    Revoked,
+}
+
+impl RequestState {
+    pub const ALL: [RequestState; 7] = [
+        RequestState::Pending,
+        RequestState::Approved,
+        RequestState::Denied,
+        RequestState::Canceled,
+        RequestState::Expired,
+        RequestState::Timeout,
+        RequestState::Revoked,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestState::Pending => "Pending",
+            RequestState::Approved => "Approved",
+            RequestState::Denied => "Denied",
+            RequestState::Canceled => "Canceled",
+            RequestState::Expired => "Expired",
+            RequestState::Timeout => "Timeout",
+            RequestState::Revoked => "Revoked",
+        }
+    }
+
+    /// Case-insensitive, for command lines and query strings.
+    pub fn parse(text: &str) -> Option<RequestState> {
+        Self::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(text.trim()))
+    }
+
+    pub fn is_final(self) -> bool {
+        !matches!(self, RequestState::Pending | RequestState::Approved)
+    }
+
+    /// Stable small number used as the state index key.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl std::fmt::Display for RequestState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Who did something and why; used for decisions and for endings (cancel, expiry, revocation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// A UPN, or `system` for the engine itself.
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+pub const SYSTEM: &str = "system";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRequest {
+    pub id: u64,
+    pub app: String,
+    pub requester: String,
+    pub roles: Vec<String>,
+    /// The start the requester asked for.
+    pub start: DateTime<Utc>,
+    pub duration: Span,
+    pub justification: String,
+    pub ticket: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Past this, an undecided request times out.
+    pub decide_by: DateTime<Utc>,
+    pub state: RequestState,
+    pub decision: Option<Verdict>,
+    /// Access runs from here for `duration`: the requested start, or the approval if that came later,
+    /// so the requester always gets the whole duration asked for.
+    pub granted_from: Option<DateTime<Utc>>,
+    /// How a request left Pending or Approved other than by a decision (cancel, timeout, expiry, revocation).
+    pub closed: Option<Verdict>,
+    /// Set once the ticker has announced the start of scheduled access.
+    pub started: bool,
+}
+
+/// What the ticker waits for next on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeadlineKind {
+    Timeout,
+    Start,
+    End,
+}
+
+impl AccessRequest {
+    /// The window access is granted for, once approved.
+    pub fn window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.granted_from.map(|from| (from, from + self.duration.to_delta()))
+    }
+
+    pub fn end(&self) -> Option<DateTime<Utc>> {
+        self.window().map(|(_, end)| end)
+    }
+
+    /// Computed from the stored times alone, so it is right whether or not a ticker has run.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.state == RequestState::Approved && self.window().is_some_and(|(from, end)| from <= now && now < end)
+    }
+
+    pub fn is_scheduled(&self, now: DateTime<Utc>) -> bool {
+        self.state == RequestState::Approved && self.window().is_some_and(|(from, _)| now < from)
+    }
+
+    /// The next moment the ticker must look at this request, if any.
+    pub fn deadline(&self) -> Option<(DateTime<Utc>, DeadlineKind)> {
+        match (self.state, self.window()) {
+            (RequestState::Pending, _) => Some((self.decide_by, DeadlineKind::Timeout)),
+            (RequestState::Approved, Some((from, _))) if !self.started => Some((from, DeadlineKind::Start)),
+            (RequestState::Approved, Some((_, end))) => Some((end, DeadlineKind::End)),
+            _ => None,
+        }
+    }
+}
+
+/// What happened, for the audit log and for events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    TenantAdded,
+    UserAdded,
+    OfferPublished,
+    AppDeployed,
+    PolicyChanged,
+    RequestCreated,
+    RequestApproved,
+    RequestDenied,
+    RequestCanceled,
+    RequestTimedOut,
+    AccessStarted,
+    AccessExpired,
+    AccessRevoked,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::TenantAdded => "tenant.add",
+            Action::UserAdded => "user.add",
+            Action::OfferPublished => "offer.publish",
+            Action::AppDeployed => "app.deploy",
+            Action::PolicyChanged => "app.policy",
+            Action::RequestCreated => "request.create",
+            Action::RequestApproved => "request.approve",
+            Action::RequestDenied => "request.deny",
+            Action::RequestCanceled => "request.cancel",
+            Action::RequestTimedOut => "request.timeout",
+            Action::AccessStarted => "access.start",
+            Action::AccessExpired => "access.expire",
+            Action::AccessRevoked => "access.revoke",
+        }
+    }
+}
+
+/// What a change touched; also the key events are filtered by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "camelCase")]
+pub enum Target {
+    Tenant(String),
+    User(String),
+    Offer(String),
+    App(String),
+    Request(u64),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Tenant(id) => write!(f, "tenant/{id}"),
+            Target::User(upn) => write!(f, "user/{upn}"),
+            Target::Offer(id) => write!(f, "offer/{id}"),
+            Target::App(name) => write!(f, "app/{name}"),
+            Target::Request(id) => write!(f, "request/{id}"),
+        }
+    }
+}
+
+/// One line of the append-only audit log, written in the same transaction as the change it records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    pub id: u64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: Action,
+    pub target: Target,
+    /// The application a request belongs to, so screens can filter without a lookup.
+    pub app: Option<String>,
+    pub reason: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub id: u64,
+    pub to: String,
+    pub at: DateTime<Utc>,
+    pub request: u64,
+    pub app: String,
+    pub action: Action,
+    pub message: String,
+}

@@ -1,0 +1,231 @@
+//! Every change the engine makes. A command first asks the rules (which check everything and write
+//! nothing), then writes the result with its audit record and notifications in the same transaction.
+
+use super::writer::{Change, Writer};
+use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
+use crate::domain::*;
+use crate::store::Result;
+
+pub trait Command: Send + 'static {
+    type Output: Send + 'static;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<Self::Output>;
+}
+
+impl Command for NewTenant {
+    type Output = Tenant;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<Tenant> {
+        let tenant = rules::add_tenant(&*w.tables, actor, self)?;
+        w.tables.put_tenant(&tenant)?;
+        w.record(Change::new(&actor.label(), Action::TenantAdded, Target::Tenant(tenant.id.clone())))?;
+        Ok(tenant)
+    }
+}
+
+impl Command for NewUser {
+    type Output = User;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<User> {
+        let user = rules::add_user(&*w.tables, actor, self)?;
+        w.tables.put_user(&user)?;
+        w.record(Change::new(&actor.label(), Action::UserAdded, Target::User(user.upn.clone())))?;
+        Ok(user)
+    }
+}
+
+impl Command for NewOffer {
+    type Output = Offer;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<Offer> {
+        let by = rules::resolve(&*w.tables, actor)?;
+        let offer = rules::publish_offer(&*w.tables, &by, self)?;
+        w.tables.put_offer(&offer)?;
+        w.record(Change::new(&by.upn, Action::OfferPublished, Target::Offer(offer.id.clone())))?;
+        Ok(offer)
+    }
+}
+
+impl Command for Deployment {
+    type Output = Application;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<Application> {
+        let by = rules::resolve(&*w.tables, actor)?;
+        let app = rules::deploy(&*w.tables, &by, self, w.now)?;
+        w.tables.put_app(&app)?;
+        w.record(Change {
+            app: Some(&app.name),
+            after: Some(rules::describe_policy(&app.policy)),
+            ..Change::new(&by.upn, Action::AppDeployed, Target::App(app.name.clone()))
+        })?;
+        Ok(app)
+    }
+}
+
+/// Changes an application's JIT settings.
+pub struct SetPolicy {
+    pub app: String,
+    pub change: PolicyChange,
+}
+
+impl Command for SetPolicy {
+    type Output = Application;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<Application> {
+        let by = rules::resolve(&*w.tables, actor)?;
+        let app = rules::need_app(&*w.tables, &self.app)?;
+        let policy = rules::change_policy(&*w.tables, &by, &app, self.change)?;
+        if policy == app.policy {
+            return Ok(app);
+        }
+        let before = rules::describe_policy(&app.policy);
+        let app = Application { policy, ..app };
+        w.tables.put_app(&app)?;
+        w.record(Change {
+            app: Some(&app.name),
+            before: Some(before),
+            after: Some(rules::describe_policy(&app.policy)),
+            ..Change::new(&by.upn, Action::PolicyChanged, Target::App(app.name.clone()))
+        })?;
+        Ok(app)
+    }
+}
+
+impl Command for NewRequest {
+    type Output = AccessRequest;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<AccessRequest> {
+        let by = rules::resolve(&*w.tables, actor)?;
+        let id = w.tables.next_request_id()?;
+        let request = rules::create_request(&*w.tables, &by, self, id, w.now)?;
+        let app = w.app_of(&request)?;
+        w.tables.save_request(None, &request)?;
+        w.record(Change::of_request(&by.upn, Action::RequestCreated, None, &request))?;
+        let auto = app.policy.mode == ApprovalMode::AutoApprove;
+        let message = format!(
+            "{} asks for {} on {} for {}{}",
+            request.requester,
+            request.roles.join(", "),
+            request.app,
+            request.duration,
+            if auto { " (approved automatically)" } else { "" }
+        );
+        w.notify(&app.policy.approvers, &request, &message)?;
+        if !auto {
+            return Ok(request);
+        }
+        let approved = rules::approve_automatically(request.clone(), w.now);
+        save_transition(w, &request, &approved, Action::RequestApproved)?;
+        Ok(approved)
+    }
+}
+
+/// Stores a request's new state with its audit record, and tells the requester.
+fn save_transition(w: &mut Writer<'_, '_>, old: &AccessRequest, new: &AccessRequest, action: Action) -> Result<()> {
+    w.tables.save_request(Some(old), new)?;
+    let verdict = new.closed.as_ref().or(new.decision.as_ref()).filter(|_| old.state != new.state);
+    let actor = verdict.map_or(SYSTEM, |v| v.by.as_str());
+    let reason = verdict.map(|v| v.reason.as_str());
+    w.record(Change { reason, ..Change::of_request(actor, action, Some(old), new) })?;
+    let message = requester_message(new, action);
+    w.notify(std::slice::from_ref(&new.requester), new, &message)
+}
+
+fn requester_message(r: &AccessRequest, action: Action) -> String {
+    let verdict = r.closed.as_ref().or(r.decision.as_ref());
+    let by_reason = verdict.map(|v| format!(" by {}: {}", v.by, v.reason)).unwrap_or_default();
+    let until = r.end().map(|end| end.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+    match action {
+        Action::RequestApproved => format!("request {} on {} approved{by_reason}", r.id, r.app),
+        Action::RequestDenied => format!("request {} on {} denied{by_reason}", r.id, r.app),
+        Action::RequestTimedOut => format!("request {} on {} timed out with no decision", r.id, r.app),
+        Action::AccessStarted => format!("your access to {} (request {}) is active until {until}", r.app, r.id),
+        Action::AccessExpired => format!("your access to {} (request {}) has ended", r.app, r.id),
+        Action::AccessRevoked => format!("your access to {} (request {}) was revoked{by_reason}", r.app, r.id),
+        other => format!("request {} on {}: {}", r.id, r.app, other.name()),
+    }
+}
+
+/// An approver's decision on a pending request.
+pub struct Decide {
+    pub id: u64,
+    pub approve: bool,
+    pub reason: String,
+}
+
+impl Command for Decide {
+    type Output = AccessRequest;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<AccessRequest> {
+        let by = rules::resolve(&*w.tables, actor)?;
+        let request = w.tables.need_request(self.id)?;
+        let app = w.app_of(&request)?;
+        let decided = rules::decide(&app, &by, request.clone(), self.approve, &self.reason, w.now)?;
+        let action = if self.approve { Action::RequestApproved } else { Action::RequestDenied };
+        save_transition(w, &request, &decided, action)?;
+        Ok(decided)
+    }
+}
+
+/// The requester withdraws a pending request.
+pub struct Cancel {
+    pub id: u64,
+}
+
+impl Command for Cancel {
+    type Output = AccessRequest;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<AccessRequest> {
+        let by = rules::resolve(&*w.tables, actor)?;
+        let request = w.tables.need_request(self.id)?;
+        let app = w.app_of(&request)?;
+        let canceled = rules::cancel(&by, request.clone(), w.now)?;
+        w.tables.save_request(Some(&request), &canceled)?;
+        w.record(Change::of_request(&by.upn, Action::RequestCanceled, Some(&request), &canceled))?;
+        let message = format!("request {} on {} was canceled by {}", canceled.id, canceled.app, by.upn);
+        w.notify(&app.policy.approvers, &canceled, &message)?;
+        Ok(canceled)
+    }
+}
+
+/// Ends active or scheduled access early.
+pub struct Revoke {
+    pub id: u64,
+    pub reason: String,
+}
+
+impl Command for Revoke {
+    type Output = AccessRequest;
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<AccessRequest> {
+        let by = rules::resolve(&*w.tables, actor)?;
+        let request = w.tables.need_request(self.id)?;
+        let app = w.app_of(&request)?;
+        let revoked = rules::revoke(&app, &by, request.clone(), &self.reason, w.now)?;
+        save_transition(w, &request, &revoked, Action::AccessRevoked)?;
+        Ok(revoked)
+    }
+}
+
+/// Moves every request whose deadline has come: timeouts, starts of scheduled access, expiries.
+pub fn advance_due(w: &mut Writer<'_, '_>) -> Result<usize> {
+    let mut moved = 0;
+    for id in w.tables.due(w.now)? {
+        let request = w.tables.need_request(id)?;
+        if let Some((next, action)) = rules::advance(&request, w.now) {
+            save_transition(w, &request, &next, action)?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
+/// Several commands, each with its own actor, in one transaction and each judged on its own: for bulk loads.
+pub struct Batch<C>(pub Vec<(Actor, C)>);
+
+impl<C: Command> Command for Batch<C>
+where
+    C::Output: Send,
+{
+    type Output = Vec<Result<C::Output>>;
+    fn apply(self, _: &Actor, w: &mut Writer<'_, '_>) -> Result<Self::Output> {
+        let mut out = Vec::with_capacity(self.0.len());
+        for (actor, command) in self.0 {
+            match command.apply(&actor, w) {
+                Err(e) if e.kind().is_none() => return Err(e),
+                result => out.push(result),
+            }
+        }
+        Ok(out)
+    }
+}

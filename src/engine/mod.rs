@@ -1,0 +1,140 @@
+//! The engine: the one way in for the CLI, the dashboard and the service. Commands go to the store
+//! thread and come back once durable; queries read a snapshot beside it; every commit is announced
+//! as events.
+
+mod clock;
+mod commands;
+mod event;
+mod queries;
+mod worker;
+mod writer;
+
+use std::path::Path;
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::{broadcast, oneshot};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use commands::{Batch, Cancel, Command, Decide, Revoke, SetPolicy};
+pub use event::Event;
+pub use queries::RequestDetail;
+
+use crate::domain::rules::Actor;
+use crate::store::{Error, OpenMode, Read, Result, Store, Tables};
+use worker::{Job, Msg, Queued, Worker};
+
+/// How many events a slow subscriber may fall behind before it is told it lagged.
+const EVENT_BUFFER: usize = 4096;
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    jobs: Mutex<Option<Sender<Msg>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Engine {
+    /// Opens the store, starts the store thread and catches up every deadline that passed while
+    /// nothing was running, before any query can see stale states.
+    pub async fn open(path: &Path, mode: OpenMode, clock: Arc<dyn Clock>) -> Result<Engine> {
+        let path = path.to_path_buf();
+        let store = blocking(move || Store::open(&path, mode)).await?;
+        let store = Arc::new(store);
+        let (jobs, receiver) = channel();
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let worker = Worker { store: store.clone(), clock: clock.clone(), jobs: receiver, events: events.clone() };
+        let handle = std::thread::Builder::new()
+            .name("jitdesk-store".into())
+            .spawn(move || worker.run())
+            .map_err(|e| Error::Storage(format!("cannot start the store thread: {e}")))?;
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                jobs: Mutex::new(Some(jobs)),
+                worker: Mutex::new(Some(handle)),
+                events,
+            }),
+        };
+        engine.sync().await?;
+        Ok(engine)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.inner.store.path()
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// Runs a command; it returns once the change, its audit record and its notifications are durable.
+    pub async fn run<C: Command>(&self, actor: &Actor, command: C) -> Result<C::Output> {
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Queued::new(actor.clone(), command, reply));
+        self.send(Msg::Job(job))?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Returns after the store thread has processed everything due at the clock's current time.
+    pub async fn sync(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Msg::Sync(reply))?;
+        answer.await.map_err(|_| Error::Closed)
+    }
+
+    fn send(&self, message: Msg) -> Result<()> {
+        let jobs = self.inner.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.as_ref().ok_or(Error::Closed)?.send(message).map_err(|_| Error::Closed)
+    }
+
+    /// Stops the store thread and closes the file cleanly, so the next open needs no repair.
+    pub async fn close(self) -> Result<()> {
+        let inner = self.inner.clone();
+        blocking(move || {
+            inner.shut_down();
+            Ok(())
+        })
+        .await
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Tables<Read>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.inner.store.clone();
+        blocking(move || query(&store.read()?)).await
+    }
+}
+
+impl Inner {
+    fn shut_down(&self) {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            // A panicked store thread has nothing left to close.
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| Error::Closed)?
+}

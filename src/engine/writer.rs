@@ -1,0 +1,92 @@
+//! What a command sees inside the write transaction: the tables, the batch's clock reading, and the
+//! audit and notification helpers that make every change leave its record in the same commit.
+
+use chrono::{DateTime, Utc};
+
+use super::event::Event;
+use crate::domain::*;
+use crate::store::{Result, Tables, Write};
+
+pub struct Writer<'a, 't> {
+    pub tables: &'a mut Tables<Write<'t>>,
+    pub now: DateTime<Utc>,
+    events: &'a mut Vec<Event>,
+}
+
+/// The parts of an audit record a command chooses; id, time and event are filled in here.
+pub struct Change<'s> {
+    pub actor: &'s str,
+    pub action: Action,
+    pub target: Target,
+    pub app: Option<&'s str>,
+    pub reason: Option<&'s str>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl<'s> Change<'s> {
+    pub fn new(actor: &'s str, action: Action, target: Target) -> Self {
+        Change { actor, action, target, app: None, reason: None, before: None, after: None }
+    }
+
+    /// A request's move from one state to another.
+    pub fn of_request(actor: &'s str, action: Action, old: Option<&AccessRequest>, new: &'s AccessRequest) -> Self {
+        Change {
+            app: Some(&new.app),
+            before: old.map(|r| r.state.to_string()),
+            after: Some(new.state.to_string()),
+            ..Change::new(actor, action, Target::Request(new.id))
+        }
+    }
+
+    pub fn reason(self, reason: &'s str) -> Self {
+        Change { reason: Some(reason), ..self }
+    }
+}
+
+impl<'a, 't> Writer<'a, 't> {
+    pub fn new(tables: &'a mut Tables<Write<'t>>, now: DateTime<Utc>, events: &'a mut Vec<Event>) -> Self {
+        Writer { tables, now, events }
+    }
+
+    pub fn record(&mut self, change: Change<'_>) -> Result<u64> {
+        let record = AuditRecord {
+            id: self.tables.next_audit_id()?,
+            at: self.now,
+            actor: change.actor.to_string(),
+            action: change.action,
+            target: change.target,
+            app: change.app.map(str::to_string),
+            reason: change.reason.map(str::to_string),
+            before: change.before,
+            after: change.after,
+        };
+        self.tables.append_audit(&record)?;
+        let id = record.id;
+        self.events.push(Event { record, notified: Vec::new() });
+        Ok(id)
+    }
+
+    /// Notifies users about the change just recorded.
+    pub fn notify(&mut self, to: &[String], request: &AccessRequest, message: &str) -> Result<()> {
+        let Some(event) = self.events.last_mut() else { return Ok(()) };
+        for upn in to {
+            let notification = Notification {
+                id: event.record.id,
+                to: upn.clone(),
+                at: self.now,
+                request: request.id,
+                app: request.app.clone(),
+                action: event.record.action,
+                message: message.to_string(),
+            };
+            self.tables.put_notification(&notification)?;
+            event.notified.push(upn.clone());
+        }
+        Ok(())
+    }
+
+    pub fn app_of(&self, request: &AccessRequest) -> Result<Application> {
+        rules::need_app(&*self.tables, &request.app)
+    }
+}

@@ -1,0 +1,11 @@
+//! jitdesk: just-in-time access to managed applications.
+//!
+//! Layers, inner to outer: `domain` (rules, no I/O) <- `store` (redb) <- `engine` (commands, queries,
+//! ticker, events) <- `cli`. Outer layers use only the API of the layer below.
+
+pub mod cli;
+pub mod domain;
+pub mod engine;
+pub mod store;
+
+pub use store::{Error, Result};

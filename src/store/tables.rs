@@ -1,0 +1,100 @@
+//! The redb tables and the one struct that holds them all open for a transaction, read or write.
+//! Reads are written once, generically over `Family`, and serve both kinds of transaction.
+
+use std::marker::PhantomData;
+
+use redb::{Key, ReadTransaction, ReadableTable, TableDefinition, Value, WriteTransaction};
+
+use super::error::Result;
+
+/// JSON-encoded records, keyed by their natural id.
+pub type Records<K> = TableDefinition<'static, K, &'static [u8]>;
+/// Index tables carry everything in the key.
+pub type Index<K> = TableDefinition<'static, K, ()>;
+
+pub const META: TableDefinition<&str, u32> = TableDefinition::new("meta");
+pub const TENANTS: Records<&str> = TableDefinition::new("tenants");
+pub const USERS: Records<&str> = TableDefinition::new("users");
+pub const USERS_BY_LOGIN: TableDefinition<&str, &str> = TableDefinition::new("users_by_login");
+pub const OFFERS: Records<&str> = TableDefinition::new("offers");
+pub const APPS: Records<&str> = TableDefinition::new("apps");
+pub const REQUESTS: Records<u64> = TableDefinition::new("requests");
+/// (state code, request id)
+pub const BY_STATE: Index<(u8, u64)> = TableDefinition::new("requests_by_state");
+/// (application, request id)
+pub const BY_APP: Index<(&str, u64)> = TableDefinition::new("requests_by_app");
+/// (requester, application, request id)
+pub const BY_REQUESTER: Index<(&str, &str, u64)> = TableDefinition::new("requests_by_requester");
+/// (deadline in ms since the epoch, request id): the ticker's only view of time.
+pub const DEADLINES: Index<(i64, u64)> = TableDefinition::new("deadlines");
+pub const AUDIT: Records<u64> = TableDefinition::new("audit");
+/// (request id, audit id): a request's history.
+pub const AUDIT_BY_REQUEST: Index<(u64, u64)> = TableDefinition::new("audit_by_request");
+/// (recipient, audit id that caused it)
+pub const NOTIFICATIONS: Records<(&str, u64)> = TableDefinition::new("notifications");
+
+pub trait Family {
+    type Table<K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>;
+}
+
+pub struct Read;
+impl Family for Read {
+    type Table<K: Key + 'static, V: Value + 'static> = redb::ReadOnlyTable<K, V>;
+}
+
+pub struct Write<'t>(PhantomData<&'t ()>);
+impl<'t> Family for Write<'t> {
+    type Table<K: Key + 'static, V: Value + 'static> = redb::Table<'t, K, V>;
+}
+
+pub struct Tables<F: Family> {
+    pub meta: F::Table<&'static str, u32>,
+    pub tenants: F::Table<&'static str, &'static [u8]>,
+    pub users: F::Table<&'static str, &'static [u8]>,
+    pub users_by_login: F::Table<&'static str, &'static str>,
+    pub offers: F::Table<&'static str, &'static [u8]>,
+    pub apps: F::Table<&'static str, &'static [u8]>,
+    pub requests: F::Table<u64, &'static [u8]>,
+    pub by_state: F::Table<(u8, u64), ()>,
+    pub by_app: F::Table<(&'static str, u64), ()>,
+    pub by_requester: F::Table<(&'static str, &'static str, u64), ()>,
+    pub deadlines: F::Table<(i64, u64), ()>,
+    pub audit: F::Table<u64, &'static [u8]>,
+    pub audit_by_request: F::Table<(u64, u64), ()>,
+    pub notifications: F::Table<(&'static str, u64), &'static [u8]>,
+}
+
+/// Lists every table once, for both ways of opening them.
+macro_rules! open_all {
+    ($txn:expr) => {
+        Tables {
+            meta: $txn.open_table(META)?,
+            tenants: $txn.open_table(TENANTS)?,
+            users: $txn.open_table(USERS)?,
+            users_by_login: $txn.open_table(USERS_BY_LOGIN)?,
+            offers: $txn.open_table(OFFERS)?,
+            apps: $txn.open_table(APPS)?,
+            requests: $txn.open_table(REQUESTS)?,
+            by_state: $txn.open_table(BY_STATE)?,
+            by_app: $txn.open_table(BY_APP)?,
+            by_requester: $txn.open_table(BY_REQUESTER)?,
+            deadlines: $txn.open_table(DEADLINES)?,
+            audit: $txn.open_table(AUDIT)?,
+            audit_by_request: $txn.open_table(AUDIT_BY_REQUEST)?,
+            notifications: $txn.open_table(NOTIFICATIONS)?,
+        }
+    };
+}
+
+impl Tables<Read> {
+    pub fn open(txn: &ReadTransaction) -> Result<Self> {
+        Ok(open_all!(txn))
+    }
+}
+
+impl<'t> Tables<Write<'t>> {
+    /// Creates any table that does not exist yet, which is how a new store gets its schema.
+    pub fn open(txn: &'t WriteTransaction) -> Result<Self> {
+        Ok(open_all!(txn))
+    }
+}
