@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::error::RuleError;
 use super::model::*;
 use super::span::Span;
-use super::text::{MAX_NAME_TEXT, MAX_TEXT, check_id, check_text, check_upn, sanitize};
+use super::text::{MAX_NAME_TEXT, MAX_TEXT, check_id, check_text, check_upn, shown};
 
 /// Who is asking. The engine resolves `User` against the directory before any rule runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +37,6 @@ pub trait Lookup {
     fn app(&self, name: &str) -> Result<Option<Application>, Self::Error>;
     /// The requester's pending request on the application, if there is one.
     fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>, Self::Error>;
-}
-
-fn shown(value: &str) -> String {
-    sanitize(value).into_owned()
 }
 
 pub fn need_tenant<L: Lookup>(l: &L, id: &str) -> Result<Tenant, L::Error> {
