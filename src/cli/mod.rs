@@ -1,1 +1,320 @@
-//! Command line.
+//! The scriptable command line: parses, runs one engine call, prints. Errors are one line on stderr
+//! starting with `error:`; exit 1 for refused or failed commands, 2 for usage, 3 for "no access".
+
+mod args;
+mod show;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use clap::error::ErrorKind as ClapKind;
+use serde::Serialize;
+
+pub use args::Cli;
+use args::*;
+
+use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
+use crate::domain::when::parse_time;
+use crate::engine::{Cancel, Decide, Engine, Revoke, SetPolicy, SystemClock};
+use crate::json;
+use crate::store::{Error, OpenMode, RequestFilter, Result};
+use show::Style;
+
+const EXIT_USAGE: u8 = 2;
+const EXIT_NO_ACCESS: u8 = 3;
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {}", one_line(message));
+    ExitCode::FAILURE
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// clap's own messages span several lines; scripts and people get the gist on one.
+fn usage(e: clap::Error) -> ExitCode {
+    if matches!(e.kind(), ClapKind::DisplayHelp | ClapKind::DisplayVersion) {
+        // Nothing useful to do if stdout is gone.
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.render().to_string();
+    let gist: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    eprintln!("{} (see --help)", one_line(&gist.join(" ")));
+    ExitCode::from(EXIT_USAGE)
+}
+
+pub fn default_store() -> PathBuf {
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("jitdesk").join("jitdesk.redb")
+}
+
+fn os_login() -> Option<String> {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|l| !l.is_empty())
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let path = cli.store.clone().unwrap_or_else(default_store);
+    if let Command::Init { sample, scale } = cli.command {
+        return init(&path, sample, scale).await;
+    }
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(SystemClock)).await?;
+    let outcome = dispatch(&engine, &cli).await;
+    engine.close().await?;
+    let (out, code) = outcome?;
+    print(&out);
+    Ok(code)
+}
+
+fn print(out: &str) {
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = std::io::stdout().write_all(out.as_bytes());
+}
+
+async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Result<ExitCode> {
+    if sample || scale.is_some() {
+        let summary = crate::sample::create(path, scale.unwrap_or(0)).await?;
+        print(&format!("loaded the sample into {}: {summary}\n", path.display()));
+    } else {
+        let existed = path.exists();
+        Engine::open(path, OpenMode::Create, Arc::new(SystemClock)).await?.close().await?;
+        let what = if existed { "store already exists at" } else { "created an empty store at" };
+        print(&format!("{what} {}\n", path.display()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Who is acting: --as, else the directory user whose login is the OS login, else the local operator.
+async fn actor(engine: &Engine, cli: &Cli) -> Result<Actor> {
+    if let Some(upn) = &cli.as_user {
+        return Ok(Actor::User(upn.trim().to_lowercase()));
+    }
+    let login = os_login();
+    if let Some(login) = &login
+        && let Some(user) = engine.user_by_login(login).await?
+    {
+        return Ok(Actor::User(user.upn));
+    }
+    Ok(Actor::Operator(login.unwrap_or_else(|| "unknown".into())))
+}
+
+async fn need_upn(engine: &Engine, cli: &Cli) -> Result<String> {
+    match actor(engine, cli).await? {
+        Actor::User(upn) => Ok(engine.user(&upn).await?.upn),
+        Actor::Operator(_) => Err(rules::needs_user().into()),
+    }
+}
+
+fn json_out<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| Error::Storage(e.to_string()))
+}
+
+type Output = (String, ExitCode);
+
+fn ok(out: String) -> Result<Output> {
+    Ok((out, ExitCode::SUCCESS))
+}
+
+async fn dispatch(engine: &Engine, cli: &Cli) -> Result<Output> {
+    let style = Style { utc: cli.utc, now: engine.now() };
+    let operator = Actor::Operator(os_login().unwrap_or_else(|| "unknown".into()));
+    match &cli.command {
+        Command::Init { .. } => ok(String::new()),
+        Command::Tenant(TenantCmd::Add { id, kind, name, license }) => {
+            let input =
+                NewTenant { id: id.clone(), kind: (*kind).into(), name: name.clone(), license: license.map(Into::into) };
+            let tenant = engine.run(&operator, input).await?;
+            ok(format!("added tenant {}\n", tenant.id))
+        }
+        Command::User(UserCmd::Add { upn, tenant, name, admin, login }) => {
+            let input = NewUser {
+                upn: upn.clone(),
+                tenant: tenant.clone(),
+                name: name.clone(),
+                admin: *admin,
+                login: login.clone(),
+            };
+            let user = engine.run(&operator, input).await?;
+            ok(format!("added user {} to {}\n", user.upn, user.tenant))
+        }
+        Command::User(UserCmd::Search { text, json }) => {
+            let users = engine.search_users(text).await?;
+            ok(if *json { json_out(&users)? } else { show::users(&users) })
+        }
+        Command::Offer(OfferCmd::Publish { id, name, jit, roles }) => {
+            let input = NewOffer { id: id.clone(), name: name.clone(), jit_available: *jit, roles: roles.clone() };
+            let offer = engine.run(&actor(engine, cli).await?, input).await?;
+            ok(format!("published offer {} (JIT {})\n", offer.id, if offer.jit_available { "available" } else { "not available" }))
+        }
+        Command::Offer(OfferCmd::List { json }) => {
+            let offers = engine.offers().await?;
+            ok(if *json { json_out(&offers)? } else { show::offers(&offers) })
+        }
+        Command::App(cmd) => app(engine, cli, cmd, &style).await,
+        Command::Request(cmd) => request(engine, cli, cmd, &style).await,
+        Command::Access(cmd) => access(engine, cli, cmd, &style).await,
+        Command::Notifications { json, limit } => {
+            let upn = need_upn(engine, cli).await?;
+            let items = engine.notifications(&upn, *limit).await?;
+            ok(if *json { json_out(&items)? } else { show::notifications(&items, &style) })
+        }
+        Command::Audit { json, limit } => {
+            let records = engine.audit(*limit).await?;
+            ok(if *json { json_out(&records)? } else { show::audit(&records, &style) })
+        }
+    }
+}
+
+async fn app(engine: &Engine, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<Output> {
+    match cmd {
+        AppCmd::Deploy { name, offer, policy, approvers, resource_group } => {
+            let input = Deployment {
+                name: name.clone(),
+                offer: offer.clone(),
+                jit: policy.jit.map(|s| s == Switch::On),
+                mode: policy.approval.map(Into::into),
+                max_duration: policy.max_duration,
+                approvers: approvers.clone(),
+                request_timeout: policy.request_timeout,
+                resource_group: resource_group.clone(),
+            };
+            let app = engine.run(&actor(engine, cli).await?, input).await?;
+            ok(format!("deployed {}: {}\n", app.name, rules::describe_policy(&app.policy)))
+        }
+        AppCmd::Set { name, policy, add_approvers, remove_approvers } => {
+            let change = PolicyChange {
+                jit: policy.jit.map(|s| s == Switch::On),
+                mode: policy.approval.map(Into::into),
+                max_duration: policy.max_duration,
+                add_approvers: add_approvers.clone(),
+                remove_approvers: remove_approvers.clone(),
+                request_timeout: policy.request_timeout,
+            };
+            let app = engine.run(&actor(engine, cli).await?, SetPolicy { app: name.clone(), change }).await?;
+            ok(format!("{}: {}\n", app.name, rules::describe_policy(&app.policy)))
+        }
+        AppCmd::List { json } => {
+            let apps = engine.apps().await?;
+            if *json {
+                let users = engine.search_users("").await?;
+                ok(json_out(&apps.iter().map(|a| json::App::new(a, &users)).collect::<Vec<_>>())?)
+            } else {
+                ok(show::apps(&apps))
+            }
+        }
+        AppCmd::Show { name, json } => {
+            let app = engine.app(name).await?;
+            if *json {
+                let users = engine.search_users("").await?;
+                ok(json_out(&json::App::new(&app, &users))?)
+            } else {
+                let grants: Vec<_> =
+                    engine.grants().await?.into_iter().filter(|g| g.app == app.name && g.is_active(style.now)).collect();
+                ok(show::app(&app, &grants, style))
+            }
+        }
+    }
+}
+
+async fn request(engine: &Engine, cli: &Cli, cmd: &RequestCmd, style: &Style) -> Result<Output> {
+    match cmd {
+        RequestCmd::Create { app, roles, duration, start, reason, ticket } => {
+            let start = start.as_deref().map(|s| parse_time(s, engine.now())).transpose()?;
+            let input = NewRequest {
+                app: app.clone(),
+                roles: roles.clone(),
+                start,
+                duration: *duration,
+                justification: reason.clone(),
+                ticket: ticket.clone(),
+            };
+            let request = engine.run(&actor(engine, cli).await?, input).await?;
+            ok(format!("{}\n", request.id))
+        }
+        RequestCmd::List { state, app, mine, limit, json } => {
+            let requester = if *mine { Some(need_upn(engine, cli).await?) } else { None };
+            let filter = RequestFilter { state: *state, app: app.clone(), requester, limit: Some(*limit) };
+            let page = engine.requests(filter).await?;
+            if page.more && !*json {
+                eprintln!("(showing the newest {limit}; use --limit to see more)");
+            }
+            ok(if *json {
+                json_out(&page.items.iter().map(json::Request::new).collect::<Vec<_>>())?
+            } else {
+                show::requests(&page.items, style)
+            })
+        }
+        RequestCmd::Show { id, json } => {
+            let detail = engine.request(*id).await?;
+            if *json {
+                let mut view = json::Request::new(&detail.request);
+                view.history = Some(detail.history);
+                ok(json_out(&view)?)
+            } else {
+                ok(show::request(&detail, style))
+            }
+        }
+        RequestCmd::Approve { id, reason } | RequestCmd::Deny { id, reason } => {
+            let approve = matches!(cmd, RequestCmd::Approve { .. });
+            let decision = Decide { id: *id, approve, reason: reason.clone() };
+            let r = engine.run(&actor(engine, cli).await?, decision).await?;
+            let detail = match r.window() {
+                Some((from, end)) => format!(": access from {} until {}", style.time(from), style.time(end)),
+                None => String::new(),
+            };
+            ok(format!("request {} {}{detail}\n", r.id, r.state))
+        }
+        RequestCmd::Cancel { id } => {
+            let r = engine.run(&actor(engine, cli).await?, Cancel { id: *id }).await?;
+            ok(format!("request {} {}\n", r.id, r.state))
+        }
+    }
+}
+
+async fn access(engine: &Engine, cli: &Cli, cmd: &AccessCmd, style: &Style) -> Result<Output> {
+    match cmd {
+        AccessCmd::List { json } => {
+            let grants = engine.grants().await?;
+            ok(if *json {
+                json_out(&grants.iter().map(json::Request::new).collect::<Vec<_>>())?
+            } else {
+                show::grants(&grants, style)
+            })
+        }
+        AccessCmd::Check { app, user } => {
+            let status = engine.access_check(app, user).await?;
+            let code = match status {
+                AccessStatus::None { .. } => ExitCode::from(EXIT_NO_ACCESS),
+                _ => ExitCode::SUCCESS,
+            };
+            Ok((show::access(app, &user.to_lowercase(), &status, style), code))
+        }
+        AccessCmd::Revoke { id, reason } => {
+            let r = engine.run(&actor(engine, cli).await?, Revoke { id: *id, reason: reason.clone() }).await?;
+            ok(format!("request {} {}: access ended\n", r.id, r.state))
+        }
+    }
+}

@@ -23,6 +23,7 @@ pub enum License {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Tenant {
     pub id: String,
     pub kind: TenantKind,
@@ -32,6 +33,7 @@ pub struct Tenant {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct User {
     /// Lower-case user principal name; the user's id everywhere.
     pub upn: String,
@@ -43,6 +45,7 @@ pub struct User {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Offer {
     pub id: String,
     pub name: String,
@@ -59,6 +62,7 @@ pub enum ApprovalMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JitPolicy {
     /// Chosen at deployment and never changed afterwards.
     pub enabled: bool,
@@ -80,6 +84,7 @@ impl JitPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Application {
     pub name: String,
     pub offer: String,
@@ -150,6 +155,7 @@ impl std::fmt::Display for RequestState {
 
 /// Who did something and why; used for decisions and for endings (cancel, expiry, revocation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Verdict {
     /// A UPN, or `system` for the engine itself.
     pub by: String,
@@ -160,6 +166,7 @@ pub struct Verdict {
 pub const SYSTEM: &str = "system";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessRequest {
     pub id: u64,
     pub app: String,

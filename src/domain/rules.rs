@@ -71,11 +71,15 @@ pub fn need_app<L: Lookup>(l: &L, name: &str) -> Result<Application, L::Error> {
 pub fn resolve<L: Lookup>(l: &L, actor: &Actor) -> Result<User, L::Error> {
     match actor {
         Actor::User(upn) => need_user(l, upn),
-        Actor::Operator(_) => Err(RuleError::forbidden(
-            "this needs a directory user: pass --as UPN, set JITDESK_USER, or give a user your OS login with `jitdesk user add --login`",
-        )
-        .into()),
+        Actor::Operator(_) => Err(needs_user().into()),
     }
+}
+
+/// The refusal for workflow actions attempted without a directory identity.
+pub fn needs_user() -> RuleError {
+    RuleError::forbidden(
+        "this needs a directory user: pass --as UPN, set JITDESK_USER, or give a user your OS login with `jitdesk user add --login`",
+    )
 }
 
 fn need_operator(actor: &Actor) -> Result<(), RuleError> {
@@ -693,5 +697,990 @@ pub fn access_status<'a>(
     match active {
         Some((request, until)) => AccessStatus::Active { request, until },
         None => AccessStatus::None { why: "no active JIT grant".to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use chrono::{TimeDelta, TimeZone};
+
+    use super::*;
+    use crate::domain::error::ErrorKind;
+
+    // ---- an in-memory directory ----
+
+    const ADMIN: &str = "admin@contoso.com";
+    const ADMIN2: &str = "boss@contoso.com";
+    const APPROVER: &str = "approver@contoso.com";
+    const CAROL: &str = "carol@contoso.com";
+    const PAT: &str = "pat@fabrikam.com";
+    const PAUL: &str = "paul@fabrikam.com";
+    const PUB_ADMIN: &str = "padmin@fabrikam.com";
+    const OLGA: &str = "olga@other.com";
+    const FREE_ADMIN: &str = "admin@cheap.com";
+    const P1_ADMIN: &str = "admin@mid.com";
+    const OTHER_ADMIN: &str = "admin@woodgrove.com";
+
+    #[derive(Default)]
+    struct Dir {
+        tenants: HashMap<String, Tenant>,
+        users: HashMap<String, User>,
+        offers: HashMap<String, Offer>,
+        apps: HashMap<String, Application>,
+        requests: Vec<AccessRequest>,
+    }
+
+    impl Lookup for Dir {
+        type Error = RuleError;
+        fn tenant(&self, id: &str) -> Result<Option<Tenant>, RuleError> {
+            Ok(self.tenants.get(id).cloned())
+        }
+        fn user(&self, upn: &str) -> Result<Option<User>, RuleError> {
+            Ok(self.users.get(upn).cloned())
+        }
+        fn user_by_login(&self, login: &str) -> Result<Option<User>, RuleError> {
+            Ok(self.users.values().find(|u| u.login.as_deref() == Some(login)).cloned())
+        }
+        fn offer(&self, id: &str) -> Result<Option<Offer>, RuleError> {
+            Ok(self.offers.get(id).cloned())
+        }
+        fn app(&self, name: &str) -> Result<Option<Application>, RuleError> {
+            Ok(self.apps.get(name).cloned())
+        }
+        fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>, RuleError> {
+            Ok(self
+                .requests
+                .iter()
+                .find(|r| r.app == app && r.requester == requester && r.state == RequestState::Pending)
+                .map(|r| r.id))
+        }
+    }
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 3, 10, 9, 0, 0).unwrap()
+    }
+
+    fn hours(h: i64) -> TimeDelta {
+        TimeDelta::hours(h)
+    }
+
+    fn op() -> Actor {
+        Actor::Operator("root".to_string())
+    }
+
+    impl Dir {
+        fn add_t(&mut self, id: &str, kind: TenantKind, license: Option<License>) {
+            let t = add_tenant(self, &op(), NewTenant { id: id.into(), kind, name: None, license }).unwrap();
+            self.tenants.insert(t.id.clone(), t);
+        }
+
+        fn add_u(&mut self, upn: &str, tenant: &str, admin: bool) {
+            let u = add_user(
+                self,
+                &op(),
+                NewUser { upn: upn.into(), tenant: tenant.into(), name: None, admin, login: None },
+            )
+            .unwrap();
+            self.users.insert(u.upn.clone(), u);
+        }
+
+        fn get(&self, upn: &str) -> User {
+            self.users[upn].clone()
+        }
+
+        fn deploy(&mut self, by: &str, d: Deployment) -> Application {
+            let app = deploy(&*self, &self.get(by), d, t0()).unwrap();
+            self.apps.insert(app.name.clone(), app.clone());
+            app
+        }
+
+        fn manual_app(&mut self, name: &str, approvers: &[&str]) -> Application {
+            self.deploy(
+                ADMIN,
+                Deployment {
+                    name: name.into(),
+                    offer: "jit-offer".into(),
+                    mode: Some(ApprovalMode::ManualApprove),
+                    approvers: approvers.iter().map(|a| a.to_string()).collect(),
+                    ..Deployment::default()
+                },
+            )
+        }
+
+        /// Creates a request and keeps it, so the pending-request lookup sees it.
+        fn request(&mut self, app: &str, by: &str, duration: Span, start: Option<DateTime<Utc>>) -> AccessRequest {
+            let id = self.requests.len() as u64 + 1;
+            let r = create_request(&*self, &self.get(by), new_request(app, duration, start), id, t0()).unwrap();
+            self.requests.push(r.clone());
+            r
+        }
+    }
+
+    fn new_request(app: &str, duration: Span, start: Option<DateTime<Utc>>) -> NewRequest {
+        NewRequest {
+            app: app.into(),
+            roles: vec!["Owner".into()],
+            start,
+            duration,
+            justification: "investigate incident".into(),
+            ticket: None,
+        }
+    }
+
+    /// contoso (P2), cheap (free), mid (P1) and woodgrove (P2) are customers; fabrikam and other publish.
+    /// `jit-offer` supports JIT with roles Owner and Contributor; `plain-offer` does not.
+    fn dir() -> Dir {
+        let mut d = Dir::default();
+        d.add_t("contoso", TenantKind::Customer, Some(License::P2));
+        d.add_t("cheap", TenantKind::Customer, Some(License::Free));
+        d.add_t("mid", TenantKind::Customer, Some(License::P1));
+        d.add_t("woodgrove", TenantKind::Customer, None);
+        d.add_t("fabrikam", TenantKind::Publisher, None);
+        d.add_t("other", TenantKind::Publisher, None);
+        d.add_u(ADMIN, "contoso", true);
+        d.add_u(ADMIN2, "contoso", true);
+        d.add_u(APPROVER, "contoso", false);
+        d.add_u(CAROL, "contoso", false);
+        d.add_u(PAT, "fabrikam", false);
+        d.add_u(PAUL, "fabrikam", false);
+        d.add_u(PUB_ADMIN, "fabrikam", true);
+        d.add_u(OLGA, "other", false);
+        d.add_u(FREE_ADMIN, "cheap", true);
+        d.add_u(P1_ADMIN, "mid", true);
+        d.add_u(OTHER_ADMIN, "woodgrove", true);
+        for (id, jit) in [("jit-offer", true), ("plain-offer", false)] {
+            let o = publish_offer(
+                &d,
+                &d.get(PAT),
+                NewOffer {
+                    id: id.into(),
+                    name: format!("{id} name"),
+                    jit_available: jit,
+                    roles: vec!["Owner".into(), "Contributor".into()],
+                },
+            )
+            .unwrap();
+            d.offers.insert(o.id.clone(), o);
+        }
+        d
+    }
+
+    fn refused<T: std::fmt::Debug>(result: Result<T, RuleError>, kind: ErrorKind) -> String {
+        match result {
+            Ok(value) => panic!("expected a {kind:?} refusal, got {value:?}"),
+            Err(e) => {
+                assert_eq!(e.kind, kind, "wrong kind for: {}", e.message);
+                e.message
+            }
+        }
+    }
+
+    // ---- tenants, users, offers ----
+
+    #[test]
+    fn add_tenant_defaults_and_validation() {
+        let d = dir();
+        let t = add_tenant(
+            &d,
+            &op(),
+            NewTenant { id: "northwind".into(), kind: TenantKind::Customer, name: None, license: None },
+        )
+        .unwrap();
+        assert_eq!(t.name, "northwind", "the name defaults to the id");
+        assert_eq!(t.license, Some(License::P2), "customer tenants default to P2");
+        let p = add_tenant(
+            &d,
+            &op(),
+            NewTenant { id: "acme".into(), kind: TenantKind::Publisher, name: Some(" Acme Ltd ".into()), license: None },
+        )
+        .unwrap();
+        assert_eq!((p.name.as_str(), p.license), ("Acme Ltd", None));
+
+        let m = refused(
+            add_tenant(&d, &op(), NewTenant { id: "contoso".into(), kind: TenantKind::Customer, name: None, license: None }),
+            ErrorKind::Conflict,
+        );
+        assert!(m.contains("contoso"), "{m}");
+        refused(
+            add_tenant(
+                &d,
+                &op(),
+                NewTenant { id: "acme".into(), kind: TenantKind::Publisher, name: None, license: Some(License::P2) },
+            ),
+            ErrorKind::Invalid,
+        );
+        refused(
+            add_tenant(&d, &op(), NewTenant { id: "bad id".into(), kind: TenantKind::Customer, name: None, license: None }),
+            ErrorKind::Invalid,
+        );
+        refused(
+            add_tenant(
+                &d,
+                &Actor::User(ADMIN.into()),
+                NewTenant { id: "northwind".into(), kind: TenantKind::Customer, name: None, license: None },
+            ),
+            ErrorKind::Forbidden,
+        );
+    }
+
+    #[test]
+    fn add_user_rules() {
+        let mut d = dir();
+        let new = |upn: &str, tenant: &str, login: Option<&str>| NewUser {
+            upn: upn.into(),
+            tenant: tenant.into(),
+            name: None,
+            admin: false,
+            login: login.map(str::to_string),
+        };
+        let u = add_user(&d, &op(), new("Dana.Smith@Contoso.com", "contoso", Some("dana"))).unwrap();
+        assert_eq!(u.upn, "dana.smith@contoso.com", "UPNs are lowercased");
+        assert_eq!(u.display_name, "dana.smith", "the display name defaults to the local part");
+        assert_eq!(u.tenant, "contoso");
+        d.users.insert(u.upn.clone(), u);
+
+        let m = refused(add_user(&d, &op(), new("DANA.SMITH@contoso.com", "contoso", None)), ErrorKind::Conflict);
+        assert!(m.contains("dana.smith@contoso.com"), "{m}");
+        let m = refused(add_user(&d, &op(), new("eve@contoso.com", "contoso", Some("dana"))), ErrorKind::Conflict);
+        assert!(m.contains("dana.smith@contoso.com"), "the message names the login's owner: {m}");
+        refused(add_user(&d, &op(), new("eve@nowhere.com", "nowhere", None)), ErrorKind::NotFound);
+        refused(add_user(&d, &op(), new("not-an-upn", "contoso", None)), ErrorKind::Invalid);
+        refused(add_user(&d, &Actor::User(ADMIN.into()), new("eve@contoso.com", "contoso", None)), ErrorKind::Forbidden);
+        assert!(add_user(&d, &op(), new("eve@contoso.com", "contoso", Some("eve"))).is_ok());
+    }
+
+    #[test]
+    fn publish_offer_rules() {
+        let d = dir();
+        let offer = |id: &str, roles: &[&str]| NewOffer {
+            id: id.into(),
+            name: "Offer".into(),
+            jit_available: true,
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        };
+        let o = publish_offer(&d, &d.get(PAUL), offer("o1", &[])).unwrap();
+        assert_eq!(o.roles, vec!["Owner".to_string()], "no roles means Owner");
+        assert_eq!((o.publisher_tenant.as_str(), o.published_by.as_str()), ("fabrikam", PAUL));
+        let o = publish_offer(&d, &d.get(PAUL), offer("o2", &["Reader", "Owner", "Reader"])).unwrap();
+        assert_eq!(o.roles, vec!["Reader".to_string(), "Owner".to_string()], "duplicates collapse, order kept");
+
+        refused(publish_offer(&d, &d.get(ADMIN), offer("o3", &[])), ErrorKind::Forbidden);
+        refused(publish_offer(&d, &d.get(PAUL), offer("jit-offer", &[])), ErrorKind::Conflict);
+        refused(publish_offer(&d, &d.get(PAUL), offer("o4", &["bad role"])), ErrorKind::Invalid);
+    }
+
+    // ---- deploy ----
+
+    fn deployment(name: &str, offer: &str) -> Deployment {
+        Deployment { name: name.into(), offer: offer.into(), ..Deployment::default() }
+    }
+
+    #[test]
+    fn deploy_defaults() {
+        let d = dir();
+        let app = deploy(&d, &d.get(ADMIN), deployment("app1", "jit-offer"), t0()).unwrap();
+        assert!(app.policy.enabled, "JIT is on by default when the offer supports it");
+        assert_eq!(app.policy.mode, ApprovalMode::AutoApprove);
+        assert_eq!(app.policy.max_duration, Span::from_hours(8));
+        assert!(app.policy.approvers.is_empty());
+        assert_eq!(app.policy.request_timeout, Span::from_hours(24));
+        assert_eq!(app.resource_group, "mrg-app1");
+        assert_eq!(app.customer_tenant, "contoso");
+        assert_eq!(app.publisher_tenant, "fabrikam");
+        assert_eq!(app.deployed_by, ADMIN);
+        assert_eq!(app.deployed_at, t0());
+
+        let plain = deploy(&d, &d.get(ADMIN), deployment("app2", "plain-offer"), t0()).unwrap();
+        assert!(!plain.policy.enabled, "JIT is off by default when the offer does not support it");
+
+        let off = deploy(&d, &d.get(ADMIN), Deployment { jit: Some(false), ..deployment("app3", "jit-offer") }, t0())
+            .unwrap();
+        assert!(!off.policy.enabled, "JIT can be declined on a JIT offer");
+
+        let custom = deploy(
+            &d,
+            &d.get(ADMIN),
+            Deployment {
+                resource_group: Some("rg-custom".into()),
+                max_duration: Some(Span::from_hours(2)),
+                request_timeout: Some(Span::from_hours(1)),
+                ..deployment("app4", "jit-offer")
+            },
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(custom.resource_group, "rg-custom");
+        assert_eq!(custom.policy.max_duration, Span::from_hours(2));
+        assert_eq!(custom.policy.request_timeout, Span::from_hours(1));
+    }
+
+    #[test]
+    fn deploy_refuses_jit_on_an_offer_without_it() {
+        let d = dir();
+        let m = refused(
+            deploy(&d, &d.get(ADMIN), Deployment { jit: Some(true), ..deployment("app", "plain-offer") }, t0()),
+            ErrorKind::Invalid,
+        );
+        assert!(m.contains("plain-offer") && m.contains("does not support JIT"), "{m}");
+    }
+
+    #[test]
+    fn deploy_with_jit_needs_p2_and_names_the_licence() {
+        let d = dir();
+        let m = refused(deploy(&d, &d.get(FREE_ADMIN), deployment("app", "jit-offer"), t0()), ErrorKind::Forbidden);
+        assert!(m.contains("P2") && m.contains("free licence") && m.contains("cheap"), "{m}");
+        let m = refused(deploy(&d, &d.get(P1_ADMIN), deployment("app", "jit-offer"), t0()), ErrorKind::Forbidden);
+        assert!(m.contains("P2") && m.contains("P1") && m.contains("mid"), "{m}");
+        // Without JIT no licence is needed.
+        assert!(deploy(&d, &d.get(FREE_ADMIN), deployment("app", "plain-offer"), t0()).is_ok());
+        assert!(
+            deploy(&d, &d.get(P1_ADMIN), Deployment { jit: Some(false), ..deployment("app", "jit-offer") }, t0())
+                .is_ok()
+        );
+        // A customer tenant added without a licence gets P2.
+        assert!(deploy(&d, &d.get(OTHER_ADMIN), deployment("app", "jit-offer"), t0()).is_ok());
+    }
+
+    #[test]
+    fn deploy_manual_needs_an_approver() {
+        let d = dir();
+        let manual = |approvers: &[&str]| Deployment {
+            mode: Some(ApprovalMode::ManualApprove),
+            approvers: approvers.iter().map(|a| a.to_string()).collect(),
+            ..deployment("app", "jit-offer")
+        };
+        let m = refused(deploy(&d, &d.get(ADMIN), manual(&[]), t0()), ErrorKind::Invalid);
+        assert!(m.contains("approver"), "{m}");
+        let app = deploy(&d, &d.get(ADMIN), manual(&[APPROVER]), t0()).unwrap();
+        assert_eq!(app.policy.mode, ApprovalMode::ManualApprove);
+        assert_eq!(app.policy.approvers, vec![APPROVER.to_string()]);
+    }
+
+    #[test]
+    fn deploy_approvers_must_be_customer_tenant_users() {
+        let d = dir();
+        let with = |approvers: &[&str]| Deployment {
+            approvers: approvers.iter().map(|a| a.to_string()).collect(),
+            ..deployment("app", "jit-offer")
+        };
+        let m = refused(deploy(&d, &d.get(ADMIN), with(&[APPROVER, PAT]), t0()), ErrorKind::Invalid);
+        assert!(m.contains(PAT) && m.contains("contoso"), "{m}");
+        refused(deploy(&d, &d.get(ADMIN), with(&[OTHER_ADMIN]), t0()), ErrorKind::Invalid);
+        refused(deploy(&d, &d.get(ADMIN), with(&["ghost@contoso.com"]), t0()), ErrorKind::NotFound);
+        let app = deploy(&d, &d.get(ADMIN), with(&[" Approver@Contoso.com ", APPROVER, CAROL]), t0()).unwrap();
+        assert_eq!(
+            app.policy.approvers,
+            vec![APPROVER.to_string(), CAROL.to_string()],
+            "approvers are normalised and duplicates collapse"
+        );
+    }
+
+    #[test]
+    fn only_customer_admins_deploy() {
+        let d = dir();
+        for who in [APPROVER, PAT, PUB_ADMIN] {
+            let m = refused(deploy(&d, &d.get(who), deployment("app", "jit-offer"), t0()), ErrorKind::Forbidden);
+            assert!(m.contains(who), "{m}");
+        }
+    }
+
+    #[test]
+    fn deploy_validation_and_conflicts() {
+        let mut d = dir();
+        d.deploy(ADMIN, deployment("taken", "jit-offer"));
+        refused(deploy(&d, &d.get(ADMIN2), deployment("taken", "jit-offer"), t0()), ErrorKind::Conflict);
+        refused(deploy(&d, &d.get(ADMIN), deployment("app", "no-such-offer"), t0()), ErrorKind::NotFound);
+        refused(deploy(&d, &d.get(ADMIN), deployment("bad name", "jit-offer"), t0()), ErrorKind::Invalid);
+        refused(
+            deploy(
+                &d,
+                &d.get(ADMIN),
+                Deployment { resource_group: Some("bad/rg".into()), ..deployment("app", "jit-offer") },
+                t0(),
+            ),
+            ErrorKind::Invalid,
+        );
+        refused(
+            deploy(
+                &d,
+                &d.get(ADMIN),
+                Deployment { max_duration: Some(Span::from_secs(0)), ..deployment("app", "jit-offer") },
+                t0(),
+            ),
+            ErrorKind::Invalid,
+        );
+        refused(
+            deploy(
+                &d,
+                &d.get(ADMIN),
+                Deployment { request_timeout: Some(Span::from_secs(0)), ..deployment("app", "jit-offer") },
+                t0(),
+            ),
+            ErrorKind::Invalid,
+        );
+    }
+
+    // ---- change_policy ----
+
+    #[test]
+    fn jit_cannot_be_enabled_after_deployment() {
+        let mut d = dir();
+        let app = d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        let m = refused(
+            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { jit: Some(true), ..PolicyChange::default() }),
+            ErrorKind::Conflict,
+        );
+        assert!(m.contains("only be chosen at deployment"), "{m}");
+        let m = refused(
+            change_policy(
+                &d,
+                &d.get(ADMIN),
+                &app,
+                PolicyChange { max_duration: Some(Span::from_hours(2)), ..PolicyChange::default() },
+            ),
+            ErrorKind::Conflict,
+        );
+        assert!(m.contains("only be chosen at deployment"), "no JIT settings to change on a non-JIT app: {m}");
+        // Repeating the current value is accepted and changes nothing.
+        let same =
+            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { jit: Some(false), ..PolicyChange::default() })
+                .unwrap();
+        assert_eq!(same, app.policy);
+    }
+
+    #[test]
+    fn jit_cannot_be_disabled_after_deployment() {
+        let mut d = dir();
+        let app = d.deploy(ADMIN, deployment("jit", "jit-offer"));
+        let m = refused(
+            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { jit: Some(false), ..PolicyChange::default() }),
+            ErrorKind::Conflict,
+        );
+        assert!(m.contains("only be chosen at deployment"), "{m}");
+        let same =
+            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { jit: Some(true), ..PolicyChange::default() })
+                .unwrap();
+        assert_eq!(same, app.policy);
+    }
+
+    #[test]
+    fn change_policy_applies_settings() {
+        let mut d = dir();
+        let app = d.deploy(ADMIN, deployment("jit", "jit-offer"));
+        let p = change_policy(
+            &d,
+            &d.get(ADMIN2),
+            &app,
+            PolicyChange {
+                mode: Some(ApprovalMode::ManualApprove),
+                max_duration: Some(Span::from_hours(2)),
+                request_timeout: Some(Span::from_hours(3)),
+                add_approvers: vec![APPROVER.into(), "APPROVER@contoso.com".into(), CAROL.into()],
+                ..PolicyChange::default()
+            },
+        )
+        .unwrap();
+        assert!(p.enabled);
+        assert_eq!(p.mode, ApprovalMode::ManualApprove);
+        assert_eq!(p.max_duration, Span::from_hours(2));
+        assert_eq!(p.request_timeout, Span::from_hours(3));
+        assert_eq!(p.approvers, vec![APPROVER.to_string(), CAROL.to_string()]);
+        refused(
+            change_policy(
+                &d,
+                &d.get(ADMIN),
+                &app,
+                PolicyChange { max_duration: Some(Span::from_secs(0)), ..PolicyChange::default() },
+            ),
+            ErrorKind::Invalid,
+        );
+        refused(
+            change_policy(
+                &d,
+                &d.get(ADMIN),
+                &app,
+                PolicyChange { request_timeout: Some(Span::from_secs(0)), ..PolicyChange::default() },
+            ),
+            ErrorKind::Invalid,
+        );
+        refused(
+            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { add_approvers: vec![PAT.into()], ..PolicyChange::default() }),
+            ErrorKind::Invalid,
+        );
+    }
+
+    #[test]
+    fn change_policy_keeps_manual_mode_approvable() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER, CAROL]);
+        let remove = |upns: &[&str]| PolicyChange {
+            remove_approvers: upns.iter().map(|u| u.to_string()).collect(),
+            ..PolicyChange::default()
+        };
+        let p = change_policy(&d, &d.get(ADMIN), &app, remove(&[CAROL])).unwrap();
+        assert_eq!(p.approvers, vec![APPROVER.to_string()]);
+        let one = Application { policy: p, ..app.clone() };
+        let m = refused(change_policy(&d, &d.get(ADMIN), &one, remove(&[APPROVER])), ErrorKind::Invalid);
+        assert!(m.contains("approver"), "{m}");
+        refused(change_policy(&d, &d.get(ADMIN), &app, remove(&[APPROVER, CAROL])), ErrorKind::Invalid);
+        // Switching to automatic mode at the same time makes it fine.
+        let p = change_policy(
+            &d,
+            &d.get(ADMIN),
+            &app,
+            PolicyChange { mode: Some(ApprovalMode::AutoApprove), ..remove(&[APPROVER, CAROL]) },
+        )
+        .unwrap();
+        assert!(p.approvers.is_empty());
+        refused(change_policy(&d, &d.get(ADMIN), &app, remove(&[ADMIN])), ErrorKind::NotFound);
+
+        let auto = d.deploy(ADMIN, deployment("a", "jit-offer"));
+        refused(
+            change_policy(
+                &d,
+                &d.get(ADMIN),
+                &auto,
+                PolicyChange { mode: Some(ApprovalMode::ManualApprove), ..PolicyChange::default() },
+            ),
+            ErrorKind::Invalid,
+        );
+    }
+
+    #[test]
+    fn only_the_owning_tenants_admins_change_policy() {
+        let mut d = dir();
+        let app = d.deploy(ADMIN, deployment("jit", "jit-offer"));
+        let change = || PolicyChange { max_duration: Some(Span::from_hours(1)), ..PolicyChange::default() };
+        for who in [APPROVER, PAT, PUB_ADMIN, OTHER_ADMIN] {
+            refused(change_policy(&d, &d.get(who), &app, change()), ErrorKind::Forbidden);
+        }
+        assert!(change_policy(&d, &d.get(ADMIN2), &app, change()).is_ok());
+    }
+
+    // ---- create_request ----
+
+    #[test]
+    fn create_request_fills_in_the_request() {
+        let mut d = dir();
+        d.manual_app("m", &[APPROVER]);
+        let input = NewRequest {
+            roles: vec!["contributor".into(), " OWNER ".into(), "Contributor".into()],
+            ticket: Some("INC-1".into()),
+            ..new_request("m", Span::from_hours(2), None)
+        };
+        let r = create_request(&d, &d.get(PAT), input, 7, t0()).unwrap();
+        assert_eq!(r.id, 7);
+        assert_eq!(r.state, RequestState::Pending);
+        assert_eq!(r.requester, PAT);
+        assert_eq!(r.roles, vec!["Contributor".to_string(), "Owner".to_string()], "roles take the offer's spelling");
+        assert_eq!(r.start, t0(), "no start means now");
+        assert_eq!(r.created_at, t0());
+        assert_eq!(r.decide_by, t0() + hours(24), "the app's request timeout");
+        assert_eq!(r.ticket.as_deref(), Some("INC-1"));
+        assert_eq!((r.decision.clone(), r.granted_from, r.closed.clone()), (None, None, None));
+        assert_eq!(r.deadline(), Some((t0() + hours(24), DeadlineKind::Timeout)));
+    }
+
+    #[test]
+    fn create_request_needs_jit() {
+        let mut d = dir();
+        d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        let m = refused(
+            create_request(&d, &d.get(PAT), new_request("plain", Span::from_hours(1), None), 1, t0()),
+            ErrorKind::Conflict,
+        );
+        assert!(m.contains("permanent access"), "{m}");
+        refused(
+            create_request(&d, &d.get(PAT), new_request("nope", Span::from_hours(1), None), 1, t0()),
+            ErrorKind::NotFound,
+        );
+    }
+
+    #[test]
+    fn create_request_only_from_the_apps_publisher() {
+        let mut d = dir();
+        d.manual_app("m", &[APPROVER]);
+        for who in [OLGA, ADMIN, APPROVER] {
+            let m = refused(
+                create_request(&d, &d.get(who), new_request("m", Span::from_hours(1), None), 1, t0()),
+                ErrorKind::Forbidden,
+            );
+            assert!(m.contains("fabrikam"), "{m}");
+        }
+        assert!(create_request(&d, &d.get(PUB_ADMIN), new_request("m", Span::from_hours(1), None), 1, t0()).is_ok());
+    }
+
+    #[test]
+    fn create_request_roles() {
+        let mut d = dir();
+        d.manual_app("m", &[APPROVER]);
+        let with_roles = |roles: &[&str]| NewRequest {
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            ..new_request("m", Span::from_hours(1), None)
+        };
+        let m = refused(create_request(&d, &d.get(PAT), with_roles(&["Reader"]), 1, t0()), ErrorKind::NotFound);
+        assert!(m.contains("Reader") && m.contains("Owner, Contributor"), "{m}");
+        refused(create_request(&d, &d.get(PAT), with_roles(&["Owner", "Reader"]), 1, t0()), ErrorKind::NotFound);
+        refused(create_request(&d, &d.get(PAT), with_roles(&[]), 1, t0()), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn create_request_duration_limits() {
+        let mut d = dir();
+        d.manual_app("m", &[APPROVER]);
+        let with = |duration: Span| create_request(&d, &d.get(PAT), new_request("m", duration, None), 1, t0());
+        refused(with(Span::from_secs(0)), ErrorKind::Invalid);
+        let m = refused(with(Span::from_hours(8) .as_secs().checked_add(1).map(Span::from_secs).unwrap()), ErrorKind::Invalid);
+        assert!(m.contains("PT8H"), "the message gives the maximum: {m}");
+        refused(with(Span::from_hours(9)), ErrorKind::Invalid);
+        assert_eq!(with(Span::from_hours(8)).unwrap().duration, Span::from_hours(8), "the maximum itself is allowed");
+        assert!(with(Span::from_secs(1)).is_ok());
+    }
+
+    #[test]
+    fn create_request_start_times() {
+        let mut d = dir();
+        d.manual_app("m", &[APPROVER]);
+        let at = |start: DateTime<Utc>| {
+            create_request(&d, &d.get(PAT), new_request("m", Span::from_hours(1), Some(start)), 1, t0())
+        };
+        let m = refused(at(t0() - hours(1)), ErrorKind::Invalid);
+        assert!(m.contains("past"), "{m}");
+        refused(at(t0() - TimeDelta::seconds(61)), ErrorKind::Invalid);
+        assert_eq!(at(t0() - TimeDelta::seconds(30)).unwrap().start, t0(), "a start just past is taken as now");
+        assert_eq!(at(t0() + hours(3)).unwrap().start, t0() + hours(3), "a future start is kept");
+    }
+
+    #[test]
+    fn create_request_one_pending_per_requester_and_app() {
+        let mut d = dir();
+        d.manual_app("m", &[APPROVER]);
+        d.manual_app("n", &[APPROVER]);
+        let first = d.request("m", PAT, Span::from_hours(1), None);
+        let m = refused(
+            create_request(&d, &d.get(PAT), new_request("m", Span::from_hours(1), None), 2, t0()),
+            ErrorKind::Conflict,
+        );
+        assert!(m.contains(&first.id.to_string()) && m.contains("pending"), "{m}");
+        // Other requesters and other applications are not affected.
+        assert!(create_request(&d, &d.get(PAUL), new_request("m", Span::from_hours(1), None), 2, t0()).is_ok());
+        assert!(create_request(&d, &d.get(PAT), new_request("n", Span::from_hours(1), None), 2, t0()).is_ok());
+        // Once it is no longer pending, a new request is fine.
+        d.requests[0].state = RequestState::Denied;
+        assert!(create_request(&d, &d.get(PAT), new_request("m", Span::from_hours(1), None), 2, t0()).is_ok());
+    }
+
+    #[test]
+    fn create_request_needs_p2_on_the_customer_tenant() {
+        let mut d = dir();
+        // Deploy refuses JIT here, so the application is placed directly, as if the licence had been
+        // downgraded after deployment.
+        let mut app = d.manual_app("m", &[APPROVER]);
+        app.name = "cheap-app".into();
+        app.customer_tenant = "cheap".into();
+        d.apps.insert(app.name.clone(), app);
+        let m = refused(
+            create_request(&d, &d.get(PAT), new_request("cheap-app", Span::from_hours(1), None), 1, t0()),
+            ErrorKind::Forbidden,
+        );
+        assert!(m.contains("P2") && m.contains("free licence"), "{m}");
+    }
+
+    #[test]
+    fn create_request_checks_texts() {
+        let mut d = dir();
+        d.manual_app("m", &[APPROVER]);
+        let blank = NewRequest { justification: "   ".into(), ..new_request("m", Span::from_hours(1), None) };
+        refused(create_request(&d, &d.get(PAT), blank, 1, t0()), ErrorKind::Invalid);
+        let escape = NewRequest { justification: "x\u{1b}[2J".into(), ..new_request("m", Span::from_hours(1), None) };
+        refused(create_request(&d, &d.get(PAT), escape, 1, t0()), ErrorKind::Invalid);
+        let ticket = NewRequest { ticket: Some(String::new()), ..new_request("m", Span::from_hours(1), None) };
+        refused(create_request(&d, &d.get(PAT), ticket, 1, t0()), ErrorKind::Invalid);
+    }
+
+    // ---- decide ----
+
+    #[test]
+    fn approval_grants_the_full_duration_from_the_later_of_start_and_now() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        // Asked to start now, approved two hours later: the clock starts at the approval.
+        let r = d.request("m", PAT, Span::from_hours(3), None);
+        let now = t0() + hours(2);
+        let a = decide(&app, &d.get(APPROVER), r, true, " looks fine ", now).unwrap();
+        assert_eq!(a.state, RequestState::Approved);
+        assert_eq!(a.granted_from, Some(now));
+        assert_eq!(a.window(), Some((now, now + hours(3))));
+        assert!(a.started, "access that starts at the approval has started");
+        let v = a.decision.clone().unwrap();
+        assert_eq!((v.by.as_str(), v.at, v.reason.as_str()), (APPROVER, now, "looks fine"));
+        assert!(a.is_active(now) && a.is_active(now + hours(3) - TimeDelta::seconds(1)));
+        assert!(!a.is_active(now + hours(3)));
+        assert_eq!(a.deadline(), Some((now + hours(3), DeadlineKind::End)));
+
+        // Asked for a future start, approved before it: the grant starts when asked.
+        let start = t0() + hours(5);
+        let r = d.request("m", PAUL, Span::from_hours(2), Some(start));
+        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0() + hours(1)).unwrap();
+        assert_eq!(a.window(), Some((start, start + hours(2))));
+        assert!(!a.started);
+        assert!(a.is_scheduled(t0() + hours(1)) && !a.is_active(t0() + hours(1)));
+        assert_eq!(a.deadline(), Some((start, DeadlineKind::Start)));
+    }
+
+    #[test]
+    fn denial() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(3), None);
+        let denied = decide(&app, &d.get(APPROVER), r, false, "no ticket", t0() + hours(1)).unwrap();
+        assert_eq!(denied.state, RequestState::Denied);
+        assert_eq!(denied.granted_from, None);
+        assert_eq!(denied.decision.as_ref().map(|v| v.reason.as_str()), Some("no ticket"));
+        assert_eq!(denied.deadline(), None);
+        assert!(!denied.is_active(t0() + hours(1)));
+    }
+
+    #[test]
+    fn nobody_decides_their_own_request() {
+        let mut d = dir();
+        let mut app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(1), None);
+        // Placed directly: the rules never make a publisher user an approver.
+        app.policy.approvers.push(PAT.into());
+        for approve in [true, false] {
+            let m = refused(decide(&app, &d.get(PAT), r.clone(), approve, "me", t0()), ErrorKind::Forbidden);
+            assert!(m.contains("your own"), "{m}");
+        }
+    }
+
+    #[test]
+    fn only_approvers_decide() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(1), None);
+        for who in [ADMIN, CAROL, PAUL] {
+            let m = refused(decide(&app, &d.get(who), r.clone(), true, "ok", t0()), ErrorKind::Forbidden);
+            assert!(m.contains("not an approver"), "{m}");
+        }
+    }
+
+    #[test]
+    fn a_decided_request_cannot_be_decided_again() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER, CAROL]);
+        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let approved = decide(&app, &d.get(APPROVER), r.clone(), true, "ok", t0()).unwrap();
+        for approve in [true, false] {
+            let m = refused(decide(&app, &d.get(CAROL), approved.clone(), approve, "again", t0()), ErrorKind::Conflict);
+            assert!(m.contains("Approved") && m.contains(APPROVER), "{m}");
+        }
+        let denied = decide(&app, &d.get(CAROL), r, false, "no", t0()).unwrap();
+        let m = refused(decide(&app, &d.get(APPROVER), denied, true, "yes", t0()), ErrorKind::Conflict);
+        assert!(m.contains("Denied") && m.contains(CAROL), "{m}");
+    }
+
+    #[test]
+    fn no_decision_after_the_deadline() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let last = r.decide_by - TimeDelta::seconds(1);
+        assert!(decide(&app, &d.get(APPROVER), r.clone(), true, "ok", last).is_ok());
+        let m = refused(decide(&app, &d.get(APPROVER), r.clone(), true, "ok", r.decide_by), ErrorKind::Conflict);
+        assert!(m.contains("timed out"), "{m}");
+        refused(decide(&app, &d.get(APPROVER), r.clone(), false, "no", r.decide_by + hours(1)), ErrorKind::Conflict);
+    }
+
+    #[test]
+    fn a_decision_needs_a_reason() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(1), None);
+        refused(decide(&app, &d.get(APPROVER), r, true, "  ", t0()), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn automatic_approval() {
+        let mut d = dir();
+        d.deploy(ADMIN, deployment("a", "jit-offer"));
+        let r = d.request("a", PAT, Span::from_hours(2), Some(t0() + hours(1)));
+        let a = approve_automatically(r, t0());
+        assert_eq!(a.state, RequestState::Approved);
+        let v = a.decision.clone().unwrap();
+        assert_eq!((v.by.as_str(), v.reason.as_str(), v.at), (SYSTEM, AUTO_APPROVAL_REASON, t0()));
+        assert_eq!(a.window(), Some((t0() + hours(1), t0() + hours(3))));
+        assert!(!a.started);
+    }
+
+    // ---- cancel ----
+
+    #[test]
+    fn only_the_requester_cancels_and_only_while_pending() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(1), None);
+        for who in [PAUL, APPROVER, ADMIN] {
+            refused(cancel(&d.get(who), r.clone(), t0()), ErrorKind::Forbidden);
+        }
+        let c = cancel(&d.get(PAT), r.clone(), t0() + hours(1)).unwrap();
+        assert_eq!(c.state, RequestState::Canceled);
+        let v = c.closed.clone().unwrap();
+        assert_eq!((v.by.as_str(), v.at), (PAT, t0() + hours(1)));
+        assert_eq!(c.deadline(), None);
+        let m = refused(cancel(&d.get(PAT), c, t0()), ErrorKind::Conflict);
+        assert!(m.contains("Canceled"), "{m}");
+        let approved = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let m = refused(cancel(&d.get(PAT), approved, t0()), ErrorKind::Conflict);
+        assert!(m.contains("Approved"), "{m}");
+    }
+
+    // ---- revoke ----
+
+    #[test]
+    fn admins_and_approvers_revoke() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(4), None);
+        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let now = t0() + hours(1);
+        for who in [ADMIN, ADMIN2, APPROVER] {
+            let rv = revoke(&app, &d.get(who), a.clone(), "done early", now).unwrap();
+            assert_eq!(rv.state, RequestState::Revoked);
+            let v = rv.closed.clone().unwrap();
+            assert_eq!((v.by.as_str(), v.at, v.reason.as_str()), (who, now, "done early"));
+            assert!(!rv.is_active(now));
+            assert_eq!(rv.deadline(), None);
+        }
+        for who in [CAROL, PAT, PAUL, PUB_ADMIN, OTHER_ADMIN] {
+            refused(revoke(&app, &d.get(who), a.clone(), "no", now), ErrorKind::Forbidden);
+        }
+        refused(revoke(&app, &d.get(ADMIN), a, "", now), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn revoke_only_approved_access_that_has_not_ended() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(4), None);
+        let m = refused(revoke(&app, &d.get(ADMIN), r.clone(), "x", t0()), ErrorKind::Conflict);
+        assert!(m.contains("Pending"), "{m}");
+        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        assert!(revoke(&app, &d.get(ADMIN), a.clone(), "x", t0() + hours(4) - TimeDelta::seconds(1)).is_ok());
+        let m = refused(revoke(&app, &d.get(ADMIN), a.clone(), "x", t0() + hours(4)), ErrorKind::Conflict);
+        assert!(m.contains("ended"), "{m}");
+        let rv = revoke(&app, &d.get(ADMIN), a, "x", t0()).unwrap();
+        let m = refused(revoke(&app, &d.get(ADMIN), rv, "x", t0()), ErrorKind::Conflict);
+        assert!(m.contains("Revoked"), "{m}");
+
+        // Scheduled access can be revoked before it starts.
+        let s = d.request("m", PAUL, Span::from_hours(1), Some(t0() + hours(5)));
+        let s = decide(&app, &d.get(APPROVER), s, true, "ok", t0()).unwrap();
+        assert_eq!(revoke(&app, &d.get(APPROVER), s, "x", t0()).unwrap().state, RequestState::Revoked);
+    }
+
+    // ---- advance ----
+
+    #[test]
+    fn advance_times_out_undecided_requests() {
+        let mut d = dir();
+        d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(1), None);
+        assert_eq!(advance(&r, r.decide_by - TimeDelta::seconds(1)), None);
+        let (t, action) = advance(&r, r.decide_by + hours(5)).unwrap();
+        assert_eq!(action, Action::RequestTimedOut);
+        assert_eq!(t.state, RequestState::Timeout);
+        let v = t.closed.clone().unwrap();
+        assert_eq!((v.by.as_str(), v.at), (SYSTEM, r.decide_by), "stamped with the deadline, not the late tick");
+        assert_eq!(advance(&t, r.decide_by + hours(100)), None, "a final state stays put");
+    }
+
+    #[test]
+    fn advance_starts_and_expires_access() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let start = t0() + hours(2);
+        let r = d.request("m", PAT, Span::from_hours(3), Some(start));
+        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        assert_eq!(advance(&a, start - TimeDelta::seconds(1)), None);
+        let (s, action) = advance(&a, start).unwrap();
+        assert_eq!(action, Action::AccessStarted);
+        assert_eq!(s.state, RequestState::Approved);
+        assert!(s.started);
+        assert_eq!(s.closed, None);
+        let end = start + hours(3);
+        assert_eq!(advance(&s, end - TimeDelta::seconds(1)), None);
+        let (e, action) = advance(&s, end).unwrap();
+        assert_eq!(action, Action::AccessExpired);
+        assert_eq!(e.state, RequestState::Expired);
+        let v = e.closed.clone().unwrap();
+        assert_eq!((v.by.as_str(), v.at), (SYSTEM, end));
+        assert_eq!(advance(&e, end + hours(1)), None);
+        for final_state in [RequestState::Denied, RequestState::Canceled, RequestState::Revoked] {
+            let f = AccessRequest { state: final_state, ..a.clone() };
+            assert_eq!(advance(&f, end + hours(100)), None, "{final_state} never moves");
+        }
+    }
+
+    // ---- access_status ----
+
+    #[test]
+    fn publisher_users_have_permanent_access_without_jit() {
+        let mut d = dir();
+        let app = d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        assert_eq!(access_status(&app, &d.get(PAT), [], t0()), AccessStatus::Permanent);
+        assert_eq!(access_status(&app, &d.get(PUB_ADMIN), [], t0()), AccessStatus::Permanent);
+        for who in [ADMIN, APPROVER, OLGA] {
+            assert!(
+                matches!(access_status(&app, &d.get(who), [], t0()), AccessStatus::None { .. }),
+                "{who} is not in the publisher tenant"
+            );
+        }
+    }
+
+    #[test]
+    fn access_is_active_from_its_start_until_just_before_its_end() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let start = t0() + hours(1);
+        let r = d.request("m", PAT, Span::from_hours(2), Some(start));
+        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let end = start + hours(2);
+        let pat = d.get(PAT);
+        let status = |now| access_status(&app, &pat, [&a], now);
+        assert!(matches!(status(t0()), AccessStatus::None { .. }), "before approval's start");
+        assert!(matches!(status(start - TimeDelta::seconds(1)), AccessStatus::None { .. }));
+        assert_eq!(status(start), AccessStatus::Active { request: a.id, until: end });
+        assert_eq!(status(end - TimeDelta::seconds(1)), AccessStatus::Active { request: a.id, until: end });
+        assert!(matches!(status(end), AccessStatus::None { .. }));
+
+        // Only the user's own approved requests on this application count.
+        assert!(matches!(access_status(&app, &d.get(PAUL), [&a], start), AccessStatus::None { .. }));
+        let other = Application { name: "other".into(), ..app.clone() };
+        assert!(matches!(access_status(&other, &pat, [&a], start), AccessStatus::None { .. }));
+        for state in [RequestState::Pending, RequestState::Revoked, RequestState::Expired] {
+            let r = AccessRequest { state, ..a.clone() };
+            assert!(matches!(access_status(&app, &pat, [&r], start), AccessStatus::None { .. }), "{state}");
+        }
+        // Customer users never have JIT access.
+        let admin_req = AccessRequest { requester: ADMIN.into(), ..a.clone() };
+        assert!(matches!(access_status(&app, &d.get(ADMIN), [&admin_req], start), AccessStatus::None { .. }));
+    }
+
+    #[test]
+    fn access_reports_the_grant_that_lasts_longest() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r1 = d.request("m", PAT, Span::from_hours(2), None);
+        let a1 = decide(&app, &d.get(APPROVER), r1, true, "ok", t0()).unwrap();
+        d.requests[0] = a1.clone();
+        let r2 = d.request("m", PAT, Span::from_hours(5), None);
+        let a2 = decide(&app, &d.get(APPROVER), r2, true, "ok", t0()).unwrap();
+        let now = t0() + hours(1);
+        let expected = AccessStatus::Active { request: a2.id, until: t0() + hours(5) };
+        assert_eq!(access_status(&app, &d.get(PAT), [&a1, &a2], now), expected);
+        assert_eq!(access_status(&app, &d.get(PAT), [&a2, &a1], now), expected);
     }
 }

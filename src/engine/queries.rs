@@ -1,7 +1,7 @@
 //! Read-only questions, answered from a snapshot on a blocking thread so callers never wait on the writer.
 
 use super::Engine;
-use crate::domain::rules::{self, AccessStatus, Actor};
+use crate::domain::rules::{self, AccessStatus};
 use crate::domain::*;
 use crate::store::{Page, RequestFilter, Result};
 
@@ -13,10 +13,9 @@ pub struct RequestDetail {
 }
 
 impl Engine {
-    /// The directory user an actor stands for, if any.
-    pub async fn whoami(&self, actor: &Actor) -> Result<Option<User>> {
-        let Actor::User(upn) = actor.clone() else { return Ok(None) };
-        self.read(move |t| t.get_user(&upn.to_lowercase())).await
+    pub async fn user(&self, upn: &str) -> Result<User> {
+        let upn = upn.to_string();
+        self.read(move |t| rules::need_user(t, &upn)).await
     }
 
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {

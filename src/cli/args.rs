@@ -1,0 +1,312 @@
+//! The command line's grammar. Names are part of the interface: scripts and tests depend on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::{ApprovalMode, License, RequestState, Span, TenantKind};
+
+#[derive(Parser, Debug)]
+#[command(name = "jitdesk", version, about = "Just-in-time access to managed applications", max_term_width = 100)]
+pub struct Cli {
+    /// The store file [default: $XDG_DATA_HOME/jitdesk/jitdesk.redb]
+    #[arg(long, global = true, env = "JITDESK_STORE", value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// Act as this directory user [default: the user whose login name is your OS login]
+    #[arg(long = "as", global = true, env = "JITDESK_USER", value_name = "UPN")]
+    pub as_user: Option<String>,
+    /// Show times in UTC instead of local time
+    #[arg(long, global = true, env = "JITDESK_UTC")]
+    pub utc: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the store; --sample fills it with a small believable directory
+    Init {
+        #[arg(long)]
+        sample: bool,
+        /// Also add N synthetic requests (implies --sample; for benchmarks)
+        #[arg(long, value_name = "N")]
+        scale: Option<usize>,
+    },
+    /// Manage tenants
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage and find directory users
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Publish and list marketplace offers
+    #[command(subcommand)]
+    Offer(OfferCmd),
+    /// Deploy applications and change their JIT settings
+    #[command(subcommand)]
+    App(AppCmd),
+    /// Ask for, decide and follow JIT access requests
+    #[command(subcommand)]
+    Request(RequestCmd),
+    /// Current grants: list, check and revoke
+    #[command(subcommand)]
+    Access(AccessCmd),
+    /// Your notifications, newest first
+    Notifications {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// The audit log, newest first
+    Audit {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantCmd {
+    /// Add a publisher or customer tenant
+    Add {
+        id: String,
+        #[arg(long)]
+        kind: KindArg,
+        #[arg(long)]
+        name: Option<String>,
+        /// Customer tenants only [default: p2]
+        #[arg(long)]
+        license: Option<LicenseArg>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Add a user to a tenant
+    Add {
+        upn: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        admin: bool,
+        /// The OS login that identifies this user when no --as is given
+        #[arg(long)]
+        login: Option<String>,
+    },
+    /// Find users by any part of their UPN or name
+    Search {
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OfferCmd {
+    /// Publish an offer (as a publisher-tenant user)
+    Publish {
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Offer JIT access to customers
+        #[arg(long)]
+        jit: bool,
+        /// Roles a publisher may request [default: Owner]
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+    },
+    /// List the marketplace
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct PolicyArgs {
+    #[arg(long, value_name = "on|off")]
+    pub jit: Option<Switch>,
+    #[arg(long)]
+    pub approval: Option<ModeArg>,
+    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    pub max_duration: Option<Span>,
+    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    pub request_timeout: Option<Span>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppCmd {
+    /// Deploy an application from an offer (as a customer admin)
+    Deploy {
+        name: String,
+        #[arg(long)]
+        offer: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[arg(long = "approver", value_name = "UPN")]
+        approvers: Vec<String>,
+        #[arg(long, value_name = "NAME")]
+        resource_group: Option<String>,
+    },
+    /// Change an application's JIT settings (as a customer admin)
+    Set {
+        name: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[arg(long = "add-approver", value_name = "UPN")]
+        add_approvers: Vec<String>,
+        #[arg(long = "remove-approver", value_name = "UPN")]
+        remove_approvers: Vec<String>,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RequestCmd {
+    /// Ask for access; prints the new request's id alone
+    Create {
+        #[arg(long)]
+        app: String,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long, value_name = "DUR", value_parser = parse_span)]
+        duration: Span,
+        /// RFC 3339, `now` or `+30m`
+        #[arg(long, value_name = "TIME")]
+        start: Option<String>,
+        /// The justification approvers will read
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        ticket: Option<String>,
+    },
+    /// List requests, newest first
+    List {
+        #[arg(long, value_parser = parse_state)]
+        state: Option<RequestState>,
+        #[arg(long)]
+        app: Option<String>,
+        /// Only your own requests
+        #[arg(long)]
+        mine: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One request with its history
+    Show {
+        id: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    Approve {
+        id: u64,
+        #[arg(long)]
+        reason: String,
+    },
+    Deny {
+        id: u64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Withdraw your pending request
+    Cancel { id: u64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccessCmd {
+    /// Active and scheduled grants
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exit 0 when the user has access now, 3 when not
+    Check {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// End a grant early
+    Revoke {
+        id: u64,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum KindArg {
+    Publisher,
+    Customer,
+}
+
+impl From<KindArg> for TenantKind {
+    fn from(kind: KindArg) -> Self {
+        match kind {
+            KindArg::Publisher => TenantKind::Publisher,
+            KindArg::Customer => TenantKind::Customer,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LicenseArg {
+    Free,
+    P1,
+    P2,
+}
+
+impl From<LicenseArg> for License {
+    fn from(license: LicenseArg) -> Self {
+        match license {
+            LicenseArg::Free => License::Free,
+            LicenseArg::P1 => License::P1,
+            LicenseArg::P2 => License::P2,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ModeArg {
+    Auto,
+    Manual,
+}
+
+impl From<ModeArg> for ApprovalMode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Auto => ApprovalMode::AutoApprove,
+            ModeArg::Manual => ApprovalMode::ManualApprove,
+        }
+    }
+}
+
+fn parse_span(text: &str) -> Result<Span, String> {
+    Span::parse(text).map_err(|e| e.message)
+}
+
+fn parse_state(text: &str) -> Result<RequestState, String> {
+    RequestState::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = RequestState::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown state; use one of {}", names.join(", "))
+    })
+}

@@ -1,0 +1,256 @@
+//! Human output: aligned tables and key-value blocks. Every cell passes through the sanitizer,
+//! because names, justifications and reasons come from other people.
+
+use chrono::{DateTime, Local, Utc};
+use comfy_table::{Table, presets};
+
+use crate::domain::rules::AccessStatus;
+use crate::domain::text::sanitize;
+use crate::domain::when::until;
+use crate::domain::*;
+use crate::engine::RequestDetail;
+
+/// How times are shown: local by default, UTC on request; countdowns are relative to `now`.
+pub struct Style {
+    pub utc: bool,
+    pub now: DateTime<Utc>,
+}
+
+impl Style {
+    pub fn time(&self, t: DateTime<Utc>) -> String {
+        if self.utc {
+            t.format("%Y-%m-%d %H:%M UTC").to_string()
+        } else {
+            t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+        }
+    }
+
+    fn time_rel(&self, t: DateTime<Utc>) -> String {
+        format!("{} ({})", self.time(t), until(self.now, t))
+    }
+}
+
+pub fn table<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [String; N]>) -> String {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_header(header);
+    for row in rows {
+        table.add_row(row.map(|cell| sanitize(&cell).into_owned()));
+    }
+    // comfy-table pads the first column with a space; scripts and eyes prefer it flush left.
+    table.lines().map(|l| l.trim_end().strip_prefix(' ').unwrap_or(&l).to_string() + "\n").collect()
+}
+
+fn pairs(rows: &[(&str, String)]) -> String {
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    rows.iter().map(|(k, v)| format!("{k:width$}  {}\n", sanitize(v))).collect()
+}
+
+pub fn offers(offers: &[Offer]) -> String {
+    table(
+        ["ID", "NAME", "PUBLISHER", "JIT", "ROLES"],
+        offers.iter().map(|o| {
+            [
+                o.id.clone(),
+                o.name.clone(),
+                o.publisher_tenant.clone(),
+                yes_no(o.jit_available).into(),
+                o.roles.join(","),
+            ]
+        }),
+    )
+}
+
+pub fn users(users: &[User]) -> String {
+    table(
+        ["UPN", "NAME", "TENANT", "ADMIN", "LOGIN"],
+        users.iter().map(|u| {
+            [
+                u.upn.clone(),
+                u.display_name.clone(),
+                u.tenant.clone(),
+                yes_no(u.admin).into(),
+                u.login.clone().unwrap_or_default(),
+            ]
+        }),
+    )
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn mode(p: &JitPolicy) -> String {
+    match (p.enabled, p.mode) {
+        (false, _) => "-".into(),
+        (true, ApprovalMode::AutoApprove) => "auto".into(),
+        (true, ApprovalMode::ManualApprove) => "manual".into(),
+    }
+}
+
+pub fn apps(apps: &[Application]) -> String {
+    table(
+        ["NAME", "OFFER", "PUBLISHER", "JIT", "MODE", "MAX", "APPROVERS"],
+        apps.iter().map(|a| {
+            let p = &a.policy;
+            [
+                a.name.clone(),
+                a.offer.clone(),
+                a.publisher_tenant.clone(),
+                yes_no(p.enabled).into(),
+                mode(p),
+                if p.enabled { p.max_duration.to_string() } else { "-".into() },
+                p.approvers.join(","),
+            ]
+        }),
+    )
+}
+
+pub fn app(a: &Application, grants: &[AccessRequest], style: &Style) -> String {
+    let p = &a.policy;
+    let mut rows = vec![
+        ("name", a.name.clone()),
+        ("offer", a.offer.clone()),
+        ("customer", a.customer_tenant.clone()),
+        ("publisher", a.publisher_tenant.clone()),
+        ("resource group", a.resource_group.clone()),
+        ("deployed", format!("{} by {}", style.time(a.deployed_at), a.deployed_by)),
+    ];
+    if p.enabled {
+        rows.extend([
+            ("JIT access", "enabled".to_string()),
+            ("approval", format!("{:?}", p.mode)),
+            ("max duration", format!("{} ({})", p.max_duration, p.max_duration.iso())),
+            ("request timeout", format!("{} ({})", p.request_timeout, p.request_timeout.iso())),
+            ("approvers", if p.approvers.is_empty() { "none".into() } else { p.approvers.join(", ") }),
+        ]);
+        let now: Vec<String> = grants
+            .iter()
+            .filter_map(|g| Some(format!("{} until {}", g.requester, style.time_rel(g.end()?))))
+            .collect();
+        rows.push(("access now", if now.is_empty() { "nobody".into() } else { now.join("; ") }));
+    } else {
+        rows.push(("JIT access", "disabled: the publisher has permanent access".into()));
+    }
+    pairs(&rows)
+}
+
+pub fn requests(requests: &[AccessRequest], style: &Style) -> String {
+    table(
+        ["ID", "APP", "REQUESTER", "STATE", "ROLES", "DURATION", "WHEN"],
+        requests.iter().map(|r| {
+            [
+                r.id.to_string(),
+                r.app.clone(),
+                r.requester.clone(),
+                r.state.to_string(),
+                r.roles.join(","),
+                r.duration.to_string(),
+                when(r, style),
+            ]
+        }),
+    )
+}
+
+/// The one time that matters for a request in its state.
+fn when(r: &AccessRequest, style: &Style) -> String {
+    match (r.state, r.window()) {
+        (RequestState::Pending, _) => format!("decide {}", until(style.now, r.decide_by)),
+        (RequestState::Approved, Some((from, _))) if style.now < from => format!("starts {}", until(style.now, from)),
+        (RequestState::Approved, Some((_, end))) => format!("ends {}", until(style.now, end)),
+        _ => r.closed.as_ref().or(r.decision.as_ref()).map(|v| style.time(v.at)).unwrap_or_default(),
+    }
+}
+
+pub fn request(d: &RequestDetail, style: &Style) -> String {
+    let r = &d.request;
+    let mut rows = vec![
+        ("id", r.id.to_string()),
+        ("application", r.app.clone()),
+        ("requester", r.requester.clone()),
+        ("state", r.state.to_string()),
+        ("roles", r.roles.join(", ")),
+        ("start", style.time(r.start)),
+        ("duration", format!("{} ({})", r.duration, r.duration.iso())),
+        ("justification", r.justification.clone()),
+        ("ticket", r.ticket.clone().unwrap_or_else(|| "-".into())),
+        ("created", style.time(r.created_at)),
+    ];
+    if r.state == RequestState::Pending {
+        rows.push(("decide by", style.time_rel(r.decide_by)));
+    }
+    if let Some(v) = &r.decision {
+        let verdict = if r.state == RequestState::Denied { "denied" } else { "approved" };
+        rows.push(("decision", format!("{verdict} by {} at {}: {}", v.by, style.time(v.at), v.reason)));
+    }
+    if let Some((from, end)) = r.window() {
+        rows.push(("access", format!("{} until {}", style.time(from), style.time_rel(end))));
+    }
+    if let Some(v) = &r.closed {
+        rows.push(("ended", format!("{} by {}: {}", style.time(v.at), v.by, v.reason)));
+    }
+    let mut out = pairs(&rows);
+    out.push_str("\nhistory\n");
+    out.push_str(&audit(&d.history, style));
+    out
+}
+
+pub fn grants(grants: &[AccessRequest], style: &Style) -> String {
+    table(
+        ["ID", "APP", "USER", "ROLES", "FROM", "UNTIL", "APPROVED BY", "REASON"],
+        grants.iter().map(|g| {
+            let (from, end) = g.window().unwrap_or((g.start, g.start));
+            let decision = g.decision.clone();
+            [
+                g.id.to_string(),
+                g.app.clone(),
+                g.requester.clone(),
+                g.roles.join(","),
+                if from > style.now { style.time_rel(from) } else { style.time(from) },
+                style.time_rel(end),
+                decision.as_ref().map(|v| v.by.clone()).unwrap_or_default(),
+                decision.map(|v| v.reason).unwrap_or_default(),
+            ]
+        }),
+    )
+}
+
+pub fn access(app: &str, upn: &str, status: &AccessStatus, style: &Style) -> String {
+    let line = match status {
+        AccessStatus::Permanent => {
+            format!("{upn} has permanent access to {app}: it was deployed without JIT access")
+        }
+        AccessStatus::Active { request, until } => {
+            format!("{upn} has access to {app} until {} (request {request})", style.time_rel(*until))
+        }
+        AccessStatus::None { why } => format!("{upn} has no access to {app}: {why}"),
+    };
+    format!("{}\n", sanitize(&line))
+}
+
+pub fn notifications(items: &[Notification], style: &Style) -> String {
+    table(
+        ["AT", "REQUEST", "MESSAGE"],
+        items.iter().map(|n| [style.time(n.at), n.request.to_string(), n.message.clone()]),
+    )
+}
+
+pub fn audit(records: &[AuditRecord], style: &Style) -> String {
+    table(
+        ["AT", "ACTOR", "ACTION", "TARGET", "CHANGE", "REASON"],
+        records.iter().map(|a| {
+            let change = match (&a.before, &a.after) {
+                (Some(b), Some(c)) => format!("{b} -> {c}"),
+                (None, Some(c)) => c.clone(),
+                _ => String::new(),
+            };
+            [
+                style.time(a.at),
+                a.actor.clone(),
+                a.action.name().into(),
+                a.target.to_string(),
+                change,
+                a.reason.clone().unwrap_or_default(),
+            ]
+        }),
+    )
+}
