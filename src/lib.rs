@@ -6,6 +6,8 @@
 pub mod cli;
 pub mod domain;
 pub mod engine;
+pub mod json;
+pub mod sample;
 pub mod store;
 
 pub use store::{Error, Result};
