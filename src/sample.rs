@@ -468,9 +468,7 @@ impl Story<'_> {
 /// clock would have woken it on the dot. Steps where nothing is due cost no transaction.
 const TICK: TimeDelta = TimeDelta::minutes(1);
 
-/// Walks the clock forward to `at`, letting the ticker handle every deadline on the way. The extra
-/// pass at the end is because one pass moves a request by only one deadline: a scheduled grant whose
-/// start and end both fell in the last step needs a second to expire.
+/// Walks the clock forward to `at`, letting the ticker handle every deadline on the way.
 async fn set_clock(engine: &Engine, clock: &ManualClock, at: DateTime<Utc>) -> Result<()> {
     let mut now = clock.now();
     while now + TICK < at {
@@ -479,7 +477,6 @@ async fn set_clock(engine: &Engine, clock: &ManualClock, at: DateTime<Utc>) -> R
         engine.sync().await?;
     }
     clock.set(at);
-    engine.sync().await?;
     engine.sync().await
 }
 

@@ -197,17 +197,41 @@ impl Command for Revoke {
     }
 }
 
+/// Marks the actor's notifications up to an id as seen. Bookkeeping, not a change to access, so
+/// it leaves no audit record.
+pub struct MarkSeen {
+    pub upto: u64,
+}
+
+impl Command for MarkSeen {
+    type Output = ();
+    fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<()> {
+        let by = rules::resolve(&*w.tables, actor)?;
+        if self.upto > w.tables.seen_upto(&by.upn)? {
+            w.tables.set_seen_upto(&by.upn, self.upto)?;
+        }
+        Ok(())
+    }
+}
+
 /// Moves every request whose deadline has come: timeouts, starts of scheduled access, expiries.
+/// Repeats until nothing is due, because one step can uncover another (a start long past is
+/// followed by its end).
 pub fn advance_due(w: &mut Writer<'_, '_>) -> Result<usize> {
     let mut moved = 0;
-    for id in w.tables.due(w.now)? {
-        let request = w.tables.need_request(id)?;
-        if let Some((next, action)) = rules::advance(&request, w.now) {
-            save_transition(w, &request, &next, action)?;
-            moved += 1;
+    loop {
+        let before = moved;
+        for id in w.tables.due(w.now)? {
+            let request = w.tables.need_request(id)?;
+            if let Some((next, action)) = rules::advance(&request, w.now) {
+                save_transition(w, &request, &next, action)?;
+                moved += 1;
+            }
+        }
+        if moved == before {
+            return Ok(moved);
         }
     }
-    Ok(moved)
 }
 
 /// Several commands, each with its own actor, in one transaction and each judged on its own: for bulk loads.

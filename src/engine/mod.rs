@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use tokio::sync::{broadcast, oneshot};
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use commands::{Batch, Cancel, Command, Decide, Revoke, SetPolicy};
+pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
 pub use event::Event;
 pub use queries::RequestDetail;
 

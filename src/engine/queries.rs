@@ -79,6 +79,12 @@ impl Engine {
         self.read(move |t| t.notifications_of(&upn, limit)).await
     }
 
+    /// The id of the newest notification the user has seen.
+    pub async fn seen_upto(&self, upn: &str) -> Result<u64> {
+        let upn = upn.to_lowercase();
+        self.read(move |t| t.seen_upto(&upn)).await
+    }
+
     pub async fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>> {
         self.read(move |t| t.audit_log(limit)).await
     }

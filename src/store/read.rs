@@ -206,6 +206,11 @@ impl<F: Family> Tables<F> {
         Ok(out)
     }
 
+    /// The id of the newest notification the user has marked as seen; 0 when none.
+    pub fn seen_upto(&self, upn: &str) -> Result<u64> {
+        Ok(self.notifications_seen.get(upn)?.map_or(0, |v| v.value()))
+    }
+
     pub fn next_deadline(&self) -> Result<Option<i64>> {
         Ok(self.deadlines.first()?.map(|(k, _)| k.value().0))
     }

@@ -32,6 +32,8 @@ pub const AUDIT: Records<u64> = TableDefinition::new("audit");
 pub const AUDIT_BY_REQUEST: Index<(u64, u64)> = TableDefinition::new("audit_by_request");
 /// (recipient, audit id that caused it)
 pub const NOTIFICATIONS: Records<(&str, u64)> = TableDefinition::new("notifications");
+/// recipient -> id of the newest notification they have seen
+pub const NOTIFICATIONS_SEEN: TableDefinition<&str, u64> = TableDefinition::new("notifications_seen");
 
 pub trait Family {
     type Table<K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>;
@@ -62,6 +64,7 @@ pub struct Tables<F: Family> {
     pub audit: F::Table<u64, &'static [u8]>,
     pub audit_by_request: F::Table<(u64, u64), ()>,
     pub notifications: F::Table<(&'static str, u64), &'static [u8]>,
+    pub notifications_seen: F::Table<&'static str, u64>,
 }
 
 /// Lists every table once, for both ways of opening them.
@@ -82,6 +85,7 @@ macro_rules! open_all {
             audit: $txn.open_table(AUDIT)?,
             audit_by_request: $txn.open_table(AUDIT_BY_REQUEST)?,
             notifications: $txn.open_table(NOTIFICATIONS)?,
+            notifications_seen: $txn.open_table(NOTIFICATIONS_SEEN)?,
         }
     };
 }

@@ -81,4 +81,9 @@ impl Tables<Write<'_>> {
         self.notifications.insert((notification.to.as_str(), notification.id), encode(notification)?.as_slice())?;
         Ok(())
     }
+
+    pub fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()> {
+        self.notifications_seen.insert(upn, id)?;
+        Ok(())
+    }
 }
