@@ -64,7 +64,12 @@ impl fmt::Display for Summary {
 /// its audit log untrue. On any other failure the store may be left half-filled; it is a new store,
 /// so deleting it and trying again loses nothing.
 pub async fn create(path: &Path, scale: usize) -> Result<Summary> {
-    let now = Utc::now();
+    create_at(path, scale, Utc::now()).await
+}
+
+/// The same story told as if `now` were the present: fixed clocks give identical stores, which
+/// screen snapshots need. Deadlines between `now` and the real present are caught up by the next open.
+pub async fn create_at(path: &Path, scale: usize, now: DateTime<Utc>) -> Result<Summary> {
     let clock = Arc::new(ManualClock::new(now - HISTORY));
     let engine = Engine::open(path, OpenMode::Create, clock.clone()).await?;
     let outcome = fill(&engine, &clock, now, scale).await;
@@ -84,8 +89,7 @@ async fn fill(engine: &Engine, clock: &ManualClock, now: DateTime<Utc>, scale: u
     }
     let mut story = Story { engine, clock, now, summary: Summary::default(), load: None };
     story.play(scale).await?;
-    // The real now has moved on while the story played; the store must end up right for it.
-    story.move_to(Utc::now()).await?;
+    story.move_to(now).await?;
     Ok(story.summary)
 }
 
