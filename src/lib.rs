@@ -9,5 +9,6 @@ pub mod engine;
 pub mod json;
 pub mod sample;
 pub mod store;
+pub mod tui;
 
 pub use store::{Error, Result};

@@ -18,8 +18,12 @@ pub struct Cli {
     /// Show times in UTC instead of local time
     #[arg(long, global = true, env = "JITDESK_UTC")]
     pub utc: bool,
+    /// Dashboard theme: default, light, high-contrast, mono, or one of yours
+    #[arg(long, global = true, env = "JITDESK_THEME")]
+    pub theme: Option<String>,
+    /// Without a command: the dashboard
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -31,6 +35,15 @@ pub enum Command {
         /// Also add N synthetic requests (implies --sample; for benchmarks)
         #[arg(long, value_name = "N")]
         scale: Option<usize>,
+    },
+    /// The dashboard on a throwaway sample store, with simulated publishers (no setup needed)
+    Demo {
+        /// Scale the simulated activity (2 = twice as busy)
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Keep the demo store instead of removing it on exit
+        #[arg(long)]
+        keep: bool,
     },
     /// Manage tenants
     #[command(subcommand)]

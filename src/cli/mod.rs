@@ -20,6 +20,8 @@ use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewR
 use crate::domain::when::parse_time;
 use crate::engine::{Cancel, Decide, Engine, Revoke, SetPolicy, SystemClock};
 use crate::json;
+use crate::tui;
+use crate::domain::RuleError;
 use crate::store::{Error, OpenMode, RequestFilter, Result};
 use show::Style;
 
@@ -78,11 +80,14 @@ fn os_login() -> Option<String> {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     let path = cli.store.clone().unwrap_or_else(default_store);
-    if let Command::Init { sample, scale } = cli.command {
-        return init(&path, sample, scale).await;
-    }
+    let command = match &cli.command {
+        Some(Command::Init { sample, scale }) => return init(&path, *sample, *scale).await,
+        Some(Command::Demo { speed, keep }) => return demo(&cli, *speed, *keep).await,
+        None => return dashboard(&cli, &path, OpenMode::Create).await,
+        Some(command) => command,
+    };
     let engine = Engine::open(&path, OpenMode::Existing, Arc::new(SystemClock)).await?;
-    let outcome = dispatch(&engine, &cli).await;
+    let outcome = dispatch(&engine, &cli, command).await;
     engine.close().await?;
     let (out, code) = outcome?;
     print(&out);
@@ -104,6 +109,45 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
         let what = if existed { "store already exists at" } else { "created an empty store at" };
         print(&format!("{what} {}\n", path.display()));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The dashboard on a store; a new store shows the first-run screen.
+async fn dashboard(cli: &Cli, path: &std::path::Path, mode: OpenMode) -> Result<ExitCode> {
+    let engine = Engine::open(path, mode, Arc::new(SystemClock)).await?;
+    let actor = actor(&engine, cli).await?;
+    let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc };
+    let shown = tui::run(engine.clone(), opts).await;
+    engine.close().await?;
+    shown.map_err(|e| Error::Rule(RuleError::invalid(e)))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The dashboard on a throwaway sample store with simulated activity.
+async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
+    let dir = tempfile::Builder::new()
+        .prefix("jitdesk-demo-")
+        .tempdir()
+        .map_err(|e| Error::Storage(format!("cannot make a demo folder: {e}")))?;
+    let path = dir.path().join("demo.redb");
+    crate::sample::create(&path, 0).await?;
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(SystemClock)).await?;
+    let viewer = match &cli.as_user {
+        Some(upn) => Actor::User(upn.trim().to_lowercase()),
+        None => Actor::User("alice@contoso.com".into()),
+    };
+    let simulation = tokio::spawn(tui::demo::simulate(engine.clone(), viewer.clone(), speed));
+    let opts = tui::Options { actor: viewer, theme: cli.theme.clone(), utc: cli.utc };
+    let shown = tui::run(engine.clone(), opts).await;
+    simulation.abort();
+    // The simulation holds an engine handle; wait for it to let go before closing.
+    let _ = simulation.await;
+    engine.close().await?;
+    if keep {
+        let kept = dir.keep();
+        print(&format!("kept the demo store at {}\n", kept.join("demo.redb").display()));
+    }
+    shown.map_err(|e| Error::Rule(RuleError::invalid(e)))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -138,11 +182,11 @@ fn ok(out: String) -> Result<Output> {
     Ok((out, ExitCode::SUCCESS))
 }
 
-async fn dispatch(engine: &Engine, cli: &Cli) -> Result<Output> {
+async fn dispatch(engine: &Engine, cli: &Cli, command: &Command) -> Result<Output> {
     let style = Style { utc: cli.utc, now: engine.now() };
     let operator = Actor::Operator(os_login().unwrap_or_else(|| "unknown".into()));
-    match &cli.command {
-        Command::Init { .. } => ok(String::new()),
+    match command {
+        Command::Init { .. } | Command::Demo { .. } => ok(String::new()),
         Command::Tenant(TenantCmd::Add { id, kind, name, license }) => {
             let input =
                 NewTenant { id: id.clone(), kind: (*kind).into(), name: name.clone(), license: license.map(Into::into) };

@@ -810,9 +810,16 @@ mod tests {
         }
 
         /// Creates a request and keeps it, so the pending-request lookup sees it.
-        fn request(&mut self, app: &str, by: &str, duration: Span, start: Option<DateTime<Utc>>) -> AccessRequest {
+        fn request(
+            &mut self,
+            app: &str,
+            by: &str,
+            duration: Span,
+            start: Option<DateTime<Utc>>,
+        ) -> AccessRequest {
             let id = self.requests.len() as u64 + 1;
-            let r = create_request(&*self, &self.get(by), new_request(app, duration, start), id, t0()).unwrap();
+            let r =
+                create_request(&*self, &self.get(by), new_request(app, duration, start), id, t0()).unwrap();
             self.requests.push(r.clone());
             r
         }
@@ -893,13 +900,22 @@ mod tests {
         let p = add_tenant(
             &d,
             &op(),
-            NewTenant { id: "acme".into(), kind: TenantKind::Publisher, name: Some(" Acme Ltd ".into()), license: None },
+            NewTenant {
+                id: "acme".into(),
+                kind: TenantKind::Publisher,
+                name: Some(" Acme Ltd ".into()),
+                license: None,
+            },
         )
         .unwrap();
         assert_eq!((p.name.as_str(), p.license), ("Acme Ltd", None));
 
         let m = refused(
-            add_tenant(&d, &op(), NewTenant { id: "contoso".into(), kind: TenantKind::Customer, name: None, license: None }),
+            add_tenant(
+                &d,
+                &op(),
+                NewTenant { id: "contoso".into(), kind: TenantKind::Customer, name: None, license: None },
+            ),
             ErrorKind::Conflict,
         );
         assert!(m.contains("contoso"), "{m}");
@@ -907,12 +923,21 @@ mod tests {
             add_tenant(
                 &d,
                 &op(),
-                NewTenant { id: "acme".into(), kind: TenantKind::Publisher, name: None, license: Some(License::P2) },
+                NewTenant {
+                    id: "acme".into(),
+                    kind: TenantKind::Publisher,
+                    name: None,
+                    license: Some(License::P2),
+                },
             ),
             ErrorKind::Invalid,
         );
         refused(
-            add_tenant(&d, &op(), NewTenant { id: "bad id".into(), kind: TenantKind::Customer, name: None, license: None }),
+            add_tenant(
+                &d,
+                &op(),
+                NewTenant { id: "bad id".into(), kind: TenantKind::Customer, name: None, license: None },
+            ),
             ErrorKind::Invalid,
         );
         refused(
@@ -941,13 +966,20 @@ mod tests {
         assert_eq!(u.tenant, "contoso");
         d.users.insert(u.upn.clone(), u);
 
-        let m = refused(add_user(&d, &op(), new("DANA.SMITH@contoso.com", "contoso", None)), ErrorKind::Conflict);
+        let m =
+            refused(add_user(&d, &op(), new("DANA.SMITH@contoso.com", "contoso", None)), ErrorKind::Conflict);
         assert!(m.contains("dana.smith@contoso.com"), "{m}");
-        let m = refused(add_user(&d, &op(), new("eve@contoso.com", "contoso", Some("dana"))), ErrorKind::Conflict);
+        let m = refused(
+            add_user(&d, &op(), new("eve@contoso.com", "contoso", Some("dana"))),
+            ErrorKind::Conflict,
+        );
         assert!(m.contains("dana.smith@contoso.com"), "the message names the login's owner: {m}");
         refused(add_user(&d, &op(), new("eve@nowhere.com", "nowhere", None)), ErrorKind::NotFound);
         refused(add_user(&d, &op(), new("not-an-upn", "contoso", None)), ErrorKind::Invalid);
-        refused(add_user(&d, &Actor::User(ADMIN.into()), new("eve@contoso.com", "contoso", None)), ErrorKind::Forbidden);
+        refused(
+            add_user(&d, &Actor::User(ADMIN.into()), new("eve@contoso.com", "contoso", None)),
+            ErrorKind::Forbidden,
+        );
         assert!(add_user(&d, &op(), new("eve@contoso.com", "contoso", Some("eve"))).is_ok());
     }
 
@@ -964,7 +996,11 @@ mod tests {
         assert_eq!(o.roles, vec!["Owner".to_string()], "no roles means Owner");
         assert_eq!((o.publisher_tenant.as_str(), o.published_by.as_str()), ("fabrikam", PAUL));
         let o = publish_offer(&d, &d.get(PAUL), offer("o2", &["Reader", "Owner", "Reader"])).unwrap();
-        assert_eq!(o.roles, vec!["Reader".to_string(), "Owner".to_string()], "duplicates collapse, order kept");
+        assert_eq!(
+            o.roles,
+            vec!["Reader".to_string(), "Owner".to_string()],
+            "duplicates collapse, order kept"
+        );
 
         refused(publish_offer(&d, &d.get(ADMIN), offer("o3", &[])), ErrorKind::Forbidden);
         refused(publish_offer(&d, &d.get(PAUL), offer("jit-offer", &[])), ErrorKind::Conflict);
@@ -995,8 +1031,13 @@ mod tests {
         let plain = deploy(&d, &d.get(ADMIN), deployment("app2", "plain-offer"), t0()).unwrap();
         assert!(!plain.policy.enabled, "JIT is off by default when the offer does not support it");
 
-        let off = deploy(&d, &d.get(ADMIN), Deployment { jit: Some(false), ..deployment("app3", "jit-offer") }, t0())
-            .unwrap();
+        let off = deploy(
+            &d,
+            &d.get(ADMIN),
+            Deployment { jit: Some(false), ..deployment("app3", "jit-offer") },
+            t0(),
+        )
+        .unwrap();
         assert!(!off.policy.enabled, "JIT can be declined on a JIT offer");
 
         let custom = deploy(
@@ -1020,7 +1061,12 @@ mod tests {
     fn deploy_refuses_jit_on_an_offer_without_it() {
         let d = dir();
         let m = refused(
-            deploy(&d, &d.get(ADMIN), Deployment { jit: Some(true), ..deployment("app", "plain-offer") }, t0()),
+            deploy(
+                &d,
+                &d.get(ADMIN),
+                Deployment { jit: Some(true), ..deployment("app", "plain-offer") },
+                t0(),
+            ),
             ErrorKind::Invalid,
         );
         assert!(m.contains("plain-offer") && m.contains("does not support JIT"), "{m}");
@@ -1029,15 +1075,24 @@ mod tests {
     #[test]
     fn deploy_with_jit_needs_p2_and_names_the_licence() {
         let d = dir();
-        let m = refused(deploy(&d, &d.get(FREE_ADMIN), deployment("app", "jit-offer"), t0()), ErrorKind::Forbidden);
+        let m = refused(
+            deploy(&d, &d.get(FREE_ADMIN), deployment("app", "jit-offer"), t0()),
+            ErrorKind::Forbidden,
+        );
         assert!(m.contains("P2") && m.contains("free licence") && m.contains("cheap"), "{m}");
-        let m = refused(deploy(&d, &d.get(P1_ADMIN), deployment("app", "jit-offer"), t0()), ErrorKind::Forbidden);
+        let m =
+            refused(deploy(&d, &d.get(P1_ADMIN), deployment("app", "jit-offer"), t0()), ErrorKind::Forbidden);
         assert!(m.contains("P2") && m.contains("P1") && m.contains("mid"), "{m}");
         // Without JIT no licence is needed.
         assert!(deploy(&d, &d.get(FREE_ADMIN), deployment("app", "plain-offer"), t0()).is_ok());
         assert!(
-            deploy(&d, &d.get(P1_ADMIN), Deployment { jit: Some(false), ..deployment("app", "jit-offer") }, t0())
-                .is_ok()
+            deploy(
+                &d,
+                &d.get(P1_ADMIN),
+                Deployment { jit: Some(false), ..deployment("app", "jit-offer") },
+                t0()
+            )
+            .is_ok()
         );
         // A customer tenant added without a licence gets P2.
         assert!(deploy(&d, &d.get(OTHER_ADMIN), deployment("app", "jit-offer"), t0()).is_ok());
@@ -1069,7 +1124,8 @@ mod tests {
         assert!(m.contains(PAT) && m.contains("contoso"), "{m}");
         refused(deploy(&d, &d.get(ADMIN), with(&[OTHER_ADMIN]), t0()), ErrorKind::Invalid);
         refused(deploy(&d, &d.get(ADMIN), with(&["ghost@contoso.com"]), t0()), ErrorKind::NotFound);
-        let app = deploy(&d, &d.get(ADMIN), with(&[" Approver@Contoso.com ", APPROVER, CAROL]), t0()).unwrap();
+        let app =
+            deploy(&d, &d.get(ADMIN), with(&[" Approver@Contoso.com ", APPROVER, CAROL]), t0()).unwrap();
         assert_eq!(
             app.policy.approvers,
             vec![APPROVER.to_string(), CAROL.to_string()],
@@ -1081,7 +1137,8 @@ mod tests {
     fn only_customer_admins_deploy() {
         let d = dir();
         for who in [APPROVER, PAT, PUB_ADMIN] {
-            let m = refused(deploy(&d, &d.get(who), deployment("app", "jit-offer"), t0()), ErrorKind::Forbidden);
+            let m =
+                refused(deploy(&d, &d.get(who), deployment("app", "jit-offer"), t0()), ErrorKind::Forbidden);
             assert!(m.contains(who), "{m}");
         }
     }
@@ -1129,7 +1186,12 @@ mod tests {
         let mut d = dir();
         let app = d.deploy(ADMIN, deployment("plain", "plain-offer"));
         let m = refused(
-            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { jit: Some(true), ..PolicyChange::default() }),
+            change_policy(
+                &d,
+                &d.get(ADMIN),
+                &app,
+                PolicyChange { jit: Some(true), ..PolicyChange::default() },
+            ),
             ErrorKind::Conflict,
         );
         assert!(m.contains("only be chosen at deployment"), "{m}");
@@ -1142,11 +1204,18 @@ mod tests {
             ),
             ErrorKind::Conflict,
         );
-        assert!(m.contains("only be chosen at deployment"), "no JIT settings to change on a non-JIT app: {m}");
+        assert!(
+            m.contains("only be chosen at deployment"),
+            "no JIT settings to change on a non-JIT app: {m}"
+        );
         // Repeating the current value is accepted and changes nothing.
-        let same =
-            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { jit: Some(false), ..PolicyChange::default() })
-                .unwrap();
+        let same = change_policy(
+            &d,
+            &d.get(ADMIN),
+            &app,
+            PolicyChange { jit: Some(false), ..PolicyChange::default() },
+        )
+        .unwrap();
         assert_eq!(same, app.policy);
     }
 
@@ -1155,13 +1224,22 @@ mod tests {
         let mut d = dir();
         let app = d.deploy(ADMIN, deployment("jit", "jit-offer"));
         let m = refused(
-            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { jit: Some(false), ..PolicyChange::default() }),
+            change_policy(
+                &d,
+                &d.get(ADMIN),
+                &app,
+                PolicyChange { jit: Some(false), ..PolicyChange::default() },
+            ),
             ErrorKind::Conflict,
         );
         assert!(m.contains("only be chosen at deployment"), "{m}");
-        let same =
-            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { jit: Some(true), ..PolicyChange::default() })
-                .unwrap();
+        let same = change_policy(
+            &d,
+            &d.get(ADMIN),
+            &app,
+            PolicyChange { jit: Some(true), ..PolicyChange::default() },
+        )
+        .unwrap();
         assert_eq!(same, app.policy);
     }
 
@@ -1206,7 +1284,12 @@ mod tests {
             ErrorKind::Invalid,
         );
         refused(
-            change_policy(&d, &d.get(ADMIN), &app, PolicyChange { add_approvers: vec![PAT.into()], ..PolicyChange::default() }),
+            change_policy(
+                &d,
+                &d.get(ADMIN),
+                &app,
+                PolicyChange { add_approvers: vec![PAT.into()], ..PolicyChange::default() },
+            ),
             ErrorKind::Invalid,
         );
     }
@@ -1274,7 +1357,11 @@ mod tests {
         assert_eq!(r.id, 7);
         assert_eq!(r.state, RequestState::Pending);
         assert_eq!(r.requester, PAT);
-        assert_eq!(r.roles, vec!["Contributor".to_string(), "Owner".to_string()], "roles take the offer's spelling");
+        assert_eq!(
+            r.roles,
+            vec!["Contributor".to_string(), "Owner".to_string()],
+            "roles take the offer's spelling"
+        );
         assert_eq!(r.start, t0(), "no start means now");
         assert_eq!(r.created_at, t0());
         assert_eq!(r.decide_by, t0() + hours(24), "the app's request timeout");
@@ -1309,7 +1396,10 @@ mod tests {
             );
             assert!(m.contains("fabrikam"), "{m}");
         }
-        assert!(create_request(&d, &d.get(PUB_ADMIN), new_request("m", Span::from_hours(1), None), 1, t0()).is_ok());
+        assert!(
+            create_request(&d, &d.get(PUB_ADMIN), new_request("m", Span::from_hours(1), None), 1, t0())
+                .is_ok()
+        );
     }
 
     #[test]
@@ -1320,9 +1410,13 @@ mod tests {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             ..new_request("m", Span::from_hours(1), None)
         };
-        let m = refused(create_request(&d, &d.get(PAT), with_roles(&["Reader"]), 1, t0()), ErrorKind::NotFound);
+        let m =
+            refused(create_request(&d, &d.get(PAT), with_roles(&["Reader"]), 1, t0()), ErrorKind::NotFound);
         assert!(m.contains("Reader") && m.contains("Owner, Contributor"), "{m}");
-        refused(create_request(&d, &d.get(PAT), with_roles(&["Owner", "Reader"]), 1, t0()), ErrorKind::NotFound);
+        refused(
+            create_request(&d, &d.get(PAT), with_roles(&["Owner", "Reader"]), 1, t0()),
+            ErrorKind::NotFound,
+        );
         refused(create_request(&d, &d.get(PAT), with_roles(&[]), 1, t0()), ErrorKind::Invalid);
     }
 
@@ -1330,12 +1424,20 @@ mod tests {
     fn create_request_duration_limits() {
         let mut d = dir();
         d.manual_app("m", &[APPROVER]);
-        let with = |duration: Span| create_request(&d, &d.get(PAT), new_request("m", duration, None), 1, t0());
+        let with =
+            |duration: Span| create_request(&d, &d.get(PAT), new_request("m", duration, None), 1, t0());
         refused(with(Span::from_secs(0)), ErrorKind::Invalid);
-        let m = refused(with(Span::from_hours(8) .as_secs().checked_add(1).map(Span::from_secs).unwrap()), ErrorKind::Invalid);
+        let m = refused(
+            with(Span::from_hours(8).as_secs().checked_add(1).map(Span::from_secs).unwrap()),
+            ErrorKind::Invalid,
+        );
         assert!(m.contains("PT8H"), "the message gives the maximum: {m}");
         refused(with(Span::from_hours(9)), ErrorKind::Invalid);
-        assert_eq!(with(Span::from_hours(8)).unwrap().duration, Span::from_hours(8), "the maximum itself is allowed");
+        assert_eq!(
+            with(Span::from_hours(8)).unwrap().duration,
+            Span::from_hours(8),
+            "the maximum itself is allowed"
+        );
         assert!(with(Span::from_secs(1)).is_ok());
     }
 
@@ -1349,7 +1451,11 @@ mod tests {
         let m = refused(at(t0() - hours(1)), ErrorKind::Invalid);
         assert!(m.contains("past"), "{m}");
         refused(at(t0() - TimeDelta::seconds(61)), ErrorKind::Invalid);
-        assert_eq!(at(t0() - TimeDelta::seconds(30)).unwrap().start, t0(), "a start just past is taken as now");
+        assert_eq!(
+            at(t0() - TimeDelta::seconds(30)).unwrap().start,
+            t0(),
+            "a start just past is taken as now"
+        );
         assert_eq!(at(t0() + hours(3)).unwrap().start, t0() + hours(3), "a future start is kept");
     }
 
@@ -1365,11 +1471,17 @@ mod tests {
         );
         assert!(m.contains(&first.id.to_string()) && m.contains("pending"), "{m}");
         // Other requesters and other applications are not affected.
-        assert!(create_request(&d, &d.get(PAUL), new_request("m", Span::from_hours(1), None), 2, t0()).is_ok());
-        assert!(create_request(&d, &d.get(PAT), new_request("n", Span::from_hours(1), None), 2, t0()).is_ok());
+        assert!(
+            create_request(&d, &d.get(PAUL), new_request("m", Span::from_hours(1), None), 2, t0()).is_ok()
+        );
+        assert!(
+            create_request(&d, &d.get(PAT), new_request("n", Span::from_hours(1), None), 2, t0()).is_ok()
+        );
         // Once it is no longer pending, a new request is fine.
         d.requests[0].state = RequestState::Denied;
-        assert!(create_request(&d, &d.get(PAT), new_request("m", Span::from_hours(1), None), 2, t0()).is_ok());
+        assert!(
+            create_request(&d, &d.get(PAT), new_request("m", Span::from_hours(1), None), 2, t0()).is_ok()
+        );
     }
 
     #[test]
@@ -1394,9 +1506,11 @@ mod tests {
         d.manual_app("m", &[APPROVER]);
         let blank = NewRequest { justification: "   ".into(), ..new_request("m", Span::from_hours(1), None) };
         refused(create_request(&d, &d.get(PAT), blank, 1, t0()), ErrorKind::Invalid);
-        let escape = NewRequest { justification: "x\u{1b}[2J".into(), ..new_request("m", Span::from_hours(1), None) };
+        let escape =
+            NewRequest { justification: "x\u{1b}[2J".into(), ..new_request("m", Span::from_hours(1), None) };
         refused(create_request(&d, &d.get(PAT), escape, 1, t0()), ErrorKind::Invalid);
-        let ticket = NewRequest { ticket: Some(String::new()), ..new_request("m", Span::from_hours(1), None) };
+        let ticket =
+            NewRequest { ticket: Some(String::new()), ..new_request("m", Span::from_hours(1), None) };
         refused(create_request(&d, &d.get(PAT), ticket, 1, t0()), ErrorKind::Invalid);
     }
 
@@ -1474,7 +1588,10 @@ mod tests {
         let r = d.request("m", PAT, Span::from_hours(1), None);
         let approved = decide(&app, &d.get(APPROVER), r.clone(), true, "ok", t0()).unwrap();
         for approve in [true, false] {
-            let m = refused(decide(&app, &d.get(CAROL), approved.clone(), approve, "again", t0()), ErrorKind::Conflict);
+            let m = refused(
+                decide(&app, &d.get(CAROL), approved.clone(), approve, "again", t0()),
+                ErrorKind::Conflict,
+            );
             assert!(m.contains("Approved") && m.contains(APPROVER), "{m}");
         }
         let denied = decide(&app, &d.get(CAROL), r, false, "no", t0()).unwrap();
@@ -1489,9 +1606,13 @@ mod tests {
         let r = d.request("m", PAT, Span::from_hours(1), None);
         let last = r.decide_by - TimeDelta::seconds(1);
         assert!(decide(&app, &d.get(APPROVER), r.clone(), true, "ok", last).is_ok());
-        let m = refused(decide(&app, &d.get(APPROVER), r.clone(), true, "ok", r.decide_by), ErrorKind::Conflict);
+        let m =
+            refused(decide(&app, &d.get(APPROVER), r.clone(), true, "ok", r.decide_by), ErrorKind::Conflict);
         assert!(m.contains("timed out"), "{m}");
-        refused(decide(&app, &d.get(APPROVER), r.clone(), false, "no", r.decide_by + hours(1)), ErrorKind::Conflict);
+        refused(
+            decide(&app, &d.get(APPROVER), r.clone(), false, "no", r.decide_by + hours(1)),
+            ErrorKind::Conflict,
+        );
     }
 
     #[test]
@@ -1593,7 +1714,11 @@ mod tests {
         assert_eq!(action, Action::RequestTimedOut);
         assert_eq!(t.state, RequestState::Timeout);
         let v = t.closed.clone().unwrap();
-        assert_eq!((v.by.as_str(), v.at), (SYSTEM, r.decide_by), "stamped with the deadline, not the late tick");
+        assert_eq!(
+            (v.by.as_str(), v.at),
+            (SYSTEM, r.decide_by),
+            "stamped with the deadline, not the late tick"
+        );
         assert_eq!(advance(&t, r.decide_by + hours(100)), None, "a final state stays put");
     }
 

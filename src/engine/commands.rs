@@ -58,6 +58,7 @@ impl Command for Deployment {
 }
 
 /// Changes an application's JIT settings.
+#[derive(Debug, Clone)]
 pub struct SetPolicy {
     pub app: String,
     pub change: PolicyChange,
@@ -140,6 +141,7 @@ fn requester_message(r: &AccessRequest, action: Action) -> String {
 }
 
 /// An approver's decision on a pending request.
+#[derive(Debug, Clone)]
 pub struct Decide {
     pub id: u64,
     pub approve: bool,
@@ -160,6 +162,7 @@ impl Command for Decide {
 }
 
 /// The requester withdraws a pending request.
+#[derive(Debug, Clone)]
 pub struct Cancel {
     pub id: u64,
 }
@@ -180,6 +183,7 @@ impl Command for Cancel {
 }
 
 /// Ends active or scheduled access early.
+#[derive(Debug, Clone)]
 pub struct Revoke {
     pub id: u64,
     pub reason: String,
@@ -199,6 +203,7 @@ impl Command for Revoke {
 
 /// Marks the actor's notifications up to an id as seen. Bookkeeping, not a change to access, so
 /// it leaves no audit record.
+#[derive(Debug, Clone)]
 pub struct MarkSeen {
     pub upto: u64,
 }

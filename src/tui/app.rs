@@ -1,0 +1,620 @@
+//! The dashboard's state and everything that changes it. Keys, engine results, snapshots and ticks
+//! come in; state changes and `Effect`s (work for the loop to do) go out. No I/O happens here, which
+//! is what lets the snapshot tests drive it directly.
+
+use std::cell::Cell;
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::data::{Role, Snapshot};
+use super::form::{Field, Form, FormKey};
+use super::keymap::{Action, Keymap, Scope};
+use super::theme::Theme;
+use crate::domain::rules::{Deployment, NewRequest, PolicyChange};
+use crate::domain::when::parse_time;
+use crate::domain::*;
+use crate::engine::{Cancel, Decide, RequestDetail, Revoke, SetPolicy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Applications,
+    Settings,
+    Requests,
+    Access,
+    Activity,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 5] = [Tab::Applications, Tab::Settings, Tab::Requests, Tab::Access, Tab::Activity];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Applications => "Applications",
+            Tab::Settings => "JIT settings",
+            Tab::Requests => "Requests",
+            Tab::Access => "Access",
+            Tab::Activity => "Activity",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    pub fn scope(self) -> Scope {
+        match self {
+            Tab::Applications => Scope::Applications,
+            Tab::Settings => Scope::Settings,
+            Tab::Requests => Scope::Requests,
+            Tab::Access => Scope::Access,
+            Tab::Activity => Scope::Activity,
+        }
+    }
+}
+
+/// A list's cursor, scroll position and filter.
+#[derive(Debug, Default)]
+pub struct ListState {
+    pub selected: usize,
+    /// Set while rendering, so scrolling keeps the cursor in view without jumping.
+    pub offset: Cell<usize>,
+    pub filter: Input,
+    pub filtering: bool,
+}
+
+impl ListState {
+    pub fn needle(&self) -> String {
+        self.filter.value().trim().to_lowercase()
+    }
+}
+
+/// Work for the event loop: engine calls and terminal side effects.
+#[derive(Debug)]
+pub enum Effect {
+    Run(Call),
+    LoadDetail(u64),
+    MarkSeen(u64),
+    Bell,
+    Quit,
+}
+
+/// The engine commands the dashboard can issue; each goes through the same rules as the CLI.
+#[derive(Debug)]
+pub enum Call {
+    Decide(Decide),
+    Cancel(Cancel),
+    Revoke(Revoke),
+    Request(NewRequest),
+    Deploy(Deployment),
+    SetPolicy(SetPolicy),
+}
+
+/// What a form does when submitted.
+#[derive(Debug, Clone)]
+pub enum Purpose {
+    Decide { id: u64, approve: bool },
+    Revoke { id: u64 },
+    Request,
+    Policy { app: String },
+    Deploy,
+}
+
+#[derive(Debug, Clone)]
+pub enum Confirmed {
+    Cancel(u64),
+    Revoke(u64),
+}
+
+#[derive(Debug)]
+pub enum Overlay {
+    Help,
+    Detail { id: u64, detail: Option<Box<RequestDetail>> },
+    Confirm { message: String, then: Confirmed },
+    Form(Form<Purpose>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Toast {
+    pub text: String,
+    pub error: bool,
+    pub until: DateTime<Utc>,
+}
+
+/// Settings that shape the screens.
+pub struct Ui {
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub utc: bool,
+    pub bell: bool,
+    pub mouse: bool,
+}
+
+pub struct App {
+    pub data: Snapshot,
+    pub loaded: bool,
+    /// Set when the engine could not be reached for the last snapshot.
+    pub trouble: Option<String>,
+    pub now: DateTime<Utc>,
+    pub tab: Tab,
+    pub lists: [ListState; 5],
+    pub overlay: Option<Overlay>,
+    pub toasts: Vec<Toast>,
+    pub ui: Ui,
+    /// Body rows visible in the last frame: the page size for PgUp/PgDn and the mouse's row map.
+    pub page: Cell<usize>,
+    pub body_top: Cell<u16>,
+    /// Pending requests already seen, so only new ones ring the bell.
+    known_pending: HashSet<u64>,
+}
+
+const TOAST_SECONDS: i64 = 4;
+
+impl App {
+    pub fn new(ui: Ui, now: DateTime<Utc>) -> App {
+        App {
+            data: Snapshot::default(),
+            loaded: false,
+            trouble: None,
+            now,
+            tab: Tab::Requests,
+            lists: Default::default(),
+            overlay: None,
+            toasts: Vec::new(),
+            ui,
+            page: Cell::new(10),
+            body_top: Cell::new(0),
+            known_pending: HashSet::new(),
+        }
+    }
+
+    pub fn list(&self) -> &ListState {
+        &self.lists[self.tab.index()]
+    }
+
+    fn list_mut(&mut self) -> &mut ListState {
+        &mut self.lists[self.tab.index()]
+    }
+
+    pub fn role(&self) -> Role {
+        self.data.role()
+    }
+
+    /// Whether an action means anything for this user here; the footer leaves out what does not.
+    pub fn offers(&self, action: Action) -> bool {
+        let role = self.role();
+        match action {
+            Action::Approve | Action::Deny => role == Role::Approver,
+            Action::Cancel => role == Role::Publisher,
+            Action::New if self.tab == Tab::Requests => role == Role::Publisher,
+            Action::New => matches!(role, Role::Admin | Role::Approver) && self.data.me.as_ref().is_some_and(|m| m.admin),
+            Action::Edit => self.data.me.as_ref().is_some_and(|m| m.admin),
+            Action::Revoke => matches!(role, Role::Admin | Role::Approver),
+            Action::MarkRead => self.data.unread() > 0,
+            _ => true,
+        }
+    }
+
+    /// A new snapshot; rings the bell for requests that just arrived for this user to decide.
+    pub fn on_snapshot(&mut self, data: Snapshot) -> Vec<Effect> {
+        let first = !self.loaded;
+        if first {
+            self.tab = match data.role() {
+                Role::Publisher | Role::Approver => Tab::Requests,
+                _ => Tab::Applications,
+            };
+        }
+        let decidable: HashSet<u64> = data
+            .requests
+            .iter()
+            .filter(|r| r.state == RequestState::Pending && data.approves(&r.app))
+            .map(|r| r.id)
+            .collect();
+        let arrived = decidable.difference(&self.known_pending).count();
+        self.known_pending = decidable;
+        self.data = data;
+        self.loaded = true;
+        self.trouble = None;
+        let mut effects = Vec::new();
+        if !first && arrived > 0 && self.ui.bell {
+            effects.push(Effect::Bell);
+        }
+        if let Some(Overlay::Detail { id, .. }) = &self.overlay {
+            effects.push(Effect::LoadDetail(*id));
+        }
+        effects
+    }
+
+    pub fn on_detail(&mut self, detail: RequestDetail) {
+        if let Some(Overlay::Detail { id, detail: slot }) = &mut self.overlay
+            && *id == detail.request.id
+        {
+            *slot = Some(Box::new(detail));
+        }
+    }
+
+    /// The engine's answer to a call: a form closes on success and shows the refusal otherwise.
+    pub fn on_result(&mut self, result: Result<String, String>) {
+        match (&mut self.overlay, result) {
+            (Some(Overlay::Form(form)), Ok(message)) if form.busy => {
+                self.overlay = None;
+                self.toast(message, false);
+            }
+            (Some(Overlay::Form(form)), Err(message)) if form.busy => {
+                form.busy = false;
+                form.error = Some(message);
+            }
+            (_, Ok(message)) => self.toast(message, false),
+            (_, Err(message)) => self.toast(message, true),
+        }
+    }
+
+    pub fn toast(&mut self, text: String, error: bool) {
+        let until = self.now + chrono::TimeDelta::seconds(TOAST_SECONDS);
+        self.toasts.push(Toast { text, error, until });
+        if self.toasts.len() > 3 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// Moves the clock; returns whether anything on screen depends on it.
+    pub fn tick(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+        self.toasts.retain(|t| t.until > now);
+    }
+
+    /// Whether the screen shows anything that changes by itself each second.
+    pub fn has_countdowns(&self) -> bool {
+        if !self.toasts.is_empty() {
+            return true;
+        }
+        match (&self.overlay, self.tab) {
+            (Some(Overlay::Help | Overlay::Form(_) | Overlay::Confirm { .. }), _) => false,
+            (_, Tab::Requests) => !self.data.requests.is_empty(),
+            (_, Tab::Access | Tab::Applications) => !self.data.grants.is_empty(),
+            _ => false,
+        }
+    }
+
+    pub fn on_paste(&mut self, text: &str) {
+        if let Some(Overlay::Form(form)) = &mut self.overlay {
+            form.paste(text);
+        }
+    }
+
+    pub fn on_mouse(&mut self, mouse: MouseEvent, tab_at: impl Fn(u16) -> Option<Tab>) -> Vec<Effect> {
+        if !self.ui.mouse || self.overlay.is_some() {
+            return Vec::new();
+        }
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.act(Action::Down),
+            MouseEventKind::ScrollUp => self.act(Action::Up),
+            MouseEventKind::Down(MouseButton::Left) if mouse.row == 1 => {
+                if let Some(tab) = tab_at(mouse.column) {
+                    self.tab = tab;
+                }
+                Vec::new()
+            }
+            MouseEventKind::Down(MouseButton::Left) if mouse.row >= self.body_top.get() => {
+                let row = usize::from(mouse.row - self.body_top.get()) + self.list().offset.get();
+                self.list_mut().selected = row;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            return vec![Effect::Quit];
+        }
+        match self.overlay.take() {
+            Some(overlay) => self.overlay_key(overlay, key),
+            None if self.list().filtering => {
+                self.filter_key(key);
+                Vec::new()
+            }
+            None => match self.ui.keymap.action(&key, self.tab.scope()) {
+                Some(action) => self.act(action),
+                None => Vec::new(),
+            },
+        }
+    }
+
+    fn filter_key(&mut self, key: KeyEvent) {
+        let list = self.list_mut();
+        match key.code {
+            KeyCode::Enter => list.filtering = false,
+            KeyCode::Esc => {
+                list.filtering = false;
+                list.filter.reset();
+            }
+            _ => {
+                list.filter.handle_event(&crossterm::event::Event::Key(key));
+                list.selected = 0;
+            }
+        }
+    }
+
+    fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
+        let action = self.ui.keymap.action(&key, Scope::Global);
+        match overlay {
+            Overlay::Help => {
+                if !matches!(action, Some(Action::Back | Action::Help | Action::Quit)) {
+                    self.overlay = Some(Overlay::Help);
+                }
+                Vec::new()
+            }
+            Overlay::Detail { id, detail } => {
+                match self.ui.keymap.action(&key, Scope::Requests) {
+                    Some(Action::Back | Action::Open | Action::Quit) => {}
+                    Some(a @ (Action::Approve | Action::Deny)) => {
+                        self.open_decision(id, a == Action::Approve);
+                    }
+                    _ => self.overlay = Some(Overlay::Detail { id, detail }),
+                }
+                Vec::new()
+            }
+            Overlay::Confirm { message, then } => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => self.confirmed(then),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Vec::new(),
+                _ => {
+                    self.overlay = Some(Overlay::Confirm { message, then });
+                    Vec::new()
+                }
+            },
+            Overlay::Form(mut form) => match form.key(key) {
+                FormKey::Close => Vec::new(),
+                FormKey::Handled => {
+                    self.overlay = Some(Overlay::Form(form));
+                    Vec::new()
+                }
+                FormKey::Submit => {
+                    let call = self.call_for(&form);
+                    match call {
+                        Ok(call) => {
+                            form.busy = true;
+                            form.error = None;
+                            self.overlay = Some(Overlay::Form(form));
+                            vec![Effect::Run(call)]
+                        }
+                        Err(message) => {
+                            form.error = Some(message);
+                            self.overlay = Some(Overlay::Form(form));
+                            Vec::new()
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    fn confirmed(&mut self, then: Confirmed) -> Vec<Effect> {
+        match then {
+            Confirmed::Cancel(id) => vec![Effect::Run(Call::Cancel(Cancel { id }))],
+            Confirmed::Revoke(id) => {
+                let form = Form::new(format!("Revoke access {id}"), Purpose::Revoke { id })
+                    .intro("The grant ends now. The requester is told, with your reason.")
+                    .field(Field::text("reason", "", "required: why access ends early"));
+                self.overlay = Some(Overlay::Form(form));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Turns a submitted form into an engine call. Only parsing happens here; every rule is the engine's.
+    fn call_for(&self, form: &Form<Purpose>) -> Result<Call, String> {
+        let span = |label: &str| Span::parse(&form.value(label)).map_err(|e| e.message);
+        Ok(match &form.purpose {
+            Purpose::Decide { id, approve } => {
+                Call::Decide(Decide { id: *id, approve: *approve, reason: form.value("reason") })
+            }
+            Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
+            Purpose::Request => {
+                let start = form.value("start");
+                let start = if start.trim().is_empty() { None } else { Some(parse_time(&start, self.now).map_err(|e| e.message)?) };
+                let ticket = form.value("ticket");
+                Call::Request(NewRequest {
+                    app: form.value("application"),
+                    roles: form.get("roles").map(Field::values).unwrap_or_default(),
+                    start,
+                    duration: span("duration")?,
+                    justification: form.value("justification"),
+                    ticket: (!ticket.trim().is_empty()).then_some(ticket),
+                })
+            }
+            Purpose::Policy { app } => {
+                let current = self.data.app(app).map(|a| a.policy.approvers.clone()).unwrap_or_default();
+                let wanted = form.get("approvers").map(Field::values).unwrap_or_default();
+                Call::SetPolicy(SetPolicy {
+                    app: app.clone(),
+                    change: PolicyChange {
+                        jit: None,
+                        mode: Some(mode_of(&form.value("approval"))),
+                        max_duration: Some(span("maximum duration")?),
+                        add_approvers: wanted.iter().filter(|w| !current.contains(w)).cloned().collect(),
+                        remove_approvers: current.iter().filter(|c| !wanted.contains(c)).cloned().collect(),
+                        request_timeout: Some(span("request timeout")?),
+                    },
+                })
+            }
+            Purpose::Deploy => {
+                let jit = form.value("enable JIT access") == "Yes";
+                let rg = form.value("resource group");
+                Call::Deploy(Deployment {
+                    name: form.value("name"),
+                    offer: form.value("offer"),
+                    jit: Some(jit),
+                    mode: jit.then(|| mode_of(&form.value("approval"))),
+                    max_duration: if jit { Some(span("maximum duration")?) } else { None },
+                    approvers: if jit { form.get("approvers").map(Field::values).unwrap_or_default() } else { Vec::new() },
+                    request_timeout: None,
+                    resource_group: (!rg.trim().is_empty()).then_some(rg),
+                })
+            }
+        })
+    }
+
+    /// Rows the current list shows, after its filter; tabs use it to bound the cursor.
+    pub fn row_count(&self) -> usize {
+        super::view::row_count(self, self.tab)
+    }
+
+    fn act(&mut self, action: Action) -> Vec<Effect> {
+        if !self.offers(action) {
+            return Vec::new();
+        }
+        let rows = self.row_count();
+        let page = self.page.get().max(1);
+        let list = self.list_mut();
+        match action {
+            Action::Quit => return vec![Effect::Quit],
+            Action::Help => self.overlay = Some(Overlay::Help),
+            Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % 5],
+            Action::PrevTab => self.tab = Tab::ALL[(self.tab.index() + 4) % 5],
+            Action::Tab1 => self.tab = Tab::Applications,
+            Action::Tab2 => self.tab = Tab::Settings,
+            Action::Tab3 => self.tab = Tab::Requests,
+            Action::Tab4 => self.tab = Tab::Access,
+            Action::Tab5 => self.tab = Tab::Activity,
+            Action::Up => list.selected = list.selected.saturating_sub(1),
+            Action::Down => list.selected = (list.selected + 1).min(rows.saturating_sub(1)),
+            Action::Top => list.selected = 0,
+            Action::Bottom => list.selected = rows.saturating_sub(1),
+            Action::PageUp => list.selected = list.selected.saturating_sub(page),
+            Action::PageDown => list.selected = (list.selected + page).min(rows.saturating_sub(1)),
+            Action::Filter => list.filtering = true,
+            Action::Back => {
+                list.filter.reset();
+                list.filtering = false;
+            }
+            Action::Open => {
+                if let Some(id) = super::view::selected_request(self) {
+                    self.overlay = Some(Overlay::Detail { id, detail: None });
+                    return vec![Effect::LoadDetail(id)];
+                }
+            }
+            Action::Approve | Action::Deny => {
+                if let Some(id) = super::view::selected_request(self) {
+                    self.open_decision(id, action == Action::Approve);
+                }
+            }
+            Action::Cancel => {
+                if let Some(id) = super::view::selected_request(self) {
+                    let message = format!("Cancel your pending request {id}? (y/n)");
+                    self.overlay = Some(Overlay::Confirm { message, then: Confirmed::Cancel(id) });
+                }
+            }
+            Action::Revoke => {
+                if let Some(id) = super::view::selected_request(self) {
+                    let message = format!("Revoke access {id} now? The grant ends immediately. (y/n)");
+                    self.overlay = Some(Overlay::Confirm { message, then: Confirmed::Revoke(id) });
+                }
+            }
+            Action::New => self.open_new(),
+            Action::Edit => self.open_policy(),
+            Action::MarkRead => {
+                if let Some(newest) = self.data.notifications.iter().map(|n| n.id).max() {
+                    self.data.seen_upto = newest;
+                    return vec![Effect::MarkSeen(newest)];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn open_decision(&mut self, id: u64, approve: bool) {
+        let Some(r) = self.data.requests.iter().find(|r| r.id == id) else { return };
+        let verb = if approve { "Approve" } else { "Deny" };
+        let form = Form::new(format!("{verb} request {id}"), Purpose::Decide { id, approve })
+            .intro(format!(
+                "{} asks for {} on {} for {}",
+                self.data.display_name(&r.requester),
+                r.roles.join(", "),
+                r.app,
+                r.duration
+            ))
+            .intro(format!("justification: {}", r.justification))
+            .field(Field::text("reason", "", "required: approvers and the requester will read it"));
+        self.overlay = Some(Overlay::Form(form));
+    }
+
+    fn open_new(&mut self) {
+        match (self.tab, self.role()) {
+            (Tab::Requests, Role::Publisher) => self.open_request_form(),
+            (Tab::Applications, Role::Admin | Role::Approver | Role::Customer) => self.open_deploy_form(),
+            _ => {}
+        }
+    }
+
+    fn open_request_form(&mut self) {
+        let Some(me) = &self.data.me else { return };
+        let apps: Vec<&Application> =
+            self.data.apps.iter().filter(|a| a.policy.enabled && a.publisher_tenant == me.tenant).collect();
+        let Some(first) = apps.first() else {
+            self.toast("no application with JIT access is deployed from your offers".into(), true);
+            return;
+        };
+        let roles = self.data.offers.iter().find(|o| o.id == first.offer).map(|o| o.roles.clone()).unwrap_or_default();
+        let maxes: Vec<String> = apps.iter().map(|a| format!("{} max {}", a.name, a.policy.max_duration)).collect();
+        let chosen = roles.iter().enumerate().map(|(i, _)| i == 0).collect();
+        let form = Form::new("Request JIT access", Purpose::Request)
+            .intro(format!("maximum durations: {}", maxes.join(", ")))
+            .field(Field::choice("application", apps.iter().map(|a| a.name.clone()).collect(), 0, "←/→ to choose"))
+            .field(Field::multi("roles", roles, chosen, "←/→ to move, Space to toggle"))
+            .field(Field::text("start", "now", "now, +30m or 2026-11-26T14:00:00Z"))
+            .field(Field::text("duration", "1h", "e.g. 2h, 90m, PT8H"))
+            .field(Field::text("justification", "", "required: approvers decide on this"))
+            .field(Field::text("ticket", "", "optional"));
+        self.overlay = Some(Overlay::Form(form));
+    }
+
+    fn open_deploy_form(&mut self) {
+        let offers: Vec<String> = self.data.offers.iter().map(|o| o.id.clone()).collect();
+        if offers.is_empty() {
+            self.toast("the marketplace has no offers yet".into(), true);
+            return;
+        }
+        let people: Vec<String> = self.customer_people();
+        let chosen = vec![false; people.len()];
+        let form = Form::new("Deploy an application", Purpose::Deploy)
+            .intro("JIT access can only be chosen now: with No, the publisher gets permanent access, and it cannot be undone.")
+            .field(Field::choice("offer", offers, 0, "←/→ to choose"))
+            .field(Field::text("name", "", "letters, digits, . _ -"))
+            .field(Field::text("resource group", "", "empty: mrg-<name>"))
+            .field(Field::choice("enable JIT access", vec!["Yes".into(), "No".into()], 0, "No = permanent publisher access"))
+            .field(Field::choice("approval", vec!["automatic".into(), "manual".into()], 0, ""))
+            .field(Field::text("maximum duration", "8h", "e.g. 8h, PT4H"))
+            .field(Field::multi("approvers", people, chosen, "Space to toggle"));
+        self.overlay = Some(Overlay::Form(form));
+    }
+
+    fn customer_people(&self) -> Vec<String> {
+        let Some(me) = &self.data.me else { return Vec::new() };
+        self.data.users.iter().filter(|u| u.tenant == me.tenant).map(|u| u.upn.clone()).collect()
+    }
+
+    fn open_policy(&mut self) {
+        let Some(app) = super::view::selected_app(self).cloned() else { return };
+        if !app.policy.enabled {
+            self.toast(format!("{} was deployed without JIT access: it cannot be enabled later", app.name), true);
+            return;
+        }
+        let people = self.customer_people();
+        let chosen = people.iter().map(|p| app.policy.is_approver(p)).collect();
+        let mode = usize::from(app.policy.mode == ApprovalMode::ManualApprove);
+        let form = Form::new(format!("JIT settings of {}", app.name), Purpose::Policy { app: app.name.clone() })
+            .field(Field::choice("approval", vec!["automatic".into(), "manual".into()], mode, ""))
+            .field(Field::text("maximum duration", &app.policy.max_duration.to_string().replace(' ', ""), "e.g. 8h, PT4H"))
+            .field(Field::multi("approvers", people, chosen, "Space to toggle"))
+            .field(Field::text("request timeout", &app.policy.request_timeout.to_string().replace(' ', ""), "e.g. 24h"));
+        self.overlay = Some(Overlay::Form(form));
+    }
+}
+
+fn mode_of(text: &str) -> ApprovalMode {
+    if text == "manual" { ApprovalMode::ManualApprove } else { ApprovalMode::AutoApprove }
+}

@@ -1,0 +1,102 @@
+//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: theme, key overrides, bell, mouse and how times are shown.
+//! Every field is optional; a mistake is reported with the file and line, never silently ignored.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub theme: Option<String>,
+    /// Ring the terminal bell when a request arrives for you to decide.
+    pub bell: bool,
+    pub mouse: bool,
+    /// `local` (default) or `utc`.
+    pub time: TimeShown,
+    /// Action name -> one key or a list of keys, e.g. `approve = "A"` or `quit = ["q", "ctrl-q"]`.
+    pub keys: HashMap<String, Keys>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { theme: None, bell: true, mouse: false, time: TimeShown::Local, keys: HashMap::new() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeShown {
+    Local,
+    Utc,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Keys {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Config {
+    pub fn dir() -> Option<PathBuf> {
+        dirs::config_dir().map(|d| d.join("jitdesk"))
+    }
+
+    /// Reads the file if there is one; no file means the defaults.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(format!("config {}: {e}", path.display())),
+        };
+        toml::from_str(&text).map_err(|e| {
+            let line = e.span().map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            format!("config {} line {line}: {}", path.display(), e.message())
+        })
+    }
+
+    pub fn key_overrides(&self) -> HashMap<String, Vec<String>> {
+        self.keys
+            .iter()
+            .map(|(k, v)| {
+                let keys = match v {
+                    Keys::One(key) => vec![key.clone()],
+                    Keys::Many(keys) => keys.clone(),
+                };
+                (k.clone(), keys)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_means_defaults_and_fields_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let c = Config::load(&path).unwrap();
+        assert!(c.bell && !c.mouse && c.time == TimeShown::Local);
+        std::fs::write(&path, "theme = \"light\"\nbell = false\nmouse = true\ntime = \"utc\"\n[keys]\napprove = \"A\"\nquit = [\"q\", \"ctrl-q\"]\n").unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.theme.as_deref(), Some("light"));
+        assert!(!c.bell && c.mouse && c.time == TimeShown::Utc);
+        assert_eq!(c.key_overrides()["quit"], vec!["q", "ctrl-q"]);
+        assert_eq!(c.key_overrides()["approve"], vec!["A"]);
+    }
+
+    #[test]
+    fn mistakes_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "theme = \"light\"\nbel = true\n").unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert!(err.contains("config.toml line 2") && err.contains("bel"), "{err}");
+        std::fs::write(&path, "time = \"martian\"\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("line 1"));
+    }
+}

@@ -1,0 +1,135 @@
+//! What the screens show, fetched from the engine in one go off the UI loop. The loop never waits
+//! for the engine: it asks for a snapshot and redraws when one arrives.
+
+use crate::domain::*;
+use crate::engine::Engine;
+use crate::store::{RequestFilter, Result};
+
+/// How much history the screens keep in memory; older entries are one CLI call away.
+const HISTORY: usize = 500;
+
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub me: Option<User>,
+    pub tenants: Vec<Tenant>,
+    pub users: Vec<User>,
+    pub offers: Vec<Offer>,
+    pub apps: Vec<Application>,
+    /// For a customer user: pending requests on the tenant's applications (the PIM view).
+    /// For a publisher user: their own requests, newest first.
+    pub requests: Vec<AccessRequest>,
+    /// Approved access that has not ended.
+    pub grants: Vec<AccessRequest>,
+    pub audit: Vec<AuditRecord>,
+    pub notifications: Vec<Notification>,
+    pub seen_upto: u64,
+}
+
+/// How the signed-in user relates to the workflow; decides which view of requests they get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Approver,
+    Admin,
+    Customer,
+    Publisher,
+    Nobody,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+            Role::Customer => "customer",
+            Role::Publisher => "publisher",
+            Role::Nobody => "no identity",
+        }
+    }
+}
+
+impl Snapshot {
+    pub async fn load(engine: &Engine, me: Option<&str>) -> Result<Snapshot> {
+        let me = match me {
+            Some(upn) => Some(engine.user(upn).await?),
+            None => None,
+        };
+        let tenants = engine.tenants().await?;
+        let is_publisher = me
+            .as_ref()
+            .and_then(|u| tenants.iter().find(|t| t.id == u.tenant))
+            .is_some_and(|t| t.kind == TenantKind::Publisher);
+        let apps = engine.apps().await?;
+        let requests = match &me {
+            Some(user) if is_publisher => {
+                let filter = RequestFilter { requester: Some(user.upn.clone()), limit: Some(HISTORY), ..Default::default() };
+                engine.requests(filter).await?.items
+            }
+            Some(user) => {
+                let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
+                let mine: Vec<&str> =
+                    apps.iter().filter(|a| a.customer_tenant == user.tenant).map(|a| a.name.as_str()).collect();
+                engine.requests(filter).await?.items.into_iter().filter(|r| mine.contains(&r.app.as_str())).collect()
+            }
+            None => Vec::new(),
+        };
+        let (notifications, seen_upto) = match &me {
+            Some(user) => (engine.notifications(&user.upn, HISTORY).await?, engine.seen_upto(&user.upn).await?),
+            None => (Vec::new(), 0),
+        };
+        Ok(Snapshot {
+            users: engine.search_users("").await?,
+            offers: engine.offers().await?,
+            grants: engine.grants().await?,
+            audit: engine.audit(HISTORY).await?,
+            me,
+            tenants,
+            apps,
+            requests,
+            notifications,
+            seen_upto,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tenants.is_empty()
+    }
+
+    pub fn tenant(&self, id: &str) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.id == id)
+    }
+
+    pub fn app(&self, name: &str) -> Option<&Application> {
+        self.apps.iter().find(|a| a.name == name)
+    }
+
+    pub fn role(&self) -> Role {
+        let Some(me) = &self.me else { return Role::Nobody };
+        match self.tenant(&me.tenant).map(|t| t.kind) {
+            Some(TenantKind::Publisher) => Role::Publisher,
+            _ if self.apps.iter().any(|a| a.policy.is_approver(&me.upn)) => Role::Approver,
+            _ if me.admin => Role::Admin,
+            _ => Role::Customer,
+        }
+    }
+
+    pub fn approves(&self, app: &str) -> bool {
+        self.me.as_ref().is_some_and(|me| self.app(app).is_some_and(|a| a.policy.is_approver(&me.upn)))
+    }
+
+    /// Pending requests the signed-in user could decide: the header's badge.
+    pub fn waiting_for_me(&self) -> usize {
+        let Some(me) = &self.me else { return 0 };
+        self.requests
+            .iter()
+            .filter(|r| r.state == RequestState::Pending && r.requester != me.upn && self.approves(&r.app))
+            .count()
+    }
+
+    pub fn display_name<'a>(&'a self, upn: &'a str) -> &'a str {
+        self.users.iter().find(|u| u.upn == upn).map_or(upn, |u| u.display_name.as_str())
+    }
+
+    pub fn unread(&self) -> usize {
+        self.notifications.iter().filter(|n| n.id > self.seen_upto).count()
+    }
+}

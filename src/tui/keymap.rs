@@ -1,0 +1,247 @@
+//! One list of key bindings drives the keys, the footer and the help overlay, so none of them can
+//! drift from the others. Users can rebind any action in the config file.
+
+use std::collections::HashMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    NextTab,
+    PrevTab,
+    Tab1,
+    Tab2,
+    Tab3,
+    Tab4,
+    Tab5,
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Open,
+    Back,
+    Filter,
+    Help,
+    New,
+    Edit,
+    Approve,
+    Deny,
+    Cancel,
+    Revoke,
+    MarkRead,
+}
+
+/// Where a binding applies; the footer shows what applies here, the help shows everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    List,
+    Applications,
+    Settings,
+    Requests,
+    Access,
+    Activity,
+}
+
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub action: Action,
+    /// The name used in the config file's `[keys]` table.
+    pub name: &'static str,
+    pub keys: Vec<KeyEvent>,
+    pub desc: &'static str,
+    pub scope: Scope,
+    /// Shown in the footer (the rest only in the help overlay).
+    pub footer: bool,
+}
+
+/// (action, config name, default keys, description, scope, in the footer)
+type Default = (Action, &'static str, &'static [&'static str], &'static str, Scope, bool);
+
+const DEFAULTS: &[Default] = &[
+    (Action::Help, "help", &["?"], "help", Scope::Global, true),
+    (Action::Quit, "quit", &["q", "ctrl-c"], "quit", Scope::Global, true),
+    (Action::NextTab, "next_tab", &["tab"], "next tab", Scope::Global, false),
+    (Action::PrevTab, "prev_tab", &["shift-tab", "backtab"], "previous tab", Scope::Global, false),
+    (Action::Tab1, "tab_applications", &["1"], "applications", Scope::Global, false),
+    (Action::Tab2, "tab_settings", &["2"], "JIT settings", Scope::Global, false),
+    (Action::Tab3, "tab_requests", &["3"], "requests", Scope::Global, false),
+    (Action::Tab4, "tab_access", &["4"], "access", Scope::Global, false),
+    (Action::Tab5, "tab_activity", &["5"], "activity", Scope::Global, false),
+    (Action::Up, "up", &["up", "k"], "move up", Scope::List, false),
+    (Action::Down, "down", &["down", "j"], "move down", Scope::List, false),
+    (Action::Top, "top", &["g", "home"], "first row", Scope::List, false),
+    (Action::Bottom, "bottom", &["G", "end"], "last row", Scope::List, false),
+    (Action::PageUp, "page_up", &["pageup"], "page up", Scope::List, false),
+    (Action::PageDown, "page_down", &["pagedown"], "page down", Scope::List, false),
+    (Action::Filter, "filter", &["/"], "filter", Scope::List, true),
+    (Action::Back, "back", &["esc"], "back / close", Scope::Global, false),
+    (Action::Open, "open", &["enter"], "details", Scope::Requests, true),
+    (Action::New, "new", &["n"], "deploy", Scope::Applications, true),
+    (Action::Edit, "edit", &["e"], "edit", Scope::Settings, true),
+    (Action::Approve, "approve", &["a"], "approve", Scope::Requests, true),
+    (Action::Deny, "deny", &["d"], "deny", Scope::Requests, true),
+    (Action::New, "new_request", &["n"], "request access", Scope::Requests, true),
+    (Action::Cancel, "cancel", &["c"], "cancel request", Scope::Requests, true),
+    (Action::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
+    (Action::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
+];
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    pub bindings: Vec<Binding>,
+}
+
+impl Keymap {
+    /// The defaults with the config's overrides applied; unknown names and bad keys are errors.
+    pub fn new(overrides: &HashMap<String, Vec<String>>) -> Result<Keymap, String> {
+        let mut bindings = Vec::new();
+        for (action, name, keys, desc, scope, footer) in DEFAULTS {
+            let keys: Vec<String> = match overrides.get(*name) {
+                Some(custom) => custom.clone(),
+                None => keys.iter().map(|k| k.to_string()).collect(),
+            };
+            let keys = keys.iter().map(|k| parse_key(k)).collect::<Result<Vec<_>, _>>()?;
+            bindings.push(Binding { action: *action, name, keys, desc, scope: *scope, footer: *footer });
+        }
+        if let Some(unknown) = overrides.keys().find(|k| !DEFAULTS.iter().any(|d| d.1 == k.as_str())) {
+            let names: Vec<&str> = DEFAULTS.iter().map(|d| d.1).collect();
+            return Err(format!("no action `{unknown}` to bind; actions are {}", names.join(", ")));
+        }
+        Ok(Keymap { bindings })
+    }
+
+    /// The action a key means in a scope; the scope's own bindings win over list and global ones.
+    pub fn action(&self, key: &KeyEvent, scope: Scope) -> Option<Action> {
+        let matches = |b: &&Binding| b.keys.iter().any(|k| same_key(k, key));
+        let find = |s: Scope| self.bindings.iter().filter(|b| b.scope == s).find(matches).map(|b| b.action);
+        find(scope).or_else(|| find(Scope::List)).or_else(|| find(Scope::Global))
+    }
+
+    /// The bindings worth a place in the footer here.
+    pub fn footer(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
+        self.bindings.iter().filter(move |b| b.footer && (b.scope == scope || b.scope == Scope::Global || b.scope == Scope::List))
+    }
+
+    pub fn label(&self, binding: &Binding) -> String {
+        binding.keys.iter().map(key_label).collect::<Vec<_>>().join("/")
+    }
+}
+
+fn same_key(a: &KeyEvent, b: &KeyEvent) -> bool {
+    // Shift is implied by an upper-case letter; terminals disagree on whether they report it.
+    let strip = |m: KeyModifiers, c: KeyCode| match c {
+        KeyCode::Char(_) | KeyCode::BackTab => m - KeyModifiers::SHIFT,
+        _ => m,
+    };
+    a.code == b.code && strip(a.modifiers, a.code) == strip(b.modifiers, b.code)
+}
+
+pub fn parse_key(text: &str) -> Result<KeyEvent, String> {
+    let bad = || format!("`{text}` is not a key: use e.g. a, G, ctrl-c, enter, esc, tab, shift-tab, up, pagedown, f5");
+    let (mods, name) = match text.rsplit_once('-').filter(|(_, n)| !n.is_empty()) {
+        Some((prefix, name)) if text.len() > 1 => {
+            let mut mods = KeyModifiers::NONE;
+            for m in prefix.split('-') {
+                mods |= match m {
+                    "ctrl" => KeyModifiers::CONTROL,
+                    "alt" => KeyModifiers::ALT,
+                    "shift" => KeyModifiers::SHIFT,
+                    _ => return Err(bad()),
+                };
+            }
+            (mods, name)
+        }
+        _ => (KeyModifiers::NONE, text),
+    };
+    let code = match name {
+        "enter" => KeyCode::Enter,
+        "esc" => KeyCode::Esc,
+        "tab" if mods.contains(KeyModifiers::SHIFT) => KeyCode::BackTab,
+        "tab" => KeyCode::Tab,
+        "backtab" => KeyCode::BackTab,
+        "backspace" => KeyCode::Backspace,
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        "pageup" => KeyCode::PageUp,
+        "pagedown" => KeyCode::PageDown,
+        "space" => KeyCode::Char(' '),
+        f if f.starts_with('f') && f.len() > 1 => KeyCode::F(f[1..].parse().map_err(|_| bad())?),
+        c if c.chars().count() == 1 => KeyCode::Char(c.chars().next().ok_or_else(bad)?),
+        _ => return Err(bad()),
+    };
+    Ok(KeyEvent::new(code, mods))
+}
+
+fn key_label(key: &KeyEvent) -> String {
+    let name = match key.code {
+        KeyCode::Enter => "Enter".into(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::Tab => "Tab".into(),
+        KeyCode::BackTab => "S-Tab".into(),
+        KeyCode::Up => "↑".into(),
+        KeyCode::Down => "↓".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Right => "→".into(),
+        KeyCode::Home => "Home".into(),
+        KeyCode::End => "End".into(),
+        KeyCode::PageUp => "PgUp".into(),
+        KeyCode::PageDown => "PgDn".into(),
+        KeyCode::Backspace => "Bksp".into(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::Char(' ') => "Space".into(),
+        KeyCode::Char(c) => c.to_string(),
+        _ => "?".into(),
+    };
+    if key.modifiers.contains(KeyModifiers::CONTROL) { format!("C-{name}") } else { name }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> KeyEvent {
+        parse_key(text).unwrap()
+    }
+
+    #[test]
+    fn scope_bindings_win_and_globals_apply_everywhere() {
+        let map = Keymap::new(&HashMap::new()).unwrap();
+        assert_eq!(map.action(&key("a"), Scope::Requests), Some(Action::Approve));
+        assert_eq!(map.action(&key("a"), Scope::Access), None);
+        assert_eq!(map.action(&key("n"), Scope::Applications), Some(Action::New));
+        assert_eq!(map.action(&key("ctrl-c"), Scope::Activity), Some(Action::Quit));
+        assert_eq!(map.action(&key("j"), Scope::Access), Some(Action::Down));
+        assert_eq!(map.action(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT), Scope::Access), Some(Action::Bottom));
+    }
+
+    #[test]
+    fn overrides_replace_keys_and_unknown_names_are_refused() {
+        let overrides = HashMap::from([("approve".to_string(), vec!["A".to_string(), "f2".to_string()])]);
+        let map = Keymap::new(&overrides).unwrap();
+        assert_eq!(map.action(&key("a"), Scope::Requests), None);
+        assert_eq!(map.action(&key("A"), Scope::Requests), Some(Action::Approve));
+        assert_eq!(map.action(&key("f2"), Scope::Requests), Some(Action::Approve));
+        let approve = map.bindings.iter().find(|b| b.action == Action::Approve).unwrap();
+        assert_eq!(map.label(approve), "A/F2");
+        let bad = HashMap::from([("aprove".to_string(), vec!["a".to_string()])]);
+        assert!(Keymap::new(&bad).unwrap_err().contains("no action `aprove`"));
+        let bad_key = HashMap::from([("approve".to_string(), vec!["hyper-x".to_string()])]);
+        assert!(Keymap::new(&bad_key).unwrap_err().contains("not a key"));
+    }
+
+    #[test]
+    fn footer_shows_only_what_applies_here() {
+        let map = Keymap::new(&HashMap::new()).unwrap();
+        let here: Vec<&str> = map.footer(Scope::Access).map(|b| b.desc).collect();
+        assert!(here.contains(&"revoke") && here.contains(&"quit"));
+        assert!(!here.contains(&"approve"));
+    }
+}

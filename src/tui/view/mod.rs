@@ -1,0 +1,65 @@
+//! Drawing. Each tab is a small struct that renders itself; this module lays out the frame, and
+//! answers "what is selected" for the state logic, so rows are computed in exactly one place.
+
+mod chrome;
+mod fmt;
+mod overlay;
+mod tabs;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+
+use super::app::{App, Tab};
+use crate::domain::Application;
+
+/// Below this the layout cannot be drawn honestly; a notice says so instead.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let buf = frame.buffer_mut();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        chrome::too_small(area, buf, app);
+        return;
+    }
+    let [header, tab_bar, body, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
+            .areas(area);
+    chrome::header(header, buf, app);
+    chrome::tab_bar(tab_bar, buf, app);
+    chrome::footer(footer, buf, app);
+    if !app.loaded {
+        chrome::message(body, buf, app, &["loading…"]);
+    } else if app.data.is_empty() {
+        chrome::first_run(body, buf, app);
+    } else {
+        tabs::render(app.tab, body, buf, app);
+    }
+    overlay::render(area, buf, app);
+    chrome::toasts(area, buf, app);
+}
+
+/// Which tab a click on the tab bar at column `x` hits.
+pub fn tab_at(x: u16) -> Option<super::app::Tab> {
+    chrome::tab_at(x)
+}
+
+pub fn row_count(app: &App, tab: Tab) -> usize {
+    tabs::row_count(app, tab)
+}
+
+pub fn selected_request(app: &App) -> Option<u64> {
+    tabs::selected_request(app)
+}
+
+pub fn selected_app(app: &App) -> Option<&Application> {
+    tabs::selected_app(app)
+}
+
+/// A rectangle of at most `w` x `h` in the middle of `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}

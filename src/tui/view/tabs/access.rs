@@ -1,0 +1,76 @@
+//! Tab 4: scheduled and active grants with countdowns, who approved them and why.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+
+use super::{ListTable, matches};
+use crate::domain::AccessRequest;
+use crate::tui::app::{App, Tab};
+use crate::tui::view::fmt::{countdown, safe};
+
+pub fn rows(app: &App) -> Vec<&AccessRequest> {
+    let needle = app.lists[Tab::Access.index()].needle();
+    let mut rows: Vec<&AccessRequest> = app
+        .data
+        .grants
+        .iter()
+        .filter(|g| g.end().is_some_and(|end| end > app.now))
+        .filter(|g| {
+            let by = g.decision.as_ref().map_or("", |d| d.by.as_str());
+            matches(&needle, &[&g.app, &g.requester, app.data.display_name(&g.requester), by])
+        })
+        .collect();
+    rows.sort_by_key(|g| (g.end(), g.id));
+    rows
+}
+
+pub struct AccessTab<'a> {
+    app: &'a App,
+    rows: Vec<&'a AccessRequest>,
+}
+
+impl<'a> AccessTab<'a> {
+    pub fn new(app: &'a App) -> Self {
+        AccessTab { app, rows: rows(app) }
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let table = ListTable {
+            app,
+            title: "Access".into(),
+            header: ["ID", "APPLICATION", "WHO", "ROLES", "STATUS", "APPROVED BY", "REASON"],
+            widths: [
+                Constraint::Length(5),
+                Constraint::Min(12),
+                Constraint::Min(12),
+                Constraint::Min(8),
+                Constraint::Min(20),
+                Constraint::Min(12),
+                Constraint::Fill(2),
+            ],
+            len: self.rows.len(),
+            empty: "nobody has JIT access now, and none is scheduled",
+            focused: true,
+        };
+        table.render(area, buf, app.list(), |i| {
+            let g = self.rows[i];
+            let status = match g.window() {
+                Some((from, _)) if app.now < from => format!("starts {}", countdown(app.now, from)),
+                Some((_, end)) => format!("active, ends {}", countdown(app.now, end)),
+                None => String::new(),
+            };
+            let decision = g.decision.as_ref();
+            [
+                Line::raw(g.id.to_string()),
+                Line::raw(safe(&g.app)),
+                Line::raw(safe(app.data.display_name(&g.requester))),
+                Line::raw(safe(&g.roles.join(","))),
+                Line::styled(status, app.ui.theme.style("countdown")),
+                Line::raw(safe(decision.map_or("", |d| app.data.display_name(&d.by)))),
+                Line::raw(safe(decision.map_or("", |d| d.reason.as_str()))),
+            ]
+        });
+    }
+}

@@ -1,0 +1,120 @@
+//! Tab 3. Approvers see every pending request on their tenant's applications (the PIM view) with the
+//! time left to decide; publishers see their own requests with state and countdowns.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+
+use super::{ListTable, matches, state_style};
+use crate::domain::{AccessRequest, RequestState};
+use crate::tui::app::{App, Tab};
+use crate::tui::data::Role;
+use crate::tui::view::fmt::{countdown, safe, time};
+
+pub fn rows(app: &App) -> Vec<&AccessRequest> {
+    let needle = app.lists[Tab::Requests.index()].needle();
+    app.data
+        .requests
+        .iter()
+        .filter(|r| {
+            matches(
+                &needle,
+                &[&r.app, &r.requester, app.data.display_name(&r.requester), &r.justification, r.state.name(), &r.roles.join(" ")],
+            )
+        })
+        .collect()
+}
+
+pub struct RequestsTab<'a> {
+    app: &'a App,
+    rows: Vec<&'a AccessRequest>,
+}
+
+impl<'a> RequestsTab<'a> {
+    pub fn new(app: &'a App) -> Self {
+        RequestsTab { app, rows: rows(app) }
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        if self.app.role() == Role::Publisher { self.render_mine(area, buf) } else { self.render_pending(area, buf) }
+    }
+
+    fn render_pending(&self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let table = ListTable {
+            app,
+            title: "Pending requests".into(),
+            header: ["ID", "APPLICATION", "REQUESTER", "ROLES", "START", "DURATION", "DECIDE IN", "JUSTIFICATION"],
+            widths: [
+                Constraint::Length(5),
+                Constraint::Min(12),
+                Constraint::Min(12),
+                Constraint::Min(8),
+                Constraint::Length(11),
+                Constraint::Length(8),
+                Constraint::Length(10),
+                Constraint::Fill(2),
+            ],
+            len: self.rows.len(),
+            empty: "nothing is waiting for a decision",
+            focused: true,
+        };
+        table.render(area, buf, app.list(), |i| {
+            let r = self.rows[i];
+            let mark = if app.data.approves(&r.app) { "" } else { " (not yours)" };
+            [
+                Line::raw(r.id.to_string()),
+                Line::raw(format!("{}{mark}", safe(&r.app))),
+                Line::raw(safe(app.data.display_name(&r.requester))),
+                Line::raw(safe(&r.roles.join(","))),
+                Line::raw(time(r.start, app.now, app.ui.utc)),
+                Line::raw(r.duration.to_string()),
+                Line::styled(countdown(app.now, r.decide_by).trim_start_matches("in ").to_string(), app.ui.theme.style("countdown")),
+                Line::raw(safe(&r.justification)),
+            ]
+        });
+    }
+
+    fn render_mine(&self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let table = ListTable {
+            app,
+            title: "My requests".into(),
+            header: ["ID", "APPLICATION", "STATE", "ROLES", "DURATION", "WHEN", "JUSTIFICATION"],
+            widths: [
+                Constraint::Length(5),
+                Constraint::Min(12),
+                Constraint::Length(9),
+                Constraint::Min(8),
+                Constraint::Length(8),
+                Constraint::Min(18),
+                Constraint::Fill(2),
+            ],
+            len: self.rows.len(),
+            empty: "no requests yet: press n to ask for access",
+            focused: true,
+        };
+        table.render(area, buf, app.list(), |i| {
+            let r = self.rows[i];
+            [
+                Line::raw(r.id.to_string()),
+                Line::raw(safe(&r.app)),
+                Line::styled(r.state.name(), state_style(app, r.state)),
+                Line::raw(safe(&r.roles.join(","))),
+                Line::raw(r.duration.to_string()),
+                Line::styled(when(app, r), app.ui.theme.style("countdown")),
+                Line::raw(safe(&r.justification)),
+            ]
+        });
+    }
+}
+
+/// The deadline that matters for a request in its state.
+fn when(app: &App, r: &AccessRequest) -> String {
+    match (r.state, r.window()) {
+        (RequestState::Pending, _) => format!("decision due {}", countdown(app.now, r.decide_by)),
+        (RequestState::Approved, Some((from, _))) if app.now < from => format!("starts {}", countdown(app.now, from)),
+        (RequestState::Approved, Some((_, end))) => format!("ends {}", countdown(app.now, end)),
+        _ => r.closed.as_ref().or(r.decision.as_ref()).map(|v| time(v.at, app.now, app.ui.utc)).unwrap_or_default(),
+    }
+}
