@@ -7,6 +7,7 @@ pub mod cli;
 pub mod domain;
 pub mod engine;
 pub mod json;
+pub mod logging;
 pub mod sample;
 pub mod store;
 pub mod tui;

@@ -79,6 +79,22 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Commands that change nothing, and so can read the store without opening it for writing.
+    pub fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::User(UserCmd::Search { .. })
+                | Command::Offer(OfferCmd::List { .. })
+                | Command::App(AppCmd::List { .. } | AppCmd::Show { .. })
+                | Command::Request(RequestCmd::List { .. } | RequestCmd::Show { .. })
+                | Command::Access(AccessCmd::List { .. } | AccessCmd::Check { .. })
+                | Command::Notifications { .. }
+                | Command::Audit { .. }
+        )
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum TenantCmd {
     /// Add a publisher or customer tenant

@@ -29,11 +29,23 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_NO_ACCESS: u8 = 3;
 
 pub fn main() -> ExitCode {
+    // A panic is a bug, but the user still gets one line, not a backtrace; the dashboard's own hook
+    // restores the terminal before this runs.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("error: internal error{place}; this is a bug, please report it (details in the log)");
+        tracing::error!("panic: {info}");
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage(e),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // One-shot commands need no I/O or timer drivers, and skipping them is measurable per call.
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    if matches!(cli.command, None | Some(Command::Demo { .. })) {
+        builder.enable_all();
+    }
+    let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
@@ -86,7 +98,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         None => return dashboard(&cli, &path, OpenMode::Create).await,
         Some(command) => command,
     };
-    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(SystemClock)).await?;
+    let clock = Arc::new(SystemClock);
+    let engine = if command.only_reads() {
+        Engine::open_for_queries(&path, clock).await?
+    } else {
+        Engine::open(&path, OpenMode::Existing, clock).await?
+    };
     let outcome = dispatch(&engine, &cli, command).await;
     engine.close().await?;
     let (out, code) = outcome?;
@@ -114,6 +131,7 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
 
 /// The dashboard on a store; a new store shows the first-run screen.
 async fn dashboard(cli: &Cli, path: &std::path::Path, mode: OpenMode) -> Result<ExitCode> {
+    crate::logging::to_file();
     let engine = Engine::open(path, mode, Arc::new(SystemClock)).await?;
     let actor = actor(&engine, cli).await?;
     let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc };
@@ -125,6 +143,7 @@ async fn dashboard(cli: &Cli, path: &std::path::Path, mode: OpenMode) -> Result<
 
 /// The dashboard on a throwaway sample store with simulated activity.
 async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
+    crate::logging::to_file();
     let dir = tempfile::Builder::new()
         .prefix("jitdesk-demo-")
         .tempdir()

@@ -68,6 +68,31 @@ impl Engine {
         Ok(engine)
     }
 
+    /// For callers that only ask questions: reads the file without opening it for writing when no
+    /// deadline has passed, which saves the fsyncs of a read-write open and close. When something
+    /// is due it opens the full engine instead, so that answers never show stale states.
+    pub async fn open_for_queries(path: &Path, clock: Arc<dyn Clock>) -> Result<Engine> {
+        let file = path.to_path_buf();
+        let now = clock.now().timestamp_millis();
+        let reader = blocking(move || {
+            let Some(store) = Store::open_read_only(&file)? else { return Ok(None) };
+            let due = store.read()?.next_deadline()?.is_some_and(|at| at <= now);
+            Ok((!due).then_some(store))
+        })
+        .await?;
+        let Some(store) = reader else { return Engine::open(path, OpenMode::Existing, clock).await };
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                store: Arc::new(store),
+                clock,
+                jobs: Mutex::new(None),
+                worker: Mutex::new(None),
+                events,
+            }),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         self.inner.store.path()
     }

@@ -126,17 +126,19 @@ impl Worker {
         let (committed, next) = match written {
             Ok(deadline) => (Ok(()), deadline),
             Err(e) => {
+                tracing::error!("a write transaction failed: {e}");
                 events.clear();
                 // Retry due work a second later rather than spinning on a failing disk.
                 (Err(e), next.map(|d| d.max(now.timestamp_millis() + 1000)))
             }
         };
-        for job in jobs {
-            job.finish(committed.clone());
-        }
+        // Events first: whoever subscribes after a command returned must not hear that command.
         for event in events {
             // No subscribers is fine: events are a courtesy, the store is the truth.
             let _ = self.events.send(event);
+        }
+        for job in jobs {
+            job.finish(committed.clone());
         }
         next
     }

@@ -11,7 +11,7 @@ mod write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use redb::{Database, DatabaseError, ReadableDatabase, StorageError};
+use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, StorageError};
 
 pub use error::{Error, Result};
 pub use read::{Page, RequestFilter};
@@ -26,8 +26,15 @@ pub enum OpenMode {
 }
 
 pub struct Store {
-    db: Database,
+    db: Db,
     path: PathBuf,
+}
+
+/// Read-write for the engine; read-only for queries that need no catching up, which spares the
+/// fsyncs redb makes when a read-write file is opened and closed.
+enum Db {
+    Write(Database),
+    Read(ReadOnlyDatabase),
 }
 
 impl Store {
@@ -42,6 +49,9 @@ impl Store {
                 detail: format!("cannot create {}: {e}", dir.display()),
             })?;
         }
+        if exists {
+            vet(path)?;
+        }
         // redb may panic on a file it did not write; that must become an error, not a crash.
         let opened = catch_unwind(AssertUnwindSafe(|| {
             let builder = Database::builder();
@@ -50,46 +60,51 @@ impl Store {
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(e)) => return Err(open_error(path, e)),
-            Err(_) => {
-                return Err(Error::Corrupt { path: path.to_path_buf(), detail: "its structure is damaged".into() });
-            }
+            Err(_) => return Err(damaged(path)),
         };
-        let store = Store { db, path: path.to_path_buf() };
-        store.check_schema(exists)?;
+        let store = Store { db: Db::Write(db), path: path.to_path_buf() };
+        if exists {
+            // Checked again: a file that needed crash recovery could not be vetted read-only.
+            schema(path, &store.begin_read()?)?;
+            if Tables::<Read>::open(&store.begin_read()?).is_err() {
+                // An older store lacks tables added since; creating them is the whole migration.
+                store.write(|_| Ok(()))?;
+            }
+        } else {
+            store.write(|t| t.set_schema_version())?;
+        }
         Ok(store)
+    }
+
+    /// Opens an existing store for reading only. None when the file needs crash recovery, which
+    /// only a read-write open can do.
+    pub fn open_read_only(path: &Path) -> Result<Option<Store>> {
+        if !path.exists() {
+            return Err(Error::Missing(path.to_path_buf()));
+        }
+        let Some(db) = vet(path)? else { return Ok(None) };
+        let store = Store { db: Db::Read(db), path: path.to_path_buf() };
+        // A store older than this build may lack tables; the read-write open adds them.
+        Ok(Tables::<Read>::open(&store.begin_read()?).is_ok().then_some(store))
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// A new file gets its tables and schema version; an existing one must be ours and not newer.
-    fn check_schema(&self, existed: bool) -> Result<()> {
-        let not_ours = |detail: &str| Error::Corrupt { path: self.path.clone(), detail: detail.to_string() };
-        if existed {
-            let txn = self.db.begin_read()?;
-            let found = match txn.open_table(tables::META) {
-                Ok(meta) => meta.get("schema_version")?.map(|v| v.value()),
-                Err(redb::TableError::TableDoesNotExist(_)) => None,
-                Err(e) => return Err(not_ours(&e.to_string())),
-            };
-            return match found {
-                None => Err(not_ours("it has no jitdesk schema")),
-                Some(found) if found > SCHEMA_VERSION => {
-                    Err(Error::Newer { path: self.path.clone(), found, known: SCHEMA_VERSION })
-                }
-                Some(_) => {
-                    Tables::<Read>::open(&txn).map_err(|e| not_ours(&e.to_string()))?;
-                    Ok(())
-                }
-            };
-        }
-        self.write(|t| t.set_schema_version())
+    fn begin_read(&self) -> Result<redb::ReadTransaction> {
+        Ok(match &self.db {
+            Db::Write(db) => db.begin_read()?,
+            Db::Read(db) => db.begin_read()?,
+        })
     }
 
     /// One durable write transaction; nothing is kept unless `f` succeeds and the commit does.
     pub fn write<T>(&self, f: impl FnOnce(&mut Tables<Write<'_>>) -> Result<T>) -> Result<T> {
-        let txn = self.db.begin_write()?;
+        let Db::Write(db) = &self.db else {
+            return Err(Error::Storage("this store was opened for reading only".into()));
+        };
+        let txn = db.begin_write()?;
         let out = {
             let mut tables = Tables::<Write>::open(&txn)?;
             f(&mut tables)?
@@ -100,8 +115,40 @@ impl Store {
 
     /// A consistent snapshot for queries; many may run beside the writer.
     pub fn read(&self) -> Result<Tables<Read>> {
-        let txn = self.db.begin_read()?;
-        Tables::<Read>::open(&txn)
+        Tables::<Read>::open(&self.begin_read()?)
+    }
+}
+
+/// Refuses a file that is not ours or is newer, through a read-only open so that a refused file
+/// keeps every byte (a read-write open rewrites redb's bookkeeping even when nothing is written).
+fn vet(path: &Path) -> Result<Option<ReadOnlyDatabase>> {
+    match catch_unwind(AssertUnwindSafe(|| Database::builder().open_read_only(path))) {
+        Ok(Ok(db)) => schema(path, &db.begin_read()?).map(|_| Some(db)),
+        // Needs crash recovery, which only a read-write open does; the schema is checked after it.
+        Ok(Err(DatabaseError::RepairAborted)) => Ok(None),
+        Ok(Err(e)) => Err(open_error(path, e)),
+        Err(_) => Err(damaged(path)),
+    }
+}
+
+fn damaged(path: &Path) -> Error {
+    Error::Corrupt { path: path.to_path_buf(), detail: "its structure is damaged".into() }
+}
+
+/// The schema version written in the file, which must be one this build understands.
+fn schema(path: &Path, txn: &redb::ReadTransaction) -> Result<u32> {
+    let not_ours = |detail: &str| Error::Corrupt { path: path.to_path_buf(), detail: detail.to_string() };
+    let found = match txn.open_table(tables::META) {
+        Ok(meta) => meta.get("schema_version").map_err(|e| not_ours(&e.to_string()))?.map(|v| v.value()),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(not_ours(&e.to_string())),
+    };
+    match found {
+        None => Err(not_ours("it has no jitdesk schema")),
+        Some(found) if found > SCHEMA_VERSION => {
+            Err(Error::Newer { path: path.to_path_buf(), found, known: SCHEMA_VERSION })
+        }
+        Some(found) => Ok(found),
     }
 }
 
