@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::domain::rules::{Actor, NewRequest};
+use crate::domain::rules::{Actor, NewRequest, NewUser};
 use crate::domain::{RequestState, Span};
 use crate::engine::{Decide, Engine};
 use crate::store::RequestFilter;
 
-const PUBLISHERS: [&str; 2] = ["dave@fabrikam.com", "erin@fabrikam.com"];
+/// The simulation's own publishers, so that the sample's pending requests stay for the viewer.
+const PUBLISHERS: [(&str, &str); 2] = [("frank@fabrikam.com", "Frank Osei"), ("grace@fabrikam.com", "Grace Ito")];
 const APPS: [&str; 2] = ["contoso-crm", "contoso-crm-dev"];
 const WHY: [&str; 4] = [
     "INC-20502: checkout latency alarm, need to read the app service logs",
@@ -22,13 +23,18 @@ const WHY: [&str; 4] = [
 
 /// Plays the simulation until the task is dropped. `speed` scales every pause (2.0 = twice as busy).
 pub async fn simulate(engine: Engine, viewer: Actor, speed: f64) {
+    for (upn, name) in PUBLISHERS {
+        let user = NewUser { upn: upn.into(), tenant: "fabrikam".into(), name: Some(name.into()), admin: false, login: None };
+        // Already there when the demo store was kept and reopened.
+        let _ = engine.run(&Actor::Operator("demo".into()), user).await;
+    }
     let pause = Duration::from_secs_f64(4.0 / speed.clamp(0.1, 100.0));
     let started = engine.now();
     let mut step = 0usize;
     loop {
         tokio::time::sleep(pause).await;
         step += 1;
-        let publisher = PUBLISHERS[step % PUBLISHERS.len()];
+        let publisher = PUBLISHERS[step % PUBLISHERS.len()].0;
         let app = APPS[(step / 2) % APPS.len()];
         let request = NewRequest {
             app: app.into(),

@@ -11,6 +11,7 @@ pub mod keymap;
 pub mod terminal;
 pub mod theme;
 pub mod view;
+pub mod wizard;
 
 use chrono::Utc;
 use crossterm::event::{Event, EventStream, KeyEventKind};
@@ -114,6 +115,8 @@ async fn event_loop(engine: &Engine, actor: &Actor, mut app: App, term: &mut ter
             }
             Some(msg) = rx.recv() => match msg {
                 Msg::Snapshot(snapshot) => {
+                    // Fresh data is judged against the present, not the last tick.
+                    app.tick(Utc::now());
                     loading = false;
                     if stale {
                         stale = false;

@@ -73,7 +73,11 @@ pub fn active_grant<'a>(app: &'a App, name: &str) -> Vec<&'a AccessRequest> {
     app.data.grants.iter().filter(|g| g.app == name && g.is_active(app.now)).collect()
 }
 
+/// Widest a fitted column grows, so one long name cannot squeeze out the rest.
+const MAX_FITTED: u16 = 32;
+
 /// A bordered table that materialises only the visible rows, keeping the cursor in view.
+/// `Min(n)` columns are fitted to what the visible rows hold (at least `n`); others are as given.
 pub struct ListTable<'a, const N: usize> {
     pub app: &'a App,
     pub title: String,
@@ -85,6 +89,18 @@ pub struct ListTable<'a, const N: usize> {
 }
 
 impl<const N: usize> ListTable<'_, N> {
+    fn fitted_widths(&self, rows: &[[Line<'static>; N]]) -> [Constraint; N] {
+        let mut widths = self.widths;
+        for (i, width) in widths.iter_mut().enumerate() {
+            if let Constraint::Min(least) = *width {
+                let content = rows.iter().map(|r| r[i].width()).max().unwrap_or(0);
+                let fitted = content.max(self.header[i].len()).max(usize::from(least));
+                *width = Constraint::Length(u16::try_from(fitted).unwrap_or(MAX_FITTED).min(MAX_FITTED));
+            }
+        }
+        widths
+    }
+
     pub fn render(&self, area: Rect, buf: &mut Buffer, list: &ListState, row: impl Fn(usize) -> [Line<'static>; N]) {
         let theme = &self.app.ui.theme;
         let border = if self.focused { theme.style("border.focus") } else { theme.style("border") };
@@ -115,11 +131,13 @@ impl<const N: usize> ListTable<'_, N> {
             offset = selected + 1 - visible;
         }
         list.offset.set(offset);
-        let rows = (offset..(offset + visible).min(self.len)).map(|i| {
-            let style = if i == selected && self.focused { theme.style("selection") } else { Style::default() };
-            Row::new(row(i).map(Cell::from)).style(style)
+        let lines: Vec<[Line<'static>; N]> = (offset..(offset + visible).min(self.len)).map(&row).collect();
+        let widths = self.fitted_widths(&lines);
+        let rows = lines.into_iter().enumerate().map(|(k, cells)| {
+            let style = if offset + k == selected && self.focused { theme.style("selection") } else { Style::default() };
+            Row::new(cells.map(Cell::from)).style(style)
         });
-        let table = Table::new(rows, self.widths)
+        let table = Table::new(rows, widths)
             .header(Row::new(self.header).style(theme.style("table.header")))
             .column_spacing(1);
         Widget::render(table, inner, buf);
