@@ -44,13 +44,27 @@ fn main() {
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("a temporary directory under the target dir");
     machine(dir.path());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+
+    // `cargo bench --bench engine -- approval lateness` runs only the figures named (approval, cli,
+    // expiries, lateness); cargo's own `--bench` flag is ignored.
+    let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| name.contains(w.as_str()));
 
     let mut table = Table::default();
-    runtime.block_on(durable_approval(dir.path(), &mut table));
-    cli_on_scale_store(dir.path(), &mut table);
-    runtime.block_on(simultaneous_expiries(dir.path(), &mut table));
-    runtime.block_on(expiry_lateness(dir.path(), &mut table));
+    if run("approval") {
+        runtime.block_on(durable_approval(dir.path(), &mut table));
+    }
+    if run("cli") {
+        cli_on_scale_store(dir.path(), &mut table);
+    }
+    if run("expiries") {
+        runtime.block_on(simultaneous_expiries(dir.path(), &mut table));
+    }
+    if run("lateness") {
+        runtime.block_on(expiry_lateness(dir.path(), &mut table));
+    }
 
     println!();
     table.print();
@@ -82,7 +96,8 @@ fn filesystem(dir: &Path) -> String {
         let Some((left, right)) = line.split_once(" - ") else { continue };
         let Some(mount) = left.split_whitespace().nth(4) else { continue };
         let mut rest = right.split_whitespace();
-        let (fs, source, options) = (rest.next().unwrap_or("?"), rest.next().unwrap_or("?"), rest.next().unwrap_or(""));
+        let (fs, source, options) =
+            (rest.next().unwrap_or("?"), rest.next().unwrap_or("?"), rest.next().unwrap_or(""));
         if dir.starts_with(mount) && best.as_ref().is_none_or(|(len, _)| mount.len() > *len) {
             best = Some((mount.len(), format!("{fs} ({source}, mounted at {mount}, {options})")));
         }
@@ -211,8 +226,19 @@ struct Directory {
 
 async fn directory(engine: &Engine, publishers: usize, apps: usize, mode: ApprovalMode) -> Directory {
     let tenants = vec![
-        (operator(), NewTenant { id: "contoso".into(), kind: TenantKind::Customer, name: None, license: Some(License::P2) }),
-        (operator(), NewTenant { id: "fabrikam".into(), kind: TenantKind::Publisher, name: None, license: None }),
+        (
+            operator(),
+            NewTenant {
+                id: "contoso".into(),
+                kind: TenantKind::Customer,
+                name: None,
+                license: Some(License::P2),
+            },
+        ),
+        (
+            operator(),
+            NewTenant { id: "fabrikam".into(), kind: TenantKind::Publisher, name: None, license: None },
+        ),
     ];
     all_ok(engine.run(&operator(), Batch(tenants)).await.expect("tenants"), "tenant");
 
@@ -222,12 +248,19 @@ async fn directory(engine: &Engine, publishers: usize, apps: usize, mode: Approv
         NewUser { upn: APPROVER.into(), tenant: "contoso".into(), name: None, admin: true, login: None },
     )];
     users.extend(publishers.iter().map(|upn| {
-        (operator(), NewUser { upn: upn.clone(), tenant: "fabrikam".into(), name: None, admin: false, login: None })
+        (
+            operator(),
+            NewUser { upn: upn.clone(), tenant: "fabrikam".into(), name: None, admin: false, login: None },
+        )
     }));
     all_ok(engine.run(&operator(), Batch(users)).await.expect("users"), "user");
 
-    let offer =
-        NewOffer { id: "bench-offer".into(), name: "Bench".into(), jit_available: true, roles: vec!["Owner".into()] };
+    let offer = NewOffer {
+        id: "bench-offer".into(),
+        name: "Bench".into(),
+        jit_available: true,
+        roles: vec!["Owner".into()],
+    };
     engine.run(&user(&publishers[0]), offer).await.expect("offer");
 
     let apps: Vec<String> = (0..apps).map(|i| format!("bench-{i:04}")).collect();
@@ -261,7 +294,12 @@ fn ask(app: &str, duration: Span) -> NewRequest {
 }
 
 /// Creates one request per (publisher, app) pair, `count` of them, in batches; returns them in order.
-async fn requests(engine: &Engine, dir: &Directory, count: usize, duration: Span) -> Vec<jitdesk::domain::AccessRequest> {
+async fn requests(
+    engine: &Engine,
+    dir: &Directory,
+    count: usize,
+    duration: Span,
+) -> Vec<jitdesk::domain::AccessRequest> {
     assert!(count <= dir.publishers.len() * dir.apps.len(), "not enough (publisher, app) pairs");
     let mut commands: Vec<(Actor, NewRequest)> = (0..count)
         .map(|i| {
@@ -292,7 +330,10 @@ fn all_ok<T>(results: Vec<jitdesk::Result<T>>, what: &str) {
 // 1. Durable approval vs raw 4 KiB write + fsync
 
 async fn durable_approval(dir: &Path, table: &mut Table) {
-    println!("\n[1] durable approval: preparing {} pending requests on a manual application", APPROVALS + WARMUP);
+    println!(
+        "\n[1] durable approval: preparing {} pending requests on a manual application",
+        APPROVALS + WARMUP
+    );
     let path = dir.join("approve.redb");
     let engine = Engine::open(&path, OpenMode::Create, Arc::new(SystemClock)).await.expect("open");
     let directory = directory(&engine, APPROVALS + WARMUP, 1, ApprovalMode::ManualApprove).await;
@@ -300,7 +341,8 @@ async fn durable_approval(dir: &Path, table: &mut Table) {
     assert!(pending.iter().all(|r| r.state == RequestState::Pending));
 
     // Appending grows the file, so its fsync also commits the new size: what a log append costs.
-    let mut append = OpenOptions::new().create(true).append(true).open(dir.join("raw-append.bin")).expect("raw file");
+    let mut append =
+        OpenOptions::new().create(true).append(true).open(dir.join("raw-append.bin")).expect("raw file");
     // Overwriting allocated blocks needs only the data and a cache flush: the cheapest durable write.
     let overwrite_path = dir.join("raw-overwrite.bin");
     let mut overwrite = File::create(&overwrite_path).expect("raw file");
@@ -318,7 +360,10 @@ async fn durable_approval(dir: &Path, table: &mut Table) {
                 0 => {
                     let t = Instant::now();
                     let decided = engine
-                        .run(&approver, Decide { id: request.id, approve: true, reason: "ok for the benchmark".into() })
+                        .run(
+                            &approver,
+                            Decide { id: request.id, approve: true, reason: "ok for the benchmark".into() },
+                        )
                         .await
                         .expect("approval");
                     let took = t.elapsed().as_secs_f64();
@@ -421,14 +466,26 @@ fn cli_on_scale_store(dir: &Path, table: &mut Table) {
     let s = store.to_str().expect("a UTF-8 path");
     println!("\n[2] building the store: jitdesk init --sample --scale {SCALE}");
     let t = Instant::now();
-    let out = jitdesk(&["--store", s, "init", "--sample", "--scale", &SCALE.to_string()]).output().expect("init runs");
+    let out = jitdesk(&["--store", s, "init", "--sample", "--scale", &SCALE.to_string()])
+        .output()
+        .expect("init runs");
     let build = t.elapsed().as_secs_f64();
     assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
     let size = std::fs::metadata(&store).map_or(0, |m| m.len());
     println!("    {}    {} MB on disk", String::from_utf8_lossy(&out.stdout).trim(), size / 1_000_000);
+    // Right after the bulk load, fsyncs on this disk took several times longer for half a minute or so
+    // (access check 12 ms falling to 5 ms); flush first, so that the settled state is measured.
+    let t = Instant::now();
+    let synced = Command::new("sync").status().is_ok_and(|s| s.success());
+    println!(
+        "    sync after the build: {} ({})",
+        secs(t.elapsed().as_secs_f64()),
+        if synced { "done" } else { "unavailable" }
+    );
 
     // A synthetic (scale) application and publisher, from the newest requests.
-    let out = jitdesk(&["--store", s, "request", "list", "--json", "--limit", "50"]).output().expect("list runs");
+    let out =
+        jitdesk(&["--store", s, "request", "list", "--json", "--limit", "50"]).output().expect("list runs");
     assert!(out.status.success(), "request list failed: {}", String::from_utf8_lossy(&out.stderr));
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("request list --json is JSON");
     let items = listed.as_array().expect("a JSON array");
@@ -575,7 +632,9 @@ async fn expiry_lateness(dir: &Path, table: &mut Table) {
             match events.blocking_recv() {
                 Ok(event) => {
                     let at = Utc::now();
-                    if let (Action::AccessExpired, Target::Request(id)) = (event.record.action, &event.record.target) {
+                    if let (Action::AccessExpired, Target::Request(id)) =
+                        (event.record.action, &event.record.target)
+                    {
                         seen.push((*id, at));
                         if seen.len() == LATENESS_GRANTS {
                             return (seen, 0);
@@ -615,10 +674,8 @@ async fn expiry_lateness(dir: &Path, table: &mut Table) {
     engine.close().await.expect("close");
     let (seen, _) = listener.join().expect("the listener");
 
-    let lateness: Vec<f64> = seen
-        .iter()
-        .filter_map(|(id, at)| ends.get(id).map(|end| (*at - *end).as_seconds_f64()))
-        .collect();
+    let lateness: Vec<f64> =
+        seen.iter().filter_map(|(id, at)| ends.get(id).map(|end| (*at - *end).as_seconds_f64())).collect();
     let early = lateness.iter().filter(|l| **l < 0.0).count();
     println!(
         "    created in {}; {} AccessExpired events for {} grants ({} Expired in the store); lateness min {} max {}; {} early",

@@ -119,11 +119,18 @@ impl Request {
             application: r.app.clone(),
             requester: r.requester.clone(),
             jit_request_state: r.state,
-            jit_scheduling_policy: SchedulingPolicy { kind: "Once", duration: r.duration, start_time: r.start },
+            jit_scheduling_policy: SchedulingPolicy {
+                kind: "Once",
+                duration: r.duration,
+                start_time: r.start,
+            },
             jit_authorization_policies: r
                 .roles
                 .iter()
-                .map(|role| AuthorizationPolicy { principal_id: r.requester.clone(), role_definition_id: role.clone() })
+                .map(|role| AuthorizationPolicy {
+                    principal_id: r.requester.clone(),
+                    role_definition_id: role.clone(),
+                })
                 .collect(),
             justification: r.justification.clone(),
             ticket: r.ticket.clone(),

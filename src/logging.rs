@@ -20,5 +20,9 @@ pub fn to_file() {
     let Ok(file) = OpenOptions::new().create(true).append(true).open(&path) else { return };
     let filter = EnvFilter::try_from_env("JITDESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     // A second init (tests, demo inside the same process) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt().with_writer(Mutex::new(file)).with_ansi(false).with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
 }

@@ -2,12 +2,20 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::when::parse_time;
 
 use crate::domain::{ApprovalMode, License, RequestState, Span, TenantKind};
 
 #[derive(Parser, Debug)]
-#[command(name = "jitdesk", version, about = "Just-in-time access to managed applications", max_term_width = 100)]
+#[command(
+    name = "jitdesk",
+    version,
+    about = "Just-in-time access to managed applications",
+    max_term_width = 100
+)]
 pub struct Cli {
     /// The store file [default: $XDG_DATA_HOME/jitdesk/jitdesk.redb]
     #[arg(long, global = true, env = "JITDESK_STORE", value_name = "PATH")]
@@ -212,8 +220,8 @@ pub enum RequestCmd {
         #[arg(long, value_name = "DUR", value_parser = parse_span)]
         duration: Span,
         /// RFC 3339, `now` or `+30m`
-        #[arg(long, value_name = "TIME")]
-        start: Option<String>,
+        #[arg(long, value_name = "TIME", value_parser = parse_start)]
+        start: Option<DateTime<Utc>>,
         /// The justification approvers will read
         #[arg(long)]
         reason: String,
@@ -229,7 +237,8 @@ pub enum RequestCmd {
         /// Only your own requests
         #[arg(long)]
         mine: bool,
-        #[arg(long, default_value_t = 100)]
+        /// How many to show, newest first
+        #[arg(long, default_value_t = 50)]
         limit: usize,
         #[arg(long)]
         json: bool,
@@ -331,6 +340,10 @@ impl From<ModeArg> for ApprovalMode {
 
 fn parse_span(text: &str) -> Result<Span, String> {
     Span::parse(text).map_err(|e| e.message)
+}
+
+fn parse_start(text: &str) -> Result<DateTime<Utc>, String> {
+    parse_time(text, Utc::now()).map_err(|e| e.message)
 }
 
 fn parse_state(text: &str) -> Result<RequestState, String> {

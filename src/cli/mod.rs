@@ -16,13 +16,14 @@ use serde::Serialize;
 pub use args::Cli;
 use args::*;
 
-use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
-use crate::domain::when::parse_time;
+use crate::domain::RuleError;
+use crate::domain::rules::{
+    self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
+};
 use crate::engine::{Cancel, Decide, Engine, Revoke, SetPolicy, SystemClock};
 use crate::json;
-use crate::tui;
-use crate::domain::RuleError;
 use crate::store::{Error, OpenMode, RequestFilter, Result};
+use crate::tui;
 use show::Style;
 
 const EXIT_USAGE: u8 = 2;
@@ -32,6 +33,9 @@ pub fn main() -> ExitCode {
     // A panic is a bug, but the user still gets one line, not a backtrace; the dashboard's own hook
     // restores the terminal before this runs.
     std::panic::set_hook(Box::new(|info| {
+        if crate::store::probing() {
+            return;
+        }
         let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("error: internal error{place}; this is a bug, please report it (details in the log)");
         tracing::error!("panic: {info}");
@@ -172,8 +176,8 @@ async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
 
 /// Who is acting: --as, else the directory user whose login is the OS login, else the local operator.
 async fn actor(engine: &Engine, cli: &Cli) -> Result<Actor> {
-    if let Some(upn) = &cli.as_user {
-        return Ok(Actor::User(upn.trim().to_lowercase()));
+    if let Some(upn) = cli.as_user.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        return Ok(Actor::User(upn.to_lowercase()));
     }
     let login = os_login();
     if let Some(login) = &login
@@ -207,8 +211,12 @@ async fn dispatch(engine: &Engine, cli: &Cli, command: &Command) -> Result<Outpu
     match command {
         Command::Init { .. } | Command::Demo { .. } => ok(String::new()),
         Command::Tenant(TenantCmd::Add { id, kind, name, license }) => {
-            let input =
-                NewTenant { id: id.clone(), kind: (*kind).into(), name: name.clone(), license: license.map(Into::into) };
+            let input = NewTenant {
+                id: id.clone(),
+                kind: (*kind).into(),
+                name: name.clone(),
+                license: license.map(Into::into),
+            };
             let tenant = engine.run(&operator, input).await?;
             ok(format!("added tenant {}\n", tenant.id))
         }
@@ -228,9 +236,14 @@ async fn dispatch(engine: &Engine, cli: &Cli, command: &Command) -> Result<Outpu
             ok(if *json { json_out(&users)? } else { show::users(&users) })
         }
         Command::Offer(OfferCmd::Publish { id, name, jit, roles }) => {
-            let input = NewOffer { id: id.clone(), name: name.clone(), jit_available: *jit, roles: roles.clone() };
+            let input =
+                NewOffer { id: id.clone(), name: name.clone(), jit_available: *jit, roles: roles.clone() };
             let offer = engine.run(&actor(engine, cli).await?, input).await?;
-            ok(format!("published offer {} (JIT {})\n", offer.id, if offer.jit_available { "available" } else { "not available" }))
+            ok(format!(
+                "published offer {} (JIT {})\n",
+                offer.id,
+                if offer.jit_available { "available" } else { "not available" }
+            ))
         }
         Command::Offer(OfferCmd::List { json }) => {
             let offers = engine.offers().await?;
@@ -294,8 +307,12 @@ async fn app(engine: &Engine, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<
                 let users = engine.search_users("").await?;
                 ok(json_out(&json::App::new(&app, &users))?)
             } else {
-                let grants: Vec<_> =
-                    engine.grants().await?.into_iter().filter(|g| g.app == app.name && g.is_active(style.now)).collect();
+                let grants: Vec<_> = engine
+                    .grants()
+                    .await?
+                    .into_iter()
+                    .filter(|g| g.app == app.name && g.is_active(style.now))
+                    .collect();
                 ok(show::app(&app, &grants, style))
             }
         }
@@ -305,11 +322,10 @@ async fn app(engine: &Engine, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<
 async fn request(engine: &Engine, cli: &Cli, cmd: &RequestCmd, style: &Style) -> Result<Output> {
     match cmd {
         RequestCmd::Create { app, roles, duration, start, reason, ticket } => {
-            let start = start.as_deref().map(|s| parse_time(s, engine.now())).transpose()?;
             let input = NewRequest {
                 app: app.clone(),
                 roles: roles.clone(),
-                start,
+                start: *start,
                 duration: *duration,
                 justification: reason.clone(),
                 ticket: ticket.clone(),
@@ -376,7 +392,8 @@ async fn access(engine: &Engine, cli: &Cli, cmd: &AccessCmd, style: &Style) -> R
             Ok((show::access(app, &user.to_lowercase(), &status, style), code))
         }
         AccessCmd::Revoke { id, reason } => {
-            let r = engine.run(&actor(engine, cli).await?, Revoke { id: *id, reason: reason.clone() }).await?;
+            let r =
+                engine.run(&actor(engine, cli).await?, Revoke { id: *id, reason: reason.clone() }).await?;
             ok(format!("request {} {}: access ended\n", r.id, r.state))
         }
     }

@@ -211,7 +211,8 @@ impl AccessRequest {
 
     /// Computed from the stored times alone, so it is right whether or not a ticker has run.
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
-        self.state == RequestState::Approved && self.window().is_some_and(|(from, end)| from <= now && now < end)
+        self.state == RequestState::Approved
+            && self.window().is_some_and(|(from, end)| from <= now && now < end)
     }
 
     pub fn is_scheduled(&self, now: DateTime<Utc>) -> bool {
@@ -230,21 +231,34 @@ impl AccessRequest {
 }
 
 /// What happened, for the audit log and for events.
+/// Serialized with the same dotted names people see in tables, so JSON and text agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub enum Action {
+    #[serde(rename = "tenant.add")]
     TenantAdded,
+    #[serde(rename = "user.add")]
     UserAdded,
+    #[serde(rename = "offer.publish")]
     OfferPublished,
+    #[serde(rename = "app.deploy")]
     AppDeployed,
+    #[serde(rename = "app.policy")]
     PolicyChanged,
+    #[serde(rename = "request.create")]
     RequestCreated,
+    #[serde(rename = "request.approve")]
     RequestApproved,
+    #[serde(rename = "request.deny")]
     RequestDenied,
+    #[serde(rename = "request.cancel")]
     RequestCanceled,
+    #[serde(rename = "request.timeout")]
     RequestTimedOut,
+    #[serde(rename = "access.start")]
     AccessStarted,
+    #[serde(rename = "access.expire")]
     AccessExpired,
+    #[serde(rename = "access.revoke")]
     AccessRevoked,
 }
 

@@ -56,9 +56,8 @@ pub fn need_user<L: Lookup>(l: &L, upn: &str) -> Result<User, L::Error> {
 }
 
 pub fn need_offer<L: Lookup>(l: &L, id: &str) -> Result<Offer, L::Error> {
-    Ok(l.offer(id)?.ok_or_else(|| {
-        RuleError::not_found(format!("no offer `{}`: see `jitdesk offer list`", shown(id)))
-    })?)
+    Ok(l.offer(id)?
+        .ok_or_else(|| RuleError::not_found(format!("no offer `{}`: see `jitdesk offer list`", shown(id))))?)
 }
 
 pub fn need_app<L: Lookup>(l: &L, name: &str) -> Result<Application, L::Error> {
@@ -274,7 +273,7 @@ fn resolve_approvers<L: Lookup>(l: &L, tenant: &str, upns: &[String]) -> Result<
 fn check_policy(policy: &JitPolicy) -> Result<(), RuleError> {
     if policy.enabled && policy.mode == ApprovalMode::ManualApprove && policy.approvers.is_empty() {
         return Err(RuleError::invalid(
-            "manual approval needs at least one approver, or nobody could approve: add one with --approver",
+            "manual approval needs at least one approver, or nobody could approve: add an approver first",
         ));
     }
     Ok(())
@@ -422,7 +421,8 @@ pub fn describe_policy(policy: &JitPolicy) -> String {
     if !policy.enabled {
         return "JIT off (permanent publisher access)".to_string();
     }
-    let approvers = if policy.approvers.is_empty() { "none".to_string() } else { policy.approvers.join(", ") };
+    let approvers =
+        if policy.approvers.is_empty() { "none".to_string() } else { policy.approvers.join(", ") };
     format!(
         "{:?}, max {}, timeout {}, approvers: {approvers}",
         policy.mode,
@@ -630,7 +630,10 @@ pub fn revoke(
     }
     refuse_unless(&req, RequestState::Approved, "revoke")?;
     if req.end().is_some_and(|end| end <= now) {
-        return Err(RuleError::conflict(format!("cannot revoke request {}: its access has already ended", req.id)));
+        return Err(RuleError::conflict(format!(
+            "cannot revoke request {}: its access has already ended",
+            req.id
+        )));
     }
     let reason = check_text("reason", reason, MAX_TEXT)?;
     let closed = Verdict { by: actor.upn.clone(), at: now, reason };
@@ -671,8 +674,13 @@ pub fn advance(req: &AccessRequest, now: DateTime<Utc>) -> Option<(AccessRequest
 pub enum AccessStatus {
     /// The application was deployed without JIT: its publisher's users always have access.
     Permanent,
-    Active { request: u64, until: DateTime<Utc> },
-    None { why: String },
+    Active {
+        request: u64,
+        until: DateTime<Utc>,
+    },
+    None {
+        why: String,
+    },
 }
 
 pub fn access_status<'a>(
@@ -683,7 +691,10 @@ pub fn access_status<'a>(
 ) -> AccessStatus {
     if user.tenant != app.publisher_tenant {
         return AccessStatus::None {
-            why: format!("{} is not in `{}`, the publisher tenant of `{}`", user.upn, app.publisher_tenant, app.name),
+            why: format!(
+                "{} is not in `{}`, the publisher tenant of `{}`",
+                user.upn, app.publisher_tenant, app.name
+            ),
         };
     }
     if !app.policy.enabled {

@@ -115,7 +115,12 @@ impl Command for NewRequest {
 }
 
 /// Stores a request's new state with its audit record, and tells the requester.
-fn save_transition(w: &mut Writer<'_, '_>, old: &AccessRequest, new: &AccessRequest, action: Action) -> Result<()> {
+fn save_transition(
+    w: &mut Writer<'_, '_>,
+    old: &AccessRequest,
+    new: &AccessRequest,
+    action: Action,
+) -> Result<()> {
     w.tables.save_request(Some(old), new)?;
     let verdict = new.closed.as_ref().or(new.decision.as_ref()).filter(|_| old.state != new.state);
     let actor = verdict.map_or(SYSTEM, |v| v.by.as_str());
@@ -133,9 +138,13 @@ fn requester_message(r: &AccessRequest, action: Action) -> String {
         Action::RequestApproved => format!("request {} on {} approved{by_reason}", r.id, r.app),
         Action::RequestDenied => format!("request {} on {} denied{by_reason}", r.id, r.app),
         Action::RequestTimedOut => format!("request {} on {} timed out with no decision", r.id, r.app),
-        Action::AccessStarted => format!("your access to {} (request {}) is active until {until}", r.app, r.id),
+        Action::AccessStarted => {
+            format!("your access to {} (request {}) is active until {until}", r.app, r.id)
+        }
         Action::AccessExpired => format!("your access to {} (request {}) has ended", r.app, r.id),
-        Action::AccessRevoked => format!("your access to {} (request {}) was revoked{by_reason}", r.app, r.id),
+        Action::AccessRevoked => {
+            format!("your access to {} (request {}) was revoked{by_reason}", r.app, r.id)
+        }
         other => format!("request {} on {}: {}", r.id, r.app, other.name()),
     }
 }

@@ -50,7 +50,8 @@ impl Engine {
         let store = Arc::new(store);
         let (jobs, receiver) = channel();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let worker = Worker { store: store.clone(), clock: clock.clone(), jobs: receiver, events: events.clone() };
+        let worker =
+            Worker { store: store.clone(), clock: clock.clone(), jobs: receiver, events: events.clone() };
         let handle = std::thread::Builder::new()
             .name("jitdesk-store".into())
             .spawn(move || worker.run())
@@ -81,7 +82,8 @@ impl Engine {
         })
         .await?;
         let Some(store) = reader else { return Engine::open(path, OpenMode::Existing, clock).await };
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        // Nothing is ever sent without a store thread; a full-size buffer would only cost time.
+        let (events, _) = broadcast::channel(1);
         Ok(Engine {
             inner: Arc::new(Inner {
                 store: Arc::new(store),
@@ -161,5 +163,5 @@ impl Drop for Inner {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| Error::Closed)?
+    tokio::task::spawn_blocking(|| crate::store::guarded(f)).await.map_err(|_| Error::Closed)?
 }

@@ -2,7 +2,6 @@
 //! command, whichever comes first, then runs everything due and everything queued in one transaction,
 //! so commands that arrive together share one fsync.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
@@ -118,8 +117,7 @@ impl Worker {
             let mut w = Writer::new(tables, now, &mut events);
             advance_due(&mut w)?;
             for job in jobs.iter_mut() {
-                catch_unwind(AssertUnwindSafe(|| job.run(&mut w)))
-                    .unwrap_or_else(|_| Err(Error::Storage("internal error while running a command".into())))?;
+                crate::store::guarded(|| job.run(&mut w))?;
             }
             w.tables.next_deadline()
         });

@@ -30,7 +30,12 @@ impl<'s> Change<'s> {
     }
 
     /// A request's move from one state to another.
-    pub fn of_request(actor: &'s str, action: Action, old: Option<&AccessRequest>, new: &'s AccessRequest) -> Self {
+    pub fn of_request(
+        actor: &'s str,
+        action: Action,
+        old: Option<&AccessRequest>,
+        new: &'s AccessRequest,
+    ) -> Self {
         Change {
             app: Some(&new.app),
             before: old.map(|r| r.state.to_string()),

@@ -47,10 +47,4 @@ macro_rules! storage_from {
     )*};
 }
 
-storage_from!(
-    redb::Error,
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError
-);
+storage_from!(redb::Error, redb::StorageError, redb::TableError, redb::TransactionError, redb::CommitError);

@@ -39,41 +39,58 @@ enum Db {
 
 impl Store {
     pub fn open(path: &Path, mode: OpenMode) -> Result<Store> {
-        let exists = path.exists();
-        if !exists && mode == OpenMode::Existing {
-            return Err(Error::Missing(path.to_path_buf()));
+        if !path.exists() {
+            return match mode {
+                OpenMode::Existing => Err(Error::Missing(path.to_path_buf())),
+                OpenMode::Create => Store::create(path),
+            };
         }
-        if !exists && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::Unreadable {
-                path: path.to_path_buf(),
-                detail: format!("cannot create {}: {e}", dir.display()),
-            })?;
-        }
-        if exists {
-            vet(path)?;
-        }
+        vet(path)?;
         // redb may panic on a file it did not write; that must become an error, not a crash.
-        let opened = catch_unwind(AssertUnwindSafe(|| {
-            let builder = Database::builder();
-            if exists { builder.open(path) } else { builder.create(path) }
-        }));
-        let db = match opened {
+        let db = match probe(|| Database::builder().open(path)) {
             Ok(Ok(db)) => db,
             Ok(Err(e)) => return Err(open_error(path, e)),
             Err(_) => return Err(damaged(path)),
         };
         let store = Store { db: Db::Write(db), path: path.to_path_buf() };
-        if exists {
-            // Checked again: a file that needed crash recovery could not be vetted read-only.
-            schema(path, &store.begin_read()?)?;
-            if Tables::<Read>::open(&store.begin_read()?).is_err() {
-                // An older store lacks tables added since; creating them is the whole migration.
-                store.write(|_| Ok(()))?;
-            }
-        } else {
-            store.write(|t| t.set_schema_version())?;
+        // Checked again: a file that needed crash recovery could not be vetted read-only.
+        schema(path, &store.begin_read()?)?;
+        if Tables::<Read>::open(&store.begin_read()?).is_err() {
+            // An older store lacks tables added since; creating them is the whole migration.
+            store.write(|_| Ok(()))?;
         }
         Ok(store)
+    }
+
+    /// A new store is built under a temporary name and appears under its own name only once its
+    /// schema is committed, so an interrupted creation never leaves a file nothing can open.
+    fn create(path: &Path) -> Result<Store> {
+        let unreadable = |detail: String| Error::Unreadable { path: path.to_path_buf(), detail };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| unreadable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let partial = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+        let _ = std::fs::remove_file(&partial);
+        let db = match probe(|| Database::builder().create(&partial)) {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => return Err(open_error(path, e)),
+            Err(_) => return Err(damaged(path)),
+        };
+        let store = Store { db: Db::Write(db), path: path.to_path_buf() };
+        store.write(|t| t.set_schema_version())?;
+        // A link, not a rename: if another process created the store meanwhile, theirs stays.
+        let linked = std::fs::hard_link(&partial, path);
+        let _ = std::fs::remove_file(&partial);
+        match linked {
+            Ok(()) => Ok(store),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                drop(store);
+                Store::open(path, OpenMode::Existing)
+            }
+            Err(e) => Err(unreadable(format!("cannot create the store: {e}"))),
+        }
     }
 
     /// Opens an existing store for reading only. None when the file needs crash recovery, which
@@ -122,13 +139,41 @@ impl Store {
 /// Refuses a file that is not ours or is newer, through a read-only open so that a refused file
 /// keeps every byte (a read-write open rewrites redb's bookkeeping even when nothing is written).
 fn vet(path: &Path) -> Result<Option<ReadOnlyDatabase>> {
-    match catch_unwind(AssertUnwindSafe(|| Database::builder().open_read_only(path))) {
+    match probe(|| Database::builder().open_read_only(path)) {
         Ok(Ok(db)) => schema(path, &db.begin_read()?).map(|_| Some(db)),
         // Needs crash recovery, which only a read-write open does; the schema is checked after it.
         Ok(Err(DatabaseError::RepairAborted)) => Ok(None),
         Ok(Err(e)) => Err(open_error(path, e)),
         Err(_) => Err(damaged(path)),
     }
+}
+
+thread_local! {
+    static PROBING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is probing a file redb may panic on; a panic hook stays quiet then, because
+/// the panic becomes a "damaged store" error.
+pub fn probing() -> bool {
+    PROBING.with(|p| p.get())
+}
+
+/// Runs work on the store, turning a panic inside redb (which it may do on a damaged file) into an
+/// error that says so.
+pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    probe(f).unwrap_or_else(|_| {
+        Err(Error::Storage(
+            "the store file is damaged (a page failed redb's checks): restore it from a backup".into(),
+        ))
+    })
+}
+
+fn probe<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    // Probes nest (a guarded query may open the store), so the outer one's flag is restored.
+    let outer = PROBING.with(|p| p.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    PROBING.with(|p| p.set(outer));
+    result
 }
 
 fn damaged(path: &Path) -> Error {
@@ -158,7 +203,9 @@ fn open_error(path: &Path, e: DatabaseError) -> Error {
         DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
             Error::InUse { path: path_buf, holder: holder::describe(path) }
         }
-        DatabaseError::Storage(StorageError::Io(io)) if io.kind() != std::io::ErrorKind::InvalidData => {
+        DatabaseError::Storage(StorageError::Io(io))
+            if !matches!(io.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof) =>
+        {
             Error::Unreadable { path: path_buf, detail: io.to_string() }
         }
         DatabaseError::UpgradeRequired(v) => {

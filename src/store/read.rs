@@ -263,6 +263,10 @@ impl<F: Family> Lookup for Tables<F> {
     }
 
     fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>> {
-        Ok(self.requests_of(requester, app)?.into_iter().find(|r| r.state == RequestState::Pending).map(|r| r.id))
+        Ok(self
+            .requests_of(requester, app)?
+            .into_iter()
+            .find(|r| r.state == RequestState::Pending)
+            .map(|r| r.id))
     }
 }

@@ -78,7 +78,8 @@ impl Tables<Write<'_>> {
     }
 
     pub fn put_notification(&mut self, notification: &Notification) -> Result<()> {
-        self.notifications.insert((notification.to.as_str(), notification.id), encode(notification)?.as_slice())?;
+        self.notifications
+            .insert((notification.to.as_str(), notification.id), encode(notification)?.as_slice())?;
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use super::data::{Role, Snapshot};
 use super::form::{Field, Form, FormKey};
 use super::keymap::{Action, Keymap, Scope};
 use super::theme::Theme;
-use crate::domain::rules::{Deployment, NewRequest, PolicyChange};
+use crate::domain::rules::{Deployment, NewRequest};
 use crate::domain::when::parse_time;
 use crate::domain::*;
 use crate::engine::{Cancel, Decide, RequestDetail, Revoke, SetPolicy};
@@ -96,11 +96,21 @@ pub enum Call {
 /// What a form does when submitted.
 #[derive(Debug, Clone)]
 pub enum Purpose {
-    Decide { id: u64, approve: bool },
-    Revoke { id: u64 },
+    Decide {
+        id: u64,
+        approve: bool,
+    },
+    Revoke {
+        id: u64,
+    },
     Request,
-    Policy { app: String },
-    Deploy,
+    /// The JIT settings editor; `before` is the policy it opened with, so only what was changed is sent.
+    Policy {
+        app: String,
+        before: Box<JitPolicy>,
+    },
+    /// The deployment wizard, with the marketplace it offers.
+    Deploy(Box<super::wizard::Marketplace>),
 }
 
 #[derive(Debug, Clone)]
@@ -190,7 +200,9 @@ impl App {
             Action::Approve | Action::Deny => role == Role::Approver,
             Action::Cancel => role == Role::Publisher,
             Action::New if self.tab == Tab::Requests => role == Role::Publisher,
-            Action::New => matches!(role, Role::Admin | Role::Approver) && self.data.me.as_ref().is_some_and(|m| m.admin),
+            Action::New => {
+                matches!(role, Role::Admin | Role::Approver) && self.data.me.as_ref().is_some_and(|m| m.admin)
+            }
             Action::Edit => self.data.me.as_ref().is_some_and(|m| m.admin),
             Action::Revoke => matches!(role, Role::Admin | Role::Approver),
             Action::MarkRead => self.data.unread() > 0,
@@ -415,7 +427,11 @@ impl App {
             Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
             Purpose::Request => {
                 let start = form.value("start");
-                let start = if start.trim().is_empty() { None } else { Some(parse_time(&start, self.now).map_err(|e| e.message)?) };
+                let start = if start.trim().is_empty() {
+                    None
+                } else {
+                    Some(parse_time(&start, self.now).map_err(|e| e.message)?)
+                };
                 let ticket = form.value("ticket");
                 Call::Request(NewRequest {
                     app: form.value("application"),
@@ -426,35 +442,14 @@ impl App {
                     ticket: (!ticket.trim().is_empty()).then_some(ticket),
                 })
             }
-            Purpose::Policy { app } => {
-                let current = self.data.app(app).map(|a| a.policy.approvers.clone()).unwrap_or_default();
-                let wanted = form.get("approvers").map(Field::values).unwrap_or_default();
+            Purpose::Policy { app, before } => {
+                let live = self.data.app(app).map(|a| &a.policy);
                 Call::SetPolicy(SetPolicy {
                     app: app.clone(),
-                    change: PolicyChange {
-                        jit: None,
-                        mode: Some(mode_of(&form.value("approval"))),
-                        max_duration: Some(span("maximum duration")?),
-                        add_approvers: wanted.iter().filter(|w| !current.contains(w)).cloned().collect(),
-                        remove_approvers: current.iter().filter(|c| !wanted.contains(c)).cloned().collect(),
-                        request_timeout: Some(span("request timeout")?),
-                    },
+                    change: super::wizard::policy_change(form, before, live)?,
                 })
             }
-            Purpose::Deploy => {
-                let jit = form.value("enable JIT access") == "Yes";
-                let rg = form.value("resource group");
-                Call::Deploy(Deployment {
-                    name: form.value("name"),
-                    offer: form.value("offer"),
-                    jit: Some(jit),
-                    mode: jit.then(|| mode_of(&form.value("approval"))),
-                    max_duration: if jit { Some(span("maximum duration")?) } else { None },
-                    approvers: if jit { form.get("approvers").map(Field::values).unwrap_or_default() } else { Vec::new() },
-                    request_timeout: None,
-                    resource_group: (!rg.trim().is_empty()).then_some(rg),
-                })
-            }
+            Purpose::Deploy(_) => Call::Deploy(super::wizard::deployment(form)?),
         })
     }
 
@@ -558,12 +553,24 @@ impl App {
             self.toast("no application with JIT access is deployed from your offers".into(), true);
             return;
         };
-        let roles = self.data.offers.iter().find(|o| o.id == first.offer).map(|o| o.roles.clone()).unwrap_or_default();
-        let maxes: Vec<String> = apps.iter().map(|a| format!("{} max {}", a.name, a.policy.max_duration)).collect();
+        let roles = self
+            .data
+            .offers
+            .iter()
+            .find(|o| o.id == first.offer)
+            .map(|o| o.roles.clone())
+            .unwrap_or_default();
+        let maxes: Vec<String> =
+            apps.iter().map(|a| format!("{} max {}", a.name, a.policy.max_duration)).collect();
         let chosen = roles.iter().enumerate().map(|(i, _)| i == 0).collect();
         let form = Form::new("Request JIT access", Purpose::Request)
             .intro(format!("maximum durations: {}", maxes.join(", ")))
-            .field(Field::choice("application", apps.iter().map(|a| a.name.clone()).collect(), 0, "←/→ to choose"))
+            .field(Field::choice(
+                "application",
+                apps.iter().map(|a| a.name.clone()).collect(),
+                0,
+                "←/→ to choose",
+            ))
             .field(Field::multi("roles", roles, chosen, "←/→ to move, Space to toggle"))
             .field(Field::text("start", "now", "now, +30m or 2026-11-26T14:00:00Z"))
             .field(Field::text("duration", "1h", "e.g. 2h, 90m, PT8H"))
@@ -572,49 +579,21 @@ impl App {
         self.overlay = Some(Overlay::Form(form));
     }
 
+    /// The deployment wizard: offer, basics, JIT configuration, its customization, review.
     fn open_deploy_form(&mut self) {
-        let offers: Vec<String> = self.data.offers.iter().map(|o| o.id.clone()).collect();
-        if offers.is_empty() {
-            self.toast("the marketplace has no offers yet".into(), true);
-            return;
+        match super::wizard::deploy_form(&self.data) {
+            Ok(form) => self.overlay = Some(Overlay::Form(form)),
+            Err(message) => self.toast(message, true),
         }
-        let people: Vec<String> = self.customer_people();
-        let chosen = vec![false; people.len()];
-        let form = Form::new("Deploy an application", Purpose::Deploy)
-            .intro("JIT access can only be chosen now: with No, the publisher gets permanent access, and it cannot be undone.")
-            .field(Field::choice("offer", offers, 0, "←/→ to choose"))
-            .field(Field::text("name", "", "letters, digits, . _ -"))
-            .field(Field::text("resource group", "", "empty: mrg-<name>"))
-            .field(Field::choice("enable JIT access", vec!["Yes".into(), "No".into()], 0, "No = permanent publisher access"))
-            .field(Field::choice("approval", vec!["automatic".into(), "manual".into()], 0, ""))
-            .field(Field::text("maximum duration", "8h", "e.g. 8h, PT4H"))
-            .field(Field::multi("approvers", people, chosen, "Space to toggle"));
-        self.overlay = Some(Overlay::Form(form));
     }
 
-    fn customer_people(&self) -> Vec<String> {
-        let Some(me) = &self.data.me else { return Vec::new() };
-        self.data.users.iter().filter(|u| u.tenant == me.tenant).map(|u| u.upn.clone()).collect()
-    }
-
+    /// The JIT settings editor of the selected application; one deployed without JIT says why not.
     fn open_policy(&mut self) {
         let Some(app) = super::view::selected_app(self).cloned() else { return };
         if !app.policy.enabled {
-            self.toast(format!("{} was deployed without JIT access: it cannot be enabled later", app.name), true);
+            self.toast(format!("{} was deployed without JIT: it cannot be enabled later", app.name), true);
             return;
         }
-        let people = self.customer_people();
-        let chosen = people.iter().map(|p| app.policy.is_approver(p)).collect();
-        let mode = usize::from(app.policy.mode == ApprovalMode::ManualApprove);
-        let form = Form::new(format!("JIT settings of {}", app.name), Purpose::Policy { app: app.name.clone() })
-            .field(Field::choice("approval", vec!["automatic".into(), "manual".into()], mode, ""))
-            .field(Field::text("maximum duration", &app.policy.max_duration.to_string().replace(' ', ""), "e.g. 8h, PT4H"))
-            .field(Field::multi("approvers", people, chosen, "Space to toggle"))
-            .field(Field::text("request timeout", &app.policy.request_timeout.to_string().replace(' ', ""), "e.g. 24h"));
-        self.overlay = Some(Overlay::Form(form));
+        self.overlay = Some(Overlay::Form(super::wizard::policy_form(&self.data, &app)));
     }
-}
-
-fn mode_of(text: &str) -> ApprovalMode {
-    if text == "manual" { ApprovalMode::ManualApprove } else { ApprovalMode::AutoApprove }
 }

@@ -61,19 +61,34 @@ impl Snapshot {
         let apps = engine.apps().await?;
         let requests = match &me {
             Some(user) if is_publisher => {
-                let filter = RequestFilter { requester: Some(user.upn.clone()), limit: Some(HISTORY), ..Default::default() };
+                let filter = RequestFilter {
+                    requester: Some(user.upn.clone()),
+                    limit: Some(HISTORY),
+                    ..Default::default()
+                };
                 engine.requests(filter).await?.items
             }
             Some(user) => {
                 let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
-                let mine: Vec<&str> =
-                    apps.iter().filter(|a| a.customer_tenant == user.tenant).map(|a| a.name.as_str()).collect();
-                engine.requests(filter).await?.items.into_iter().filter(|r| mine.contains(&r.app.as_str())).collect()
+                let mine: Vec<&str> = apps
+                    .iter()
+                    .filter(|a| a.customer_tenant == user.tenant)
+                    .map(|a| a.name.as_str())
+                    .collect();
+                engine
+                    .requests(filter)
+                    .await?
+                    .items
+                    .into_iter()
+                    .filter(|r| mine.contains(&r.app.as_str()))
+                    .collect()
             }
             None => Vec::new(),
         };
         let (notifications, seen_upto) = match &me {
-            Some(user) => (engine.notifications(&user.upn, HISTORY).await?, engine.seen_upto(&user.upn).await?),
+            Some(user) => {
+                (engine.notifications(&user.upn, HISTORY).await?, engine.seen_upto(&user.upn).await?)
+            }
             None => (Vec::new(), 0),
         };
         Ok(Snapshot {

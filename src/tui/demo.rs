@@ -12,7 +12,8 @@ use crate::engine::{Decide, Engine};
 use crate::store::RequestFilter;
 
 /// The simulation's own publishers, so that the sample's pending requests stay for the viewer.
-const PUBLISHERS: [(&str, &str); 2] = [("frank@fabrikam.com", "Frank Osei"), ("grace@fabrikam.com", "Grace Ito")];
+const PUBLISHERS: [(&str, &str); 2] =
+    [("frank@fabrikam.com", "Frank Osei"), ("grace@fabrikam.com", "Grace Ito")];
 const APPS: [&str; 2] = ["contoso-crm", "contoso-crm-dev"];
 const WHY: [&str; 4] = [
     "INC-20502: checkout latency alarm, need to read the app service logs",
@@ -24,7 +25,13 @@ const WHY: [&str; 4] = [
 /// Plays the simulation until the task is dropped. `speed` scales every pause (2.0 = twice as busy).
 pub async fn simulate(engine: Engine, viewer: Actor, speed: f64) {
     for (upn, name) in PUBLISHERS {
-        let user = NewUser { upn: upn.into(), tenant: "fabrikam".into(), name: Some(name.into()), admin: false, login: None };
+        let user = NewUser {
+            upn: upn.into(),
+            tenant: "fabrikam".into(),
+            name: Some(name.into()),
+            admin: false,
+            login: None,
+        };
         // Already there when the demo store was kept and reopened.
         let _ = engine.run(&Actor::Operator("demo".into()), user).await;
     }
@@ -52,17 +59,28 @@ pub async fn simulate(engine: Engine, viewer: Actor, speed: f64) {
 
 /// A second approver decides the simulation's requests the viewer has left waiting for a few pauses;
 /// the sample's own pending requests stay for the viewer.
-async fn decide_waiting(engine: &Engine, viewer: &Actor, pause: Duration, started: chrono::DateTime<chrono::Utc>) {
+async fn decide_waiting(
+    engine: &Engine,
+    viewer: &Actor,
+    pause: Duration,
+    started: chrono::DateTime<chrono::Utc>,
+) {
     let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
     let Ok(page) = engine.requests(filter).await else { return };
     let patience = TimeDelta::from_std(pause * 2).unwrap_or(TimeDelta::seconds(8));
-    for r in page.items.into_iter().filter(|r| r.created_at >= started && engine.now() - r.created_at > patience) {
+    for r in
+        page.items.into_iter().filter(|r| r.created_at >= started && engine.now() - r.created_at > patience)
+    {
         let Ok(app) = engine.app(&r.app).await else { continue };
-        let Some(approver) = app.policy.approvers.iter().find(|a| Actor::User((*a).clone()) != *viewer) else {
+        let Some(approver) = app.policy.approvers.iter().find(|a| Actor::User((*a).clone()) != *viewer)
+        else {
             continue;
         };
         let approve = r.id % 4 != 0;
-        let reason = if approve { "fine for the incident window" } else { "please attach the incident ticket first" };
-        let _ = engine.run(&Actor::User(approver.clone()), Decide { id: r.id, approve, reason: reason.into() }).await;
+        let reason =
+            if approve { "fine for the incident window" } else { "please attach the incident ticket first" };
+        let _ = engine
+            .run(&Actor::User(approver.clone()), Decide { id: r.id, approve, reason: reason.into() })
+            .await;
     }
 }

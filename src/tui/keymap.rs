@@ -123,7 +123,9 @@ impl Keymap {
 
     /// The bindings worth a place in the footer here.
     pub fn footer(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
-        self.bindings.iter().filter(move |b| b.footer && (b.scope == scope || b.scope == Scope::Global || b.scope == Scope::List))
+        self.bindings.iter().filter(move |b| {
+            b.footer && (b.scope == scope || b.scope == Scope::Global || b.scope == Scope::List)
+        })
     }
 
     pub fn label(&self, binding: &Binding) -> String {
@@ -141,7 +143,9 @@ fn same_key(a: &KeyEvent, b: &KeyEvent) -> bool {
 }
 
 pub fn parse_key(text: &str) -> Result<KeyEvent, String> {
-    let bad = || format!("`{text}` is not a key: use e.g. a, G, ctrl-c, enter, esc, tab, shift-tab, up, pagedown, f5");
+    let bad = || {
+        format!("`{text}` is not a key: use e.g. a, G, ctrl-c, enter, esc, tab, shift-tab, up, pagedown, f5")
+    };
     let (mods, name) = match text.rsplit_once('-').filter(|(_, n)| !n.is_empty()) {
         Some((prefix, name)) if text.len() > 1 => {
             let mut mods = KeyModifiers::NONE;
@@ -219,7 +223,10 @@ mod tests {
         assert_eq!(map.action(&key("n"), Scope::Applications), Some(Action::New));
         assert_eq!(map.action(&key("ctrl-c"), Scope::Activity), Some(Action::Quit));
         assert_eq!(map.action(&key("j"), Scope::Access), Some(Action::Down));
-        assert_eq!(map.action(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT), Scope::Access), Some(Action::Bottom));
+        assert_eq!(
+            map.action(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT), Scope::Access),
+            Some(Action::Bottom)
+        );
     }
 
     #[test]

@@ -44,11 +44,15 @@ enum Msg {
 /// Builds the look and keys from the config file, the theme folder and the environment.
 pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let name = theme.map(str::to_string).or_else(|| config.theme.clone()).unwrap_or_else(|| {
-        if no_color { "mono".to_string() } else { "default".to_string() }
-    });
+    let name = theme
+        .map(str::to_string)
+        .or_else(|| config.theme.clone())
+        .unwrap_or_else(|| if no_color { "mono".to_string() } else { "default".to_string() });
     let themes_dir = Config::dir().map(|d| d.join("themes"));
-    let theme = Theme::load(&name, &Load { user_dir: themes_dir.as_deref(), truecolor: theme::truecolor_from_env() })?;
+    let theme = Theme::load(
+        &name,
+        &Load { user_dir: themes_dir.as_deref(), truecolor: theme::truecolor_from_env() },
+    )?;
     if no_color {
         // crossterm would otherwise reset attributes right after setting them and lose the selection.
         crossterm::style::force_color_output(true);
@@ -75,7 +79,12 @@ pub async fn run(engine: Engine, opts: Options) -> Result<(), String> {
     result
 }
 
-async fn event_loop(engine: &Engine, actor: &Actor, mut app: App, term: &mut terminal::Term) -> Result<(), String> {
+async fn event_loop(
+    engine: &Engine,
+    actor: &Actor,
+    mut app: App,
+    term: &mut terminal::Term,
+) -> Result<(), String> {
     let me = match actor {
         Actor::User(upn) => Some(upn.clone()),
         Actor::Operator(_) => None,
@@ -97,7 +106,8 @@ async fn event_loop(engine: &Engine, actor: &Actor, mut app: App, term: &mut ter
         }
         let tick = next_tick(app.has_countdowns());
         let effects = tokio::select! {
-            event = input.next() => match event {
+            // Every arm below starts from the present, so toasts and countdowns are never stale.
+            event = input.next() => { app.tick(Utc::now()); match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => app.on_key(key),
                 Some(Ok(Event::Paste(text))) => { app.on_paste(&text); Vec::new() }
                 Some(Ok(Event::Mouse(mouse))) => app.on_mouse(mouse, view::tab_at),
@@ -105,7 +115,7 @@ async fn event_loop(engine: &Engine, actor: &Actor, mut app: App, term: &mut ter
                 Some(Ok(_)) => continue,
                 // The terminal went away (a dropped SSH session closes stdin): nothing left to show.
                 Some(Err(_)) | None => vec![Effect::Quit],
-            },
+            }},
             change = changes.recv() => {
                 if matches!(change, Err(broadcast::error::RecvError::Closed)) {
                     return Err("the engine stopped".into());
@@ -179,9 +189,13 @@ fn run_call(engine: &Engine, actor: &Actor, call: Call, tx: &mpsc::UnboundedSend
             Call::Decide(c) => engine.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
             Call::Cancel(c) => engine.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
             Call::Revoke(c) => engine.run(&actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
-            Call::Request(c) => engine.run(&actor, c).await.map(|r| format!("request {} is {}", r.id, r.state)),
+            Call::Request(c) => {
+                engine.run(&actor, c).await.map(|r| format!("request {} is {}", r.id, r.state))
+            }
             Call::Deploy(c) => engine.run(&actor, c).await.map(|a| format!("deployed {}", a.name)),
-            Call::SetPolicy(c) => engine.run(&actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name)),
+            Call::SetPolicy(c) => {
+                engine.run(&actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name))
+            }
         };
         let _ = tx.send(Msg::Done(result.map_err(|e| e.to_string())));
     });
@@ -192,6 +206,7 @@ fn run_call(engine: &Engine, actor: &Actor, call: Call, tx: &mpsc::UnboundedSend
 async fn next_tick(countdowns: bool) {
     let now = Utc::now();
     let into_second = i64::from(now.timestamp_subsec_millis().min(999));
-    let ms = if countdowns { 1000 - into_second } else { 60_000 - (now.timestamp() % 60) * 1000 - into_second };
+    let ms =
+        if countdowns { 1000 - into_second } else { 60_000 - (now.timestamp() % 60) * 1000 - into_second };
     tokio::time::sleep(std::time::Duration::from_millis(ms.max(1) as u64)).await;
 }

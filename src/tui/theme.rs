@@ -122,7 +122,8 @@ impl Theme {
             for (key, spec) in &file.styles {
                 if !STYLE_NAMES.contains(&key.get_ref().as_str()) {
                     let known = STYLE_NAMES.join(", ");
-                    return Err(source.error(key.span(), &format!("unknown style `{}`; known: {known}", key.get_ref())));
+                    return Err(source
+                        .error(key.span(), &format!("unknown style `{}`; known: {known}", key.get_ref())));
                 }
                 specs.insert(key.get_ref().clone(), (spec.clone(), i));
             }
@@ -144,7 +145,8 @@ impl Theme {
                 style = style.bg(color(bg)?);
             }
             for m in &spec.modifiers {
-                style = style.add_modifier(parse_modifier(m.get_ref()).map_err(|e| source.error(m.span(), &e))?);
+                style =
+                    style.add_modifier(parse_modifier(m.get_ref()).map_err(|e| source.error(m.span(), &e))?);
             }
             styles.insert(key, style);
         }
@@ -156,7 +158,8 @@ fn find(name: &str, user_dir: Option<&Path>) -> Result<Source, String> {
     if let Some(dir) = user_dir {
         let path: PathBuf = dir.join(format!("{name}.toml"));
         if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("theme {}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("theme {}: {e}", path.display()))?;
             return Ok(Source { origin: path.display().to_string(), text });
         }
     }
@@ -166,7 +169,10 @@ fn find(name: &str, user_dir: Option<&Path>) -> Result<Source, String> {
         .map(|(n, text)| Source { origin: format!("`{n}` (built in)"), text: text.to_string() })
         .ok_or_else(|| {
             let names: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
-            format!("no theme `{name}`: built in are {}, or put {name}.toml in the themes folder", names.join(", "))
+            format!(
+                "no theme `{name}`: built in are {}, or put {name}.toml in the themes folder",
+                names.join(", ")
+            )
         })
 }
 
@@ -220,7 +226,11 @@ pub fn downgrade(color: Color) -> Color {
     let Color::Rgb(r, g, b) = color else { return color };
     let level = |v: u8| -> (u8, u8) {
         const STEPS: [u8; 6] = [0, 95, 135, 175, 215, 255];
-        let i = STEPS.iter().enumerate().min_by_key(|(_, s)| (i16::from(**s) - i16::from(v)).abs()).map_or(0, |(i, _)| i);
+        let i = STEPS
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, s)| (i16::from(**s) - i16::from(v)).abs())
+            .map_or(0, |(i, _)| i);
         (i as u8, STEPS[i])
     };
     let ((ri, rv), (gi, gv), (bi, bv)) = (level(r), level(g), level(b));
@@ -302,8 +312,11 @@ mod tests {
     #[test]
     fn user_theme_errors_name_the_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("mine.toml"), "inherits = \"default\"\n[styles]\ntitle = { fg = \"chartreuse\" }\n")
-            .unwrap();
+        std::fs::write(
+            dir.path().join("mine.toml"),
+            "inherits = \"default\"\n[styles]\ntitle = { fg = \"chartreuse\" }\n",
+        )
+        .unwrap();
         let err = load("mine", Some(dir.path()), true).unwrap_err();
         assert!(err.contains("mine.toml line 3"), "{err}");
         assert!(err.contains("chartreuse"), "{err}");

@@ -14,17 +14,18 @@ use crate::tui::keymap::Scope;
 pub fn header(area: Rect, buf: &mut Buffer, app: &App) {
     let theme = &app.ui.theme;
     let mut spans = vec![Span::styled(" jitdesk ", theme.style("title"))];
+    let waiting = app.data.waiting_for_me();
+    let badge =
+        (waiting > 0).then(|| Span::styled(format!(" {waiting} waiting for you "), theme.style("badge")));
     match &app.data.me {
         Some(me) => {
             spans.push(Span::styled(format!(" {} ", safe(&me.display_name)), theme.style("header")));
-            spans.push(Span::styled(format!("{} · {} · {}", safe(&me.upn), safe(&me.tenant), app.role().label()), theme.style("dim")));
+            // The badge comes before the details, so narrow terminals still show it.
+            spans.extend(badge);
+            let details = format!(" {} · {} · {}", safe(&me.upn), safe(&me.tenant), app.role().label());
+            spans.push(Span::styled(details, theme.style("dim")));
         }
         None => spans.push(Span::styled(" no identity: read-only (use --as UPN)", theme.style("warn"))),
-    }
-    let waiting = app.data.waiting_for_me();
-    if waiting > 0 {
-        spans.push(Span::raw("  "));
-        spans.push(Span::styled(format!(" {waiting} waiting for you "), theme.style("badge")));
     }
     if let Some(trouble) = &app.trouble {
         spans.push(Span::raw("  "));
@@ -76,7 +77,7 @@ pub fn footer(area: Rect, buf: &mut Buffer, app: &App) {
         spans.push(Span::styled(format!("{}▏", safe(list.filter.value())), theme.style("input.focus")));
         spans.push(Span::styled("  Enter keep · Esc clear", theme.style("dim")));
     } else if let Some(Overlay::Form(_)) = &app.overlay {
-        spans.push(Span::styled(" Tab/↓ next field · Enter submit on the last field · Esc close", theme.style("dim")));
+        spans.push(Span::styled(" the form shows the keys that work in it", theme.style("dim")));
     } else {
         let scope = if app.overlay.is_some() { Scope::Global } else { app.tab.scope() };
         for binding in app.ui.keymap.footer(scope).filter(|b| app.offers(b.action)) {
@@ -92,14 +93,18 @@ pub fn footer(area: Rect, buf: &mut Buffer, app: &App) {
 }
 
 pub fn too_small(area: Rect, buf: &mut Buffer, app: &App) {
-    let text = format!("terminal too small ({}x{}): jitdesk needs {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height);
+    let text = format!(
+        "terminal too small ({}x{}): jitdesk needs {MIN_WIDTH}x{MIN_HEIGHT}",
+        area.width, area.height
+    );
     Paragraph::new(Span::styled(text, app.ui.theme.style("warn"))).render(area, buf);
 }
 
 pub fn message(area: Rect, buf: &mut Buffer, app: &App, lines: &[&str]) {
     let height = lines.len() as u16;
     let box_area = centered(area, area.width.saturating_sub(4), height);
-    let lines: Vec<Line> = lines.iter().map(|l| Line::from(Span::styled(*l, app.ui.theme.style("text")))).collect();
+    let lines: Vec<Line> =
+        lines.iter().map(|l| Line::from(Span::styled(*l, app.ui.theme.style("text")))).collect();
     Paragraph::new(lines).wrap(Wrap { trim: false }).render(box_area, buf);
 }
 

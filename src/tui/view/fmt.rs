@@ -29,11 +29,19 @@ pub fn time(t: DateTime<Utc>, now: DateTime<Utc>, utc: bool) -> String {
 
 /// The header's clock: minutes only, so it changes once a minute.
 pub fn clock(t: DateTime<Utc>, utc: bool) -> String {
-    if utc { t.format("%Y-%m-%d %H:%M UTC").to_string() } else { t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string() }
+    if utc {
+        t.format("%Y-%m-%d %H:%M UTC").to_string()
+    } else {
+        t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+    }
 }
 
 pub fn full_time(t: DateTime<Utc>, utc: bool) -> String {
-    if utc { t.format("%Y-%m-%d %H:%M:%S UTC").to_string() } else { t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string() }
+    if utc {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    } else {
+        t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()
+    }
 }
 
 pub fn countdown(now: DateTime<Utc>, then: DateTime<Utc>) -> String {

@@ -23,9 +23,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
         chrome::too_small(area, buf, app);
         return;
     }
-    let [header, tab_bar, body, footer] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
-            .areas(area);
+    let [header, tab_bar, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     chrome::header(header, buf, app);
     chrome::tab_bar(tab_bar, buf, app);
     chrome::footer(footer, buf, app);

@@ -36,7 +36,8 @@ impl<'a> ActivityTab<'a> {
         let app = self.app;
         let theme = &app.ui.theme;
         let shown = app.data.notifications.len().min(6) as u16;
-        let [top, bottom] = Layout::vertical([Constraint::Length(shown.max(1) + 2), Constraint::Fill(1)]).areas(area);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Length(shown.max(1) + 2), Constraint::Fill(1)]).areas(area);
         let unread = app.data.unread();
         let block = Block::default()
             .borders(Borders::ALL)
@@ -53,7 +54,10 @@ impl<'a> ActivityTab<'a> {
                     let new = n.id > app.data.seen_upto;
                     let style = if new { theme.style("unread") } else { theme.style("dim") };
                     let mark = if new { "●" } else { " " };
-                    Line::styled(format!("{mark} {}  {}", time(n.at, app.now, app.ui.utc), safe(&n.message)), style)
+                    Line::styled(
+                        format!("{mark} {}  {}", time(n.at, app.now, app.ui.utc), safe(&n.message)),
+                        style,
+                    )
                 })
                 .collect()
         };

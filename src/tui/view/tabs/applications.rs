@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 
 use super::{ListTable, active_grant, matches};
-use crate::domain::{ApprovalMode, Application};
+use crate::domain::{Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
 use crate::tui::view::fmt::{countdown, safe};
 
@@ -14,7 +14,9 @@ pub fn rows(app: &App, tab: Tab) -> Vec<&Application> {
     app.data
         .apps
         .iter()
-        .filter(|a| matches(&needle, &[&a.name, &a.offer, &a.publisher_tenant, &a.policy.approvers.join(" ")]))
+        .filter(|a| {
+            matches(&needle, &[&a.name, &a.offer, &a.publisher_tenant, &a.policy.approvers.join(" ")])
+        })
         .collect()
 }
 
@@ -37,7 +39,9 @@ pub fn access_now(app: &App, a: &Application) -> String {
     }
     grants
         .iter()
-        .filter_map(|g| Some(format!("{} ends {}", app.data.display_name(&g.requester), countdown(app.now, g.end()?))))
+        .filter_map(|g| {
+            Some(format!("{} ends {}", app.data.display_name(&g.requester), countdown(app.now, g.end()?)))
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }

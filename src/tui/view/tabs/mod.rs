@@ -101,7 +101,13 @@ impl<const N: usize> ListTable<'_, N> {
         widths
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, list: &ListState, row: impl Fn(usize) -> [Line<'static>; N]) {
+    pub fn render(
+        &self,
+        area: Rect,
+        buf: &mut Buffer,
+        list: &ListState,
+        row: impl Fn(usize) -> [Line<'static>; N],
+    ) {
         let theme = &self.app.ui.theme;
         let border = if self.focused { theme.style("border.focus") } else { theme.style("border") };
         let block = Block::default()
@@ -134,7 +140,11 @@ impl<const N: usize> ListTable<'_, N> {
         let lines: Vec<[Line<'static>; N]> = (offset..(offset + visible).min(self.len)).map(&row).collect();
         let widths = self.fitted_widths(&lines);
         let rows = lines.into_iter().enumerate().map(|(k, cells)| {
-            let style = if offset + k == selected && self.focused { theme.style("selection") } else { Style::default() };
+            let style = if offset + k == selected && self.focused {
+                theme.style("selection")
+            } else {
+                Style::default()
+            };
             Row::new(cells.map(Cell::from)).style(style)
         });
         let table = Table::new(rows, widths)

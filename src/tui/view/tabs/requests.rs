@@ -19,7 +19,14 @@ pub fn rows(app: &App) -> Vec<&AccessRequest> {
         .filter(|r| {
             matches(
                 &needle,
-                &[&r.app, &r.requester, app.data.display_name(&r.requester), &r.justification, r.state.name(), &r.roles.join(" ")],
+                &[
+                    &r.app,
+                    &r.requester,
+                    app.data.display_name(&r.requester),
+                    &r.justification,
+                    r.state.name(),
+                    &r.roles.join(" "),
+                ],
             )
         })
         .collect()
@@ -36,7 +43,11 @@ impl<'a> RequestsTab<'a> {
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) {
-        if self.app.role() == Role::Publisher { self.render_mine(area, buf) } else { self.render_pending(area, buf) }
+        if self.app.role() == Role::Publisher {
+            self.render_mine(area, buf)
+        } else {
+            self.render_pending(area, buf)
+        }
     }
 
     fn render_pending(&self, area: Rect, buf: &mut Buffer) {
@@ -44,7 +55,16 @@ impl<'a> RequestsTab<'a> {
         let table = ListTable {
             app,
             title: "Pending requests".into(),
-            header: ["ID", "APPLICATION", "REQUESTER", "ROLES", "START", "DURATION", "DECIDE IN", "JUSTIFICATION"],
+            header: [
+                "ID",
+                "APPLICATION",
+                "REQUESTER",
+                "ROLES",
+                "START",
+                "DURATION",
+                "DECIDE IN",
+                "JUSTIFICATION",
+            ],
             widths: [
                 Constraint::Length(5),
                 Constraint::Min(12),
@@ -69,7 +89,10 @@ impl<'a> RequestsTab<'a> {
                 Line::raw(safe(&r.roles.join(","))),
                 Line::raw(time(r.start, app.now, app.ui.utc)),
                 Line::raw(r.duration.to_string()),
-                Line::styled(countdown(app.now, r.decide_by).trim_start_matches("in ").to_string(), app.ui.theme.style("countdown")),
+                Line::styled(
+                    countdown(app.now, r.decide_by).trim_start_matches("in ").to_string(),
+                    app.ui.theme.style("countdown"),
+                ),
                 Line::raw(safe(&r.justification)),
             ]
         });
@@ -113,8 +136,15 @@ impl<'a> RequestsTab<'a> {
 fn when(app: &App, r: &AccessRequest) -> String {
     match (r.state, r.window()) {
         (RequestState::Pending, _) => format!("decision due {}", countdown(app.now, r.decide_by)),
-        (RequestState::Approved, Some((from, _))) if app.now < from => format!("starts {}", countdown(app.now, from)),
+        (RequestState::Approved, Some((from, _))) if app.now < from => {
+            format!("starts {}", countdown(app.now, from))
+        }
         (RequestState::Approved, Some((_, end))) => format!("ends {}", countdown(app.now, end)),
-        _ => r.closed.as_ref().or(r.decision.as_ref()).map(|v| time(v.at, app.now, app.ui.utc)).unwrap_or_default(),
+        _ => r
+            .closed
+            .as_ref()
+            .or(r.decision.as_ref())
+            .map(|v| time(v.at, app.now, app.ui.utc))
+            .unwrap_or_default(),
     }
 }

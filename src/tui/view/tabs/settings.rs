@@ -5,9 +5,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-use super::applications::{mode, rows};
 use super::ListTable;
-use crate::domain::Application;
+use super::applications::{mode, rows};
+use crate::domain::{Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
 use crate::tui::view::fmt::safe;
 
@@ -48,7 +48,7 @@ impl<'a> SettingsTab<'a> {
             return;
         };
         let p = &a.policy;
-        let label = |k: &str| Span::styled(format!("{k:<22}"), theme.style("dim"));
+        let label = |k: &str| Span::styled(format!("{k:<24}"), theme.style("dim"));
         let mut lines = vec![
             Line::from(vec![label("application"), Span::raw(safe(&a.name))]),
             Line::from(vec![label("offer"), Span::raw(safe(&a.offer))]),
@@ -63,12 +63,30 @@ impl<'a> SettingsTab<'a> {
                 .collect();
             lines.extend([
                 Line::from(vec![label("JIT access"), Span::styled("enabled", theme.style("ok"))]),
-                Line::from(vec![label("approval mode"), Span::raw(format!("{:?}", p.mode))]),
-                Line::from(vec![label("maximum duration"), Span::raw(format!("{} ({})", p.max_duration, p.max_duration.iso()))]),
-                Line::from(vec![label("request timeout"), Span::raw(format!("{} ({})", p.request_timeout, p.request_timeout.iso()))]),
-                Line::from(vec![label("approvers"), Span::raw(if approvers.is_empty() { "none".into() } else { approvers.join(", ") })]),
+                Line::from(vec![
+                    label("approval mode"),
+                    Span::raw(match p.mode {
+                        ApprovalMode::AutoApprove => "automatic: requests are approved on arrival",
+                        ApprovalMode::ManualApprove => "manual: one approver decides",
+                    }),
+                ]),
+                Line::from(vec![
+                    label("maximum duration"),
+                    Span::raw(format!("{} ({})", p.max_duration, p.max_duration.iso())),
+                ]),
+                Line::from(vec![
+                    label("request timeout"),
+                    Span::raw(format!("{} ({})", p.request_timeout, p.request_timeout.iso())),
+                ]),
+                Line::from(vec![
+                    label("approvers"),
+                    Span::raw(if approvers.is_empty() { "none".into() } else { approvers.join(", ") }),
+                ]),
                 Line::raw(""),
-                Line::styled("Press e to change mode, maximum duration, approvers and timeout.", theme.style("dim")),
+                Line::styled(
+                    "Press e to change mode, maximum duration, approvers and timeout.",
+                    theme.style("dim"),
+                ),
             ]);
         } else {
             lines.extend([

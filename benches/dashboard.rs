@@ -1,0 +1,1041 @@
+//! The dashboard's benchmark figures (issue 3, "Proof"), each next to a baseline measured in the same run.
+//!
+//! Run with `cargo bench --bench dashboard`. A plain harness: it prints the machine, then one table.
+//!
+//! 1. Time to the first frame with data: `Engine::open` + `Snapshot::load` + `App::on_snapshot` + one
+//!    frame drawn into a `CrosstermBackend` over a byte counter, on a store made by
+//!    `jitdesk init --sample --scale 100000`, vs the empty store and the small sample, interleaved.
+//! 2. Keypress to finished frame on the 100k store as its approver (thousands of pending rows): `on_key`
+//!    + one full frame, for j/k, PgDn/PgUp, G/g, filter typing and Tab, vs the small sample.
+//! 3. Bytes written while idle: the Access tab with twenty countdowns over 60 simulated seconds, and the
+//!    Activity tab (nothing counting down) over 59 seconds, ticking exactly as `tui::event_loop` does.
+//! 4. (Information) the real binary in a pty (`script`), from spawn to the first frame with data.
+//!
+//! Frames are drawn as the loop draws them: `BeginSynchronizedUpdate`, `Terminal::draw`,
+//! `EndSynchronizedUpdate`, on a fixed 100x30 viewport (no size ioctl; otherwise the same code path).
+
+use std::cell::Cell;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::execute;
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
+use jitdesk::domain::{ApprovalMode, License, Span, TenantKind};
+use jitdesk::engine::{Batch, Engine, ManualClock, SystemClock};
+use jitdesk::store::OpenMode;
+use jitdesk::tui::app::{App, Tab, Ui};
+use jitdesk::tui::config::Config;
+use jitdesk::tui::data::Snapshot;
+use jitdesk::tui::view;
+use ratatui::backend::CrosstermBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+
+const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
+const SCALE: usize = 100_000;
+const WIDTH: u16 = 100;
+const HEIGHT: u16 = 30;
+const FIRST_FRAME_RUNS: usize = 15;
+const KEY_SAMPLES: usize = 2_000;
+const GRANTS: usize = 20;
+const E2E_ROUNDS: usize = 3;
+
+/// The synthetic tenant's approver (src/sample.rs) and the small sample's admin approver.
+const MORGAN: &str = "morgan@tailspin.com";
+const ALICE: &str = "alice@contoso.com";
+
+fn main() {
+    let started = Instant::now();
+    let dir = tempfile::Builder::new()
+        .prefix("jitdesk-dashboard-bench-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("a temporary directory");
+    print_machine(dir.path());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+
+    let mut table = Table::default();
+    let mut notes = Vec::new();
+    let stores = build_stores(dir.path(), &mut table);
+    let big = rt.block_on(first_frame(&stores, &mut table, &mut notes));
+    let small = rt.block_on(loaded_app(&stores.sample, Some(ALICE)));
+    keypresses(big, small, &mut table, &mut notes);
+    rt.block_on(idle_bytes(dir.path(), &stores, &mut table, &mut notes));
+    end_to_end(dir.path(), &stores, &mut table, &mut notes);
+
+    println!();
+    table.print();
+    println!();
+    for note in notes {
+        println!("{note}");
+    }
+    println!("\n(whole bench: {:.1} s)", started.elapsed().as_secs_f64());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The machine
+
+fn print_machine(dir: &Path) {
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    // `df` names the filesystem type, device and mount point of the directory.
+    let fs = Command::new("df")
+        .arg("--output=fstype,source,target")
+        .arg(dir)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().nth(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")))
+        .unwrap_or_else(|| "unknown".into());
+    println!("machine: nproc {nproc}, CPU {cpu}");
+    println!("temp dir: {} (filesystem: {fs})", dir.display());
+    println!("terminal: {WIDTH}x{HEIGHT}, CrosstermBackend over a byte counter, theme `default`");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Numbers and the table
+
+fn percentile(samples: &[f64], p: f64) -> f64 {
+    let mut v = samples.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+fn median(samples: &[f64]) -> f64 {
+    let mut v = samples.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Milliseconds with two or three significant digits.
+fn ms(seconds: f64) -> String {
+    let m = seconds * 1e3;
+    if m.is_nan() {
+        "..".into()
+    } else if m >= 1000.0 {
+        format!("{:.2} s", seconds)
+    } else if m >= 10.0 {
+        format!("{m:.1} ms")
+    } else if m >= 0.1 {
+        format!("{m:.2} ms")
+    } else {
+        format!("{:.1} µs", m * 1e3)
+    }
+}
+
+fn bytes(n: f64) -> String {
+    if n >= 10_000.0 { format!("{:.1} KB", n / 1000.0) } else { format!("{n:.0} B") }
+}
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<[String; 7]>,
+}
+
+impl Table {
+    /// `verdict`: Some(true) = meets its target, Some(false) = misses it, None = information.
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &mut self,
+        figure: &str,
+        median: String,
+        p99: String,
+        baseline: String,
+        ratio: Option<f64>,
+        target: &str,
+        verdict: Option<bool>,
+    ) {
+        self.rows.push([
+            figure.into(),
+            median,
+            p99,
+            baseline,
+            ratio.map_or("..".into(), |r| format!("{r:.2}x")),
+            target.into(),
+            match verdict {
+                Some(true) => "ok".into(),
+                Some(false) => "MISS".into(),
+                None => String::new(),
+            },
+        ]);
+    }
+
+    fn print(&self) {
+        let head = ["figure", "median", "p99", "baseline", "ratio", "target", ""].map(String::from);
+        let mut widths = [0usize; 7];
+        for row in std::iter::once(&head).chain(&self.rows) {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        for row in std::iter::once(&head).chain(&self.rows) {
+            let mut line = format!("{:<w$}", row[0], w = widths[0]);
+            for i in 1..5 {
+                line.push_str(&format!("  {:>w$}", row[i], w = widths[i]));
+            }
+            line.push_str(&format!("  {:<w$}  {}", row[5], row[6], w = widths[5]));
+            println!("{}", line.trim_end());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A terminal that counts what it is sent
+
+#[derive(Clone, Default)]
+struct Meter(Rc<Cell<u64>>);
+
+impl Write for Meter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.set(self.0.get() + buf.len() as u64);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Screen {
+    term: Terminal<CrosstermBackend<Meter>>,
+    meter: Meter,
+}
+
+impl Screen {
+    fn new() -> Screen {
+        let meter = Meter::default();
+        let options = TerminalOptions { viewport: Viewport::Fixed(Rect::new(0, 0, WIDTH, HEIGHT)) };
+        let term = Terminal::with_options(CrosstermBackend::new(meter.clone()), options).expect("a terminal");
+        Screen { term, meter }
+    }
+
+    fn written(&self) -> u64 {
+        self.meter.0.get()
+    }
+
+    /// One frame as `tui::terminal::frame` draws it; returns the bytes it wrote.
+    fn frame(&mut self, app: &App) -> u64 {
+        let before = self.written();
+        execute!(self.term.backend_mut(), BeginSynchronizedUpdate).expect("write");
+        self.term.draw(|f| view::draw(f, app)).expect("draw");
+        execute!(self.term.backend_mut(), EndSynchronizedUpdate).expect("write");
+        self.written() - before
+    }
+
+    /// `Terminal::draw` alone, without the synchronized-update markers; returns bytes written.
+    fn draw_only(&mut self, app: &App) -> u64 {
+        let before = self.written();
+        self.term.draw(|f| view::draw(f, app)).expect("draw");
+        self.written() - before
+    }
+
+    /// A frame, returning the text on screen.
+    fn frame_text(&mut self, app: &App) -> String {
+        execute!(self.term.backend_mut(), BeginSynchronizedUpdate).expect("write");
+        let done = self.term.draw(|f| view::draw(f, app)).expect("draw");
+        let text = text_of(done.buffer);
+        execute!(self.term.backend_mut(), EndSynchronizedUpdate).expect("write");
+        text
+    }
+}
+
+fn text_of(buffer: &Buffer) -> String {
+    let width = usize::from(buffer.area.width.max(1));
+    let mut out = String::new();
+    for (i, cell) in buffer.content().iter().enumerate() {
+        out.push_str(cell.symbol());
+        if (i + 1) % width == 0 {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn ui() -> Ui {
+    jitdesk::tui::ui(&Config::default(), Some("default"), false).expect("the built-in default theme")
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Stores, built by the release binary as a user would
+
+struct Stores {
+    empty: PathBuf,
+    sample: PathBuf,
+    scale: PathBuf,
+}
+
+fn jitdesk_init(store: &Path, args: &[&str]) -> f64 {
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .arg("--store")
+        .arg(store)
+        .arg("init")
+        .args(args)
+        .output()
+        .expect("run jitdesk init");
+    let took = started.elapsed().as_secs_f64();
+    assert!(out.status.success(), "jitdesk init {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    took
+}
+
+fn build_stores(dir: &Path, table: &mut Table) -> Stores {
+    let stores = Stores {
+        empty: dir.join("empty.redb"),
+        sample: dir.join("sample.redb"),
+        scale: dir.join("scale.redb"),
+    };
+    let empty = jitdesk_init(&stores.empty, &[]);
+    let sample = jitdesk_init(&stores.sample, &["--sample"]);
+    let scale = jitdesk_init(&stores.scale, &["--sample", "--scale", &SCALE.to_string()]);
+    let size = std::fs::metadata(&stores.scale).map_or(0, |m| m.len());
+    table.row(
+        &format!("build: init --sample --scale {SCALE} ({} MB file)", size / 1_000_000),
+        ms(scale),
+        "..".into(),
+        ms(sample),
+        Some(scale / sample),
+        "(baseline: init --sample)",
+        None,
+    );
+    table.row("build: init (empty store)", ms(empty), "..".into(), "..".into(), None, "", None);
+    stores
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Time to the first frame
+
+struct Case<'a> {
+    label: &'a str,
+    path: &'a Path,
+    upn: Option<&'a str>,
+}
+
+#[derive(Default, Clone)]
+struct Phases {
+    open: Vec<f64>,
+    load: Vec<f64>,
+    app: Vec<f64>,
+    draw: Vec<f64>,
+    close: Vec<f64>,
+    total: Vec<f64>,
+    frame_bytes: u64,
+    rows: usize,
+}
+
+/// One cold start of the dashboard in-process; the engine is closed (untimed) before returning.
+async fn one_start(case: &Case<'_>, phases: &mut Phases) {
+    let t0 = Instant::now();
+    let engine = Engine::open(case.path, OpenMode::Existing, Arc::new(SystemClock)).await.expect("open");
+    let t1 = Instant::now();
+    let snapshot = Snapshot::load(&engine, case.upn).await.expect("snapshot");
+    let t2 = Instant::now();
+    let mut app = App::new(ui(), Utc::now());
+    app.on_snapshot(snapshot);
+    let t3 = Instant::now();
+    let mut screen = Screen::new();
+    let frame_bytes = screen.frame(&app);
+    let t4 = Instant::now();
+    engine.close().await.expect("close");
+    let t5 = Instant::now();
+    phases.open.push((t1 - t0).as_secs_f64());
+    phases.load.push((t2 - t1).as_secs_f64());
+    phases.app.push((t3 - t2).as_secs_f64());
+    phases.draw.push((t4 - t3).as_secs_f64());
+    phases.close.push((t5 - t4).as_secs_f64());
+    phases.total.push((t4 - t0).as_secs_f64());
+    phases.frame_bytes = frame_bytes;
+    phases.rows = app.data.requests.len();
+}
+
+async fn loaded_app(path: &Path, upn: Option<&str>) -> App {
+    let engine = Engine::open(path, OpenMode::Existing, Arc::new(SystemClock)).await.expect("open");
+    let snapshot = Snapshot::load(&engine, upn).await.expect("snapshot");
+    engine.close().await.expect("close");
+    let mut app = App::new(ui(), Utc::now());
+    app.on_snapshot(snapshot);
+    app
+}
+
+/// Returns the app loaded from the 100k store as its approver, for the keypress figures.
+async fn first_frame(stores: &Stores, table: &mut Table, notes: &mut Vec<String>) -> App {
+    let cases = [
+        Case { label: "empty store (no identity: first-run screen)", path: &stores.empty, upn: None },
+        Case { label: "small sample, alice", path: &stores.sample, upn: Some(ALICE) },
+        Case { label: "100k store, morgan (synthetic approver)", path: &stores.scale, upn: Some(MORGAN) },
+        Case { label: "100k store, alice", path: &stores.scale, upn: Some(ALICE) },
+    ];
+    // The first open after `init` catches up deadlines that passed since; keep that out of the figures.
+    let mut warm = vec![Phases::default(); cases.len()];
+    for (case, phases) in cases.iter().zip(&mut warm) {
+        one_start(case, phases).await;
+    }
+    let mut results = vec![Phases::default(); cases.len()];
+    for round in 0..FIRST_FRAME_RUNS {
+        for k in 0..cases.len() {
+            let i = (round + k) % cases.len();
+            one_start(&cases[i], &mut results[i]).await;
+        }
+    }
+    let empty = median(&results[0].total);
+    for (case, r) in cases.iter().zip(&results) {
+        let m = median(&r.total);
+        let is_scale = case.path == stores.scale;
+        let (target, verdict) = if std::ptr::eq(r, &results[0]) {
+            ("baseline", None)
+        } else if is_scale {
+            ("< 200 ms and <= 1.30x empty", Some(m < 0.200 && m / empty <= 1.30))
+        } else {
+            ("", None)
+        };
+        table.row(
+            &format!("first frame: {} [{} rows]", case.label, r.rows),
+            ms(m),
+            format!("max {}", ms(percentile(&r.total, 100.0))),
+            ms(empty),
+            Some(m / empty),
+            target,
+            verdict,
+        );
+    }
+    notes.push(format!(
+        "where the first frame's time goes (medians of {FIRST_FRAME_RUNS} runs; close not included in the total):"
+    ));
+    notes.push(format!(
+        "  {:<46} {:>9} {:>14} {:>15} {:>9} {:>11} {:>11}",
+        "case", "open", "Snapshot::load", "on_snapshot", "draw", "frame bytes", "(close)"
+    ));
+    for (case, r) in cases.iter().zip(&results) {
+        notes.push(format!(
+            "  {:<46} {:>9} {:>14} {:>15} {:>9} {:>11} {:>11}",
+            case.label,
+            ms(median(&r.open)),
+            ms(median(&r.load)),
+            ms(median(&r.app)),
+            ms(median(&r.draw)),
+            bytes(r.frame_bytes as f64),
+            ms(median(&r.close)),
+        ));
+    }
+
+    // What a user who names themselves gets on an empty store (the CLI passes --as through unchecked).
+    let engine = Engine::open(&stores.empty, OpenMode::Existing, Arc::new(SystemClock)).await.expect("open");
+    let loaded = Snapshot::load(&engine, Some(ALICE)).await;
+    engine.close().await.expect("close");
+    let mut app = App::new(ui(), Utc::now());
+    let shown = match loaded {
+        Ok(snapshot) => {
+            app.on_snapshot(snapshot);
+            "a snapshot".to_string()
+        }
+        // What tui::event_loop does with a failed snapshot.
+        Err(e) => {
+            app.trouble = Some(e.to_string());
+            format!("an error ({e})")
+        }
+    };
+    let text = Screen::new().frame_text(&app);
+    let screen = if text.contains("This store is empty") {
+        "the first-run screen"
+    } else if text.contains("loading") {
+        "\"loading…\" (and stays so: nothing triggers another load)"
+    } else {
+        "something else"
+    };
+    notes.push(format!(
+        "empty store with --as {ALICE}: Snapshot::load returns {shown}; the dashboard shows {screen}"
+    ));
+
+    loaded_app(&stores.scale, Some(MORGAN)).await
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 2. Keypress to finished frame
+
+fn script() -> Vec<(&'static str, KeyEvent)> {
+    let mut s = Vec::new();
+    for _ in 0..10 {
+        s.push(("j/k", ch('j')));
+    }
+    for _ in 0..4 {
+        s.push(("j/k", ch('k')));
+    }
+    for _ in 0..3 {
+        s.push(("PgDn/PgUp", key(KeyCode::PageDown)));
+    }
+    s.push(("PgDn/PgUp", key(KeyCode::PageUp)));
+    s.push(("G/g", ch('G')));
+    s.push(("G/g", ch('g')));
+    // `/`, type "inc-3", correct it, keep the filter with Enter.
+    s.push(("/ filter typing", ch('/')));
+    for c in "inc-3".chars() {
+        s.push(("/ filter typing", ch(c)));
+    }
+    s.push(("/ filter typing", key(KeyCode::Backspace)));
+    s.push(("/ filter typing", key(KeyCode::Backspace)));
+    s.push(("/ filter typing", key(KeyCode::Enter)));
+    s.push(("j/k with filter kept", ch('j')));
+    s.push(("j/k with filter kept", ch('j')));
+    s.push(("j/k with filter kept", ch('k')));
+    // Back into the filter and clear it.
+    s.push(("/ filter typing", ch('/')));
+    s.push(("/ filter typing", key(KeyCode::Esc)));
+    // A full round of tabs, back to Requests.
+    for _ in 0..5 {
+        s.push(("Tab", key(KeyCode::Tab)));
+    }
+    s
+}
+
+#[derive(Default)]
+struct KeyTimes {
+    total: Vec<f64>,
+    on_key: Vec<f64>,
+    draw: Vec<f64>,
+}
+
+fn press(app: &mut App, screen: &mut Screen, k: KeyEvent, into: &mut KeyTimes) {
+    let t0 = Instant::now();
+    let _effects = app.on_key(k);
+    let t1 = Instant::now();
+    screen.frame(app);
+    let t2 = Instant::now();
+    into.total.push((t2 - t0).as_secs_f64());
+    into.on_key.push((t1 - t0).as_secs_f64());
+    into.draw.push((t2 - t1).as_secs_f64());
+}
+
+fn time_median(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut v = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f();
+        v.push(t.elapsed().as_secs_f64());
+    }
+    median(&v)
+}
+
+fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<String>) {
+    let pending = big.data.requests.len();
+    let mut big_screen = Screen::new();
+    let mut small_screen = Screen::new();
+    big_screen.frame(&big);
+    small_screen.frame(&small);
+    assert_eq!(big.tab, Tab::Requests, "the approver starts on Requests");
+
+    let script = script();
+    let categories: Vec<&str> = script.iter().fold(Vec::new(), |mut v, (c, _)| {
+        if !v.contains(c) {
+            v.push(*c);
+        }
+        v
+    });
+    let mut big_times: Vec<KeyTimes> = categories.iter().map(|_| KeyTimes::default()).collect();
+    let mut small_times: Vec<KeyTimes> = categories.iter().map(|_| KeyTimes::default()).collect();
+    let mut n = 0;
+    let mut cycle = 0;
+    while n < KEY_SAMPLES {
+        for (category, k) in &script {
+            let c = categories.iter().position(|x| x == category).expect("a category");
+            // Alternate which app goes first, so that neither always runs on a warmer cache.
+            if cycle % 2 == 0 {
+                press(&mut big, &mut big_screen, *k, &mut big_times[c]);
+                press(&mut small, &mut small_screen, *k, &mut small_times[c]);
+            } else {
+                press(&mut small, &mut small_screen, *k, &mut small_times[c]);
+                press(&mut big, &mut big_screen, *k, &mut big_times[c]);
+            }
+            n += 1;
+        }
+        cycle += 1;
+    }
+    assert_eq!(big.tab, Tab::Requests, "the script ends where it started");
+    let all = |times: &[KeyTimes]| times.iter().flat_map(|t| t.total.iter().copied()).collect::<Vec<f64>>();
+    let (big_all, small_all) = (all(&big_times), all(&small_times));
+    let p99 = percentile(&big_all, 99.0);
+    let small_p99 = percentile(&small_all, 99.0);
+    table.row(
+        &format!("key->frame, 100k approver ({pending} pending), all keys n={}", big_all.len()),
+        ms(median(&big_all)),
+        ms(p99),
+        format!("{} (small)", ms(small_p99)),
+        Some(p99 / small_p99),
+        "p99 < 10 ms",
+        Some(p99 < 0.010),
+    );
+    for (i, category) in categories.iter().enumerate() {
+        let (b, s) = (&big_times[i], &small_times[i]);
+        let p = percentile(&b.total, 99.0);
+        let sp = percentile(&s.total, 99.0);
+        table.row(
+            &format!("  {category} (n={})", b.total.len()),
+            ms(median(&b.total)),
+            ms(p),
+            ms(sp),
+            Some(p / sp),
+            "p99 < 10 ms",
+            Some(p < 0.010),
+        );
+    }
+    notes.push("keypress split on the 100k store (medians): on_key / frame".into());
+    for (i, category) in categories.iter().enumerate() {
+        notes.push(format!(
+            "  {:<22} {:>9} / {:>9}",
+            category,
+            ms(median(&big_times[i].on_key)),
+            ms(median(&big_times[i].draw))
+        ));
+    }
+
+    // The per-frame passes over every pending row, timed alone on the loaded 100k app.
+    let runs = 100;
+    let badge = time_median(runs, || {
+        std::hint::black_box(big.data.waiting_for_me());
+    });
+    let rows = time_median(runs, || {
+        std::hint::black_box(view::row_count(&big, Tab::Requests));
+    });
+    let snapshot = big.data.clone();
+    let on_snapshot = time_median(20, || {
+        big.on_snapshot(snapshot.clone());
+    }) - time_median(20, || {
+        std::hint::black_box(snapshot.clone());
+    });
+    let frame_same = time_median(runs, || {
+        big_screen.frame(&big);
+    });
+    // The same frame with the filter set: every row's texts lower-cased and searched.
+    for c in "/inc-3".chars() {
+        big.on_key(ch(c));
+    }
+    big.on_key(key(KeyCode::Enter));
+    let rows_filtered = time_median(runs, || {
+        std::hint::black_box(view::row_count(&big, Tab::Requests));
+    });
+    let shown_filtered = view::row_count(&big, Tab::Requests);
+    if std::env::var_os("DASH_DEBUG").is_some() {
+        eprintln!(
+            "needle {:?} filtering {} tab {:?}",
+            big.list().filter.value(),
+            big.list().filtering,
+            big.tab
+        );
+        let mut s2 = Screen::new();
+        eprintln!("{}", s2.frame_text(&big));
+    }
+    big.on_key(ch('/'));
+    big.on_key(key(KeyCode::Esc));
+    big.on_key(ch('5'));
+    let frame_activity = time_median(runs, || {
+        big_screen.frame(&big);
+    });
+    big.on_key(ch('3'));
+    notes.push(format!("per-frame passes over the {pending} pending rows (100k store, medians of {runs}):"));
+    notes.push(format!("  header badge Snapshot::waiting_for_me()        {:>9}", ms(badge)));
+    notes.push(format!("  requests::rows() via view::row_count, no filter {:>9}", ms(rows)));
+    notes.push(format!(
+        "  requests::rows() with filter \"inc-3\" ({shown_filtered} match) {:>9}",
+        ms(rows_filtered)
+    ));
+    notes.push(format!("  App::on_snapshot (bell set, less the clone)     {:>9}", ms(on_snapshot)));
+    notes.push(format!("  one unchanged frame, Requests tab               {:>9}", ms(frame_same)));
+    notes.push(format!("  one unchanged frame, Activity tab (for scale)   {:>9}", ms(frame_activity)));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 3. Bytes written while idle
+
+/// When `tui::event_loop` wakes next (a copy of its private `next_tick`): the next whole second while
+/// countdowns are visible, else the next whole minute.
+fn next_tick(now: DateTime<Utc>, countdowns: bool) -> DateTime<Utc> {
+    let into_second = i64::from(now.timestamp_subsec_millis().min(999));
+    let ms =
+        if countdowns { 1000 - into_second } else { 60_000 - (now.timestamp() % 60) * 1000 - into_second };
+    now + TimeDelta::milliseconds(ms.max(1))
+}
+
+/// Plays `seconds` of an idle dashboard from `start` as the loop would: wake, `tick`, draw one frame.
+/// Returns (bytes written, frames drawn).
+fn idle(app: &mut App, screen: &mut Screen, start: DateTime<Utc>, seconds: i64) -> (u64, usize) {
+    let end = start + TimeDelta::seconds(seconds);
+    let before = screen.written();
+    let mut now = start;
+    let mut frames = 0;
+    loop {
+        let at = next_tick(now, app.has_countdowns());
+        if at > end {
+            break;
+        }
+        app.tick(at);
+        let b = screen.frame(app);
+        if std::env::var_os("DASH_DEBUG").is_some() {
+            eprint!("{b} ");
+        }
+        frames += 1;
+        now = at;
+    }
+    (screen.written() - before, frames)
+}
+
+fn operator() -> Actor {
+    Actor::Operator("dashboard-bench".into())
+}
+
+fn as_user(upn: &str) -> Actor {
+    Actor::User(upn.into())
+}
+
+/// A store whose Access tab shows `GRANTS` active grants of `length`, started `spacing` apart and the
+/// last one at `now`: one customer tenant (admin alice), one publisher tenant, one automatic app.
+async fn access_store(path: &Path, now: DateTime<Utc>, length: TimeDelta, spacing: TimeDelta) {
+    let clock = Arc::new(ManualClock::new(now - spacing * GRANTS as i32 - TimeDelta::minutes(5)));
+    let engine = Engine::open(path, OpenMode::Create, clock.clone()).await.expect("create");
+    let op = operator();
+    engine
+        .run(
+            &op,
+            NewTenant {
+                id: "contoso".into(),
+                kind: TenantKind::Customer,
+                name: Some("Contoso".into()),
+                license: Some(License::P2),
+            },
+        )
+        .await
+        .expect("tenant");
+    engine
+        .run(
+            &op,
+            NewTenant {
+                id: "fabrikam".into(),
+                kind: TenantKind::Publisher,
+                name: Some("Fabrikam".into()),
+                license: None,
+            },
+        )
+        .await
+        .expect("tenant");
+    let mut users = vec![(
+        op.clone(),
+        NewUser {
+            upn: ALICE.into(),
+            tenant: "contoso".into(),
+            name: Some("Alice Fischer".into()),
+            admin: true,
+            login: None,
+        },
+    )];
+    let publishers: Vec<String> = (1..=GRANTS).map(|i| format!("publisher{i:02}@fabrikam.com")).collect();
+    for (i, upn) in publishers.iter().enumerate() {
+        let name = format!("Publisher {:02}", i + 1);
+        users.push((
+            op.clone(),
+            NewUser {
+                upn: upn.clone(),
+                tenant: "fabrikam".into(),
+                name: Some(name),
+                admin: false,
+                login: None,
+            },
+        ));
+    }
+    for result in engine.run(&op, Batch(users)).await.expect("users") {
+        result.expect("a user");
+    }
+    let offer = NewOffer {
+        id: "fabrikam-crm".into(),
+        name: "Fabrikam CRM".into(),
+        jit_available: true,
+        roles: vec!["Reader".into()],
+    };
+    engine.run(&as_user(&publishers[0]), offer).await.expect("offer");
+    let app = Deployment {
+        name: "contoso-crm".into(),
+        offer: "fabrikam-crm".into(),
+        mode: Some(ApprovalMode::AutoApprove),
+        max_duration: Some(Span::from_secs(8 * 3600)),
+        ..Deployment::default()
+    };
+    engine.run(&as_user(ALICE), app).await.expect("deploy");
+    for (i, upn) in publishers.iter().enumerate() {
+        clock.set(now - spacing * (GRANTS - 1 - i) as i32);
+        engine.sync().await.expect("sync");
+        let request = NewRequest {
+            app: "contoso-crm".into(),
+            roles: vec!["Reader".into()],
+            start: None,
+            duration: Span::from_secs(length.num_seconds()),
+            justification: format!("INC-{}: look at the failing job", 20_000 + i),
+            ticket: Some(format!("INC-{}", 20_000 + i)),
+        };
+        engine.run(&as_user(upn), request).await.expect("request");
+    }
+    clock.set(now);
+    engine.sync().await.expect("sync");
+    engine.close().await.expect("close");
+}
+
+/// The app as alice sees it at `now` on an access store, on tab `tab` (pressed, as a user would).
+async fn access_app(path: &Path, now: DateTime<Utc>, tab: char) -> App {
+    let engine = Engine::open(path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.expect("open");
+    let snapshot = Snapshot::load(&engine, Some(ALICE)).await.expect("snapshot");
+    engine.close().await.expect("close");
+    let mut app = App::new(ui(), now);
+    app.on_snapshot(snapshot);
+    app.on_key(ch(tab));
+    app
+}
+
+async fn idle_bytes(dir: &Path, stores: &Stores, table: &mut Table, notes: &mut Vec<String>) {
+    // A quarter second past a whole minute, as if the last tick had just happened.
+    let minute = Utc::now().timestamp() / 60 * 60;
+    let start = DateTime::from_timestamp(minute, 250_000_000).expect("a time");
+    let shapes = [
+        ("2h", TimeDelta::hours(2), "countdowns in h+m: change once a minute"),
+        ("45m", TimeDelta::minutes(45), "under an hour: m+s, every row changes every second"),
+    ];
+    for (name, length, what) in shapes {
+        let path = dir.join(format!("access-{name}.redb"));
+        access_store(&path, start, length, TimeDelta::seconds(37)).await;
+        let mut app = access_app(&path, start, '4').await;
+        assert_eq!(app.tab, Tab::Access);
+        let mut screen = Screen::new();
+        let first = screen.frame(&app);
+        if std::env::var_os("DASH_DEBUG").is_some() {
+            let mut s2 = Screen::new();
+            eprintln!("{}", s2.frame_text(&app));
+        }
+        let grants = view::row_count(&app, Tab::Access);
+        let (written, frames) = idle(&mut app, &mut screen, start, 60);
+        let per_second = written as f64 / 60.0;
+        if std::env::var_os("DASH_DEBUG").is_some() {
+            let mut s2 = Screen::new();
+            eprintln!("after idle now={} \n{}", app.now, s2.frame_text(&app));
+        }
+        table.row(
+            &format!("idle Access tab, {grants} grants of {name}: bytes/s over 60 s ({frames} frames)"),
+            format!("{}/s", bytes(per_second)),
+            "..".into(),
+            format!("{} 1st", bytes(first as f64)),
+            Some(written as f64 / first as f64),
+            "< 1 KB/s",
+            Some(per_second < 1000.0),
+        );
+        notes.push(format!(
+            "idle Access {name} ({what}): {written} B in {frames} frames = {:.0} B/frame; the first full frame was {first} B",
+            written as f64 / frames.max(1) as f64
+        ));
+    }
+
+    // Nothing counting down: the Activity tab wakes only at minute boundaries.
+    let path = dir.join("access-2h.redb");
+    let mut app = access_app(&path, start, '5').await;
+    assert_eq!(app.tab, Tab::Activity);
+    let mut screen = Screen::new();
+    let first = screen.frame(&app);
+    let (written, frames) = idle(&mut app, &mut screen, start, 59);
+    table.row(
+        &format!("idle Activity tab: bytes over 59 s, no input ({frames} frames)"),
+        bytes(written as f64),
+        "..".into(),
+        format!("{} 1st", bytes(first as f64)),
+        None,
+        "0 B",
+        Some(written == 0),
+    );
+    let unchanged = screen.frame(&app);
+    let unchanged_bare = screen.draw_only(&app);
+    table.row(
+        "  one redraw of the unchanged screen (incl. 2026 markers)",
+        bytes(unchanged as f64),
+        "..".into(),
+        format!("{} bare", bytes(unchanged_bare as f64)),
+        None,
+        "(information)",
+        None,
+    );
+    let (minute_bytes, minute_frames) = idle(&mut app, &mut screen, start + TimeDelta::seconds(59), 1);
+    notes.push(format!(
+        "unchanged redraw: {unchanged} B = 16 B synchronized-update markers + {unchanged_bare} B from Terminal::draw \
+         (no cell differs, but CrosstermBackend::draw always ends with SGR resets and Terminal::draw hides the cursor); \
+         the minute tick ({minute_frames} frame, header clock) wrote {minute_bytes} B"
+    ));
+
+    // The same idle second on the 100k store's Requests tab, whose countdowns tick every second.
+    let mut big = loaded_app(&stores.scale, Some(MORGAN)).await;
+    let mut screen = Screen::new();
+    screen.frame(&big);
+    let now = Utc::now();
+    let from = DateTime::from_timestamp(now.timestamp() / 60 * 60, 250_000_000).expect("a time");
+    big.tick(from);
+    screen.frame(&big);
+    let cpu = Instant::now();
+    let (written, frames) = idle(&mut big, &mut screen, from, 60);
+    let cpu = cpu.elapsed().as_secs_f64();
+    table.row(
+        &format!("idle Requests tab, 100k approver: bytes/s over 60 s ({frames} frames)"),
+        format!("{}/s", bytes(written as f64 / 60.0)),
+        "..".into(),
+        "..".into(),
+        None,
+        "(information)",
+        None,
+    );
+    notes.push(format!(
+        "idle Requests tab on the 100k store: {frames} frames in 60 s took {} of CPU ({:.2}% of a core)",
+        ms(cpu),
+        cpu / 60.0 * 100.0
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 4. The real binary, in a pty made by `script`
+
+enum Seen {
+    At(f64, usize),
+    Timeout(String),
+}
+
+/// Spawns the dashboard in a 100x30 pty and waits for `marker` in its output; then presses q.
+fn run_in_pty(dir: &Path, store: &Path, upn: Option<&str>, marker: &str) -> Seen {
+    let mut cmd = format!("stty cols {WIDTH} rows {HEIGHT}; exec '{BIN}' --store '{}'", store.display());
+    if let Some(upn) = upn {
+        cmd.push_str(&format!(" --as {upn}"));
+    }
+    let home = dir.join("e2e-home");
+    let _ = std::fs::create_dir_all(&home);
+    let started = Instant::now();
+    let spawned = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .env("XDG_DATA_HOME", &home)
+        .env("XDG_CONFIG_HOME", &home)
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => return Seen::Timeout(format!("cannot run script: {e}")),
+    };
+    let mut out = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = started + Duration::from_secs(15);
+    let result = loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(chunk) => {
+                seen.extend_from_slice(&chunk);
+                if seen.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+                    break Seen::At(started.elapsed().as_secs_f64(), seen.len());
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+            Err(_) => break Seen::Timeout(format!("no `{marker}` after {} bytes", seen.len())),
+        }
+    };
+    if let Some(stdin) = child.stdin.as_mut() {
+        let _ = stdin.write_all(b"q");
+        let _ = stdin.flush();
+    }
+    let quit_by = Instant::now() + Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < quit_by => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+        }
+    }
+    drop(child.stdin.take());
+    let _ = reader.join();
+    result
+}
+
+fn end_to_end(dir: &Path, stores: &Stores, table: &mut Table, notes: &mut Vec<String>) {
+    if Command::new("script").arg("--version").output().is_err() {
+        notes.push("end to end: skipped (no `script` to make a pty)".into());
+        return;
+    }
+    // Markers without spaces: ratatui's diff skips unchanged blank cells, so words arrive separately.
+    let cases: [(&str, &Path, Option<&str>, &str); 2] = [
+        ("empty store, first-run screen", &stores.empty, None, "empty."),
+        ("100k store, morgan", &stores.scale, Some(MORGAN), "Pending"),
+    ];
+    let mut times = [Vec::new(), Vec::new()];
+    let mut sizes = [0usize; 2];
+    for _ in 0..E2E_ROUNDS {
+        for (i, (label, store, upn, marker)) in cases.iter().enumerate() {
+            match run_in_pty(dir, store, *upn, marker) {
+                Seen::At(t, n) => {
+                    times[i].push(t);
+                    sizes[i] = n;
+                }
+                Seen::Timeout(why) => notes.push(format!("end to end, {label}: {why}")),
+            }
+        }
+    }
+    if times.iter().any(Vec::is_empty) {
+        return;
+    }
+    let base = median(&times[0]);
+    for (i, (label, ..)) in cases.iter().enumerate() {
+        let m = median(&times[i]);
+        table.row(
+            &format!("e2e real binary in a pty: spawn -> data on screen, {label}"),
+            ms(m),
+            format!("max {}", ms(percentile(&times[i], 100.0))),
+            ms(base),
+            Some(m / base),
+            "(information)",
+            None,
+        );
+    }
+    notes.push(format!(
+        "end to end ({E2E_ROUNDS} rounds each, includes `script`, stty and process start): {} / {} bytes of output up to the marker",
+        sizes[0], sizes[1]
+    ));
+}

@@ -1,0 +1,805 @@
+//! The dashboard's screens, as text snapshots (insta + ratatui's `TestBackend`) on the sample store
+//! with a fixed clock, each at 100x30 and at 80x24; and style assertions on the rendered `Buffer`
+//! for what text cannot show: the selection, the mono theme, and colour downgrading.
+//!
+//! Every case builds its own store with `sample::create_at(.., NOW)` and opens it under a manual
+//! clock stopped at NOW, so the screens are the same on every run. Keys go through `App::on_key`
+//! exactly as the event loop sends them; the effects the loop would run (details to load, engine
+//! calls) are run here against the engine and their results fed back the same way.
+//!
+//! Review a changed screen with `cargo insta review`, or rerun with `INSTA_UPDATE=always` and read
+//! the diff; CI (CI=true) fails on any mismatch.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+use jitdesk::domain::rules::Actor;
+use jitdesk::engine::{Engine, ManualClock};
+use jitdesk::store::OpenMode;
+use jitdesk::tui::app::{App, Call, Effect, Ui};
+use jitdesk::tui::data::Snapshot;
+use jitdesk::tui::keymap::Keymap;
+use jitdesk::tui::theme::{Load, Theme};
+
+/// The fixed present of every screen: a Thursday morning, so "today" and "other days" both occur.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).single().expect("a valid instant")
+}
+
+const ALICE: &str = "alice@contoso.com";
+const DAVE: &str = "dave@fabrikam.com";
+
+/// The two sizes the issue asks for: a roomy terminal and the classic 80x24.
+const SIZES: &[(u16, u16)] = &[(100, 30), (80, 24)];
+
+/// Who looks at the dashboard.
+#[derive(Debug, Clone, Copy)]
+enum Who {
+    /// Alice: customer admin and approver of contoso-crm.
+    Approver,
+    /// Dave: a publisher engineer.
+    Publisher,
+    /// A brand-new empty store, no identity.
+    Empty,
+}
+
+/// One thing the user does: a key, or text typed key by key.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Key(KeyCode),
+    /// A letter with Ctrl held.
+    Ctrl(char),
+    Type(&'static str),
+}
+
+use Step::{Ctrl, Key, Type};
+
+const ENTER: Step = Key(KeyCode::Enter);
+const TAB: Step = Key(KeyCode::Tab);
+const BACKSPACE: Step = Key(KeyCode::Backspace);
+
+/// A plain key: a letter, a digit or a sign.
+const fn k(c: char) -> Step {
+    Key(KeyCode::Char(c))
+}
+
+fn describe(who: Who, steps: &[Step]) -> String {
+    let mut text = match who {
+        Who::Approver => format!("as {ALICE}"),
+        Who::Publisher => format!("as {DAVE}"),
+        Who::Empty => "empty store, no identity".to_string(),
+    };
+    if !steps.is_empty() {
+        text.push_str(", keys:");
+        for step in steps {
+            match step {
+                Key(KeyCode::Char(c)) => write!(text, " {c}"),
+                Key(code) => write!(text, " <{code}>"),
+                Ctrl(c) => write!(text, " <Ctrl-{c}>"),
+                Type(s) => write!(text, " {s:?}"),
+            }
+            .expect("writing to a String");
+        }
+    }
+    text
+}
+
+fn theme(name: &str, truecolor: bool) -> Theme {
+    Theme::load(name, &Load { user_dir: None, truecolor }).expect("a built-in theme loads")
+}
+
+/// The dashboard over its own store, driven like the event loop drives it.
+struct Screen {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    me: Option<&'static str>,
+    app: App,
+}
+
+impl Screen {
+    async fn open(who: Who) -> Screen {
+        Screen::open_with(who, theme("default", true)).await
+    }
+
+    async fn open_with(who: Who, theme: Theme) -> Screen {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("store.redb");
+        let clock = Arc::new(ManualClock::new(now()));
+        let (engine, me) = match who {
+            Who::Empty => (Engine::open(&path, OpenMode::Create, clock).await.expect("a new store"), None),
+            Who::Approver | Who::Publisher => {
+                sample(&path);
+                let engine = Engine::open(&path, OpenMode::Existing, clock).await.expect("the sample opens");
+                (engine, Some(if matches!(who, Who::Approver) { ALICE } else { DAVE }))
+            }
+        };
+        let ui = Ui {
+            theme,
+            keymap: Keymap::new(&HashMap::new()).expect("the default keymap"),
+            utc: true,
+            bell: false,
+            mouse: false,
+        };
+        let mut screen = Screen { _dir: dir, engine, me, app: App::new(ui, now()) };
+        screen.reload().await;
+        screen
+    }
+
+    /// A fresh snapshot, as the loop loads one after every engine event.
+    async fn reload(&mut self) {
+        let snapshot = Snapshot::load(&self.engine, self.me).await.expect("a snapshot");
+        for effect in self.app.on_snapshot(snapshot) {
+            if let Effect::LoadDetail(id) = effect {
+                self.load_detail(id).await;
+            }
+        }
+    }
+
+    async fn load_detail(&mut self, id: u64) {
+        let detail = self.engine.request(id).await.expect("the request's details");
+        self.app.on_detail(detail);
+    }
+
+    async fn press(&mut self, steps: &[Step]) {
+        for step in steps {
+            match *step {
+                Key(code) => self.key(code).await,
+                Ctrl(c) => self.send(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)).await,
+                Type(text) => {
+                    for c in text.chars() {
+                        self.key(KeyCode::Char(c)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn key(&mut self, code: KeyCode) {
+        let modifiers = match code {
+            KeyCode::Char(c) if c.is_uppercase() => KeyModifiers::SHIFT,
+            _ => KeyModifiers::NONE,
+        };
+        self.send(KeyEvent::new(code, modifiers)).await;
+    }
+
+    async fn send(&mut self, key: KeyEvent) {
+        for effect in self.app.on_key(key) {
+            match effect {
+                Effect::LoadDetail(id) => self.load_detail(id).await,
+                Effect::Run(call) => {
+                    let result = self.call(call).await;
+                    let changed = result.is_ok();
+                    self.app.on_result(result);
+                    if changed {
+                        self.reload().await;
+                    }
+                }
+                Effect::Quit | Effect::Bell | Effect::MarkSeen(_) => {}
+            }
+        }
+    }
+
+    /// Runs a call the way the event loop does, with the same wording for its result.
+    async fn call(&self, call: Call) -> Result<String, String> {
+        let actor = match self.me {
+            Some(upn) => Actor::User(upn.to_string()),
+            None => Actor::Operator("snapshots".into()),
+        };
+        let e = &self.engine;
+        let result = match call {
+            Call::Decide(c) => e.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
+            Call::Cancel(c) => e.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
+            Call::Revoke(c) => e.run(&actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
+            Call::Request(c) => e.run(&actor, c).await.map(|r| format!("request {} is {}", r.id, r.state)),
+            Call::Deploy(c) => e.run(&actor, c).await.map(|a| format!("deployed {}", a.name)),
+            Call::SetPolicy(c) => {
+                e.run(&actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name))
+            }
+        };
+        result.map_err(|e| e.to_string())
+    }
+
+    fn render(&self, width: u16, height: u16) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+        terminal.draw(|f| jitdesk::tui::view::draw(f, &self.app)).expect("a frame");
+        terminal
+    }
+
+    fn buffer(&self, width: u16, height: u16) -> Buffer {
+        self.render(width, height).backend().buffer().clone()
+    }
+}
+
+/// The sample store at `path`. It is built once per test process (through the engine, at NOW) and
+/// copied for each case: a closed redb file is self-contained, and the copy is what a fresh build
+/// would write.
+fn sample(path: &Path) {
+    static SAMPLE: OnceLock<Vec<u8>> = OnceLock::new();
+    let bytes = SAMPLE.get_or_init(|| {
+        // Its own thread and runtime: this may first run inside a test's runtime.
+        std::thread::spawn(|| {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                let dir = tempfile::tempdir().expect("a temp dir");
+                let path = dir.path().join("sample.redb");
+                jitdesk::sample::create_at(&path, 0, now()).await.expect("the sample store");
+                std::fs::read(&path).expect("the sample file")
+            })
+        })
+        .join()
+        .expect("the sample builder")
+    });
+    std::fs::write(path, bytes).expect("a copy of the sample");
+}
+
+/// A screen to snapshot: who, which keys, at which sizes.
+struct Case {
+    name: &'static str,
+    who: Who,
+    steps: &'static [Step],
+    sizes: &'static [(u16, u16)],
+}
+
+impl Case {
+    /// The screen at each size, each from a fresh store with the keys pressed in order (the loop
+    /// draws between keys; nothing here depends on the size before the last frame).
+    async fn frames(&self) -> Vec<((u16, u16), Terminal<TestBackend>)> {
+        let mut frames = Vec::new();
+        for &(w, h) in self.sizes {
+            let mut screen = Screen::open(self.who).await;
+            screen.render(w, h);
+            screen.press(self.steps).await;
+            frames.push(((w, h), screen.render(w, h)));
+        }
+        frames
+    }
+
+    async fn check(&self) {
+        for ((w, h), terminal) in self.frames().await {
+            let text = terminal.backend().to_string();
+            if w >= 62 && h >= 12 && !matches!(self.who, Who::Empty) {
+                // The header's clock: the fixed instant, in UTC, whatever the machine's zone.
+                assert!(
+                    text.contains("2026-11-26 10:00 UTC"),
+                    "{}@{w}x{h}: no UTC clock in\n{text}",
+                    self.name
+                );
+            }
+            insta::with_settings!({
+                snapshot_suffix => format!("{w}x{h}"),
+                description => describe(self.who, self.steps),
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(self.name, terminal.backend());
+            });
+        }
+    }
+}
+
+macro_rules! cases {
+    ($($name:ident: $who:expr, [$($step:expr),* $(,)?] $(, $sizes:expr)?;)*) => {
+        /// Every snapshot case, for the time-zone check that renders them all again.
+        const CASES: &[Case] = &[$(Case {
+            name: stringify!($name),
+            who: $who,
+            steps: &[$($step),*],
+            sizes: cases!(@sizes $($sizes)?),
+        }),*];
+
+        $(
+            #[tokio::test]
+            async fn $name() {
+                case(stringify!($name)).check().await;
+            }
+        )*
+    };
+    (@sizes) => { SIZES };
+    (@sizes $sizes:expr) => { $sizes };
+}
+
+fn case(name: &str) -> &'static Case {
+    CASES.iter().find(|c| c.name == name).expect("a listed case")
+}
+
+cases! {
+    // The approver (alice), who lands on the Requests tab.
+    approver_tab1_applications: Who::Approver, [k('1')];
+    // The first application is the one deployed without JIT; the second is contoso-crm, two approvers.
+    approver_tab2_jit_settings: Who::Approver, [k('2'), k('j')];
+    approver_tab2_jit_settings_without_jit: Who::Approver, [k('2')];
+    approver_tab3_requests: Who::Approver, [];
+    approver_tab4_access: Who::Approver, [k('4')];
+    approver_tab5_activity: Who::Approver, [k('5')];
+    approver_help: Who::Approver, [k('?')];
+    approver_request_detail: Who::Approver, [ENTER];
+    approver_approve_form_with_reason: Who::Approver, [k('a'), Type("Matches INC-20580, read-only")];
+    approver_approve_form_long_reason: Who::Approver, [k('a'), Type(LONG_REASON)];
+    approver_approve_done: Who::Approver, [k('a'), Type("Matches INC-20580"), ENTER];
+    approver_deny_form_engine_error: Who::Approver, [k('d'), ENTER];
+    approver_deny_reason_with_bidi_control: Who::Approver, [k('d'), Type("no\u{202e}kcatta"), ENTER];
+    approver_jit_settings_editor: Who::Approver, [k('2'), k('j'), k('e')];
+    approver_jit_settings_editor_engine_error: Who::Approver, [
+        k('2'), k('j'), k('e'), TAB, BACKSPACE, BACKSPACE, Type("0m"), Ctrl('s'),
+    ];
+    approver_jit_settings_editor_refused_without_jit: Who::Approver, [k('2'), k('e')];
+    // The deployment wizard, step by step: offer, basics, JIT configuration, customization, review.
+    approver_deploy_wizard: Who::Approver, [k('1'), k('n')];
+    approver_deploy_wizard_offer_search: Who::Approver, [k('1'), k('n'), Type("crm")];
+    approver_deploy_wizard_basics: Who::Approver, [k('1'), k('n'), Type("crm"), ENTER, Type("crm-test")];
+    approver_deploy_wizard_bad_name: Who::Approver, [k('1'), k('n'), Type("crm"), ENTER, Type("crm test!")];
+    approver_deploy_wizard_jit_step: Who::Approver, [
+        k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER,
+    ];
+    approver_deploy_wizard_jit_no: Who::Approver, [
+        k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, k('n'),
+    ];
+    approver_deploy_wizard_offer_without_jit: Who::Approver, [
+        k('1'), k('n'), Type("analytics"), ENTER, Type("bi"), ENTER, ENTER,
+    ];
+    approver_deploy_wizard_customize: Who::Approver, [
+        k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, ENTER, k('m'), TAB, TAB,
+        Type("bob"),
+    ];
+    approver_deploy_wizard_review: Who::Approver, [
+        k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, ENTER, k('m'), TAB, TAB,
+        Type("bob"), ENTER, ENTER,
+    ];
+    approver_deploy_wizard_review_without_jit: Who::Approver, [
+        k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, k('n'), ENTER,
+    ];
+    approver_deploy_wizard_created: Who::Approver, [
+        k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, ENTER, k('m'), TAB, TAB,
+        Type("bob"), ENTER, ENTER, ENTER,
+    ];
+    approver_revoke_confirm: Who::Approver, [k('4'), k('x')];
+    approver_revoke_reason_form: Who::Approver, [k('4'), k('x'), k('y')];
+    approver_filter_typing: Who::Approver, [k('/'), Type("erin")];
+    approver_filter_kept: Who::Approver, [k('/'), Type("erin"), ENTER];
+    approver_filter_no_match: Who::Approver, [k('/'), Type("zzz"), ENTER];
+    // The publisher (dave): his own requests, his access, the request form.
+    publisher_tab3_requests: Who::Publisher, [];
+    publisher_tab4_access: Who::Publisher, [k('4')];
+    publisher_tab5_activity: Who::Publisher, [k('5')];
+    publisher_new_request_form: Who::Publisher, [k('n')];
+    publisher_cancel_confirm: Who::Publisher, [k('c')];
+    // An empty store: the first-run screen, not an empty table.
+    first_run: Who::Empty, [];
+    // Too small for the layout: one line of notice, down to a single cell.
+    too_small: Who::Approver, [], &[(40, 10), (1, 1), (59, 30), (100, 11)];
+}
+
+/// Longer than any form is wide.
+const LONG_REASON: &str = "Approved for the incident bridge of INC-20580: read-only access to the app \
+    service metrics, nothing else, ends with the incident";
+
+// --- the local time zone must not matter -------------------------------------------------------
+
+const DUMP_VAR: &str = "JITDESK_SNAPSHOT_DUMP";
+const OFFSET_VAR: &str = "JITDESK_SNAPSHOT_TZ_OFFSET";
+
+async fn dump_all() -> String {
+    let mut out = String::new();
+    for case in CASES {
+        for ((w, h), terminal) in case.frames().await {
+            writeln!(out, "== {}@{w}x{h}\n{}", case.name, terminal.backend()).expect("writing to a String");
+        }
+    }
+    out
+}
+
+/// With `utc: true` no screen may show local time: every case renders the same under time zones 14
+/// hours east and 11 hours west of UTC (where NOW falls on another calendar day) as in this process.
+/// The test reruns its own binary under each TZ, which is the only way to change the local zone
+/// without racing the other tests.
+#[tokio::test]
+async fn local_timezone_changes_no_screen() {
+    if let Some(path) = std::env::var_os(DUMP_VAR) {
+        // The child: first make sure TZ really took effect, or the comparison would prove nothing.
+        let expected: i32 = std::env::var(OFFSET_VAR).expect("the expected offset").parse().expect("seconds");
+        let offset = chrono::Local.offset_from_utc_datetime(&now().naive_utc()).local_minus_utc();
+        assert_eq!(offset, expected, "TZ={:?} was not applied", std::env::var("TZ"));
+        std::fs::write(path, dump_all().await).expect("write the dump");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let here = dump_all().await;
+    for (tz, offset) in
+        [("Pacific/Kiritimati", 14 * 3600), ("Pacific/Pago_Pago", -11 * 3600), ("<+0530>-5:30", 19800)]
+    {
+        let path = dir.path().join("dump.txt");
+        let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", "local_timezone_changes_no_screen", "--test-threads=1", "--nocapture"])
+            .env("TZ", tz)
+            .env(DUMP_VAR, &path)
+            .env(OFFSET_VAR, offset.to_string())
+            .output()
+            .expect("rerun this test binary");
+        assert!(
+            output.status.success(),
+            "the dump under TZ={tz} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let there = std::fs::read_to_string(&path).expect("the dump");
+        if there != here {
+            let diff = here
+                .lines()
+                .zip(there.lines())
+                .find(|(a, b)| a != b)
+                .map_or_else(|| "lengths differ".to_string(), |(a, b)| format!("here:  {a}\nthere: {b}"));
+            panic!("a screen changes with TZ={tz}:\n{diff}");
+        }
+    }
+}
+
+// --- styles: what text snapshots cannot show ---------------------------------------------------
+
+/// The row of the first cell whose line contains `text`.
+fn row_of(buf: &Buffer, text: &str) -> u16 {
+    let area = buf.area;
+    (area.top()..area.bottom())
+        .find(|&y| line(buf, y).contains(text))
+        .unwrap_or_else(|| panic!("no line with {text:?} in\n{}", lines(buf)))
+}
+
+fn line(buf: &Buffer, y: u16) -> String {
+    (buf.area.left()..buf.area.right()).map(|x| buf[(x, y)].symbol()).collect()
+}
+
+fn lines(buf: &Buffer) -> String {
+    (buf.area.top()..buf.area.bottom()).map(|y| line(buf, y) + "\n").collect()
+}
+
+/// Which cells of a row carry all of `modifiers`, from the table's left border to its right one.
+fn marked(buf: &Buffer, y: u16, modifiers: Modifier) -> Vec<bool> {
+    (buf.area.left() + 1..buf.area.right() - 1).map(|x| buf[(x, y)].modifier.contains(modifiers)).collect()
+}
+
+/// Asserts that in the Requests table exactly the data row `selected` (0-based) is drawn in the
+/// selection's style across its whole width, and no other row has any of it.
+fn assert_only_row_selected(buf: &Buffer, selection: ratatui::style::Style, selected: u16, rows: u16) {
+    let header = row_of(buf, "DECIDE IN");
+    let modifiers = selection.add_modifier;
+    assert!(!modifiers.is_empty(), "the selection style has no modifier to check");
+    let width = usize::from(buf.area.width - 2);
+    for i in 0..rows {
+        let y = header + 1 + i;
+        if i == selected {
+            assert_eq!(marked(buf, y, modifiers), vec![true; width], "row {i} is selected:\n{}", lines(buf));
+            for x in buf.area.left() + 1..buf.area.right() - 1 {
+                let cell = &buf[(x, y)];
+                if let Some(bg) = selection.bg {
+                    assert_eq!(cell.bg, bg, "selection background at ({x},{y})");
+                }
+            }
+        } else {
+            let any =
+                |m: Modifier| (buf.area.left()..buf.area.right()).any(|x| buf[(x, y)].modifier.intersects(m));
+            assert!(
+                !any(Modifier::REVERSED),
+                "row {i} is not selected but has reversed cells:\n{}",
+                lines(buf)
+            );
+            if let Some(bg) = selection.bg {
+                assert!(
+                    (1..buf.area.width - 1).all(|x| buf[(x, y)].bg != bg),
+                    "row {i} has the selection background"
+                );
+            }
+        }
+    }
+    // The header is never drawn as selected.
+    assert!(marked(buf, header, Modifier::REVERSED).iter().all(|m| !m));
+}
+
+#[tokio::test]
+async fn the_selected_request_row_carries_the_selection_style_and_no_other_does() {
+    let mut screen = Screen::open(Who::Approver).await;
+    let selection = screen.app.ui.theme.style("selection");
+    assert!(selection.add_modifier.contains(Modifier::REVERSED), "{selection:?}");
+    let rows = u16::try_from(screen.app.row_count()).expect("a few rows");
+    assert!(rows >= 2, "the sample has at least two pending requests for alice");
+    for (w, h) in SIZES.iter().copied() {
+        assert_only_row_selected(&screen.buffer(w, h), selection, 0, rows);
+    }
+    screen.press(&[k('j')]).await;
+    for (w, h) in SIZES.iter().copied() {
+        assert_only_row_selected(&screen.buffer(w, h), selection, 1, rows);
+    }
+    // Past the end it stays on the last row.
+    screen.press(&[k('j'), k('j')]).await;
+    assert_only_row_selected(&screen.buffer(100, 30), selection, rows - 1, rows);
+}
+
+/// Screens that between them use every style of a theme: each tab, a form with a cursor, the
+/// help, a confirmation, an error toast, the details.
+const STYLE_TOUR: &[&[Step]] = &[
+    &[k('1')],
+    &[k('2')],
+    &[k('2'), k('j')],
+    &[],
+    &[k('4')],
+    &[k('5')],
+    &[k('?')],
+    &[ENTER],
+    &[k('a'), Type("ok")],
+    &[k('d'), ENTER],
+    &[k('2'), k('j'), k('e'), TAB, BACKSPACE, BACKSPACE, Type("0m"), Ctrl('s')],
+    &[k('1'), k('n'), Type("crm")],
+    &[k('1'), k('n'), Type("crm"), ENTER, Type("crm test!")],
+    &[k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, k('n')],
+    &[
+        k('1'),
+        k('n'),
+        Type("crm"),
+        ENTER,
+        Type("crm-test"),
+        ENTER,
+        ENTER,
+        ENTER,
+        k('m'),
+        TAB,
+        TAB,
+        Type("bob"),
+    ],
+    &[k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, k('n'), ENTER],
+    &[k('4'), k('x')],
+    &[k('/'), Type("erin")],
+    &[k('a'), Type("ok"), ENTER],
+    &[k('n')],
+];
+
+async fn tour(who: Who, theme_name: &str, truecolor: bool) -> Vec<(String, Buffer)> {
+    let mut out = Vec::new();
+    for steps in STYLE_TOUR {
+        let mut screen = Screen::open_with(who, theme(theme_name, truecolor)).await;
+        screen.press(steps).await;
+        out.push((describe(who, steps), screen.buffer(100, 30)));
+    }
+    out
+}
+
+fn colours(buf: &Buffer) -> impl Iterator<Item = (u16, u16, Color)> + '_ {
+    let area = buf.area;
+    (area.top()..area.bottom()).flat_map(move |y| {
+        (area.left()..area.right()).flat_map(move |x| {
+            let cell = &buf[(x, y)];
+            [cell.fg, cell.bg, cell.underline_color].map(|c| (x, y, c))
+        })
+    })
+}
+
+#[tokio::test]
+async fn the_mono_theme_draws_no_colour_and_keeps_the_selection_visible() {
+    for who in [Who::Approver, Who::Publisher] {
+        for (what, buf) in tour(who, "mono", true).await {
+            if let Some((x, y, c)) = colours(&buf).find(|(_, _, c)| *c != Color::Reset) {
+                panic!("mono draws {c:?} at ({x},{y}) ({what}):\n{}", lines(&buf));
+            }
+        }
+    }
+    let screen = Screen::open_with(Who::Approver, theme("mono", true)).await;
+    let selection = screen.app.ui.theme.style("selection");
+    assert!(selection.add_modifier.contains(Modifier::REVERSED));
+    let rows = u16::try_from(screen.app.row_count()).expect("a few rows");
+    for (w, h) in SIZES.iter().copied() {
+        assert_only_row_selected(&screen.buffer(w, h), selection, 0, rows);
+    }
+}
+
+#[tokio::test]
+async fn the_light_theme_without_truecolor_draws_only_indexed_and_named_colours() {
+    let mut indexed = false;
+    for who in [Who::Approver, Who::Publisher] {
+        for (what, buf) in tour(who, "light", false).await {
+            if let Some((x, y, c)) = colours(&buf).find(|(_, _, c)| matches!(c, Color::Rgb(..))) {
+                panic!("light without truecolor draws {c:?} at ({x},{y}) ({what}):\n{}", lines(&buf));
+            }
+            indexed |= colours(&buf).any(|(_, _, c)| matches!(c, Color::Indexed(_)));
+        }
+    }
+    assert!(indexed, "light's RGB palette should show up as 256-colour indexes");
+    // And with truecolor the same theme does use RGB: the check above is not vacuous.
+    let with_rgb = tour(Who::Approver, "light", true).await;
+    assert!(with_rgb.iter().any(|(_, buf)| colours(buf).any(|(_, _, c)| matches!(c, Color::Rgb(..)))));
+}
+
+/// The form's cursor is a single cell in the selection's style, on the focused field's row, right
+/// after the last character shown there (the text scrolls sideways when it is longer than the row).
+fn assert_cursor_at_end(buf: &Buffer, title: &str, label: &str) {
+    let popup = popup_rect(buf, title);
+    let y = row_of(buf, &format!("{label}: "));
+    let inside = popup.left() + 1..popup.right() - 1;
+    let last = inside.clone().rev().find(|&x| buf[(x, y)].symbol() != " ").expect("text on the row");
+    let reversed: Vec<(u16, u16)> = (popup.top()..popup.bottom())
+        .flat_map(|y| inside.clone().map(move |x| (x, y)))
+        .filter(|&(x, y)| buf[(x, y)].modifier.contains(Modifier::REVERSED))
+        .collect();
+    assert_eq!(
+        reversed,
+        vec![(last + 1, y)],
+        "the cursor should follow the text of {label}:\n{}",
+        lines(buf)
+    );
+}
+
+/// The frame of the overlay titled `title`: from its `┌` to its `┐` and `└`.
+fn popup_rect(buf: &Buffer, title: &str) -> ratatui::layout::Rect {
+    let area = buf.area;
+    let y = row_of(buf, title);
+    let text = line(buf, y);
+    let at = text[..text.find(title).expect("the title")].chars().count();
+    let x = area.left() + u16::try_from(at).expect("a column") - 1;
+    assert_eq!(buf[(x, y)].symbol(), "┌", "the overlay {title:?} has no frame:\n{}", lines(buf));
+    let right = (x + 1..area.right()).find(|&r| buf[(r, y)].symbol() == "┐").expect("the top right corner");
+    let bottom =
+        (y + 1..area.bottom()).find(|&b| buf[(x, b)].symbol() == "└").expect("the bottom left corner");
+    ratatui::layout::Rect { x, y, width: right - x + 1, height: bottom - y + 1 }
+}
+
+#[tokio::test]
+async fn the_form_cursor_follows_the_typed_text() {
+    let forms: &[(&[Step], &str, &str)] = &[
+        // The intro above wraps at both sizes, which once put the cursor a row too high.
+        (&[k('a'), Type("fine")], " Approve request ", "reason"),
+        // Longer than the row: the text scrolls and the cursor stays at its end.
+        (&[k('a'), Type(LONG_REASON)], " Approve request ", "reason"),
+        (&[k('4'), k('x'), k('y'), Type("done")], " Revoke access ", "reason"),
+        (&[k('1'), k('n'), Type("crm"), ENTER, Type("crm-test")], " Deploy a managed application ", "name"),
+        (&[k('2'), k('j'), k('e'), TAB, BACKSPACE, Type("12h")], " JIT settings of ", "maximum duration"),
+    ];
+    for (steps, title, label) in forms {
+        for (w, h) in SIZES.iter().copied() {
+            let mut screen = Screen::open(Who::Approver).await;
+            screen.press(steps).await;
+            assert_cursor_at_end(&screen.buffer(w, h), title, label);
+        }
+    }
+}
+
+// --- what looked wrong in the snapshots, one precise test each ---------------------------------
+
+/// The screen's text after `steps`, one line per row.
+async fn text_after(who: Who, steps: &[Step], w: u16, h: u16) -> String {
+    let mut screen = Screen::open(who).await;
+    screen.press(steps).await;
+    lines(&screen.buffer(w, h))
+}
+
+#[ignore = "bug: chrome::header draws the clock over the end of the header line instead of leaving it room: at 100x30 the role reads `appro2026-11-26 10:00 UTC` (and before the badge moved left, it hid `2 waiting for you`)"]
+#[tokio::test]
+async fn the_header_clock_covers_nothing() {
+    for (w, h) in SIZES.iter().copied() {
+        let text = text_after(Who::Approver, &[], w, h).await;
+        let header = text.lines().next().expect("a header");
+        assert!(header.contains("2 waiting for you"), "{w}x{h}: {header:?}");
+        assert!(header.contains("approver"), "{w}x{h}: {header:?}");
+    }
+}
+
+#[ignore = "bug: ListTable fits `Min` columns to their content as `Length`, so at 80 columns the `Fill` column gets no room: the approver's Requests table loses JUSTIFICATION entirely, the publisher's keeps 1 character"]
+#[tokio::test]
+async fn requests_keep_the_justification_at_80_columns() {
+    let text = text_after(Who::Approver, &[], 80, 24).await;
+    assert!(text.contains("JUSTIFICATION") || text.contains("JUSTIF"), "{text}");
+    assert!(text.contains("INC-20580"), "{text}");
+    let text = text_after(Who::Publisher, &[], 80, 24).await;
+    assert!(text.contains("INC-20431"), "{text}");
+}
+
+#[ignore = "bug: at 80 columns the Access tab cuts STATUS to `active, ends in` (the countdown itself is gone), the application to `contoso-crm-de` and drops REASON"]
+#[tokio::test]
+async fn access_keeps_its_countdowns_at_80_columns() {
+    let text = text_after(Who::Approver, &[k('4')], 80, 24).await;
+    assert!(text.contains("ends in 1h 20m"), "{text}");
+    assert!(text.contains("contoso-crm-dev"), "{text}");
+}
+
+#[ignore = "bug: the Applications tab squeezes ACCESS NOW (the column with who has access and until when) to 3 characters at 100x30 and to nothing at 80x24, and cuts the approvers' names without an ellipsis"]
+#[tokio::test]
+async fn applications_show_who_has_access_now() {
+    for (w, h) in SIZES.iter().copied() {
+        let text = text_after(Who::Approver, &[k('1')], w, h).await;
+        assert!(text.contains("Erin Lindqvist ends in 1h 20m"), "{w}x{h}:\n{text}");
+        assert!(text.contains("permanent"), "{w}x{h}:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn jit_settings_labels_do_not_run_into_their_values() {
+    let text = text_after(Who::Approver, &[k('2'), k('j')], 100, 30).await;
+    // Once `managed resource groupmrg-contoso-crm`: the label filled its padding exactly.
+    assert!(
+        text.contains("managed resource group  mrg-contoso-crm")
+            || text.contains("managed resource group: mrg-"),
+        "{text}"
+    );
+    // Once the Rust name `ManualApprove`, where every other screen says `manual`.
+    assert!(!text.contains("ManualApprove"), "{text}");
+}
+
+#[ignore = "bug: the help overlay is cut at the screen's height and cannot scroll: at 80x24 it ends at `Applications`, so the Requests, Access and Activity keys (approve, deny, revoke, cancel, mark read) are never shown; `S-Tab/S-Tab` is listed twice"]
+#[tokio::test]
+async fn help_shows_every_binding() {
+    for (w, h) in SIZES.iter().copied() {
+        let text = text_after(Who::Approver, &[k('?')], w, h).await;
+        for desc in ["approve", "deny", "revoke", "cancel request", "mark all read"] {
+            assert!(text.contains(desc), "{w}x{h}: help lacks {desc:?}:\n{text}");
+        }
+        assert!(!text.contains("S-Tab/S-Tab"), "{w}x{h}:\n{text}");
+    }
+}
+
+#[ignore = "bug: the too-small notice is one unwrapped line, so at 40x10 it reads `terminal too small (40x10): jitdesk need` and the size it needs is cut off"]
+#[tokio::test]
+async fn the_too_small_notice_says_what_size_is_needed() {
+    let text = text_after(Who::Approver, &[], 40, 10).await;
+    assert!(text.contains("60x12") || text.contains("60 x 12"), "{text}");
+}
+
+#[ignore = "bug: with a filter that hides every row the Requests tab says `nothing is waiting for a decision` although two requests are waiting (and the badge says so)"]
+#[tokio::test]
+async fn a_filter_that_hides_everything_says_so() {
+    let text = text_after(Who::Approver, &[k('/'), Type("zzz"), ENTER], 100, 30).await;
+    assert!(!text.contains("nothing is waiting for a decision"), "{text}");
+    assert!(text.contains("zzz"), "{text}");
+}
+
+#[ignore = "bug: under a confirmation (revoke, cancel) the footer offers `? help` and `q/C-c quit`, but app.rs overlay_key swallows every key but y/n/Enter/Esc there, so q neither quits nor closes; the same footer under the request details offers `?`, which does nothing there"]
+#[tokio::test]
+async fn the_footer_offers_only_keys_that_work_there() {
+    let footer = |text: &str| text.lines().last().expect("a footer").to_string();
+    let wizard = text_after(Who::Approver, &[k('1'), k('n'), Type("crm"), ENTER], 100, 30).await;
+    assert!(!footer(&wizard).contains("Esc close"), "{}", footer(&wizard));
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('4'), k('x')]).await;
+    let confirm = footer(&lines(&screen.buffer(100, 30)));
+    screen.press(&[k('q')]).await;
+    assert!(screen.app.overlay.is_some(), "q does not close or quit a confirmation");
+    assert!(!confirm.contains("q/C-c quit") && !confirm.contains("? help"), "{confirm}");
+}
+
+#[ignore = "bug: overlays 96 columns wide leave one column of the table behind them visible on each side at 100x30 (`│c┌ Deploy…┐r│`): Clear covers only the popup, not a margin"]
+#[tokio::test]
+async fn overlays_do_not_let_the_table_show_through_at_their_edges() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('1'), k('n')]).await;
+    let buf = screen.buffer(100, 30);
+    let popup = popup_rect(&buf, " Deploy a managed application ");
+    for y in popup.top() + 1..popup.bottom() - 1 {
+        for x in [popup.left() - 1, popup.right()] {
+            let symbol = buf[(x, y)].symbol();
+            assert!(
+                symbol == " " || symbol == "│",
+                "({x},{y}) shows {symbol:?} beside the overlay:\n{}",
+                lines(&buf)
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn long_toasts_are_readable() {
+    let text = text_after(Who::Approver, &[k('2'), k('e')], 80, 24).await;
+    assert!(text.contains("cannot be enabled later"), "{text}");
+}
+
+#[ignore = "bug: chrome::first_run wraps at 80 columns in the middle of a command (`jitdesk user add alice@contoso.com --tenant` / `contoso --admin`), so it cannot be copied; the first two commands are also not aligned"]
+#[tokio::test]
+async fn first_run_commands_are_whole_lines_at_80_columns() {
+    let mut screen = Screen::open(Who::Empty).await;
+    screen.press(&[]).await;
+    let text = lines(&screen.buffer(80, 24));
+    let line = text.lines().find(|l| l.contains("jitdesk user add")).expect("the user add line");
+    assert!(line.contains("--admin"), "{text}");
+}
