@@ -669,6 +669,12 @@ pub fn advance(req: &AccessRequest, now: DateTime<Utc>) -> Option<(AccessRequest
     Some(next)
 }
 
+/// Whether a user may see an application's requests, grants and history: its customer tenant and
+/// its publisher tenant are the parties to it; nobody else is.
+pub fn can_see(user: &User, app: &Application) -> bool {
+    user.tenant == app.customer_tenant || user.tenant == app.publisher_tenant
+}
+
 /// Why someone does or does not have access to an application right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessStatus {

@@ -3,7 +3,17 @@
 use super::Engine;
 use crate::domain::rules::{self, AccessStatus};
 use crate::domain::*;
-use crate::store::{Page, RequestFilter, Result};
+use std::collections::HashSet;
+
+use crate::store::{Page, Read, RequestFilter, Result, Tables};
+
+/// How far back scoped history looks.
+const SCOPED_SCAN: usize = 20_000;
+
+fn visible_apps(t: &Tables<Read>, upn: &str) -> Result<HashSet<String>> {
+    let user = rules::need_user(t, upn)?;
+    Ok(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).map(|a| a.name).collect())
+}
 
 /// A request with everything that happened to it.
 #[derive(Debug, Clone)]
@@ -70,6 +80,33 @@ impl Engine {
             let user = rules::need_user(t, &upn)?;
             let requests = t.requests_of(&user.upn, &app.name)?;
             Ok(rules::access_status(&app, &user, &requests, now))
+        })
+        .await
+    }
+
+    /// The audit records a directory user may see (those of applications they are a party to),
+    /// newest first. Looks back at most `SCOPED_SCAN` records so that a user with little activity in
+    /// a large store still gets an answer at once; older history is for `jitdesk audit`.
+    pub async fn audit_for(&self, upn: &str, limit: usize) -> Result<Vec<AuditRecord>> {
+        let upn = upn.to_string();
+        self.read(move |t| {
+            let apps = visible_apps(t, &upn)?;
+            let records = t.audit_log(SCOPED_SCAN)?;
+            Ok(records
+                .into_iter()
+                .filter(|r| r.app.as_ref().is_some_and(|a| apps.contains(a)))
+                .take(limit)
+                .collect())
+        })
+        .await
+    }
+
+    /// Current grants on the applications a directory user is a party to.
+    pub async fn grants_for(&self, upn: &str) -> Result<Vec<AccessRequest>> {
+        let (upn, now) = (upn.to_string(), self.now());
+        self.read(move |t| {
+            let apps = visible_apps(t, &upn)?;
+            Ok(t.current_grants(now)?.into_iter().filter(|g| apps.contains(&g.app)).collect())
         })
         .await
     }

@@ -91,11 +91,17 @@ impl Snapshot {
             }
             None => (Vec::new(), 0),
         };
+        // Each user sees the history and grants of the applications their tenant is a party to;
+        // without an identity (a local operator) there is no one to scope to.
+        let (grants, audit) = match &me {
+            Some(user) => (engine.grants_for(&user.upn).await?, engine.audit_for(&user.upn, HISTORY).await?),
+            None => (engine.grants().await?, engine.audit(HISTORY).await?),
+        };
         Ok(Snapshot {
             users: engine.search_users("").await?,
             offers: engine.offers().await?,
-            grants: engine.grants().await?,
-            audit: engine.audit(HISTORY).await?,
+            grants,
+            audit,
             me,
             tenants,
             apps,
