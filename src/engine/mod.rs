@@ -39,6 +39,8 @@ struct Inner {
     jobs: Mutex<Option<Sender<Msg>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     events: broadcast::Sender<Event>,
+    /// Queries run on the caller's thread (the read-only engine of one-shot callers).
+    inline: bool,
 }
 
 impl Engine {
@@ -63,24 +65,25 @@ impl Engine {
                 jobs: Mutex::new(Some(jobs)),
                 worker: Mutex::new(Some(handle)),
                 events,
+                inline: false,
             }),
         };
         engine.sync().await?;
         Ok(engine)
     }
 
-    /// For callers that only ask questions: reads the file without opening it for writing when no
-    /// deadline has passed, which saves the fsyncs of a read-write open and close. When something
-    /// is due it opens the full engine instead, so that answers never show stale states.
+    /// For one-shot callers that only ask questions (the CLI): reads the file without opening it for
+    /// writing when no deadline has passed, which saves the fsyncs of a read-write open and close.
+    /// When something is due it opens the full engine instead, so answers never show stale states.
+    /// Such an engine answers on the caller's thread: a one-shot caller has nothing else to run, and
+    /// a thread per query would cost more than the query.
     pub async fn open_for_queries(path: &Path, clock: Arc<dyn Clock>) -> Result<Engine> {
-        let file = path.to_path_buf();
         let now = clock.now().timestamp_millis();
-        let reader = blocking(move || {
-            let Some(store) = Store::open_read_only(&file)? else { return Ok(None) };
+        let reader = crate::store::guarded(|| {
+            let Some(store) = Store::open_read_only(path)? else { return Ok(None) };
             let due = store.read()?.next_deadline()?.is_some_and(|at| at <= now);
             Ok((!due).then_some(store))
-        })
-        .await?;
+        })?;
         let Some(store) = reader else { return Engine::open(path, OpenMode::Existing, clock).await };
         // Nothing is ever sent without a store thread; a full-size buffer would only cost time.
         let (events, _) = broadcast::channel(1);
@@ -91,6 +94,7 @@ impl Engine {
                 jobs: Mutex::new(None),
                 worker: Mutex::new(None),
                 events,
+                inline: true,
             }),
         })
     }
@@ -142,6 +146,9 @@ impl Engine {
         query: impl FnOnce(&Tables<Read>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = self.inner.store.clone();
+        if self.inner.inline {
+            return crate::store::guarded(|| query(&store.read()?));
+        }
         blocking(move || query(&store.read()?)).await
     }
 }
