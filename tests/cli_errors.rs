@@ -538,7 +538,6 @@ fn a_missing_store_says_to_run_init_and_is_not_created() {
 /// An empty JITDESK_USER (as `JITDESK_USER= jitdesk ...` leaves it) should count as unset, so the OS
 /// login decides; today it is taken as the UPN "" and refused with "no user `` in the directory".
 #[test]
-#[ignore = "gap: an empty JITDESK_USER is used as the UPN \"\" instead of falling back to the OS login"]
 fn an_empty_jitdesk_user_falls_back_to_the_os_login() {
     let s = directory();
     s.ok(&["user", "add", "frank@fabrikam.com", "--tenant", "fabrikam", "--login", "frank-login"]);
