@@ -31,7 +31,7 @@ struct Tmux {
 impl Tmux {
     fn new(tag: &str) -> Tmux {
         let dir = tempfile::Builder::new().prefix("jitdesk-e2e-").tempdir().expect("make a temp folder");
-        for sub in ["config", "data", "tmp", "home"] {
+        for sub in ["config", "data", "tmp", "home", "sock"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("make a sub folder");
         }
         // A config of our own, so a user's ~/.tmux.conf cannot change sizes or key handling.
@@ -63,6 +63,9 @@ impl Tmux {
             .env("XDG_CONFIG_HOME", self.path("config"))
             .env("XDG_DATA_HOME", self.path("data"))
             .env("TMPDIR", self.path("tmp"))
+            // tmux keeps its `-L` socket under $TMUX_TMPDIR and never removes it: keep it in the
+            // test's folder, which goes when the test ends.
+            .env("TMUX_TMPDIR", self.path("sock"))
             .env("TERM", "xterm-256color")
             .env("TZ", "UTC")
             .env("LANG", "C.UTF-8")

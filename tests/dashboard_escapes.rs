@@ -571,7 +571,8 @@ fn wizard_policy_editor_and_revoke_are_sanitized() {
 #[test]
 fn every_tab_of_a_publisher_writes_no_escape_sequence_from_the_data() {
     let (mut app, _) = app(true);
-    let header = [c1("Eve"), esc("eve@fab")];
+    // The header is cut to the width: only its start (the display name) is sure to show.
+    let header = [c1("Eve")];
     let mine = [&header[..], &[esc("crm"), c1("Contributor")]].concat();
     check_screen("first screen (publisher's own requests)", &app, &mine);
     for tab in ['1', '2', '3', '4', '5'] {
