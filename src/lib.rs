@@ -1,7 +1,8 @@
 //! jitdesk: just-in-time access to managed applications.
 //!
 //! Layers, inner to outer: `domain` (rules, no I/O) <- `store` (redb) <- `engine` (commands, queries,
-//! ticker, events) <- `cli`. Outer layers use only the API of the layer below.
+//! ticker, events) <- `cli`, `tui` and `service` (the engine shared over a Unix socket). Outer layers
+//! use only the API of the layer below.
 
 pub mod cli;
 pub mod domain;
@@ -9,6 +10,7 @@ pub mod engine;
 pub mod json;
 pub mod logging;
 pub mod sample;
+pub mod service;
 pub mod store;
 pub mod tui;
 

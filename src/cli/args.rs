@@ -85,6 +85,15 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Own the store and serve it to everyone on this host over a Unix socket (docs/api.md)
+    Serve {
+        /// The socket to listen on [default: beside the store, as <store file>.sock]
+        #[arg(long, env = "JITDESK_SOCKET", value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Give the socket to this group, whose members may then connect (mode 0660)
+        #[arg(long, value_name = "NAME")]
+        group: Option<String>,
+    },
 }
 
 impl Command {

@@ -45,8 +45,12 @@ pub fn main() -> ExitCode {
         Err(e) => return usage(e),
     };
     // One-shot commands need no I/O or timer drivers, and skipping them is measurable per call.
-    let mut builder = tokio::runtime::Builder::new_current_thread();
-    if matches!(cli.command, None | Some(Command::Demo { .. })) {
+    // The service serves many clients at once, so it gets a thread per core.
+    let mut builder = match cli.command {
+        Some(Command::Serve { .. }) => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    if matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. })) {
         builder.enable_all();
     }
     let runtime = match builder.build() {
@@ -100,6 +104,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Init { sample, scale }) => return init(&path, *sample, *scale).await,
         Some(Command::Demo { speed, keep }) => return demo(&cli, *speed, *keep).await,
         None => return dashboard(&cli, &path, OpenMode::Create).await,
+        Some(Command::Serve { socket, group }) => {
+            return serve(&path, socket.as_deref(), group.as_deref()).await;
+        }
         Some(command) => command,
     };
     let clock = Arc::new(SystemClock);
@@ -143,6 +150,20 @@ async fn dashboard(cli: &Cli, path: &std::path::Path, mode: OpenMode) -> Result<
     engine.close().await?;
     shown.map_err(|e| Error::Rule(RuleError::invalid(e)))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The shared service, until SIGTERM or SIGINT.
+async fn serve(
+    path: &std::path::Path,
+    socket: Option<&std::path::Path>,
+    group: Option<&str>,
+) -> Result<ExitCode> {
+    let socket = socket.map_or_else(|| crate::service::default_socket(path), std::path::Path::to_path_buf);
+    match crate::service::serve(path, &socket, group).await {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(crate::service::ServeError::Store(e)) => Err(e),
+        Err(e) => Ok(fail(&e.to_string())),
+    }
 }
 
 /// The dashboard on a throwaway sample store with simulated activity.
@@ -209,7 +230,7 @@ async fn dispatch(engine: &Engine, cli: &Cli, command: &Command) -> Result<Outpu
     let style = Style { utc: cli.utc, now: engine.now() };
     let operator = Actor::Operator(os_login().unwrap_or_else(|| "unknown".into()));
     match command {
-        Command::Init { .. } | Command::Demo { .. } => ok(String::new()),
+        Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. } => ok(String::new()),
         Command::Tenant(TenantCmd::Add { id, kind, name, license }) => {
             let input = NewTenant {
                 id: id.clone(),

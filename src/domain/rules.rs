@@ -3,6 +3,7 @@
 //! command leaves no trace.
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
 use super::error::RuleError;
 use super::model::*;
@@ -61,9 +62,12 @@ pub fn need_offer<L: Lookup>(l: &L, id: &str) -> Result<Offer, L::Error> {
 }
 
 pub fn need_app<L: Lookup>(l: &L, name: &str) -> Result<Application, L::Error> {
-    Ok(l.app(name)?.ok_or_else(|| {
-        RuleError::not_found(format!("no application `{}`: see `jitdesk app list`", shown(name)))
-    })?)
+    Ok(l.app(name)?.ok_or_else(|| no_app(name))?)
+}
+
+/// The refusal for an application that does not exist, or that the asker may not see.
+pub fn no_app(name: &str) -> RuleError {
+    RuleError::not_found(format!("no application `{}`: see `jitdesk app list`", shown(name)))
 }
 
 /// The directory user behind an actor; operators are not users and cannot act in the workflow.
@@ -91,7 +95,9 @@ fn need_operator(actor: &Actor) -> Result<(), RuleError> {
     }
 }
 
-#[derive(Debug, Clone)]
+/// The inputs below are also the bodies the service accepts: camelCase, unknown fields refused.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewTenant {
     pub id: String,
     pub kind: TenantKind,
@@ -122,11 +128,13 @@ pub fn add_tenant<L: Lookup>(l: &L, actor: &Actor, input: NewTenant) -> Result<T
     Ok(Tenant { id, kind: input.kind, name, license })
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewUser {
     pub upn: String,
     pub tenant: String,
     pub name: Option<String>,
+    #[serde(default)]
     pub admin: bool,
     pub login: Option<String>,
 }
@@ -155,12 +163,15 @@ pub fn add_user<L: Lookup>(l: &L, actor: &Actor, input: NewUser) -> Result<User,
     Ok(User { upn, display_name, tenant: tenant.id, admin: input.admin, login })
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewOffer {
     pub id: String,
     pub name: String,
+    #[serde(default)]
     pub jit_available: bool,
     /// Empty means the default, `Owner`.
+    #[serde(default)]
     pub roles: Vec<String>,
 }
 
@@ -198,7 +209,8 @@ pub fn publish_offer<L: Lookup>(l: &L, actor: &User, input: NewOffer) -> Result<
     })
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Deployment {
     pub name: String,
     pub offer: String,
@@ -206,6 +218,7 @@ pub struct Deployment {
     pub jit: Option<bool>,
     pub mode: Option<ApprovalMode>,
     pub max_duration: Option<Span>,
+    #[serde(default)]
     pub approvers: Vec<String>,
     pub request_timeout: Option<Span>,
     pub resource_group: Option<String>,
@@ -331,7 +344,8 @@ pub fn deploy<L: Lookup>(
     })
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PolicyChange {
     /// Accepted only when it repeats the value chosen at deployment.
     pub jit: Option<bool>,
@@ -431,9 +445,12 @@ pub fn describe_policy(policy: &JitPolicy) -> String {
     )
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRequest {
     pub app: String,
+    /// Empty is refused by the rules with the roles the application offers.
+    #[serde(default)]
     pub roles: Vec<String>,
     /// None: now.
     pub start: Option<DateTime<Utc>>,

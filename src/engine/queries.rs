@@ -15,6 +15,19 @@ fn visible_apps(t: &Tables<Read>, upn: &str) -> Result<HashSet<String>> {
     Ok(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).map(|a| a.name).collect())
 }
 
+fn need_visible_app(t: &Tables<Read>, upn: &str, name: &str) -> Result<Application> {
+    let user = rules::need_user(t, upn)?;
+    let app = rules::need_app(t, name)?;
+    if rules::can_see(&user, &app) {
+        return Ok(app);
+    }
+    Err(rules::no_app(name).into())
+}
+
+fn no_request(id: u64) -> crate::store::Error {
+    RuleError::not_found(format!("no request {id}: see `jitdesk request list`")).into()
+}
+
 /// A request with everything that happened to it.
 #[derive(Debug, Clone)]
 pub struct RequestDetail {
@@ -107,6 +120,69 @@ impl Engine {
         self.read(move |t| {
             let apps = visible_apps(t, &upn)?;
             Ok(t.current_grants(now)?.into_iter().filter(|g| apps.contains(&g.app)).collect())
+        })
+        .await
+    }
+
+    /// The applications a directory user is a party to (its customer or its publisher).
+    pub async fn apps_for(&self, upn: &str) -> Result<Vec<Application>> {
+        let upn = upn.to_string();
+        self.read(move |t| {
+            let user = rules::need_user(t, &upn)?;
+            Ok(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).collect())
+        })
+        .await
+    }
+
+    /// One application, if the user may see it; otherwise the same answer as for a missing one, so
+    /// that names of other tenants' applications do not leak.
+    pub async fn app_for(&self, upn: &str, name: &str) -> Result<Application> {
+        let (upn, name) = (upn.to_string(), name.to_string());
+        self.read(move |t| need_visible_app(t, &upn, &name)).await
+    }
+
+    /// Whether the user may see the application's requests, grants and history. False for an
+    /// application that does not exist.
+    pub async fn sees_app(&self, upn: &str, name: &str) -> Result<bool> {
+        let (upn, name) = (upn.to_string(), name.to_string());
+        self.read(move |t| {
+            let user = rules::need_user(t, &upn)?;
+            Ok(t.get_app(&name)?.is_some_and(|a| rules::can_see(&user, &a)))
+        })
+        .await
+    }
+
+    /// `requests`, limited to the applications the user is a party to.
+    pub async fn requests_for(&self, upn: &str, filter: RequestFilter) -> Result<Page<AccessRequest>> {
+        let upn = upn.to_string();
+        self.read(move |t| {
+            let apps = visible_apps(t, &upn)?;
+            t.requests_where(&filter, |r| apps.contains(&r.app))
+        })
+        .await
+    }
+
+    /// `request`, if the user may see it; otherwise the answer for a request that does not exist.
+    pub async fn request_for(&self, upn: &str, id: u64) -> Result<RequestDetail> {
+        let upn = upn.to_string();
+        self.read(move |t| {
+            let request = t.need_request(id)?;
+            if !visible_apps(t, &upn)?.contains(&request.app) {
+                return Err(no_request(id));
+            }
+            Ok(RequestDetail { history: t.history(id)?, request })
+        })
+        .await
+    }
+
+    /// `access_check`, on an application the asking user may see.
+    pub async fn access_check_for(&self, viewer: &str, app: &str, upn: &str) -> Result<AccessStatus> {
+        let (viewer, app, upn, now) = (viewer.to_string(), app.to_string(), upn.to_string(), self.now());
+        self.read(move |t| {
+            let app = need_visible_app(t, &viewer, &app)?;
+            let user = rules::need_user(t, &upn)?;
+            let requests = t.requests_of(&user.upn, &app.name)?;
+            Ok(rules::access_status(&app, &user, &requests, now))
         })
         .await
     }

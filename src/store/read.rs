@@ -135,6 +135,15 @@ impl<F: Family> Tables<F> {
 
     /// Newest first, through the narrowest index the filter allows.
     pub fn requests(&self, filter: &RequestFilter) -> Result<Page<AccessRequest>> {
+        self.requests_where(filter, |_| true)
+    }
+
+    /// As `requests`, keeping only those `also` admits; the limit counts admitted requests only.
+    pub fn requests_where(
+        &self,
+        filter: &RequestFilter,
+        also: impl Fn(&AccessRequest) -> bool,
+    ) -> Result<Page<AccessRequest>> {
         let ids = match (&filter.requester, &filter.app, filter.state) {
             (Some(upn), app, _) => self.ids_by_requester(upn, app.as_deref())?,
             (None, _, Some(state)) => self.ids_by_state(state)?,
@@ -145,7 +154,7 @@ impl<F: Family> Tables<F> {
         let mut page = Page { items: Vec::new(), more: false };
         for id in ids {
             let request = self.need_request(id?)?;
-            if !filter.admits(&request) {
+            if !filter.admits(&request) || !also(&request) {
                 continue;
             }
             if page.items.len() == limit {

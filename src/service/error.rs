@@ -1,0 +1,79 @@
+//! Refusals as HTTP answers: a status that fits and `{"error": {"kind", "message"}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::wire::{ErrorKind, Failure, FailureDetail};
+use crate::domain::RuleError;
+use crate::store::Error;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> Self {
+        ApiError { status, kind, message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorKind::Invalid, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, ErrorKind::Forbidden, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, ErrorKind::NotFound, message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable, message)
+    }
+
+    pub fn too_large(limit: usize) -> Self {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::Invalid,
+            format!("the request body is larger than {} KiB, the most this service reads", limit / 1024),
+        )
+    }
+}
+
+impl From<RuleError> for ApiError {
+    fn from(e: RuleError) -> Self {
+        let status = match e.kind {
+            crate::domain::ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            crate::domain::ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            crate::domain::ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            crate::domain::ErrorKind::Conflict => StatusCode::CONFLICT,
+        };
+        ApiError::new(status, e.kind.into(), e.message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Rule(rule) => rule.into(),
+            other => {
+                tracing::error!("store trouble: {other}");
+                ApiError::unavailable(other.to_string())
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Failure { error: FailureDetail { kind: self.kind, message: self.message } };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,122 @@
+//! `GET /v1/events`: the engine's events as server-sent events. The stream starts with `ready`
+//! (from then on nothing committed is missed), carries one `data:` line of `json::Event` per commit
+//! the caller may see, a keep-alive comment every 15 s, and ends with `reload` when the client fell
+//! too far behind (its buffer is the engine's bounded broadcast channel) or the service stops.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State as With;
+use axum::response::sse::{Event as Sse, KeepAlive};
+use futures_util::stream::{self, Stream};
+use tokio::sync::{broadcast, watch};
+
+use super::State;
+use super::error::ApiResult;
+use super::identity::Caller;
+use super::wire::{EVENT_READY, EVENT_RELOAD, Reload, ReloadReason};
+use crate::engine::{Engine, Event};
+use crate::json;
+
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub async fn stream(
+    With(st): With<State>,
+    caller: Caller,
+) -> ApiResult<axum::response::Sse<impl Stream<Item = Result<Sse, Infallible>>>> {
+    // Subscribed before the answer goes out, so a client that waits for `ready` misses nothing.
+    let feed = Feed {
+        events: st.engine.subscribe(),
+        stopping: st.stopping.clone(),
+        engine: st.engine.clone(),
+        viewer: caller.scope().map(str::to_string),
+        seen: HashMap::new(),
+        phase: Phase::Start,
+    };
+    let events = stream::unfold(feed, |mut feed| async move {
+        let next = feed.next().await?;
+        Some((Ok(next), feed))
+    });
+    Ok(axum::response::Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
+}
+
+enum Phase {
+    Start,
+    Live,
+    Done,
+}
+
+struct Feed {
+    events: broadcast::Receiver<Event>,
+    stopping: watch::Receiver<bool>,
+    engine: Engine,
+    /// The directory user the stream is for; None: everything (the operator).
+    viewer: Option<String>,
+    /// Which applications the viewer may see, as learnt; parties to an application never change.
+    seen: HashMap<String, bool>,
+    phase: Phase,
+}
+
+impl Feed {
+    async fn next(&mut self) -> Option<Sse> {
+        match self.phase {
+            Phase::Done => return None,
+            Phase::Start => {
+                self.phase = Phase::Live;
+                return Some(Sse::default().event(EVENT_READY).data("{}"));
+            }
+            Phase::Live => {}
+        }
+        loop {
+            let got = tokio::select! {
+                biased;
+                _ = self.stopping.wait_for(|stop| *stop) => None,
+                got = self.events.recv() => Some(got),
+            };
+            match got {
+                None | Some(Err(broadcast::error::RecvError::Closed)) => {
+                    return Some(self.end(ReloadReason::Shutdown, None));
+                }
+                Some(Err(broadcast::error::RecvError::Lagged(missed))) => {
+                    tracing::info!("an event subscriber fell {missed} events behind; told it to reload");
+                    return Some(self.end(ReloadReason::Lagged, Some(missed)));
+                }
+                Some(Ok(event)) => {
+                    if let Some(view) = self.visible(&event).await {
+                        let data = serde_json::to_string(&view).unwrap_or_default();
+                        return Some(Sse::default().data(data));
+                    }
+                }
+            }
+        }
+    }
+
+    fn end(&mut self, reason: ReloadReason, missed: Option<u64>) -> Sse {
+        self.phase = Phase::Done;
+        let data = serde_json::to_string(&Reload { reason, missed }).unwrap_or_default();
+        Sse::default().event(EVENT_RELOAD).data(data)
+    }
+
+    /// The event as the viewer may see it: directory changes (tenants, users, offers) are public, as
+    /// their lists are; changes to an application only for its parties, as in `Engine::audit_for`;
+    /// of the users notified, only the viewer.
+    async fn visible(&mut self, event: &Event) -> Option<json::Event> {
+        let Some(viewer) = &self.viewer else { return Some(event.into()) };
+        if let Some(app) = &event.record.app {
+            let sees = match self.seen.get(app) {
+                Some(sees) => *sees,
+                None => {
+                    let sees = self.engine.sees_app(viewer, app).await.unwrap_or(false);
+                    self.seen.insert(app.clone(), sees);
+                    sees
+                }
+            };
+            if !sees {
+                return None;
+            }
+        }
+        let notified = event.notified.iter().filter(|u| *u == viewer).cloned().collect();
+        Some(json::Event { record: event.record.clone(), notified })
+    }
+}

@@ -1,0 +1,290 @@
+//! Who is calling. The socket's peer credentials give a uid; the uid gives an OS login; the login
+//! gives the directory user whose login name it is. The service's own uid is its operator, who
+//! manages the directory and may act as anyone by naming them in `X-Jitdesk-As`; everyone else is
+//! their own directory user and nobody else.
+
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use tokio::net::UnixStream;
+
+use super::State;
+use super::error::{ApiError, ApiResult};
+use super::wire::AS_HEADER;
+use crate::domain::User;
+use crate::domain::rules::{self, Actor};
+use crate::engine::Engine;
+use crate::store::Result;
+
+/// What the socket says about the other end of a connection, read once when it is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// None when the kernel would not say (never on Linux for a Unix socket).
+    pub uid: Option<u32>,
+    /// The uid's login name, when it has one.
+    pub login: Option<String>,
+}
+
+impl Peer {
+    pub fn of(stream: &UnixStream) -> Peer {
+        let uid = stream.peer_cred().ok().map(|c| c.uid());
+        Peer { uid, login: uid.and_then(login_of) }
+    }
+}
+
+impl Connected<&UnixStream> for Peer {
+    fn connect_info(stream: &UnixStream) -> Peer {
+        Peer::of(stream)
+    }
+}
+
+/// The login name of a uid, from the password database.
+pub fn login_of(uid: u32) -> Option<String> {
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten().map(|u| u.name)
+}
+
+/// The service's own user: whoever runs `jitdesk serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub uid: u32,
+    pub login: String,
+}
+
+impl Operator {
+    pub fn current() -> Operator {
+        let uid = nix::unistd::geteuid().as_raw();
+        Operator { uid, login: login_of(uid).unwrap_or_else(|| format!("uid{uid}")) }
+    }
+}
+
+/// Who a request is from, once decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's OS login.
+    pub login: Option<String>,
+    /// The caller is the service's operator.
+    pub operator: bool,
+    /// The directory user the caller acts as; None only for the operator acting as itself.
+    pub user: Option<User>,
+    /// The operator's own login, the label of its directory changes.
+    operator_login: String,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        match &self.user {
+            Some(user) => Actor::User(user.upn.clone()),
+            None => Actor::Operator(self.operator_login.clone()),
+        }
+    }
+
+    /// The directory user whose view reads are limited to; None for the operator's whole view.
+    pub fn scope(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.upn.as_str())
+    }
+
+    /// The directory user, for calls that make no sense without one (notifications, `mine`).
+    pub fn need_user(&self) -> ApiResult<&User> {
+        self.user.as_ref().ok_or_else(|| rules::needs_user().into())
+    }
+}
+
+/// What `identify` needs from the directory.
+pub trait Directory {
+    fn user(&self, upn: &str) -> impl Future<Output = Result<User>> + Send;
+    fn user_by_login(&self, login: &str) -> impl Future<Output = Result<Option<User>>> + Send;
+}
+
+impl Directory for Engine {
+    async fn user(&self, upn: &str) -> Result<User> {
+        Engine::user(self, upn).await
+    }
+    async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
+        Engine::user_by_login(self, login).await
+    }
+}
+
+/// The whole decision of who a request is from, and whether it may claim to be someone else.
+///
+/// - The service's own uid is the operator: as itself without `X-Jitdesk-As` (it manages the
+///   directory), as the named directory user with it.
+/// - Any other uid is the directory user whose login name is its OS login. Naming someone else in
+///   `X-Jitdesk-As` is refused; naming oneself is allowed. A login no user has is refused.
+///
+/// An empty header counts as no header, as an empty `JITDESK_USER` does for the CLI.
+pub async fn identify(
+    peer: &Peer,
+    operator: &Operator,
+    as_header: Option<&str>,
+    directory: &impl Directory,
+) -> ApiResult<Caller> {
+    let claimed = as_header.map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+    let Some(uid) = peer.uid else {
+        return Err(ApiError::forbidden(
+            "the service cannot tell who you are: the socket gave no peer credentials",
+        ));
+    };
+    let caller = |user| Caller {
+        login: peer.login.clone(),
+        operator: uid == operator.uid,
+        user,
+        operator_login: operator.login.clone(),
+    };
+    if uid == operator.uid {
+        return Ok(match claimed {
+            Some(upn) => caller(Some(directory.user(&upn).await?)),
+            None => caller(None),
+        });
+    }
+    let Some(login) = &peer.login else {
+        return Err(ApiError::forbidden(format!(
+            "your uid {uid} has no OS login name, so it maps to no directory user; ask the operator to give you a login"
+        )));
+    };
+    let Some(user) = directory.user_by_login(login).await? else {
+        return Err(ApiError::forbidden(format!(
+            "your OS login `{login}` is not mapped to a directory user; ask the operator to `jitdesk user add ... --login {login}`"
+        )));
+    };
+    if let Some(upn) = claimed
+        && upn != user.upn
+    {
+        return Err(ApiError::forbidden(format!(
+            "you are {} (OS login `{login}`) and may not act as {upn}: only the service's operator ({}) can act as someone else",
+            user.upn, operator.login
+        )));
+    }
+    Ok(caller(Some(user)))
+}
+
+impl FromRequestParts<State> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> ApiResult<Caller> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<Peer>>()
+            .map(|c| c.0.clone())
+            .unwrap_or(Peer { uid: None, login: None });
+        let claimed = match parts.headers.get(AS_HEADER) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| ApiError::invalid("the X-Jitdesk-As header must be a plain UPN"))?,
+            ),
+        };
+        identify(&peer, &state.operator, claimed, &state.engine).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RuleError;
+    use crate::service::wire::ErrorKind;
+
+    const ME: u32 = 1000;
+
+    fn operator() -> Operator {
+        Operator { uid: ME, login: "svc".into() }
+    }
+
+    fn user(upn: &str, login: Option<&str>) -> User {
+        User {
+            upn: upn.into(),
+            display_name: upn.into(),
+            tenant: "t".into(),
+            admin: false,
+            login: login.map(Into::into),
+        }
+    }
+
+    /// alice has login `alice`; bob has none.
+    struct Dir;
+
+    impl Directory for Dir {
+        async fn user(&self, upn: &str) -> Result<User> {
+            match upn {
+                "alice@contoso.com" => Ok(user(upn, Some("alice"))),
+                "bob@contoso.com" => Ok(user(upn, None)),
+                _ => Err(RuleError::not_found(format!("no user `{upn}` in the directory")).into()),
+            }
+        }
+        async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
+            Ok((login == "alice").then(|| user("alice@contoso.com", Some("alice"))))
+        }
+    }
+
+    fn peer(uid: u32, login: &str) -> Peer {
+        Peer { uid: Some(uid), login: Some(login.into()) }
+    }
+
+    async fn who(peer: &Peer, header: Option<&str>) -> ApiResult<Caller> {
+        identify(peer, &operator(), header, &Dir).await
+    }
+
+    fn refused(result: ApiResult<Caller>, kind: ErrorKind) -> String {
+        let e = result.expect_err("refused");
+        assert_eq!(e.kind, kind, "{}", e.message);
+        e.message
+    }
+
+    #[tokio::test]
+    async fn the_services_own_uid_is_the_operator() {
+        let c = who(&peer(ME, "svc"), None).await.unwrap();
+        assert!(c.operator);
+        assert_eq!(c.user, None);
+        assert_eq!(c.actor(), Actor::Operator("svc".into()));
+        assert_eq!(c.scope(), None);
+        assert_eq!(c.need_user().unwrap_err().kind, ErrorKind::Forbidden);
+        // An empty header is no header.
+        assert_eq!(who(&peer(ME, "svc"), Some("  ")).await.unwrap().user, None);
+    }
+
+    #[tokio::test]
+    async fn the_operator_acts_as_anyone_in_the_directory() {
+        for header in ["bob@contoso.com", " BOB@Contoso.com "] {
+            let c = who(&peer(ME, "svc"), Some(header)).await.unwrap();
+            assert!(c.operator);
+            assert_eq!(c.actor(), Actor::User("bob@contoso.com".into()));
+            assert_eq!(c.scope(), Some("bob@contoso.com"));
+        }
+        refused(who(&peer(ME, "svc"), Some("nobody@x.com")).await, ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn anyone_else_is_their_own_directory_user() {
+        let c = who(&peer(2000, "alice"), None).await.unwrap();
+        assert!(!c.operator);
+        assert_eq!(c.actor(), Actor::User("alice@contoso.com".into()));
+        // Naming oneself is fine, in any case.
+        let c = who(&peer(2000, "alice"), Some("Alice@Contoso.com")).await.unwrap();
+        assert_eq!(c.actor(), Actor::User("alice@contoso.com".into()));
+    }
+
+    #[tokio::test]
+    async fn nobody_else_acts_as_someone_else() {
+        let m = refused(who(&peer(2000, "alice"), Some("bob@contoso.com")).await, ErrorKind::Forbidden);
+        assert!(m.contains("may not act as bob@contoso.com") && m.contains("operator (svc)"), "{m}");
+    }
+
+    #[tokio::test]
+    async fn an_unmapped_login_is_refused_clearly() {
+        let m = refused(who(&peer(2000, "mallory"), None).await, ErrorKind::Forbidden);
+        assert!(m.contains("`mallory` is not mapped") && m.contains("--login mallory"), "{m}");
+        // Claiming a user does not help.
+        refused(who(&peer(2000, "mallory"), Some("alice@contoso.com")).await, ErrorKind::Forbidden);
+        // Nor does a uid without a login, or a socket without credentials.
+        let m = refused(who(&Peer { uid: Some(2001), login: None }, None).await, ErrorKind::Forbidden);
+        assert!(m.contains("uid 2001"), "{m}");
+        refused(who(&Peer { uid: None, login: None }, None).await, ErrorKind::Forbidden);
+    }
+
+    #[tokio::test]
+    async fn the_operators_login_name_does_not_matter_only_its_uid() {
+        // Another uid with the operator's login name (say, a renamed account) is not the operator.
+        let m = refused(who(&peer(2000, "svc"), None).await, ErrorKind::Forbidden);
+        assert!(m.contains("not mapped"), "{m}");
+    }
+}

@@ -1,0 +1,240 @@
+//! `jitdesk serve`: one process owns the store and its ticker, and everyone else talks to it over
+//! HTTP/1.1 on a Unix socket (the contract is docs/api.md). The socket's permissions are the first
+//! gate (owner and group only); the caller's identity comes from the socket's peer credentials
+//! (`identity`); the engine's rules are the second gate.
+//!
+//! No caller holds up another: bodies are capped, headers must arrive within a time, each request
+//! has a deadline, only so many run at once, connections are capped, and event subscribers read
+//! from a bounded buffer and are dropped (told to reload) when they fall behind.
+
+mod error;
+mod events;
+mod extract;
+pub mod identity;
+mod routes;
+mod socket;
+pub mod wire;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State as With};
+use axum::http::header::CONTENT_LENGTH;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Semaphore, watch};
+use tower::Service;
+
+use crate::engine::{Engine, SystemClock};
+use crate::store::OpenMode;
+use error::ApiError;
+use identity::{Operator, Peer};
+
+/// The largest request body read.
+pub const MAX_BODY: usize = 64 * 1024;
+/// The largest request head (request line and headers).
+pub const MAX_HEADERS: usize = 64 * 1024;
+/// The most a request may take, waiting for its turn included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's headers; also how long an idle connection stays.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many requests are handled at once; more wait for a turn (within their deadline).
+pub const MAX_IN_FLIGHT: usize = 64;
+/// How many connections are open at once; more are closed at once.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// How long shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Once no request is being handled, how long connections get to send their last answers.
+const DRAIN: Duration = Duration::from_millis(500);
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct State {
+    engine: Engine,
+    operator: Operator,
+    /// Becomes true when the service stops; event streams end on it.
+    stopping: watch::Receiver<bool>,
+    turns: Arc<Semaphore>,
+}
+
+/// Why `serve` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error("{0}")]
+    Socket(String),
+}
+
+/// The socket beside a store: `<store file>.sock`.
+pub fn default_socket(store: &Path) -> PathBuf {
+    let mut name = store.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "jitdesk".into());
+    name.push(".sock");
+    store.with_file_name(name)
+}
+
+/// Serves the store on the socket until SIGTERM or SIGINT, then stops cleanly: no new connections,
+/// requests in flight finish (for at most `SHUTDOWN_GRACE`), event streams end, the store closes,
+/// the socket file goes.
+pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Result<(), ServeError> {
+    crate::logging::to_file();
+    // Signals are caught from the start, so a stop during start-up still closes cleanly.
+    let stop = stop_signal().map_err(|e| ServeError::Socket(format!("cannot watch for signals: {e}")))?;
+    let gid = group.map(socket::group_id).transpose()?;
+    // Refuse before touching the store: the store would only say "in use".
+    socket::check_free(socket_path).await?;
+    let engine = Engine::open(store, OpenMode::Existing, Arc::new(SystemClock)).await?;
+    let mut socket = match socket::bind(socket_path, gid) {
+        Ok(socket) => socket,
+        Err(e) => {
+            engine.close().await?;
+            return Err(e);
+        }
+    };
+    let (stopping_tx, stopping) = watch::channel(false);
+    let operator = Operator::current();
+    let turns = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let state = State { engine: engine.clone(), operator: operator.clone(), stopping, turns: turns.clone() };
+    let app = routes::router()
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state);
+    tracing::info!(
+        "serving {} on {} (operator {}, uid {})",
+        store.display(),
+        socket_path.display(),
+        operator.login,
+        operator.uid
+    );
+    println!("serving {} on {}", store.display(), socket_path.display());
+
+    let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let make = app.into_make_service_with_connect_info::<Peer>();
+    let listener = socket.listener.take().expect("a bound socket has its listener");
+    tokio::pin!(stop);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors or the like: wait a little instead of spinning.
+                tracing::warn!("cannot accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tracing::warn!("{MAX_CONNECTIONS} connections are open; closed a new one");
+            continue;
+        };
+        let watcher = graceful.watcher();
+        let mut make = make.clone();
+        tokio::spawn(async move {
+            // Reads the peer's credentials and login (`Peer`), off the accepting task: a slow
+            // password database holds up only this connection.
+            let Ok(service) = make.call(&stream).await;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_header_size(MAX_HEADERS)
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            if let Err(e) = watcher.watch(connection).await {
+                tracing::debug!("connection ended: {e}");
+            }
+            drop(permit);
+        });
+    }
+
+    tracing::info!("stopping: no new connections; waiting for requests in flight");
+    drop(listener);
+    let _ = stopping_tx.send(true);
+    // Idle connections close at once, busy ones after their answer. A connection that is still
+    // sending a request's headers holds up nobody: once no request is being handled (every turn
+    // is back) there is a moment for the last answers to go out, and then the rest are dropped.
+    let handled = async {
+        let _all = turns.acquire_many(MAX_IN_FLIGHT as u32).await;
+        tokio::time::sleep(DRAIN).await;
+    };
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = handled => tracing::info!("no request in flight; closed the connections left"),
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("requests were still in flight after {SHUTDOWN_GRACE:?}; closed them");
+        }
+    }
+    let closed = engine.close().await;
+    socket.remove();
+    closed?;
+    tracing::info!("stopped; the store is closed");
+    Ok(())
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM"),
+            _ = int.recv() => tracing::info!("SIGINT"),
+        }
+    })
+}
+
+/// Runs around every request: refuses oversized bodies by their declared length, waits for a turn,
+/// enforces the deadline, and logs.
+async fn guard(With(st): With<State>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let uid = request.extensions().get::<ConnectInfo<Peer>>().and_then(|c| c.0.uid);
+    let response = match admit(&st, request, next).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(),
+    };
+    let status = response.status();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let uid = uid.map_or_else(|| "?".to_string(), |u| u.to_string());
+    // Refusals are worth a look (who tried what); successes are in the audit log already.
+    if status.is_server_error() {
+        tracing::warn!("{method} {path} uid {uid} -> {status} in {ms:.1} ms");
+    } else if status.is_client_error() {
+        tracing::info!("{method} {path} uid {uid} -> {status} in {ms:.1} ms");
+    } else {
+        tracing::debug!("{method} {path} uid {uid} -> {status} in {ms:.1} ms");
+    }
+    response
+}
+
+async fn admit(st: &State, request: Request, next: Next) -> Result<Response, ApiError> {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(ApiError::too_large(MAX_BODY));
+    }
+    let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    let busy =
+        || ApiError::unavailable("the service is too busy to take this request now: try again shortly");
+    let _turn = match tokio::time::timeout_at(deadline, st.turns.acquire()).await {
+        Ok(Ok(turn)) => turn,
+        _ => return Err(busy()),
+    };
+    tokio::time::timeout_at(deadline, next.run(request)).await.map_err(|_| {
+        ApiError::unavailable(format!(
+            "the request took longer than {} s; a change may still have been made: look before trying again",
+            REQUEST_TIMEOUT.as_secs()
+        ))
+    })
+}

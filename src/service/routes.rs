@@ -1,0 +1,369 @@
+//! The routes of the API (docs/api.md). Each handler decides who is calling, makes one engine call
+//! (commands for changes, queries for reads, the scoped variants for directory users) and turns
+//! the answer into the JSON of `crate::json`. No rule lives here.
+
+use axum::Json;
+use axum::extract::{Path, State as With};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{Body, OptionalBody, Params};
+use super::identity::Caller;
+use super::wire::{self, MORE_HEADER, SEEN_HEADER};
+use super::{State, events};
+use crate::domain::rules::{Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
+use crate::domain::*;
+use crate::engine::{Cancel, Decide, MarkSeen, Revoke, SetPolicy};
+use crate::json;
+use crate::store::RequestFilter;
+
+/// Lists give this many items unless asked for another number.
+const DEFAULT_LIMIT: usize = 50;
+/// The most one list answer holds.
+const MAX_LIMIT: usize = 100_000;
+
+pub fn router() -> axum::Router<State> {
+    axum::Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/me", get(me))
+        .route("/v1/tenants", get(tenants).post(add_tenant))
+        .route("/v1/users", get(users).post(add_user))
+        .route("/v1/offers", get(offers).post(publish_offer))
+        .route("/v1/applications", get(apps).post(deploy))
+        .route("/v1/applications/{name}", get(app).patch(set_policy))
+        .route("/v1/requests", get(requests).post(create_request))
+        .route("/v1/requests/{id}", get(request))
+        .route("/v1/requests/{id}/approve", post(approve))
+        .route("/v1/requests/{id}/deny", post(deny))
+        .route("/v1/requests/{id}/cancel", post(cancel))
+        .route("/v1/access", get(access))
+        .route("/v1/access/check", get(access_check))
+        .route("/v1/access/{id}/revoke", post(revoke))
+        .route("/v1/notifications", get(notifications))
+        .route("/v1/notifications/seen", post(mark_seen))
+        .route("/v1/audit", get(audit))
+        .route("/v1/events", get(events::stream))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+}
+
+async fn no_route() -> ApiError {
+    ApiError::not_found("no such route: see docs/api.md for the API")
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        wire::ErrorKind::Invalid,
+        "this route does not take that method: see docs/api.md",
+    )
+}
+
+fn limit(asked: Option<usize>) -> ApiResult<usize> {
+    match asked.unwrap_or(DEFAULT_LIMIT) {
+        n if n <= MAX_LIMIT => Ok(n),
+        _ => Err(ApiError::invalid(format!("limit must be at most {MAX_LIMIT}"))),
+    }
+}
+
+fn id(text: &str) -> ApiResult<u64> {
+    text.parse().map_err(|_| ApiError::not_found(format!("no request `{text}`: request ids are numbers")))
+}
+
+fn created<T: serde::Serialize>(location: Option<String>, body: T) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
+}
+
+fn with_header<T: serde::Serialize>(body: T, name: &'static str, value: String) -> Response {
+    let mut response = Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(HeaderName::from_static(name), value);
+    }
+    response
+}
+
+/// An empty JSON object; anything else in it is refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Nothing {}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Search {
+    search: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestQuery {
+    state: Option<String>,
+    app: Option<String>,
+    requester: Option<String>,
+    mine: Option<bool>,
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckQuery {
+    app: String,
+    user: Option<String>,
+}
+
+async fn health(With(st): With<State>) -> Json<wire::Health> {
+    Json(wire::Health {
+        service: "jitdesk".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        store: st.engine.path().display().to_string(),
+    })
+}
+
+async fn me(With(st): With<State>, caller: Caller) -> ApiResult<Json<wire::Me>> {
+    let seen_upto = match &caller.user {
+        Some(user) => Some(st.engine.seen_upto(&user.upn).await?),
+        None => None,
+    };
+    Ok(Json(wire::Me { login: caller.login, operator: caller.operator, user: caller.user, seen_upto }))
+}
+
+async fn tenants(With(st): With<State>, _: Caller) -> ApiResult<Json<Vec<Tenant>>> {
+    Ok(Json(st.engine.tenants().await?))
+}
+
+async fn add_tenant(
+    With(st): With<State>,
+    caller: Caller,
+    Body(input): Body<NewTenant>,
+) -> ApiResult<Response> {
+    Ok(created(None, st.engine.run(&caller.actor(), input).await?))
+}
+
+async fn users(With(st): With<State>, _: Caller, Params(q): Params<Search>) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(st.engine.search_users(q.search.as_deref().unwrap_or("")).await?))
+}
+
+async fn add_user(With(st): With<State>, caller: Caller, Body(input): Body<NewUser>) -> ApiResult<Response> {
+    Ok(created(None, st.engine.run(&caller.actor(), input).await?))
+}
+
+async fn offers(With(st): With<State>, _: Caller) -> ApiResult<Json<Vec<Offer>>> {
+    Ok(Json(st.engine.offers().await?))
+}
+
+async fn publish_offer(
+    With(st): With<State>,
+    caller: Caller,
+    Body(input): Body<NewOffer>,
+) -> ApiResult<Response> {
+    Ok(created(None, st.engine.run(&caller.actor(), input).await?))
+}
+
+async fn app_view(st: &State, app: &Application) -> ApiResult<json::App> {
+    Ok(json::App::new(app, &st.engine.search_users("").await?))
+}
+
+async fn apps(With(st): With<State>, caller: Caller) -> ApiResult<Json<Vec<json::App>>> {
+    let apps = match caller.scope() {
+        Some(upn) => st.engine.apps_for(upn).await?,
+        None => st.engine.apps().await?,
+    };
+    let users = st.engine.search_users("").await?;
+    Ok(Json(apps.iter().map(|a| json::App::new(a, &users)).collect()))
+}
+
+async fn deploy(With(st): With<State>, caller: Caller, Body(input): Body<Deployment>) -> ApiResult<Response> {
+    let app = st.engine.run(&caller.actor(), input).await?;
+    Ok(created(Some(format!("/v1/applications/{}", app.name)), app_view(&st, &app).await?))
+}
+
+async fn app(With(st): With<State>, caller: Caller, Path(name): Path<String>) -> ApiResult<Json<json::App>> {
+    let app = match caller.scope() {
+        Some(upn) => st.engine.app_for(upn, &name).await?,
+        None => st.engine.app(&name).await?,
+    };
+    Ok(Json(app_view(&st, &app).await?))
+}
+
+async fn set_policy(
+    With(st): With<State>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(change): Body<PolicyChange>,
+) -> ApiResult<Json<json::App>> {
+    let app = st.engine.run(&caller.actor(), SetPolicy { app: name, change }).await?;
+    Ok(Json(app_view(&st, &app).await?))
+}
+
+async fn requests(
+    With(st): With<State>,
+    caller: Caller,
+    Params(q): Params<RequestQuery>,
+) -> ApiResult<Response> {
+    let state = match q.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => Some(RequestState::parse(text).ok_or_else(|| {
+            let names: Vec<&str> = RequestState::ALL.iter().map(|s| s.name()).collect();
+            ApiError::invalid(format!("unknown state `{text}`; use one of {}", names.join(", ")))
+        })?),
+    };
+    let requester = match (q.mine.unwrap_or(false), q.requester) {
+        (true, Some(_)) => return Err(ApiError::invalid("give either mine=true or requester, not both")),
+        (true, None) => Some(caller.need_user()?.upn.clone()),
+        (false, requester) => requester.map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty()),
+    };
+    let app = q.app.filter(|a| !a.trim().is_empty());
+    let filter = RequestFilter { state, app, requester, limit: Some(limit(q.limit)?) };
+    let page = match caller.scope() {
+        Some(upn) => st.engine.requests_for(upn, filter).await?,
+        None => st.engine.requests(filter).await?,
+    };
+    let views: Vec<json::Request> = page.items.iter().map(json::Request::new).collect();
+    Ok(with_header(views, MORE_HEADER, page.more.to_string()))
+}
+
+async fn create_request(
+    With(st): With<State>,
+    caller: Caller,
+    Body(input): Body<NewRequest>,
+) -> ApiResult<Response> {
+    let request = st.engine.run(&caller.actor(), input).await?;
+    Ok(created(Some(format!("/v1/requests/{}", request.id)), json::Request::new(&request)))
+}
+
+async fn request(
+    With(st): With<State>,
+    caller: Caller,
+    Path(text): Path<String>,
+) -> ApiResult<Json<json::Request>> {
+    let id = id(&text)?;
+    let detail = match caller.scope() {
+        Some(upn) => st.engine.request_for(upn, id).await?,
+        None => st.engine.request(id).await?,
+    };
+    let mut view = json::Request::new(&detail.request);
+    view.history = Some(detail.history);
+    Ok(Json(view))
+}
+
+async fn decide(
+    st: &State,
+    caller: &Caller,
+    text: &str,
+    approve: bool,
+    reason: String,
+) -> ApiResult<Json<json::Request>> {
+    let decision = Decide { id: id(text)?, approve, reason };
+    Ok(Json(json::Request::new(&st.engine.run(&caller.actor(), decision).await?)))
+}
+
+async fn approve(
+    With(st): With<State>,
+    caller: Caller,
+    Path(text): Path<String>,
+    Body(body): Body<wire::Reason>,
+) -> ApiResult<Json<json::Request>> {
+    decide(&st, &caller, &text, true, body.reason).await
+}
+
+async fn deny(
+    With(st): With<State>,
+    caller: Caller,
+    Path(text): Path<String>,
+    Body(body): Body<wire::Reason>,
+) -> ApiResult<Json<json::Request>> {
+    decide(&st, &caller, &text, false, body.reason).await
+}
+
+async fn cancel(
+    With(st): With<State>,
+    caller: Caller,
+    Path(text): Path<String>,
+    OptionalBody(Nothing {}): OptionalBody<Nothing>,
+) -> ApiResult<Json<json::Request>> {
+    let request = st.engine.run(&caller.actor(), Cancel { id: id(&text)? }).await?;
+    Ok(Json(json::Request::new(&request)))
+}
+
+async fn revoke(
+    With(st): With<State>,
+    caller: Caller,
+    Path(text): Path<String>,
+    Body(body): Body<wire::Reason>,
+) -> ApiResult<Json<json::Request>> {
+    let request = st.engine.run(&caller.actor(), Revoke { id: id(&text)?, reason: body.reason }).await?;
+    Ok(Json(json::Request::new(&request)))
+}
+
+async fn access(With(st): With<State>, caller: Caller) -> ApiResult<Json<Vec<json::Request>>> {
+    let grants = match caller.scope() {
+        Some(upn) => st.engine.grants_for(upn).await?,
+        None => st.engine.grants().await?,
+    };
+    Ok(Json(grants.iter().map(json::Request::new).collect()))
+}
+
+async fn access_check(
+    With(st): With<State>,
+    caller: Caller,
+    Params(q): Params<CheckQuery>,
+) -> ApiResult<Json<json::AccessCheck>> {
+    let user = match q.user.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(upn) => upn.to_lowercase(),
+        None => match &caller.user {
+            Some(me) => me.upn.clone(),
+            None => return Err(ApiError::invalid("name the user to check with user=UPN")),
+        },
+    };
+    let status = match caller.scope() {
+        Some(viewer) => st.engine.access_check_for(viewer, &q.app, &user).await?,
+        None => st.engine.access_check(&q.app, &user).await?,
+    };
+    Ok(Json(json::AccessCheck { application: q.app, user, access: (&status).into() }))
+}
+
+async fn notifications(
+    With(st): With<State>,
+    caller: Caller,
+    Params(q): Params<Limit>,
+) -> ApiResult<Response> {
+    let upn = &caller.need_user()?.upn;
+    let items = st.engine.notifications(upn, limit(q.limit)?).await?;
+    let seen = st.engine.seen_upto(upn).await?;
+    Ok(with_header(items, SEEN_HEADER, seen.to_string()))
+}
+
+async fn mark_seen(
+    With(st): With<State>,
+    caller: Caller,
+    Body(body): Body<wire::MarkSeen>,
+) -> ApiResult<Json<wire::Seen>> {
+    let upn = caller.need_user()?.upn.clone();
+    st.engine.run(&caller.actor(), MarkSeen { upto: body.upto }).await?;
+    Ok(Json(wire::Seen { seen_upto: st.engine.seen_upto(&upn).await? }))
+}
+
+async fn audit(
+    With(st): With<State>,
+    caller: Caller,
+    Params(q): Params<Limit>,
+) -> ApiResult<Json<Vec<AuditRecord>>> {
+    let limit = limit(q.limit)?;
+    Ok(Json(match caller.scope() {
+        Some(upn) => st.engine.audit_for(upn, limit).await?,
+        None => st.engine.audit(limit).await?,
+    }))
+}

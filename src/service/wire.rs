@@ -1,0 +1,138 @@
+//! The service's own JSON shapes and header names: everything on the wire that is not a resource
+//! view of `crate::json` or a domain type. Public so that clients (the CLI and the dashboard talking
+//! to a service) read exactly what the service writes. The contract is described in docs/api.md.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{RuleError, User};
+
+/// The operator acts as a directory user by naming them in this header.
+pub const AS_HEADER: &str = "x-jitdesk-as";
+/// On list answers cut short by their limit: `true` when more matched than were returned.
+pub const MORE_HEADER: &str = "x-jitdesk-more";
+/// On `GET /v1/notifications`: the id of the newest notification the user has marked as seen.
+pub const SEEN_HEADER: &str = "x-jitdesk-seen-upto";
+
+/// The SSE event name of the first event on `/v1/events`: the subscription is live, so whatever is
+/// read after it and committed later will arrive as an event.
+pub const EVENT_READY: &str = "ready";
+/// The SSE event name that ends a stream: reload everything (and reconnect).
+pub const EVENT_RELOAD: &str = "reload";
+
+/// The kinds of refusal: the four of the rules, and `unavailable` for trouble with the store, a
+/// busy service or a request that took too long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorKind {
+    Invalid,
+    NotFound,
+    Forbidden,
+    Conflict,
+    Unavailable,
+}
+
+impl From<crate::domain::ErrorKind> for ErrorKind {
+    fn from(kind: crate::domain::ErrorKind) -> Self {
+        use crate::domain::ErrorKind as K;
+        match kind {
+            K::Invalid => ErrorKind::Invalid,
+            K::NotFound => ErrorKind::NotFound,
+            K::Forbidden => ErrorKind::Forbidden,
+            K::Conflict => ErrorKind::Conflict,
+        }
+    }
+}
+
+/// Every error answer: `{"error": {"kind": "...", "message": "..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub error: FailureDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureDetail {
+    pub kind: ErrorKind,
+    /// A sentence for people: what is wrong and what to do about it.
+    pub message: String,
+}
+
+impl Failure {
+    /// The rule's refusal, for a client that reports it as a local engine would; None for
+    /// `unavailable`.
+    pub fn rule(&self) -> Option<RuleError> {
+        let message = self.error.message.clone();
+        Some(match self.error.kind {
+            ErrorKind::Invalid => RuleError::invalid(message),
+            ErrorKind::NotFound => RuleError::not_found(message),
+            ErrorKind::Forbidden => RuleError::forbidden(message),
+            ErrorKind::Conflict => RuleError::conflict(message),
+            ErrorKind::Unavailable => return None,
+        })
+    }
+}
+
+/// `GET /v1/health`: answers anyone who can reach the socket, identity or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// Always `jitdesk`.
+    pub service: String,
+    pub version: String,
+    /// The store file the service owns, as it was given to `serve`.
+    pub store: String,
+}
+
+/// `GET /v1/me`: who the service takes the caller to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// The caller's OS login, from the socket's peer credentials.
+    pub login: Option<String>,
+    /// The caller runs as the service's own user: it manages the directory and may act as anyone.
+    pub operator: bool,
+    /// The directory user the caller acts as; None for the operator acting as itself.
+    pub user: Option<User>,
+    /// The newest notification that user has seen; None without a user.
+    pub seen_upto: Option<u64>,
+}
+
+/// The body of `approve`, `deny` and `revoke`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Reason {
+    pub reason: String,
+}
+
+/// The body of `POST /v1/notifications/seen`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MarkSeen {
+    pub upto: u64,
+}
+
+/// The answer of `POST /v1/notifications/seen`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seen {
+    pub seen_upto: u64,
+}
+
+/// Why an event stream ended with a `reload` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReloadReason {
+    /// The client fell too far behind; events were dropped.
+    Lagged,
+    /// The service is stopping.
+    Shutdown,
+}
+
+/// The data of a `reload` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reload {
+    pub reason: ReloadReason,
+    /// How many events were dropped, for `lagged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<u64>,
+}

@@ -1,0 +1,976 @@
+//! The shared service through its socket: the real binary runs `serve` as a child, and a small
+//! HTTP/1.1 client made of hyper's connection API talks to it. All calls come from this test's own
+//! uid, which is the service's operator, so directory users are named with `X-Jitdesk-As`; refusals
+//! of other OS users are covered by the identity function's unit tests (and, later, by tests with
+//! real OS users).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{HeaderMap, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use common::{ALICE, BIN, BOB, CAROL, DAVE, ERIN, NADIA, NO_LOGIN, Store};
+use jitdesk::json;
+use jitdesk::service::wire;
+
+/// The sample's requests still waiting for a decision, both on `contoso-crm` (approvers alice, bob).
+const DAVES_PENDING: u64 = 10;
+const ERINS_PENDING: u64 = 11;
+
+// ---- the service as a child process ----
+
+struct Service {
+    child: Child,
+    socket: PathBuf,
+    store: Store,
+}
+
+impl Service {
+    /// `init --sample`, then `serve` on a socket in the store's folder.
+    fn sample() -> Service {
+        let store = Store::new();
+        let out = store.ok(&["init", "--sample"]);
+        assert!(out.contains("loaded the sample"), "{out}");
+        let socket = store.dir.path().join("api.sock");
+        Service::start(store, &socket)
+    }
+
+    fn start(store: Store, socket: &Path) -> Service {
+        let mut child =
+            serve_command(&store, Some(socket)).stdout(Stdio::piped()).spawn().expect("start serve");
+        let line = first_line(&mut child);
+        assert_eq!(
+            line,
+            format!("serving {} on {}", store.path.display(), socket.display()),
+            "the one startup line"
+        );
+        Service { child, socket: socket.to_path_buf(), store }
+    }
+
+    async fn call(&self, method: &str, path: &str, as_user: Option<&str>, body: Option<Value>) -> Reply {
+        call(&self.socket, method, path, as_user, body.map(|b| b.to_string().into_bytes())).await
+    }
+
+    async fn get(&self, path: &str, as_user: Option<&str>) -> Reply {
+        self.call("GET", path, as_user, None).await
+    }
+
+    /// A call that must succeed with `status`; returns the JSON body.
+    async fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        as_user: Option<&str>,
+        body: Option<Value>,
+        status: u16,
+    ) -> Value {
+        let reply = self.call(method, path, as_user, body).await;
+        assert_eq!(reply.status, status, "{method} {path} as {as_user:?}: {}", reply.text);
+        reply.json()
+    }
+
+    /// Everything a refused call must leave as it was, as the operator sees it.
+    async fn snapshot(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        for path in [
+            "/v1/audit?limit=100000",
+            "/v1/requests?limit=100000",
+            "/v1/applications",
+            "/v1/offers",
+            "/v1/users",
+            "/v1/tenants",
+            "/v1/access",
+        ] {
+            let reply = self.get(path, None).await;
+            assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+            all.push(reply.text);
+        }
+        for upn in [DAVE, ERIN, ALICE, BOB] {
+            all.push(self.get("/v1/notifications?limit=1000", Some(upn)).await.text);
+            all.push(self.get("/v1/me", Some(upn)).await.text);
+        }
+        all
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).expect("signal");
+    }
+
+    /// Waits for the process to end by itself; its exit code.
+    fn wait(&mut self, within: Duration) -> i32 {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(start.elapsed() < within, "serve did not stop within {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `jitdesk --store S serve [--socket P]` with a clean environment; logs go to the store's folder.
+fn serve_command(store: &Store, socket: Option<&Path>) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("TZ", "UTC")
+        .env_remove("JITDESK_USER")
+        .env_remove("JITDESK_STORE")
+        .env_remove("JITDESK_SOCKET")
+        .env("USER", NO_LOGIN)
+        .env("LOGNAME", NO_LOGIN)
+        .env("XDG_DATA_HOME", store.dir.path())
+        .arg("--store")
+        .arg(&store.path)
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(socket) = socket {
+        cmd.arg("--socket").arg(socket);
+    }
+    cmd
+}
+
+/// The first line the child prints, within ten seconds.
+fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep draining so the child never blocks on a full pipe.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let line = rx.recv_timeout(Duration::from_secs(10)).expect("serve printed its startup line");
+    line.trim_end().to_string()
+}
+
+// ---- a small HTTP/1.1 client over the Unix socket ----
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A refusal: the status, and the error body with its kind and a message.
+    fn refused(&self, status: u16, kind: &str) -> String {
+        assert_eq!(self.status, status, "{}", self.text);
+        let failure: wire::Failure = serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not an error body ({e}): {}", self.text));
+        let kind_text = serde_json::to_value(failure.error.kind).unwrap();
+        assert_eq!(kind_text, kind, "{}", self.text);
+        assert!(!failure.error.message.is_empty());
+        failure.error.message
+    }
+}
+
+async fn connect(socket: &Path) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let stream = UnixStream::connect(socket).await.expect("connect to the socket");
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(connection);
+    sender
+}
+
+fn request(method: &str, path: &str, as_user: Option<&str>, body: Option<Vec<u8>>) -> Request<Full<Bytes>> {
+    let mut builder = Request::builder().method(method).uri(path).header("host", "jitdesk");
+    if let Some(upn) = as_user {
+        builder = builder.header("x-jitdesk-as", upn);
+    }
+    if body.is_some() {
+        builder = builder.header("content-type", "application/json");
+    }
+    builder.body(Full::new(Bytes::from(body.unwrap_or_default()))).expect("request")
+}
+
+async fn call(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    as_user: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> Reply {
+    let mut sender = connect(socket).await;
+    let response = sender.send_request(request(method, path, as_user, body)).await.expect("send");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// Writes raw bytes on a new connection and returns the status line of the answer.
+async fn raw(socket: &Path, bytes: &[u8]) -> String {
+    let mut stream = UnixStream::connect(socket).await.expect("connect");
+    // The server may answer (and close) before it has read everything; that is the point.
+    let _ = stream.write_all(bytes).await;
+    let mut answer = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        let mut chunk = [0u8; 1024];
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_string()
+}
+
+/// One server-sent-events subscription.
+struct Events {
+    body: hyper::body::Incoming,
+    buffer: String,
+    _sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+/// One SSE message: its event name (`message` when none) and its data.
+#[derive(Debug)]
+struct Message {
+    event: String,
+    data: String,
+}
+
+impl Events {
+    async fn open(socket: &Path, as_user: Option<&str>) -> Events {
+        let mut sender = connect(socket).await;
+        let response =
+            sender.send_request(request("GET", "/v1/events", as_user, None)).await.expect("subscribe");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let mut events = Events { body: response.into_body(), buffer: String::new(), _sender: sender };
+        let ready = events.next(Duration::from_secs(5)).await.expect("the ready event");
+        assert_eq!(ready.event, wire::EVENT_READY);
+        events
+    }
+
+    /// The next message (comments skipped), or None when the stream ends or nothing comes in time.
+    async fn next(&mut self, within: Duration) -> Option<Message> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut event, mut data) = ("message".to_string(), Vec::new());
+                for line in block.lines() {
+                    if let Some(name) = line.strip_prefix("event:") {
+                        event = name.trim().to_string();
+                    } else if let Some(d) = line.strip_prefix("data:") {
+                        data.push(d.strip_prefix(' ').unwrap_or(d).to_string());
+                    }
+                }
+                if !data.is_empty() {
+                    return Some(Message { event, data: data.join("\n") });
+                }
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame()).await.ok()??.ok()?;
+            if let Ok(chunk) = frame.into_data() {
+                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        }
+    }
+
+    /// The next engine event, skipping other messages.
+    async fn next_event(&mut self, within: Duration) -> Option<json::Event> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = self.next(left).await?;
+            if message.event == "message" {
+                return Some(serde_json::from_str(&message.data).expect("an engine event"));
+            }
+        }
+    }
+}
+
+// ---- the tests ----
+
+#[tokio::test]
+async fn every_route_answers_on_the_sample() {
+    let mut s = Service::sample();
+    let mode = std::fs::metadata(&s.socket).unwrap();
+    assert!(mode.file_type().is_socket());
+    assert_eq!(mode.permissions().mode() & 0o777, 0o660, "owner and group only");
+
+    // Health needs no identity and names the store.
+    let health: wire::Health =
+        serde_json::from_value(s.ok("GET", "/v1/health", None, None, 200).await).unwrap();
+    assert_eq!((health.service.as_str(), health.store), ("jitdesk", s.store.path.display().to_string()));
+
+    // Who am I: the operator, as itself and as a directory user.
+    let me: wire::Me = serde_json::from_value(s.ok("GET", "/v1/me", None, None, 200).await).unwrap();
+    assert!(me.operator && me.user.is_none() && me.seen_upto.is_none(), "{me:?}");
+    let me: wire::Me = serde_json::from_value(s.ok("GET", "/v1/me", Some(DAVE), None, 200).await).unwrap();
+    assert!(me.operator);
+    assert_eq!(me.user.map(|u| u.upn), Some(DAVE.to_string()));
+
+    // The directory: the operator manages it.
+    let tenants = s.ok("GET", "/v1/tenants", None, None, 200).await;
+    assert_eq!(tenants.as_array().unwrap().len(), 3);
+    let t =
+        s.ok("POST", "/v1/tenants", None, Some(json!({"id": "woodgrove", "kind": "customer"})), 201).await;
+    assert_eq!(t, json!({"id": "woodgrove", "kind": "customer", "name": "woodgrove", "license": "p2"}));
+    let u = s
+        .ok(
+            "POST",
+            "/v1/users",
+            None,
+            Some(
+                json!({"upn": "Wendy@Woodgrove.com", "tenant": "woodgrove", "admin": true, "login": "wendy"}),
+            ),
+            201,
+        )
+        .await;
+    assert_eq!(u["upn"], "wendy@woodgrove.com");
+    assert_eq!(u["login"], "wendy");
+    let found = s.ok("GET", "/v1/users?search=wendy", Some(DAVE), None, 200).await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(s.ok("GET", "/v1/users", None, None, 200).await.as_array().unwrap().len(), 7);
+
+    // The marketplace: a publisher publishes.
+    let offer = s
+        .ok(
+            "POST",
+            "/v1/offers",
+            Some(DAVE),
+            Some(json!({"id": "fabrikam-erp", "name": "Fabrikam ERP", "jitAvailable": true, "roles": ["Owner", "Reader"]})),
+            201,
+        )
+        .await;
+    assert_eq!(offer["publishedBy"], DAVE);
+    assert_eq!(s.ok("GET", "/v1/offers", Some(ERIN), None, 200).await.as_array().unwrap().len(), 3);
+
+    // Applications: a customer admin deploys and changes JIT settings; ARM names throughout.
+    let deployed = s
+        .call(
+            "POST",
+            "/v1/applications",
+            Some(ALICE),
+            Some(json!({"name": "contoso-erp", "offer": "fabrikam-erp", "mode": "ManualApprove", "maxDuration": "4h", "approvers": [BOB]})),
+        )
+        .await;
+    assert_eq!(deployed.status, 201, "{}", deployed.text);
+    assert_eq!(deployed.header("location"), Some("/v1/applications/contoso-erp"));
+    let app: json::App = serde_json::from_str(&deployed.text).unwrap();
+    assert_eq!(app.jit_access_policy.jit_approvers[0].display_name, "Bob Nakamura");
+    let app = jitdesk::domain::Application::from(app);
+    assert_eq!(app.policy.max_duration.iso(), "PT4H");
+    let shown = s.ok("GET", "/v1/applications/contoso-erp", Some(DAVE), None, 200).await;
+    assert_eq!(shown["jitAccessPolicy"]["jitApprovalMode"], "ManualApprove");
+    let changed = s
+        .ok(
+            "PATCH",
+            "/v1/applications/contoso-erp",
+            Some(ALICE),
+            Some(json!({"maxDuration": "PT6H", "addApprovers": [CAROL]})),
+            200,
+        )
+        .await;
+    assert_eq!(changed["jitAccessPolicy"]["maximumJitAccessDuration"], "PT6H");
+    assert_eq!(changed["jitAccessPolicy"]["jitApprovers"].as_array().unwrap().len(), 2);
+    let apps = s.ok("GET", "/v1/applications", None, None, 200).await;
+    assert_eq!(apps.as_array().unwrap().len(), 5);
+    // A user sees only the applications their tenant is a party to.
+    assert_eq!(s.ok("GET", "/v1/applications", Some(NADIA), None, 200).await, json!([]));
+
+    // Requests: create, list with each filter, show with history, decide.
+    let created = s
+        .call(
+            "POST",
+            "/v1/requests",
+            Some(DAVE),
+            Some(json!({"app": "contoso-erp", "roles": ["owner"], "duration": "PT2H", "justification": "INC-1: month end", "ticket": "INC-1"})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let request: json::Request = serde_json::from_str(&created.text).unwrap();
+    let id = request.id;
+    assert_eq!(created.header("location"), Some(format!("/v1/requests/{id}").as_str()));
+    assert_eq!(request.jit_authorization_policies[0].role_definition_id, "Owner");
+    let domain = jitdesk::domain::AccessRequest::from(request);
+    assert_eq!(domain.state, jitdesk::domain::RequestState::Pending);
+
+    let pending = s.call("GET", "/v1/requests?state=pending&limit=100", None, None).await;
+    assert_eq!(pending.status, 200);
+    assert_eq!(pending.header("x-jitdesk-more"), Some("false"));
+    let ids: Vec<u64> =
+        pending.json().as_array().unwrap().iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, [id, ERINS_PENDING, DAVES_PENDING], "newest first");
+    let one = s.call("GET", "/v1/requests?limit=1", None, None).await;
+    assert_eq!(one.header("x-jitdesk-more"), Some("true"));
+    assert_eq!(one.json().as_array().unwrap().len(), 1);
+    let by_app = s.ok("GET", "/v1/requests?app=contoso-erp", None, None, 200).await;
+    assert_eq!(by_app.as_array().unwrap().len(), 1);
+    let by_requester =
+        s.ok("GET", &format!("/v1/requests?requester={ERIN}&limit=100"), None, None, 200).await;
+    assert!(by_requester.as_array().unwrap().iter().all(|r| r["requester"] == ERIN));
+    let mine = s.ok("GET", "/v1/requests?mine=true&limit=100", Some(DAVE), None, 200).await;
+    assert!(!mine.as_array().unwrap().is_empty());
+    assert!(mine.as_array().unwrap().iter().all(|r| r["requester"] == DAVE));
+    assert_eq!(s.ok("GET", "/v1/requests?limit=100", Some(NADIA), None, 200).await, json!([]));
+
+    let approved = s
+        .ok(
+            "POST",
+            &format!("/v1/requests/{id}/approve"),
+            Some(BOB),
+            Some(json!({"reason": "month end"})),
+            200,
+        )
+        .await;
+    assert_eq!(approved["jitRequestState"], "Approved");
+    assert_eq!(approved["decision"]["by"], BOB);
+    let detail = s.ok("GET", &format!("/v1/requests/{id}"), Some(ERIN), None, 200).await;
+    let actions: Vec<&str> =
+        detail["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["request.create", "request.approve"]);
+
+    // Access: grants, a check, a revocation.
+    let grants = s.ok("GET", "/v1/access", Some(DAVE), None, 200).await;
+    assert!(grants.as_array().unwrap().iter().any(|g| g["id"] == id), "{grants}");
+    let check = s.ok("GET", "/v1/access/check?app=contoso-erp", Some(DAVE), None, 200).await;
+    assert_eq!(check["access"], "active");
+    assert_eq!(check["request"], id);
+    let check: json::AccessCheck = serde_json::from_value(
+        s.ok("GET", &format!("/v1/access/check?app=contoso-erp&user={ERIN}"), None, None, 200).await,
+    )
+    .unwrap();
+    assert!(matches!(check.access, json::Access::None { .. }));
+    let revoked = s
+        .ok(
+            "POST",
+            &format!("/v1/access/{id}/revoke"),
+            Some(ALICE),
+            Some(json!({"reason": "done early"})),
+            200,
+        )
+        .await;
+    assert_eq!(revoked["jitRequestState"], "Revoked");
+
+    // Deny and cancel.
+    let ask = |why: &str| json!({"app": "contoso-erp", "roles": ["Reader"], "duration": "1h", "justification": why});
+    let second =
+        s.ok("POST", "/v1/requests", Some(DAVE), Some(ask("again")), 201).await["id"].as_u64().unwrap();
+    let denied = s
+        .ok(
+            "POST",
+            &format!("/v1/requests/{second}/deny"),
+            Some(CAROL),
+            Some(json!({"reason": "no ticket"})),
+            200,
+        )
+        .await;
+    assert_eq!(denied["jitRequestState"], "Denied");
+    let third =
+        s.ok("POST", "/v1/requests", Some(DAVE), Some(ask("once more")), 201).await["id"].as_u64().unwrap();
+    let canceled = s.ok("POST", &format!("/v1/requests/{third}/cancel"), Some(DAVE), None, 200).await;
+    assert_eq!(canceled["jitRequestState"], "Canceled");
+
+    // Notifications, and marking them seen.
+    let notes = s.call("GET", "/v1/notifications?limit=100", Some(DAVE), None).await;
+    assert_eq!(notes.status, 200);
+    assert_eq!(notes.header("x-jitdesk-seen-upto"), Some("0"));
+    let notes: Vec<jitdesk::domain::Notification> = serde_json::from_str(&notes.text).unwrap();
+    assert!(notes.iter().any(|n| n.request == id && n.message.contains("revoked")), "{notes:?}");
+    let newest = notes[0].id;
+    let seen = s.ok("POST", "/v1/notifications/seen", Some(DAVE), Some(json!({"upto": newest})), 200).await;
+    assert_eq!(seen, json!({"seenUpto": newest}));
+    let me: wire::Me = serde_json::from_value(s.ok("GET", "/v1/me", Some(DAVE), None, 200).await).unwrap();
+    assert_eq!(me.seen_upto, Some(newest));
+
+    // The audit log: everything for the operator, the parties' share for a user.
+    let audit = s.ok("GET", "/v1/audit?limit=3", None, None, 200).await;
+    let actions: Vec<&str> =
+        audit.as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["request.cancel", "request.create", "request.deny"]);
+    let all = s.ok("GET", "/v1/audit?limit=100000", None, None, 200).await;
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "tenant.add" && r["actor"].as_str().unwrap().starts_with("operator:"))
+    );
+    assert_eq!(s.ok("GET", "/v1/audit", Some(NADIA), None, 200).await, json!([]));
+    let daves = s.ok("GET", "/v1/audit?limit=100000", Some(DAVE), None, 200).await;
+    assert!(daves.as_array().unwrap().iter().all(|r| r["app"].is_string()), "only application records");
+
+    // Everything the CLI reads after the service stops agrees with what the API said.
+    s.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(s.wait(Duration::from_secs(15)), 0);
+    assert_eq!(s.store.state_of(id), "Revoked");
+}
+
+#[tokio::test]
+async fn refusals_have_fitting_codes_and_change_nothing() {
+    let s = Service::sample();
+    let before = s.snapshot().await;
+    let decision = format!("/v1/requests/{DAVES_PENDING}/approve");
+
+    // 400: malformed JSON, unknown fields, missing fields, empty bodies, bad queries, rule refusals.
+    let bad = |text: &str| Some(text.as_bytes().to_vec());
+    let m =
+        call(&s.socket, "POST", "/v1/tenants", None, bad("{\"id\": \"x\",")).await.refused(400, "invalid");
+    assert!(m.contains("EOF"), "{m}");
+    let m =
+        call(&s.socket, "POST", "/v1/tenants", None, bad(r#"{"id": "x", "kind": "customer", "colour": 1}"#))
+            .await
+            .refused(400, "invalid");
+    assert!(m.contains("unknown field `colour`"), "{m}");
+    let m = call(&s.socket, "POST", "/v1/tenants", None, bad(r#"{"id": "x"}"#)).await.refused(400, "invalid");
+    assert!(m.contains("missing field `kind`"), "{m}");
+    let m = call(&s.socket, "POST", "/v1/tenants", None, bad(r#"{"id": "x", "kind": "galaxy"}"#))
+        .await
+        .refused(400, "invalid");
+    assert!(m.contains("galaxy"), "{m}");
+    let m = call(&s.socket, "POST", &decision, Some(ALICE), None).await.refused(400, "invalid");
+    assert!(m.contains("empty"), "{m}");
+    let m = call(&s.socket, "POST", &decision, Some(ALICE), bad("[1, 2]")).await.refused(400, "invalid");
+    assert!(m.contains("JSON"), "{m}");
+    s.call("POST", &decision, Some(ALICE), Some(json!({"reason": "   "}))).await.refused(400, "invalid");
+    let m = s.get("/v1/requests?state=Sleeping", None).await.refused(400, "invalid");
+    assert!(m.contains("Pending"), "{m}");
+    let m = s.get("/v1/requests?stat=Pending", None).await.refused(400, "invalid");
+    assert!(m.contains("unknown field `stat`"), "{m}");
+    s.get("/v1/requests?limit=many", None).await.refused(400, "invalid");
+    s.get("/v1/audit?limit=100000000", None).await.refused(400, "invalid");
+    s.get("/v1/access/check", Some(DAVE)).await.refused(400, "invalid");
+    let m = s.get("/v1/access/check?app=contoso-crm", None).await.refused(400, "invalid");
+    assert!(m.contains("user="), "the operator names the user: {m}");
+    s.get(&format!("/v1/requests?mine=true&requester={ERIN}"), Some(DAVE)).await.refused(400, "invalid");
+    let too_long =
+        json!({"app": "contoso-crm-eu", "roles": ["Reader"], "duration": "PT9H", "justification": "x"});
+    s.call("POST", "/v1/requests", Some(DAVE), Some(too_long)).await.refused(400, "invalid");
+    let m = s
+        .call(
+            "POST",
+            "/v1/requests",
+            Some(DAVE),
+            Some(json!({"app": "contoso-crm-eu", "duration": "soon", "justification": "x"})),
+        )
+        .await
+        .refused(400, "invalid");
+    assert!(m.contains("PT8H"), "the duration forms are named: {m}");
+    let status = raw(&s.socket, b"GET /v1/me HTTP/1.1\r\nHost x\r\n\r\n").await;
+    assert!(status.starts_with("HTTP/1.1 400"), "a malformed request line: {status:?}");
+    let huge = format!("GET /v1/me HTTP/1.1\r\nHost: x\r\nX-Padding: {}\r\n\r\n", "p".repeat(70 * 1024));
+    let status = raw(&s.socket, huge.as_bytes()).await;
+    assert!(status.starts_with("HTTP/1.1 431"), "headers over 64 KiB: {status:?}");
+
+    // 403: directory writes by users, workflow steps the rules refuse, no user where one is needed.
+    let m = s
+        .call("POST", "/v1/tenants", Some(DAVE), Some(json!({"id": "x", "kind": "customer"})))
+        .await
+        .refused(403, "forbidden");
+    assert!(m.contains("only the store's operator"), "{m}");
+    s.call("POST", "/v1/users", Some(ALICE), Some(json!({"upn": "x@contoso.com", "tenant": "contoso"})))
+        .await
+        .refused(403, "forbidden");
+    let m = s
+        .call(
+            "POST",
+            &format!("/v1/requests/{DAVES_PENDING}/approve"),
+            Some(DAVE),
+            Some(json!({"reason": "me"})),
+        )
+        .await
+        .refused(403, "forbidden");
+    assert!(m.contains("your own"), "{m}");
+    s.call("POST", &decision, Some(CAROL), Some(json!({"reason": "ok"}))).await.refused(403, "forbidden");
+    s.call("POST", &format!("/v1/requests/{DAVES_PENDING}/cancel"), Some(ERIN), None)
+        .await
+        .refused(403, "forbidden");
+    s.call(
+        "POST",
+        "/v1/requests",
+        None,
+        Some(json!({"app": "contoso-crm", "roles": ["Owner"], "duration": "1h", "justification": "x"})),
+    )
+    .await
+    .refused(403, "forbidden");
+    s.get("/v1/notifications", None).await.refused(403, "forbidden");
+    s.call("POST", "/v1/notifications/seen", None, Some(json!({"upto": 5}))).await.refused(403, "forbidden");
+
+    // 404: unknown ids, names, routes and users; other tenants' applications look the same.
+    s.call("POST", "/v1/requests/999/approve", Some(ALICE), Some(json!({"reason": "ok"})))
+        .await
+        .refused(404, "notFound");
+    s.get("/v1/requests/999", None).await.refused(404, "notFound");
+    s.get("/v1/requests/ten", None).await.refused(404, "notFound");
+    s.get("/v1/applications/nowhere", None).await.refused(404, "notFound");
+    let hidden = s.get("/v1/applications/contoso-crm", Some(NADIA)).await.refused(404, "notFound");
+    let missing = s.get("/v1/applications/nowhere", Some(NADIA)).await.refused(404, "notFound");
+    assert_eq!(
+        hidden.replace("contoso-crm", "nowhere"),
+        missing,
+        "a hidden application reads as a missing one"
+    );
+    s.get(&format!("/v1/requests/{DAVES_PENDING}"), Some(NADIA)).await.refused(404, "notFound");
+    s.get("/v1/access/check?app=contoso-crm", Some(NADIA)).await.refused(404, "notFound");
+    s.get("/v1/nothing-here", None).await.refused(404, "notFound");
+    let m = s.get("/v1/me", Some("nobody@nowhere.com")).await.refused(404, "notFound");
+    assert!(m.contains("nobody@nowhere.com"), "{m}");
+    s.call("PATCH", "/v1/applications/nowhere", Some(ALICE), Some(json!({"maxDuration": "1h"})))
+        .await
+        .refused(404, "notFound");
+
+    // 405 for a route that does not take the method.
+    s.call("DELETE", "/v1/tenants", None, None).await.refused(405, "invalid");
+
+    // 409: duplicates and decisions on requests no longer pending.
+    s.call("POST", "/v1/tenants", None, Some(json!({"id": "contoso", "kind": "customer"})))
+        .await
+        .refused(409, "conflict");
+    s.call(
+        "POST",
+        "/v1/requests",
+        Some(DAVE),
+        Some(json!({"app": "contoso-crm", "roles": ["Owner"], "duration": "1h", "justification": "x"})),
+    )
+    .await
+    .refused(409, "conflict");
+    s.call("POST", "/v1/requests/1/approve", Some(ALICE), Some(json!({"reason": "late"})))
+        .await
+        .refused(409, "conflict");
+    s.call("PATCH", "/v1/applications/contoso-crm", Some(ALICE), Some(json!({"jit": false})))
+        .await
+        .refused(409, "conflict");
+
+    // 413: a declared length over 64 KiB, and a chunked body that grows past it.
+    let big = format!(r#"{{"id": "x", "kind": "customer", "name": "{}"}}"#, "n".repeat(70 * 1024));
+    let m =
+        call(&s.socket, "POST", "/v1/tenants", None, Some(big.into_bytes())).await.refused(413, "invalid");
+    assert!(m.contains("64 KiB"), "{m}");
+    let mut chunked = b"POST /v1/tenants HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..20 {
+        chunked.extend_from_slice(format!("1000\r\n{}\r\n", "a".repeat(4096)).as_bytes());
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let status = raw(&s.socket, &chunked).await;
+    assert!(status.starts_with("HTTP/1.1 413"), "{status:?}");
+
+    assert_eq!(s.snapshot().await, before, "a refused call changes nothing");
+}
+
+#[tokio::test]
+async fn events_reach_subscribers_within_a_second() {
+    let s = Service::sample();
+    let mut everything = Events::open(&s.socket, None).await;
+    let mut dave = Events::open(&s.socket, Some(DAVE)).await;
+    let mut nadia = Events::open(&s.socket, Some(NADIA)).await;
+
+    // A decision made through another connection.
+    let sent = Instant::now();
+    s.ok(
+        "POST",
+        &format!("/v1/requests/{DAVES_PENDING}/approve"),
+        Some(ALICE),
+        Some(json!({"reason": "go"})),
+        200,
+    )
+    .await;
+    let event =
+        everything.next_event(Duration::from_secs(1)).await.expect("the decision's event within a second");
+    let took = sent.elapsed();
+    assert_eq!(event.record.action, jitdesk::domain::Action::RequestApproved);
+    assert_eq!(event.record.target, jitdesk::domain::Target::Request(DAVES_PENDING));
+    assert_eq!(event.record.actor, ALICE);
+    assert_eq!(event.notified, [DAVE]);
+    eprintln!("decision to event: {took:?}");
+
+    // The requester's stream has it too; a user of an unrelated tenant does not.
+    let seen = dave.next_event(Duration::from_secs(1)).await.expect("dave hears of his request");
+    assert_eq!(seen.record, event.record);
+    assert_eq!(seen.notified, [DAVE]);
+    // Directory changes are public, so nadia's next event is the tenant added after the decision.
+    s.ok("POST", "/v1/tenants", None, Some(json!({"id": "woodgrove", "kind": "publisher"})), 201).await;
+    let next = nadia.next_event(Duration::from_secs(1)).await.expect("a directory event");
+    assert_eq!(next.record.action, jitdesk::domain::Action::TenantAdded);
+    assert!(next.notified.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_falls_behind_is_told_to_reload() {
+    let s = Service::sample();
+    let mut stalled = Events::open(&s.socket, None).await;
+    // More changes than the event buffer holds (4096) plus what the socket buffers, while the
+    // subscriber reads nothing. Sixteen writers, so the commits share transactions.
+    let started = Instant::now();
+    let writers: Vec<_> = (0..16)
+        .map(|w| {
+            let socket = s.socket.clone();
+            tokio::spawn(async move {
+                let mut sender = connect(&socket).await;
+                for i in 0..400 {
+                    let body =
+                        json!({"id": format!("t{w}x{i}"), "kind": "customer"}).to_string().into_bytes();
+                    let response =
+                        sender.send_request(request("POST", "/v1/tenants", None, Some(body))).await.unwrap();
+                    assert_eq!(response.status(), 201);
+                    // Read the answer so the connection can take the next request.
+                    response.into_body().collect().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    eprintln!("6400 changes in {:?}", started.elapsed());
+    // The other writers were never held up, and now the subscriber reads: what was buffered, then
+    // the reload hint, then the end.
+    let mut delivered = 0;
+    let reload = loop {
+        let message = stalled.next(Duration::from_secs(10)).await.expect("a reload before the stream ends");
+        if message.event == wire::EVENT_RELOAD {
+            break message;
+        }
+        delivered += 1;
+    };
+    let reload: wire::Reload = serde_json::from_str(&reload.data).unwrap();
+    assert_eq!(reload.reason, wire::ReloadReason::Lagged);
+    assert!(reload.missed.unwrap_or(0) > 0, "{reload:?}");
+    assert!(delivered < 6400, "{delivered}");
+    assert!(stalled.next(Duration::from_secs(5)).await.is_none(), "the stream ends");
+    // A new subscription works at once.
+    Events::open(&s.socket, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_decisions_record_exactly_one() {
+    let s = Service::sample();
+    let path = format!("/v1/requests/{ERINS_PENDING}");
+    let calls = (0..32).map(|i| {
+        let socket = s.socket.clone();
+        let (verb, who) = if i % 2 == 0 { ("approve", ALICE) } else { ("deny", BOB) };
+        let path = format!("{path}/{verb}");
+        tokio::spawn(async move {
+            call(
+                &socket,
+                "POST",
+                &path,
+                Some(who),
+                Some(json!({"reason": format!("racer {i}")}).to_string().into_bytes()),
+            )
+            .await
+        })
+    });
+    let calls: Vec<_> = calls.collect();
+    let mut codes = Vec::new();
+    for call in calls {
+        let reply = call.await.expect("task");
+        if reply.status == 409 {
+            reply.refused(409, "conflict");
+        }
+        codes.push(reply.status);
+    }
+    let won = codes.iter().filter(|c| **c == 200).count();
+    let lost = codes.iter().filter(|c| **c == 409).count();
+    assert_eq!((won, lost), (1, 31), "{codes:?}");
+    let detail = s.ok("GET", &path, None, None, 200).await;
+    let decisions = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["action"] == "request.approve" || h["action"] == "request.deny")
+        .count();
+    assert_eq!(decisions, 1, "{detail}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_cleanly() {
+    let mut s = Service::sample();
+    let mut events = Events::open(&s.socket, None).await;
+    // A connection in the middle of a request is answered or closed, never left hanging.
+    let mut idle = UnixStream::connect(&s.socket).await.unwrap();
+    idle.write_all(b"GET /v1/health HTTP/1.1\r\n").await.unwrap();
+
+    let stopped = Instant::now();
+    s.signal(nix::sys::signal::Signal::SIGTERM);
+    let last = events.next(Duration::from_secs(5)).await.expect("a last event");
+    assert_eq!(last.event, wire::EVENT_RELOAD);
+    let reload: wire::Reload = serde_json::from_str(&last.data).unwrap();
+    assert_eq!(reload.reason, wire::ReloadReason::Shutdown);
+    assert!(events.next(Duration::from_secs(5)).await.is_none(), "the stream ends");
+    assert_eq!(s.wait(Duration::from_secs(15)), 0, "exit 0");
+    eprintln!("SIGTERM to exit: {:?}", stopped.elapsed());
+    assert!(!s.socket.exists(), "the socket file is gone");
+    // Closed cleanly: a read-only open needs no recovery, and the CLI works at once.
+    let reopened = jitdesk::store::Store::open_read_only(&s.store.path).expect("open");
+    assert!(reopened.is_some(), "the store was closed cleanly and needs no repair");
+    drop(reopened);
+    let audit = s.store.ok(&["audit", "--limit", "1"]);
+    assert!(audit.contains("ACTOR"), "{audit}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(s.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(stderr, "", "nothing on stderr");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_under_load_loses_nothing_acknowledged() {
+    let mut s = Service::sample();
+    let socket = s.socket.clone();
+    // Eight clients add tenants one after another until the service goes away.
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for i in 0.. {
+                    let id = format!("t{w}x{i}");
+                    let body = json!({"id": id, "kind": "customer"}).to_string().into_bytes();
+                    let Ok(stream) = UnixStream::connect(&socket).await else { break };
+                    let Ok((mut sender, connection)) =
+                        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+                    else {
+                        break;
+                    };
+                    tokio::spawn(connection);
+                    let Ok(response) =
+                        sender.send_request(request("POST", "/v1/tenants", None, Some(body))).await
+                    else {
+                        break;
+                    };
+                    match response.status().as_u16() {
+                        201 => acknowledged.push(id),
+                        other => panic!("a write during shutdown answered {other}"),
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.signal(nix::sys::signal::Signal::SIGTERM);
+    let mut acknowledged = Vec::new();
+    for worker in workers {
+        acknowledged.extend(worker.await.expect("worker"));
+    }
+    assert_eq!(s.wait(Duration::from_secs(15)), 0);
+    assert!(acknowledged.len() > 8, "the load ran: {}", acknowledged.len());
+    eprintln!("{} writes acknowledged before the stop", acknowledged.len());
+    let audit = s.store.json(&["audit", "--json", "--limit", "100000"]);
+    let added: std::collections::HashSet<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "tenant.add")
+        .filter_map(|r| r["target"]["id"].as_str())
+        .collect();
+    let lost: Vec<&String> = acknowledged.iter().filter(|id| !added.contains(id.as_str())).collect();
+    assert!(lost.is_empty(), "acknowledged but not in the store: {lost:?}");
+}
+
+#[tokio::test]
+async fn sigint_stops_cleanly_too() {
+    let mut s = Service::sample();
+    s.ok("GET", "/v1/me", None, None, 200).await;
+    s.signal(nix::sys::signal::Signal::SIGINT);
+    assert_eq!(s.wait(Duration::from_secs(15)), 0);
+    assert!(!s.socket.exists());
+    assert!(jitdesk::store::Store::open_read_only(&s.store.path).unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_second_serve_on_the_socket_is_refused() {
+    let mut s = Service::sample();
+    let started = Instant::now();
+    let second = serve_command(&s.store, Some(&s.socket)).output().expect("second serve");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(
+        stderr.starts_with("error: a jitdesk service already answers on") && stderr.contains("api.sock"),
+        "{stderr:?}"
+    );
+    assert!(second.stdout.is_empty());
+    eprintln!("second serve refused in {:?}", started.elapsed());
+    // The first one is untouched.
+    assert!(s.socket.exists());
+    s.ok("GET", "/v1/health", None, None, 200).await;
+
+    // A socket nobody answers on (the service was killed) is stale, and the next serve replaces it.
+    s.signal(nix::sys::signal::Signal::SIGKILL);
+    s.wait(Duration::from_secs(5));
+    assert!(s.socket.exists(), "SIGKILL leaves the socket file behind");
+    let store = std::mem::replace(&mut s.store, Store::new());
+    let again = Service::start(store, &s.socket.clone());
+    again.ok("GET", "/v1/health", None, None, 200).await;
+}
+
+#[tokio::test]
+async fn the_socket_defaults_to_beside_the_store() {
+    let store = Store::new();
+    store.ok(&["init", "--sample"]);
+    let mut child = serve_command(&store, None).stdout(Stdio::piped()).spawn().unwrap();
+    let expected = PathBuf::from(format!("{}.sock", store.path.display()));
+    assert_eq!(first_line(&mut child), format!("serving {} on {}", store.path.display(), expected.display()));
+    assert_eq!(call(&expected, "GET", "/v1/health", None, None).await.status, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // JITDESK_SOCKET moves it; --socket would beat both.
+    let elsewhere = store.dir.path().join("env.sock");
+    let mut child =
+        serve_command(&store, None).env("JITDESK_SOCKET", &elsewhere).stdout(Stdio::piped()).spawn().unwrap();
+    assert!(first_line(&mut child).ends_with("env.sock"));
+    assert_eq!(call(&elsewhere, "GET", "/v1/health", None, None).await.status, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // --group gives the socket to a group (here our own, which needs no privilege).
+    let gid = nix::unistd::getegid();
+    let group = nix::unistd::Group::from_gid(gid).unwrap().expect("our group has a name").name;
+    let grouped = store.dir.path().join("group.sock");
+    let mut child = serve_command(&store, Some(&grouped))
+        .args(["--group", &group])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    first_line(&mut child);
+    let meta = std::fs::metadata(&grouped).unwrap();
+    assert_eq!((meta.gid(), meta.permissions().mode() & 0o777), (gid.as_raw(), 0o660));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = serve_command(&store, Some(&grouped)).args(["--group", "no-such-group-here"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: there is no group `no-such-group-here`"), "{stderr}");
+
+    // Not a socket: refused, and the file is left alone.
+    let file = store.dir.path().join("plain.sock");
+    std::fs::write(&file, "keep me").unwrap();
+    let out = serve_command(&store, Some(&file)).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a socket"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
