@@ -7,9 +7,6 @@ use std::collections::HashSet;
 
 use crate::store::{Page, Read, RequestFilter, Result, Tables};
 
-/// How far back scoped history looks.
-const SCOPED_SCAN: usize = 20_000;
-
 fn visible_apps(t: &Tables<Read>, upn: &str) -> Result<HashSet<String>> {
     let user = rules::need_user(t, upn)?;
     Ok(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).map(|a| a.name).collect())
@@ -98,20 +95,10 @@ impl Engine {
     }
 
     /// The audit records a directory user may see (those of applications they are a party to),
-    /// newest first. Looks back at most `SCOPED_SCAN` records so that a user with little activity in
-    /// a large store still gets an answer at once; older history is for `jitdesk audit`.
+    /// newest first.
     pub async fn audit_for(&self, upn: &str, limit: usize) -> Result<Vec<AuditRecord>> {
         let upn = upn.to_string();
-        self.read(move |t| {
-            let apps = visible_apps(t, &upn)?;
-            let records = t.audit_log(SCOPED_SCAN)?;
-            Ok(records
-                .into_iter()
-                .filter(|r| r.app.as_ref().is_some_and(|a| apps.contains(a)))
-                .take(limit)
-                .collect())
-        })
-        .await
+        self.read(move |t| t.audit_in(&visible_apps(t, &upn)?, limit)).await
     }
 
     /// Current grants on the applications a directory user is a party to.
@@ -119,7 +106,7 @@ impl Engine {
         let (upn, now) = (upn.to_string(), self.now());
         self.read(move |t| {
             let apps = visible_apps(t, &upn)?;
-            Ok(t.current_grants(now)?.into_iter().filter(|g| apps.contains(&g.app)).collect())
+            t.current_grants_in(now, &apps)
         })
         .await
     }
@@ -155,11 +142,7 @@ impl Engine {
     /// `requests`, limited to the applications the user is a party to.
     pub async fn requests_for(&self, upn: &str, filter: RequestFilter) -> Result<Page<AccessRequest>> {
         let upn = upn.to_string();
-        self.read(move |t| {
-            let apps = visible_apps(t, &upn)?;
-            t.requests_where(&filter, |r| apps.contains(&r.app))
-        })
-        .await
+        self.read(move |t| t.requests_in(&filter, &visible_apps(t, &upn)?)).await
     }
 
     /// `request`, if the user may see it; otherwise the answer for a request that does not exist.

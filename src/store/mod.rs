@@ -54,10 +54,9 @@ impl Store {
         };
         let store = Store { db: Db::Write(db), path: path.to_path_buf() };
         // Checked again: a file that needed crash recovery could not be vetted read-only.
-        schema(path, &store.begin_read()?)?;
-        if Tables::<Read>::open(&store.begin_read()?).is_err() {
-            // An older store lacks tables added since; creating them is the whole migration.
-            store.write(|_| Ok(()))?;
+        let found = schema(path, &store.begin_read()?)?;
+        if found < SCHEMA_VERSION {
+            store.write(|t| t.migrate(found))?;
         }
         Ok(store)
     }
@@ -101,8 +100,8 @@ impl Store {
         }
         let Some(db) = vet(path)? else { return Ok(None) };
         let store = Store { db: Db::Read(db), path: path.to_path_buf() };
-        // A store older than this build may lack tables; the read-write open adds them.
-        Ok(Tables::<Read>::open(&store.begin_read()?).is_ok().then_some(store))
+        // An older store needs migrating, which only the read-write open does.
+        Ok((schema(path, &store.begin_read()?)? == SCHEMA_VERSION).then_some(store))
     }
 
     pub fn path(&self) -> &Path {

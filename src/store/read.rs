@@ -1,6 +1,8 @@
 //! Queries, written once for read and write transactions alike. Each walks an index, never the
 //! whole request table, and stops as soon as it has what it was asked for.
 
+use std::collections::{BinaryHeap, HashSet};
+
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 
@@ -114,6 +116,76 @@ impl<F: Family> Tables<F> {
     fn ids_by_app(&self, app: &str) -> Result<Ids<'_>> {
         let range = self.by_app.range((app, 0)..=(app, u64::MAX))?.rev();
         Ok(Box::new(range.map(|e| e.map(|(k, _)| k.value().1).map_err(key_error))))
+    }
+
+    /// Newest first: the requests in one state on any of the applications.
+    fn ids_by_state_in(&self, state: RequestState, apps: &HashSet<String>) -> Result<Vec<u64>> {
+        let code = state.code();
+        let mut ids = Vec::new();
+        for app in apps {
+            for entry in self.by_state_app.range((code, app.as_str(), 0)..=(code, app.as_str(), u64::MAX))? {
+                ids.push(entry?.0.value().2);
+            }
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(ids)
+    }
+
+    /// `requests`, limited to the applications given; a state filter walks only their index ranges.
+    pub fn requests_in(&self, filter: &RequestFilter, apps: &HashSet<String>) -> Result<Page<AccessRequest>> {
+        match (filter.state, &filter.requester, &filter.app) {
+            (Some(state), None, None) => {
+                let ids = self.ids_by_state_in(state, apps)?;
+                let limit = filter.limit.unwrap_or(usize::MAX);
+                let more = ids.len() > limit;
+                let items =
+                    ids.into_iter().take(limit).map(|id| self.need_request(id)).collect::<Result<_>>()?;
+                Ok(Page { items, more })
+            }
+            _ => self.requests_where(filter, |r| apps.contains(&r.app)),
+        }
+    }
+
+    /// Approved grants on the applications given that have not ended.
+    pub fn current_grants_in(
+        &self,
+        now: DateTime<Utc>,
+        apps: &HashSet<String>,
+    ) -> Result<Vec<AccessRequest>> {
+        let mut grants = Vec::new();
+        for id in self.ids_by_state_in(RequestState::Approved, apps)? {
+            let r = self.need_request(id)?;
+            if r.end().is_some_and(|end| end > now) {
+                grants.push(r);
+            }
+        }
+        Ok(grants)
+    }
+
+    /// The newest `limit` audit records of the applications given: a merge of their histories that
+    /// reads only what it returns.
+    pub fn audit_in(&self, apps: &HashSet<String>, limit: usize) -> Result<Vec<AuditRecord>> {
+        let mut ranges = Vec::new();
+        for app in apps {
+            ranges.push(
+                self.audit_by_app.range((app.as_str(), 0)..=(app.as_str(), u64::MAX))?.rev().peekable(),
+            );
+        }
+        let mut heads: BinaryHeap<(u64, usize)> = BinaryHeap::new();
+        for (i, range) in ranges.iter_mut().enumerate() {
+            if let Some(entry) = range.next() {
+                heads.push((entry?.0.value().1, i));
+            }
+        }
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some((id, i)) = heads.pop() else { break };
+            out.push(self.need_audit(id)?);
+            if let Some(entry) = ranges[i].next() {
+                heads.push((entry?.0.value().1, i));
+            }
+        }
+        Ok(out)
     }
 
     fn ids_by_requester(&self, upn: &str, app: Option<&str>) -> Result<Ids<'_>> {

@@ -23,11 +23,15 @@ pub const REQUESTS: Records<u64> = TableDefinition::new("requests");
 pub const BY_STATE: Index<(u8, u64)> = TableDefinition::new("requests_by_state");
 /// (application, request id)
 pub const BY_APP: Index<(&str, u64)> = TableDefinition::new("requests_by_app");
+/// (state code, application, request id): one application's requests in one state.
+pub const BY_STATE_APP: Index<(u8, &str, u64)> = TableDefinition::new("requests_by_state_app");
 /// (requester, application, request id)
 pub const BY_REQUESTER: Index<(&str, &str, u64)> = TableDefinition::new("requests_by_requester");
 /// (deadline in ms since the epoch, request id): the ticker's only view of time.
 pub const DEADLINES: Index<(i64, u64)> = TableDefinition::new("deadlines");
 pub const AUDIT: Records<u64> = TableDefinition::new("audit");
+/// (application, audit id): one application's history.
+pub const AUDIT_BY_APP: Index<(&str, u64)> = TableDefinition::new("audit_by_app");
 /// (request id, audit id): a request's history.
 pub const AUDIT_BY_REQUEST: Index<(u64, u64)> = TableDefinition::new("audit_by_request");
 /// (recipient, audit id that caused it)
@@ -59,10 +63,12 @@ pub struct Tables<F: Family> {
     pub requests: F::Table<u64, &'static [u8]>,
     pub by_state: F::Table<(u8, u64), ()>,
     pub by_app: F::Table<(&'static str, u64), ()>,
+    pub by_state_app: F::Table<(u8, &'static str, u64), ()>,
     pub by_requester: F::Table<(&'static str, &'static str, u64), ()>,
     pub deadlines: F::Table<(i64, u64), ()>,
     pub audit: F::Table<u64, &'static [u8]>,
     pub audit_by_request: F::Table<(u64, u64), ()>,
+    pub audit_by_app: F::Table<(&'static str, u64), ()>,
     pub notifications: F::Table<(&'static str, u64), &'static [u8]>,
     pub notifications_seen: F::Table<&'static str, u64>,
 }
@@ -80,10 +86,12 @@ macro_rules! open_all {
             requests: $txn.open_table(REQUESTS)?,
             by_state: $txn.open_table(BY_STATE)?,
             by_app: $txn.open_table(BY_APP)?,
+            by_state_app: $txn.open_table(BY_STATE_APP)?,
             by_requester: $txn.open_table(BY_REQUESTER)?,
             deadlines: $txn.open_table(DEADLINES)?,
             audit: $txn.open_table(AUDIT)?,
             audit_by_request: $txn.open_table(AUDIT_BY_REQUEST)?,
+            audit_by_app: $txn.open_table(AUDIT_BY_APP)?,
             notifications: $txn.open_table(NOTIFICATIONS)?,
             notifications_seen: $txn.open_table(NOTIFICATIONS_SEEN)?,
         }

@@ -2,18 +2,39 @@
 
 use redb::ReadableTable;
 
-use super::codec::encode;
+use super::codec::{decode, encode};
 use super::error::Result;
 use super::read::ms;
 use super::tables::{Tables, Write};
 use crate::domain::*;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: indexes of requests by state and application, and of the audit log by application.
+pub const SCHEMA_VERSION: u32 = 2;
 
 impl Tables<Write<'_>> {
     pub fn set_schema_version(&mut self) -> Result<()> {
         self.meta.insert("schema_version", SCHEMA_VERSION)?;
         Ok(())
+    }
+
+    /// Brings a store written by an older build up to date; opening the tables has already created
+    /// any that were missing, so what is left is filling new indexes from the records.
+    pub fn migrate(&mut self, from: u32) -> Result<()> {
+        if from < 2 {
+            for entry in self.requests.iter()? {
+                let (id, bytes) = entry?;
+                let r: AccessRequest = decode("requests", &id.value(), bytes.value())?;
+                self.by_state_app.insert((r.state.code(), r.app.as_str(), r.id), ())?;
+            }
+            for entry in self.audit.iter()? {
+                let (id, bytes) = entry?;
+                let a: AuditRecord = decode("audit", &id.value(), bytes.value())?;
+                if let Some(app) = &a.app {
+                    self.audit_by_app.insert((app.as_str(), a.id), ())?;
+                }
+            }
+        }
+        self.set_schema_version()
     }
 
     pub fn put_tenant(&mut self, tenant: &Tenant) -> Result<()> {
@@ -48,6 +69,7 @@ impl Tables<Write<'_>> {
         match old {
             Some(old) => {
                 self.by_state.remove((old.state.code(), old.id))?;
+                self.by_state_app.remove((old.state.code(), old.app.as_str(), old.id))?;
                 if let Some((at, _)) = old.deadline() {
                     self.deadlines.remove((ms(at), old.id))?;
                 }
@@ -58,6 +80,7 @@ impl Tables<Write<'_>> {
             }
         }
         self.by_state.insert((new.state.code(), new.id), ())?;
+        self.by_state_app.insert((new.state.code(), new.app.as_str(), new.id), ())?;
         if let Some((at, _)) = new.deadline() {
             self.deadlines.insert((ms(at), new.id), ())?;
         }
@@ -73,6 +96,9 @@ impl Tables<Write<'_>> {
         self.audit.insert(record.id, encode(record)?.as_slice())?;
         if let Target::Request(request) = record.target {
             self.audit_by_request.insert((request, record.id), ())?;
+        }
+        if let Some(app) = &record.app {
+            self.audit_by_app.insert((app.as_str(), record.id), ())?;
         }
         Ok(())
     }
