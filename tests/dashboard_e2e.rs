@@ -365,7 +365,7 @@ fn resize_to_too_small_and_back_keeps_running() {
     t.resize(30, 8);
     assert_eq!(t.display("#{pane_width}x#{pane_height}"), "30x8");
     let screen =
-        t.wait_screen("the too-small notice", STARTUP, |s| s.starts_with("terminal too small (30x8)"));
+        t.wait_screen("the too-small notice", STARTUP, |s| s.starts_with("too small: 30x8, need 60x12"));
     let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "the notice should be one line and nothing else:\n{screen}");
     assert!(!screen.contains('│') && !screen.contains("Pending"), "no broken layout:\n{screen}");

@@ -419,7 +419,8 @@ fn every_tab_of_an_approver_writes_no_escape_sequence_from_the_data() {
         ('2', "JIT settings", vec![header.clone(), esc("crm"), esc("mrg"), c1("offer")]),
         ('3', "Requests", pending.to_vec()),
         ('4', "Access", vec![header.clone(), esc("crm"), c1("Eve"), c1("Contributor")]),
-        ('5', "Activity", vec![header.clone(), esc("someone"), c1("bob@contoso")]),
+        // The audit log names its actors as the other tabs do: bob by his (hostile) display name.
+        ('5', "Activity", vec![header.clone(), esc("someone"), c1("Bob")]),
     ];
     for (tab, name, expect) in tabs {
         key(&mut app, KeyCode::Char(tab));
@@ -583,7 +584,8 @@ fn every_tab_of_a_publisher_writes_no_escape_sequence_from_the_data() {
     key(&mut app, KeyCode::Char('3'));
     key(&mut app, KeyCode::Char('n'));
     assert!(matches!(app.overlay, Some(Overlay::Form(_))), "n should open the request form");
-    let expect = [format!("maximum durations: {}", esc("crm")), esc("crm"), esc("Contributor")];
+    // The maximum shown is that of the application chosen, named in its own words.
+    let expect = [format!("at most 8h on {}", esc("crm")), esc("crm"), esc("Contributor")];
     check_in("request form", &app, &expect, Some("Request JIT access"));
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Char('c'));

@@ -2,7 +2,7 @@
 //! come in; state changes and `Effect`s (work for the loop to do) go out. No I/O happens here, which
 //! is what lets the snapshot tests drive it directly.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::data::{Role, Snapshot};
-use super::form::{Field, Form, FormKey};
+use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
@@ -103,7 +103,8 @@ pub enum Purpose {
     Revoke {
         id: u64,
     },
-    Request,
+    /// The request form, with what each application it offers allows.
+    Request(Vec<Requestable>),
     /// The JIT settings editor; `before` is the policy it opened with, so only what was changed is sent.
     Policy {
         app: String,
@@ -111,6 +112,14 @@ pub enum Purpose {
     },
     /// The deployment wizard, with the marketplace it offers.
     Deploy(Box<super::wizard::Marketplace>),
+}
+
+/// An application a publisher can ask for access to: the roles its offer has and its longest access.
+#[derive(Debug, Clone)]
+pub struct Requestable {
+    pub app: String,
+    pub roles: Vec<String>,
+    pub max: Span,
 }
 
 #[derive(Debug, Clone)]
@@ -121,9 +130,18 @@ pub enum Confirmed {
 
 #[derive(Debug)]
 pub enum Overlay {
-    Help,
-    Detail { id: u64, detail: Option<Box<RequestDetail>> },
-    Confirm { message: String, then: Confirmed },
+    /// The keys, scrolled down by `scroll` rows.
+    Help {
+        scroll: usize,
+    },
+    Detail {
+        id: u64,
+        detail: Option<Box<RequestDetail>>,
+    },
+    Confirm {
+        message: String,
+        then: Confirmed,
+    },
     Form(Form<Purpose>),
 }
 
@@ -157,11 +175,41 @@ pub struct App {
     /// Body rows visible in the last frame: the page size for PgUp/PgDn and the mouse's row map.
     pub page: Cell<usize>,
     pub body_top: Cell<u16>,
+    /// The help overlay's rows in view and how far it can scroll, from the last frame.
+    pub help_rows: Cell<(usize, usize)>,
+    /// Whether the JIT settings tab has been put on the first application with JIT yet.
+    settings_placed: bool,
+    /// Counts snapshots, so what is computed from one can be kept until the next.
+    generation: u64,
+    /// The widest cell of each column over the first rows of the list on screen, and what it was
+    /// measured for: tables measure the top of a list once, not on every frame.
+    pub scanned: RefCell<Option<(String, Vec<usize>)>>,
     /// Pending requests already seen, so only new ones ring the bell.
     known_pending: HashSet<u64>,
 }
 
 const TOAST_SECONDS: i64 = 4;
+
+/// Keeps the request form's roles and maximum on the application chosen; roles already chosen that
+/// the new application also offers stay chosen.
+fn sync_request(form: &mut Form<Purpose>) {
+    let Purpose::Request(apps) = &form.purpose else { return };
+    let chosen_app = form.value("application");
+    let Some(app) = apps.iter().find(|a| a.app == chosen_app).cloned() else { return };
+    if let Some(field) = form.get_mut("roles")
+        && let super::form::FieldKind::Multi { options, chosen, cursor } = &mut field.kind
+        && *options != app.roles
+    {
+        let kept: Vec<String> =
+            options.iter().zip(chosen.iter()).filter(|(_, on)| **on).map(|(o, _)| o.clone()).collect();
+        *chosen = app.roles.iter().map(|r| kept.contains(r)).collect();
+        *options = app.roles.clone();
+        *cursor = 0;
+    }
+    if let Some(field) = form.get_mut("duration") {
+        field.note = Some((Tone::Info, format!("at most {} on {}", app.max, app.app)));
+    }
+}
 
 impl App {
     pub fn new(ui: Ui, now: DateTime<Utc>) -> App {
@@ -177,8 +225,17 @@ impl App {
             ui,
             page: Cell::new(10),
             body_top: Cell::new(0),
+            help_rows: Cell::new((10, 0)),
+            settings_placed: false,
+            generation: 0,
+            scanned: RefCell::new(None),
             known_pending: HashSet::new(),
         }
+    }
+
+    /// Which snapshot is shown: it changes with every snapshot.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn list(&self) -> &ListState {
@@ -197,7 +254,10 @@ impl App {
     pub fn offers(&self, action: Action) -> bool {
         let role = self.role();
         match action {
-            Action::Approve | Action::Deny => role == Role::Approver,
+            Action::Approve | Action::Deny => match &self.overlay {
+                Some(Overlay::Detail { id, .. }) => self.decidable(*id),
+                _ => role == Role::Approver,
+            },
             Action::Cancel => role == Role::Publisher,
             Action::New if self.tab == Tab::Requests => role == Role::Publisher,
             Action::New => {
@@ -206,8 +266,20 @@ impl App {
             Action::Edit => self.data.me.as_ref().is_some_and(|m| m.admin),
             Action::Revoke => matches!(role, Role::Admin | Role::Approver),
             Action::MarkRead => self.data.unread() > 0,
+            // The help offers scrolling only when it has more than fits.
+            Action::Down | Action::Up if matches!(self.overlay, Some(Overlay::Help { .. })) => {
+                self.help_rows.get().1 > 0
+            }
             _ => true,
         }
+    }
+
+    /// Whether this user can decide the request now: pending, on an application they approve.
+    fn decidable(&self, id: u64) -> bool {
+        self.data
+            .requests
+            .iter()
+            .any(|r| r.id == id && r.state == RequestState::Pending && self.data.approves(&r.app))
     }
 
     /// A new snapshot; rings the bell for requests that just arrived for this user to decide.
@@ -219,6 +291,15 @@ impl App {
                 _ => Tab::Applications,
             };
         }
+        // The JIT settings tab opens on the first application that has JIT to configure.
+        if !self.settings_placed && !data.apps.is_empty() {
+            self.settings_placed = true;
+            let list = &mut self.lists[Tab::Settings.index()];
+            if list.selected == 0 && list.filter.value().is_empty() {
+                list.selected = data.apps.iter().position(|a| a.policy.enabled).unwrap_or(0);
+            }
+        }
+        self.generation += 1;
         let decidable: HashSet<u64> = data
             .requests
             .iter()
@@ -284,7 +365,7 @@ impl App {
             return true;
         }
         match (&self.overlay, self.tab) {
-            (Some(Overlay::Help | Overlay::Form(_) | Overlay::Confirm { .. }), _) => false,
+            (Some(Overlay::Help { .. } | Overlay::Form(_) | Overlay::Confirm { .. }), _) => false,
             (_, Tab::Requests) => !self.data.requests.is_empty(),
             (_, Tab::Access | Tab::Applications) => !self.data.grants.is_empty(),
             _ => false,
@@ -351,28 +432,40 @@ impl App {
         }
     }
 
+    /// Keys over the tabs. The help, the details and a confirmation answer only their own scope's
+    /// bindings, the same ones their footer shows; a form handles its keys itself.
     fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
-        let action = self.ui.keymap.action(&key, Scope::Global);
         match overlay {
-            Overlay::Help => {
-                if !matches!(action, Some(Action::Back | Action::Help | Action::Quit)) {
-                    self.overlay = Some(Overlay::Help);
-                }
+            Overlay::Help { scroll } => {
+                let (page, max) = self.help_rows.get();
+                let page = page.max(1);
+                let scroll = match self.ui.keymap.action(&key, Scope::Help) {
+                    Some(Action::Back | Action::Help | Action::Quit) => return Vec::new(),
+                    Some(Action::Down) => scroll + 1,
+                    Some(Action::Up) => scroll.saturating_sub(1),
+                    Some(Action::PageDown) => scroll + page,
+                    Some(Action::PageUp) => scroll.saturating_sub(page),
+                    Some(Action::Top) => 0,
+                    Some(Action::Bottom) => max,
+                    _ => scroll,
+                };
+                self.overlay = Some(Overlay::Help { scroll: scroll.min(max) });
                 Vec::new()
             }
             Overlay::Detail { id, detail } => {
-                match self.ui.keymap.action(&key, Scope::Requests) {
-                    Some(Action::Back | Action::Open | Action::Quit) => {}
-                    Some(a @ (Action::Approve | Action::Deny)) => {
+                self.overlay = Some(Overlay::Detail { id, detail });
+                match self.ui.keymap.action(&key, Scope::Detail) {
+                    Some(Action::Back | Action::Open) => self.overlay = None,
+                    Some(a @ (Action::Approve | Action::Deny)) if self.offers(a) => {
                         self.open_decision(id, a == Action::Approve);
                     }
-                    _ => self.overlay = Some(Overlay::Detail { id, detail }),
+                    _ => {}
                 }
                 Vec::new()
             }
-            Overlay::Confirm { message, then } => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => self.confirmed(then),
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Vec::new(),
+            Overlay::Confirm { message, then } => match self.ui.keymap.action(&key, Scope::Confirm) {
+                Some(Action::Yes) => self.confirmed(then),
+                Some(Action::No) => Vec::new(),
                 _ => {
                     self.overlay = Some(Overlay::Confirm { message, then });
                     Vec::new()
@@ -408,8 +501,12 @@ impl App {
         match then {
             Confirmed::Cancel(id) => vec![Effect::Run(Call::Cancel(Cancel { id }))],
             Confirmed::Revoke(id) => {
+                let whose = self.whose_access(id);
+                let mut first = whose.chars();
+                let whose: String =
+                    first.next().map(|c| c.to_uppercase().chain(first).collect()).unwrap_or_default();
                 let form = Form::new(format!("Revoke access {id}"), Purpose::Revoke { id })
-                    .intro("The grant ends now. The requester is told, with your reason.")
+                    .intro(format!("{whose} ends now; they are told, with your reason."))
                     .field(Field::text("reason", "", "required: why access ends early"));
                 self.overlay = Some(Overlay::Form(form));
                 Vec::new()
@@ -425,7 +522,11 @@ impl App {
                 Call::Decide(Decide { id: *id, approve: *approve, reason: form.value("reason") })
             }
             Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
-            Purpose::Request => {
+            Purpose::Request(_) => {
+                let roles = form.get("roles").map(Field::values).unwrap_or_default();
+                if roles.is_empty() {
+                    return Err("choose at least one role: ←/→ to move, Space to toggle".into());
+                }
                 let start = form.value("start");
                 let start = if start.trim().is_empty() {
                     None
@@ -435,7 +536,7 @@ impl App {
                 let ticket = form.value("ticket");
                 Call::Request(NewRequest {
                     app: form.value("application"),
-                    roles: form.get("roles").map(Field::values).unwrap_or_default(),
+                    roles,
                     start,
                     duration: span("duration")?,
                     justification: form.value("justification"),
@@ -467,7 +568,7 @@ impl App {
         let list = self.list_mut();
         match action {
             Action::Quit => return vec![Effect::Quit],
-            Action::Help => self.overlay = Some(Overlay::Help),
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
             Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % 5],
             Action::PrevTab => self.tab = Tab::ALL[(self.tab.index() + 4) % 5],
             Action::Tab1 => self.tab = Tab::Applications,
@@ -499,13 +600,17 @@ impl App {
             }
             Action::Cancel => {
                 if let Some(id) = super::view::selected_request(self) {
-                    let message = format!("Cancel your pending request {id}? (y/n)");
+                    let what = match self.data.requests.iter().find(|r| r.id == id) {
+                        Some(r) => format!(" for {} on {}", r.roles.join(", "), r.app),
+                        None => String::new(),
+                    };
+                    let message = format!("Cancel your pending request {id}{what}?");
                     self.overlay = Some(Overlay::Confirm { message, then: Confirmed::Cancel(id) });
                 }
             }
             Action::Revoke => {
                 if let Some(id) = super::view::selected_request(self) {
-                    let message = format!("Revoke access {id} now? The grant ends immediately. (y/n)");
+                    let message = format!("Revoke {} now? It ends immediately.", self.whose_access(id));
                     self.overlay = Some(Overlay::Confirm { message, then: Confirmed::Revoke(id) });
                 }
             }
@@ -517,8 +622,23 @@ impl App {
                     return vec![Effect::MarkSeen(newest)];
                 }
             }
+            // Only a confirmation answers these.
+            Action::Yes | Action::No => {}
         }
         Vec::new()
+    }
+
+    /// "Erin Lindqvist's Reader access to contoso-crm-eu", for the revoke question and form.
+    fn whose_access(&self, id: u64) -> String {
+        match self.data.grants.iter().find(|g| g.id == id) {
+            Some(g) => format!(
+                "{}'s {} access to {}",
+                self.data.display_name(&g.requester),
+                g.roles.join(", "),
+                g.app
+            ),
+            None => format!("access {id}"),
+        }
     }
 
     fn open_decision(&mut self, id: u64, approve: bool) {
@@ -545,37 +665,40 @@ impl App {
         }
     }
 
+    /// The request form. No role is chosen for the publisher: they pick what they need. The roles
+    /// and the maximum duration shown follow the application chosen.
     fn open_request_form(&mut self) {
         let Some(me) = &self.data.me else { return };
-        let apps: Vec<&Application> =
-            self.data.apps.iter().filter(|a| a.policy.enabled && a.publisher_tenant == me.tenant).collect();
-        let Some(first) = apps.first() else {
+        let apps: Vec<Requestable> = self
+            .data
+            .apps
+            .iter()
+            .filter(|a| a.policy.enabled && a.publisher_tenant == me.tenant)
+            .map(|a| Requestable {
+                app: a.name.clone(),
+                roles: self
+                    .data
+                    .offers
+                    .iter()
+                    .find(|o| o.id == a.offer)
+                    .map(|o| o.roles.clone())
+                    .unwrap_or_default(),
+                max: a.policy.max_duration,
+            })
+            .collect();
+        if apps.is_empty() {
             self.toast("no application with JIT access is deployed from your offers".into(), true);
             return;
-        };
-        let roles = self
-            .data
-            .offers
-            .iter()
-            .find(|o| o.id == first.offer)
-            .map(|o| o.roles.clone())
-            .unwrap_or_default();
-        let maxes: Vec<String> =
-            apps.iter().map(|a| format!("{} max {}", a.name, a.policy.max_duration)).collect();
-        let chosen = roles.iter().enumerate().map(|(i, _)| i == 0).collect();
-        let form = Form::new("Request JIT access", Purpose::Request)
-            .intro(format!("maximum durations: {}", maxes.join(", ")))
-            .field(Field::choice(
-                "application",
-                apps.iter().map(|a| a.name.clone()).collect(),
-                0,
-                "←/→ to choose",
-            ))
-            .field(Field::multi("roles", roles, chosen, "←/→ to move, Space to toggle"))
+        }
+        let names = apps.iter().map(|a| a.app.clone()).collect();
+        let form = Form::new("Request JIT access", Purpose::Request(apps))
+            .field(Field::choice("application", names, 0, "←/→ to choose"))
+            .field(Field::multi("roles", Vec::new(), Vec::new(), "←/→ to move, Space to toggle"))
             .field(Field::text("start", "now", "now, +30m or 2026-11-26T14:00:00Z"))
             .field(Field::text("duration", "1h", "e.g. 2h, 90m, PT8H"))
             .field(Field::text("justification", "", "required: approvers decide on this"))
-            .field(Field::text("ticket", "", "optional"));
+            .field(Field::text("ticket", "", "optional"))
+            .on_change(sync_request);
         self.overlay = Some(Overlay::Form(form));
     }
 

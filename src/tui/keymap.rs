@@ -32,6 +32,9 @@ pub enum Action {
     Cancel,
     Revoke,
     MarkRead,
+    /// Answers a confirmation.
+    Yes,
+    No,
 }
 
 /// Where a binding applies; the footer shows what applies here, the help shows everything.
@@ -44,6 +47,17 @@ pub enum Scope {
     Requests,
     Access,
     Activity,
+    /// The help overlay, the request details and a confirmation: only their own keys work there.
+    Help,
+    Detail,
+    Confirm,
+}
+
+impl Scope {
+    /// Whether this is an overlay's scope, where list and global keys do not apply.
+    pub fn is_overlay(self) -> bool {
+        matches!(self, Scope::Help | Scope::Detail | Scope::Confirm)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +102,22 @@ const DEFAULTS: &[Default] = &[
     (Action::Cancel, "cancel", &["c"], "cancel request", Scope::Requests, true),
     (Action::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
     (Action::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
+    // Over the tabs. A name used above rebinds the same action here too.
+    (Action::Back, "back", &["esc"], "close", Scope::Help, true),
+    (Action::Help, "help", &["?"], "close", Scope::Help, false),
+    (Action::Quit, "quit", &["q"], "close", Scope::Help, false),
+    (Action::Down, "down", &["down", "j"], "scroll down", Scope::Help, true),
+    (Action::Up, "up", &["up", "k"], "scroll up", Scope::Help, true),
+    (Action::PageDown, "page_down", &["pagedown"], "page down", Scope::Help, false),
+    (Action::PageUp, "page_up", &["pageup"], "page up", Scope::Help, false),
+    (Action::Top, "top", &["g", "home"], "top", Scope::Help, false),
+    (Action::Bottom, "bottom", &["G", "end"], "bottom", Scope::Help, false),
+    (Action::Approve, "approve", &["a"], "approve", Scope::Detail, true),
+    (Action::Deny, "deny", &["d"], "deny", Scope::Detail, true),
+    (Action::Back, "back", &["esc"], "close", Scope::Detail, true),
+    (Action::Open, "open", &["enter"], "close", Scope::Detail, false),
+    (Action::Yes, "confirm", &["y", "enter"], "yes", Scope::Confirm, true),
+    (Action::No, "dismiss", &["n", "esc"], "no", Scope::Confirm, true),
 ];
 
 #[derive(Debug, Clone)]
@@ -114,22 +144,40 @@ impl Keymap {
         Ok(Keymap { bindings })
     }
 
-    /// The action a key means in a scope; the scope's own bindings win over list and global ones.
+    /// The action a key means in a scope; a tab's own bindings win over list and global ones, and
+    /// an overlay's are the only ones that work while it is open.
     pub fn action(&self, key: &KeyEvent, scope: Scope) -> Option<Action> {
         let matches = |b: &&Binding| b.keys.iter().any(|k| same_key(k, key));
         let find = |s: Scope| self.bindings.iter().filter(|b| b.scope == s).find(matches).map(|b| b.action);
-        find(scope).or_else(|| find(Scope::List)).or_else(|| find(Scope::Global))
+        match scope {
+            s if s.is_overlay() => find(s),
+            Scope::Global => find(Scope::Global),
+            s => find(s).or_else(|| find(Scope::List)).or_else(|| find(Scope::Global)),
+        }
     }
 
-    /// The bindings worth a place in the footer here.
-    pub fn footer(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
-        self.bindings.iter().filter(move |b| {
-            b.footer && (b.scope == scope || b.scope == Scope::Global || b.scope == Scope::List)
+    /// Every binding that works in a scope, in the order of the keymap: what `action` can answer.
+    pub fn working(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
+        self.bindings.iter().filter(move |b| match scope {
+            s if s.is_overlay() || s == Scope::Global => b.scope == s,
+            s => b.scope == s || b.scope == Scope::Global || b.scope == Scope::List,
         })
     }
 
+    /// The bindings worth a place in the footer here: the working ones marked for it.
+    pub fn footer(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
+        self.working(scope).filter(|b| b.footer)
+    }
+
+    /// The keys of a binding as shown, each label once (`shift-tab` and `backtab` are the same key).
     pub fn label(&self, binding: &Binding) -> String {
-        binding.keys.iter().map(key_label).collect::<Vec<_>>().join("/")
+        let mut labels: Vec<String> = Vec::new();
+        for label in binding.keys.iter().map(key_label) {
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+        labels.join("/")
     }
 }
 
@@ -250,5 +298,39 @@ mod tests {
         let here: Vec<&str> = map.footer(Scope::Access).map(|b| b.desc).collect();
         assert!(here.contains(&"revoke") && here.contains(&"quit"));
         assert!(!here.contains(&"approve"));
+    }
+
+    #[test]
+    fn overlays_answer_only_their_own_keys_and_the_footer_says_which() {
+        let map = Keymap::new(&HashMap::new()).unwrap();
+        assert_eq!(map.action(&key("q"), Scope::Confirm), None, "q neither quits nor closes a question");
+        assert_eq!(map.action(&key("y"), Scope::Confirm), Some(Action::Yes));
+        assert_eq!(map.action(&key("esc"), Scope::Confirm), Some(Action::No));
+        assert_eq!(map.action(&key("?"), Scope::Detail), None);
+        assert_eq!(map.action(&key("a"), Scope::Detail), Some(Action::Approve));
+        assert_eq!(map.action(&key("j"), Scope::Help), Some(Action::Down));
+        let footer = |s: Scope| map.footer(s).map(|b| map.label(b)).collect::<Vec<_>>();
+        assert_eq!(footer(Scope::Confirm), ["y/Enter", "n/Esc"]);
+        assert_eq!(footer(Scope::Detail), ["a", "d", "Esc"]);
+        assert_eq!(footer(Scope::Help), ["Esc", "↓/j", "↑/k"]);
+        // Every key the footer shows does what it says there.
+        for scope in [Scope::Help, Scope::Detail, Scope::Confirm, Scope::Requests, Scope::Global] {
+            for b in map.footer(scope) {
+                for k in &b.keys {
+                    assert_eq!(map.action(k, scope), Some(b.action), "{} in {scope:?}", map.label(b));
+                }
+            }
+        }
+        // A rebound action is rebound over the tabs too.
+        let map = Keymap::new(&HashMap::from([("approve".to_string(), vec!["A".to_string()])])).unwrap();
+        assert_eq!(map.action(&key("A"), Scope::Detail), Some(Action::Approve));
+        assert_eq!(map.action(&key("a"), Scope::Detail), None);
+    }
+
+    #[test]
+    fn labels_name_each_key_once() {
+        let map = Keymap::new(&HashMap::new()).unwrap();
+        let prev = map.bindings.iter().find(|b| b.action == Action::PrevTab).unwrap();
+        assert_eq!(map.label(prev), "S-Tab");
     }
 }

@@ -32,15 +32,16 @@ pub fn draw(frame: &mut Frame, app: &App) {
     .areas(area);
     chrome::header(header, buf, app);
     chrome::tab_bar(tab_bar, buf, app);
-    chrome::footer(footer, buf, app);
     if !app.loaded {
-        chrome::message(body, buf, app, &["loading…"]);
+        chrome::message(body, buf, app, &[ratatui::text::Line::raw("loading…")]);
     } else if app.data.is_empty() {
         chrome::first_run(body, buf, app);
     } else {
         tabs::render(app.tab, body, buf, app);
     }
     overlay::render(area, buf, app);
+    // After the overlay, which tells whether its content scrolls.
+    chrome::footer(footer, buf, app);
     chrome::toasts(area, buf, app);
 }
 

@@ -9,7 +9,7 @@ use tui_input::Input;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::centered;
-use super::fmt::{full_time, safe};
+use super::fmt::{fit, full_time, safe, wrap};
 use crate::tui::app::{App, Overlay, Purpose};
 use crate::tui::form::{
     Field, FieldKind, Form, PEOPLE_ROWS, PICK_ROWS, Person, Row, Tone, people_matches, pick_matches,
@@ -21,38 +21,79 @@ use crate::tui::wizard;
 pub fn render(area: Rect, buf: &mut Buffer, app: &App) {
     match &app.overlay {
         None => {}
-        Some(Overlay::Help) => help(area, buf, app),
+        Some(Overlay::Help { scroll }) => help(area, buf, app, *scroll),
         Some(Overlay::Detail { id, detail }) => {
+            let width = area.width.min(90);
             let lines = match detail {
                 None => vec![Line::raw(format!("loading request {id}…"))],
-                Some(d) => detail_lines(app, d),
+                Some(d) => detail_lines(app, d, usize::from(width.saturating_sub(2))),
             };
-            popup(area, buf, app, &format!("Request {id}"), lines, 90, 30);
+            let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+            popup(area, buf, app, &format!("Request {id}"), lines, width, height);
         }
-        Some(Overlay::Confirm { message, .. }) => {
-            popup(area, buf, app, "Confirm", vec![Line::raw(safe(message))], 60, 5);
-        }
+        Some(Overlay::Confirm { message, .. }) => confirm(area, buf, app, message),
         Some(Overlay::Form(form)) => form_popup(area, buf, app, form),
     }
 }
 
-fn popup(area: Rect, buf: &mut Buffer, app: &App, title: &str, lines: Vec<Line>, w: u16, h: u16) -> Rect {
+/// Blanks an overlay's rectangle and one column on each side of it, so nothing of the screen
+/// behind shows right against its frame.
+fn clear_around(area: Rect, rect: Rect, buf: &mut Buffer) {
+    let left = rect.x.saturating_sub(1).max(area.x);
+    let right = (rect.right() + 1).min(area.right());
+    Clear.render(Rect { x: left, width: right - left, ..rect }, buf);
+}
+
+fn frame<'a>(app: &App, title: &str) -> Block<'a> {
     let theme = &app.ui.theme;
-    let rect = centered(area, w, h.min(area.height.saturating_sub(2)).max(3));
-    Clear.render(rect, buf);
-    let block = Block::default()
+    Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style("border.focus"))
-        .title(Line::styled(format!(" {} ", safe(title)), theme.style("title")));
-    Paragraph::new(lines).wrap(Wrap { trim: false }).block(block).render(rect, buf);
+        .title(Line::styled(format!(" {} ", safe(title)), theme.style("title")))
+}
+
+fn popup(area: Rect, buf: &mut Buffer, app: &App, title: &str, lines: Vec<Line>, w: u16, h: u16) -> Rect {
+    let rect = centered(area, w, h.min(area.height.saturating_sub(2)).max(3));
+    clear_around(area, rect, buf);
+    Paragraph::new(lines).wrap(Wrap { trim: false }).block(frame(app, title)).render(rect, buf);
     rect
 }
 
-fn help(area: Rect, buf: &mut Buffer, app: &App) {
+/// The keys a scope answers to, as the footer shows them: `y/Enter yes  n/Esc no`.
+fn keys_line(app: &App, scope: Scope) -> Line<'static> {
     let theme = &app.ui.theme;
     let km = &app.ui.keymap;
-    let mut lines = Vec::new();
-    for (scope, title) in [
+    let mut spans = Vec::new();
+    for b in km.footer(scope).filter(|b| app.offers(b.action)) {
+        if !spans.is_empty() {
+            spans.push(Span::raw("   "));
+        }
+        spans.push(Span::styled(km.label(b), theme.style("key")));
+        spans.push(Span::styled(format!(" {}", b.desc), theme.style("dim")));
+    }
+    Line::from(spans)
+}
+
+/// A question, wrapped, with the keys that answer it.
+fn confirm(area: Rect, buf: &mut Buffer, app: &App, message: &str) {
+    let width = area.width.min(64);
+    let inner = usize::from(width.saturating_sub(4)).max(8);
+    let mut lines: Vec<Line> =
+        wrap(&safe(message), inner).into_iter().map(|r| Line::raw(format!(" {r}"))).collect();
+    lines.push(Line::raw(""));
+    let mut keys = keys_line(app, Scope::Confirm);
+    keys.spans.insert(0, Span::raw(" "));
+    lines.push(keys);
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    popup(area, buf, app, "Confirm", lines, width, height);
+}
+
+/// Every binding of the tabs, section by section, in two columns when they fit side by side, and
+/// scrolled by `scroll` rows when they do not fit the height.
+fn help(area: Rect, buf: &mut Buffer, app: &App, scroll: usize) {
+    let theme = &app.ui.theme;
+    let km = &app.ui.keymap;
+    let sections: Vec<(&str, Vec<(String, &str)>)> = [
         (Scope::Global, "Everywhere"),
         (Scope::List, "Lists"),
         (Scope::Applications, "Applications"),
@@ -60,58 +101,119 @@ fn help(area: Rect, buf: &mut Buffer, app: &App) {
         (Scope::Requests, "Requests"),
         (Scope::Access, "Access"),
         (Scope::Activity, "Activity"),
-    ] {
-        lines.push(Line::styled(title, theme.style("title")));
-        for b in km.bindings.iter().filter(|b| b.scope == scope) {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<14}", km.label(b)), theme.style("key")),
-                Span::raw(b.desc),
+    ]
+    .into_iter()
+    .map(|(scope, title)| {
+        (title, km.bindings.iter().filter(|b| b.scope == scope).map(|b| (km.label(b), b.desc)).collect())
+    })
+    .collect();
+    let key_w = sections.iter().flat_map(|(_, rows)| rows.iter().map(|(k, _)| k.width())).max().unwrap_or(0);
+    let desc_w = sections.iter().flat_map(|(_, rows)| rows.iter().map(|(_, d)| d.width())).max().unwrap_or(0);
+    let col_w = (2 + key_w + 2 + desc_w).max(sections.iter().map(|(t, _)| t.width()).max().unwrap_or(0));
+    let section_lines = |(title, rows): &(&str, Vec<(String, &str)>)| -> Vec<Line<'static>> {
+        let mut out = vec![Line::styled(title.to_string(), theme.style("title"))];
+        for (keys, desc) in rows {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {keys:<key_w$}  "), theme.style("key")),
+                Span::raw(desc.to_string()),
             ]));
         }
+        out
+    };
+    // One column of sections, a blank row between them.
+    let stack = |sections: &[(&str, Vec<(String, &str)>)]| -> Vec<Line<'static>> {
+        let mut out = Vec::new();
+        for s in sections {
+            if !out.is_empty() {
+                out.push(Line::raw(""));
+            }
+            out.extend(section_lines(s));
+        }
+        out
+    };
+    const GAP: usize = 4;
+    let room = usize::from(area.width.saturating_sub(4));
+    let rows: Vec<Line<'static>> = if room >= 2 * col_w + GAP {
+        // Split where the two columns come out most even.
+        let split = (1..sections.len())
+            .min_by_key(|&at| stack(&sections[..at]).len().max(stack(&sections[at..]).len()))
+            .unwrap_or(sections.len());
+        let (left, right) = (stack(&sections[..split]), stack(&sections[split..]));
+        (0..left.len().max(right.len()))
+            .map(|i| {
+                let mut spans = left.get(i).map(|l| l.spans.clone()).unwrap_or_default();
+                let used: usize = spans.iter().map(|s| s.width()).sum();
+                spans.push(Span::raw(" ".repeat(col_w + GAP - used)));
+                spans.extend(right.get(i).map(|l| l.spans.clone()).unwrap_or_default());
+                Line::from(spans)
+            })
+            .collect()
+    } else {
+        stack(&sections)
+    };
+    let content_w = rows.iter().map(Line::width).max().unwrap_or(0);
+    let width = u16::try_from(content_w + 4).unwrap_or(u16::MAX).min(area.width);
+    let height = u16::try_from(rows.len() + 2).unwrap_or(u16::MAX).min(area.height.saturating_sub(2)).max(3);
+    let rect = centered(area, width, height);
+    let visible = usize::from(rect.height.saturating_sub(2));
+    let max = rows.len().saturating_sub(visible);
+    app.help_rows.set((visible, max));
+    let scroll = scroll.min(max);
+    let note = " keys can be changed in config.toml [keys] ";
+    let mut block = frame(app, "Keys");
+    if content_w >= note.width() + 8 {
+        block = block.title_bottom(Line::styled(note, theme.style("dim")));
     }
-    lines.push(Line::styled(
-        "Keys can be changed in config.toml under [keys].  Esc or ? closes.",
-        theme.style("dim"),
-    ));
-    let height = lines.len() as u16 + 2;
-    popup(area, buf, app, "Keys", lines, 60, height);
+    if scroll > 0 {
+        block = block.title_top(Line::styled(" ▲ more ", theme.style("dim")).right_aligned());
+    }
+    if scroll < max {
+        block = block.title_bottom(Line::styled(" ▼ more ", theme.style("dim")).right_aligned());
+    }
+    clear_around(area, rect, buf);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    let body = Rect { x: inner.x + 1, width: inner.width.saturating_sub(2), ..inner };
+    let shown: Vec<Line> = rows.into_iter().skip(scroll).take(visible).collect();
+    Paragraph::new(shown).render(body, buf);
 }
 
-fn detail_lines(app: &App, d: &crate::engine::RequestDetail) -> Vec<Line<'static>> {
+/// A request with its whole history, wrapped to `width` with each value under its own column.
+fn detail_lines(app: &App, d: &crate::engine::RequestDetail, width: usize) -> Vec<Line<'static>> {
+    const LW: usize = 15;
     let theme = &app.ui.theme;
     let r = &d.request;
     let utc = app.ui.utc;
-    let label = |k: &str| Span::styled(format!("{k:<15}"), theme.style("dim"));
-    let mut lines = vec![
-        Line::from(vec![label("application"), Span::raw(safe(&r.app))]),
-        Line::from(vec![
-            label("requester"),
-            Span::raw(format!("{} <{}>", safe(app.data.display_name(&r.requester)), safe(&r.requester))),
-        ]),
-        Line::from(vec![label("state"), Span::raw(r.state.name())]),
-        Line::from(vec![label("roles"), Span::raw(safe(&r.roles.join(", ")))]),
-        Line::from(vec![label("start"), Span::raw(full_time(r.start, utc))]),
-        Line::from(vec![label("duration"), Span::raw(format!("{} ({})", r.duration, r.duration.iso()))]),
-        Line::from(vec![label("justification"), Span::raw(safe(&r.justification))]),
-        Line::from(vec![label("ticket"), Span::raw(safe(r.ticket.as_deref().unwrap_or("-")))]),
-        Line::from(vec![label("decide by"), Span::raw(full_time(r.decide_by, utc))]),
-    ];
+    let mut lines = Vec::new();
+    let mut field = |k: &str, value: String| {
+        for (i, row) in wrap(&value, width.saturating_sub(LW).max(8)).into_iter().enumerate() {
+            let label = if i == 0 { k } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{label:<LW$}"), theme.style("dim")),
+                Span::raw(row),
+            ]));
+        }
+    };
+    field("application", safe(&r.app));
+    field("requester", format!("{} <{}>", safe(app.data.display_name(&r.requester)), safe(&r.requester)));
+    field("state", r.state.name().to_string());
+    field("roles", safe(&r.roles.join(", ")));
+    field("start", full_time(r.start, utc));
+    field("duration", format!("{} ({})", r.duration, r.duration.iso()));
+    field("justification", safe(&r.justification));
+    field("ticket", safe(r.ticket.as_deref().unwrap_or("-")));
+    field("decide by", full_time(r.decide_by, utc));
     if let Some((from, end)) = r.window() {
-        lines.push(Line::from(vec![
-            label("access"),
-            Span::raw(format!("{} → {}", full_time(from, utc), full_time(end, utc))),
-        ]));
+        field("access", format!("{} → {}", full_time(from, utc), full_time(end, utc)));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("History", theme.style("title")));
     for a in &d.history {
         let reason = a.reason.as_deref().map(|r| format!(": {}", safe(r))).unwrap_or_default();
-        lines.push(Line::raw(format!(
-            "  {}  {}  {}{reason}",
-            full_time(a.at, utc),
-            safe(&a.actor),
-            a.action.name()
-        )));
+        let text = format!("{}  {}  {}{reason}", full_time(a.at, utc), safe(&a.actor), a.action.name());
+        for (i, row) in wrap(&text, width.saturating_sub(4).max(8)).into_iter().enumerate() {
+            lines.push(Line::raw(format!("{}{row}", if i == 0 { "  " } else { "    " })));
+        }
     }
     lines
 }
@@ -147,50 +249,6 @@ impl<'t> Body<'t> {
             self.lines.push(Line::from(vec![Span::raw(" ".repeat(indent)), Span::styled(row, style)]));
         }
     }
-}
-
-/// Greedy word wrap by display width; words longer than a row are cut.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut rows = Vec::new();
-    let mut row = String::new();
-    for word in text.split(' ') {
-        let wide = word.width();
-        let room = if row.is_empty() { width } else { width.saturating_sub(row.width() + 1) };
-        if wide > room && !row.is_empty() {
-            rows.push(std::mem::take(&mut row));
-        }
-        if !row.is_empty() {
-            row.push(' ');
-        }
-        for c in word.chars() {
-            if row.width() + c.width().unwrap_or(0) > width && !row.is_empty() {
-                rows.push(std::mem::take(&mut row));
-            }
-            row.push(c);
-        }
-    }
-    if !row.is_empty() || rows.is_empty() {
-        rows.push(row);
-    }
-    rows
-}
-
-/// Cuts text to a display width, marking the cut with `…`.
-fn fit(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if out.width() + c.width().unwrap_or(0) + 1 > width {
-            break;
-        }
-        out.push(c);
-    }
-    if width > 0 {
-        out.push('…');
-    }
-    out
 }
 
 fn pad(text: &str, width: usize) -> String {
@@ -275,7 +333,7 @@ fn form_popup(area: Rect, buf: &mut Buffer, app: &App, form: &Form<Purpose>) {
         u16::try_from(chrome + body.lines.len()).unwrap_or(u16::MAX)
     };
     let rect = centered(area, width, height.min(area.height.saturating_sub(2)).max(3));
-    Clear.render(rect, buf);
+    clear_around(area, rect, buf);
     let inner_rect = Rect {
         x: rect.x + 1,
         y: rect.y + 1,

@@ -1,13 +1,13 @@
 //! Tab 4: scheduled and active grants with countdowns, who approved them and why.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::{ListTable, matches};
+use super::{Col, ListTable, matches};
 use crate::domain::AccessRequest;
 use crate::tui::app::{App, Tab};
-use crate::tui::view::fmt::{countdown, safe};
+use crate::tui::view::fmt::{countdown_cell, safe};
 
 pub fn rows(app: &App) -> Vec<&AccessRequest> {
     let needle = app.lists[Tab::Access.index()].needle();
@@ -40,15 +40,14 @@ impl<'a> AccessTab<'a> {
         let table = ListTable {
             app,
             title: "Access".into(),
-            header: ["ID", "APPLICATION", "WHO", "ROLES", "STATUS", "APPROVED BY", "REASON"],
-            widths: [
-                Constraint::Length(5),
-                Constraint::Min(12),
-                Constraint::Min(12),
-                Constraint::Min(8),
-                Constraint::Min(20),
-                Constraint::Min(12),
-                Constraint::Fill(2),
+            columns: [
+                Col::whole("ID", 200),
+                Col::cut("APPLICATION", 16, 32, 190),
+                Col::cut("WHO", 14, 24, 180),
+                Col::cut("ROLES", 14, 24, 120),
+                Col::whole("STATUS", 200),
+                Col::cut("APPROVED BY", 13, 24, 90),
+                Col::fill("REASON", 16, 80),
             ],
             len: self.rows.len(),
             empty: "nobody has JIT access now, and none is scheduled",
@@ -57,8 +56,8 @@ impl<'a> AccessTab<'a> {
         table.render(area, buf, app.list(), |i| {
             let g = self.rows[i];
             let status = match g.window() {
-                Some((from, _)) if app.now < from => format!("starts {}", countdown(app.now, from)),
-                Some((_, end)) => format!("active, ends {}", countdown(app.now, end)),
+                Some((from, _)) if app.now < from => format!("starts {}", countdown_cell(app.now, from)),
+                Some((_, end)) => format!("ends {}", countdown_cell(app.now, end)),
                 None => String::new(),
             };
             let decision = g.decision.as_ref();

@@ -5,10 +5,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use super::{ListTable, matches};
+use super::{Col, ListTable, matches};
 use crate::domain::AuditRecord;
 use crate::tui::app::{App, Tab};
-use crate::tui::view::fmt::{safe, time};
+use crate::tui::view::fmt::{fit, safe, time};
 
 pub fn rows(app: &App) -> Vec<&AuditRecord> {
     let needle = app.lists[Tab::Activity.index()].needle();
@@ -17,7 +17,8 @@ pub fn rows(app: &App) -> Vec<&AuditRecord> {
         .iter()
         .filter(|a| {
             let target = a.target.to_string();
-            matches(&needle, &[&a.actor, a.action.name(), &target, a.reason.as_deref().unwrap_or("")])
+            let who = app.data.display_name(&a.actor);
+            matches(&needle, &[&a.actor, who, a.action.name(), &target, a.reason.as_deref().unwrap_or("")])
         })
         .collect()
 }
@@ -43,21 +44,22 @@ impl<'a> ActivityTab<'a> {
             .borders(Borders::ALL)
             .border_style(theme.style("border"))
             .title(Line::styled(format!(" Notifications ({unread} unread) "), theme.style("title")));
-        let lines: Vec<Line> = if app.data.notifications.is_empty() {
+        let room = usize::from(top.width.saturating_sub(2));
+        let shown_now: Vec<_> = app.data.notifications.iter().take(usize::from(shown)).collect();
+        let times: Vec<String> = shown_now.iter().map(|n| time(n.at, app.now, app.ui.utc)).collect();
+        // Every time as wide as the widest shown (`09:20` or `11-25 08:00`), so the messages line up.
+        let tw = times.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+        let lines: Vec<Line> = if shown_now.is_empty() {
             vec![Line::styled(" nothing yet", theme.style("dim"))]
         } else {
-            app.data
-                .notifications
+            shown_now
                 .iter()
-                .take(usize::from(shown))
-                .map(|n| {
+                .zip(&times)
+                .map(|(n, when)| {
                     let new = n.id > app.data.seen_upto;
                     let style = if new { theme.style("unread") } else { theme.style("dim") };
                     let mark = if new { "●" } else { " " };
-                    Line::styled(
-                        format!("{mark} {}  {}", time(n.at, app.now, app.ui.utc), safe(&n.message)),
-                        style,
-                    )
+                    Line::styled(fit(&format!("{mark} {when:<tw$}  {}", safe(&n.message)), room), style)
                 })
                 .collect()
         };
@@ -65,14 +67,13 @@ impl<'a> ActivityTab<'a> {
         let table = ListTable {
             app,
             title: "Audit log".into(),
-            header: ["WHEN", "ACTOR", "ACTION", "TARGET", "CHANGE", "REASON"],
-            widths: [
-                Constraint::Length(11),
-                Constraint::Min(14),
-                Constraint::Length(15),
-                Constraint::Min(12),
-                Constraint::Min(10),
-                Constraint::Fill(2),
+            columns: [
+                Col::whole("WHEN", 200),
+                Col::cut("ACTOR", 12, 24, 180),
+                Col::whole("ACTION", 190),
+                Col::cut("TARGET", 10, 24, 150),
+                Col::cut("CHANGE", 10, 24, 100),
+                Col::fill("REASON", 16, 120),
             ],
             len: self.rows.len(),
             empty: "no activity matches",
@@ -87,7 +88,7 @@ impl<'a> ActivityTab<'a> {
             };
             [
                 Line::raw(time(a.at, app.now, app.ui.utc)),
-                Line::raw(safe(&a.actor)),
+                Line::raw(safe(app.data.display_name(&a.actor))),
                 Line::raw(a.action.name()),
                 Line::raw(safe(&a.target.to_string())),
                 Line::raw(safe(&change)),

@@ -1,13 +1,15 @@
 //! Tab 1: the deployed applications, their JIT policy and who has access now.
 
+use std::collections::HashMap;
+
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::{ListTable, active_grant, matches};
-use crate::domain::{Application, ApprovalMode};
+use super::{Col, ListTable, matches};
+use crate::domain::{AccessRequest, Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
-use crate::tui::view::fmt::{countdown, safe};
+use crate::tui::view::fmt::{countdown, countdown_cell, safe};
 
 pub fn rows(app: &App, tab: Tab) -> Vec<&Application> {
     let needle = app.lists[tab.index()].needle();
@@ -22,25 +24,38 @@ pub fn rows(app: &App, tab: Tab) -> Vec<&Application> {
 
 pub fn mode(a: &Application) -> &'static str {
     match (a.policy.enabled, a.policy.mode) {
-        (false, _) => "-",
+        (false, _) => "off",
         (true, ApprovalMode::AutoApprove) => "auto",
         (true, ApprovalMode::ManualApprove) => "manual",
     }
 }
 
+/// The grants active now, by application: built once a frame, so a row costs no scan of all grants.
+fn active_by_app(app: &App) -> HashMap<&str, Vec<&AccessRequest>> {
+    let mut by_app: HashMap<&str, Vec<&AccessRequest>> = HashMap::new();
+    for g in app.data.grants.iter().filter(|g| g.is_active(app.now)) {
+        by_app.entry(g.app.as_str()).or_default().push(g);
+    }
+    by_app
+}
+
 /// "permanent", the active grants with their countdowns, or "-".
-pub fn access_now(app: &App, a: &Application) -> String {
+fn access_now(app: &App, a: &Application, grants: &[&AccessRequest]) -> String {
     if !a.policy.enabled {
         return "permanent (publisher)".into();
     }
-    let grants = active_grant(app, &a.name);
     if grants.is_empty() {
         return "-".into();
     }
+    let last = grants.len() - 1;
     grants
         .iter()
-        .filter_map(|g| {
-            Some(format!("{} ends {}", app.data.display_name(&g.requester), countdown(app.now, g.end()?)))
+        .enumerate()
+        .filter_map(|(i, g)| {
+            // Only the last countdown is padded: it alone ends the cell.
+            let left =
+                if i == last { countdown_cell(app.now, g.end()?) } else { countdown(app.now, g.end()?) };
+            Some(format!("{} ends {left}", app.data.display_name(&g.requester)))
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -61,34 +76,34 @@ impl<'a> ApplicationsTab<'a> {
         let table = ListTable {
             app,
             title: "Applications".into(),
-            header: ["NAME", "OFFER", "PUBLISHER", "JIT", "MODE", "MAX", "APPROVERS", "ACCESS NOW"],
-            widths: [
-                Constraint::Min(14),
-                Constraint::Min(12),
-                Constraint::Length(10),
-                Constraint::Length(3),
-                Constraint::Length(6),
-                Constraint::Length(7),
-                Constraint::Min(12),
-                Constraint::Fill(2),
+            columns: [
+                Col::cut("NAME", 16, 32, 200),
+                Col::cut("OFFER", 18, 28, 60),
+                Col::cut("PUBLISHER", 10, 20, 50),
+                Col::whole("JIT", 170),
+                Col::whole("MAX", 150),
+                Col::cut("APPROVERS", 14, 40, 100),
+                // Wide enough for a name and its countdown before it is ever cut.
+                Col::cut("ACCESS NOW", 29, 48, 190),
             ],
             len: self.rows.len(),
             empty: "no applications match",
             focused: true,
         };
+        let active = active_by_app(app);
         table.render(area, buf, app.list(), |i| {
             let a = self.rows[i];
+            let grants = active.get(a.name.as_str()).map_or(&[][..], Vec::as_slice);
             let p = &a.policy;
             let approvers: Vec<&str> = p.approvers.iter().map(|u| app.data.display_name(u)).collect();
             [
                 Line::raw(safe(&a.name)),
                 Line::raw(safe(&a.offer)),
                 Line::raw(safe(&a.publisher_tenant)),
-                Line::raw(if p.enabled { "yes" } else { "no" }),
                 Line::raw(mode(a)),
                 Line::raw(if p.enabled { p.max_duration.to_string() } else { "-".into() }),
                 Line::raw(safe(&approvers.join(", "))),
-                Line::styled(safe(&access_now(app, a)), app.ui.theme.style("countdown")),
+                Line::styled(safe(&access_now(app, a, grants)), app.ui.theme.style("countdown")),
             ]
         });
     }

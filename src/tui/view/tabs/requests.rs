@@ -2,14 +2,14 @@
 //! time left to decide; publishers see their own requests with state and countdowns.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::{ListTable, matches, state_style};
+use super::{Col, ListTable, matches, state_style};
 use crate::domain::{AccessRequest, RequestState};
 use crate::tui::app::{App, Tab};
 use crate::tui::data::Role;
-use crate::tui::view::fmt::{countdown, safe, time};
+use crate::tui::view::fmt::{countdown_cell, safe, time};
 
 pub fn rows(app: &App) -> Vec<&AccessRequest> {
     let needle = app.lists[Tab::Requests.index()].needle();
@@ -55,25 +55,15 @@ impl<'a> RequestsTab<'a> {
         let table = ListTable {
             app,
             title: "Pending requests".into(),
-            header: [
-                "ID",
-                "APPLICATION",
-                "REQUESTER",
-                "ROLES",
-                "START",
-                "DURATION",
-                "DECIDE IN",
-                "JUSTIFICATION",
-            ],
-            widths: [
-                Constraint::Length(5),
-                Constraint::Min(12),
-                Constraint::Min(12),
-                Constraint::Min(8),
-                Constraint::Length(11),
-                Constraint::Length(8),
-                Constraint::Length(10),
-                Constraint::Fill(2),
+            columns: [
+                Col::whole("ID", 200),
+                Col::cut("APPLICATION", 12, 32, 190),
+                Col::cut("REQUESTER", 14, 24, 180),
+                Col::cut("ROLES", 14, 24, 120),
+                Col::whole("START", 60),
+                Col::whole("DURATION", 100),
+                Col::whole("DECIDE IN", 200),
+                Col::fill("JUSTIFICATION", 16, 150),
             ],
             len: self.rows.len(),
             empty: "nothing is waiting for a decision",
@@ -90,7 +80,7 @@ impl<'a> RequestsTab<'a> {
                 Line::raw(time(r.start, app.now, app.ui.utc)),
                 Line::raw(r.duration.to_string()),
                 Line::styled(
-                    countdown(app.now, r.decide_by).trim_start_matches("in ").to_string(),
+                    countdown_cell(app.now, r.decide_by).trim_start_matches("in ").to_string(),
                     app.ui.theme.style("countdown"),
                 ),
                 Line::raw(safe(&r.justification)),
@@ -103,15 +93,14 @@ impl<'a> RequestsTab<'a> {
         let table = ListTable {
             app,
             title: "My requests".into(),
-            header: ["ID", "APPLICATION", "STATE", "ROLES", "DURATION", "WHEN", "JUSTIFICATION"],
-            widths: [
-                Constraint::Length(5),
-                Constraint::Min(12),
-                Constraint::Length(9),
-                Constraint::Min(8),
-                Constraint::Length(8),
-                Constraint::Min(18),
-                Constraint::Fill(2),
+            columns: [
+                Col::whole("ID", 200),
+                Col::cut("APPLICATION", 12, 32, 190),
+                Col::whole("STATE", 195),
+                Col::cut("ROLES", 14, 24, 120),
+                Col::whole("DURATION", 100),
+                Col::whole("WHEN", 200),
+                Col::fill("JUSTIFICATION", 16, 150),
             ],
             len: self.rows.len(),
             empty: "no requests yet: press n to ask for access",
@@ -135,11 +124,11 @@ impl<'a> RequestsTab<'a> {
 /// The deadline that matters for a request in its state.
 fn when(app: &App, r: &AccessRequest) -> String {
     match (r.state, r.window()) {
-        (RequestState::Pending, _) => format!("decision due {}", countdown(app.now, r.decide_by)),
+        (RequestState::Pending, _) => format!("decision {}", countdown_cell(app.now, r.decide_by)),
         (RequestState::Approved, Some((from, _))) if app.now < from => {
-            format!("starts {}", countdown(app.now, from))
+            format!("starts {}", countdown_cell(app.now, from))
         }
-        (RequestState::Approved, Some((_, end))) => format!("ends {}", countdown(app.now, end)),
+        (RequestState::Approved, Some((_, end))) => format!("ends {}", countdown_cell(app.now, end)),
         _ => r
             .closed
             .as_ref()

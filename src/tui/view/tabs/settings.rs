@@ -2,14 +2,15 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-use super::ListTable;
 use super::applications::{mode, rows};
+use super::{Col, ListTable};
 use crate::domain::{Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
-use crate::tui::view::fmt::safe;
+use crate::tui::view::fmt::{safe, wrap};
 
 pub struct SettingsTab<'a> {
     app: &'a App,
@@ -27,8 +28,7 @@ impl<'a> SettingsTab<'a> {
         let table = ListTable {
             app,
             title: "Applications".into(),
-            header: ["NAME", "JIT"],
-            widths: [Constraint::Fill(1), Constraint::Length(6)],
+            columns: [Col::fill("NAME", 8, 200), Col::whole("JIT", 190)],
             len: self.rows.len(),
             empty: "no applications match",
             focused: true,
@@ -48,55 +48,53 @@ impl<'a> SettingsTab<'a> {
             return;
         };
         let p = &a.policy;
-        let label = |k: &str| Span::styled(format!("{k:<24}"), theme.style("dim"));
-        let mut lines = vec![
-            Line::from(vec![label("application"), Span::raw(safe(&a.name))]),
-            Line::from(vec![label("offer"), Span::raw(safe(&a.offer))]),
-            Line::from(vec![label("managed resource group"), Span::raw(safe(&a.resource_group))]),
-            Line::raw(""),
-        ];
+        const LW: usize = 24;
+        let room = usize::from(block.inner(right).width);
+        let mut lines: Vec<Line> = Vec::new();
+        // A value wrapped under its own column, the label on its first row only.
+        let mut field = |label: &str, value: &str, style: Style| {
+            for (i, row) in wrap(value, room.saturating_sub(LW).max(8)).into_iter().enumerate() {
+                let label = if i == 0 { label } else { "" };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{label:<LW$}"), theme.style("dim")),
+                    Span::styled(row, style),
+                ]));
+            }
+        };
+        let text = theme.style("text");
+        field("application", &safe(&a.name), text);
+        field("offer", &safe(&a.offer), text);
+        field("managed resource group", &safe(&a.resource_group), text);
         if p.enabled {
-            let approvers: Vec<String> = p
-                .approvers
-                .iter()
-                .map(|u| format!("{} <{}>", safe(app.data.display_name(u)), safe(u)))
-                .collect();
-            lines.extend([
-                Line::from(vec![label("JIT access"), Span::styled("enabled", theme.style("ok"))]),
-                Line::from(vec![
-                    label("approval mode"),
-                    Span::raw(match p.mode {
-                        ApprovalMode::AutoApprove => "automatic: requests are approved on arrival",
-                        ApprovalMode::ManualApprove => "manual: one approver decides",
-                    }),
-                ]),
-                Line::from(vec![
-                    label("maximum duration"),
-                    Span::raw(format!("{} ({})", p.max_duration, p.max_duration.iso())),
-                ]),
-                Line::from(vec![
-                    label("request timeout"),
-                    Span::raw(format!("{} ({})", p.request_timeout, p.request_timeout.iso())),
-                ]),
-                Line::from(vec![
-                    label("approvers"),
-                    Span::raw(if approvers.is_empty() { "none".into() } else { approvers.join(", ") }),
-                ]),
-                Line::raw(""),
-                Line::styled(
-                    "Press e to change mode, maximum duration, approvers and timeout.",
-                    theme.style("dim"),
-                ),
-            ]);
+            field("", "", text);
+            field("JIT access", "enabled", theme.style("ok"));
+            let mode = match p.mode {
+                ApprovalMode::AutoApprove => "automatic: requests are approved on arrival",
+                ApprovalMode::ManualApprove => "manual: one approver decides",
+            };
+            field("approval mode", mode, text);
+            field("maximum duration", &format!("{} ({})", p.max_duration, p.max_duration.iso()), text);
+            field("request timeout", &format!("{} ({})", p.request_timeout, p.request_timeout.iso()), text);
+            if p.approvers.is_empty() {
+                field("approvers", "none", text);
+            }
+            for (i, u) in p.approvers.iter().enumerate() {
+                let who = format!("{} <{}>", safe(app.data.display_name(u)), safe(u));
+                field(if i == 0 { "approvers" } else { "" }, &who, text);
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "Press e to change mode, maximum duration, approvers and timeout.",
+                theme.style("dim"),
+            ));
         } else {
-            lines.extend([
-                Line::from(vec![label("JIT access"), Span::styled("disabled", theme.style("warn"))]),
-                Line::raw(""),
-                Line::styled(
-                    "The publisher has permanent access to the managed resource group. JIT access can only be chosen at deployment, so it cannot be enabled for this application.",
-                    theme.style("warn"),
-                ),
-            ]);
+            field("", "", text);
+            field("JIT access", "disabled", theme.style("warn"));
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "The publisher has permanent access to the managed resource group. JIT access can only be chosen at deployment, so it cannot be enabled for this application.",
+                theme.style("warn"),
+            ));
         }
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(block).render(right, buf);
     }
