@@ -1,10 +1,12 @@
 //! jitdesk: just-in-time access to managed applications.
 //!
 //! Layers, inner to outer: `domain` (rules, no I/O) <- `store` (redb) <- `engine` (commands, queries,
-//! ticker, events) <- `cli`, `tui` and `service` (the engine shared over a Unix socket). Outer layers
-//! use only the API of the layer below.
+//! ticker, events) <- `service` (the engine shared over a Unix socket) and `client` (the engine in this
+//! process or a service's, behind one interface) <- `cli` and `tui`. Outer layers use only the API of
+//! the layers below.
 
 pub mod cli;
+pub mod client;
 pub mod domain;
 pub mod engine;
 pub mod json;

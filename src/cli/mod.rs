@@ -1,4 +1,5 @@
-//! The scriptable command line: parses, runs one engine call, prints. Errors are one line on stderr
+//! The scriptable command line: parses, runs one engine call (through the store's service when one
+//! runs, in this process otherwise: `client::Backend`), prints. Errors are one line on stderr
 //! starting with `error:`; exit 1 for refused or failed commands, 2 for usage, 3 for "no access".
 
 mod args;
@@ -16,6 +17,7 @@ use serde::Serialize;
 pub use args::Cli;
 use args::*;
 
+use crate::client::{self, Backend, Open};
 use crate::domain::RuleError;
 use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
@@ -44,20 +46,42 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage(e),
     };
-    // One-shot commands need no I/O or timer drivers, and skipping them is measurable per call.
-    // The service serves many clients at once, so it gets a thread per core.
+    let path = cli.store.clone().unwrap_or_else(default_store);
+    // A service can answer for the store only where its socket file is; `init` and `demo` work on
+    // the store itself, and `serve` is the service.
+    let client =
+        !matches!(cli.command, Some(Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. }));
+    let socket = client::socket_for(&path);
+    let service = Some(socket.clone()).filter(|socket| client && client::may_answer(socket));
+    // One-shot commands need no I/O or timer drivers unless they talk to a service, and skipping
+    // them is measurable per call. The service serves many clients at once: a thread per core.
     let mut builder = match cli.command {
         Some(Command::Serve { .. }) => tokio::runtime::Builder::new_multi_thread(),
         _ => tokio::runtime::Builder::new_current_thread(),
     };
-    if matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. })) {
+    if service.is_some() || matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. })) {
         builder.enable_all();
     }
     let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = match runtime.block_on(run(&cli, &path, service)) {
+        // A service holds the store before its socket answers while it starts, and after its
+        // socket stops answering while it stops: wait for either to finish, then try once more,
+        // rather than say "in use". A service that stopped answering between finding it and
+        // calling it was sent nothing (a command's one change is its last call): the same.
+        Err(Error::InUse { .. }) if client && client::held_by_a_service_or_free(&path) => {
+            drop(runtime);
+            once_more(&cli, &path, &socket)
+        }
+        Err(Error::Unreachable(_)) if client => {
+            drop(runtime);
+            once_more(&cli, &path, &socket)
+        }
+        outcome => outcome,
+    };
+    match outcome {
         Ok(code) => code,
         Err(e) => fail(&e.to_string()),
     }
@@ -94,29 +118,43 @@ pub fn default_store() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("jitdesk").join("jitdesk.redb")
 }
 
-fn os_login() -> Option<String> {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|l| !l.is_empty())
+/// How long a command waits for a service that holds its store to answer, or to let go.
+const SERVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Service(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async {
+        if !client::wait_for_service_or_store(path, socket, SERVICE_WAIT).await {
+            let holder = crate::store::holder_pid(path).map_or_else(
+                || "another process".to_string(),
+                |pid| format!("a jitdesk service (pid {pid}) that does not answer on {}", socket.display()),
+            );
+            return Err(Error::InUse { path: path.to_path_buf(), holder });
+        }
+        let service = Some(socket.to_path_buf()).filter(|socket| client::may_answer(socket));
+        run(cli, path, service).await
+    })
 }
 
-async fn run(cli: Cli) -> Result<ExitCode> {
-    let path = cli.store.clone().unwrap_or_else(default_store);
+/// Runs the command on the service for the store when one answers on `service` (the socket, when
+/// its file is there), otherwise on the store opened here, as before there were services.
+async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Result<ExitCode> {
     let command = match &cli.command {
-        Some(Command::Init { sample, scale }) => return init(&path, *sample, *scale).await,
-        Some(Command::Demo { speed, keep }) => return demo(&cli, *speed, *keep).await,
-        None => return dashboard(&cli, &path, OpenMode::Create).await,
+        Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
+        Some(Command::Demo { speed, keep }) => return demo(cli, *speed, *keep).await,
+        None => return dashboard(cli, path, service.as_deref()).await,
         Some(Command::Serve { socket, group }) => {
-            return serve(&path, socket.as_deref(), group.as_deref()).await;
+            return serve(path, socket.as_deref(), group.as_deref()).await;
         }
         Some(command) => command,
     };
-    let clock = Arc::new(SystemClock);
-    let engine = if command.only_reads() {
-        Engine::open_for_queries(&path, clock).await?
-    } else {
-        Engine::open(&path, OpenMode::Existing, clock).await?
-    };
-    let outcome = dispatch(&engine, &cli, command).await;
-    engine.close().await?;
+    let open = if command.only_reads() { Open::Queries } else { Open::Existing };
+    let backend = Backend::open(path, service.as_deref(), cli.as_user.as_deref(), open).await?;
+    let outcome = dispatch(&backend, cli, command).await;
+    backend.close().await?;
     let (out, code) = outcome?;
     print(&out);
     Ok(code)
@@ -140,14 +178,14 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
     Ok(ExitCode::SUCCESS)
 }
 
-/// The dashboard on a store; a new store shows the first-run screen.
-async fn dashboard(cli: &Cli, path: &std::path::Path, mode: OpenMode) -> Result<ExitCode> {
+/// The dashboard on a store, or on the service that owns it; a new store shows the first-run screen.
+async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
     crate::logging::to_file();
-    let engine = Engine::open(path, mode, Arc::new(SystemClock)).await?;
-    let actor = actor(&engine, cli).await?;
+    let backend = Backend::open(path, service, cli.as_user.as_deref(), Open::Create).await?;
+    let actor = backend.actor(cli.as_user.as_deref()).await?;
     let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc };
-    let shown = tui::run(engine.clone(), opts).await;
-    engine.close().await?;
+    let shown = tui::run(backend.clone(), opts).await;
+    backend.close().await?;
     shown.map_err(|e| Error::Rule(RuleError::invalid(e)))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -182,7 +220,7 @@ async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
     };
     let simulation = tokio::spawn(tui::demo::simulate(engine.clone(), viewer.clone(), speed));
     let opts = tui::Options { actor: viewer, theme: cli.theme.clone(), utc: cli.utc };
-    let shown = tui::run(engine.clone(), opts).await;
+    let shown = tui::run(Backend::Local(engine.clone()), opts).await;
     simulation.abort();
     // The simulation holds an engine handle; wait for it to let go before closing.
     let _ = simulation.await;
@@ -195,27 +233,6 @@ async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Who is acting: --as, else the directory user whose login is the OS login, else the local operator.
-async fn actor(engine: &Engine, cli: &Cli) -> Result<Actor> {
-    if let Some(upn) = cli.as_user.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        return Ok(Actor::User(upn.to_lowercase()));
-    }
-    let login = os_login();
-    if let Some(login) = &login
-        && let Some(user) = engine.user_by_login(login).await?
-    {
-        return Ok(Actor::User(user.upn));
-    }
-    Ok(Actor::Operator(login.unwrap_or_else(|| "unknown".into())))
-}
-
-async fn need_upn(engine: &Engine, cli: &Cli) -> Result<String> {
-    match actor(engine, cli).await? {
-        Actor::User(upn) => Ok(engine.user(&upn).await?.upn),
-        Actor::Operator(_) => Err(rules::needs_user().into()),
-    }
-}
-
 fn json_out<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| Error::Storage(e.to_string()))
 }
@@ -226,9 +243,10 @@ fn ok(out: String) -> Result<Output> {
     Ok((out, ExitCode::SUCCESS))
 }
 
-async fn dispatch(engine: &Engine, cli: &Cli, command: &Command) -> Result<Output> {
-    let style = Style { utc: cli.utc, now: engine.now() };
-    let operator = Actor::Operator(os_login().unwrap_or_else(|| "unknown".into()));
+async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Output> {
+    let style = Style { utc: cli.utc, now: backend.now() };
+    // Directory changes are the operator's whatever --as says, as they have always been.
+    let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));
     match command {
         Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. } => ok(String::new()),
         Command::Tenant(TenantCmd::Add { id, kind, name, license }) => {
@@ -238,7 +256,7 @@ async fn dispatch(engine: &Engine, cli: &Cli, command: &Command) -> Result<Outpu
                 name: name.clone(),
                 license: license.map(Into::into),
             };
-            let tenant = engine.run(&operator, input).await?;
+            let tenant = backend.run(&operator, input).await?;
             ok(format!("added tenant {}\n", tenant.id))
         }
         Command::User(UserCmd::Add { upn, tenant, name, admin, login }) => {
@@ -249,17 +267,17 @@ async fn dispatch(engine: &Engine, cli: &Cli, command: &Command) -> Result<Outpu
                 admin: *admin,
                 login: login.clone(),
             };
-            let user = engine.run(&operator, input).await?;
+            let user = backend.run(&operator, input).await?;
             ok(format!("added user {} to {}\n", user.upn, user.tenant))
         }
         Command::User(UserCmd::Search { text, json }) => {
-            let users = engine.search_users(text).await?;
+            let users = backend.search_users(text).await?;
             ok(if *json { json_out(&users)? } else { show::users(&users) })
         }
         Command::Offer(OfferCmd::Publish { id, name, jit, roles }) => {
             let input =
                 NewOffer { id: id.clone(), name: name.clone(), jit_available: *jit, roles: roles.clone() };
-            let offer = engine.run(&actor(engine, cli).await?, input).await?;
+            let offer = backend.run(&backend.actor(cli.as_user.as_deref()).await?, input).await?;
             ok(format!(
                 "published offer {} (JIT {})\n",
                 offer.id,
@@ -267,25 +285,25 @@ async fn dispatch(engine: &Engine, cli: &Cli, command: &Command) -> Result<Outpu
             ))
         }
         Command::Offer(OfferCmd::List { json }) => {
-            let offers = engine.offers().await?;
+            let offers = backend.offers().await?;
             ok(if *json { json_out(&offers)? } else { show::offers(&offers) })
         }
-        Command::App(cmd) => app(engine, cli, cmd, &style).await,
-        Command::Request(cmd) => request(engine, cli, cmd, &style).await,
-        Command::Access(cmd) => access(engine, cli, cmd, &style).await,
+        Command::App(cmd) => app(backend, cli, cmd, &style).await,
+        Command::Request(cmd) => request(backend, cli, cmd, &style).await,
+        Command::Access(cmd) => access(backend, cli, cmd, &style).await,
         Command::Notifications { json, limit } => {
-            let upn = need_upn(engine, cli).await?;
-            let items = engine.notifications(&upn, *limit).await?;
+            let upn = backend.need_user(cli.as_user.as_deref()).await?;
+            let items = backend.notifications(&upn, *limit).await?;
             ok(if *json { json_out(&items)? } else { show::notifications(&items, &style) })
         }
         Command::Audit { json, limit } => {
-            let records = engine.audit(*limit).await?;
+            let records = backend.audit(*limit).await?;
             ok(if *json { json_out(&records)? } else { show::audit(&records, &style) })
         }
     }
 }
 
-async fn app(engine: &Engine, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<Output> {
+async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<Output> {
     match cmd {
         AppCmd::Deploy { name, offer, policy, approvers, resource_group } => {
             let input = Deployment {
@@ -298,7 +316,7 @@ async fn app(engine: &Engine, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<
                 request_timeout: policy.request_timeout,
                 resource_group: resource_group.clone(),
             };
-            let app = engine.run(&actor(engine, cli).await?, input).await?;
+            let app = backend.run(&backend.actor(cli.as_user.as_deref()).await?, input).await?;
             ok(format!("deployed {}: {}\n", app.name, rules::describe_policy(&app.policy)))
         }
         AppCmd::Set { name, policy, add_approvers, remove_approvers } => {
@@ -310,25 +328,27 @@ async fn app(engine: &Engine, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<
                 remove_approvers: remove_approvers.clone(),
                 request_timeout: policy.request_timeout,
             };
-            let app = engine.run(&actor(engine, cli).await?, SetPolicy { app: name.clone(), change }).await?;
+            let app = backend
+                .run(&backend.actor(cli.as_user.as_deref()).await?, SetPolicy { app: name.clone(), change })
+                .await?;
             ok(format!("{}: {}\n", app.name, rules::describe_policy(&app.policy)))
         }
         AppCmd::List { json } => {
-            let apps = engine.apps().await?;
+            let apps = backend.apps().await?;
             if *json {
-                let users = engine.search_users("").await?;
+                let users = backend.search_users("").await?;
                 ok(json_out(&apps.iter().map(|a| json::App::new(a, &users)).collect::<Vec<_>>())?)
             } else {
                 ok(show::apps(&apps))
             }
         }
         AppCmd::Show { name, json } => {
-            let app = engine.app(name).await?;
+            let app = backend.app(name).await?;
             if *json {
-                let users = engine.search_users("").await?;
+                let users = backend.search_users("").await?;
                 ok(json_out(&json::App::new(&app, &users))?)
             } else {
-                let grants: Vec<_> = engine
+                let grants: Vec<_> = backend
                     .grants()
                     .await?
                     .into_iter()
@@ -340,7 +360,7 @@ async fn app(engine: &Engine, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<
     }
 }
 
-async fn request(engine: &Engine, cli: &Cli, cmd: &RequestCmd, style: &Style) -> Result<Output> {
+async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) -> Result<Output> {
     match cmd {
         RequestCmd::Create { app, roles, duration, start, reason, ticket } => {
             let input = NewRequest {
@@ -351,13 +371,13 @@ async fn request(engine: &Engine, cli: &Cli, cmd: &RequestCmd, style: &Style) ->
                 justification: reason.clone(),
                 ticket: ticket.clone(),
             };
-            let request = engine.run(&actor(engine, cli).await?, input).await?;
+            let request = backend.run(&backend.actor(cli.as_user.as_deref()).await?, input).await?;
             ok(format!("{}\n", request.id))
         }
         RequestCmd::List { state, app, mine, limit, json } => {
-            let requester = if *mine { Some(need_upn(engine, cli).await?) } else { None };
+            let requester = if *mine { Some(backend.need_user(cli.as_user.as_deref()).await?) } else { None };
             let filter = RequestFilter { state: *state, app: app.clone(), requester, limit: Some(*limit) };
-            let page = engine.requests(filter).await?;
+            let page = backend.requests(filter).await?;
             if page.more && !*json {
                 eprintln!("(showing the newest {limit}; use --limit to see more)");
             }
@@ -368,7 +388,7 @@ async fn request(engine: &Engine, cli: &Cli, cmd: &RequestCmd, style: &Style) ->
             })
         }
         RequestCmd::Show { id, json } => {
-            let detail = engine.request(*id).await?;
+            let detail = backend.request(*id).await?;
             if *json {
                 let mut view = json::Request::new(&detail.request);
                 view.history = Some(detail.history);
@@ -380,7 +400,7 @@ async fn request(engine: &Engine, cli: &Cli, cmd: &RequestCmd, style: &Style) ->
         RequestCmd::Approve { id, reason } | RequestCmd::Deny { id, reason } => {
             let approve = matches!(cmd, RequestCmd::Approve { .. });
             let decision = Decide { id: *id, approve, reason: reason.clone() };
-            let r = engine.run(&actor(engine, cli).await?, decision).await?;
+            let r = backend.run(&backend.actor(cli.as_user.as_deref()).await?, decision).await?;
             let detail = match r.window() {
                 Some((from, end)) => format!(": access from {} until {}", style.time(from), style.time(end)),
                 None => String::new(),
@@ -388,16 +408,16 @@ async fn request(engine: &Engine, cli: &Cli, cmd: &RequestCmd, style: &Style) ->
             ok(format!("request {} {}{detail}\n", r.id, r.state))
         }
         RequestCmd::Cancel { id } => {
-            let r = engine.run(&actor(engine, cli).await?, Cancel { id: *id }).await?;
+            let r = backend.run(&backend.actor(cli.as_user.as_deref()).await?, Cancel { id: *id }).await?;
             ok(format!("request {} {}\n", r.id, r.state))
         }
     }
 }
 
-async fn access(engine: &Engine, cli: &Cli, cmd: &AccessCmd, style: &Style) -> Result<Output> {
+async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, style: &Style) -> Result<Output> {
     match cmd {
         AccessCmd::List { json } => {
-            let grants = engine.grants().await?;
+            let grants = backend.grants().await?;
             ok(if *json {
                 json_out(&grants.iter().map(json::Request::new).collect::<Vec<_>>())?
             } else {
@@ -405,7 +425,7 @@ async fn access(engine: &Engine, cli: &Cli, cmd: &AccessCmd, style: &Style) -> R
             })
         }
         AccessCmd::Check { app, user } => {
-            let status = engine.access_check(app, user).await?;
+            let status = backend.access_check(app, user).await?;
             let code = match status {
                 AccessStatus::None { .. } => ExitCode::from(EXIT_NO_ACCESS),
                 _ => ExitCode::SUCCESS,
@@ -413,8 +433,12 @@ async fn access(engine: &Engine, cli: &Cli, cmd: &AccessCmd, style: &Style) -> R
             Ok((show::access(app, &user.to_lowercase(), &status, style), code))
         }
         AccessCmd::Revoke { id, reason } => {
-            let r =
-                engine.run(&actor(engine, cli).await?, Revoke { id: *id, reason: reason.clone() }).await?;
+            let r = backend
+                .run(
+                    &backend.actor(cli.as_user.as_deref()).await?,
+                    Revoke { id: *id, reason: reason.clone() },
+                )
+                .await?;
             ok(format!("request {} {}: access ended\n", r.id, r.state))
         }
     }

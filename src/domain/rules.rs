@@ -3,7 +3,7 @@
 //! command leaves no trace.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::RuleError;
 use super::model::*;
@@ -95,8 +95,9 @@ fn need_operator(actor: &Actor) -> Result<(), RuleError> {
     }
 }
 
-/// The inputs below are also the bodies the service accepts: camelCase, unknown fields refused.
-#[derive(Debug, Clone, Deserialize)]
+/// The inputs below are also the bodies the service accepts (and its clients send): camelCase, unknown
+/// fields refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewTenant {
     pub id: String,
@@ -128,7 +129,7 @@ pub fn add_tenant<L: Lookup>(l: &L, actor: &Actor, input: NewTenant) -> Result<T
     Ok(Tenant { id, kind: input.kind, name, license })
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewUser {
     pub upn: String,
@@ -163,7 +164,7 @@ pub fn add_user<L: Lookup>(l: &L, actor: &Actor, input: NewUser) -> Result<User,
     Ok(User { upn, display_name, tenant: tenant.id, admin: input.admin, login })
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewOffer {
     pub id: String,
@@ -209,7 +210,7 @@ pub fn publish_offer<L: Lookup>(l: &L, actor: &User, input: NewOffer) -> Result<
     })
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Deployment {
     pub name: String,
@@ -344,7 +345,7 @@ pub fn deploy<L: Lookup>(
     })
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PolicyChange {
     /// Accepted only when it repeats the value chosen at deployment.
@@ -445,7 +446,7 @@ pub fn describe_policy(policy: &JitPolicy) -> String {
     )
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRequest {
     pub app: String,

@@ -161,12 +161,19 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     // sending a request's headers holds up nobody: once no request is being handled (every turn
     // is back) there is a moment for the last answers to go out, and then the rest are dropped.
     let handled = async {
-        let _all = turns.acquire_many(MAX_IN_FLIGHT as u32).await;
+        let all = turns.acquire_many(MAX_IN_FLIGHT as u32).await;
         tokio::time::sleep(DRAIN).await;
+        all
     };
+    // Every turn taken stays taken until the store is closed: a request that was still waiting for
+    // one is never started on a closing engine (its connection just ends with the process).
+    let mut _held = None;
     tokio::select! {
         _ = graceful.shutdown() => {}
-        _ = handled => tracing::info!("no request in flight; closed the connections left"),
+        all = handled => {
+            _held = Some(all);
+            tracing::info!("no request in flight; closed the connections left");
+        }
         _ = tokio::time::sleep(SHUTDOWN_GRACE) => {
             tracing::warn!("requests were still in flight after {SHUTDOWN_GRACE:?}; closed them");
         }

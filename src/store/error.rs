@@ -23,6 +23,13 @@ pub enum Error {
     Storage(String),
     #[error("the engine has stopped")]
     Closed,
+    /// Trouble reaching or using a shared service (`jitdesk serve`): it went away, did not answer in
+    /// time, or had trouble with its store. The message is whole and says what to do.
+    #[error("{0}")]
+    Service(String),
+    /// A shared service could not be reached at all, so nothing was sent to it.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 impl Error {

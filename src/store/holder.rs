@@ -9,6 +9,11 @@ pub fn describe(path: &Path) -> String {
         .unwrap_or_else(|| "another process".to_string())
 }
 
+/// The pid of the process that holds the store's lock, where the system says.
+pub fn holder_pid(path: &Path) -> Option<u32> {
+    lock_holder(path).map(|(pid, _)| pid)
+}
+
 #[cfg(target_os = "linux")]
 fn lock_holder(path: &Path) -> Option<(u32, String)> {
     use std::os::unix::fs::MetadataExt;

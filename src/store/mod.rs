@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, StorageError};
 
 pub use error::{Error, Result};
+pub use holder::holder_pid;
 pub use read::{Page, RequestFilter};
 pub use tables::{Read, Tables, Write};
 pub use write::SCHEMA_VERSION;

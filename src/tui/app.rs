@@ -166,6 +166,9 @@ pub struct App {
     pub loaded: bool,
     /// Set when the engine could not be reached for the last snapshot.
     pub trouble: Option<String>,
+    /// How the store is reached, for the header: in this process or through a service. None: not
+    /// said (the tests that drive the state directly).
+    pub link: Option<crate::client::Link>,
     pub now: DateTime<Utc>,
     pub tab: Tab,
     pub lists: [ListState; 5],
@@ -217,6 +220,7 @@ impl App {
             data: Snapshot::default(),
             loaded: false,
             trouble: None,
+            link: None,
             now,
             tab: Tab::Requests,
             lists: Default::default(),

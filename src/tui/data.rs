@@ -1,8 +1,9 @@
-//! What the screens show, fetched from the engine in one go off the UI loop. The loop never waits
-//! for the engine: it asks for a snapshot and redraws when one arrives.
+//! What the screens show, fetched in one go off the UI loop from the engine, in this process or in
+//! the store's service (`client::Backend`). The loop never waits for it: it asks for a snapshot and
+//! redraws when one arrives.
 
+use crate::client::Backend;
 use crate::domain::*;
-use crate::engine::Engine;
 use crate::store::{RequestFilter, Result};
 
 /// How much history the screens keep in memory; older entries are one CLI call away.
@@ -48,17 +49,22 @@ impl Role {
 }
 
 impl Snapshot {
-    pub async fn load(engine: &Engine, me: Option<&str>) -> Result<Snapshot> {
-        let me = match me {
-            Some(upn) => Some(engine.user(upn).await?),
-            None => None,
+    /// Everything the screens show, as `me` sees it; from an `Engine` or a `Backend`.
+    pub async fn load(from: impl Into<Backend>, me: Option<&str>) -> Result<Snapshot> {
+        let backend: Backend = from.into();
+        let (me, seen_upto) = match me {
+            Some(upn) => {
+                let (user, seen_upto) = backend.me(upn).await?;
+                (Some(user), seen_upto)
+            }
+            None => (None, 0),
         };
-        let tenants = engine.tenants().await?;
+        let tenants = backend.tenants().await?;
         let is_publisher = me
             .as_ref()
             .and_then(|u| tenants.iter().find(|t| t.id == u.tenant))
             .is_some_and(|t| t.kind == TenantKind::Publisher);
-        let apps = engine.apps().await?;
+        let apps = backend.apps().await?;
         let requests = match &me {
             Some(user) if is_publisher => {
                 let filter = RequestFilter {
@@ -66,7 +72,7 @@ impl Snapshot {
                     limit: Some(HISTORY),
                     ..Default::default()
                 };
-                engine.requests(filter).await?.items
+                backend.requests(filter).await?.items
             }
             Some(user) => {
                 let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
@@ -75,7 +81,7 @@ impl Snapshot {
                     .filter(|a| a.customer_tenant == user.tenant)
                     .map(|a| a.name.as_str())
                     .collect();
-                engine
+                backend
                     .requests(filter)
                     .await?
                     .items
@@ -85,21 +91,21 @@ impl Snapshot {
             }
             None => Vec::new(),
         };
-        let (notifications, seen_upto) = match &me {
-            Some(user) => {
-                (engine.notifications(&user.upn, HISTORY).await?, engine.seen_upto(&user.upn).await?)
-            }
-            None => (Vec::new(), 0),
+        let notifications = match &me {
+            Some(user) => backend.notifications(&user.upn, HISTORY).await?,
+            None => Vec::new(),
         };
         // Each user sees the history and grants of the applications their tenant is a party to;
         // without an identity (a local operator) there is no one to scope to.
         let (grants, audit) = match &me {
-            Some(user) => (engine.grants_for(&user.upn).await?, engine.audit_for(&user.upn, HISTORY).await?),
-            None => (engine.grants().await?, engine.audit(HISTORY).await?),
+            Some(user) => {
+                (backend.grants_for(&user.upn).await?, backend.audit_for(&user.upn, HISTORY).await?)
+            }
+            None => (backend.grants().await?, backend.audit(HISTORY).await?),
         };
         Ok(Snapshot {
-            users: engine.search_users("").await?,
-            offers: engine.offers().await?,
+            users: backend.search_users("").await?,
+            offers: backend.offers().await?,
             grants,
             audit,
             me,

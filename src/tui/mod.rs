@@ -1,6 +1,10 @@
 //! The dashboard. The loop below only reacts: engine calls and snapshot loads run as tasks that
 //! report back on a channel, engine events ask for a new snapshot, and a frame is drawn only when
 //! something changed (a second's tick only while countdowns are on screen).
+//!
+//! The engine runs in this process or in the store's service (`client::Backend`). When a service
+//! goes away the dashboard says so, keeps the last data on screen, refuses changes, and reconnects by
+//! itself (then reloads) when the service is back.
 
 pub mod app;
 pub mod config;
@@ -13,14 +17,17 @@ pub mod theme;
 pub mod view;
 pub mod wizard;
 
+use std::time::Duration;
+
 use chrono::Utc;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
+use crate::client::{Backend, Change, Events};
 use crate::domain::rules::Actor;
-use crate::engine::{Engine, MarkSeen, RequestDetail};
+use crate::engine::{MarkSeen, RequestDetail};
 use app::{App, Call, Effect, Ui};
 use config::{Config, TimeShown};
 use data::Snapshot;
@@ -39,7 +46,21 @@ enum Msg {
     Snapshot(Box<crate::Result<Snapshot>>),
     Detail(Box<crate::Result<RequestDetail>>),
     Done(Result<String, String>),
+    /// The service did not answer when asked again after its event stream ended.
+    Gone,
+    /// The service answers again: its events, live.
+    Connected(Box<Events>),
 }
+
+/// The header's word while the service is away.
+const GONE: &str = "service gone: showing the last data, read-only; reconnecting…";
+/// The answer to a change asked for while the service is away.
+const REFUSED: &str = "the service is gone, so nothing was changed: try again once it is back";
+/// The answer to a question the last data cannot answer while the service is away.
+const UNREACHABLE: &str = "the service is gone: that shows once it is back";
+/// Waits between attempts to reach a service that went away: from the first, doubling to the last.
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_LAST: Duration = Duration::from_secs(2);
 
 /// Builds the look and keys from the config file, the theme folder and the environment.
 pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String> {
@@ -66,23 +87,28 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
     })
 }
 
-pub async fn run(engine: Engine, opts: Options) -> Result<(), String> {
+pub async fn run(backend: Backend, opts: Options) -> Result<(), String> {
     let config = match Config::dir() {
         Some(dir) => Config::load(&dir.join("config.toml"))?,
         None => Config::default(),
     };
     let ui = ui(&config, opts.theme.as_deref(), opts.utc)?;
-    let mouse = ui.mouse;
+    // Subscribed before the first load, so nothing committed after it is missed.
+    let changes = backend.subscribe().await.map_err(|e| e.to_string())?;
+    let mut app = App::new(ui, Utc::now());
+    app.link = Some(backend.link());
+    let mouse = app.ui.mouse;
     let mut term = terminal::enter(mouse).map_err(|e| format!("cannot use this terminal: {e}"))?;
-    let result = event_loop(&engine, &opts.actor, App::new(ui, Utc::now()), &mut term).await;
+    let result = event_loop(&backend, &opts.actor, app, changes, &mut term).await;
     terminal::restore(mouse);
     result
 }
 
 async fn event_loop(
-    engine: &Engine,
+    backend: &Backend,
     actor: &Actor,
     mut app: App,
+    changes: Events,
     term: &mut terminal::Term,
 ) -> Result<(), String> {
     let me = match actor {
@@ -90,14 +116,16 @@ async fn event_loop(
         Actor::Operator(_) => None,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut changes = engine.subscribe();
+    // None while the service is away.
+    let mut changes = Some(changes);
+    let mut gone = false;
     let mut input = EventStream::new();
     let io = |e: std::io::Error| format!("terminal: {e}");
     let mut term_signal = signal(SignalKind::terminate()).map_err(io)?;
     let mut hangup = signal(SignalKind::hangup()).map_err(io)?;
     let mut loading = true;
     let mut stale = false;
-    load(engine, me.clone(), &tx);
+    load(backend, me.clone(), &tx);
     let mut dirty = true;
     loop {
         if dirty {
@@ -116,11 +144,15 @@ async fn event_loop(
                 // The terminal went away (a dropped SSH session closes stdin): nothing left to show.
                 Some(Err(_)) | None => vec![Effect::Quit],
             }},
-            change = changes.recv() => {
-                if matches!(change, Err(broadcast::error::RecvError::Closed)) {
-                    return Err("the engine stopped".into());
+            change = next_change(&mut changes) => {
+                if change.is_none() {
+                    // The events ended: a local engine has stopped; a service stopped or went away.
+                    let Backend::Remote(_) = backend else { return Err("the engine stopped".into()) };
+                    changes = None;
+                    reconnect(backend, &tx);
+                    continue;
                 }
-                if loading { stale = true } else { loading = true; load(engine, me.clone(), &tx) }
+                if loading { stale = true } else { loading = true; load(backend, me.clone(), &tx) }
                 continue;
             }
             Some(msg) = rx.recv() => match msg {
@@ -128,15 +160,41 @@ async fn event_loop(
                     // Fresh data is judged against the present, not the last tick.
                     app.tick(Utc::now());
                     loading = false;
-                    if stale {
+                    if stale && !gone {
                         stale = false;
                         loading = true;
-                        load(engine, me.clone(), &tx);
+                        load(backend, me.clone(), &tx);
                     }
                     match *snapshot {
-                        Ok(snapshot) => app.on_snapshot(snapshot),
+                        Ok(snapshot) => {
+                            let effects = app.on_snapshot(snapshot);
+                            if gone {
+                                app.trouble = Some(GONE.into());
+                            }
+                            effects
+                        }
+                        // While the service is away, the last data stays and the header says why.
+                        Err(_) if gone => Vec::new(),
                         Err(e) => { app.trouble = Some(e.to_string()); Vec::new() }
                     }
+                }
+                Msg::Gone => {
+                    gone = true;
+                    // The header's room goes to saying so.
+                    app.link = None;
+                    app.trouble = Some(GONE.into());
+                    Vec::new()
+                }
+                Msg::Connected(events) => {
+                    changes = Some(*events);
+                    if gone {
+                        gone = false;
+                        app.link = Some(backend.link());
+                        app.trouble = None;
+                    }
+                    // Whatever changed meanwhile: all of it again.
+                    if loading { stale = true } else { loading = true; load(backend, me.clone(), &tx) }
+                    Vec::new()
                 }
                 Msg::Detail(detail) => match *detail {
                     Ok(detail) => { app.on_detail(detail); Vec::new() }
@@ -153,17 +211,21 @@ async fn event_loop(
             match effect {
                 Effect::Quit => return Ok(()),
                 Effect::Bell => terminal::bell(term).map_err(io)?,
-                Effect::Run(call) => run_call(engine, actor, call, &tx),
+                // While the service is away nothing can change, and the screen says so.
+                Effect::Run(_) if gone => app.on_result(Err(REFUSED.into())),
+                Effect::MarkSeen(_) if gone => app.toast(REFUSED.into(), true),
+                Effect::LoadDetail(_) if gone => app.toast(UNREACHABLE.into(), true),
+                Effect::Run(call) => run_call(backend, actor, call, &tx),
                 Effect::LoadDetail(id) => {
-                    let (engine, tx) = (engine.clone(), tx.clone());
+                    let (backend, tx) = (backend.clone(), tx.clone());
                     tokio::spawn(async move {
-                        let _ = tx.send(Msg::Detail(Box::new(engine.request(id).await)));
+                        let _ = tx.send(Msg::Detail(Box::new(backend.request(id).await)));
                     });
                 }
                 Effect::MarkSeen(upto) => {
-                    let (engine, tx, actor) = (engine.clone(), tx.clone(), actor.clone());
+                    let (backend, tx, actor) = (backend.clone(), tx.clone(), actor.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = engine.run(&actor, MarkSeen { upto }).await {
+                        if let Err(e) = backend.run(&actor, MarkSeen { upto }).await {
                             let _ = tx.send(Msg::Done(Err(e.to_string())));
                         }
                     });
@@ -173,28 +235,73 @@ async fn event_loop(
     }
 }
 
-fn load(engine: &Engine, me: Option<String>, tx: &mpsc::UnboundedSender<Msg>) {
-    let (engine, tx) = (engine.clone(), tx.clone());
+/// The next change; never, while there are no events to wait for (the service is away).
+async fn next_change(changes: &mut Option<Events>) -> Option<Change> {
+    match changes {
+        Some(changes) => changes.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Subscribes again to a service whose events ended: at once (a subscriber that fell behind is
+/// simply told to reload), then, once it has not answered and the loop has been told it is gone,
+/// with waits doubling from `RETRY_FIRST` to `RETRY_LAST`, until it answers for our store again.
+fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
+    let Backend::Remote(client) = backend else { return };
+    let (backend, client, tx) = (backend.clone(), client.clone(), tx.clone());
     tokio::spawn(async move {
-        let snapshot = Snapshot::load(&engine, me.as_deref()).await;
+        let mut wait = Duration::ZERO;
+        loop {
+            tokio::time::sleep(wait).await;
+            if tx.is_closed() {
+                return;
+            }
+            let attempt = async {
+                if !client.serves_our_store().await? {
+                    return Err(crate::Error::Service("the socket is served for another store".into()));
+                }
+                backend.subscribe().await
+            };
+            match attempt.await {
+                Ok(events) => {
+                    tracing::info!("the service on {} answers again", client.socket().display());
+                    let _ = tx.send(Msg::Connected(Box::new(events)));
+                    return;
+                }
+                Err(e) => {
+                    if wait.is_zero() {
+                        tracing::info!("the service on {} is gone: {e}", client.socket().display());
+                        let _ = tx.send(Msg::Gone);
+                    }
+                    wait = (wait * 2).clamp(RETRY_FIRST, RETRY_LAST);
+                }
+            }
+        }
+    });
+}
+
+fn load(backend: &Backend, me: Option<String>, tx: &mpsc::UnboundedSender<Msg>) {
+    let (backend, tx) = (backend.clone(), tx.clone());
+    tokio::spawn(async move {
+        let snapshot = Snapshot::load(backend, me.as_deref()).await;
         // The loop may have ended; then nobody needs the snapshot.
         let _ = tx.send(Msg::Snapshot(Box::new(snapshot)));
     });
 }
 
-fn run_call(engine: &Engine, actor: &Actor, call: Call, tx: &mpsc::UnboundedSender<Msg>) {
-    let (engine, tx, actor) = (engine.clone(), tx.clone(), actor.clone());
+fn run_call(backend: &Backend, actor: &Actor, call: Call, tx: &mpsc::UnboundedSender<Msg>) {
+    let (backend, tx, actor) = (backend.clone(), tx.clone(), actor.clone());
     tokio::spawn(async move {
         let result = match call {
-            Call::Decide(c) => engine.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
-            Call::Cancel(c) => engine.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
-            Call::Revoke(c) => engine.run(&actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
+            Call::Decide(c) => backend.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
+            Call::Cancel(c) => backend.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
+            Call::Revoke(c) => backend.run(&actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
             Call::Request(c) => {
-                engine.run(&actor, c).await.map(|r| format!("request {} is {}", r.id, r.state))
+                backend.run(&actor, c).await.map(|r| format!("request {} is {}", r.id, r.state))
             }
-            Call::Deploy(c) => engine.run(&actor, c).await.map(|a| format!("deployed {}", a.name)),
+            Call::Deploy(c) => backend.run(&actor, c).await.map(|a| format!("deployed {}", a.name)),
             Call::SetPolicy(c) => {
-                engine.run(&actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name))
+                backend.run(&actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name))
             }
         };
         let _ = tx.send(Msg::Done(result.map_err(|e| e.to_string())));

@@ -49,12 +49,14 @@ impl Run {
 }
 
 /// A clean command for the binary: TZ=UTC, no JITDESK_* variables, an OS login that maps to nobody.
+/// (A service for the store is still found beside it, as `<store>.sock`.)
 pub fn bare_command() -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env("TZ", "UTC")
         .env_remove("JITDESK_USER")
         .env_remove("JITDESK_STORE")
         .env_remove("JITDESK_UTC")
+        .env_remove("JITDESK_SOCKET")
         .env("USER", NO_LOGIN)
         .env("LOGNAME", NO_LOGIN)
         .timeout(std::time::Duration::from_secs(120));

@@ -30,6 +30,10 @@ pub fn header(area: Rect, buf: &mut Buffer, app: &App) {
         cut: false,
     };
     let mut parts = vec![part(" jitdesk ".into(), "title", u8::MAX)];
+    // Where the data comes from: this process's own engine, or the store's shared service.
+    if let Some(link) = app.link {
+        parts.push(part(format!(" {link} "), "dim", 145));
+    }
     match &app.data.me {
         Some(me) => {
             parts.push(part(format!(" {} ", fit(&safe(&me.display_name), 24)), "header", 150));

@@ -1,0 +1,1130 @@
+//! The shared service's figures (issue 4), measured on the real release binary through its socket.
+//!
+//! Run with `cargo bench --bench service` (`-- create events idle` runs only the figures named). A
+//! plain harness: it starts `jitdesk --store S serve --socket P` on a store made by `init --sample`,
+//! adds a bench directory through the API as the operator, prints the machine and a few lines per
+//! figure, then one table with the baselines measured in the same run.
+//!
+//! 1. Durable creation: 32 clients, each on its own connection, each a distinct publisher creating
+//!    requests on its own auto-approved application, for ~5 s: requests per second and per-request
+//!    latency. Every 201 is an answer sent after the commit. Baselines: one client in a loop (every
+//!    request waits for its own commit) and a 4 KiB write + fdatasync loop in the store's folder.
+//! 2. Commit to event: 20 subscribers of `GET /v1/events` (as the operator, who sees everything)
+//!    while another connection creates requests one at a time; each subscriber's receipt of each
+//!    creation's event against the moment its answer (the acknowledged commit) arrived, and against
+//!    the moment it was sent (an upper bound that includes the commit).
+//! 3. Idle: the service's CPU time and voluntary context switches (summed over its threads) with no
+//!    client: the 10 s right after the last one left, then the next 10 s (the target: no wakeup, the
+//!    store's next deadline being an hour away); then 16 s with one idle event subscriber, which
+//!    spans one keep-alive comment (every 15 s).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use jitdesk::domain::{AccessRequest, Action, Target};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::net::UnixStream;
+
+const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
+
+/// Concurrent creating clients, and how long they run.
+const CLIENTS: usize = 32;
+const LOAD: Duration = Duration::from_secs(5);
+/// Requests each client makes before the clock starts (connections warm, pages cached).
+const WARMUP: usize = 3;
+/// The one-client loop and the raw fsync loop (the latter run before and after the load).
+const SINGLE: Duration = Duration::from_secs(2);
+const FSYNC: Duration = Duration::from_millis(1500);
+/// Event subscribers, and the creations whose events they time.
+const SUBSCRIBERS: usize = 20;
+const EVENTS: usize = 200;
+/// A pause between those creations, so that each is a commit of its own.
+const EVENT_GAP: Duration = Duration::from_millis(5);
+/// The idle windows; the second one spans one keep-alive (every 15 s).
+const IDLE: Duration = Duration::from_secs(10);
+const IDLE_SUBSCRIBED: Duration = Duration::from_secs(16);
+/// After the last client leaves, before the first idle window: its connections close.
+const SETTLE: Duration = Duration::from_millis(500);
+
+const CUSTOMER: &str = "benchco";
+const PUBLISHER: &str = "benchpub";
+const ADMIN: &str = "admin@benchco.example";
+const OFFER: &str = "bench-offer";
+/// Requests ask for the application's maximum, so no grant made here ends during the run.
+const DURATION: &str = "PT8H";
+/// The publisher and application that feed the event figure.
+const EVENT_APP: &str = "bench-events";
+const EVENT_USER: &str = "events@benchpub.example";
+
+fn publisher(i: usize) -> String {
+    format!("pub{i:02}@benchpub.example")
+}
+
+fn app(i: usize) -> String {
+    format!("bench-{i:02}")
+}
+
+fn main() {
+    let began = Instant::now();
+    let dir = tempfile::Builder::new()
+        .prefix("jitdesk-svc-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("a temporary directory under the target dir");
+    describe_machine(dir.path());
+
+    let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let chosen = |figure: &str| wanted.is_empty() || wanted.iter().any(|w| figure.contains(w.as_str()));
+
+    // One thread for all the clients, so that the service has the other core to itself.
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    let mut service = Service::start(dir.path());
+    let mut table = Table::default();
+    runtime.block_on(async {
+        let t = Instant::now();
+        setup_directory(&service.socket).await;
+        println!(
+            "\nsetup: bench directory ({CLIENTS}+1 publishers, as many auto-approved applications) in {}",
+            ms(t.elapsed())
+        );
+        if chosen("create") {
+            creation(&service, dir.path(), &mut table).await;
+        }
+        if chosen("events") {
+            events(&service.socket, &mut table).await;
+        }
+        if chosen("idle") {
+            idle(&service, &mut table).await;
+        }
+    });
+    drop(runtime);
+    let stopped = service.stop();
+    println!("\nservice stopped with exit code {stopped} (0 = clean shutdown)");
+
+    println!();
+    table.print();
+    println!("\n(whole bench: {:.1} s)", began.elapsed().as_secs_f64());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The machine
+
+fn describe_machine(dir: &Path) {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let model = cpuinfo
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim() == "model name")
+        .map_or("unknown", |(_, v)| v.trim());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or_else(|| "?".to_string(), |kb| format!("{:.1} GiB", kb as f64 / 1048576.0));
+    println!("machine: {cores} cores available, {model}, {memory} RAM");
+    println!("kernel: Linux {}, load average at start: {}", read("/proc/sys/kernel/osrelease").trim(), {
+        let load = read("/proc/loadavg");
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    });
+    println!("store folder: {} on {}", dir.display(), mount_of(dir));
+    println!("binary: {BIN}");
+}
+
+/// The mount that holds `dir`, with its filesystem type, device and options.
+fn mount_of(dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    table
+        .lines()
+        .filter_map(|line| {
+            let (before, after) = line.split_once(" - ")?;
+            let point = before.split(' ').nth(4)?;
+            let after: Vec<&str> = after.split(' ').collect();
+            dir.starts_with(point).then(|| {
+                let what = format!(
+                    "{} {} at {point} ({})",
+                    after.first().unwrap_or(&"?"),
+                    after.get(1).unwrap_or(&"?"),
+                    after.get(2).unwrap_or(&"")
+                );
+                (point.len(), what)
+            })
+        })
+        .max_by_key(|(len, _)| *len)
+        .map_or_else(|| "an unknown filesystem".to_string(), |(_, what)| what)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The service as a child process
+
+struct Service {
+    child: Child,
+    pid: u32,
+    socket: PathBuf,
+}
+
+impl Service {
+    /// `init --sample` on a new store, then `serve` on a socket beside it; returns once it listens.
+    fn start(dir: &Path) -> Service {
+        let store = dir.join("jitdesk.redb");
+        let socket = dir.join("api.sock");
+        let init =
+            jitdesk(dir).arg("--store").arg(&store).args(["init", "--sample"]).output().expect("init runs");
+        assert!(init.status.success(), "init --sample failed: {}", String::from_utf8_lossy(&init.stderr));
+        println!("store: {}", String::from_utf8_lossy(&init.stdout).trim());
+
+        let mut child = jitdesk(dir)
+            .arg("--store")
+            .arg(&store)
+            .arg("serve")
+            .arg("--socket")
+            .arg(&socket)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
+            // Whatever else it prints is read, so that it never blocks on a full pipe.
+            lines.for_each(drop);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(10)).expect("serve says where it listens");
+        assert!(line.starts_with("serving "), "serve printed {line:?}");
+        println!("service: pid {}, {line}", child.id());
+        Service { pid: child.id(), child, socket }
+    }
+
+    /// SIGTERM, then its exit code once it has closed the store.
+    fn stop(&mut self) -> i32 {
+        use nix::sys::signal::{Signal, kill};
+        let _ = kill(nix::unistd::Pid::from_raw(self.pid as i32), Signal::SIGTERM);
+        let until = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < until {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        -1
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The binary with a clean environment: logs (at `info`) in the bench folder, no JITDESK_*.
+fn jitdesk(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("XDG_DATA_HOME", dir)
+        .env("TZ", "UTC")
+        .env_remove("JITDESK_STORE")
+        .env_remove("JITDESK_SOCKET")
+        .env_remove("JITDESK_USER")
+        .env_remove("JITDESK_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+// ---------------------------------------------------------------------------------------------------
+// HTTP/1.1 over the socket: one hyper connection per client
+
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+}
+
+struct Answer {
+    status: u16,
+    body: Bytes,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn build(method: Method, path: &str, as_user: Option<&str>, body: Bytes) -> Request<Full<Bytes>> {
+    let mut request = Request::builder().method(method).uri(path).header("host", "jitdesk");
+    if let Some(upn) = as_user {
+        request = request.header("x-jitdesk-as", upn);
+    }
+    request.body(Full::new(body)).expect("a well-formed request")
+}
+
+impl Conn {
+    async fn open(socket: &Path) -> Conn {
+        let stream = UnixStream::connect(socket).await.expect("the service accepts a connection");
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("an HTTP/1.1 handshake");
+        tokio::spawn(connection);
+        Conn { sender }
+    }
+
+    async fn call(&mut self, method: Method, path: &str, as_user: Option<&str>, body: Bytes) -> Answer {
+        self.sender.ready().await.expect("the connection stays open");
+        let response = self.sender.send_request(build(method, path, as_user, body)).await.expect("an answer");
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.expect("the whole body").to_bytes();
+        Answer { status, body }
+    }
+
+    /// A call that must answer `status`; its JSON.
+    async fn expect(
+        &mut self,
+        status: u16,
+        method: Method,
+        path: &str,
+        as_user: Option<&str>,
+        body: Value,
+    ) -> Value {
+        let body = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
+        let answer = self.call(method.clone(), path, as_user, body).await;
+        assert_eq!(answer.status, status, "{method} {path} as {as_user:?}: {}", answer.text());
+        answer.json()
+    }
+}
+
+/// Tenants, users, an offer and the applications, as the operator (itself for the directory, the
+/// customer's admin and a publisher through `X-Jitdesk-As` for the rest).
+async fn setup_directory(socket: &Path) {
+    let mut c = Conn::open(socket).await;
+    let post = Method::POST;
+    c.expect(
+        201,
+        post.clone(),
+        "/v1/tenants",
+        None,
+        json!({"id": CUSTOMER, "kind": "customer", "name": "Bench Co", "license": "p2"}),
+    )
+    .await;
+    c.expect(
+        201,
+        post.clone(),
+        "/v1/tenants",
+        None,
+        json!({"id": PUBLISHER, "kind": "publisher", "name": "Bench Publisher"}),
+    )
+    .await;
+    c.expect(201, post.clone(), "/v1/users", None, json!({"upn": ADMIN, "tenant": CUSTOMER, "admin": true}))
+        .await;
+    let people: Vec<(String, String)> =
+        (0..CLIENTS).map(|i| (publisher(i), app(i))).chain([(EVENT_USER.into(), EVENT_APP.into())]).collect();
+    for (upn, _) in &people {
+        c.expect(201, post.clone(), "/v1/users", None, json!({"upn": upn, "tenant": PUBLISHER})).await;
+    }
+    let offer = json!({"id": OFFER, "name": "Bench offer", "jitAvailable": true, "roles": ["Owner"]});
+    c.expect(201, post.clone(), "/v1/offers", Some(&publisher(0)), offer).await;
+    for (_, name) in &people {
+        let deploy = json!({"name": name, "offer": OFFER, "mode": "AutoApprove", "maxDuration": DURATION});
+        let app = c.expect(201, post.clone(), "/v1/applications", Some(ADMIN), deploy).await;
+        assert_eq!(app["jitAccessPolicy"]["jitApprovalMode"], "AutoApprove", "{app}");
+    }
+}
+
+fn ask(app: &str) -> Bytes {
+    Bytes::from(
+        json!({"app": app, "roles": ["Owner"], "duration": DURATION, "justification": "INC-1: service benchmark"})
+            .to_string(),
+    )
+}
+
+/// The part of a created request the bench looks at.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    id: u64,
+    jit_request_state: String,
+    created_at: String,
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Statistics, units and the table
+
+fn nearest_rank(samples: &[f64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = samples.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+fn p50(samples: &[f64]) -> f64 {
+    nearest_rank(samples, 50.0)
+}
+
+fn p99(samples: &[f64]) -> f64 {
+    nearest_rank(samples, 99.0)
+}
+
+/// Milliseconds from seconds, with a precision that fits.
+fn msf(s: f64) -> String {
+    match s * 1e3 {
+        x if x.is_nan() => "..".into(),
+        x if x.abs() >= 100.0 => format!("{x:.0} ms"),
+        x if x.abs() >= 10.0 => format!("{x:.1} ms"),
+        x => format!("{x:.2} ms"),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    msf(d.as_secs_f64())
+}
+
+/// A rate with thousands separated.
+fn per_second(rate: f64) -> String {
+    let whole = rate.round() as u64;
+    let digits = whole.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{out} /s")
+}
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+struct Line<'a> {
+    figure: &'a str,
+    result: String,
+    median: Option<f64>,
+    p99: Option<f64>,
+    baseline: String,
+    ratio: Option<f64>,
+    target: &'a str,
+    /// None for rows that are only information.
+    met: Option<bool>,
+}
+
+impl Table {
+    fn add(&mut self, line: Line<'_>) {
+        let verdict = match line.met {
+            Some(true) => "ok",
+            Some(false) => "MISS",
+            None => "",
+        };
+        self.rows.push(vec![
+            line.figure.to_string(),
+            line.result,
+            line.median.map_or("..".into(), msf),
+            line.p99.map_or("..".into(), msf),
+            line.baseline,
+            line.ratio.map_or("..".into(), |r| format!("{r:.1}x")),
+            line.target.to_string(),
+            verdict.to_string(),
+        ]);
+    }
+
+    fn print(&self) {
+        let head: Vec<String> = ["figure", "result", "median", "p99", "baseline", "ratio", "target", ""]
+            .map(String::from)
+            .to_vec();
+        let mut widths = vec![0; head.len()];
+        for row in std::iter::once(&head).chain(&self.rows) {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        for row in std::iter::once(&head).chain(&self.rows) {
+            let mut out = String::new();
+            for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
+                // Names and targets read left to right; numbers line up on the right.
+                let left = matches!(i, 0 | 6 | 7);
+                let padded = if left { format!("{cell:<w$}") } else { format!("{cell:>w$}") };
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                out.push_str(&padded);
+            }
+            println!("{}", out.trim_end());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Durable creation: 32 clients vs one client vs raw fdatasync
+
+/// 4 KiB overwrites of a preallocated file, each followed by fdatasync, for `how_long`: the
+/// cheapest durable write the disk offers, so one commit per request can go no faster than this.
+fn fsync_loop(dir: &Path, how_long: Duration) -> Vec<f64> {
+    let path = dir.join("fsync-probe.bin");
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .expect("probe file");
+    const SLOTS: u64 = 64;
+    file.write_all(&vec![0u8; 4096 * SLOTS as usize]).expect("preallocate");
+    file.sync_all().expect("fsync");
+    let block = [0x5Au8; 4096];
+    let mut took = Vec::new();
+    let until = Instant::now() + how_long;
+    let mut slot = 0;
+    while Instant::now() < until {
+        let t = Instant::now();
+        file.seek(SeekFrom::Start(4096 * (slot % SLOTS))).expect("seek");
+        file.write_all(&block).expect("write");
+        file.sync_data().expect("fdatasync");
+        took.push(t.elapsed().as_secs_f64());
+        slot += 1;
+    }
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    took
+}
+
+#[derive(Default)]
+struct Load {
+    latencies: Vec<f64>,
+    /// When each answer came, in seconds from the start.
+    done: Vec<f64>,
+    /// Each answer's `createdAt`: requests committed together share their transaction's clock reading.
+    commits: Vec<String>,
+    ids: Vec<u64>,
+    failures: Vec<String>,
+    last: Option<Instant>,
+}
+
+impl Load {
+    fn absorb(&mut self, other: Load) {
+        self.latencies.extend(other.latencies);
+        self.done.extend(other.done);
+        self.commits.extend(other.commits);
+        self.ids.extend(other.ids);
+        self.failures.extend(other.failures);
+        self.last = self.last.max(other.last);
+    }
+
+    fn commits(&self) -> usize {
+        self.commits.iter().collect::<BTreeSet<_>>().len()
+    }
+
+    /// Answers per whole second of the run, to show a rate that drifts.
+    fn per_whole_second(&self) -> String {
+        let mut counts = BTreeMap::new();
+        for t in &self.done {
+            *counts.entry(*t as u64).or_insert(0usize) += 1;
+        }
+        let whole = self.done.iter().copied().fold(0.0, f64::max) as u64;
+        counts.range(..whole).map(|(_, n)| n.to_string()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// One client: its connection, creating on its own application as its own publisher until `until`.
+async fn creator(mut conn: Conn, upn: String, app: String, start: Instant, until: Instant) -> Load {
+    let body = ask(&app);
+    let mut load = Load::default();
+    while Instant::now() < until {
+        let t = Instant::now();
+        let answer = conn.call(Method::POST, "/v1/requests", Some(&upn), body.clone()).await;
+        let done = Instant::now();
+        load.last = Some(done);
+        match (answer.status, serde_json::from_slice::<Created>(&answer.body)) {
+            (201, Ok(created)) if created.jit_request_state == "Approved" => {
+                load.latencies.push((done - t).as_secs_f64());
+                load.done.push((done - start).as_secs_f64());
+                load.commits.push(created.created_at);
+                load.ids.push(created.id);
+            }
+            (status, _) => load.failures.push(format!("{status}: {}", answer.text())),
+        }
+    }
+    load
+}
+
+/// What one run of clients got, and what it cost the service and the bench.
+struct Run {
+    load: Load,
+    /// From the start to the last answer.
+    secs: f64,
+    service: Quiet,
+    /// This process (the clients) in the same time.
+    bench_cpu: f64,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.load.latencies.len() as f64 / self.secs
+    }
+
+    fn describe(&self, who: &str) -> String {
+        let n = self.load.latencies.len();
+        let commits = self.load.commits();
+        let store = self.service.cpu_by_thread.get("jitdesk-store").map_or(0.0, |(_, s)| *s);
+        let others: Vec<String> = self
+            .service
+            .cpu_by_thread
+            .iter()
+            .filter(|(name, _)| *name != "jitdesk-store")
+            .map(|(name, (k, s))| format!("{name} x{k} {s:.2} s"))
+            .collect();
+        format!(
+            "{who}: {n} requests in {:.2} s, {commits} commits ({:.1} per commit); answers per second: {}\n      \
+             service CPU {:.2} s ({:.0}% of the run): store thread {store:.2} s ({:.0} us per request, {:.0}% busy), {}; bench clients {:.2} s",
+            self.secs,
+            n as f64 / commits.max(1) as f64,
+            self.load.per_whole_second(),
+            self.service.cpu,
+            100.0 * self.service.cpu / self.secs,
+            1e6 * store / n.max(1) as f64,
+            100.0 * store / self.secs,
+            others.join(", "),
+            self.bench_cpu,
+        )
+    }
+}
+
+/// `clients` connections (client i is publisher i on application i), warmed up, then all creating
+/// for `how_long`.
+async fn run_clients(service: &Service, clients: usize, how_long: Duration) -> Run {
+    let mut conns = Vec::new();
+    for i in 0..clients {
+        let mut conn = Conn::open(&service.socket).await;
+        for _ in 0..WARMUP {
+            let answer = conn.call(Method::POST, "/v1/requests", Some(&publisher(i)), ask(&app(i))).await;
+            assert_eq!(answer.status, 201, "warm-up request: {}", answer.text());
+        }
+        conns.push(conn);
+    }
+    let hz = clock_ticks_per_second();
+    let (before, bench_before) = (snapshot(service.pid), cpu_ticks(Path::new("/proc/self/stat")));
+    let start = Instant::now();
+    let until = start + how_long;
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .enumerate()
+        .map(|(i, conn)| tokio::spawn(creator(conn, publisher(i), app(i), start, until)))
+        .collect();
+    let mut load = Load::default();
+    for task in tasks {
+        load.absorb(task.await.expect("a client task"));
+    }
+    let service_cpu = quiet(&before, &snapshot(service.pid), hz);
+    let bench_cpu = cpu_ticks(Path::new("/proc/self/stat")).saturating_sub(bench_before) as f64 / hz;
+    let secs = load.last.map_or(f64::NAN, |l| (l - start).as_secs_f64());
+    Run { load, secs, service: service_cpu, bench_cpu }
+}
+
+async fn creation(service: &Service, dir: &Path, table: &mut Table) {
+    println!(
+        "\n[1] durable creation: raw fdatasync {} s, 1 client {} s, {CLIENTS} clients {} s, raw fdatasync {} s",
+        FSYNC.as_secs_f64(),
+        SINGLE.as_secs(),
+        LOAD.as_secs(),
+        FSYNC.as_secs_f64()
+    );
+    let mut raw = fsync_loop(dir, FSYNC);
+    let raw_before = raw.len() as f64 / FSYNC.as_secs_f64();
+
+    let one = run_clients(service, 1, SINGLE).await;
+    assert!(one.load.failures.is_empty(), "the single client was refused: {:?}", one.load.failures.first());
+    let single_rate = one.rate();
+    let single = &one.load;
+
+    let run = run_clients(service, CLIENTS, LOAD).await;
+    let many_rate = run.rate();
+    let many = &run.load;
+
+    let after = fsync_loop(dir, FSYNC);
+    let raw_after = after.len() as f64 / FSYNC.as_secs_f64();
+    raw.extend(after);
+    let raw_rate = raw.len() as f64 / (2.0 * FSYNC.as_secs_f64());
+
+    // Durable: every 201 must be in the store, as the operator reads it back.
+    let mut c = Conn::open(&service.socket).await;
+    let listed =
+        c.expect(200, Method::GET, "/v1/requests?state=Approved&limit=100000", None, Value::Null).await;
+    let stored: BTreeSet<u64> =
+        listed.as_array().expect("a list").iter().filter_map(|r| r["id"].as_u64()).collect();
+    let missing = many.ids.iter().chain(&single.ids).filter(|id| !stored.contains(id)).count();
+
+    println!(
+        "    raw fdatasync: {} before, {} after (median {}, p99 {})",
+        per_second(raw_before),
+        per_second(raw_after),
+        msf(p50(&raw)),
+        msf(p99(&raw))
+    );
+    println!("    {}", one.describe("1 client"));
+    println!("    {}", run.describe(&format!("{CLIENTS} clients")));
+    let history = WARMUP + many.latencies.len() / CLIENTS;
+    println!(
+        "    {CLIENTS} clients: max latency {}; {} refused; {} answered but not in the store; by the end each publisher had about {history} requests on its application",
+        msf(nearest_rank(&many.latencies, 100.0)),
+        many.failures.len(),
+        missing
+    );
+    if let Some(first) = many.failures.first() {
+        println!("    first refusal: {first}");
+    }
+
+    table.add(Line {
+        figure: "raw 4 KiB write + fdatasync",
+        result: per_second(raw_rate),
+        median: Some(p50(&raw)),
+        p99: Some(p99(&raw)),
+        baseline: "..".into(),
+        ratio: None,
+        target: "(baseline: the disk's commit rate)",
+        met: None,
+    });
+    table.add(Line {
+        figure: "1 client, create in a loop",
+        result: per_second(single_rate),
+        median: Some(p50(&single.latencies)),
+        p99: Some(p99(&single.latencies)),
+        baseline: per_second(raw_rate),
+        ratio: Some(single_rate / raw_rate),
+        target: "(baseline: one commit per request)",
+        met: None,
+    });
+    let sound = many.failures.is_empty() && missing == 0;
+    table.add(Line {
+        figure: "[1] 32 clients, durable create",
+        result: per_second(many_rate),
+        median: Some(p50(&many.latencies)),
+        p99: Some(p99(&many.latencies)),
+        baseline: per_second(single_rate),
+        ratio: Some(many_rate / single_rate),
+        target: ">= 2,000/s (ratio: vs 1 client)",
+        met: Some(sound && many_rate >= 2000.0),
+    });
+    let p = p99(&many.latencies);
+    table.add(Line {
+        figure: "    same, per-request latency",
+        result: format!("{} reqs", many.latencies.len()),
+        median: Some(p50(&many.latencies)),
+        p99: Some(p),
+        baseline: "..".into(),
+        ratio: None,
+        target: "p99 < 25 ms",
+        met: Some(sound && p < 0.025),
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 2. Commit to event, 20 subscribers
+
+/// One `GET /v1/events` stream: complete SSE blocks, each stamped with the arrival of its last byte.
+struct Stream {
+    body: Incoming,
+    pending: String,
+    /// Kept so that the connection stays open.
+    _conn: Conn,
+}
+
+enum Block {
+    /// A named or unnamed event with its data.
+    Event { name: String, data: String },
+    /// A comment line (the keep-alive).
+    Comment,
+}
+
+impl Stream {
+    async fn open(socket: &Path) -> Stream {
+        let mut conn = Conn::open(socket).await;
+        conn.sender.ready().await.expect("ready");
+        let response = conn
+            .sender
+            .send_request(build(Method::GET, "/v1/events", None, Bytes::new()))
+            .await
+            .expect("subscribed");
+        assert_eq!(response.status().as_u16(), 200, "GET /v1/events");
+        let mut stream = Stream { body: response.into_body(), pending: String::new(), _conn: conn };
+        let first = stream.next(Duration::from_secs(5)).await.expect("the first block");
+        assert!(matches!(&first.1[..], [Block::Event { name, .. }] if name == "ready"), "ready comes first");
+        stream
+    }
+
+    /// The blocks that the next chunk completes, and when it arrived; None at the end or on timeout.
+    async fn next(&mut self, within: Duration) -> Option<(Instant, Vec<Block>)> {
+        let frame = tokio::time::timeout(within, self.body.frame()).await.ok()??.ok()?;
+        let at = Instant::now();
+        let Ok(data) = frame.into_data() else { return Some((at, Vec::new())) };
+        self.pending.push_str(&String::from_utf8_lossy(&data));
+        let mut blocks = Vec::new();
+        while let Some(end) = self.pending.find("\n\n") {
+            let text: String = self.pending.drain(..end + 2).collect();
+            let (mut name, mut data, mut comment) = ("message".to_string(), Vec::new(), false);
+            for line in text.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_string();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push(d.strip_prefix(' ').unwrap_or(d));
+                } else if line.starts_with(':') {
+                    comment = true;
+                }
+            }
+            if !data.is_empty() {
+                blocks.push(Block::Event { name, data: data.join("\n") });
+            } else if comment {
+                blocks.push(Block::Comment);
+            }
+        }
+        Some((at, blocks))
+    }
+}
+
+/// A subscriber until it has seen `count` creations on the event application: request id -> arrival.
+async fn subscriber(mut stream: Stream, count: usize) -> HashMap<u64, Instant> {
+    let mut seen = HashMap::new();
+    while seen.len() < count {
+        let Some((at, blocks)) = stream.next(Duration::from_secs(10)).await else { break };
+        for block in blocks {
+            let Block::Event { name, data } = block else { continue };
+            if name != "message" {
+                continue;
+            }
+            let Ok(event) = serde_json::from_str::<jitdesk::json::Event>(&data) else { continue };
+            let record = event.record;
+            if let (Action::RequestCreated, Target::Request(id), Some(EVENT_APP)) =
+                (record.action, record.target, record.app.as_deref())
+            {
+                seen.entry(id).or_insert(at);
+            }
+        }
+    }
+    seen
+}
+
+async fn events(socket: &Path, table: &mut Table) {
+    println!(
+        "\n[2] commit to event: {SUBSCRIBERS} subscribers, {EVENTS} creations one at a time ({} apart)",
+        ms(EVENT_GAP)
+    );
+    let mut streams = Vec::new();
+    for _ in 0..SUBSCRIBERS {
+        streams.push(Stream::open(socket).await);
+    }
+    let listeners: Vec<_> = streams.into_iter().map(|s| tokio::spawn(subscriber(s, EVENTS))).collect();
+
+    let mut conn = Conn::open(socket).await;
+    let body = ask(EVENT_APP);
+    // id -> (sent, acknowledged)
+    let mut made = HashMap::new();
+    for _ in 0..EVENTS {
+        let sent = Instant::now();
+        let answer = conn.call(Method::POST, "/v1/requests", Some(EVENT_USER), body.clone()).await;
+        let acked = Instant::now();
+        assert_eq!(answer.status, 201, "{}", answer.text());
+        let created: Created = serde_json::from_slice(&answer.body).expect("a created request");
+        made.insert(created.id, (sent, acked));
+        tokio::time::sleep(EVENT_GAP).await;
+    }
+    let (mut from_ack, mut from_send, mut before_ack, mut lost) = (Vec::new(), Vec::new(), 0, 0);
+    for listener in listeners {
+        let seen = listener.await.expect("a subscriber");
+        for (id, (sent, acked)) in &made {
+            match seen.get(id) {
+                Some(at) => {
+                    from_send.push((*at - *sent).as_secs_f64());
+                    // The service announces a commit just before it answers, so a subscriber can be first.
+                    let after = if *at >= *acked {
+                        (*at - *acked).as_secs_f64()
+                    } else {
+                        before_ack += 1;
+                        -(*acked - *at).as_secs_f64()
+                    };
+                    from_ack.push(after);
+                }
+                None => lost += 1,
+            }
+        }
+    }
+    let pairs = SUBSCRIBERS * EVENTS;
+    println!(
+        "    {} of {pairs} (subscriber, event) pairs arrived; {before_ack} before the creator had its answer; max ack -> receipt {}, max send -> receipt {}",
+        from_ack.len(),
+        msf(nearest_rank(&from_ack, 100.0)),
+        msf(nearest_rank(&from_send, 100.0)),
+    );
+    let complete = lost == 0;
+    let ack99 = if complete { p99(&from_ack) } else { f64::INFINITY };
+    table.add(Line {
+        figure: "[2] commit ack -> 20 SSE clients",
+        result: format!("{} pairs", from_ack.len()),
+        median: Some(p50(&from_ack)),
+        p99: Some(ack99),
+        baseline: "..".into(),
+        ratio: None,
+        target: "p99 < 100 ms",
+        met: Some(complete && ack99 < 0.1),
+    });
+    let send99 = if complete { p99(&from_send) } else { f64::INFINITY };
+    table.add(Line {
+        figure: "    same, from send (upper bound)",
+        result: format!("{} pairs", from_send.len()),
+        median: Some(p50(&from_send)),
+        p99: Some(send99),
+        baseline: "..".into(),
+        ratio: None,
+        target: "p99 < 100 ms (includes the commit)",
+        met: Some(complete && send99 < 0.1),
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 3. Idle CPU and wakeups
+
+/// One thread of the service.
+#[derive(Clone)]
+struct Task {
+    name: String,
+    /// utime + stime, in clock ticks.
+    ticks: u64,
+    voluntary: u64,
+    involuntary: u64,
+}
+
+struct Snapshot {
+    /// utime + stime of the whole process (exited threads included), in clock ticks.
+    ticks: u64,
+    tasks: BTreeMap<u32, Task>,
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// utime + stime from a `stat` file of /proc, in clock ticks.
+fn cpu_ticks(stat_file: &Path) -> u64 {
+    let stat = std::fs::read_to_string(stat_file).unwrap_or_default();
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+}
+
+fn snapshot(pid: u32) -> Snapshot {
+    let ticks = cpu_ticks(&PathBuf::from(format!("/proc/{pid}/stat")));
+    let mut tasks = BTreeMap::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).expect("the service's tasks").flatten() {
+        let Ok(tid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
+        let field = |key: &str| {
+            status.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string()).unwrap_or_default()
+        };
+        tasks.insert(
+            tid,
+            Task {
+                name: field("Name:"),
+                ticks: cpu_ticks(&entry.path().join("stat")),
+                voluntary: field("voluntary_ctxt_switches:").parse().unwrap_or(0),
+                involuntary: field("nonvoluntary_ctxt_switches:").parse().unwrap_or(0),
+            },
+        );
+    }
+    Snapshot { ticks, tasks }
+}
+
+struct Quiet {
+    cpu: f64,
+    /// Voluntary switches of the threads alive at both ends, plus every switch of threads born in between.
+    wakeups: u64,
+    involuntary: u64,
+    /// Threads that ended in between: each woke at least once more to end.
+    ended: usize,
+    /// Who woke: thread name -> voluntary switches.
+    by_thread: BTreeMap<String, u64>,
+    /// Who worked: thread name -> (threads, CPU seconds).
+    cpu_by_thread: BTreeMap<String, (usize, f64)>,
+    threads: (usize, usize),
+}
+
+fn quiet(before: &Snapshot, after: &Snapshot, ticks_per_second: f64) -> Quiet {
+    let mut q = Quiet {
+        cpu: after.ticks.saturating_sub(before.ticks) as f64 / ticks_per_second,
+        wakeups: 0,
+        involuntary: 0,
+        ended: before.tasks.keys().filter(|t| !after.tasks.contains_key(t)).count(),
+        by_thread: BTreeMap::new(),
+        cpu_by_thread: BTreeMap::new(),
+        threads: (before.tasks.len(), after.tasks.len()),
+    };
+    for (tid, task) in &after.tasks {
+        let (v0, i0, t0) = before.tasks.get(tid).map_or((0, 0, 0), |t| (t.voluntary, t.involuntary, t.ticks));
+        let busy = q.cpu_by_thread.entry(task.name.clone()).or_default();
+        busy.0 += 1;
+        busy.1 += task.ticks.saturating_sub(t0) as f64 / ticks_per_second;
+        let woke = task.voluntary.saturating_sub(v0);
+        q.wakeups += woke;
+        q.involuntary += task.involuntary.saturating_sub(i0);
+        if woke > 0 {
+            *q.by_thread.entry(task.name.clone()).or_default() += woke;
+        }
+    }
+    q
+}
+
+fn describe(q: &Quiet) -> String {
+    let who: Vec<String> = q.by_thread.iter().map(|(name, n)| format!("{name} {n}")).collect();
+    format!(
+        "{:.2} s CPU, {} voluntary switches ({}), {} involuntary, threads {} -> {}{}",
+        q.cpu,
+        q.wakeups,
+        if who.is_empty() { "none".to_string() } else { who.join(", ") },
+        q.involuntary,
+        q.threads.0,
+        q.threads.1,
+        if q.ended > 0 { format!(" ({} ended, each waking once more)", q.ended) } else { String::new() }
+    )
+}
+
+/// The store's next deadline as the operator sees it: the earliest pending request's timeout, or
+/// approved grant's start or end.
+async fn next_deadline(socket: &Path) -> Option<(DateTime<Utc>, u64)> {
+    let mut c = Conn::open(socket).await;
+    let mut next: Option<(DateTime<Utc>, u64)> = None;
+    for state in ["Pending", "Approved"] {
+        let path = format!("/v1/requests?state={state}&limit=100000");
+        let listed = c.expect(200, Method::GET, &path, None, Value::Null).await;
+        let views: Vec<jitdesk::json::Request> = serde_json::from_value(listed).expect("requests");
+        for view in views {
+            let request = AccessRequest::from(view);
+            if let Some((at, _)) = request.deadline()
+                && next.is_none_or(|(n, _)| at < n)
+            {
+                next = Some((at, request.id));
+            }
+        }
+    }
+    next
+}
+
+async fn idle(service: &Service, table: &mut Table) {
+    let hz = clock_ticks_per_second();
+    let next = next_deadline(&service.socket).await;
+    let span = SETTLE + IDLE * 2 + IDLE_SUBSCRIBED;
+    let (clear, said) = match next {
+        Some((at, id)) => {
+            let left = (at - Utc::now()).to_std().unwrap_or_default();
+            let said = format!(
+                "request {id} at {} (in {:.1} min)",
+                at.format("%H:%M:%S UTC"),
+                left.as_secs_f64() / 60.0
+            );
+            (left > span, said)
+        }
+        None => (true, "none".to_string()),
+    };
+    println!(
+        "\n[3] idle: next deadline {said}{}; windows: {} s right after the last client left, the {} s after that, {} s with one idle subscriber",
+        if clear { "" } else { ", INSIDE the windows: its wakeup counts" },
+        IDLE.as_secs(),
+        IDLE.as_secs(),
+        IDLE_SUBSCRIBED.as_secs()
+    );
+
+    tokio::time::sleep(SETTLE).await;
+    let t0 = snapshot(service.pid);
+    tokio::time::sleep(IDLE).await;
+    let t1 = snapshot(service.pid);
+    tokio::time::sleep(IDLE).await;
+    let t2 = snapshot(service.pid);
+    let (after_load, alone) = (quiet(&t0, &t1, hz), quiet(&t1, &t2, hz));
+    println!("    first {} s: {}", IDLE.as_secs(), describe(&after_load));
+    println!("    next {} s: {}", IDLE.as_secs(), describe(&alone));
+
+    // One idle subscriber; its keep-alive comments are counted as they come.
+    let mut stream = Stream::open(&service.socket).await;
+    let before = snapshot(service.pid);
+    let until = tokio::time::Instant::now() + IDLE_SUBSCRIBED;
+    let (mut keep_alives, mut events) = (0, 0);
+    while let Ok(Some((_, blocks))) = tokio::time::timeout_at(until, stream.next(IDLE_SUBSCRIBED * 2)).await {
+        for block in blocks {
+            match block {
+                Block::Comment => keep_alives += 1,
+                Block::Event { .. } => events += 1,
+            }
+        }
+    }
+    let subscribed = quiet(&before, &snapshot(service.pid), hz);
+    drop(stream);
+    println!(
+        "    one subscriber, {} s: {}; it received {keep_alives} keep-alive comments and {events} events",
+        IDLE_SUBSCRIBED.as_secs(),
+        describe(&subscribed)
+    );
+
+    // A thread that ended woke once more to do so.
+    let woke = |q: &Quiet| q.wakeups + q.ended as u64;
+    let result = |q: &Quiet, window: Duration| {
+        format!("{} wakeups ({:.1}/s), {:.2} s CPU", woke(q), woke(q) as f64 / window.as_secs_f64(), q.cpu)
+    };
+    let ended = format!("(info: {} threads ended)", after_load.ended);
+    table.add(Line {
+        figure: "[3] idle 10 s, no client",
+        result: result(&alone, IDLE),
+        median: None,
+        p99: None,
+        baseline: "..".into(),
+        ratio: None,
+        target: if clear { "zero wakeups (no deadline due)" } else { "(a deadline fell inside)" },
+        met: clear.then_some(woke(&alone) == 0),
+    });
+    table.add(Line {
+        figure: "    first 10 s after the load",
+        result: result(&after_load, IDLE),
+        median: None,
+        p99: None,
+        baseline: "..".into(),
+        ratio: None,
+        target: &ended,
+        met: None,
+    });
+    let target = match keep_alives {
+        0 => "(no keep-alive arrived)".to_string(),
+        n => format!("(info: {n} keep-alive, {:.0} wakeups each)", woke(&subscribed) as f64 / n as f64),
+    };
+    table.add(Line {
+        figure: "    idle 16 s, 1 SSE subscriber",
+        result: result(&subscribed, IDLE_SUBSCRIBED),
+        median: None,
+        p99: None,
+        baseline: "..".into(),
+        ratio: None,
+        target: &target,
+        met: None,
+    });
+}

@@ -1,0 +1,434 @@
+//! The other side of `jitdesk serve`: the CLI and the dashboard use a service when one runs for
+//! their store, and the engine in-process when none does (`Backend`). This is the HTTP part: a small
+//! HTTP/1.1 client over the service's Unix socket (the contract is docs/api.md) that turns the
+//! service's answers back into what a local engine would have returned, refusals included, so
+//! messages and exit codes are the same either way.
+//!
+//! Connections are kept for the next call while they are fresh (the service closes idle ones after
+//! `service::HEADER_TIMEOUT`); a call that a kept connection could not take goes out on a new one.
+
+mod backend;
+mod events;
+
+pub use backend::{Backend, Link, Open, Routed, os_login};
+pub use events::{Change, Events};
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::net::UnixStream;
+
+use crate::service::wire::{self, AS_HEADER};
+use crate::store::{Error, Result};
+
+/// How long connecting to the socket may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the service may take to say whether it serves our store.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one call may take: the service's own deadline and a margin.
+const CALL_TIMEOUT: Duration = Duration::from_secs(crate::service::REQUEST_TIMEOUT.as_secs() + 5);
+/// A kept connection is used again only while it is well inside the service's idle timeout, so
+/// the service never closes it under a request.
+const REUSE_WITHIN: Duration = Duration::from_secs(crate::service::HEADER_TIMEOUT.as_secs() / 2);
+/// The most connections kept for reuse.
+const KEEP: usize = 4;
+
+/// The socket of the service for a store: `JITDESK_SOCKET`, else `<store file>.sock` beside it
+/// (the same rule `jitdesk serve` follows).
+pub fn socket_for(store: &Path) -> PathBuf {
+    match std::env::var_os("JITDESK_SOCKET").filter(|s| !s.is_empty()) {
+        Some(socket) => PathBuf::from(socket),
+        None => crate::service::default_socket(store),
+    }
+}
+
+/// Whether a service might answer on `socket`: there is a socket file. Cheap and without I/O
+/// drivers, so one-shot commands only start them when there is something to connect to.
+pub fn may_answer(socket: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket())
+}
+
+/// Whether a `jitdesk serve` process holds the store's lock, or nobody does (any more). On Linux,
+/// which says who holds a lock; elsewhere nobody is ever named, so this says yes.
+pub fn held_by_a_service_or_free(store: &Path) -> bool {
+    let Some(pid) = crate::store::holder_pid(store) else { return true };
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|line| line.split(|b| *b == 0).any(|arg| arg == b"serve"))
+}
+
+/// For a command that found its store in use by a service that does not answer on its socket (one
+/// that is starting or stopping): waits, at most `within`, until the service answers for the store
+/// or lets go of it; false when neither happens in time, or the store is held by something else.
+pub async fn wait_for_service_or_store(store: &Path, socket: &Path, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if crate::store::holder_pid(store).is_none() {
+            return true;
+        }
+        match Client::discover(store, socket, None).await {
+            Ok(Some(_)) => return true,
+            Ok(None) => {}
+            // It will not let us in; waiting changes nothing, and trying again says why.
+            Err(_) => return true,
+        }
+        if Instant::now() >= deadline || !held_by_a_service_or_free(store) {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A service's answer, read whole.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// A client of one service. Cheap to clone; clones share their kept connections.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    socket: PathBuf,
+    store: PathBuf,
+    /// `--as`: sent with calls that ask for the caller's own view.
+    as_user: Option<String>,
+    idle: Mutex<Vec<(SendRequest<Full<Bytes>>, Instant)>>,
+}
+
+impl Client {
+    /// A client for the service on `socket`, for `store`, acting as `as_user` (`--as`) where the
+    /// caller's own view is asked for. Connects only when called.
+    pub fn new(store: &Path, socket: &Path, as_user: Option<&str>) -> Client {
+        let as_user = as_user.map(str::trim).filter(|u| !u.is_empty()).map(str::to_lowercase);
+        Client {
+            inner: Arc::new(Inner {
+                socket: socket.to_path_buf(),
+                store: store.to_path_buf(),
+                as_user,
+                idle: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The service for `store` on `socket`, if one answers there and serves that very store. No
+    /// socket, nobody listening (a stale socket of a killed service), no answer in time, or another
+    /// store: None, and the caller opens the store itself. A socket this user may not connect to is
+    /// an error: a service runs there, and the store is its own.
+    pub async fn discover(store: &Path, socket: &Path, as_user: Option<&str>) -> Result<Option<Client>> {
+        if !may_answer(socket) {
+            return Ok(None);
+        }
+        let client = Client::new(store, socket, as_user);
+        match client.serves_our_store().await {
+            Ok(ours) => Ok(ours.then_some(client)),
+            Err(e @ Error::Rule(_)) => Err(e),
+            Err(e) => {
+                tracing::info!("no service on {}: {e}", socket.display());
+                Ok(None)
+            }
+        }
+    }
+
+    /// Asks `GET /v1/health` whether the service owns our store.
+    pub async fn serves_our_store(&self) -> Result<bool> {
+        let asked = tokio::time::timeout(HEALTH_TIMEOUT, self.get::<wire::Health>("/v1/health", None));
+        let health = asked.await.map_err(|_| self.no_answer(HEALTH_TIMEOUT))??;
+        let ours = health.service == "jitdesk" && same_file(&self.inner.store, Path::new(&health.store));
+        if !ours {
+            tracing::info!(
+                "the service on {} serves {}, not {}",
+                self.inner.socket.display(),
+                health.store,
+                self.inner.store.display()
+            );
+        }
+        Ok(ours)
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.inner.socket
+    }
+
+    /// `--as`, as given (trimmed, lower-cased); None without it.
+    pub fn as_user(&self) -> Option<&str> {
+        self.inner.as_user.as_deref()
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str, as_user: Option<&str>) -> Result<T> {
+        let answer = self.call(Method::GET, path, as_user, None).await?;
+        self.read(answer)
+    }
+
+    /// A GET whose answer also carries a header worth having.
+    pub(crate) async fn get_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        as_user: Option<&str>,
+        header: &str,
+    ) -> Result<(T, Option<String>)> {
+        let answer = self.call(Method::GET, path, as_user, None).await?;
+        let value = answer.headers.get(header).and_then(|v| v.to_str().ok()).map(str::to_string);
+        Ok((self.read(answer)?, value))
+    }
+
+    pub(crate) async fn submit<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        as_user: Option<&str>,
+        body: &B,
+    ) -> Result<T> {
+        let body = serde_json::to_vec(body).map_err(|e| Error::Storage(format!("cannot write JSON: {e}")))?;
+        let answer = self.call(method, path, as_user, Some(body)).await?;
+        self.read(answer)
+    }
+
+    /// The answer's JSON, or the refusal it carries as the error a local engine would have given.
+    fn read<T: DeserializeOwned>(&self, answer: Answer) -> Result<T> {
+        if answer.status.is_success() {
+            return serde_json::from_slice(&answer.body).map_err(|e| {
+                Error::Service(format!(
+                    "the jitdesk service on {} answered in a way this jitdesk cannot read ({e}): is it another version?",
+                    self.inner.socket.display()
+                ))
+            });
+        }
+        Err(failure(&self.inner.socket, answer.status, &answer.body))
+    }
+
+    /// One call, its answer read whole, within `CALL_TIMEOUT`.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        as_user: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer> {
+        let request = request(method, path, as_user, body)?;
+        match tokio::time::timeout(CALL_TIMEOUT, self.exchange(request)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(self.no_answer(CALL_TIMEOUT)),
+        }
+    }
+
+    async fn exchange(&self, mut request: Request<Full<Bytes>>) -> Result<Answer> {
+        // A kept connection the service has closed meanwhile hands the request back unsent, and it
+        // goes out on the next one (a new one at the end).
+        while let Some(mut sender) = self.kept() {
+            if sender.ready().await.is_err() {
+                continue;
+            }
+            match sender.try_send_request(request).await {
+                Ok(response) => return self.finish(response, sender).await,
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(self.lost(&e.into_error())),
+                },
+            }
+        }
+        let mut sender = self.connect().await?;
+        let response = sender.send_request(request).await.map_err(|e| self.lost(&e))?;
+        self.finish(response, sender).await
+    }
+
+    /// Reads the whole answer, and keeps the connection for the next call.
+    async fn finish(&self, response: Response<Incoming>, sender: SendRequest<Full<Bytes>>) -> Result<Answer> {
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map_err(|e| self.lost(&e))?.to_bytes();
+        self.keep(sender);
+        Ok(Answer { status: parts.status, headers: parts.headers, body })
+    }
+
+    fn kept(&self) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some((sender, since)) = idle.pop() {
+            if since.elapsed() < REUSE_WITHIN && !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn keep(&self, sender: SendRequest<Full<Bytes>>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.retain(|(s, since)| since.elapsed() < REUSE_WITHIN && !s.is_closed());
+        if idle.len() < KEEP {
+            idle.push((sender, Instant::now()));
+        }
+    }
+
+    /// A new connection, its driver running as a task of its own.
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
+        let socket = &self.inner.socket;
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(socket)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(Error::Rule(crate::domain::RuleError::forbidden(format!(
+                    "a jitdesk service owns this store, and you may not connect to its socket {} ({e}): ask its operator to add you to the socket's group (`jitdesk serve --group`)",
+                    socket.display()
+                ))));
+            }
+            Ok(Err(e)) => {
+                return Err(Error::Unreachable(format!(
+                    "cannot reach the jitdesk service on {}: {e}; nothing was changed: try again",
+                    socket.display()
+                )));
+            }
+            Err(_) => return Err(self.no_answer(CONNECT_TIMEOUT)),
+        };
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| self.lost(&e))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("a connection to the service ended: {e}");
+            }
+        });
+        Ok(sender)
+    }
+
+    /// The event stream (`GET /v1/events`), once it is live: whatever is read after this returns
+    /// and changes later arrives as an event. On a connection of its own, kept open for the stream.
+    pub async fn events(&self) -> Result<Events> {
+        let subscribe = async {
+            let mut sender = self.connect().await?;
+            let request = request(Method::GET, "/v1/events", self.as_user(), None)?;
+            let response = sender.send_request(request).await.map_err(|e| self.lost(&e))?;
+            if !response.status().is_success() {
+                let status = response.status();
+                let body = response.into_body().collect().await.map_err(|e| self.lost(&e))?.to_bytes();
+                return Err(failure(&self.inner.socket, status, &body));
+            }
+            let mut stream = events::Sse::new(response.into_body(), sender);
+            match stream.message().await {
+                Some(m) if m.event == wire::EVENT_READY => Ok(Events::remote(stream)),
+                _ => Err(Error::Service(format!(
+                    "the jitdesk service on {} did not start the event stream",
+                    self.inner.socket.display()
+                ))),
+            }
+        };
+        tokio::time::timeout(CALL_TIMEOUT, subscribe).await.map_err(|_| self.no_answer(CALL_TIMEOUT))?
+    }
+
+    fn lost(&self, e: &hyper::Error) -> Error {
+        Error::Service(format!(
+            "the jitdesk service on {} closed the connection before answering ({e}); a change may still have been made: look before trying again",
+            self.inner.socket.display()
+        ))
+    }
+
+    fn no_answer(&self, waited: Duration) -> Error {
+        Error::Service(format!(
+            "the jitdesk service on {} did not answer within {} s; a change may still have been made: look before trying again",
+            self.inner.socket.display(),
+            waited.as_secs()
+        ))
+    }
+}
+
+fn request(
+    method: Method,
+    path: &str,
+    as_user: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> Result<Request<Full<Bytes>>> {
+    let mut builder = Request::builder().method(method).uri(path).header(HOST, "localhost");
+    if let Some(upn) = as_user {
+        let value = HeaderValue::from_str(upn).map_err(|_| {
+            Error::Rule(crate::domain::RuleError::invalid(format!(
+                "`{}` is not a user name the service can be told: use a plain UPN",
+                crate::domain::text::shown(upn)
+            )))
+        })?;
+        builder = builder.header(AS_HEADER, value);
+    }
+    if body.is_some() {
+        builder = builder.header(CONTENT_TYPE, "application/json");
+    }
+    builder
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .map_err(|e| Error::Storage(format!("cannot make the request {path}: {e}")))
+}
+
+/// A refusal as the error a local engine would have returned: the rules' refusals as `Rule`, with
+/// their kind and message; the service's own trouble (store, busy, deadline) as `Service`.
+fn failure(socket: &Path, status: StatusCode, body: &[u8]) -> Error {
+    match serde_json::from_slice::<wire::Failure>(body) {
+        Ok(failure) => match failure.rule() {
+            Some(rule) => Error::Rule(rule),
+            None => Error::Service(failure.error.message),
+        },
+        Err(_) => Error::Service(format!(
+            "the jitdesk service on {} answered {status} without saying why",
+            socket.display()
+        )),
+    }
+}
+
+/// Whether two paths name the same store file (as far as this process can tell).
+fn same_file(ours: &Path, theirs: &Path) -> bool {
+    match (std::fs::canonicalize(ours), std::fs::canonicalize(theirs)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => ours == theirs,
+    }
+}
+
+/// Percent-encodes a path segment or query value: everything but unreserved characters.
+pub(crate) fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_come_back_as_the_engines_errors() {
+        let socket = Path::new("/run/s.sock");
+        let body =
+            br#"{"error":{"kind":"conflict","message":"cannot approve request 11: it is already Approved"}}"#;
+        match failure(socket, StatusCode::CONFLICT, body) {
+            Error::Rule(rule) => {
+                assert_eq!(rule.kind, crate::domain::ErrorKind::Conflict);
+                assert_eq!(rule.message, "cannot approve request 11: it is already Approved");
+            }
+            other => panic!("{other:?}"),
+        }
+        let busy = br#"{"error":{"kind":"unavailable","message":"the service is too busy"}}"#;
+        let e = failure(socket, StatusCode::SERVICE_UNAVAILABLE, busy);
+        assert!(matches!(&e, Error::Service(m) if m == "the service is too busy"), "{e:?}");
+        assert_eq!(e.kind(), None, "store trouble, not a rule");
+        let e = failure(socket, StatusCode::BAD_REQUEST, b"");
+        assert!(e.to_string().contains("answered 400 Bad Request"), "{e}");
+    }
+
+    #[test]
+    fn encoding_keeps_only_unreserved_characters() {
+        assert_eq!(encode("contoso-crm_1.x~"), "contoso-crm_1.x~");
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+}
