@@ -292,6 +292,15 @@ impl Backend {
         }
     }
 
+    /// `requests` on the applications the user is a party to. Locally this walks only those
+    /// applications' index ranges; the service scopes every read to its caller anyway.
+    pub async fn requests_for(&self, upn: &str, filter: RequestFilter) -> Result<Page<AccessRequest>> {
+        match self {
+            Backend::Local(engine) => engine.requests_for(upn, filter).await,
+            Backend::Remote(_) => self.requests(filter).await,
+        }
+    }
+
     pub async fn request(&self, id: u64) -> Result<RequestDetail> {
         match self {
             Backend::Local(engine) => engine.request(id).await,

@@ -88,6 +88,8 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     let gid = group.map(socket::group_id).transpose()?;
     // Refuse before touching the store: the store would only say "in use".
     socket::check_free(socket_path).await?;
+    // Clients compare the store path in /v1/health with theirs; an absolute path matches from any folder.
+    let store = &std::fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf());
     let engine = Engine::open(store, OpenMode::Existing, Arc::new(SystemClock)).await?;
     let mut socket = match socket::bind(socket_path, gid) {
         Ok(socket) => socket,

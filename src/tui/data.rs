@@ -82,7 +82,7 @@ impl Snapshot {
                     .map(|a| a.name.as_str())
                     .collect();
                 backend
-                    .requests(filter)
+                    .requests_for(&user.upn, filter)
                     .await?
                     .items
                     .into_iter()
