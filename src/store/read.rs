@@ -343,11 +343,16 @@ impl<F: Family> Lookup for Tables<F> {
         self.get_app(name)
     }
 
+    /// Checked on every new request, so it reads index keys only: the application's pending
+    /// requests (at most one per requester), each looked up among the requester's.
     fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>> {
-        Ok(self
-            .requests_of(requester, app)?
-            .into_iter()
-            .find(|r| r.state == RequestState::Pending)
-            .map(|r| r.id))
+        let pending = RequestState::Pending.code();
+        for entry in self.by_state_app.range((pending, app, 0)..=(pending, app, u64::MAX))? {
+            let id = entry?.0.value().2;
+            if self.by_requester.get((requester, app, id))?.is_some() {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 }
