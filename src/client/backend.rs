@@ -16,7 +16,7 @@ use crate::engine::{
 };
 use crate::json;
 use crate::service::wire::{self, MORE_HEADER};
-use crate::store::{OpenMode, Page, RequestFilter, Result};
+use crate::store::{Error, OpenMode, Page, RequestFilter, Result};
 
 /// The longest list the service gives in one answer.
 const MAX_LIMIT: usize = 100_000;
@@ -115,11 +115,25 @@ impl Backend {
             return Ok(Backend::Remote(client));
         }
         let clock = Arc::new(SystemClock);
-        Ok(Backend::Local(match open {
-            Open::Queries => Engine::open_for_queries(store, clock).await?,
-            Open::Existing => Engine::open(store, OpenMode::Existing, clock).await?,
-            Open::Create => Engine::open(store, OpenMode::Create, clock).await?,
-        }))
+        let engine = match open {
+            Open::Queries => Engine::open_for_queries(store, clock).await,
+            Open::Existing => Engine::open(store, OpenMode::Existing, clock).await,
+            Open::Create => Engine::open(store, OpenMode::Create, clock).await,
+        };
+        match (engine, service) {
+            (Ok(engine), _) => Ok(Backend::Local(engine)),
+            // A shared store is not the user's to open: what they need is the service, which is down.
+            (Err(Error::Unreadable { path, detail }), Some(socket))
+                if socket.exists() && detail.contains("Permission denied") =>
+            {
+                Err(Error::Service(format!(
+                    "no jitdesk service answers on {} and you may not open {} yourself: ask the operator to start `jitdesk serve`",
+                    socket.display(),
+                    path.display()
+                )))
+            }
+            (Err(e), _) => Err(e),
+        }
     }
 
     /// Closes a local store cleanly; a service needs nothing.
