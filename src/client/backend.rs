@@ -306,6 +306,14 @@ impl Backend {
         }
     }
 
+    /// The applications the user is a party to; the service scopes every read to its caller anyway.
+    pub async fn apps_for(&self, upn: &str) -> Result<Vec<Application>> {
+        match self {
+            Backend::Local(engine) => engine.apps_for(upn).await,
+            Backend::Remote(_) => self.apps().await,
+        }
+    }
+
     /// `requests` on the applications the user is a party to. Locally this walks only those
     /// applications' index ranges; the service scopes every read to its caller anyway.
     pub async fn requests_for(&self, upn: &str, filter: RequestFilter) -> Result<Page<AccessRequest>> {

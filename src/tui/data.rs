@@ -64,7 +64,11 @@ impl Snapshot {
             .as_ref()
             .and_then(|u| tenants.iter().find(|t| t.id == u.tenant))
             .is_some_and(|t| t.kind == TenantKind::Publisher);
-        let apps = backend.apps().await?;
+        // Like history and grants, applications are shown to the parties to them.
+        let apps = match &me {
+            Some(user) => backend.apps_for(&user.upn).await?,
+            None => backend.apps().await?,
+        };
         let requests = match &me {
             Some(user) if is_publisher => {
                 let filter = RequestFilter {
