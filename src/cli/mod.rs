@@ -51,7 +51,10 @@ pub fn main() -> ExitCode {
     // the store itself, and `serve` is the service.
     let client =
         !matches!(cli.command, Some(Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. }));
-    let socket = client::socket_for(&path);
+    let socket = match client::socket_for(&path) {
+        Ok(socket) => socket,
+        Err(e) => return fail(&e.to_string()),
+    };
     let service = Some(socket.clone()).filter(|socket| client && client::may_answer(socket));
     // One-shot commands need no I/O or timer drivers unless they talk to a service, and skipping
     // them is measurable per call. The service serves many clients at once: a thread per core.
@@ -196,7 +199,10 @@ async fn serve(
     socket: Option<&std::path::Path>,
     group: Option<&str>,
 ) -> Result<ExitCode> {
-    let socket = socket.map_or_else(|| crate::service::default_socket(path), std::path::Path::to_path_buf);
+    let socket = match socket {
+        Some(socket) => socket.to_path_buf(),
+        None => client::socket_for(path)?,
+    };
     match crate::service::serve(path, &socket, group).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(crate::service::ServeError::Store(e)) => Err(e),

@@ -42,13 +42,14 @@ const REUSE_WITHIN: Duration = Duration::from_secs(crate::service::HEADER_TIMEOU
 /// The most connections kept for reuse.
 const KEEP: usize = 4;
 
-/// The socket of the service for a store: `JITDESK_SOCKET`, else `<store file>.sock` beside it
-/// (the same rule `jitdesk serve` follows).
-pub fn socket_for(store: &Path) -> PathBuf {
-    match std::env::var_os("JITDESK_SOCKET").filter(|s| !s.is_empty()) {
-        Some(socket) => PathBuf::from(socket),
-        None => crate::service::default_socket(store),
+/// The socket of the service for a store: `JITDESK_SOCKET`, else `socket` in the config file, else
+/// `<store file>.sock` beside it (the same rule `jitdesk serve` follows).
+pub fn socket_for(store: &Path) -> crate::Result<PathBuf> {
+    if let Some(socket) = std::env::var_os("JITDESK_SOCKET").filter(|s| !s.is_empty()) {
+        return Ok(PathBuf::from(socket));
     }
+    let config = crate::config::Config::user().map_err(crate::Error::Service)?;
+    Ok(config.socket.unwrap_or_else(|| crate::service::default_socket(store)))
 }
 
 /// Whether a service might answer on `socket`: there is a socket file. Cheap and without I/O

@@ -7,7 +7,6 @@
 //! itself (then reloads) when the service is back.
 
 pub mod app;
-pub mod config;
 pub mod data;
 pub mod demo;
 pub mod form;
@@ -26,10 +25,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::client::{Backend, Change, Events};
+use crate::config::{Config, TimeShown};
 use crate::domain::rules::Actor;
 use crate::engine::{MarkSeen, RequestDetail};
 use app::{App, Call, Effect, Ui};
-use config::{Config, TimeShown};
 use data::Snapshot;
 use keymap::Keymap;
 use theme::{Load, Theme};
@@ -88,10 +87,7 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
 }
 
 pub async fn run(backend: Backend, opts: Options) -> Result<(), String> {
-    let config = match Config::dir() {
-        Some(dir) => Config::load(&dir.join("config.toml"))?,
-        None => Config::default(),
-    };
+    let config = Config::user()?;
     let ui = ui(&config, opts.theme.as_deref(), opts.utc)?;
     // Subscribed before the first load, so nothing committed after it is missed.
     let changes = backend.subscribe().await.map_err(|e| e.to_string())?;

@@ -1,4 +1,5 @@
-//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: theme, key overrides, bell, mouse and how times are shown.
+//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: the service's socket, and for the dashboard theme, key
+//! overrides, bell, mouse and how times are shown.
 //! Every field is optional; a mistake is reported with the file and line, never silently ignored.
 
 use std::collections::HashMap;
@@ -9,6 +10,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// Where the shared service listens, when not beside the store (`JITDESK_SOCKET` wins).
+    pub socket: Option<PathBuf>,
     pub theme: Option<String>,
     /// Ring the terminal bell when a request arrives for you to decide.
     pub bell: bool,
@@ -21,7 +24,14 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { theme: None, bell: true, mouse: false, time: TimeShown::Local, keys: HashMap::new() }
+        Config {
+            socket: None,
+            theme: None,
+            bell: true,
+            mouse: false,
+            time: TimeShown::Local,
+            keys: HashMap::new(),
+        }
     }
 }
 
@@ -42,6 +52,14 @@ pub enum Keys {
 impl Config {
     pub fn dir() -> Option<PathBuf> {
         dirs::config_dir().map(|d| d.join("jitdesk"))
+    }
+
+    /// The user's config file, or the defaults when there is none.
+    pub fn user() -> Result<Config, String> {
+        match Config::dir() {
+            Some(dir) => Config::load(&dir.join("config.toml")),
+            None => Ok(Config::default()),
+        }
     }
 
     /// Reads the file if there is one; no file means the defaults.
@@ -81,9 +99,10 @@ mod tests {
         let path = dir.path().join("config.toml");
         let c = Config::load(&path).unwrap();
         assert!(c.bell && !c.mouse && c.time == TimeShown::Local);
-        std::fs::write(&path, "theme = \"light\"\nbell = false\nmouse = true\ntime = \"utc\"\n[keys]\napprove = \"A\"\nquit = [\"q\", \"ctrl-q\"]\n").unwrap();
+        std::fs::write(&path, "socket = \"/run/j.sock\"\ntheme = \"light\"\nbell = false\nmouse = true\ntime = \"utc\"\n[keys]\napprove = \"A\"\nquit = [\"q\", \"ctrl-q\"]\n").unwrap();
         let c = Config::load(&path).unwrap();
         assert_eq!(c.theme.as_deref(), Some("light"));
+        assert_eq!(c.socket.as_deref(), Some(Path::new("/run/j.sock")));
         assert!(!c.bell && c.mouse && c.time == TimeShown::Utc);
         assert_eq!(c.key_overrides()["quit"], vec!["q", "ctrl-q"]);
         assert_eq!(c.key_overrides()["approve"], vec!["A"]);
