@@ -254,27 +254,33 @@ impl App {
         self.data.role()
     }
 
+    /// Whether an action in a scope is one this user's role can ever take; the help lists only those.
+    pub fn role_allows(&self, scope: Scope, action: Action) -> bool {
+        let role = self.role();
+        let admin = self.data.me.as_ref().is_some_and(|m| m.admin);
+        match action {
+            Action::Approve | Action::Deny => role == Role::Approver,
+            Action::Cancel => role == Role::Publisher,
+            Action::New if scope == Scope::Requests => role == Role::Publisher,
+            Action::New => matches!(role, Role::Admin | Role::Approver) && admin,
+            Action::Edit => admin,
+            Action::Revoke => matches!(role, Role::Admin | Role::Approver),
+            _ => true,
+        }
+    }
+
     /// Whether an action means anything for this user here; the footer leaves out what does not.
     pub fn offers(&self, action: Action) -> bool {
-        let role = self.role();
         match action {
-            Action::Approve | Action::Deny => match &self.overlay {
-                Some(Overlay::Detail { id, .. }) => self.decidable(*id),
-                _ => role == Role::Approver,
-            },
-            Action::Cancel => role == Role::Publisher,
-            Action::New if self.tab == Tab::Requests => role == Role::Publisher,
-            Action::New => {
-                matches!(role, Role::Admin | Role::Approver) && self.data.me.as_ref().is_some_and(|m| m.admin)
+            Action::Approve | Action::Deny if matches!(self.overlay, Some(Overlay::Detail { .. })) => {
+                matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
             }
-            Action::Edit => self.data.me.as_ref().is_some_and(|m| m.admin),
-            Action::Revoke => matches!(role, Role::Admin | Role::Approver),
             Action::MarkRead => self.data.unread() > 0,
             // The help offers scrolling only when it has more than fits.
             Action::Down | Action::Up if matches!(self.overlay, Some(Overlay::Help { .. })) => {
                 self.help_rows.get().1 > 0
             }
-            _ => true,
+            _ => self.role_allows(self.tab.scope(), action),
         }
     }
 

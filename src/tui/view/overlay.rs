@@ -104,7 +104,8 @@ fn help(area: Rect, buf: &mut Buffer, app: &App, scroll: usize) {
     ]
     .into_iter()
     .map(|(scope, title)| {
-        (title, km.bindings.iter().filter(|b| b.scope == scope).map(|b| (km.label(b), b.desc)).collect())
+        let rows = km.bindings.iter().filter(|b| b.scope == scope && app.role_allows(scope, b.action));
+        (title, rows.map(|b| (km.label(b), b.desc)).collect())
     })
     .collect();
     let key_w = sections.iter().flat_map(|(_, rows)| rows.iter().map(|(k, _)| k.width())).max().unwrap_or(0);
