@@ -405,6 +405,18 @@ fn a_directory_or_empty_file_in_place_of_the_store_is_refused() {
     expect_unreadable(&empty, &["audit"], &empty.display().to_string());
 }
 
+/// A new store is its owner's alone: sharing goes through the service, never the file.
+#[test]
+fn a_new_store_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("own.redb");
+    let s = Store { dir, path };
+    s.ok(&["init"]);
+    let mode = std::fs::metadata(&s.path).expect("the store").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:o}");
+}
+
 /// `init` killed at any moment must never leave a file at the store's path that nothing can open:
 /// the store is built under a temporary name and appears only once its schema is committed.
 #[test]

@@ -78,6 +78,10 @@ impl Store {
             Ok(Err(e)) => return Err(open_error(path, e)),
             Err(_) => return Err(damaged(path)),
         };
+        // Whoever can read the file can read every justification; whoever can write it can forge
+        // anything. Sharing goes through the service, so the file is its owner's alone.
+        std::fs::set_permissions(&partial, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| unreadable(format!("cannot restrict the new store's permissions: {e}")))?;
         let store = Store { db: Db::Write(db), path: path.to_path_buf() };
         store.write(|t| t.set_schema_version())?;
         // A link, not a rename: if another process created the store meanwhile, theirs stays.
