@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::tmux::{STARTUP, Tmux, row_ids};
 use common::*;
 
 /// The longest any command may take, service or not, stopping or starting.
@@ -406,156 +407,6 @@ fn a_restarted_service_loses_nothing_acknowledged_and_never_hangs_a_command() {
 
 // ---- the dashboard, in tmux ----
 
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-const POLL: Duration = Duration::from_millis(25);
-const STARTUP: Duration = Duration::from_secs(10);
-const NO_LOGIN_E2E: &str = "jitdesk-e2e-unmapped";
-
-/// A private tmux server, folder (store, config, data, temp) and environment, as in
-/// dashboard_e2e.rs; dropping it kills the server and removes the folder.
-struct Tmux {
-    socket: String,
-    dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    fn new(tag: &str) -> Tmux {
-        let dir = tempfile::Builder::new().prefix("jitdesk-cs-").tempdir().expect("a temp folder");
-        for sub in ["config", "data", "tmp", "home", "sock"] {
-            std::fs::create_dir_all(dir.path().join(sub)).expect("a sub folder");
-        }
-        let conf = "set -g status off\nset -g remain-on-exit on\nset -g default-terminal xterm-256color\n\
-                    set -g history-limit 200\nset -g exit-empty off\n";
-        std::fs::write(dir.path().join("tmux.conf"), conf).expect("write tmux.conf");
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        Tmux { socket: format!("jitdesk-cs-{tag}-{}-{n}", std::process::id()), dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn store(&self) -> PathBuf {
-        self.path("store.redb")
-    }
-
-    fn env(&self, cmd: &mut Command) {
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()))
-            .env("HOME", self.path("home"))
-            .env("XDG_CONFIG_HOME", self.path("config"))
-            .env("XDG_DATA_HOME", self.path("data"))
-            .env("TMPDIR", self.path("tmp"))
-            .env("TMUX_TMPDIR", self.path("sock"))
-            .env("TERM", "xterm-256color")
-            .env("TZ", "UTC")
-            .env("LANG", "C.UTF-8")
-            .env("USER", NO_LOGIN_E2E)
-            .env("LOGNAME", NO_LOGIN_E2E);
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let mut cmd = Command::new("tmux");
-        cmd.arg("-L").arg(&self.socket).arg("-f").arg(self.path("tmux.conf")).args(args);
-        self.env(&mut cmd);
-        let out = cmd.output().unwrap_or_else(|e| panic!("cannot run tmux ({e}): install it (.ci/run does)"));
-        assert!(out.status.success(), "tmux {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The CLI on this test's store; it must succeed.
-    fn cli(&self, args: &[&str]) -> String {
-        let mut cmd = Command::new(BIN);
-        self.env(&mut cmd);
-        let started = Instant::now();
-        let out = cmd.arg("--store").arg(self.store()).args(args).output().expect("run jitdesk");
-        assert!(started.elapsed() < NO_HANG, "jitdesk {args:?} took {:?}", started.elapsed());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "jitdesk {args:?} failed ({}): {stderr}", out.status);
-        String::from_utf8(out.stdout).expect("utf-8 output")
-    }
-
-    fn capture(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "main"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "main"];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-
-    fn type_text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "main", "-l", text]);
-    }
-
-    /// Polls the screen until `done` holds; fails with the last screen after `timeout`.
-    fn wait_screen(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.capture();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}:\n{screen}");
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// Waits for the pane's process to end; its exit status. As in dashboard_e2e.rs, the process
-    /// is watched too: under load tmux has been seen to leave an exited pane process unreaped for
-    /// seconds, so the status is read from /proc then.
-    fn exit_status(&self, timeout: Duration) -> i32 {
-        let pid: u32 = self.display("#{pane_pid}").parse().expect("the pane's pid");
-        let start = Instant::now();
-        loop {
-            let state = self.display("#{pane_dead} #{pane_dead_status}");
-            if let Some(status) = state.strip_prefix("1 ") {
-                return status.trim().parse().expect("an exit status");
-            }
-            if let Some(status) = zombie_status(pid) {
-                return status;
-            }
-            assert!(start.elapsed() < timeout, "the dashboard did not exit:\n{}", self.capture());
-            std::thread::sleep(POLL);
-        }
-    }
-
-    fn display(&self, format: &str) -> String {
-        self.tmux(&["display-message", "-p", "-t", "main", format]).trim_end().to_string()
-    }
-}
-
-/// The exit status of a process that has ended but was not reaped yet, from /proc/PID/stat.
-fn zombie_status(pid: u32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    if fields.first() != Some(&"Z") {
-        return None;
-    }
-    let status: i32 = fields.get(49)?.parse().ok()?;
-    Some(if status & 0x7f == 0 { (status >> 8) & 0xff } else { 128 + (status & 0x7f) })
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let mut cmd = Command::new("tmux");
-        cmd.arg("-L").arg(&self.socket).arg("kill-server");
-        self.env(&mut cmd);
-        let _ = cmd.output();
-    }
-}
-
-/// The ids in the first column of the table rows on screen.
-fn row_ids(screen: &str) -> Vec<u64> {
-    screen
-        .lines()
-        .filter_map(|l| l.strip_prefix('│'))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter_map(|id| id.parse().ok())
-        .collect()
-}
-
 fn header(screen: &str) -> &str {
     screen.lines().next().unwrap_or_default()
 }
@@ -569,7 +420,7 @@ fn the_dashboard_follows_the_service_live_survives_its_restart_and_reconnects() 
     let prepare = |cmd: &mut Command| t.env(cmd);
     let mut service = Service::start(&t.store(), prepare);
 
-    t.tmux(&[
+    t.ok(&[
         "new-session",
         "-d",
         "-s",
@@ -651,6 +502,6 @@ fn the_dashboard_follows_the_service_live_survives_its_restart_and_reconnects() 
     eprintln!("after the restart, a new request appeared after {:?}", made.elapsed());
 
     t.keys(&["q"]);
-    assert_eq!(t.exit_status(STARTUP), 0);
+    assert_eq!(t.wait_exit(STARTUP), 0);
     assert_eq!(service.stop(), 0);
 }
