@@ -153,13 +153,12 @@ pub fn requests(requests: &[AccessRequest], style: &Style) -> String {
 
 /// The one time that matters for a request in its state.
 fn when(r: &AccessRequest, style: &Style) -> String {
-    match (r.state, r.window()) {
-        (RequestState::Pending, _) => format!("decide {}", until(style.now, r.decide_by)),
-        (RequestState::Approved, Some((from, _))) if style.now < from => {
-            format!("starts {}", until(style.now, from))
-        }
-        (RequestState::Approved, Some((_, end))) => format!("ends {}", until(style.now, end)),
-        _ => r.closed.as_ref().or(r.decision.as_ref()).map(|v| style.time(v.at)).unwrap_or_default(),
+    match r.moment(style.now) {
+        Some(Moment::DecideBy(t)) => format!("decide {}", until(style.now, t)),
+        Some(Moment::Starts(t)) => format!("starts {}", until(style.now, t)),
+        Some(Moment::Ends(t)) => format!("ends {}", until(style.now, t)),
+        Some(Moment::Settled(t)) => style.time(t),
+        None => String::new(),
     }
 }
 

@@ -199,7 +199,29 @@ pub enum DeadlineKind {
     End,
 }
 
+/// The one moment that matters for a request in its state: what screens show next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// Pending: a decision is due by then.
+    DecideBy(DateTime<Utc>),
+    /// Approved for later: access starts then.
+    Starts(DateTime<Utc>),
+    /// Approved and active: access ends then.
+    Ends(DateTime<Utc>),
+    /// Final: when it was decided or ended.
+    Settled(DateTime<Utc>),
+}
+
 impl AccessRequest {
+    pub fn moment(&self, now: DateTime<Utc>) -> Option<Moment> {
+        match (self.state, self.window()) {
+            (RequestState::Pending, _) => Some(Moment::DecideBy(self.decide_by)),
+            (RequestState::Approved, Some((from, _))) if now < from => Some(Moment::Starts(from)),
+            (RequestState::Approved, Some((_, end))) => Some(Moment::Ends(end)),
+            _ => self.closed.as_ref().or(self.decision.as_ref()).map(|v| Moment::Settled(v.at)),
+        }
+    }
+
     /// The window access is granted for, once approved.
     pub fn window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         self.granted_from.map(|from| (from, from + self.duration.to_delta()))
@@ -331,4 +353,45 @@ pub struct Notification {
     pub app: String,
     pub action: Action,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn request(state: RequestState, granted_from: Option<DateTime<Utc>>) -> AccessRequest {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+        AccessRequest {
+            id: 1,
+            app: "a".into(),
+            requester: "p@x.com".into(),
+            roles: vec!["Owner".into()],
+            start: t0,
+            duration: Span::from_hours(2),
+            justification: "j".into(),
+            ticket: None,
+            created_at: t0,
+            decide_by: t0 + chrono::TimeDelta::hours(24),
+            state,
+            decision: Some(Verdict { by: "a@x.com".into(), at: t0, reason: "ok".into() }),
+            granted_from,
+            closed: None,
+            started: false,
+        }
+    }
+
+    #[test]
+    fn the_moment_that_matters_follows_the_state_and_the_clock() {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+        let hour = chrono::TimeDelta::hours(1);
+        let pending = AccessRequest { decision: None, ..request(RequestState::Pending, None) };
+        assert_eq!(pending.moment(t0), Some(Moment::DecideBy(t0 + hour * 24)));
+        let scheduled = request(RequestState::Approved, Some(t0 + hour));
+        assert_eq!(scheduled.moment(t0), Some(Moment::Starts(t0 + hour)));
+        assert_eq!(scheduled.moment(t0 + hour), Some(Moment::Ends(t0 + hour * 3)));
+        let denied = request(RequestState::Denied, None);
+        assert_eq!(denied.moment(t0 + hour), Some(Moment::Settled(t0)));
+    }
 }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 
 use super::{Col, ListTable, matches};
-use crate::domain::AccessRequest;
+use crate::domain::{AccessRequest, Moment};
 use crate::tui::app::{App, Tab};
 use crate::tui::view::fmt::{countdown_cell, safe};
 
@@ -55,10 +55,10 @@ impl<'a> AccessTab<'a> {
         };
         table.render(area, buf, app.list(), |i| {
             let g = self.rows[i];
-            let status = match g.window() {
-                Some((from, _)) if app.now < from => format!("starts {}", countdown_cell(app.now, from)),
-                Some((_, end)) => format!("ends {}", countdown_cell(app.now, end)),
-                None => String::new(),
+            let status = match g.moment(app.now) {
+                Some(Moment::Starts(t)) => format!("starts {}", countdown_cell(app.now, t)),
+                Some(Moment::Ends(t)) => format!("ends {}", countdown_cell(app.now, t)),
+                _ => String::new(),
             };
             let decision = g.decision.as_ref();
             [

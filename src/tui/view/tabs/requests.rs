@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 
 use super::{Col, ListTable, matches, state_style};
-use crate::domain::{AccessRequest, RequestState};
+use crate::domain::{AccessRequest, Moment};
 use crate::tui::app::{App, Tab};
 use crate::tui::data::Role;
 use crate::tui::view::fmt::{countdown_cell, safe, time};
@@ -123,17 +123,11 @@ impl<'a> RequestsTab<'a> {
 
 /// The deadline that matters for a request in its state.
 fn when(app: &App, r: &AccessRequest) -> String {
-    match (r.state, r.window()) {
-        (RequestState::Pending, _) => format!("decision {}", countdown_cell(app.now, r.decide_by)),
-        (RequestState::Approved, Some((from, _))) if app.now < from => {
-            format!("starts {}", countdown_cell(app.now, from))
-        }
-        (RequestState::Approved, Some((_, end))) => format!("ends {}", countdown_cell(app.now, end)),
-        _ => r
-            .closed
-            .as_ref()
-            .or(r.decision.as_ref())
-            .map(|v| time(v.at, app.now, app.ui.utc))
-            .unwrap_or_default(),
+    match r.moment(app.now) {
+        Some(Moment::DecideBy(t)) => format!("decision {}", countdown_cell(app.now, t)),
+        Some(Moment::Starts(t)) => format!("starts {}", countdown_cell(app.now, t)),
+        Some(Moment::Ends(t)) => format!("ends {}", countdown_cell(app.now, t)),
+        Some(Moment::Settled(t)) => time(t, app.now, app.ui.utc),
+        None => String::new(),
     }
 }
