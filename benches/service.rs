@@ -36,6 +36,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::UnixStream;
 
+mod common;
+use common::{Line, Table, describe_machine, ms, msf, nearest_rank, p50, p99, per_second};
+
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 
 /// Concurrent creating clients, and how long they run.
@@ -81,7 +84,7 @@ fn main() {
         .prefix("jitdesk-svc-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("a temporary directory under the target dir");
-    describe_machine(dir.path());
+    describe_machine(dir.path(), BIN);
 
     let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let chosen = |figure: &str| wanted.is_empty() || wanted.iter().any(|w| figure.contains(w.as_str()));
@@ -115,56 +118,6 @@ fn main() {
     println!();
     table.print();
     println!("\n(whole bench: {:.1} s)", began.elapsed().as_secs_f64());
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The machine
-
-fn describe_machine(dir: &Path) {
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let cpuinfo = read("/proc/cpuinfo");
-    let model = cpuinfo
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim() == "model name")
-        .map_or("unknown", |(_, v)| v.trim());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let memory = read("/proc/meminfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or_else(|| "?".to_string(), |kb| format!("{:.1} GiB", kb as f64 / 1048576.0));
-    println!("machine: {cores} cores available, {model}, {memory} RAM");
-    println!("kernel: Linux {}, load average at start: {}", read("/proc/sys/kernel/osrelease").trim(), {
-        let load = read("/proc/loadavg");
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-    });
-    println!("store folder: {} on {}", dir.display(), mount_of(dir));
-    println!("binary: {BIN}");
-}
-
-/// The mount that holds `dir`, with its filesystem type, device and options.
-fn mount_of(dir: &Path) -> String {
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    table
-        .lines()
-        .filter_map(|line| {
-            let (before, after) = line.split_once(" - ")?;
-            let point = before.split(' ').nth(4)?;
-            let after: Vec<&str> = after.split(' ').collect();
-            dir.starts_with(point).then(|| {
-                let what = format!(
-                    "{} {} at {point} ({})",
-                    after.first().unwrap_or(&"?"),
-                    after.get(1).unwrap_or(&"?"),
-                    after.get(2).unwrap_or(&"")
-                );
-                (point.len(), what)
-            })
-        })
-        .max_by_key(|(len, _)| *len)
-        .map_or_else(|| "an unknown filesystem".to_string(), |(_, what)| what)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -362,117 +315,6 @@ struct Created {
     id: u64,
     jit_request_state: String,
     created_at: String,
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Statistics, units and the table
-
-fn nearest_rank(samples: &[f64], p: f64) -> f64 {
-    if samples.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = samples.to_vec();
-    v.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
-}
-
-fn p50(samples: &[f64]) -> f64 {
-    nearest_rank(samples, 50.0)
-}
-
-fn p99(samples: &[f64]) -> f64 {
-    nearest_rank(samples, 99.0)
-}
-
-/// Milliseconds from seconds, with a precision that fits.
-fn msf(s: f64) -> String {
-    match s * 1e3 {
-        x if x.is_nan() => "..".into(),
-        x if x.abs() >= 100.0 => format!("{x:.0} ms"),
-        x if x.abs() >= 10.0 => format!("{x:.1} ms"),
-        x => format!("{x:.2} ms"),
-    }
-}
-
-fn ms(d: Duration) -> String {
-    msf(d.as_secs_f64())
-}
-
-/// A rate with thousands separated.
-fn per_second(rate: f64) -> String {
-    let whole = rate.round() as u64;
-    let digits = whole.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{out} /s")
-}
-
-#[derive(Default)]
-struct Table {
-    rows: Vec<Vec<String>>,
-}
-
-struct Line<'a> {
-    figure: &'a str,
-    result: String,
-    median: Option<f64>,
-    p99: Option<f64>,
-    baseline: String,
-    ratio: Option<f64>,
-    target: &'a str,
-    /// None for rows that are only information.
-    met: Option<bool>,
-}
-
-impl Table {
-    fn add(&mut self, line: Line<'_>) {
-        let verdict = match line.met {
-            Some(true) => "ok",
-            Some(false) => "MISS",
-            None => "",
-        };
-        self.rows.push(vec![
-            line.figure.to_string(),
-            line.result,
-            line.median.map_or("..".into(), msf),
-            line.p99.map_or("..".into(), msf),
-            line.baseline,
-            line.ratio.map_or("..".into(), |r| format!("{r:.1}x")),
-            line.target.to_string(),
-            verdict.to_string(),
-        ]);
-    }
-
-    fn print(&self) {
-        let head: Vec<String> = ["figure", "result", "median", "p99", "baseline", "ratio", "target", ""]
-            .map(String::from)
-            .to_vec();
-        let mut widths = vec![0; head.len()];
-        for row in std::iter::once(&head).chain(&self.rows) {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        for row in std::iter::once(&head).chain(&self.rows) {
-            let mut out = String::new();
-            for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
-                // Names and targets read left to right; numbers line up on the right.
-                let left = matches!(i, 0 | 6 | 7);
-                let padded = if left { format!("{cell:<w$}") } else { format!("{cell:>w$}") };
-                if i > 0 {
-                    out.push_str("  ");
-                }
-                out.push_str(&padded);
-            }
-            println!("{}", out.trim_end());
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+//! What the benches share: the machine they ran on, percentiles, units, and the table of figures
+//! each one prints at its end, so that every bench reports the same way.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+/// Prints the machine, its load, the store folder's filesystem and the binary measured.
+pub fn describe_machine(dir: &Path, bin: &str) {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let model = cpuinfo
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim() == "model name")
+        .map_or("unknown", |(_, v)| v.trim());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or_else(|| "?".to_string(), |kb| format!("{:.1} GiB", kb as f64 / 1048576.0));
+    println!("machine: {cores} cores available, {model}, {memory} RAM");
+    println!("kernel: Linux {}, load average at start: {}", read("/proc/sys/kernel/osrelease").trim(), {
+        let load = read("/proc/loadavg");
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    });
+    println!("store folder: {} on {}", dir.display(), mount_of(dir));
+    println!("binary: {bin}");
+}
+
+/// The mount that holds `dir`, with its filesystem type, device and options.
+pub fn mount_of(dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    table
+        .lines()
+        .filter_map(|line| {
+            let (before, after) = line.split_once(" - ")?;
+            let point = before.split(' ').nth(4)?;
+            let after: Vec<&str> = after.split(' ').collect();
+            dir.starts_with(point).then(|| {
+                let what = format!(
+                    "{} {} at {point} ({})",
+                    after.first().unwrap_or(&"?"),
+                    after.get(1).unwrap_or(&"?"),
+                    after.get(2).unwrap_or(&"")
+                );
+                (point.len(), what)
+            })
+        })
+        .max_by_key(|(len, _)| *len)
+        .map_or_else(|| "an unknown filesystem".to_string(), |(_, what)| what)
+}
+
+
+
+pub fn nearest_rank(samples: &[f64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = samples.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+pub fn p50(samples: &[f64]) -> f64 {
+    nearest_rank(samples, 50.0)
+}
+
+pub fn p99(samples: &[f64]) -> f64 {
+    nearest_rank(samples, 99.0)
+}
+
+/// Milliseconds from seconds, with a precision that fits.
+pub fn msf(s: f64) -> String {
+    match s * 1e3 {
+        x if x.is_nan() => "..".into(),
+        x if x.abs() >= 100.0 => format!("{x:.0} ms"),
+        x if x.abs() >= 10.0 => format!("{x:.1} ms"),
+        x => format!("{x:.2} ms"),
+    }
+}
+
+pub fn ms(d: Duration) -> String {
+    msf(d.as_secs_f64())
+}
+
+/// A rate with thousands separated.
+pub fn per_second(rate: f64) -> String {
+    let whole = rate.round() as u64;
+    let digits = whole.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{out} /s")
+}
+
+#[derive(Default)]
+pub struct Table {
+    pub rows: Vec<Vec<String>>,
+}
+
+pub struct Line<'a> {
+    pub figure: &'a str,
+    pub result: String,
+    pub median: Option<f64>,
+    pub p99: Option<f64>,
+    pub baseline: String,
+    pub ratio: Option<f64>,
+    pub target: &'a str,
+    /// None for rows that are only information.
+    pub met: Option<bool>,
+}
+
+impl Table {
+    pub fn add(&mut self, line: Line<'_>) {
+        let verdict = match line.met {
+            Some(true) => "ok",
+            Some(false) => "MISS",
+            None => "",
+        };
+        self.rows.push(vec![
+            line.figure.to_string(),
+            line.result,
+            line.median.map_or("..".into(), msf),
+            line.p99.map_or("..".into(), msf),
+            line.baseline,
+            line.ratio.map_or("..".into(), |r| format!("{r:.1}x")),
+            line.target.to_string(),
+            verdict.to_string(),
+        ]);
+    }
+
+    pub fn print(&self) {
+        let head: Vec<String> = ["figure", "result", "median", "p99", "baseline", "ratio", "target", ""]
+            .map(String::from)
+            .to_vec();
+        let mut widths = vec![0; head.len()];
+        for row in std::iter::once(&head).chain(&self.rows) {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        for row in std::iter::once(&head).chain(&self.rows) {
+            let mut out = String::new();
+            for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
+                // Names and targets read left to right; numbers line up on the right.
+                let left = matches!(i, 0 | 6 | 7);
+                let padded = if left { format!("{cell:<w$}") } else { format!("{cell:>w$}") };
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                out.push_str(&padded);
+            }
+            println!("{}", out.trim_end());
+        }
+    }
+}
