@@ -34,26 +34,11 @@ fn raw_characters(text: &str) -> Vec<char> {
 fn a_start_after_9999_is_refused_with_nothing_changed() {
     let s = directory();
     let before = s.snapshot();
-    let create = |start: &str| {
-        s.run_as(
-            DAVE,
-            &[
-                "request",
-                "create",
-                "--app",
-                "dev",
-                "--role",
-                "Owner",
-                "--duration",
-                "1h",
-                "--reason",
-                "x",
-                "--start",
-                start,
-            ],
-        )
+    let create = |start: &str, duration: &str| {
+        let args = ["request", "create", "--app", "dev", "--role", "Owner", "--reason", "x"];
+        s.run_as(DAVE, &[&args[..], &["--duration", duration, "--start", start]].concat())
     };
-    let run = create("9999-12-31T23:59:59-01:00");
+    let run = create("9999-12-31T23:59:59-01:00", "1h");
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
         run.stderr.contains(
@@ -61,26 +46,10 @@ fn a_start_after_9999_is_refused_with_nothing_changed() {
         ),
         "{run:?}"
     );
-    let run = create("+10000-01-01T00:00:00Z");
+    let run = create("+10000-01-01T00:00:00Z", "1h");
     assert_eq!(run.code, 2, "{run:?}");
     // A start just inside the range whose end is not.
-    let run = s.run_as(
-        DAVE,
-        &[
-            "request",
-            "create",
-            "--app",
-            "dev",
-            "--role",
-            "Owner",
-            "--duration",
-            "2h",
-            "--reason",
-            "x",
-            "--start",
-            "9999-12-31T23:00:00Z",
-        ],
-    );
+    let run = create("9999-12-31T23:00:00Z", "2h");
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         run.error_line(),
