@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod json;
+pub mod json_writer;
 pub mod logging;
 pub mod sample;
 pub mod service;

@@ -31,11 +31,16 @@ const C1_CSI: &str = "\u{9b}2J";
 const C1_OSC: &str = "\u{9d}0;x\u{9c}";
 const BIDI: &str = "\u{202e}\u{2066}\u{2067}\u{2068}\u{2069}\u{202a}\u{200e}\u{200f}\u{061c}";
 const INVISIBLE: &str = "\u{200b}\u{200c}\u{200d}\u{2060}\u{feff}\u{ad}";
+/// Line separators, tags, Hangul fillers, variation selectors and other invisible characters.
+const INVISIBLE_MORE: &str =
+    "\u{2028}\u{2029}\u{e0041}\u{115f}\u{3164}\u{180e}\u{fe0f}\u{e0100}\u{34f}\u{fff9}\u{2063}";
 
 /// Hostile text: it opens with an escape so the placeholder lands inside the narrowest column,
 /// and carries every kind of trouble after a short readable label.
 fn evil(label: &str) -> String {
-    format!("{OSC_TITLE}{label}{BIDI}{C1_CSI}{INVISIBLE}{CSI_CLEAR}{C1_OSC}{OSC_LINK}click\u{7f}\r\nend")
+    format!(
+        "{OSC_TITLE}{label}{BIDI}{C1_CSI}{INVISIBLE}{CSI_CLEAR}{C1_OSC}{OSC_LINK}click\u{7f}\r\nend{INVISIBLE_MORE}"
+    )
 }
 
 /// Hostile text that starts with a C1 control and a bidi override, for columns where only the first
@@ -299,9 +304,34 @@ const FORBIDDEN: [(&str, &[u8]); 5] = [
     ("a bare cursor home (ESC[H)", b"\x1b[H"),
 ];
 
-const HIDDEN: [char; 16] = [
-    '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}',
-    '\u{2069}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{feff}', '\u{2060}', '\u{200e}', '\u{200f}',
+const HIDDEN: [char; 27] = [
+    '\u{202a}',
+    '\u{202b}',
+    '\u{202c}',
+    '\u{202d}',
+    '\u{202e}',
+    '\u{2066}',
+    '\u{2067}',
+    '\u{2068}',
+    '\u{2069}',
+    '\u{200b}',
+    '\u{200c}',
+    '\u{200d}',
+    '\u{feff}',
+    '\u{2060}',
+    '\u{200e}',
+    '\u{200f}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{e0041}',
+    '\u{115f}',
+    '\u{3164}',
+    '\u{180e}',
+    '\u{fe0f}',
+    '\u{e0100}',
+    '\u{34f}',
+    '\u{fff9}',
+    '\u{2063}',
 ];
 
 /// How `evil(label)` must look on screen: the escape as its control picture, the rest of the payload

@@ -22,6 +22,7 @@ use crate::domain::RuleError;
 use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
+use crate::domain::text::sanitize;
 use crate::engine::{Cancel, Decide, Engine, Revoke, SetPolicy, SystemClock};
 use crate::json;
 use crate::store::{Error, OpenMode, RequestFilter, Result};
@@ -91,7 +92,8 @@ pub fn main() -> ExitCode {
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {}", one_line(message));
+    // Messages quote what people typed and what a service said; neither may steer the terminal.
+    eprintln!("error: {}", sanitize(&one_line(message)));
     ExitCode::FAILURE
 }
 
@@ -113,7 +115,8 @@ fn usage(e: clap::Error) -> ExitCode {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
         .collect();
-    eprintln!("{} (see --help)", one_line(&gist.join(" ")));
+    // clap quotes the arguments it could not use, as typed.
+    eprintln!("{} (see --help)", sanitize(&one_line(&gist.join(" "))));
     ExitCode::from(EXIT_USAGE)
 }
 
@@ -240,7 +243,7 @@ async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
 }
 
 fn json_out<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| Error::Storage(e.to_string()))
+    crate::json_writer::to_string_pretty(value).map(|s| s + "\n").map_err(|e| Error::Storage(e.to_string()))
 }
 
 type Output = (String, ExitCode);

@@ -371,10 +371,14 @@ fn request(
 /// their kind and message; the service's own trouble (store, busy, deadline) as `Service`.
 fn failure(socket: &Path, status: StatusCode, body: &[u8]) -> Error {
     match serde_json::from_slice::<wire::Failure>(body) {
-        Ok(failure) => match failure.rule() {
-            Some(rule) => Error::Rule(rule),
-            None => Error::Service(failure.error.message),
-        },
+        // Whatever answers on the socket may say anything, and the message reaches a terminal.
+        Ok(mut failure) => {
+            failure.error.message = crate::domain::text::sanitize(&failure.error.message).into_owned();
+            match failure.rule() {
+                Some(rule) => Error::Rule(rule),
+                None => Error::Service(failure.error.message),
+            }
+        }
         Err(_) => Error::Service(format!(
             "the jitdesk service on {} answered {status} without saying why",
             socket.display()
@@ -425,6 +429,17 @@ mod tests {
         assert_eq!(e.kind(), None, "store trouble, not a rule");
         let e = failure(socket, StatusCode::BAD_REQUEST, b"");
         assert!(e.to_string().contains("answered 400 Bad Request"), "{e}");
+    }
+
+    #[test]
+    fn a_services_message_is_sanitized() {
+        let socket = Path::new("/run/s.sock");
+        let body = "{\"error\":{\"kind\":\"invalid\",\"message\":\"no \\u001b]0;pwned\\u0007 \\u009b2J \u{202e}x\"}}";
+        let e = failure(socket, StatusCode::BAD_REQUEST, body.as_bytes());
+        assert_eq!(e.to_string(), "no ␛]0;pwned␇ \u{FFFD}2J \u{FFFD}x");
+        let busy = "{\"error\":{\"kind\":\"unavailable\",\"message\":\"busy\\u001b[2J\"}}";
+        let e = failure(socket, StatusCode::SERVICE_UNAVAILABLE, busy.as_bytes());
+        assert_eq!(e.to_string(), "busy␛[2J");
     }
 
     #[test]

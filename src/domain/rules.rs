@@ -9,6 +9,7 @@ use super::error::RuleError;
 use super::model::*;
 use super::span::Span;
 use super::text::{MAX_NAME_TEXT, MAX_TEXT, check_id, check_text, check_upn, shown};
+use super::when::check_within_range;
 
 /// Who is asking. The engine resolves `User` against the directory before any rule runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -523,7 +524,12 @@ pub fn create_request<L: Lookup>(
         ))
         .into());
     }
-    let start = input.start.unwrap_or(now);
+    // Checked before any arithmetic on it: a start near the end of chrono's range would overflow.
+    let start = check_within_range("the start", input.start.unwrap_or(now))?;
+    check_within_range(
+        "the end",
+        start.checked_add_signed(input.duration.to_delta()).unwrap_or(DateTime::<Utc>::MAX_UTC),
+    )?;
     if start + START_GRACE < now {
         return Err(RuleError::invalid("the start is in the past: use `now` or a future time").into());
     }

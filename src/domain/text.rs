@@ -16,49 +16,89 @@ const MAX_UPN: usize = 254;
 /// Error messages quote what people typed, but a whole pasted document would bury the message.
 const MAX_SHOWN: usize = 64;
 
-/// The visible stand-in for a character that must not reach a terminal as is, or `None` when the
-/// character is harmless.
-fn placeholder(c: char) -> Option<char> {
+/// More combining marks than this in a row are trouble: every script's accents fit, while dozens
+/// stack over the neighbouring lines ("Zalgo" text) and hide what is written there.
+const MAX_MARKS: usize = 4;
+
+/// Why a character must not reach a terminal as is, in words a person understands; `None` when it
+/// is harmless on its own.
+fn trouble(c: char) -> Option<&'static str> {
     match c {
-        // The Control Pictures block lays out one picture per C0 code, in order, so the picture says
-        // exactly which control was there.
-        '\u{0}'..='\u{1F}' => Some(char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{FFFD}')),
-        '\u{7F}' => Some('\u{2421}'),
         // C1 controls: U+009B alone is a CSI on many terminals, so these are as dangerous as ESC.
-        '\u{80}'..='\u{9F}' => Some('\u{FFFD}'),
-        // Bidi controls can make `evil` display as `live`; invisible ones make two different names
-        // look identical.
+        '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}' => Some("a control character"),
+        // Bidi controls can make `evil` display as `live`.
         '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
-            Some('\u{FFFD}')
+            Some("a text-direction control")
         }
-        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => Some('\u{FFFD}'),
+        // Terminals ignore them, but JavaScript and many editors break lines there.
+        '\u{2028}' | '\u{2029}' => Some("a line or paragraph separator"),
+        // Invisible ones make two different names look identical, or smuggle text nobody sees:
+        // soft hyphen, combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian
+        // selectors and vowel separator, zero-width spaces and joiners, word joiner and invisible
+        // operators, variation selectors, byte order mark, interlinear annotations, shorthand and
+        // musical format controls, tags.
+        '\u{00AD}'
+        | '\u{034F}'
+        | '\u{115F}'
+        | '\u{1160}'
+        | '\u{17B4}'
+        | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200D}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E007F}'
+        | '\u{E0100}'..='\u{E01EF}' => Some("an invisible character"),
         _ => None,
     }
 }
 
-/// What sort of character `placeholder` objected to, in words a person understands.
-fn describe(c: char) -> &'static str {
+/// The visible stand-in for a character that is trouble.
+fn placeholder(c: char) -> char {
     match c {
-        '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}' => "a control character",
-        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
-            "a text-direction control"
-        }
-        _ => "an invisible character",
+        // The Control Pictures block lays out one picture per C0 code, in order, so the picture says
+        // exactly which control was there.
+        '\u{0}'..='\u{1F}' => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{FFFD}'),
+        '\u{7F}' => '\u{2421}',
+        _ => '\u{FFFD}',
     }
 }
 
-/// Makes untrusted text safe to print: every control, text-direction or invisible character becomes a
-/// visible placeholder (control pictures such as `␛` for C0 and DEL, `�` for the rest). Each character
-/// maps to exactly one character, so lengths and positions are kept.
+/// A character drawn on top of the one before it rather than beside it.
+fn is_mark(c: char) -> bool {
+    unicode_width::UnicodeWidthChar::width(c) == Some(0)
+}
+
+/// Each character of `s` with its byte offset and what is wrong with it, if anything: its own kind of
+/// trouble, or being one combining mark too many in a row.
+pub(crate) fn scan(s: &str) -> impl Iterator<Item = (usize, char, Option<&'static str>)> + '_ {
+    let mut marks = 0;
+    s.char_indices().map(move |(at, c)| {
+        let mut why = trouble(c);
+        marks = if why.is_none() && is_mark(c) { marks + 1 } else { 0 };
+        if marks > MAX_MARKS {
+            why = Some("a combining mark after 4 others in a row");
+        }
+        (at, c, why)
+    })
+}
+
+/// Makes untrusted text safe to print: every control, text-direction, line-breaking or invisible
+/// character, and every combining mark past the fourth in a row, becomes a visible placeholder
+/// (control pictures such as `␛` for C0 and DEL, `�` for the rest). Each character maps to exactly
+/// one character, so lengths and positions are kept.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    // Most text is clean; finding the first bad character before allocating keeps the common case free.
-    let Some(first) = s.find(|c: char| placeholder(c).is_some()) else {
+    // Most text is clean; looking before allocating keeps the common case free.
+    if scan(s).all(|(_, _, why)| why.is_none()) {
         return Cow::Borrowed(s);
-    };
-    let mut out = String::with_capacity(s.len() + 8);
-    out.push_str(&s[..first]);
-    out.extend(s[first..].chars().map(|c| placeholder(c).unwrap_or(c)));
-    Cow::Owned(out)
+    }
+    Cow::Owned(scan(s).map(|(_, c, why)| if why.is_some() { placeholder(c) } else { c }).collect())
 }
 
 /// Quotes untrusted text inside an error message: sanitized, and cut short with `…` when long.
@@ -90,11 +130,12 @@ pub fn check_text(field: &str, value: &str, max_chars: usize) -> RuleResult<Stri
         )));
     }
     // Refusing rather than sanitizing keeps what is stored identical to what the author meant.
-    if let Some((position, bad)) = trimmed.chars().enumerate().find(|&(_, c)| placeholder(c).is_some()) {
+    let found =
+        scan(trimmed).enumerate().find_map(|(position, (_, c, why))| why.map(|why| (position, c, why)));
+    if let Some((position, bad, why)) = found {
         return Err(RuleError::invalid(format!(
-            "{field} contains {} ({}) at character {}: use plain one-line text",
+            "{field} contains {} ({why}) at character {}: use plain one-line text",
             code_point(bad),
-            describe(bad),
             position + 1
         )));
     }
@@ -265,8 +306,76 @@ mod tests {
 
     #[test]
     fn neighbours_of_the_replaced_ranges_are_kept() {
-        let input = " ~\u{A0}\u{A1}\u{2010}\u{2029}\u{2070}\u{FFFD}";
+        let input =
+            " ~\u{A0}\u{A1}\u{2010}\u{2027}\u{202F}\u{2070}\u{3163}\u{FDFF}\u{FE10}\u{FFF8}\u{FFFD}\u{E0080}";
         assert!(matches!(sanitize(input), Cow::Borrowed(_)));
+    }
+
+    /// One character of each kind the checks refuse and the sanitizer replaces, with its description.
+    const TROUBLE: &[(char, &str)] = &[
+        ('\u{2028}', "a line or paragraph separator"),
+        ('\u{2029}', "a line or paragraph separator"),
+        ('\u{E0000}', "an invisible character"),
+        ('\u{E0041}', "an invisible character"),
+        ('\u{E007F}', "an invisible character"),
+        ('\u{115F}', "an invisible character"),
+        ('\u{1160}', "an invisible character"),
+        ('\u{3164}', "an invisible character"),
+        ('\u{FFA0}', "an invisible character"),
+        ('\u{180E}', "an invisible character"),
+        ('\u{2060}', "an invisible character"),
+        ('\u{2063}', "an invisible character"),
+        ('\u{206F}', "an invisible character"),
+        ('\u{FE00}', "an invisible character"),
+        ('\u{FE0F}', "an invisible character"),
+        ('\u{E0100}', "an invisible character"),
+        ('\u{E01EF}', "an invisible character"),
+        ('\u{034F}', "an invisible character"),
+        ('\u{FFF9}', "an invisible character"),
+        ('\u{FFFB}', "an invisible character"),
+        ('\u{2067}', "a text-direction control"),
+    ];
+
+    #[test]
+    fn the_whole_class_of_invisible_and_line_breaking_characters_is_replaced() {
+        for &(c, _) in TROUBLE {
+            assert_eq!(sanitize(&format!("ad{c}min")), "ad\u{FFFD}min", "{c:?}");
+        }
+    }
+
+    #[test]
+    fn the_whole_class_is_refused_at_input_naming_it() {
+        for &(c, what) in TROUBLE {
+            assert_eq!(
+                message(check_text("justification", &format!("ok{c}x"), MAX_TEXT)),
+                format!(
+                    "justification contains U+{:04X} ({what}) at character 3: use plain one-line text",
+                    u32::from(c)
+                ),
+            );
+            assert!(check_id("tenant id", &format!("a{c}")).is_err(), "{c:?}");
+            assert!(check_upn(&format!("a{c}@contoso.com")).is_err(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn combining_marks_are_kept_up_to_four_in_a_row() {
+        let four = format!("e{}", "\u{301}\u{302}\u{303}\u{304}");
+        assert!(matches!(sanitize(&four), Cow::Borrowed(_)));
+        assert_eq!(check_text("reason", &four, MAX_TEXT), Ok(four.clone()));
+        // Vietnamese and Devanagari stay as written.
+        for text in ["Nguye\u{302}\u{303}n", "नमस्ते", "ញ\u{17D2}\u{1789}"] {
+            assert_eq!(check_text("display name", text, MAX_NAME_TEXT), Ok(text.to_owned()), "{text}");
+        }
+        let zalgo = format!("a{}b{}", "\u{301}".repeat(7), "\u{300}".repeat(3));
+        assert_eq!(
+            sanitize(&zalgo),
+            format!("a{}{}b{}", "\u{301}".repeat(4), "\u{FFFD}".repeat(3), "\u{300}".repeat(3))
+        );
+        assert_eq!(
+            message(check_text("display name", &zalgo, MAX_NAME_TEXT)),
+            "display name contains U+0301 (a combining mark after 4 others in a row) at character 6: use plain one-line text"
+        );
     }
 
     #[test]
@@ -469,7 +578,7 @@ mod tests {
         fn sanitize_output_is_always_safe_and_keeps_length(s in any::<String>()) {
             let out = sanitize(&s);
             prop_assert_eq!(out.chars().count(), s.chars().count());
-            prop_assert!(out.chars().all(|c| placeholder(c).is_none()));
+            prop_assert!(scan(&out).all(|(_, _, why)| why.is_none()));
             prop_assert_eq!(sanitize(&out), out.clone());
         }
 

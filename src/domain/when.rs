@@ -12,6 +12,26 @@ use super::text::shown;
 const TIME_FORMS: &str = "use now, +DURATION like +30m or +PT2H, or RFC 3339 like 2026-11-26T10:00:00Z or \
                           2026-11-26T11:00:00+01:00";
 
+/// The latest time jitdesk takes, 9999-12-31T23:59:59Z: RFC 3339 writes years with four digits, so a
+/// later time could be stored but not written back in a form anything reads.
+pub fn latest() -> DateTime<Utc> {
+    DateTime::from_timestamp(LATEST_SECS, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+const LATEST_SECS: i64 = 253_402_300_799;
+
+/// Refuses a time after `latest()`; `what` names it in the message (`the start`, `the end`).
+pub fn check_within_range(what: &str, t: DateTime<Utc>) -> RuleResult<DateTime<Utc>> {
+    if t > latest() {
+        return Err(RuleError::invalid(format!(
+            "{what} {} is after {}, the latest time jitdesk takes: choose an earlier one",
+            format_utc(t),
+            format_utc(latest())
+        )));
+    }
+    Ok(t)
+}
+
 /// Parses `now` (any case), `+DURATION` relative to `now`, or an RFC 3339 timestamp with any offset
 /// (a space may stand in for the `T`), and returns it in UTC.
 pub fn parse_time(text: &str, now: DateTime<Utc>) -> RuleResult<DateTime<Utc>> {
@@ -27,14 +47,15 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> RuleResult<DateTime<Utc>> {
         // people which of their inputs it is about.
         let span = Span::parse(duration)
             .map_err(|error| RuleError::invalid(format!("in `{}`, {}", shown(trimmed), error.message)))?;
-        return now.checked_add_signed(span.to_delta()).ok_or_else(|| {
+        let later = now.checked_add_signed(span.to_delta()).ok_or_else(|| {
             RuleError::invalid(format!(
                 "`{}` is further in the future than can be represented",
                 shown(trimmed)
             ))
-        });
+        })?;
+        return check_within_range("the time", later);
     }
-    parse_rfc3339(trimmed)
+    check_within_range("the time", parse_rfc3339(trimmed)?)
 }
 
 fn parse_rfc3339(text: &str) -> RuleResult<DateTime<Utc>> {
@@ -175,6 +196,25 @@ mod tests {
             assert_eq!(refusal(text), format!("`{text}` is not a time: {forms}"), "{text}");
         }
         assert_eq!(refusal("\x1b[2J2026"), format!("`␛[2J2026` is not a time: {forms}"));
+    }
+
+    #[test]
+    fn times_after_year_9999_are_refused() {
+        assert_eq!(format_utc(latest()), "9999-12-31T23:59:59Z");
+        assert_eq!(parse_time("9999-12-31T23:59:59Z", now()), Ok(latest()));
+        // An offset west of UTC moves the last second of 9999 into year 10000.
+        assert_eq!(
+            refusal("9999-12-31T23:59:59-01:00"),
+            "the time +10000-01-01T00:59:59Z is after 9999-12-31T23:59:59Z, the latest time jitdesk takes: \
+             choose an earlier one"
+        );
+        let close = latest() - TimeDelta::days(1);
+        let relative = parse_time("+2d", close).expect_err("relative times too").message;
+        assert!(relative.contains("the latest time jitdesk takes"), "{relative}");
+        assert_eq!(check_within_range("the end", latest()), Ok(latest()));
+        let message =
+            check_within_range("the end", latest() + TimeDelta::seconds(1)).expect_err("after").message;
+        assert!(message.starts_with("the end +10000-01-01T00:00:00Z is after"), "{message}");
     }
 
     #[test]

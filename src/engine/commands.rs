@@ -221,8 +221,11 @@ impl Command for MarkSeen {
     type Output = ();
     fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<()> {
         let by = rules::resolve(&*w.tables, actor)?;
-        if self.upto > w.tables.seen_upto(&by.upn)? {
-            w.tables.set_seen_upto(&by.upn, self.upto)?;
+        // A mark past the newest notification would hide the ones still to come.
+        let newest = w.tables.notifications_of(&by.upn, 1)?.first().map_or(0, |n| n.id);
+        let upto = self.upto.min(newest);
+        if upto > w.tables.seen_upto(&by.upn)? {
+            w.tables.set_seen_upto(&by.upn, upto)?;
         }
         Ok(())
     }

@@ -1,9 +1,9 @@
 //! Refusals as HTTP answers: a status that fits and `{"error": {"kind", "message"}}`.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::reply::Json;
 use super::wire::{ErrorKind, Failure, FailureDetail};
 use crate::domain::RuleError;
 use crate::store::Error;

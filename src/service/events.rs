@@ -84,7 +84,7 @@ impl Feed {
                 }
                 Some(Ok(event)) => {
                     if let Some(view) = self.visible(&event).await {
-                        let data = serde_json::to_string(&view).unwrap_or_default();
+                        let data = crate::json_writer::to_string(&view).unwrap_or_default();
                         return Some(Sse::default().data(data));
                     }
                 }
@@ -94,7 +94,7 @@ impl Feed {
 
     fn end(&mut self, reason: ReloadReason, missed: Option<u64>) -> Sse {
         self.phase = Phase::Done;
-        let data = serde_json::to_string(&Reload { reason, missed }).unwrap_or_default();
+        let data = crate::json_writer::to_string(&Reload { reason, missed }).unwrap_or_default();
         Sse::default().event(EVENT_RELOAD).data(data)
     }
 

@@ -52,6 +52,11 @@ async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde reads a struct from a JSON array too, field by field in order, so `["..."]` would pass
+    // for an object whose field names nobody wrote; only an object says what each value is for.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid("this call takes a JSON object as its body: send `{...}`"));
+    }
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("the JSON body is not right: {e}")))
 }
 

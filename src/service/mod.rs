@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod extract;
 pub mod identity;
+mod reply;
 mod routes;
 mod socket;
 pub mod wire;

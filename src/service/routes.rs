@@ -2,7 +2,6 @@
 //! (commands for changes, queries for reads, the scoped variants for directory users) and turns
 //! the answer into the JSON of `crate::json`. No rule lives here.
 
-use axum::Json;
 use axum::extract::{Path, State as With};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -13,6 +12,7 @@ use serde::Deserialize;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Body, OptionalBody, Params};
 use super::identity::Caller;
+use super::reply::Json;
 use super::wire::{self, MORE_HEADER, SEEN_HEADER};
 use super::{State, events};
 use crate::domain::rules::{Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};

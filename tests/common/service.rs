@@ -1,0 +1,122 @@
+//! `jitdesk serve` as a child process on a sample store, and one kept HTTP/1.1 connection to it,
+//! for tests that send many calls and want to see every answer on the same connection.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::net::UnixStream;
+
+use super::{BIN, NO_LOGIN, Store};
+
+pub struct Service {
+    child: Child,
+    pub socket: PathBuf,
+    pub store: Store,
+}
+
+impl Service {
+    /// `init --sample`, then `serve` on a socket in the store's folder, once it answers.
+    pub fn sample() -> Service {
+        let store = Store::new();
+        let out = store.ok(&["init", "--sample"]);
+        assert!(out.contains("loaded the sample"), "{out}");
+        let socket = store.dir.path().join("api.sock");
+        let mut child = Command::new(BIN)
+            .env("TZ", "UTC")
+            .env_remove("JITDESK_USER")
+            .env_remove("JITDESK_STORE")
+            .env_remove("JITDESK_SOCKET")
+            .env("USER", NO_LOGIN)
+            .env("LOGNAME", NO_LOGIN)
+            .env("XDG_DATA_HOME", store.dir.path())
+            .arg("--store")
+            .arg(&store.path)
+            .arg("serve")
+            .arg("--socket")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep draining so the child never blocks on a full pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("serve printed its startup line");
+        assert!(line.starts_with("serving "), "{line}");
+        Service { child, socket, store }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// A new connection, kept for as many calls as the test makes.
+    pub async fn connect(&self) -> Connection {
+        let stream = UnixStream::connect(&self.socket).await.expect("connect to the socket");
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+        tokio::spawn(connection);
+        Connection { sender }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+}
+
+/// One answer: its status and body as text.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+impl Connection {
+    /// One call on this connection; panics when the connection is gone, since every call must be
+    /// answered.
+    pub async fn call(&mut self, method: &str, path: &str, as_user: Option<&str>, body: &[u8]) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path).header("host", "jitdesk");
+        if let Some(upn) = as_user {
+            builder = builder.header("x-jitdesk-as", upn);
+        }
+        let request = builder.body(Full::new(Bytes::copy_from_slice(body))).expect("request");
+        self.sender.ready().await.unwrap_or_else(|e| panic!("{method} {path}: the connection is gone: {e}"));
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path} was not answered: {e}"));
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.expect("the answer's body").to_bytes();
+        Reply { status, text: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+}
