@@ -357,15 +357,45 @@ impl OsUsers {
         Some(users)
     }
 
-    /// This program as `user`, in hog mode, with room for its descriptors.
-    fn hog(&self, user: &str, mode: &str, socket: &Path, count: usize, secs: u64) -> Child {
+    /// This program as `user`, in hog mode, with room for its descriptors. It stops when its
+    /// standard input closes (`Hog::stop`), since `runuser` does not pass a kill on to it.
+    fn hog(&self, user: &str, mode: &str, socket: &Path, count: usize, secs: u64) -> Hog {
         let me = std::env::current_exe().expect("this program's path");
         let line = format!(
             "ulimit -n 8192; exec runuser -u {user} -- {} hog {mode} {} {count} {secs}",
             me.display(),
             socket.display()
         );
-        Command::new("sh").args(["-c", &line]).stdout(Stdio::piped()).spawn().expect("the hog starts")
+        let mut child = Command::new("sh")
+            .args(["-c", &line])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the hog starts");
+        let out = std::io::BufReader::new(child.stdout.take().expect("a piped stdout"));
+        Hog { child, out }
+    }
+}
+
+/// A hog running as another user.
+struct Hog {
+    child: Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Hog {
+    /// Its next line: "held N of M" once it holds what it could get, its count when it is done.
+    fn line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let _ = self.out.read_line(&mut line);
+        line.trim().to_string()
+    }
+
+    /// Closes its input, so that it lets go of everything and ends; waits for that.
+    fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
     }
 }
 
@@ -376,17 +406,6 @@ impl Drop for OsUsers {
         }
         let _ = Command::new("groupdel").arg(&self.group).status();
     }
-}
-
-/// Waits for a hog's first line ("held N of M").
-fn hog_ready(hog: &mut Child) -> String {
-    let mut out = hog.stdout.take().expect("a piped stdout");
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while out.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
-        line.push(byte[0]);
-    }
-    String::from_utf8_lossy(&line).into_owned()
 }
 
 fn victim(socket: &Path) -> Vec<f64> {
@@ -422,10 +441,9 @@ fn fairness(service: &Service, users: &OsUsers, table: &mut Table) {
     ];
     for (mode, user, count, figure) in phases {
         let mut hog = users.hog(user, mode, &service.socket, count, 120);
-        let held = hog_ready(&mut hog);
+        let held = hog.line();
         let during = victim(&service.socket);
-        let _ = hog.kill();
-        let _ = hog.wait();
+        hog.stop();
         println!("    {mode}: hog {held}; median {}, p99 {}", msf(p50(&during)), msf(p99(&during)));
         table.add(Line {
             figure,
@@ -449,15 +467,9 @@ fn log_flood(service: &Service, users: &OsUsers, dir: &Path, table: &mut Table) 
     let before = size();
     let mut hog = users.hog(&users.unmapped, "flood", &service.socket, 8, FLOOD.as_secs());
     let started = Instant::now();
-    let held = hog_ready(&mut hog);
-    let summary = {
-        let mut rest = String::new();
-        if let Some(mut out) = hog.stdout.take() {
-            let _ = out.read_to_string(&mut rest);
-        }
-        rest
-    };
-    let _ = hog.wait();
+    let held = hog.line();
+    let summary = hog.line();
+    hog.stop();
     let secs = started.elapsed().as_secs_f64();
     let written = size().saturating_sub(before);
     let rate = written as f64 / secs;
@@ -488,6 +500,10 @@ fn hog(args: &[String]) {
     let count: usize = count.parse().expect("a count");
     let secs: u64 = secs.parse().expect("seconds");
     let until = Instant::now() + Duration::from_secs(secs);
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
     match mode.as_str() {
         "streams" | "headers" => {
             let request: &[u8] = if mode == "streams" {
