@@ -185,11 +185,15 @@ impl Model {
         Ok(())
     }
 
-    fn predict_decide(&self, r: &Req, by: usize) -> Expect {
+    fn predict_decide(&self, r: &Req, by: usize, approve: bool) -> Expect {
         if by == r.by || r.app != MANUAL || !ADMINS.contains(&by) {
             return Err(ErrorKind::Forbidden);
         }
         if r.state != RequestState::Pending || self.now >= r.decide_by {
+            return Err(ErrorKind::Conflict);
+        }
+        // Approval follows the maximum in force now, not the one the request was made under.
+        if approve && Span::from_secs(r.duration.num_seconds()) > self.max[r.app] {
             return Err(ErrorKind::Conflict);
         }
         Ok(())
@@ -360,7 +364,8 @@ async fn run_case(ops: Vec<Op>) {
                 let target = m.pick(pick);
                 let by = m.who(target, by);
                 let id = target.map_or(9999, |i| m.reqs[i].id);
-                let expect = target.map_or(Err(ErrorKind::NotFound), |i| m.predict_decide(&m.reqs[i], by));
+                let expect =
+                    target.map_or(Err(ErrorKind::NotFound), |i| m.predict_decide(&m.reqs[i], by, approve));
                 let got = engine.run(&actor(by), Decide { id, approve, reason: "model".into() }).await;
                 assert_eq!(outcome(&got), expect, "{ctx}: {got:?}");
                 match (got, target) {
@@ -420,7 +425,20 @@ async fn run_case(ops: Vec<Op>) {
                     "{ctx}: {got:?}"
                 );
                 m.max[app] = Span::from_hours(hours);
-                vec![]
+                // The change judges the application's pending requests again: those over the new
+                // maximum are denied by the system.
+                let mut denied = Vec::new();
+                for (i, q) in m.reqs.iter_mut().enumerate() {
+                    if q.app == app
+                        && q.state == RequestState::Pending
+                        && q.duration > TimeDelta::hours(hours)
+                    {
+                        q.state = RequestState::Denied;
+                        q.actions.push(Action::RequestDenied);
+                        denied.push(i);
+                    }
+                }
+                denied
             }
             Op::Advance { minutes } => {
                 clock.advance(TimeDelta::minutes(minutes));
