@@ -327,16 +327,13 @@ fn refuse_settings_without_jit(input: &Deployment, offer: &str) -> Result<(), Ru
     if given.is_empty() {
         return Ok(());
     }
+    let (verb, them) = if given.len() == 1 { ("applies", "it") } else { ("apply", "them") };
     let how = if input.jit == Some(false) {
-        "drop them, or deploy with --jit on".to_string()
+        format!("this deployment has no JIT access, so drop {them}, or deploy with --jit on")
     } else {
-        format!("offer `{offer}` has no JIT access, so drop them")
+        format!("offer `{offer}` has no JIT access, so drop {them}")
     };
-    Err(RuleError::conflict(format!(
-        "{} {} JIT settings, and this deployment has no JIT access: {how}",
-        given.join(", "),
-        if given.len() == 1 { "is a" } else { "are" }
-    )))
+    Err(RuleError::conflict(format!("{} only {verb} with JIT access: {how}", given.join(", "))))
 }
 
 const JIT_ONLY_AT_DEPLOYMENT: &str = "JIT access can only be chosen at deployment";
