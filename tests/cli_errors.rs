@@ -288,15 +288,21 @@ fn decisions_follow_the_rules() {
         (Some(ERIN), v(&["request", "approve", p, "--reason", "colleague"]), 1, vec!["not an approver"]),
         // Only listed approvers decide, admin or not.
         (Some(CAROL), v(&["request", "approve", p, "--reason", "admin"]), 1, vec!["not an approver"]),
-        (Some(NADIA), v(&["request", "deny", p, "--reason", "other tenant"]), 1, vec!["not an approver"]),
+        // Another tenant's request reads as one that does not exist.
+        (Some(NADIA), v(&["request", "deny", p, "--reason", "other tenant"]), 1, vec!["no request"]),
         // Only the requester cancels, and only while pending.
         (Some(ERIN), v(&["request", "cancel", p]), 1, vec!["only the requester"]),
         (Some(ALICE), v(&["request", "cancel", p]), 1, vec!["only the requester"]),
         (Some(ERIN), v(&["request", "cancel", a]), 1, vec!["already approved"]),
         // Revocation: approvers or customer admins, approved access only.
         (Some(DAVE), v(&["access", "revoke", a, "--reason", "x"]), 1, vec!["cannot revoke"]),
-        (Some(NADIA), v(&["access", "revoke", a, "--reason", "x"]), 1, vec!["cannot revoke"]),
-        (Some(ALICE), v(&["access", "revoke", p, "--reason", "x"]), 1, vec!["pending"]),
+        (Some(NADIA), v(&["access", "revoke", a, "--reason", "x"]), 1, vec!["no request"]),
+        (
+            Some(ALICE),
+            v(&["access", "revoke", p, "--reason", "x"]),
+            1,
+            vec!["still pending", "cancel", "deny"],
+        ),
     ];
     expect_refused(&f.s, &cases);
 
@@ -317,6 +323,54 @@ fn decisions_follow_the_rules() {
         (Some(BOB), v(&["request", "approve", a, "--reason", "again"]), 1, vec!["already revoked"]),
     ];
     expect_refused(&f.s, &cases);
+}
+
+/// Every action on another tenant's request or application gives, word for word, the line for one that
+/// does not exist: nothing about its tenant, requester or even its existence leaks.
+#[test]
+fn actions_on_what_the_caller_may_not_see_read_as_on_what_does_not_exist() {
+    let f = fixture();
+    f.s.ok(&["tenant", "add", "litware", "--kind", "publisher"]);
+    f.s.ok(&["user", "add", "olga@litware.com", "--tenant", "litware"]);
+    let (p, a) = (f.pending.as_str(), f.approved.as_str());
+    let missing = "999";
+    let request_actions = |id: &str| {
+        vec![
+            v(&["request", "approve", id, "--reason", "ok"]),
+            v(&["request", "deny", id, "--reason", "no"]),
+            v(&["request", "cancel", id]),
+            v(&["access", "revoke", id, "--reason", "x"]),
+        ]
+    };
+    let before = f.s.snapshot();
+    for who in [NADIA, "olga@litware.com"] {
+        for id in [p, a] {
+            for (hidden, absent) in request_actions(id).into_iter().zip(request_actions(missing)) {
+                let hidden_run = f.s.run_as(who, &args_of(&hidden));
+                let absent_run = f.s.run_as(who, &args_of(&absent));
+                assert_eq!((hidden_run.code, absent_run.code), (1, 1), "{who} {hidden:?}");
+                assert_eq!(
+                    hidden_run.error_line().replace(id, missing),
+                    absent_run.error_line(),
+                    "{who} {hidden:?}"
+                );
+            }
+        }
+        let set = |app: &str| v(&["app", "set", app, "--max-duration", "1h"]);
+        for app in ["prod", "legacy"] {
+            let hidden = f.s.run_as(who, &args_of(&set(app)));
+            let absent = f.s.run_as(who, &args_of(&set("nowhere")));
+            assert_eq!(hidden.code, 1);
+            assert_eq!(hidden.error_line().replace(app, "nowhere"), absent.error_line(), "{who} set {app}");
+            // Including an application deployed without JIT.
+            let ask = |app: &str| create(app, "Owner", "1h", None, "why");
+            let hidden = f.s.run_as(who, &args_of(&ask(app)));
+            let absent = f.s.run_as(who, &args_of(&ask("nowhere")));
+            assert_eq!(hidden.code, 1);
+            assert_eq!(hidden.error_line().replace(app, "nowhere"), absent.error_line(), "{who} asks {app}");
+        }
+    }
+    assert_eq!(f.s.snapshot(), before, "nothing changed");
 }
 
 #[test]
@@ -379,7 +433,26 @@ fn deployment_and_policy_rules_are_enforced() {
         // Who may do what.
         (Some(BOB), v(&["app", "deploy", "b", "--offer", "crm"]), 1, vec!["admin of the customer tenant"]),
         (Some(DAVE), v(&["app", "deploy", "d", "--offer", "crm"]), 1, vec!["admin of the customer tenant"]),
-        (Some(NADIA), v(&["app", "set", "prod", "--max-duration", "1h"]), 1, vec!["not an admin"]),
+        (
+            Some(BOB),
+            v(&["app", "set", "prod", "--max-duration", "1h"]),
+            1,
+            vec!["admin of its customer tenant"],
+        ),
+        (Some(NADIA), v(&["app", "set", "prod", "--max-duration", "1h"]), 1, vec!["no application `prod`"]),
+        // JIT settings on a deployment without JIT are a conflict, not silently dropped.
+        (
+            Some(ALICE),
+            v(&["app", "deploy", "x", "--offer", "crm", "--jit", "off", "--approval", "manual"]),
+            1,
+            vec!["--approval", "no JIT access", "--jit on"],
+        ),
+        (
+            Some(ALICE),
+            v(&["app", "deploy", "x", "--offer", "plain", "--max-duration", "1h", "--approver", BOB]),
+            1,
+            vec!["--max-duration, --approver", "no JIT access"],
+        ),
         (
             Some(ALICE),
             v(&["offer", "publish", "mine", "--name", "Mine"]),

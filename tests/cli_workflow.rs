@@ -276,6 +276,14 @@ fn whole_manual_workflow_from_an_empty_store() {
     assert_eq!(r["jitRequestState"], "Revoked");
     assert_eq!(r["closed"]["by"], ALICE);
     assert_eq!(r["closed"]["reason"], "fixed already");
+    // Access ended at the revocation, and every view says so rather than the planned end.
+    let revoked_at = time(&r["closed"]["at"]);
+    assert_eq!(time(&r["endTime"]), revoked_at, "endTime is the revocation: {r}");
+    let planned = time(&r["grantedFrom"]) + chrono::TimeDelta::hours(2);
+    assert!(revoked_at < planned, "revoked before its planned end: {r}");
+    let shown_text = s.ok(&["request", "show", &ids]);
+    let access = shown_text.lines().find(|l| l.starts_with("access")).expect("an access line");
+    assert!(access.contains(&format!("until {}", shown(revoked_at))), "{shown_text}");
     let history: Vec<(String, String)> = r["history"]
         .as_array()
         .expect("history")
@@ -388,6 +396,31 @@ fn app_set_changes_the_policy_but_never_enablement() {
     assert_eq!(s.snapshot(), before, "a no-op app set left a trace");
     assert_eq!(s.json(&["app", "show", "prod", "--json"])["jitAccessPolicy"]["jitAccessEnabled"], true);
     assert_eq!(s.json(&["app", "show", "legacy", "--json"])["jitAccessPolicy"]["jitAccessEnabled"], false);
+}
+
+#[test]
+fn a_policy_change_closes_pending_requests_that_no_longer_fit() {
+    let s = directory();
+    let long = s.create_request(DAVE, "prod", "Owner", "3h", "long job");
+    let short = s.create_request(ERIN, "prod", "Owner", "1h", "short job");
+    s.ok_as(ALICE, &["app", "set", "prod", "--max-duration", "1h"]);
+    let r = s.request_json(long);
+    assert_eq!(r["jitRequestState"], "Denied", "{r}");
+    assert_eq!(r["decision"]["by"], "system");
+    assert_eq!(r["decision"]["reason"], "policy changed: maximum is now 1h");
+    let notes = s.json_as(DAVE, &["notifications", "--json"]);
+    assert!(
+        notes.as_array().unwrap().iter().any(|n| n["request"] == long
+            && n["action"] == "request.deny"
+            && str_of(&n["message"]).contains("maximum is now 1h")),
+        "the requester is told: {notes}"
+    );
+    assert_eq!(s.state_of(short), "Pending");
+    // The requester is not blocked behind the closed request.
+    let again = s.create_request(DAVE, "prod", "Owner", "1h", "shorter job");
+    // Automatic mode approves what waits, within the maximum.
+    s.ok_as(ALICE, &["app", "set", "prod", "--approval", "auto"]);
+    assert_eq!((s.state_of(short), s.state_of(again)), ("Approved".into(), "Approved".into()));
 }
 
 #[test]

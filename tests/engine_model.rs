@@ -23,8 +23,8 @@ const USERS: [&str; 5] =
     ["ann@contoso.com", "abe@contoso.com", "carl@contoso.com", "pat@fabrikam.com", "paul@fabrikam.com"];
 const ADMINS: [usize; 2] = [0, 1];
 const PUBLISHERS: [usize; 2] = [3, 4];
-/// App 0 needs manual approval by Ann or Abe; app 1 approves automatically and has no approvers. Both
-/// start with the default maximum of 8 hours.
+/// App 0 starts with manual approval by Ann or Abe; app 1 approves automatically and has no approvers, so
+/// it can never switch to manual. Both start with the default maximum of 8 hours.
 const APPS: [&str; 2] = ["manual", "auto"];
 const MANUAL: usize = 0;
 /// How long each application's requests may wait for a decision; short on the manual one, so that
@@ -56,6 +56,7 @@ enum Op {
     Cancel { pick: Pick, by: Who },
     Revoke { pick: Pick, by: Who },
     SetMax { app: usize, hours: i64 },
+    SetMode { app: usize, auto: bool },
     Advance { minutes: i64 },
 }
 
@@ -82,6 +83,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(pick, by)| Op::Cancel { pick, by }),
         1 => (pick(), approver()).prop_map(|(pick, by)| Op::Revoke { pick, by }),
         1 => (0..2usize, 1..=10i64).prop_map(|(app, hours)| Op::SetMax { app, hours }),
+        1 => (0..2usize, any::<bool>()).prop_map(|(app, auto)| Op::SetMode { app, auto }),
         2 => prop_oneof![0..=90i64, 0..=600i64].prop_map(|minutes| Op::Advance { minutes }),
     ]
 }
@@ -148,6 +150,7 @@ impl Req {
 struct Model {
     now: DateTime<Utc>,
     max: [Span; 2],
+    auto: [bool; 2],
     reqs: Vec<Req>,
 }
 
@@ -185,11 +188,15 @@ impl Model {
         Ok(())
     }
 
-    fn predict_decide(&self, r: &Req, by: usize) -> Expect {
+    fn predict_decide(&self, r: &Req, by: usize, approve: bool) -> Expect {
         if by == r.by || r.app != MANUAL || !ADMINS.contains(&by) {
             return Err(ErrorKind::Forbidden);
         }
         if r.state != RequestState::Pending || self.now >= r.decide_by {
+            return Err(ErrorKind::Conflict);
+        }
+        // Approval follows the maximum in force now, not the one the request was made under.
+        if approve && Span::from_secs(r.duration.num_seconds()) > self.max[r.app] {
             return Err(ErrorKind::Conflict);
         }
         Ok(())
@@ -312,7 +319,7 @@ async fn run_case(ops: Vec<Op>) {
     let engine = Engine::open(&dir.path().join("model.redb"), OpenMode::Create, clock.clone()).await.unwrap();
     directory(&engine).await;
     let eight = Span::from_hours(8);
-    let mut m = Model { now: t0(), max: [eight, eight], reqs: Vec::new() };
+    let mut m = Model { now: t0(), max: [eight, eight], auto: [false, true], reqs: Vec::new() };
     let mut seen: HashMap<u64, RequestState> = HashMap::new();
 
     for (step, op) in ops.iter().enumerate() {
@@ -347,7 +354,7 @@ async fn run_case(ops: Vec<Op>) {
                             started: false,
                             actions: vec![Action::RequestCreated],
                         };
-                        if app != MANUAL {
+                        if m.auto[app] {
                             q.approve(m.now);
                         }
                         m.reqs.push(q);
@@ -360,7 +367,8 @@ async fn run_case(ops: Vec<Op>) {
                 let target = m.pick(pick);
                 let by = m.who(target, by);
                 let id = target.map_or(9999, |i| m.reqs[i].id);
-                let expect = target.map_or(Err(ErrorKind::NotFound), |i| m.predict_decide(&m.reqs[i], by));
+                let expect =
+                    target.map_or(Err(ErrorKind::NotFound), |i| m.predict_decide(&m.reqs[i], by, approve));
                 let got = engine.run(&actor(by), Decide { id, approve, reason: "model".into() }).await;
                 assert_eq!(outcome(&got), expect, "{ctx}: {got:?}");
                 match (got, target) {
@@ -420,7 +428,41 @@ async fn run_case(ops: Vec<Op>) {
                     "{ctx}: {got:?}"
                 );
                 m.max[app] = Span::from_hours(hours);
-                vec![]
+                // The change judges the application's pending requests again: those over the new
+                // maximum are denied by the system.
+                let mut denied = Vec::new();
+                for (i, q) in m.reqs.iter_mut().enumerate() {
+                    if q.app == app
+                        && q.state == RequestState::Pending
+                        && q.duration > TimeDelta::hours(hours)
+                    {
+                        q.state = RequestState::Denied;
+                        q.actions.push(Action::RequestDenied);
+                        denied.push(i);
+                    }
+                }
+                denied
+            }
+            Op::SetMode { app, auto } => {
+                let mode = if auto { ApprovalMode::AutoApprove } else { ApprovalMode::ManualApprove };
+                let change = PolicyChange { mode: Some(mode), ..PolicyChange::default() };
+                let got = engine.run(&actor(1), SetPolicy { app: APPS[app].into(), change }).await;
+                // Manual approval needs an approver, and only app 0 has them.
+                let expect = if !auto && app != MANUAL { Err(ErrorKind::Invalid) } else { Ok(()) };
+                assert_eq!(outcome(&got), expect, "{ctx}: {got:?}");
+                let mut approved = Vec::new();
+                if got.is_ok() {
+                    m.auto[app] = auto;
+                    // Automatic mode approves what was waiting, at once.
+                    let now = m.now;
+                    for (i, q) in m.reqs.iter_mut().enumerate() {
+                        if auto && q.app == app && q.state == RequestState::Pending {
+                            q.approve(now);
+                            approved.push(i);
+                        }
+                    }
+                }
+                approved
             }
             Op::Advance { minutes } => {
                 clock.advance(TimeDelta::minutes(minutes));

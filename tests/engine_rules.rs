@@ -826,3 +826,76 @@ async fn a_version_1_store_is_migrated_on_open() {
     assert_eq!(pending.iter().map(|p| p.id).collect::<Vec<_>>(), vec![r.id], "the state index was rebuilt");
     assert_eq!(e.audit_for(PAT, 100).await.unwrap(), history, "the audit index was rebuilt");
 }
+
+#[tokio::test]
+async fn a_policy_change_closes_what_no_longer_fits_and_the_requester_can_ask_again() {
+    let w = world().await;
+    let e = &w.engine;
+    let long = e.run(&user(PAT), ask(MANUAL, 3)).await.unwrap();
+    let short = e.run(&user(PAUL), ask(MANUAL, 1)).await.unwrap();
+    w.advance(hours(1));
+    let tighter = PolicyChange { max_duration: Some(Span::from_hours(2)), ..PolicyChange::default() };
+    e.run(&user(ADMIN), SetPolicy { app: MANUAL.into(), change: tighter }).await.unwrap();
+
+    // Over the new maximum: denied by the system, with the reason, in its own audit record.
+    let denied = w.request(long.id).await;
+    assert_eq!(denied.state, RequestState::Denied);
+    let verdict = denied.decision.clone().expect("a decision");
+    assert_eq!((verdict.by.as_str(), verdict.at), (SYSTEM, t0() + hours(1)));
+    assert_eq!(verdict.reason, "policy changed: maximum is now 2h");
+    let last = w.history(long.id).await.pop().unwrap();
+    assert_eq!(
+        (last.action, last.actor.as_str(), last.reason.as_deref()),
+        (Action::RequestDenied, SYSTEM, Some("policy changed: maximum is now 2h"))
+    );
+    // The requester is told, with the reason.
+    let told = e.notifications(PAT, 10).await.unwrap();
+    let note = told.iter().find(|n| n.request == long.id && n.action == Action::RequestDenied);
+    assert!(note.is_some_and(|n| n.message.contains("maximum is now 2h")), "{told:?}");
+    // Within the maximum, in manual mode: it still waits for an approver.
+    assert_eq!(w.request(short.id).await.state, RequestState::Pending);
+    // Nothing is stranded: the one-pending-request rule lets the requester ask again at once.
+    let again = e.run(&user(PAT), ask(MANUAL, 2)).await.unwrap();
+    assert_eq!(again.state, RequestState::Pending);
+
+    // Switching to automatic approves every pending request within the maximum, in the same change.
+    let auto = PolicyChange { mode: Some(ApprovalMode::AutoApprove), ..PolicyChange::default() };
+    e.run(&user(ADMIN), SetPolicy { app: MANUAL.into(), change: auto }).await.unwrap();
+    for (id, requester) in [(short.id, PAUL), (again.id, PAT)] {
+        let r = w.request(id).await;
+        assert_eq!(r.state, RequestState::Approved, "request {id}");
+        assert_eq!(r.decision.as_ref().map(|v| v.by.as_str()), Some(SYSTEM));
+        assert_eq!(w.inbox(requester).await.last(), Some(&(Action::RequestApproved, id)));
+        assert_eq!(
+            w.actions(id).await,
+            vec![Action::RequestCreated, Action::RequestApproved],
+            "one record per request"
+        );
+    }
+    assert!(matches!(e.access_check(MANUAL, PAT).await.unwrap(), AccessStatus::Active { .. }));
+    let pending = RequestFilter { state: Some(RequestState::Pending), ..RequestFilter::default() };
+    assert!(e.requests(pending).await.unwrap().items.is_empty(), "nothing stays pending");
+}
+
+#[tokio::test]
+async fn revoked_access_ends_at_its_revocation() {
+    let w = world().await;
+    let e = &w.engine;
+    let r = e.run(&user(PAT), ask(MANUAL, 4)).await.unwrap();
+    e.run(&user(ALICE), approve(r.id)).await.unwrap();
+    w.advance(hours(1));
+    let revoked = e.run(&user(ADMIN), Revoke { id: r.id, reason: "done".into() }).await.unwrap();
+    assert_eq!(revoked.end(), Some(t0() + hours(1)));
+    assert_eq!(w.request(r.id).await.window(), Some((t0(), t0() + hours(1))));
+}
+
+#[tokio::test]
+async fn revoking_a_pending_request_says_to_cancel_or_deny_it() {
+    let w = world().await;
+    let e = &w.engine;
+    let r = e.run(&user(PAT), ask(MANUAL, 1)).await.unwrap();
+    let err = e.run(&user(ALICE), Revoke { id: r.id, reason: "x".into() }).await.unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::Conflict));
+    let m = err.to_string();
+    assert!(m.contains("cancel") && m.contains("deny") && !m.contains("already"), "{m}");
+}

@@ -681,6 +681,67 @@ async fn refusals_have_fitting_codes_and_change_nothing() {
     assert_eq!(s.snapshot().await, before, "a refused call changes nothing");
 }
 
+/// On every write route, another tenant's request or application answers with the very body a missing
+/// one gets: the same 404, the same words, nothing about its tenant or requester.
+#[tokio::test]
+async fn hidden_objects_answer_exactly_as_missing_ones_on_every_write_route() {
+    let s = Service::sample();
+    s.ok("POST", "/v1/tenants", None, Some(json!({"id": "litware", "kind": "publisher"})), 201).await;
+    s.ok("POST", "/v1/users", None, Some(json!({"upn": "olga@litware.com", "tenant": "litware"})), 201).await;
+    let grants = s.ok("GET", "/v1/access", None, None, 200).await;
+    let granted = grants[0]["id"].as_u64().expect("the sample has a current grant");
+    let before = s.snapshot().await;
+    let reason = || Some(json!({"reason": "x"}));
+    for who in [NADIA, "olga@litware.com"] {
+        for id in [DAVES_PENDING, granted] {
+            for (method, route, body) in [
+                ("POST", "approve", reason()),
+                ("POST", "deny", reason()),
+                ("POST", "cancel", None),
+                ("POST", "revoke", reason()),
+            ] {
+                let path = |id: &str| match route {
+                    "revoke" => format!("/v1/access/{id}/revoke"),
+                    _ => format!("/v1/requests/{id}/{route}"),
+                };
+                let hidden = s.call(method, &path(&id.to_string()), Some(who), body.clone()).await;
+                let missing = s.call(method, &path("99999"), Some(who), body).await;
+                missing.refused(404, "notFound");
+                assert_eq!(
+                    (hidden.status, hidden.text.replace(&id.to_string(), "99999")),
+                    (missing.status, missing.text.clone()),
+                    "{who} {route} {id}"
+                );
+            }
+        }
+        for app in ["contoso-crm", "contoso-analytics"] {
+            let set = |name: &str| format!("/v1/applications/{name}");
+            let change = || Some(json!({"maxDuration": "1h"}));
+            let hidden = s.call("PATCH", &set(app), Some(who), change()).await;
+            let missing = s.call("PATCH", &set("nowhere"), Some(who), change()).await;
+            missing.refused(404, "notFound");
+            assert_eq!(
+                (hidden.status, hidden.text.replace(app, "nowhere")),
+                (404, missing.text),
+                "{who} {app}"
+            );
+            // Asking for access, including to an application deployed without JIT.
+            let ask = |name: &str| {
+                Some(json!({"app": name, "roles": ["Owner"], "duration": "1h", "justification": "x"}))
+            };
+            let hidden = s.call("POST", "/v1/requests", Some(who), ask(app)).await;
+            let missing = s.call("POST", "/v1/requests", Some(who), ask("nowhere")).await;
+            missing.refused(404, "notFound");
+            assert_eq!(
+                (hidden.status, hidden.text.replace(app, "nowhere")),
+                (404, missing.text),
+                "{who} {app}"
+            );
+        }
+    }
+    assert_eq!(s.snapshot().await, before, "nothing changed");
+}
+
 #[tokio::test]
 async fn events_reach_subscribers_within_a_second() {
     let s = Service::sample();

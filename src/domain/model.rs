@@ -222,9 +222,17 @@ impl AccessRequest {
         }
     }
 
-    /// The window access is granted for, once approved.
+    /// The window access is granted for, once approved. Access revoked early ends at its revocation,
+    /// so every view shows when it really ended; a grant revoked before it started never ran, and its
+    /// window is empty.
     pub fn window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        self.granted_from.map(|from| (from, from + self.duration.to_delta()))
+        let from = self.granted_from?;
+        let planned = from + self.duration.to_delta();
+        let end = match (self.state, &self.closed) {
+            (RequestState::Revoked, Some(revoked)) => revoked.at.max(from).min(planned),
+            _ => planned,
+        };
+        Some((from, end))
     }
 
     pub fn end(&self) -> Option<DateTime<Utc>> {
@@ -393,5 +401,28 @@ mod tests {
         assert_eq!(scheduled.moment(t0 + hour), Some(Moment::Ends(t0 + hour * 3)));
         let denied = request(RequestState::Denied, None);
         assert_eq!(denied.moment(t0 + hour), Some(Moment::Settled(t0)));
+    }
+
+    #[test]
+    fn revoked_access_ends_when_it_was_revoked() {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+        let minute = chrono::TimeDelta::minutes(1);
+        let revoked_at = |from: DateTime<Utc>, at: DateTime<Utc>| AccessRequest {
+            closed: Some(Verdict { by: "a@x.com".into(), at, reason: "done".into() }),
+            ..request(RequestState::Revoked, Some(from))
+        };
+        // Two hours granted from t0, revoked after 30 minutes: it ended then, not at 12:00.
+        let early = revoked_at(t0, t0 + minute * 30);
+        assert_eq!(early.window(), Some((t0, t0 + minute * 30)));
+        assert_eq!(early.end(), Some(t0 + minute * 30));
+        // Revoked before its scheduled start: it never ran.
+        let unstarted = revoked_at(t0 + minute * 60, t0);
+        assert_eq!(unstarted.window(), Some((t0 + minute * 60, t0 + minute * 60)));
+        // Expired access ran its whole window.
+        let expired = AccessRequest {
+            closed: Some(Verdict { by: SYSTEM.into(), at: t0 + minute * 120, reason: "over".into() }),
+            ..request(RequestState::Expired, Some(t0))
+        };
+        assert_eq!(expired.end(), Some(t0 + minute * 120));
     }
 }

@@ -71,6 +71,25 @@ pub fn no_app(name: &str) -> RuleError {
     RuleError::not_found(format!("no application `{}`: see `jitdesk app list`", shown(name)))
 }
 
+/// The refusal for a request that does not exist, or that the asker may not see.
+pub fn no_request(id: u64) -> RuleError {
+    RuleError::not_found(format!("no request {id}: see `jitdesk request list`"))
+}
+
+/// The application, if the user may see it; otherwise exactly the answer for one that does not exist,
+/// so that acting on another tenant's application tells nothing about it.
+pub fn need_visible_app<L: Lookup>(l: &L, user: &User, name: &str) -> Result<Application, L::Error> {
+    match l.app(name)? {
+        Some(app) if can_see(user, &app) => Ok(app),
+        _ => Err(no_app(name).into()),
+    }
+}
+
+/// Refuses a request on an application the user may not see exactly as a request that does not exist.
+fn need_visible_request(app: &Application, user: &User, req: &AccessRequest) -> Result<(), RuleError> {
+    if can_see(user, app) { Ok(()) } else { Err(no_request(req.id)) }
+}
+
 /// The directory user behind an actor; operators are not users and cannot act in the workflow.
 pub fn resolve<L: Lookup>(l: &L, actor: &Actor) -> Result<User, L::Error> {
     match actor {
@@ -294,6 +313,30 @@ fn check_policy(policy: &JitPolicy) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// JIT settings given for a deployment without JIT would be silently dropped; they are refused instead,
+/// so nobody believes an application has an approval step it does not have.
+fn refuse_settings_without_jit(input: &Deployment, offer: &str) -> Result<(), RuleError> {
+    let given: Vec<&str> = [
+        (input.mode.is_some(), "--approval"),
+        (input.max_duration.is_some(), "--max-duration"),
+        (!input.approvers.is_empty(), "--approver"),
+        (input.request_timeout.is_some(), "--request-timeout"),
+    ]
+    .into_iter()
+    .filter_map(|(set, flag)| set.then_some(flag))
+    .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    let (verb, them) = if given.len() == 1 { ("applies", "it") } else { ("apply", "them") };
+    let how = if input.jit == Some(false) {
+        format!("this deployment has no JIT access, so drop {them}, or deploy with --jit on")
+    } else {
+        format!("offer `{offer}` has no JIT access, so drop {them}")
+    };
+    Err(RuleError::conflict(format!("{} only {verb} with JIT access: {how}", given.join(", "))))
+}
+
 const JIT_ONLY_AT_DEPLOYMENT: &str = "JIT access can only be chosen at deployment";
 
 pub fn deploy<L: Lookup>(
@@ -304,8 +347,8 @@ pub fn deploy<L: Lookup>(
 ) -> Result<Application, L::Error> {
     let tenant = need_customer_admin(l, actor, "deploy applications")?;
     let name = check_id("application name", &input.name)?;
-    let resource_group = match input.resource_group {
-        Some(rg) => check_id("resource group", &rg)?,
+    let resource_group = match &input.resource_group {
+        Some(rg) => check_id("resource group", rg)?,
         None => format!("mrg-{name}"),
     };
     let offer = need_offer(l, &input.offer)?;
@@ -319,6 +362,8 @@ pub fn deploy<L: Lookup>(
     }
     if enabled {
         need_p2(&tenant, "JIT access")?;
+    } else {
+        refuse_settings_without_jit(&input, &offer.id)?;
     }
     let approvers = resolve_approvers(l, &tenant.id, &input.approvers)?;
     let policy = JitPolicy {
@@ -364,11 +409,13 @@ pub fn change_policy<L: Lookup>(
     app: &Application,
     change: PolicyChange,
 ) -> Result<JitPolicy, L::Error> {
-    let tenant = need_customer_admin(l, actor, "change JIT settings")?;
-    if tenant.id != app.customer_tenant {
+    if !can_see(actor, app) {
+        return Err(no_app(&app.name).into());
+    }
+    if actor.tenant != app.customer_tenant || !actor.admin {
         return Err(RuleError::forbidden(format!(
-            "{} is not an admin of tenant `{}`, which owns `{}`",
-            actor.upn, app.customer_tenant, app.name
+            "{} cannot change JIT settings of `{}`: that needs an admin of its customer tenant",
+            actor.upn, app.name
         ))
         .into());
     }
@@ -471,7 +518,7 @@ pub fn create_request<L: Lookup>(
     id: u64,
     now: DateTime<Utc>,
 ) -> Result<AccessRequest, L::Error> {
-    let app = need_app(l, &input.app)?;
+    let app = need_visible_app(l, actor, &input.app)?;
     if !app.policy.enabled {
         return Err(RuleError::conflict(format!(
             "`{}` was deployed without JIT access: the publisher already has permanent access",
@@ -600,6 +647,7 @@ pub fn decide(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<AccessRequest, RuleError> {
+    need_visible_request(app, actor, &req)?;
     let doing = if approve { "approve" } else { "deny" };
     if actor.upn == req.requester {
         return Err(RuleError::forbidden(format!("you cannot {doing} your own request")));
@@ -617,6 +665,12 @@ pub fn decide(
             req.id
         )));
     }
+    if approve && req.duration > app.policy.max_duration {
+        return Err(RuleError::conflict(format!(
+            "request {} asks for {}, longer than the {} `{}` allows now: deny it, and its requester can ask again for less",
+            req.id, req.duration, app.policy.max_duration, app.name
+        )));
+    }
     let reason = check_text("reason", reason, MAX_TEXT)?;
     let verdict = Verdict { by: actor.upn.clone(), at: now, reason };
     Ok(if approve {
@@ -626,11 +680,17 @@ pub fn decide(
     })
 }
 
-pub fn cancel(actor: &User, req: AccessRequest, now: DateTime<Utc>) -> Result<AccessRequest, RuleError> {
+pub fn cancel(
+    app: &Application,
+    actor: &User,
+    req: AccessRequest,
+    now: DateTime<Utc>,
+) -> Result<AccessRequest, RuleError> {
+    need_visible_request(app, actor, &req)?;
     if actor.upn != req.requester {
         return Err(RuleError::forbidden(format!(
-            "request {} belongs to {}: only the requester can cancel it",
-            req.id, req.requester
+            "request {} is not yours: only the requester can cancel it",
+            req.id
         )));
     }
     refuse_unless(&req, RequestState::Pending, "cancel")?;
@@ -645,11 +705,18 @@ pub fn revoke(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<AccessRequest, RuleError> {
+    need_visible_request(app, actor, &req)?;
     let admin_here = actor.admin && actor.tenant == app.customer_tenant;
     if !admin_here && !app.policy.is_approver(&actor.upn) {
         return Err(RuleError::forbidden(format!(
-            "{} cannot revoke access to `{}`: that needs one of its approvers or an admin of tenant `{}`",
-            actor.upn, app.name, app.customer_tenant
+            "{} cannot revoke access to `{}`: that needs one of its approvers or an admin of its customer tenant",
+            actor.upn, app.name
+        )));
+    }
+    if req.state == RequestState::Pending {
+        return Err(RuleError::conflict(format!(
+            "request {} is still Pending, so there is no access to revoke: its requester can cancel it, or an approver deny it",
+            req.id
         )));
     }
     refuse_unless(&req, RequestState::Approved, "revoke")?;
@@ -692,6 +759,43 @@ pub fn advance(req: &AccessRequest, now: DateTime<Utc>) -> Option<(AccessRequest
     };
     Some(next)
 }
+
+/// What a change of policy does to a pending request of its application, judged by the new policy in the
+/// same transaction, so that no request waits for a decision the new policy cannot give: within the new
+/// maximum and automatic, it is approved; over the new maximum, or in manual mode with no approver but
+/// the requester, the system denies it with the reason, and its requester may ask again. None when it
+/// still waits for an approver, or when its deadline has passed (the ticker times it out).
+pub fn reevaluate(
+    policy: &JitPolicy,
+    req: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Option<(AccessRequest, Action)> {
+    if req.state != RequestState::Pending || now >= req.decide_by {
+        return None;
+    }
+    let system = |reason: String| Verdict { by: SYSTEM.to_string(), at: now, reason };
+    let deny = |reason: String| {
+        let denied =
+            AccessRequest { state: RequestState::Denied, decision: Some(system(reason)), ..req.clone() };
+        Some((denied, Action::RequestDenied))
+    };
+    if req.duration > policy.max_duration {
+        return deny(format!("policy changed: maximum is now {}", policy.max_duration));
+    }
+    match policy.mode {
+        ApprovalMode::AutoApprove => {
+            Some((approved(req.clone(), system(POLICY_AUTO_REASON.to_string())), Action::RequestApproved))
+        }
+        // Approvers are customer users and requesters publisher users, so today someone else is
+        // always left; the rule does not depend on that staying true.
+        ApprovalMode::ManualApprove if policy.approvers.iter().all(|a| *a == req.requester) => {
+            deny("policy changed: no approver but the requester is left to decide it".to_string())
+        }
+        ApprovalMode::ManualApprove => None,
+    }
+}
+
+pub const POLICY_AUTO_REASON: &str = "policy changed: approval is now automatic";
 
 /// Whether a user may see an application's requests, grants and history: its customer tenant and
 /// its publisher tenant are the parties to it; nobody else is.
@@ -1377,9 +1481,12 @@ mod tests {
         let mut d = dir();
         let app = d.deploy(ADMIN, deployment("jit", "jit-offer"));
         let change = || PolicyChange { max_duration: Some(Span::from_hours(1)), ..PolicyChange::default() };
-        for who in [APPROVER, PAT, PUB_ADMIN, OTHER_ADMIN] {
-            refused(change_policy(&d, &d.get(who), &app, change()), ErrorKind::Forbidden);
+        for who in [APPROVER, PAT, PUB_ADMIN] {
+            let m = refused(change_policy(&d, &d.get(who), &app, change()), ErrorKind::Forbidden);
+            assert!(m.contains("admin of its customer tenant"), "{m}");
         }
+        // An admin of another tenant cannot see the application at all.
+        refused(change_policy(&d, &d.get(OTHER_ADMIN), &app, change()), ErrorKind::NotFound);
         assert!(change_policy(&d, &d.get(ADMIN2), &app, change()).is_ok());
     }
 
@@ -1430,13 +1537,18 @@ mod tests {
     fn create_request_only_from_the_apps_publisher() {
         let mut d = dir();
         d.manual_app("m", &[APPROVER]);
-        for who in [OLGA, ADMIN, APPROVER] {
+        for who in [ADMIN, APPROVER] {
             let m = refused(
                 create_request(&d, &d.get(who), new_request("m", Span::from_hours(1), None), 1, t0()),
                 ErrorKind::Forbidden,
             );
             assert!(m.contains("fabrikam"), "{m}");
         }
+        // Another publisher's user cannot see the application at all.
+        refused(
+            create_request(&d, &d.get(OLGA), new_request("m", Span::from_hours(1), None), 1, t0()),
+            ErrorKind::NotFound,
+        );
         assert!(
             create_request(&d, &d.get(PUB_ADMIN), new_request("m", Span::from_hours(1), None), 1, t0())
                 .is_ok()
@@ -1685,17 +1797,17 @@ mod tests {
         let app = d.manual_app("m", &[APPROVER]);
         let r = d.request("m", PAT, Span::from_hours(1), None);
         for who in [PAUL, APPROVER, ADMIN] {
-            refused(cancel(&d.get(who), r.clone(), t0()), ErrorKind::Forbidden);
+            refused(cancel(&app, &d.get(who), r.clone(), t0()), ErrorKind::Forbidden);
         }
-        let c = cancel(&d.get(PAT), r.clone(), t0() + hours(1)).unwrap();
+        let c = cancel(&app, &d.get(PAT), r.clone(), t0() + hours(1)).unwrap();
         assert_eq!(c.state, RequestState::Canceled);
         let v = c.closed.clone().unwrap();
         assert_eq!((v.by.as_str(), v.at), (PAT, t0() + hours(1)));
         assert_eq!(c.deadline(), None);
-        let m = refused(cancel(&d.get(PAT), c, t0()), ErrorKind::Conflict);
+        let m = refused(cancel(&app, &d.get(PAT), c, t0()), ErrorKind::Conflict);
         assert!(m.contains("Canceled"), "{m}");
         let approved = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
-        let m = refused(cancel(&d.get(PAT), approved, t0()), ErrorKind::Conflict);
+        let m = refused(cancel(&app, &d.get(PAT), approved, t0()), ErrorKind::Conflict);
         assert!(m.contains("Approved"), "{m}");
     }
 
@@ -1716,9 +1828,10 @@ mod tests {
             assert!(!rv.is_active(now));
             assert_eq!(rv.deadline(), None);
         }
-        for who in [CAROL, PAT, PAUL, PUB_ADMIN, OTHER_ADMIN] {
+        for who in [CAROL, PAT, PAUL, PUB_ADMIN] {
             refused(revoke(&app, &d.get(who), a.clone(), "no", now), ErrorKind::Forbidden);
         }
+        refused(revoke(&app, &d.get(OTHER_ADMIN), a.clone(), "no", now), ErrorKind::NotFound);
         refused(revoke(&app, &d.get(ADMIN), a, "", now), ErrorKind::Invalid);
     }
 
@@ -1728,7 +1841,11 @@ mod tests {
         let app = d.manual_app("m", &[APPROVER]);
         let r = d.request("m", PAT, Span::from_hours(4), None);
         let m = refused(revoke(&app, &d.get(ADMIN), r.clone(), "x", t0()), ErrorKind::Conflict);
-        assert!(m.contains("Pending"), "{m}");
+        assert!(
+            m.contains("still Pending") && m.contains("cancel") && m.contains("deny"),
+            "a pending request is canceled or denied, not revoked: {m}"
+        );
+        assert!(!m.contains("already"), "{m}");
         let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         assert!(revoke(&app, &d.get(ADMIN), a.clone(), "x", t0() + hours(4) - TimeDelta::seconds(1)).is_ok());
         let m = refused(revoke(&app, &d.get(ADMIN), a.clone(), "x", t0() + hours(4)), ErrorKind::Conflict);
@@ -1788,6 +1905,164 @@ mod tests {
             let f = AccessRequest { state: final_state, ..a.clone() };
             assert_eq!(advance(&f, end + hours(100)), None, "{final_state} never moves");
         }
+    }
+
+    // ---- what the caller may not see ----
+
+    #[test]
+    fn actions_on_what_the_caller_may_not_see_answer_as_for_what_does_not_exist() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let granted = decide(&app, &d.get(APPROVER), r.clone(), true, "ok", t0()).unwrap();
+        let missing_request = no_request(r.id).message;
+        // Olga publishes for another tenant; the woodgrove admin is a customer of nobody here. Both are
+        // exactly the users who would otherwise learn the application's tenant or the requester.
+        for who in [OLGA, OTHER_ADMIN] {
+            let user = d.get(who);
+            for approve in [true, false] {
+                let m = refused(decide(&app, &user, r.clone(), approve, "x", t0()), ErrorKind::NotFound);
+                assert_eq!(m, missing_request);
+            }
+            let m = refused(cancel(&app, &user, r.clone(), t0()), ErrorKind::NotFound);
+            assert_eq!(m, missing_request);
+            let m = refused(revoke(&app, &user, granted.clone(), "x", t0()), ErrorKind::NotFound);
+            assert_eq!(m, missing_request);
+            let change = PolicyChange { max_duration: Some(Span::from_hours(1)), ..PolicyChange::default() };
+            let m = refused(change_policy(&d, &user, &app, change), ErrorKind::NotFound);
+            assert_eq!(m, no_app("m").message);
+            for name in ["m", "plain", "nowhere"] {
+                let m = refused(
+                    create_request(&d, &user, new_request(name, Span::from_hours(1), None), 9, t0()),
+                    ErrorKind::NotFound,
+                );
+                assert_eq!(m, no_app(name).message, "{who} on {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_on_visible_requests_name_nobody_else() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let m = refused(cancel(&app, &d.get(PAUL), r, t0()), ErrorKind::Forbidden);
+        assert!(!m.contains(PAT), "the requester is not named: {m}");
+    }
+
+    // ---- the policy in force ----
+
+    #[test]
+    fn approval_follows_the_maximum_in_force_at_decision_time() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let r = d.request("m", PAT, Span::from_hours(3), None);
+        let mut tighter = app.clone();
+        tighter.policy.max_duration = Span::from_hours(2);
+        let m = refused(decide(&tighter, &d.get(APPROVER), r.clone(), true, "ok", t0()), ErrorKind::Conflict);
+        assert!(m.contains("3h") && m.contains("2h") && m.contains("deny"), "{m}");
+        // Denying it is still possible, and a request within the new maximum is approved.
+        assert!(decide(&tighter, &d.get(APPROVER), r.clone(), false, "too long", t0()).is_ok());
+        tighter.policy.max_duration = Span::from_hours(3);
+        assert!(decide(&tighter, &d.get(APPROVER), r, true, "ok", t0()).is_ok());
+    }
+
+    #[test]
+    fn a_policy_change_judges_pending_requests_again() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let short = d.request("m", PAT, Span::from_hours(1), Some(t0() + hours(2)));
+        let long = d.request("m", PAUL, Span::from_hours(3), None);
+        let now = t0() + hours(1);
+        let with = |mode, max_hours, approvers: &[&str]| JitPolicy {
+            mode,
+            max_duration: Span::from_hours(max_hours),
+            approvers: approvers.iter().map(|a| a.to_string()).collect(),
+            ..app.policy.clone()
+        };
+
+        // Automatic: approved by the system, from the asked start.
+        let (approved, action) =
+            reevaluate(&with(ApprovalMode::AutoApprove, 8, &[]), &short, now).expect("approved");
+        assert_eq!((approved.state, action), (RequestState::Approved, Action::RequestApproved));
+        let v = approved.decision.clone().unwrap();
+        assert_eq!((v.by.as_str(), v.at, v.reason.as_str()), (SYSTEM, now, POLICY_AUTO_REASON));
+        assert_eq!(approved.window(), Some((t0() + hours(2), t0() + hours(3))));
+
+        // Over the new maximum, in either mode: denied by the system, with the new maximum.
+        for mode in [ApprovalMode::AutoApprove, ApprovalMode::ManualApprove] {
+            let (denied, action) = reevaluate(&with(mode, 2, &[APPROVER]), &long, now).expect("denied");
+            assert_eq!((denied.state, action), (RequestState::Denied, Action::RequestDenied));
+            let v = denied.decision.clone().unwrap();
+            assert_eq!((v.by.as_str(), v.at), (SYSTEM, now));
+            assert_eq!(v.reason, "policy changed: maximum is now 2h");
+            assert_eq!(denied.deadline(), None, "nothing is left waiting");
+        }
+
+        // Still manual with an approver, and within the maximum: it waits as before.
+        assert_eq!(reevaluate(&with(ApprovalMode::ManualApprove, 8, &[APPROVER]), &long, now), None);
+        // Manual with no approver but the requester: nobody could decide it.
+        let (denied, _) =
+            reevaluate(&with(ApprovalMode::ManualApprove, 8, &[PAUL]), &long, now).expect("denied");
+        assert_eq!(denied.state, RequestState::Denied);
+        assert!(denied.decision.unwrap().reason.contains("no approver"));
+
+        // Past its deadline, the ticker times it out; and decided requests are not judged again.
+        let auto = with(ApprovalMode::AutoApprove, 8, &[]);
+        assert_eq!(reevaluate(&auto, &long, long.decide_by), None);
+        assert_eq!(reevaluate(&auto, &approved, now), None);
+    }
+
+    #[test]
+    fn jit_settings_on_a_deployment_without_jit_are_a_conflict() {
+        let d = dir();
+        let off = |d: Deployment| Deployment { jit: Some(false), ..d };
+        let cases = [
+            (
+                off(Deployment { mode: Some(ApprovalMode::ManualApprove), ..deployment("a", "jit-offer") }),
+                "--approval",
+            ),
+            (
+                off(Deployment { max_duration: Some(Span::from_hours(1)), ..deployment("a", "jit-offer") }),
+                "--max-duration",
+            ),
+            (
+                off(Deployment { approvers: vec![APPROVER.into()], ..deployment("a", "jit-offer") }),
+                "--approver",
+            ),
+            (
+                off(Deployment {
+                    request_timeout: Some(Span::from_hours(1)),
+                    ..deployment("a", "jit-offer")
+                }),
+                "--request-timeout",
+            ),
+            (
+                Deployment { mode: Some(ApprovalMode::AutoApprove), ..deployment("a", "plain-offer") },
+                "--approval",
+            ),
+        ];
+        for (input, flag) in cases {
+            let m = refused(deploy(&d, &d.get(ADMIN), input, t0()), ErrorKind::Conflict);
+            assert!(m.contains(flag) && m.contains("no JIT access"), "{m}");
+        }
+        let m = refused(
+            deploy(
+                &d,
+                &d.get(ADMIN),
+                off(Deployment {
+                    mode: Some(ApprovalMode::ManualApprove),
+                    approvers: vec![APPROVER.into()],
+                    ..deployment("a", "jit-offer")
+                }),
+                t0(),
+            ),
+            ErrorKind::Conflict,
+        );
+        assert!(m.contains("--approval, --approver") && m.contains("--jit on"), "{m}");
+        // Without them, a deployment without JIT is fine.
+        assert!(deploy(&d, &d.get(ADMIN), off(deployment("a", "jit-offer")), t0()).is_ok());
     }
 
     // ---- access_status ----

@@ -1,10 +1,12 @@
 //! Every change the engine makes. A command first asks the rules (which check everything and write
 //! nothing), then writes the result with its audit record and notifications in the same transaction.
 
+use std::collections::HashSet;
+
 use super::writer::{Change, Writer};
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
-use crate::store::Result;
+use crate::store::{RequestFilter, Result};
 
 pub trait Command: Send + 'static {
     type Output: Send + 'static;
@@ -57,7 +59,7 @@ impl Command for Deployment {
     }
 }
 
-/// Changes an application's JIT settings.
+/// Changes an application's JIT settings, and judges its pending requests again by the new ones.
 #[derive(Debug, Clone)]
 pub struct SetPolicy {
     pub app: String,
@@ -82,6 +84,13 @@ impl Command for SetPolicy {
             after: Some(rules::describe_policy(&app.policy)),
             ..Change::new(&by.upn, Action::PolicyChanged, Target::App(app.name.clone()))
         })?;
+        let pending = RequestFilter { state: Some(RequestState::Pending), ..RequestFilter::default() };
+        let on_app = HashSet::from([app.name.clone()]);
+        for request in w.tables.requests_in(&pending, &on_app)?.items {
+            if let Some((next, action)) = rules::reevaluate(&app.policy, &request, w.now) {
+                save_transition(w, &request, &next, action)?;
+            }
+        }
         Ok(app)
     }
 }
@@ -182,7 +191,7 @@ impl Command for Cancel {
         let by = rules::resolve(&*w.tables, actor)?;
         let request = w.tables.need_request(self.id)?;
         let app = w.app_of(&request)?;
-        let canceled = rules::cancel(&by, request.clone(), w.now)?;
+        let canceled = rules::cancel(&app, &by, request.clone(), w.now)?;
         w.tables.save_request(Some(&request), &canceled)?;
         w.record(Change::of_request(&by.upn, Action::RequestCanceled, Some(&request), &canceled))?;
         let message = format!("request {} on {} was canceled by {}", canceled.id, canceled.app, by.upn);

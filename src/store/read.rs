@@ -9,7 +9,7 @@ use redb::ReadableTable;
 use super::codec::decode;
 use super::error::{Error, Result};
 use super::tables::{Family, Tables};
-use crate::domain::rules::Lookup;
+use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
 
 /// Which requests to list, newest first.
@@ -72,9 +72,7 @@ impl<F: Family> Tables<F> {
     }
 
     pub fn need_request(&self, id: u64) -> Result<AccessRequest> {
-        self.get_request(id)?.ok_or_else(|| {
-            RuleError::not_found(format!("no request {id}: see `jitdesk request list`")).into()
-        })
+        self.get_request(id)?.ok_or_else(|| rules::no_request(id).into())
     }
 
     pub fn tenants(&self) -> Result<Vec<Tenant>> {
