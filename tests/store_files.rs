@@ -48,7 +48,7 @@ fn init_under_umask_000_makes_the_store_0600_and_its_folders_0700_from_the_start
     let watcher = {
         let (done, folders) = (done.clone(), [home.path().to_path_buf(), data.clone(), data.join("jitdesk")]);
         std::thread::spawn(move || {
-            let mut seen = Vec::new();
+            let mut seen = std::collections::BTreeSet::new();
             // One last look after init has ended, so the finished store is always among them.
             loop {
                 let finished = done.load(Ordering::SeqCst);
@@ -57,7 +57,7 @@ fn init_under_umask_000_makes_the_store_0600_and_its_folders_0700_from_the_start
                         if let Ok(meta) = std::fs::symlink_metadata(entry.path())
                             && meta.is_file()
                         {
-                            seen.push((entry.path(), meta.mode() & 0o777));
+                            seen.insert((entry.path(), meta.mode() & 0o777));
                         }
                     }
                 }
