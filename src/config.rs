@@ -1,5 +1,5 @@
-//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: the service's socket and account, and for the dashboard theme, key
-//! overrides, bell, mouse and how times are shown.
+//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: the service's socket and account, and for the dashboard
+//! theme, key overrides, bell, mouse and how times are shown.
 //! Every field is optional; a mistake is reported with the file and line, never silently ignored.
 
 use std::collections::HashMap;
