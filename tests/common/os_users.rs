@@ -15,6 +15,14 @@ use super::Run;
 /// The longest any one command may take; it is killed (and the test fails) after that.
 pub const NO_HANG: Duration = Duration::from_secs(10);
 
+/// The account tools lock the password files and give up when another holds them, so the tests of
+/// one binary, which run in parallel, take turns.
+static ACCOUNT_TOOLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn account_tools() -> std::sync::MutexGuard<'static, ()> {
+    ACCOUNT_TOOLS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 // ---- commands with a deadline ----
 
 /// Runs a command to its end in a process group of its own; kills the group and fails when it
@@ -75,6 +83,7 @@ pub struct Accounts {
 
 impl Accounts {
     pub fn group(&mut self, name: &str) {
+        let _turn = account_tools();
         system("groupadd", &[name]);
         self.groups.push(name.to_string());
     }
@@ -86,7 +95,9 @@ impl Accounts {
             args.extend(["-G", group]);
         }
         args.push(name);
+        let turn = account_tools();
         system("useradd", &args);
+        drop(turn);
         self.users.push(name.to_string());
         let user = nix::unistd::User::from_name(name).ok().flatten();
         user.unwrap_or_else(|| panic!("useradd made `{name}`, but the password database has no such user"))
@@ -99,13 +110,19 @@ impl Drop for Accounts {
     fn drop(&mut self) {
         // No panics here: this also runs while a failed test unwinds.
         for user in self.users.iter().rev() {
-            let done = Command::new("userdel").arg(user).stderr(Stdio::piped()).output();
+            let done = {
+                let _turn = account_tools();
+                Command::new("userdel").arg(user).stderr(Stdio::piped()).output()
+            };
             if !done.as_ref().is_ok_and(|o| o.status.success()) {
                 eprintln!("warning: cannot remove the test user {user}: {done:?}");
             }
         }
         for group in self.groups.iter().rev() {
-            let done = Command::new("groupdel").arg(group).stderr(Stdio::piped()).output();
+            let done = {
+                let _turn = account_tools();
+                Command::new("groupdel").arg(group).stderr(Stdio::piped()).output()
+            };
             if !done.as_ref().is_ok_and(|o| o.status.success()) {
                 eprintln!("warning: cannot remove the test group {group}: {done:?}");
             }
