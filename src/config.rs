@@ -1,5 +1,5 @@
-//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: the service's socket, and for the dashboard theme, key
-//! overrides, bell, mouse and how times are shown.
+//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: the service's socket and account, and for the dashboard
+//! theme, key overrides, bell, mouse and how times are shown.
 //! Every field is optional; a mistake is reported with the file and line, never silently ignored.
 
 use std::collections::HashMap;
@@ -12,6 +12,9 @@ use serde::Deserialize;
 pub struct Config {
     /// Where the shared service listens, when not beside the store (`JITDESK_SOCKET` wins).
     pub socket: Option<PathBuf>,
+    /// The OS account the shared service runs as, when it is not the store file's owner
+    /// (`JITDESK_SERVICE_USER` wins): clients trust no other process on the socket.
+    pub service_user: Option<String>,
     pub theme: Option<String>,
     /// Ring the terminal bell when a request arrives for you to decide.
     pub bell: bool,
@@ -26,6 +29,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             socket: None,
+            service_user: None,
             theme: None,
             bell: true,
             mouse: false,
@@ -99,10 +103,11 @@ mod tests {
         let path = dir.path().join("config.toml");
         let c = Config::load(&path).unwrap();
         assert!(c.bell && !c.mouse && c.time == TimeShown::Local);
-        std::fs::write(&path, "socket = \"/run/j.sock\"\ntheme = \"light\"\nbell = false\nmouse = true\ntime = \"utc\"\n[keys]\napprove = \"A\"\nquit = [\"q\", \"ctrl-q\"]\n").unwrap();
+        std::fs::write(&path, "socket = \"/run/j.sock\"\nservice_user = \"jitdesk\"\ntheme = \"light\"\nbell = false\nmouse = true\ntime = \"utc\"\n[keys]\napprove = \"A\"\nquit = [\"q\", \"ctrl-q\"]\n").unwrap();
         let c = Config::load(&path).unwrap();
         assert_eq!(c.theme.as_deref(), Some("light"));
         assert_eq!(c.socket.as_deref(), Some(Path::new("/run/j.sock")));
+        assert_eq!(c.service_user.as_deref(), Some("jitdesk"));
         assert!(!c.bell && c.mouse && c.time == TimeShown::Utc);
         assert_eq!(c.key_overrides()["quit"], vec!["q", "ctrl-q"]);
         assert_eq!(c.key_overrides()["approve"], vec!["A"]);

@@ -325,6 +325,23 @@ fn without_a_service_or_with_a_stale_socket_commands_run_on_the_store() {
 }
 
 #[test]
+fn a_stopped_service_is_reported_as_not_answering_never_as_no_store() {
+    let s = directory();
+    let mut service = Service::start(&s.path, clean_env(&s));
+    service.signal(nix::sys::signal::Signal::SIGSTOP);
+    let run = s.run_as(ALICE, &["request", "list"]);
+    service.signal(nix::sys::signal::Signal::SIGCONT);
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run.error_line();
+    let silent = format!("the jitdesk service on {} did not answer within 3 s", service.socket.display());
+    assert!(line.contains(&silent), "{line}");
+    assert!(!line.contains("jitdesk init") && !line.contains("in use"), "{line}");
+    // Running again, it answers as before.
+    s.ok_as(ALICE, &["request", "list"]);
+    assert_eq!(service.stop(), 0);
+}
+
+#[test]
 fn a_restarted_service_loses_nothing_acknowledged_and_never_hangs_a_command() {
     let s = directory();
     let mut service = Service::start(&s.path, clean_env(&s));

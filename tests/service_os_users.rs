@@ -12,20 +12,18 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 
+use common::os_users::{Accounts, bounded, program_runs};
 use common::{BIN, Run, parse_id};
 
-/// The longest any one command may take; it is killed (and the test fails) after that.
-const NO_HANG: Duration = Duration::from_secs(10);
 /// A refusal at the socket is immediate; this is generous.
 const QUICK_REFUSAL: Duration = Duration::from_secs(5);
 /// The only PATH the users' commands get.
@@ -35,104 +33,6 @@ const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 const APPROVER: &str = "olivia@contoso.com"; // contoso admin, made an approver of contoso-crm
 const PUBLISHER: &str = "paul@fabrikam.com"; // fabrikam, the publisher of contoso-crm's offer
 const ALICE: &str = "alice@contoso.com"; // the sample's contoso admin and contoso-crm approver
-
-// ---- commands with a deadline ----
-
-/// Runs a command to its end in a process group of its own; kills the group and fails when it
-/// takes longer than `NO_HANG`. Returns what it did and how long it took.
-fn bounded(mut cmd: Command, what: &str) -> (Run, Duration) {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-    let started = Instant::now();
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let group = Pid::from_raw(child.id() as i32);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(NO_HANG) {
-        Ok(output) => {
-            let output = output.unwrap_or_else(|e| panic!("cannot wait for {what}: {e}"));
-            let run = Run {
-                // A signal leaves no code; -1 fails every exit assertion.
-                code: output.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            };
-            (run, started.elapsed())
-        }
-        Err(_) => {
-            let _ = killpg(group, Signal::SIGKILL);
-            let _ = rx.recv_timeout(Duration::from_secs(5));
-            panic!("{what} hung: still running after {NO_HANG:?}, killed");
-        }
-    }
-}
-
-/// A system command as root (groupadd, useradd); fails unless it succeeds.
-fn system(program: &str, args: &[&str]) {
-    let mut cmd = Command::new(program);
-    cmd.args(args);
-    let (run, _) = bounded(cmd, program);
-    assert_eq!(run.code, 0, "{program} {args:?} failed: {run:?}");
-}
-
-fn program_runs(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-// ---- OS accounts, removed again whatever happens ----
-
-#[derive(Default)]
-struct Accounts {
-    users: Vec<String>,
-    groups: Vec<String>,
-}
-
-impl Accounts {
-    fn group(&mut self, name: &str) {
-        system("groupadd", &[name]);
-        self.groups.push(name.to_string());
-    }
-
-    /// A user with no home and no shell, in `group` when given; its uid.
-    fn user(&mut self, name: &str, group: Option<&str>) -> u32 {
-        let mut args = vec!["--no-create-home", "--shell", "/usr/sbin/nologin"];
-        if let Some(group) = group {
-            args.extend(["-G", group]);
-        }
-        args.push(name);
-        system("useradd", &args);
-        self.users.push(name.to_string());
-        let user = nix::unistd::User::from_name(name).ok().flatten();
-        user.unwrap_or_else(|| panic!("useradd made `{name}`, but the password database has no such user"))
-            .uid
-            .as_raw()
-    }
-}
-
-impl Drop for Accounts {
-    fn drop(&mut self) {
-        // No panics here: this also runs while a failed test unwinds.
-        for user in self.users.iter().rev() {
-            let done = Command::new("userdel").arg(user).stderr(Stdio::piped()).output();
-            if !done.as_ref().is_ok_and(|o| o.status.success()) {
-                eprintln!("warning: cannot remove the test user {user}: {done:?}");
-            }
-        }
-        for group in self.groups.iter().rev() {
-            let done = Command::new("groupdel").arg(group).stderr(Stdio::piped()).output();
-            if !done.as_ref().is_ok_and(|o| o.status.success()) {
-                eprintln!("warning: cannot remove the test group {group}: {done:?}");
-            }
-        }
-    }
-}
 
 // ---- the host: one store, the operator (root) and the users ----
 

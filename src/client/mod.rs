@@ -4,11 +4,13 @@
 //! service's answers back into what a local engine would have returned, refusals included, so
 //! messages and exit codes are the same either way.
 //!
-//! Connections are kept for the next call while they are fresh (the service closes idle ones after
+//! Every new connection is checked before anything is sent on it (`trust`). Connections are kept
+//! for the next call while they are fresh (the service closes idle ones after
 //! `service::HEADER_TIMEOUT`); a call that a kept connection could not take goes out on a new one.
 
 mod backend;
 mod events;
+mod trust;
 
 pub use backend::{Backend, Link, Open, Routed, os_login};
 pub use events::{Change, Events};
@@ -29,11 +31,13 @@ use tokio::net::UnixStream;
 
 use crate::service::wire::{self, AS_HEADER};
 use crate::store::{Error, Result};
+use trust::Trust;
 
-/// How long connecting to the socket may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the service may take to say whether it serves our store.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long connecting to the socket may take: a service whose queue of connections is full is
+/// as silent as a stopped one, and is reported alike.
+const CONNECT_TIMEOUT: Duration = HEALTH_TIMEOUT;
 /// How long one call may take: the service's own deadline and a margin.
 const CALL_TIMEOUT: Duration = Duration::from_secs(crate::service::REQUEST_TIMEOUT.as_secs() + 5);
 /// A kept connection is used again only while it is well inside the service's idle timeout, so
@@ -79,7 +83,7 @@ pub async fn wait_for_service_or_store(store: &Path, socket: &Path, within: Dura
         match Client::discover(store, socket, None).await {
             Ok(Some(_)) => return true,
             Ok(None) => {}
-            // It will not let us in; waiting changes nothing, and trying again says why.
+            // It will not let us in, will not be trusted, or is silent; trying again says why.
             Err(_) => return true,
         }
         if Instant::now() >= deadline || !held_by_a_service_or_free(store) {
@@ -105,6 +109,8 @@ pub struct Client {
 struct Inner {
     socket: PathBuf,
     store: PathBuf,
+    /// Whom a new connection may reach.
+    trust: Trust,
     /// `--as`: sent with calls that ask for the caller's own view.
     as_user: Option<String>,
     idle: Mutex<Vec<(SendRequest<Full<Bytes>>, Instant)>>,
@@ -112,42 +118,45 @@ struct Inner {
 
 impl Client {
     /// A client for the service on `socket`, for `store`, acting as `as_user` (`--as`) where the
-    /// caller's own view is asked for. Connects only when called.
-    pub fn new(store: &Path, socket: &Path, as_user: Option<&str>) -> Client {
+    /// caller's own view is asked for. Connects only when called; fails only when the service
+    /// account cannot be read from the config.
+    pub fn new(store: &Path, socket: &Path, as_user: Option<&str>) -> Result<Client> {
         let as_user = as_user.map(str::trim).filter(|u| !u.is_empty()).map(str::to_lowercase);
-        Client {
+        Ok(Client {
             inner: Arc::new(Inner {
                 socket: socket.to_path_buf(),
                 store: store.to_path_buf(),
+                trust: Trust::for_store(store)?,
                 as_user,
                 idle: Mutex::new(Vec::new()),
             }),
-        }
+        })
     }
 
     /// The service for `store` on `socket`, if one answers there and serves that very store. No
-    /// socket, nobody listening (a stale socket of a killed service), no answer in time, or another
-    /// store: None, and the caller opens the store itself. A socket this user may not connect to is
-    /// an error: a service runs there, and the store is its own.
+    /// socket, nobody listening (a stale socket of a killed service) or another store: None, and
+    /// the caller opens the store itself. A socket this user may not connect to, a process on it
+    /// that is not to be trusted, or a service that does not answer in time is an error: opening
+    /// the store here instead would only hide what is wrong.
     pub async fn discover(store: &Path, socket: &Path, as_user: Option<&str>) -> Result<Option<Client>> {
         if !may_answer(socket) {
             return Ok(None);
         }
-        let client = Client::new(store, socket, as_user);
+        let client = Client::new(store, socket, as_user)?;
         match client.serves_our_store().await {
             Ok(ours) => Ok(ours.then_some(client)),
-            Err(e @ Error::Rule(_)) => Err(e),
-            Err(e) => {
+            Err(Error::Unreachable(e)) => {
                 tracing::info!("no service on {}: {e}", socket.display());
                 Ok(None)
             }
+            Err(e) => Err(e),
         }
     }
 
-    /// Asks `GET /v1/health` whether the service owns our store.
+    /// Asks `GET /v1/health`, on a new connection, whether the service owns our store.
     pub async fn serves_our_store(&self) -> Result<bool> {
-        let asked = tokio::time::timeout(HEALTH_TIMEOUT, self.get::<wire::Health>("/v1/health", None));
-        let health = asked.await.map_err(|_| self.no_answer(HEALTH_TIMEOUT))??;
+        let asked = tokio::time::timeout(HEALTH_TIMEOUT, self.health());
+        let health = asked.await.map_err(|_| self.silent())??;
         let ours = health.service == "jitdesk" && same_file(&self.inner.store, Path::new(&health.store));
         if !ours {
             tracing::info!(
@@ -158,6 +167,20 @@ impl Client {
             );
         }
         Ok(ours)
+    }
+
+    async fn health(&self) -> Result<wire::Health> {
+        let mut sender = self.connect().await?;
+        let request = request(Method::GET, "/v1/health", None, None)?;
+        // Closed unanswered: a service on its way out, which was asked nothing that changes things.
+        let response = sender.send_request(request).await.map_err(|e| {
+            Error::Unreachable(format!(
+                "the jitdesk service on {} closed the connection unanswered ({e})",
+                self.inner.socket.display()
+            ))
+        })?;
+        let answer = self.finish(response, sender).await?;
+        self.read(answer)
     }
 
     pub fn socket(&self) -> &Path {
@@ -294,6 +317,7 @@ impl Client {
             }
             Err(_) => return Err(self.no_answer(CONNECT_TIMEOUT)),
         };
+        self.inner.trust.check(socket, &stream)?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| self.lost(&e))?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -331,6 +355,15 @@ impl Client {
         Error::Service(format!(
             "the jitdesk service on {} closed the connection before answering ({e}); a change may still have been made: look before trying again",
             self.inner.socket.display()
+        ))
+    }
+
+    /// A service that did not say, in time, which store it serves: stopped, or overloaded.
+    fn silent(&self) -> Error {
+        Error::Service(format!(
+            "the jitdesk service on {} did not answer within {} s: it may be stopped or overloaded; nothing was changed: ask its operator to check it, then try again",
+            self.inner.socket.display(),
+            HEALTH_TIMEOUT.as_secs()
         ))
     }
 

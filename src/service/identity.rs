@@ -43,6 +43,14 @@ pub fn login_of(uid: u32) -> Option<String> {
     nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten().map(|u| u.name)
 }
 
+/// A uid as people know it: `login (uid N)`, or `uid N` when it has no login.
+pub fn named(uid: u32) -> String {
+    match login_of(uid) {
+        Some(login) => format!("{login} (uid {uid})"),
+        None => format!("uid {uid}"),
+    }
+}
+
 /// The service's own user: whoever runs `jitdesk serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {

@@ -1,5 +1,6 @@
-//! The socket file: refused while another service answers on it, replaced when stale, created with
-//! owner and group permissions before anyone can connect, and removed on the way out.
+//! The socket file: refused in a folder where anyone could replace it, refused while another
+//! service answers on it, replaced when stale and our own, created with owner and group
+//! permissions before anyone can connect, and removed on the way out.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -39,7 +40,29 @@ fn fail(message: String) -> ServeError {
     ServeError::Socket(message)
 }
 
-/// Refuses when a server answers on the socket; removes a socket file nobody answers on.
+/// Refuses a folder anyone may write to without the sticky bit: anyone could remove our socket
+/// there and put theirs in its place, and the clients' commands would go to them.
+fn check_folder(path: &Path) -> Result<(), ServeError> {
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => dir,
+        None => Path::new("."),
+    };
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| fail(format!("cannot look at the folder {}: {e}", dir.display())))?;
+    let mode = meta.mode();
+    if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+        return Err(fail(format!(
+            "the socket's folder {} may be written by anyone and has no sticky bit (mode {:04o}), so anyone could replace the socket: choose a socket in a folder only you may write to (--socket), or make this one sticky (`chmod +t {}`)",
+            dir.display(),
+            mode & 0o7777,
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses when the socket's folder is open to anyone or a server answers on the socket; removes
+/// a socket file of our own that nobody answers on.
 pub async fn check_free(path: &Path) -> Result<(), ServeError> {
     if path.as_os_str().len() > MAX_PATH {
         return Err(fail(format!(
@@ -48,6 +71,7 @@ pub async fn check_free(path: &Path) -> Result<(), ServeError> {
             path.as_os_str().len()
         )));
     }
+    check_folder(path)?;
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -62,6 +86,13 @@ pub async fn check_free(path: &Path) -> Result<(), ServeError> {
     }
     match tokio::time::timeout(Duration::from_secs(2), UnixStream::connect(path)).await {
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            if meta.uid() != nix::unistd::geteuid().as_raw() {
+                return Err(fail(format!(
+                    "the stale socket {} belongs to {}, not to you, so it was left alone: have it removed by its owner, or choose another --socket",
+                    path.display(),
+                    super::identity::named(meta.uid())
+                )));
+            }
             tracing::info!("removing the stale socket {}", path.display());
             std::fs::remove_file(path)
                 .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })

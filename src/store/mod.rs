@@ -3,6 +3,7 @@
 
 mod codec;
 mod error;
+mod files;
 mod holder;
 mod read;
 mod tables;
@@ -46,6 +47,7 @@ impl Store {
                 OpenMode::Create => Store::create(path),
             };
         }
+        files::check_owner(path)?;
         vet(path)?;
         // redb may panic on a file it did not write; that must become an error, not a crash.
         let db = match probe(|| Database::builder().open(path)) {
@@ -63,30 +65,36 @@ impl Store {
     }
 
     /// A new store is built under a temporary name and appears under its own name only once its
-    /// schema is committed, so an interrupted creation never leaves a file nothing can open.
+    /// schema is committed, so an interrupted creation never leaves a file nothing can open. The
+    /// file is its owner's alone from its first byte (sharing goes through the service), and so
+    /// are the folders made for it.
     fn create(path: &Path) -> Result<Store> {
         let unreadable = |detail: String| Error::Unreadable { path: path.to_path_buf(), detail };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| unreadable(format!("cannot create {}: {e}", dir.display())))?;
-        }
+        let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => {
+                files::create_private_dir(dir)
+                    .map_err(|e| unreadable(format!("cannot create {}: {e}", dir.display())))?;
+                dir
+            }
+            None => Path::new("."),
+        };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let partial = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-        let _ = std::fs::remove_file(&partial);
-        let db = match probe(|| Database::builder().create(&partial)) {
+        let (file, partial) = files::create_private_temp(dir, &name)
+            .map_err(|e| unreadable(format!("cannot create the new store in {}: {e}", dir.display())))?;
+        let created = probe(|| {
+            let backend = redb::backends::FileBackend::new(file)?;
+            Database::builder().create_with_backend(backend)
+        });
+        let db = match created {
             Ok(Ok(db)) => db,
             Ok(Err(e)) => return Err(open_error(path, e)),
             Err(_) => return Err(damaged(path)),
         };
-        // Whoever can read the file can read every justification; whoever can write it can forge
-        // anything. Sharing goes through the service, so the file is its owner's alone.
-        std::fs::set_permissions(&partial, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .map_err(|e| unreadable(format!("cannot restrict the new store's permissions: {e}")))?;
         let store = Store { db: Db::Write(db), path: path.to_path_buf() };
         store.write(|t| t.set_schema_version())?;
         // A link, not a rename: if another process created the store meanwhile, theirs stays.
         let linked = std::fs::hard_link(&partial, path);
-        let _ = std::fs::remove_file(&partial);
+        drop(partial);
         match linked {
             Ok(()) => Ok(store),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -103,6 +111,7 @@ impl Store {
         if !path.exists() {
             return Err(Error::Missing(path.to_path_buf()));
         }
+        files::check_owner(path)?;
         let Some(db) = vet(path)? else { return Ok(None) };
         let store = Store { db: Db::Read(db), path: path.to_path_buf() };
         // An older store needs migrating, which only the read-write open does.

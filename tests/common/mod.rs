@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod os_users;
 pub mod service;
 pub mod tmux;
 

@@ -1,0 +1,104 @@
+//! Whom the CLI and the dashboard talk to. Whoever answers on the socket receives every command:
+//! justifications, reasons, whom the caller acts as; and whatever it answers is believed. A socket
+//! path is no proof (another user may have created it first, in a shared folder), so a process
+//! on it is sent nothing, not even a health check, unless the kernel says (peer credentials, on
+//! our own end of the connection) that it runs as the store file's owner or as the configured
+//! service account (`service_user` in config.toml, or `JITDESK_SERVICE_USER`).
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use tokio::net::UnixStream;
+
+use crate::config::Config;
+use crate::service::identity::named;
+use crate::store::{Error, Result};
+
+/// The variable that names the service account, ahead of the config file.
+const ACCOUNT_VARIABLE: &str = "JITDESK_SERVICE_USER";
+
+/// Who may answer for a store.
+#[derive(Debug, Clone)]
+pub(crate) struct Trust {
+    store: PathBuf,
+    /// The configured service account's login, if any.
+    account: Option<String>,
+}
+
+impl Trust {
+    /// The rule for `store`, with the service account from `JITDESK_SERVICE_USER`, else the config.
+    pub fn for_store(store: &Path) -> Result<Trust> {
+        let account = match std::env::var(ACCOUNT_VARIABLE).ok().filter(|a| !a.trim().is_empty()) {
+            Some(account) => Some(account),
+            None => Config::user().map_err(Error::Service)?.service_user,
+        };
+        let account = account.map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
+        Ok(Trust { store: store.to_path_buf(), account })
+    }
+
+    /// Ok when the process at the other end of `stream` may be told things for our store; else
+    /// the one line that says who it is and what to do.
+    pub fn check(&self, socket: &Path, stream: &UnixStream) -> Result<()> {
+        let peer = stream.peer_cred().map(|c| c.uid()).map_err(|e| {
+            Error::Service(format!(
+                "cannot tell who answers on {} ({e}), so nothing was sent to it: try again, or ask the operator",
+                socket.display()
+            ))
+        })?;
+        let owner = std::fs::metadata(&self.store).map(|m| m.uid());
+        if owner.as_ref().is_ok_and(|owner| *owner == peer) {
+            return Ok(());
+        }
+        let account = match &self.account {
+            Some(login) => Some((login.as_str(), uid_of(login)?)),
+            None => None,
+        };
+        if account.is_some_and(|(_, uid)| uid == peer) {
+            return Ok(());
+        }
+        let who = format!(
+            "the process answering on {} runs as {}, so nothing was sent to it",
+            socket.display(),
+            named(peer)
+        );
+        let store = self.store.display();
+        Err(Error::Service(match (owner, account) {
+            (Ok(owner), Some((login, uid))) => format!(
+                "{who}: it neither owns the store {store} (that is {}) nor is the service account `{login}` (uid {uid}); it may be posing as the service: remove the socket if it is stale and yours, otherwise tell your administrator",
+                named(owner)
+            ),
+            (Ok(owner), None) => format!(
+                "{who}: it does not own the store {store} (that is {}); if it is the jitdesk service, run it as the store's owner or name its account with `service_user = \"...\"` in {} (or {ACCOUNT_VARIABLE}); otherwise tell your administrator",
+                named(owner),
+                config_file()
+            ),
+            (Err(e), Some((login, uid))) => format!(
+                "{who}: you cannot see who owns the store {store} ({e}), and it is not the service account `{login}` (uid {uid}); it may be posing as the service: tell your administrator"
+            ),
+            (Err(e), None) => format!(
+                "{who}: you cannot see who owns the store {store} ({e}), so only a configured service account is trusted and none is: if it is the jitdesk service, set `service_user = \"<its account>\"` in {} (or {ACCOUNT_VARIABLE})",
+                config_file()
+            ),
+        }))
+    }
+}
+
+/// The uid of the configured service account.
+fn uid_of(login: &str) -> Result<u32> {
+    match nix::unistd::User::from_name(login) {
+        Ok(Some(user)) => Ok(user.uid.as_raw()),
+        Ok(None) => Err(Error::Service(format!(
+            "the service account `{}` (service_user in {}, or {ACCOUNT_VARIABLE}) is not a user on this host: name the account `jitdesk serve` runs as",
+            crate::domain::text::shown(login),
+            config_file()
+        ))),
+        Err(e) => Err(Error::Service(format!(
+            "cannot look up the service account `{}` ({e}): try again",
+            crate::domain::text::shown(login)
+        ))),
+    }
+}
+
+fn config_file() -> String {
+    Config::dir().map_or_else(|| "config.toml".to_string(), |d| d.join("config.toml").display().to_string())
+}
