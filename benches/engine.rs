@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use jitdesk::domain::{Action, ApprovalMode, License, RequestState, Span, Target, TenantKind};
-use jitdesk::engine::{Batch, Decide, Engine, ManualClock, SystemClock};
+use jitdesk::engine::{Batch, Decide, Engine, ManualClock, SystemClock, Viewer};
 use jitdesk::store::{OpenMode, RequestFilter};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -581,11 +581,17 @@ async fn simultaneous_expiries(dir: &Path, table: &mut Table) {
         let took = t.elapsed().as_secs_f64();
 
         let expired = engine
-            .requests(RequestFilter { state: Some(RequestState::Expired), ..RequestFilter::default() })
+            .requests(
+                &Viewer::Operator,
+                RequestFilter { state: Some(RequestState::Expired), ..RequestFilter::default() },
+            )
             .await
             .expect("list");
         let approved = engine
-            .requests(RequestFilter { state: Some(RequestState::Approved), ..RequestFilter::default() })
+            .requests(
+                &Viewer::Operator,
+                RequestFilter { state: Some(RequestState::Approved), ..RequestFilter::default() },
+            )
             .await
             .expect("list");
         engine.close().await.expect("close");
@@ -668,7 +674,10 @@ async fn expiry_lateness(dir: &Path, table: &mut Table) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let expired = engine
-        .requests(RequestFilter { state: Some(RequestState::Expired), ..RequestFilter::default() })
+        .requests(
+            &Viewer::Operator,
+            RequestFilter { state: Some(RequestState::Expired), ..RequestFilter::default() },
+        )
         .await
         .expect("list");
     engine.close().await.expect("close");
