@@ -974,3 +974,77 @@ async fn the_socket_defaults_to_beside_the_store() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a socket"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
 }
+
+/// Walks a list route part by part, following each `Link: <...>; rel="next"` until there is none;
+/// every part's `X-Jitdesk-More` says whether a link came with it. The items, in order.
+async fn walk(s: &Service, first: &str, as_user: Option<&str>) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(path) = next.take() {
+        let reply = s.get(&path, as_user).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        let part = reply.json().as_array().expect("a JSON array").clone();
+        assert!(!part.is_empty(), "{path}: a part with a link after it is never empty");
+        next = reply.header("link").map(|link| {
+            let target = link.strip_prefix('<').and_then(|l| l.strip_suffix(">; rel=\"next\"")).expect(link);
+            target.to_string()
+        });
+        assert_eq!(
+            reply.header("x-jitdesk-more"),
+            Some(if next.is_some() { "true" } else { "false" }),
+            "{path}"
+        );
+        items.extend(part);
+        assert!(items.len() <= 10_000, "{first}: the walk does not end");
+    }
+    items
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_list_is_bounded_and_walks_on_with_its_link() {
+    let s = Service::sample();
+    let routes = [
+        ("/v1/requests", None, "id"),
+        ("/v1/requests?state=approved", None, "id"),
+        ("/v1/requests", Some(DAVE), "id"),
+        ("/v1/requests?app=contoso-crm", Some(ALICE), "id"),
+        ("/v1/access", None, "id"),
+        ("/v1/access", Some(ALICE), "id"),
+        ("/v1/audit", None, "id"),
+        ("/v1/audit", Some(DAVE), "id"),
+        ("/v1/applications", None, "name"),
+        ("/v1/applications", Some(ALICE), "name"),
+        ("/v1/notifications", Some(ALICE), "id"),
+    ];
+    for (route, who, key) in routes {
+        let joint = if route.contains('?') { '&' } else { '?' };
+        let whole = s.get(&format!("{route}{joint}limit=1000"), who).await;
+        assert_eq!(whole.header("x-jitdesk-more"), Some("false"), "{route}");
+        assert_eq!(whole.header("link"), None, "{route}: no link when nothing more exists");
+        let whole = whole.json().as_array().expect("an array").clone();
+        assert!(whole.len() >= 2, "{route} as {who:?}: the sample has something to walk");
+        // In parts of any size: every item once, in order, and a link exactly when more exist.
+        for limit in [1, 2, 3, whole.len() - 1, whole.len()] {
+            let walked = walk(&s, &format!("{route}{joint}limit={limit}"), who).await;
+            let keys = |items: &[Value]| items.iter().map(|i| i[key].clone()).collect::<Vec<_>>();
+            assert_eq!(keys(&walked), keys(&whole), "{route} as {who:?} by {limit}");
+        }
+    }
+
+    // Without a limit a list gives 100 items at most; more than 1,000, or none, is refused.
+    let audit = s.get("/v1/audit", None).await;
+    let all = s.ok("GET", "/v1/audit?limit=1000", None, None, 200).await;
+    let expected = all.as_array().unwrap().len().min(100);
+    assert_eq!(audit.json().as_array().unwrap().len(), expected);
+    for refused in ["limit=1001", "limit=0", "limit=100000", "after=newest"] {
+        for route in ["/v1/requests", "/v1/access", "/v1/audit", "/v1/notifications", "/v1/applications"] {
+            if route == "/v1/applications" && refused.starts_with("after") {
+                continue; // application names are cursors
+            }
+            let m = s.get(&format!("{route}?{refused}"), Some(ALICE)).await.refused(400, "invalid");
+            if refused.starts_with("limit") {
+                assert!(m.contains("1 to 1000"), "{route}?{refused}: {m}");
+            }
+        }
+    }
+}
