@@ -38,12 +38,14 @@ fn lists_walk_on_with_after_and_refuse_limits_over_the_maximum() {
     for (who, app) in [(DAVE, "dev"), (ERIN, "dev"), (DAVE, "prod"), (ERIN, "prod")] {
         s.create_request(who, app, "Owner", "1h", "something to list");
     }
-    let lists: [(&[&str], &str); 5] = [
+    let lists: [(&[&str], &str); 7] = [
         (&["request", "list"], "id"),
         (&["access", "list"], "id"),
         (&["audit"], "id"),
         (&["app", "list"], "name"),
         (&["notifications"], "id"),
+        (&["user", "search", "o"], "upn"),
+        (&["offer", "list"], "id"),
     ];
     for (args, key) in lists {
         let mut whole_args = args.to_vec();

@@ -1015,6 +1015,10 @@ async fn every_list_is_bounded_and_walks_on_with_its_link() {
         ("/v1/applications", None, "name"),
         ("/v1/applications", Some(ALICE), "name"),
         ("/v1/notifications", Some(ALICE), "id"),
+        ("/v1/tenants", None, "id"),
+        ("/v1/users", None, "upn"),
+        ("/v1/users?search=contoso", Some(DAVE), "upn"),
+        ("/v1/offers", None, "id"),
     ];
     for (route, who, key) in routes {
         let joint = if route.contains('?') { '&' } else { '?' };
@@ -1037,9 +1041,10 @@ async fn every_list_is_bounded_and_walks_on_with_its_link() {
     let expected = all.as_array().unwrap().len().min(100);
     assert_eq!(audit.json().as_array().unwrap().len(), expected);
     for refused in ["limit=1001", "limit=0", "limit=100000", "after=newest"] {
-        for route in ["/v1/requests", "/v1/access", "/v1/audit", "/v1/notifications", "/v1/applications"] {
-            if route == "/v1/applications" && refused.starts_with("after") {
-                continue; // application names are cursors
+        let routes = ["/v1/requests", "/v1/access", "/v1/audit", "/v1/notifications", "/v1/applications"];
+        for route in routes.into_iter().chain(["/v1/tenants", "/v1/users", "/v1/offers"]) {
+            if refused.starts_with("after") && !routes[..4].contains(&route) {
+                continue; // names and ids of the directory are cursors
             }
             let m = s.get(&format!("{route}?{refused}"), Some(ALICE)).await.refused(400, "invalid");
             if refused.starts_with("limit") {

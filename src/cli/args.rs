@@ -142,11 +142,13 @@ pub enum UserCmd {
         #[arg(long)]
         login: Option<String>,
     },
-    /// Find users by any part of their UPN or name
+    /// Find users by any part of their UPN or name, in UPN order
     Search {
         text: String,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
     },
 }
 
@@ -164,10 +166,12 @@ pub enum OfferCmd {
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
     },
-    /// List the marketplace
+    /// List the marketplace, by offer id
     List {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
     },
 }
 
@@ -180,6 +184,17 @@ pub struct PageArgs {
     /// Show those after this id (the last one of the previous part)
     #[arg(long, value_name = "ID")]
     pub after: Option<u64>,
+}
+
+/// Which part of a list in name order to show: it walks on with the name of the last one shown.
+#[derive(Args, Debug, Default)]
+pub struct NamePageArgs {
+    /// How many to show [default: 100, at most 1000]
+    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    pub limit: Option<usize>,
+    /// Show those after this name (the last one of the previous part)
+    #[arg(long, value_name = "NAME")]
+    pub after: Option<String>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -222,12 +237,8 @@ pub enum AppCmd {
     List {
         #[arg(long)]
         json: bool,
-        /// How many to show [default: 100, at most 1000]
-        #[arg(long, value_name = "N", value_parser = parse_limit)]
-        limit: Option<usize>,
-        /// Show those after this name (the last one of the previous part)
-        #[arg(long, value_name = "NAME")]
-        after: Option<String>,
+        #[command(flatten)]
+        page: NamePageArgs,
     },
     Show {
         name: String,

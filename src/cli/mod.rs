@@ -277,9 +277,10 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             let user = backend.run(&operator, input).await?;
             ok(format!("added user {} to {}\n", user.upn, user.tenant))
         }
-        Command::User(UserCmd::Search { text, json }) => {
-            let users = backend.search_users(text).await?;
-            ok(if *json { json_out(&users)? } else { show::users(&users) })
+        Command::User(UserCmd::Search { text, json, page }) => {
+            let page = backend.search_users(text, by_name(page)?).await?;
+            more(&page, *json);
+            ok(if *json { json_out(&page.items)? } else { show::users(&page.items) })
         }
         Command::Offer(OfferCmd::Publish { id, name, jit, roles }) => {
             let input =
@@ -291,9 +292,10 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
                 if offer.jit_available { "available" } else { "not available" }
             ))
         }
-        Command::Offer(OfferCmd::List { json }) => {
-            let offers = backend.offers().await?;
-            ok(if *json { json_out(&offers)? } else { show::offers(&offers) })
+        Command::Offer(OfferCmd::List { json, page }) => {
+            let page = backend.offers(by_name(page)?).await?;
+            more(&page, *json);
+            ok(if *json { json_out(&page.items)? } else { show::offers(&page.items) })
         }
         Command::App(cmd) => app(backend, cli, cmd, &style).await,
         Command::Request(cmd) => request(backend, cli, cmd, &style).await,
@@ -320,6 +322,10 @@ async fn viewer(backend: &Backend, cli: &Cli) -> Result<Viewer> {
 
 fn paging(page: &PageArgs) -> Result<Paging<u64>> {
     Ok(Paging::asked(page.limit, page.after)?)
+}
+
+fn by_name(page: &NamePageArgs) -> Result<Paging<String>> {
+    Ok(Paging::asked(page.limit, page.after.clone())?)
 }
 
 /// Under a table cut short, where the rest begins.
@@ -359,12 +365,11 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, style: &Style) -> Resul
                 .await?;
             ok(format!("{}: {}\n", app.name, rules::describe_policy(&app.policy)))
         }
-        AppCmd::List { json, limit, after } => {
-            let page =
-                backend.apps(&viewer(backend, cli).await?, Paging::asked(*limit, after.clone())?).await?;
+        AppCmd::List { json, page } => {
+            let page = backend.apps(&viewer(backend, cli).await?, by_name(page)?).await?;
             more(&page, *json);
             if *json {
-                let users = backend.search_users("").await?;
+                let users = backend.approvers(&page.items).await?;
                 ok(json_out(&page.items.iter().map(|a| json::App::new(a, &users)).collect::<Vec<_>>())?)
             } else {
                 ok(show::apps(&page.items))
@@ -374,7 +379,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, style: &Style) -> Resul
             let viewer = viewer(backend, cli).await?;
             let app = backend.app(&viewer, name).await?;
             if *json {
-                let users = backend.search_users("").await?;
+                let users = backend.approvers(std::slice::from_ref(&app)).await?;
                 ok(json_out(&json::App::new(&app, &users))?)
             } else {
                 let approved = RequestFilter {

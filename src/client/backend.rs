@@ -240,27 +240,45 @@ impl Backend {
 
     // ---- questions: the directory answers anyone; everything else is answered for a viewer ----
 
-    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+    pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
         match self {
-            Backend::Local(engine) => engine.tenants().await,
-            Backend::Remote(client) => client.get("/v1/tenants", client.as_user()).await,
+            Backend::Local(engine) => engine.tenants(whole(paging)).await,
+            Backend::Remote(client) => list(client, client.as_user(), "/v1/tenants", vec![], paging).await,
         }
     }
 
-    pub async fn search_users(&self, text: &str) -> Result<Vec<User>> {
+    pub async fn search_users(&self, text: &str, paging: Paging<String>) -> Result<Page<User>> {
         match self {
-            Backend::Local(engine) => engine.search_users(text).await,
+            Backend::Local(engine) => engine.search_users(text, whole(paging)).await,
             Backend::Remote(client) => {
-                let path = format!("/v1/users?search={}", encode(text));
-                client.get(&path, client.as_user()).await
+                let query = vec![("search", text.to_string())];
+                list(client, client.as_user(), "/v1/users", query, paging).await
             }
         }
     }
 
-    pub async fn offers(&self) -> Result<Vec<Offer>> {
+    pub async fn offers(&self, paging: Paging<String>) -> Result<Page<Offer>> {
         match self {
-            Backend::Local(engine) => engine.offers().await,
-            Backend::Remote(client) => client.get("/v1/offers", client.as_user()).await,
+            Backend::Local(engine) => engine.offers(whole(paging)).await,
+            Backend::Remote(client) => list(client, client.as_user(), "/v1/offers", vec![], paging).await,
+        }
+    }
+
+    /// The approvers of the applications, for their views' display names.
+    pub async fn approvers(&self, apps: &[Application]) -> Result<Vec<User>> {
+        match self {
+            Backend::Local(engine) => engine.approvers(apps).await,
+            Backend::Remote(_) => {
+                let mut upns: Vec<&String> = apps.iter().flat_map(|a| &a.policy.approvers).collect();
+                upns.sort_unstable();
+                upns.dedup();
+                let mut users = Vec::new();
+                for upn in upns {
+                    let found = self.search_users(upn, Paging::default()).await?.items;
+                    users.extend(found.into_iter().filter(|u| u.upn == *upn));
+                }
+                Ok(users)
+            }
         }
     }
 
@@ -269,7 +287,8 @@ impl Backend {
         match self {
             Backend::Local(engine) => engine.apps(viewer, whole(paging)).await,
             Backend::Remote(client) => {
-                let page: Page<json::App> = list(client, viewer, "/v1/applications", vec![], paging).await?;
+                let page: Page<json::App> =
+                    list(client, as_header(viewer), "/v1/applications", vec![], paging).await?;
                 Ok(Page { items: page.items.into_iter().map(Application::from).collect(), more: page.more })
             }
         }
@@ -303,7 +322,8 @@ impl Backend {
                 if let Some(requester) = &filter.requester {
                     query.push(("requester", requester.clone()));
                 }
-                let page: Page<json::Request> = list(client, viewer, "/v1/requests", query, paging).await?;
+                let page: Page<json::Request> =
+                    list(client, as_header(viewer), "/v1/requests", query, paging).await?;
                 Ok(Page { items: page.items.into_iter().map(AccessRequest::from).collect(), more: page.more })
             }
         }
@@ -327,7 +347,8 @@ impl Backend {
         match self {
             Backend::Local(engine) => engine.grants(viewer, whole(paging)).await,
             Backend::Remote(client) => {
-                let page: Page<json::Request> = list(client, viewer, "/v1/access", vec![], paging).await?;
+                let page: Page<json::Request> =
+                    list(client, as_header(viewer), "/v1/access", vec![], paging).await?;
                 Ok(Page { items: page.items.into_iter().map(AccessRequest::from).collect(), more: page.more })
             }
         }
@@ -347,7 +368,7 @@ impl Backend {
     pub async fn audit(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AuditRecord>> {
         match self {
             Backend::Local(engine) => engine.audit(viewer, whole(paging)).await,
-            Backend::Remote(client) => list(client, viewer, "/v1/audit", vec![], paging).await,
+            Backend::Remote(client) => list(client, as_header(viewer), "/v1/audit", vec![], paging).await,
         }
     }
 
@@ -357,9 +378,7 @@ impl Backend {
     pub async fn notifications(&self, upn: &str, paging: Paging<u64>) -> Result<Page<Notification>> {
         match self {
             Backend::Local(engine) => engine.notifications(upn, whole(paging)).await,
-            Backend::Remote(client) => {
-                list(client, &Viewer::User(upn.to_string()), "/v1/notifications", vec![], paging).await
-            }
+            Backend::Remote(client) => list(client, Some(upn), "/v1/notifications", vec![], paging).await,
         }
     }
 }
@@ -378,10 +397,10 @@ fn as_header(viewer: &Viewer) -> Option<&str> {
     }
 }
 
-/// One part of a list route's answer: `query` and the paging as its query string.
+/// One part of a list route's answer, asked as `as_user`: `query` and the paging as its query string.
 async fn list<T: DeserializeOwned, C: std::fmt::Display>(
     client: &Client,
-    viewer: &Viewer,
+    as_user: Option<&str>,
     route: &str,
     mut query: Vec<(&str, String)>,
     paging: Paging<C>,
@@ -391,7 +410,7 @@ async fn list<T: DeserializeOwned, C: std::fmt::Display>(
     query.extend(paging.after.map(|after| ("after", after.to_string())));
     let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
     let path = format!("{route}?{}", query.join("&"));
-    let (items, more) = client.get_with(&path, as_header(viewer), MORE_HEADER).await?;
+    let (items, more) = client.get_with(&path, as_user, MORE_HEADER).await?;
     Ok(Page { items, more: more.as_deref() == Some("true") })
 }
 

@@ -3,7 +3,7 @@
 //! that grows with the store, and all of them refuse the same numbers with the same words.
 
 use super::error::RuleError;
-use super::model::{AccessRequest, Application, AuditRecord, Notification};
+use super::model::{AccessRequest, Application, AuditRecord, Notification, Offer, Tenant, User};
 
 /// A list gives this many items unless asked for another number.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -92,6 +92,27 @@ impl Listed for Application {
     type Cursor = String;
     fn cursor(&self) -> String {
         self.name.clone()
+    }
+}
+
+impl Listed for Tenant {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.id.clone()
+    }
+}
+
+impl Listed for User {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.upn.clone()
+    }
+}
+
+impl Listed for Offer {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.id.clone()
     }
 }
 

@@ -69,17 +69,27 @@ impl Engine {
         self.read(|t| t.is_empty()).await
     }
 
-    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
-        self.read(|t| t.tenants()).await
+    pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
+        self.read(move |t| t.tenants(&paging)).await
     }
 
-    pub async fn search_users(&self, text: &str) -> Result<Vec<User>> {
+    /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
+    pub async fn search_users(&self, text: &str, paging: Paging<String>) -> Result<Page<User>> {
         let text = text.to_string();
-        self.read(move |t| t.search_users(&text)).await
+        self.read(move |t| t.search_users(&text, &paging)).await
     }
 
-    pub async fn offers(&self) -> Result<Vec<Offer>> {
-        self.read(|t| t.offers()).await
+    pub async fn offers(&self, paging: Paging<String>) -> Result<Page<Offer>> {
+        self.read(move |t| t.offers(&paging)).await
+    }
+
+    /// The approvers of the applications, for their views' display names: as many as they name,
+    /// never the whole directory.
+    pub async fn approvers(&self, apps: &[Application]) -> Result<Vec<User>> {
+        let mut upns: Vec<String> = apps.iter().flat_map(|a| a.policy.approvers.iter().cloned()).collect();
+        upns.sort_unstable();
+        upns.dedup();
+        self.read(move |t| upns.iter().filter_map(|upn| t.get_user(upn).transpose()).collect()).await
     }
 
     /// The applications the viewer may see, in name order.

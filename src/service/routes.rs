@@ -110,6 +110,8 @@ struct Nothing {}
 #[serde(deny_unknown_fields)]
 struct Search {
     search: Option<String>,
+    limit: Option<usize>,
+    after: Option<String>,
 }
 
 /// The paging of a list whose cursor is a number (an id).
@@ -120,7 +122,7 @@ struct Limit {
     after: Option<u64>,
 }
 
-/// The paging of a list whose cursor is a name.
+/// The paging of a list whose cursor is a name (or a tenant's or offer's id).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NameLimit {
@@ -162,8 +164,14 @@ async fn me(With(st): With<State>, caller: Caller) -> ApiResult<Json<wire::Me>> 
     Ok(Json(wire::Me { login: caller.login, operator: caller.operator, user: caller.user, seen_upto }))
 }
 
-async fn tenants(With(st): With<State>, _: Caller) -> ApiResult<Json<Vec<Tenant>>> {
-    Ok(Json(st.engine.tenants().await?))
+async fn tenants(
+    With(st): With<State>,
+    _: Caller,
+    uri: Uri,
+    Params(q): Params<NameLimit>,
+) -> ApiResult<Response> {
+    let page = st.engine.tenants(paging(q.limit, q.after)?).await?;
+    Ok(listed(&uri, &page, &page.items))
 }
 
 async fn add_tenant(
@@ -174,16 +182,24 @@ async fn add_tenant(
     Ok(created(None, st.engine.run(&caller.actor(), input).await?))
 }
 
-async fn users(With(st): With<State>, _: Caller, Params(q): Params<Search>) -> ApiResult<Json<Vec<User>>> {
-    Ok(Json(st.engine.search_users(q.search.as_deref().unwrap_or("")).await?))
+async fn users(With(st): With<State>, _: Caller, uri: Uri, Params(q): Params<Search>) -> ApiResult<Response> {
+    let text = q.search.as_deref().unwrap_or("");
+    let page = st.engine.search_users(text, paging(q.limit, q.after)?).await?;
+    Ok(listed(&uri, &page, &page.items))
 }
 
 async fn add_user(With(st): With<State>, caller: Caller, Body(input): Body<NewUser>) -> ApiResult<Response> {
     Ok(created(None, st.engine.run(&caller.actor(), input).await?))
 }
 
-async fn offers(With(st): With<State>, _: Caller) -> ApiResult<Json<Vec<Offer>>> {
-    Ok(Json(st.engine.offers().await?))
+async fn offers(
+    With(st): With<State>,
+    _: Caller,
+    uri: Uri,
+    Params(q): Params<NameLimit>,
+) -> ApiResult<Response> {
+    let page = st.engine.offers(paging(q.limit, q.after)?).await?;
+    Ok(listed(&uri, &page, &page.items))
 }
 
 async fn publish_offer(
@@ -195,7 +211,7 @@ async fn publish_offer(
 }
 
 async fn app_view(st: &State, app: &Application) -> ApiResult<json::App> {
-    Ok(json::App::new(app, &st.engine.search_users("").await?))
+    Ok(json::App::new(app, &st.engine.approvers(std::slice::from_ref(app)).await?))
 }
 
 async fn apps(
@@ -205,7 +221,7 @@ async fn apps(
     Params(q): Params<NameLimit>,
 ) -> ApiResult<Response> {
     let page = st.engine.apps(&caller.viewer(), paging(q.limit, q.after)?).await?;
-    let users = st.engine.search_users("").await?;
+    let users = st.engine.approvers(&page.items).await?;
     let views: Vec<json::App> = page.items.iter().map(|a| json::App::new(a, &users)).collect();
     Ok(listed(&uri, &page, views))
 }

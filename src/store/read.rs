@@ -129,30 +129,27 @@ impl<F: Family> Tables<F> {
         self.get_request(id)?.ok_or_else(|| no_request(id))
     }
 
-    pub fn tenants(&self) -> Result<Vec<Tenant>> {
-        all(&self.tenants, "tenants")
+    /// Tenants in id order.
+    pub fn tenants(&self, paging: &Paging<String>) -> Result<Page<Tenant>> {
+        named(&self.tenants, "tenants", paging, |_| true)
     }
 
-    pub fn users(&self) -> Result<Vec<User>> {
-        all(&self.users, "users")
+    /// Offers in id order.
+    pub fn offers(&self, paging: &Paging<String>) -> Result<Page<Offer>> {
+        named(&self.offers, "offers", paging, |_| true)
     }
 
-    pub fn offers(&self) -> Result<Vec<Offer>> {
-        all(&self.offers, "offers")
-    }
-
+    /// Every application: the directory's own size, which scoping needs whole.
     pub fn apps(&self) -> Result<Vec<Application>> {
-        all(&self.apps, "apps")
+        Ok(named(&self.apps, "apps", &Paging::default(), |_| true)?.items)
     }
 
-    /// Users whose UPN or display name contains the text, ignoring case.
-    pub fn search_users(&self, text: &str) -> Result<Vec<User>> {
+    /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
+    pub fn search_users(&self, text: &str, paging: &Paging<String>) -> Result<Page<User>> {
         let needle = text.trim().to_lowercase();
-        Ok(self
-            .users()?
-            .into_iter()
-            .filter(|u| u.upn.contains(&needle) || u.display_name.to_lowercase().contains(&needle))
-            .collect())
+        named(&self.users, "users", paging, |u: &User| {
+            u.upn.contains(&needle) || u.display_name.to_lowercase().contains(&needle)
+        })
     }
 
     pub fn is_empty(&self) -> Result<bool> {
@@ -303,15 +300,7 @@ impl<F: Family> Tables<F> {
         paging: &Paging<String>,
         keep: impl Fn(&Application) -> bool,
     ) -> Result<Page<Application>> {
-        let from = match &paging.after {
-            Some(name) => Bound::Excluded(name.as_str()),
-            None => Bound::Unbounded,
-        };
-        let apps = self.apps.range::<&str>((from, Bound::Unbounded))?.map(|entry| {
-            let (k, v) = entry?;
-            decode::<Application>("apps", &k.value(), v.value())
-        });
-        page(apps.filter(|a| a.as_ref().map_or(true, &keep)), paging.limit)
+        named(&self.apps, "apps", paging, keep)
     }
 
     /// The id of the newest notification the user has marked as seen; 0 when none.
@@ -332,16 +321,22 @@ impl<F: Family> Tables<F> {
     }
 }
 
-fn all<T: serde::de::DeserializeOwned>(
+/// The records of a table keyed by name, in name order after the cursor, that `keep` admits.
+fn named<T: serde::de::DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     name: &str,
-) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    for entry in table.iter()? {
+    paging: &Paging<String>,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Page<T>> {
+    let from = match &paging.after {
+        Some(after) => Bound::Excluded(after.as_str()),
+        None => Bound::Unbounded,
+    };
+    let records = table.range::<&str>((from, Bound::Unbounded))?.map(|entry| {
         let (k, v) = entry?;
-        out.push(decode(name, &k.value(), v.value())?);
-    }
-    Ok(out)
+        decode::<T>(name, &k.value(), v.value())
+    });
+    page(records.filter(|r| r.as_ref().map_or(true, &keep)), paging.limit)
 }
 
 impl<F: Family> Lookup for Tables<F> {

@@ -7,8 +7,8 @@ use crate::domain::*;
 use crate::engine::Viewer;
 use crate::store::{RequestFilter, Result};
 
-/// Every item of a list the screens show whole (a user's applications, pending requests, grants),
-/// read part by part with the cursor, as a list route answers.
+/// Every item of a list the screens show whole (the directory, a user's applications, pending
+/// requests and grants), read part by part with the cursor, as a list route answers.
 async fn every<T: Listed, F: Future<Output = Result<Page<T>>>>(
     mut part: impl FnMut(Option<T::Cursor>) -> F,
 ) -> Result<Vec<T>> {
@@ -77,7 +77,7 @@ impl Snapshot {
             }
             None => (None, 0),
         };
-        let tenants = backend.tenants().await?;
+        let tenants = every(|after| backend.tenants(Paging { limit: None, after })).await?;
         let is_publisher = me
             .as_ref()
             .and_then(|u| tenants.iter().find(|t| t.id == u.tenant))
@@ -122,8 +122,8 @@ impl Snapshot {
         let grants = every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?;
         let audit = backend.audit(viewer, Paging::first(HISTORY)).await?.items;
         Ok(Snapshot {
-            users: backend.search_users("").await?,
-            offers: backend.offers().await?,
+            users: every(move |after| backend.search_users("", Paging { limit: None, after })).await?,
+            offers: every(move |after| backend.offers(Paging { limit: None, after })).await?,
             grants,
             audit,
             me,
