@@ -583,7 +583,18 @@ fn a_users_view_on_the_store_is_the_view_the_service_gives() {
 fn a_user_nobody_knows_is_refused_and_never_sees_everything() {
     let s = directory();
     let mut refusals = Vec::new();
-    for args in [vec!["app", "list"], vec!["request", "list"], vec!["audit"], vec!["access", "list"]] {
+    let reads = [
+        vec!["app", "list"],
+        vec!["app", "show", "prod"],
+        vec!["request", "list"],
+        vec!["request", "show", "1"],
+        vec!["audit"],
+        vec!["access", "list"],
+        vec!["access", "check", "--app", "prod", "--user", DAVE],
+        vec!["offer", "list"],
+        vec!["user", "search", "o"],
+    ];
+    for args in reads {
         let by_flag = timed(&s, Some("nobody@x.com"), &args);
         let mut cmd = s.command();
         cmd.env("JITDESK_USER", "nobody@x.com").args(&args);

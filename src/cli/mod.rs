@@ -278,6 +278,8 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             ok(format!("added user {} to {}\n", user.upn, user.tenant))
         }
         Command::User(UserCmd::Search { text, json, page }) => {
+            // The directory answers anyone, but not someone nobody knows, as a service does not.
+            backend.actor(cli.as_user.as_deref()).await?;
             let page = backend.search_users(text, by_name(page)?).await?;
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::users(&page.items) })
@@ -293,6 +295,7 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             ))
         }
         Command::Offer(OfferCmd::List { json, page }) => {
+            backend.actor(cli.as_user.as_deref()).await?;
             let page = backend.offers(by_name(page)?).await?;
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::offers(&page.items) })

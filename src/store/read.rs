@@ -63,8 +63,7 @@ fn ids_of<'a, K: Key + 'static, V: Value + 'static>(
 }
 
 /// Several newest-first id sequences as one, newest first; it holds one id of each at a time.
-fn newest<'a>(sources: Vec<Ids<'a>>) -> Result<Ids<'a>> {
-    let mut sources = sources;
+fn newest<'a>(mut sources: Vec<Ids<'a>>) -> Result<Ids<'a>> {
     if sources.len() == 1 {
         return Ok(sources.remove(0));
     }
