@@ -72,6 +72,25 @@ fn run_when_free(s: &Store, args: &[&str]) -> Run {
     }
 }
 
+/// A whole list, newest first, read a thousand at a time with `--after` (the first read waits for
+/// the store to be free).
+fn every(s: &Store, list: &[&str]) -> Vec<Value> {
+    let mut items: Vec<Value> = Vec::new();
+    loop {
+        let mut args = list.to_vec();
+        args.extend(["--json", "--limit", "1000"]);
+        let after = items.last().map(|i| i["id"].as_u64().expect("an id").to_string());
+        if let Some(after) = &after {
+            args.extend(["--after", after]);
+        }
+        let part = array(parse_json(&args, &expect_ok(&args, run_when_free(s, &args))));
+        if part.is_empty() {
+            return items;
+        }
+        items.extend(part);
+    }
+}
+
 fn array(v: Value) -> Vec<Value> {
     match v {
         Value::Array(items) => items,
@@ -84,11 +103,10 @@ fn array(v: Value) -> Vec<Value> {
 /// the request's current state; requests on automatic applications are never left pending.
 /// Returns the requests by id.
 fn check_whole(s: &Store, auto_apps: &BTreeSet<String>) -> BTreeMap<u64, Value> {
-    let run = run_when_free(s, &["request", "list", "--json", "--limit", "1000"]);
-    let requests = array(parse_json(&["request", "list"], &expect_ok(&["request", "list"], run)));
+    let requests = every(s, &["request", "list"]);
     let requests: BTreeMap<u64, Value> =
         requests.into_iter().map(|r| (r["id"].as_u64().expect("request id"), r)).collect();
-    let audit = array(s.json(&["audit", "--json", "--limit", "1000"]));
+    let audit = every(s, &["audit"]);
 
     let mut creates: BTreeMap<u64, usize> = BTreeMap::new();
     let mut last_state: BTreeMap<u64, String> = BTreeMap::new();
