@@ -279,7 +279,7 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
         }
         Command::User(UserCmd::Search { text, json, page }) => {
             // The directory answers anyone, but not someone nobody knows, as a service does not.
-            backend.actor(cli.as_user.as_deref()).await?;
+            viewer(backend, cli).await?;
             let page = backend.search_users(text, by_name(page)?).await?;
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::users(&page.items) })
@@ -295,7 +295,7 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             ))
         }
         Command::Offer(OfferCmd::List { json, page }) => {
-            backend.actor(cli.as_user.as_deref()).await?;
+            viewer(backend, cli).await?;
             let page = backend.offers(by_name(page)?).await?;
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::offers(&page.items) })
@@ -317,10 +317,8 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
     }
 }
 
-/// Whose view a question is answered for: the one who acts (`Backend::actor`), so the CLI on a
-/// local store sees what the same user sees through a service.
 async fn viewer(backend: &Backend, cli: &Cli) -> Result<Viewer> {
-    Ok(Viewer::from(&backend.actor(cli.as_user.as_deref()).await?))
+    backend.viewer(cli.as_user.as_deref()).await
 }
 
 fn paging(page: &PageArgs) -> Result<Paging<u64>> {

@@ -198,6 +198,18 @@ impl Backend {
         }
     }
 
+    /// Whose view reads answer: the one who acts (`actor`), so the CLI on a local store sees what
+    /// the same user sees through a service. Through a service, without `--as`, the operator's view
+    /// is asked for: the service answers a caller who is not its operator with their own view (or
+    /// refuses them), so there is nothing to ask first.
+    pub async fn viewer(&self, as_user: Option<&str>) -> Result<Viewer> {
+        match (self, named(as_user)) {
+            (Backend::Remote(_), Some(upn)) => Ok(Viewer::User(upn)),
+            (Backend::Remote(_), None) => Ok(Viewer::Operator),
+            (Backend::Local(_), _) => Ok(Viewer::from(&self.actor(as_user).await?)),
+        }
+    }
+
     /// The directory user acting (`actor`), for what needs one; refused as the engine refuses.
     pub async fn need_user(&self, as_user: Option<&str>) -> Result<String> {
         match self {
