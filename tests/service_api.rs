@@ -1035,11 +1035,18 @@ async fn every_list_is_bounded_and_walks_on_with_its_link() {
         }
     }
 
-    // Without a limit a list gives 100 items at most; more than 1,000, or none, is refused.
-    let audit = s.get("/v1/audit", None).await;
-    let all = s.ok("GET", "/v1/audit?limit=1000", None, None, 200).await;
-    let expected = all.as_array().unwrap().len().min(100);
-    assert_eq!(audit.json().as_array().unwrap().len(), expected);
+    // Without a limit a list gives 100 items, and links to the rest; more than 1,000, or none, is
+    // refused.
+    for i in 0..100 {
+        let tenant = json!({"id": format!("t{i:03}"), "kind": "customer"});
+        s.ok("POST", "/v1/tenants", None, Some(tenant), 201).await;
+    }
+    let all = s.ok("GET", "/v1/tenants?limit=1000", None, None, 200).await;
+    assert!(all.as_array().unwrap().len() > 100, "more than the default");
+    let first = s.get("/v1/tenants", None).await;
+    assert_eq!(first.json().as_array().unwrap().len(), 100);
+    let last = &all[99]["id"].as_str().unwrap();
+    assert_eq!(first.header("link"), Some(format!("</v1/tenants?after={last}>; rel=\"next\"").as_str()));
     for refused in ["limit=1001", "limit=0", "limit=100000", "after=newest"] {
         let routes = ["/v1/requests", "/v1/access", "/v1/audit", "/v1/notifications", "/v1/applications"];
         for route in routes.into_iter().chain(["/v1/tenants", "/v1/users", "/v1/offers"]) {
