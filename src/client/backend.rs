@@ -14,6 +14,7 @@ use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewR
 use crate::domain::*;
 use crate::engine::{
     Cancel, Command, Decide, Engine, MarkSeen, RequestDetail, Revoke, SetPolicy, SystemClock, Viewer,
+    approvers_of,
 };
 use crate::json;
 use crate::service::wire::{self, MORE_HEADER};
@@ -281,13 +282,10 @@ impl Backend {
         match self {
             Backend::Local(engine) => engine.approvers(apps).await,
             Backend::Remote(_) => {
-                let mut upns: Vec<&String> = apps.iter().flat_map(|a| &a.policy.approvers).collect();
-                upns.sort_unstable();
-                upns.dedup();
                 let mut users = Vec::new();
-                for upn in upns {
-                    let found = self.search_users(upn, Paging::default()).await?.items;
-                    users.extend(found.into_iter().filter(|u| u.upn == *upn));
+                for upn in approvers_of(apps) {
+                    let found = self.search_users(&upn, Paging::default()).await?.items;
+                    users.extend(found.into_iter().filter(|u| u.upn == upn));
                 }
                 Ok(users)
             }

@@ -47,6 +47,14 @@ fn need_visible_app(t: &Tables<Read>, viewer: &Viewer, name: &str) -> Result<App
     }
 }
 
+/// The approvers the applications name, each once.
+pub fn approvers_of(apps: &[Application]) -> Vec<String> {
+    let mut upns: Vec<String> = apps.iter().flat_map(|a| a.policy.approvers.iter().cloned()).collect();
+    upns.sort_unstable();
+    upns.dedup();
+    upns
+}
+
 /// A request with everything that happened to it.
 #[derive(Debug, Clone)]
 pub struct RequestDetail {
@@ -86,9 +94,7 @@ impl Engine {
     /// The approvers of the applications, for their views' display names: as many as they name,
     /// never the whole directory.
     pub async fn approvers(&self, apps: &[Application]) -> Result<Vec<User>> {
-        let mut upns: Vec<String> = apps.iter().flat_map(|a| a.policy.approvers.iter().cloned()).collect();
-        upns.sort_unstable();
-        upns.dedup();
+        let upns = approvers_of(apps);
         self.read(move |t| upns.iter().filter_map(|upn| t.get_user(upn).transpose()).collect()).await
     }
 
