@@ -413,21 +413,23 @@ async fn one_start(case: &Case<'_>, phases: &mut Phases) {
 
 /// The engine queries `Snapshot::load` makes for a directory user, each timed alone, interleaved.
 async fn load_breakdown(path: &Path, upn: &str) -> Vec<(&'static str, f64, usize)> {
-    use jitdesk::domain::RequestState;
+    use jitdesk::domain::{Paging, RequestState};
+    use jitdesk::engine::Viewer;
     use jitdesk::store::RequestFilter;
     const QUERIES: [&str; 10] = [
         "user",
         "tenants",
         "apps",
-        "requests(state = Pending), all apps",
+        "requests(state = Pending), the user's apps",
         "notifications(500)",
         "seen_upto",
-        "grants_for",
-        "audit_for(500)",
+        "grants, the user's apps",
+        "audit(500), the user's apps",
         "search_users(\"\")",
         "offers",
     ];
     let engine = Engine::open(path, OpenMode::Existing, Arc::new(SystemClock)).await.expect("open");
+    let viewer = Viewer::User(upn.to_string());
     let mut times = vec![Vec::new(); QUERIES.len()];
     let mut counts = vec![0; QUERIES.len()];
     for _ in 0..7 {
@@ -435,18 +437,18 @@ async fn load_breakdown(path: &Path, upn: &str) -> Vec<(&'static str, f64, usize
             let started = Instant::now();
             let n = match q {
                 0 => engine.user(upn).await.map(|_| 1),
-                1 => engine.tenants().await.map(|v| v.len()),
-                2 => engine.apps().await.map(|v| v.len()),
+                1 => engine.tenants(Paging::default()).await.map(|p| p.items.len()),
+                2 => engine.apps(&viewer, Paging::default()).await.map(|p| p.items.len()),
                 3 => {
                     let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
-                    engine.requests(filter).await.map(|p| p.items.len())
+                    engine.requests(&viewer, filter).await.map(|p| p.items.len())
                 }
-                4 => engine.notifications(upn, 500).await.map(|v| v.len()),
+                4 => engine.notifications(upn, Paging::first(500)).await.map(|p| p.items.len()),
                 5 => engine.seen_upto(upn).await.map(|_| 1),
-                6 => engine.grants_for(upn).await.map(|v| v.len()),
-                7 => engine.audit_for(upn, 500).await.map(|v| v.len()),
-                8 => engine.search_users("").await.map(|v| v.len()),
-                _ => engine.offers().await.map(|v| v.len()),
+                6 => engine.grants(&viewer, Paging::default()).await.map(|p| p.items.len()),
+                7 => engine.audit(&viewer, Paging::first(500)).await.map(|p| p.items.len()),
+                8 => engine.search_users("", Paging::default()).await.map(|p| p.items.len()),
+                _ => engine.offers(Paging::default()).await.map(|p| p.items.len()),
             }
             .expect("a query");
             times.push(started.elapsed().as_secs_f64());

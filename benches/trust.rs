@@ -346,7 +346,8 @@ impl OsUsers {
         }
         // The hogs reach the socket through the bench folder and run this program.
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).expect("chmod the bench folder");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
+            .expect("chmod the bench folder");
         let added = jitdesk(dir)
             .arg("--store")
             .arg(store)

@@ -72,6 +72,25 @@ fn run_when_free(s: &Store, args: &[&str]) -> Run {
     }
 }
 
+/// A whole list, newest first, read a thousand at a time with `--after` (the first read waits for
+/// the store to be free).
+fn every(s: &Store, list: &[&str]) -> Vec<Value> {
+    let mut items: Vec<Value> = Vec::new();
+    loop {
+        let mut args = list.to_vec();
+        args.extend(["--json", "--limit", "1000"]);
+        let after = items.last().map(|i| i["id"].as_u64().expect("an id").to_string());
+        if let Some(after) = &after {
+            args.extend(["--after", after]);
+        }
+        let part = array(parse_json(&args, &expect_ok(&args, run_when_free(s, &args))));
+        if part.is_empty() {
+            return items;
+        }
+        items.extend(part);
+    }
+}
+
 fn array(v: Value) -> Vec<Value> {
     match v {
         Value::Array(items) => items,
@@ -84,11 +103,10 @@ fn array(v: Value) -> Vec<Value> {
 /// the request's current state; requests on automatic applications are never left pending.
 /// Returns the requests by id.
 fn check_whole(s: &Store, auto_apps: &BTreeSet<String>) -> BTreeMap<u64, Value> {
-    let run = run_when_free(s, &["request", "list", "--json", "--limit", "1000000"]);
-    let requests = array(parse_json(&["request", "list"], &expect_ok(&["request", "list"], run)));
+    let requests = every(s, &["request", "list"]);
     let requests: BTreeMap<u64, Value> =
         requests.into_iter().map(|r| (r["id"].as_u64().expect("request id"), r)).collect();
-    let audit = array(s.json(&["audit", "--json", "--limit", "1000000"]));
+    let audit = every(s, &["audit"]);
 
     let mut creates: BTreeMap<u64, usize> = BTreeMap::new();
     let mut last_state: BTreeMap<u64, String> = BTreeMap::new();
@@ -170,7 +188,9 @@ fn a_store_held_by_another_process_is_refused_naming_the_file_and_holder() {
         assert!(run.stdout.is_empty(), "{run:?}");
     }
     // The library side still works while the CLI is refused.
-    let audit = runtime.block_on(engine.audit(usize::MAX)).expect("audit through the engine");
+    let everything = jitdesk::engine::Viewer::Operator;
+    let audit = runtime.block_on(engine.audit(&everything, jitdesk::domain::Paging::default()));
+    let audit = audit.expect("audit through the engine").items;
     assert!(!audit.is_empty());
     runtime.block_on(engine.close()).expect("close");
 
@@ -476,7 +496,7 @@ fn scribbled_pages_never_show_a_panic() {
         }
         let path = s.dir.path().join("scribbled.redb");
         std::fs::write(&path, &bytes).expect("write");
-        for args in [&["audit", "--json", "--limit", "100000"][..], &["request", "list", "--json"]] {
+        for args in [&["audit", "--json", "--limit", "1000"][..], &["request", "list", "--json"]] {
             let run = Run::from_cmd(
                 bare_command().arg("--store").arg(&path).args(args).timeout(Duration::from_secs(30)),
             );
@@ -648,7 +668,7 @@ fn sigkill_during_request_create_loses_nothing_acknowledged() {
             );
         }
         // Every request on a manual application reached the approver, in the same transaction.
-        let notes = array(s.json_as(APPROVER, &["notifications", "--json", "--limit", "1000000"]));
+        let notes = array(s.json_as(APPROVER, &["notifications", "--json", "--limit", "1000"]));
         let noticed: BTreeSet<u64> = notes.iter().filter_map(|n| n["request"].as_u64()).collect();
         for (id, r) in &requests {
             if r["application"].as_str().is_some_and(|a| a.starts_with("manual")) {

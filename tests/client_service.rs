@@ -139,7 +139,7 @@ fn answers(
 ) -> Vec<(String, i32, String, String)> {
     let id = id.to_string();
     let reads: Vec<(Option<&str>, Vec<&str>)> = vec![
-        (None, vec!["request", "list", "--json", "--limit", "100000"]),
+        (None, vec!["request", "list", "--json", "--limit", "1000"]),
         (None, vec!["request", "list", "--json", "--state", "approved", "--app", "prod", "--limit", "1"]),
         (None, vec!["request", "show", &id, "--json"]),
         (None, vec!["app", "list", "--json"]),
@@ -150,7 +150,7 @@ fn answers(
         (None, vec!["user", "search", "", "--json"]),
         (None, vec!["user", "search", "contoso"]),
         (None, vec!["access", "list", "--json"]),
-        (None, vec!["audit", "--json", "--limit", "100000"]),
+        (None, vec!["audit", "--json", "--limit", "1000"]),
         (None, vec!["access", "check", "--app", "prod", "--user", ERIN]),
         (Some(DAVE), vec!["notifications", "--json"]),
         (Some(DAVE), vec!["request", "list", "--mine", "--json"]),
@@ -409,7 +409,7 @@ fn a_restarted_service_loses_nothing_acknowledged_and_never_hangs_a_command() {
         failures
     );
     assert!(acknowledged.len() >= 60, "most runs succeed: {failures:?}");
-    let all = s.json(&["request", "list", "--json", "--limit", "100000"]);
+    let all = s.json(&["request", "list", "--json", "--limit", "1000"]);
     let all = all.as_array().expect("a list");
     for (id, reason) in &acknowledged {
         let found = all.iter().find(|r| r["id"] == *id);
@@ -521,4 +521,112 @@ fn the_dashboard_follows_the_service_live_survives_its_restart_and_reconnects() 
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(STARTUP), 0);
     assert_eq!(service.stop(), 0);
+}
+
+/// What a directory user reads, as `answers` does: views, and the lines of two refusals that must
+/// not tell a hidden object from a missing one.
+fn views_of(s: &Store, who: &str, hidden: u64) -> Vec<(String, i32, String, String)> {
+    let hidden = hidden.to_string();
+    let reads: Vec<Vec<&str>> = vec![
+        vec!["app", "list", "--json"],
+        vec!["app", "list"],
+        vec!["request", "list", "--json"],
+        vec!["request", "list", "--state", "approved", "--json"],
+        vec!["request", "show", &hidden],
+        vec!["request", "show", "9999"],
+        vec!["app", "show", "wood"],
+        vec!["app", "show", "nope"],
+        vec!["access", "list", "--json"],
+        vec!["audit", "--json"],
+    ];
+    reads
+        .into_iter()
+        .map(|args| {
+            let run = timed(s, Some(who), &args);
+            (format!("{who} {args:?}"), run.code, run.stdout, run.stderr)
+        })
+        .collect()
+}
+
+#[test]
+fn a_users_view_on_the_store_is_the_view_the_service_gives() {
+    let s = directory();
+    // A second customer, whose application and requests Contoso's users must not see.
+    s.ok(&["tenant", "add", "woodgrove", "--kind", "customer"]);
+    s.ok(&["user", "add", "wendy@woodgrove.com", "--tenant", "woodgrove", "--admin"]);
+    s.ok_as("wendy@woodgrove.com", &["app", "deploy", "wood", "--offer", "crm"]);
+    let hidden = s.create_request(DAVE, "wood", "Owner", "1h", "on Woodgrove's application");
+    s.create_request(ERIN, "dev", "Owner", "1h", "on Contoso's application");
+    s.create_request(DAVE, "prod", "Owner", "1h", "waiting for Contoso");
+
+    let on_the_store = views_of(&s, ALICE, hidden);
+    let text = |i: usize| format!("{}{}", on_the_store[i].2, on_the_store[i].3);
+    assert!(!text(0).contains("wood") && text(0).contains("prod"), "alice lists only Contoso's: {}", text(0));
+    assert!(!text(1).contains("wood"), "{}", text(1));
+    let ids = |i: usize| -> Vec<u64> {
+        serde_json::from_str::<Value>(&on_the_store[i].2)
+            .expect("JSON")
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|r| r["id"].as_u64().expect("an id"))
+            .collect()
+    };
+    assert!(!ids(2).contains(&hidden) && ids(2).len() == 2, "{:?}", ids(2));
+    assert!(!ids(3).contains(&hidden) && !ids(8).contains(&hidden), "{:?} {:?}", ids(3), ids(8));
+    assert!(!text(9).contains("\"wood\""), "alice reads none of Woodgrove's history");
+    // A hidden request or application answers word for word as a missing one.
+    for (hidden_at, missing_at, name) in [(4, 5, hidden.to_string()), (6, 7, "wood".to_string())] {
+        let (hidden_run, missing_run) = (&on_the_store[hidden_at], &on_the_store[missing_at]);
+        assert_eq!(hidden_run.1, 1, "{hidden_run:?}");
+        assert_eq!(missing_run.1, hidden_run.1);
+        let missing_name = if name == "wood" { "nope" } else { "9999" };
+        assert_eq!(hidden_run.3.replace(&name, "X"), missing_run.3.replace(missing_name, "X"));
+    }
+    // The operator, on the store itself, still sees everything.
+    let everything = s.ok(&["app", "list"]);
+    assert!(everything.contains("wood"), "{everything}");
+
+    let mut service = Service::start(&s.path, clean_env(&s));
+    let through_service = views_of(&s, ALICE, hidden);
+    assert_eq!(service.stop(), 0, "a clean stop");
+    assert_eq!(through_service.len(), on_the_store.len());
+    for (remote, local) in through_service.iter().zip(&on_the_store) {
+        assert_eq!(remote, local, "the service's answer differs from the store's");
+    }
+}
+
+#[test]
+fn a_user_nobody_knows_is_refused_and_never_sees_everything() {
+    let s = directory();
+    let mut refusals = Vec::new();
+    let reads = [
+        vec!["app", "list"],
+        vec!["app", "show", "prod"],
+        vec!["request", "list"],
+        vec!["request", "show", "1"],
+        vec!["audit"],
+        vec!["access", "list"],
+        vec!["access", "check", "--app", "prod", "--user", DAVE],
+        vec!["offer", "list"],
+        vec!["user", "search", "o"],
+    ];
+    for args in reads {
+        let by_flag = timed(&s, Some("nobody@x.com"), &args);
+        let mut cmd = s.command();
+        cmd.env("JITDESK_USER", "nobody@x.com").args(&args);
+        let by_env = Run::from_cmd(&mut cmd);
+        for run in [by_flag, by_env] {
+            assert_eq!(run.code, 1, "{args:?}: {run:?}");
+            assert!(run.error_line().contains("no user `nobody@x.com`"), "{run:?}");
+            assert!(run.stdout.is_empty(), "{args:?}: {run:?}");
+            refusals.push(run.stderr);
+        }
+    }
+    // Through a service, the same refusal.
+    let mut service = Service::start(&s.path, clean_env(&s));
+    let remote = timed(&s, Some("nobody@x.com"), &["app", "list"]);
+    assert_eq!(service.stop(), 0, "a clean stop");
+    assert_eq!(remote.code, 1, "{remote:?}");
+    assert_eq!(remote.stderr, refusals[0]);
 }

@@ -23,7 +23,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
 use jitdesk::domain::rules::Actor;
-use jitdesk::engine::{Engine, ManualClock};
+use jitdesk::engine::{Engine, ManualClock, Viewer};
 use jitdesk::store::OpenMode;
 use jitdesk::tui::app::{App, Call, Effect, Ui};
 use jitdesk::tui::data::Snapshot;
@@ -145,7 +145,7 @@ impl Screen {
     }
 
     async fn load_detail(&mut self, id: u64) {
-        let detail = self.engine.request(id).await.expect("the request's details");
+        let detail = self.engine.request(&Viewer::Operator, id).await.expect("the request's details");
         self.app.on_detail(detail);
     }
 

@@ -14,7 +14,7 @@ use jitdesk::domain::rules::{
 use jitdesk::domain::{
     AccessRequest, Action, ApprovalMode, ErrorKind, License, RequestState, Span, TenantKind,
 };
-use jitdesk::engine::{Batch, Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy};
+use jitdesk::engine::{Batch, Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
 use jitdesk::store::{OpenMode, RequestFilter};
 
 /// Ann and Abe are admins of the customer tenant and the approvers of the manual application; Carl is
@@ -482,7 +482,7 @@ async fn run_case(ops: Vec<Op>) {
     // The state index agrees with the records.
     for state in RequestState::ALL {
         let listed = engine
-            .requests(RequestFilter { state: Some(state), ..RequestFilter::default() })
+            .requests(&Viewer::Operator, RequestFilter { state: Some(state), ..RequestFilter::default() })
             .await
             .unwrap()
             .items;
@@ -502,7 +502,7 @@ async fn check(
     ctx: &str,
 ) {
     let stored: BTreeMap<u64, AccessRequest> = engine
-        .requests(RequestFilter::default())
+        .requests(&Viewer::Operator, RequestFilter::default())
         .await
         .unwrap()
         .items
@@ -544,7 +544,10 @@ async fn check(
 
     // At most one pending request per requester and application, as the state index lists them.
     let pending = engine
-        .requests(RequestFilter { state: Some(RequestState::Pending), ..RequestFilter::default() })
+        .requests(
+            &Viewer::Operator,
+            RequestFilter { state: Some(RequestState::Pending), ..RequestFilter::default() },
+        )
         .await
         .unwrap()
         .items;
@@ -562,7 +565,7 @@ async fn check(
     // Access is active exactly when an approved window covers now.
     for (a, app) in APPS.iter().enumerate() {
         for (u, upn) in USERS.iter().enumerate() {
-            let status = engine.access_check(app, upn).await.unwrap();
+            let status = engine.access_check(&Viewer::Operator, app, upn).await.unwrap();
             let active: Vec<&Req> =
                 m.reqs.iter().filter(|q| q.app == a && q.by == u && q.active(m.now)).collect();
             match status {
@@ -585,7 +588,7 @@ async fn check(
     // Every change of state left its audit record, in order, and nothing else did.
     for &i in changed {
         let q = &m.reqs[i];
-        let history = engine.request(q.id).await.unwrap().history;
+        let history = engine.request(&Viewer::Operator, q.id).await.unwrap().history;
         let actions: Vec<Action> = history.iter().map(|h| h.action).collect();
         assert_eq!(actions, q.actions, "{ctx}: history of request {}", q.id);
         let mut state = None;

@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use tempfile::TempDir;
 use tokio::sync::broadcast::error::TryRecvError;
 
+use jitdesk::domain::Paging;
 use jitdesk::domain::rules::{
     AUTO_APPROVAL_REASON, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser,
     PolicyChange,
@@ -15,7 +16,7 @@ use jitdesk::domain::{
     AccessRequest, Action, ApprovalMode, AuditRecord, ErrorKind, License, RequestState, SYSTEM, Span, Target,
     TenantKind,
 };
-use jitdesk::engine::{Batch, Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy};
+use jitdesk::engine::{Batch, Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
 use jitdesk::store::{OpenMode, RequestFilter};
 
 const ADMIN: &str = "admin@contoso.com";
@@ -74,11 +75,11 @@ impl World {
     }
 
     async fn request(&self, id: u64) -> AccessRequest {
-        self.engine.request(id).await.unwrap().request
+        self.engine.request(&Viewer::Operator, id).await.unwrap().request
     }
 
     async fn history(&self, id: u64) -> Vec<AuditRecord> {
-        self.engine.request(id).await.unwrap().history
+        self.engine.request(&Viewer::Operator, id).await.unwrap().history
     }
 
     async fn actions(&self, id: u64) -> Vec<Action> {
@@ -89,9 +90,10 @@ impl World {
     async fn inbox(&self, upn: &str) -> Vec<(Action, u64)> {
         let mut notes: Vec<_> = self
             .engine
-            .notifications(upn, 1000)
+            .notifications(upn, Paging::first(1000))
             .await
             .unwrap()
+            .items
             .into_iter()
             .map(|n| (n.action, n.request))
             .collect();
@@ -100,7 +102,7 @@ impl World {
     }
 
     async fn all_requests(&self) -> Vec<AccessRequest> {
-        self.engine.requests(RequestFilter::default()).await.unwrap().items
+        self.engine.requests(&Viewer::Operator, RequestFilter::default()).await.unwrap().items
     }
 }
 
@@ -174,7 +176,7 @@ async fn whole_workflow_from_request_to_expiry() {
     let created = e.run(&user(PAT), ask(MANUAL, 2)).await.unwrap();
     assert_eq!(created.state, RequestState::Pending);
     assert_eq!(
-        e.access_check(MANUAL, PAT).await.unwrap(),
+        e.access_check(&Viewer::Operator, MANUAL, PAT).await.unwrap(),
         AccessStatus::None { why: "no active JIT grant".into() }
     );
 
@@ -186,11 +188,23 @@ async fn whole_workflow_from_request_to_expiry() {
     assert_eq!(approved.window(), Some((from, end)), "the duration runs from the approval");
     assert_eq!(w.request(created.id).await, approved, "what the command returned is what was stored");
     assert_eq!(
-        e.access_check(MANUAL, PAT).await.unwrap(),
+        e.access_check(&Viewer::Operator, MANUAL, PAT).await.unwrap(),
         AccessStatus::Active { request: created.id, until: end }
     );
-    assert!(matches!(e.access_check(MANUAL, PAUL).await.unwrap(), AccessStatus::None { .. }));
-    assert_eq!(e.grants().await.unwrap().iter().map(|g| g.id).collect::<Vec<_>>(), vec![created.id]);
+    assert!(matches!(
+        e.access_check(&Viewer::Operator, MANUAL, PAUL).await.unwrap(),
+        AccessStatus::None { .. }
+    ));
+    assert_eq!(
+        e.grants(&Viewer::Operator, Paging::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|g| g.id)
+            .collect::<Vec<_>>(),
+        vec![created.id]
+    );
 
     w.advance(hours(2));
     e.sync().await.unwrap();
@@ -198,8 +212,11 @@ async fn whole_workflow_from_request_to_expiry() {
     assert_eq!(expired.state, RequestState::Expired);
     let closed = expired.closed.clone().expect("expiry is recorded on the request");
     assert_eq!((closed.by.as_str(), closed.at), (SYSTEM, end));
-    assert!(matches!(e.access_check(MANUAL, PAT).await.unwrap(), AccessStatus::None { .. }));
-    assert!(e.grants().await.unwrap().is_empty());
+    assert!(matches!(
+        e.access_check(&Viewer::Operator, MANUAL, PAT).await.unwrap(),
+        AccessStatus::None { .. }
+    ));
+    assert!(e.grants(&Viewer::Operator, Paging::default()).await.unwrap().items.is_empty());
 
     let history = w.history(created.id).await;
     assert_eq!(
@@ -213,7 +230,10 @@ async fn whole_workflow_from_request_to_expiry() {
     assert_eq!((expiry.before.as_deref(), expiry.after.as_deref()), (Some("Approved"), Some("Expired")));
     assert_eq!(history[1].actor, ALICE);
     assert_eq!(history[1].reason.as_deref(), Some("go ahead"));
-    assert!(e.audit(1000).await.unwrap().contains(expiry), "the request's history is part of the audit log");
+    assert!(
+        e.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items.contains(expiry),
+        "the request's history is part of the audit log"
+    );
 
     assert_eq!(
         w.inbox(PAT).await,
@@ -236,7 +256,7 @@ async fn auto_mode_approves_at_once_and_tells_the_approvers() {
     assert_eq!(AUTO_APPROVAL_REASON, "automatic approval mode");
     assert_eq!(w.request(r.id).await, r);
     assert_eq!(
-        e.access_check(AUTO, PAT).await.unwrap(),
+        e.access_check(&Viewer::Operator, AUTO, PAT).await.unwrap(),
         AccessStatus::Active { request: r.id, until: t0() + hours(3) }
     );
 
@@ -269,12 +289,12 @@ async fn manual_mode_notifies_every_approver_and_nobody_else() {
     for other in [PAT, ADMIN, CAROL, PAUL] {
         assert!(w.inbox(other).await.is_empty(), "{other} should not be notified of a new request");
     }
-    let n = &e.notifications(BOB, 10).await.unwrap()[0];
+    let n = &e.notifications(BOB, Paging::first(10)).await.unwrap().items[0];
     assert!(n.message.contains(PAT) && n.message.contains(MANUAL), "{}", n.message);
 
     // A denial reaches the requester, with who and why.
     e.run(&user(BOB), Decide { id: r.id, approve: false, reason: "no ticket".into() }).await.unwrap();
-    let n = &e.notifications(PAT, 10).await.unwrap()[0];
+    let n = &e.notifications(PAT, Paging::first(10)).await.unwrap().items[0];
     assert_eq!(n.action, Action::RequestDenied);
     assert!(n.message.contains(BOB) && n.message.contains("no ticket"), "{}", n.message);
 }
@@ -315,8 +335,15 @@ async fn scheduled_access_is_announced_when_it_starts() {
     let r = e.run(&user(PAT), NewRequest { start: Some(start), ..ask(MANUAL, 1) }).await.unwrap();
     let a = e.run(&user(BOB), approve(r.id)).await.unwrap();
     assert_eq!(a.window(), Some((start, start + hours(1))));
-    assert!(matches!(e.access_check(MANUAL, PAT).await.unwrap(), AccessStatus::None { .. }));
-    assert_eq!(e.grants().await.unwrap().len(), 1, "scheduled access is a current grant");
+    assert!(matches!(
+        e.access_check(&Viewer::Operator, MANUAL, PAT).await.unwrap(),
+        AccessStatus::None { .. }
+    ));
+    assert_eq!(
+        e.grants(&Viewer::Operator, Paging::default()).await.unwrap().items.len(),
+        1,
+        "scheduled access is a current grant"
+    );
 
     w.advance(hours(2) - TimeDelta::seconds(1));
     e.sync().await.unwrap();
@@ -334,7 +361,7 @@ async fn scheduled_access_is_announced_when_it_starts() {
     assert_eq!(now.state, RequestState::Approved);
     assert!(now.started);
     assert_eq!(
-        e.access_check(MANUAL, PAT).await.unwrap(),
+        e.access_check(&Viewer::Operator, MANUAL, PAT).await.unwrap(),
         AccessStatus::Active { request: r.id, until: start + hours(1) }
     );
     assert_eq!(w.inbox(PAT).await, vec![(Action::RequestApproved, r.id), (Action::AccessStarted, r.id)]);
@@ -369,7 +396,10 @@ async fn revoke_and_cancel_through_the_engine() {
     w.advance(hours(1));
     let revoked = e.run(&user(ADMIN), Revoke { id: r.id, reason: "incident closed".into() }).await.unwrap();
     assert_eq!(revoked.state, RequestState::Revoked);
-    assert!(matches!(e.access_check(MANUAL, PAT).await.unwrap(), AccessStatus::None { .. }));
+    assert!(matches!(
+        e.access_check(&Viewer::Operator, MANUAL, PAT).await.unwrap(),
+        AccessStatus::None { .. }
+    ));
     let last = w.history(r.id).await.pop().unwrap();
     assert_eq!(
         (last.action, last.actor.as_str(), last.reason.as_deref()),
@@ -475,11 +505,11 @@ async fn refused_commands_leave_the_store_unchanged() {
     let people = [ADMIN, ALICE, BOB, CAROL, PAT, PAUL];
     let mut inboxes = Vec::new();
     for p in people {
-        inboxes.push(e.notifications(p, 1000).await.unwrap());
+        inboxes.push(e.notifications(p, Paging::first(1000)).await.unwrap().items);
     }
-    let audit = e.audit(1000).await.unwrap();
+    let audit = e.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items;
     let requests = w.all_requests().await;
-    let apps = e.apps().await.unwrap();
+    let apps = e.apps(&Viewer::Operator, Paging::default()).await.unwrap().items;
 
     let refusals: Vec<(jitdesk::Error, ErrorKind)> = vec![
         (e.run(&user(BOB), approve(decided.id)).await.unwrap_err(), ErrorKind::Conflict),
@@ -547,11 +577,11 @@ async fn refused_commands_leave_the_store_unchanged() {
         assert_eq!(err.kind(), Some(*kind), "refusal #{i}: {err}");
     }
 
-    assert_eq!(e.audit(1000).await.unwrap(), audit);
+    assert_eq!(e.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items, audit);
     assert_eq!(w.all_requests().await, requests);
-    assert_eq!(e.apps().await.unwrap(), apps);
+    assert_eq!(e.apps(&Viewer::Operator, Paging::default()).await.unwrap().items, apps);
     for (p, before) in people.iter().zip(inboxes) {
-        assert_eq!(e.notifications(p, 1000).await.unwrap(), before, "{p}");
+        assert_eq!(e.notifications(p, Paging::first(1000)).await.unwrap().items, before, "{p}");
     }
 }
 
@@ -559,7 +589,7 @@ async fn refused_commands_leave_the_store_unchanged() {
 async fn a_batch_judges_each_command_on_its_own() {
     let w = world().await;
     let e = &w.engine;
-    let before = e.audit(1000).await.unwrap().len();
+    let before = e.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items.len();
     let results = e
         .run(
             &operator(),
@@ -580,7 +610,7 @@ async fn a_batch_judges_each_command_on_its_own() {
     stored.sort();
     assert_eq!(stored, vec![first.id, third.id]);
     // created + created + auto-approved
-    assert_eq!(e.audit(1000).await.unwrap().len(), before + 3);
+    assert_eq!(e.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items.len(), before + 3);
 }
 
 #[tokio::test]
@@ -596,15 +626,15 @@ async fn deadlines_that_passed_while_closed_are_caught_up_on_open() {
     let later = Arc::new(ManualClock::new(t0() + hours(30)));
     let reopened = open(&w.path, &later, OpenMode::Existing).await.unwrap();
     // No sync here: opening alone must bring every state up to date.
-    let g = reopened.request(granted.id).await.unwrap();
+    let g = reopened.request(&Viewer::Operator, granted.id).await.unwrap();
     assert_eq!(g.request.state, RequestState::Expired);
     let expiry = g.history.last().unwrap();
     assert_eq!((expiry.action, expiry.at), (Action::AccessExpired, t0() + hours(30)));
     assert_eq!(g.request.closed.as_ref().map(|v| v.at), Some(t0() + hours(2)), "stamped with the real end");
-    let t = reopened.request(waiting.id).await.unwrap();
+    let t = reopened.request(&Viewer::Operator, waiting.id).await.unwrap();
     assert_eq!(t.request.state, RequestState::Timeout);
     assert_eq!(t.history.last().map(|h| h.action), Some(Action::RequestTimedOut));
-    assert!(reopened.grants().await.unwrap().is_empty());
+    assert!(reopened.grants(&Viewer::Operator, Paging::default()).await.unwrap().items.is_empty());
 }
 
 /// A scheduled grant whose whole window passes between two looks has two deadlines due at once: its
@@ -635,7 +665,7 @@ async fn catch_up_on_open_finishes_scheduled_grants_whose_window_passed() {
     drop(w.engine);
     let later = Arc::new(ManualClock::new(t0() + hours(30)));
     let reopened = open(&w.path, &later, OpenMode::Existing).await.unwrap();
-    let detail = reopened.request(r.id).await.unwrap();
+    let detail = reopened.request(&Viewer::Operator, r.id).await.unwrap();
     assert_eq!(detail.request.state, RequestState::Expired);
     let actions: Vec<Action> = detail.history.iter().map(|h| h.action).collect();
     assert_eq!(actions[2..], [Action::AccessStarted, Action::AccessExpired]);
@@ -651,7 +681,7 @@ async fn a_store_open_elsewhere_is_in_use() {
     w.engine.clone().close().await.unwrap();
     drop(w.engine);
     let again = open(&w.path, &w.clock, OpenMode::Existing).await.unwrap();
-    assert_eq!(again.request(r.id).await.unwrap().request.state, RequestState::Pending);
+    assert_eq!(again.request(&Viewer::Operator, r.id).await.unwrap().request.state, RequestState::Pending);
 }
 
 #[tokio::test]
@@ -731,7 +761,7 @@ async fn a_store_from_a_newer_jitdesk_is_refused() {
     // Nothing in it was lost: with the current version it opens as before.
     set_schema_version(&path, known);
     let e = open(&path, &clock, OpenMode::Existing).await.unwrap();
-    assert_eq!(e.request(r.id).await.unwrap().request.state, RequestState::Pending);
+    assert_eq!(e.request(&Viewer::Operator, r.id).await.unwrap().request.state, RequestState::Pending);
 }
 
 /// `Error::Newer` and `Error::Corrupt` promise the file "was left untouched". Opening a redb file for
@@ -801,7 +831,7 @@ async fn another_programs_redb_database_is_not_a_store() {
 async fn a_version_1_store_is_migrated_on_open() {
     let World { _dir, path, clock, engine } = world().await;
     let r = engine.run(&user(PAT), ask(MANUAL, 1)).await.unwrap();
-    let history = engine.audit_for(PAT, 100).await.unwrap();
+    let history = engine.audit(&Viewer::User(PAT.into()), Paging::first(100)).await.unwrap().items;
     assert!(!history.is_empty());
     engine.close().await.unwrap();
     {
@@ -820,11 +850,15 @@ async fn a_version_1_store_is_migrated_on_open() {
         txn.commit().unwrap();
     }
     let e = open(&path, &clock, OpenMode::Existing).await.expect("a version-1 store must open");
-    assert_eq!(e.request(r.id).await.unwrap().request.state, RequestState::Pending);
+    assert_eq!(e.request(&Viewer::Operator, r.id).await.unwrap().request.state, RequestState::Pending);
     let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
-    let pending = e.requests_for(PAT, filter).await.unwrap().items;
+    let pending = e.requests(&Viewer::User(PAT.into()), filter).await.unwrap().items;
     assert_eq!(pending.iter().map(|p| p.id).collect::<Vec<_>>(), vec![r.id], "the state index was rebuilt");
-    assert_eq!(e.audit_for(PAT, 100).await.unwrap(), history, "the audit index was rebuilt");
+    assert_eq!(
+        e.audit(&Viewer::User(PAT.into()), Paging::first(100)).await.unwrap().items,
+        history,
+        "the audit index was rebuilt"
+    );
 }
 
 #[tokio::test]
@@ -849,7 +883,7 @@ async fn a_policy_change_closes_what_no_longer_fits_and_the_requester_can_ask_ag
         (Action::RequestDenied, SYSTEM, Some("policy changed: maximum is now 2h"))
     );
     // The requester is told, with the reason.
-    let told = e.notifications(PAT, 10).await.unwrap();
+    let told = e.notifications(PAT, Paging::first(10)).await.unwrap().items;
     let note = told.iter().find(|n| n.request == long.id && n.action == Action::RequestDenied);
     assert!(note.is_some_and(|n| n.message.contains("maximum is now 2h")), "{told:?}");
     // Within the maximum, in manual mode: it still waits for an approver.
@@ -872,9 +906,12 @@ async fn a_policy_change_closes_what_no_longer_fits_and_the_requester_can_ask_ag
             "one record per request"
         );
     }
-    assert!(matches!(e.access_check(MANUAL, PAT).await.unwrap(), AccessStatus::Active { .. }));
+    assert!(matches!(
+        e.access_check(&Viewer::Operator, MANUAL, PAT).await.unwrap(),
+        AccessStatus::Active { .. }
+    ));
     let pending = RequestFilter { state: Some(RequestState::Pending), ..RequestFilter::default() };
-    assert!(e.requests(pending).await.unwrap().items.is_empty(), "nothing stays pending");
+    assert!(e.requests(&Viewer::Operator, pending).await.unwrap().items.is_empty(), "nothing stays pending");
 }
 
 #[tokio::test]

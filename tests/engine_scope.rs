@@ -1,11 +1,12 @@
-//! What each directory user may see: only the applications their tenant is a party to.
+//! What each directory user may see: only the applications their tenant is a party to, read
+//! through those applications' own indexes, and walked part by part without gaps or repeats.
 
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use jitdesk::domain::Target;
-use jitdesk::engine::{Engine, ManualClock};
-use jitdesk::store::OpenMode;
+use jitdesk::domain::{Listed, Page, Paging, RequestState, Target};
+use jitdesk::engine::{Engine, ManualClock, Viewer};
+use jitdesk::store::{OpenMode, RequestFilter};
 
 #[tokio::test(flavor = "current_thread")]
 async fn history_and_grants_are_scoped_to_the_parties_of_each_application() {
@@ -15,27 +16,124 @@ async fn history_and_grants_are_scoped_to_the_parties_of_each_application() {
     jitdesk::sample::create_at(&path, 0, now).await.unwrap();
     let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
 
-    let everything = engine.audit(10_000).await.unwrap();
+    let op = Viewer::Operator;
+    let user = |upn: &str| Viewer::User(upn.to_string());
+    let everything = engine.audit(&op, Paging::default()).await.unwrap().items;
     let app_records = everything.iter().filter(|r| r.app.is_some()).count();
     assert!(everything.iter().any(|r| matches!(r.target, Target::User(_))), "the sample adds users");
 
     // The customer and the publisher of every sample application see all of its history, and
     // nothing of the directory itself.
     for upn in ["alice@contoso.com", "dave@fabrikam.com"] {
-        let seen = engine.audit_for(upn, 10_000).await.unwrap();
+        let seen = engine.audit(&user(upn), Paging::default()).await.unwrap().items;
         assert_eq!(seen.len(), app_records, "{upn}");
         assert!(seen.iter().all(|r| r.app.is_some()), "{upn} sees directory records");
-        assert_eq!(engine.grants_for(upn).await.unwrap().len(), engine.grants().await.unwrap().len());
+        assert_eq!(
+            engine.grants(&user(upn), Paging::default()).await.unwrap(),
+            engine.grants(&op, Paging::default()).await.unwrap()
+        );
     }
 
     // Another customer tenant sees nothing of Contoso's applications.
-    assert!(engine.audit_for("nadia@northwind.com", 10_000).await.unwrap().is_empty());
-    assert!(engine.grants_for("nadia@northwind.com").await.unwrap().is_empty());
-    assert!(!engine.grants().await.unwrap().is_empty(), "the sample has grants to hide");
+    let nadia = user("nadia@northwind.com");
+    assert!(engine.audit(&nadia, Paging::default()).await.unwrap().items.is_empty());
+    assert!(engine.grants(&nadia, Paging::default()).await.unwrap().items.is_empty());
+    assert!(
+        !engine.grants(&op, Paging::default()).await.unwrap().items.is_empty(),
+        "the sample has grants to hide"
+    );
 
     // Newest first, and the limit holds.
-    let two = engine.audit_for("alice@contoso.com", 2).await.unwrap();
+    let two = engine.audit(&user("alice@contoso.com"), Paging::first(2)).await.unwrap().items;
     assert_eq!(two.len(), 2);
     assert!(two[0].id > two[1].id);
+    engine.close().await.unwrap();
+}
+
+/// Walks a list part by part with the cursor; every part but the last says more come after it.
+async fn walk<T: Listed + Clone, F: Future<Output = jitdesk::Result<Page<T>>>>(
+    limit: usize,
+    mut part: impl FnMut(Paging<T::Cursor>) -> F,
+) -> Vec<T> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = part(Paging { limit: Some(limit), after: after.take() }).await.unwrap();
+        assert!(page.items.len() <= limit);
+        assert!(!page.more || page.items.len() == limit, "more only after a full part");
+        after = page.next();
+        items.extend(page.items);
+        if after.is_none() {
+            return items;
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn each_view_lists_through_its_own_applications_and_walks_without_gaps_or_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 300, now).await.unwrap();
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let e = &engine;
+    let everything = engine.requests(&Viewer::Operator, RequestFilter::default()).await.unwrap().items;
+    let publisher =
+        everything.iter().find(|r| r.requester.ends_with("@litware.com")).unwrap().requester.clone();
+    let one_app = everything.iter().find(|r| r.app.starts_with("tailspin-")).unwrap().app.clone();
+    let viewers = [
+        Viewer::Operator,
+        Viewer::User("alice@contoso.com".into()),
+        Viewer::User("dave@fabrikam.com".into()),
+        Viewer::User("morgan@tailspin.com".into()),
+        Viewer::User(publisher.clone()),
+        Viewer::User("nadia@northwind.com".into()),
+    ];
+    let filters = [
+        RequestFilter::default(),
+        RequestFilter { state: Some(RequestState::Pending), ..RequestFilter::default() },
+        RequestFilter { state: Some(RequestState::Approved), ..RequestFilter::default() },
+        RequestFilter { app: Some(one_app.clone()), ..RequestFilter::default() },
+        RequestFilter { requester: Some(publisher.clone()), ..RequestFilter::default() },
+        RequestFilter {
+            requester: Some(publisher.clone()),
+            state: Some(RequestState::Expired),
+            ..RequestFilter::default()
+        },
+    ];
+    let mut walked = 0;
+    for viewer in &viewers {
+        let apps = walk(1, |p| e.apps(viewer, p)).await;
+        let all_apps = engine.apps(viewer, Paging::default()).await.unwrap().items;
+        assert_eq!(apps, all_apps, "{viewer:?}");
+        let visible: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+        for filter in &filters {
+            // What the view holds: the operator's list, on the applications this viewer sees.
+            let expected: Vec<_> = everything
+                .iter()
+                .filter(|r| visible.contains(&r.app.as_str()))
+                .filter(|r| filter.state.is_none_or(|s| r.state == s))
+                .filter(|r| filter.app.as_ref().is_none_or(|a| *a == r.app))
+                .filter(|r| filter.requester.as_ref().is_none_or(|u| *u == r.requester))
+                .cloned()
+                .collect();
+            for limit in [1, 7, 100] {
+                let got = walk(limit, |p| {
+                    let filter = RequestFilter { limit: p.limit, after: p.after, ..filter.clone() };
+                    e.requests(viewer, filter)
+                })
+                .await;
+                assert_eq!(got, expected, "{viewer:?} {filter:?} by {limit}");
+                walked += got.len();
+            }
+        }
+        let grants = engine.grants(viewer, Paging::default()).await.unwrap().items;
+        assert!(grants.iter().all(|g| visible.contains(&g.app.as_str())));
+        assert_eq!(walk(2, |p| e.grants(viewer, p)).await, grants, "{viewer:?}");
+        let audit = engine.audit(viewer, Paging::default()).await.unwrap().items;
+        assert!(audit.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        assert_eq!(walk(5, |p| e.audit(viewer, p)).await, audit, "{viewer:?}");
+    }
+    assert!(walked > 1000, "the sample had requests to walk");
     engine.close().await.unwrap();
 }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
+use jitdesk::domain::Paging;
 use jitdesk::domain::rules::AccessStatus;
 use jitdesk::domain::{Action, AuditRecord, ErrorKind, RequestState, Target};
-use jitdesk::engine::{Engine, SystemClock};
+use jitdesk::engine::{Engine, SystemClock, Viewer};
 use jitdesk::sample::{self, Summary};
 use jitdesk::store::{OpenMode, RequestFilter};
 
@@ -19,11 +20,11 @@ async fn open(path: &Path) -> Engine {
 }
 
 async fn all_audit(engine: &Engine) -> Vec<AuditRecord> {
-    engine.audit(usize::MAX).await.expect("audit log")
+    engine.audit(&Viewer::Operator, Paging::default()).await.expect("audit log").items
 }
 
 async fn count(engine: &Engine, filter: RequestFilter) -> usize {
-    engine.requests(filter).await.expect("requests").items.len()
+    engine.requests(&Viewer::Operator, filter).await.expect("requests").items.len()
 }
 
 fn store() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -52,24 +53,33 @@ async fn small_sample_has_every_state_and_a_true_audit_log() {
 
     // The two waiting requests were made within the last hours, so the real now has not timed them out.
     let pending = engine
-        .requests(RequestFilter {
-            state: Some(RequestState::Pending),
-            app: Some("contoso-crm".into()),
-            ..RequestFilter::default()
-        })
+        .requests(
+            &Viewer::Operator,
+            RequestFilter {
+                state: Some(RequestState::Pending),
+                app: Some("contoso-crm".into()),
+                ..RequestFilter::default()
+            },
+        )
         .await
         .expect("pending");
     let requesters: BTreeSet<_> = pending.items.iter().map(|r| r.requester.as_str()).collect();
     assert_eq!(requesters, BTreeSet::from(["dave@fabrikam.com", "erin@fabrikam.com"]));
     assert!(pending.items.iter().all(|r| r.decide_by > now && r.created_at <= now));
 
-    let status = engine.access_check("contoso-analytics", "dave@fabrikam.com").await.expect("check");
+    let status = engine
+        .access_check(&Viewer::Operator, "contoso-analytics", "dave@fabrikam.com")
+        .await
+        .expect("check");
     assert_eq!(status, AccessStatus::Permanent);
-    let grants = engine.grants().await.expect("grants");
+    let grants = engine.grants(&Viewer::Operator, Paging::default()).await.expect("grants").items;
     assert!(grants.iter().any(|g| g.is_active(now)), "no active grant");
     assert!(grants.iter().any(|g| g.is_scheduled(now)), "no scheduled grant");
     let auto = engine
-        .requests(RequestFilter { app: Some("contoso-crm-dev".into()), ..RequestFilter::default() })
+        .requests(
+            &Viewer::Operator,
+            RequestFilter { app: Some("contoso-crm-dev".into()), ..RequestFilter::default() },
+        )
         .await
         .expect("dev requests");
     assert!(
@@ -77,12 +87,12 @@ async fn small_sample_has_every_state_and_a_true_audit_log() {
         "no auto approval"
     );
 
-    let eu = engine.app("contoso-crm-eu").await.expect("eu app");
+    let eu = engine.app(&Viewer::Operator, "contoso-crm-eu").await.expect("eu app");
     assert_eq!(
         (eu.policy.max_duration.iso(), eu.policy.request_timeout.iso()),
         ("PT4H".into(), "PT2H".into())
     );
-    let crm = engine.app("contoso-crm").await.expect("crm app");
+    let crm = engine.app(&Viewer::Operator, "contoso-crm").await.expect("crm app");
     assert_eq!(crm.policy.approvers, ["alice@contoso.com", "bob@contoso.com"]);
 
     // Every change left exactly one record, in time order, and none from the future.
@@ -104,8 +114,8 @@ async fn small_sample_has_every_state_and_a_true_audit_log() {
 
     // Each request's history starts with its creation and ends in the state it is in now.
     let mut history_records = 0;
-    for request in engine.requests(RequestFilter::default()).await.expect("all").items {
-        let detail = engine.request(request.id).await.expect("detail");
+    for request in engine.requests(&Viewer::Operator, RequestFilter::default()).await.expect("all").items {
+        let detail = engine.request(&Viewer::Operator, request.id).await.expect("detail");
         let history = &detail.history;
         assert_eq!(
             history.first().map(|r| (r.action, r.actor.as_str())),
@@ -138,8 +148,10 @@ async fn a_store_with_data_is_refused_and_left_unchanged() {
     let (_dir, path) = store();
     sample::create(&path, 0).await.expect("sample");
     let engine = open(&path).await;
-    let (audit, requests) =
-        (all_audit(&engine).await, engine.requests(RequestFilter::default()).await.expect("requests"));
+    let (audit, requests) = (
+        all_audit(&engine).await,
+        engine.requests(&Viewer::Operator, RequestFilter::default()).await.expect("requests"),
+    );
     engine.close().await.expect("close");
 
     let error = sample::create(&path, 0).await.expect_err("a second sample must be refused");
@@ -151,7 +163,10 @@ async fn a_store_with_data_is_refused_and_left_unchanged() {
 
     let engine = open(&path).await;
     assert_eq!(all_audit(&engine).await, audit);
-    assert_eq!(engine.requests(RequestFilter::default()).await.expect("requests").items, requests.items);
+    assert_eq!(
+        engine.requests(&Viewer::Operator, RequestFilter::default()).await.expect("requests").items,
+        requests.items
+    );
     engine.close().await.expect("close");
 }
 
@@ -182,7 +197,7 @@ async fn a_scaled_sample_spreads_synthetic_requests_over_many_apps() {
 
     let engine = open(&path).await;
     let now = Utc::now();
-    let all = engine.requests(RequestFilter::default()).await.expect("all").items;
+    let all = engine.requests(&Viewer::Operator, RequestFilter::default()).await.expect("all").items;
     assert_eq!(all.len(), small + 2000);
     let synthetic: Vec<_> = all.iter().filter(|r| r.app.starts_with("tailspin-")).collect();
     assert_eq!(synthetic.len(), 2000);

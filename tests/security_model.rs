@@ -8,8 +8,8 @@ use chrono::{TimeZone, Utc};
 use tempfile::TempDir;
 
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
-use jitdesk::domain::{ApprovalMode, ErrorKind, License, Span, TenantKind};
-use jitdesk::engine::{Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy};
+use jitdesk::domain::{ApprovalMode, ErrorKind, License, Paging, Span, TenantKind};
+use jitdesk::engine::{Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
 use jitdesk::store::OpenMode;
 
 const APP: &str = "vault-prod";
@@ -187,11 +187,12 @@ async fn run(action: &str, who: &Actor) -> Vec<Outcome> {
         }
         "revoke" => vec![outcome(e.run(who, Revoke { id: w.granted, reason: "table".into() }).await)],
         "see requests, grants, audit" => match who {
-            Actor::Operator(_) => vec![outcome(e.request(w.pending).await)],
+            Actor::Operator(_) => vec![outcome(e.request(&Viewer::Operator, w.pending).await)],
             Actor::User(upn) => {
-                let request = outcome(e.request_for(upn, w.pending).await);
-                let grants = e.grants_for(upn).await.unwrap();
-                let audit = e.audit_for(upn, 1000).await.unwrap();
+                let viewer = Viewer::User(upn.clone());
+                let request = outcome(e.request(&viewer, w.pending).await);
+                let grants = e.grants(&viewer, Paging::default()).await.unwrap().items;
+                let audit = e.audit(&viewer, Paging::default()).await.unwrap().items;
                 let sees = |seen: bool| if seen { Ok(()) } else { Err(ErrorKind::NotFound) };
                 vec![
                     request,

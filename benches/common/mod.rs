@@ -54,8 +54,6 @@ pub fn mount_of(dir: &Path) -> String {
         .map_or_else(|| "an unknown filesystem".to_string(), |(_, what)| what)
 }
 
-
-
 pub fn nearest_rank(samples: &[f64], p: f64) -> f64 {
     if samples.is_empty() {
         return f64::NAN;

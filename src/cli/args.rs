@@ -75,15 +75,15 @@ pub enum Command {
     Notifications {
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        #[command(flatten)]
+        page: PageArgs,
     },
-    /// The audit log, newest first
+    /// The audit log you may see, newest first
     Audit {
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Own the store and serve it to everyone on this host over a Unix socket (docs/api.md)
     Serve {
@@ -142,11 +142,13 @@ pub enum UserCmd {
         #[arg(long)]
         login: Option<String>,
     },
-    /// Find users by any part of their UPN or name
+    /// Find users by any part of their UPN or name, in UPN order
     Search {
         text: String,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
     },
 }
 
@@ -164,11 +166,35 @@ pub enum OfferCmd {
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
     },
-    /// List the marketplace
+    /// List the marketplace, by offer id
     List {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
     },
+}
+
+/// Which part of a list to show; lists newest first walk on with the id of the last one shown.
+#[derive(Args, Debug, Default)]
+pub struct PageArgs {
+    /// How many to show [default: 100, at most 1000]
+    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    pub limit: Option<usize>,
+    /// Show those after this id (the last one of the previous part)
+    #[arg(long, value_name = "ID")]
+    pub after: Option<u64>,
+}
+
+/// Which part of a list in name order to show: it walks on with the name of the last one shown.
+#[derive(Args, Debug, Default)]
+pub struct NamePageArgs {
+    /// How many to show [default: 100, at most 1000]
+    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    pub limit: Option<usize>,
+    /// Show those after this name (the last one of the previous part)
+    #[arg(long, value_name = "NAME")]
+    pub after: Option<String>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -207,9 +233,12 @@ pub enum AppCmd {
         #[arg(long = "remove-approver", value_name = "UPN")]
         remove_approvers: Vec<String>,
     },
+    /// The applications you may see, by name
     List {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
     },
     Show {
         name: String,
@@ -246,9 +275,8 @@ pub enum RequestCmd {
         /// Only your own requests
         #[arg(long)]
         mine: bool,
-        /// How many to show, newest first
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        #[command(flatten)]
+        page: PageArgs,
         #[arg(long)]
         json: bool,
     },
@@ -274,10 +302,12 @@ pub enum RequestCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum AccessCmd {
-    /// Active and scheduled grants
+    /// Active and scheduled grants, newest first
     List {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Exit 0 when the user has access now, 3 when not
     Check {
@@ -353,6 +383,11 @@ fn parse_span(text: &str) -> Result<Span, String> {
 
 fn parse_start(text: &str) -> Result<DateTime<Utc>, String> {
     parse_time(text, Utc::now()).map_err(|e| e.message)
+}
+
+fn parse_limit(text: &str) -> Result<usize, String> {
+    let n = text.parse().map_err(|_| format!("`{}` is not a number", crate::domain::text::shown(text)))?;
+    crate::domain::list::check_limit(Some(n)).map_err(|e| e.message)
 }
 
 fn parse_state(text: &str) -> Result<RequestState, String> {

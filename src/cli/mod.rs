@@ -18,12 +18,12 @@ pub use args::Cli;
 use args::*;
 
 use crate::client::{self, Backend, Open};
-use crate::domain::RuleError;
 use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
 use crate::domain::text::sanitize;
-use crate::engine::{Cancel, Decide, Engine, Revoke, SetPolicy, SystemClock};
+use crate::domain::{Listed, Page, Paging, RequestState, RuleError};
+use crate::engine::{Cancel, Decide, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::json;
 use crate::store::{Error, OpenMode, RequestFilter, Result};
 use crate::tui;
@@ -279,9 +279,12 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             let user = backend.run(&operator, input).await?;
             ok(format!("added user {} to {}\n", user.upn, user.tenant))
         }
-        Command::User(UserCmd::Search { text, json }) => {
-            let users = backend.search_users(text).await?;
-            ok(if *json { json_out(&users)? } else { show::users(&users) })
+        Command::User(UserCmd::Search { text, json, page }) => {
+            // The directory answers anyone, but not someone nobody knows, as a service does not.
+            viewer(backend, cli).await?;
+            let page = backend.search_users(text, by_name(page)?).await?;
+            more(&page, *json);
+            ok(if *json { json_out(&page.items)? } else { show::users(&page.items) })
         }
         Command::Offer(OfferCmd::Publish { id, name, jit, roles }) => {
             let input =
@@ -293,22 +296,45 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
                 if offer.jit_available { "available" } else { "not available" }
             ))
         }
-        Command::Offer(OfferCmd::List { json }) => {
-            let offers = backend.offers().await?;
-            ok(if *json { json_out(&offers)? } else { show::offers(&offers) })
+        Command::Offer(OfferCmd::List { json, page }) => {
+            viewer(backend, cli).await?;
+            let page = backend.offers(by_name(page)?).await?;
+            more(&page, *json);
+            ok(if *json { json_out(&page.items)? } else { show::offers(&page.items) })
         }
         Command::App(cmd) => app(backend, cli, cmd, &style).await,
         Command::Request(cmd) => request(backend, cli, cmd, &style).await,
         Command::Access(cmd) => access(backend, cli, cmd, &style).await,
-        Command::Notifications { json, limit } => {
+        Command::Notifications { json, page } => {
             let upn = backend.need_user(cli.as_user.as_deref()).await?;
-            let items = backend.notifications(&upn, *limit).await?;
-            ok(if *json { json_out(&items)? } else { show::notifications(&items, &style) })
+            let page = backend.notifications(&upn, paging(page)?).await?;
+            more(&page, *json);
+            ok(if *json { json_out(&page.items)? } else { show::notifications(&page.items, &style) })
         }
-        Command::Audit { json, limit } => {
-            let records = backend.audit(*limit).await?;
-            ok(if *json { json_out(&records)? } else { show::audit(&records, &style) })
+        Command::Audit { json, page } => {
+            let page = backend.audit(&viewer(backend, cli).await?, paging(page)?).await?;
+            more(&page, *json);
+            ok(if *json { json_out(&page.items)? } else { show::audit(&page.items, &style) })
         }
+    }
+}
+
+async fn viewer(backend: &Backend, cli: &Cli) -> Result<Viewer> {
+    backend.viewer(cli.as_user.as_deref()).await
+}
+
+fn paging(page: &PageArgs) -> Result<Paging<u64>> {
+    Ok(Paging::asked(page.limit, page.after)?)
+}
+
+fn by_name(page: &NamePageArgs) -> Result<Paging<String>> {
+    Ok(Paging::asked(page.limit, page.after.clone())?)
+}
+
+/// Under a table cut short, where the rest begins.
+fn more<T: Listed>(page: &Page<T>, json: bool) {
+    if let Some(next) = page.next().filter(|_| !json) {
+        eprintln!("(there are more: see them with --after {})", sanitize(&next.to_string()));
     }
 }
 
@@ -342,26 +368,34 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, style: &Style) -> Resul
                 .await?;
             ok(format!("{}: {}\n", app.name, rules::describe_policy(&app.policy)))
         }
-        AppCmd::List { json } => {
-            let apps = backend.apps().await?;
+        AppCmd::List { json, page } => {
+            let page = backend.apps(&viewer(backend, cli).await?, by_name(page)?).await?;
+            more(&page, *json);
             if *json {
-                let users = backend.search_users("").await?;
-                ok(json_out(&apps.iter().map(|a| json::App::new(a, &users)).collect::<Vec<_>>())?)
+                let users = backend.approvers(&page.items).await?;
+                ok(json_out(&page.items.iter().map(|a| json::App::new(a, &users)).collect::<Vec<_>>())?)
             } else {
-                ok(show::apps(&apps))
+                ok(show::apps(&page.items))
             }
         }
         AppCmd::Show { name, json } => {
-            let app = backend.app(name).await?;
+            let viewer = viewer(backend, cli).await?;
+            let app = backend.app(&viewer, name).await?;
             if *json {
-                let users = backend.search_users("").await?;
+                let users = backend.approvers(std::slice::from_ref(&app)).await?;
                 ok(json_out(&json::App::new(&app, &users))?)
             } else {
+                let approved = RequestFilter {
+                    state: Some(RequestState::Approved),
+                    app: Some(app.name.clone()),
+                    ..RequestFilter::default()
+                };
                 let grants: Vec<_> = backend
-                    .grants()
+                    .requests(&viewer, approved)
                     .await?
+                    .items
                     .into_iter()
-                    .filter(|g| g.app == app.name && g.is_active(style.now))
+                    .filter(|g| g.is_active(style.now))
                     .collect();
                 ok(show::app(&app, &grants, style))
             }
@@ -383,13 +417,12 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
             let request = backend.run(&backend.actor(cli.as_user.as_deref()).await?, input).await?;
             ok(format!("{}\n", request.id))
         }
-        RequestCmd::List { state, app, mine, limit, json } => {
+        RequestCmd::List { state, app, mine, page, json } => {
             let requester = if *mine { Some(backend.need_user(cli.as_user.as_deref()).await?) } else { None };
-            let filter = RequestFilter { state: *state, app: app.clone(), requester, limit: Some(*limit) };
-            let page = backend.requests(filter).await?;
-            if page.more && !*json {
-                eprintln!("(showing the newest {limit}; use --limit to see more)");
-            }
+            let Paging { limit, after } = paging(page)?;
+            let filter = RequestFilter { state: *state, app: app.clone(), requester, limit, after };
+            let page = backend.requests(&viewer(backend, cli).await?, filter).await?;
+            more(&page, *json);
             ok(if *json {
                 json_out(&page.items.iter().map(json::Request::new).collect::<Vec<_>>())?
             } else {
@@ -397,7 +430,7 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
             })
         }
         RequestCmd::Show { id, json } => {
-            let detail = backend.request(*id).await?;
+            let detail = backend.request(&viewer(backend, cli).await?, *id).await?;
             if *json {
                 let mut view = json::Request::new(&detail.request);
                 view.history = Some(detail.history);
@@ -425,16 +458,17 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
 
 async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, style: &Style) -> Result<Output> {
     match cmd {
-        AccessCmd::List { json } => {
-            let grants = backend.grants().await?;
+        AccessCmd::List { json, page } => {
+            let page = backend.grants(&viewer(backend, cli).await?, paging(page)?).await?;
+            more(&page, *json);
             ok(if *json {
-                json_out(&grants.iter().map(json::Request::new).collect::<Vec<_>>())?
+                json_out(&page.items.iter().map(json::Request::new).collect::<Vec<_>>())?
             } else {
-                show::grants(&grants, style)
+                show::grants(&page.items, style)
             })
         }
         AccessCmd::Check { app, user } => {
-            let status = backend.access_check(app, user).await?;
+            let status = backend.access_check(&viewer(backend, cli).await?, app, user).await?;
             let code = match status {
                 AccessStatus::None { .. } => ExitCode::from(EXIT_NO_ACCESS),
                 _ => ExitCode::SUCCESS,

@@ -9,17 +9,17 @@ use chrono::{DateTime, Utc};
 use hyper::Method;
 
 use super::{Client, Events, encode};
+use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use crate::domain::*;
 use crate::engine::{
-    Cancel, Command, Decide, Engine, MarkSeen, RequestDetail, Revoke, SetPolicy, SystemClock,
+    Cancel, Command, Decide, Engine, MarkSeen, RequestDetail, Revoke, SetPolicy, SystemClock, Viewer,
+    approvers_of,
 };
 use crate::json;
 use crate::service::wire::{self, MORE_HEADER};
-use crate::store::{Error, OpenMode, Page, RequestFilter, Result};
-
-/// The longest list the service gives in one answer.
-const MAX_LIMIT: usize = 100_000;
+use crate::store::{Error, OpenMode, RequestFilter, Result};
+use serde::de::DeserializeOwned;
 
 /// Where the engine runs.
 #[derive(Clone)]
@@ -169,10 +169,15 @@ impl Backend {
     }
 
     /// Who is acting: `--as`; else, locally, the directory user whose login is the OS login, or
-    /// the local operator; through a service, whoever the service takes the caller to be.
+    /// the local operator; through a service, whoever the service takes the caller to be. An `--as`
+    /// that names no directory user is refused here, as a service refuses it, and never falls back
+    /// to the operator.
     pub async fn actor(&self, as_user: Option<&str>) -> Result<Actor> {
         if let Some(upn) = named(as_user) {
-            return Ok(Actor::User(upn));
+            return match self {
+                Backend::Local(engine) => Ok(Actor::User(engine.user(&upn).await?.upn)),
+                Backend::Remote(_) => Ok(Actor::User(upn)),
+            };
         }
         match self {
             Backend::Local(engine) => {
@@ -191,6 +196,18 @@ impl Backend {
                     None => Actor::Operator(me.login.unwrap_or_else(|| "unknown".into())),
                 })
             }
+        }
+    }
+
+    /// Whose view reads answer: the one who acts (`actor`), so the CLI on a local store sees what
+    /// the same user sees through a service. Through a service, without `--as`, the operator's view
+    /// is asked for: the service answers a caller who is not its operator with their own view (or
+    /// refuses them), so there is nothing to ask first.
+    pub async fn viewer(&self, as_user: Option<&str>) -> Result<Viewer> {
+        match (self, named(as_user)) {
+            (Backend::Remote(_), Some(upn)) => Ok(Viewer::User(upn)),
+            (Backend::Remote(_), None) => Ok(Viewer::Operator),
+            (Backend::Local(_), _) => Ok(Viewer::from(&self.actor(as_user).await?)),
         }
     }
 
@@ -234,169 +251,177 @@ impl Backend {
         }
     }
 
-    // ---- questions: unscoped ones answer with the caller's view (everything, locally and for a
-    // service's operator; through a service, `--as` is who asks) ----
+    // ---- questions: the directory answers anyone; everything else is answered for a viewer ----
 
-    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+    pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
         match self {
-            Backend::Local(engine) => engine.tenants().await,
-            Backend::Remote(client) => client.get("/v1/tenants", client.as_user()).await,
+            Backend::Local(engine) => engine.tenants(whole(paging)).await,
+            Backend::Remote(client) => list(client, client.as_user(), "/v1/tenants", vec![], paging).await,
         }
     }
 
-    pub async fn search_users(&self, text: &str) -> Result<Vec<User>> {
+    pub async fn search_users(&self, text: &str, paging: Paging<String>) -> Result<Page<User>> {
         match self {
-            Backend::Local(engine) => engine.search_users(text).await,
+            Backend::Local(engine) => engine.search_users(text, whole(paging)).await,
             Backend::Remote(client) => {
-                let path = format!("/v1/users?search={}", encode(text));
-                client.get(&path, client.as_user()).await
+                let query = vec![("search", text.to_string())];
+                list(client, client.as_user(), "/v1/users", query, paging).await
             }
         }
     }
 
-    pub async fn offers(&self) -> Result<Vec<Offer>> {
+    pub async fn offers(&self, paging: Paging<String>) -> Result<Page<Offer>> {
         match self {
-            Backend::Local(engine) => engine.offers().await,
-            Backend::Remote(client) => client.get("/v1/offers", client.as_user()).await,
+            Backend::Local(engine) => engine.offers(whole(paging)).await,
+            Backend::Remote(client) => list(client, client.as_user(), "/v1/offers", vec![], paging).await,
         }
     }
 
-    pub async fn apps(&self) -> Result<Vec<Application>> {
+    /// The approvers of the applications, for their views' display names.
+    pub async fn approvers(&self, apps: &[Application]) -> Result<Vec<User>> {
         match self {
-            Backend::Local(engine) => engine.apps().await,
-            Backend::Remote(client) => {
-                let views: Vec<json::App> = client.get("/v1/applications", client.as_user()).await?;
-                Ok(views.into_iter().map(Application::from).collect())
+            Backend::Local(engine) => engine.approvers(apps).await,
+            Backend::Remote(_) => {
+                let mut users = Vec::new();
+                for upn in approvers_of(apps) {
+                    let found = self.search_users(&upn, Paging::default()).await?.items;
+                    users.extend(found.into_iter().filter(|u| u.upn == upn));
+                }
+                Ok(users)
             }
         }
     }
 
-    pub async fn app(&self, name: &str) -> Result<Application> {
+    /// The applications the viewer may see, in name order.
+    pub async fn apps(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<Application>> {
         match self {
-            Backend::Local(engine) => engine.app(name).await,
+            Backend::Local(engine) => engine.apps(viewer, whole(paging)).await,
+            Backend::Remote(client) => {
+                let page: Page<json::App> =
+                    list(client, as_header(viewer), "/v1/applications", vec![], paging).await?;
+                Ok(Page { items: page.items.into_iter().map(Application::from).collect(), more: page.more })
+            }
+        }
+    }
+
+    pub async fn app(&self, viewer: &Viewer, name: &str) -> Result<Application> {
+        match self {
+            Backend::Local(engine) => engine.app(viewer, name).await,
             Backend::Remote(client) => {
                 let path = format!("/v1/applications/{}", encode(name));
-                Ok(client.get::<json::App>(&path, client.as_user()).await?.into())
+                Ok(client.get::<json::App>(&path, as_header(viewer)).await?.into())
             }
         }
     }
 
-    pub async fn requests(&self, filter: RequestFilter) -> Result<Page<AccessRequest>> {
+    /// Requests on the applications the viewer may see, newest first.
+    pub async fn requests(&self, viewer: &Viewer, filter: RequestFilter) -> Result<Page<AccessRequest>> {
+        let paging = whole(Paging { limit: filter.limit, after: filter.after });
         match self {
-            Backend::Local(engine) => engine.requests(filter).await,
+            Backend::Local(engine) => {
+                engine.requests(viewer, RequestFilter { limit: paging.limit, ..filter }).await
+            }
             Backend::Remote(client) => {
-                let mut path =
-                    format!("/v1/requests?limit={}", filter.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT));
+                let mut query = Vec::new();
                 if let Some(state) = filter.state {
-                    path.push_str(&format!("&state={}", state.name()));
+                    query.push(("state", state.name().to_string()));
                 }
                 if let Some(app) = &filter.app {
-                    path.push_str(&format!("&app={}", encode(app)));
+                    query.push(("app", app.clone()));
                 }
                 if let Some(requester) = &filter.requester {
-                    path.push_str(&format!("&requester={}", encode(requester)));
+                    query.push(("requester", requester.clone()));
                 }
-                let (views, more): (Vec<json::Request>, _) =
-                    client.get_with(&path, client.as_user(), MORE_HEADER).await?;
-                Ok(Page {
-                    items: views.into_iter().map(AccessRequest::from).collect(),
-                    more: more.as_deref() == Some("true"),
-                })
+                let page: Page<json::Request> =
+                    list(client, as_header(viewer), "/v1/requests", query, paging).await?;
+                Ok(Page { items: page.items.into_iter().map(AccessRequest::from).collect(), more: page.more })
             }
         }
     }
 
-    /// The applications the user is a party to; the service scopes every read to its caller anyway.
-    pub async fn apps_for(&self, upn: &str) -> Result<Vec<Application>> {
+    /// One request with its history, if the viewer may see it.
+    pub async fn request(&self, viewer: &Viewer, id: u64) -> Result<RequestDetail> {
         match self {
-            Backend::Local(engine) => engine.apps_for(upn).await,
-            Backend::Remote(_) => self.apps().await,
-        }
-    }
-
-    /// `requests` on the applications the user is a party to. Locally this walks only those
-    /// applications' index ranges; the service scopes every read to its caller anyway.
-    pub async fn requests_for(&self, upn: &str, filter: RequestFilter) -> Result<Page<AccessRequest>> {
-        match self {
-            Backend::Local(engine) => engine.requests_for(upn, filter).await,
-            Backend::Remote(_) => self.requests(filter).await,
-        }
-    }
-
-    pub async fn request(&self, id: u64) -> Result<RequestDetail> {
-        match self {
-            Backend::Local(engine) => engine.request(id).await,
+            Backend::Local(engine) => engine.request(viewer, id).await,
             Backend::Remote(client) => {
                 let mut view: json::Request =
-                    client.get(&format!("/v1/requests/{id}"), client.as_user()).await?;
+                    client.get(&format!("/v1/requests/{id}"), as_header(viewer)).await?;
                 let history = view.history.take().unwrap_or_default();
                 Ok(RequestDetail { request: view.into(), history })
             }
         }
     }
 
-    /// Approved access that has not ended: active now, or scheduled to start.
-    pub async fn grants(&self) -> Result<Vec<AccessRequest>> {
+    /// Approved access that has not ended (active now, or scheduled to start), as the viewer sees it.
+    pub async fn grants(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AccessRequest>> {
         match self {
-            Backend::Local(engine) => engine.grants().await,
-            Backend::Remote(client) => grants(client, client.as_user()).await,
-        }
-    }
-
-    pub async fn access_check(&self, app: &str, upn: &str) -> Result<AccessStatus> {
-        match self {
-            Backend::Local(engine) => engine.access_check(app, upn).await,
+            Backend::Local(engine) => engine.grants(viewer, whole(paging)).await,
             Backend::Remote(client) => {
-                let path = format!("/v1/access/check?app={}&user={}", encode(app), encode(upn));
-                Ok(client.get::<json::AccessCheck>(&path, client.as_user()).await?.access.into())
+                let page: Page<json::Request> =
+                    list(client, as_header(viewer), "/v1/access", vec![], paging).await?;
+                Ok(Page { items: page.items.into_iter().map(AccessRequest::from).collect(), more: page.more })
             }
         }
     }
 
-    pub async fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>> {
+    pub async fn access_check(&self, viewer: &Viewer, app: &str, upn: &str) -> Result<AccessStatus> {
         match self {
-            Backend::Local(engine) => engine.audit(limit).await,
-            Backend::Remote(client) => audit(client, client.as_user(), limit).await,
+            Backend::Local(engine) => engine.access_check(viewer, app, upn).await,
+            Backend::Remote(client) => {
+                let path = format!("/v1/access/check?app={}&user={}", encode(app), encode(upn));
+                Ok(client.get::<json::AccessCheck>(&path, as_header(viewer)).await?.access.into())
+            }
+        }
+    }
+
+    /// The audit records the viewer may see, newest first.
+    pub async fn audit(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AuditRecord>> {
+        match self {
+            Backend::Local(engine) => engine.audit(viewer, whole(paging)).await,
+            Backend::Remote(client) => list(client, as_header(viewer), "/v1/audit", vec![], paging).await,
         }
     }
 
     // ---- questions about one directory user, as that user ----
 
     /// The user's notifications, newest first.
-    pub async fn notifications(&self, upn: &str, limit: usize) -> Result<Vec<Notification>> {
+    pub async fn notifications(&self, upn: &str, paging: Paging<u64>) -> Result<Page<Notification>> {
         match self {
-            Backend::Local(engine) => engine.notifications(upn, limit).await,
-            Backend::Remote(client) => {
-                let path = format!("/v1/notifications?limit={}", limit.min(MAX_LIMIT));
-                client.get(&path, Some(upn)).await
-            }
-        }
-    }
-
-    /// Current grants on the applications the user is a party to.
-    pub async fn grants_for(&self, upn: &str) -> Result<Vec<AccessRequest>> {
-        match self {
-            Backend::Local(engine) => engine.grants_for(upn).await,
-            Backend::Remote(client) => grants(client, Some(upn)).await,
-        }
-    }
-
-    /// The audit records of the applications the user is a party to, newest first.
-    pub async fn audit_for(&self, upn: &str, limit: usize) -> Result<Vec<AuditRecord>> {
-        match self {
-            Backend::Local(engine) => engine.audit_for(upn, limit).await,
-            Backend::Remote(client) => audit(client, Some(upn), limit).await,
+            Backend::Local(engine) => engine.notifications(upn, whole(paging)).await,
+            Backend::Remote(client) => list(client, Some(upn), "/v1/notifications", vec![], paging).await,
         }
     }
 }
 
-async fn grants(client: &Client, as_user: Option<&str>) -> Result<Vec<AccessRequest>> {
-    let views: Vec<json::Request> = client.get("/v1/access", as_user).await?;
-    Ok(views.into_iter().map(AccessRequest::from).collect())
+/// A paging without a limit asks for as much as one answer may hold, here as from a service.
+fn whole<C>(paging: Paging<C>) -> Paging<C> {
+    Paging { limit: Some(paging.limit.unwrap_or(MAX_LIMIT)), after: paging.after }
 }
 
-async fn audit(client: &Client, as_user: Option<&str>, limit: usize) -> Result<Vec<AuditRecord>> {
-    client.get(&format!("/v1/audit?limit={}", limit.min(MAX_LIMIT)), as_user).await
+/// Whom a question is asked as: a directory user is named; the operator's view is asked without a
+/// name (a service answers a caller who is not its operator with that caller's own view).
+fn as_header(viewer: &Viewer) -> Option<&str> {
+    match viewer {
+        Viewer::User(upn) => Some(upn),
+        Viewer::Operator => None,
+    }
+}
+
+/// One part of a list route's answer, asked as `as_user`: `query` and the paging as its query string.
+async fn list<T: DeserializeOwned, C: std::fmt::Display>(
+    client: &Client,
+    as_user: Option<&str>,
+    route: &str,
+    mut query: Vec<(&str, String)>,
+    paging: Paging<C>,
+) -> Result<Page<T>> {
+    let paging = whole(paging);
+    query.extend(paging.limit.map(|limit| ("limit", limit.to_string())));
+    query.extend(paging.after.map(|after| ("after", after.to_string())));
+    let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    let path = format!("{route}?{}", query.join("&"));
+    let (items, more) = client.get_with(&path, as_user, MORE_HEADER).await?;
+    Ok(Page { items, more: more.as_deref() == Some("true") })
 }
 
 /// A command a service can run: the route that does what `Command::apply` does in this process.

@@ -1,6 +1,7 @@
 //! The rules of JIT access as plain types and functions: no I/O, no clock, no store.
 
 pub mod error;
+pub mod list;
 pub mod model;
 pub mod rules;
 pub mod span;
@@ -8,5 +9,6 @@ pub mod text;
 pub mod when;
 
 pub use error::{ErrorKind, RuleError, RuleResult};
+pub use list::{Listed, Page, Paging};
 pub use model::*;
 pub use span::Span;

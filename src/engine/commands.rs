@@ -1,8 +1,6 @@
 //! Every change the engine makes. A command first asks the rules (which check everything and write
 //! nothing), then writes the result with its audit record and notifications in the same transaction.
 
-use std::collections::HashSet;
-
 use super::writer::{Change, Writer};
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
@@ -84,9 +82,12 @@ impl Command for SetPolicy {
             after: Some(rules::describe_policy(&app.policy)),
             ..Change::new(&by.upn, Action::PolicyChanged, Target::App(app.name.clone()))
         })?;
-        let pending = RequestFilter { state: Some(RequestState::Pending), ..RequestFilter::default() };
-        let on_app = HashSet::from([app.name.clone()]);
-        for request in w.tables.requests_in(&pending, &on_app)?.items {
+        let pending = RequestFilter {
+            state: Some(RequestState::Pending),
+            app: Some(app.name.clone()),
+            ..RequestFilter::default()
+        };
+        for request in w.tables.requests_in(&pending, None)?.items {
             if let Some((next, action)) = rules::reevaluate(&app.policy, &request, w.now) {
                 save_transition(w, &request, &next, action)?;
             }
@@ -231,7 +232,7 @@ impl Command for MarkSeen {
     fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<()> {
         let by = rules::resolve(&*w.tables, actor)?;
         // A mark past the newest notification would hide the ones still to come.
-        let newest = w.tables.notifications_of(&by.upn, 1)?.first().map_or(0, |n| n.id);
+        let newest = w.tables.notifications_of(&by.upn, &Paging::first(1))?.items.first().map_or(0, |n| n.id);
         let upto = self.upto.min(newest);
         if upto > w.tables.seen_upto(&by.upn)? {
             w.tables.set_seen_upto(&by.upn, upto)?;

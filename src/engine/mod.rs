@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, oneshot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
 pub use event::Event;
-pub use queries::RequestDetail;
+pub use queries::{RequestDetail, Viewer, approvers_of};
 
 use crate::domain::rules::Actor;
 use crate::store::{Error, OpenMode, Read, Result, Store, Tables};

@@ -1,28 +1,54 @@
 //! Read-only questions, answered from a snapshot on a blocking thread so callers never wait on the writer.
 
 use super::Engine;
-use crate::domain::rules::{self, AccessStatus};
+use crate::domain::rules::{self, AccessStatus, Actor};
 use crate::domain::*;
 use std::collections::HashSet;
 
-use crate::store::{Page, Read, RequestFilter, Result, Tables};
+use crate::store::{Read, RequestFilter, Result, Tables};
 
-fn visible_apps(t: &Tables<Read>, upn: &str) -> Result<HashSet<String>> {
-    let user = rules::need_user(t, upn)?;
-    Ok(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).map(|a| a.name).collect())
+/// Whose view a question is answered for. Every read that can show what belongs to a tenant takes
+/// one, so no caller can forget to scope it: a directory user sees the applications their tenant is
+/// a party to (its customer or its publisher) and what happens on them; the operator, who manages
+/// the directory, sees everything and has to say so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    Operator,
+    User(String),
 }
 
-fn need_visible_app(t: &Tables<Read>, upn: &str, name: &str) -> Result<Application> {
-    let user = rules::need_user(t, upn)?;
-    let app = rules::need_app(t, name)?;
-    if rules::can_see(&user, &app) {
-        return Ok(app);
+impl From<&Actor> for Viewer {
+    fn from(actor: &Actor) -> Self {
+        match actor {
+            Actor::User(upn) => Viewer::User(upn.clone()),
+            Actor::Operator(_) => Viewer::Operator,
+        }
     }
-    Err(rules::no_app(name).into())
 }
 
-fn no_request(id: u64) -> crate::store::Error {
-    RuleError::not_found(format!("no request {id}: see `jitdesk request list`")).into()
+/// The applications a viewer may see: None for all of them (the operator). A viewer naming no
+/// directory user is refused as the directory refuses it.
+fn scope(t: &Tables<Read>, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
+    let Viewer::User(upn) = viewer else { return Ok(None) };
+    let user = rules::need_user(t, upn)?;
+    Ok(Some(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).map(|a| a.name).collect()))
+}
+
+/// One application, if the viewer may see it; otherwise the same answer as for a missing one, so
+/// that names of other tenants' applications do not leak.
+fn need_visible_app(t: &Tables<Read>, viewer: &Viewer, name: &str) -> Result<Application> {
+    match viewer {
+        Viewer::Operator => rules::need_app(t, name),
+        Viewer::User(upn) => rules::need_visible_app(t, &rules::need_user(t, upn)?, name),
+    }
+}
+
+/// The approvers the applications name, each once.
+pub fn approvers_of(apps: &[Application]) -> Vec<String> {
+    let mut upns: Vec<String> = apps.iter().flat_map(|a| a.policy.approvers.iter().cloned()).collect();
+    upns.sort_unstable();
+    upns.dedup();
+    upns
 }
 
 /// A request with everything that happened to it.
@@ -47,85 +73,44 @@ impl Engine {
         self.read(|t| t.is_empty()).await
     }
 
-    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
-        self.read(|t| t.tenants()).await
+    pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
+        self.read(move |t| t.tenants(&paging)).await
     }
 
-    pub async fn search_users(&self, text: &str) -> Result<Vec<User>> {
+    /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
+    pub async fn search_users(&self, text: &str, paging: Paging<String>) -> Result<Page<User>> {
         let text = text.to_string();
-        self.read(move |t| t.search_users(&text)).await
+        self.read(move |t| t.search_users(&text, &paging)).await
     }
 
-    pub async fn offers(&self) -> Result<Vec<Offer>> {
-        self.read(|t| t.offers()).await
+    pub async fn offers(&self, paging: Paging<String>) -> Result<Page<Offer>> {
+        self.read(move |t| t.offers(&paging)).await
     }
 
-    pub async fn apps(&self) -> Result<Vec<Application>> {
-        self.read(|t| t.apps()).await
+    /// The approvers of the applications, for their views' display names: as many as they name,
+    /// never the whole directory.
+    pub async fn approvers(&self, apps: &[Application]) -> Result<Vec<User>> {
+        let upns = approvers_of(apps);
+        self.read(move |t| upns.iter().filter_map(|upn| t.get_user(upn).transpose()).collect()).await
     }
 
-    pub async fn app(&self, name: &str) -> Result<Application> {
-        let name = name.to_string();
-        self.read(move |t| rules::need_app(t, &name)).await
-    }
-
-    pub async fn requests(&self, filter: RequestFilter) -> Result<Page<AccessRequest>> {
-        self.read(move |t| t.requests(&filter)).await
-    }
-
-    pub async fn request(&self, id: u64) -> Result<RequestDetail> {
-        self.read(move |t| Ok(RequestDetail { request: t.need_request(id)?, history: t.history(id)? })).await
-    }
-
-    /// Approved access that has not ended: active now, or scheduled to start.
-    pub async fn grants(&self) -> Result<Vec<AccessRequest>> {
-        let now = self.now();
-        self.read(move |t| t.current_grants(now)).await
-    }
-
-    pub async fn access_check(&self, app: &str, upn: &str) -> Result<AccessStatus> {
-        let (app, upn, now) = (app.to_string(), upn.to_string(), self.now());
-        self.read(move |t| {
-            let app = rules::need_app(t, &app)?;
-            let user = rules::need_user(t, &upn)?;
-            let requests = t.requests_of(&user.upn, &app.name)?;
-            Ok(rules::access_status(&app, &user, &requests, now))
+    /// The applications the viewer may see, in name order.
+    pub async fn apps(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<Application>> {
+        let viewer = viewer.clone();
+        self.read(move |t| match viewer {
+            Viewer::Operator => t.apps_where(&paging, |_| true),
+            Viewer::User(upn) => {
+                let user = rules::need_user(t, &upn)?;
+                t.apps_where(&paging, |a| rules::can_see(&user, a))
+            }
         })
         .await
     }
 
-    /// The audit records a directory user may see (those of applications they are a party to),
-    /// newest first.
-    pub async fn audit_for(&self, upn: &str, limit: usize) -> Result<Vec<AuditRecord>> {
-        let upn = upn.to_string();
-        self.read(move |t| t.audit_in(&visible_apps(t, &upn)?, limit)).await
-    }
-
-    /// Current grants on the applications a directory user is a party to.
-    pub async fn grants_for(&self, upn: &str) -> Result<Vec<AccessRequest>> {
-        let (upn, now) = (upn.to_string(), self.now());
-        self.read(move |t| {
-            let apps = visible_apps(t, &upn)?;
-            t.current_grants_in(now, &apps)
-        })
-        .await
-    }
-
-    /// The applications a directory user is a party to (its customer or its publisher).
-    pub async fn apps_for(&self, upn: &str) -> Result<Vec<Application>> {
-        let upn = upn.to_string();
-        self.read(move |t| {
-            let user = rules::need_user(t, &upn)?;
-            Ok(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).collect())
-        })
-        .await
-    }
-
-    /// One application, if the user may see it; otherwise the same answer as for a missing one, so
-    /// that names of other tenants' applications do not leak.
-    pub async fn app_for(&self, upn: &str, name: &str) -> Result<Application> {
-        let (upn, name) = (upn.to_string(), name.to_string());
-        self.read(move |t| need_visible_app(t, &upn, &name)).await
+    /// One application, if the viewer may see it; otherwise the answer for a missing one.
+    pub async fn app(&self, viewer: &Viewer, name: &str) -> Result<Application> {
+        let (viewer, name) = (viewer.clone(), name.to_string());
+        self.read(move |t| need_visible_app(t, &viewer, &name)).await
     }
 
     /// Whether the user may see the application's requests, grants and history. False for an
@@ -139,28 +124,37 @@ impl Engine {
         .await
     }
 
-    /// `requests`, limited to the applications the user is a party to.
-    pub async fn requests_for(&self, upn: &str, filter: RequestFilter) -> Result<Page<AccessRequest>> {
-        let upn = upn.to_string();
-        self.read(move |t| t.requests_in(&filter, &visible_apps(t, &upn)?)).await
+    /// Requests on the applications the viewer may see, newest first.
+    pub async fn requests(&self, viewer: &Viewer, filter: RequestFilter) -> Result<Page<AccessRequest>> {
+        let viewer = viewer.clone();
+        self.read(move |t| t.requests_in(&filter, scope(t, &viewer)?.as_ref())).await
     }
 
-    /// `request`, if the user may see it; otherwise the answer for a request that does not exist.
-    pub async fn request_for(&self, upn: &str, id: u64) -> Result<RequestDetail> {
-        let upn = upn.to_string();
+    /// One request with its history, if the viewer may see it; otherwise the answer for a
+    /// request that does not exist.
+    pub async fn request(&self, viewer: &Viewer, id: u64) -> Result<RequestDetail> {
+        let viewer = viewer.clone();
         self.read(move |t| {
+            let apps = scope(t, &viewer)?;
             let request = t.need_request(id)?;
-            if !visible_apps(t, &upn)?.contains(&request.app) {
-                return Err(no_request(id));
+            if apps.is_some_and(|apps| !apps.contains(&request.app)) {
+                return Err(rules::no_request(id).into());
             }
             Ok(RequestDetail { history: t.history(id)?, request })
         })
         .await
     }
 
-    /// `access_check`, on an application the asking user may see.
-    pub async fn access_check_for(&self, viewer: &str, app: &str, upn: &str) -> Result<AccessStatus> {
-        let (viewer, app, upn, now) = (viewer.to_string(), app.to_string(), upn.to_string(), self.now());
+    /// Approved access that has not ended (active now, or scheduled to start) on the applications
+    /// the viewer may see, newest first.
+    pub async fn grants(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AccessRequest>> {
+        let (viewer, now) = (viewer.clone(), self.now());
+        self.read(move |t| t.current_grants_in(now, scope(t, &viewer)?.as_ref(), &paging)).await
+    }
+
+    /// Whether a user has access to an application now, on an application the viewer may see.
+    pub async fn access_check(&self, viewer: &Viewer, app: &str, upn: &str) -> Result<AccessStatus> {
+        let (viewer, app, upn, now) = (viewer.clone(), app.to_string(), upn.to_string(), self.now());
         self.read(move |t| {
             let app = need_visible_app(t, &viewer, &app)?;
             let user = rules::need_user(t, &upn)?;
@@ -170,18 +164,22 @@ impl Engine {
         .await
     }
 
-    pub async fn notifications(&self, upn: &str, limit: usize) -> Result<Vec<Notification>> {
+    /// The audit records the viewer may see, newest first: a directory user those of the
+    /// applications they are a party to; the operator the whole log, the directory's included.
+    pub async fn audit(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AuditRecord>> {
+        let viewer = viewer.clone();
+        self.read(move |t| t.audit_in(scope(t, &viewer)?.as_ref(), &paging)).await
+    }
+
+    /// A user's own notifications, newest first.
+    pub async fn notifications(&self, upn: &str, paging: Paging<u64>) -> Result<Page<Notification>> {
         let upn = upn.to_lowercase();
-        self.read(move |t| t.notifications_of(&upn, limit)).await
+        self.read(move |t| t.notifications_of(&upn, &paging)).await
     }
 
     /// The id of the newest notification the user has seen.
     pub async fn seen_upto(&self, upn: &str) -> Result<u64> {
         let upn = upn.to_lowercase();
         self.read(move |t| t.seen_upto(&upn)).await
-    }
-
-    pub async fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>> {
-        self.read(move |t| t.audit_log(limit)).await
     }
 }

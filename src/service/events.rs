@@ -30,7 +30,7 @@ pub async fn stream(
         events: st.engine.subscribe(),
         stopping: st.stopping.clone(),
         engine: st.engine.clone(),
-        viewer: caller.scope().map(str::to_string),
+        viewer: caller.user.as_ref().map(|u| u.upn.clone()),
         seen: HashMap::new(),
         phase: Phase::Start,
     };
@@ -99,7 +99,7 @@ impl Feed {
     }
 
     /// The event as the viewer may see it: directory changes (tenants, users, offers) are public, as
-    /// their lists are; changes to an application only for its parties, as in `Engine::audit_for`;
+    /// their lists are; changes to an application only for its parties, as in `Engine::audit`;
     /// of the users notified, only the viewer.
     async fn visible(&mut self, event: &Event) -> Option<json::Event> {
         let Some(viewer) = &self.viewer else { return Some(event.into()) };

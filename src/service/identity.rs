@@ -13,7 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::wire::AS_HEADER;
 use crate::domain::User;
 use crate::domain::rules::{self, Actor};
-use crate::engine::Engine;
+use crate::engine::{Engine, Viewer};
 use crate::store::Result;
 
 /// What the socket says about the other end of a connection, read once when it is accepted.
@@ -86,9 +86,9 @@ impl Caller {
         }
     }
 
-    /// The directory user whose view reads are limited to; None for the operator's whole view.
-    pub fn scope(&self) -> Option<&str> {
-        self.user.as_ref().map(|u| u.upn.as_str())
+    /// Whose view reads answer: the directory user acting, or the operator's whole view.
+    pub fn viewer(&self) -> Viewer {
+        Viewer::from(&self.actor())
     }
 
     /// The directory user, for calls that make no sense without one (notifications, `mine`).
@@ -244,7 +244,7 @@ mod tests {
         assert!(c.operator);
         assert_eq!(c.user, None);
         assert_eq!(c.actor(), Actor::Operator("svc".into()));
-        assert_eq!(c.scope(), None);
+        assert_eq!(c.viewer(), Viewer::Operator);
         assert_eq!(c.need_user().unwrap_err().kind, ErrorKind::Forbidden);
         // An empty header is no header.
         assert_eq!(who(&peer(ME, "svc"), Some("  ")).await.unwrap().user, None);
@@ -256,7 +256,7 @@ mod tests {
             let c = who(&peer(ME, "svc"), Some(header)).await.unwrap();
             assert!(c.operator);
             assert_eq!(c.actor(), Actor::User("bob@contoso.com".into()));
-            assert_eq!(c.scope(), Some("bob@contoso.com"));
+            assert_eq!(c.viewer(), Viewer::User("bob@contoso.com".into()));
         }
         refused(who(&peer(ME, "svc"), Some("nobody@x.com")).await, ErrorKind::NotFound);
     }

@@ -1,10 +1,10 @@
 //! The routes of the API (docs/api.md). Each handler decides who is calling, makes one engine call
-//! (commands for changes, queries for reads, the scoped variants for directory users) and turns
-//! the answer into the JSON of `crate::json`. No rule lives here.
+//! (commands for changes, queries for reads, as the caller's viewer) and turns the answer into the
+//! JSON of `crate::json`. No rule lives here.
 
 use axum::extract::{Path, State as With};
-use axum::http::header::LOCATION;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::header::{LINK, LOCATION};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -15,16 +15,12 @@ use super::identity::Caller;
 use super::reply::Json;
 use super::wire::{self, MORE_HEADER, SEEN_HEADER};
 use super::{State, events};
+use crate::client::encode;
 use crate::domain::rules::{Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
 use crate::engine::{Cancel, Decide, MarkSeen, Revoke, SetPolicy};
 use crate::json;
 use crate::store::RequestFilter;
-
-/// Lists give this many items unless asked for another number.
-const DEFAULT_LIMIT: usize = 50;
-/// The most one list answer holds.
-const MAX_LIMIT: usize = 100_000;
 
 pub fn router() -> axum::Router<State> {
     axum::Router::new()
@@ -63,11 +59,8 @@ async fn wrong_method() -> ApiError {
     )
 }
 
-fn limit(asked: Option<usize>) -> ApiResult<usize> {
-    match asked.unwrap_or(DEFAULT_LIMIT) {
-        n if n <= MAX_LIMIT => Ok(n),
-        _ => Err(ApiError::invalid(format!("limit must be at most {MAX_LIMIT}"))),
-    }
+fn paging<C>(limit: Option<usize>, after: Option<C>) -> ApiResult<Paging<C>> {
+    Ok(Paging::asked(limit, after)?)
 }
 
 fn id(text: &str) -> ApiResult<u64> {
@@ -82,10 +75,28 @@ fn created<T: serde::Serialize>(location: Option<String>, body: T) -> Response {
     response
 }
 
-fn with_header<T: serde::Serialize>(body: T, name: &'static str, value: String) -> Response {
-    let mut response = Json(body).into_response();
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response.headers_mut().insert(HeaderName::from_static(name), value);
+fn set_header(response: &mut Response, name: HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+/// A list answer: its part of the list, `X-Jitdesk-More`, and when more come after it a `Link` to
+/// the next part: the same query with the cursor moved on.
+fn listed<T: Listed>(uri: &Uri, page: &Page<T>, views: impl serde::Serialize) -> Response {
+    let mut response = Json(views).into_response();
+    set_header(&mut response, HeaderName::from_static(MORE_HEADER), &page.more.to_string());
+    if let Some(next) = page.next() {
+        let mut query: Vec<&str> = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("after="))
+            .collect();
+        let after = format!("after={}", encode(&next.to_string()));
+        query.push(&after);
+        let link = format!("<{}?{}>; rel=\"next\"", uri.path(), query.join("&"));
+        set_header(&mut response, LINK, &link);
     }
     response
 }
@@ -99,12 +110,24 @@ struct Nothing {}
 #[serde(deny_unknown_fields)]
 struct Search {
     search: Option<String>,
+    limit: Option<usize>,
+    after: Option<String>,
 }
 
+/// The paging of a list whose cursor is a number (an id).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Limit {
     limit: Option<usize>,
+    after: Option<u64>,
+}
+
+/// The paging of a list whose cursor is a name (or a tenant's or offer's id).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameLimit {
+    limit: Option<usize>,
+    after: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,6 +138,7 @@ struct RequestQuery {
     requester: Option<String>,
     mine: Option<bool>,
     limit: Option<usize>,
+    after: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,8 +164,14 @@ async fn me(With(st): With<State>, caller: Caller) -> ApiResult<Json<wire::Me>> 
     Ok(Json(wire::Me { login: caller.login, operator: caller.operator, user: caller.user, seen_upto }))
 }
 
-async fn tenants(With(st): With<State>, _: Caller) -> ApiResult<Json<Vec<Tenant>>> {
-    Ok(Json(st.engine.tenants().await?))
+async fn tenants(
+    With(st): With<State>,
+    _: Caller,
+    uri: Uri,
+    Params(q): Params<NameLimit>,
+) -> ApiResult<Response> {
+    let page = st.engine.tenants(paging(q.limit, q.after)?).await?;
+    Ok(listed(&uri, &page, &page.items))
 }
 
 async fn add_tenant(
@@ -152,16 +182,24 @@ async fn add_tenant(
     Ok(created(None, st.engine.run(&caller.actor(), input).await?))
 }
 
-async fn users(With(st): With<State>, _: Caller, Params(q): Params<Search>) -> ApiResult<Json<Vec<User>>> {
-    Ok(Json(st.engine.search_users(q.search.as_deref().unwrap_or("")).await?))
+async fn users(With(st): With<State>, _: Caller, uri: Uri, Params(q): Params<Search>) -> ApiResult<Response> {
+    let text = q.search.as_deref().unwrap_or("");
+    let page = st.engine.search_users(text, paging(q.limit, q.after)?).await?;
+    Ok(listed(&uri, &page, &page.items))
 }
 
 async fn add_user(With(st): With<State>, caller: Caller, Body(input): Body<NewUser>) -> ApiResult<Response> {
     Ok(created(None, st.engine.run(&caller.actor(), input).await?))
 }
 
-async fn offers(With(st): With<State>, _: Caller) -> ApiResult<Json<Vec<Offer>>> {
-    Ok(Json(st.engine.offers().await?))
+async fn offers(
+    With(st): With<State>,
+    _: Caller,
+    uri: Uri,
+    Params(q): Params<NameLimit>,
+) -> ApiResult<Response> {
+    let page = st.engine.offers(paging(q.limit, q.after)?).await?;
+    Ok(listed(&uri, &page, &page.items))
 }
 
 async fn publish_offer(
@@ -173,16 +211,19 @@ async fn publish_offer(
 }
 
 async fn app_view(st: &State, app: &Application) -> ApiResult<json::App> {
-    Ok(json::App::new(app, &st.engine.search_users("").await?))
+    Ok(json::App::new(app, &st.engine.approvers(std::slice::from_ref(app)).await?))
 }
 
-async fn apps(With(st): With<State>, caller: Caller) -> ApiResult<Json<Vec<json::App>>> {
-    let apps = match caller.scope() {
-        Some(upn) => st.engine.apps_for(upn).await?,
-        None => st.engine.apps().await?,
-    };
-    let users = st.engine.search_users("").await?;
-    Ok(Json(apps.iter().map(|a| json::App::new(a, &users)).collect()))
+async fn apps(
+    With(st): With<State>,
+    caller: Caller,
+    uri: Uri,
+    Params(q): Params<NameLimit>,
+) -> ApiResult<Response> {
+    let page = st.engine.apps(&caller.viewer(), paging(q.limit, q.after)?).await?;
+    let users = st.engine.approvers(&page.items).await?;
+    let views: Vec<json::App> = page.items.iter().map(|a| json::App::new(a, &users)).collect();
+    Ok(listed(&uri, &page, views))
 }
 
 async fn deploy(With(st): With<State>, caller: Caller, Body(input): Body<Deployment>) -> ApiResult<Response> {
@@ -191,10 +232,7 @@ async fn deploy(With(st): With<State>, caller: Caller, Body(input): Body<Deploym
 }
 
 async fn app(With(st): With<State>, caller: Caller, Path(name): Path<String>) -> ApiResult<Json<json::App>> {
-    let app = match caller.scope() {
-        Some(upn) => st.engine.app_for(upn, &name).await?,
-        None => st.engine.app(&name).await?,
-    };
+    let app = st.engine.app(&caller.viewer(), &name).await?;
     Ok(Json(app_view(&st, &app).await?))
 }
 
@@ -211,6 +249,7 @@ async fn set_policy(
 async fn requests(
     With(st): With<State>,
     caller: Caller,
+    uri: Uri,
     Params(q): Params<RequestQuery>,
 ) -> ApiResult<Response> {
     let state = match q.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -226,13 +265,11 @@ async fn requests(
         (false, requester) => requester.map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty()),
     };
     let app = q.app.filter(|a| !a.trim().is_empty());
-    let filter = RequestFilter { state, app, requester, limit: Some(limit(q.limit)?) };
-    let page = match caller.scope() {
-        Some(upn) => st.engine.requests_for(upn, filter).await?,
-        None => st.engine.requests(filter).await?,
-    };
+    let Paging { limit, after } = paging(q.limit, q.after)?;
+    let filter = RequestFilter { state, app, requester, limit, after };
+    let page = st.engine.requests(&caller.viewer(), filter).await?;
     let views: Vec<json::Request> = page.items.iter().map(json::Request::new).collect();
-    Ok(with_header(views, MORE_HEADER, page.more.to_string()))
+    Ok(listed(&uri, &page, views))
 }
 
 async fn create_request(
@@ -250,10 +287,7 @@ async fn request(
     Path(text): Path<String>,
 ) -> ApiResult<Json<json::Request>> {
     let id = id(&text)?;
-    let detail = match caller.scope() {
-        Some(upn) => st.engine.request_for(upn, id).await?,
-        None => st.engine.request(id).await?,
-    };
+    let detail = st.engine.request(&caller.viewer(), id).await?;
     let mut view = json::Request::new(&detail.request);
     view.history = Some(detail.history);
     Ok(Json(view))
@@ -308,12 +342,15 @@ async fn revoke(
     Ok(Json(json::Request::new(&request)))
 }
 
-async fn access(With(st): With<State>, caller: Caller) -> ApiResult<Json<Vec<json::Request>>> {
-    let grants = match caller.scope() {
-        Some(upn) => st.engine.grants_for(upn).await?,
-        None => st.engine.grants().await?,
-    };
-    Ok(Json(grants.iter().map(json::Request::new).collect()))
+async fn access(
+    With(st): With<State>,
+    caller: Caller,
+    uri: Uri,
+    Params(q): Params<Limit>,
+) -> ApiResult<Response> {
+    let page = st.engine.grants(&caller.viewer(), paging(q.limit, q.after)?).await?;
+    let views: Vec<json::Request> = page.items.iter().map(json::Request::new).collect();
+    Ok(listed(&uri, &page, views))
 }
 
 async fn access_check(
@@ -328,22 +365,22 @@ async fn access_check(
             None => return Err(ApiError::invalid("name the user to check with user=UPN")),
         },
     };
-    let status = match caller.scope() {
-        Some(viewer) => st.engine.access_check_for(viewer, &q.app, &user).await?,
-        None => st.engine.access_check(&q.app, &user).await?,
-    };
+    let status = st.engine.access_check(&caller.viewer(), &q.app, &user).await?;
     Ok(Json(json::AccessCheck { application: q.app, user, access: (&status).into() }))
 }
 
 async fn notifications(
     With(st): With<State>,
     caller: Caller,
+    uri: Uri,
     Params(q): Params<Limit>,
 ) -> ApiResult<Response> {
     let upn = &caller.need_user()?.upn;
-    let items = st.engine.notifications(upn, limit(q.limit)?).await?;
+    let page = st.engine.notifications(upn, paging(q.limit, q.after)?).await?;
     let seen = st.engine.seen_upto(upn).await?;
-    Ok(with_header(items, SEEN_HEADER, seen.to_string()))
+    let mut response = listed(&uri, &page, &page.items);
+    set_header(&mut response, HeaderName::from_static(SEEN_HEADER), &seen.to_string());
+    Ok(response)
 }
 
 async fn mark_seen(
@@ -359,11 +396,9 @@ async fn mark_seen(
 async fn audit(
     With(st): With<State>,
     caller: Caller,
+    uri: Uri,
     Params(q): Params<Limit>,
-) -> ApiResult<Json<Vec<AuditRecord>>> {
-    let limit = limit(q.limit)?;
-    Ok(Json(match caller.scope() {
-        Some(upn) => st.engine.audit_for(upn, limit).await?,
-        None => st.engine.audit(limit).await?,
-    }))
+) -> ApiResult<Response> {
+    let page = st.engine.audit(&caller.viewer(), paging(q.limit, q.after)?).await?;
+    Ok(listed(&uri, &page, &page.items))
 }

@@ -8,7 +8,7 @@ use crate::domain::{RuleError, User};
 
 /// The operator acts as a directory user by naming them in this header.
 pub const AS_HEADER: &str = "x-jitdesk-as";
-/// On list answers cut short by their limit: `true` when more matched than were returned.
+/// On every list answer: `true` when more come after it (then a `Link` header names the next part).
 pub const MORE_HEADER: &str = "x-jitdesk-more";
 /// On `GET /v1/notifications`: the id of the newest notification the user has marked as seen.
 pub const SEEN_HEADER: &str = "x-jitdesk-seen-upto";

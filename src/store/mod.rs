@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, StorageError};
 
+pub use crate::domain::Page;
 pub use error::{Error, Result};
 pub use holder::holder_pid;
-pub use read::{Page, RequestFilter};
+pub use read::RequestFilter;
 pub use tables::{Read, Tables, Write};
 pub use write::SCHEMA_VERSION;
 

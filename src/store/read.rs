@@ -2,9 +2,10 @@
 //! whole request table, and stops as soon as it has what it was asked for.
 
 use std::collections::{BinaryHeap, HashSet};
+use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
-use redb::ReadableTable;
+use redb::{AccessGuard, Key, ReadableTable, Value};
 
 use super::codec::decode;
 use super::error::{Error, Result};
@@ -12,13 +13,14 @@ use super::tables::{Family, Tables};
 use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
 
-/// Which requests to list, newest first.
+/// Which requests to list, newest first: at most `limit` (None: all), older than `after`.
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
     pub state: Option<RequestState>,
     pub app: Option<String>,
     pub requester: Option<String>,
     pub limit: Option<usize>,
+    pub after: Option<u64>,
 }
 
 impl RequestFilter {
@@ -29,21 +31,67 @@ impl RequestFilter {
     }
 }
 
-/// One page of a listing, and whether more matched than the limit let through.
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub more: bool,
-}
-
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
 type Ids<'a> = Box<dyn Iterator<Item = Result<u64>> + 'a>;
 
-fn key_error(e: redb::StorageError) -> Error {
-    e.into()
+/// The key range of ids under one prefix (`key` puts an id under it), walked newest first: every
+/// id, or those older than the cursor.
+fn under<K>(after: Option<u64>, key: impl Fn(u64) -> K) -> (Bound<K>, Bound<K>) {
+    let upper = match after {
+        Some(id) => Bound::Excluded(key(id)),
+        None => Bound::Included(key(u64::MAX)),
+    };
+    (Bound::Included(key(0)), upper)
+}
+
+type Entry<'a, K, V> = std::result::Result<(AccessGuard<'a, K>, AccessGuard<'a, V>), redb::StorageError>;
+
+/// The ids in a table range, taken from its keys.
+fn ids_of<'a, K: Key + 'static, V: Value + 'static>(
+    range: impl Iterator<Item = Entry<'a, K, V>> + 'a,
+    id: impl Fn(K::SelfType<'_>) -> u64 + 'a,
+) -> Ids<'a> {
+    Box::new(range.map(move |e| e.map(|(k, _)| id(k.value())).map_err(Error::from)))
+}
+
+/// Several newest-first id sequences as one, newest first; it holds one id of each at a time.
+fn newest<'a>(mut sources: Vec<Ids<'a>>) -> Result<Ids<'a>> {
+    if sources.len() == 1 {
+        return Ok(sources.remove(0));
+    }
+    let mut heads = BinaryHeap::new();
+    for (i, source) in sources.iter_mut().enumerate() {
+        if let Some(id) = source.next() {
+            heads.push((id?, i));
+        }
+    }
+    Ok(Box::new(std::iter::from_fn(move || {
+        let (id, i) = heads.pop()?;
+        match sources[i].next() {
+            Some(Ok(next)) => heads.push((next, i)),
+            Some(Err(e)) => return Some(Err(e)),
+            None => {}
+        }
+        Some(Ok(id))
+    })))
+}
+
+/// The first `limit` items (None: all), and whether another followed them.
+fn page<T>(items: impl Iterator<Item = Result<T>>, limit: Option<usize>) -> Result<Page<T>> {
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut page = Page { items: Vec::new(), more: false };
+    for item in items {
+        let item = item?;
+        if page.items.len() == limit {
+            page.more = true;
+            break;
+        }
+        page.items.push(item);
+    }
+    Ok(page)
 }
 
 impl<F: Family> Tables<F> {
@@ -75,182 +123,147 @@ impl<F: Family> Tables<F> {
         self.get_request(id)?.ok_or_else(|| rules::no_request(id).into())
     }
 
-    pub fn tenants(&self) -> Result<Vec<Tenant>> {
-        all(&self.tenants, "tenants")
+    /// Tenants in id order.
+    pub fn tenants(&self, paging: &Paging<String>) -> Result<Page<Tenant>> {
+        named(&self.tenants, "tenants", paging, |_| true)
     }
 
-    pub fn users(&self) -> Result<Vec<User>> {
-        all(&self.users, "users")
+    /// Offers in id order.
+    pub fn offers(&self, paging: &Paging<String>) -> Result<Page<Offer>> {
+        named(&self.offers, "offers", paging, |_| true)
     }
 
-    pub fn offers(&self) -> Result<Vec<Offer>> {
-        all(&self.offers, "offers")
-    }
-
+    /// Every application: the directory's own size, which scoping needs whole.
     pub fn apps(&self) -> Result<Vec<Application>> {
-        all(&self.apps, "apps")
+        Ok(named(&self.apps, "apps", &Paging::default(), |_| true)?.items)
     }
 
-    /// Users whose UPN or display name contains the text, ignoring case.
-    pub fn search_users(&self, text: &str) -> Result<Vec<User>> {
+    /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
+    pub fn search_users(&self, text: &str, paging: &Paging<String>) -> Result<Page<User>> {
         let needle = text.trim().to_lowercase();
-        Ok(self
-            .users()?
-            .into_iter()
-            .filter(|u| u.upn.contains(&needle) || u.display_name.to_lowercase().contains(&needle))
-            .collect())
+        named(&self.users, "users", paging, |u: &User| {
+            u.upn.contains(&needle) || u.display_name.to_lowercase().contains(&needle)
+        })
     }
 
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.tenants.first()?.is_none())
     }
 
-    fn ids_by_state(&self, state: RequestState) -> Result<Ids<'_>> {
-        let code = state.code();
-        let range = self.by_state.range((code, 0)..=(code, u64::MAX))?.rev();
-        Ok(Box::new(range.map(|e| e.map(|(k, _)| k.value().1).map_err(key_error))))
-    }
-
-    fn ids_by_app(&self, app: &str) -> Result<Ids<'_>> {
-        let range = self.by_app.range((app, 0)..=(app, u64::MAX))?.rev();
-        Ok(Box::new(range.map(|e| e.map(|(k, _)| k.value().1).map_err(key_error))))
+    /// The requests of a view, newest first, through the narrowest indexes the filter allows:
+    /// `apps` are the applications the viewer may see (None: all of them), and a viewer who sees
+    /// few walks only those applications' index ranges, never the whole store's.
+    pub fn requests_in(
+        &self,
+        filter: &RequestFilter,
+        apps: Option<&HashSet<String>>,
+    ) -> Result<Page<AccessRequest>> {
+        let after = filter.after;
+        let names = match (&filter.app, apps) {
+            (Some(app), Some(apps)) if !apps.contains(app) => Vec::new(),
+            (Some(app), _) => vec![app.clone()],
+            (None, Some(apps)) => apps.iter().cloned().collect(),
+            (None, None) => Vec::new(),
+        };
+        let every_app = filter.app.is_none() && apps.is_none();
+        let ids: Ids<'_> = match (&filter.requester, filter.state) {
+            (Some(upn), _) => {
+                let names = if every_app { self.app_names()? } else { names };
+                let mut ranges = Vec::new();
+                for app in &names {
+                    let range =
+                        self.by_requester.range(under(after, |id| (upn.as_str(), app.as_str(), id)))?;
+                    ranges.push(ids_of(range.rev(), |k| k.2));
+                }
+                newest(ranges)?
+            }
+            (None, Some(state)) if every_app => {
+                let range = self.by_state.range(under(after, |id| (state.code(), id)))?;
+                ids_of(range.rev(), |k| k.1)
+            }
+            (None, Some(state)) => self.by_state_in(state, &names, after)?,
+            (None, None) if every_app => ids_of(self.requests.range(under(after, |id| id))?.rev(), |k| k),
+            (None, None) => {
+                let mut ranges = Vec::new();
+                for app in &names {
+                    let range = self.by_app.range(under(after, |id| (app.as_str(), id)))?;
+                    ranges.push(ids_of(range.rev(), |k| k.1));
+                }
+                newest(ranges)?
+            }
+        };
+        let requests = ids.map(|id| self.need_request(id?));
+        page(requests.filter(|r| r.as_ref().map_or(true, |r| filter.admits(r))), filter.limit)
     }
 
     /// Newest first: the requests in one state on any of the applications.
-    fn ids_by_state_in(&self, state: RequestState, apps: &HashSet<String>) -> Result<Vec<u64>> {
+    fn by_state_in(&self, state: RequestState, apps: &[String], after: Option<u64>) -> Result<Ids<'_>> {
         let code = state.code();
-        let mut ids = Vec::new();
+        let mut ranges = Vec::new();
         for app in apps {
-            for entry in self.by_state_app.range((code, app.as_str(), 0)..=(code, app.as_str(), u64::MAX))? {
-                ids.push(entry?.0.value().2);
-            }
+            let range = self.by_state_app.range(under(after, |id| (code, app.as_str(), id)))?;
+            ranges.push(ids_of(range.rev(), |k| k.2));
         }
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        Ok(ids)
+        newest(ranges)
     }
 
-    /// `requests`, limited to the applications given; a state filter walks only their index ranges.
-    pub fn requests_in(&self, filter: &RequestFilter, apps: &HashSet<String>) -> Result<Page<AccessRequest>> {
-        match (filter.state, &filter.requester, &filter.app) {
-            (Some(state), None, None) => {
-                let ids = self.ids_by_state_in(state, apps)?;
-                let limit = filter.limit.unwrap_or(usize::MAX);
-                let more = ids.len() > limit;
-                let items =
-                    ids.into_iter().take(limit).map(|id| self.need_request(id)).collect::<Result<_>>()?;
-                Ok(Page { items, more })
-            }
-            _ => self.requests_where(filter, |r| apps.contains(&r.app)),
-        }
+    fn app_names(&self) -> Result<Vec<String>> {
+        self.apps.iter()?.map(|e| Ok(e?.0.value().to_string())).collect()
     }
 
-    /// Approved grants on the applications given that have not ended.
+    /// Approved grants that have not ended (active now or scheduled), newest first, on the
+    /// applications given (None: all of them).
     pub fn current_grants_in(
         &self,
         now: DateTime<Utc>,
-        apps: &HashSet<String>,
-    ) -> Result<Vec<AccessRequest>> {
-        let mut grants = Vec::new();
-        for id in self.ids_by_state_in(RequestState::Approved, apps)? {
-            let r = self.need_request(id)?;
-            if r.end().is_some_and(|end| end > now) {
-                grants.push(r);
-            }
-        }
-        Ok(grants)
-    }
-
-    /// The newest `limit` audit records of the applications given: a merge of their histories that
-    /// reads only what it returns.
-    pub fn audit_in(&self, apps: &HashSet<String>, limit: usize) -> Result<Vec<AuditRecord>> {
-        let mut ranges = Vec::new();
-        for app in apps {
-            ranges.push(
-                self.audit_by_app.range((app.as_str(), 0)..=(app.as_str(), u64::MAX))?.rev().peekable(),
-            );
-        }
-        let mut heads: BinaryHeap<(u64, usize)> = BinaryHeap::new();
-        for (i, range) in ranges.iter_mut().enumerate() {
-            if let Some(entry) = range.next() {
-                heads.push((entry?.0.value().1, i));
-            }
-        }
-        let mut out = Vec::new();
-        while out.len() < limit {
-            let Some((id, i)) = heads.pop() else { break };
-            out.push(self.need_audit(id)?);
-            if let Some(entry) = ranges[i].next() {
-                heads.push((entry?.0.value().1, i));
-            }
-        }
-        Ok(out)
-    }
-
-    fn ids_by_requester(&self, upn: &str, app: Option<&str>) -> Result<Ids<'_>> {
-        let range = match app {
-            Some(app) => self.by_requester.range((upn, app, 0)..=(upn, app, u64::MAX))?,
-            // The smallest key past every (upn, _, _) is the next string after upn.
-            None => self.by_requester.range((upn, "", 0)..(format!("{upn}\0").as_str(), "", 0))?,
-        };
-        let mut ids: Vec<u64> =
-            range.map(|e| e.map(|(k, _)| k.value().2).map_err(key_error)).collect::<Result<_>>()?;
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        Ok(Box::new(ids.into_iter().map(Ok)))
-    }
-
-    fn all_ids(&self) -> Result<Ids<'_>> {
-        let range = self.requests.iter()?.rev();
-        Ok(Box::new(range.map(|e| e.map(|(k, _)| k.value()).map_err(key_error))))
-    }
-
-    /// Newest first, through the narrowest index the filter allows.
-    pub fn requests(&self, filter: &RequestFilter) -> Result<Page<AccessRequest>> {
-        self.requests_where(filter, |_| true)
-    }
-
-    /// As `requests`, keeping only those `also` admits; the limit counts admitted requests only.
-    pub fn requests_where(
-        &self,
-        filter: &RequestFilter,
-        also: impl Fn(&AccessRequest) -> bool,
+        apps: Option<&HashSet<String>>,
+        paging: &Paging<u64>,
     ) -> Result<Page<AccessRequest>> {
-        let ids = match (&filter.requester, &filter.app, filter.state) {
-            (Some(upn), app, _) => self.ids_by_requester(upn, app.as_deref())?,
-            (None, _, Some(state)) => self.ids_by_state(state)?,
-            (None, Some(app), None) => self.ids_by_app(app)?,
-            (None, None, None) => self.all_ids()?,
+        let after = paging.after;
+        let ids = match apps {
+            Some(apps) => {
+                let names: Vec<String> = apps.iter().cloned().collect();
+                self.by_state_in(RequestState::Approved, &names, after)?
+            }
+            None => {
+                let code = RequestState::Approved.code();
+                let range = self.by_state.range(under(after, |id| (code, id)))?;
+                ids_of(range.rev(), |k| k.1)
+            }
         };
-        let limit = filter.limit.unwrap_or(usize::MAX);
-        let mut page = Page { items: Vec::new(), more: false };
-        for id in ids {
-            let request = self.need_request(id?)?;
-            if !filter.admits(&request) || !also(&request) {
-                continue;
-            }
-            if page.items.len() == limit {
-                page.more = true;
-                break;
-            }
-            page.items.push(request);
-        }
-        Ok(page)
+        let grants = ids.map(|id| self.need_request(id?));
+        page(
+            grants.filter(|r| r.as_ref().map_or(true, |r| r.end().is_some_and(|end| end > now))),
+            paging.limit,
+        )
     }
 
-    /// Approved grants that have not ended: active now or scheduled.
-    pub fn current_grants(&self, now: DateTime<Utc>) -> Result<Vec<AccessRequest>> {
-        let mut grants = Vec::new();
-        for id in self.ids_by_state(RequestState::Approved)? {
-            let r = self.need_request(id?)?;
-            if r.end().is_some_and(|end| end > now) {
-                grants.push(r);
+    /// Audit records, newest first: of the applications given, a merge of their histories that
+    /// reads only what it returns; None: the whole log, the directory's records included.
+    pub fn audit_in(
+        &self,
+        apps: Option<&HashSet<String>>,
+        paging: &Paging<u64>,
+    ) -> Result<Page<AuditRecord>> {
+        let after = paging.after;
+        let ids = match apps {
+            Some(apps) => {
+                let mut ranges = Vec::new();
+                for app in apps {
+                    let range = self.audit_by_app.range(under(after, |id| (app.as_str(), id)))?;
+                    ranges.push(ids_of(range.rev(), |k| k.1));
+                }
+                newest(ranges)?
             }
-        }
-        Ok(grants)
+            None => ids_of(self.audit.range(under(after, |id| id))?.rev(), |k| k),
+        };
+        page(ids.map(|id| self.need_audit(id?)), paging.limit)
     }
 
     /// Every request of one requester on one application.
     pub fn requests_of(&self, upn: &str, app: &str) -> Result<Vec<AccessRequest>> {
-        self.ids_by_requester(upn, Some(app))?.map(|id| self.need_request(id?)).collect()
+        let range = self.by_requester.range((upn, app, 0)..=(upn, app, u64::MAX))?.rev();
+        ids_of(range, |k| k.2).map(|id| self.need_request(id?)).collect()
     }
 
     pub fn history(&self, request: u64) -> Result<Vec<AuditRecord>> {
@@ -265,24 +278,23 @@ impl<F: Family> Tables<F> {
         }
     }
 
-    /// Newest first.
-    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditRecord>> {
-        let mut out = Vec::new();
-        for entry in self.audit.iter()?.rev().take(limit) {
+    /// A user's notifications, newest first.
+    pub fn notifications_of(&self, upn: &str, paging: &Paging<u64>) -> Result<Page<Notification>> {
+        let range = self.notifications.range(under(paging.after, |id| (upn, id)))?.rev();
+        let items = range.map(|entry| {
             let (k, v) = entry?;
-            out.push(decode("audit", &k.value(), v.value())?);
-        }
-        Ok(out)
+            decode("notifications", &k.value().1, v.value())
+        });
+        page(items, paging.limit)
     }
 
-    /// Newest first.
-    pub fn notifications_of(&self, upn: &str, limit: usize) -> Result<Vec<Notification>> {
-        let mut out = Vec::new();
-        for entry in self.notifications.range((upn, 0)..=(upn, u64::MAX))?.rev().take(limit) {
-            let (k, v) = entry?;
-            out.push(decode("notifications", &k.value().1, v.value())?);
-        }
-        Ok(out)
+    /// Applications in name order, after the cursor, that `keep` admits.
+    pub fn apps_where(
+        &self,
+        paging: &Paging<String>,
+        keep: impl Fn(&Application) -> bool,
+    ) -> Result<Page<Application>> {
+        named(&self.apps, "apps", paging, keep)
     }
 
     /// The id of the newest notification the user has marked as seen; 0 when none.
@@ -298,21 +310,27 @@ impl<F: Family> Tables<F> {
     pub fn due(&self, now: DateTime<Utc>) -> Result<Vec<u64>> {
         self.deadlines
             .range((i64::MIN, 0)..=(ms(now), u64::MAX))?
-            .map(|e| e.map(|(k, _)| k.value().1).map_err(key_error))
+            .map(|e| e.map(|(k, _)| k.value().1).map_err(Error::from))
             .collect()
     }
 }
 
-fn all<T: serde::de::DeserializeOwned>(
+/// The records of a table keyed by name, in name order after the cursor, that `keep` admits.
+fn named<T: serde::de::DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     name: &str,
-) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    for entry in table.iter()? {
+    paging: &Paging<String>,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Page<T>> {
+    let from = match &paging.after {
+        Some(after) => Bound::Excluded(after.as_str()),
+        None => Bound::Unbounded,
+    };
+    let records = table.range::<&str>((from, Bound::Unbounded))?.map(|entry| {
         let (k, v) = entry?;
-        out.push(decode(name, &k.value(), v.value())?);
-    }
-    Ok(out)
+        decode::<T>(name, &k.value(), v.value())
+    });
+    page(records.filter(|r| r.as_ref().map_or(true, &keep)), paging.limit)
 }
 
 impl<F: Family> Lookup for Tables<F> {

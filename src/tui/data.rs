@@ -4,7 +4,25 @@
 
 use crate::client::Backend;
 use crate::domain::*;
+use crate::engine::Viewer;
 use crate::store::{RequestFilter, Result};
+
+/// Every item of a list the screens show whole (the directory, a user's applications, pending
+/// requests and grants), read part by part with the cursor, as a list route answers.
+async fn every<T: Listed, F: Future<Output = Result<Page<T>>>>(
+    mut part: impl FnMut(Option<T::Cursor>) -> F,
+) -> Result<Vec<T>> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = part(after.take()).await?;
+        after = page.next();
+        items.extend(page.items);
+        if after.is_none() {
+            return Ok(items);
+        }
+    }
+}
 
 /// How much history the screens keep in memory; older entries are one CLI call away.
 const HISTORY: usize = 500;
@@ -59,16 +77,19 @@ impl Snapshot {
             }
             None => (None, 0),
         };
-        let tenants = backend.tenants().await?;
+        let tenants = every(|after| backend.tenants(Paging { limit: None, after })).await?;
         let is_publisher = me
             .as_ref()
             .and_then(|u| tenants.iter().find(|t| t.id == u.tenant))
             .is_some_and(|t| t.kind == TenantKind::Publisher);
-        // Like history and grants, applications are shown to the parties to them.
-        let apps = match &me {
-            Some(user) => backend.apps_for(&user.upn).await?,
-            None => backend.apps().await?,
+        // Each user sees the applications their tenant is a party to, and their requests, grants
+        // and history; without an identity (a local operator) there is no one to scope to.
+        let viewer = match &me {
+            Some(user) => Viewer::User(user.upn.clone()),
+            None => Viewer::Operator,
         };
+        let (backend, viewer) = (&backend, &viewer);
+        let apps = every(move |after| backend.apps(viewer, Paging { limit: None, after })).await?;
         let requests = match &me {
             Some(user) if is_publisher => {
                 let filter = RequestFilter {
@@ -76,40 +97,33 @@ impl Snapshot {
                     limit: Some(HISTORY),
                     ..Default::default()
                 };
-                backend.requests(filter).await?.items
+                backend.requests(viewer, filter).await?.items
             }
             Some(user) => {
-                let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
                 let mine: Vec<&str> = apps
                     .iter()
                     .filter(|a| a.customer_tenant == user.tenant)
                     .map(|a| a.name.as_str())
                     .collect();
-                backend
-                    .requests_for(&user.upn, filter)
-                    .await?
-                    .items
-                    .into_iter()
-                    .filter(|r| mine.contains(&r.app.as_str()))
-                    .collect()
+                let pending = every(move |after| {
+                    let filter =
+                        RequestFilter { state: Some(RequestState::Pending), after, ..Default::default() };
+                    backend.requests(viewer, filter)
+                })
+                .await?;
+                pending.into_iter().filter(|r| mine.contains(&r.app.as_str())).collect()
             }
             None => Vec::new(),
         };
         let notifications = match &me {
-            Some(user) => backend.notifications(&user.upn, HISTORY).await?,
+            Some(user) => backend.notifications(&user.upn, Paging::first(HISTORY)).await?.items,
             None => Vec::new(),
         };
-        // Each user sees the history and grants of the applications their tenant is a party to;
-        // without an identity (a local operator) there is no one to scope to.
-        let (grants, audit) = match &me {
-            Some(user) => {
-                (backend.grants_for(&user.upn).await?, backend.audit_for(&user.upn, HISTORY).await?)
-            }
-            None => (backend.grants().await?, backend.audit(HISTORY).await?),
-        };
+        let grants = every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?;
+        let audit = backend.audit(viewer, Paging::first(HISTORY)).await?.items;
         Ok(Snapshot {
-            users: backend.search_users("").await?,
-            offers: backend.offers().await?,
+            users: every(move |after| backend.search_users("", Paging { limit: None, after })).await?,
+            offers: every(move |after| backend.offers(Paging { limit: None, after })).await?,
             grants,
             audit,
             me,

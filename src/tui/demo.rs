@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 
 use crate::domain::rules::{Actor, NewRequest, NewUser};
 use crate::domain::{RequestState, Span};
-use crate::engine::{Decide, Engine};
+use crate::engine::{Decide, Engine, Viewer};
 use crate::store::RequestFilter;
 
 /// The simulation's own publishers, so that the sample's pending requests stay for the viewer.
@@ -66,12 +66,12 @@ async fn decide_waiting(
     started: chrono::DateTime<chrono::Utc>,
 ) {
     let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
-    let Ok(page) = engine.requests(filter).await else { return };
+    let Ok(page) = engine.requests(&Viewer::Operator, filter).await else { return };
     let patience = TimeDelta::from_std(pause * 2).unwrap_or(TimeDelta::seconds(8));
     for r in
         page.items.into_iter().filter(|r| r.created_at >= started && engine.now() - r.created_at > patience)
     {
-        let Ok(app) = engine.app(&r.app).await else { continue };
+        let Ok(app) = engine.app(&Viewer::Operator, &r.app).await else { continue };
         let Some(approver) = app.policy.approvers.iter().find(|a| Actor::User((*a).clone()) != *viewer)
         else {
             continue;

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use crate::client::{Backend, Change, Events};
 use crate::config::{Config, TimeShown};
 use crate::domain::rules::Actor;
-use crate::engine::{MarkSeen, RequestDetail};
+use crate::engine::{MarkSeen, RequestDetail, Viewer};
 use app::{App, Call, Effect, Ui};
 use data::Snapshot;
 use keymap::Keymap;
@@ -213,9 +213,9 @@ async fn event_loop(
                 Effect::LoadDetail(_) if gone => app.toast(UNREACHABLE.into(), true),
                 Effect::Run(call) => run_call(backend, actor, call, &tx),
                 Effect::LoadDetail(id) => {
-                    let (backend, tx) = (backend.clone(), tx.clone());
+                    let (backend, tx, viewer) = (backend.clone(), tx.clone(), Viewer::from(actor));
                     tokio::spawn(async move {
-                        let _ = tx.send(Msg::Detail(Box::new(backend.request(id).await)));
+                        let _ = tx.send(Msg::Detail(Box::new(backend.request(&viewer, id).await)));
                     });
                 }
                 Effect::MarkSeen(upto) => {

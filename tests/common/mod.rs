@@ -138,8 +138,8 @@ impl Store {
     /// request, the applications, offers and users. (redb may rewrite pages, so file bytes are no measure.)
     pub fn snapshot(&self) -> Vec<String> {
         [
-            &["audit", "--json", "--limit", "100000"][..],
-            &["request", "list", "--json", "--limit", "100000"],
+            &["audit", "--json", "--limit", "1000"][..],
+            &["request", "list", "--json", "--limit", "1000"],
             &["app", "list", "--json"],
             &["offer", "list", "--json"],
             &["user", "search", "", "--json"],

@@ -1,0 +1,134 @@
+//! How much one list answer may hold, and how a caller walks on to the next part. Every door (the
+//! CLI, the dashboard, the service) asks through `Paging::asked`, so no caller can have a list built
+//! that grows with the store, and all of them refuse the same numbers with the same words.
+
+use super::error::RuleError;
+use super::model::{AccessRequest, Application, AuditRecord, Notification, Offer, Tenant, User};
+
+/// A list gives this many items unless asked for another number.
+pub const DEFAULT_LIMIT: usize = 100;
+/// The most one list answer holds.
+pub const MAX_LIMIT: usize = 1000;
+
+/// Which part of a list to read: at most `limit` items (None: all of them, for callers inside the
+/// crate that need the whole list and know it is small), the first of them after the cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paging<C> {
+    pub limit: Option<usize>,
+    pub after: Option<C>,
+}
+
+impl<C> Default for Paging<C> {
+    fn default() -> Self {
+        Paging { limit: None, after: None }
+    }
+}
+
+impl<C> Paging<C> {
+    /// The first `limit` items.
+    pub fn first(limit: usize) -> Self {
+        Paging { limit: Some(limit), after: None }
+    }
+
+    /// What a caller asked for: the default limit when none is given; more than the maximum, or
+    /// none at all, is refused.
+    pub fn asked(limit: Option<usize>, after: Option<C>) -> Result<Self, RuleError> {
+        Ok(Paging { limit: Some(check_limit(limit)?), after })
+    }
+}
+
+/// The limit a caller asked for, or the default; refused when it is 0 or over the maximum.
+pub fn check_limit(limit: Option<usize>) -> Result<usize, RuleError> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(n),
+        n => Err(RuleError::invalid(format!(
+            "a limit of {n} is not possible: lists give 1 to {MAX_LIMIT} items at a time; walk on with the cursor (after)"
+        ))),
+    }
+}
+
+/// One part of a list, and whether more come after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+}
+
+/// An item of a list, with the key the list is ordered by: what `after` names to walk on.
+pub trait Listed {
+    type Cursor: Clone + std::fmt::Display;
+    fn cursor(&self) -> Self::Cursor;
+}
+
+impl<T: Listed> Page<T> {
+    /// The cursor of the next part: the key of the last item, when more come after it.
+    pub fn next(&self) -> Option<T::Cursor> {
+        if self.more { self.items.last().map(Listed::cursor) } else { None }
+    }
+}
+
+impl Listed for AccessRequest {
+    type Cursor = u64;
+    fn cursor(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Listed for AuditRecord {
+    type Cursor = u64;
+    fn cursor(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Listed for Notification {
+    type Cursor = u64;
+    fn cursor(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Listed for Application {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Listed for Tenant {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.id.clone()
+    }
+}
+
+impl Listed for User {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.upn.clone()
+    }
+}
+
+impl Listed for Offer {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.id.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_default_and_stop_at_the_maximum() {
+        assert_eq!(check_limit(None), Ok(DEFAULT_LIMIT));
+        assert_eq!(check_limit(Some(1)), Ok(1));
+        assert_eq!(check_limit(Some(MAX_LIMIT)), Ok(MAX_LIMIT));
+        for refused in [0, MAX_LIMIT + 1, usize::MAX] {
+            let e = check_limit(Some(refused)).unwrap_err();
+            assert_eq!(e.kind, crate::domain::ErrorKind::Invalid);
+            assert!(e.message.contains("1 to 1000"), "{}", e.message);
+        }
+    }
+}
