@@ -69,6 +69,8 @@ pub enum ServeError {
     Store(#[from] crate::store::Error),
     #[error("{0}")]
     Socket(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The socket beside a store: `<store file>.sock`.
@@ -86,11 +88,13 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     // Signals are caught from the start, so a stop during start-up still closes cleanly.
     let stop = stop_signal().map_err(|e| ServeError::Socket(format!("cannot watch for signals: {e}")))?;
     let gid = group.map(socket::group_id).transpose()?;
+    let limits = crate::config::Config::user().map_err(ServeError::Config)?.limits;
     // Refuse before touching the store: the store would only say "in use".
     socket::check_free(socket_path).await?;
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any folder.
     let store = &std::fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf());
     let engine = Engine::open(store, OpenMode::Existing, Arc::new(SystemClock)).await?;
+    engine.set_limits(limits);
     let mut socket = match socket::bind(socket_path, gid) {
         Ok(socket) => socket,
         Err(e) => {
