@@ -4,13 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use common::{ALICE, BIN, DAVE, ERIN, NO_LOGIN, Store};
+use common::serve::{Serve, header, status};
+use common::{ALICE, DAVE, ERIN, Store};
 
 /// A config folder whose config.toml holds these limits.
 fn limits(per_hour: u32, live: u32) -> tempfile::TempDir {
@@ -22,7 +19,7 @@ fn limits(per_hour: u32, live: u32) -> tempfile::TempDir {
 }
 
 /// `request create` on `dev` (automatic approval) as `upn`, with the config folder given.
-fn create(s: &Store, config: &Path, upn: &str) -> common::Run {
+fn create_with(s: &Store, config: &Path, upn: &str) -> common::Run {
     let config = config.to_str().expect("a UTF-8 path");
     s.run_with(
         &[
@@ -56,15 +53,15 @@ fn the_local_cli_obeys_the_creation_rate() {
     let s = common::directory();
     let config = limits(2, 100);
     for _ in 0..2 {
-        let run = create(&s, config.path(), DAVE);
+        let run = create_with(&s, config.path(), DAVE);
         assert_eq!(run.code, 0, "{run:?}");
     }
     let before = s.snapshot();
-    let line = refused_for_now(&create(&s, config.path(), DAVE));
+    let line = refused_for_now(&create_with(&s, config.path(), DAVE));
     assert!(line.contains("in the last hour as allowed (2)"), "{line}");
     assert_eq!(s.snapshot(), before, "a refused request leaves nothing behind");
     // The limit is per requester: another one is not held back.
-    assert_eq!(create(&s, config.path(), ERIN).code, 0);
+    assert_eq!(create_with(&s, config.path(), ERIN).code, 0);
 }
 
 #[test]
@@ -72,14 +69,14 @@ fn the_local_cli_obeys_the_cap_on_live_grants() {
     let s = common::directory();
     let config = limits(100, 2);
     for _ in 0..2 {
-        assert_eq!(create(&s, config.path(), DAVE).code, 0);
+        assert_eq!(create_with(&s, config.path(), DAVE).code, 0);
     }
-    let line = refused_for_now(&create(&s, config.path(), DAVE));
+    let line = refused_for_now(&create_with(&s, config.path(), DAVE));
     assert!(line.contains("pending or granted as allowed at once (2)"), "{line}");
     // Once a grant ends early, there is room again.
     let id = s.json(&["request", "list", "--json"])[0]["id"].as_u64().expect("an id");
     s.ok_as(ALICE, &["access", "revoke", &id.to_string(), "--reason", "done"]);
-    assert_eq!(create(&s, config.path(), DAVE).code, 0);
+    assert_eq!(create_with(&s, config.path(), DAVE).code, 0);
 }
 
 #[test]
@@ -88,7 +85,7 @@ fn without_limits_in_the_config_the_defaults_apply() {
     let config = tempfile::tempdir().expect("an empty config folder");
     let mut refused = None;
     for n in 0..40 {
-        let run = create(&s, config.path(), DAVE);
+        let run = create_with(&s, config.path(), DAVE);
         if run.code != 0 {
             refused = Some((n, run));
             break;
@@ -99,76 +96,24 @@ fn without_limits_in_the_config_the_defaults_apply() {
     refused_for_now(&run);
 }
 
-/// `serve` on the store with a config folder; its socket sits beside the store, where the CLI finds it.
-struct Service(Child);
-
-impl Service {
-    fn start(s: &Store, config: &Path) -> Service {
-        let mut child = Command::new(BIN)
-            .env("TZ", "UTC")
-            .env_remove("JITDESK_USER")
-            .env_remove("JITDESK_SOCKET")
-            .env("USER", NO_LOGIN)
-            .env("LOGNAME", NO_LOGIN)
-            .env("XDG_CONFIG_HOME", config)
-            .env("XDG_DATA_HOME", s.dir.path())
-            .arg("--store")
-            .arg(&s.path)
-            .arg("serve")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("startup line");
-        assert!(line.starts_with("serving "), "{line}");
-        Service(child)
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One HTTP/1.1 call on the socket as the operator acting as `upn`: the whole answer as text.
-fn call(socket: &Path, upn: &str, body: &str) -> String {
-    let mut stream = UnixStream::connect(socket).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let head = format!(
-        "POST /v1/requests HTTP/1.1\r\nHost: jitdesk\r\nX-Jitdesk-As: {upn}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body.as_bytes())).expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer");
-    answer
-}
-
 #[test]
 fn the_service_answers_429_with_retry_after_and_its_clients_exit_1() {
     let s = common::directory();
     let config = limits(100, 1);
-    let _service = Service::start(&s, config.path());
-    let socket = s.path.with_file_name("jitdesk.redb.sock");
+    let service = Serve::start(&s, config.path(), false);
     let body = r#"{"app": "dev", "roles": ["Owner"], "duration": "PT1H", "justification": "x"}"#;
-    let first = call(&socket, DAVE, body);
-    assert!(first.starts_with("HTTP/1.1 201"), "{first}");
-    let second = call(&socket, DAVE, body);
-    assert!(second.starts_with("HTTP/1.1 429"), "{second}");
+    let create = |upn| service.call("POST", "/v1/requests", &[("X-Jitdesk-As", upn)], body);
+    let first = create(DAVE);
+    assert_eq!(status(&first), 201, "{first}");
+    let second = create(DAVE);
+    assert_eq!(status(&second), 429, "{second}");
     assert!(second.contains(r#""kind":"limited""#), "{second}");
-    let retry = second
-        .lines()
-        .find_map(|l| l.strip_prefix("retry-after: "))
-        .and_then(|v| v.trim().parse::<u64>().ok())
+    let retry = header(&second, "retry-after")
+        .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or_else(|| panic!("a Retry-After in seconds: {second}"));
     // The grant lasts an hour: trying again makes sense once it ends, not before, not much later.
     assert!((3000..=3600).contains(&retry), "{retry}");
     // The CLI through the service (the test's uid is the service's operator) says the same in one line.
-    let run = create(&s, config.path(), DAVE);
-    let line = refused_for_now(&run);
+    let line = refused_for_now(&create_with(&s, config.path(), DAVE));
     assert!(line.contains("pending or granted as allowed at once (1)"), "{line}");
 }

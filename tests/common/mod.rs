@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod serve;
 pub mod tmux;
 
 use std::path::PathBuf;
