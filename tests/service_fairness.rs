@@ -14,11 +14,10 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use common::serve::{Serve, status};
-
-/// The service's caps (src/service/mod.rs), as docs/api.md states them.
-const CONNECTIONS_PER_UID: usize = 64;
-const STREAMS_PER_UID: usize = 16;
-const REFUSAL_LINES: usize = 5;
+use jitdesk::service::{
+    BODY_TIMEOUT, MAX_CONNECTIONS_PER_UID as CONNECTIONS_PER_UID, MAX_STREAMS_PER_UID as STREAMS_PER_UID,
+    REFUSAL_INTERVAL, REFUSAL_LINES,
+};
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
@@ -187,5 +186,20 @@ fn the_log_is_private_from_its_first_byte_and_refusals_are_throttled() {
     let uid = nix::unistd::geteuid().as_raw();
     let text = std::fs::read_to_string(&log).expect("the log");
     let lines = text.lines().filter(|l| l.contains(&format!("uid {uid} ->"))).count();
-    assert!((1..=REFUSAL_LINES).contains(&lines), "{lines} refusal lines for 50 refusals:\n{text}");
+    assert!((1..=REFUSAL_LINES as usize).contains(&lines), "{lines} refusal lines for 50 refusals:\n{text}");
+}
+
+#[test]
+fn the_api_document_states_the_limits_the_service_keeps() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")).expect("docs/api.md");
+    for line in [
+        format!("| connections of one uid | {CONNECTIONS_PER_UID};"),
+        format!("| event streams of one uid | {STREAMS_PER_UID};"),
+        format!("must arrive within {} s (else 408)", BODY_TIMEOUT.as_secs()),
+        format!("| refusals logged | {REFUSAL_LINES} lines per uid a minute;"),
+    ] {
+        assert!(doc.contains(&line), "docs/api.md does not say `{line}`");
+    }
+    assert_eq!(REFUSAL_INTERVAL.as_secs(), 60, "docs/api.md says a minute");
 }
