@@ -187,7 +187,7 @@ impl Throttle {
     }
 
     fn summary(&self, key: u32, window: &Window) -> Option<Quieted> {
-        (window.quiet > 0).then(|| Quieted { key, count: window.quiet, interval: self.interval })
+        (window.quiet > 0).then_some(Quieted { key, count: window.quiet, interval: self.interval })
     }
 }
 
@@ -196,7 +196,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -78,6 +78,11 @@ pub fn log_refusal(throttle: &Throttle, uid: Option<u32>, line: impl FnOnce() ->
     }
 }
 
+/// A uid in a log line; `?` when the socket did not say.
+pub fn uid_text(uid: Option<u32>) -> String {
+    uid.map_or_else(|| "?".to_string(), |u| u.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

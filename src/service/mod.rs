@@ -173,15 +173,18 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
                 continue;
             }
         };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tracing::warn!("{max_connections} connections are open; closed a new one");
-            continue;
-        };
         // The kernel's word, read before anything is read from the connection.
         let uid = stream.peer_cred().ok().map(|c| c.uid());
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            fairness::log_refusal(&refusals, uid, || {
+                let uid = fairness::uid_text(uid);
+                format!("{max_connections} connections are open; closed a new one of uid {uid}")
+            });
+            continue;
+        };
         let Some(held) = uid.and_then(|uid| per_uid.try_take(uid, MAX_CONNECTIONS_PER_UID)) else {
             fairness::log_refusal(&refusals, uid, || {
-                let uid = uid.map_or_else(|| "?".to_string(), |u| u.to_string());
+                let uid = fairness::uid_text(uid);
                 format!("uid {uid} has {MAX_CONNECTIONS_PER_UID} connections open; closed a new one")
             });
             continue;
@@ -263,7 +266,7 @@ async fn guard(With(st): With<State>, request: Request, next: Next) -> Response 
     // Refusals are worth a look (who tried what), a few per caller; successes are in the audit log
     // already. The path is the caller's text: shown, never raw.
     let line = || {
-        let uid = uid.map_or_else(|| "?".to_string(), |u| u.to_string());
+        let uid = fairness::uid_text(uid);
         format!("{method} {} uid {uid} -> {status} in {ms:.1} ms", shown(&path))
     };
     if status.is_client_error() || status.is_server_error() {
