@@ -132,6 +132,7 @@ struct Window {
 pub struct Quieted {
     pub key: u32,
     pub count: u64,
+    /// How long the interval lasted: from its first line to its summary.
     pub interval: Duration,
 }
 
@@ -159,7 +160,7 @@ impl Throttle {
         let window = windows.entry(key).or_insert(Window { started: now, logged: 0, quiet: 0 });
         let mut summary = None;
         if now.duration_since(window.started) >= self.interval {
-            summary = self.summary(key, window);
+            summary = summary_of(key, window, now);
             *window = Window { started: now, logged: 0, quiet: 0 };
         }
         if window.logged < self.lines {
@@ -174,21 +175,32 @@ impl Throttle {
     /// The summaries of every interval that is over, forgetting those keys: for a timer, so a flood
     /// that stops is still summed up.
     pub fn sweep(&self, now: Instant) -> Vec<Quieted> {
+        self.sum_up(now, self.interval)
+    }
+
+    /// The summaries of every interval, over or not, forgetting every key: for the last lines of a
+    /// log, so nothing held back goes unsaid.
+    pub fn drain(&self, now: Instant) -> Vec<Quieted> {
+        self.sum_up(now, Duration::ZERO)
+    }
+
+    fn sum_up(&self, now: Instant, at_least: Duration) -> Vec<Quieted> {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         windows.retain(|key, window| {
-            if now.duration_since(window.started) < self.interval {
+            if now.duration_since(window.started) < at_least {
                 return true;
             }
-            out.extend(self.summary(*key, window));
+            out.extend(summary_of(*key, window, now));
             false
         });
         out
     }
+}
 
-    fn summary(&self, key: u32, window: &Window) -> Option<Quieted> {
-        (window.quiet > 0).then_some(Quieted { key, count: window.quiet, interval: self.interval })
-    }
+fn summary_of(key: u32, window: &Window, now: Instant) -> Option<Quieted> {
+    let interval = now.duration_since(window.started);
+    (window.quiet > 0).then_some(Quieted { key, count: window.quiet, interval })
 }
 
 /// 4512 as `4,512`: counts in a log are read by people.
@@ -290,7 +302,7 @@ mod tests {
         // Within the interval nothing is summed up yet.
         assert_eq!(throttle.sweep(t0 + Duration::from_secs(30)), []);
         // The next interval's first line brings the summary of the last.
-        let (admitted, summary) = throttle.admit(1234, t0 + Duration::from_secs(61));
+        let (admitted, summary) = throttle.admit(1234, t0 + Duration::from_secs(60));
         assert!(admitted);
         let summary = summary.expect("a summary");
         assert_eq!(summary.to_string(), "uid 1234: 4,512 more refusals in the last 60 s");
@@ -304,11 +316,24 @@ mod tests {
             throttle.admit(7, t0);
         }
         throttle.admit(8, t0);
-        let swept = throttle.sweep(t0 + Duration::from_secs(60));
-        assert_eq!(swept, [Quieted { key: 7, count: 8, interval: Duration::from_secs(60) }]);
+        let swept = throttle.sweep(t0 + Duration::from_secs(75));
+        assert_eq!(swept, [Quieted { key: 7, count: 8, interval: Duration::from_secs(75) }]);
         // Swept keys are forgotten: the map stays as small as the callers of the last interval.
         assert_eq!(throttle.sweep(t0 + Duration::from_secs(200)), []);
         assert!(throttle.admit(7, t0 + Duration::from_secs(200)).0);
+    }
+
+    #[test]
+    fn the_last_summaries_are_drained_whatever_their_age() {
+        let throttle = Throttle::new(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            throttle.admit(5, t0);
+        }
+        let drained = throttle.drain(t0 + Duration::from_secs(2));
+        assert_eq!(drained, [Quieted { key: 5, count: 2, interval: Duration::from_secs(2) }]);
+        assert_eq!(drained[0].to_string(), "uid 5: 2 more refusals in the last 2 s");
+        assert_eq!(throttle.drain(t0 + Duration::from_secs(3)), []);
     }
 
     #[test]

@@ -63,7 +63,8 @@ pub const RESERVED_FILES: usize = 64;
 pub const MAX_CONNECTIONS_PER_UID: usize = 64;
 /// How many event streams one uid may have open at once; more are refused with 429.
 pub const MAX_STREAMS_PER_UID: usize = 16;
-/// How many refusals of one uid are logged in each `REFUSAL_INTERVAL`; the rest are summed up.
+/// How many refusals of one uid are logged in each `REFUSAL_INTERVAL`; the rest are summed up in
+/// one line when the interval is over (or the service stops).
 pub const REFUSAL_LINES: u32 = 5;
 pub const REFUSAL_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for requests in flight.
@@ -233,6 +234,9 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     }
     let closed = engine.close().await;
     socket.remove();
+    for summary in refusals.drain(Instant::now()) {
+        tracing::warn!("{summary}");
+    }
     closed?;
     tracing::info!("stopped; the store is closed");
     Ok(())
