@@ -184,9 +184,11 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
             continue;
         };
         let Some(held) = uid.and_then(|uid| per_uid.try_take(uid, MAX_CONNECTIONS_PER_UID)) else {
-            fairness::log_refusal(&refusals, uid, || {
-                let uid = fairness::uid_text(uid);
-                format!("uid {uid} has {MAX_CONNECTIONS_PER_UID} connections open; closed a new one")
+            fairness::log_refusal(&refusals, uid, || match uid {
+                Some(uid) => {
+                    format!("uid {uid} has {MAX_CONNECTIONS_PER_UID} connections open; closed a new one")
+                }
+                None => "a connection came without peer credentials; closed it".to_string(),
             });
             continue;
         };
