@@ -164,7 +164,8 @@ pub async fn identify(
         });
     }
     if let Some(why) = &peer.lookup_failed {
-        tracing::warn!("cannot look up the login of uid {uid}: {why}");
+        // The refusal's own line (throttled per uid) says 503; the reason is for a closer look.
+        tracing::debug!("cannot look up the login of uid {uid}: {why}");
         return Err(ApiError::unavailable(format!(
             "the service could not read the password database to tell who uid {uid} is ({why}): try again shortly"
         )));
