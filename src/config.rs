@@ -1,11 +1,13 @@
-//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: the service's socket and account, and for the dashboard
-//! theme, key overrides, bell, mouse and how times are shown.
+//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: the service's socket and account, the limits on what one
+//! requester may ask for, and for the dashboard theme, key overrides, bell, mouse and how times are shown.
 //! Every field is optional; a mistake is reported with the file and line, never silently ignored.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::engine::Limits;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -23,6 +25,8 @@ pub struct Config {
     pub time: TimeShown,
     /// Action name -> one key or a list of keys, e.g. `approve = "A"` or `quit = ["q", "ctrl-q"]`.
     pub keys: HashMap<String, Keys>,
+    /// `[limits]`: `requests_per_hour` and `live_grants`, per requester.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -35,6 +39,7 @@ impl Default for Config {
             mouse: false,
             time: TimeShown::Local,
             keys: HashMap::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -111,6 +116,19 @@ mod tests {
         assert!(!c.bell && c.mouse && c.time == TimeShown::Utc);
         assert_eq!(c.key_overrides()["quit"], vec!["q", "ctrl-q"]);
         assert_eq!(c.key_overrides()["approve"], vec!["A"]);
+        assert_eq!(c.limits, Limits::default());
+    }
+
+    #[test]
+    fn limits_are_read_and_default_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[limits]\nrequests_per_hour = 5\n").unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.limits.requests_per_hour, 5);
+        assert_eq!(c.limits.live_grants, Limits::default().live_grants);
+        std::fs::write(&path, "[limits]\nlive_grant = 5\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("line 2"));
     }
 
     #[test]

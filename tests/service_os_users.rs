@@ -494,19 +494,26 @@ fn an_approver_and_a_publisher_each_use_the_service_as_themselves() {
     assert!(direct.to_lowercase().contains("permission denied"), "{direct}");
 
     // The service's log (refusals at `info`) has the status of each refusal: 403 for the publisher's
-    // tries and for the unmapped user; nothing at all from the outsider, who never got in.
+    // tries and for the unmapped user; nothing at all from the outsider, who never got in. A uid's
+    // first refusals each have their line, the rest are summed up (here when the service stopped).
     let log = std::fs::read_to_string(&service.log).expect("the service's log");
     for (call, uid) in [
         (format!("POST /v1/requests/{id}/approve"), publisher_uid),
         (format!("POST /v1/requests/{other}/approve"), publisher_uid),
         ("PATCH /v1/applications/contoso-crm".to_string(), publisher_uid),
-        ("POST /v1/tenants".to_string(), publisher_uid),
-        ("POST /v1/users".to_string(), publisher_uid),
         ("GET /v1/requests".to_string(), unmapped_uid),
     ] {
         let line = format!("{call} uid {uid} -> 403 Forbidden");
         assert!(log.contains(&line), "no `{line}` in the service's log:\n{log}");
     }
+    let publishers = log.lines().filter(|l| l.contains(&format!(" uid {publisher_uid} -> "))).count();
+    let lines = jitdesk::service::REFUSAL_LINES as usize;
+    assert_eq!(publishers, lines, "the publisher's first refusals, and no more:\n{log}");
+    let summed_up = format!("uid {publisher_uid}: ");
+    assert!(
+        log.lines().any(|l| l.contains(&summed_up) && l.contains(" more refusals in the last ")),
+        "the rest of the publisher's refusals are summed up:\n{log}"
+    );
     let refusals = log.lines().filter(|l| l.contains(" -> 4")).count();
     let forbidden = log.lines().filter(|l| l.contains(" -> 403 Forbidden")).count();
     assert_eq!(refusals, forbidden + 1, "every refusal but the late deny is a 403:\n{log}");

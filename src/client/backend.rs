@@ -121,7 +121,12 @@ impl Backend {
             Open::Create => Engine::open(store, OpenMode::Create, clock).await,
         };
         match (engine, service) {
-            (Ok(engine), _) => Ok(Backend::Local(engine)),
+            (Ok(engine), _) => {
+                // The same limits as the service: a local store is no way around them.
+                let config = crate::config::Config::user().map_err(Error::Service)?;
+                engine.set_limits(config.limits);
+                Ok(Backend::Local(engine))
+            }
             // A shared store is not the user's to open: what they need is the service, which is down.
             (Err(Error::Unreadable { path, detail }), Some(socket))
                 if socket.exists() && detail.contains("Permission denied") =>

@@ -63,7 +63,9 @@ impl Events {
                             return Some(Change::Event(Event { record: e.record, notified: e.notified }));
                         }
                         Err(e) => {
-                            tracing::warn!("an event from the service could not be read ({e}); reloading");
+                            // serde quotes what it could not read: the service's text, shown, never raw.
+                            let why = crate::domain::text::shown(&e.to_string());
+                            tracing::warn!("an event from the service could not be read ({why}); reloading");
                             return Some(Change::Reload);
                         }
                     },

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,26 +17,35 @@ pub enum ErrorKind {
     Forbidden,
     /// The thing exists already or is in a state that does not allow this.
     Conflict,
+    /// A limit on how much one requester may ask for was reached; it lifts by itself later.
+    Limited,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleError {
     pub kind: ErrorKind,
     pub message: String,
+    /// For `Limited`: when trying again can succeed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 impl RuleError {
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Invalid, message: message.into() }
+        Self { kind: ErrorKind::Invalid, message: message.into(), retry_at: None }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::NotFound, message: message.into() }
+        Self { kind: ErrorKind::NotFound, message: message.into(), retry_at: None }
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Forbidden, message: message.into() }
+        Self { kind: ErrorKind::Forbidden, message: message.into(), retry_at: None }
     }
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Conflict, message: message.into() }
+        Self { kind: ErrorKind::Conflict, message: message.into(), retry_at: None }
+    }
+    /// A limit was reached; `retry_at` is when it lifts (the message says so in words too).
+    pub fn limited(message: impl Into<String>, retry_at: Option<DateTime<Utc>>) -> Self {
+        Self { kind: ErrorKind::Limited, message: message.into(), retry_at }
     }
 }
 

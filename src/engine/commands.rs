@@ -102,6 +102,7 @@ impl Command for NewRequest {
         let by = rules::resolve(&*w.tables, actor)?;
         let id = w.tables.next_request_id()?;
         let request = rules::create_request(&*w.tables, &by, self, id, w.now)?;
+        w.limits.check(&*w.tables, &by, w.now)?;
         let app = w.app_of(&request)?;
         w.tables.save_request(None, &request)?;
         w.record(Change::of_request(&by.upn, Action::RequestCreated, None, &request))?;

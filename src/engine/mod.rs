@@ -5,13 +5,14 @@
 mod clock;
 mod commands;
 mod event;
+mod limits;
 mod queries;
 mod worker;
 mod writer;
 
 use std::path::Path;
 use std::sync::mpsc::{Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use tokio::sync::{broadcast, oneshot};
@@ -19,6 +20,7 @@ use tokio::sync::{broadcast, oneshot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
 pub use event::Event;
+pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer, approvers_of};
 
 use crate::domain::rules::Actor;
@@ -39,6 +41,8 @@ struct Inner {
     jobs: Mutex<Option<Sender<Msg>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     events: broadcast::Sender<Event>,
+    /// What one requester may ask for, read by the store thread at each transaction.
+    limits: Arc<RwLock<Limits>>,
     /// Queries run on the caller's thread (the read-only engine of one-shot callers).
     inline: bool,
 }
@@ -52,8 +56,14 @@ impl Engine {
         let store = Arc::new(store);
         let (jobs, receiver) = channel();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let worker =
-            Worker { store: store.clone(), clock: clock.clone(), jobs: receiver, events: events.clone() };
+        let limits = Arc::new(RwLock::new(Limits::NONE));
+        let worker = Worker {
+            store: store.clone(),
+            clock: clock.clone(),
+            jobs: receiver,
+            events: events.clone(),
+            limits: limits.clone(),
+        };
         let handle = std::thread::Builder::new()
             .name("jitdesk-store".into())
             .spawn(move || worker.run())
@@ -65,6 +75,7 @@ impl Engine {
                 jobs: Mutex::new(Some(jobs)),
                 worker: Mutex::new(Some(handle)),
                 events,
+                limits,
                 inline: false,
             }),
         };
@@ -94,6 +105,7 @@ impl Engine {
                 jobs: Mutex::new(None),
                 worker: Mutex::new(None),
                 events,
+                limits: Arc::new(RwLock::new(Limits::NONE)),
                 inline: true,
             }),
         })
@@ -105,6 +117,12 @@ impl Engine {
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.inner.clock.now()
+    }
+
+    /// Sets what one requester may ask for, from the next command on. An engine starts with none
+    /// (`Limits::NONE`): programs that load data set none, the doors people use set the configured ones.
+    pub fn set_limits(&self, limits: Limits) {
+        *self.inner.limits.write().unwrap_or_else(|p| p.into_inner()) = limits;
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

@@ -2,8 +2,8 @@
 //! command, whichever comes first, then runs everything due and everything queued in one transaction,
 //! so commands that arrive together share one fsync.
 
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, oneshot};
 use super::clock::Clock;
 use super::commands::{Command, advance_due};
 use super::event::Event;
+use super::limits::Limits;
 use super::writer::Writer;
 use crate::domain::rules::Actor;
 use crate::store::{Error, Result, Store};
@@ -71,6 +72,7 @@ pub(super) struct Worker {
     pub clock: Arc<dyn Clock>,
     pub jobs: Receiver<Msg>,
     pub events: broadcast::Sender<Event>,
+    pub limits: Arc<RwLock<Limits>>,
 }
 
 impl Worker {
@@ -113,8 +115,10 @@ impl Worker {
     /// One transaction: everything due, then the queued commands. Returns the next deadline.
     fn pass(&self, mut jobs: Vec<Box<dyn Job>>, now: DateTime<Utc>, next: Option<i64>) -> Option<i64> {
         let mut events = Vec::new();
+        let limits = *self.limits.read().unwrap_or_else(|p| p.into_inner());
         let written = self.store.write(|tables| {
             let mut w = Writer::new(tables, now, &mut events);
+            w.limits = limits;
             advance_due(&mut w)?;
             for job in jobs.iter_mut() {
                 crate::store::guarded(|| job.run(&mut w))?;

@@ -4,12 +4,15 @@
 use chrono::{DateTime, Utc};
 
 use super::event::Event;
+use super::limits::Limits;
 use crate::domain::*;
 use crate::store::{Result, Tables, Write};
 
 pub struct Writer<'a, 't> {
     pub tables: &'a mut Tables<Write<'t>>,
     pub now: DateTime<Utc>,
+    /// What one requester may ask for; none unless the engine was given limits.
+    pub limits: Limits,
     events: &'a mut Vec<Event>,
 }
 
@@ -51,7 +54,7 @@ impl<'s> Change<'s> {
 
 impl<'a, 't> Writer<'a, 't> {
     pub fn new(tables: &'a mut Tables<Write<'t>>, now: DateTime<Utc>, events: &'a mut Vec<Event>) -> Self {
-        Writer { tables, now, events }
+        Writer { tables, now, limits: Limits::NONE, events }
     }
 
     pub fn record(&mut self, change: Change<'_>) -> Result<u64> {

@@ -1,6 +1,7 @@
 //! Refusals as HTTP answers: a status that fits and `{"error": {"kind", "message"}}`.
 
 use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
 use axum::response::{IntoResponse, Response};
 
 use super::reply::Json;
@@ -13,11 +14,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub kind: ErrorKind,
     pub message: String,
+    /// Seconds until trying again can succeed, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError { status, kind, message: message.into() }
+        ApiError { status, kind, message: message.into(), retry_after: None }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -52,8 +55,14 @@ impl From<RuleError> for ApiError {
             crate::domain::ErrorKind::NotFound => StatusCode::NOT_FOUND,
             crate::domain::ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             crate::domain::ErrorKind::Conflict => StatusCode::CONFLICT,
+            crate::domain::ErrorKind::Limited => StatusCode::TOO_MANY_REQUESTS,
         };
-        ApiError::new(status, e.kind.into(), e.message)
+        // Whole seconds, rounded up, and at least one: a client that waits that long is not refused again.
+        let retry_after = e.retry_at.map(|at| {
+            let ms = (at - chrono::Utc::now()).num_milliseconds().max(0) as u64;
+            ms.div_ceil(1000).max(1)
+        });
+        ApiError { retry_after, ..ApiError::new(status, e.kind.into(), e.message) }
     }
 }
 
@@ -72,7 +81,11 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Failure { error: FailureDetail { kind: self.kind, message: self.message } };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -1,21 +1,24 @@
 //! `GET /v1/events`: the engine's events as server-sent events. The stream starts with `ready`
 //! (from then on nothing committed is missed), carries one `data:` line of `json::Event` per commit
 //! the caller may see, a keep-alive comment every 15 s, and ends with `reload` when the client fell
-//! too far behind (its buffer is the engine's bounded broadcast channel) or the service stops.
+//! too far behind (its buffer is the engine's bounded broadcast channel) or the service stops. Each
+//! uid may hold `MAX_STREAMS_PER_UID` streams: each one costs the service work on every commit.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State as With;
+use axum::extract::{ConnectInfo, State as With};
+use axum::http::StatusCode;
 use axum::response::sse::{Event as Sse, KeepAlive};
 use futures_util::stream::{self, Stream};
 use tokio::sync::{broadcast, watch};
 
-use super::State;
-use super::error::ApiResult;
-use super::identity::Caller;
-use super::wire::{EVENT_READY, EVENT_RELOAD, Reload, ReloadReason};
+use super::error::{ApiError, ApiResult};
+use super::fairness::Held;
+use super::identity::{Caller, Peer};
+use super::wire::{EVENT_READY, EVENT_RELOAD, ErrorKind, Reload, ReloadReason};
+use super::{MAX_STREAMS_PER_UID, State};
 use crate::engine::{Engine, Event};
 use crate::json;
 
@@ -23,8 +26,20 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub async fn stream(
     With(st): With<State>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
     caller: Caller,
 ) -> ApiResult<axum::response::Sse<impl Stream<Item = Result<Sse, Infallible>>>> {
+    // A socket without credentials is refused by `Caller` already.
+    let uid = peer.uid.unwrap_or(u32::MAX);
+    let Some(slot) = st.streams.try_take(uid, MAX_STREAMS_PER_UID) else {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Limited,
+            format!(
+                "you have {MAX_STREAMS_PER_UID} event streams open, the most one user may: close one (each dashboard holds one) and try again"
+            ),
+        ));
+    };
     // Subscribed before the answer goes out, so a client that waits for `ready` misses nothing.
     let feed = Feed {
         events: st.engine.subscribe(),
@@ -33,6 +48,7 @@ pub async fn stream(
         viewer: caller.user.as_ref().map(|u| u.upn.clone()),
         seen: HashMap::new(),
         phase: Phase::Start,
+        _slot: slot,
     };
     let events = stream::unfold(feed, |mut feed| async move {
         let next = feed.next().await?;
@@ -56,6 +72,8 @@ struct Feed {
     /// Which applications the viewer may see, as learnt; parties to an application never change.
     seen: HashMap<String, bool>,
     phase: Phase,
+    /// The uid's place among its streams, given back when the stream ends.
+    _slot: Held,
 }
 
 impl Feed {

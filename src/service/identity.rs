@@ -23,12 +23,26 @@ pub struct Peer {
     pub uid: Option<u32>,
     /// The uid's login name, when it has one.
     pub login: Option<String>,
+    /// Why the password database could not be read (out of descriptors, say): the login is then
+    /// unknown rather than absent, and the caller is asked to try again instead of being refused.
+    pub lookup_failed: Option<String>,
 }
 
 impl Peer {
     pub fn of(stream: &UnixStream) -> Peer {
-        let uid = stream.peer_cred().ok().map(|c| c.uid());
-        Peer { uid, login: uid.and_then(login_of) }
+        match stream.peer_cred() {
+            Ok(cred) => Peer::for_uid(cred.uid()),
+            Err(_) => Peer { uid: None, login: None, lookup_failed: None },
+        }
+    }
+
+    /// The peer of a uid, its login looked up now.
+    pub fn for_uid(uid: u32) -> Peer {
+        let (login, lookup_failed) = match login_of(uid) {
+            Ok(login) => (login, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        Peer { uid: Some(uid), login, lookup_failed }
     }
 }
 
@@ -38,16 +52,29 @@ impl Connected<&UnixStream> for Peer {
     }
 }
 
-/// The login name of a uid, from the password database.
-pub fn login_of(uid: u32) -> Option<String> {
-    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten().map(|u| u.name)
+/// The login name of a uid, from the password database: None when the uid has none, an error when
+/// the database could not be read.
+pub fn login_of(uid: u32) -> nix::Result<Option<String>> {
+    known(nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)))
+}
+
+/// Tells "no such uid" from "could not look": getpwuid_r(3) may report a missing entry as any of
+/// these errors instead of an empty answer; anything else (EMFILE, ENFILE, EIO, ENOMEM, ...) is
+/// trouble reading the database.
+fn known(lookup: nix::Result<Option<nix::unistd::User>>) -> nix::Result<Option<String>> {
+    use nix::errno::Errno;
+    match lookup {
+        Ok(user) => Ok(user.map(|u| u.name)),
+        Err(Errno::ENOENT | Errno::ESRCH | Errno::EBADF | Errno::EPERM) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// A uid as people know it: `login (uid N)`, or `uid N` when it has no login.
 pub fn named(uid: u32) -> String {
     match login_of(uid) {
-        Some(login) => format!("{login} (uid {uid})"),
-        None => format!("uid {uid}"),
+        Ok(Some(login)) => format!("{login} (uid {uid})"),
+        Ok(None) | Err(_) => format!("uid {uid}"),
     }
 }
 
@@ -61,7 +88,7 @@ pub struct Operator {
 impl Operator {
     pub fn current() -> Operator {
         let uid = nix::unistd::geteuid().as_raw();
-        Operator { uid, login: login_of(uid).unwrap_or_else(|| format!("uid{uid}")) }
+        Operator { uid, login: login_of(uid).ok().flatten().unwrap_or_else(|| format!("uid{uid}")) }
     }
 }
 
@@ -144,6 +171,13 @@ pub async fn identify(
             None => caller(None),
         });
     }
+    if let Some(why) = &peer.lookup_failed {
+        // The refusal's own line (throttled per uid) says 503; the reason is for a closer look.
+        tracing::debug!("cannot look up the login of uid {uid}: {why}");
+        return Err(ApiError::unavailable(format!(
+            "the service could not read the password database to tell who uid {uid} is ({why}): try again shortly"
+        )));
+    }
     let Some(login) = &peer.login else {
         return Err(ApiError::forbidden(format!(
             "your uid {uid} has no OS login name, so it maps to no directory user; ask the operator to give you a login"
@@ -169,11 +203,16 @@ impl FromRequestParts<State> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> ApiResult<Caller> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<Peer>>()
-            .map(|c| c.0.clone())
-            .unwrap_or(Peer { uid: None, login: None });
+        let mut peer = parts.extensions.get::<ConnectInfo<Peer>>().map(|c| c.0.clone()).unwrap_or(Peer {
+            uid: None,
+            login: None,
+            lookup_failed: None,
+        });
+        // A lookup that failed when the connection came is tried again: the trouble may have passed,
+        // and a client that keeps its connection must not be told "try again" for ever.
+        if let (Some(uid), Some(_)) = (peer.uid, &peer.lookup_failed) {
+            peer = Peer::for_uid(uid);
+        }
         let claimed = match parts.headers.get(AS_HEADER) {
             None => None,
             Some(value) => Some(
@@ -225,7 +264,11 @@ mod tests {
     }
 
     fn peer(uid: u32, login: &str) -> Peer {
-        Peer { uid: Some(uid), login: Some(login.into()) }
+        Peer { uid: Some(uid), login: Some(login.into()), lookup_failed: None }
+    }
+
+    fn nobody() -> Peer {
+        Peer { uid: None, login: None, lookup_failed: None }
     }
 
     async fn who(peer: &Peer, header: Option<&str>) -> ApiResult<Caller> {
@@ -284,9 +327,9 @@ mod tests {
         // Claiming a user does not help.
         refused(who(&peer(2000, "mallory"), Some("alice@contoso.com")).await, ErrorKind::Forbidden);
         // Nor does a uid without a login, or a socket without credentials.
-        let m = refused(who(&Peer { uid: Some(2001), login: None }, None).await, ErrorKind::Forbidden);
+        let m = refused(who(&Peer { uid: Some(2001), ..nobody() }, None).await, ErrorKind::Forbidden);
         assert!(m.contains("uid 2001"), "{m}");
-        refused(who(&Peer { uid: None, login: None }, None).await, ErrorKind::Forbidden);
+        refused(who(&nobody(), None).await, ErrorKind::Forbidden);
     }
 
     #[tokio::test]
@@ -294,5 +337,29 @@ mod tests {
         // Another uid with the operator's login name (say, a renamed account) is not the operator.
         let m = refused(who(&peer(2000, "svc"), None).await, ErrorKind::Forbidden);
         assert!(m.contains("not mapped"), "{m}");
+    }
+
+    #[test]
+    fn a_missing_entry_is_no_login_and_a_failed_lookup_is_an_error() {
+        use nix::errno::Errno;
+        assert_eq!(known(Ok(None)), Ok(None));
+        for missing in [Errno::ENOENT, Errno::ESRCH, Errno::EBADF, Errno::EPERM] {
+            assert_eq!(known(Err(missing)), Ok(None), "{missing}");
+        }
+        for trouble in [Errno::EMFILE, Errno::ENFILE, Errno::EIO, Errno::ENOMEM, Errno::EINTR] {
+            assert_eq!(known(Err(trouble)), Err(trouble), "{trouble}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_is_try_again_never_an_identity_refusal() {
+        let why = nix::errno::Errno::EMFILE.to_string();
+        let failed = Peer { uid: Some(2000), login: None, lookup_failed: Some(why) };
+        let e = who(&failed, None).await.expect_err("not identified");
+        assert_eq!((e.status.as_u16(), e.kind), (503, ErrorKind::Unavailable), "{}", e.message);
+        assert!(e.message.contains("try again") && e.message.contains("uid 2000"), "{}", e.message);
+        // The operator is known by its uid alone, so a lookup that failed does not matter for it.
+        let operator = Peer { uid: Some(ME), ..failed };
+        assert!(who(&operator, None).await.expect("the operator").operator);
     }
 }

@@ -3,13 +3,16 @@
 //! gate (owner and group only); the caller's identity comes from the socket's peer credentials
 //! (`identity`); the engine's rules are the second gate.
 //!
-//! No caller holds up another: bodies are capped, headers must arrive within a time, each request
-//! has a deadline, only so many run at once, connections are capped, and event subscribers read
-//! from a bounded buffer and are dropped (told to reload) when they fall behind.
+//! No caller holds up another: bodies are capped and must arrive within a time before the request
+//! takes a turn, headers must arrive within a time, each request has a deadline, only so many run
+//! at once, connections and event streams are capped per uid and overall (`fairness`), refusals
+//! are logged a few lines per uid, and event subscribers read from a bounded buffer and are dropped
+//! (told to reload) when they fall behind.
 
 mod error;
 mod events;
 mod extract;
+mod fairness;
 pub mod identity;
 mod reply;
 mod routes;
@@ -21,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State as With};
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,10 +35,13 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
 use tower::Service;
 
+use crate::domain::text::shown;
 use crate::engine::{Engine, SystemClock};
+use crate::logging::Throttle;
 use crate::store::OpenMode;
 use error::ApiError;
 use identity::{Operator, Peer};
+use wire::ErrorKind;
 
 /// The largest request body read.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -46,8 +53,21 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many requests are handled at once; more wait for a turn (within their deadline).
 pub const MAX_IN_FLIGHT: usize = 64;
-/// How many connections are open at once; more are closed at once.
+/// How long a client may take to send a request's body, read before the request waits for a turn.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many connections are open at once; more are closed at once. Lower when the process may open
+/// fewer files (`RESERVED_FILES` kept aside): the limit is raised to its hard maximum at start.
 pub const MAX_CONNECTIONS: usize = 1024;
+/// Descriptors kept aside from connections: the store, the log, the listener, the runtime's own.
+pub const RESERVED_FILES: usize = 64;
+/// How many connections one uid may have open at once; more are closed at once.
+pub const MAX_CONNECTIONS_PER_UID: usize = 64;
+/// How many event streams one uid may have open at once; more are refused with 429.
+pub const MAX_STREAMS_PER_UID: usize = 16;
+/// How many refusals of one uid are logged in each `REFUSAL_INTERVAL`; the rest are summed up in
+/// one line when the interval is over (or the service stops).
+pub const REFUSAL_LINES: u32 = 5;
+pub const REFUSAL_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for requests in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Once no request is being handled, how long connections get to send their last answers.
@@ -61,6 +81,10 @@ pub struct State {
     /// Becomes true when the service stops; event streams end on it.
     stopping: watch::Receiver<bool>,
     turns: Arc<Semaphore>,
+    /// Event streams open, per uid.
+    streams: fairness::PerUid,
+    /// Refusals logged, per uid.
+    refusals: Arc<Throttle>,
 }
 
 /// Why `serve` could not start.
@@ -70,6 +94,8 @@ pub enum ServeError {
     Store(#[from] crate::store::Error),
     #[error("{0}")]
     Socket(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The socket beside a store: `<store file>.sock`.
@@ -84,14 +110,17 @@ pub fn default_socket(store: &Path) -> PathBuf {
 /// the socket file goes.
 pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Result<(), ServeError> {
     crate::logging::to_file();
+    let open_files = fairness::raise_open_files();
     // Signals are caught from the start, so a stop during start-up still closes cleanly.
     let stop = stop_signal().map_err(|e| ServeError::Socket(format!("cannot watch for signals: {e}")))?;
     let gid = group.map(socket::group_id).transpose()?;
+    let limits = crate::config::Config::user().map_err(ServeError::Config)?.limits;
     // Refuse before touching the store: the store would only say "in use".
     socket::check_free(socket_path).await?;
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any folder.
     let store = &std::fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf());
     let engine = Engine::open(store, OpenMode::Existing, Arc::new(SystemClock)).await?;
+    engine.set_limits(limits);
     let mut socket = match socket::bind(socket_path, gid) {
         Ok(socket) => socket,
         Err(e) => {
@@ -102,7 +131,15 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     let (stopping_tx, stopping) = watch::channel(false);
     let operator = Operator::current();
     let turns = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    let state = State { engine: engine.clone(), operator: operator.clone(), stopping, turns: turns.clone() };
+    let refusals = Arc::new(Throttle::new(REFUSAL_LINES, REFUSAL_INTERVAL));
+    let state = State {
+        engine: engine.clone(),
+        operator: operator.clone(),
+        stopping: stopping.clone(),
+        turns: turns.clone(),
+        streams: fairness::PerUid::default(),
+        refusals: refusals.clone(),
+    };
     let app = routes::router()
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
@@ -116,8 +153,11 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     );
     println!("serving {} on {}", store.display(), socket_path.display());
 
+    tokio::spawn(sum_up_refusals(refusals.clone(), stopping));
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let max_connections = fairness::connection_cap(open_files);
+    let connections = Arc::new(Semaphore::new(max_connections));
+    let per_uid = fairness::PerUid::default();
     let make = app.into_make_service_with_connect_info::<Peer>();
     let listener = socket.listener.take().expect("a bound socket has its listener");
     tokio::pin!(stop);
@@ -135,8 +175,22 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
                 continue;
             }
         };
+        // The kernel's word, read before anything is read from the connection.
+        let uid = stream.peer_cred().ok().map(|c| c.uid());
         let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tracing::warn!("{MAX_CONNECTIONS} connections are open; closed a new one");
+            fairness::log_refusal(&refusals, uid, || {
+                let uid = fairness::uid_text(uid);
+                format!("{max_connections} connections are open; closed a new one of uid {uid}")
+            });
+            continue;
+        };
+        let Some(held) = uid.and_then(|uid| per_uid.try_take(uid, MAX_CONNECTIONS_PER_UID)) else {
+            fairness::log_refusal(&refusals, uid, || match uid {
+                Some(uid) => {
+                    format!("uid {uid} has {MAX_CONNECTIONS_PER_UID} connections open; closed a new one")
+                }
+                None => "a connection came without peer credentials; closed it".to_string(),
+            });
             continue;
         };
         let watcher = graceful.watcher();
@@ -153,7 +207,7 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
             if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!("connection ended: {e}");
             }
-            drop(permit);
+            drop((permit, held));
         });
     }
 
@@ -183,6 +237,9 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     }
     let closed = engine.close().await;
     socket.remove();
+    for summary in refusals.drain(Instant::now()) {
+        tracing::warn!("{summary}");
+    }
     closed?;
     tracing::info!("stopped; the store is closed");
     Ok(())
@@ -200,8 +257,8 @@ fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
     })
 }
 
-/// Runs around every request: refuses oversized bodies by their declared length, waits for a turn,
-/// enforces the deadline, and logs.
+/// Runs around every request: refuses oversized bodies by their declared length, reads the body,
+/// waits for a turn, enforces the deadline, and logs.
 async fn guard(With(st): With<State>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -213,14 +270,16 @@ async fn guard(With(st): With<State>, request: Request, next: Next) -> Response 
     };
     let status = response.status();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let uid = uid.map_or_else(|| "?".to_string(), |u| u.to_string());
-    // Refusals are worth a look (who tried what); successes are in the audit log already.
-    if status.is_server_error() {
-        tracing::warn!("{method} {path} uid {uid} -> {status} in {ms:.1} ms");
-    } else if status.is_client_error() {
-        tracing::info!("{method} {path} uid {uid} -> {status} in {ms:.1} ms");
+    // Refusals are worth a look (who tried what), a few per caller; successes are in the audit log
+    // already. The path is the caller's text: shown, never raw.
+    let line = || {
+        let uid = fairness::uid_text(uid);
+        format!("{method} {} uid {uid} -> {status} in {ms:.1} ms", shown(&path))
+    };
+    if status.is_client_error() || status.is_server_error() {
+        fairness::log_refusal(&st.refusals, uid, line);
     } else {
-        tracing::debug!("{method} {path} uid {uid} -> {status} in {ms:.1} ms");
+        tracing::debug!("{}", line());
     }
     response
 }
@@ -234,6 +293,9 @@ async fn admit(st: &State, request: Request, next: Next) -> Result<Response, Api
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Err(ApiError::too_large(MAX_BODY));
     }
+    // The body is read before the request waits for a turn: a client that sends it slowly holds
+    // its own connection, not one of the turns everyone shares.
+    let request = read_body(request).await?;
     let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
     let busy =
         || ApiError::unavailable("the service is too busy to take this request now: try again shortly");
@@ -247,4 +309,49 @@ async fn admit(st: &State, request: Request, next: Next) -> Result<Response, Api
             REQUEST_TIMEOUT.as_secs()
         ))
     })
+}
+
+/// The request with its body read whole, within `BODY_TIMEOUT` and `MAX_BODY`.
+async fn read_body(request: Request) -> Result<Request, ApiError> {
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await;
+    let bytes = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) if is_too_large(&e) => return Err(ApiError::too_large(MAX_BODY)),
+        Ok(Err(e)) => return Err(ApiError::invalid(format!("cannot read the request body: {e}"))),
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorKind::Invalid,
+                format!("the request body did not arrive within {} s", BODY_TIMEOUT.as_secs()),
+            ));
+        }
+    };
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+fn is_too_large(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// Logs the summaries of refusals held back, once a minute until the service stops: a flood that
+/// ends is still summed up.
+async fn sum_up_refusals(refusals: Arc<Throttle>, mut stopping: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(REFUSAL_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        for summary in refusals.sweep(Instant::now()) {
+            tracing::warn!("{summary}");
+        }
+    }
 }

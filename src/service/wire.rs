@@ -19,8 +19,9 @@ pub const EVENT_READY: &str = "ready";
 /// The SSE event name that ends a stream: reload everything (and reconnect).
 pub const EVENT_RELOAD: &str = "reload";
 
-/// The kinds of refusal: the four of the rules, and `unavailable` for trouble with the store, a
-/// busy service or a request that took too long.
+/// The kinds of refusal: the five of the rules (`limited`: a per-requester limit, with a
+/// `Retry-After` header), and `unavailable` for trouble with the store, a busy service or a request
+/// that took too long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorKind {
@@ -28,6 +29,7 @@ pub enum ErrorKind {
     NotFound,
     Forbidden,
     Conflict,
+    Limited,
     Unavailable,
 }
 
@@ -39,6 +41,7 @@ impl From<crate::domain::ErrorKind> for ErrorKind {
             K::NotFound => ErrorKind::NotFound,
             K::Forbidden => ErrorKind::Forbidden,
             K::Conflict => ErrorKind::Conflict,
+            K::Limited => ErrorKind::Limited,
         }
     }
 }
@@ -66,6 +69,7 @@ impl Failure {
             ErrorKind::NotFound => RuleError::not_found(message),
             ErrorKind::Forbidden => RuleError::forbidden(message),
             ErrorKind::Conflict => RuleError::conflict(message),
+            ErrorKind::Limited => RuleError::limited(message, None),
             ErrorKind::Unavailable => return None,
         })
     }

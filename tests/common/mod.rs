@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod os_users;
+pub mod serve;
 pub mod service;
 pub mod tmux;
 

@@ -1,0 +1,111 @@
+//! How much one requester may ask for: so many new requests per hour, and so many requests open at
+//! once (pending, or approved and not yet ended). One publisher scripting requests in a loop would
+//! otherwise fill every approver's inbox and the store. These are rules, checked inside the write
+//! transaction of `NewRequest`, so every door (CLI on a local store, dashboard, service) obeys them.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Deserialize;
+
+use crate::domain::{AccessRequest, RequestState, RuleError, User};
+use crate::store::{RequestFilter, Result, Tables, Write};
+
+/// The window the creation rate is counted over.
+const RATE_WINDOW: TimeDelta = TimeDelta::hours(1);
+
+/// The `[limits]` table of config.toml; each limit is per requester.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// New requests in any hour.
+    pub requests_per_hour: u32,
+    /// Requests open at once: pending, or approved and not yet ended.
+    pub live_grants: u32,
+}
+
+impl Default for Limits {
+    /// Far above what a person asks for by hand, low enough that a runaway script stops soon.
+    fn default() -> Self {
+        Limits { requests_per_hour: 30, live_grants: 20 }
+    }
+}
+
+impl Limits {
+    /// No limit at all: an engine opened by a program (sample data, benchmarks) rather than for people.
+    pub const NONE: Limits = Limits { requests_per_hour: u32::MAX, live_grants: u32::MAX };
+
+    /// Refuses a new request from `requester` when it would pass a limit, saying when to try again.
+    pub fn check(&self, tables: &Tables<Write<'_>>, requester: &User, now: DateTime<Utc>) -> Result<()> {
+        if *self == Limits::NONE {
+            return Ok(());
+        }
+        let since = now - RATE_WINDOW;
+        let filter = RequestFilter { requester: Some(requester.upn.clone()), ..RequestFilter::default() };
+        let counted = |r: &AccessRequest| r.created_at > since || open_until(r, now).is_some();
+        // Newest first, so the recent ones are in the order their window ends.
+        let mine: Vec<AccessRequest> =
+            tables.requests_in(&filter, None)?.items.into_iter().filter(|r| counted(r)).collect();
+        let recent: Vec<&AccessRequest> = mine.iter().filter(|r| r.created_at > since).collect();
+        if let Some(oldest_counted) = over(recent.len(), self.requests_per_hour).map(|n| recent[n]) {
+            let retry = oldest_counted.created_at + RATE_WINDOW;
+            return Err(limited(
+                format!(
+                    "{} has created as many requests in the last hour as allowed ({})",
+                    requester.upn, self.requests_per_hour
+                ),
+                retry,
+            ));
+        }
+        let mut open: Vec<DateTime<Utc>> = mine.iter().filter_map(|r| open_until(r, now)).collect();
+        open.sort_unstable();
+        if let Some(first) = over(open.len(), self.live_grants).map(|n| open[open.len() - 1 - n]) {
+            return Err(limited(
+                format!(
+                    "{} has as many requests pending or granted as allowed at once ({})",
+                    requester.upn, self.live_grants
+                ),
+                first,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// When `count` things are held and `limit` may be: None while one more fits, else the index (from
+/// the newest) of the one whose going lets one more in. A limit of 0 counts as 1: a limit is there
+/// to slow people down, not to shut them out.
+fn over(count: usize, limit: u32) -> Option<usize> {
+    let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+    (count >= limit).then(|| limit.saturating_sub(1))
+}
+
+/// Until when a request holds a place under the live cap: a pending one until it must be decided,
+/// an approved one until its access ends; None once it holds none.
+fn open_until(r: &AccessRequest, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let until = match r.state {
+        RequestState::Pending => Some(r.decide_by),
+        RequestState::Approved => r.end(),
+        _ => None,
+    };
+    until.filter(|until| *until > now)
+}
+
+fn limited(what: String, retry: DateTime<Utc>) -> crate::store::Error {
+    let when = retry.format("%Y-%m-%d %H:%M:%S UTC");
+    RuleError::limited(format!("{what}: try again after {when}"), Some(retry)).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_more_fits_until_the_limit() {
+        assert_eq!(over(0, 3), None);
+        assert_eq!(over(2, 3), None);
+        // Three held, three allowed: the third newest must go first.
+        assert_eq!(over(3, 3), Some(2));
+        assert_eq!(over(5, 3), Some(2));
+        assert_eq!(over(0, 0), None);
+        assert_eq!(over(1, 0), Some(0));
+    }
+}
