@@ -51,6 +51,9 @@ pub const MAX_CONNECTIONS: usize = 1024;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Once no request is being handled, how long connections get to send their last answers.
 const DRAIN: Duration = Duration::from_millis(500);
+/// How long a service whose store thread stopped by itself (a damaged store) keeps answering, 503
+/// with why, before it exits non-zero for its supervisor to see.
+pub const FAULT_GRACE: Duration = Duration::from_secs(5);
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -120,9 +123,23 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     let make = app.into_make_service_with_connect_info::<Peer>();
     let listener = socket.listener.take().expect("a bound socket has its listener");
     tokio::pin!(stop);
+    // A store thread that stopped by itself ends the service, after a grace in which callers hear why.
+    let watched = engine.clone();
+    let faulted = async move {
+        let why = watched.stopped().await;
+        tracing::error!("the store thread stopped: {why}; stopping in {} s", FAULT_GRACE.as_secs());
+        tokio::time::sleep(FAULT_GRACE).await;
+        why
+    };
+    tokio::pin!(faulted);
+    let mut fault = None;
     loop {
         let accepted = tokio::select! {
             _ = &mut stop => break,
+            why = &mut faulted => {
+                fault = Some(why);
+                break;
+            }
             accepted = listener.accept() => accepted,
         };
         let stream = match accepted {
@@ -183,6 +200,9 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     let closed = engine.close().await;
     socket.remove();
     closed?;
+    if let Some(why) = fault {
+        return Err(ServeError::Store(why));
+    }
     tracing::info!("stopped; the store is closed");
     Ok(())
 }

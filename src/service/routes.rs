@@ -124,12 +124,16 @@ struct CheckQuery {
     user: Option<String>,
 }
 
-async fn health(With(st): With<State>) -> Json<wire::Health> {
-    Json(wire::Health {
+/// 503 once the store thread has stopped by itself: the service is about to exit, and says why.
+async fn health(With(st): With<State>) -> ApiResult<Json<wire::Health>> {
+    if let Some(why) = st.engine.fault() {
+        return Err(ApiError::unavailable(format!("the service's store thread has stopped: {why}")));
+    }
+    Ok(Json(wire::Health {
         service: "jitdesk".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         store: st.engine.path().display().to_string(),
-    })
+    }))
 }
 
 async fn me(With(st): With<State>, caller: Caller) -> ApiResult<Json<wire::Me>> {
