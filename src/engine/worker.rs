@@ -141,12 +141,8 @@ impl Worker {
             } else if !jobs.is_empty() || due {
                 match self.pass(jobs, now) {
                     Ok(deadline) => next = deadline,
-                    Err(e @ Error::Damaged(_)) => {
-                        tracing::error!("the store thread stops: {e}");
-                        self.store.abandon(e.clone());
-                        self.fault.send_replace(Some(e));
-                        return;
-                    }
+                    // `pass` has let go of the store and said why.
+                    Err(Error::Damaged(_)) => return,
                     Err(e) => {
                         // redb refuses everything after a failed write until the file is opened again.
                         broken = self.store.reopen(e).err();
@@ -166,7 +162,8 @@ impl Worker {
         self.store.read().and_then(|t| t.next_deadline()).ok().flatten()
     }
 
-    /// One transaction: everything due, then the queued commands. Returns the next deadline.
+    /// One transaction: everything due, then the queued commands. Returns the next deadline; on a
+    /// damaged store, lets go of it and says so (`fault`) before anyone hears of the failure.
     fn pass(&self, mut jobs: Vec<Box<dyn Job>>, now: DateTime<Utc>) -> Result<Option<i64>> {
         let mut events = Vec::new();
         // One catch around the whole transaction: a panic inside redb (a damaged page) unwinds
@@ -186,6 +183,12 @@ impl Worker {
             Err(e) => {
                 tracing::error!("a write transaction failed: {e}");
                 events.clear();
+                if let Error::Damaged(_) = e {
+                    // Before anyone hears of the failure, so that whoever asks next hears it too.
+                    tracing::error!("the store thread stops: {e}");
+                    self.store.abandon(e.clone());
+                    self.fault.send_replace(Some(e.clone()));
+                }
                 Err(e.clone())
             }
         };
