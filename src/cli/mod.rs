@@ -301,6 +301,10 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             let items = backend.notifications(&upn, *limit).await?;
             ok(if *json { json_out(&items)? } else { show::notifications(&items, &style) })
         }
+        Command::Backup { file } => {
+            let size = backend.backup(&operator, file).await?;
+            ok(format!("wrote a backup of the store to {} ({size} bytes)\n", file.display()))
+        }
         Command::Audit { json, limit } => {
             let records = backend.audit(*limit).await?;
             ok(if *json { json_out(&records)? } else { show::audit(&records, &style) })

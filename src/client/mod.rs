@@ -8,6 +8,7 @@
 //! `service::HEADER_TIMEOUT`); a call that a kept connection could not take goes out on a new one.
 
 mod backend;
+mod backup;
 mod events;
 
 pub use backend::{Backend, Link, Open, Routed, os_login};

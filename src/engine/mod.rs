@@ -2,6 +2,7 @@
 //! thread and come back once durable; queries read a snapshot beside it; every commit is announced
 //! as events.
 
+mod backup;
 mod clock;
 mod commands;
 mod event;

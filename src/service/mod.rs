@@ -7,6 +7,7 @@
 //! has a deadline, only so many run at once, connections are capped, and event subscribers read
 //! from a bounded buffer and are dropped (told to reload) when they fall behind.
 
+mod backup;
 mod error;
 mod events;
 mod extract;

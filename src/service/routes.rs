@@ -14,7 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Body, OptionalBody, Params};
 use super::identity::Caller;
 use super::wire::{self, MORE_HEADER, SEEN_HEADER};
-use super::{State, events};
+use super::{State, backup, events};
 use crate::domain::rules::{Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
 use crate::engine::{Cancel, Decide, MarkSeen, Revoke, SetPolicy};
@@ -47,6 +47,7 @@ pub fn router() -> axum::Router<State> {
         .route("/v1/notifications/seen", post(mark_seen))
         .route("/v1/audit", get(audit))
         .route("/v1/events", get(events::stream))
+        .route("/v1/backup", get(backup::backup))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }

@@ -87,4 +87,10 @@ macro_rules! storage_from {
     )*};
 }
 
-storage_from!(redb::StorageError, redb::TableError, redb::TransactionError, redb::CommitError);
+storage_from!(
+    redb::DatabaseError,
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError
+);

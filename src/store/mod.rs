@@ -1,6 +1,7 @@
 //! The redb file: opening it safely, its tables, and typed reads and writes. Nothing above this
 //! module names redb.
 
+mod backup;
 mod codec;
 mod error;
 mod holder;
@@ -174,7 +175,7 @@ impl Store {
                 Ok(())
             }
             Ok(Err(e)) => {
-                let e = Error::from(redb::Error::from(e));
+                let e = Error::from(e);
                 *db = Db::Gone(e.clone());
                 Err(e)
             }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod service;
 pub mod tmux;
 
 use std::path::PathBuf;
