@@ -249,3 +249,47 @@ fn a_full_disk_refuses_writes_with_503_and_the_service_recovers_once_there_is_ro
     assert!(!upns.contains(&"cli-filler@contoso.com"), "a refused write was kept");
     drop(service);
 }
+
+#[test]
+fn a_full_disk_refuses_a_local_write_in_one_line_and_keeps_the_store() {
+    let Some(disk) = Tmpfs::mount("3m") else { return };
+    let path = disk.path().join("jitdesk.redb");
+    let local = |args: &[&str]| Run::from_cmd(bare_command().arg("--store").arg(&path).args(args));
+    let out = local(&["init", "--sample"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let filler = disk.path().join("filler");
+    fill(&filler);
+    let name = "N".repeat(250);
+    let add = |n: usize| {
+        let upn = format!("filler{n}@contoso.com");
+        local(&["user", "add", &upn, "--tenant", "contoso", "--name", &name])
+    };
+    let mut acknowledged = Vec::new();
+    let mut refused = None;
+    for n in 0..400 {
+        let run = add(n);
+        if run.code == 0 {
+            acknowledged.push(format!("filler{n}@contoso.com"));
+            continue;
+        }
+        assert_eq!(run.code, 1, "{run:?}");
+        refused = Some((n, run.error_line().to_string()));
+        break;
+    }
+    let (lost, line) = refused.expect("no write was refused on a full disk");
+    assert!(line.starts_with("error: the disk is full; nothing was changed"), "{line}");
+    assert_no_internals(&line);
+
+    std::fs::remove_file(&filler).expect("free the disk");
+    let run = add(lost);
+    assert_eq!(run.code, 0, "a write once there is room again: {run:?}");
+    acknowledged.push(format!("filler{lost}@contoso.com"));
+    let run = local(&["user", "search", "filler", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let users: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).expect("users");
+    let upns: Vec<&str> = users.iter().filter_map(|u| u["upn"].as_str()).collect();
+    assert_eq!(upns.len(), acknowledged.len(), "exactly the acknowledged users: {upns:?}");
+    for upn in &acknowledged {
+        assert!(upns.contains(&upn.as_str()), "{upn} was acknowledged and is gone");
+    }
+}

@@ -73,7 +73,7 @@ impl From<redb::Error> for Error {
 }
 
 /// ENOSPC, or EDQUOT for a user over their quota: both mean no room to write.
-fn is_disk_full(e: &std::io::Error) -> bool {
+pub(super) fn is_disk_full(e: &std::io::Error) -> bool {
     matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }
 

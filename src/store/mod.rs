@@ -262,6 +262,7 @@ fn open_error(path: &Path, e: DatabaseError) -> Error {
         DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
             Error::InUse { path: path_buf, holder: holder::describe(path) }
         }
+        DatabaseError::Storage(StorageError::Io(io)) if error::is_disk_full(&io) => Error::DiskFull,
         DatabaseError::Storage(StorageError::Io(io))
             if !matches!(io.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof) =>
         {
