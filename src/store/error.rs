@@ -94,3 +94,32 @@ storage_from!(
     redb::TransactionError,
     redb::CommitError
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redb_failures_become_what_a_caller_can_act_on() {
+        let full = redb::Error::Io(std::io::Error::from_raw_os_error(28));
+        assert!(matches!(Error::from(full), Error::DiskFull));
+        let quota = redb::Error::Io(std::io::Error::from_raw_os_error(122));
+        assert!(matches!(Error::from(quota), Error::DiskFull));
+        let corrupted = Error::from(redb::Error::Corrupted("bad page 7".into()));
+        assert_eq!(corrupted.to_string(), "the store is damaged: bad page 7; restore it from a backup");
+        let eio = Error::from(redb::Error::Io(std::io::Error::from_raw_os_error(5)));
+        assert!(matches!(&eio, Error::Storage(m) if m.starts_with("I/O error")), "{eio:?}");
+    }
+
+    #[test]
+    fn no_place_in_redbs_source_reaches_a_message() {
+        let here = std::panic::Location::caller();
+        let poisoned = Error::from(redb::Error::LockPoisoned(here)).to_string();
+        assert!(poisoned.starts_with("the store is damaged: "), "{poisoned}");
+        let open = Error::from(redb::Error::TableAlreadyOpen("requests".into(), here)).to_string();
+        for message in [poisoned, open] {
+            assert!(!message.contains(here.file()) && !message.contains(".rs"), "{message}");
+            assert!(!message.contains("Poisoned"), "{message}");
+        }
+    }
+}
