@@ -39,8 +39,9 @@ fn sample() -> Store {
 /// The store's bytes with 64 bytes scribbled inside page `page` (4 KiB pages).
 fn scribbled(pristine: &[u8], page: usize) -> Vec<u8> {
     let mut bytes = pristine.to_vec();
-    for at in page * 4096 + 100..page * 4096 + 164 {
-        bytes[at] = (at * 37) as u8;
+    let start = page * 4096 + 100;
+    for (at, byte) in bytes.iter_mut().enumerate().skip(start).take(64) {
+        *byte = (at * 37) as u8;
     }
     bytes
 }
