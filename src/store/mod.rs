@@ -156,7 +156,8 @@ impl Store {
 
     /// Closes the file and opens it again, for the store thread after a failed write: redb answers
     /// "Previous I/O error occurred" to everything after one, until it is opened again, which also
-    /// recovers the file to its last commit. Until an attempt succeeds, every call answers `why`.
+    /// recovers the file to its last commit. Until an attempt succeeds, every call answers why the
+    /// store is closed: `why`, or what stopped it from opening again (the disk still full).
     pub fn reopen(&self, why: Error) -> Result<()> {
         let mut db = self.db.write().unwrap_or_else(|p| p.into_inner());
         if matches!(*db, Db::Read(_)) {
