@@ -158,8 +158,9 @@ impl Worker {
         }
     }
 
+    /// None when the deadline index cannot be read either: the next command's write says why.
     fn next_deadline(&self) -> Option<i64> {
-        self.store.read().and_then(|t| t.next_deadline()).ok().flatten()
+        crate::store::guarded(|| self.store.read()?.next_deadline()).ok().flatten()
     }
 
     /// One transaction: everything due, then the queued commands. Returns the next deadline; on a
