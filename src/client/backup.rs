@@ -14,6 +14,7 @@ use tempfile::NamedTempFile;
 use super::{Backend, CALL_TIMEOUT, Client, failure, request};
 use crate::domain::RuleError;
 use crate::domain::rules::Actor;
+use crate::service::BACKUP_TIMEOUT;
 use crate::store::{Error, Result};
 
 impl Backend {
@@ -82,8 +83,9 @@ impl Client {
             let mut sender = self.connect().await?;
             sender.send_request(request(Method::GET, path, as_user, None)?).await.map_err(|e| self.lost(&e))
         };
-        let response =
-            tokio::time::timeout(CALL_TIMEOUT, asked).await.map_err(|_| self.no_answer(CALL_TIMEOUT))??;
+        // The service may take up to its own limit to make the copy, and a margin to say so.
+        let making = BACKUP_TIMEOUT + CALL_TIMEOUT;
+        let response = tokio::time::timeout(making, asked).await.map_err(|_| self.no_answer(making))??;
         let status = response.status();
         let announced = response
             .headers()

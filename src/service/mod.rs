@@ -42,6 +42,9 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const MAX_HEADERS: usize = 64 * 1024;
 /// The most a request may take, waiting for its turn included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most making a backup (`GET /v1/backup`) may take: a copy of the whole store, which grows
+/// with it. Sending the copy afterwards has no limit but the client's pace.
+pub const BACKUP_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long a client may take to send a request's headers; also how long an idle connection stays.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many requests are handled at once; more wait for a turn (within their deadline).
@@ -254,7 +257,8 @@ async fn admit(st: &State, request: Request, next: Next) -> Result<Response, Api
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Err(ApiError::too_large(MAX_BODY));
     }
-    let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    let limit = if request.uri().path() == "/v1/backup" { BACKUP_TIMEOUT } else { REQUEST_TIMEOUT };
+    let deadline = tokio::time::Instant::now() + limit;
     let busy =
         || ApiError::unavailable("the service is too busy to take this request now: try again shortly");
     let _turn = match tokio::time::timeout_at(deadline, st.turns.acquire()).await {
@@ -264,7 +268,7 @@ async fn admit(st: &State, request: Request, next: Next) -> Result<Response, Api
     tokio::time::timeout_at(deadline, next.run(request)).await.map_err(|_| {
         ApiError::unavailable(format!(
             "the request took longer than {} s; a change may still have been made: look before trying again",
-            REQUEST_TIMEOUT.as_secs()
+            limit.as_secs()
         ))
     })
 }
