@@ -101,6 +101,20 @@ fn a_backup_never_overwrites_a_file() {
 }
 
 #[test]
+fn a_backup_into_a_folder_that_does_not_exist_is_one_line() {
+    let s = sample();
+    let to = s.dir.path().join("no-such-folder").join("copy.redb");
+    let run = backup(&s.path, &to);
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run.error_line();
+    assert!(
+        line.starts_with("error: cannot write the backup to ") && line.contains("nothing was kept"),
+        "{line}"
+    );
+    assert!(!to.exists());
+}
+
+#[test]
 fn only_the_operator_takes_a_backup_through_the_service() {
     let s = sample();
     let service = Service::start(&s.path);

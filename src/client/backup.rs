@@ -71,7 +71,10 @@ fn exists(to: &Path) -> Error {
 fn write_error(to: &Path, e: std::io::Error) -> Error {
     match e.kind() {
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Error::DiskFull,
-        _ => Error::Unreadable { path: to.to_path_buf(), detail: format!("cannot write the backup: {e}") },
+        _ => Error::Rule(RuleError::invalid(format!(
+            "cannot write the backup to {}: {e}; nothing was kept",
+            to.display()
+        ))),
     }
 }
 
