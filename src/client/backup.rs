@@ -43,6 +43,8 @@ impl Backend {
             std::io::ErrorKind::AlreadyExists => exists(to),
             _ => write_error(to, e.error),
         })?;
+        // The new name is durable only once its folder is.
+        File::open(folder_of(to)).and_then(|f| f.sync_all()).map_err(|e| write_error(to, e))?;
         Ok(size)
     }
 }
@@ -52,13 +54,16 @@ fn beside(to: &Path) -> Result<NamedTempFile> {
     if std::fs::symlink_metadata(to).is_ok() {
         return Err(exists(to));
     }
-    let folder = to.parent().filter(|f| !f.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".partial")
-        .tempfile_in(folder)
+        .tempfile_in(folder_of(to))
         .map_err(|e| write_error(to, e))
+}
+
+fn folder_of(to: &Path) -> &Path {
+    to.parent().filter(|f| !f.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 fn exists(to: &Path) -> Error {
