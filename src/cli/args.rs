@@ -85,6 +85,13 @@ pub enum Command {
         #[command(flatten)]
         page: PageArgs,
     },
+    /// Copy the whole store, consistently, into a new file (0600) that `--store` can open; through
+    /// the service when one runs, where only its operator may
+    Backup {
+        /// The new file; an existing one is never overwritten
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Own the store and serve it to everyone on this host over a Unix socket (docs/api.md)
     Serve {
         /// The socket to listen on [default: beside the store, as <store file>.sock]
@@ -108,6 +115,7 @@ impl Command {
                 | Command::Access(AccessCmd::List { .. } | AccessCmd::Check { .. })
                 | Command::Notifications { .. }
                 | Command::Audit { .. }
+                | Command::Backup { .. }
         )
     }
 }

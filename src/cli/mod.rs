@@ -35,13 +35,12 @@ const EXIT_NO_ACCESS: u8 = 3;
 pub fn main() -> ExitCode {
     // A panic is a bug, but the user still gets one line, not a backtrace; the dashboard's own hook
     // restores the terminal before this runs.
+    // Where it happened goes to the log only: a path on the build machine means nothing to a user.
     std::panic::set_hook(Box::new(|info| {
-        if crate::store::probing() {
-            return;
-        }
-        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("error: internal error{place}; this is a bug, please report it (details in the log)");
         tracing::error!("panic: {info}");
+        if !crate::store::probing() {
+            eprintln!("error: internal error; this is a bug, please report it (details in the log)");
+        }
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -310,6 +309,10 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             let page = backend.notifications(&upn, paging(page)?).await?;
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::notifications(&page.items, &style) })
+        }
+        Command::Backup { file } => {
+            let size = backend.backup(&operator, file).await?;
+            ok(format!("wrote a backup of the store to {} ({size} bytes)\n", file.display()))
         }
         Command::Audit { json, page } => {
             let page = backend.audit(&viewer(backend, cli).await?, paging(page)?).await?;

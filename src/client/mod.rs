@@ -9,6 +9,7 @@
 //! `service::HEADER_TIMEOUT`); a call that a kept connection could not take goes out on a new one.
 
 mod backend;
+mod backup;
 mod events;
 mod trust;
 

@@ -115,6 +115,17 @@ fn need_operator(actor: &Actor) -> Result<(), RuleError> {
     }
 }
 
+/// A backup holds every tenant's data, so only the store's operator takes one.
+pub fn may_back_up(actor: &Actor) -> Result<(), RuleError> {
+    match actor {
+        Actor::Operator(_) => Ok(()),
+        Actor::User(upn) => Err(RuleError::forbidden(format!(
+            "{} may not take a backup: it holds every tenant's data, so only the store's operator can",
+            shown(upn)
+        ))),
+    }
+}
+
 /// The inputs below are also the bodies the service accepts (and its clients send): camelCase, unknown
 /// fields refused.
 #[derive(Debug, Clone, Serialize, Deserialize)]

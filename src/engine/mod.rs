@@ -2,6 +2,7 @@
 //! thread and come back once durable; queries read a snapshot beside it; every commit is announced
 //! as events.
 
+mod backup;
 mod clock;
 mod commands;
 mod event;
@@ -15,7 +16,7 @@ use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
@@ -43,6 +44,8 @@ struct Inner {
     events: broadcast::Sender<Event>,
     /// What one requester may ask for, read by the store thread at each transaction.
     limits: Arc<RwLock<Limits>>,
+    /// Why the store thread stopped by itself (a damaged store, a crash); None while it runs.
+    fault: Arc<watch::Sender<Option<Error>>>,
     /// Queries run on the caller's thread (the read-only engine of one-shot callers).
     inline: bool,
 }
@@ -57,12 +60,14 @@ impl Engine {
         let (jobs, receiver) = channel();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let limits = Arc::new(RwLock::new(Limits::NONE));
+        let fault = Arc::new(watch::Sender::new(None));
         let worker = Worker {
             store: store.clone(),
             clock: clock.clone(),
             jobs: receiver,
             events: events.clone(),
             limits: limits.clone(),
+            fault: fault.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("jitdesk-store".into())
@@ -76,6 +81,7 @@ impl Engine {
                 worker: Mutex::new(Some(handle)),
                 events,
                 limits,
+                fault,
                 inline: false,
             }),
         };
@@ -106,6 +112,7 @@ impl Engine {
                 worker: Mutex::new(None),
                 events,
                 limits: Arc::new(RwLock::new(Limits::NONE)),
+                fault: Arc::new(watch::Sender::new(None)),
                 inline: true,
             }),
         })
@@ -129,24 +136,44 @@ impl Engine {
         self.inner.events.subscribe()
     }
 
+    /// Why the store thread stopped by itself, once it has; None while it runs.
+    pub fn fault(&self) -> Option<Error> {
+        self.inner.fault.borrow().clone()
+    }
+
+    /// Resolves when the store thread stops by itself, with why; never while it runs.
+    pub async fn stopped(&self) -> Error {
+        let mut fault = self.inner.fault.subscribe();
+        match fault.wait_for(Option::is_some).await {
+            Ok(why) => why.clone().unwrap_or(Error::Closed),
+            // The sender lives as long as this engine does.
+            Err(_) => Error::Closed,
+        }
+    }
+
+    /// "The engine has stopped", said with why when the store thread stopped by itself.
+    fn closed(&self) -> Error {
+        self.fault().unwrap_or(Error::Closed)
+    }
+
     /// Runs a command; it returns once the change, its audit record and its notifications are durable.
     pub async fn run<C: Command>(&self, actor: &Actor, command: C) -> Result<C::Output> {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Queued::new(actor.clone(), command, reply));
         self.send(Msg::Job(job))?;
-        answer.await.map_err(|_| Error::Closed)?
+        answer.await.map_err(|_| self.closed())?
     }
 
     /// Returns after the store thread has processed everything due at the clock's current time.
     pub async fn sync(&self) -> Result<()> {
         let (reply, answer) = oneshot::channel();
         self.send(Msg::Sync(reply))?;
-        answer.await.map_err(|_| Error::Closed)
+        answer.await.map_err(|_| self.closed())
     }
 
     fn send(&self, message: Msg) -> Result<()> {
         let jobs = self.inner.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        jobs.as_ref().ok_or(Error::Closed)?.send(message).map_err(|_| Error::Closed)
+        jobs.as_ref().ok_or(Error::Closed)?.send(message).map_err(|_| self.closed())
     }
 
     /// Stops the store thread and closes the file cleanly, so the next open needs no repair.

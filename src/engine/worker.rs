@@ -1,13 +1,18 @@
 //! The store thread: the only place that writes. It sleeps until the next deadline or the next
 //! command, whichever comes first, then runs everything due and everything queued in one transaction,
 //! so commands that arrive together share one fsync.
+//!
+//! A failed write is not the end: after a full disk or another I/O failure the thread opens the
+//! file again (at once, then every second until it works), so the service recovers by itself once
+//! there is room. A damaged store is the end: the thread lets go of the file unwritten, says why
+//! (`Engine::fault`), and stops, since writing more could only spread the damage.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use super::clock::Clock;
 use super::commands::{Command, advance_due};
@@ -19,6 +24,8 @@ use crate::store::{Error, Result, Store};
 
 /// Enough to amortise the fsync, small enough that one transaction stays short.
 const MAX_BATCH: usize = 512;
+/// How often a store that could not be opened again after a failed write is tried again.
+const RETRY: Duration = Duration::from_secs(1);
 
 pub(super) trait Job: Send {
     /// Err only for failures that spoil the whole transaction; a refused rule is kept for `finish`.
@@ -73,20 +80,37 @@ pub(super) struct Worker {
     pub jobs: Receiver<Msg>,
     pub events: broadcast::Sender<Event>,
     pub limits: Arc<RwLock<Limits>>,
+    /// Why the thread stopped before it was asked to; None while it runs.
+    pub fault: Arc<watch::Sender<Option<Error>>>,
+}
+
+/// Says that the store thread died when it unwinds from a panic nothing else caught.
+struct Watchdog(Arc<watch::Sender<Option<Error>>>);
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.send_replace(Some(Error::Storage("the store thread stopped on an internal error".into())));
+        }
+    }
 }
 
 impl Worker {
     pub fn run(self) {
-        let mut next = self.store.read().and_then(|t| t.next_deadline()).ok().flatten();
+        let _watchdog = Watchdog(self.fault.clone());
+        let mut next = self.next_deadline();
+        // The failure that closed the store, while it cannot be opened again.
+        let mut broken: Option<Error> = None;
         loop {
             let mut messages = Vec::new();
-            let waited = match next {
-                Some(deadline) => {
+            let waited = match (next, &broken) {
+                (_, Some(_)) => self.jobs.recv_timeout(RETRY),
+                (Some(deadline), None) => {
                     // Deadlines are kept in whole milliseconds: wake just past the one that is due.
                     let wait = (deadline + 1 - self.clock.now().timestamp_millis()).max(0);
                     self.jobs.recv_timeout(Duration::from_millis(wait as u64))
                 }
-                None => self.jobs.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                (None, None) => self.jobs.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match waited {
                 Ok(message) => messages.push(message),
@@ -101,10 +125,34 @@ impl Worker {
                     Msg::Sync(reply) => syncs.push(reply),
                 }
             }
+            if let Some(why) = broken.take() {
+                match self.store.reopen(why) {
+                    Ok(()) => {
+                        tracing::info!("the store is open again");
+                        next = self.next_deadline();
+                    }
+                    Err(e) => broken = Some(e),
+                }
+            }
             let now = self.clock.now();
             let due = next.is_some_and(|d| d <= now.timestamp_millis());
-            if !jobs.is_empty() || due {
-                next = self.pass(jobs, now, next);
+            if let Some(why) = &broken {
+                for job in jobs {
+                    job.finish(Err(why.clone()));
+                }
+            } else if !jobs.is_empty() || due {
+                match self.pass(jobs, now) {
+                    Ok(deadline) => next = deadline,
+                    // `pass` has let go of the store and said why.
+                    Err(Error::Damaged(_)) => return,
+                    Err(e) => {
+                        // redb refuses everything after a failed write until the file is opened again.
+                        broken = self.store.reopen(e).err();
+                        // Due work is tried again a second later rather than spinning on a failing disk.
+                        let later = now.timestamp_millis() + RETRY.as_millis() as i64;
+                        next = self.next_deadline().map(|d| d.max(later));
+                    }
+                }
             }
             for reply in syncs {
                 let _ = reply.send(());
@@ -112,26 +160,41 @@ impl Worker {
         }
     }
 
-    /// One transaction: everything due, then the queued commands. Returns the next deadline.
-    fn pass(&self, mut jobs: Vec<Box<dyn Job>>, now: DateTime<Utc>, next: Option<i64>) -> Option<i64> {
+    /// None when the deadline index cannot be read either: the next command's write says why.
+    fn next_deadline(&self) -> Option<i64> {
+        crate::store::guarded(|| self.store.read()?.next_deadline()).ok().flatten()
+    }
+
+    /// One transaction: everything due, then the queued commands. Returns the next deadline; on a
+    /// damaged store, lets go of it and says so (`fault`) before anyone hears of the failure.
+    fn pass(&self, mut jobs: Vec<Box<dyn Job>>, now: DateTime<Utc>) -> Result<Option<i64>> {
         let mut events = Vec::new();
         let limits = *self.limits.read().unwrap_or_else(|p| p.into_inner());
-        let written = self.store.write(|tables| {
-            let mut w = Writer::new(tables, now, &mut events);
-            w.limits = limits;
-            advance_due(&mut w)?;
-            for job in jobs.iter_mut() {
-                crate::store::guarded(|| job.run(&mut w))?;
-            }
-            w.tables.next_deadline()
+        // One catch around the whole transaction: a panic inside redb (a damaged page) unwinds
+        // through it, and redb then writes nothing of it, not even at close.
+        let written = crate::store::guarded(|| {
+            self.store.write(|tables| {
+                let mut w = Writer::new(tables, now, &mut events);
+                w.limits = limits;
+                advance_due(&mut w)?;
+                for job in jobs.iter_mut() {
+                    job.run(&mut w)?;
+                }
+                w.tables.next_deadline()
+            })
         });
-        let (committed, next) = match written {
-            Ok(deadline) => (Ok(()), deadline),
+        let committed = match &written {
+            Ok(_) => Ok(()),
             Err(e) => {
                 tracing::error!("a write transaction failed: {e}");
                 events.clear();
-                // Retry due work a second later rather than spinning on a failing disk.
-                (Err(e), next.map(|d| d.max(now.timestamp_millis() + 1000)))
+                if let Error::Damaged(_) = e {
+                    // Before anyone hears of the failure, so that whoever asks next hears it too.
+                    tracing::error!("the store thread stops: {e}");
+                    self.store.abandon(e.clone());
+                    self.fault.send_replace(Some(e.clone()));
+                }
+                Err(e.clone())
             }
         };
         // Events first: whoever subscribes after a command returned must not hear that command.
@@ -142,6 +205,6 @@ impl Worker {
         for job in jobs {
             job.finish(committed.clone());
         }
-        next
+        written
     }
 }

@@ -9,6 +9,7 @@
 //! are logged a few lines per uid, and event subscribers read from a bounded buffer and are dropped
 //! (told to reload) when they fall behind.
 
+mod backup;
 mod error;
 mod events;
 mod extract;
@@ -49,6 +50,9 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const MAX_HEADERS: usize = 64 * 1024;
 /// The most a request may take, waiting for its turn included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most making a backup (`GET /v1/backup`) may take: a copy of the whole store, which grows
+/// with it. Sending the copy afterwards has no limit but the client's pace.
+pub const BACKUP_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long a client may take to send a request's headers; also how long an idle connection stays.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many requests are handled at once; more wait for a turn (within their deadline).
@@ -72,6 +76,9 @@ pub const REFUSAL_INTERVAL: Duration = Duration::from_secs(60);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Once no request is being handled, how long connections get to send their last answers.
 const DRAIN: Duration = Duration::from_millis(500);
+/// How long a service whose store thread stopped by itself (a damaged store) keeps answering, 503
+/// with why, before it exits non-zero for its supervisor to see.
+pub const FAULT_GRACE: Duration = Duration::from_secs(5);
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -161,9 +168,23 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     let make = app.into_make_service_with_connect_info::<Peer>();
     let listener = socket.listener.take().expect("a bound socket has its listener");
     tokio::pin!(stop);
+    // A store thread that stopped by itself ends the service, after a grace in which callers hear why.
+    let watched = engine.clone();
+    let faulted = async move {
+        let why = watched.stopped().await;
+        tracing::error!("the store thread stopped: {why}; stopping in {} s", FAULT_GRACE.as_secs());
+        tokio::time::sleep(FAULT_GRACE).await;
+        why
+    };
+    tokio::pin!(faulted);
+    let mut fault = None;
     loop {
         let accepted = tokio::select! {
             _ = &mut stop => break,
+            why = &mut faulted => {
+                fault = Some(why);
+                break;
+            }
             accepted = listener.accept() => accepted,
         };
         let stream = match accepted {
@@ -241,6 +262,9 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
         tracing::warn!("{summary}");
     }
     closed?;
+    if let Some(why) = fault {
+        return Err(ServeError::Store(why));
+    }
     tracing::info!("stopped; the store is closed");
     Ok(())
 }
@@ -296,7 +320,8 @@ async fn admit(st: &State, request: Request, next: Next) -> Result<Response, Api
     // The body is read before the request waits for a turn: a client that sends it slowly holds
     // its own connection, not one of the turns everyone shares.
     let request = read_body(request).await?;
-    let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    let limit = if request.uri().path() == "/v1/backup" { BACKUP_TIMEOUT } else { REQUEST_TIMEOUT };
+    let deadline = tokio::time::Instant::now() + limit;
     let busy =
         || ApiError::unavailable("the service is too busy to take this request now: try again shortly");
     let _turn = match tokio::time::timeout_at(deadline, st.turns.acquire()).await {
@@ -306,7 +331,7 @@ async fn admit(st: &State, request: Request, next: Next) -> Result<Response, Api
     tokio::time::timeout_at(deadline, next.run(request)).await.map_err(|_| {
         ApiError::unavailable(format!(
             "the request took longer than {} s; a change may still have been made: look before trying again",
-            REQUEST_TIMEOUT.as_secs()
+            limit.as_secs()
         ))
     })
 }

@@ -14,7 +14,7 @@ use super::extract::{Body, OptionalBody, Params};
 use super::identity::Caller;
 use super::reply::Json;
 use super::wire::{self, MORE_HEADER, SEEN_HEADER};
-use super::{State, events};
+use super::{State, backup, events};
 use crate::client::encode;
 use crate::domain::rules::{Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
@@ -43,6 +43,7 @@ pub fn router() -> axum::Router<State> {
         .route("/v1/notifications/seen", post(mark_seen))
         .route("/v1/audit", get(audit))
         .route("/v1/events", get(events::stream))
+        .route("/v1/backup", get(backup::backup))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }
@@ -148,12 +149,16 @@ struct CheckQuery {
     user: Option<String>,
 }
 
-async fn health(With(st): With<State>) -> Json<wire::Health> {
-    Json(wire::Health {
+/// 503 once the store thread has stopped by itself: the service is about to exit, and says why.
+async fn health(With(st): With<State>) -> ApiResult<Json<wire::Health>> {
+    if let Some(why) = st.engine.fault() {
+        return Err(ApiError::unavailable(format!("the service's store thread has stopped: {why}")));
+    }
+    Ok(Json(wire::Health {
         service: "jitdesk".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         store: st.engine.path().display().to_string(),
-    })
+    }))
 }
 
 async fn me(With(st): With<State>, caller: Caller) -> ApiResult<Json<wire::Me>> {

@@ -11,6 +11,5 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 pub fn decode<T: DeserializeOwned>(table: &str, key: &dyn std::fmt::Display, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::Storage(format!("damaged record {key} in table {table}: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| Error::Damaged(format!("record {key} in table {table}: {e}")))
 }

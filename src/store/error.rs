@@ -18,7 +18,13 @@ pub enum Error {
     Unreadable { path: PathBuf, detail: String },
     #[error("the store {} was written by a newer jitdesk (schema {found}, this build knows {known}); it was left untouched: upgrade jitdesk", path.display())]
     Newer { path: PathBuf, found: u32, known: u32 },
-    /// A failure inside an open store: I/O, a damaged record, a failed commit.
+    /// The disk the store is on has no room left; the write that met it was not kept.
+    #[error("the disk is full; nothing was changed: free some space on it, then try again")]
+    DiskFull,
+    /// The store's content fails redb's checks or ours: writing more could only make it worse.
+    #[error("the store is damaged: {0}; restore it from a backup")]
+    Damaged(String),
+    /// Any other failure inside an open store: I/O, a failed commit.
     #[error("store failure: {0}")]
     Storage(String),
     #[error("the engine has stopped")]
@@ -44,14 +50,76 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl From<redb::Error> for Error {
+    /// Sorts redb's failures by what a caller can do about them. Nothing of redb's own wording that
+    /// names a place in its source (a poisoned lock's location) is kept: it means nothing to a user.
+    fn from(e: redb::Error) -> Self {
+        match e {
+            redb::Error::Io(io) if is_disk_full(&io) => Error::DiskFull,
+            redb::Error::Io(io) => Error::Storage(format!("I/O error: {io}")),
+            redb::Error::Corrupted(detail) => Error::Damaged(detail),
+            redb::Error::LockPoisoned(_) => {
+                Error::Damaged("an earlier failure inside the storage engine left it inconsistent".into())
+            }
+            redb::Error::PreviousIo => {
+                Error::Storage("an earlier write failed, so the store must be opened again".into())
+            }
+            redb::Error::TableAlreadyOpen(table, _) => {
+                Error::Storage(format!("the table {table} is already open"))
+            }
+            other => Error::Storage(other.to_string()),
+        }
+    }
+}
+
+/// ENOSPC, or EDQUOT for a user over their quota: both mean no room to write.
+pub(super) fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+}
+
 macro_rules! storage_from {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Storage(e.to_string())
+                redb::Error::from(e).into()
             }
         }
     )*};
 }
 
-storage_from!(redb::Error, redb::StorageError, redb::TableError, redb::TransactionError, redb::CommitError);
+storage_from!(
+    redb::DatabaseError,
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redb_failures_become_what_a_caller_can_act_on() {
+        let full = redb::Error::Io(std::io::Error::from_raw_os_error(28));
+        assert!(matches!(Error::from(full), Error::DiskFull));
+        let quota = redb::Error::Io(std::io::Error::from_raw_os_error(122));
+        assert!(matches!(Error::from(quota), Error::DiskFull));
+        let corrupted = Error::from(redb::Error::Corrupted("bad page 7".into()));
+        assert_eq!(corrupted.to_string(), "the store is damaged: bad page 7; restore it from a backup");
+        let eio = Error::from(redb::Error::Io(std::io::Error::from_raw_os_error(5)));
+        assert!(matches!(&eio, Error::Storage(m) if m.starts_with("I/O error")), "{eio:?}");
+    }
+
+    #[test]
+    fn no_place_in_redbs_source_reaches_a_message() {
+        let here = std::panic::Location::caller();
+        let poisoned = Error::from(redb::Error::LockPoisoned(here)).to_string();
+        assert!(poisoned.starts_with("the store is damaged: "), "{poisoned}");
+        let open = Error::from(redb::Error::TableAlreadyOpen("requests".into(), here)).to_string();
+        for message in [poisoned, open] {
+            assert!(!message.contains(here.file()) && !message.contains(".rs"), "{message}");
+            assert!(!message.contains("Poisoned"), "{message}");
+        }
+    }
+}

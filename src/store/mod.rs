@@ -1,6 +1,7 @@
 //! The redb file: opening it safely, its tables, and typed reads and writes. Nothing above this
 //! module names redb.
 
+mod backup;
 mod codec;
 mod error;
 mod files;
@@ -11,6 +12,7 @@ mod write;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard};
 
 use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, StorageError};
 
@@ -29,7 +31,8 @@ pub enum OpenMode {
 }
 
 pub struct Store {
-    db: Db,
+    /// Behind a lock so that the store thread can open the file again after a failed write.
+    db: RwLock<Db>,
     path: PathBuf,
 }
 
@@ -38,6 +41,8 @@ pub struct Store {
 enum Db {
     Write(Database),
     Read(ReadOnlyDatabase),
+    /// Let go of after a failure (`reopen`, `abandon`); every call answers with why.
+    Gone(Error),
 }
 
 impl Store {
@@ -56,7 +61,7 @@ impl Store {
             Ok(Err(e)) => return Err(open_error(path, e)),
             Err(_) => return Err(damaged(path)),
         };
-        let store = Store { db: Db::Write(db), path: path.to_path_buf() };
+        let store = Store { db: RwLock::new(Db::Write(db)), path: path.to_path_buf() };
         // Checked again: a file that needed crash recovery could not be vetted read-only.
         let found = schema(path, &store.begin_read()?)?;
         if found < SCHEMA_VERSION {
@@ -91,7 +96,7 @@ impl Store {
             Ok(Err(e)) => return Err(open_error(path, e)),
             Err(_) => return Err(damaged(path)),
         };
-        let store = Store { db: Db::Write(db), path: path.to_path_buf() };
+        let store = Store { db: RwLock::new(Db::Write(db)), path: path.to_path_buf() };
         store.write(|t| t.set_schema_version())?;
         // A link, not a rename: if another process created the store meanwhile, theirs stays.
         let linked = std::fs::hard_link(&partial, path);
@@ -114,7 +119,7 @@ impl Store {
         }
         files::check_owner(path)?;
         let Some(db) = vet(path)? else { return Ok(None) };
-        let store = Store { db: Db::Read(db), path: path.to_path_buf() };
+        let store = Store { db: RwLock::new(Db::Read(db)), path: path.to_path_buf() };
         // An older store needs migrating, which only the read-write open does.
         Ok((schema(path, &store.begin_read()?)? == SCHEMA_VERSION).then_some(store))
     }
@@ -123,17 +128,27 @@ impl Store {
         &self.path
     }
 
+    fn db(&self) -> RwLockReadGuard<'_, Db> {
+        // Nothing panics while holding the lock for writing (`reopen` and `abandon` catch redb's
+        // panics), so a poisoned lock still guards a whole `Db`.
+        self.db.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn begin_read(&self) -> Result<redb::ReadTransaction> {
-        Ok(match &self.db {
+        Ok(match &*self.db() {
             Db::Write(db) => db.begin_read()?,
             Db::Read(db) => db.begin_read()?,
+            Db::Gone(why) => return Err(why.clone()),
         })
     }
 
     /// One durable write transaction; nothing is kept unless `f` succeeds and the commit does.
     pub fn write<T>(&self, f: impl FnOnce(&mut Tables<Write<'_>>) -> Result<T>) -> Result<T> {
-        let Db::Write(db) = &self.db else {
-            return Err(Error::Storage("this store was opened for reading only".into()));
+        let db = self.db();
+        let db = match &*db {
+            Db::Write(db) => db,
+            Db::Read(_) => return Err(Error::Storage("this store was opened for reading only".into())),
+            Db::Gone(why) => return Err(why.clone()),
         };
         let txn = db.begin_write()?;
         let out = {
@@ -147,6 +162,51 @@ impl Store {
     /// A consistent snapshot for queries; many may run beside the writer.
     pub fn read(&self) -> Result<Tables<Read>> {
         Tables::<Read>::open(&self.begin_read()?)
+    }
+
+    /// Closes the file and opens it again, for the store thread after a failed write: redb answers
+    /// "Previous I/O error occurred" to everything after one, until it is opened again, which also
+    /// recovers the file to its last commit. Until an attempt succeeds, every call answers why the
+    /// store is closed: `why`, or what stopped it from opening again (the disk still full).
+    pub fn reopen(&self, why: Error) -> Result<()> {
+        let mut db = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if matches!(*db, Db::Read(_)) {
+            return Ok(());
+        }
+        if let Db::Write(old) = std::mem::replace(&mut *db, Db::Gone(why)) {
+            // After a failed write there is nothing left to save: the open recovers the last commit.
+            if let Ok(Err(e)) = probe(|| old.close()) {
+                tracing::info!("closing the store after a failed write: {e}");
+            }
+        }
+        let path = &self.path;
+        match probe(|| Database::builder().open(path)) {
+            Ok(Ok(reopened)) => {
+                *db = Db::Write(reopened);
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                let e = Error::from(e);
+                *db = Db::Gone(e.clone());
+                Err(e)
+            }
+            Err(_) => {
+                let e = Error::Damaged("opening it again after a failed write tripped redb's checks".into());
+                *db = Db::Gone(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Lets go of a damaged store without closing it: closing writes redb's bookkeeping into the
+    /// file, and the panic that found the damage may have poisoned redb's own locks, on which a
+    /// close would panic again. The file stays as the last commit left it; its lock goes with the
+    /// process. From now on every call answers `why`.
+    pub fn abandon(&self, why: Error) {
+        let mut db = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if let Db::Write(old) = std::mem::replace(&mut *db, Db::Gone(why)) {
+            std::mem::forget(old);
+        }
     }
 }
 
@@ -175,11 +235,7 @@ pub fn probing() -> bool {
 /// Runs work on the store, turning a panic inside redb (which it may do on a damaged file) into an
 /// error that says so.
 pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    probe(f).unwrap_or_else(|_| {
-        Err(Error::Storage(
-            "the store file is damaged (a page failed redb's checks): restore it from a backup".into(),
-        ))
-    })
+    probe(f).unwrap_or_else(|_| Err(Error::Damaged("a page failed redb's checks".into())))
 }
 
 fn probe<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
@@ -217,6 +273,7 @@ fn open_error(path: &Path, e: DatabaseError) -> Error {
         DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
             Error::InUse { path: path_buf, holder: holder::describe(path) }
         }
+        DatabaseError::Storage(StorageError::Io(io)) if error::is_disk_full(&io) => Error::DiskFull,
         DatabaseError::Storage(StorageError::Io(io))
             if !matches!(io.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof) =>
         {

@@ -73,40 +73,48 @@ pub struct Tables<F: Family> {
     pub notifications_seen: F::Table<&'static str, u64>,
 }
 
-/// Lists every table once, for both ways of opening them.
+/// Every table, once: `Tables` is opened from this list, and a backup copies it, so neither can
+/// miss a table the other has. Hands `name DEFINITION` pairs to the macro it is given.
+macro_rules! each_table {
+    ($then:ident!($($args:tt)*)) => {
+        $then!($($args)*;
+            meta META,
+            tenants TENANTS,
+            users USERS,
+            users_by_login USERS_BY_LOGIN,
+            offers OFFERS,
+            apps APPS,
+            requests REQUESTS,
+            by_state BY_STATE,
+            by_app BY_APP,
+            by_state_app BY_STATE_APP,
+            by_requester BY_REQUESTER,
+            deadlines DEADLINES,
+            audit AUDIT,
+            audit_by_request AUDIT_BY_REQUEST,
+            audit_by_app AUDIT_BY_APP,
+            notifications NOTIFICATIONS,
+            notifications_seen NOTIFICATIONS_SEEN
+        )
+    };
+}
+pub(super) use each_table;
+
 macro_rules! open_all {
-    ($txn:expr) => {
-        Tables {
-            meta: $txn.open_table(META)?,
-            tenants: $txn.open_table(TENANTS)?,
-            users: $txn.open_table(USERS)?,
-            users_by_login: $txn.open_table(USERS_BY_LOGIN)?,
-            offers: $txn.open_table(OFFERS)?,
-            apps: $txn.open_table(APPS)?,
-            requests: $txn.open_table(REQUESTS)?,
-            by_state: $txn.open_table(BY_STATE)?,
-            by_app: $txn.open_table(BY_APP)?,
-            by_state_app: $txn.open_table(BY_STATE_APP)?,
-            by_requester: $txn.open_table(BY_REQUESTER)?,
-            deadlines: $txn.open_table(DEADLINES)?,
-            audit: $txn.open_table(AUDIT)?,
-            audit_by_request: $txn.open_table(AUDIT_BY_REQUEST)?,
-            audit_by_app: $txn.open_table(AUDIT_BY_APP)?,
-            notifications: $txn.open_table(NOTIFICATIONS)?,
-            notifications_seen: $txn.open_table(NOTIFICATIONS_SEEN)?,
-        }
+    ($txn:expr; $($field:ident $definition:ident),*) => {
+        Tables { $($field: $txn.open_table($definition)?,)* }
     };
 }
 
 impl Tables<Read> {
     pub fn open(txn: &ReadTransaction) -> Result<Self> {
-        Ok(open_all!(txn))
+        Ok(each_table!(open_all!(txn)))
     }
 }
 
 impl<'t> Tables<Write<'t>> {
     /// Creates any table that does not exist yet, which is how a new store gets its schema.
     pub fn open(txn: &'t WriteTransaction) -> Result<Self> {
-        Ok(open_all!(txn))
+        Ok(each_table!(open_all!(txn)))
     }
 }

@@ -1,13 +1,13 @@
-//! `jitdesk serve` on a test store, with its own config and data folders, and raw HTTP/1.1 on its
-//! socket: for tests of what the service does at its edges (limits, fairness, logs), where what
-//! goes over the wire byte by byte is the point.
+//! `jitdesk serve` as a child process, and raw HTTP/1.1 on its socket, one request per connection:
+//! for tests of what the service does at its edges (limits, fairness, logs, faults), where the
+//! exact status, headers and body that went over the wire are the point.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{BIN, NO_LOGIN, Store};
 
@@ -23,10 +23,21 @@ impl Serve {
     /// Serves `store` on `<store>.sock` (where the CLI finds it), with `XDG_CONFIG_HOME=config`
     /// and a data folder of its own beside the store; under umask 000 when `open_umask`.
     pub fn start(store: &Store, config: &Path, open_umask: bool) -> Serve {
-        let data = store.dir.path().join("service-data");
+        Serve::spawn(&store.path, config, store.dir.path().join("service-data"), open_umask)
+    }
+
+    /// Serves the store file at `store` on `<store>.sock`, its config and data folder being the
+    /// store's own folder.
+    pub fn on(store: &Path) -> Serve {
+        let dir = store.parent().expect("a store in a folder");
+        Serve::spawn(store, dir, dir.to_path_buf(), false)
+    }
+
+    fn spawn(store: &Path, config: &Path, data: PathBuf, open_umask: bool) -> Serve {
         let mut cmd = Command::new(BIN);
         cmd.env("TZ", "UTC")
             .env_remove("JITDESK_USER")
+            .env_remove("JITDESK_STORE")
             .env_remove("JITDESK_SOCKET")
             .env_remove("JITDESK_LOG")
             .env("USER", NO_LOGIN)
@@ -34,11 +45,11 @@ impl Serve {
             .env("XDG_CONFIG_HOME", config)
             .env("XDG_DATA_HOME", &data)
             .arg("--store")
-            .arg(&store.path)
+            .arg(store)
             .arg("serve")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         if open_umask {
             // SAFETY: umask is async-signal-safe, and nothing else runs in the child before exec.
             unsafe {
@@ -49,12 +60,23 @@ impl Serve {
             }
         }
         let mut child = cmd.spawn().expect("start serve");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("the startup line");
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut first = Vec::new();
+            let mut byte = [0u8; 1];
+            while stdout.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
+                first.push(byte[0]);
+            }
+            let _ = tx.send(String::from_utf8_lossy(&first).into_owned());
+            // Whatever else it prints is read, so that it never meets a closed pipe.
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("serve printed its startup line");
         assert!(line.starts_with("serving "), "serve did not start: {line:?}");
-        let socket = store.path.with_file_name("jitdesk.redb.sock");
-        Serve { child, socket, data }
+        let mut name = store.file_name().expect("a file name").to_os_string();
+        name.push(".sock");
+        Serve { child, socket: store.with_file_name(name), data }
     }
 
     pub fn log(&self) -> PathBuf {
@@ -64,11 +86,12 @@ impl Serve {
     /// A new connection to the service.
     pub fn connect(&self) -> UnixStream {
         let stream = UnixStream::connect(&self.socket).expect("connect to the service");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("a read timeout");
+        stream.set_read_timeout(Some(Duration::from_secs(60))).expect("a read timeout");
         stream
     }
 
-    /// One whole call on a new connection (`Connection: close` is added): the whole answer as text.
+    /// One whole call on a new connection (`Connection: close` is added): the whole answer as text
+    /// (lossy where a body is binary, such as a backup's).
     pub fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
         let mut stream = self.connect();
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: jitdesk\r\nConnection: close\r\n");
@@ -77,9 +100,43 @@ impl Serve {
         }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body.as_bytes())).expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("an answer");
-        answer
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).expect("an answer");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// `call` as a directory user (`X-Jitdesk-As`, which the operator may send), with an optional
+    /// JSON body: the status and the body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        as_user: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, String) {
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(upn) = as_user {
+            headers.push(("X-Jitdesk-As", upn));
+        }
+        let answer = self.call(method, path, &headers, body.unwrap_or(""));
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status(&answer), body)
+    }
+
+    /// Waits for the process to end by itself; its exit code and what it wrote on stderr.
+    pub fn exit(&mut self, within: Duration) -> (i32, String) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = self.child.stderr.take() {
+                    let _ = pipe.read_to_string(&mut stderr);
+                }
+                return (status.code().unwrap_or(-1), stderr);
+            }
+            assert!(start.elapsed() < within, "serve did not stop by itself within {within:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -102,4 +159,11 @@ pub fn header<'a>(answer: &'a str, name: &str) -> Option<&'a str> {
         let (key, value) = line.split_once(':')?;
         key.eq_ignore_ascii_case(name).then(|| value.trim())
     })
+}
+
+/// The message of a JSON error body.
+pub fn message(body: &str) -> String {
+    let value: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    value["error"]["message"].as_str().unwrap_or_else(|| panic!("no error message: {body}")).to_string()
 }
