@@ -22,8 +22,8 @@ fn sample() -> Store {
 /// What a restore must give back, read through the CLI from the store at `path`.
 fn contents(path: &Path) -> Vec<String> {
     [
-        &["request", "list", "--json", "--limit", "100000"][..],
-        &["audit", "--json", "--limit", "100000"],
+        &["request", "list", "--json", "--limit", "1000"][..],
+        &["audit", "--json", "--limit", "1000"],
         &["app", "list", "--json"],
         &["user", "search", "", "--json"],
         &["offer", "list", "--json"],
