@@ -37,6 +37,10 @@ impl<F: Formatter> Formatter for Escaping<F> {
     fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
         // serde_json hands over the text between its own escapes (quotes, backslashes, C0), which
         // are never combining marks, so a run of marks is never split across two fragments.
+        // Printable ASCII, most of what is written, holds nothing to escape.
+        if fragment.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut written = 0;
         for (at, c, why) in scan(fragment) {
             if why.is_none() {
