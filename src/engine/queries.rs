@@ -44,7 +44,7 @@ fn need_visible_app(t: &Tables<Read>, viewer: &Viewer, name: &str) -> Result<App
 }
 
 /// The approvers the applications name, each once.
-pub fn approvers_of(apps: &[Application]) -> Vec<String> {
+fn approvers_of(apps: &[Application]) -> Vec<String> {
     let mut upns: Vec<String> = apps.iter().flat_map(|a| a.policy.approvers.iter().cloned()).collect();
     upns.sort_unstable();
     upns.dedup();
