@@ -141,3 +141,19 @@ async fn an_engine_given_no_limits_has_none() {
         e.run(&user(PAT), ask(AUTO, 1)).await.expect("programs that load data are not limited");
     }
 }
+
+#[tokio::test]
+async fn only_the_requesters_own_open_requests_take_their_places() {
+    let (_dir, _clock, e) = world().await;
+    let operator = Actor::Operator("tester".into());
+    let quinn = "quinn@fabrikam.com";
+    let new = NewUser { upn: quinn.into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+    e.run(&operator, new).await.unwrap();
+    // Someone else's pending request and grant, on both applications, count for them alone.
+    e.run(&user(quinn), ask(MANUAL, 1)).await.unwrap();
+    e.run(&user(quinn), ask(AUTO, 1)).await.unwrap();
+    e.set_limits(Limits { requests_per_hour: 100, live_grants: 1 });
+    let first = e.run(&user(PAT), ask(AUTO, 1)).await.expect("pat holds nothing yet");
+    let retry = limited(e.run(&user(PAT), ask(MANUAL, 1)).await);
+    assert_eq!(Some(retry), first.end(), "pat's own grant holds the place");
+}

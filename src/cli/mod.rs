@@ -371,23 +371,21 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, style: &Style) -> Resul
                 .await?;
             ok(format!("{}: {}\n", app.name, rules::describe_policy(&app.policy)))
         }
-        AppCmd::List { json, page } => {
+        AppCmd::List { json: true, page } => {
+            let page = backend.app_views(&viewer(backend, cli).await?, by_name(page)?).await?;
+            ok(json_out(&page.items)?)
+        }
+        AppCmd::List { json: false, page } => {
             let page = backend.apps(&viewer(backend, cli).await?, by_name(page)?).await?;
-            more(&page, *json);
-            if *json {
-                let users = backend.approvers(&page.items).await?;
-                ok(json_out(&page.items.iter().map(|a| json::App::new(a, &users)).collect::<Vec<_>>())?)
-            } else {
-                ok(show::apps(&page.items))
-            }
+            more(&page, false);
+            ok(show::apps(&page.items))
         }
         AppCmd::Show { name, json } => {
             let viewer = viewer(backend, cli).await?;
-            let app = backend.app(&viewer, name).await?;
             if *json {
-                let users = backend.approvers(std::slice::from_ref(&app)).await?;
-                ok(json_out(&json::App::new(&app, &users))?)
+                ok(json_out(&backend.app_view(&viewer, name).await?)?)
             } else {
+                let app = backend.app(&viewer, name).await?;
                 let approved = RequestFilter {
                     state: Some(RequestState::Approved),
                     app: Some(app.name.clone()),

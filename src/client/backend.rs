@@ -14,7 +14,6 @@ use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewR
 use crate::domain::*;
 use crate::engine::{
     Cancel, Command, Decide, Engine, MarkSeen, RequestDetail, Revoke, SetPolicy, SystemClock, Viewer,
-    approvers_of,
 };
 use crate::json;
 use crate::service::wire::{self, MORE_HEADER};
@@ -282,29 +281,30 @@ impl Backend {
         }
     }
 
-    /// The approvers of the applications, for their views' display names.
-    pub async fn approvers(&self, apps: &[Application]) -> Result<Vec<User>> {
-        match self {
-            Backend::Local(engine) => engine.approvers(apps).await,
-            Backend::Remote(_) => {
-                let mut users = Vec::new();
-                for upn in approvers_of(apps) {
-                    let found = self.search_users(&upn, Paging::default()).await?.items;
-                    users.extend(found.into_iter().filter(|u| u.upn == upn));
-                }
-                Ok(users)
-            }
-        }
-    }
-
     /// The applications the viewer may see, in name order.
     pub async fn apps(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<Application>> {
         match self {
             Backend::Local(engine) => engine.apps(viewer, whole(paging)).await,
-            Backend::Remote(client) => {
-                let page: Page<json::App> =
-                    list(client, as_header(viewer), "/v1/applications", vec![], paging).await?;
+            Backend::Remote(_) => {
+                let page = self.app_views(viewer, paging).await?;
                 Ok(Page { items: page.items.into_iter().map(Application::from).collect(), more: page.more })
+            }
+        }
+    }
+
+    /// The applications the viewer may see as the API shows them (each approver with their display
+    /// name), in name order. Through a service these are its own views: it looks each approver up
+    /// in its directory, which a client could only search for.
+    pub async fn app_views(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<json::App>> {
+        match self {
+            Backend::Local(engine) => {
+                let page = engine.apps(viewer, whole(paging)).await?;
+                let users = engine.approvers(&page.items).await?;
+                let views = page.items.iter().map(|a| json::App::new(a, &users)).collect();
+                Ok(Page { items: views, more: page.more })
+            }
+            Backend::Remote(client) => {
+                list(client, as_header(viewer), "/v1/applications", vec![], paging).await
             }
         }
     }
@@ -312,9 +312,20 @@ impl Backend {
     pub async fn app(&self, viewer: &Viewer, name: &str) -> Result<Application> {
         match self {
             Backend::Local(engine) => engine.app(viewer, name).await,
+            Backend::Remote(_) => Ok(self.app_view(viewer, name).await?.into()),
+        }
+    }
+
+    /// One application as the API shows it, if the viewer may see it (see `app_views`).
+    pub async fn app_view(&self, viewer: &Viewer, name: &str) -> Result<json::App> {
+        match self {
+            Backend::Local(engine) => {
+                let app = engine.app(viewer, name).await?;
+                Ok(json::App::new(&app, &engine.approvers(std::slice::from_ref(&app)).await?))
+            }
             Backend::Remote(client) => {
                 let path = format!("/v1/applications/{}", encode(name));
-                Ok(client.get::<json::App>(&path, as_header(viewer)).await?.into())
+                client.get(&path, as_header(viewer)).await
             }
         }
     }

@@ -160,10 +160,11 @@ impl Client {
         let health = asked.await.map_err(|_| self.silent())??;
         let ours = health.service == "jitdesk" && same_file(&self.inner.store, Path::new(&health.store));
         if !ours {
+            // The store path is the service's text: shown, never raw, in the log.
             tracing::info!(
                 "the service on {} serves {}, not {}",
                 self.inner.socket.display(),
-                health.store,
+                crate::domain::text::shown(&health.store),
                 self.inner.store.display()
             );
         }
@@ -474,6 +475,58 @@ mod tests {
         let busy = "{\"error\":{\"kind\":\"unavailable\",\"message\":\"busy\\u001b[2J\"}}";
         let e = failure(socket, StatusCode::SERVICE_UNAVAILABLE, busy.as_bytes());
         assert_eq!(e.to_string(), "busy␛[2J");
+    }
+
+    /// What a test's log lines say, caught for the test's own thread.
+    #[derive(Clone, Default)]
+    struct Caught(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Caught {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_store_another_service_names_reaches_the_log_shown() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().unwrap();
+        // Ours, so the service answering for it passes the socket check and is asked.
+        let store = dir.path().join("ours.redb");
+        std::fs::write(&store, b"").unwrap();
+        let socket = dir.path().join("s.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let theirs = r"/elsewhere/\u001b]0;pwned\u0007\u202e\u2028x.redb";
+        let body = format!(r#"{{"service":"jitdesk","version":"0","store":"{theirs}"}}"#);
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let caught = Caught::default();
+        let writer = caught.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let _log = tracing::subscriber::set_default(subscriber);
+        let found = Client::discover(&store, &socket, None).await.expect("asked");
+        assert!(found.is_none(), "another store's service is not used");
+        let log = String::from_utf8(caught.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("serves /elsewhere/"), "{log}");
+        for c in ['\u{1b}', '\u{7}', '\u{202e}', '\u{2028}'] {
+            assert!(!log.contains(c), "U+{:04X} raw in the log: {log:?}", u32::from(c));
+        }
     }
 
     #[test]

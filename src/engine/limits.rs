@@ -39,13 +39,16 @@ impl Limits {
             return Ok(());
         }
         let since = now - RATE_WINDOW;
-        let filter = RequestFilter { requester: Some(requester.upn.clone()), ..RequestFilter::default() };
-        let counted = |r: &AccessRequest| r.created_at > since || open_until(r, now).is_some();
-        // Newest first, so the recent ones are in the order their window ends.
-        let mine: Vec<AccessRequest> =
-            tables.requests_in(&filter, None)?.items.into_iter().filter(|r| counted(r)).collect();
-        let recent: Vec<&AccessRequest> = mine.iter().filter(|r| r.created_at > since).collect();
-        if let Some(oldest_counted) = over(recent.len(), self.requests_per_hour).map(|n| recent[n]) {
+        // Only the newest requests can be within the window, and only as many as the limit matter:
+        // the requester's older history is never read, however long it grows.
+        let newest = RequestFilter {
+            requester: Some(requester.upn.clone()),
+            limit: Some(usize::try_from(self.requests_per_hour.max(1)).unwrap_or(usize::MAX)),
+            ..RequestFilter::default()
+        };
+        let recent: Vec<AccessRequest> =
+            tables.requests_in(&newest, None)?.items.into_iter().filter(|r| r.created_at > since).collect();
+        if let Some(oldest_counted) = over(recent.len(), self.requests_per_hour).map(|n| &recent[n]) {
             let retry = oldest_counted.created_at + RATE_WINDOW;
             return Err(limited(
                 format!(
@@ -55,7 +58,8 @@ impl Limits {
                 retry,
             ));
         }
-        let mut open: Vec<DateTime<Utc>> = mine.iter().filter_map(|r| open_until(r, now)).collect();
+        let held = tables.open_requests_of(&requester.upn)?;
+        let mut open: Vec<DateTime<Utc>> = held.iter().filter_map(|r| open_until(r, now)).collect();
         open.sort_unstable();
         if let Some(first) = over(open.len(), self.live_grants).map(|n| open[open.len() - 1 - n]) {
             return Err(limited(

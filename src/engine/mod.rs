@@ -22,7 +22,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
 pub use event::Event;
 pub use limits::Limits;
-pub use queries::{RequestDetail, Viewer, approvers_of};
+pub use queries::{RequestDetail, Viewer};
 
 use crate::domain::rules::Actor;
 use crate::store::{Error, OpenMode, Read, Result, Store, Tables};

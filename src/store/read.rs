@@ -266,6 +266,23 @@ impl<F: Family> Tables<F> {
         ids_of(range, |k| k.2).map(|id| self.need_request(id?)).collect()
     }
 
+    /// A requester's pending and approved requests, found through the state index rather than
+    /// their history: what is open stays few, however many requests they have made.
+    pub fn open_requests_of(&self, upn: &str) -> Result<Vec<AccessRequest>> {
+        let mut open = Vec::new();
+        for state in [RequestState::Pending, RequestState::Approved] {
+            let code = state.code();
+            for entry in self.by_state_app.range((code, "", 0)..(code + 1, "", 0))? {
+                let key = entry?.0;
+                let (_, app, id) = key.value();
+                if self.by_requester.get((upn, app, id))?.is_some() {
+                    open.push(self.need_request(id)?);
+                }
+            }
+        }
+        Ok(open)
+    }
+
     pub fn history(&self, request: u64) -> Result<Vec<AuditRecord>> {
         let range = self.audit_by_request.range((request, 0)..=(request, u64::MAX))?;
         range.map(|e| self.need_audit(e?.0.value().1)).collect()
