@@ -124,11 +124,14 @@ impl Feed {
         if let Some(app) = &event.record.app {
             let sees = match self.seen.get(app) {
                 Some(sees) => *sees,
-                None => {
-                    let sees = self.engine.sees_app(viewer, app).await.unwrap_or(false);
-                    self.seen.insert(app.clone(), sees);
-                    sees
-                }
+                None => match self.engine.sees_app(viewer, app).await {
+                    Ok(sees) => {
+                        self.seen.insert(app.clone(), sees);
+                        sees
+                    }
+                    // A passing store error withholds this event, not the application's later ones.
+                    Err(_) => false,
+                },
             };
             if !sees {
                 return None;
