@@ -64,6 +64,12 @@ pub fn may_answer(socket: &Path) -> bool {
     std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket())
 }
 
+/// Ok when clients of `store` would trust this process on `socket` (it runs as the store's owner
+/// or as the service account); else why not, in the words a client would use.
+pub fn trusted_to_serve(store: &Path, socket: &Path) -> Result<()> {
+    Trust::for_store(store)?.vouch(socket, nix::unistd::geteuid().as_raw())
+}
+
 /// Whether a `jitdesk serve` process holds the store's lock, or nobody does (any more). On Linux,
 /// which says who holds a lock; elsewhere nobody is ever named, so this says yes.
 pub fn held_by_a_service_or_free(store: &Path) -> bool {
