@@ -268,6 +268,7 @@ fn signal_restores_the_terminal(tag: &str, signal: &str, status: i32) {
     );
     assert!(!screen.contains("Pending requests"), "nothing of the dashboard should be left:\n{screen}");
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "the dashboard process {pid} should be gone");
+    assert!(!t.path("store.redb.sock").exists(), "the socket it served the store on should be gone");
     assert_eq!(t.display("#{alternate_on}"), "0", "the alternate screen should be left");
     assert_eq!(t.display("#{cursor_flag}"), "1", "the cursor should be visible again");
     assert_eq!(t.display("#{mouse_any_flag}"), "0", "no mouse reporting should be left on");

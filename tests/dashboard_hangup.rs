@@ -75,28 +75,37 @@ fn demo_folders(tmp: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Runs the demo as `command` in tmux, kills its terminal with `kill`, and checks the way out.
-fn demo_ends_cleanly_when(tag: &str, command: &str, kill: impl FnOnce(&Tmux, u32)) {
+/// Runs `command` (a dashboard) in tmux, kills its terminal with `kill`, and checks that the
+/// dashboard ended by itself with status 1, logging one line; its log.
+fn ends_cleanly_when(t: &Tmux, command: &str, kill: impl FnOnce(&Tmux, u32)) -> String {
     nix::sys::prctl::set_child_subreaper(true).expect("become a child subreaper");
-    let t = Tmux::new(tag);
     t.start(120, 35, command);
-    t.wait_screen("the demo's first screen", STARTUP, |s| s.contains("Pending requests ("));
-    let tmp = t.path("tmp");
-    assert_eq!(demo_folders(&tmp).len(), 1, "the demo's store folder under TMPDIR");
+    t.wait_screen("the dashboard's first screen", STARTUP, |s| s.contains("Pending requests ("));
     let pane: u32 = t.display("#{pane_pid}").parse().expect("the pane's pid");
-    let pid = descendant_named(pane, "jitdesk").expect("the demo's process");
+    let pid = descendant_named(pane, "jitdesk").expect("the dashboard's process");
 
-    kill(&t, pane);
+    kill(t, pane);
     match reap(pid) {
         WaitStatus::Exited(_, code) => assert_eq!(code, 1, "a hang-up ends the dashboard with status 1"),
         other => panic!("the dashboard should exit by itself, not {other:?} (signal 6 is an abort)"),
     }
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "no dashboard process is left");
-    assert_eq!(demo_folders(&tmp), Vec::<String>::new(), "the demo's store folder should be removed");
     let log = std::fs::read_to_string(t.path("data").join("jitdesk").join("jitdesk.log")).unwrap_or_default();
     let said: Vec<&str> = log.lines().filter(|l| l.contains("the terminal went away")).collect();
     assert_eq!(said.len(), 1, "one line says why it ended:\n{log}");
     assert!(!log.contains("panic"), "no panic on the way out:\n{log}");
+    log
+}
+
+/// The demo as `command`: also, its throwaway store is there while it runs and gone after.
+fn demo_ends_cleanly_when(tag: &str, command: &str, kill: impl FnOnce(&Tmux, u32)) {
+    let t = Tmux::new(tag);
+    let tmp = t.path("tmp");
+    ends_cleanly_when(&t, command, |t, pane| {
+        assert_eq!(demo_folders(&tmp).len(), 1, "the demo's store folder under TMPDIR");
+        kill(t, pane);
+    });
+    assert_eq!(demo_folders(&tmp), Vec::<String>::new(), "the demo's store folder should be removed");
 }
 
 fn signal(pid: u32, signal: &str) {
@@ -118,6 +127,24 @@ fn killing_the_login_shell_ends_the_demo_cleanly() {
 #[test]
 fn hanging_up_the_login_shell_ends_the_demo_cleanly() {
     demo_ends_cleanly_when("shell-hup", &under_a_shell(), |_, shell| signal(shell, "HUP"));
+}
+
+#[test]
+fn killing_the_login_shell_of_a_dashboard_removes_its_socket() {
+    let t = Tmux::new("dash-kill");
+    t.cli(&["init", "--sample"]);
+    let socket = t.path("store.redb.sock");
+    let command = format!("'{BIN}' --store '{}' --as alice@contoso.com; sleep 600", t.store().display());
+    ends_cleanly_when(&t, &command, |_, shell| {
+        assert!(socket.exists(), "the dashboard serves its store while it runs");
+        signal(shell, "KILL");
+    });
+    assert!(!socket.exists(), "the socket goes with the dashboard");
+    assert_eq!(
+        t.json(&["request", "list", "--json"]).as_array().map(Vec::len),
+        Some(11),
+        "the store is free again"
+    );
 }
 
 #[test]
