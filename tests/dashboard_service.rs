@@ -139,6 +139,14 @@ fn a_dashboard_that_may_not_serve_in_a_folder_carries_on_and_logs_why() {
     let line = logged().lines().find(|l| l.contains("not serving")).map(str::to_string).unwrap_or_default();
     assert!(line.contains("no sticky bit") && line.contains(&socket.display().to_string()), "{line}");
     assert!(!socket.exists(), "no socket in a folder anyone may write");
+    // A command on the store waits a moment for the dashboard to answer, then says who holds it.
+    let pid = t.display("#{pane_pid}");
+    let (code, out, err) = other_terminal(&t, &["request", "list"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("in use") && err.contains(&format!("dashboard (pid {pid}) that does not answer")),
+        "{err}"
+    );
 
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(STARTUP), 0);

@@ -141,7 +141,12 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
         if !client::wait_for_service_or_store(path, socket, SERVICE_WAIT).await {
             let holder = crate::store::holder_pid(path).map_or_else(
                 || "another process".to_string(),
-                |pid| format!("a jitdesk service (pid {pid}) that does not answer on {}", socket.display()),
+                |pid| {
+                    format!(
+                        "a jitdesk service or dashboard (pid {pid}) that does not answer on {}",
+                        socket.display()
+                    )
+                },
             );
             return Err(Error::InUse { path: path.to_path_buf(), holder });
         }
