@@ -227,8 +227,9 @@ fn child_named(parent: u32, name: &str) -> Option<u32> {
 }
 
 /// The dashboard run from a shell that prints before it, and after it its exit status and whether
-/// the terminal settings (raw mode) are back to what they were.
-fn signal_restores_the_terminal(tag: &str, signal: &str) {
+/// the terminal settings (raw mode) are back to what they were. SIGTERM asks it to stop (status 0);
+/// SIGHUP says its terminal went away (status 1).
+fn signal_restores_the_terminal(tag: &str, signal: &str, status: i32) {
     let t = Tmux::new(tag);
     t.cli(&["init", "--sample"]);
     let script = format!(
@@ -258,8 +259,8 @@ fn signal_restores_the_terminal(tag: &str, signal: &str) {
 
     let screen = t.wait_screen("the shell after the dashboard", STARTUP, |s| s.contains("AFTER-DONE"));
     assert!(
-        screen.contains("EXIT=0 TTY=restored"),
-        "SIGTERM/SIGHUP should end the dashboard with status 0 and leave the tty as it was:\n{screen}"
+        screen.contains(&format!("EXIT={status} TTY=restored")),
+        "SIG{signal} should end the dashboard with status {status} and leave the tty as it was:\n{screen}"
     );
     assert!(
         screen.lines().next().is_some_and(|l| l.starts_with("BEFORE-MARKER")),
@@ -267,6 +268,7 @@ fn signal_restores_the_terminal(tag: &str, signal: &str) {
     );
     assert!(!screen.contains("Pending requests"), "nothing of the dashboard should be left:\n{screen}");
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "the dashboard process {pid} should be gone");
+    assert!(!t.path("store.redb.sock").exists(), "the socket it served the store on should be gone");
     assert_eq!(t.display("#{alternate_on}"), "0", "the alternate screen should be left");
     assert_eq!(t.display("#{cursor_flag}"), "1", "the cursor should be visible again");
     assert_eq!(t.display("#{mouse_any_flag}"), "0", "no mouse reporting should be left on");
@@ -274,10 +276,10 @@ fn signal_restores_the_terminal(tag: &str, signal: &str) {
 
 #[test]
 fn sigterm_restores_the_terminal() {
-    signal_restores_the_terminal("term", "TERM");
+    signal_restores_the_terminal("term", "TERM", 0);
 }
 
 #[test]
 fn sighup_restores_the_terminal() {
-    signal_restores_the_terminal("hup", "HUP");
+    signal_restores_the_terminal("hup", "HUP", 1);
 }

@@ -39,7 +39,12 @@ pub fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         tracing::error!("panic: {info}");
         if !crate::store::probing() {
-            eprintln!("error: internal error; this is a bug, please report it (details in the log)");
+            // Not `eprintln!`: it panics when stderr is gone (a hung-up terminal), and a panic in
+            // here aborts the process before anything is cleaned up.
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: internal error; this is a bug, please report it (details in the log)"
+            );
         }
     }));
     let cli = match Cli::try_parse() {
@@ -92,7 +97,8 @@ pub fn main() -> ExitCode {
 
 fn fail(message: &str) -> ExitCode {
     // Messages quote what people typed and what a service said; neither may steer the terminal.
-    eprintln!("error: {}", sanitize(&one_line(message)));
+    // The terminal may be gone (a hang-up): then there is nobody to tell, and no reason to panic.
+    let _ = writeln!(std::io::stderr(), "error: {}", sanitize(&one_line(message)));
     ExitCode::FAILURE
 }
 
@@ -135,7 +141,12 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
         if !client::wait_for_service_or_store(path, socket, SERVICE_WAIT).await {
             let holder = crate::store::holder_pid(path).map_or_else(
                 || "another process".to_string(),
-                |pid| format!("a jitdesk service (pid {pid}) that does not answer on {}", socket.display()),
+                |pid| {
+                    format!(
+                        "a jitdesk service or dashboard (pid {pid}) that does not answer on {}",
+                        socket.display()
+                    )
+                },
             );
             return Err(Error::InUse { path: path.to_path_buf(), holder });
         }
@@ -184,15 +195,37 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
 }
 
 /// The dashboard on a store, or on the service that owns it; a new store shows the first-run screen.
+/// A store opened here is served on its socket while the dashboard runs (`service::share`), so
+/// other commands on it are not locked out.
 async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
     crate::logging::to_file();
-    let backend = Backend::open(path, service, cli.as_user.as_deref(), Open::Create).await?;
-    let actor = backend.actor(cli.as_user.as_deref()).await?;
-    let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc };
-    let shown = tui::run(backend.clone(), opts).await;
+    // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
+    // folder. The socket stays beside the path as given, where clients look for it.
+    let store = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let backend = Backend::open(&store, service, cli.as_user.as_deref(), Open::Create).await?;
+    let socket = client::socket_for(path)?;
+    let shown = shared(&backend, &socket, async {
+        let actor = backend.actor(cli.as_user.as_deref()).await?;
+        let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc };
+        tui::run(backend.clone(), opts).await.map_err(|e| Error::Rule(RuleError::invalid(e)))
+    })
+    .await;
     backend.close().await?;
-    shown.map_err(|e| Error::Rule(RuleError::invalid(e)))?;
+    shown?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `shown` while a store opened here is served on `socket`; the socket goes before this returns.
+async fn shared<T>(backend: &Backend, socket: &std::path::Path, shown: impl Future<Output = T>) -> T {
+    let served = match backend {
+        Backend::Local(engine) => crate::service::share(engine, socket).await,
+        Backend::Remote(_) => None,
+    };
+    let shown = shown.await;
+    if let Some(served) = served {
+        served.stop().await;
+    }
+    shown
 }
 
 /// The shared service, until SIGTERM or SIGINT.
@@ -228,7 +261,11 @@ async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
     };
     let simulation = tokio::spawn(tui::demo::simulate(engine.clone(), viewer.clone(), speed));
     let opts = tui::Options { actor: viewer, theme: cli.theme.clone(), utc: cli.utc };
-    let shown = tui::run(Backend::Local(engine.clone()), opts).await;
+    // Served beside the store, in the demo's private folder, never on a configured shared socket:
+    // `jitdesk --store <demo store>` from another terminal reaches it while the demo runs.
+    let backend = Backend::Local(engine.clone());
+    let socket = crate::service::default_socket(&path);
+    let shown = shared(&backend, &socket, tui::run(backend.clone(), opts)).await;
     simulation.abort();
     // The simulation holds an engine handle; wait for it to let go before closing.
     let _ = simulation.await;

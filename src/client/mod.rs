@@ -64,12 +64,26 @@ pub fn may_answer(socket: &Path) -> bool {
     std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket())
 }
 
-/// Whether a `jitdesk serve` process holds the store's lock, or nobody does (any more). On Linux,
-/// which says who holds a lock; elsewhere nobody is ever named, so this says yes.
+/// Ok when clients of `store` would trust this process on `socket` (it runs as the store's owner
+/// or as the service account); else why not, in the words a client would use.
+pub fn trusted_to_serve(store: &Path, socket: &Path) -> Result<()> {
+    Trust::for_store(store)?.vouch(socket, nix::unistd::geteuid().as_raw())
+}
+
+/// Whether a service holds the store's lock, or nobody does (any more): a `jitdesk serve` process,
+/// or this very program (a dashboard, which serves its store while it runs, and holds it without
+/// answering for a moment as it starts and quits). On Linux, which says who holds a lock; elsewhere
+/// nobody is ever named, so this says yes.
 pub fn held_by_a_service_or_free(store: &Path) -> bool {
     let Some(pid) = crate::store::holder_pid(store) else { return true };
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .is_ok_and(|line| line.split(|b| *b == 0).any(|arg| arg == b"serve"))
+    let serve = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|line| line.split(|b| *b == 0).any(|arg| arg == b"serve"));
+    // Another user's process may not be looked at this way; its `serve` shows above.
+    let this_program = match (std::fs::read_link(format!("/proc/{pid}/exe")), std::env::current_exe()) {
+        (Ok(theirs), Ok(ours)) => theirs == ours,
+        _ => false,
+    };
+    serve || this_program
 }
 
 /// For a command that found its store in use by a service that does not answer on its socket (one

@@ -45,6 +45,12 @@ impl Trust {
                 socket.display()
             ))
         })?;
+        self.vouch(socket, peer)
+    }
+
+    /// Ok when a process running as `peer` may answer on `socket` for our store; else the one line
+    /// that says who it is and what to do.
+    pub fn vouch(&self, socket: &Path, peer: u32) -> Result<()> {
         let owner = std::fs::metadata(&self.store).map(|m| m.uid());
         if owner.as_ref().is_ok_and(|owner| *owner == peer) {
             return Ok(());

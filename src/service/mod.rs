@@ -17,6 +17,7 @@ mod fairness;
 pub mod identity;
 mod reply;
 mod routes;
+mod share;
 mod socket;
 pub mod wire;
 
@@ -42,6 +43,7 @@ use crate::logging::Throttle;
 use crate::store::OpenMode;
 use error::ApiError;
 use identity::{Operator, Peer};
+pub use share::{Shared, share};
 use wire::ErrorKind;
 
 /// The largest request body read.
@@ -135,6 +137,30 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
             return Err(e);
         }
     };
+    println!("serving {} on {}", store.display(), socket_path.display());
+    let listener = socket.listener.take().expect("a bound socket has its listener");
+    let fault = answer(&engine, listener, socket_path, open_files, stop).await;
+    let closed = engine.close().await;
+    socket.remove();
+    closed?;
+    if let Some(why) = fault {
+        return Err(ServeError::Store(why));
+    }
+    tracing::info!("stopped; the store is closed");
+    Ok(())
+}
+
+/// Answers on `listener` for `engine`'s store until `stop` resolves, or the store thread stops by
+/// itself (then, after `FAULT_GRACE`, with why); then stops cleanly: no new connections, requests in
+/// flight finish (for at most `SHUTDOWN_GRACE`), event streams end. The store stays open: closing
+/// it and removing the socket file are the caller's.
+async fn answer(
+    engine: &Engine,
+    listener: tokio::net::UnixListener,
+    socket_path: &Path,
+    open_files: u64,
+    stop: impl Future<Output = ()>,
+) -> Option<crate::store::Error> {
     let (stopping_tx, stopping) = watch::channel(false);
     let operator = Operator::current();
     let turns = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -153,12 +179,11 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
         .with_state(state);
     tracing::info!(
         "serving {} on {} (operator {}, uid {})",
-        store.display(),
+        engine.path().display(),
         socket_path.display(),
         operator.login,
         operator.uid
     );
-    println!("serving {} on {}", store.display(), socket_path.display());
 
     tokio::spawn(sum_up_refusals(refusals.clone(), stopping));
     let graceful = GracefulShutdown::new();
@@ -166,7 +191,6 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     let connections = Arc::new(Semaphore::new(max_connections));
     let per_uid = fairness::PerUid::default();
     let make = app.into_make_service_with_connect_info::<Peer>();
-    let listener = socket.listener.take().expect("a bound socket has its listener");
     tokio::pin!(stop);
     // A store thread that stopped by itself ends the service, after a grace in which callers hear why.
     let watched = engine.clone();
@@ -243,30 +267,24 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
         tokio::time::sleep(DRAIN).await;
         all
     };
-    // Every turn taken stays taken until the store is closed: a request that was still waiting for
-    // one is never started on a closing engine (its connection just ends with the process).
-    let mut _held = None;
     tokio::select! {
         _ = graceful.shutdown() => {}
         all = handled => {
-            _held = Some(all);
+            // Every turn stays taken for good: a request that was still waiting for one is never
+            // started on an engine about to close (its connection just ends, unanswered).
+            if let Ok(all) = all {
+                all.forget();
+            }
             tracing::info!("no request in flight; closed the connections left");
         }
         _ = tokio::time::sleep(SHUTDOWN_GRACE) => {
             tracing::warn!("requests were still in flight after {SHUTDOWN_GRACE:?}; closed them");
         }
     }
-    let closed = engine.close().await;
-    socket.remove();
     for summary in refusals.drain(Instant::now()) {
         tracing::warn!("{summary}");
     }
-    closed?;
-    if let Some(why) = fault {
-        return Err(ServeError::Store(why));
-    }
-    tracing::info!("stopped; the store is closed");
-    Ok(())
+    fault
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

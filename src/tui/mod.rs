@@ -5,6 +5,9 @@
 //! The engine runs in this process or in the store's service (`client::Backend`). When a service
 //! goes away the dashboard says so, keeps the last data on screen, refuses changes, and reconnects by
 //! itself (then reloads) when the service is back.
+//!
+//! When its terminal goes away (SIGHUP, its input ends or fails, a write to it fails) the dashboard
+//! ends at once with an error, so that the command exits non-zero and cleans up on its way out.
 
 pub mod app;
 pub mod data;
@@ -96,7 +99,7 @@ pub async fn run(backend: Backend, opts: Options) -> Result<(), String> {
     let mouse = app.ui.mouse;
     let mut term = terminal::enter(mouse).map_err(|e| format!("cannot use this terminal: {e}"))?;
     let result = event_loop(&backend, &opts.actor, app, changes, &mut term).await;
-    terminal::restore(mouse);
+    terminal::leave(term, mouse);
     result
 }
 
@@ -125,7 +128,8 @@ async fn event_loop(
     let mut dirty = true;
     loop {
         if dirty {
-            terminal::frame(term, |f| view::draw(f, &app)).map_err(io)?;
+            terminal::frame(term, |f| view::draw(f, &app))
+                .map_err(|e| hung_up(&format!("cannot write to it: {e}")))?;
             dirty = false;
         }
         let tick = next_tick(app.has_countdowns());
@@ -138,7 +142,8 @@ async fn event_loop(
                 Some(Ok(Event::Resize(..))) => Vec::new(),
                 Some(Ok(_)) => continue,
                 // The terminal went away (a dropped SSH session closes stdin): nothing left to show.
-                Some(Err(_)) | None => vec![Effect::Quit],
+                Some(Err(e)) => return Err(hung_up(&format!("cannot read from it: {e}"))),
+                None => return Err(hung_up("its input ended")),
             }},
             change = next_change(&mut changes) => {
                 if change.is_none() {
@@ -200,13 +205,15 @@ async fn event_loop(
             },
             _ = tick => { app.tick(Utc::now()); Vec::new() }
             _ = term_signal.recv() => vec![Effect::Quit],
-            _ = hangup.recv() => vec![Effect::Quit],
+            _ = hangup.recv() => return Err(hung_up("SIGHUP")),
         };
         dirty = true;
         for effect in effects {
             match effect {
                 Effect::Quit => return Ok(()),
-                Effect::Bell => terminal::bell(term).map_err(io)?,
+                Effect::Bell => {
+                    terminal::bell(term).map_err(|e| hung_up(&format!("cannot write to it: {e}")))?
+                }
                 // While the service is away nothing can change, and the screen says so.
                 Effect::Run(_) if gone => app.on_result(Err(REFUSED.into())),
                 Effect::MarkSeen(_) if gone => app.toast(REFUSED.into(), true),
@@ -229,6 +236,13 @@ async fn event_loop(
             }
         }
     }
+}
+
+/// The line said (and logged) when the terminal goes away: the dashboard ends at once, non-zero.
+fn hung_up(why: &str) -> String {
+    let line = format!("the terminal went away ({why}): the dashboard quit");
+    tracing::warn!("{line}");
+    line
 }
 
 /// The next change; never, while there are no events to wait for (the service is away).

@@ -41,6 +41,15 @@ pub fn restore(mouse: bool) {
     let _ = out.flush();
 }
 
+/// Leaves the terminal: everything switched on is switched off (best effort, as in `restore`).
+pub fn leave(term: Term, mouse: bool) {
+    restore(mouse);
+    // The cursor is shown again above. ratatui's own drop would show it once more and, on a
+    // terminal that went away, report its failure with `eprintln!` on a stderr that is gone too:
+    // a panic on the way out. What it holds is memory and a handle to stdout, both the process's.
+    std::mem::forget(term);
+}
+
 /// Draws one frame as one synchronized update, so slow links never show half a frame.
 pub fn frame(term: &mut Term, draw: impl FnOnce(&mut ratatui::Frame)) -> std::io::Result<()> {
     execute!(term.backend_mut(), BeginSynchronizedUpdate)?;
