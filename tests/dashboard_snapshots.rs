@@ -128,6 +128,7 @@ impl Screen {
             utc: true,
             bell: false,
             mouse: false,
+            ascii: false,
         };
         let mut screen = Screen { _dir: dir, engine, me, app: App::new(ui, now()) };
         screen.reload().await;
@@ -613,6 +614,39 @@ async fn the_light_theme_without_truecolor_draws_only_indexed_and_named_colours(
     // And with truecolor the same theme does use RGB: the check above is not vacuous.
     let with_rgb = tour(Who::Approver, "light", true).await;
     assert!(with_rgb.iter().any(|(_, buf)| colours(buf).any(|(_, _, c)| matches!(c, Color::Rgb(..)))));
+}
+
+/// Screens in ASCII mode (terminals and locales without Unicode) that between them draw every
+/// symbol of the dashboard: borders, the selection, arrows in hints, ellipses, step marks, bullets.
+const ASCII_CASES: &[(&str, &[Step])] = &[
+    ("ascii_requests", &[]),
+    ("ascii_details", &[ENTER]),
+    ("ascii_approve_form", &[k('a'), Type("ok")]),
+    ("ascii_deploy_wizard_jit", &[k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER]),
+    ("ascii_activity", &[k('5')]),
+    ("ascii_help", &[k('?')]),
+];
+
+#[tokio::test]
+async fn ascii_mode_draws_nothing_but_ascii() {
+    for (name, steps) in ASCII_CASES {
+        for &(w, h) in SIZES {
+            let mut screen = Screen::open(Who::Approver).await;
+            screen.app.ui.ascii = true;
+            screen.press(steps).await;
+            let terminal = screen.render(w, h);
+            let text = terminal.backend().to_string();
+            let odd: String = text.chars().filter(|c| !c.is_ascii()).collect();
+            assert!(odd.is_empty(), "{name}@{w}x{h} draws {odd:?}:\n{text}");
+            insta::with_settings!({
+                snapshot_suffix => format!("{w}x{h}"),
+                description => format!("ASCII mode, {}", describe(Who::Approver, steps)),
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(*name, terminal.backend());
+            });
+        }
+    }
 }
 
 /// A cell's colour as the terminal shows it: the terminal's own foreground or background (which

@@ -191,6 +191,8 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
 
 /// The dashboard on a store, or on the service that owns it; a new store shows the first-run screen.
 async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
+    // Before anything is opened or created: a refused dashboard changes nothing.
+    tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
     crate::logging::to_file();
     let backend = Backend::open(path, service, cli.as_user.as_deref(), Open::Create).await?;
     let actor = backend.actor(cli.as_user.as_deref()).await?;
@@ -220,6 +222,7 @@ async fn serve(
 
 /// The dashboard on a throwaway sample store with simulated activity.
 async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
+    tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
     crate::logging::to_file();
     let dir = tempfile::Builder::new()
         .prefix("jitdesk-demo-")

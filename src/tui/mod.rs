@@ -7,6 +7,7 @@
 //! itself (then reloads) when the service is back.
 
 pub mod app;
+pub mod capabilities;
 pub mod data;
 pub mod demo;
 pub mod form;
@@ -83,6 +84,7 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
         utc: utc || config.time == TimeShown::Utc,
         bell: config.bell,
         mouse: config.mouse,
+        ascii: capabilities::ascii_from_env(),
     })
 }
 
