@@ -699,6 +699,7 @@ async fn every_built_in_theme_keeps_every_styled_cell_readable() {
                     for y in buf.area.top()..buf.area.bottom() {
                         for x in buf.area.left()..buf.area.right() {
                             let cell = &buf[(x, y)];
+                            // A blank shows only its background: nothing on it to read.
                             if cell.symbol().trim().is_empty() {
                                 continue;
                             }

@@ -26,6 +26,10 @@ fn without_a_terminal_the_dashboard_says_every_command_works_and_creates_nothing
         let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("the temp dir").collect();
         assert!(left.is_empty(), "a refused demo left {left:?}");
     }
+    // The help the hint points to says the same.
+    let help = Run::from_cmd(bare_command().arg("--help"));
+    assert_eq!(help.code, 0, "{help:?}");
+    assert!(help.stdout.contains("Every command works without a terminal."), "{}", help.stdout);
 }
 
 /// Runs the dashboard in a pane under `env` (shell assignments) and returns what the pane shows:

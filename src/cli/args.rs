@@ -14,6 +14,9 @@ use crate::domain::{ApprovalMode, License, RequestState, Span, TenantKind};
     name = "jitdesk",
     version,
     about = "Just-in-time access to managed applications",
+    after_help = "Without a command: the dashboard, in a terminal that can move the cursor (borders and \
+symbols in ASCII on the Linux console, VT100s and locales without UTF-8). Every command works without a \
+terminal.",
     max_term_width = 100
 )]
 pub struct Cli {
