@@ -3,6 +3,7 @@
 //! starting with `error:`; exit 1 for refused or failed commands, 2 for usage, 3 for "no access".
 
 mod args;
+mod decide;
 mod show;
 
 use std::io::Write;
@@ -18,13 +19,12 @@ pub use args::Cli;
 use args::*;
 
 use crate::client::{self, Backend, Open};
-use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
 use crate::domain::text::sanitize;
-use crate::domain::{AccessRequest, Listed, Page, Paging, RequestState, RuleError};
-use crate::engine::{Cancel, Decide, Engine, Revoke, SetPolicy, SystemClock, Viewer};
+use crate::domain::{Listed, Page, Paging, RequestState, RuleError};
+use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::json;
 use crate::store::{Error, OpenMode, RequestFilter, Result};
 use crate::tui;
@@ -451,89 +451,12 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
                 ok(show::request(&detail, style))
             }
         }
-        RequestCmd::Approve(args) | RequestCmd::Deny(args) => {
-            let approve = matches!(cmd, RequestCmd::Approve(_));
-            let actor = backend.actor(cli.as_user.as_deref()).await?;
-            let decide = |id| Decide { id, approve, reason: args.reason.clone() };
-            if let ([id], None) = (args.ids.as_slice(), &args.app) {
-                // One request: its refusal is the command's error, as it always was.
-                return ok(decided(&backend.run(&actor, decide(*id)).await?, style));
-            }
-            let mut all = Decisions::default();
-            if let Some(app) = &args.app {
-                let doing = if approve { "approve" } else { "deny" };
-                let upn = backend.need_user(cli.as_user.as_deref()).await?;
-                let viewer = viewer(backend, cli).await?;
-                let app = backend.app(&viewer, app).await?;
-                rules::need_approver(&app, &upn)?;
-                // A page at a time, walking on by id: deciding a request never moves the others.
-                let mut after = None;
-                loop {
-                    let filter = RequestFilter {
-                        state: Some(RequestState::Pending),
-                        app: Some(app.name.clone()),
-                        requester: None,
-                        limit: Some(MAX_LIMIT),
-                        after,
-                    };
-                    let page = backend.requests(&viewer, filter).await?;
-                    for r in &page.items {
-                        if rules::need_decider(&app, &upn, r, doing).is_ok() {
-                            all.record(r.id, backend.run(&actor, decide(r.id)).await, style);
-                        }
-                    }
-                    after = page.next();
-                    if after.is_none() {
-                        break;
-                    }
-                }
-                if all.tried == 0 {
-                    print(&format!("no pending requests on {} that you can decide\n", app.name));
-                }
-            } else {
-                for id in &args.ids {
-                    all.record(*id, backend.run(&actor, decide(*id)).await, style);
-                }
-            }
-            Ok((String::new(), all.code()))
-        }
+        RequestCmd::Approve(args) => decide::run(backend, cli, args, true, style).await,
+        RequestCmd::Deny(args) => decide::run(backend, cli, args, false, style).await,
         RequestCmd::Cancel { id } => {
             let r = backend.run(&backend.actor(cli.as_user.as_deref()).await?, Cancel { id: *id }).await?;
             ok(format!("request {} {}\n", r.id, r.state))
         }
-    }
-}
-
-/// One decision's outcome line.
-fn decided(r: &AccessRequest, style: &Style) -> String {
-    let detail = match r.window() {
-        Some((from, end)) => format!(": access from {} until {}", style.time(from), style.time(end)),
-        None => String::new(),
-    };
-    format!("request {} {}{detail}\n", r.id, r.state)
-}
-
-/// Decisions in bulk: each outcome is told as it happens, and any refusal fails the whole.
-#[derive(Default)]
-struct Decisions {
-    tried: usize,
-    refused: usize,
-}
-
-impl Decisions {
-    fn record(&mut self, id: u64, outcome: Result<AccessRequest>, style: &Style) {
-        self.tried += 1;
-        match outcome {
-            Ok(r) => print(&decided(&r, style)),
-            Err(e) => {
-                self.refused += 1;
-                report(&format!("request {id}: {e}"));
-            }
-        }
-    }
-
-    fn code(&self) -> ExitCode {
-        if self.refused == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
     }
 }
 
