@@ -692,7 +692,7 @@ fn contrast_follows_wcag() {
 /// both are 24-bit colours they differ by at least WCAG's 4.5:1.
 #[tokio::test]
 async fn every_built_in_theme_keeps_every_styled_cell_readable() {
-    for name in ["default", "light", "high-contrast", "mono"] {
+    for name in jitdesk::tui::theme::built_in() {
         for truecolor in [true, false] {
             for who in [Who::Approver, Who::Publisher] {
                 for (what, buf) in tour(who, name, truecolor).await {
