@@ -214,6 +214,7 @@ fn ui() -> Ui {
         utc: true,
         bell: false,
         mouse: false,
+        ascii: false,
     }
 }
 

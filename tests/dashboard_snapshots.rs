@@ -128,6 +128,7 @@ impl Screen {
             utc: true,
             bell: false,
             mouse: false,
+            ascii: false,
         };
         let mut screen = Screen { _dir: dir, engine, me, app: App::new(ui, now()) };
         screen.reload().await;
@@ -613,6 +614,115 @@ async fn the_light_theme_without_truecolor_draws_only_indexed_and_named_colours(
     // And with truecolor the same theme does use RGB: the check above is not vacuous.
     let with_rgb = tour(Who::Approver, "light", true).await;
     assert!(with_rgb.iter().any(|(_, buf)| colours(buf).any(|(_, _, c)| matches!(c, Color::Rgb(..)))));
+}
+
+/// Screens in ASCII mode (terminals and locales without Unicode) that between them draw every
+/// symbol of the dashboard: borders, the selection, arrows in hints, ellipses, step marks, bullets.
+const ASCII_CASES: &[(&str, &[Step])] = &[
+    ("ascii_requests", &[]),
+    ("ascii_details", &[ENTER]),
+    ("ascii_approve_form", &[k('a'), Type("ok")]),
+    ("ascii_deploy_wizard_jit", &[k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER]),
+    ("ascii_activity", &[k('5')]),
+    ("ascii_help", &[k('?')]),
+];
+
+#[tokio::test]
+async fn ascii_mode_draws_nothing_but_ascii() {
+    for (name, steps) in ASCII_CASES {
+        for &(w, h) in SIZES {
+            let mut screen = Screen::open(Who::Approver).await;
+            screen.app.ui.ascii = true;
+            screen.press(steps).await;
+            let terminal = screen.render(w, h);
+            let text = terminal.backend().to_string();
+            let odd: String = text.chars().filter(|c| !c.is_ascii()).collect();
+            assert!(odd.is_empty(), "{name}@{w}x{h} draws {odd:?}:\n{text}");
+            insta::with_settings!({
+                snapshot_suffix => format!("{w}x{h}"),
+                description => format!("ASCII mode, {}", describe(Who::Approver, steps)),
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(*name, terminal.backend());
+            });
+        }
+    }
+}
+
+/// A cell's colour as the terminal shows it: the terminal's own foreground or background (which
+/// differ from each other), or a colour the theme chose.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shown {
+    TerminalFg,
+    TerminalBg,
+    Chosen(Color),
+}
+
+/// The foreground and background a cell shows, after `reversed` swaps them.
+fn shown(cell: &ratatui::buffer::Cell) -> (Shown, Shown) {
+    let pick = |c: Color, own: Shown| if c == Color::Reset { own } else { Shown::Chosen(c) };
+    let (fg, bg) = (pick(cell.fg, Shown::TerminalFg), pick(cell.bg, Shown::TerminalBg));
+    if cell.modifier.contains(Modifier::REVERSED) { (bg, fg) } else { (fg, bg) }
+}
+
+/// WCAG 2 relative luminance of a 24-bit colour.
+fn luminance(r: u8, g: u8, b: u8) -> f64 {
+    let channel = |v: u8| {
+        let c = f64::from(v) / 255.0;
+        if c <= 0.039_28 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+    };
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+}
+
+/// WCAG 2 contrast ratio, from 1 (the same) to 21 (black on white).
+fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+    let (la, lb) = (luminance(a.0, a.1, a.2), luminance(b.0, b.1, b.2));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+#[test]
+fn contrast_follows_wcag() {
+    assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 1e-9);
+    assert!((contrast((0x77, 0x77, 0x77), (255, 255, 255)) - 4.48).abs() < 0.01);
+    assert!((contrast((9, 9, 9), (9, 9, 9)) - 1.0).abs() < 1e-9);
+}
+
+/// Every built-in theme, on every screen of the tour (selected rows, forms, toasts, badges), with
+/// and without true colour: no styled cell shows its text in its own background colour, and where
+/// both are 24-bit colours they differ by at least WCAG's 4.5:1.
+#[tokio::test]
+async fn every_built_in_theme_keeps_every_styled_cell_readable() {
+    for name in jitdesk::tui::theme::built_in() {
+        for truecolor in [true, false] {
+            for who in [Who::Approver, Who::Publisher] {
+                for (what, buf) in tour(who, name, truecolor).await {
+                    for y in buf.area.top()..buf.area.bottom() {
+                        for x in buf.area.left()..buf.area.right() {
+                            let cell = &buf[(x, y)];
+                            // A blank shows only its background: nothing on it to read.
+                            if cell.symbol().trim().is_empty() {
+                                continue;
+                            }
+                            let (fg, bg) = shown(cell);
+                            let at = || format!("{name} (truecolor {truecolor}) at ({x},{y}), {what}");
+                            assert_ne!(fg, bg, "{} draws {:?} on itself:\n{}", at(), fg, lines(&buf));
+                            if let (Shown::Chosen(Color::Rgb(a, b, c)), Shown::Chosen(Color::Rgb(d, e, f))) =
+                                (fg, bg)
+                            {
+                                let ratio = contrast((a, b, c), (d, e, f));
+                                assert!(
+                                    ratio >= 4.5,
+                                    "{} has contrast {ratio:.2} ({fg:?} on {bg:?}):\n{}",
+                                    at(),
+                                    lines(&buf)
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The form's cursor is a single cell in the selection's style, on the focused field's row, right

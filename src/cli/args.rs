@@ -14,6 +14,9 @@ use crate::domain::{ApprovalMode, License, RequestState, Span, TenantKind};
     name = "jitdesk",
     version,
     about = "Just-in-time access to managed applications",
+    after_help = "Without a command: the dashboard, in a terminal that can move the cursor (borders and \
+symbols in ASCII on the Linux console, VT100s and locales without UTF-8). Every command works without a \
+terminal.",
     max_term_width = 100
 )]
 pub struct Cli {
@@ -294,18 +297,35 @@ pub enum RequestCmd {
         #[arg(long)]
         json: bool,
     },
-    Approve {
-        id: u64,
-        #[arg(long)]
-        reason: String,
-    },
-    Deny {
-        id: u64,
-        #[arg(long)]
-        reason: String,
-    },
+    /// Approve requests: each is its own decision, and a refused one does not stop the others
+    #[command(after_help = DECIDE_HELP)]
+    Approve(DecideArgs),
+    /// Deny requests: each is its own decision, and a refused one does not stop the others
+    #[command(after_help = DECIDE_HELP)]
+    Deny(DecideArgs),
     /// Withdraw your pending request
     Cancel { id: u64 },
+}
+
+const DECIDE_HELP: &str = "Prints one outcome line per request; a refused one is an `error: request ID: \
+why` line on stderr (`error: why` when one id is given). Exits 0 only when every decision went through, \
+else 1.";
+
+/// Which requests to decide, and the one reason given for all of them.
+#[derive(Args, Debug)]
+pub struct DecideArgs {
+    /// The requests' ids, decided in the order given
+    #[arg(value_name = "ID", required_unless_present = "all_pending", conflicts_with = "all_pending")]
+    pub ids: Vec<u64>,
+    /// Every pending request on --app that you can decide (not your own)
+    #[arg(long, requires = "app")]
+    pub all_pending: bool,
+    /// The application whose pending requests --all-pending decides
+    #[arg(long, value_name = "NAME", requires = "all_pending")]
+    pub app: Option<String>,
+    /// Why: the requester and the audit log read it
+    #[arg(long)]
+    pub reason: String,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,7 @@
 //! starting with `error:`; exit 1 for refused or failed commands, 2 for usage, 3 for "no access".
 
 mod args;
+mod decide;
 mod show;
 
 use std::io::Write;
@@ -23,7 +24,7 @@ use crate::domain::rules::{
 };
 use crate::domain::text::sanitize;
 use crate::domain::{Listed, Page, Paging, RequestState, RuleError};
-use crate::engine::{Cancel, Decide, Engine, Revoke, SetPolicy, SystemClock, Viewer};
+use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::json;
 use crate::store::{Error, OpenMode, RequestFilter, Result};
 use crate::tui;
@@ -96,10 +97,15 @@ pub fn main() -> ExitCode {
 }
 
 fn fail(message: &str) -> ExitCode {
+    report(message);
+    ExitCode::FAILURE
+}
+
+/// An error's one line on stderr.
+fn report(message: &str) {
     // Messages quote what people typed and what a service said; neither may steer the terminal.
     // The terminal may be gone (a hang-up): then there is nobody to tell, and no reason to panic.
     let _ = writeln!(std::io::stderr(), "error: {}", sanitize(&one_line(message)));
-    ExitCode::FAILURE
 }
 
 fn one_line(message: &str) -> String {
@@ -121,7 +127,7 @@ fn usage(e: clap::Error) -> ExitCode {
         .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
         .collect();
     // clap quotes the arguments it could not use, as typed.
-    eprintln!("{} (see --help)", sanitize(&one_line(&gist.join(" "))));
+    let _ = writeln!(std::io::stderr(), "{} (see --help)", sanitize(&one_line(&gist.join(" "))));
     ExitCode::from(EXIT_USAGE)
 }
 
@@ -198,6 +204,8 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
 /// A store opened here is served on its socket while the dashboard runs (`service::share`), so
 /// other commands on it are not locked out.
 async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
+    // Before anything is opened or created: a refused dashboard changes nothing.
+    tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
     crate::logging::to_file();
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
     // folder. The socket stays beside the path as given, where clients look for it.
@@ -247,6 +255,7 @@ async fn serve(
 
 /// The dashboard on a throwaway sample store with simulated activity.
 async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
+    tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
     crate::logging::to_file();
     let dir = tempfile::Builder::new()
         .prefix("jitdesk-demo-")
@@ -374,7 +383,11 @@ fn by_name(page: &NamePageArgs) -> Result<Paging<String>> {
 /// Under a table cut short, where the rest begins.
 fn more<T: Listed>(page: &Page<T>, json: bool) {
     if let Some(next) = page.next().filter(|_| !json) {
-        eprintln!("(there are more: see them with --after {})", sanitize(&next.to_string()));
+        let _ = writeln!(
+            std::io::stderr(),
+            "(there are more: see them with --after {})",
+            sanitize(&next.to_string())
+        );
     }
 }
 
@@ -477,16 +490,8 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
                 ok(show::request(&detail, style))
             }
         }
-        RequestCmd::Approve { id, reason } | RequestCmd::Deny { id, reason } => {
-            let approve = matches!(cmd, RequestCmd::Approve { .. });
-            let decision = Decide { id: *id, approve, reason: reason.clone() };
-            let r = backend.run(&backend.actor(cli.as_user.as_deref()).await?, decision).await?;
-            let detail = match r.window() {
-                Some((from, end)) => format!(": access from {} until {}", style.time(from), style.time(end)),
-                None => String::new(),
-            };
-            ok(format!("request {} {}{detail}\n", r.id, r.state))
-        }
+        RequestCmd::Approve(args) => decide::run(backend, cli, args, true, style).await,
+        RequestCmd::Deny(args) => decide::run(backend, cli, args, false, style).await,
         RequestCmd::Cancel { id } => {
             let r = backend.run(&backend.actor(cli.as_user.as_deref()).await?, Cancel { id: *id }).await?;
             ok(format!("request {} {}\n", r.id, r.state))

@@ -650,6 +650,26 @@ fn refuse_unless(req: &AccessRequest, wanted: RequestState, doing: &str) -> Resu
     Err(RuleError::conflict(format!("cannot {doing} request {}: it is already {}{by}", req.id, req.state)))
 }
 
+/// Only an application's approvers decide its requests.
+pub fn need_approver(app: &Application, upn: &str) -> Result<(), RuleError> {
+    if app.policy.is_approver(upn) {
+        return Ok(());
+    }
+    Err(RuleError::forbidden(format!(
+        "{upn} is not an approver of `{}`: only its approvers decide its requests",
+        app.name
+    )))
+}
+
+/// Who may decide a request whatever its state: an approver of its application, but never its
+/// requester. `doing` ("approve" or "deny") words the refusal.
+pub fn need_decider(app: &Application, upn: &str, req: &AccessRequest, doing: &str) -> Result<(), RuleError> {
+    if upn == req.requester {
+        return Err(RuleError::forbidden(format!("you cannot {doing} your own request")));
+    }
+    need_approver(app, upn)
+}
+
 pub fn decide(
     app: &Application,
     actor: &User,
@@ -660,15 +680,7 @@ pub fn decide(
 ) -> Result<AccessRequest, RuleError> {
     need_visible_request(app, actor, &req)?;
     let doing = if approve { "approve" } else { "deny" };
-    if actor.upn == req.requester {
-        return Err(RuleError::forbidden(format!("you cannot {doing} your own request")));
-    }
-    if !app.policy.is_approver(&actor.upn) {
-        return Err(RuleError::forbidden(format!(
-            "{} is not an approver of `{}`: only its approvers decide its requests",
-            actor.upn, app.name
-        )));
-    }
+    need_decider(app, &actor.upn, &req, doing)?;
     refuse_unless(&req, RequestState::Pending, doing)?;
     if now >= req.decide_by {
         return Err(RuleError::conflict(format!(

@@ -159,6 +159,8 @@ pub struct Ui {
     pub utc: bool,
     pub bell: bool,
     pub mouse: bool,
+    /// Borders and symbols in ASCII, for terminals or locales without Unicode.
+    pub ascii: bool,
 }
 
 pub struct App {

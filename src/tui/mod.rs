@@ -10,6 +10,7 @@
 //! ends at once with an error, so that the command exits non-zero and cleans up on its way out.
 
 pub mod app;
+pub mod capabilities;
 pub mod data;
 pub mod demo;
 pub mod form;
@@ -86,6 +87,7 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
         utc: utc || config.time == TimeShown::Utc,
         bell: config.bell,
         mouse: config.mouse,
+        ascii: capabilities::ascii_from_env(),
     })
 }
 

@@ -154,6 +154,11 @@ impl Theme {
     }
 }
 
+/// The names of the themes that ship inside the binary.
+pub fn built_in() -> impl Iterator<Item = &'static str> {
+    BUILT_IN.iter().map(|(name, _)| *name)
+}
+
 fn find(name: &str, user_dir: Option<&Path>) -> Result<Source, String> {
     if let Some(dir) = user_dir {
         let path: PathBuf = dir.join(format!("{name}.toml"));
@@ -168,7 +173,7 @@ fn find(name: &str, user_dir: Option<&Path>) -> Result<Source, String> {
         .find(|(n, _)| *n == name)
         .map(|(n, text)| Source { origin: format!("`{n}` (built in)"), text: text.to_string() })
         .ok_or_else(|| {
-            let names: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
+            let names: Vec<&str> = built_in().collect();
             format!(
                 "no theme `{name}`: built in are {}, or put {name}.toml in the themes folder",
                 names.join(", ")

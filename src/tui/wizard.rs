@@ -458,6 +458,7 @@ mod tests {
             utc: true,
             bell: false,
             mouse: false,
+            ascii: false,
         };
         let mut app = App::new(ui, now());
         let users = vec![

@@ -1,6 +1,7 @@
 //! Drawing. Each tab is a small struct that renders itself; this module lays out the frame, and
 //! answers "what is selected" for the state logic, so rows are computed in exactly one place.
 
+mod ascii;
 mod chrome;
 mod fmt;
 mod overlay;
@@ -17,6 +18,13 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 12;
 
 pub fn draw(frame: &mut Frame, app: &App) {
+    compose(frame, app);
+    if app.ui.ascii {
+        ascii::translate(frame.buffer_mut());
+    }
+}
+
+fn compose(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let buf = frame.buffer_mut();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {

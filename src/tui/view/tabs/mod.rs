@@ -263,12 +263,15 @@ impl<const N: usize> ListTable<'_, N> {
         }
         lines.iter().for_each(|cells| measure(&mut content, cells));
         let shown = layout(&self.columns, &content, room);
+        let selection = theme.style("selection");
+        // A selection with colours of its own paints the whole row in them: the cells' colours were
+        // chosen against the normal background, and bright text on a bright bar vanishes. A
+        // selection made of modifiers alone (reversed) keeps the cells' colours, swapped.
+        let recolour = selection.fg.is_some() || selection.bg.is_some();
         let rows = lines.into_iter().enumerate().map(|(k, cells)| {
-            let style = if offset + k == selected && self.focused {
-                theme.style("selection")
-            } else {
-                Style::default()
-            };
+            let chosen = offset + k == selected && self.focused;
+            let style = if chosen { selection } else { Style::default() };
+            let cells = if chosen && recolour { cells.map(uncoloured) } else { cells };
             let mut cells = cells.map(Some);
             Row::new(
                 shown
@@ -280,6 +283,17 @@ impl<const N: usize> ListTable<'_, N> {
         let table = Table::new(rows, constraints(&shown)).header(header(&shown)).column_spacing(1);
         Widget::render(table, inner, buf);
     }
+}
+
+/// The line with its modifiers and without colours, so that the row's style shows through.
+fn uncoloured(mut line: Line<'static>) -> Line<'static> {
+    let strip = |style: &mut Style| {
+        style.fg = None;
+        style.bg = None;
+    };
+    strip(&mut line.style);
+    line.spans.iter_mut().for_each(|span| strip(&mut span.style));
+    line
 }
 
 #[cfg(test)]
