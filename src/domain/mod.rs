@@ -6,6 +6,7 @@ pub mod model;
 pub mod rules;
 pub mod span;
 pub mod text;
+pub mod time_style;
 pub mod when;
 
 pub use error::{ErrorKind, RuleError, RuleResult};

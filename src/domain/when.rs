@@ -20,6 +20,9 @@ pub fn latest() -> DateTime<Utc> {
 
 const LATEST_SECS: i64 = 253_402_300_799;
 
+/// Countdowns shorter than this, ten minutes, show seconds.
+const SECONDS_SHOWN_UNDER: i64 = 600;
+
 /// Refuses a time after `latest()`; `what` names it in the message (`the start`, `the end`).
 pub fn check_within_range(what: &str, t: DateTime<Utc>) -> RuleResult<DateTime<Utc>> {
     if t > latest() {
@@ -84,10 +87,12 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A countdown such as `in 2h 13m` or `5m 3s ago`. Less than a second either way is `now`, since a
-/// span has no smaller unit to show.
+/// A countdown such as `in 2h 13m` or `5m 3s ago`: seconds only under ten minutes, where they
+/// matter; above, they would make the text tick for nothing. Less than a second either way is
+/// `now`, since a span has no smaller unit to show.
 pub fn until(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
-    let secs = then.signed_duration_since(now).num_seconds();
+    let exact = then.signed_duration_since(now).num_seconds();
+    let secs = if exact.abs() < SECONDS_SHOWN_UNDER { exact } else { exact - exact % 60 };
     match secs.cmp(&0) {
         std::cmp::Ordering::Greater => format!("in {}", Span::from_secs(secs)),
         std::cmp::Ordering::Less => format!("{} ago", Span::from_secs(secs.saturating_neg())),
@@ -246,6 +251,15 @@ mod tests {
         assert_eq!(until(now(), now() + TimeDelta::milliseconds(999)), "now");
         assert_eq!(until(now(), now() - TimeDelta::milliseconds(999)), "now");
         assert_eq!(until(now(), now() + TimeDelta::milliseconds(1500)), "in 1s");
+    }
+
+    #[test]
+    fn until_shows_seconds_only_under_ten_minutes() {
+        assert_eq!(until(now(), now() + TimeDelta::seconds(9 * 60 + 5)), "in 9m 5s");
+        assert_eq!(until(now(), now() - TimeDelta::seconds(9 * 60 + 59)), "9m 59s ago");
+        assert_eq!(until(now(), now() + TimeDelta::seconds(10 * 60 + 5)), "in 10m");
+        assert_eq!(until(now(), now() + TimeDelta::seconds(3600 + 30)), "in 1h");
+        assert_eq!(until(now(), now() - TimeDelta::seconds(12 * 60 + 59)), "12m ago");
     }
 
     proptest! {
