@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::domain::time_style::TimeStyle;
 use crate::engine::Limits;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +50,18 @@ impl Default for Config {
 pub enum TimeShown {
     Local,
     Utc,
+}
+
+impl Config {
+    /// The zone times are shown in: UTC when `--utc` or `time = "utc"` asks for it, else the
+    /// system's (`TZ`, then `/etc/localtime`; UTC when neither names a zone).
+    pub fn time_style(&self, utc: bool) -> TimeStyle {
+        if utc || self.time == TimeShown::Utc {
+            TimeStyle::utc()
+        } else {
+            TimeStyle::in_zone(jiff::tz::TimeZone::system())
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -211,7 +211,7 @@ fn ui() -> Ui {
     Ui {
         theme: Theme::load("default", &Load { user_dir: None, truecolor: true }).expect("the default theme"),
         keymap: Keymap::new(&HashMap::new()).expect("the default keymap"),
-        utc: true,
+        time: jitdesk::domain::time_style::TimeStyle::utc(),
         bell: false,
         mouse: false,
         ascii: false,

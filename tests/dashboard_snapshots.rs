@@ -125,7 +125,7 @@ impl Screen {
         let ui = Ui {
             theme,
             keymap: Keymap::new(&HashMap::new()).expect("the default keymap"),
-            utc: true,
+            time: jitdesk::domain::time_style::TimeStyle::utc(),
             bell: false,
             mouse: false,
             ascii: false,
@@ -269,9 +269,11 @@ impl Case {
         for ((w, h), terminal) in self.frames().await {
             let text = terminal.backend().to_string();
             if w >= 62 && h >= 12 && !matches!(self.who, Who::Empty) {
-                // The header's clock: the fixed instant, in UTC, whatever the machine's zone.
+                // The header's clock: the fixed instant, in UTC and saying so, whatever the machine's zone.
                 assert!(
-                    text.contains("2026-11-26 10:00 UTC"),
+                    text.lines()
+                        .next()
+                        .is_some_and(|header| header.trim_end_matches(['"', ' ']).ends_with("10:00 UTC")),
                     "{}@{w}x{h}: no UTC clock in\n{text}",
                     self.name
                 );
@@ -955,7 +957,9 @@ async fn activity_lines_up_notifications_and_names_the_actors() {
         .lines()
         .filter(|l| l.contains('●'))
         .map(|l| {
-            let at = l.find(|c: char| c.is_ascii_lowercase()).expect("a message");
+            // The message starts after the time, which ends with its zone.
+            let zone_end = l.find(" UTC").expect("a time with its zone") + 4;
+            let at = l.len() - l[zone_end..].trim_start().len();
             l[..at].chars().count()
         })
         .collect();

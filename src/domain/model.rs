@@ -212,6 +212,18 @@ pub enum Moment {
     Settled(DateTime<Utc>),
 }
 
+impl Moment {
+    /// The word before a countdown to it (`decide in 2h`, `ends in 5m 3s`), the same in every view.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Moment::DecideBy(_) => "decide",
+            Moment::Starts(_) => "starts",
+            Moment::Ends(_) => "ends",
+            Moment::Settled(_) => "settled",
+        }
+    }
+}
+
 impl AccessRequest {
     pub fn moment(&self, now: DateTime<Utc>) -> Option<Moment> {
         match (self.state, self.window()) {

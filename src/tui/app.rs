@@ -15,6 +15,7 @@ use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
+use crate::domain::time_style::TimeStyle;
 use crate::domain::when::parse_time;
 use crate::domain::*;
 use crate::engine::{Cancel, Decide, RequestDetail, Revoke, SetPolicy};
@@ -156,7 +157,8 @@ pub struct Toast {
 pub struct Ui {
     pub theme: Theme,
     pub keymap: Keymap,
-    pub utc: bool,
+    /// The zone every time on screen is shown in, and named.
+    pub time: TimeStyle,
     pub bell: bool,
     pub mouse: bool,
     /// Borders and symbols in ASCII, for terminals or locales without Unicode.

@@ -29,7 +29,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::client::{Backend, Change, Events};
-use crate::config::{Config, TimeShown};
+use crate::config::Config;
 use crate::domain::rules::Actor;
 use crate::engine::{MarkSeen, RequestDetail, Viewer};
 use app::{App, Call, Effect, Ui};
@@ -84,7 +84,7 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
     Ok(Ui {
         theme,
         keymap: Keymap::new(&config.key_overrides()).map_err(|e| format!("config [keys]: {e}"))?,
-        utc: utc || config.time == TimeShown::Utc,
+        time: config.time_style(utc),
         bell: config.bell,
         mouse: config.mouse,
         ascii: capabilities::ascii_from_env(),

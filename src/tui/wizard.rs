@@ -455,7 +455,7 @@ mod tests {
         let ui = Ui {
             theme: Theme::load("default", &Load { user_dir: None, truecolor: true }).unwrap(),
             keymap: Keymap::new(&Default::default()).unwrap(),
-            utc: true,
+            time: crate::domain::time_style::TimeStyle::utc(),
             bell: false,
             mouse: false,
             ascii: false,

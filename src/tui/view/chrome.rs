@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
-use super::fmt::{clock, fit, fit_line, safe};
+use super::fmt::{fit, fit_line, safe};
 use super::{MIN_HEIGHT, MIN_WIDTH, centered};
 use crate::tui::app::{App, Overlay, Tab};
 use crate::tui::keymap::Scope;
@@ -51,7 +51,7 @@ pub fn header(area: Rect, buf: &mut Buffer, app: &App) {
     if let Some(trouble) = &app.trouble {
         parts.push(Part { cut: true, ..part(format!("  {}", safe(trouble)), "error", 200) });
     }
-    let clock = format!("{} ", clock(app.now, app.ui.utc));
+    let clock = format!("{} ", app.ui.time.clock(app.now));
     let clock_w = clock.width() as u16;
     // The clock keeps its place while enough is left beside it for the rest.
     let left = if area.width >= clock_w + 30 {

@@ -9,7 +9,7 @@ use tui_input::Input;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::centered;
-use super::fmt::{fit, full_time, safe, wrap};
+use super::fmt::{fit, safe, wrap};
 use crate::tui::app::{App, Overlay, Purpose};
 use crate::tui::form::{
     Field, FieldKind, Form, PEOPLE_ROWS, PICK_ROWS, Person, Row, Tone, people_matches, pick_matches,
@@ -152,6 +152,13 @@ fn help(area: Rect, buf: &mut Buffer, app: &App, scroll: usize) {
     } else {
         stack(&sections)
     };
+    // Which zone the times are in, so that a time on screen can be told to someone elsewhere.
+    let zone = format!(
+        "Times are in {}: --utc or time = \"utc\" in config.toml for UTC",
+        app.ui.time.describe(app.now)
+    );
+    let rows: Vec<Line<'static>> =
+        [Line::styled(zone, theme.style("dim")), Line::raw("")].into_iter().chain(rows).collect();
     let content_w = rows.iter().map(Line::width).max().unwrap_or(0);
     let width = u16::try_from(content_w + 4).unwrap_or(u16::MAX).min(area.width);
     let height = u16::try_from(rows.len() + 2).unwrap_or(u16::MAX).min(area.height.saturating_sub(2)).max(3);
@@ -184,7 +191,7 @@ fn detail_lines(app: &App, d: &crate::engine::RequestDetail, width: usize) -> Ve
     const LW: usize = 15;
     let theme = &app.ui.theme;
     let r = &d.request;
-    let utc = app.ui.utc;
+    let time = &app.ui.time;
     let mut lines = Vec::new();
     let mut field = |k: &str, value: String| {
         for (i, row) in wrap(&value, width.saturating_sub(LW).max(8)).into_iter().enumerate() {
@@ -199,19 +206,19 @@ fn detail_lines(app: &App, d: &crate::engine::RequestDetail, width: usize) -> Ve
     field("requester", format!("{} <{}>", safe(app.data.display_name(&r.requester)), safe(&r.requester)));
     field("state", r.state.name().to_string());
     field("roles", safe(&r.roles.join(", ")));
-    field("start", full_time(r.start, utc));
+    field("start", time.full(r.start));
     field("duration", format!("{} ({})", r.duration, r.duration.iso()));
     field("justification", safe(&r.justification));
     field("ticket", safe(r.ticket.as_deref().unwrap_or("-")));
-    field("decide by", full_time(r.decide_by, utc));
+    field("decide by", time.full(r.decide_by));
     if let Some((from, end)) = r.window() {
-        field("access", format!("{} → {}", full_time(from, utc), full_time(end, utc)));
+        field("access", format!("{} → {}", time.full(from), time.full(end)));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("History", theme.style("title")));
     for a in &d.history {
         let reason = a.reason.as_deref().map(|r| format!(": {}", safe(r))).unwrap_or_default();
-        let text = format!("{}  {}  {}{reason}", full_time(a.at, utc), safe(&a.actor), a.action.name());
+        let text = format!("{}  {}  {}{reason}", time.full_secs(a.at), safe(&a.actor), a.action.name());
         for (i, row) in wrap(&text, width.saturating_sub(4).max(8)).into_iter().enumerate() {
             lines.push(Line::raw(format!("{}{row}", if i == 0 { "  " } else { "    " })));
         }

@@ -46,6 +46,7 @@ impl<'a> AccessTab<'a> {
                 Col::cut("WHO", 14, 24, 180),
                 Col::cut("ROLES", 14, 24, 120),
                 Col::whole("STATUS", 200),
+                Col::whole("AT", 195),
                 Col::cut("APPROVED BY", 13, 24, 90),
                 Col::fill("REASON", 16, 80),
             ],
@@ -55,10 +56,13 @@ impl<'a> AccessTab<'a> {
         };
         table.render(area, buf, app.list(), |i| {
             let g = self.rows[i];
-            let status = match g.moment(app.now) {
-                Some(Moment::Starts(t)) => format!("starts {}", countdown_cell(app.now, t)),
-                Some(Moment::Ends(t)) => format!("ends {}", countdown_cell(app.now, t)),
-                _ => String::new(),
+            // The moment itself beside its countdown: "ends in 2h" alone cannot be written down.
+            let (status, at) = match g.moment(app.now) {
+                Some(m @ (Moment::Starts(t) | Moment::Ends(t))) => (
+                    format!("{} {}", m.verb(), countdown_cell(app.now, t)),
+                    app.ui.time.moment_cell(t, app.now),
+                ),
+                _ => (String::new(), String::new()),
             };
             let decision = g.decision.as_ref();
             [
@@ -67,6 +71,7 @@ impl<'a> AccessTab<'a> {
                 Line::raw(safe(app.data.display_name(&g.requester))),
                 Line::raw(safe(&g.roles.join(","))),
                 Line::styled(status, app.ui.theme.style("countdown")),
+                Line::styled(at, app.ui.theme.style("countdown")),
                 Line::raw(safe(decision.map_or("", |d| app.data.display_name(&d.by)))),
                 Line::raw(safe(decision.map_or("", |d| d.reason.as_str()))),
             ]

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use super::{Col, ListTable, matches};
 use crate::domain::AuditRecord;
 use crate::tui::app::{App, Tab};
-use crate::tui::view::fmt::{fit, safe, time};
+use crate::tui::view::fmt::{fit, safe};
 
 pub fn rows(app: &App) -> Vec<&AuditRecord> {
     let needle = app.lists[Tab::Activity.index()].needle();
@@ -46,8 +46,8 @@ impl<'a> ActivityTab<'a> {
             .title(Line::styled(format!(" Notifications ({unread} unread) "), theme.style("title")));
         let room = usize::from(top.width.saturating_sub(2));
         let shown_now: Vec<_> = app.data.notifications.iter().take(usize::from(shown)).collect();
-        let times: Vec<String> = shown_now.iter().map(|n| time(n.at, app.now, app.ui.utc)).collect();
-        // Every time as wide as the widest shown (`09:20` or `11-25 08:00`), so the messages line up.
+        let times: Vec<String> = shown_now.iter().map(|n| app.ui.time.moment(n.at, app.now)).collect();
+        // Every time as wide as the widest shown (`09:20 UTC` or `Nov 25 08:00 UTC`), so the messages line up.
         let tw = times.iter().map(|t| t.chars().count()).max().unwrap_or(0);
         let lines: Vec<Line> = if shown_now.is_empty() {
             vec![Line::styled(" nothing yet", theme.style("dim"))]
@@ -87,7 +87,7 @@ impl<'a> ActivityTab<'a> {
                 _ => String::new(),
             };
             [
-                Line::raw(time(a.at, app.now, app.ui.utc)),
+                Line::raw(app.ui.time.moment_secs(a.at, app.now)),
                 Line::raw(safe(app.data.display_name(&a.actor))),
                 Line::raw(a.action.name()),
                 Line::raw(safe(&a.target.to_string())),

@@ -9,7 +9,7 @@ use super::{Col, ListTable, matches, state_style};
 use crate::domain::{AccessRequest, Moment};
 use crate::tui::app::{App, Tab};
 use crate::tui::data::Role;
-use crate::tui::view::fmt::{countdown_cell, safe, time};
+use crate::tui::view::fmt::{countdown_cell, safe};
 
 pub fn rows(app: &App) -> Vec<&AccessRequest> {
     let needle = app.lists[Tab::Requests.index()].needle();
@@ -77,7 +77,7 @@ impl<'a> RequestsTab<'a> {
                 Line::raw(format!("{}{mark}", safe(&r.app))),
                 Line::raw(safe(app.data.display_name(&r.requester))),
                 Line::raw(safe(&r.roles.join(","))),
-                Line::raw(time(r.start, app.now, app.ui.utc)),
+                Line::raw(app.ui.time.moment(r.start, app.now)),
                 Line::raw(r.duration.to_string()),
                 Line::styled(
                     countdown_cell(app.now, r.decide_by).trim_start_matches("in ").to_string(),
@@ -124,10 +124,10 @@ impl<'a> RequestsTab<'a> {
 /// The deadline that matters for a request in its state.
 fn when(app: &App, r: &AccessRequest) -> String {
     match r.moment(app.now) {
-        Some(Moment::DecideBy(t)) => format!("decision {}", countdown_cell(app.now, t)),
-        Some(Moment::Starts(t)) => format!("starts {}", countdown_cell(app.now, t)),
-        Some(Moment::Ends(t)) => format!("ends {}", countdown_cell(app.now, t)),
-        Some(Moment::Settled(t)) => time(t, app.now, app.ui.utc),
+        Some(Moment::Settled(t)) => app.ui.time.moment(t, app.now),
+        Some(m @ (Moment::DecideBy(t) | Moment::Starts(t) | Moment::Ends(t))) => {
+            format!("{} {}", m.verb(), countdown_cell(app.now, t))
+        }
         None => String::new(),
     }
 }
