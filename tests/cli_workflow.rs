@@ -49,7 +49,7 @@ fn time(v: &Value) -> DateTime<Utc> {
 
 /// How the CLI prints a time without --utc; the tests run with TZ=UTC.
 fn shown(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn ids_in(list: &Value) -> BTreeSet<u64> {

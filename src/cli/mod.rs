@@ -19,6 +19,7 @@ pub use args::Cli;
 use args::*;
 
 use crate::client::{self, Backend, Open};
+use crate::config::Config;
 use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
@@ -298,7 +299,9 @@ fn ok(out: String) -> Result<Output> {
 }
 
 async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Output> {
-    let style = Style { utc: cli.utc, now: backend.now() };
+    // The same zone as the dashboard's: `--utc`, else config.toml's `time`, else the system's.
+    let zone = Config::user().map_err(Error::Service)?.time_style(cli.utc);
+    let style = Style { zone, now: backend.now() };
     // Directory changes are the operator's whatever --as says, as they have always been.
     let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));
     match command {

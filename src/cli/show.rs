@@ -1,28 +1,26 @@
 //! Human output: aligned tables and key-value blocks. Every cell passes through the sanitizer,
 //! because names, justifications and reasons come from other people.
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 use comfy_table::{Table, presets};
 
 use crate::domain::rules::AccessStatus;
 use crate::domain::text::sanitize;
+use crate::domain::time_style::TimeStyle;
 use crate::domain::when::until;
 use crate::domain::*;
 use crate::engine::RequestDetail;
 
-/// How times are shown: local by default, UTC on request; countdowns are relative to `now`.
+/// How times are shown: in full with their zone, the dashboard's style, so both read alike;
+/// countdowns are relative to `now`.
 pub struct Style {
-    pub utc: bool,
+    pub zone: TimeStyle,
     pub now: DateTime<Utc>,
 }
 
 impl Style {
     pub fn time(&self, t: DateTime<Utc>) -> String {
-        if self.utc {
-            t.format("%Y-%m-%d %H:%M UTC").to_string()
-        } else {
-            t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
-        }
+        self.zone.full(t)
     }
 
     fn time_rel(&self, t: DateTime<Utc>) -> String {
@@ -154,10 +152,10 @@ pub fn requests(requests: &[AccessRequest], style: &Style) -> String {
 /// The one time that matters for a request in its state.
 fn when(r: &AccessRequest, style: &Style) -> String {
     match r.moment(style.now) {
-        Some(Moment::DecideBy(t)) => format!("decide {}", until(style.now, t)),
-        Some(Moment::Starts(t)) => format!("starts {}", until(style.now, t)),
-        Some(Moment::Ends(t)) => format!("ends {}", until(style.now, t)),
         Some(Moment::Settled(t)) => style.time(t),
+        Some(m @ (Moment::DecideBy(t) | Moment::Starts(t) | Moment::Ends(t))) => {
+            format!("{} {}", m.verb(), until(style.now, t))
+        }
         None => String::new(),
     }
 }

@@ -9,6 +9,7 @@ use super::error::RuleError;
 use super::model::*;
 use super::span::Span;
 use super::text::{MAX_NAME_TEXT, MAX_TEXT, check_id, check_text, check_upn, shown};
+use super::time_style::TimeStyle;
 use super::when::check_within_range;
 
 /// Who is asking. The engine resolves `User` against the directory before any rule runs.
@@ -645,7 +646,7 @@ fn refuse_unless(req: &AccessRequest, wanted: RequestState, doing: &str) -> Resu
         .iter()
         .chain(req.closed.iter())
         .last()
-        .map(|v| format!(" by {} at {}", v.by, v.at.format("%Y-%m-%d %H:%M UTC")))
+        .map(|v| format!(" by {} at {}", v.by, TimeStyle::utc().full(v.at)))
         .unwrap_or_default();
     Err(RuleError::conflict(format!("cannot {doing} request {}: it is already {}{by}", req.id, req.state)))
 }

@@ -3,6 +3,7 @@
 
 use super::writer::{Change, Writer};
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
+use crate::domain::time_style::TimeStyle;
 use crate::domain::*;
 use crate::store::{RequestFilter, Result};
 
@@ -144,7 +145,7 @@ fn save_transition(
 fn requester_message(r: &AccessRequest, action: Action) -> String {
     let verdict = r.closed.as_ref().or(r.decision.as_ref());
     let by_reason = verdict.map(|v| format!(" by {}: {}", v.by, v.reason)).unwrap_or_default();
-    let until = r.end().map(|end| end.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+    let until = r.end().map(|end| TimeStyle::utc().full(end)).unwrap_or_default();
     match action {
         Action::RequestApproved => format!("request {} on {} approved{by_reason}", r.id, r.app),
         Action::RequestDenied => format!("request {} on {} denied{by_reason}", r.id, r.app),

@@ -6,6 +6,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 
+use crate::domain::time_style::TimeStyle;
 use crate::domain::{AccessRequest, RequestState, RuleError, User};
 use crate::store::{RequestFilter, Result, Tables, Write};
 
@@ -94,7 +95,7 @@ fn open_until(r: &AccessRequest, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 }
 
 fn limited(what: String, retry: DateTime<Utc>) -> crate::store::Error {
-    let when = retry.format("%Y-%m-%d %H:%M:%S UTC");
+    let when = TimeStyle::utc().full_secs(retry);
     RuleError::limited(format!("{what}: try again after {when}"), Some(retry)).into()
 }
 
