@@ -23,6 +23,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
 use jitdesk::domain::rules::Actor;
+use jitdesk::domain::time_style::TimeStyle;
 use jitdesk::engine::{Engine, ManualClock, Viewer};
 use jitdesk::store::OpenMode;
 use jitdesk::tui::app::{App, Call, Effect, Ui};
@@ -111,6 +112,11 @@ impl Screen {
     }
 
     async fn open_with(who: Who, theme: Theme) -> Screen {
+        Screen::open_in(who, theme, TimeStyle::utc()).await
+    }
+
+    /// As `open_with`, showing times in `time`'s zone.
+    async fn open_in(who: Who, theme: Theme, time: TimeStyle) -> Screen {
         let dir = tempfile::tempdir().expect("a temp dir");
         let path = dir.path().join("store.redb");
         let clock = Arc::new(ManualClock::new(now()));
@@ -125,7 +131,7 @@ impl Screen {
         let ui = Ui {
             theme,
             keymap: Keymap::new(&HashMap::new()).expect("the default keymap"),
-            time: jitdesk::domain::time_style::TimeStyle::utc(),
+            time,
             bell: false,
             mouse: false,
             ascii: false,
@@ -308,6 +314,49 @@ macro_rules! cases {
     };
     (@sizes) => { SIZES };
     (@sizes $sizes:expr) => { $sizes };
+}
+
+/// The header, the Requests, Access and Activity tabs and the help screen with times in a zone
+/// other than UTC: every time names the zone, the clock too, and a time on another day of that
+/// zone carries its date.
+#[tokio::test]
+async fn screens_in_other_zones_name_them() {
+    let screens: [(&str, Who, &[Step]); 5] = [
+        ("requests", Who::Approver, &[]),
+        ("my_requests", Who::Publisher, &[]),
+        ("access", Who::Approver, &[k('4')]),
+        ("activity", Who::Approver, &[k('5')]),
+        ("help", Who::Approver, &[k('?')]),
+    ];
+    // 10:00 UTC is 15:30 in India and 05:00 in New York, on the same day.
+    for (zone, abbreviation, clock) in
+        [("Asia/Kolkata", "IST", "15:30 IST"), ("America/New_York", "EST", "05:00 EST")]
+    {
+        for (name, who, steps) in screens {
+            let tz = jiff::tz::TimeZone::get(zone).expect("the system has this zone");
+            let mut screen = Screen::open_in(who, theme("default", true), TimeStyle::in_zone(tz)).await;
+            screen.render(100, 30);
+            screen.press(steps).await;
+            let terminal = screen.render(100, 30);
+            let text = terminal.backend().to_string();
+            let header = text.lines().next().unwrap_or_default();
+            assert!(header.trim_end_matches(['"', ' ']).ends_with(clock), "{zone}: {header}");
+            // The help's line on how to choose UTC is the one place that may name it.
+            let utc = text.lines().any(|l| l.contains(" UTC") && !l.contains("Times are in"));
+            assert!(!utc, "{zone} {name}: a time in UTC\n{text}");
+            assert!(
+                text.matches(abbreviation).count() > 1,
+                "{zone} {name}: only the clock names the zone\n{text}"
+            );
+            let slug = zone.replace('/', "_").to_lowercase();
+            insta::with_settings!({
+                description => format!("{} in {zone}", describe(who, steps)),
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(format!("zoned_{name}_{slug}"), terminal.backend());
+            });
+        }
+    }
 }
 
 fn case(name: &str) -> &'static Case {
