@@ -1050,3 +1050,10 @@ async fn help_scrolls_when_it_does_not_fit() {
     screen.press(&[k('q')]).await;
     assert!(screen.app.overlay.is_none(), "q closes the help");
 }
+
+#[tokio::test]
+async fn the_start_field_gives_an_example_ahead_of_now() {
+    let text = text_after(Who::Publisher, &[k('n'), TAB, TAB], 100, 30).await;
+    // `now()` is 2026-11-26 10:00 UTC: the example is the whole hour after the next.
+    assert!(text.contains("now, +30m or 2026-11-26T12:00:00Z"), "{text}");
+}

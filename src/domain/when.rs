@@ -87,6 +87,14 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// An RFC 3339 time to show as an example of a start: the first whole hour at least an hour after
+/// `now`, so that the example is always one that would be taken.
+pub fn example_start(now: DateTime<Utc>) -> String {
+    let ahead = now.timestamp().saturating_add(2 * 3600);
+    let on_the_hour = DateTime::from_timestamp(ahead - ahead.rem_euclid(3600), 0).unwrap_or(now);
+    format_utc(on_the_hour.min(latest()))
+}
+
 /// A countdown such as `in 2h 13m` or `5m 3s ago`: seconds only under ten minutes, where they
 /// matter; above, they would make the text tick for nothing. Less than a second either way is
 /// `now`, since a span has no smaller unit to show.
@@ -236,6 +244,19 @@ mod tests {
         assert_eq!(format_utc(now()), "2026-11-26T10:00:00Z");
         assert_eq!(format_utc(now() + TimeDelta::milliseconds(999)), "2026-11-26T10:00:00Z");
         assert_eq!(format_utc(at(2027, 1, 2, 3, 4, 5)), "2027-01-02T03:04:05Z");
+    }
+
+    // ---- example_start ----
+
+    #[test]
+    fn the_example_start_is_a_later_whole_hour_that_parses() {
+        assert_eq!(example_start(now()), "2026-11-26T12:00:00Z");
+        assert_eq!(example_start(at(2026, 11, 26, 10, 59, 59)), "2026-11-26T12:00:00Z");
+        assert_eq!(example_start(at(2026, 12, 31, 23, 30, 0)), "2027-01-01T01:00:00Z");
+        let later = now() + TimeDelta::days(400);
+        let example = example_start(later);
+        let parsed = parse_time(&example, later).expect("the example parses");
+        assert!(parsed > later + TimeDelta::hours(1), "{example}");
     }
 
     // ---- until ----

@@ -16,7 +16,7 @@ use super::keymap::{Action, Keymap, Scope};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
 use crate::domain::time_style::TimeStyle;
-use crate::domain::when::parse_time;
+use crate::domain::when::{example_start, parse_time};
 use crate::domain::*;
 use crate::engine::{Cancel, Decide, RequestDetail, Revoke, SetPolicy};
 
@@ -708,7 +708,7 @@ impl App {
         let form = Form::new("Request JIT access", Purpose::Request(apps))
             .field(Field::choice("application", names, 0, "←/→ to choose"))
             .field(Field::multi("roles", Vec::new(), Vec::new(), "←/→ to move, Space to toggle"))
-            .field(Field::text("start", "now", "now, +30m or 2026-11-26T14:00:00Z"))
+            .field(Field::text("start", "now", format!("now, +30m or {}", example_start(self.now))))
             .field(Field::text("duration", "1h", "e.g. 2h, 90m, PT8H"))
             .field(Field::text("justification", "", "required: approvers decide on this"))
             .field(Field::text("ticket", "", "optional"))
