@@ -22,6 +22,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
+use jitdesk::config::{Config, TimeShown};
 use jitdesk::domain::rules::Actor;
 use jitdesk::domain::time_style::TimeStyle;
 use jitdesk::engine::{Engine, ManualClock, Viewer};
@@ -1056,4 +1057,47 @@ async fn the_start_field_gives_an_example_ahead_of_now() {
     let text = text_after(Who::Publisher, &[k('n'), TAB, TAB], 100, 30).await;
     // `now()` is 2026-11-26 10:00 UTC: the example is the whole hour after the next.
     assert!(text.contains("now, +30m or 2026-11-26T12:00:00Z"), "{text}");
+}
+
+const CLOCK_VAR: &str = "JITDESK_SNAPSHOT_CLOCK_OUT";
+
+/// The dashboard takes its zone from the system (`TZ` here) unless config.toml asks for UTC: its
+/// clock and the help's line name that zone. Each TZ runs in a child, like the test above.
+#[tokio::test]
+async fn the_dashboard_shows_the_zone_tz_names_unless_config_asks_for_utc() {
+    if let Some(path) = std::env::var_os(CLOCK_VAR) {
+        let local = jitdesk::tui::ui(&Config::default(), Some("default"), false).expect("the look");
+        let utc = Config { time: TimeShown::Utc, ..Config::default() };
+        let utc = jitdesk::tui::ui(&utc, Some("default"), false).expect("the look");
+        let out = format!(
+            "{}\n{}\n{}\n",
+            local.time.clock(now()),
+            local.time.describe(now()),
+            utc.time.clock(now())
+        );
+        std::fs::write(path, out).expect("write the clock");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for (tz, clock, describe) in [
+        ("UTC", "10:00 UTC", "UTC"),
+        ("Asia/Kolkata", "15:30 IST", "Asia/Kolkata (IST)"),
+        ("America/New_York", "05:00 EST", "America/New_York (EST)"),
+    ] {
+        let path = dir.path().join("clock.txt");
+        let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .args([
+                "--exact",
+                "the_dashboard_shows_the_zone_tz_names_unless_config_asks_for_utc",
+                "--nocapture",
+            ])
+            .env("TZ", tz)
+            .env("XDG_CONFIG_HOME", dir.path())
+            .env(CLOCK_VAR, &path)
+            .output()
+            .expect("rerun this test binary");
+        assert!(output.status.success(), "TZ={tz}:\n{}", String::from_utf8_lossy(&output.stderr));
+        let got = std::fs::read_to_string(&path).expect("the clock");
+        assert_eq!(got, format!("{clock}\n{describe}\n10:00 UTC\n"), "TZ={tz}");
+    }
 }
