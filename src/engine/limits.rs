@@ -40,10 +40,8 @@ impl Limits {
         }
         let since = now - RATE_WINDOW;
         let filter = RequestFilter { requester: Some(requester.upn.clone()), ..RequestFilter::default() };
-        let counted = |r: &AccessRequest| r.created_at > since || open_until(r, now).is_some();
         // Newest first, so the recent ones are in the order their window ends.
-        let mine: Vec<AccessRequest> =
-            tables.requests_in(&filter, None)?.items.into_iter().filter(|r| counted(r)).collect();
+        let mine = tables.requests_in(&filter, None)?.items;
         let recent: Vec<&AccessRequest> = mine.iter().filter(|r| r.created_at > since).collect();
         if let Some(oldest_counted) = over(recent.len(), self.requests_per_hour).map(|n| recent[n]) {
             let retry = oldest_counted.created_at + RATE_WINDOW;
@@ -55,7 +53,7 @@ impl Limits {
                 retry,
             ));
         }
-        let mut open: Vec<DateTime<Utc>> = mine.iter().filter_map(|r| open_until(r, now)).collect();
+        let mut open: Vec<DateTime<Utc>> = mine.iter().filter_map(open_until).collect();
         open.sort_unstable();
         if let Some(first) = over(open.len(), self.live_grants).map(|n| open[open.len() - 1 - n]) {
             return Err(limited(
@@ -79,14 +77,15 @@ fn over(count: usize, limit: u32) -> Option<usize> {
 }
 
 /// Until when a request holds a place under the live cap: a pending one until it must be decided,
-/// an approved one until its access ends; None once it holds none.
-fn open_until(r: &AccessRequest, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let until = match r.state {
+/// an approved one until its access ends; None once it holds none. The transaction has already
+/// moved on everything due by now (the ticker's pass runs before any command), so a request still
+/// pending or approved here holds its place past now.
+fn open_until(r: &AccessRequest) -> Option<DateTime<Utc>> {
+    match r.state {
         RequestState::Pending => Some(r.decide_by),
         RequestState::Approved => r.end(),
         _ => None,
-    };
-    until.filter(|until| *until > now)
+    }
 }
 
 fn limited(what: String, retry: DateTime<Utc>) -> crate::store::Error {
