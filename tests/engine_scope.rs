@@ -1,11 +1,12 @@
 //! What each directory user may see: only the applications their tenant is a party to, read
 //! through those applications' own indexes, and walked part by part without gaps or repeats.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use jitdesk::domain::{Listed, Page, Paging, RequestState, Target};
-use jitdesk::engine::{Engine, ManualClock, Viewer};
+use jitdesk::engine::{Engine, ManualClock, Viewer, approvers_of};
 use jitdesk::store::{OpenMode, RequestFilter};
 
 #[tokio::test(flavor = "current_thread")]
@@ -135,5 +136,29 @@ async fn each_view_lists_through_its_own_applications_and_walks_without_gaps_or_
         assert_eq!(walk(5, |p| e.audit(viewer, p)).await, audit, "{viewer:?}");
     }
     assert!(walked > 1000, "the sample had requests to walk");
+    engine.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_approvers_of_a_list_are_the_users_its_applications_name_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let apps = engine.apps(&Viewer::Operator, Paging::default()).await.unwrap().items;
+    let named: Vec<&str> = apps.iter().flat_map(|a| a.policy.approvers.iter().map(String::as_str)).collect();
+    let distinct: HashSet<&str> = named.iter().copied().collect();
+    assert!(named.len() > distinct.len(), "the sample names one approver on several applications");
+
+    let upns = approvers_of(&apps);
+    assert_eq!(upns.len(), distinct.len(), "each once: {upns:?}");
+    assert_eq!(upns.iter().map(String::as_str).collect::<HashSet<_>>(), distinct);
+
+    // The users behind them, for their display names, and nobody the applications do not name.
+    let users = engine.approvers(&apps).await.unwrap();
+    assert_eq!(users.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>(), upns);
+    assert!(users.iter().all(|u| !u.display_name.is_empty()));
+    assert!(engine.approvers(&[]).await.unwrap().is_empty());
     engine.close().await.unwrap();
 }
