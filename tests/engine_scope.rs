@@ -1,5 +1,6 @@
 //! What each directory user may see: only the applications their tenant is a party to, read
-//! through those applications' own indexes, and walked part by part without gaps or repeats.
+//! through those applications' own indexes, and walked part by part without gaps or repeats; and the
+//! directory search, which finds a user by either their UPN or their name.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -160,5 +161,26 @@ async fn the_approvers_of_a_list_are_the_users_its_applications_name_each_once()
     assert_eq!(users.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>(), upns);
     assert!(users.iter().all(|u| !u.display_name.is_empty()));
     assert!(engine.approvers(&[]).await.unwrap().is_empty());
+    engine.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_directory_search_finds_users_by_their_upn_or_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let found = |text: &'static str| {
+        let engine = engine.clone();
+        async move {
+            let users = engine.search_users(text, Paging::default()).await.unwrap().items;
+            users.into_iter().map(|u| u.upn).collect::<Vec<_>>()
+        }
+    };
+    // Alice Fischer's name holds what her UPN does not, and the other way round; case does not matter.
+    assert!(found("FISCHER").await.contains(&"alice@contoso.com".to_string()));
+    assert!(found("alice@").await.contains(&"alice@contoso.com".to_string()));
+    assert!(found("nobody-by-this-name").await.is_empty());
     engine.close().await.unwrap();
 }
