@@ -1,11 +1,12 @@
 //! What each directory user may see: only the applications their tenant is a party to, read
-//! through those applications' own indexes, and walked part by part without gaps or repeats; and the
-//! directory search, which finds a user by either their UPN or their name.
+//! through those applications' own indexes, and walked part by part without gaps or repeats; grants
+//! listed until the moment they end; and the directory search, which finds a user by either their
+//! UPN or their name.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
+use chrono::{TimeDelta, TimeZone, Utc};
 use jitdesk::domain::{Listed, Page, Paging, RequestState, Target};
 use jitdesk::engine::{Engine, ManualClock, Viewer, approvers_of};
 use jitdesk::store::{OpenMode, RequestFilter};
@@ -182,5 +183,31 @@ async fn the_directory_search_finds_users_by_their_upn_or_their_name() {
     assert!(found("FISCHER").await.contains(&"alice@contoso.com".to_string()));
     assert!(found("alice@").await.contains(&"alice@contoso.com".to_string()));
     assert!(found("nobody-by-this-name").await.is_empty());
+    engine.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_grant_is_listed_until_the_moment_it_ends_even_before_the_store_thread_closes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let engine = Engine::open(&path, OpenMode::Existing, clock.clone()).await.unwrap();
+    let listed = || async {
+        let grants = engine.grants(&Viewer::Operator, Paging::default()).await.unwrap().items;
+        grants.into_iter().map(|g| g.id).collect::<HashSet<u64>>()
+    };
+    let grants = engine.grants(&Viewer::Operator, Paging::default()).await.unwrap().items;
+    let first_end = grants.iter().filter_map(|g| g.end()).min().expect("the sample has grants");
+    let ending: HashSet<u64> = grants.iter().filter(|g| g.end() == Some(first_end)).map(|g| g.id).collect();
+
+    // Only the clock moves: the list answers from the time, not from when the ticker last ran.
+    clock.set(first_end - TimeDelta::milliseconds(1));
+    assert!(listed().await.is_superset(&ending), "still current just before its end");
+    clock.set(first_end);
+    let after = listed().await;
+    assert!(after.is_disjoint(&ending), "over at its end");
+    assert_eq!(after.len(), grants.len() - ending.len(), "the others go on");
     engine.close().await.unwrap();
 }
