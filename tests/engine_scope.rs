@@ -1,5 +1,6 @@
 //! What each directory user may see: only the applications their tenant is a party to, read
-//! through those applications' own indexes, and walked part by part without gaps or repeats; grants
+//! through those applications' own indexes, and walked part by part without gaps or repeats (so are
+//! the directory's lists and a user's notifications); grants
 //! listed until the moment they end; and the directory search, which finds a user by either their
 //! UPN or their name.
 
@@ -61,10 +62,12 @@ async fn walk<T: Listed + Clone, F: Future<Output = jitdesk::Result<Page<T>>>>(
     let mut items = Vec::new();
     let mut after = None;
     loop {
+        let at = after.as_ref().map(ToString::to_string);
         let page = part(Paging { limit: Some(limit), after: after.take() }).await.unwrap();
         assert!(page.items.len() <= limit);
         assert!(!page.more || page.items.len() == limit, "more only after a full part");
         after = page.next();
+        assert!(after.is_none() || after.as_ref().map(ToString::to_string) != at, "the cursor moves on");
         items.extend(page.items);
         if after.is_none() {
             return items;
@@ -104,7 +107,13 @@ async fn each_view_lists_through_its_own_applications_and_walks_without_gaps_or_
             ..RequestFilter::default()
         },
     ];
-    let mut walked = 0;
+    let (mut walked, mut noted) = (0, 0);
+    // The directory's own lists, which only the operator reads whole.
+    assert_eq!(walk(1, |p| e.tenants(p)).await, engine.tenants(Paging::default()).await.unwrap().items);
+    assert_eq!(walk(1, |p| e.offers(p)).await, engine.offers(Paging::default()).await.unwrap().items);
+    let users = engine.search_users("", Paging::default()).await.unwrap().items;
+    assert!(users.len() > 2, "the sample has users to walk");
+    assert_eq!(walk(2, |p| e.search_users("", p)).await, users);
     for viewer in &viewers {
         let apps = walk(1, |p| e.apps(viewer, p)).await;
         let all_apps = engine.apps(viewer, Paging::default()).await.unwrap().items;
@@ -136,8 +145,14 @@ async fn each_view_lists_through_its_own_applications_and_walks_without_gaps_or_
         let audit = engine.audit(viewer, Paging::default()).await.unwrap().items;
         assert!(audit.windows(2).all(|w| w[0].id > w[1].id), "newest first");
         assert_eq!(walk(5, |p| e.audit(viewer, p)).await, audit, "{viewer:?}");
+        if let Viewer::User(upn) = viewer {
+            let notes = engine.notifications(upn, Paging::default()).await.unwrap().items;
+            assert_eq!(walk(2, |p| e.notifications(upn, p)).await, notes, "{upn}");
+            noted += notes.len();
+        }
     }
     assert!(walked > 1000, "the sample had requests to walk");
+    assert!(noted > 2, "the sample had notifications to walk");
     engine.close().await.unwrap();
 }
 
