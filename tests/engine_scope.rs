@@ -1,8 +1,7 @@
 //! What each directory user may see: only the applications their tenant is a party to, read
 //! through those applications' own indexes, and walked part by part without gaps or repeats (so are
-//! the directory's lists and a user's notifications); grants
-//! listed until the moment they end; and the directory search, which finds a user by either their
-//! UPN or their name.
+//! the directory's lists and a user's notifications); grants listed until the moment they end; and
+//! the directory search, which finds a user by either their UPN or their name.
 
 use std::collections::HashSet;
 use std::sync::Arc;
