@@ -1,5 +1,6 @@
 //! The per-requester limits as engine rules, on a manual clock: when a limit is reached, when it
-//! lifts (exactly the time the refusal gives), and that an engine nobody gave limits has none.
+//! lifts (exactly the time the refusal gives), what counts toward them (a requester's own requests,
+//! withdrawn ones included), and that an engine nobody gave limits has none.
 
 use std::sync::Arc;
 
@@ -7,12 +8,13 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use jitdesk::domain::{ApprovalMode, ErrorKind, License, RequestState, Span, TenantKind};
-use jitdesk::engine::{Engine, Limits, ManualClock, Viewer};
+use jitdesk::engine::{Cancel, Engine, Limits, ManualClock, Viewer};
 use jitdesk::store::{Error, OpenMode};
 
 const ADMIN: &str = "admin@contoso.com";
 const ALICE: &str = "alice@contoso.com";
 const PAT: &str = "pat@fabrikam.com";
+const PAUL: &str = "paul@fabrikam.com";
 const MANUAL: &str = "manual-app";
 const AUTO: &str = "auto-app";
 
@@ -156,4 +158,56 @@ async fn only_the_requesters_own_open_requests_take_their_places() {
     let first = e.run(&user(PAT), ask(AUTO, 1)).await.expect("pat holds nothing yet");
     let retry = limited(e.run(&user(PAT), ask(MANUAL, 1)).await);
     assert_eq!(Some(retry), first.end(), "pat's own grant holds the place");
+}
+
+#[tokio::test]
+async fn the_rate_counts_the_last_hour_only_even_while_older_access_goes_on() {
+    let (_dir, clock, e) = world().await;
+    e.set_limits(Limits { requests_per_hour: 1, live_grants: 100 });
+    let first = e.run(&user(PAT), ask(AUTO, 3)).await.unwrap();
+    let retry = limited(e.run(&user(PAT), ask(AUTO, 1)).await);
+    assert_eq!(retry, first.created_at + TimeDelta::hours(1));
+    clock.advance(retry - e.now());
+    e.sync().await.unwrap();
+    let still = e.request(&Viewer::Operator, first.id).await.unwrap().request;
+    assert!(still.is_active(e.now()), "the first grant goes on");
+    e.run(&user(PAT), ask(AUTO, 1)).await.expect("an hour after it, the first request no longer counts");
+}
+
+#[tokio::test]
+async fn an_open_grant_holds_its_place_after_the_hour_the_rate_counts() {
+    let (_dir, clock, e) = world().await;
+    e.set_limits(Limits { requests_per_hour: 100, live_grants: 1 });
+    let long = e.run(&user(PAT), ask(AUTO, 3)).await.unwrap();
+    clock.advance(TimeDelta::hours(2));
+    let retry = limited(e.run(&user(PAT), ask(AUTO, 1)).await);
+    assert_eq!(Some(retry), long.end(), "the place frees when the grant ends");
+}
+
+#[tokio::test]
+async fn each_requester_has_limits_of_their_own() {
+    let (_dir, _clock, e) = world().await;
+    let operator = Actor::Operator("tester".into());
+    let other =
+        NewUser { upn: PAUL.into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+    e.run(&operator, other).await.unwrap();
+    e.set_limits(Limits { requests_per_hour: 1, live_grants: 1 });
+    e.run(&user(PAT), ask(AUTO, 1)).await.unwrap();
+    e.run(&user(PAUL), ask(AUTO, 1)).await.expect("Pat's request does not count against Paul");
+    limited(e.run(&user(PAT), ask(AUTO, 1)).await);
+}
+
+#[tokio::test]
+async fn requests_withdrawn_within_the_hour_still_count_toward_the_rate() {
+    let (_dir, _clock, e) = world().await;
+    e.set_limits(Limits { requests_per_hour: 1, live_grants: 100 });
+    let first = e.run(&user(PAT), ask(MANUAL, 1)).await.unwrap();
+    let canceled = e.run(&user(PAT), Cancel { id: first.id }).await.unwrap();
+    assert_eq!(canceled.state, RequestState::Canceled);
+    let retry = limited(e.run(&user(PAT), ask(MANUAL, 1)).await);
+    assert_eq!(
+        retry,
+        first.created_at + TimeDelta::hours(1),
+        "asking and withdrawing in a loop is still asking"
+    );
 }

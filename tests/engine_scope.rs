@@ -1,9 +1,12 @@
 //! What each directory user may see: only the applications their tenant is a party to, read
-//! through those applications' own indexes, and walked part by part without gaps or repeats.
+//! through those applications' own indexes, and walked part by part without gaps or repeats (so are
+//! the directory's lists and a user's notifications); grants listed until the moment they end; and
+//! the directory search, which finds a user by either their UPN or their name.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
+use chrono::{TimeDelta, TimeZone, Utc};
 use jitdesk::domain::{Listed, Page, Paging, RequestState, Target};
 use jitdesk::engine::{Engine, ManualClock, Viewer};
 use jitdesk::store::{OpenMode, RequestFilter};
@@ -58,10 +61,12 @@ async fn walk<T: Listed + Clone, F: Future<Output = jitdesk::Result<Page<T>>>>(
     let mut items = Vec::new();
     let mut after = None;
     loop {
+        let at = after.as_ref().map(ToString::to_string);
         let page = part(Paging { limit: Some(limit), after: after.take() }).await.unwrap();
         assert!(page.items.len() <= limit);
         assert!(!page.more || page.items.len() == limit, "more only after a full part");
         after = page.next();
+        assert!(after.is_none() || after.as_ref().map(ToString::to_string) != at, "the cursor moves on");
         items.extend(page.items);
         if after.is_none() {
             return items;
@@ -101,7 +106,13 @@ async fn each_view_lists_through_its_own_applications_and_walks_without_gaps_or_
             ..RequestFilter::default()
         },
     ];
-    let mut walked = 0;
+    let (mut walked, mut noted) = (0, 0);
+    // The directory's own lists, which only the operator reads whole.
+    assert_eq!(walk(1, |p| e.tenants(p)).await, engine.tenants(Paging::default()).await.unwrap().items);
+    assert_eq!(walk(1, |p| e.offers(p)).await, engine.offers(Paging::default()).await.unwrap().items);
+    let users = engine.search_users("", Paging::default()).await.unwrap().items;
+    assert!(users.len() > 2, "the sample has users to walk");
+    assert_eq!(walk(2, |p| e.search_users("", p)).await, users);
     for viewer in &viewers {
         let apps = walk(1, |p| e.apps(viewer, p)).await;
         let all_apps = engine.apps(viewer, Paging::default()).await.unwrap().items;
@@ -133,7 +144,83 @@ async fn each_view_lists_through_its_own_applications_and_walks_without_gaps_or_
         let audit = engine.audit(viewer, Paging::default()).await.unwrap().items;
         assert!(audit.windows(2).all(|w| w[0].id > w[1].id), "newest first");
         assert_eq!(walk(5, |p| e.audit(viewer, p)).await, audit, "{viewer:?}");
+        if let Viewer::User(upn) = viewer {
+            let notes = engine.notifications(upn, Paging::default()).await.unwrap().items;
+            assert_eq!(walk(2, |p| e.notifications(upn, p)).await, notes, "{upn}");
+            noted += notes.len();
+        }
     }
     assert!(walked > 1000, "the sample had requests to walk");
+    assert!(noted > 2, "the sample had notifications to walk");
+    engine.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_approvers_of_a_list_are_the_users_its_applications_name_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let apps = engine.apps(&Viewer::Operator, Paging::default()).await.unwrap().items;
+    let named: Vec<&str> = apps.iter().flat_map(|a| a.policy.approvers.iter().map(String::as_str)).collect();
+    let distinct: HashSet<&str> = named.iter().copied().collect();
+    assert!(named.len() > distinct.len(), "the sample names one approver on several applications");
+
+    // The users behind them, each once, for their display names, and nobody the applications do
+    // not name.
+    let users = engine.approvers(&apps).await.unwrap();
+    let upns: Vec<&str> = users.iter().map(|u| u.upn.as_str()).collect();
+    assert_eq!(upns.len(), distinct.len(), "each once: {upns:?}");
+    assert_eq!(upns.iter().copied().collect::<HashSet<_>>(), distinct);
+    assert!(users.iter().all(|u| !u.display_name.is_empty()));
+    assert!(engine.approvers(&[]).await.unwrap().is_empty());
+    engine.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_directory_search_finds_users_by_their_upn_or_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let found = |text: &'static str| {
+        let engine = engine.clone();
+        async move {
+            let users = engine.search_users(text, Paging::default()).await.unwrap().items;
+            users.into_iter().map(|u| u.upn).collect::<Vec<_>>()
+        }
+    };
+    // Alice Fischer's name holds what her UPN does not, and the other way round; case does not matter.
+    assert!(found("FISCHER").await.contains(&"alice@contoso.com".to_string()));
+    assert!(found("alice@").await.contains(&"alice@contoso.com".to_string()));
+    assert!(found("nobody-by-this-name").await.is_empty());
+    engine.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_grant_is_listed_until_the_moment_it_ends_even_before_the_store_thread_closes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let engine = Engine::open(&path, OpenMode::Existing, clock.clone()).await.unwrap();
+    let listed = || async {
+        let grants = engine.grants(&Viewer::Operator, Paging::default()).await.unwrap().items;
+        grants.into_iter().map(|g| g.id).collect::<HashSet<u64>>()
+    };
+    let grants = engine.grants(&Viewer::Operator, Paging::default()).await.unwrap().items;
+    let first_end = grants.iter().filter_map(|g| g.end()).min().expect("the sample has grants");
+    let ending: HashSet<u64> = grants.iter().filter(|g| g.end() == Some(first_end)).map(|g| g.id).collect();
+
+    // Only the clock moves: the list answers from the time, not from when the ticker last ran.
+    clock.set(first_end - TimeDelta::milliseconds(1));
+    assert!(listed().await.is_superset(&ending), "still current just before its end");
+    clock.set(first_end);
+    let after = listed().await;
+    assert!(after.is_disjoint(&ending), "over at its end");
+    assert_eq!(after.len(), grants.len() - ending.len(), "the others go on");
     engine.close().await.unwrap();
 }

@@ -131,4 +131,11 @@ mod tests {
             assert!(e.message.contains("1 to 1000"), "{}", e.message);
         }
     }
+
+    #[test]
+    fn what_a_caller_asks_for_is_bounded_and_keeps_its_cursor() {
+        assert_eq!(Paging::<u64>::asked(None, None), Ok(Paging { limit: Some(DEFAULT_LIMIT), after: None }));
+        assert_eq!(Paging::asked(Some(5), Some(7_u64)), Ok(Paging { limit: Some(5), after: Some(7) }));
+        assert!(Paging::<u64>::asked(Some(MAX_LIMIT + 1), None).is_err());
+    }
 }

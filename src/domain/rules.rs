@@ -1934,6 +1934,15 @@ mod tests {
     // ---- what the caller may not see ----
 
     #[test]
+    fn only_the_operator_takes_a_backup() {
+        assert!(may_back_up(&Actor::Operator("ops".into())).is_ok());
+        for who in [ADMIN, PAT] {
+            let m = refused(may_back_up(&Actor::User(who.into())), ErrorKind::Forbidden);
+            assert!(m.contains("may not take a backup") && m.contains("operator"), "{m}");
+        }
+    }
+
+    #[test]
     fn actions_on_what_the_caller_may_not_see_answer_as_for_what_does_not_exist() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
@@ -2024,6 +2033,11 @@ mod tests {
             assert_eq!(denied.deadline(), None, "nothing is left waiting");
         }
 
+        // Exactly the new maximum is within it.
+        let (at_max, _) = reevaluate(&with(ApprovalMode::AutoApprove, 3, &[]), &long, now).expect("approved");
+        assert_eq!(at_max.state, RequestState::Approved);
+        assert_eq!(reevaluate(&with(ApprovalMode::ManualApprove, 3, &[APPROVER]), &long, now), None);
+
         // Still manual with an approver, and within the maximum: it waits as before.
         assert_eq!(reevaluate(&with(ApprovalMode::ManualApprove, 8, &[APPROVER]), &long, now), None);
         // Manual with no approver but the requester: nobody could decide it.
@@ -2070,6 +2084,8 @@ mod tests {
         for (input, flag) in cases {
             let m = refused(deploy(&d, &d.get(ADMIN), input, t0()), ErrorKind::Conflict);
             assert!(m.contains(flag) && m.contains("no JIT access"), "{m}");
+            // One setting is spoken of in the singular.
+            assert!(m.contains(&format!("{flag} only applies")) && m.contains("drop it"), "{m}");
         }
         let m = refused(
             deploy(
@@ -2084,7 +2100,8 @@ mod tests {
             ),
             ErrorKind::Conflict,
         );
-        assert!(m.contains("--approval, --approver") && m.contains("--jit on"), "{m}");
+        assert!(m.contains("--approval, --approver only apply") && m.contains("drop them"), "{m}");
+        assert!(m.contains("--jit on"), "{m}");
         // Without them, a deployment without JIT is fine.
         assert!(deploy(&d, &d.get(ADMIN), off(deployment("a", "jit-offer")), t0()).is_ok());
     }

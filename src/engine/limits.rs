@@ -60,7 +60,7 @@ impl Limits {
             ));
         }
         let held = tables.open_requests_of(&requester.upn)?;
-        let mut open: Vec<DateTime<Utc>> = held.iter().filter_map(|r| open_until(r, now)).collect();
+        let mut open: Vec<DateTime<Utc>> = held.iter().filter_map(open_until).collect();
         open.sort_unstable();
         if let Some(first) = over(open.len(), self.live_grants).map(|n| open[open.len() - 1 - n]) {
             return Err(limited(
@@ -84,14 +84,15 @@ fn over(count: usize, limit: u32) -> Option<usize> {
 }
 
 /// Until when a request holds a place under the live cap: a pending one until it must be decided,
-/// an approved one until its access ends; None once it holds none.
-fn open_until(r: &AccessRequest, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let until = match r.state {
+/// an approved one until its access ends; None once it holds none. The transaction has already
+/// moved on everything due by now (the ticker's pass runs before any command), so a request still
+/// pending or approved here holds its place past now.
+fn open_until(r: &AccessRequest) -> Option<DateTime<Utc>> {
+    match r.state {
         RequestState::Pending => Some(r.decide_by),
         RequestState::Approved => r.end(),
         _ => None,
-    };
-    until.filter(|until| *until > now)
+    }
 }
 
 fn limited(what: String, retry: DateTime<Utc>) -> crate::store::Error {
