@@ -997,3 +997,53 @@ async fn help_scrolls_when_it_does_not_fit() {
     screen.press(&[k('q')]).await;
     assert!(screen.app.overlay.is_none(), "q closes the help");
 }
+
+/// A publisher asks for Reader on an application, as from the CLI.
+async fn asks(screen: &Screen, who: &str, app: &str) -> u64 {
+    let ask = jitdesk::domain::rules::NewRequest {
+        app: app.into(),
+        roles: vec!["Reader".into()],
+        start: None,
+        duration: jitdesk::domain::Span::parse("1h").expect("a span"),
+        justification: "INC-30000: another job".into(),
+        ticket: None,
+    };
+    screen.engine.run(&Actor::User(who.into()), ask).await.expect("a new request").id
+}
+
+#[tokio::test]
+async fn the_cursor_stays_on_its_request_while_others_arrive_and_moves_on_when_it_leaves() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('G')]).await;
+    let chosen = screen.app.selected_request().expect("a request under the cursor");
+    // contoso-crm-dev approves by itself; made manual, its requests wait like the others.
+    let manual = jitdesk::domain::rules::PolicyChange {
+        mode: Some(jitdesk::domain::ApprovalMode::ManualApprove),
+        add_approvers: vec![ALICE.into()],
+        ..Default::default()
+    };
+    let set = jitdesk::engine::SetPolicy { app: "contoso-crm-dev".into(), change: manual };
+    screen.engine.run(&Actor::User(ALICE.into()), set).await.expect("the policy changes");
+    for (who, app) in
+        [(DAVE, "contoso-crm-dev"), (DAVE, "contoso-crm-eu"), ("erin@fabrikam.com", "contoso-crm-eu")]
+    {
+        asks(&screen, who, app).await;
+        screen.reload().await;
+    }
+    assert_eq!(screen.app.row_count(), 5, "three arrived above it");
+    assert_eq!(screen.app.selected_request(), Some(chosen));
+    screen.press(&[k('a')]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains(&format!("Approve request {chosen}")), "{text}");
+    screen.press(&[Key(KeyCode::Esc)]).await;
+
+    // Bob decides it from elsewhere: it leaves, the cursor takes its neighbour and a toast says why.
+    let decide = jitdesk::engine::Decide { id: chosen, approve: true, reason: "fine".into() };
+    screen.engine.run(&Actor::User("bob@contoso.com".into()), decide).await.expect("Bob approves");
+    screen.reload().await;
+    let neighbour = screen.app.selected_request().expect("a neighbour under the cursor");
+    assert_ne!(neighbour, chosen);
+    assert_eq!(screen.app.row_count(), 4);
+    let toast = screen.app.toasts.last().map(|t| t.text.clone()).unwrap_or_default();
+    assert_eq!(toast, format!("request {chosen} left: approved by Bob Nakamura"));
+}

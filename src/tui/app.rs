@@ -7,12 +7,12 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::data::{Role, Snapshot};
 use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
+use super::lists::{self, Key, ListState};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
 use crate::domain::when::parse_time;
@@ -53,22 +53,6 @@ impl Tab {
             Tab::Access => Scope::Access,
             Tab::Activity => Scope::Activity,
         }
-    }
-}
-
-/// A list's cursor, scroll position and filter.
-#[derive(Debug, Default)]
-pub struct ListState {
-    pub selected: usize,
-    /// Set while rendering, so scrolling keeps the cursor in view without jumping.
-    pub offset: Cell<usize>,
-    pub filter: Input,
-    pub filtering: bool,
-}
-
-impl ListState {
-    pub fn needle(&self) -> String {
-        self.filter.value().trim().to_lowercase()
     }
 }
 
@@ -307,8 +291,9 @@ impl App {
         if !self.settings_placed && !data.apps.is_empty() {
             self.settings_placed = true;
             let list = &mut self.lists[Tab::Settings.index()];
-            if list.selected == 0 && list.filter.value().is_empty() {
-                list.selected = data.apps.iter().position(|a| a.policy.enabled).unwrap_or(0);
+            if list.selected.is_none() && list.filter.value().is_empty() {
+                list.selected =
+                    data.apps.iter().find(|a| a.policy.enabled).map(|a| Key::Name(a.name.clone()));
             }
         }
         self.generation += 1;
@@ -323,6 +308,14 @@ impl App {
         self.data = data;
         self.loaded = true;
         self.trouble = None;
+        for tab in Tab::ALL {
+            if let Some(left) = self.refollow(tab)
+                && !first
+                && let Some(text) = lists::departure(self, tab, &left)
+            {
+                self.toast(text, false);
+            }
+        }
         let mut effects = Vec::new();
         if !first && arrived > 0 && self.ui.bell {
             effects.push(Effect::Bell);
@@ -404,8 +397,10 @@ impl App {
                 Vec::new()
             }
             MouseEventKind::Down(MouseButton::Left) if mouse.row >= self.body_top.get() => {
-                let row = usize::from(mouse.row - self.body_top.get()) + self.list().offset.get();
-                self.list_mut().selected = row;
+                let row = usize::from(mouse.row - self.body_top.get()) + self.list().offset;
+                if row < self.row_count() {
+                    self.select(row);
+                }
                 Vec::new()
             }
             _ => Vec::new(),
@@ -429,6 +424,8 @@ impl App {
         }
     }
 
+    /// A key typed into the filter. The selection stays on its row while that row still matches,
+    /// and goes to the first row that does otherwise.
     fn filter_key(&mut self, key: KeyEvent) {
         let list = self.list_mut();
         match key.code {
@@ -439,9 +436,29 @@ impl App {
             }
             _ => {
                 list.filter.handle_event(&crossterm::event::Event::Key(key));
-                list.selected = 0;
+                list.at = 0;
             }
         }
+        self.refollow(self.tab);
+    }
+
+    /// Finds the selected id again in a tab's list after it changed; returns the id that left.
+    fn refollow(&mut self, tab: Tab) -> Option<Key> {
+        let keys = lists::keys(self, tab);
+        let page = self.page.get();
+        let list = &mut self.lists[tab.index()];
+        let left = list.follow(&keys);
+        list.scroll(page, keys.len());
+        left
+    }
+
+    /// Puts the cursor on row `at` of the current list.
+    fn select(&mut self, at: usize) {
+        let keys = lists::keys(self, self.tab);
+        let page = self.page.get();
+        let list = self.list_mut();
+        list.select_at(&keys, at);
+        list.scroll(page, keys.len());
     }
 
     /// Keys over the tabs. The help, the details and a confirmation answer only their own scope's
@@ -566,9 +583,25 @@ impl App {
         })
     }
 
-    /// Rows the current list shows, after its filter; tabs use it to bound the cursor.
+    /// Rows the current list shows, after its filter.
     pub fn row_count(&self) -> usize {
-        super::view::row_count(self, self.tab)
+        lists::keys(self, self.tab).len()
+    }
+
+    /// The request (or grant) under the cursor on the Requests or Access tab.
+    pub fn selected_request(&self) -> Option<u64> {
+        match (self.tab, &self.list().selected) {
+            (Tab::Requests | Tab::Access, Some(Key::Id(id))) => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The application under the cursor on the Applications or JIT settings tab.
+    pub fn selected_app(&self) -> Option<&crate::domain::Application> {
+        match (self.tab, &self.list().selected) {
+            (Tab::Applications | Tab::Settings, Some(Key::Name(name))) => self.data.app(name),
+            _ => None,
+        }
     }
 
     fn act(&mut self, action: Action) -> Vec<Effect> {
@@ -577,7 +610,8 @@ impl App {
         }
         let rows = self.row_count();
         let page = self.page.get().max(1);
-        let list = self.list_mut();
+        let at = self.list().at;
+        let last = rows.saturating_sub(1);
         match action {
             Action::Quit => return vec![Effect::Quit],
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
@@ -588,30 +622,32 @@ impl App {
             Action::Tab3 => self.tab = Tab::Requests,
             Action::Tab4 => self.tab = Tab::Access,
             Action::Tab5 => self.tab = Tab::Activity,
-            Action::Up => list.selected = list.selected.saturating_sub(1),
-            Action::Down => list.selected = (list.selected + 1).min(rows.saturating_sub(1)),
-            Action::Top => list.selected = 0,
-            Action::Bottom => list.selected = rows.saturating_sub(1),
-            Action::PageUp => list.selected = list.selected.saturating_sub(page),
-            Action::PageDown => list.selected = (list.selected + page).min(rows.saturating_sub(1)),
-            Action::Filter => list.filtering = true,
+            Action::Up => self.select(at.saturating_sub(1)),
+            Action::Down => self.select((at + 1).min(last)),
+            Action::Top => self.select(0),
+            Action::Bottom => self.select(last),
+            Action::PageUp => self.select(at.saturating_sub(page)),
+            Action::PageDown => self.select((at + page).min(last)),
+            Action::Filter => self.list_mut().filtering = true,
             Action::Back => {
+                let list = self.list_mut();
                 list.filter.reset();
                 list.filtering = false;
+                self.refollow(self.tab);
             }
             Action::Open => {
-                if let Some(id) = super::view::selected_request(self) {
+                if let Some(id) = self.selected_request() {
                     self.overlay = Some(Overlay::Detail { id, detail: None });
                     return vec![Effect::LoadDetail(id)];
                 }
             }
             Action::Approve | Action::Deny => {
-                if let Some(id) = super::view::selected_request(self) {
+                if let Some(id) = self.selected_request() {
                     self.open_decision(id, action == Action::Approve);
                 }
             }
             Action::Cancel => {
-                if let Some(id) = super::view::selected_request(self) {
+                if let Some(id) = self.selected_request() {
                     let what = match self.data.requests.iter().find(|r| r.id == id) {
                         Some(r) => format!(" for {} on {}", r.roles.join(", "), r.app),
                         None => String::new(),
@@ -621,7 +657,7 @@ impl App {
                 }
             }
             Action::Revoke => {
-                if let Some(id) = super::view::selected_request(self) {
+                if let Some(id) = self.selected_request() {
                     let message = format!("Revoke {} now? It ends immediately.", self.whose_access(id));
                     self.overlay = Some(Overlay::Confirm { message, then: Confirmed::Revoke(id) });
                 }
@@ -724,7 +760,7 @@ impl App {
 
     /// The JIT settings editor of the selected application; one deployed without JIT says why not.
     fn open_policy(&mut self) {
-        let Some(app) = super::view::selected_app(self).cloned() else { return };
+        let Some(app) = self.selected_app().cloned() else { return };
         if !app.policy.enabled {
             self.toast(format!("{} was deployed without JIT: it cannot be enabled later", app.name), true);
             return;

@@ -15,6 +15,7 @@ pub mod data;
 pub mod demo;
 pub mod form;
 pub mod keymap;
+pub mod lists;
 pub mod terminal;
 pub mod theme;
 pub mod view;

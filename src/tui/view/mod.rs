@@ -1,17 +1,16 @@
-//! Drawing. Each tab is a small struct that renders itself; this module lays out the frame, and
-//! answers "what is selected" for the state logic, so rows are computed in exactly one place.
+//! Drawing. Each tab is a small struct that renders itself; this module lays out the frame. Drawing
+//! reads the state and never changes what is selected: rows and the selection live in `lists`.
 
 mod ascii;
 mod chrome;
-mod fmt;
+pub(crate) mod fmt;
 mod overlay;
 mod tabs;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use super::app::{App, Tab};
-use crate::domain::Application;
+use super::app::App;
 
 /// Below this the layout cannot be drawn honestly; a notice says so instead.
 pub const MIN_WIDTH: u16 = 60;
@@ -56,18 +55,6 @@ fn compose(frame: &mut Frame, app: &App) {
 /// Which tab a click on the tab bar at column `x` hits.
 pub fn tab_at(x: u16) -> Option<super::app::Tab> {
     chrome::tab_at(x)
-}
-
-pub fn row_count(app: &App, tab: Tab) -> usize {
-    tabs::row_count(app, tab)
-}
-
-pub fn selected_request(app: &App) -> Option<u64> {
-    tabs::selected_request(app)
-}
-
-pub fn selected_app(app: &App) -> Option<&Application> {
-    tabs::selected_app(app)
 }
 
 /// A rectangle of at most `w` x `h` in the middle of `area`.

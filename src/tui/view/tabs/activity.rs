@@ -5,23 +5,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use super::{Col, ListTable, matches};
+use super::{Col, ListTable};
 use crate::domain::AuditRecord;
-use crate::tui::app::{App, Tab};
+use crate::tui::app::App;
+use crate::tui::lists;
 use crate::tui::view::fmt::{fit, safe, time};
-
-pub fn rows(app: &App) -> Vec<&AuditRecord> {
-    let needle = app.lists[Tab::Activity.index()].needle();
-    app.data
-        .audit
-        .iter()
-        .filter(|a| {
-            let target = a.target.to_string();
-            let who = app.data.display_name(&a.actor);
-            matches(&needle, &[&a.actor, who, a.action.name(), &target, a.reason.as_deref().unwrap_or("")])
-        })
-        .collect()
-}
 
 pub struct ActivityTab<'a> {
     app: &'a App,
@@ -30,7 +18,7 @@ pub struct ActivityTab<'a> {
 
 impl<'a> ActivityTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        ActivityTab { app, rows: rows(app) }
+        ActivityTab { app, rows: lists::audit(app) }
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) {

@@ -6,21 +6,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::{Col, ListTable, matches};
+use super::{Col, ListTable};
 use crate::domain::{AccessRequest, Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
+use crate::tui::lists;
 use crate::tui::view::fmt::{countdown, countdown_cell, safe};
-
-pub fn rows(app: &App, tab: Tab) -> Vec<&Application> {
-    let needle = app.lists[tab.index()].needle();
-    app.data
-        .apps
-        .iter()
-        .filter(|a| {
-            matches(&needle, &[&a.name, &a.offer, &a.publisher_tenant, &a.policy.approvers.join(" ")])
-        })
-        .collect()
-}
 
 pub fn mode(a: &Application) -> &'static str {
     match (a.policy.enabled, a.policy.mode) {
@@ -68,7 +58,7 @@ pub struct ApplicationsTab<'a> {
 
 impl<'a> ApplicationsTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        ApplicationsTab { app, rows: rows(app, Tab::Applications) }
+        ApplicationsTab { app, rows: lists::apps(app, Tab::Applications) }
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) {

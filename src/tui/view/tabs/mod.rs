@@ -1,4 +1,4 @@
-//! The five tabs. Each builds its rows from the snapshot (filtered by the tab's `/` filter) and
+//! The five tabs. Each takes its rows from `lists` (the same rows the state selects in) and
 //! renders itself; the generic table here draws only the rows that fit.
 
 mod access;
@@ -16,8 +16,9 @@ use unicode_width::UnicodeWidthStr;
 
 use super::fmt::{fit, fit_line, safe};
 
-use crate::domain::{Application, RequestState};
-use crate::tui::app::{App, ListState, Tab};
+use crate::domain::RequestState;
+use crate::tui::app::{App, Tab};
+use crate::tui::lists::{ListState, scrolled};
 
 pub fn render(tab: Tab, area: Rect, buf: &mut Buffer, app: &App) {
     match tab {
@@ -27,39 +28,6 @@ pub fn render(tab: Tab, area: Rect, buf: &mut Buffer, app: &App) {
         Tab::Access => access::AccessTab::new(app).render(area, buf),
         Tab::Activity => activity::ActivityTab::new(app).render(area, buf),
     }
-}
-
-pub fn row_count(app: &App, tab: Tab) -> usize {
-    match tab {
-        Tab::Applications | Tab::Settings => applications::rows(app, tab).len(),
-        Tab::Requests => requests::rows(app).len(),
-        Tab::Access => access::rows(app).len(),
-        Tab::Activity => activity::rows(app).len(),
-    }
-}
-
-pub fn selected_request(app: &App) -> Option<u64> {
-    let i = app.list().selected;
-    match app.tab {
-        Tab::Requests => requests::rows(app).get(i).map(|r| r.id),
-        Tab::Access => access::rows(app).get(i).map(|r| r.id),
-        _ => None,
-    }
-}
-
-pub fn selected_app(app: &App) -> Option<&Application> {
-    match app.tab {
-        Tab::Applications | Tab::Settings => {
-            let rows = applications::rows(app, app.tab);
-            rows.get(app.list().selected.min(rows.len().saturating_sub(1))).copied()
-        }
-        _ => None,
-    }
-}
-
-/// Whether any of the texts contains the filter's needle (already lower-case).
-pub fn matches(needle: &str, texts: &[&str]) -> bool {
-    needle.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(needle))
 }
 
 pub fn state_style(app: &App, state: RequestState) -> Style {
@@ -222,14 +190,10 @@ impl<const N: usize> ListTable<'_, N> {
             Line::styled(fit(&format!(" {text}"), room), theme.style("dim")).render(msg, buf);
             return;
         }
-        let selected = list.selected.min(self.len - 1);
-        let mut offset = list.offset.get().min(self.len.saturating_sub(1));
-        if selected < offset {
-            offset = selected;
-        } else if visible > 0 && selected >= offset + visible {
-            offset = selected + 1 - visible;
-        }
-        list.offset.set(offset);
+        let selected = list.at.min(self.len - 1);
+        // The state keeps its offset in step with the cursor; this only makes up for a page size
+        // that changed since (a resize), without writing anything back.
+        let offset = scrolled(list.offset, selected, visible, self.len);
         let end = (offset + visible).min(self.len);
         let lines: Vec<[Line<'static>; N]> = (offset..end).map(&row).collect();
         // Widths from the top of the list and what is on screen, so they hold while scrolling. The

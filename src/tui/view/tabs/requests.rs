@@ -5,32 +5,12 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::{Col, ListTable, matches, state_style};
+use super::{Col, ListTable, state_style};
 use crate::domain::{AccessRequest, Moment};
-use crate::tui::app::{App, Tab};
+use crate::tui::app::App;
 use crate::tui::data::Role;
+use crate::tui::lists;
 use crate::tui::view::fmt::{countdown_cell, safe, time};
-
-pub fn rows(app: &App) -> Vec<&AccessRequest> {
-    let needle = app.lists[Tab::Requests.index()].needle();
-    app.data
-        .requests
-        .iter()
-        .filter(|r| {
-            matches(
-                &needle,
-                &[
-                    &r.app,
-                    &r.requester,
-                    app.data.display_name(&r.requester),
-                    &r.justification,
-                    r.state.name(),
-                    &r.roles.join(" "),
-                ],
-            )
-        })
-        .collect()
-}
 
 pub struct RequestsTab<'a> {
     app: &'a App,
@@ -39,7 +19,7 @@ pub struct RequestsTab<'a> {
 
 impl<'a> RequestsTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        RequestsTab { app, rows: rows(app) }
+        RequestsTab { app, rows: lists::requests(app) }
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) {

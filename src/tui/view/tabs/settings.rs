@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-use super::applications::{mode, rows};
+use super::applications::mode;
 use super::{Col, ListTable};
 use crate::domain::{Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
@@ -19,7 +19,7 @@ pub struct SettingsTab<'a> {
 
 impl<'a> SettingsTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        SettingsTab { app, rows: rows(app, Tab::Settings) }
+        SettingsTab { app, rows: crate::tui::lists::apps(app, Tab::Settings) }
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) {
@@ -37,7 +37,7 @@ impl<'a> SettingsTab<'a> {
             let a = self.rows[i];
             [Line::raw(safe(&a.name)), Line::raw(mode(a))]
         });
-        let selected = self.rows.get(app.list().selected.min(self.rows.len().saturating_sub(1)));
+        let selected = app.selected_app();
         let theme = &app.ui.theme;
         let block = Block::default()
             .borders(Borders::ALL)
