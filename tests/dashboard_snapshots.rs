@@ -1047,3 +1047,42 @@ async fn the_cursor_stays_on_its_request_while_others_arrive_and_moves_on_when_i
     let toast = screen.app.toasts.last().map(|t| t.text.clone()).unwrap_or_default();
     assert_eq!(toast, format!("request {chosen} left: approved by Bob Nakamura"));
 }
+
+#[tokio::test]
+async fn a_decision_on_a_request_that_changed_while_its_form_was_open_is_refused_and_says_what_changed() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('G'), k('a'), Type("fine by me")]).await;
+    let chosen = screen.app.selected_request().expect("a request under the cursor");
+    let decide = jitdesk::engine::Decide { id: chosen, approve: false, reason: "not now".into() };
+    screen.engine.run(&Actor::User("bob@contoso.com".into()), decide).await.expect("Bob denies");
+    screen.reload().await;
+    screen.press(&[ENTER]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains(&format!("Approve request {chosen}")), "the form stays open:\n{text}");
+    assert!(text.contains("changed while this form was open"), "{text}");
+    assert!(text.contains("denied by Bob Nakamura"), "{text}");
+    let detail = screen.engine.request(&Viewer::Operator, chosen).await.expect("the request");
+    assert_eq!(
+        detail.request.decision.map(|d| d.by),
+        Some("bob@contoso.com".to_string()),
+        "Bob's decision stands"
+    );
+    insta::assert_snapshot!("decision_refused_after_a_change", screen.render(100, 30).backend());
+}
+
+#[tokio::test]
+async fn a_decision_after_the_policy_changed_is_refused() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('a'), Type("fine by me")]).await;
+    let change = jitdesk::domain::rules::PolicyChange {
+        max_duration: Some(jitdesk::domain::Span::parse("3h").expect("a span")),
+        ..Default::default()
+    };
+    let set = jitdesk::engine::SetPolicy { app: "contoso-crm".into(), change };
+    screen.engine.run(&Actor::User(ALICE.into()), set).await.expect("the policy changes");
+    screen.reload().await;
+    screen.press(&[ENTER]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("the JIT policy of contoso-crm changed"), "{text}");
+    assert_eq!(screen.app.toasts.len(), 0, "nothing was decided");
+}

@@ -80,9 +80,12 @@ pub enum Call {
 /// What a form does when submitted.
 #[derive(Debug, Clone)]
 pub enum Purpose {
+    /// A decision on request `id`, with the request and its application's policy as the form
+    /// showed them: a decision is sent only on what the approver read.
     Decide {
         id: u64,
         approve: bool,
+        seen: Box<(AccessRequest, Option<JitPolicy>)>,
     },
     Revoke {
         id: u64,
@@ -547,7 +550,8 @@ impl App {
     fn call_for(&self, form: &Form<Purpose>) -> Result<Call, String> {
         let span = |label: &str| Span::parse(&form.value(label)).map_err(|e| e.message);
         Ok(match &form.purpose {
-            Purpose::Decide { id, approve } => {
+            Purpose::Decide { id, approve, seen } => {
+                self.unchanged(*id, seen)?;
                 Call::Decide(Decide { id: *id, approve: *approve, reason: form.value("reason") })
             }
             Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
@@ -689,20 +693,61 @@ impl App {
         }
     }
 
+    /// The decision form names everything the decision is about, so nobody approves the wrong request.
     fn open_decision(&mut self, id: u64, approve: bool) {
         let Some(r) = self.data.requests.iter().find(|r| r.id == id) else { return };
         let verb = if approve { "Approve" } else { "Deny" };
-        let form = Form::new(format!("{verb} request {id}"), Purpose::Decide { id, approve })
+        let policy = self.data.app(&r.app).map(|a| a.policy.clone());
+        let seen = Box::new((r.clone(), policy));
+        let form = Form::new(format!("{verb} request {id}"), Purpose::Decide { id, approve, seen })
             .intro(format!(
-                "{} asks for {} on {} for {}",
+                "request {id} by {} <{}> on {}",
                 self.data.display_name(&r.requester),
+                r.requester,
+                r.app
+            ))
+            .intro(format!(
+                "roles {}; starts {}; for {}",
                 r.roles.join(", "),
-                r.app,
+                super::view::fmt::time(r.start, self.now, self.ui.utc),
                 r.duration
             ))
             .intro(format!("justification: {}", r.justification))
             .field(Field::text("reason", "", "required: approvers and the requester will read it"));
         self.overlay = Some(Overlay::Form(form));
+    }
+
+    /// Refuses a decision on a request that changed since its form opened, saying what changed.
+    fn unchanged(&self, id: u64, seen: &(AccessRequest, Option<JitPolicy>)) -> Result<(), String> {
+        let (before, policy) = seen;
+        let mut changes = Vec::new();
+        match self.data.requests.iter().find(|r| r.id == id) {
+            None => changes.push(match lists::settled(self, id) {
+                Some((why, _)) => format!("it was {why}"),
+                None => "it is no longer pending".to_string(),
+            }),
+            Some(now) => {
+                if now.state != before.state {
+                    changes.push(format!("it is {} now", now.state.name()));
+                }
+                if now.roles != before.roles || now.start != before.start || now.duration != before.duration {
+                    changes.push("what it asks for changed".to_string());
+                }
+            }
+        }
+        if changes.is_empty() && before.decide_by <= self.now {
+            changes.push("it timed out undecided".to_string());
+        }
+        if self.data.app(&before.app).map(|a| &a.policy) != policy.as_ref() {
+            changes.push(format!("the JIT policy of {} changed", before.app));
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "request {id} changed while this form was open: {}. Nothing was sent; Esc closes the form.",
+            changes.join("; ")
+        ))
     }
 
     fn open_new(&mut self) {
