@@ -1014,7 +1014,8 @@ async fn asks(screen: &Screen, who: &str, app: &str) -> u64 {
 #[tokio::test]
 async fn the_cursor_stays_on_its_request_while_others_arrive_and_moves_on_when_it_leaves() {
     let mut screen = Screen::open(Who::Approver).await;
-    screen.press(&[k('G')]).await;
+    // Everything Alice can see, so that requests on contoso-crm-eu (Bob's to decide) arrive too.
+    screen.press(&[k('m'), k('G')]).await;
     let chosen = screen.app.selected_request().expect("a request under the cursor");
     // contoso-crm-dev approves by itself; made manual, its requests wait like the others.
     let manual = jitdesk::domain::rules::PolicyChange {
@@ -1085,4 +1086,66 @@ async fn a_decision_after_the_policy_changed_is_refused() {
     let text = lines(&screen.buffer(100, 30));
     assert!(text.contains("the JIT policy of contoso-crm changed"), "{text}");
     assert_eq!(screen.app.toasts.len(), 0, "nothing was decided");
+}
+
+/// Makes an application's requests wait `timeout` for a decision, with Alice as one of its
+/// approvers when `alice` is set.
+async fn manual(screen: &Screen, app: &str, timeout: &str, alice: bool) {
+    let change = jitdesk::domain::rules::PolicyChange {
+        mode: Some(jitdesk::domain::ApprovalMode::ManualApprove),
+        add_approvers: if alice { vec![ALICE.into()] } else { Vec::new() },
+        request_timeout: Some(jitdesk::domain::Span::parse(timeout).expect("a span")),
+        ..Default::default()
+    };
+    let set = jitdesk::engine::SetPolicy { app: app.into(), change };
+    screen.engine.run(&Actor::User(ALICE.into()), set).await.expect("the policy changes");
+}
+
+#[tokio::test]
+async fn pending_requests_come_soonest_due_first_with_urgency_styles_sorts_and_the_mine_toggle() {
+    let mut screen = Screen::open(Who::Approver).await;
+    manual(&screen, "contoso-crm-dev", "30m", true).await;
+    manual(&screen, "contoso-crm-eu", "1h", false).await;
+    let dev = asks(&screen, DAVE, "contoso-crm-dev").await;
+    let eu = asks(&screen, "erin@fabrikam.com", "contoso-crm-eu").await;
+    screen.app.tick(now() + chrono::TimeDelta::minutes(25));
+    screen.reload().await;
+
+    // Alice's own queue: contoso-crm-eu is Bob's to decide.
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("Pending requests · by decide-by · only requests I can decide (3)"), "{text}");
+    assert!(text.contains("3 waiting for you, 1 due within 1h"), "{text}");
+    assert!(!text.contains(&format!("│{eu} ")), "{text}");
+
+    screen.press(&[k('m')]).await;
+    let buf = screen.buffer(100, 30);
+    let text = lines(&buf);
+    assert!(text.contains("Pending requests · by decide-by · everything I can see (4)"), "{text}");
+    let order: Vec<u16> = [dev, eu, 10, 11].iter().map(|id| row_of(&buf, &format!("│{id} "))).collect();
+    assert!(order.is_sorted() && order[0] < order[3], "soonest due first: {order:?}\n{text}");
+    let theme = &screen.app.ui.theme;
+    let fg = |id: u64| buf[(1, row_of(&buf, &format!("│{id} ")))].fg;
+    assert_eq!(fg(dev), theme.style("critical").fg.expect("a colour"), "5 minutes left");
+    assert_eq!(fg(eu), theme.style("urgent").fg.expect("a colour"), "35 minutes left");
+    assert_ne!(fg(10), fg(eu), "22 hours left is not urgent");
+    insta::assert_snapshot!("pending_urgent_everything", screen.render(100, 30).backend());
+
+    // Bob's request is marked and offers no decision.
+    screen.press(&[k('g'), k('j')]).await;
+    assert_eq!(screen.app.selected_request(), Some(eu));
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains(&format!("{eu} contoso-crm-eu (not yours)")), "{text}");
+    assert!(!text.contains("a approve"), "{text}");
+    screen.press(&[k('a')]).await;
+    assert!(screen.app.overlay.is_none(), "no form for a request Alice cannot decide");
+
+    // `s` cycles the order, keeping the cursor on its request.
+    for (label, first) in [("newest", eu), ("application", 10), ("requester", dev), ("decide-by", dev)] {
+        screen.press(&[k('s')]).await;
+        let buf = screen.buffer(100, 30);
+        let text = lines(&buf);
+        assert!(text.contains(&format!("Pending requests · by {label} ·")), "{text}");
+        assert_eq!(row_of(&buf, &format!("│{first} ")), row_of(&buf, "│ID ") + 1, "{label}:\n{text}");
+        assert_eq!(screen.app.selected_request(), Some(eu));
+    }
 }

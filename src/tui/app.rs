@@ -176,6 +176,10 @@ pub struct App {
     /// The widest cell of each column over the first rows of the list on screen, and what it was
     /// measured for: tables measure the top of a list once, not on every frame.
     pub scanned: RefCell<Option<(String, Vec<usize>)>>,
+    /// The order of pending requests (`s`).
+    pub sort: lists::RequestSort,
+    /// Whether pending requests the user cannot decide are listed too (`m`).
+    pub everything: bool,
     /// Pending requests already seen, so only new ones ring the bell.
     known_pending: HashSet<u64>,
 }
@@ -222,6 +226,8 @@ impl App {
             settings_placed: false,
             generation: 0,
             scanned: RefCell::new(None),
+            sort: lists::RequestSort::default(),
+            everything: false,
             known_pending: HashSet::new(),
         }
     }
@@ -265,6 +271,12 @@ impl App {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
             }
             Action::MarkRead => self.data.unread() > 0,
+            // Only a request this user can decide offers a decision.
+            Action::Approve | Action::Deny => {
+                self.role_allows(self.tab.scope(), action)
+                    && self.selected_request().is_some_and(|id| self.decidable(id))
+            }
+            Action::Sort | Action::Mine => self.role() == Role::Approver,
             // The help offers scrolling only when it has more than fits.
             Action::Down | Action::Up if matches!(self.overlay, Some(Overlay::Help { .. })) => {
                 self.help_rows.get().1 > 0
@@ -275,10 +287,12 @@ impl App {
 
     /// Whether this user can decide the request now: pending, on an application they approve.
     fn decidable(&self, id: u64) -> bool {
-        self.data
-            .requests
-            .iter()
-            .any(|r| r.id == id && r.state == RequestState::Pending && self.data.approves(&r.app))
+        self.data.requests.iter().any(|r| r.id == id && self.can_decide(r))
+    }
+
+    /// Whether this user can decide the request now: pending, on an application they approve.
+    pub fn can_decide(&self, r: &AccessRequest) -> bool {
+        r.state == RequestState::Pending && self.data.approves(&r.app)
     }
 
     /// A new snapshot; rings the bell for requests that just arrived for this user to decide.
@@ -673,6 +687,14 @@ impl App {
                     self.data.seen_upto = newest;
                     return vec![Effect::MarkSeen(newest)];
                 }
+            }
+            Action::Sort => {
+                self.sort = self.sort.next();
+                self.refollow(Tab::Requests);
+            }
+            Action::Mine => {
+                self.everything = !self.everything;
+                self.refollow(Tab::Requests);
             }
             // Only a confirmation answers these.
             Action::Yes | Action::No => {}

@@ -32,6 +32,10 @@ pub enum Action {
     Cancel,
     Revoke,
     MarkRead,
+    /// Cycles the order of pending requests.
+    Sort,
+    /// Toggles pending requests between those the user can decide and all they can see.
+    Mine,
     /// Answers a confirmation.
     Yes,
     No,
@@ -100,6 +104,8 @@ const DEFAULTS: &[Default] = &[
     (Action::Deny, "deny", &["d"], "deny", Scope::Requests, true),
     (Action::New, "new_request", &["n"], "request access", Scope::Requests, true),
     (Action::Cancel, "cancel", &["c"], "cancel request", Scope::Requests, true),
+    (Action::Sort, "sort", &["s"], "sort", Scope::Requests, true),
+    (Action::Mine, "mine", &["m"], "mine / all", Scope::Requests, true),
     (Action::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
     (Action::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
     // Over the tabs. A name used above rebinds the same action here too.

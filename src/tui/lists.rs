@@ -6,6 +6,7 @@
 use tui_input::Input;
 
 use super::app::{App, Tab};
+use super::data::Role;
 use crate::domain::{AccessRequest, Action, Application, AuditRecord, Target};
 
 /// What identifies a row across snapshots: an application by name, anything else by its id.
@@ -93,12 +94,48 @@ pub fn apps(app: &App, tab: Tab) -> Vec<&Application> {
         .collect()
 }
 
-/// The requests of tab 3, after its filter.
+/// The orders pending requests can be shown in; `s` cycles through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestSort {
+    /// The least time left to decide first: what is urgent comes first.
+    #[default]
+    DecideBy,
+    Newest,
+    Application,
+    Requester,
+}
+
+impl RequestSort {
+    pub fn next(self) -> RequestSort {
+        match self {
+            RequestSort::DecideBy => RequestSort::Newest,
+            RequestSort::Newest => RequestSort::Application,
+            RequestSort::Application => RequestSort::Requester,
+            RequestSort::Requester => RequestSort::DecideBy,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestSort::DecideBy => "decide-by",
+            RequestSort::Newest => "newest",
+            RequestSort::Application => "application",
+            RequestSort::Requester => "requester",
+        }
+    }
+}
+
+/// The requests of tab 3, after its filter. An approver's pending requests come in the order
+/// chosen with `s`, and only those they can decide unless `m` asked for everything they can see;
+/// a publisher's own requests stay newest first.
 pub fn requests(app: &App) -> Vec<&AccessRequest> {
     let needle = app.lists[Tab::Requests.index()].needle();
-    app.data
+    let pending = app.role() != Role::Publisher;
+    let mut rows: Vec<&AccessRequest> = app
+        .data
         .requests
         .iter()
+        .filter(|r| !pending || app.everything || app.can_decide(r))
         .filter(|r| {
             matches(
                 &needle,
@@ -112,7 +149,21 @@ pub fn requests(app: &App) -> Vec<&AccessRequest> {
                 ],
             )
         })
-        .collect()
+        .collect();
+    if pending {
+        match app.sort {
+            RequestSort::DecideBy => rows.sort_by_key(|r| (r.decide_by, r.id)),
+            RequestSort::Newest => rows.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id))),
+            RequestSort::Application => {
+                rows.sort_by(|a, b| (&a.app, a.decide_by).cmp(&(&b.app, b.decide_by)))
+            }
+            RequestSort::Requester => rows.sort_by(|a, b| {
+                let name = |r: &AccessRequest| app.data.display_name(&r.requester).to_lowercase();
+                (name(a), a.decide_by).cmp(&(name(b), b.decide_by))
+            }),
+        }
+    }
+    rows
 }
 
 /// The access of tab 4 that has not ended, soonest end first, after its filter.

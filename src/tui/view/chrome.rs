@@ -39,7 +39,12 @@ pub fn header(area: Rect, buf: &mut Buffer, app: &App) {
             parts.push(part(format!(" {} ", fit(&safe(&me.display_name), 24)), "header", 150));
             let waiting = app.data.waiting_for_me();
             if waiting > 0 {
-                parts.push(part(format!(" {waiting} waiting for you "), "badge", 250));
+                let due = app.data.due_for_me(app.now, chrono::TimeDelta::hours(1));
+                parts.push(part(format!(" {waiting} waiting for you"), "badge", 250));
+                // What is due soon outranks the name; that nothing is due is the first thing to go.
+                let rank = if due > 0 { 245 } else { 139 };
+                parts.push(part(format!(", {due} due within 1h"), "badge", rank));
+                parts.push(part(" ".into(), "badge", 250));
             }
             parts.push(part(format!(" {}", app.role().label()), "dim", 140));
             parts.push(part(format!(" · {}", safe(&me.tenant)), "dim", 100));

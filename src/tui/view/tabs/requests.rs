@@ -1,8 +1,10 @@
 //! Tab 3. Approvers see every pending request on their tenant's applications (the PIM view) with the
 //! time left to decide; publishers see their own requests with state and countdowns.
 
+use chrono::TimeDelta;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::Line;
 
 use super::{Col, ListTable, state_style};
@@ -32,9 +34,10 @@ impl<'a> RequestsTab<'a> {
 
     fn render_pending(&self, area: Rect, buf: &mut Buffer) {
         let app = self.app;
+        let mode = if app.everything { "everything I can see" } else { "only requests I can decide" };
         let table = ListTable {
             app,
-            title: "Pending requests".into(),
+            title: format!("Pending requests · by {} · {mode}", app.sort.label()),
             columns: [
                 Col::whole("ID", 200),
                 Col::cut("APPLICATION", 12, 32, 190),
@@ -51,7 +54,13 @@ impl<'a> RequestsTab<'a> {
         };
         table.render(area, buf, app.list(), |i| {
             let r = self.rows[i];
-            let mark = if app.data.approves(&r.app) { "" } else { " (not yours)" };
+            let mark = if app.can_decide(r) { "" } else { " (not yours)" };
+            let urgency = match urgency(app, r) {
+                Some(name) => app.ui.theme.style(name),
+                None => Style::default(),
+            };
+            let countdown =
+                if urgency == Style::default() { app.ui.theme.style("countdown") } else { urgency };
             [
                 Line::raw(r.id.to_string()),
                 Line::raw(format!("{}{mark}", safe(&r.app))),
@@ -61,10 +70,11 @@ impl<'a> RequestsTab<'a> {
                 Line::raw(r.duration.to_string()),
                 Line::styled(
                     countdown_cell(app.now, r.decide_by).trim_start_matches("in ").to_string(),
-                    app.ui.theme.style("countdown"),
+                    countdown,
                 ),
                 Line::raw(safe(&r.justification)),
             ]
+            .map(|line| line.patch_style(urgency))
         });
     }
 
@@ -98,6 +108,18 @@ impl<'a> RequestsTab<'a> {
                 Line::raw(safe(&r.justification)),
             ]
         });
+    }
+}
+
+/// `critical` for a request to decide within 10 minutes, `urgent` within the hour.
+fn urgency(app: &App, r: &AccessRequest) -> Option<&'static str> {
+    let left = r.decide_by - app.now;
+    if left <= TimeDelta::minutes(10) {
+        Some("critical")
+    } else if left <= TimeDelta::hours(1) {
+        Some("urgent")
+    } else {
+        None
     }
 }
 
