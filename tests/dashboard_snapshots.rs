@@ -1113,14 +1113,14 @@ async fn pending_requests_come_soonest_due_first_with_urgency_styles_sorts_and_t
 
     // Alice's own queue: contoso-crm-eu is Bob's to decide.
     let text = lines(&screen.buffer(100, 30));
-    assert!(text.contains("Pending requests · by decide-by · only requests I can decide (3)"), "{text}");
+    assert!(text.contains("Pending requests (3) · by decide-by · only requests I can decide"), "{text}");
     assert!(text.contains("3 waiting for you, 1 due within 1h"), "{text}");
     assert!(!text.contains(&format!("│{eu} ")), "{text}");
 
     screen.press(&[k('m')]).await;
     let buf = screen.buffer(100, 30);
     let text = lines(&buf);
-    assert!(text.contains("Pending requests · by decide-by · everything I can see (4)"), "{text}");
+    assert!(text.contains("Pending requests (4) · by decide-by · everything I can see"), "{text}");
     let order: Vec<u16> = [dev, eu, 10, 11].iter().map(|id| row_of(&buf, &format!("│{id} "))).collect();
     assert!(order.is_sorted() && order[0] < order[3], "soonest due first: {order:?}\n{text}");
     let theme = &screen.app.ui.theme;
@@ -1144,7 +1144,7 @@ async fn pending_requests_come_soonest_due_first_with_urgency_styles_sorts_and_t
         screen.press(&[k('s')]).await;
         let buf = screen.buffer(100, 30);
         let text = lines(&buf);
-        assert!(text.contains(&format!("Pending requests · by {label} ·")), "{text}");
+        assert!(text.contains(&format!("Pending requests (4) · by {label} ·")), "{text}");
         assert_eq!(row_of(&buf, &format!("│{first} ")), row_of(&buf, "│ID ") + 1, "{label}:\n{text}");
         assert_eq!(screen.app.selected_request(), Some(eu));
     }

@@ -42,7 +42,7 @@ pub fn header(area: Rect, buf: &mut Buffer, app: &App) {
                 let due = app.data.due_for_me(app.now, chrono::TimeDelta::hours(1));
                 parts.push(part(format!(" {waiting} waiting for you"), "badge", 250));
                 // What is due soon outranks the name; that nothing is due is the first thing to go.
-                let rank = if due > 0 { 245 } else { 139 };
+                let rank = if due > 0 { 245 } else { 80 };
                 parts.push(part(format!(", {due} due within 1h"), "badge", rank));
                 parts.push(part(" ".into(), "badge", 250));
             }

@@ -25,6 +25,7 @@ impl<'a> AccessTab<'a> {
         let table = ListTable {
             app,
             title: "Access".into(),
+            note: String::new(),
             columns: [
                 Col::whole("ID", 200),
                 Col::cut("APPLICATION", 16, 32, 190),

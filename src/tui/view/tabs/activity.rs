@@ -55,6 +55,7 @@ impl<'a> ActivityTab<'a> {
         let table = ListTable {
             app,
             title: "Audit log".into(),
+            note: String::new(),
             columns: [
                 Col::whole("WHEN", 200),
                 Col::cut("ACTOR", 12, 24, 180),

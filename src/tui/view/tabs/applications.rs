@@ -66,6 +66,7 @@ impl<'a> ApplicationsTab<'a> {
         let table = ListTable {
             app,
             title: "Applications".into(),
+            note: String::new(),
             columns: [
                 Col::cut("NAME", 16, 32, 200),
                 Col::cut("OFFER", 18, 28, 60),

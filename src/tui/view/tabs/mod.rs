@@ -141,6 +141,8 @@ pub fn layout(cols: &[Col], content: &[usize], room: usize) -> Vec<(usize, u16)>
 pub struct ListTable<'a, const N: usize> {
     pub app: &'a App,
     pub title: String,
+    /// Said after the row count: the order, what is shown, the filter's matches.
+    pub note: String,
     pub columns: [Col; N],
     pub len: usize,
     pub empty: &'a str,
@@ -157,10 +159,10 @@ impl<const N: usize> ListTable<'_, N> {
     ) {
         let theme = &self.app.ui.theme;
         let border = if self.focused { theme.style("border.focus") } else { theme.style("border") };
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(border)
-            .title(Line::styled(format!(" {} ({}) ", self.title, self.len), theme.style("title")));
+        let block = Block::default().borders(Borders::ALL).border_style(border).title(Line::styled(
+            format!(" {} ({}){} ", self.title, self.len, self.note),
+            theme.style("title"),
+        ));
         let inner = block.inner(area);
         block.render(area, buf);
         let visible = usize::from(inner.height.saturating_sub(1));

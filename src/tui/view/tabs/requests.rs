@@ -37,7 +37,8 @@ impl<'a> RequestsTab<'a> {
         let mode = if app.everything { "everything I can see" } else { "only requests I can decide" };
         let table = ListTable {
             app,
-            title: format!("Pending requests · by {} · {mode}", app.sort.label()),
+            title: "Pending requests".into(),
+            note: format!(" · by {} · {mode}", app.sort.label()),
             columns: [
                 Col::whole("ID", 200),
                 Col::cut("APPLICATION", 12, 32, 190),
@@ -83,6 +84,7 @@ impl<'a> RequestsTab<'a> {
         let table = ListTable {
             app,
             title: "My requests".into(),
+            note: String::new(),
             columns: [
                 Col::whole("ID", 200),
                 Col::cut("APPLICATION", 12, 32, 190),

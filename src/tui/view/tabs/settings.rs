@@ -28,6 +28,7 @@ impl<'a> SettingsTab<'a> {
         let table = ListTable {
             app,
             title: "Applications".into(),
+            note: String::new(),
             columns: [Col::fill("NAME", 8, 200), Col::whole("JIT", 190)],
             len: self.rows.len(),
             empty: "no applications match",
