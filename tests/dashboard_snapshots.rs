@@ -1149,3 +1149,46 @@ async fn pending_requests_come_soonest_due_first_with_urgency_styles_sorts_and_t
         assert_eq!(screen.app.selected_request(), Some(eu));
     }
 }
+
+#[tokio::test]
+async fn the_filter_ands_its_words_over_ids_and_every_column_and_counts_the_matches() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('/'), Type("dave crm"), ENTER]).await;
+    let buf = screen.buffer(100, 30);
+    let text = lines(&buf);
+    assert!(
+        text.contains(
+            "Pending requests (1) · by decide-by · only requests I can decide · 1 of 2 match `dave crm`"
+        ),
+        "{text}"
+    );
+    assert_eq!(screen.app.selected_request(), Some(10), "{text}");
+    insta::assert_snapshot!("filter_words_with_count", screen.render(100, 30).backend());
+
+    // An id, and words from columns that were never searched before: the start time and duration.
+    screen.press(&[Key(KeyCode::Esc), k('/'), Type("11"), ENTER]).await;
+    assert_eq!(screen.app.row_count(), 1);
+    assert_eq!(screen.app.selected_request(), Some(11));
+    screen.press(&[Key(KeyCode::Esc), k('/'), Type("08:30 2h"), ENTER]).await;
+    assert_eq!(screen.app.selected_request(), Some(10));
+    assert_eq!(screen.app.row_count(), 1);
+    screen.press(&[Key(KeyCode::Esc), k('/'), Type("erin 2h"), ENTER]).await;
+    assert_eq!(screen.app.row_count(), 0, "no request of Erin's is for 2h");
+}
+
+#[tokio::test]
+async fn a_hash_or_a_colon_and_a_number_open_that_requests_details_from_any_tab() {
+    for (key, tab) in [('#', '5'), (':', '1')] {
+        let mut screen = Screen::open(Who::Approver).await;
+        screen.press(&[k(tab), k(key), Type("11")]).await;
+        let text = lines(&screen.buffer(100, 30));
+        assert!(text.contains("request #11"), "the number shows as it is typed:\n{text}");
+        screen.press(&[ENTER]).await;
+        let text = lines(&screen.buffer(100, 30));
+        assert!(text.contains("INC-20580: report exports time out"), "request 11's details:\n{text}");
+        assert!(matches!(screen.app.overlay, Some(jitdesk::tui::app::Overlay::Detail { id: 11, .. })));
+    }
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('#'), Type("1x"), Key(KeyCode::Esc)]).await;
+    assert!(screen.app.goto.is_none() && screen.app.overlay.is_none(), "Esc gives up");
+}

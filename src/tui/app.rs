@@ -176,6 +176,8 @@ pub struct App {
     /// The widest cell of each column over the first rows of the list on screen, and what it was
     /// measured for: tables measure the top of a list once, not on every frame.
     pub scanned: RefCell<Option<(String, Vec<usize>)>>,
+    /// The request number typed after `#` or `:`, while one is being typed.
+    pub goto: Option<String>,
     /// The order of pending requests (`s`).
     pub sort: lists::RequestSort,
     /// Whether pending requests the user cannot decide are listed too (`m`).
@@ -226,6 +228,7 @@ impl App {
             settings_placed: false,
             generation: 0,
             scanned: RefCell::new(None),
+            goto: None,
             sort: lists::RequestSort::default(),
             everything: false,
             known_pending: HashSet::new(),
@@ -430,6 +433,7 @@ impl App {
         }
         match self.overlay.take() {
             Some(overlay) => self.overlay_key(overlay, key),
+            None if self.goto.is_some() => self.goto_key(key),
             None if self.list().filtering => {
                 self.filter_key(key);
                 Vec::new()
@@ -439,6 +443,38 @@ impl App {
                 None => Vec::new(),
             },
         }
+    }
+
+    /// A key typed after `#`: digits make the number, Enter opens that request, Esc gives up.
+    fn goto_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(typed) = self.goto.as_mut() else { return Vec::new() };
+        match key.code {
+            KeyCode::Char(c) if c.is_ascii_digit() && typed.len() < 20 => typed.push(c),
+            KeyCode::Backspace => {
+                typed.pop();
+            }
+            KeyCode::Esc => self.goto = None,
+            KeyCode::Enter => {
+                let typed = self.goto.take().unwrap_or_default();
+                match typed.parse::<u64>() {
+                    Ok(id) => {
+                        self.overlay = Some(Overlay::Detail { id, detail: None });
+                        return vec![Effect::LoadDetail(id)];
+                    }
+                    Err(_) => self.toast("type a request number after # (e.g. #10), then Enter".into(), true),
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Details that could not be loaded: the overlay waiting for them closes and says why.
+    pub fn on_detail_failed(&mut self, message: String) {
+        if matches!(self.overlay, Some(Overlay::Detail { detail: None, .. })) {
+            self.overlay = None;
+        }
+        self.toast(message, true);
     }
 
     /// A key typed into the filter. The selection stays on its row while that row still matches,
@@ -688,6 +724,7 @@ impl App {
                     return vec![Effect::MarkSeen(newest)];
                 }
             }
+            Action::Goto => self.goto = Some(String::new()),
             Action::Sort => {
                 self.sort = self.sort.next();
                 self.refollow(Tab::Requests);

@@ -36,6 +36,8 @@ pub enum Action {
     Sort,
     /// Toggles pending requests between those the user can decide and all they can see.
     Mine,
+    /// Opens a request's details by its number, from any tab.
+    Goto,
     /// Answers a confirmation.
     Yes,
     No,
@@ -97,6 +99,7 @@ const DEFAULTS: &[Default] = &[
     (Action::PageDown, "page_down", &["pagedown"], "page down", Scope::List, false),
     (Action::Filter, "filter", &["/"], "filter", Scope::List, true),
     (Action::Back, "back", &["esc"], "back / close", Scope::Global, false),
+    (Action::Goto, "goto", &["#", ":"], "open request by number", Scope::Global, false),
     (Action::Open, "open", &["enter"], "details", Scope::Requests, true),
     (Action::New, "new", &["n"], "deploy", Scope::Applications, true),
     (Action::Edit, "edit", &["e"], "edit", Scope::Settings, true),

@@ -7,7 +7,8 @@ use tui_input::Input;
 
 use super::app::{App, Tab};
 use super::data::Role;
-use crate::domain::{AccessRequest, Action, Application, AuditRecord, Target};
+use super::view::fmt::time;
+use crate::domain::{AccessRequest, Action, Application, ApprovalMode, AuditRecord, Target};
 
 /// What identifies a row across snapshots: an application by name, anything else by its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +32,9 @@ pub struct ListState {
 }
 
 impl ListState {
-    pub fn needle(&self) -> String {
-        self.filter.value().trim().to_lowercase()
+    /// The filter's words, lower-case: a row matches when every word is in one of its columns.
+    pub fn needle(&self) -> Vec<String> {
+        words(self.filter.value())
     }
 
     /// Selects the row at `at` of `keys` (clamped to the list).
@@ -77,19 +79,37 @@ pub fn scrolled(offset: usize, at: usize, visible: usize, len: usize) -> usize {
     }
 }
 
-/// Whether any of the texts contains the filter's needle (already lower-case).
-pub fn matches(needle: &str, texts: &[&str]) -> bool {
-    needle.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(needle))
+/// A filter's words, lower-case.
+fn words(filter: &str) -> Vec<String> {
+    filter.split_whitespace().map(str::to_lowercase).collect()
+}
+
+/// Whether every word (already lower-case) is in one of the texts: `dave crm` finds Dave's
+/// requests on contoso-crm, whichever columns hold each word.
+pub fn matches(words: &[String], texts: &[&str]) -> bool {
+    if words.is_empty() {
+        return true;
+    }
+    let texts: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
+    words.iter().all(|w| texts.iter().any(|t| t.contains(w.as_str())))
 }
 
 /// The applications (tab 1, and the list of tab 2), after that tab's filter.
 pub fn apps(app: &App, tab: Tab) -> Vec<&Application> {
-    let needle = app.lists[tab.index()].needle();
+    apps_matching(app, &app.lists[tab.index()].needle())
+}
+
+fn apps_matching<'a>(app: &'a App, words: &[String]) -> Vec<&'a Application> {
     app.data
         .apps
         .iter()
         .filter(|a| {
-            matches(&needle, &[&a.name, &a.offer, &a.publisher_tenant, &a.policy.approvers.join(" ")])
+            let p = &a.policy;
+            let names: Vec<&str> = p.approvers.iter().map(|u| app.data.display_name(u)).collect();
+            let max = p.max_duration.to_string();
+            let (approvers, names) = (p.approvers.join(" "), names.join(" "));
+            let mode = mode(a);
+            matches(words, &[&a.name, &a.offer, &a.publisher_tenant, mode, &max, &approvers, &names])
         })
         .collect()
 }
@@ -125,11 +145,23 @@ impl RequestSort {
     }
 }
 
+/// How an application's requests are approved, as its JIT column says it.
+pub fn mode(a: &Application) -> &'static str {
+    match (a.policy.enabled, a.policy.mode) {
+        (false, _) => "off",
+        (true, ApprovalMode::AutoApprove) => "auto",
+        (true, ApprovalMode::ManualApprove) => "manual",
+    }
+}
+
 /// The requests of tab 3, after its filter. An approver's pending requests come in the order
 /// chosen with `s`, and only those they can decide unless `m` asked for everything they can see;
 /// a publisher's own requests stay newest first.
 pub fn requests(app: &App) -> Vec<&AccessRequest> {
-    let needle = app.lists[Tab::Requests.index()].needle();
+    requests_matching(app, &app.lists[Tab::Requests.index()].needle())
+}
+
+fn requests_matching<'a>(app: &'a App, words: &[String]) -> Vec<&'a AccessRequest> {
     let pending = app.role() != Role::Publisher;
     let mut rows: Vec<&AccessRequest> = app
         .data
@@ -138,14 +170,17 @@ pub fn requests(app: &App) -> Vec<&AccessRequest> {
         .filter(|r| !pending || app.everything || app.can_decide(r))
         .filter(|r| {
             matches(
-                &needle,
+                words,
                 &[
+                    &r.id.to_string(),
                     &r.app,
                     &r.requester,
                     app.data.display_name(&r.requester),
                     &r.justification,
                     r.state.name(),
                     &r.roles.join(" "),
+                    &time(r.start, app.now, app.ui.utc),
+                    &r.duration.to_string(),
                 ],
             )
         })
@@ -168,7 +203,10 @@ pub fn requests(app: &App) -> Vec<&AccessRequest> {
 
 /// The access of tab 4 that has not ended, soonest end first, after its filter.
 pub fn grants(app: &App) -> Vec<&AccessRequest> {
-    let needle = app.lists[Tab::Access.index()].needle();
+    grants_matching(app, &app.lists[Tab::Access.index()].needle())
+}
+
+fn grants_matching<'a>(app: &'a App, words: &[String]) -> Vec<&'a AccessRequest> {
     let mut rows: Vec<&AccessRequest> = app
         .data
         .grants
@@ -176,7 +214,18 @@ pub fn grants(app: &App) -> Vec<&AccessRequest> {
         .filter(|g| g.end().is_some_and(|end| end > app.now))
         .filter(|g| {
             let by = g.decision.as_ref().map_or("", |d| d.by.as_str());
-            matches(&needle, &[&g.app, &g.requester, app.data.display_name(&g.requester), by])
+            let reason = g.decision.as_ref().map_or("", |d| d.reason.as_str());
+            let texts = [
+                &g.id.to_string(),
+                &g.app,
+                &g.requester,
+                app.data.display_name(&g.requester),
+                &g.roles.join(" "),
+                by,
+                app.data.display_name(by),
+                reason,
+            ];
+            matches(words, &texts)
         })
         .collect();
     rows.sort_by_key(|g| (g.end(), g.id));
@@ -185,16 +234,39 @@ pub fn grants(app: &App) -> Vec<&AccessRequest> {
 
 /// The audit log of tab 5, newest first, after its filter.
 pub fn audit(app: &App) -> Vec<&AuditRecord> {
-    let needle = app.lists[Tab::Activity.index()].needle();
+    audit_matching(app, &app.lists[Tab::Activity.index()].needle())
+}
+
+fn audit_matching<'a>(app: &'a App, words: &[String]) -> Vec<&'a AuditRecord> {
     app.data
         .audit
         .iter()
         .filter(|a| {
             let target = a.target.to_string();
             let who = app.data.display_name(&a.actor);
-            matches(&needle, &[&a.actor, who, a.action.name(), &target, a.reason.as_deref().unwrap_or("")])
+            let texts = [
+                &time(a.at, app.now, app.ui.utc),
+                &a.actor,
+                who,
+                a.action.name(),
+                &target,
+                a.before.as_deref().unwrap_or(""),
+                a.after.as_deref().unwrap_or(""),
+                a.reason.as_deref().unwrap_or(""),
+            ];
+            matches(words, &texts)
         })
         .collect()
+}
+
+/// How many rows a tab's list has before its filter: the filter's count says "3 of 40".
+pub fn unfiltered(app: &App, tab: Tab) -> usize {
+    match tab {
+        Tab::Applications | Tab::Settings => apps_matching(app, &[]).len(),
+        Tab::Requests => requests_matching(app, &[]).len(),
+        Tab::Access => grants_matching(app, &[]).len(),
+        Tab::Activity => audit_matching(app, &[]).len(),
+    }
 }
 
 /// The ids of a tab's rows, in the order they are shown.
@@ -316,6 +388,15 @@ mod tests {
         assert_eq!(alone.selected, None);
         assert_eq!(alone.follow(&ids(&[8])), None, "an empty list that fills selects without a departure");
         assert_eq!(alone.selected, Some(Key::Id(8)));
+    }
+
+    #[test]
+    fn every_word_must_be_in_some_column() {
+        let dave_crm = words("  Dave CRM ");
+        assert!(matches(&dave_crm, &["contoso-crm", "Dave Moreau"]));
+        assert!(!matches(&dave_crm, &["contoso-crm", "Erin Lindqvist"]), "dave is in no column");
+        assert!(matches(&words(" "), &["anything"]), "no words match everything");
+        assert!(matches(&words("10"), &["10", "contoso-crm"]), "ids are columns too");
     }
 
     #[test]

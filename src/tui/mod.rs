@@ -202,7 +202,7 @@ async fn event_loop(
                 }
                 Msg::Detail(detail) => match *detail {
                     Ok(detail) => { app.on_detail(detail); Vec::new() }
-                    Err(e) => { app.toast(e.to_string(), true); Vec::new() }
+                    Err(e) => { app.on_detail_failed(e.to_string()); Vec::new() }
                 },
                 Msg::Done(result) => { app.on_result(result); Vec::new() }
             },

@@ -124,7 +124,11 @@ pub fn footer(area: Rect, buf: &mut Buffer, app: &App) {
         None if !app.loaded || app.data.is_empty() => Some(Scope::Global),
         None => Some(app.tab.scope()),
     };
-    if app.overlay.is_none() && list.filtering {
+    if let (None, Some(typed)) = (&app.overlay, &app.goto) {
+        spans.push(Span::styled(" request #", theme.style("key")));
+        spans.push(Span::styled(format!("{typed}▏"), theme.style("input.focus")));
+        spans.push(Span::styled("  Enter opens its details · Esc cancels", theme.style("dim")));
+    } else if app.overlay.is_none() && list.filtering {
         spans.push(Span::styled(" filter: ", theme.style("key")));
         spans.push(Span::styled(format!("{}▏", safe(list.filter.value())), theme.style("input.focus")));
         spans.push(Span::styled("  Enter keep · Esc clear", theme.style("dim")));

@@ -7,18 +7,10 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 
 use super::{Col, ListTable};
-use crate::domain::{AccessRequest, Application, ApprovalMode};
+use crate::domain::{AccessRequest, Application};
 use crate::tui::app::{App, Tab};
 use crate::tui::lists;
 use crate::tui::view::fmt::{countdown, countdown_cell, safe};
-
-pub fn mode(a: &Application) -> &'static str {
-    match (a.policy.enabled, a.policy.mode) {
-        (false, _) => "off",
-        (true, ApprovalMode::AutoApprove) => "auto",
-        (true, ApprovalMode::ManualApprove) => "manual",
-    }
-}
 
 /// The grants active now, by application: built once a frame, so a row costs no scan of all grants.
 fn active_by_app(app: &App) -> HashMap<&str, Vec<&AccessRequest>> {
@@ -91,7 +83,7 @@ impl<'a> ApplicationsTab<'a> {
                 Line::raw(safe(&a.name)),
                 Line::raw(safe(&a.offer)),
                 Line::raw(safe(&a.publisher_tenant)),
-                Line::raw(mode(a)),
+                Line::raw(lists::mode(a)),
                 Line::raw(if p.enabled { p.max_duration.to_string() } else { "-".into() }),
                 Line::raw(safe(&approvers.join(", "))),
                 Line::styled(safe(&access_now(app, a, grants)), app.ui.theme.style("countdown")),

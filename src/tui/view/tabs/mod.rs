@@ -160,7 +160,7 @@ impl<const N: usize> ListTable<'_, N> {
         let theme = &self.app.ui.theme;
         let border = if self.focused { theme.style("border.focus") } else { theme.style("border") };
         let block = Block::default().borders(Borders::ALL).border_style(border).title(Line::styled(
-            format!(" {} ({}){} ", self.title, self.len, self.note),
+            format!(" {} ({}){}{} ", self.title, self.len, self.note, filter_note(self.app, list, self.len)),
             theme.style("title"),
         ));
         let inner = block.inner(area);
@@ -249,6 +249,16 @@ impl<const N: usize> ListTable<'_, N> {
         let table = Table::new(rows, constraints(&shown)).header(header(&shown)).column_spacing(1);
         Widget::render(table, inner, buf);
     }
+}
+
+/// " · 3 of 40 match `dave crm`" while a filter is on; nothing otherwise.
+fn filter_note(app: &App, list: &ListState, shown: usize) -> String {
+    let filter = list.filter.value().trim();
+    if filter.is_empty() {
+        return String::new();
+    }
+    let of = crate::tui::lists::unfiltered(app, app.tab);
+    format!(" · {shown} of {of} match `{}`", safe(filter))
 }
 
 /// The line with its modifiers and without colours, so that the row's style shows through.

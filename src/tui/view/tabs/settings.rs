@@ -6,7 +6,6 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-use super::applications::mode;
 use super::{Col, ListTable};
 use crate::domain::{Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
@@ -36,7 +35,7 @@ impl<'a> SettingsTab<'a> {
         };
         table.render(left, buf, app.list(), |i| {
             let a = self.rows[i];
-            [Line::raw(safe(&a.name)), Line::raw(mode(a))]
+            [Line::raw(safe(&a.name)), Line::raw(crate::tui::lists::mode(a))]
         });
         let selected = app.selected_app();
         let theme = &app.ui.theme;
@@ -69,11 +68,11 @@ impl<'a> SettingsTab<'a> {
         if p.enabled {
             field("", "", text);
             field("JIT access", "enabled", theme.style("ok"));
-            let mode = match p.mode {
+            let approval = match p.mode {
                 ApprovalMode::AutoApprove => "automatic: requests are approved on arrival",
                 ApprovalMode::ManualApprove => "manual: one approver decides",
             };
-            field("approval mode", mode, text);
+            field("approval mode", approval, text);
             field("maximum duration", &format!("{} ({})", p.max_duration, p.max_duration.iso()), text);
             field("request timeout", &format!("{} ({})", p.request_timeout, p.request_timeout.iso()), text);
             if p.approvers.is_empty() {
