@@ -1192,3 +1192,20 @@ async fn a_hash_or_a_colon_and_a_number_open_that_requests_details_from_any_tab(
     screen.press(&[k('#'), Type("1x"), Key(KeyCode::Esc)]).await;
     assert!(screen.app.goto.is_none() && screen.app.overlay.is_none(), "Esc gives up");
 }
+
+#[tokio::test]
+async fn drawing_changes_no_state_and_the_loop_hands_the_list_window_to_the_state() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('5'), k('G')]).await;
+    let (selected, offset) = (screen.app.list().selected.clone(), screen.app.list().offset);
+    let mut terminal = Terminal::new(TestBackend::new(100, 16)).expect("a test terminal");
+    let mut window = None;
+    terminal.draw(|f| window = jitdesk::tui::view::drawn(f, &screen.app)).expect("a frame");
+    assert_eq!((screen.app.list().selected.clone(), screen.app.list().offset), (selected, offset));
+    let window = window.expect("a list on screen");
+    assert!(window.rows < screen.app.row_count(), "a short terminal shows part of the audit log");
+    screen.app.on_frame(Some(window));
+    let list = screen.app.list();
+    assert!(list.at >= list.offset && list.at < list.offset + window.rows, "the cursor is in view");
+    assert_eq!(screen.app.window, window, "PgUp/PgDn move by what is shown");
+}

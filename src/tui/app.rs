@@ -164,9 +164,8 @@ pub struct App {
     pub overlay: Option<Overlay>,
     pub toasts: Vec<Toast>,
     pub ui: Ui,
-    /// Body rows visible in the last frame: the page size for PgUp/PgDn and the mouse's row map.
-    pub page: Cell<usize>,
-    pub body_top: Cell<u16>,
+    /// Where the last frame drew the list: the page size for PgUp/PgDn and the mouse's row map.
+    pub window: lists::Window,
     /// The help overlay's rows in view and how far it can scroll, from the last frame.
     pub help_rows: Cell<(usize, usize)>,
     /// Whether the JIT settings tab has been put on the first application with JIT yet.
@@ -222,8 +221,7 @@ impl App {
             overlay: None,
             toasts: Vec::new(),
             ui,
-            page: Cell::new(10),
-            body_top: Cell::new(0),
+            window: lists::Window::default(),
             help_rows: Cell::new((10, 0)),
             settings_placed: false,
             generation: 0,
@@ -296,6 +294,16 @@ impl App {
     /// Whether this user can decide the request now: pending, on an application they approve.
     pub fn can_decide(&self, r: &AccessRequest) -> bool {
         r.state == RequestState::Pending && self.data.approves(&r.app)
+    }
+
+    /// Where the frame just drawn put the list; the cursor is kept inside it.
+    pub fn on_frame(&mut self, window: Option<lists::Window>) {
+        if let Some(window) = window
+            && window != self.window
+        {
+            self.window = window;
+            self.refollow(self.tab);
+        }
     }
 
     /// A new snapshot; rings the bell for requests that just arrived for this user to decide.
@@ -416,8 +424,8 @@ impl App {
                 }
                 Vec::new()
             }
-            MouseEventKind::Down(MouseButton::Left) if mouse.row >= self.body_top.get() => {
-                let row = usize::from(mouse.row - self.body_top.get()) + self.list().offset;
+            MouseEventKind::Down(MouseButton::Left) if mouse.row >= self.window.top => {
+                let row = usize::from(mouse.row - self.window.top) + self.list().offset;
                 if row < self.row_count() {
                     self.select(row);
                 }
@@ -498,7 +506,7 @@ impl App {
     /// Finds the selected id again in a tab's list after it changed; returns the id that left.
     fn refollow(&mut self, tab: Tab) -> Option<Key> {
         let keys = lists::keys(self, tab);
-        let page = self.page.get();
+        let page = self.window.rows;
         let list = &mut self.lists[tab.index()];
         let left = list.follow(&keys);
         list.scroll(page, keys.len());
@@ -508,7 +516,7 @@ impl App {
     /// Puts the cursor on row `at` of the current list.
     fn select(&mut self, at: usize) {
         let keys = lists::keys(self, self.tab);
-        let page = self.page.get();
+        let page = self.window.rows;
         let list = self.list_mut();
         list.select_at(&keys, at);
         list.scroll(page, keys.len());
@@ -663,7 +671,7 @@ impl App {
             return Vec::new();
         }
         let rows = self.row_count();
-        let page = self.page.get().max(1);
+        let page = self.window.rows.max(1);
         let at = self.list().at;
         let last = rows.saturating_sub(1);
         match action {

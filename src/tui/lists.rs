@@ -17,6 +17,22 @@ pub enum Key {
     Name(String),
 }
 
+/// Where a frame drew the list on screen: how many rows it shows (the page for PgUp/PgDn and for
+/// keeping the cursor in view) and the screen row of its first one (for the mouse). Drawing returns
+/// it and the event loop hands it to the state, so drawing itself changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub rows: usize,
+    pub top: u16,
+}
+
+impl Default for Window {
+    /// Until a first frame says otherwise.
+    fn default() -> Self {
+        Window { rows: 10, top: 0 }
+    }
+}
+
 /// A list's selection, scroll position and filter.
 #[derive(Debug, Default)]
 pub struct ListState {

@@ -131,8 +131,10 @@ async fn event_loop(
     let mut dirty = true;
     loop {
         if dirty {
-            terminal::frame(term, |f| view::draw(f, &app))
+            let mut window = None;
+            terminal::frame(term, |f| window = view::drawn(f, &app))
                 .map_err(|e| hung_up(&format!("cannot write to it: {e}")))?;
+            app.on_frame(window);
             dirty = false;
         }
         let tick = next_tick(app.has_countdowns());

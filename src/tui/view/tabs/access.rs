@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use super::{Col, ListTable};
 use crate::domain::{AccessRequest, Moment};
 use crate::tui::app::App;
-use crate::tui::lists;
+use crate::tui::lists::{self, Window};
 use crate::tui::view::fmt::{countdown_cell, safe};
 
 pub struct AccessTab<'a> {
@@ -20,7 +20,7 @@ impl<'a> AccessTab<'a> {
         AccessTab { app, rows: lists::grants(app) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let table = ListTable {
             app,
@@ -56,6 +56,6 @@ impl<'a> AccessTab<'a> {
                 Line::raw(safe(decision.map_or("", |d| app.data.display_name(&d.by)))),
                 Line::raw(safe(decision.map_or("", |d| d.reason.as_str()))),
             ]
-        });
+        })
     }
 }

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use super::{Col, ListTable};
 use crate::domain::AuditRecord;
 use crate::tui::app::App;
-use crate::tui::lists;
+use crate::tui::lists::{self, Window};
 use crate::tui::view::fmt::{fit, safe, time};
 
 pub struct ActivityTab<'a> {
@@ -21,7 +21,7 @@ impl<'a> ActivityTab<'a> {
         ActivityTab { app, rows: lists::audit(app) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let theme = &app.ui.theme;
         let shown = app.data.notifications.len().min(6) as u16;
@@ -83,6 +83,6 @@ impl<'a> ActivityTab<'a> {
                 Line::raw(safe(&change)),
                 Line::raw(safe(a.reason.as_deref().unwrap_or(""))),
             ]
-        });
+        })
     }
 }

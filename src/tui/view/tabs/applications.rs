@@ -9,7 +9,7 @@ use ratatui::text::Line;
 use super::{Col, ListTable};
 use crate::domain::{AccessRequest, Application};
 use crate::tui::app::{App, Tab};
-use crate::tui::lists;
+use crate::tui::lists::{self, Window};
 use crate::tui::view::fmt::{countdown, countdown_cell, safe};
 
 /// The grants active now, by application: built once a frame, so a row costs no scan of all grants.
@@ -53,7 +53,7 @@ impl<'a> ApplicationsTab<'a> {
         ApplicationsTab { app, rows: lists::apps(app, Tab::Applications) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let table = ListTable {
             app,
@@ -88,6 +88,6 @@ impl<'a> ApplicationsTab<'a> {
                 Line::raw(safe(&approvers.join(", "))),
                 Line::styled(safe(&access_now(app, a, grants)), app.ui.theme.style("countdown")),
             ]
-        });
+        })
     }
 }

@@ -18,9 +18,10 @@ use super::fmt::{fit, fit_line, safe};
 
 use crate::domain::RequestState;
 use crate::tui::app::{App, Tab};
-use crate::tui::lists::{ListState, scrolled};
+use crate::tui::lists::{ListState, Window, scrolled};
 
-pub fn render(tab: Tab, area: Rect, buf: &mut Buffer, app: &App) {
+/// Draws a tab; returns where its list's rows are on screen.
+pub fn render(tab: Tab, area: Rect, buf: &mut Buffer, app: &App) -> Window {
     match tab {
         Tab::Applications => applications::ApplicationsTab::new(app).render(area, buf),
         Tab::Settings => settings::SettingsTab::new(app).render(area, buf),
@@ -156,7 +157,7 @@ impl<const N: usize> ListTable<'_, N> {
         buf: &mut Buffer,
         list: &ListState,
         row: impl Fn(usize) -> [Line<'static>; N],
-    ) {
+    ) -> Window {
         let theme = &self.app.ui.theme;
         let border = if self.focused { theme.style("border.focus") } else { theme.style("border") };
         let block = Block::default().borders(Borders::ALL).border_style(border).title(Line::styled(
@@ -166,10 +167,7 @@ impl<const N: usize> ListTable<'_, N> {
         let inner = block.inner(area);
         block.render(area, buf);
         let visible = usize::from(inner.height.saturating_sub(1));
-        if self.focused {
-            self.app.page.set(visible);
-            self.app.body_top.set(inner.y + 1);
-        }
+        let window = Window { rows: visible, top: inner.y + 1 };
         let room = usize::from(inner.width);
         let header = |shown: &[(usize, u16)]| {
             Row::new(shown.iter().map(|&(i, w)| Cell::from(fit(self.columns[i].header, usize::from(w)))))
@@ -190,7 +188,7 @@ impl<const N: usize> ListTable<'_, N> {
             };
             let msg = Rect { y: inner.y + 1, height: 1, ..inner };
             Line::styled(fit(&format!(" {text}"), room), theme.style("dim")).render(msg, buf);
-            return;
+            return window;
         }
         let selected = list.at.min(self.len - 1);
         // The state keeps its offset in step with the cursor; this only makes up for a page size
@@ -248,6 +246,7 @@ impl<const N: usize> ListTable<'_, N> {
         });
         let table = Table::new(rows, constraints(&shown)).header(header(&shown)).column_spacing(1);
         Widget::render(table, inner, buf);
+        window
     }
 }
 

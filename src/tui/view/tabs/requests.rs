@@ -11,7 +11,7 @@ use super::{Col, ListTable, state_style};
 use crate::domain::{AccessRequest, Moment};
 use crate::tui::app::App;
 use crate::tui::data::Role;
-use crate::tui::lists;
+use crate::tui::lists::{self, Window};
 use crate::tui::view::fmt::{countdown_cell, safe, time};
 
 pub struct RequestsTab<'a> {
@@ -24,7 +24,7 @@ impl<'a> RequestsTab<'a> {
         RequestsTab { app, rows: lists::requests(app) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         if self.app.role() == Role::Publisher {
             self.render_mine(area, buf)
         } else {
@@ -32,7 +32,7 @@ impl<'a> RequestsTab<'a> {
         }
     }
 
-    fn render_pending(&self, area: Rect, buf: &mut Buffer) {
+    fn render_pending(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let mode = if app.everything { "everything I can see" } else { "only requests I can decide" };
         let table = ListTable {
@@ -76,10 +76,10 @@ impl<'a> RequestsTab<'a> {
                 Line::raw(safe(&r.justification)),
             ]
             .map(|line| line.patch_style(urgency))
-        });
+        })
     }
 
-    fn render_mine(&self, area: Rect, buf: &mut Buffer) {
+    fn render_mine(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let table = ListTable {
             app,
@@ -109,7 +109,7 @@ impl<'a> RequestsTab<'a> {
                 Line::styled(when(app, r), app.ui.theme.style("countdown")),
                 Line::raw(safe(&r.justification)),
             ]
-        });
+        })
     }
 }
 

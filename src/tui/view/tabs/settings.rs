@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use super::{Col, ListTable};
 use crate::domain::{Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
+use crate::tui::lists::Window;
 use crate::tui::view::fmt::{safe, wrap};
 
 pub struct SettingsTab<'a> {
@@ -21,7 +22,7 @@ impl<'a> SettingsTab<'a> {
         SettingsTab { app, rows: crate::tui::lists::apps(app, Tab::Settings) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let [left, right] = Layout::horizontal([Constraint::Percentage(35), Constraint::Fill(1)]).areas(area);
         let table = ListTable {
@@ -33,7 +34,7 @@ impl<'a> SettingsTab<'a> {
             empty: "no applications match",
             focused: true,
         };
-        table.render(left, buf, app.list(), |i| {
+        let window = table.render(left, buf, app.list(), |i| {
             let a = self.rows[i];
             [Line::raw(safe(&a.name)), Line::raw(crate::tui::lists::mode(a))]
         });
@@ -45,7 +46,7 @@ impl<'a> SettingsTab<'a> {
             .title(Line::styled(" JIT configuration ", theme.style("title")));
         let Some(a) = selected else {
             Paragraph::new("no application selected").block(block).render(right, buf);
-            return;
+            return window;
         };
         let p = &a.policy;
         const LW: usize = 24;
@@ -97,5 +98,6 @@ impl<'a> SettingsTab<'a> {
             ));
         }
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(block).render(right, buf);
+        window
     }
 }
