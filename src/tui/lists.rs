@@ -298,12 +298,13 @@ pub fn keys(app: &App, tab: Tab) -> Vec<Key> {
 }
 
 /// "request 10 left: approved by Bob": what left a tab's list and why, from the snapshot it left
-/// in. Nothing is said of what the user did themselves: their own toast already says it.
+/// in (the JIT settings tab lists the same applications and leaves it to tab 1). Nothing is said of
+/// what the user did themselves: their own toast already says it.
 pub fn departure(app: &App, tab: Tab, key: &Key) -> Option<String> {
     let (what, id) = match (tab, key) {
         (Tab::Requests, Key::Id(id)) => ("request", *id),
         (Tab::Access, Key::Id(id)) => ("access", *id),
-        (Tab::Applications | Tab::Settings, Key::Name(name)) => {
+        (Tab::Applications, Key::Name(name)) => {
             return Some(format!(
                 "application {} left: it is no longer deployed to you",
                 super::view::fmt::safe(name)
