@@ -780,7 +780,7 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
         std::hint::black_box(big.data.waiting_for_me());
     });
     let rows = time_median(runs, || {
-        std::hint::black_box(view::row_count(&big, Tab::Requests));
+        std::hint::black_box(jitdesk::tui::lists::keys(&big, Tab::Requests).len());
     });
     let mut copies: Vec<Snapshot> = (0..20).map(|_| big.data.clone()).collect();
     let on_snapshot = time_median(20, || {
@@ -797,9 +797,9 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
     }
     big.on_key(key(KeyCode::Enter));
     let rows_filtered = time_median(runs, || {
-        std::hint::black_box(view::row_count(&big, Tab::Requests));
+        std::hint::black_box(jitdesk::tui::lists::keys(&big, Tab::Requests).len());
     });
-    let shown_filtered = view::row_count(&big, Tab::Requests);
+    let shown_filtered = jitdesk::tui::lists::keys(&big, Tab::Requests).len();
     let frame_filtered = time_median(runs, || {
         big_screen.frame(&big);
     });
@@ -810,7 +810,7 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
         big_screen.frame(&big);
     });
     big.on_key(ch('4'));
-    let grants = view::row_count(&big, Tab::Access);
+    let grants = jitdesk::tui::lists::keys(&big, Tab::Access).len();
     let frame_access = time_median(runs, || {
         big_screen.frame(&big);
     });
@@ -997,7 +997,7 @@ async fn idle_bytes(dir: &Path, stores: &Stores, table: &mut Table, notes: &mut 
         assert_eq!(app.tab, Tab::Access);
         let mut screen = Screen::new();
         let first = screen.frame(&app);
-        let grants = view::row_count(&app, Tab::Access);
+        let grants = jitdesk::tui::lists::keys(&app, Tab::Access).len();
         let (written, frames) = idle(&mut app, &mut screen, start, 60);
         let per_second = written as f64 / 60.0;
         table.row(

@@ -45,9 +45,10 @@ fn approver_approves_through_the_keyboard_and_the_engine_records_it() {
     let t = Tmux::new("approve");
     t.cli(&["init", "--sample"]);
     let before = requests(&t);
-    let pending: Vec<&Value> = before.iter().filter(|r| state_of(r) == "Pending").collect();
+    let mut pending: Vec<&Value> = before.iter().filter(|r| state_of(r) == "Pending").collect();
     assert!(pending.len() >= 2, "the sample should have pending requests: {before:#?}");
-    // Newest first, in the CLI as on the dashboard: the first pending row is the one selected.
+    // The dashboard lists the soonest due first, and selects it: RFC 3339 times in UTC sort as text.
+    pending.sort_by_key(|r| r["decideBy"].as_str().unwrap_or_default().to_string());
     let id = pending[0]["id"].as_u64().expect("an id");
     let other = pending[1]["id"].as_u64().expect("an id");
 
@@ -58,7 +59,7 @@ fn approver_approves_through_the_keyboard_and_the_engine_records_it() {
     assert_eq!(
         row_ids(&screen).first(),
         Some(&id),
-        "the newest pending request should be the first row:\n{screen}"
+        "the soonest due pending request should be the first row:\n{screen}"
     );
     assert!(screen.contains(APPROVER), "the header should show who is signed in:\n{screen}");
 
@@ -111,6 +112,64 @@ fn approver_approves_through_the_keyboard_and_the_engine_records_it() {
 }
 
 /// What says "something happened" on a screen, leaving out clocks and countdowns.
+#[test]
+fn the_selection_stays_on_request_10_while_three_requests_arrive() {
+    let t = Tmux::new("stays");
+    t.cli(&["init", "--sample"]);
+    // contoso-crm-dev approves by itself: made manual, its requests wait like the others.
+    t.cli(&[
+        "--as",
+        APPROVER,
+        "app",
+        "set",
+        "contoso-crm-dev",
+        "--approval",
+        "manual",
+        "--add-approver",
+        APPROVER,
+    ]);
+    t.start(120, 35, &t.dashboard(&format!("--as {APPROVER}")));
+    t.wait_screen("the pending requests", STARTUP, |s| {
+        s.contains("Pending requests (") && row_ids(s).contains(&10)
+    });
+    // Everything Alice can see, so that requests on contoso-crm-eu (Bob's) arrive too; 10 is due
+    // first, so `g` puts the cursor on it.
+    t.keys(&["m", "g"]);
+    let screen = t.wait_screen("everything", STARTUP, |s| s.contains("everything I can see"));
+    assert_eq!(row_ids(&screen).first(), Some(&10), "{screen}");
+
+    for (who, app) in [
+        ("dave@fabrikam.com", "contoso-crm-eu"),
+        ("erin@fabrikam.com", "contoso-crm-eu"),
+        ("dave@fabrikam.com", "contoso-crm-dev"),
+    ] {
+        // Through the dashboard's own socket: it serves its store while it runs.
+        let args = [
+            "--as",
+            who,
+            "request",
+            "create",
+            "--app",
+            app,
+            "--role",
+            "Reader",
+            "--duration",
+            "1h",
+            "--reason",
+            "e2e arrival",
+        ];
+        t.cli(&args);
+    }
+    let screen = t.wait_screen("three arrivals", STARTUP, |s| title_count(s, "Pending requests") == Some(5));
+    assert_ne!(row_ids(&screen).first(), Some(&10), "some arrived above it:\n{screen}");
+    t.keys(&["a"]);
+    t.wait_screen("the approve form of request 10", STARTUP, |s| s.contains("Approve request 10"));
+    t.keys(&["Escape"]);
+    t.wait_screen("the form to close", STARTUP, |s| !s.contains("Approve request 10"));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(STARTUP), 0, "q should end the dashboard with status 0");
+}
+
 fn activity(screen: &str, title: &str) -> (Vec<u64>, Option<u64>, Option<u64>) {
     let mut ids = row_ids(screen);
     ids.sort_unstable();

@@ -1101,3 +1101,216 @@ async fn the_dashboard_shows_the_zone_tz_names_unless_config_asks_for_utc() {
         assert_eq!(got, format!("{clock}\n{describe}\n10:00 UTC\n"), "TZ={tz}");
     }
 }
+
+/// A publisher asks for Reader on an application, as from the CLI.
+async fn asks(screen: &Screen, who: &str, app: &str) -> u64 {
+    let ask = jitdesk::domain::rules::NewRequest {
+        app: app.into(),
+        roles: vec!["Reader".into()],
+        start: None,
+        duration: jitdesk::domain::Span::parse("1h").expect("a span"),
+        justification: "INC-30000: another job".into(),
+        ticket: None,
+    };
+    screen.engine.run(&Actor::User(who.into()), ask).await.expect("a new request").id
+}
+
+#[tokio::test]
+async fn the_cursor_stays_on_its_request_while_others_arrive_and_moves_on_when_it_leaves() {
+    let mut screen = Screen::open(Who::Approver).await;
+    // Everything Alice can see, so that requests on contoso-crm-eu (Bob's to decide) arrive too.
+    screen.press(&[k('m'), k('G')]).await;
+    let chosen = screen.app.selected_request().expect("a request under the cursor");
+    // contoso-crm-dev approves by itself; made manual, its requests wait like the others.
+    let manual = jitdesk::domain::rules::PolicyChange {
+        mode: Some(jitdesk::domain::ApprovalMode::ManualApprove),
+        add_approvers: vec![ALICE.into()],
+        ..Default::default()
+    };
+    let set = jitdesk::engine::SetPolicy { app: "contoso-crm-dev".into(), change: manual };
+    screen.engine.run(&Actor::User(ALICE.into()), set).await.expect("the policy changes");
+    for (who, app) in
+        [(DAVE, "contoso-crm-dev"), (DAVE, "contoso-crm-eu"), ("erin@fabrikam.com", "contoso-crm-eu")]
+    {
+        asks(&screen, who, app).await;
+        screen.reload().await;
+    }
+    assert_eq!(screen.app.row_count(), 5, "three arrived above it");
+    assert_eq!(screen.app.selected_request(), Some(chosen));
+    screen.press(&[k('a')]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains(&format!("Approve request {chosen}")), "{text}");
+    screen.press(&[Key(KeyCode::Esc)]).await;
+
+    // Bob decides it from elsewhere: it leaves, the cursor takes its neighbour and a toast says why.
+    let decide = jitdesk::engine::Decide { id: chosen, approve: true, reason: "fine".into() };
+    screen.engine.run(&Actor::User("bob@contoso.com".into()), decide).await.expect("Bob approves");
+    screen.reload().await;
+    let neighbour = screen.app.selected_request().expect("a neighbour under the cursor");
+    assert_ne!(neighbour, chosen);
+    assert_eq!(screen.app.row_count(), 4);
+    let toast = screen.app.toasts.last().map(|t| t.text.clone()).unwrap_or_default();
+    assert_eq!(toast, format!("request {chosen} left: approved by Bob Nakamura"));
+}
+
+#[tokio::test]
+async fn a_decision_on_a_request_that_changed_while_its_form_was_open_is_refused_and_says_what_changed() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('G'), k('a'), Type("fine by me")]).await;
+    let chosen = screen.app.selected_request().expect("a request under the cursor");
+    let decide = jitdesk::engine::Decide { id: chosen, approve: false, reason: "not now".into() };
+    screen.engine.run(&Actor::User("bob@contoso.com".into()), decide).await.expect("Bob denies");
+    screen.reload().await;
+    screen.press(&[ENTER]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains(&format!("Approve request {chosen}")), "the form stays open:\n{text}");
+    assert!(text.contains("changed while this form was open"), "{text}");
+    assert!(text.contains("denied by Bob Nakamura"), "{text}");
+    let detail = screen.engine.request(&Viewer::Operator, chosen).await.expect("the request");
+    assert_eq!(
+        detail.request.decision.map(|d| d.by),
+        Some("bob@contoso.com".to_string()),
+        "Bob's decision stands"
+    );
+    insta::assert_snapshot!("decision_refused_after_a_change", screen.render(100, 30).backend());
+}
+
+#[tokio::test]
+async fn a_decision_after_the_policy_changed_is_refused() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('a'), Type("fine by me")]).await;
+    let change = jitdesk::domain::rules::PolicyChange {
+        max_duration: Some(jitdesk::domain::Span::parse("3h").expect("a span")),
+        ..Default::default()
+    };
+    let set = jitdesk::engine::SetPolicy { app: "contoso-crm".into(), change };
+    screen.engine.run(&Actor::User(ALICE.into()), set).await.expect("the policy changes");
+    screen.reload().await;
+    screen.press(&[ENTER]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("the JIT policy of contoso-crm changed"), "{text}");
+    assert_eq!(screen.app.toasts.len(), 0, "nothing was decided");
+}
+
+/// Makes an application's requests wait `timeout` for a decision, with Alice as one of its
+/// approvers when `alice` is set.
+async fn manual(screen: &Screen, app: &str, timeout: &str, alice: bool) {
+    let change = jitdesk::domain::rules::PolicyChange {
+        mode: Some(jitdesk::domain::ApprovalMode::ManualApprove),
+        add_approvers: if alice { vec![ALICE.into()] } else { Vec::new() },
+        request_timeout: Some(jitdesk::domain::Span::parse(timeout).expect("a span")),
+        ..Default::default()
+    };
+    let set = jitdesk::engine::SetPolicy { app: app.into(), change };
+    screen.engine.run(&Actor::User(ALICE.into()), set).await.expect("the policy changes");
+}
+
+#[tokio::test]
+async fn pending_requests_come_soonest_due_first_with_urgency_styles_sorts_and_the_mine_toggle() {
+    let mut screen = Screen::open(Who::Approver).await;
+    manual(&screen, "contoso-crm-dev", "30m", true).await;
+    manual(&screen, "contoso-crm-eu", "1h", false).await;
+    let dev = asks(&screen, DAVE, "contoso-crm-dev").await;
+    let eu = asks(&screen, "erin@fabrikam.com", "contoso-crm-eu").await;
+    screen.app.tick(now() + chrono::TimeDelta::minutes(25));
+    screen.reload().await;
+
+    // Alice's own queue: contoso-crm-eu is Bob's to decide.
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("Pending requests (3) · by decide-by · only requests I can decide"), "{text}");
+    assert!(text.contains("3 waiting for you, 1 due within 1h"), "{text}");
+    assert!(!text.contains(&format!("│{eu} ")), "{text}");
+
+    screen.press(&[k('m')]).await;
+    let buf = screen.buffer(100, 30);
+    let text = lines(&buf);
+    assert!(text.contains("Pending requests (4) · by decide-by · everything I can see"), "{text}");
+    let order: Vec<u16> = [dev, eu, 10, 11].iter().map(|id| row_of(&buf, &format!("│{id} "))).collect();
+    assert!(order.is_sorted() && order[0] < order[3], "soonest due first: {order:?}\n{text}");
+    let theme = &screen.app.ui.theme;
+    let fg = |id: u64| buf[(1, row_of(&buf, &format!("│{id} ")))].fg;
+    assert_eq!(fg(dev), theme.style("critical").fg.expect("a colour"), "5 minutes left");
+    assert_eq!(fg(eu), theme.style("urgent").fg.expect("a colour"), "35 minutes left");
+    assert_ne!(fg(10), fg(eu), "22 hours left is not urgent");
+    insta::assert_snapshot!("pending_urgent_everything", screen.render(100, 30).backend());
+
+    // Bob's request is marked and offers no decision.
+    screen.press(&[k('g'), k('j')]).await;
+    assert_eq!(screen.app.selected_request(), Some(eu));
+    // Wide enough that the application column shows its mark whole beside the zoned start times.
+    let text = lines(&screen.buffer(140, 30));
+    assert!(text.contains(&format!("{eu} contoso-crm-eu (not yours)")), "{text}");
+    assert!(!text.contains("a approve"), "{text}");
+    screen.press(&[k('a')]).await;
+    assert!(screen.app.overlay.is_none(), "no form for a request Alice cannot decide");
+
+    // `s` cycles the order, keeping the cursor on its request.
+    for (label, first) in [("newest", eu), ("application", 10), ("requester", dev), ("decide-by", dev)] {
+        screen.press(&[k('s')]).await;
+        let buf = screen.buffer(100, 30);
+        let text = lines(&buf);
+        assert!(text.contains(&format!("Pending requests (4) · by {label} ·")), "{text}");
+        assert_eq!(row_of(&buf, &format!("│{first} ")), row_of(&buf, "│ID ") + 1, "{label}:\n{text}");
+        assert_eq!(screen.app.selected_request(), Some(eu));
+    }
+}
+
+#[tokio::test]
+async fn the_filter_ands_its_words_over_ids_and_every_column_and_counts_the_matches() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('/'), Type("dave crm"), ENTER]).await;
+    let buf = screen.buffer(100, 30);
+    let text = lines(&buf);
+    assert!(
+        text.contains(
+            "Pending requests (1) · by decide-by · only requests I can decide · 1 of 2 match `dave crm`"
+        ),
+        "{text}"
+    );
+    assert_eq!(screen.app.selected_request(), Some(10), "{text}");
+    insta::assert_snapshot!("filter_words_with_count", screen.render(100, 30).backend());
+
+    // An id, and words from columns that were never searched before: the start time and duration.
+    screen.press(&[Key(KeyCode::Esc), k('/'), Type("11"), ENTER]).await;
+    assert_eq!(screen.app.row_count(), 1);
+    assert_eq!(screen.app.selected_request(), Some(11));
+    screen.press(&[Key(KeyCode::Esc), k('/'), Type("08:30 2h"), ENTER]).await;
+    assert_eq!(screen.app.selected_request(), Some(10));
+    assert_eq!(screen.app.row_count(), 1);
+    screen.press(&[Key(KeyCode::Esc), k('/'), Type("erin 2h"), ENTER]).await;
+    assert_eq!(screen.app.row_count(), 0, "no request of Erin's is for 2h");
+}
+
+#[tokio::test]
+async fn a_hash_or_a_colon_and_a_number_open_that_requests_details_from_any_tab() {
+    for (key, tab) in [('#', '5'), (':', '1')] {
+        let mut screen = Screen::open(Who::Approver).await;
+        screen.press(&[k(tab), k(key), Type("11")]).await;
+        let text = lines(&screen.buffer(100, 30));
+        assert!(text.contains("request #11"), "the number shows as it is typed:\n{text}");
+        screen.press(&[ENTER]).await;
+        let text = lines(&screen.buffer(100, 30));
+        assert!(text.contains("INC-20580: report exports time out"), "request 11's details:\n{text}");
+        assert!(matches!(screen.app.overlay, Some(jitdesk::tui::app::Overlay::Detail { id: 11, .. })));
+    }
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('#'), Type("1x"), Key(KeyCode::Esc)]).await;
+    assert!(screen.app.goto.is_none() && screen.app.overlay.is_none(), "Esc gives up");
+}
+
+#[tokio::test]
+async fn drawing_changes_no_state_and_the_loop_hands_the_list_window_to_the_state() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('5'), k('G')]).await;
+    let (selected, offset) = (screen.app.list().selected.clone(), screen.app.list().offset);
+    let mut terminal = Terminal::new(TestBackend::new(100, 16)).expect("a test terminal");
+    let mut window = None;
+    terminal.draw(|f| window = jitdesk::tui::view::drawn(f, &screen.app)).expect("a frame");
+    assert_eq!((screen.app.list().selected.clone(), screen.app.list().offset), (selected, offset));
+    let window = window.expect("a list on screen");
+    assert!(window.rows < screen.app.row_count(), "a short terminal shows part of the audit log");
+    screen.app.on_frame(Some(window));
+    let list = screen.app.list();
+    assert!(list.at >= list.offset && list.at < list.offset + window.rows, "the cursor is in view");
+    assert_eq!(screen.app.window, window, "PgUp/PgDn move by what is shown");
+}

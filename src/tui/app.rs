@@ -7,12 +7,12 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::data::{Role, Snapshot};
 use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
+use super::lists::{self, Key, ListState};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
 use crate::domain::time_style::TimeStyle;
@@ -57,22 +57,6 @@ impl Tab {
     }
 }
 
-/// A list's cursor, scroll position and filter.
-#[derive(Debug, Default)]
-pub struct ListState {
-    pub selected: usize,
-    /// Set while rendering, so scrolling keeps the cursor in view without jumping.
-    pub offset: Cell<usize>,
-    pub filter: Input,
-    pub filtering: bool,
-}
-
-impl ListState {
-    pub fn needle(&self) -> String {
-        self.filter.value().trim().to_lowercase()
-    }
-}
-
 /// Work for the event loop: engine calls and terminal side effects.
 #[derive(Debug)]
 pub enum Effect {
@@ -97,9 +81,12 @@ pub enum Call {
 /// What a form does when submitted.
 #[derive(Debug, Clone)]
 pub enum Purpose {
+    /// A decision on request `id`, with the request and its application's policy as the form
+    /// showed them: a decision is sent only on what the approver read.
     Decide {
         id: u64,
         approve: bool,
+        seen: Box<(AccessRequest, Option<JitPolicy>)>,
     },
     Revoke {
         id: u64,
@@ -179,9 +166,8 @@ pub struct App {
     pub overlay: Option<Overlay>,
     pub toasts: Vec<Toast>,
     pub ui: Ui,
-    /// Body rows visible in the last frame: the page size for PgUp/PgDn and the mouse's row map.
-    pub page: Cell<usize>,
-    pub body_top: Cell<u16>,
+    /// Where the last frame drew the list: the page size for PgUp/PgDn and the mouse's row map.
+    pub window: lists::Window,
     /// The help overlay's rows in view and how far it can scroll, from the last frame.
     pub help_rows: Cell<(usize, usize)>,
     /// Whether the JIT settings tab has been put on the first application with JIT yet.
@@ -191,6 +177,12 @@ pub struct App {
     /// The widest cell of each column over the first rows of the list on screen, and what it was
     /// measured for: tables measure the top of a list once, not on every frame.
     pub scanned: RefCell<Option<(String, Vec<usize>)>>,
+    /// The request number typed after `#` or `:`, while one is being typed.
+    pub goto: Option<String>,
+    /// The order of pending requests (`s`).
+    pub sort: lists::RequestSort,
+    /// Whether pending requests the user cannot decide are listed too (`m`).
+    pub everything: bool,
     /// Pending requests already seen, so only new ones ring the bell.
     known_pending: HashSet<u64>,
 }
@@ -231,12 +223,14 @@ impl App {
             overlay: None,
             toasts: Vec::new(),
             ui,
-            page: Cell::new(10),
-            body_top: Cell::new(0),
+            window: lists::Window::default(),
             help_rows: Cell::new((10, 0)),
             settings_placed: false,
             generation: 0,
             scanned: RefCell::new(None),
+            goto: None,
+            sort: lists::RequestSort::default(),
+            everything: false,
             known_pending: HashSet::new(),
         }
     }
@@ -280,6 +274,12 @@ impl App {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
             }
             Action::MarkRead => self.data.unread() > 0,
+            // Only a request this user can decide offers a decision.
+            Action::Approve | Action::Deny => {
+                self.role_allows(self.tab.scope(), action)
+                    && self.selected_request().is_some_and(|id| self.decidable(id))
+            }
+            Action::Sort | Action::Mine => self.role() == Role::Approver,
             // The help offers scrolling only when it has more than fits.
             Action::Down | Action::Up if matches!(self.overlay, Some(Overlay::Help { .. })) => {
                 self.help_rows.get().1 > 0
@@ -290,10 +290,22 @@ impl App {
 
     /// Whether this user can decide the request now: pending, on an application they approve.
     fn decidable(&self, id: u64) -> bool {
-        self.data
-            .requests
-            .iter()
-            .any(|r| r.id == id && r.state == RequestState::Pending && self.data.approves(&r.app))
+        self.data.requests.iter().any(|r| r.id == id && self.can_decide(r))
+    }
+
+    /// Whether this user can decide the request now: pending, on an application they approve.
+    pub fn can_decide(&self, r: &AccessRequest) -> bool {
+        r.state == RequestState::Pending && self.data.approves(&r.app)
+    }
+
+    /// Where the frame just drawn put the list; the cursor is kept inside it.
+    pub fn on_frame(&mut self, window: Option<lists::Window>) {
+        if let Some(window) = window
+            && window != self.window
+        {
+            self.window = window;
+            self.refollow(self.tab);
+        }
     }
 
     /// A new snapshot; rings the bell for requests that just arrived for this user to decide.
@@ -309,8 +321,9 @@ impl App {
         if !self.settings_placed && !data.apps.is_empty() {
             self.settings_placed = true;
             let list = &mut self.lists[Tab::Settings.index()];
-            if list.selected == 0 && list.filter.value().is_empty() {
-                list.selected = data.apps.iter().position(|a| a.policy.enabled).unwrap_or(0);
+            if list.selected.is_none() && list.filter.value().is_empty() {
+                list.selected =
+                    data.apps.iter().find(|a| a.policy.enabled).map(|a| Key::Name(a.name.clone()));
             }
         }
         self.generation += 1;
@@ -325,6 +338,14 @@ impl App {
         self.data = data;
         self.loaded = true;
         self.trouble = None;
+        for tab in Tab::ALL {
+            if let Some(left) = self.refollow(tab)
+                && !first
+                && let Some(text) = lists::departure(self, tab, &left)
+            {
+                self.toast(text, false);
+            }
+        }
         let mut effects = Vec::new();
         if !first && arrived > 0 && self.ui.bell {
             effects.push(Effect::Bell);
@@ -405,9 +426,11 @@ impl App {
                 }
                 Vec::new()
             }
-            MouseEventKind::Down(MouseButton::Left) if mouse.row >= self.body_top.get() => {
-                let row = usize::from(mouse.row - self.body_top.get()) + self.list().offset.get();
-                self.list_mut().selected = row;
+            MouseEventKind::Down(MouseButton::Left) if mouse.row >= self.window.top => {
+                let row = usize::from(mouse.row - self.window.top) + self.list().offset;
+                if row < self.row_count() {
+                    self.select(row);
+                }
                 Vec::new()
             }
             _ => Vec::new(),
@@ -420,6 +443,7 @@ impl App {
         }
         match self.overlay.take() {
             Some(overlay) => self.overlay_key(overlay, key),
+            None if self.goto.is_some() => self.goto_key(key),
             None if self.list().filtering => {
                 self.filter_key(key);
                 Vec::new()
@@ -431,6 +455,40 @@ impl App {
         }
     }
 
+    /// A key typed after `#`: digits make the number, Enter opens that request, Esc gives up.
+    fn goto_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(typed) = self.goto.as_mut() else { return Vec::new() };
+        match key.code {
+            KeyCode::Char(c) if c.is_ascii_digit() && typed.len() < 20 => typed.push(c),
+            KeyCode::Backspace => {
+                typed.pop();
+            }
+            KeyCode::Esc => self.goto = None,
+            KeyCode::Enter => {
+                let typed = self.goto.take().unwrap_or_default();
+                match typed.parse::<u64>() {
+                    Ok(id) => {
+                        self.overlay = Some(Overlay::Detail { id, detail: None });
+                        return vec![Effect::LoadDetail(id)];
+                    }
+                    Err(_) => self.toast("type a request number after # (e.g. #10), then Enter".into(), true),
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Details that could not be loaded: the overlay waiting for them closes and says why.
+    pub fn on_detail_failed(&mut self, message: String) {
+        if matches!(self.overlay, Some(Overlay::Detail { detail: None, .. })) {
+            self.overlay = None;
+        }
+        self.toast(message, true);
+    }
+
+    /// A key typed into the filter. The selection stays on its row while that row still matches,
+    /// and goes to the first row that does otherwise.
     fn filter_key(&mut self, key: KeyEvent) {
         let list = self.list_mut();
         match key.code {
@@ -441,9 +499,29 @@ impl App {
             }
             _ => {
                 list.filter.handle_event(&crossterm::event::Event::Key(key));
-                list.selected = 0;
+                list.at = 0;
             }
         }
+        self.refollow(self.tab);
+    }
+
+    /// Finds the selected id again in a tab's list after it changed; returns the id that left.
+    fn refollow(&mut self, tab: Tab) -> Option<Key> {
+        let keys = lists::keys(self, tab);
+        let page = self.window.rows;
+        let list = &mut self.lists[tab.index()];
+        let left = list.follow(&keys);
+        list.scroll(page, keys.len());
+        left
+    }
+
+    /// Puts the cursor on row `at` of the current list.
+    fn select(&mut self, at: usize) {
+        let keys = lists::keys(self, self.tab);
+        let page = self.window.rows;
+        let list = self.list_mut();
+        list.select_at(&keys, at);
+        list.scroll(page, keys.len());
     }
 
     /// Keys over the tabs. The help, the details and a confirmation answer only their own scope's
@@ -532,7 +610,8 @@ impl App {
     fn call_for(&self, form: &Form<Purpose>) -> Result<Call, String> {
         let span = |label: &str| Span::parse(&form.value(label)).map_err(|e| e.message);
         Ok(match &form.purpose {
-            Purpose::Decide { id, approve } => {
+            Purpose::Decide { id, approve, seen } => {
+                self.unchanged(*id, seen)?;
                 Call::Decide(Decide { id: *id, approve: *approve, reason: form.value("reason") })
             }
             Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
@@ -568,9 +647,25 @@ impl App {
         })
     }
 
-    /// Rows the current list shows, after its filter; tabs use it to bound the cursor.
+    /// Rows the current list shows, after its filter.
     pub fn row_count(&self) -> usize {
-        super::view::row_count(self, self.tab)
+        lists::keys(self, self.tab).len()
+    }
+
+    /// The request (or grant) under the cursor on the Requests or Access tab.
+    pub fn selected_request(&self) -> Option<u64> {
+        match (self.tab, &self.list().selected) {
+            (Tab::Requests | Tab::Access, Some(Key::Id(id))) => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The application under the cursor on the Applications or JIT settings tab.
+    pub fn selected_app(&self) -> Option<&crate::domain::Application> {
+        match (self.tab, &self.list().selected) {
+            (Tab::Applications | Tab::Settings, Some(Key::Name(name))) => self.data.app(name),
+            _ => None,
+        }
     }
 
     fn act(&mut self, action: Action) -> Vec<Effect> {
@@ -578,8 +673,9 @@ impl App {
             return Vec::new();
         }
         let rows = self.row_count();
-        let page = self.page.get().max(1);
-        let list = self.list_mut();
+        let page = self.window.rows.max(1);
+        let at = self.list().at;
+        let last = rows.saturating_sub(1);
         match action {
             Action::Quit => return vec![Effect::Quit],
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
@@ -590,30 +686,32 @@ impl App {
             Action::Tab3 => self.tab = Tab::Requests,
             Action::Tab4 => self.tab = Tab::Access,
             Action::Tab5 => self.tab = Tab::Activity,
-            Action::Up => list.selected = list.selected.saturating_sub(1),
-            Action::Down => list.selected = (list.selected + 1).min(rows.saturating_sub(1)),
-            Action::Top => list.selected = 0,
-            Action::Bottom => list.selected = rows.saturating_sub(1),
-            Action::PageUp => list.selected = list.selected.saturating_sub(page),
-            Action::PageDown => list.selected = (list.selected + page).min(rows.saturating_sub(1)),
-            Action::Filter => list.filtering = true,
+            Action::Up => self.select(at.saturating_sub(1)),
+            Action::Down => self.select((at + 1).min(last)),
+            Action::Top => self.select(0),
+            Action::Bottom => self.select(last),
+            Action::PageUp => self.select(at.saturating_sub(page)),
+            Action::PageDown => self.select((at + page).min(last)),
+            Action::Filter => self.list_mut().filtering = true,
             Action::Back => {
+                let list = self.list_mut();
                 list.filter.reset();
                 list.filtering = false;
+                self.refollow(self.tab);
             }
             Action::Open => {
-                if let Some(id) = super::view::selected_request(self) {
+                if let Some(id) = self.selected_request() {
                     self.overlay = Some(Overlay::Detail { id, detail: None });
                     return vec![Effect::LoadDetail(id)];
                 }
             }
             Action::Approve | Action::Deny => {
-                if let Some(id) = super::view::selected_request(self) {
+                if let Some(id) = self.selected_request() {
                     self.open_decision(id, action == Action::Approve);
                 }
             }
             Action::Cancel => {
-                if let Some(id) = super::view::selected_request(self) {
+                if let Some(id) = self.selected_request() {
                     let what = match self.data.requests.iter().find(|r| r.id == id) {
                         Some(r) => format!(" for {} on {}", r.roles.join(", "), r.app),
                         None => String::new(),
@@ -623,7 +721,7 @@ impl App {
                 }
             }
             Action::Revoke => {
-                if let Some(id) = super::view::selected_request(self) {
+                if let Some(id) = self.selected_request() {
                     let message = format!("Revoke {} now? It ends immediately.", self.whose_access(id));
                     self.overlay = Some(Overlay::Confirm { message, then: Confirmed::Revoke(id) });
                 }
@@ -635,6 +733,15 @@ impl App {
                     self.data.seen_upto = newest;
                     return vec![Effect::MarkSeen(newest)];
                 }
+            }
+            Action::Goto => self.goto = Some(String::new()),
+            Action::Sort => {
+                self.sort = self.sort.next();
+                self.refollow(Tab::Requests);
+            }
+            Action::Mine => {
+                self.everything = !self.everything;
+                self.refollow(Tab::Requests);
             }
             // Only a confirmation answers these.
             Action::Yes | Action::No => {}
@@ -655,20 +762,61 @@ impl App {
         }
     }
 
+    /// The decision form names everything the decision is about, so nobody approves the wrong request.
     fn open_decision(&mut self, id: u64, approve: bool) {
         let Some(r) = self.data.requests.iter().find(|r| r.id == id) else { return };
         let verb = if approve { "Approve" } else { "Deny" };
-        let form = Form::new(format!("{verb} request {id}"), Purpose::Decide { id, approve })
+        let policy = self.data.app(&r.app).map(|a| a.policy.clone());
+        let seen = Box::new((r.clone(), policy));
+        let form = Form::new(format!("{verb} request {id}"), Purpose::Decide { id, approve, seen })
             .intro(format!(
-                "{} asks for {} on {} for {}",
+                "request {id} by {} <{}> on {}",
                 self.data.display_name(&r.requester),
+                r.requester,
+                r.app
+            ))
+            .intro(format!(
+                "roles {}; starts {}; for {}",
                 r.roles.join(", "),
-                r.app,
+                self.ui.time.moment(r.start, self.now),
                 r.duration
             ))
             .intro(format!("justification: {}", r.justification))
             .field(Field::text("reason", "", "required: approvers and the requester will read it"));
         self.overlay = Some(Overlay::Form(form));
+    }
+
+    /// Refuses a decision on a request that changed since its form opened, saying what changed.
+    fn unchanged(&self, id: u64, seen: &(AccessRequest, Option<JitPolicy>)) -> Result<(), String> {
+        let (before, policy) = seen;
+        let mut changes = Vec::new();
+        match self.data.requests.iter().find(|r| r.id == id) {
+            None => changes.push(match lists::settled(self, id) {
+                Some((why, _)) => format!("it was {why}"),
+                None => "it is no longer pending".to_string(),
+            }),
+            Some(now) => {
+                if now.state != before.state {
+                    changes.push(format!("it is {} now", now.state.name()));
+                }
+                if now.roles != before.roles || now.start != before.start || now.duration != before.duration {
+                    changes.push("what it asks for changed".to_string());
+                }
+            }
+        }
+        if changes.is_empty() && before.decide_by <= self.now {
+            changes.push("it timed out undecided".to_string());
+        }
+        if self.data.app(&before.app).map(|a| &a.policy) != policy.as_ref() {
+            changes.push(format!("the JIT policy of {} changed", before.app));
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "request {id} changed while this form was open: {}. Nothing was sent; Esc closes the form.",
+            changes.join("; ")
+        ))
     }
 
     fn open_new(&mut self) {
@@ -726,7 +874,7 @@ impl App {
 
     /// The JIT settings editor of the selected application; one deployed without JIT says why not.
     fn open_policy(&mut self) {
-        let Some(app) = super::view::selected_app(self).cloned() else { return };
+        let Some(app) = self.selected_app().cloned() else { return };
         if !app.policy.enabled {
             self.toast(format!("{} was deployed without JIT: it cannot be enabled later", app.name), true);
             return;

@@ -2,6 +2,8 @@
 //! the store's service (`client::Backend`). The loop never waits for it: it asks for a snapshot and
 //! redraws when one arrives.
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use crate::client::Backend;
 use crate::domain::*;
 use crate::engine::Viewer;
@@ -163,11 +165,22 @@ impl Snapshot {
 
     /// Pending requests the signed-in user could decide: the header's badge.
     pub fn waiting_for_me(&self) -> usize {
-        let Some(me) = &self.me else { return 0 };
-        self.requests
-            .iter()
-            .filter(|r| r.state == RequestState::Pending && r.requester != me.upn && self.approves(&r.app))
-            .count()
+        self.waiting().count()
+    }
+
+    /// Of the requests waiting for me, how many must be decided within `within` of `now`.
+    pub fn due_for_me(&self, now: DateTime<Utc>, within: TimeDelta) -> usize {
+        self.waiting().filter(|r| r.decide_by - now <= within).count()
+    }
+
+    /// Pending requests this user can decide (not their own).
+    fn waiting(&self) -> impl Iterator<Item = &AccessRequest> {
+        let me = self.me.as_ref().map(|m| m.upn.as_str());
+        self.requests.iter().filter(move |r| {
+            me.is_some_and(|me| {
+                r.state == RequestState::Pending && r.requester != me && self.approves(&r.app)
+            })
+        })
     }
 
     pub fn display_name<'a>(&'a self, upn: &'a str) -> &'a str {

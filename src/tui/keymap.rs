@@ -32,6 +32,12 @@ pub enum Action {
     Cancel,
     Revoke,
     MarkRead,
+    /// Cycles the order of pending requests.
+    Sort,
+    /// Toggles pending requests between those the user can decide and all they can see.
+    Mine,
+    /// Opens a request's details by its number, from any tab.
+    Goto,
     /// Answers a confirmation.
     Yes,
     No,
@@ -93,6 +99,7 @@ const DEFAULTS: &[Default] = &[
     (Action::PageDown, "page_down", &["pagedown"], "page down", Scope::List, false),
     (Action::Filter, "filter", &["/"], "filter", Scope::List, true),
     (Action::Back, "back", &["esc"], "back / close", Scope::Global, false),
+    (Action::Goto, "goto", &["#", ":"], "open request by number", Scope::Global, false),
     (Action::Open, "open", &["enter"], "details", Scope::Requests, true),
     (Action::New, "new", &["n"], "deploy", Scope::Applications, true),
     (Action::Edit, "edit", &["e"], "edit", Scope::Settings, true),
@@ -100,6 +107,8 @@ const DEFAULTS: &[Default] = &[
     (Action::Deny, "deny", &["d"], "deny", Scope::Requests, true),
     (Action::New, "new_request", &["n"], "request access", Scope::Requests, true),
     (Action::Cancel, "cancel", &["c"], "cancel request", Scope::Requests, true),
+    (Action::Sort, "sort", &["s"], "sort", Scope::Requests, true),
+    (Action::Mine, "mine", &["m"], "mine / all", Scope::Requests, true),
     (Action::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
     (Action::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
     // Over the tabs. A name used above rebinds the same action here too.

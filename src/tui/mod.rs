@@ -15,6 +15,7 @@ pub mod data;
 pub mod demo;
 pub mod form;
 pub mod keymap;
+pub mod lists;
 pub mod terminal;
 pub mod theme;
 pub mod view;
@@ -130,8 +131,10 @@ async fn event_loop(
     let mut dirty = true;
     loop {
         if dirty {
-            terminal::frame(term, |f| view::draw(f, &app))
+            let mut window = None;
+            terminal::frame(term, |f| window = view::drawn(f, &app))
                 .map_err(|e| hung_up(&format!("cannot write to it: {e}")))?;
+            app.on_frame(window);
             dirty = false;
         }
         let tick = next_tick(app.has_countdowns());
@@ -201,7 +204,7 @@ async fn event_loop(
                 }
                 Msg::Detail(detail) => match *detail {
                     Ok(detail) => { app.on_detail(detail); Vec::new() }
-                    Err(e) => { app.toast(e.to_string(), true); Vec::new() }
+                    Err(e) => { app.on_detail_failed(e.to_string()); Vec::new() }
                 },
                 Msg::Done(result) => { app.on_result(result); Vec::new() }
             },

@@ -17,7 +17,7 @@ const BUILT_IN: [(&str, &str); 4] = [
 ];
 
 /// Every style the screens ask for; a theme naming anything else has a typo worth reporting.
-pub const STYLE_NAMES: [&str; 25] = [
+pub const STYLE_NAMES: [&str; 27] = [
     "text",
     "dim",
     "title",
@@ -38,6 +38,8 @@ pub const STYLE_NAMES: [&str; 25] = [
     "state.denied",
     "state.ended",
     "countdown",
+    "urgent",
+    "critical",
     "unread",
     "input",
     "input.focus",

@@ -724,7 +724,7 @@ mod tests {
 
     fn open_editor(app: &mut App) {
         app.tab = Tab::Settings;
-        app.lists[Tab::Settings.index()].selected = 0;
+        key(app, KeyCode::Char('g'));
         key(app, KeyCode::Char('e'));
         assert!(matches!(form(app).purpose, Purpose::Policy { .. }));
     }
@@ -807,7 +807,8 @@ mod tests {
     fn an_application_without_jit_cannot_be_edited_and_says_why() {
         let mut app = app_as("alice@contoso.com");
         app.tab = Tab::Settings;
-        app.lists[Tab::Settings.index()].selected = 1;
+        key(&mut app, KeyCode::Char('g'));
+        key(&mut app, KeyCode::Char('j'));
         key(&mut app, KeyCode::Char('e'));
         assert!(app.overlay.is_none());
         let toast = app.toasts.last().map(|t| t.text.clone()).unwrap_or_default();

@@ -39,7 +39,12 @@ pub fn header(area: Rect, buf: &mut Buffer, app: &App) {
             parts.push(part(format!(" {} ", fit(&safe(&me.display_name), 24)), "header", 150));
             let waiting = app.data.waiting_for_me();
             if waiting > 0 {
-                parts.push(part(format!(" {waiting} waiting for you "), "badge", 250));
+                let due = app.data.due_for_me(app.now, chrono::TimeDelta::hours(1));
+                parts.push(part(format!(" {waiting} waiting for you"), "badge", 250));
+                // What is due soon outranks the name; that nothing is due is the first thing to go.
+                let rank = if due > 0 { 245 } else { 80 };
+                parts.push(part(format!(", {due} due within 1h"), "badge", rank));
+                parts.push(part(" ".into(), "badge", 250));
             }
             parts.push(part(format!(" {}", app.role().label()), "dim", 140));
             parts.push(part(format!(" · {}", safe(&me.tenant)), "dim", 100));
@@ -119,7 +124,11 @@ pub fn footer(area: Rect, buf: &mut Buffer, app: &App) {
         None if !app.loaded || app.data.is_empty() => Some(Scope::Global),
         None => Some(app.tab.scope()),
     };
-    if app.overlay.is_none() && list.filtering {
+    if let (None, Some(typed)) = (&app.overlay, &app.goto) {
+        spans.push(Span::styled(" request #", theme.style("key")));
+        spans.push(Span::styled(format!("{typed}▏"), theme.style("input.focus")));
+        spans.push(Span::styled("  Enter opens its details · Esc cancels", theme.style("dim")));
+    } else if app.overlay.is_none() && list.filtering {
         spans.push(Span::styled(" filter: ", theme.style("key")));
         spans.push(Span::styled(format!("{}▏", safe(list.filter.value())), theme.style("input.focus")));
         spans.push(Span::styled("  Enter keep · Esc clear", theme.style("dim")));

@@ -1,35 +1,42 @@
-//! Drawing. Each tab is a small struct that renders itself; this module lays out the frame, and
-//! answers "what is selected" for the state logic, so rows are computed in exactly one place.
+//! Drawing. Each tab is a small struct that renders itself; this module lays out the frame. Drawing
+//! reads the state and never changes what is selected: rows and the selection live in `lists`.
 
 mod ascii;
 mod chrome;
-mod fmt;
+pub(crate) mod fmt;
 mod overlay;
 mod tabs;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use super::app::{App, Tab};
-use crate::domain::Application;
+use super::app::App;
+use super::lists::Window;
 
 /// Below this the layout cannot be drawn honestly; a notice says so instead.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 12;
 
 pub fn draw(frame: &mut Frame, app: &App) {
-    compose(frame, app);
+    drawn(frame, app);
+}
+
+/// Draws the frame and says where the list went (none when no list is on screen), for the loop
+/// to hand to the state.
+pub fn drawn(frame: &mut Frame, app: &App) -> Option<Window> {
+    let window = compose(frame, app);
     if app.ui.ascii {
         ascii::translate(frame.buffer_mut());
     }
+    window
 }
 
-fn compose(frame: &mut Frame, app: &App) {
+fn compose(frame: &mut Frame, app: &App) -> Option<Window> {
     let area = frame.area();
     let buf = frame.buffer_mut();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         chrome::too_small(area, buf, app);
-        return;
+        return None;
     }
     let [header, tab_bar, body, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -40,34 +47,24 @@ fn compose(frame: &mut Frame, app: &App) {
     .areas(area);
     chrome::header(header, buf, app);
     chrome::tab_bar(tab_bar, buf, app);
+    let mut window = None;
     if !app.loaded {
         chrome::message(body, buf, app, &[ratatui::text::Line::raw("loading…")]);
     } else if app.data.is_empty() {
         chrome::first_run(body, buf, app);
     } else {
-        tabs::render(app.tab, body, buf, app);
+        window = Some(tabs::render(app.tab, body, buf, app));
     }
     overlay::render(area, buf, app);
     // After the overlay, which tells whether its content scrolls.
     chrome::footer(footer, buf, app);
     chrome::toasts(area, buf, app);
+    window
 }
 
 /// Which tab a click on the tab bar at column `x` hits.
 pub fn tab_at(x: u16) -> Option<super::app::Tab> {
     chrome::tab_at(x)
-}
-
-pub fn row_count(app: &App, tab: Tab) -> usize {
-    tabs::row_count(app, tab)
-}
-
-pub fn selected_request(app: &App) -> Option<u64> {
-    tabs::selected_request(app)
-}
-
-pub fn selected_app(app: &App) -> Option<&Application> {
-    tabs::selected_app(app)
 }
 
 /// A rectangle of at most `w` x `h` in the middle of `area`.

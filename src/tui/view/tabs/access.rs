@@ -4,26 +4,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::{Col, ListTable, matches};
+use super::{Col, ListTable};
 use crate::domain::{AccessRequest, Moment};
-use crate::tui::app::{App, Tab};
+use crate::tui::app::App;
+use crate::tui::lists::{self, Window};
 use crate::tui::view::fmt::{countdown_cell, safe};
-
-pub fn rows(app: &App) -> Vec<&AccessRequest> {
-    let needle = app.lists[Tab::Access.index()].needle();
-    let mut rows: Vec<&AccessRequest> = app
-        .data
-        .grants
-        .iter()
-        .filter(|g| g.end().is_some_and(|end| end > app.now))
-        .filter(|g| {
-            let by = g.decision.as_ref().map_or("", |d| d.by.as_str());
-            matches(&needle, &[&g.app, &g.requester, app.data.display_name(&g.requester), by])
-        })
-        .collect();
-    rows.sort_by_key(|g| (g.end(), g.id));
-    rows
-}
 
 pub struct AccessTab<'a> {
     app: &'a App,
@@ -32,14 +17,15 @@ pub struct AccessTab<'a> {
 
 impl<'a> AccessTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        AccessTab { app, rows: rows(app) }
+        AccessTab { app, rows: lists::grants(app) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let table = ListTable {
             app,
             title: "Access".into(),
+            note: String::new(),
             columns: [
                 Col::whole("ID", 200),
                 Col::cut("APPLICATION", 16, 32, 190),
@@ -75,6 +61,6 @@ impl<'a> AccessTab<'a> {
                 Line::raw(safe(decision.map_or("", |d| app.data.display_name(&d.by)))),
                 Line::raw(safe(decision.map_or("", |d| d.reason.as_str()))),
             ]
-        });
+        })
     }
 }

@@ -5,23 +5,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use super::{Col, ListTable, matches};
+use super::{Col, ListTable};
 use crate::domain::AuditRecord;
-use crate::tui::app::{App, Tab};
+use crate::tui::app::App;
+use crate::tui::lists::{self, Window};
 use crate::tui::view::fmt::{fit, safe};
-
-pub fn rows(app: &App) -> Vec<&AuditRecord> {
-    let needle = app.lists[Tab::Activity.index()].needle();
-    app.data
-        .audit
-        .iter()
-        .filter(|a| {
-            let target = a.target.to_string();
-            let who = app.data.display_name(&a.actor);
-            matches(&needle, &[&a.actor, who, a.action.name(), &target, a.reason.as_deref().unwrap_or("")])
-        })
-        .collect()
-}
 
 pub struct ActivityTab<'a> {
     app: &'a App,
@@ -30,10 +18,10 @@ pub struct ActivityTab<'a> {
 
 impl<'a> ActivityTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        ActivityTab { app, rows: rows(app) }
+        ActivityTab { app, rows: lists::audit(app) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let theme = &app.ui.theme;
         let shown = app.data.notifications.len().min(6) as u16;
@@ -67,6 +55,7 @@ impl<'a> ActivityTab<'a> {
         let table = ListTable {
             app,
             title: "Audit log".into(),
+            note: String::new(),
             columns: [
                 Col::whole("WHEN", 200),
                 Col::cut("ACTOR", 12, 24, 180),
@@ -94,6 +83,6 @@ impl<'a> ActivityTab<'a> {
                 Line::raw(safe(&change)),
                 Line::raw(safe(a.reason.as_deref().unwrap_or(""))),
             ]
-        });
+        })
     }
 }

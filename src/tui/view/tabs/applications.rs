@@ -6,29 +6,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::{Col, ListTable, matches};
-use crate::domain::{AccessRequest, Application, ApprovalMode};
+use super::{Col, ListTable};
+use crate::domain::{AccessRequest, Application};
 use crate::tui::app::{App, Tab};
+use crate::tui::lists::{self, Window};
 use crate::tui::view::fmt::{countdown, countdown_cell, safe};
-
-pub fn rows(app: &App, tab: Tab) -> Vec<&Application> {
-    let needle = app.lists[tab.index()].needle();
-    app.data
-        .apps
-        .iter()
-        .filter(|a| {
-            matches(&needle, &[&a.name, &a.offer, &a.publisher_tenant, &a.policy.approvers.join(" ")])
-        })
-        .collect()
-}
-
-pub fn mode(a: &Application) -> &'static str {
-    match (a.policy.enabled, a.policy.mode) {
-        (false, _) => "off",
-        (true, ApprovalMode::AutoApprove) => "auto",
-        (true, ApprovalMode::ManualApprove) => "manual",
-    }
-}
 
 /// The grants active now, by application: built once a frame, so a row costs no scan of all grants.
 fn active_by_app(app: &App) -> HashMap<&str, Vec<&AccessRequest>> {
@@ -68,14 +50,15 @@ pub struct ApplicationsTab<'a> {
 
 impl<'a> ApplicationsTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        ApplicationsTab { app, rows: rows(app, Tab::Applications) }
+        ApplicationsTab { app, rows: lists::apps(app, Tab::Applications) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let table = ListTable {
             app,
             title: "Applications".into(),
+            note: String::new(),
             columns: [
                 Col::cut("NAME", 16, 32, 200),
                 Col::cut("OFFER", 18, 28, 60),
@@ -100,11 +83,11 @@ impl<'a> ApplicationsTab<'a> {
                 Line::raw(safe(&a.name)),
                 Line::raw(safe(&a.offer)),
                 Line::raw(safe(&a.publisher_tenant)),
-                Line::raw(mode(a)),
+                Line::raw(lists::mode(a)),
                 Line::raw(if p.enabled { p.max_duration.to_string() } else { "-".into() }),
                 Line::raw(safe(&approvers.join(", "))),
                 Line::styled(safe(&access_now(app, a, grants)), app.ui.theme.style("countdown")),
             ]
-        });
+        })
     }
 }

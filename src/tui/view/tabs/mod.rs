@@ -1,4 +1,4 @@
-//! The five tabs. Each builds its rows from the snapshot (filtered by the tab's `/` filter) and
+//! The five tabs. Each takes its rows from `lists` (the same rows the state selects in) and
 //! renders itself; the generic table here draws only the rows that fit.
 
 mod access;
@@ -16,10 +16,12 @@ use unicode_width::UnicodeWidthStr;
 
 use super::fmt::{fit, fit_line, safe};
 
-use crate::domain::{Application, RequestState};
-use crate::tui::app::{App, ListState, Tab};
+use crate::domain::RequestState;
+use crate::tui::app::{App, Tab};
+use crate::tui::lists::{ListState, Window, scrolled};
 
-pub fn render(tab: Tab, area: Rect, buf: &mut Buffer, app: &App) {
+/// Draws a tab; returns where its list's rows are on screen.
+pub fn render(tab: Tab, area: Rect, buf: &mut Buffer, app: &App) -> Window {
     match tab {
         Tab::Applications => applications::ApplicationsTab::new(app).render(area, buf),
         Tab::Settings => settings::SettingsTab::new(app).render(area, buf),
@@ -27,39 +29,6 @@ pub fn render(tab: Tab, area: Rect, buf: &mut Buffer, app: &App) {
         Tab::Access => access::AccessTab::new(app).render(area, buf),
         Tab::Activity => activity::ActivityTab::new(app).render(area, buf),
     }
-}
-
-pub fn row_count(app: &App, tab: Tab) -> usize {
-    match tab {
-        Tab::Applications | Tab::Settings => applications::rows(app, tab).len(),
-        Tab::Requests => requests::rows(app).len(),
-        Tab::Access => access::rows(app).len(),
-        Tab::Activity => activity::rows(app).len(),
-    }
-}
-
-pub fn selected_request(app: &App) -> Option<u64> {
-    let i = app.list().selected;
-    match app.tab {
-        Tab::Requests => requests::rows(app).get(i).map(|r| r.id),
-        Tab::Access => access::rows(app).get(i).map(|r| r.id),
-        _ => None,
-    }
-}
-
-pub fn selected_app(app: &App) -> Option<&Application> {
-    match app.tab {
-        Tab::Applications | Tab::Settings => {
-            let rows = applications::rows(app, app.tab);
-            rows.get(app.list().selected.min(rows.len().saturating_sub(1))).copied()
-        }
-        _ => None,
-    }
-}
-
-/// Whether any of the texts contains the filter's needle (already lower-case).
-pub fn matches(needle: &str, texts: &[&str]) -> bool {
-    needle.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(needle))
 }
 
 pub fn state_style(app: &App, state: RequestState) -> Style {
@@ -173,6 +142,8 @@ pub fn layout(cols: &[Col], content: &[usize], room: usize) -> Vec<(usize, u16)>
 pub struct ListTable<'a, const N: usize> {
     pub app: &'a App,
     pub title: String,
+    /// Said after the row count: the order, what is shown, the filter's matches.
+    pub note: String,
     pub columns: [Col; N],
     pub len: usize,
     pub empty: &'a str,
@@ -186,20 +157,17 @@ impl<const N: usize> ListTable<'_, N> {
         buf: &mut Buffer,
         list: &ListState,
         row: impl Fn(usize) -> [Line<'static>; N],
-    ) {
+    ) -> Window {
         let theme = &self.app.ui.theme;
         let border = if self.focused { theme.style("border.focus") } else { theme.style("border") };
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(border)
-            .title(Line::styled(format!(" {} ({}) ", self.title, self.len), theme.style("title")));
+        let block = Block::default().borders(Borders::ALL).border_style(border).title(Line::styled(
+            format!(" {} ({}){}{} ", self.title, self.len, self.note, filter_note(self.app, list, self.len)),
+            theme.style("title"),
+        ));
         let inner = block.inner(area);
         block.render(area, buf);
         let visible = usize::from(inner.height.saturating_sub(1));
-        if self.focused {
-            self.app.page.set(visible);
-            self.app.body_top.set(inner.y + 1);
-        }
+        let window = Window { rows: visible, top: inner.y + 1 };
         let room = usize::from(inner.width);
         let header = |shown: &[(usize, u16)]| {
             Row::new(shown.iter().map(|&(i, w)| Cell::from(fit(self.columns[i].header, usize::from(w)))))
@@ -220,16 +188,12 @@ impl<const N: usize> ListTable<'_, N> {
             };
             let msg = Rect { y: inner.y + 1, height: 1, ..inner };
             Line::styled(fit(&format!(" {text}"), room), theme.style("dim")).render(msg, buf);
-            return;
+            return window;
         }
-        let selected = list.selected.min(self.len - 1);
-        let mut offset = list.offset.get().min(self.len.saturating_sub(1));
-        if selected < offset {
-            offset = selected;
-        } else if visible > 0 && selected >= offset + visible {
-            offset = selected + 1 - visible;
-        }
-        list.offset.set(offset);
+        let selected = list.at.min(self.len - 1);
+        // The state keeps its offset in step with the cursor; this only makes up for a page size
+        // that changed since (a resize), without writing anything back.
+        let offset = scrolled(list.offset, selected, visible, self.len);
         let end = (offset + visible).min(self.len);
         let lines: Vec<[Line<'static>; N]> = (offset..end).map(&row).collect();
         // Widths from the top of the list and what is on screen, so they hold while scrolling. The
@@ -282,7 +246,18 @@ impl<const N: usize> ListTable<'_, N> {
         });
         let table = Table::new(rows, constraints(&shown)).header(header(&shown)).column_spacing(1);
         Widget::render(table, inner, buf);
+        window
     }
+}
+
+/// " · 3 of 40 match `dave crm`" while a filter is on; nothing otherwise.
+fn filter_note(app: &App, list: &ListState, shown: usize) -> String {
+    let filter = list.filter.value().trim();
+    if filter.is_empty() {
+        return String::new();
+    }
+    let of = crate::tui::lists::unfiltered(app, app.tab);
+    format!(" · {shown} of {of} match `{}`", safe(filter))
 }
 
 /// The line with its modifiers and without colours, so that the row's style shows through.

@@ -1,36 +1,18 @@
 //! Tab 3. Approvers see every pending request on their tenant's applications (the PIM view) with the
 //! time left to decide; publishers see their own requests with state and countdowns.
 
+use chrono::TimeDelta;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::Line;
 
-use super::{Col, ListTable, matches, state_style};
+use super::{Col, ListTable, state_style};
 use crate::domain::{AccessRequest, Moment};
-use crate::tui::app::{App, Tab};
+use crate::tui::app::App;
 use crate::tui::data::Role;
+use crate::tui::lists::{self, Window};
 use crate::tui::view::fmt::{countdown_cell, safe};
-
-pub fn rows(app: &App) -> Vec<&AccessRequest> {
-    let needle = app.lists[Tab::Requests.index()].needle();
-    app.data
-        .requests
-        .iter()
-        .filter(|r| {
-            matches(
-                &needle,
-                &[
-                    &r.app,
-                    &r.requester,
-                    app.data.display_name(&r.requester),
-                    &r.justification,
-                    r.state.name(),
-                    &r.roles.join(" "),
-                ],
-            )
-        })
-        .collect()
-}
 
 pub struct RequestsTab<'a> {
     app: &'a App,
@@ -39,10 +21,10 @@ pub struct RequestsTab<'a> {
 
 impl<'a> RequestsTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        RequestsTab { app, rows: rows(app) }
+        RequestsTab { app, rows: lists::requests(app) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         if self.app.role() == Role::Publisher {
             self.render_mine(area, buf)
         } else {
@@ -50,11 +32,13 @@ impl<'a> RequestsTab<'a> {
         }
     }
 
-    fn render_pending(&self, area: Rect, buf: &mut Buffer) {
+    fn render_pending(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
+        let mode = if app.everything { "everything I can see" } else { "only requests I can decide" };
         let table = ListTable {
             app,
             title: "Pending requests".into(),
+            note: format!(" · by {} · {mode}", app.sort.label()),
             columns: [
                 Col::whole("ID", 200),
                 Col::cut("APPLICATION", 12, 32, 190),
@@ -71,7 +55,13 @@ impl<'a> RequestsTab<'a> {
         };
         table.render(area, buf, app.list(), |i| {
             let r = self.rows[i];
-            let mark = if app.data.approves(&r.app) { "" } else { " (not yours)" };
+            let mark = if app.can_decide(r) { "" } else { " (not yours)" };
+            let urgency = match urgency(app, r) {
+                Some(name) => app.ui.theme.style(name),
+                None => Style::default(),
+            };
+            let countdown =
+                if urgency == Style::default() { app.ui.theme.style("countdown") } else { urgency };
             [
                 Line::raw(r.id.to_string()),
                 Line::raw(format!("{}{mark}", safe(&r.app))),
@@ -81,18 +71,20 @@ impl<'a> RequestsTab<'a> {
                 Line::raw(r.duration.to_string()),
                 Line::styled(
                     countdown_cell(app.now, r.decide_by).trim_start_matches("in ").to_string(),
-                    app.ui.theme.style("countdown"),
+                    countdown,
                 ),
                 Line::raw(safe(&r.justification)),
             ]
-        });
+            .map(|line| line.patch_style(urgency))
+        })
     }
 
-    fn render_mine(&self, area: Rect, buf: &mut Buffer) {
+    fn render_mine(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let table = ListTable {
             app,
             title: "My requests".into(),
+            note: String::new(),
             columns: [
                 Col::whole("ID", 200),
                 Col::cut("APPLICATION", 12, 32, 190),
@@ -117,7 +109,19 @@ impl<'a> RequestsTab<'a> {
                 Line::styled(when(app, r), app.ui.theme.style("countdown")),
                 Line::raw(safe(&r.justification)),
             ]
-        });
+        })
+    }
+}
+
+/// `critical` for a request to decide within 10 minutes, `urgent` within the hour.
+fn urgency(app: &App, r: &AccessRequest) -> Option<&'static str> {
+    let left = r.decide_by - app.now;
+    if left <= TimeDelta::minutes(10) {
+        Some("critical")
+    } else if left <= TimeDelta::hours(1) {
+        Some("urgent")
+    } else {
+        None
     }
 }
 

@@ -6,10 +6,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-use super::applications::{mode, rows};
 use super::{Col, ListTable};
 use crate::domain::{Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
+use crate::tui::lists::Window;
 use crate::tui::view::fmt::{safe, wrap};
 
 pub struct SettingsTab<'a> {
@@ -19,25 +19,26 @@ pub struct SettingsTab<'a> {
 
 impl<'a> SettingsTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        SettingsTab { app, rows: rows(app, Tab::Settings) }
+        SettingsTab { app, rows: crate::tui::lists::apps(app, Tab::Settings) }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let [left, right] = Layout::horizontal([Constraint::Percentage(35), Constraint::Fill(1)]).areas(area);
         let table = ListTable {
             app,
             title: "Applications".into(),
+            note: String::new(),
             columns: [Col::fill("NAME", 8, 200), Col::whole("JIT", 190)],
             len: self.rows.len(),
             empty: "no applications match",
             focused: true,
         };
-        table.render(left, buf, app.list(), |i| {
+        let window = table.render(left, buf, app.list(), |i| {
             let a = self.rows[i];
-            [Line::raw(safe(&a.name)), Line::raw(mode(a))]
+            [Line::raw(safe(&a.name)), Line::raw(crate::tui::lists::mode(a))]
         });
-        let selected = self.rows.get(app.list().selected.min(self.rows.len().saturating_sub(1)));
+        let selected = app.selected_app();
         let theme = &app.ui.theme;
         let block = Block::default()
             .borders(Borders::ALL)
@@ -45,7 +46,7 @@ impl<'a> SettingsTab<'a> {
             .title(Line::styled(" JIT configuration ", theme.style("title")));
         let Some(a) = selected else {
             Paragraph::new("no application selected").block(block).render(right, buf);
-            return;
+            return window;
         };
         let p = &a.policy;
         const LW: usize = 24;
@@ -68,11 +69,11 @@ impl<'a> SettingsTab<'a> {
         if p.enabled {
             field("", "", text);
             field("JIT access", "enabled", theme.style("ok"));
-            let mode = match p.mode {
+            let approval = match p.mode {
                 ApprovalMode::AutoApprove => "automatic: requests are approved on arrival",
                 ApprovalMode::ManualApprove => "manual: one approver decides",
             };
-            field("approval mode", mode, text);
+            field("approval mode", approval, text);
             field("maximum duration", &format!("{} ({})", p.max_duration, p.max_duration.iso()), text);
             field("request timeout", &format!("{} ({})", p.request_timeout, p.request_timeout.iso()), text);
             if p.approvers.is_empty() {
@@ -97,5 +98,6 @@ impl<'a> SettingsTab<'a> {
             ));
         }
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(block).render(right, buf);
+        window
     }
 }
