@@ -471,8 +471,9 @@ fn engine_error_in_the_header_is_sanitized() {
     if let Some(me) = app.data.me.as_mut() {
         me.display_name = "A".into();
     }
+    // Wide enough for the header to show the whole error beside the badge and the zoned clock.
     app.trouble = Some(evil("store-trouble"));
-    check("header with an engine error", &app, (120, 35), &[esc("store-trouble")], None);
+    check("header with an engine error", &app, (160, 35), &[esc("store-trouble")], None);
     check("header with an engine error", &app, (80, 24), &[], None);
 }
 
