@@ -13,6 +13,7 @@ use super::data::{Role, Snapshot};
 use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
 use super::lists::{self, Key, ListState};
+use super::marks::{self, Marks};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
 use crate::domain::time_style::TimeStyle;
@@ -71,6 +72,8 @@ pub enum Effect {
 #[derive(Debug)]
 pub enum Call {
     Decide(Decide),
+    /// One decision per marked request, each its own command: a refusal of one stops no other.
+    DecideEach(Vec<Decide>),
     Cancel(Cancel),
     Revoke(Revoke),
     Request(NewRequest),
@@ -87,6 +90,11 @@ pub enum Purpose {
         id: u64,
         approve: bool,
         seen: Box<(AccessRequest, Option<JitPolicy>)>,
+    },
+    /// One decision, with one reason, on each marked request.
+    DecideEach {
+        ids: Vec<u64>,
+        approve: bool,
     },
     Revoke {
         id: u64,
@@ -185,6 +193,8 @@ pub struct App {
     pub everything: bool,
     /// Pending requests already seen, so only new ones ring the bell.
     known_pending: HashSet<u64>,
+    /// Requests marked on the Requests tab for one decision on them all.
+    pub marks: Marks,
 }
 
 const TOAST_SECONDS: i64 = 4;
@@ -232,6 +242,7 @@ impl App {
             sort: lists::RequestSort::default(),
             everything: false,
             known_pending: HashSet::new(),
+            marks: Marks::default(),
         }
     }
 
@@ -257,7 +268,7 @@ impl App {
         let role = self.role();
         let admin = self.data.me.as_ref().is_some_and(|m| m.admin);
         match action {
-            Action::Approve | Action::Deny => role == Role::Approver,
+            Action::Approve | Action::Deny | Action::Mark | Action::MarkAll => role == Role::Approver,
             Action::Cancel => role == Role::Publisher,
             Action::New if scope == Scope::Requests => role == Role::Publisher,
             Action::New => matches!(role, Role::Admin | Role::Approver) && admin,
@@ -274,8 +285,10 @@ impl App {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
             }
             Action::MarkRead => self.data.unread() > 0,
-            // Only a request this user can decide offers a decision.
-            Action::Approve | Action::Deny => {
+            // Marks are decided whatever the cursor is on.
+            Action::Approve | Action::Deny if !self.marks.is_empty() => true,
+            // Only a request this user can decide offers a decision, or a mark.
+            Action::Approve | Action::Deny | Action::Mark => {
                 self.role_allows(self.tab.scope(), action)
                     && self.selected_request().is_some_and(|id| self.decidable(id))
             }
@@ -506,8 +519,14 @@ impl App {
     }
 
     /// Finds the selected id again in a tab's list after it changed; returns the id that left.
+    /// A marked request that left the Requests list, or that the user can no longer decide, loses
+    /// its mark.
     fn refollow(&mut self, tab: Tab) -> Option<Key> {
         let keys = lists::keys(self, tab);
+        if tab == Tab::Requests {
+            let markable = self.markable();
+            self.marks.keep(&markable);
+        }
         let page = self.window.rows;
         let list = &mut self.lists[tab.index()];
         let left = list.follow(&keys);
@@ -614,6 +633,11 @@ impl App {
                 self.unchanged(*id, seen)?;
                 Call::Decide(Decide { id: *id, approve: *approve, reason: form.value("reason") })
             }
+            Purpose::DecideEach { ids, approve } => {
+                let reason = form.value("reason");
+                let each = |&id| Decide { id, approve: *approve, reason: reason.clone() };
+                Call::DecideEach(ids.iter().map(each).collect())
+            }
             Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
             Purpose::Request(_) => {
                 let roles = form.get("roles").map(Field::values).unwrap_or_default();
@@ -693,6 +717,7 @@ impl App {
             Action::PageUp => self.select(at.saturating_sub(page)),
             Action::PageDown => self.select((at + page).min(last)),
             Action::Filter => self.list_mut().filtering = true,
+            Action::Back if !self.marks.is_empty() => self.marks.clear(),
             Action::Back => {
                 let list = self.list_mut();
                 list.filter.reset();
@@ -704,6 +729,9 @@ impl App {
                     self.overlay = Some(Overlay::Detail { id, detail: None });
                     return vec![Effect::LoadDetail(id)];
                 }
+            }
+            Action::Approve | Action::Deny if !self.marks.is_empty() => {
+                self.open_bulk_decision(action == Action::Approve);
             }
             Action::Approve | Action::Deny => {
                 if let Some(id) = self.selected_request() {
@@ -735,6 +763,15 @@ impl App {
                 }
             }
             Action::Goto => self.goto = Some(String::new()),
+            Action::Mark => {
+                if let Some(id) = self.selected_request() {
+                    self.marks.toggle(id);
+                }
+            }
+            Action::MarkAll => {
+                let markable = self.markable();
+                self.marks.extend(markable);
+            }
             Action::Sort => {
                 self.sort = self.sort.next();
                 self.refollow(Tab::Requests);
@@ -784,6 +821,62 @@ impl App {
             .intro(format!("justification: {}", r.justification))
             .field(Field::text("reason", "", "required: approvers and the requester will read it"));
         self.overlay = Some(Overlay::Form(form));
+    }
+
+    /// The requests on the Requests list (after its filter) that this user can decide: what can
+    /// be marked.
+    fn markable(&self) -> std::collections::BTreeSet<u64> {
+        lists::requests(self).into_iter().filter(|r| self.can_decide(r)).map(|r| r.id).collect()
+    }
+
+    /// One form for every marked request: it names each (id, requester, application) and asks for
+    /// the one reason they all get.
+    fn open_bulk_decision(&mut self, approve: bool) {
+        let ids = self.marks.ids();
+        let verb = if approve { "Approve" } else { "Deny" };
+        let mut form = Form::new(
+            format!("{verb} {} marked requests", ids.len()),
+            Purpose::DecideEach { ids: ids.clone(), approve },
+        );
+        for r in
+            ids.iter().take(marks::NAMED).filter_map(|id| self.data.requests.iter().find(|r| r.id == *id))
+        {
+            form = form.intro(format!(
+                "request {} by {} <{}> on {}",
+                r.id,
+                self.data.display_name(&r.requester),
+                r.requester,
+                r.app
+            ));
+        }
+        if ids.len() > marks::NAMED {
+            form = form.intro(format!("and {} more", ids.len() - marks::NAMED));
+        }
+        let form = form
+            .intro("each is decided on its own: a refusal of one stops no other")
+            .field(Field::text("reason", "", "required: approvers and each requester will read it"));
+        self.overlay = Some(Overlay::Form(form));
+    }
+
+    /// The outcomes of a bulk decision, one per request. When any went through the form closes, the
+    /// marks clear and a toast sums up; when none did, the form stays open with the refusals, so
+    /// the user can fix the reason and send again.
+    pub fn on_decided(&mut self, approve: bool, outcomes: &[(u64, Result<String, String>)]) {
+        let (line, done) = marks::summary(approve, outcomes);
+        let refused = done < outcomes.len();
+        match &mut self.overlay {
+            Some(Overlay::Form(form)) if form.busy && done == 0 => {
+                form.busy = false;
+                form.error = Some(line);
+            }
+            _ => {
+                if matches!(&self.overlay, Some(Overlay::Form(form)) if form.busy) {
+                    self.overlay = None;
+                }
+                self.marks.clear();
+                self.toast(line, refused);
+            }
+        }
     }
 
     /// Refuses a decision on a request that changed since its form opened, saying what changed.
