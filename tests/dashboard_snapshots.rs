@@ -183,11 +183,14 @@ impl Screen {
         for effect in self.app.on_key(key) {
             match effect {
                 Effect::LoadDetail(id) => self.load_detail(id).await,
-                Effect::Run(Call::DecideEach(each)) => {
-                    let approve = each.first().is_some_and(|c| c.approve);
+                Effect::Run(Call::DecideEach { approve, each }) => {
                     let mut outcomes = Vec::new();
-                    for c in each {
-                        outcomes.push((c.id, self.call(Call::Decide(c)).await));
+                    for (id, decision) in each {
+                        let outcome = match decision {
+                            Ok(c) => self.call(Call::Decide(c)).await,
+                            Err(why) => Err(why),
+                        };
+                        outcomes.push((id, outcome));
                     }
                     self.app.on_decided(approve, &outcomes);
                     self.reload().await;
@@ -214,7 +217,7 @@ impl Screen {
         let e = &self.engine;
         let result = match call {
             Call::Decide(c) => e.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
-            Call::DecideEach(_) => unreachable!("`send` runs each decision of a bulk one"),
+            Call::DecideEach { .. } => unreachable!("`send` runs each decision of a bulk one"),
             Call::Cancel(c) => e.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
             Call::Revoke(c) => e.run(&actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
             Call::Request(c) => e.run(&actor, c).await.map(|r| format!("request {} is {}", r.id, r.state)),
@@ -1360,6 +1363,7 @@ async fn a_bulk_approval_decides_each_marked_request_and_reports_the_one_decided
     let toast = screen.app.toasts.last().expect("a toast");
     assert!(toast.error, "a refusal is an error");
     assert!(toast.text.starts_with("approved 2; 1 refused: request 11: "), "{}", toast.text);
+    assert!(toast.text.contains("denied by Bob Nakamura"), "says what changed: {}", toast.text);
     for id in [10, dev] {
         let detail = screen.engine.request(&Viewer::Operator, id).await.expect("the request");
         let decision = detail.request.decision.expect("a decision");
@@ -1383,6 +1387,14 @@ async fn marks_take_only_rows_i_can_decide_and_esc_clears_them() {
     assert!(screen.app.marks.is_empty(), "{:?}", screen.app.marks);
     screen.press(&[Key(KeyCode::Esc), Key(KeyCode::Esc), k('*')]).await;
     assert_eq!(screen.app.marks.ids(), [10, 11]);
+    // Without a reason the engine refuses every one: the form stays, says why, and keeps the marks.
+    screen.press(&[k('d'), ENTER]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("Deny 2 marked requests") && text.contains("2 refused"), "{text}");
+    assert_eq!(screen.app.marks.ids(), [10, 11]);
+    screen.press(&[Key(KeyCode::Esc)]).await;
+    assert!(screen.app.overlay.is_none(), "Esc closes the form first");
+    assert_eq!(screen.app.marks.ids(), [10, 11], "and leaves the marks");
     // A row the filter hides leaves the list and loses its mark.
     screen.press(&[k('/'), Type("11"), ENTER]).await;
     assert_eq!(screen.app.marks.ids(), [11]);

@@ -73,7 +73,12 @@ pub enum Effect {
 pub enum Call {
     Decide(Decide),
     /// One decision per marked request, each its own command: a refusal of one stops no other.
-    DecideEach(Vec<Decide>),
+    /// Each marked request with its decision, or why none is sent for it (it changed while the
+    /// form was open).
+    DecideEach {
+        approve: bool,
+        each: Vec<(u64, Result<Decide, String>)>,
+    },
     Cancel(Cancel),
     Revoke(Revoke),
     Request(NewRequest),
@@ -92,9 +97,10 @@ pub enum Purpose {
         seen: Box<(AccessRequest, Option<JitPolicy>)>,
     },
     /// One decision, with one reason, on each marked request.
+    /// Each request with its application's policy as the form showed them, like `Decide`.
     DecideEach {
-        ids: Vec<u64>,
         approve: bool,
+        seen: Vec<(AccessRequest, Option<JitPolicy>)>,
     },
     Revoke {
         id: u64,
@@ -633,10 +639,19 @@ impl App {
                 self.unchanged(*id, seen)?;
                 Call::Decide(Decide { id: *id, approve: *approve, reason: form.value("reason") })
             }
-            Purpose::DecideEach { ids, approve } => {
+            Purpose::DecideEach { approve, seen } => {
                 let reason = form.value("reason");
-                let each = |&id| Decide { id, approve: *approve, reason: reason.clone() };
-                Call::DecideEach(ids.iter().map(each).collect())
+                let each = |seen: &(AccessRequest, Option<JitPolicy>)| {
+                    let id = seen.0.id;
+                    let changes = self.changes(id, seen);
+                    let decision = if changes.is_empty() {
+                        Ok(Decide { id, approve: *approve, reason: reason.clone() })
+                    } else {
+                        Err(format!("not sent: it changed while the form was open: {}", changes.join("; ")))
+                    };
+                    (id, decision)
+                };
+                Call::DecideEach { approve: *approve, each: seen.iter().map(each).collect() }
             }
             Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
             Purpose::Request(_) => {
@@ -832,15 +847,19 @@ impl App {
     /// One form for every marked request: it names each (id, requester, application) and asks for
     /// the one reason they all get.
     fn open_bulk_decision(&mut self, approve: bool) {
-        let ids = self.marks.ids();
+        let seen: Vec<(AccessRequest, Option<JitPolicy>)> = self
+            .marks
+            .ids()
+            .iter()
+            .filter_map(|id| self.data.requests.iter().find(|r| r.id == *id))
+            .map(|r| (r.clone(), self.data.app(&r.app).map(|a| a.policy.clone())))
+            .collect();
+        let marked = seen.len();
         let verb = if approve { "Approve" } else { "Deny" };
-        let mut form = Form::new(
-            format!("{verb} {} marked requests", ids.len()),
-            Purpose::DecideEach { ids: ids.clone(), approve },
-        );
-        for r in
-            ids.iter().take(marks::NAMED).filter_map(|id| self.data.requests.iter().find(|r| r.id == *id))
-        {
+        let named: Vec<AccessRequest> = seen.iter().take(marks::NAMED).map(|(r, _)| r.clone()).collect();
+        let mut form =
+            Form::new(format!("{verb} {marked} marked requests"), Purpose::DecideEach { approve, seen });
+        for r in &named {
             form = form.intro(format!(
                 "request {} by {} <{}> on {}",
                 r.id,
@@ -849,8 +868,8 @@ impl App {
                 r.app
             ));
         }
-        if ids.len() > marks::NAMED {
-            form = form.intro(format!("and {} more", ids.len() - marks::NAMED));
+        if marked > marks::NAMED {
+            form = form.intro(format!("and {} more", marked - marks::NAMED));
         }
         let form = form
             .intro("each is decided on its own: a refusal of one stops no other")
@@ -881,6 +900,18 @@ impl App {
 
     /// Refuses a decision on a request that changed since its form opened, saying what changed.
     fn unchanged(&self, id: u64, seen: &(AccessRequest, Option<JitPolicy>)) -> Result<(), String> {
+        let changes = self.changes(id, seen);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "request {id} changed while this form was open: {}. Nothing was sent; Esc closes the form.",
+            changes.join("; ")
+        ))
+    }
+
+    /// What changed in a request, or its application's policy, since a form showed them.
+    fn changes(&self, id: u64, seen: &(AccessRequest, Option<JitPolicy>)) -> Vec<String> {
         let (before, policy) = seen;
         let mut changes = Vec::new();
         match self.data.requests.iter().find(|r| r.id == id) {
@@ -903,13 +934,7 @@ impl App {
         if self.data.app(&before.app).map(|a| &a.policy) != policy.as_ref() {
             changes.push(format!("the JIT policy of {} changed", before.app));
         }
-        if changes.is_empty() {
-            return Ok(());
-        }
-        Err(format!(
-            "request {id} changed while this form was open: {}. Nothing was sent; Esc closes the form.",
-            changes.join("; ")
-        ))
+        changes
     }
 
     fn open_new(&mut self) {

@@ -312,16 +312,18 @@ fn run_call(backend: &Backend, actor: &Actor, call: Call, tx: &mpsc::UnboundedSe
     let (backend, tx, actor) = (backend.clone(), tx.clone(), actor.clone());
     tokio::spawn(async move {
         let result = match call {
-            Call::DecideEach(each) => {
-                let approve = each.first().is_some_and(|c| c.approve);
+            Call::DecideEach { approve, each } => {
                 let mut outcomes = Vec::new();
-                for c in each {
-                    let id = c.id;
-                    let outcome = backend.run(&actor, c).await;
-                    outcomes.push((
-                        id,
-                        outcome.map(|r| format!("request {} {}", r.id, r.state)).map_err(|e| e.to_string()),
-                    ));
+                for (id, decision) in each {
+                    let outcome = match decision {
+                        Ok(c) => backend
+                            .run(&actor, c)
+                            .await
+                            .map(|r| format!("request {} {}", r.id, r.state))
+                            .map_err(|e| e.to_string()),
+                        Err(why) => Err(why),
+                    };
+                    outcomes.push((id, outcome));
                 }
                 let _ = tx.send(Msg::Decided(approve, outcomes));
                 return;
