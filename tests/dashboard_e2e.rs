@@ -342,3 +342,37 @@ fn sigterm_restores_the_terminal() {
 fn sighup_restores_the_terminal() {
     signal_restores_the_terminal("hup", "HUP", 1);
 }
+
+#[test]
+fn approver_marks_two_requests_and_approves_both_with_one_reason() {
+    let t = Tmux::new("bulk");
+    t.cli(&["init", "--sample"]);
+    let mut pending: Vec<Value> = requests(&t).into_iter().filter(|r| state_of(r) == "Pending").collect();
+    pending.sort_by_key(|r| r["decideBy"].as_str().unwrap_or_default().to_string());
+    let ids: Vec<u64> = pending.iter().take(2).filter_map(|r| r["id"].as_u64()).collect();
+    assert_eq!(ids.len(), 2, "the sample should have two pending requests: {pending:#?}");
+
+    t.start(120, 35, &t.dashboard(&format!("--as {APPROVER}")));
+    t.wait_screen("the pending requests", STARTUP, |s| {
+        s.contains("Pending requests (") && ids.iter().all(|id| row_ids(s).contains(id))
+    });
+    // Space on the first row, down, Space on the second.
+    t.keys(&["Space", "j", "Space"]);
+    t.wait_screen("two marks", STARTUP, |s| s.contains("2 marked"));
+    t.keys(&["a"]);
+    t.wait_screen("the bulk form", STARTUP, |s| s.contains("Approve 2 marked requests"));
+    let reason = "e2e bulk approval via tmux";
+    t.type_text(reason);
+    t.wait_screen("the typed reason", STARTUP, |s| s.contains(reason));
+    t.keys(&["Enter"]);
+    t.wait_screen("the summary", STARTUP, |s| s.contains("approved 2"));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(STARTUP), 0, "q should end the dashboard with status 0");
+
+    for id in ids {
+        let shown = t.json(&["request", "show", &id.to_string(), "--json"]);
+        assert_eq!(state_of(&shown), "Approved", "{shown:#}");
+        assert_eq!(shown["decision"]["by"], APPROVER, "{shown:#}");
+        assert_eq!(shown["decision"]["reason"], reason, "{shown:#}");
+    }
+}

@@ -183,6 +183,18 @@ impl Screen {
         for effect in self.app.on_key(key) {
             match effect {
                 Effect::LoadDetail(id) => self.load_detail(id).await,
+                Effect::Run(Call::DecideEach { approve, each }) => {
+                    let mut outcomes = Vec::new();
+                    for (id, decision) in each {
+                        let outcome = match decision {
+                            Ok(c) => self.call(Call::Decide(c)).await,
+                            Err(why) => Err(why),
+                        };
+                        outcomes.push((id, outcome));
+                    }
+                    self.app.on_decided(approve, &outcomes);
+                    self.reload().await;
+                }
                 Effect::Run(call) => {
                     let result = self.call(call).await;
                     let changed = result.is_ok();
@@ -205,6 +217,7 @@ impl Screen {
         let e = &self.engine;
         let result = match call {
             Call::Decide(c) => e.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
+            Call::DecideEach { .. } => unreachable!("`send` runs each decision of a bulk one"),
             Call::Cancel(c) => e.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
             Call::Revoke(c) => e.run(&actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
             Call::Request(c) => e.run(&actor, c).await.map(|r| format!("request {} is {}", r.id, r.state)),
@@ -420,6 +433,10 @@ cases! {
     approver_filter_typing: Who::Approver, [k('/'), Type("erin")];
     approver_filter_kept: Who::Approver, [k('/'), Type("erin"), ENTER];
     approver_filter_no_match: Who::Approver, [k('/'), Type("zzz"), ENTER];
+    // Marks: Space marks the row under the cursor, `*` every row Alice can decide; `a` then opens
+    // one form that names each marked request.
+    approver_marked_rows: Who::Approver, [k(' '), k('j'), k(' ')];
+    approver_bulk_approve_form: Who::Approver, [k('*'), k('a'), Type("Matches INC-20580")];
     // The publisher (dave): his own requests, his access, the request form.
     publisher_tab3_requests: Who::Publisher, [];
     publisher_tab4_access: Who::Publisher, [k('4')];
@@ -890,8 +907,13 @@ async fn jit_settings_labels_do_not_run_into_their_values() {
 #[tokio::test]
 async fn help_shows_every_binding_of_the_users_role() {
     for (w, h) in SIZES.iter().copied() {
-        let text = text_after(Who::Approver, &[k('?')], w, h).await;
-        for desc in ["approve", "deny", "revoke", "mark all read"] {
+        // The help scrolls where it does not fit: its top and its bottom together show everything.
+        let mut screen = Screen::open(Who::Approver).await;
+        screen.press(&[k('?')]).await;
+        let top = lines(&screen.buffer(w, h));
+        screen.press(&[k('G')]).await;
+        let text = top + &lines(&screen.buffer(w, h));
+        for desc in ["approve", "deny", "revoke", "mark all read", "mark all I can decide"] {
             assert!(text.contains(desc), "{w}x{h}: help lacks {desc:?}:\n{text}");
         }
         // A publisher's keys are not an approver's.
@@ -1313,4 +1335,70 @@ async fn drawing_changes_no_state_and_the_loop_hands_the_list_window_to_the_stat
     let list = screen.app.list();
     assert!(list.at >= list.offset && list.at < list.offset + window.rows, "the cursor is in view");
     assert_eq!(screen.app.window, window, "PgUp/PgDn move by what is shown");
+}
+
+#[tokio::test]
+async fn a_bulk_approval_decides_each_marked_request_and_reports_the_one_decided_meanwhile() {
+    let mut screen = Screen::open(Who::Approver).await;
+    manual(&screen, "contoso-crm-dev", "2h", true).await;
+    let dev = asks(&screen, DAVE, "contoso-crm-dev").await;
+    screen.reload().await;
+    screen.press(&[k('*')]).await;
+    assert_eq!(screen.app.marks.ids(), [10, 11, dev], "every request Alice can decide");
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("· 3 marked"), "{text}");
+    screen.press(&[k('a'), Type("batch ok")]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("Approve 3 marked requests"), "{text}");
+    assert!(text.contains(&format!("request {dev} by Dave Moreau <{DAVE}> on contoso-crm-dev")), "{text}");
+
+    // Bob denies request 11 while Alice's form is open: it loses its mark, the form still names it.
+    let decide = jitdesk::engine::Decide { id: 11, approve: false, reason: "not now".into() };
+    screen.engine.run(&Actor::User("bob@contoso.com".into()), decide).await.expect("Bob denies");
+    screen.reload().await;
+    screen.press(&[ENTER]).await;
+
+    assert!(screen.app.overlay.is_none(), "the form closes");
+    assert!(screen.app.marks.is_empty(), "the marks clear");
+    let toast = screen.app.toasts.last().expect("a toast");
+    assert!(toast.error, "a refusal is an error");
+    assert!(toast.text.starts_with("approved 2; 1 refused: request 11: "), "{}", toast.text);
+    assert!(toast.text.contains("denied by Bob Nakamura"), "says what changed: {}", toast.text);
+    for id in [10, dev] {
+        let detail = screen.engine.request(&Viewer::Operator, id).await.expect("the request");
+        let decision = detail.request.decision.expect("a decision");
+        assert_eq!((decision.by.as_str(), decision.reason.as_str()), (ALICE, "batch ok"), "request {id}");
+        assert_eq!(detail.request.state, jitdesk::domain::RequestState::Approved, "request {id}");
+    }
+    let eleven = screen.engine.request(&Viewer::Operator, 11).await.expect("the request");
+    assert_eq!(eleven.request.decision.map(|d| d.by), Some("bob@contoso.com".to_string()), "Bob's stands");
+}
+
+#[tokio::test]
+async fn marks_take_only_rows_i_can_decide_and_esc_clears_them() {
+    let mut screen = Screen::open(Who::Approver).await;
+    manual(&screen, "contoso-crm-eu", "2h", false).await;
+    let eu = asks(&screen, "erin@fabrikam.com", "contoso-crm-eu").await;
+    screen.reload().await;
+    // Everything Alice can see, Bob's request on contoso-crm-eu too: it takes no mark.
+    screen.press(&[k('m'), k('/'), Type("eu"), ENTER]).await;
+    assert_eq!(screen.app.selected_request(), Some(eu));
+    screen.press(&[k(' '), k('*')]).await;
+    assert!(screen.app.marks.is_empty(), "{:?}", screen.app.marks);
+    screen.press(&[Key(KeyCode::Esc), Key(KeyCode::Esc), k('*')]).await;
+    assert_eq!(screen.app.marks.ids(), [10, 11]);
+    // Without a reason the engine refuses every one: the form stays, says why, and keeps the marks.
+    screen.press(&[k('d'), ENTER]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("Deny 2 marked requests") && text.contains("2 refused"), "{text}");
+    assert_eq!(screen.app.marks.ids(), [10, 11]);
+    screen.press(&[Key(KeyCode::Esc)]).await;
+    assert!(screen.app.overlay.is_none(), "Esc closes the form first");
+    assert_eq!(screen.app.marks.ids(), [10, 11], "and leaves the marks");
+    // A row the filter hides leaves the list and loses its mark.
+    screen.press(&[k('/'), Type("11"), ENTER]).await;
+    assert_eq!(screen.app.marks.ids(), [11]);
+    screen.press(&[Key(KeyCode::Esc)]).await;
+    assert!(screen.app.marks.is_empty(), "Esc clears the marks");
+    assert_eq!(screen.app.row_count(), 1, "the filter stays until a second Esc");
 }

@@ -13,6 +13,7 @@ use super::data::{Role, Snapshot};
 use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
 use super::lists::{self, Key, ListState};
+use super::marks::{self, Marks};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
 use crate::domain::time_style::TimeStyle;
@@ -71,6 +72,13 @@ pub enum Effect {
 #[derive(Debug)]
 pub enum Call {
     Decide(Decide),
+    /// One decision per marked request, each its own command: a refusal of one stops no other.
+    /// Each marked request with its decision, or why none is sent for it (it changed while the
+    /// form was open).
+    DecideEach {
+        approve: bool,
+        each: Vec<(u64, Result<Decide, String>)>,
+    },
     Cancel(Cancel),
     Revoke(Revoke),
     Request(NewRequest),
@@ -87,6 +95,12 @@ pub enum Purpose {
         id: u64,
         approve: bool,
         seen: Box<(AccessRequest, Option<JitPolicy>)>,
+    },
+    /// One decision, with one reason, on each marked request.
+    /// Each request with its application's policy as the form showed them, like `Decide`.
+    DecideEach {
+        approve: bool,
+        seen: Vec<(AccessRequest, Option<JitPolicy>)>,
     },
     Revoke {
         id: u64,
@@ -185,6 +199,8 @@ pub struct App {
     pub everything: bool,
     /// Pending requests already seen, so only new ones ring the bell.
     known_pending: HashSet<u64>,
+    /// Requests marked on the Requests tab for one decision on them all.
+    pub marks: Marks,
 }
 
 const TOAST_SECONDS: i64 = 4;
@@ -232,6 +248,7 @@ impl App {
             sort: lists::RequestSort::default(),
             everything: false,
             known_pending: HashSet::new(),
+            marks: Marks::default(),
         }
     }
 
@@ -257,7 +274,7 @@ impl App {
         let role = self.role();
         let admin = self.data.me.as_ref().is_some_and(|m| m.admin);
         match action {
-            Action::Approve | Action::Deny => role == Role::Approver,
+            Action::Approve | Action::Deny | Action::Mark | Action::MarkAll => role == Role::Approver,
             Action::Cancel => role == Role::Publisher,
             Action::New if scope == Scope::Requests => role == Role::Publisher,
             Action::New => matches!(role, Role::Admin | Role::Approver) && admin,
@@ -274,8 +291,10 @@ impl App {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
             }
             Action::MarkRead => self.data.unread() > 0,
-            // Only a request this user can decide offers a decision.
-            Action::Approve | Action::Deny => {
+            // Marks are decided whatever the cursor is on.
+            Action::Approve | Action::Deny if !self.marks.is_empty() => true,
+            // Only a request this user can decide offers a decision, or a mark.
+            Action::Approve | Action::Deny | Action::Mark => {
                 self.role_allows(self.tab.scope(), action)
                     && self.selected_request().is_some_and(|id| self.decidable(id))
             }
@@ -506,8 +525,14 @@ impl App {
     }
 
     /// Finds the selected id again in a tab's list after it changed; returns the id that left.
+    /// A marked request that left the Requests list, or that the user can no longer decide, loses
+    /// its mark.
     fn refollow(&mut self, tab: Tab) -> Option<Key> {
         let keys = lists::keys(self, tab);
+        if tab == Tab::Requests {
+            let markable = self.markable();
+            self.marks.keep(&markable);
+        }
         let page = self.window.rows;
         let list = &mut self.lists[tab.index()];
         let left = list.follow(&keys);
@@ -614,6 +639,20 @@ impl App {
                 self.unchanged(*id, seen)?;
                 Call::Decide(Decide { id: *id, approve: *approve, reason: form.value("reason") })
             }
+            Purpose::DecideEach { approve, seen } => {
+                let reason = form.value("reason");
+                let each = |seen: &(AccessRequest, Option<JitPolicy>)| {
+                    let id = seen.0.id;
+                    let changes = self.changes(id, seen);
+                    let decision = if changes.is_empty() {
+                        Ok(Decide { id, approve: *approve, reason: reason.clone() })
+                    } else {
+                        Err(format!("not sent: it changed while the form was open: {}", changes.join("; ")))
+                    };
+                    (id, decision)
+                };
+                Call::DecideEach { approve: *approve, each: seen.iter().map(each).collect() }
+            }
             Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
             Purpose::Request(_) => {
                 let roles = form.get("roles").map(Field::values).unwrap_or_default();
@@ -693,6 +732,7 @@ impl App {
             Action::PageUp => self.select(at.saturating_sub(page)),
             Action::PageDown => self.select((at + page).min(last)),
             Action::Filter => self.list_mut().filtering = true,
+            Action::Back if !self.marks.is_empty() => self.marks.clear(),
             Action::Back => {
                 let list = self.list_mut();
                 list.filter.reset();
@@ -704,6 +744,9 @@ impl App {
                     self.overlay = Some(Overlay::Detail { id, detail: None });
                     return vec![Effect::LoadDetail(id)];
                 }
+            }
+            Action::Approve | Action::Deny if !self.marks.is_empty() => {
+                self.open_bulk_decision(action == Action::Approve);
             }
             Action::Approve | Action::Deny => {
                 if let Some(id) = self.selected_request() {
@@ -735,6 +778,15 @@ impl App {
                 }
             }
             Action::Goto => self.goto = Some(String::new()),
+            Action::Mark => {
+                if let Some(id) = self.selected_request() {
+                    self.marks.toggle(id);
+                }
+            }
+            Action::MarkAll => {
+                let markable = self.markable();
+                self.marks.extend(markable);
+            }
             Action::Sort => {
                 self.sort = self.sort.next();
                 self.refollow(Tab::Requests);
@@ -786,8 +838,80 @@ impl App {
         self.overlay = Some(Overlay::Form(form));
     }
 
+    /// The requests on the Requests list (after its filter) that this user can decide: what can
+    /// be marked.
+    fn markable(&self) -> std::collections::BTreeSet<u64> {
+        lists::requests(self).into_iter().filter(|r| self.can_decide(r)).map(|r| r.id).collect()
+    }
+
+    /// One form for every marked request: it names each (id, requester, application) and asks for
+    /// the one reason they all get.
+    fn open_bulk_decision(&mut self, approve: bool) {
+        let seen: Vec<(AccessRequest, Option<JitPolicy>)> = self
+            .marks
+            .ids()
+            .iter()
+            .filter_map(|id| self.data.requests.iter().find(|r| r.id == *id))
+            .map(|r| (r.clone(), self.data.app(&r.app).map(|a| a.policy.clone())))
+            .collect();
+        let marked = seen.len();
+        let verb = if approve { "Approve" } else { "Deny" };
+        let named: Vec<AccessRequest> = seen.iter().take(marks::NAMED).map(|(r, _)| r.clone()).collect();
+        let mut form =
+            Form::new(format!("{verb} {marked} marked requests"), Purpose::DecideEach { approve, seen });
+        for r in &named {
+            form = form.intro(format!(
+                "request {} by {} <{}> on {}",
+                r.id,
+                self.data.display_name(&r.requester),
+                r.requester,
+                r.app
+            ));
+        }
+        if marked > marks::NAMED {
+            form = form.intro(format!("and {} more", marked - marks::NAMED));
+        }
+        let form = form
+            .intro("each is decided on its own: a refusal of one stops no other")
+            .field(Field::text("reason", "", "required: approvers and each requester will read it"));
+        self.overlay = Some(Overlay::Form(form));
+    }
+
+    /// The outcomes of a bulk decision, one per request. When any went through the form closes, the
+    /// marks clear and a toast sums up; when none did, the form stays open with the refusals, so
+    /// the user can fix the reason and send again.
+    pub fn on_decided(&mut self, approve: bool, outcomes: &[(u64, Result<String, String>)]) {
+        let (line, done) = marks::summary(approve, outcomes);
+        let refused = done < outcomes.len();
+        match &mut self.overlay {
+            Some(Overlay::Form(form)) if form.busy && done == 0 => {
+                form.busy = false;
+                form.error = Some(line);
+            }
+            _ => {
+                if matches!(&self.overlay, Some(Overlay::Form(form)) if form.busy) {
+                    self.overlay = None;
+                }
+                self.marks.clear();
+                self.toast(line, refused);
+            }
+        }
+    }
+
     /// Refuses a decision on a request that changed since its form opened, saying what changed.
     fn unchanged(&self, id: u64, seen: &(AccessRequest, Option<JitPolicy>)) -> Result<(), String> {
+        let changes = self.changes(id, seen);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "request {id} changed while this form was open: {}. Nothing was sent; Esc closes the form.",
+            changes.join("; ")
+        ))
+    }
+
+    /// What changed in a request, or its application's policy, since a form showed them.
+    fn changes(&self, id: u64, seen: &(AccessRequest, Option<JitPolicy>)) -> Vec<String> {
         let (before, policy) = seen;
         let mut changes = Vec::new();
         match self.data.requests.iter().find(|r| r.id == id) {
@@ -810,13 +934,7 @@ impl App {
         if self.data.app(&before.app).map(|a| &a.policy) != policy.as_ref() {
             changes.push(format!("the JIT policy of {} changed", before.app));
         }
-        if changes.is_empty() {
-            return Ok(());
-        }
-        Err(format!(
-            "request {id} changed while this form was open: {}. Nothing was sent; Esc closes the form.",
-            changes.join("; ")
-        ))
+        changes
     }
 
     fn open_new(&mut self) {

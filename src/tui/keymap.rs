@@ -38,6 +38,10 @@ pub enum Action {
     Mine,
     /// Opens a request's details by its number, from any tab.
     Goto,
+    /// Marks the request under the cursor for a bulk decision (or unmarks it).
+    Mark,
+    /// Marks every request on the list the user can decide.
+    MarkAll,
     /// Answers a confirmation.
     Yes,
     No,
@@ -109,6 +113,8 @@ const DEFAULTS: &[Default] = &[
     (Action::Cancel, "cancel", &["c"], "cancel request", Scope::Requests, true),
     (Action::Sort, "sort", &["s"], "sort", Scope::Requests, true),
     (Action::Mine, "mine", &["m"], "mine / all", Scope::Requests, true),
+    (Action::Mark, "mark", &["space"], "mark", Scope::Requests, true),
+    (Action::MarkAll, "mark_all", &["*"], "mark all I can decide", Scope::Requests, false),
     (Action::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
     (Action::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
     // Over the tabs. A name used above rebinds the same action here too.

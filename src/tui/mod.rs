@@ -16,6 +16,7 @@ pub mod demo;
 pub mod form;
 pub mod keymap;
 pub mod lists;
+pub mod marks;
 pub mod terminal;
 pub mod theme;
 pub mod view;
@@ -50,6 +51,8 @@ enum Msg {
     Snapshot(Box<crate::Result<Snapshot>>),
     Detail(Box<crate::Result<RequestDetail>>),
     Done(Result<String, String>),
+    /// The outcomes of a bulk decision, one per request, and whether it approved.
+    Decided(bool, Vec<(u64, Result<String, String>)>),
     /// The service did not answer when asked again after its event stream ended.
     Gone,
     /// The service answers again: its events, live.
@@ -207,6 +210,7 @@ async fn event_loop(
                     Err(e) => { app.on_detail_failed(e.to_string()); Vec::new() }
                 },
                 Msg::Done(result) => { app.on_result(result); Vec::new() }
+                Msg::Decided(approve, outcomes) => { app.on_decided(approve, &outcomes); Vec::new() }
             },
             _ = tick => { app.tick(Utc::now()); Vec::new() }
             _ = term_signal.recv() => vec![Effect::Quit],
@@ -308,6 +312,22 @@ fn run_call(backend: &Backend, actor: &Actor, call: Call, tx: &mpsc::UnboundedSe
     let (backend, tx, actor) = (backend.clone(), tx.clone(), actor.clone());
     tokio::spawn(async move {
         let result = match call {
+            Call::DecideEach { approve, each } => {
+                let mut outcomes = Vec::new();
+                for (id, decision) in each {
+                    let outcome = match decision {
+                        Ok(c) => backend
+                            .run(&actor, c)
+                            .await
+                            .map(|r| format!("request {} {}", r.id, r.state))
+                            .map_err(|e| e.to_string()),
+                        Err(why) => Err(why),
+                    };
+                    outcomes.push((id, outcome));
+                }
+                let _ = tx.send(Msg::Decided(approve, outcomes));
+                return;
+            }
             Call::Decide(c) => backend.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
             Call::Cancel(c) => backend.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
             Call::Revoke(c) => backend.run(&actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),

@@ -35,10 +35,14 @@ impl<'a> RequestsTab<'a> {
     fn render_pending(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let mode = if app.everything { "everything I can see" } else { "only requests I can decide" };
+        let marked = match app.marks.len() {
+            0 => String::new(),
+            n => format!(" · {n} marked"),
+        };
         let table = ListTable {
             app,
             title: "Pending requests".into(),
-            note: format!(" · by {} · {mode}", app.sort.label()),
+            note: format!(" · by {} · {mode}{marked}", app.sort.label()),
             columns: [
                 Col::whole("ID", 200),
                 Col::cut("APPLICATION", 12, 32, 190),
@@ -63,7 +67,8 @@ impl<'a> RequestsTab<'a> {
             let countdown =
                 if urgency == Style::default() { app.ui.theme.style("countdown") } else { urgency };
             [
-                Line::raw(r.id.to_string()),
+                // A marked row says so in its first cell, in every theme and terminal.
+                Line::raw(if app.marks.contains(r.id) { format!("*{}", r.id) } else { r.id.to_string() }),
                 Line::raw(format!("{}{mark}", safe(&r.app))),
                 Line::raw(safe(app.data.display_name(&r.requester))),
                 Line::raw(safe(&r.roles.join(","))),
