@@ -185,6 +185,8 @@ pub struct App {
     pub everything: bool,
     /// Pending requests already seen, so only new ones ring the bell.
     known_pending: HashSet<u64>,
+    /// When the bell last rang, so a burst of arrivals rings it once.
+    last_bell: Option<DateTime<Utc>>,
 }
 
 const TOAST_SECONDS: i64 = 4;
@@ -232,6 +234,7 @@ impl App {
             sort: lists::RequestSort::default(),
             everything: false,
             known_pending: HashSet::new(),
+            last_bell: None,
         }
     }
 
@@ -347,7 +350,8 @@ impl App {
             }
         }
         let mut effects = Vec::new();
-        if !first && arrived > 0 && self.ui.bell {
+        if !first && arrived > 0 && self.ui.bell && super::bell::due(self.last_bell, self.now) {
+            self.last_bell = Some(self.now);
             effects.push(Effect::Bell);
         }
         if let Some(Overlay::Detail { id, .. }) = &self.overlay {

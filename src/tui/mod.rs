@@ -10,6 +10,7 @@
 //! ends at once with an error, so that the command exits non-zero and cleans up on its way out.
 
 pub mod app;
+pub mod bell;
 pub mod capabilities;
 pub mod data;
 pub mod demo;
@@ -43,6 +44,8 @@ pub struct Options {
     pub actor: Actor,
     pub theme: Option<String>,
     pub utc: bool,
+    /// Rings the bell or not whatever the config says (the demo is quiet unless asked).
+    pub bell: Option<bool>,
 }
 
 /// Reports from the tasks the loop starts.
@@ -94,7 +97,10 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
 
 pub async fn run(backend: Backend, opts: Options) -> Result<(), String> {
     let config = Config::user()?;
-    let ui = ui(&config, opts.theme.as_deref(), opts.utc)?;
+    let mut ui = ui(&config, opts.theme.as_deref(), opts.utc)?;
+    if let Some(bell) = opts.bell {
+        ui.bell = bell;
+    }
     // Subscribed before the first load, so nothing committed after it is missed.
     let changes = backend.subscribe().await.map_err(|e| e.to_string())?;
     let mut app = App::new(ui, Utc::now());
