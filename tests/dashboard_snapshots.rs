@@ -1314,3 +1314,92 @@ async fn drawing_changes_no_state_and_the_loop_hands_the_list_window_to_the_stat
     assert!(list.at >= list.offset && list.at < list.offset + window.rows, "the cursor is in view");
     assert_eq!(screen.app.window, window, "PgUp/PgDn move by what is shown");
 }
+
+// --- actions that cannot be taken say why -------------------------------------------------------
+
+/// The toasts on screen, newest last.
+fn toasts(screen: &Screen) -> Vec<(String, bool)> {
+    screen.app.toasts.iter().map(|t| (t.text.clone(), t.error)).collect()
+}
+
+#[tokio::test]
+async fn a_decision_the_user_cannot_take_is_not_offered_and_says_why_before_any_form() {
+    // Dave, a publisher, on his own pending request 10 on contoso-crm.
+    let mut screen = Screen::open(Who::Publisher).await;
+    assert_eq!(screen.app.selected_request(), Some(10));
+    let text = lines(&screen.buffer(100, 30));
+    assert!(!text.contains("a approve") && !text.contains("d deny"), "{text}");
+    screen.press(&[k('a')]).await;
+    assert!(screen.app.overlay.is_none(), "no form to type into");
+    let shown = toasts(&screen);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].1, "said as a refusal: {shown:?}");
+    assert!(shown[0].0.contains("not an approver of contoso-crm"), "{shown:?}");
+    insta::assert_snapshot!("why_not_toast", screen.render(100, 30).backend());
+
+    // A settled request says that it is settled, not who decides.
+    screen.press(&[k('j'), k('d')]).await;
+    assert_eq!(screen.app.selected_request(), Some(9));
+    assert!(screen.app.overlay.is_none());
+    let last = toasts(&screen).pop().expect("a toast");
+    assert!(
+        last.0.contains("request 9 is Approved") && last.0.contains("only a pending request"),
+        "{last:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_service_gone_no_change_is_offered_and_each_says_why() {
+    let mut screen = Screen::open(Who::Approver).await;
+    let before = lines(&screen.buffer(100, 30));
+    assert!(before.contains("a approve"), "{before}");
+    screen.app.read_only = true;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(!text.contains("a approve") && !text.contains("d deny"), "{text}");
+    for steps in [&[k('a')][..], &[k('d')], &[k('4'), k('x')], &[k('2'), k('e')], &[k('1'), k('n')]] {
+        screen.app.toasts.clear();
+        screen.press(steps).await;
+        assert!(screen.app.overlay.is_none(), "{steps:?} opened something");
+        let shown = toasts(&screen);
+        assert!(
+            shown
+                .iter()
+                .any(|(t, error)| *error && t.contains("the service is gone, so nothing was changed")),
+            "{steps:?}: {shown:?}"
+        );
+        screen.press(&[k('3')]).await;
+    }
+}
+
+#[tokio::test]
+async fn jit_settings_tell_who_cannot_change_them_who_can() {
+    // Alice is an admin of contoso: she is told how.
+    let text = text_after(Who::Approver, &[k('2')], 100, 30).await;
+    assert!(text.contains("Press e to change"), "{text}");
+    // Dave, a publisher, is told who can, and `e` says the same.
+    let mut screen = Screen::open(Who::Publisher).await;
+    screen.press(&[k('2')]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(!text.contains("Press e"), "{text}");
+    assert!(text.contains("only an admin of"), "{text}");
+    screen.press(&[k('e')]).await;
+    assert!(screen.app.overlay.is_none());
+    let last = toasts(&screen).pop().expect("a toast");
+    assert!(last.0.starts_with("only an admin of") && last.0.contains("contoso-crm"), "{last:?}");
+}
+
+#[tokio::test]
+async fn jit_settings_show_the_application_picked_on_applications_and_back() {
+    let mut screen = Screen::open(Who::Approver).await;
+    // The last application on tab 1 is contoso-crm-eu; tab 2 opened on contoso-crm.
+    screen.press(&[k('1'), k('G'), k('2')]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("contoso-crm-eu"), "{text}");
+    let detail: String = text.lines().filter(|l| l.contains("application ")).collect();
+    assert!(detail.contains("contoso-crm-eu"), "the policy shown is contoso-crm-eu's:\n{text}");
+    // And back: tab 1 keeps the one picked on tab 2.
+    screen.press(&[k('g'), k('1')]).await;
+    let picked = screen.app.selected_app().map(|a| a.name.clone());
+    screen.press(&[k('2')]).await;
+    assert_eq!(screen.app.selected_app().map(|a| a.name.clone()), picked);
+}

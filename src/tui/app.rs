@@ -157,6 +157,8 @@ pub struct App {
     pub loaded: bool,
     /// Set when the engine could not be reached for the last snapshot.
     pub trouble: Option<String>,
+    /// Set while the service is gone: the last data shows and nothing can change.
+    pub read_only: bool,
     /// How the store is reached, for the header: in this process or through a service. None: not
     /// said (the tests that drive the state directly).
     pub link: Option<crate::client::Link>,
@@ -191,6 +193,17 @@ pub struct App {
 
 const TOAST_SECONDS: i64 = 4;
 
+/// The answer to a change asked for while the service is away.
+pub const READ_ONLY: &str = "the service is gone, so nothing was changed: try again once it is back";
+
+/// Whether an action asks the engine to change something (and so cannot while the service is gone).
+fn changes_data(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Approve | Action::Deny | Action::Cancel | Action::Revoke | Action::New | Action::Edit
+    )
+}
+
 /// Keeps the request form's roles and maximum on the application chosen; roles already chosen that
 /// the new application also offers stay chosen.
 fn sync_request(form: &mut Form<Purpose>) {
@@ -218,6 +231,7 @@ impl App {
             data: Snapshot::default(),
             loaded: false,
             trouble: None,
+            read_only: false,
             link: None,
             now,
             tab: Tab::Requests,
@@ -272,6 +286,9 @@ impl App {
 
     /// Whether an action means anything for this user here; the footer leaves out what does not.
     pub fn offers(&self, action: Action) -> bool {
+        if self.read_only && changes_data(action) {
+            return false;
+        }
         match action {
             Action::Approve | Action::Deny if matches!(self.overlay, Some(Overlay::Detail { .. })) => {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
@@ -283,12 +300,69 @@ impl App {
                     && self.selected_request().is_some_and(|id| self.decidable(id))
             }
             Action::Sort | Action::Mine => self.role() == Role::Approver,
+            // Only an admin of the application's customer tenant changes its JIT settings.
+            Action::Edit => {
+                let me = self.data.me.as_ref();
+                self.role_allows(self.tab.scope(), action)
+                    && self.selected_app().is_none_or(|a| me.is_some_and(|m| m.tenant == a.customer_tenant))
+            }
             // The help offers scrolling only when it has more than fits.
             Action::Down | Action::Up if matches!(self.overlay, Some(Overlay::Help { .. })) => {
                 self.help_rows.get().1 > 0
             }
             _ => self.role_allows(self.tab.scope(), action),
         }
+    }
+
+    /// Why an action that changes data cannot be taken here, for a key pressed that the footer does
+    /// not offer: said at once, before any form is opened or typed into. None when there is nothing
+    /// to explain (a key that means nothing here, or no row selected).
+    pub fn why_not(&self, action: Action) -> Option<String> {
+        if !changes_data(action) {
+            return None;
+        }
+        if self.read_only {
+            return Some(READ_ONLY.into());
+        }
+        match action {
+            Action::Approve | Action::Deny => {
+                let id = match &self.overlay {
+                    Some(Overlay::Detail { id, .. }) => *id,
+                    _ => self.selected_request()?,
+                };
+                let Some(r) = self.data.requests.iter().find(|r| r.id == id) else {
+                    return Some(format!(
+                        "request {id} is no longer pending: only a pending request is decided"
+                    ));
+                };
+                Some(if r.state != RequestState::Pending {
+                    format!("request {id} is {}: only a pending request is decided", r.state.name())
+                } else {
+                    format!("you are not an approver of {}: only its approvers decide request {id}", r.app)
+                })
+            }
+            Action::Edit => {
+                let app = self.selected_app()?;
+                Some(format!(
+                    "only an admin of {} changes the JIT settings of {}",
+                    self.tenant_name(&app.customer_tenant),
+                    app.name
+                ))
+            }
+            Action::Cancel if self.selected_request().is_some() => {
+                Some("only the requester can cancel a request".into())
+            }
+            Action::Revoke if self.selected_request().is_some() => Some(
+                "revoking access needs one of its application's approvers or an admin of its customer tenant"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// A tenant's name as the dashboard shows it; its id when it is not in the snapshot.
+    pub fn tenant_name(&self, id: &str) -> String {
+        self.data.tenant(id).map_or_else(|| id.to_string(), |t| t.name.clone())
     }
 
     /// Whether this user can decide the request now: pending, on an application they approve.
@@ -426,7 +500,7 @@ impl App {
             MouseEventKind::ScrollUp => self.act(Action::Up),
             MouseEventKind::Down(MouseButton::Left) if mouse.row == 1 => {
                 if let Some(tab) = tab_at(mouse.column) {
-                    self.tab = tab;
+                    self.go(tab);
                 }
                 Vec::new()
             }
@@ -555,6 +629,11 @@ impl App {
                     Some(a @ (Action::Approve | Action::Deny)) if self.offers(a) => {
                         self.open_decision(id, a == Action::Approve);
                     }
+                    Some(a @ (Action::Approve | Action::Deny)) => {
+                        if let Some(why) = self.why_not(a) {
+                            self.toast(why, true);
+                        }
+                    }
                     _ => {}
                 }
                 Vec::new()
@@ -674,6 +753,9 @@ impl App {
 
     fn act(&mut self, action: Action) -> Vec<Effect> {
         if !self.offers(action) {
+            if let Some(why) = self.why_not(action) {
+                self.toast(why, true);
+            }
             return Vec::new();
         }
         let rows = self.row_count();
@@ -683,13 +765,13 @@ impl App {
         match action {
             Action::Quit => return vec![Effect::Quit],
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
-            Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % 5],
-            Action::PrevTab => self.tab = Tab::ALL[(self.tab.index() + 4) % 5],
-            Action::Tab1 => self.tab = Tab::Applications,
-            Action::Tab2 => self.tab = Tab::Settings,
-            Action::Tab3 => self.tab = Tab::Requests,
-            Action::Tab4 => self.tab = Tab::Access,
-            Action::Tab5 => self.tab = Tab::Activity,
+            Action::NextTab => self.go(Tab::ALL[(self.tab.index() + 1) % 5]),
+            Action::PrevTab => self.go(Tab::ALL[(self.tab.index() + 4) % 5]),
+            Action::Tab1 => self.go(Tab::Applications),
+            Action::Tab2 => self.go(Tab::Settings),
+            Action::Tab3 => self.go(Tab::Requests),
+            Action::Tab4 => self.go(Tab::Access),
+            Action::Tab5 => self.go(Tab::Activity),
             Action::Up => self.select(at.saturating_sub(1)),
             Action::Down => self.select((at + 1).min(last)),
             Action::Top => self.select(0),
@@ -751,6 +833,24 @@ impl App {
             Action::Yes | Action::No => {}
         }
         Vec::new()
+    }
+
+    /// Shows a tab. The Applications and JIT settings tabs list the same applications, so each opens
+    /// on the application the other had selected: tab 2 shows the policy of the one picked on tab 1.
+    fn go(&mut self, tab: Tab) {
+        let other = match (self.tab, tab) {
+            (Tab::Applications, Tab::Settings) | (Tab::Settings, Tab::Applications) => self.tab,
+            _ => {
+                self.tab = tab;
+                return;
+            }
+        };
+        self.tab = tab;
+        let Some(picked) = self.lists[other.index()].selected.clone() else { return };
+        if lists::keys(self, tab).contains(&picked) {
+            self.list_mut().selected = Some(picked);
+            self.refollow(tab);
+        }
     }
 
     /// "Erin Lindqvist's Reader access to contoso-crm-eu", for the revoke question and form.

@@ -61,8 +61,6 @@ enum Msg {
 
 /// The header's word while the service is away.
 const GONE: &str = "service gone: showing the last data, read-only; reconnecting…";
-/// The answer to a change asked for while the service is away.
-const REFUSED: &str = "the service is gone, so nothing was changed: try again once it is back";
 /// The answer to a question the last data cannot answer while the service is away.
 const UNREACHABLE: &str = "the service is gone: that shows once it is back";
 /// Waits between attempts to reach a service that went away: from the first, doubling to the last.
@@ -192,6 +190,7 @@ async fn event_loop(
                 }
                 Msg::Gone => {
                     gone = true;
+                    app.read_only = true;
                     // The header's room goes to saying so.
                     app.link = None;
                     app.trouble = Some(GONE.into());
@@ -201,6 +200,7 @@ async fn event_loop(
                     changes = Some(*events);
                     if gone {
                         gone = false;
+                        app.read_only = false;
                         app.link = Some(backend.link());
                         app.trouble = None;
                     }
@@ -226,8 +226,8 @@ async fn event_loop(
                     terminal::bell(term).map_err(|e| hung_up(&format!("cannot write to it: {e}")))?
                 }
                 // While the service is away nothing can change, and the screen says so.
-                Effect::Run(_) if gone => app.on_result(Err(REFUSED.into())),
-                Effect::MarkSeen(_) if gone => app.toast(REFUSED.into(), true),
+                Effect::Run(_) if gone => app.on_result(Err(app::READ_ONLY.into())),
+                Effect::MarkSeen(_) if gone => app.toast(app::READ_ONLY.into(), true),
                 Effect::LoadDetail(_) if gone => app.toast(UNREACHABLE.into(), true),
                 Effect::Run(call) => run_call(backend, actor, call, &tx),
                 Effect::LoadDetail(id) => {
