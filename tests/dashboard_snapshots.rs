@@ -1403,3 +1403,68 @@ async fn jit_settings_show_the_application_picked_on_applications_and_back() {
     screen.press(&[k('2')]).await;
     assert_eq!(screen.app.selected_app().map(|a| a.name.clone()), picked);
 }
+
+// --- forms that protect what was typed ----------------------------------------------------------
+
+fn form_error(screen: &Screen) -> Option<String> {
+    match &screen.app.overlay {
+        Some(jitdesk::tui::app::Overlay::Form(form)) => form.error.clone(),
+        other => panic!("no form open: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn esc_on_a_form_with_typed_text_asks_before_discarding_it() {
+    // Nothing typed: Esc closes at once.
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('a'), Key(KeyCode::Esc)]).await;
+    assert!(screen.app.overlay.is_none());
+
+    screen.press(&[k('a'), Type("Matches INC-20580"), Key(KeyCode::Esc)]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("Discard what you entered?"), "{text}");
+    insta::assert_snapshot!("discard_prompt", screen.render(100, 30).backend());
+    // n goes on editing, with the text kept.
+    screen.press(&[k('n')]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(!text.contains("Discard what you entered?") && text.contains("Matches INC-20580"), "{text}");
+    // y throws it away; nothing was sent.
+    screen.press(&[Key(KeyCode::Esc), k('y')]).await;
+    assert!(screen.app.overlay.is_none());
+    assert!(
+        screen
+            .app
+            .data
+            .requests
+            .iter()
+            .any(|r| r.id == 10 && r.state == jitdesk::domain::RequestState::Pending)
+    );
+}
+
+#[tokio::test]
+async fn a_fields_error_clears_as_soon_as_the_field_is_fixed() {
+    let mut screen = Screen::open(Who::Publisher).await;
+    // No role chosen: the form says so and stays open.
+    screen.press(&[k('n'), Ctrl('s')]).await;
+    let error = form_error(&screen).expect("an error");
+    assert!(error.contains("choose at least one role"), "{error}");
+    // Moving to the field changes nothing yet; choosing a role clears it at once.
+    screen.press(&[TAB]).await;
+    assert_eq!(form_error(&screen), Some(error));
+    screen.press(&[k(' ')]).await;
+    assert_eq!(form_error(&screen), None, "fixed, so the error has gone");
+    // A duration that does not read shows its own error, gone once the duration reads.
+    screen.press(&[TAB, TAB, Ctrl('u'), Type("2 parsecs"), Ctrl('s')]).await;
+    assert!(form_error(&screen).is_some());
+    for _ in 0.."2 parsecs".len() {
+        screen.press(&[BACKSPACE]).await;
+    }
+    screen.press(&[Type("2")]).await;
+    assert!(form_error(&screen).is_some(), "\"2\" is no duration either");
+    screen.press(&[Type("h")]).await;
+    assert_eq!(form_error(&screen), None);
+    match &screen.app.overlay {
+        Some(jitdesk::tui::app::Overlay::Form(form)) => assert_eq!(form.value("duration"), "2h"),
+        other => panic!("no form open: {other:?}"),
+    }
+}

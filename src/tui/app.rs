@@ -646,29 +646,42 @@ impl App {
                     Vec::new()
                 }
             },
-            Overlay::Form(mut form) => match form.key(key) {
-                FormKey::Close => Vec::new(),
-                FormKey::Handled => {
-                    self.overlay = Some(Overlay::Form(form));
-                    Vec::new()
+            Overlay::Form(form) => {
+                // An error of the dashboard's own reading of the fields (not the engine's answer)
+                // is read again after each key, so it goes as soon as the field is fixed.
+                let ours = form.error.is_some() && self.call_for(&form).err() == form.error;
+                self.form_key(form, key, ours)
+            }
+        }
+    }
+
+    /// A key for a form; `recheck` reads the fields again after it, for an error of ours on show.
+    fn form_key(&mut self, mut form: Form<Purpose>, key: KeyEvent, recheck: bool) -> Vec<Effect> {
+        match form.key(key) {
+            FormKey::Close => Vec::new(),
+            FormKey::Handled => {
+                if recheck {
+                    form.error = self.call_for(&form).err();
                 }
-                FormKey::Submit => {
-                    let call = self.call_for(&form);
-                    match call {
-                        Ok(call) => {
-                            form.busy = true;
-                            form.error = None;
-                            self.overlay = Some(Overlay::Form(form));
-                            vec![Effect::Run(call)]
-                        }
-                        Err(message) => {
-                            form.error = Some(message);
-                            self.overlay = Some(Overlay::Form(form));
-                            Vec::new()
-                        }
+                self.overlay = Some(Overlay::Form(form));
+                Vec::new()
+            }
+            FormKey::Submit => {
+                let call = self.call_for(&form);
+                match call {
+                    Ok(call) => {
+                        form.busy = true;
+                        form.error = None;
+                        self.overlay = Some(Overlay::Form(form));
+                        vec![Effect::Run(call)]
+                    }
+                    Err(message) => {
+                        form.error = Some(message);
+                        self.overlay = Some(Overlay::Form(form));
+                        Vec::new()
                     }
                 }
-            },
+            }
         }
     }
 
