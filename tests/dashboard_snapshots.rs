@@ -1468,3 +1468,62 @@ async fn a_fields_error_clears_as_soon_as_the_field_is_fixed() {
         other => panic!("no form open: {other:?}"),
     }
 }
+
+// --- Activity and details -----------------------------------------------------------------------
+
+/// The request whose details are open, once they have loaded.
+fn detail_open(screen: &Screen) -> Option<u64> {
+    match &screen.app.overlay {
+        Some(jitdesk::tui::app::Overlay::Detail { id, detail: Some(d) }) => {
+            assert_eq!(d.request.id, *id);
+            Some(*id)
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn enter_on_an_audit_row_or_a_grant_opens_that_requests_details_with_its_history() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('5')]).await;
+    // The first audit row about a request, found from the data rather than assumed.
+    let targets: Vec<_> = jitdesk::tui::lists::audit(&screen.app).iter().map(|a| a.target.clone()).collect();
+    let (at, id) = targets
+        .iter()
+        .enumerate()
+        .find_map(|(i, t)| match t {
+            jitdesk::domain::Target::Request(id) => Some((i, *id)),
+            _ => None,
+        })
+        .expect("an audit row about a request");
+    screen.press(&[k('g')]).await;
+    for _ in 0..at {
+        screen.press(&[k('j')]).await;
+    }
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("Enter details"), "the footer offers it:\n{text}");
+    screen.press(&[ENTER]).await;
+    assert_eq!(detail_open(&screen), Some(id));
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains(&format!("Request {id}")), "{text}");
+    insta::assert_snapshot!("detail_from_activity", screen.render(100, 30).backend());
+    screen.press(&[Key(KeyCode::Esc)]).await;
+    assert!(screen.app.overlay.is_none());
+
+    // A row about something else (an application, a user) offers nothing to open.
+    if let Some(other) = targets.iter().position(|t| !matches!(t, jitdesk::domain::Target::Request(_))) {
+        screen.press(&[k('g')]).await;
+        for _ in 0..other {
+            screen.press(&[k('j')]).await;
+        }
+        assert!(!lines(&screen.buffer(100, 30)).contains("Enter details"));
+        screen.press(&[ENTER]).await;
+        assert!(screen.app.overlay.is_none());
+    }
+
+    // Tab 4: Enter on a grant opens its request.
+    screen.press(&[k('4')]).await;
+    let grant = screen.app.selected_request().expect("a grant selected");
+    screen.press(&[ENTER]).await;
+    assert_eq!(detail_open(&screen), Some(grant));
+}

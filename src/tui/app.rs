@@ -294,6 +294,8 @@ impl App {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
             }
             Action::MarkRead => self.data.unread() > 0,
+            // Only a row about a request has details to open.
+            Action::Open => self.opened_request().is_some(),
             // Only a request this user can decide offers a decision.
             Action::Approve | Action::Deny => {
                 self.role_allows(self.tab.scope(), action)
@@ -756,6 +758,19 @@ impl App {
         }
     }
 
+    /// The request Enter opens: the selected request or grant, or the request an audit row is about.
+    pub fn opened_request(&self) -> Option<u64> {
+        match (self.tab, &self.list().selected) {
+            (Tab::Activity, Some(Key::Id(id))) => {
+                match self.data.audit.iter().find(|a| a.id == *id).map(|a| &a.target) {
+                    Some(Target::Request(request)) => Some(*request),
+                    _ => None,
+                }
+            }
+            _ => self.selected_request(),
+        }
+    }
+
     /// The application under the cursor on the Applications or JIT settings tab.
     pub fn selected_app(&self) -> Option<&crate::domain::Application> {
         match (self.tab, &self.list().selected) {
@@ -799,7 +814,7 @@ impl App {
                 self.refollow(self.tab);
             }
             Action::Open => {
-                if let Some(id) = self.selected_request() {
+                if let Some(id) = self.opened_request() {
                     self.overlay = Some(Overlay::Detail { id, detail: None });
                     return vec![Effect::LoadDetail(id)];
                 }

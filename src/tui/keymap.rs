@@ -98,9 +98,10 @@ const DEFAULTS: &[Default] = &[
     (Action::PageUp, "page_up", &["pageup"], "page up", Scope::List, false),
     (Action::PageDown, "page_down", &["pagedown"], "page down", Scope::List, false),
     (Action::Filter, "filter", &["/"], "filter", Scope::List, true),
+    // Offered only on a row about a request: a request, a grant, an audit row.
+    (Action::Open, "open", &["enter"], "details", Scope::List, true),
     (Action::Back, "back", &["esc"], "back / close", Scope::Global, false),
     (Action::Goto, "goto", &["#", ":"], "open request by number", Scope::Global, false),
-    (Action::Open, "open", &["enter"], "details", Scope::Requests, true),
     (Action::New, "new", &["n"], "deploy", Scope::Applications, true),
     (Action::Edit, "edit", &["e"], "edit", Scope::Settings, true),
     (Action::Approve, "approve", &["a"], "approve", Scope::Requests, true),
