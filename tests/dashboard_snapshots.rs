@@ -1527,3 +1527,51 @@ async fn enter_on_an_audit_row_or_a_grant_opens_that_requests_details_with_its_h
     screen.press(&[ENTER]).await;
     assert_eq!(detail_open(&screen), Some(grant));
 }
+
+#[tokio::test]
+async fn notifications_scroll_keep_their_selection_by_id_and_open_their_request() {
+    let mut screen = Screen::open(Who::Approver).await;
+    let count = screen.app.data.notifications.len();
+    assert!(count > 6, "more notifications than fit: {count}");
+    screen.press(&[k('5'), k('n')]).await;
+    // As the loop does: each frame hands the state where it put the list with the cursor.
+    let frame = |screen: &mut Screen| {
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("a test terminal");
+        let mut window = None;
+        terminal.draw(|f| window = jitdesk::tui::view::drawn(f, &screen.app)).expect("a frame");
+        screen.app.on_frame(window);
+    };
+    frame(&mut screen);
+    assert_eq!(screen.app.window.rows, 6, "six notifications in view");
+    screen.press(&[k('G')]).await;
+    frame(&mut screen);
+    let oldest = screen.app.data.notifications.last().expect("a notification").clone();
+    let newest = screen.app.data.notifications[0].clone();
+    let buf = screen.buffer(100, 30);
+    let text = lines(&buf);
+    // The oldest is in view now and the newest has scrolled out of it.
+    let notes: String = text.lines().take_while(|l| !l.contains("Audit log")).collect::<Vec<_>>().join("\n");
+    assert!(notes.contains(&oldest.message), "{text}");
+    assert!(screen.app.notes.offset > 0, "scrolled:\n{text}");
+    let first_shown = notes.lines().nth(4).unwrap_or_default();
+    assert!(!first_shown.contains(&newest.message), "the newest is out of view:\n{text}");
+    insta::assert_snapshot!("notifications_scrolled", screen.render(100, 30).backend());
+
+    // A new notification arrives on top: the cursor stays on the same one.
+    let selected = screen.app.notes.selected.clone();
+    // Alice approves contoso-crm-dev by hand from now: Dave's request there is hers to decide.
+    manual(&screen, "contoso-crm-dev", "1h", true).await;
+    asks(&screen, DAVE, "contoso-crm-dev").await;
+    screen.reload().await;
+    assert!(screen.app.data.notifications.len() > count, "a notification arrived");
+    assert_eq!(screen.app.notes.selected, selected);
+
+    // Enter opens the request it is about, with its history.
+    screen.press(&[ENTER]).await;
+    assert_eq!(detail_open(&screen), Some(oldest.request));
+    screen.press(&[Key(KeyCode::Esc)]).await;
+
+    // `n` goes back to the audit log, where it was.
+    screen.press(&[k('n')]).await;
+    assert!(!screen.app.on_notes);
+}

@@ -165,6 +165,10 @@ pub struct App {
     pub now: DateTime<Utc>,
     pub tab: Tab,
     pub lists: [ListState; 5],
+    /// The notifications above tab 5's audit log: a list of their own.
+    pub notes: ListState,
+    /// Whether tab 5's cursor is in the notifications rather than the audit log.
+    pub on_notes: bool,
     pub overlay: Option<Overlay>,
     pub toasts: Vec<Toast>,
     pub ui: Ui,
@@ -236,6 +240,8 @@ impl App {
             now,
             tab: Tab::Requests,
             lists: Default::default(),
+            notes: ListState::default(),
+            on_notes: false,
             overlay: None,
             toasts: Vec::new(),
             ui,
@@ -258,11 +264,20 @@ impl App {
     }
 
     pub fn list(&self) -> &ListState {
-        &self.lists[self.tab.index()]
+        self.list_of(self.tab)
     }
 
     fn list_mut(&mut self) -> &mut ListState {
-        &mut self.lists[self.tab.index()]
+        self.list_of_mut(self.tab)
+    }
+
+    /// A tab's list with the cursor: on tab 5, the notifications or the audit log.
+    pub fn list_of(&self, tab: Tab) -> &ListState {
+        if tab == Tab::Activity && self.on_notes { &self.notes } else { &self.lists[tab.index()] }
+    }
+
+    fn list_of_mut(&mut self, tab: Tab) -> &mut ListState {
+        if tab == Tab::Activity && self.on_notes { &mut self.notes } else { &mut self.lists[tab.index()] }
     }
 
     pub fn role(&self) -> Role {
@@ -294,6 +309,7 @@ impl App {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
             }
             Action::MarkRead => self.data.unread() > 0,
+            Action::Pane => self.on_notes || !self.data.notifications.is_empty(),
             // Only a row about a request has details to open.
             Action::Open => self.opened_request().is_some(),
             // Only a request this user can decide offers a decision.
@@ -589,7 +605,7 @@ impl App {
     fn refollow(&mut self, tab: Tab) -> Option<Key> {
         let keys = lists::keys(self, tab);
         let page = self.window.rows;
-        let list = &mut self.lists[tab.index()];
+        let list = self.list_of_mut(tab);
         let left = list.follow(&keys);
         list.scroll(page, keys.len());
         left
@@ -761,6 +777,9 @@ impl App {
     /// The request Enter opens: the selected request or grant, or the request an audit row is about.
     pub fn opened_request(&self) -> Option<u64> {
         match (self.tab, &self.list().selected) {
+            (Tab::Activity, Some(Key::Id(id))) if self.on_notes => {
+                self.data.notifications.iter().find(|n| n.id == *id).map(|n| n.request)
+            }
             (Tab::Activity, Some(Key::Id(id))) => {
                 match self.data.audit.iter().find(|a| a.id == *id).map(|a| &a.target) {
                     Some(Target::Request(request)) => Some(*request),
@@ -849,6 +868,10 @@ impl App {
                 }
             }
             Action::Goto => self.goto = Some(String::new()),
+            Action::Pane => {
+                self.on_notes = !self.on_notes;
+                self.refollow(Tab::Activity);
+            }
             Action::Sort => {
                 self.sort = self.sort.next();
                 self.refollow(Tab::Requests);

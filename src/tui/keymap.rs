@@ -32,6 +32,8 @@ pub enum Action {
     Cancel,
     Revoke,
     MarkRead,
+    /// Moves the cursor between the notifications and the audit log.
+    Pane,
     /// Cycles the order of pending requests.
     Sort,
     /// Toggles pending requests between those the user can decide and all they can see.
@@ -112,6 +114,7 @@ const DEFAULTS: &[Default] = &[
     (Action::Mine, "mine", &["m"], "mine / all", Scope::Requests, true),
     (Action::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
     (Action::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
+    (Action::Pane, "pane", &["n"], "notifications / audit", Scope::Activity, true),
     // Over the tabs. A name used above rebinds the same action here too.
     (Action::Back, "back", &["esc"], "close", Scope::Help, true),
     (Action::Help, "help", &["?"], "close", Scope::Help, false),
