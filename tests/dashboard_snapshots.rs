@@ -1575,3 +1575,21 @@ async fn notifications_scroll_keep_their_selection_by_id_and_open_their_request(
     screen.press(&[k('n')]).await;
     assert!(!screen.app.on_notes);
 }
+
+#[tokio::test]
+async fn the_bell_rings_once_for_a_burst_of_requests_to_decide_then_again_after_ten_seconds() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.app.ui.bell = true;
+    manual(&screen, "contoso-crm-dev", "1h", true).await;
+    manual(&screen, "contoso-crm-eu", "1h", true).await;
+    let arrive = async |screen: &mut Screen, who: &str, app: &str| {
+        asks(screen, who, app).await;
+        let snapshot = Snapshot::load(&screen.engine, screen.me).await.expect("a snapshot");
+        screen.app.on_snapshot(snapshot).iter().filter(|e| matches!(e, Effect::Bell)).count()
+    };
+    assert_eq!(arrive(&mut screen, DAVE, "contoso-crm-dev").await, 1, "the first arrival rings");
+    screen.app.tick(now() + chrono::TimeDelta::seconds(5));
+    assert_eq!(arrive(&mut screen, "erin@fabrikam.com", "contoso-crm-dev").await, 0, "5 s later: quiet");
+    screen.app.tick(now() + chrono::TimeDelta::seconds(10));
+    assert_eq!(arrive(&mut screen, DAVE, "contoso-crm-eu").await, 1, "10 s after the ring: rings again");
+}
