@@ -1571,7 +1571,18 @@ async fn notifications_scroll_keep_their_selection_by_id_and_open_their_request(
     assert_eq!(detail_open(&screen), Some(oldest.request));
     screen.press(&[Key(KeyCode::Esc)]).await;
 
-    // `n` goes back to the audit log, where it was.
+    // The filter works on the list with the cursor, and counts against its own rows.
+    let total = screen.app.data.notifications.len();
+    screen.press(&[k('/'), Type("Owner"), ENTER]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(
+        text.contains("Notifications (1) · ") && text.contains(&format!("1 of {total} match `Owner`")),
+        "{text}"
+    );
+    let audit = screen.app.data.audit.len();
+    assert!(text.contains(&format!("Audit log ({audit}) ")), "the audit log is not filtered:\n{text}");
+
+    // `n` goes back to the audit log.
     screen.press(&[k('n')]).await;
     assert!(!screen.app.on_notes);
 }

@@ -290,7 +290,6 @@ fn notifications_matching<'a>(app: &'a App, words: &[String]) -> Vec<&'a Notific
 /// How many rows a tab's list has before its filter: the filter's count says "3 of 40".
 pub fn unfiltered(app: &App, tab: Tab) -> usize {
     match tab {
-        Tab::Activity if app.on_notes => notifications_matching(app, &[]).len(),
         Tab::Applications | Tab::Settings => apps_matching(app, &[]).len(),
         Tab::Requests => requests_matching(app, &[]).len(),
         Tab::Access => grants_matching(app, &[]).len(),
