@@ -537,7 +537,9 @@ fn approve_form_with_the_justification_in_its_intro_and_typed_controls() {
         other => panic!("the form should stay open with the error, got {other:?}"),
     }
     check_in("approve form with an engine error", &app, &[esc("refused")], Some(&title));
+    // A reason was typed: Esc asks first, and y discards it.
     key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('y'));
     key(&mut app, KeyCode::Char('d'));
     assert!(matches!(app.overlay, Some(Overlay::Form(_))), "`d` should open the deny form");
     check_in("deny form", &app, &intro, Some(&format!("Deny request {}", world.pending)));

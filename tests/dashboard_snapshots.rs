@@ -1402,3 +1402,293 @@ async fn marks_take_only_rows_i_can_decide_and_esc_clears_them() {
     assert!(screen.app.marks.is_empty(), "Esc clears the marks");
     assert_eq!(screen.app.row_count(), 1, "the filter stays until a second Esc");
 }
+
+// --- actions that cannot be taken say why -------------------------------------------------------
+
+/// The toasts on screen, newest last.
+fn toasts(screen: &Screen) -> Vec<(String, bool)> {
+    screen.app.toasts.iter().map(|t| (t.text.clone(), t.error)).collect()
+}
+
+#[tokio::test]
+async fn a_decision_the_user_cannot_take_is_not_offered_and_says_why_before_any_form() {
+    // Dave, a publisher, on his own pending request 10 on contoso-crm.
+    let mut screen = Screen::open(Who::Publisher).await;
+    assert_eq!(screen.app.selected_request(), Some(10));
+    let text = lines(&screen.buffer(100, 30));
+    assert!(!text.contains("a approve") && !text.contains("d deny"), "{text}");
+    screen.press(&[k('a')]).await;
+    assert!(screen.app.overlay.is_none(), "no form to type into");
+    let shown = toasts(&screen);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].1, "said as a refusal: {shown:?}");
+    assert!(shown[0].0.contains("not an approver of contoso-crm"), "{shown:?}");
+    insta::assert_snapshot!("why_not_toast", screen.render(100, 30).backend());
+
+    // A settled request says that it is settled, not who decides.
+    screen.press(&[k('j'), k('d')]).await;
+    assert_eq!(screen.app.selected_request(), Some(9));
+    assert!(screen.app.overlay.is_none());
+    let last = toasts(&screen).pop().expect("a toast");
+    assert!(
+        last.0.contains("request 9 is Approved") && last.0.contains("only a pending request"),
+        "{last:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_service_gone_no_change_is_offered_and_each_says_why() {
+    let mut screen = Screen::open(Who::Approver).await;
+    let before = lines(&screen.buffer(100, 30));
+    assert!(before.contains("a approve"), "{before}");
+    screen.app.read_only = true;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(!text.contains("a approve") && !text.contains("d deny"), "{text}");
+    for steps in [&[k('a')][..], &[k('d')], &[k('4'), k('x')], &[k('2'), k('e')], &[k('1'), k('n')]] {
+        screen.app.toasts.clear();
+        screen.press(steps).await;
+        assert!(screen.app.overlay.is_none(), "{steps:?} opened something");
+        let shown = toasts(&screen);
+        assert!(
+            shown
+                .iter()
+                .any(|(t, error)| *error && t.contains("the service is gone, so nothing was changed")),
+            "{steps:?}: {shown:?}"
+        );
+        screen.press(&[k('3')]).await;
+    }
+}
+
+#[tokio::test]
+async fn jit_settings_tell_who_cannot_change_them_who_can() {
+    // Alice is an admin of contoso: she is told how.
+    let text = text_after(Who::Approver, &[k('2')], 100, 30).await;
+    assert!(text.contains("Press e to change"), "{text}");
+    // Dave, a publisher, is told who can, and `e` says the same.
+    let mut screen = Screen::open(Who::Publisher).await;
+    screen.press(&[k('2')]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(!text.contains("Press e"), "{text}");
+    assert!(text.contains("only an admin of"), "{text}");
+    screen.press(&[k('e')]).await;
+    assert!(screen.app.overlay.is_none());
+    let last = toasts(&screen).pop().expect("a toast");
+    assert!(last.0.starts_with("only an admin of") && last.0.contains("contoso-crm"), "{last:?}");
+}
+
+#[tokio::test]
+async fn jit_settings_show_the_application_picked_on_applications_and_back() {
+    let mut screen = Screen::open(Who::Approver).await;
+    // The last application on tab 1 is contoso-crm-eu; tab 2 opened on contoso-crm.
+    screen.press(&[k('1'), k('G'), k('2')]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("contoso-crm-eu"), "{text}");
+    let detail: String = text.lines().filter(|l| l.contains("application ")).collect();
+    assert!(detail.contains("contoso-crm-eu"), "the policy shown is contoso-crm-eu's:\n{text}");
+    // And back: tab 1 keeps the one picked on tab 2.
+    screen.press(&[k('g'), k('1')]).await;
+    let picked = screen.app.selected_app().map(|a| a.name.clone());
+    screen.press(&[k('2')]).await;
+    assert_eq!(screen.app.selected_app().map(|a| a.name.clone()), picked);
+}
+
+// --- forms that protect what was typed ----------------------------------------------------------
+
+fn form_error(screen: &Screen) -> Option<String> {
+    match &screen.app.overlay {
+        Some(jitdesk::tui::app::Overlay::Form(form)) => form.error.clone(),
+        other => panic!("no form open: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn esc_on_a_form_with_typed_text_asks_before_discarding_it() {
+    // Nothing typed: Esc closes at once.
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('a'), Key(KeyCode::Esc)]).await;
+    assert!(screen.app.overlay.is_none());
+
+    screen.press(&[k('a'), Type("Matches INC-20580"), Key(KeyCode::Esc)]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("Discard what you entered?"), "{text}");
+    insta::assert_snapshot!("discard_prompt", screen.render(100, 30).backend());
+    // n goes on editing, with the text kept.
+    screen.press(&[k('n')]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(!text.contains("Discard what you entered?") && text.contains("Matches INC-20580"), "{text}");
+    // y throws it away; nothing was sent.
+    screen.press(&[Key(KeyCode::Esc), k('y')]).await;
+    assert!(screen.app.overlay.is_none());
+    assert!(
+        screen
+            .app
+            .data
+            .requests
+            .iter()
+            .any(|r| r.id == 10 && r.state == jitdesk::domain::RequestState::Pending)
+    );
+}
+
+#[tokio::test]
+async fn a_fields_error_clears_as_soon_as_the_field_is_fixed() {
+    let mut screen = Screen::open(Who::Publisher).await;
+    // No role chosen: the form says so and stays open.
+    screen.press(&[k('n'), Ctrl('s')]).await;
+    let error = form_error(&screen).expect("an error");
+    assert!(error.contains("choose at least one role"), "{error}");
+    // Moving to the field changes nothing yet; choosing a role clears it at once.
+    screen.press(&[TAB]).await;
+    assert_eq!(form_error(&screen), Some(error));
+    screen.press(&[k(' ')]).await;
+    assert_eq!(form_error(&screen), None, "fixed, so the error has gone");
+    // A duration that does not read shows its own error, gone once the duration reads.
+    screen.press(&[TAB, TAB, Ctrl('u'), Type("2 parsecs"), Ctrl('s')]).await;
+    assert!(form_error(&screen).is_some());
+    for _ in 0.."2 parsecs".len() {
+        screen.press(&[BACKSPACE]).await;
+    }
+    screen.press(&[Type("2")]).await;
+    assert!(form_error(&screen).is_some(), "\"2\" is no duration either");
+    screen.press(&[Type("h")]).await;
+    assert_eq!(form_error(&screen), None);
+    match &screen.app.overlay {
+        Some(jitdesk::tui::app::Overlay::Form(form)) => assert_eq!(form.value("duration"), "2h"),
+        other => panic!("no form open: {other:?}"),
+    }
+}
+
+// --- Activity and details -----------------------------------------------------------------------
+
+/// The request whose details are open, once they have loaded.
+fn detail_open(screen: &Screen) -> Option<u64> {
+    match &screen.app.overlay {
+        Some(jitdesk::tui::app::Overlay::Detail { id, detail: Some(d) }) => {
+            assert_eq!(d.request.id, *id);
+            Some(*id)
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn enter_on_an_audit_row_or_a_grant_opens_that_requests_details_with_its_history() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.press(&[k('5')]).await;
+    // The first audit row about a request, found from the data rather than assumed.
+    let targets: Vec<_> = jitdesk::tui::lists::audit(&screen.app).iter().map(|a| a.target.clone()).collect();
+    let (at, id) = targets
+        .iter()
+        .enumerate()
+        .find_map(|(i, t)| match t {
+            jitdesk::domain::Target::Request(id) => Some((i, *id)),
+            _ => None,
+        })
+        .expect("an audit row about a request");
+    screen.press(&[k('g')]).await;
+    for _ in 0..at {
+        screen.press(&[k('j')]).await;
+    }
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("Enter details"), "the footer offers it:\n{text}");
+    screen.press(&[ENTER]).await;
+    assert_eq!(detail_open(&screen), Some(id));
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains(&format!("Request {id}")), "{text}");
+    insta::assert_snapshot!("detail_from_activity", screen.render(100, 30).backend());
+    screen.press(&[Key(KeyCode::Esc)]).await;
+    assert!(screen.app.overlay.is_none());
+
+    // A row about something else (an application, a user) offers nothing to open.
+    if let Some(other) = targets.iter().position(|t| !matches!(t, jitdesk::domain::Target::Request(_))) {
+        screen.press(&[k('g')]).await;
+        for _ in 0..other {
+            screen.press(&[k('j')]).await;
+        }
+        assert!(!lines(&screen.buffer(100, 30)).contains("Enter details"));
+        screen.press(&[ENTER]).await;
+        assert!(screen.app.overlay.is_none());
+    }
+
+    // Tab 4: Enter on a grant opens its request.
+    screen.press(&[k('4')]).await;
+    let grant = screen.app.selected_request().expect("a grant selected");
+    screen.press(&[ENTER]).await;
+    assert_eq!(detail_open(&screen), Some(grant));
+}
+
+#[tokio::test]
+async fn notifications_scroll_keep_their_selection_by_id_and_open_their_request() {
+    let mut screen = Screen::open(Who::Approver).await;
+    let count = screen.app.data.notifications.len();
+    assert!(count > 6, "more notifications than fit: {count}");
+    screen.press(&[k('5'), k('n')]).await;
+    // As the loop does: each frame hands the state where it put the list with the cursor.
+    let frame = |screen: &mut Screen| {
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("a test terminal");
+        let mut window = None;
+        terminal.draw(|f| window = jitdesk::tui::view::drawn(f, &screen.app)).expect("a frame");
+        screen.app.on_frame(window);
+    };
+    frame(&mut screen);
+    assert_eq!(screen.app.window.rows, 6, "six notifications in view");
+    screen.press(&[k('G')]).await;
+    frame(&mut screen);
+    let oldest = screen.app.data.notifications.last().expect("a notification").clone();
+    let newest = screen.app.data.notifications[0].clone();
+    let buf = screen.buffer(100, 30);
+    let text = lines(&buf);
+    // The oldest is in view now and the newest has scrolled out of it.
+    let notes: String = text.lines().take_while(|l| !l.contains("Audit log")).collect::<Vec<_>>().join("\n");
+    assert!(notes.contains(&oldest.message), "{text}");
+    assert!(screen.app.notes.offset > 0, "scrolled:\n{text}");
+    let first_shown = notes.lines().nth(4).unwrap_or_default();
+    assert!(!first_shown.contains(&newest.message), "the newest is out of view:\n{text}");
+    insta::assert_snapshot!("notifications_scrolled", screen.render(100, 30).backend());
+
+    // A new notification arrives on top: the cursor stays on the same one.
+    let selected = screen.app.notes.selected.clone();
+    // Alice approves contoso-crm-dev by hand from now: Dave's request there is hers to decide.
+    manual(&screen, "contoso-crm-dev", "1h", true).await;
+    asks(&screen, DAVE, "contoso-crm-dev").await;
+    screen.reload().await;
+    assert!(screen.app.data.notifications.len() > count, "a notification arrived");
+    assert_eq!(screen.app.notes.selected, selected);
+
+    // Enter opens the request it is about, with its history.
+    screen.press(&[ENTER]).await;
+    assert_eq!(detail_open(&screen), Some(oldest.request));
+    screen.press(&[Key(KeyCode::Esc)]).await;
+
+    // The filter works on the list with the cursor, and counts against its own rows.
+    let total = screen.app.data.notifications.len();
+    screen.press(&[k('/'), Type("Owner"), ENTER]).await;
+    let text = lines(&screen.buffer(100, 30));
+    assert!(
+        text.contains("Notifications (1) · ") && text.contains(&format!("1 of {total} match `Owner`")),
+        "{text}"
+    );
+    let audit = screen.app.data.audit.len();
+    assert!(text.contains(&format!("Audit log ({audit}) ")), "the audit log is not filtered:\n{text}");
+
+    // `n` goes back to the audit log.
+    screen.press(&[k('n')]).await;
+    assert!(!screen.app.on_notes);
+}
+
+#[tokio::test]
+async fn the_bell_rings_once_for_a_burst_of_requests_to_decide_then_again_after_ten_seconds() {
+    let mut screen = Screen::open(Who::Approver).await;
+    screen.app.ui.bell = true;
+    manual(&screen, "contoso-crm-dev", "1h", true).await;
+    manual(&screen, "contoso-crm-eu", "1h", true).await;
+    let arrive = async |screen: &mut Screen, who: &str, app: &str| {
+        asks(screen, who, app).await;
+        let snapshot = Snapshot::load(&screen.engine, screen.me).await.expect("a snapshot");
+        screen.app.on_snapshot(snapshot).iter().filter(|e| matches!(e, Effect::Bell)).count()
+    };
+    assert_eq!(arrive(&mut screen, DAVE, "contoso-crm-dev").await, 1, "the first arrival rings");
+    screen.app.tick(now() + chrono::TimeDelta::seconds(5));
+    assert_eq!(arrive(&mut screen, "erin@fabrikam.com", "contoso-crm-dev").await, 0, "5 s later: quiet");
+    screen.app.tick(now() + chrono::TimeDelta::seconds(10));
+    assert_eq!(arrive(&mut screen, DAVE, "contoso-crm-eu").await, 1, "10 s after the ring: rings again");
+}

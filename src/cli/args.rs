@@ -55,6 +55,9 @@ pub enum Command {
         /// Keep the demo store instead of removing it on exit
         #[arg(long)]
         keep: bool,
+        /// Ring the terminal bell when a request arrives for you to decide (quiet otherwise)
+        #[arg(long)]
+        bell: bool,
     },
     /// Manage tenants
     #[command(subcommand)]

@@ -167,7 +167,7 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
 async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Result<ExitCode> {
     let command = match &cli.command {
         Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
-        Some(Command::Demo { speed, keep }) => return demo(cli, *speed, *keep).await,
+        Some(Command::Demo { speed, keep, bell }) => return demo(cli, *speed, *keep, *bell).await,
         None => return dashboard(cli, path, service.as_deref()).await,
         Some(Command::Serve { socket, group }) => {
             return serve(path, socket.as_deref(), group.as_deref()).await;
@@ -215,7 +215,7 @@ async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path
     let socket = client::socket_for(path)?;
     let shown = shared(&backend, &socket, async {
         let actor = backend.actor(cli.as_user.as_deref()).await?;
-        let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc };
+        let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc, bell: None };
         tui::run(backend.clone(), opts).await.map_err(|e| Error::Rule(RuleError::invalid(e)))
     })
     .await;
@@ -255,7 +255,7 @@ async fn serve(
 }
 
 /// The dashboard on a throwaway sample store with simulated activity.
-async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
+async fn demo(cli: &Cli, speed: f64, keep: bool, bell: bool) -> Result<ExitCode> {
     tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
     crate::logging::to_file();
     let dir = tempfile::Builder::new()
@@ -270,7 +270,7 @@ async fn demo(cli: &Cli, speed: f64, keep: bool) -> Result<ExitCode> {
         None => Actor::User("alice@contoso.com".into()),
     };
     let simulation = tokio::spawn(tui::demo::simulate(engine.clone(), viewer.clone(), speed));
-    let opts = tui::Options { actor: viewer, theme: cli.theme.clone(), utc: cli.utc };
+    let opts = tui::Options { actor: viewer, theme: cli.theme.clone(), utc: cli.utc, bell: Some(bell) };
     // Served beside the store, in the demo's private folder, never on a configured shared socket:
     // `jitdesk --store <demo store>` from another terminal reaches it while the demo runs.
     let backend = Backend::Local(engine.clone());

@@ -171,12 +171,18 @@ pub struct App {
     pub loaded: bool,
     /// Set when the engine could not be reached for the last snapshot.
     pub trouble: Option<String>,
+    /// Set while the service is gone: the last data shows and nothing can change.
+    pub read_only: bool,
     /// How the store is reached, for the header: in this process or through a service. None: not
     /// said (the tests that drive the state directly).
     pub link: Option<crate::client::Link>,
     pub now: DateTime<Utc>,
     pub tab: Tab,
     pub lists: [ListState; 5],
+    /// The notifications above tab 5's audit log: a list of their own.
+    pub notes: ListState,
+    /// Whether tab 5's cursor is in the notifications rather than the audit log.
+    pub on_notes: bool,
     pub overlay: Option<Overlay>,
     pub toasts: Vec<Toast>,
     pub ui: Ui,
@@ -201,9 +207,22 @@ pub struct App {
     known_pending: HashSet<u64>,
     /// Requests marked on the Requests tab for one decision on them all.
     pub marks: Marks,
+    /// When the bell last rang, so a burst of arrivals rings it once.
+    last_bell: Option<DateTime<Utc>>,
 }
 
 const TOAST_SECONDS: i64 = 4;
+
+/// The answer to a change asked for while the service is away.
+pub const READ_ONLY: &str = "the service is gone, so nothing was changed: try again once it is back";
+
+/// Whether an action asks the engine to change something (and so cannot while the service is gone).
+fn changes_data(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Approve | Action::Deny | Action::Cancel | Action::Revoke | Action::New | Action::Edit
+    )
+}
 
 /// Keeps the request form's roles and maximum on the application chosen; roles already chosen that
 /// the new application also offers stay chosen.
@@ -232,10 +251,13 @@ impl App {
             data: Snapshot::default(),
             loaded: false,
             trouble: None,
+            read_only: false,
             link: None,
             now,
             tab: Tab::Requests,
             lists: Default::default(),
+            notes: ListState::default(),
+            on_notes: false,
             overlay: None,
             toasts: Vec::new(),
             ui,
@@ -249,6 +271,7 @@ impl App {
             everything: false,
             known_pending: HashSet::new(),
             marks: Marks::default(),
+            last_bell: None,
         }
     }
 
@@ -258,11 +281,20 @@ impl App {
     }
 
     pub fn list(&self) -> &ListState {
-        &self.lists[self.tab.index()]
+        self.list_of(self.tab)
     }
 
     fn list_mut(&mut self) -> &mut ListState {
-        &mut self.lists[self.tab.index()]
+        self.list_of_mut(self.tab)
+    }
+
+    /// A tab's list with the cursor: on tab 5, the notifications or the audit log.
+    pub fn list_of(&self, tab: Tab) -> &ListState {
+        if tab == Tab::Activity && self.on_notes { &self.notes } else { &self.lists[tab.index()] }
+    }
+
+    fn list_of_mut(&mut self, tab: Tab) -> &mut ListState {
+        if tab == Tab::Activity && self.on_notes { &mut self.notes } else { &mut self.lists[tab.index()] }
     }
 
     pub fn role(&self) -> Role {
@@ -286,6 +318,9 @@ impl App {
 
     /// Whether an action means anything for this user here; the footer leaves out what does not.
     pub fn offers(&self, action: Action) -> bool {
+        if self.read_only && changes_data(action) {
+            return false;
+        }
         match action {
             Action::Approve | Action::Deny if matches!(self.overlay, Some(Overlay::Detail { .. })) => {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
@@ -293,18 +328,78 @@ impl App {
             Action::MarkRead => self.data.unread() > 0,
             // Marks are decided whatever the cursor is on.
             Action::Approve | Action::Deny if !self.marks.is_empty() => true,
+            Action::Pane => self.on_notes || !self.data.notifications.is_empty(),
+            // Only a row about a request has details to open.
+            Action::Open => self.opened_request().is_some(),
             // Only a request this user can decide offers a decision, or a mark.
             Action::Approve | Action::Deny | Action::Mark => {
                 self.role_allows(self.tab.scope(), action)
                     && self.selected_request().is_some_and(|id| self.decidable(id))
             }
             Action::Sort | Action::Mine => self.role() == Role::Approver,
+            // Only an admin of the application's customer tenant changes its JIT settings.
+            Action::Edit => {
+                let me = self.data.me.as_ref();
+                self.role_allows(self.tab.scope(), action)
+                    && self.selected_app().is_none_or(|a| me.is_some_and(|m| m.tenant == a.customer_tenant))
+            }
             // The help offers scrolling only when it has more than fits.
             Action::Down | Action::Up if matches!(self.overlay, Some(Overlay::Help { .. })) => {
                 self.help_rows.get().1 > 0
             }
             _ => self.role_allows(self.tab.scope(), action),
         }
+    }
+
+    /// Why an action that changes data cannot be taken here, for a key pressed that the footer does
+    /// not offer: said at once, before any form is opened or typed into. None when there is nothing
+    /// to explain (a key that means nothing here, or no row selected).
+    pub fn why_not(&self, action: Action) -> Option<String> {
+        if !changes_data(action) {
+            return None;
+        }
+        if self.read_only {
+            return Some(READ_ONLY.into());
+        }
+        match action {
+            Action::Approve | Action::Deny => {
+                let id = match &self.overlay {
+                    Some(Overlay::Detail { id, .. }) => *id,
+                    _ => self.selected_request()?,
+                };
+                let Some(r) = self.data.requests.iter().find(|r| r.id == id) else {
+                    return Some(format!(
+                        "request {id} is no longer pending: only a pending request is decided"
+                    ));
+                };
+                Some(if r.state != RequestState::Pending {
+                    format!("request {id} is {}: only a pending request is decided", r.state.name())
+                } else {
+                    format!("you are not an approver of {}: only its approvers decide request {id}", r.app)
+                })
+            }
+            Action::Edit => {
+                let app = self.selected_app()?;
+                Some(format!(
+                    "only an admin of {} changes the JIT settings of {}",
+                    self.tenant_name(&app.customer_tenant),
+                    app.name
+                ))
+            }
+            Action::Cancel if self.selected_request().is_some() => {
+                Some("only the requester can cancel a request".into())
+            }
+            Action::Revoke if self.selected_request().is_some() => Some(
+                "revoking access needs one of its application's approvers or an admin of its customer tenant"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// A tenant's name as the dashboard shows it; its id when it is not in the snapshot.
+    pub fn tenant_name(&self, id: &str) -> String {
+        self.data.tenant(id).map_or_else(|| id.to_string(), |t| t.name.clone())
     }
 
     /// Whether this user can decide the request now: pending, on an application they approve.
@@ -366,7 +461,8 @@ impl App {
             }
         }
         let mut effects = Vec::new();
-        if !first && arrived > 0 && self.ui.bell {
+        if !first && arrived > 0 && self.ui.bell && super::bell::due(self.last_bell, self.now) {
+            self.last_bell = Some(self.now);
             effects.push(Effect::Bell);
         }
         if let Some(Overlay::Detail { id, .. }) = &self.overlay {
@@ -441,7 +537,7 @@ impl App {
             MouseEventKind::ScrollUp => self.act(Action::Up),
             MouseEventKind::Down(MouseButton::Left) if mouse.row == 1 => {
                 if let Some(tab) = tab_at(mouse.column) {
-                    self.tab = tab;
+                    self.go(tab);
                 }
                 Vec::new()
             }
@@ -534,7 +630,7 @@ impl App {
             self.marks.keep(&markable);
         }
         let page = self.window.rows;
-        let list = &mut self.lists[tab.index()];
+        let list = self.list_of_mut(tab);
         let left = list.follow(&keys);
         list.scroll(page, keys.len());
         left
@@ -576,6 +672,11 @@ impl App {
                     Some(a @ (Action::Approve | Action::Deny)) if self.offers(a) => {
                         self.open_decision(id, a == Action::Approve);
                     }
+                    Some(a @ (Action::Approve | Action::Deny)) => {
+                        if let Some(why) = self.why_not(a) {
+                            self.toast(why, true);
+                        }
+                    }
                     _ => {}
                 }
                 Vec::new()
@@ -588,29 +689,42 @@ impl App {
                     Vec::new()
                 }
             },
-            Overlay::Form(mut form) => match form.key(key) {
-                FormKey::Close => Vec::new(),
-                FormKey::Handled => {
-                    self.overlay = Some(Overlay::Form(form));
-                    Vec::new()
+            Overlay::Form(form) => {
+                // An error of the dashboard's own reading of the fields (not the engine's answer)
+                // is read again after each key, so it goes as soon as the field is fixed.
+                let ours = form.error.is_some() && self.call_for(&form).err() == form.error;
+                self.form_key(form, key, ours)
+            }
+        }
+    }
+
+    /// A key for a form; `recheck` reads the fields again after it, for an error of ours on show.
+    fn form_key(&mut self, mut form: Form<Purpose>, key: KeyEvent, recheck: bool) -> Vec<Effect> {
+        match form.key(key) {
+            FormKey::Close => Vec::new(),
+            FormKey::Handled => {
+                if recheck {
+                    form.error = self.call_for(&form).err();
                 }
-                FormKey::Submit => {
-                    let call = self.call_for(&form);
-                    match call {
-                        Ok(call) => {
-                            form.busy = true;
-                            form.error = None;
-                            self.overlay = Some(Overlay::Form(form));
-                            vec![Effect::Run(call)]
-                        }
-                        Err(message) => {
-                            form.error = Some(message);
-                            self.overlay = Some(Overlay::Form(form));
-                            Vec::new()
-                        }
+                self.overlay = Some(Overlay::Form(form));
+                Vec::new()
+            }
+            FormKey::Submit => {
+                let call = self.call_for(&form);
+                match call {
+                    Ok(call) => {
+                        form.busy = true;
+                        form.error = None;
+                        self.overlay = Some(Overlay::Form(form));
+                        vec![Effect::Run(call)]
+                    }
+                    Err(message) => {
+                        form.error = Some(message);
+                        self.overlay = Some(Overlay::Form(form));
+                        Vec::new()
                     }
                 }
-            },
+            }
         }
     }
 
@@ -699,6 +813,22 @@ impl App {
         }
     }
 
+    /// The request Enter opens: the selected request or grant, or the request an audit row is about.
+    pub fn opened_request(&self) -> Option<u64> {
+        match (self.tab, &self.list().selected) {
+            (Tab::Activity, Some(Key::Id(id))) if self.on_notes => {
+                self.data.notifications.iter().find(|n| n.id == *id).map(|n| n.request)
+            }
+            (Tab::Activity, Some(Key::Id(id))) => {
+                match self.data.audit.iter().find(|a| a.id == *id).map(|a| &a.target) {
+                    Some(Target::Request(request)) => Some(*request),
+                    _ => None,
+                }
+            }
+            _ => self.selected_request(),
+        }
+    }
+
     /// The application under the cursor on the Applications or JIT settings tab.
     pub fn selected_app(&self) -> Option<&crate::domain::Application> {
         match (self.tab, &self.list().selected) {
@@ -709,6 +839,9 @@ impl App {
 
     fn act(&mut self, action: Action) -> Vec<Effect> {
         if !self.offers(action) {
+            if let Some(why) = self.why_not(action) {
+                self.toast(why, true);
+            }
             return Vec::new();
         }
         let rows = self.row_count();
@@ -718,13 +851,13 @@ impl App {
         match action {
             Action::Quit => return vec![Effect::Quit],
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
-            Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % 5],
-            Action::PrevTab => self.tab = Tab::ALL[(self.tab.index() + 4) % 5],
-            Action::Tab1 => self.tab = Tab::Applications,
-            Action::Tab2 => self.tab = Tab::Settings,
-            Action::Tab3 => self.tab = Tab::Requests,
-            Action::Tab4 => self.tab = Tab::Access,
-            Action::Tab5 => self.tab = Tab::Activity,
+            Action::NextTab => self.go(Tab::ALL[(self.tab.index() + 1) % 5]),
+            Action::PrevTab => self.go(Tab::ALL[(self.tab.index() + 4) % 5]),
+            Action::Tab1 => self.go(Tab::Applications),
+            Action::Tab2 => self.go(Tab::Settings),
+            Action::Tab3 => self.go(Tab::Requests),
+            Action::Tab4 => self.go(Tab::Access),
+            Action::Tab5 => self.go(Tab::Activity),
             Action::Up => self.select(at.saturating_sub(1)),
             Action::Down => self.select((at + 1).min(last)),
             Action::Top => self.select(0),
@@ -740,7 +873,7 @@ impl App {
                 self.refollow(self.tab);
             }
             Action::Open => {
-                if let Some(id) = self.selected_request() {
+                if let Some(id) = self.opened_request() {
                     self.overlay = Some(Overlay::Detail { id, detail: None });
                     return vec![Effect::LoadDetail(id)];
                 }
@@ -787,6 +920,10 @@ impl App {
                 let markable = self.markable();
                 self.marks.extend(markable);
             }
+            Action::Pane => {
+                self.on_notes = !self.on_notes;
+                self.refollow(Tab::Activity);
+            }
             Action::Sort => {
                 self.sort = self.sort.next();
                 self.refollow(Tab::Requests);
@@ -799,6 +936,24 @@ impl App {
             Action::Yes | Action::No => {}
         }
         Vec::new()
+    }
+
+    /// Shows a tab. The Applications and JIT settings tabs list the same applications, so each opens
+    /// on the application the other had selected: tab 2 shows the policy of the one picked on tab 1.
+    fn go(&mut self, tab: Tab) {
+        let other = match (self.tab, tab) {
+            (Tab::Applications, Tab::Settings) | (Tab::Settings, Tab::Applications) => self.tab,
+            _ => {
+                self.tab = tab;
+                return;
+            }
+        };
+        self.tab = tab;
+        let Some(picked) = self.lists[other.index()].selected.clone() else { return };
+        if lists::keys(self, tab).contains(&picked) {
+            self.list_mut().selected = Some(picked);
+            self.refollow(tab);
+        }
     }
 
     /// "Erin Lindqvist's Reader access to contoso-crm-eu", for the revoke question and form.

@@ -433,8 +433,8 @@ pub struct Form<P> {
     pub step: usize,
     /// Something was entered since the form opened.
     pub dirty: bool,
-    /// Closing with something entered asks first.
-    pub guard: bool,
+    /// The form edits something that exists: Enter or Ctrl-S saves it rather than submitting.
+    pub saves: bool,
     /// Asking whether to throw away what was entered (y closes, n or Esc goes on editing).
     pub discarding: bool,
     /// Moving on was refused because of a field's problem: problems of empty fields show from now on.
@@ -456,7 +456,7 @@ impl<P> Form<P> {
             steps: Vec::new(),
             step: 0,
             dirty: false,
-            guard: false,
+            saves: false,
             discarding: false,
             tried: false,
             on_change: None,
@@ -499,9 +499,9 @@ impl<P> Form<P> {
         self
     }
 
-    /// Esc with something entered asks before throwing it away.
-    pub fn guarded(mut self) -> Self {
-        self.guard = true;
+    /// Marks a form that edits something that exists, so its keys say "saves".
+    pub fn saving(mut self) -> Self {
+        self.saves = true;
         self
     }
 
@@ -610,8 +610,9 @@ impl<P> Form<P> {
         self.tried = false;
     }
 
+    /// Closes the form; with something typed it asks first, so one Esc loses no work.
     fn close(&mut self) -> FormKey {
-        if self.guard && self.dirty {
+        if self.dirty {
             self.discarding = true;
             FormKey::Handled
         } else {
@@ -760,6 +761,15 @@ mod tests {
         press(&mut form, KeyCode::Char('a'));
         assert_eq!(form.value("mode"), "auto", "a letter picks the option starting with it");
         assert_eq!(press(&mut form, KeyCode::Enter), FormKey::Submit);
+        assert_eq!(press(&mut form, KeyCode::Esc), FormKey::Handled, "something was typed: ask first");
+        assert!(form.discarding);
+        assert_eq!(press(&mut form, KeyCode::Char('y')), FormKey::Close);
+    }
+
+    #[test]
+    fn esc_closes_a_form_at_once_when_nothing_was_typed() {
+        let mut form = Form::new("t", ()).field(Field::text("reason", "", ""));
+        press(&mut form, KeyCode::Tab);
         assert_eq!(press(&mut form, KeyCode::Esc), FormKey::Close);
     }
 
@@ -838,7 +848,8 @@ mod tests {
         assert_eq!(press(&mut form, KeyCode::Char(' ')), FormKey::Handled, "nothing to add");
         assert_eq!(form.get("approvers").unwrap().values(), vec!["carol@contoso.com"]);
         assert_eq!(press(&mut form, KeyCode::Esc), FormKey::Handled, "Esc clears the search");
-        assert_eq!(press(&mut form, KeyCode::Esc), FormKey::Close);
+        assert_eq!(press(&mut form, KeyCode::Esc), FormKey::Handled, "people were changed: ask first");
+        assert_eq!(press(&mut form, KeyCode::Char('y')), FormKey::Close);
     }
 
     #[test]
@@ -874,8 +885,7 @@ mod tests {
             .step("three")
             .step_when("extra", "Yes")
             .field(Field::text("more", "", ""))
-            .step("review")
-            .guarded();
+            .step("review");
         typed(&mut form, "x");
         assert_eq!(press(&mut form, KeyCode::Enter), FormKey::Handled);
         assert_eq!((form.step, form.focus), (1, 1));

@@ -32,6 +32,8 @@ pub enum Action {
     Cancel,
     Revoke,
     MarkRead,
+    /// Moves the cursor between the notifications and the audit log.
+    Pane,
     /// Cycles the order of pending requests.
     Sort,
     /// Toggles pending requests between those the user can decide and all they can see.
@@ -102,9 +104,10 @@ const DEFAULTS: &[Default] = &[
     (Action::PageUp, "page_up", &["pageup"], "page up", Scope::List, false),
     (Action::PageDown, "page_down", &["pagedown"], "page down", Scope::List, false),
     (Action::Filter, "filter", &["/"], "filter", Scope::List, true),
+    // Offered only on a row about a request: a request, a grant, an audit row.
+    (Action::Open, "open", &["enter"], "details", Scope::List, true),
     (Action::Back, "back", &["esc"], "back / close", Scope::Global, false),
     (Action::Goto, "goto", &["#", ":"], "open request by number", Scope::Global, false),
-    (Action::Open, "open", &["enter"], "details", Scope::Requests, true),
     (Action::New, "new", &["n"], "deploy", Scope::Applications, true),
     (Action::Edit, "edit", &["e"], "edit", Scope::Settings, true),
     (Action::Approve, "approve", &["a"], "approve", Scope::Requests, true),
@@ -117,6 +120,7 @@ const DEFAULTS: &[Default] = &[
     (Action::MarkAll, "mark_all", &["*"], "mark all I can decide", Scope::Requests, false),
     (Action::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
     (Action::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
+    (Action::Pane, "pane", &["n"], "notifications / audit", Scope::Activity, true),
     // Over the tabs. A name used above rebinds the same action here too.
     (Action::Back, "back", &["esc"], "close", Scope::Help, true),
     (Action::Help, "help", &["?"], "close", Scope::Help, false),

@@ -7,7 +7,7 @@ use tui_input::Input;
 
 use super::app::{App, Tab};
 use super::data::Role;
-use crate::domain::{AccessRequest, Action, Application, ApprovalMode, AuditRecord, Target};
+use crate::domain::{AccessRequest, Action, Application, ApprovalMode, AuditRecord, Notification, Target};
 
 /// What identifies a row across snapshots: an application by name, anything else by its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,6 +274,19 @@ fn audit_matching<'a>(app: &'a App, words: &[String]) -> Vec<&'a AuditRecord> {
         .collect()
 }
 
+/// The user's notifications (tab 5's upper list), newest first, after that list's filter.
+pub fn notifications(app: &App) -> Vec<&Notification> {
+    notifications_matching(app, &app.notes.needle())
+}
+
+fn notifications_matching<'a>(app: &'a App, words: &[String]) -> Vec<&'a Notification> {
+    app.data
+        .notifications
+        .iter()
+        .filter(|n| matches(words, &[&app.ui.time.moment(n.at, app.now), &n.message]))
+        .collect()
+}
+
 /// How many rows a tab's list has before its filter: the filter's count says "3 of 40".
 pub fn unfiltered(app: &App, tab: Tab) -> usize {
     match tab {
@@ -292,6 +305,7 @@ pub fn keys(app: &App, tab: Tab) -> Vec<Key> {
         }
         Tab::Requests => requests(app).iter().map(|r| Key::Id(r.id)).collect(),
         Tab::Access => grants(app).iter().map(|g| Key::Id(g.id)).collect(),
+        Tab::Activity if app.on_notes => notifications(app).iter().map(|n| Key::Id(n.id)).collect(),
         Tab::Activity => audit(app).iter().map(|a| Key::Id(a.id)).collect(),
     }
 }

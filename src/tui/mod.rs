@@ -10,6 +10,7 @@
 //! ends at once with an error, so that the command exits non-zero and cleans up on its way out.
 
 pub mod app;
+pub mod bell;
 pub mod capabilities;
 pub mod data;
 pub mod demo;
@@ -44,6 +45,8 @@ pub struct Options {
     pub actor: Actor,
     pub theme: Option<String>,
     pub utc: bool,
+    /// Rings the bell or not whatever the config says (the demo is quiet unless asked).
+    pub bell: Option<bool>,
 }
 
 /// Reports from the tasks the loop starts.
@@ -61,8 +64,6 @@ enum Msg {
 
 /// The header's word while the service is away.
 const GONE: &str = "service gone: showing the last data, read-only; reconnecting…";
-/// The answer to a change asked for while the service is away.
-const REFUSED: &str = "the service is gone, so nothing was changed: try again once it is back";
 /// The answer to a question the last data cannot answer while the service is away.
 const UNREACHABLE: &str = "the service is gone: that shows once it is back";
 /// Waits between attempts to reach a service that went away: from the first, doubling to the last.
@@ -97,7 +98,10 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
 
 pub async fn run(backend: Backend, opts: Options) -> Result<(), String> {
     let config = Config::user()?;
-    let ui = ui(&config, opts.theme.as_deref(), opts.utc)?;
+    let mut ui = ui(&config, opts.theme.as_deref(), opts.utc)?;
+    if let Some(bell) = opts.bell {
+        ui.bell = bell;
+    }
     // Subscribed before the first load, so nothing committed after it is missed.
     let changes = backend.subscribe().await.map_err(|e| e.to_string())?;
     let mut app = App::new(ui, Utc::now());
@@ -189,6 +193,7 @@ async fn event_loop(
                 }
                 Msg::Gone => {
                     gone = true;
+                    app.read_only = true;
                     // The header's room goes to saying so.
                     app.link = None;
                     app.trouble = Some(GONE.into());
@@ -198,6 +203,7 @@ async fn event_loop(
                     changes = Some(*events);
                     if gone {
                         gone = false;
+                        app.read_only = false;
                         app.link = Some(backend.link());
                         app.trouble = None;
                     }
@@ -224,8 +230,8 @@ async fn event_loop(
                     terminal::bell(term).map_err(|e| hung_up(&format!("cannot write to it: {e}")))?
                 }
                 // While the service is away nothing can change, and the screen says so.
-                Effect::Run(_) if gone => app.on_result(Err(REFUSED.into())),
-                Effect::MarkSeen(_) if gone => app.toast(REFUSED.into(), true),
+                Effect::Run(_) if gone => app.on_result(Err(app::READ_ONLY.into())),
+                Effect::MarkSeen(_) if gone => app.toast(app::READ_ONLY.into(), true),
                 Effect::LoadDetail(_) if gone => app.toast(UNREACHABLE.into(), true),
                 Effect::Run(call) => run_call(backend, actor, call, &tx),
                 Effect::LoadDetail(id) => {

@@ -149,7 +149,6 @@ pub fn deploy_form(data: &Snapshot) -> Result<Form<Purpose>, String> {
         .field(Field::people(APPROVERS, people, Vec::new()))
         .step("Review")
         .step_intro("Check the deployment, then press Enter to create it.")
-        .guarded()
         .on_change(sync_deploy);
     Ok(form)
 }
@@ -329,7 +328,7 @@ pub fn policy_form(data: &Snapshot, app: &Application) -> Form<Purpose> {
         Field::text(TIMEOUT, &short(p.request_timeout), "how long a request waits for a decision: 24h, 2d")
             .check(check_span),
     )
-    .guarded()
+    .saving()
     .on_change(sync_jit_notes)
 }
 

@@ -721,7 +721,7 @@ fn status_lines(form: &Form<Purpose>, theme: &Theme, width: usize) -> Vec<Line<'
     };
     let last_field = form.focus + 1 >= form.range().end;
     let next = if !form.is_wizard() {
-        match (form.guard, last_field) {
+        match (form.saves, last_field) {
             (true, true) => "Enter or C-s saves",
             (true, false) => "C-s saves",
             (false, true) => "Enter submits",

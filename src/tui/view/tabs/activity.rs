@@ -1,15 +1,15 @@
-//! Tab 5: your notifications (unread ones marked) above the audit log, newest first.
+//! Tab 5: your notifications (unread ones marked) above the audit log, newest first; each is a list
+//! that scrolls, and `n` moves the cursor between them.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use super::{Col, ListTable};
 use crate::domain::AuditRecord;
-use crate::tui::app::App;
+use crate::tui::app::{App, Tab};
 use crate::tui::lists::{self, Window};
-use crate::tui::view::fmt::{fit, safe};
+use crate::tui::view::fmt::safe;
 
 pub struct ActivityTab<'a> {
     app: &'a App,
@@ -24,34 +24,32 @@ impl<'a> ActivityTab<'a> {
     pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let theme = &app.ui.theme;
-        let shown = app.data.notifications.len().min(6) as u16;
+        let notes = lists::notifications(app);
+        // At most six notifications in view; the rest scroll, as in every list.
+        let shown = notes.len().clamp(1, 6) as u16;
         let [top, bottom] =
-            Layout::vertical([Constraint::Length(shown.max(1) + 2), Constraint::Fill(1)]).areas(area);
+            Layout::vertical([Constraint::Length(shown + 3), Constraint::Fill(1)]).areas(area);
         let unread = app.data.unread();
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.style("border"))
-            .title(Line::styled(format!(" Notifications ({unread} unread) "), theme.style("title")));
-        let room = usize::from(top.width.saturating_sub(2));
-        let shown_now: Vec<_> = app.data.notifications.iter().take(usize::from(shown)).collect();
-        let times: Vec<String> = shown_now.iter().map(|n| app.ui.time.moment(n.at, app.now)).collect();
-        // Every time as wide as the widest shown (`09:20 UTC` or `Nov 25 08:00 UTC`), so the messages line up.
-        let tw = times.iter().map(|t| t.chars().count()).max().unwrap_or(0);
-        let lines: Vec<Line> = if shown_now.is_empty() {
-            vec![Line::styled(" nothing yet", theme.style("dim"))]
-        } else {
-            shown_now
-                .iter()
-                .zip(&times)
-                .map(|(n, when)| {
-                    let new = n.id > app.data.seen_upto;
-                    let style = if new { theme.style("unread") } else { theme.style("dim") };
-                    let mark = if new { "●" } else { " " };
-                    Line::styled(fit(&format!("{mark} {when:<tw$}  {}", safe(&n.message)), room), style)
-                })
-                .collect()
+        let times: Vec<String> = notes.iter().map(|n| app.ui.time.moment(n.at, app.now)).collect();
+        let upper = ListTable {
+            app,
+            title: "Notifications".into(),
+            note: format!(" · {unread} unread"),
+            columns: [Col::whole("", 200), Col::whole("WHEN", 190), Col::fill("MESSAGE", 16, 180)],
+            len: notes.len(),
+            empty: "nothing yet",
+            focused: app.on_notes,
         };
-        Paragraph::new(lines).block(block).render(top, buf);
+        let upper = upper.render(top, buf, &app.notes, |i| {
+            let n = notes[i];
+            let new = n.id > app.data.seen_upto;
+            let style = if new { theme.style("unread") } else { theme.style("dim") };
+            [
+                Line::styled(if new { "●" } else { " " }, style),
+                Line::styled(times[i].clone(), style),
+                Line::styled(safe(&n.message).to_string(), style),
+            ]
+        });
         let table = ListTable {
             app,
             title: "Audit log".into(),
@@ -66,9 +64,9 @@ impl<'a> ActivityTab<'a> {
             ],
             len: self.rows.len(),
             empty: "no activity matches",
-            focused: true,
+            focused: !app.on_notes,
         };
-        table.render(bottom, buf, app.list(), |i| {
+        let lower = table.render(bottom, buf, &app.lists[Tab::Activity.index()], |i| {
             let a = self.rows[i];
             let change = match (&a.before, &a.after) {
                 (Some(b), Some(c)) => format!("{b} → {c}"),
@@ -83,6 +81,8 @@ impl<'a> ActivityTab<'a> {
                 Line::raw(safe(&change)),
                 Line::raw(safe(a.reason.as_deref().unwrap_or(""))),
             ]
-        })
+        });
+        // The loop pages and scrolls the list with the cursor.
+        if app.on_notes { upper } else { lower }
     }
 }

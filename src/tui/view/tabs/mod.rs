@@ -256,7 +256,12 @@ fn filter_note(app: &App, list: &ListState, shown: usize) -> String {
     if filter.is_empty() {
         return String::new();
     }
-    let of = crate::tui::lists::unfiltered(app, app.tab);
+    // Tab 5 draws two lists; the notifications' count is not the tab's.
+    let of = if std::ptr::eq(list, &app.notes) {
+        app.data.notifications.len()
+    } else {
+        crate::tui::lists::unfiltered(app, app.tab)
+    };
     format!(" · {shown} of {of} match `{}`", safe(filter))
 }
 
