@@ -202,6 +202,7 @@ fn world(me_publisher: bool) -> World {
             audit,
             notifications,
             seen_upto: 1,
+            lookup: Default::default(),
         },
         pending: pending.id,
     }

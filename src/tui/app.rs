@@ -12,7 +12,7 @@ use tui_input::backend::crossterm::EventHandler;
 use super::data::{Role, Snapshot};
 use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
-use super::lists::{self, Key, ListState};
+use super::lists::{self, Key, ListState, Which};
 use super::marks::{self, Marks};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
@@ -188,6 +188,8 @@ pub struct App {
     pub ui: Ui,
     /// Where the last frame drew the list: the page size for PgUp/PgDn and the mouse's row map.
     pub window: lists::Window,
+    /// Each list's rows, kept until what they come from changes.
+    pub rows: lists::AllRows,
     /// The help overlay's rows in view and how far it can scroll, from the last frame.
     pub help_rows: Cell<(usize, usize)>,
     /// Whether the JIT settings tab has been put on the first application with JIT yet.
@@ -262,6 +264,7 @@ impl App {
             toasts: Vec::new(),
             ui,
             window: lists::Window::default(),
+            rows: Default::default(),
             help_rows: Cell::new((10, 0)),
             settings_placed: false,
             generation: 0,
@@ -423,7 +426,8 @@ impl App {
     }
 
     /// A new snapshot; rings the bell for requests that just arrived for this user to decide.
-    pub fn on_snapshot(&mut self, data: Snapshot) -> Vec<Effect> {
+    pub fn on_snapshot(&mut self, mut data: Snapshot) -> Vec<Effect> {
+        data.index();
         let first = !self.loaded;
         if first {
             self.tab = match data.role() {
@@ -507,6 +511,8 @@ impl App {
     pub fn tick(&mut self, now: DateTime<Utc>) {
         self.now = now;
         self.toasts.retain(|t| t.until > now);
+        // Access that ends leaves its list, and the cursor follows.
+        self.refollow(Tab::Access);
     }
 
     /// Whether the screen shows anything that changes by itself each second.
@@ -624,12 +630,14 @@ impl App {
     /// A marked request that left the Requests list, or that the user can no longer decide, loses
     /// its mark.
     fn refollow(&mut self, tab: Tab) -> Option<Key> {
-        let keys = lists::keys(self, tab);
+        let which = Which::on(self, tab);
+        lists::update(self, which);
         if tab == Tab::Requests {
             let markable = self.markable();
             self.marks.keep(&markable);
         }
         let page = self.window.rows;
+        let keys = lists::keys(self, which).into_owned();
         let list = self.list_of_mut(tab);
         let left = list.follow(&keys);
         list.scroll(page, keys.len());
@@ -638,7 +646,9 @@ impl App {
 
     /// Puts the cursor on row `at` of the current list.
     fn select(&mut self, at: usize) {
-        let keys = lists::keys(self, self.tab);
+        let which = Which::on(self, self.tab);
+        lists::update(self, which);
+        let keys = lists::keys(self, which).into_owned();
         let page = self.window.rows;
         let list = self.list_mut();
         list.select_at(&keys, at);
@@ -802,7 +812,7 @@ impl App {
 
     /// Rows the current list shows, after its filter.
     pub fn row_count(&self) -> usize {
-        lists::keys(self, self.tab).len()
+        lists::keys(self, Which::on(self, self.tab)).len()
     }
 
     /// The request (or grant) under the cursor on the Requests or Access tab.
@@ -950,7 +960,7 @@ impl App {
         };
         self.tab = tab;
         let Some(picked) = self.lists[other.index()].selected.clone() else { return };
-        if lists::keys(self, tab).contains(&picked) {
+        if lists::keys(self, Which::Tab(tab)).contains(&picked) {
             self.list_mut().selected = Some(picked);
             self.refollow(tab);
         }

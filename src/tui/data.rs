@@ -2,6 +2,8 @@
 //! the store's service (`client::Backend`). The loop never waits for it: it asks for a snapshot and
 //! redraws when one arrives.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::client::Backend;
@@ -44,6 +46,17 @@ pub struct Snapshot {
     pub audit: Vec<AuditRecord>,
     pub notifications: Vec<Notification>,
     pub seen_upto: u64,
+    /// Where each user and application is in the lists above, once `index` has run: thousands of
+    /// rows each look up a name and an application on every pass.
+    pub lookup: Lookup,
+}
+
+/// Positions by name; empty until `Snapshot::index`, when lookups go through the lists instead.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    built: bool,
+    users: HashMap<String, usize>,
+    apps: HashMap<String, usize>,
 }
 
 /// How the signed-in user relates to the workflow; decides which view of requests they get.
@@ -134,7 +147,20 @@ impl Snapshot {
             requests,
             notifications,
             seen_upto,
+            lookup: Lookup::default(),
         })
+    }
+
+    /// Builds the lookups by name; the dashboard calls it once a snapshot arrives (the lists do not
+    /// change after, apart from what a test edits in place).
+    pub fn index(&mut self) {
+        let position =
+            |names: Vec<&String>| names.into_iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        self.lookup = Lookup {
+            built: true,
+            users: position(self.users.iter().map(|u| &u.upn).collect()),
+            apps: position(self.apps.iter().map(|a| &a.name).collect()),
+        };
     }
 
     pub fn is_empty(&self) -> bool {
@@ -146,7 +172,19 @@ impl Snapshot {
     }
 
     pub fn app(&self, name: &str) -> Option<&Application> {
-        self.apps.iter().find(|a| a.name == name)
+        if self.lookup.built {
+            self.lookup.apps.get(name).and_then(|&i| self.apps.get(i)).filter(|a| a.name == name)
+        } else {
+            self.apps.iter().find(|a| a.name == name)
+        }
+    }
+
+    fn user(&self, upn: &str) -> Option<&User> {
+        if self.lookup.built {
+            self.lookup.users.get(upn).and_then(|&i| self.users.get(i)).filter(|u| u.upn == upn)
+        } else {
+            self.users.iter().find(|u| u.upn == upn)
+        }
     }
 
     pub fn role(&self) -> Role {
@@ -184,7 +222,7 @@ impl Snapshot {
     }
 
     pub fn display_name<'a>(&'a self, upn: &'a str) -> &'a str {
-        self.users.iter().find(|u| u.upn == upn).map_or(upn, |u| u.display_name.as_str())
+        self.user(upn).map_or(upn, |u| u.display_name.as_str())
     }
 
     pub fn unread(&self) -> usize {

@@ -18,7 +18,7 @@ use super::fmt::{fit, fit_line, safe};
 
 use crate::domain::RequestState;
 use crate::tui::app::{App, Tab};
-use crate::tui::lists::{ListState, Window, scrolled};
+use crate::tui::lists::{ListState, Which, Window, scrolled};
 
 /// Draws a tab; returns where its list's rows are on screen.
 pub fn render(tab: Tab, area: Rect, buf: &mut Buffer, app: &App) -> Window {
@@ -257,11 +257,8 @@ fn filter_note(app: &App, list: &ListState, shown: usize) -> String {
         return String::new();
     }
     // Tab 5 draws two lists; the notifications' count is not the tab's.
-    let of = if std::ptr::eq(list, &app.notes) {
-        app.data.notifications.len()
-    } else {
-        crate::tui::lists::unfiltered(app, app.tab)
-    };
+    let which = if std::ptr::eq(list, &app.notes) { Which::Notes } else { Which::Tab(app.tab) };
+    let of = crate::tui::lists::unfiltered(app, which);
     format!(" · {shown} of {of} match `{}`", safe(filter))
 }
 
