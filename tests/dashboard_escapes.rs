@@ -202,7 +202,7 @@ fn world(me_publisher: bool) -> World {
             audit,
             notifications,
             seen_upto: 1,
-            lookup: Default::default(),
+            ..Default::default()
         },
         pending: pending.id,
     }

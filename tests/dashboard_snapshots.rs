@@ -1692,3 +1692,46 @@ async fn the_bell_rings_once_for_a_burst_of_requests_to_decide_then_again_after_
     screen.app.tick(now() + chrono::TimeDelta::seconds(10));
     assert_eq!(arrive(&mut screen, DAVE, "contoso-crm-eu").await, 1, "10 s after the ring: rings again");
 }
+
+/// The first snapshot comes in two parts: the Requests tab draws from the first (everything it
+/// lists is there, so its first page is the most urgent), the Access and Activity tabs say
+/// "loading…" until the rest is in, and the two parts make the same snapshot as one whole load.
+#[tokio::test]
+async fn the_first_page_shows_before_the_rest_of_the_first_snapshot() {
+    let mut screen = Screen::open(Who::Approver).await;
+    let whole = screen.app.data.clone();
+    let backend = jitdesk::client::Backend::from(&screen.engine);
+    let first = Snapshot::first(&backend, screen.me).await.expect("the first part");
+    assert!(first.partial, "the first part says it is one");
+    assert!(first.grants.is_empty() && first.audit.is_empty() && first.notifications.is_empty());
+    assert_eq!(first.requests.len(), whole.requests.len(), "every pending request, for the sort");
+    let rest = Snapshot::rest(&backend, first.me.as_ref()).await.expect("the rest");
+    let loaded = Snapshot::load(&screen.engine, screen.me).await.expect("a whole snapshot");
+    let joined = first.clone().with(rest);
+    assert!(format!("{joined:?}") == format!("{loaded:?}"), "the two parts make one whole load");
+
+    let ui = Ui {
+        theme: theme("default", true),
+        keymap: Keymap::new(&HashMap::new()).expect("the default keymap"),
+        time: TimeStyle::utc(),
+        bell: false,
+        mouse: false,
+        ascii: false,
+    };
+    screen.app = App::new(ui, now());
+    screen.app.on_snapshot(first);
+    let requests = screen.render(100, 30).backend().to_string();
+    assert!(
+        requests.contains(&format!("Pending requests ({})", whole.waiting_for_me())),
+        "the first page is drawn from the first part:\n{requests}"
+    );
+    screen.press(&[Key(KeyCode::Char('4'))]).await;
+    let access = screen.render(100, 30).backend().to_string();
+    assert!(access.contains("loading…"), "access waits for the rest:\n{access}");
+    screen.reload().await;
+    let access = screen.render(100, 30).backend().to_string();
+    assert!(
+        !access.contains("loading…") && access.contains(&format!("Access ({})", whole.grants.len())),
+        "the rest is in:\n{access}"
+    );
+}

@@ -46,9 +46,20 @@ pub struct Snapshot {
     pub audit: Vec<AuditRecord>,
     pub notifications: Vec<Notification>,
     pub seen_upto: u64,
+    /// Set on a first snapshot until the rest of it (notifications, access, audit, offers) is in.
+    pub partial: bool,
     /// Where each user and application is in the lists above, once `index` has run: thousands of
     /// rows each look up a name and an application on every pass.
     pub lookup: Lookup,
+}
+
+/// What a first snapshot leaves out.
+#[derive(Debug)]
+pub struct Rest {
+    pub notifications: Vec<Notification>,
+    pub grants: Vec<AccessRequest>,
+    pub audit: Vec<AuditRecord>,
+    pub offers: Vec<Offer>,
 }
 
 /// Positions by name; empty until `Snapshot::index`, when lookups go through the lists instead.
@@ -85,6 +96,16 @@ impl Snapshot {
     /// Everything the screens show, as `me` sees it; from an `Engine` or a `Backend`.
     pub async fn load(from: impl Into<Backend>, me: Option<&str>) -> Result<Snapshot> {
         let backend: Backend = from.into();
+        let first = Snapshot::first(&backend, me).await?;
+        let rest = Snapshot::rest(&backend, first.me.as_ref()).await?;
+        Ok(first.with(rest))
+    }
+
+    /// What the first screen needs: who the user is, the tenants and applications that decide
+    /// their role, the directory's names, and the requests the Requests tab lists (all of them,
+    /// since the first page is the most urgent of them all). The rest follows with `rest`; until
+    /// then the snapshot is `partial`.
+    pub async fn first(backend: &Backend, me: Option<&str>) -> Result<Snapshot> {
         let (me, seen_upto) = match me {
             Some(upn) => {
                 let (user, seen_upto) = backend.me(upn).await?;
@@ -99,11 +120,8 @@ impl Snapshot {
             .is_some_and(|t| t.kind == TenantKind::Publisher);
         // Each user sees the applications their tenant is a party to, and their requests, grants
         // and history; without an identity (a local operator) there is no one to scope to.
-        let viewer = match &me {
-            Some(user) => Viewer::User(user.upn.clone()),
-            None => Viewer::Operator,
-        };
-        let (backend, viewer) = (&backend, &viewer);
+        let viewer = me.as_ref().map_or(Viewer::Operator, |user| Viewer::User(user.upn.clone()));
+        let viewer = &viewer;
         let apps = every(move |after| backend.apps(viewer, Paging { limit: None, after })).await?;
         let requests = match &me {
             Some(user) if is_publisher => {
@@ -130,25 +148,39 @@ impl Snapshot {
             }
             None => Vec::new(),
         };
-        let notifications = match &me {
-            Some(user) => backend.notifications(&user.upn, Paging::first(HISTORY)).await?.items,
-            None => Vec::new(),
-        };
-        let grants = every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?;
-        let audit = backend.audit(viewer, Paging::first(HISTORY)).await?.items;
         Ok(Snapshot {
             users: every(move |after| backend.search_users("", Paging { limit: None, after })).await?,
-            offers: every(move |after| backend.offers(Paging { limit: None, after })).await?,
-            grants,
-            audit,
             me,
             tenants,
             apps,
             requests,
-            notifications,
             seen_upto,
-            lookup: Lookup::default(),
+            partial: true,
+            ..Snapshot::default()
         })
+    }
+
+    /// The rest of a first snapshot for its user: notifications, access, the audit log and the
+    /// marketplace.
+    pub async fn rest(backend: &Backend, me: Option<&User>) -> Result<Rest> {
+        let viewer = me.map_or(Viewer::Operator, |user| Viewer::User(user.upn.clone()));
+        let viewer = &viewer;
+        let notifications = match me {
+            Some(user) => backend.notifications(&user.upn, Paging::first(HISTORY)).await?.items,
+            None => Vec::new(),
+        };
+        Ok(Rest {
+            notifications,
+            grants: every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?,
+            audit: backend.audit(viewer, Paging::first(HISTORY)).await?.items,
+            offers: every(move |after| backend.offers(Paging { limit: None, after })).await?,
+        })
+    }
+
+    /// A first snapshot made whole.
+    pub fn with(self, rest: Rest) -> Snapshot {
+        let Rest { notifications, grants, audit, offers } = rest;
+        Snapshot { notifications, grants, audit, offers, partial: false, ..self }
     }
 
     /// Builds the lookups by name; the dashboard calls it once a snapshot arrives (the lists do not

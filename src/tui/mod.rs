@@ -51,6 +51,10 @@ pub struct Options {
 
 /// Reports from the tasks the loop starts.
 enum Msg {
+    /// What the first screen needs, ahead of the rest of the first snapshot.
+    First(Box<Snapshot>),
+    /// The rest of the first snapshot.
+    Rest(Box<crate::Result<data::Rest>>),
     Snapshot(Box<crate::Result<Snapshot>>),
     Detail(Box<crate::Result<RequestDetail>>),
     Done(Result<String, String>),
@@ -134,7 +138,7 @@ async fn event_loop(
     let mut hangup = signal(SignalKind::hangup()).map_err(io)?;
     let mut loading = true;
     let mut stale = false;
-    load(backend, me.clone(), &tx);
+    load_first(backend, me.clone(), &tx);
     let mut dirty = true;
     loop {
         if dirty {
@@ -169,27 +173,19 @@ async fn event_loop(
                 continue;
             }
             Some(msg) = rx.recv() => match msg {
-                Msg::Snapshot(snapshot) => {
-                    // Fresh data is judged against the present, not the last tick.
+                Msg::First(first) => {
                     app.tick(Utc::now());
-                    loading = false;
-                    if stale && !gone {
-                        stale = false;
-                        loading = true;
-                        load(backend, me.clone(), &tx);
-                    }
-                    match *snapshot {
-                        Ok(snapshot) => {
-                            let effects = app.on_snapshot(snapshot);
-                            if gone {
-                                app.trouble = Some(GONE.into());
-                            }
-                            effects
-                        }
-                        // While the service is away, the last data stays and the header says why.
-                        Err(_) if gone => Vec::new(),
-                        Err(e) => { app.trouble = Some(e.to_string()); Vec::new() }
-                    }
+                    app.on_snapshot(*first)
+                }
+                Msg::Rest(rest) => {
+                    let whole = match *rest {
+                        Ok(rest) => Ok(std::mem::take(&mut app.data).with(rest)),
+                        Err(e) => Err(e),
+                    };
+                    loaded(&mut app, whole, &mut stale, &mut loading, gone, || load(backend, me.clone(), &tx))
+                }
+                Msg::Snapshot(snapshot) => {
+                    loaded(&mut app, *snapshot, &mut stale, &mut loading, gone, || load(backend, me.clone(), &tx))
                 }
                 Msg::Gone => {
                     gone = true;
@@ -301,6 +297,61 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
                     wait = (wait * 2).clamp(RETRY_FIRST, RETRY_LAST);
                 }
             }
+        }
+    });
+}
+
+/// A snapshot arrived: shown, or its failure said; then loaded again if something changed while it
+/// was on its way.
+fn loaded(
+    app: &mut App,
+    snapshot: crate::Result<Snapshot>,
+    stale: &mut bool,
+    loading: &mut bool,
+    gone: bool,
+    again: impl FnOnce(),
+) -> Vec<Effect> {
+    // Fresh data is judged against the present, not the last tick.
+    app.tick(Utc::now());
+    *loading = false;
+    if *stale && !gone {
+        *stale = false;
+        *loading = true;
+        again();
+    }
+    match snapshot {
+        Ok(snapshot) => {
+            let effects = app.on_snapshot(snapshot);
+            if gone {
+                app.trouble = Some(GONE.into());
+            }
+            effects
+        }
+        // While the service is away, the last data stays and the header says why.
+        Err(_) if gone => Vec::new(),
+        Err(e) => {
+            app.trouble = Some(e.to_string());
+            Vec::new()
+        }
+    }
+}
+
+/// The first load: what the first screen needs is shown as soon as it is in, the rest after.
+fn load_first(backend: &Backend, me: Option<String>, tx: &mpsc::UnboundedSender<Msg>) {
+    let (backend, tx) = (backend.clone(), tx.clone());
+    tokio::spawn(async move {
+        let first = match Snapshot::first(&backend, me.as_deref()).await {
+            Ok(first) => first,
+            Err(e) => {
+                let _ = tx.send(Msg::Snapshot(Box::new(Err(e))));
+                return;
+            }
+        };
+        let user = first.me.clone();
+        // The loop may have ended; then nobody needs the rest.
+        if tx.send(Msg::First(Box::new(first))).is_ok() {
+            let rest = Snapshot::rest(&backend, user.as_ref()).await;
+            let _ = tx.send(Msg::Rest(Box::new(rest)));
         }
     });
 }

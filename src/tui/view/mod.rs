@@ -48,7 +48,9 @@ fn compose(frame: &mut Frame, app: &App) -> Option<Window> {
     chrome::header(header, buf, app);
     chrome::tab_bar(tab_bar, buf, app);
     let mut window = None;
-    if !app.loaded {
+    // The first snapshot comes in two parts: the Access and Activity tabs wait for the second.
+    let waiting = app.data.partial && matches!(app.tab, super::app::Tab::Access | super::app::Tab::Activity);
+    if !app.loaded || waiting {
         chrome::message(body, buf, app, &[ratatui::text::Line::raw("loading…")]);
     } else if app.data.is_empty() {
         chrome::first_run(body, buf, app);
