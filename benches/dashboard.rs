@@ -34,7 +34,7 @@ use jitdesk::engine::{Batch, Engine, ManualClock, SystemClock};
 use jitdesk::store::OpenMode;
 use jitdesk::tui::app::{App, Tab, Ui};
 use jitdesk::tui::data::Snapshot;
-use jitdesk::tui::lists::Which;
+use jitdesk::tui::rows::Which;
 use jitdesk::tui::view;
 use ratatui::backend::CrosstermBackend;
 use ratatui::buffer::Buffer;
@@ -796,7 +796,7 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
         std::hint::black_box(big.data.waiting_for_me());
     });
     let rows = time_median(runs, || {
-        std::hint::black_box(jitdesk::tui::lists::keys(&big, Which::Tab(Tab::Requests)).len());
+        std::hint::black_box(jitdesk::tui::rows::keys(&big, Which::Tab(Tab::Requests)).len());
     });
     let mut copies: Vec<Snapshot> = (0..20).map(|_| big.data.clone()).collect();
     let on_snapshot = time_median(20, || {
@@ -813,9 +813,9 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
     }
     big.on_key(key(KeyCode::Enter));
     let rows_filtered = time_median(runs, || {
-        std::hint::black_box(jitdesk::tui::lists::keys(&big, Which::Tab(Tab::Requests)).len());
+        std::hint::black_box(jitdesk::tui::rows::keys(&big, Which::Tab(Tab::Requests)).len());
     });
-    let shown_filtered = jitdesk::tui::lists::keys(&big, Which::Tab(Tab::Requests)).len();
+    let shown_filtered = jitdesk::tui::rows::keys(&big, Which::Tab(Tab::Requests)).len();
     let frame_filtered = time_median(runs, || {
         big_screen.frame(&big);
     });
@@ -826,7 +826,7 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
         big_screen.frame(&big);
     });
     big.on_key(ch('4'));
-    let grants = jitdesk::tui::lists::keys(&big, Which::Tab(Tab::Access)).len();
+    let grants = jitdesk::tui::rows::keys(&big, Which::Tab(Tab::Access)).len();
     let frame_access = time_median(runs, || {
         big_screen.frame(&big);
     });
@@ -838,9 +838,9 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
     let line = |what: &str, t: f64| format!("  {what:<58} {:>9}", ms(t));
     notes.push(format!("the work behind a frame on the 100k store, as morgan (medians of {runs}):"));
     notes.push(line("header badge: Snapshot::waiting_for_me(), every pending row", badge));
-    notes.push(line("lists::keys(), Requests, no filter (rows kept in the state)", rows));
+    notes.push(line("rows::keys(), Requests, no filter (rows kept in the state)", rows));
     notes.push(line(
-        &format!("lists::keys(), Requests, with the filter \"{NEEDLE}\" ({shown_filtered} match)"),
+        &format!("rows::keys(), Requests, with the filter \"{NEEDLE}\" ({shown_filtered} match)"),
         rows_filtered,
     ));
     notes.push(line("one frame, nothing changed, Requests tab", frame_same));
@@ -1013,7 +1013,7 @@ async fn idle_bytes(dir: &Path, stores: &Stores, table: &mut Table, notes: &mut 
         assert_eq!(app.tab, Tab::Access);
         let mut screen = Screen::new();
         let first = screen.frame(&app);
-        let grants = jitdesk::tui::lists::keys(&app, Which::Tab(Tab::Access)).len();
+        let grants = jitdesk::tui::rows::keys(&app, Which::Tab(Tab::Access)).len();
         let (written, frames) = idle(&mut app, &mut screen, start, 60);
         let per_second = written as f64 / 60.0;
         table.row(

@@ -1444,7 +1444,13 @@ async fn with_the_service_gone_no_change_is_offered_and_each_says_why() {
     screen.app.read_only = true;
     let text = lines(&screen.buffer(100, 30));
     assert!(!text.contains("a approve") && !text.contains("d deny"), "{text}");
-    for steps in [&[k('a')][..], &[k('d')], &[k('4'), k('x')], &[k('2'), k('e')], &[k('1'), k('n')]] {
+    screen.press(&[k('5')]).await;
+    let activity = lines(&screen.buffer(100, 30));
+    assert!(!activity.contains("mark all read"), "{activity}");
+    screen.press(&[k('3')]).await;
+    let steps: [&[Step]; 6] =
+        [&[k('a')], &[k('d')], &[k('4'), k('x')], &[k('2'), k('e')], &[k('1'), k('n')], &[k('5'), k('r')]];
+    for steps in steps {
         screen.app.toasts.clear();
         screen.press(steps).await;
         assert!(screen.app.overlay.is_none(), "{steps:?} opened something");
@@ -1575,7 +1581,7 @@ async fn enter_on_an_audit_row_or_a_grant_opens_that_requests_details_with_its_h
     let mut screen = Screen::open(Who::Approver).await;
     screen.press(&[k('5')]).await;
     // The first audit row about a request, found from the data rather than assumed.
-    let targets: Vec<_> = jitdesk::tui::lists::audit(&screen.app).iter().map(|a| a.target.clone()).collect();
+    let targets: Vec<_> = jitdesk::tui::rows::audit(&screen.app).iter().map(|a| a.target.clone()).collect();
     let (at, id) = targets
         .iter()
         .enumerate()

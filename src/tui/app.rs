@@ -12,8 +12,9 @@ use tui_input::backend::crossterm::EventHandler;
 use super::data::{Role, Snapshot};
 use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
-use super::lists::{self, Key, ListState, Which};
+use super::lists::{self, Key, ListState};
 use super::marks::{self, Marks};
+use super::rows::{self, Which};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
 use crate::domain::time_style::TimeStyle;
@@ -189,7 +190,7 @@ pub struct App {
     /// Where the last frame drew the list: the page size for PgUp/PgDn and the mouse's row map.
     pub window: lists::Window,
     /// Each list's rows, kept until what they come from changes.
-    pub rows: lists::AllRows,
+    pub rows: rows::AllRows,
     /// The help overlay's rows in view and how far it can scroll, from the last frame.
     pub help_rows: Cell<(usize, usize)>,
     /// Whether the JIT settings tab has been put on the first application with JIT yet.
@@ -202,7 +203,7 @@ pub struct App {
     /// The request number typed after `#` or `:`, while one is being typed.
     pub goto: Option<String>,
     /// The order of pending requests (`s`).
-    pub sort: lists::RequestSort,
+    pub sort: rows::RequestSort,
     /// Whether pending requests the user cannot decide are listed too (`m`).
     pub everything: bool,
     /// Pending requests already seen, so only new ones ring the bell.
@@ -222,7 +223,13 @@ pub const READ_ONLY: &str = "the service is gone, so nothing was changed: try ag
 fn changes_data(action: Action) -> bool {
     matches!(
         action,
-        Action::Approve | Action::Deny | Action::Cancel | Action::Revoke | Action::New | Action::Edit
+        Action::Approve
+            | Action::Deny
+            | Action::Cancel
+            | Action::Revoke
+            | Action::New
+            | Action::Edit
+            | Action::MarkRead
     )
 }
 
@@ -270,7 +277,7 @@ impl App {
             generation: 0,
             scanned: RefCell::new(None),
             goto: None,
-            sort: lists::RequestSort::default(),
+            sort: rows::RequestSort::default(),
             everything: false,
             known_pending: HashSet::new(),
             marks: Marks::default(),
@@ -631,13 +638,13 @@ impl App {
     /// its mark.
     fn refollow(&mut self, tab: Tab) -> Option<Key> {
         let which = Which::on(self, tab);
-        lists::update(self, which);
+        rows::update(self, which);
         if tab == Tab::Requests {
             let markable = self.markable();
             self.marks.keep(&markable);
         }
         let page = self.window.rows;
-        let keys = lists::keys(self, which).into_owned();
+        let keys = rows::keys(self, which).into_owned();
         let list = self.list_of_mut(tab);
         let left = list.follow(&keys);
         list.scroll(page, keys.len());
@@ -647,8 +654,8 @@ impl App {
     /// Puts the cursor on row `at` of the current list.
     fn select(&mut self, at: usize) {
         let which = Which::on(self, self.tab);
-        lists::update(self, which);
-        let keys = lists::keys(self, which).into_owned();
+        rows::update(self, which);
+        let keys = rows::keys(self, which).into_owned();
         let page = self.window.rows;
         let list = self.list_mut();
         list.select_at(&keys, at);
@@ -812,7 +819,7 @@ impl App {
 
     /// Rows the current list shows, after its filter.
     pub fn row_count(&self) -> usize {
-        lists::keys(self, Which::on(self, self.tab)).len()
+        rows::keys(self, Which::on(self, self.tab)).len()
     }
 
     /// The request (or grant) under the cursor on the Requests or Access tab.
@@ -960,7 +967,7 @@ impl App {
         };
         self.tab = tab;
         let Some(picked) = self.lists[other.index()].selected.clone() else { return };
-        if lists::keys(self, Which::Tab(tab)).contains(&picked) {
+        if rows::keys(self, Which::Tab(tab)).contains(&picked) {
             self.list_mut().selected = Some(picked);
             self.refollow(tab);
         }
@@ -1006,7 +1013,7 @@ impl App {
     /// The requests on the Requests list (after its filter) that this user can decide: what can
     /// be marked.
     fn markable(&self) -> std::collections::BTreeSet<u64> {
-        lists::requests(self).into_iter().filter(|r| self.can_decide(r)).map(|r| r.id).collect()
+        rows::requests(self).into_iter().filter(|r| self.can_decide(r)).map(|r| r.id).collect()
     }
 
     /// One form for every marked request: it names each (id, requester, application) and asks for

@@ -18,6 +18,7 @@ pub mod form;
 pub mod keymap;
 pub mod lists;
 pub mod marks;
+pub mod rows;
 pub mod terminal;
 pub mod theme;
 pub mod view;

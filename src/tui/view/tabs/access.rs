@@ -7,7 +7,8 @@ use ratatui::text::Line;
 use super::{Col, ListTable};
 use crate::domain::{AccessRequest, Moment};
 use crate::tui::app::App;
-use crate::tui::lists::{self, Window};
+use crate::tui::lists::Window;
+use crate::tui::rows;
 use crate::tui::view::fmt::{countdown_cell, safe};
 
 pub struct AccessTab<'a> {
@@ -17,7 +18,7 @@ pub struct AccessTab<'a> {
 
 impl<'a> AccessTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        AccessTab { app, rows: lists::grants(app) }
+        AccessTab { app, rows: rows::grants(app) }
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {

@@ -8,7 +8,8 @@ use ratatui::text::Line;
 use super::{Col, ListTable};
 use crate::domain::AuditRecord;
 use crate::tui::app::{App, Tab};
-use crate::tui::lists::{self, Window};
+use crate::tui::lists::Window;
+use crate::tui::rows;
 use crate::tui::view::fmt::safe;
 
 pub struct ActivityTab<'a> {
@@ -18,13 +19,13 @@ pub struct ActivityTab<'a> {
 
 impl<'a> ActivityTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        ActivityTab { app, rows: lists::audit(app) }
+        ActivityTab { app, rows: rows::audit(app) }
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
         let theme = &app.ui.theme;
-        let notes = lists::notifications(app);
+        let notes = rows::notifications(app);
         // At most six notifications in view; the rest scroll, as in every list.
         let shown = notes.len().clamp(1, 6) as u16;
         let [top, bottom] =

@@ -9,7 +9,8 @@ use ratatui::text::Line;
 use super::{Col, ListTable};
 use crate::domain::{AccessRequest, Application};
 use crate::tui::app::{App, Tab};
-use crate::tui::lists::{self, Window};
+use crate::tui::lists::Window;
+use crate::tui::rows;
 use crate::tui::view::fmt::{countdown, countdown_cell, safe};
 
 /// The grants active now, by application: built once a frame, so a row costs no scan of all grants.
@@ -50,7 +51,7 @@ pub struct ApplicationsTab<'a> {
 
 impl<'a> ApplicationsTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        ApplicationsTab { app, rows: lists::apps(app, Tab::Applications) }
+        ApplicationsTab { app, rows: rows::apps(app, Tab::Applications) }
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
@@ -83,7 +84,7 @@ impl<'a> ApplicationsTab<'a> {
                 Line::raw(safe(&a.name)),
                 Line::raw(safe(&a.offer)),
                 Line::raw(safe(&a.publisher_tenant)),
-                Line::raw(lists::mode(a)),
+                Line::raw(rows::mode(a)),
                 Line::raw(if p.enabled { p.max_duration.to_string() } else { "-".into() }),
                 Line::raw(safe(&approvers.join(", "))),
                 Line::styled(safe(&access_now(app, a, grants)), app.ui.theme.style("countdown")),

@@ -18,7 +18,8 @@ use super::fmt::{fit, fit_line, safe};
 
 use crate::domain::RequestState;
 use crate::tui::app::{App, Tab};
-use crate::tui::lists::{ListState, Which, Window, scrolled};
+use crate::tui::lists::{ListState, Window, scrolled};
+use crate::tui::rows::Which;
 
 /// Draws a tab; returns where its list's rows are on screen.
 pub fn render(tab: Tab, area: Rect, buf: &mut Buffer, app: &App) -> Window {
@@ -258,7 +259,7 @@ fn filter_note(app: &App, list: &ListState, shown: usize) -> String {
     }
     // Tab 5 draws two lists; the notifications' count is not the tab's.
     let which = if std::ptr::eq(list, &app.notes) { Which::Notes } else { Which::Tab(app.tab) };
-    let of = crate::tui::lists::unfiltered(app, which);
+    let of = crate::tui::rows::unfiltered(app, which);
     format!(" · {shown} of {of} match `{}`", safe(filter))
 }
 

@@ -11,7 +11,8 @@ use super::{Col, ListTable, state_style};
 use crate::domain::{AccessRequest, Moment};
 use crate::tui::app::App;
 use crate::tui::data::Role;
-use crate::tui::lists::{self, Window};
+use crate::tui::lists::Window;
+use crate::tui::rows;
 use crate::tui::view::fmt::{countdown_cell, safe};
 
 pub struct RequestsTab<'a> {
@@ -21,7 +22,7 @@ pub struct RequestsTab<'a> {
 
 impl<'a> RequestsTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        RequestsTab { app, rows: lists::requests(app) }
+        RequestsTab { app, rows: rows::requests(app) }
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {

@@ -20,7 +20,7 @@ pub struct SettingsTab<'a> {
 
 impl<'a> SettingsTab<'a> {
     pub fn new(app: &'a App) -> Self {
-        SettingsTab { app, rows: crate::tui::lists::apps(app, Tab::Settings) }
+        SettingsTab { app, rows: crate::tui::rows::apps(app, Tab::Settings) }
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer) -> Window {
@@ -37,7 +37,7 @@ impl<'a> SettingsTab<'a> {
         };
         let window = table.render(left, buf, app.list(), |i| {
             let a = self.rows[i];
-            [Line::raw(safe(&a.name)), Line::raw(crate::tui::lists::mode(a))]
+            [Line::raw(safe(&a.name)), Line::raw(crate::tui::rows::mode(a))]
         });
         let selected = app.selected_app();
         let theme = &app.ui.theme;

@@ -1,0 +1,494 @@
+//! Which rows each list shows, in which order: the filter, the sort and who may decide what. The
+//! rows are computed when what they come from changes (a snapshot, the filter, the order, `m`, the
+//! clock passing an end) and kept in the state, so a key or a frame over thousands of rows reads
+//! them instead of filtering and sorting again. What a filter searches in each row is kept too,
+//! lower-cased once per snapshot, so typing a filter searches and does not format.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+
+use super::app::{App, Tab};
+use super::data::Role;
+use super::lists::{Key, ListState};
+use crate::domain::{AccessRequest, Application, ApprovalMode, AuditRecord, Notification};
+
+/// Which of the dashboard's lists: a tab's (tabs 1 and 2 list the same applications, each under
+/// its own filter), or the notifications above tab 5's audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Tab(Tab),
+    Notes,
+}
+
+impl Which {
+    /// The list with the cursor on a tab.
+    pub fn on(app: &App, tab: Tab) -> Which {
+        if tab == Tab::Activity && app.on_notes { Which::Notes } else { Which::Tab(tab) }
+    }
+
+    fn slot(self) -> usize {
+        match self {
+            Which::Tab(tab) => tab.index(),
+            Which::Notes => Tab::ALL.len(),
+        }
+    }
+
+    fn state(self, app: &App) -> &ListState {
+        match self {
+            Which::Tab(tab) => &app.lists[tab.index()],
+            Which::Notes => &app.notes,
+        }
+    }
+
+    /// How many items the list's source holds, before anything is left out.
+    fn source_len(self, app: &App) -> usize {
+        let d = &app.data;
+        match self {
+            Which::Tab(Tab::Applications | Tab::Settings) => d.apps.len(),
+            Which::Tab(Tab::Requests) => d.requests.len(),
+            Which::Tab(Tab::Access) => d.grants.len(),
+            Which::Tab(Tab::Activity) => d.audit.len(),
+            Which::Notes => d.notifications.len(),
+        }
+    }
+}
+
+/// The orders pending requests can be shown in; `s` cycles through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestSort {
+    /// The least time left to decide first: what is urgent comes first.
+    #[default]
+    DecideBy,
+    Newest,
+    Application,
+    Requester,
+}
+
+impl RequestSort {
+    pub fn next(self) -> RequestSort {
+        match self {
+            RequestSort::DecideBy => RequestSort::Newest,
+            RequestSort::Newest => RequestSort::Application,
+            RequestSort::Application => RequestSort::Requester,
+            RequestSort::Requester => RequestSort::DecideBy,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestSort::DecideBy => "decide-by",
+            RequestSort::Newest => "newest",
+            RequestSort::Application => "application",
+            RequestSort::Requester => "requester",
+        }
+    }
+}
+
+/// How an application's requests are approved, as its JIT column says it.
+pub fn mode(a: &Application) -> &'static str {
+    match (a.policy.enabled, a.policy.mode) {
+        (false, _) => "off",
+        (true, ApprovalMode::AutoApprove) => "auto",
+        (true, ApprovalMode::ManualApprove) => "manual",
+    }
+}
+
+/// Whether every word (already lower-case) is in one column of a row's haystack: `dave crm` finds
+/// Dave's requests on contoso-crm, whichever columns hold each word.
+fn matches(words: &[String], haystack: &str) -> bool {
+    words.iter().all(|w| haystack.contains(w.as_str()))
+}
+
+/// What a filter searches in item `i` of a list's source: its columns, lower-case, one per line. A
+/// word never holds a line break, so a word found is found within one column. Positions come from
+/// enumerating the same snapshot, so they are in bounds.
+fn haystack(app: &App, which: Which, i: usize) -> String {
+    let d = &app.data;
+    let columns: Vec<String> = match which {
+        Which::Tab(Tab::Applications | Tab::Settings) => {
+            let a = &d.apps[i];
+            let p = &a.policy;
+            let names: Vec<&str> = p.approvers.iter().map(|u| d.display_name(u)).collect();
+            vec![
+                a.name.clone(),
+                a.offer.clone(),
+                a.publisher_tenant.clone(),
+                mode(a).into(),
+                p.max_duration.to_string(),
+                p.approvers.join(" "),
+                names.join(" "),
+            ]
+        }
+        Which::Tab(Tab::Requests) => {
+            let r = &d.requests[i];
+            vec![
+                r.id.to_string(),
+                r.app.clone(),
+                r.requester.clone(),
+                d.display_name(&r.requester).into(),
+                r.justification.clone(),
+                r.state.name().into(),
+                r.roles.join(" "),
+                app.ui.time.moment(r.start, app.now),
+                r.duration.to_string(),
+            ]
+        }
+        Which::Tab(Tab::Access) => {
+            let g = &d.grants[i];
+            let by = g.decision.as_ref().map_or("", |d| d.by.as_str());
+            let reason = g.decision.as_ref().map_or("", |d| d.reason.as_str());
+            vec![
+                g.id.to_string(),
+                g.app.clone(),
+                g.requester.clone(),
+                d.display_name(&g.requester).into(),
+                g.roles.join(" "),
+                by.into(),
+                d.display_name(by).into(),
+                reason.into(),
+            ]
+        }
+        Which::Tab(Tab::Activity) => {
+            let a = &d.audit[i];
+            vec![
+                app.ui.time.moment_secs(a.at, app.now),
+                a.actor.clone(),
+                d.display_name(&a.actor).into(),
+                a.action.name().into(),
+                a.target.to_string(),
+                a.before.clone().unwrap_or_default(),
+                a.after.clone().unwrap_or_default(),
+                a.reason.clone().unwrap_or_default(),
+            ]
+        }
+        Which::Notes => {
+            let n = &d.notifications[i];
+            vec![app.ui.time.moment(n.at, app.now), n.message.clone()]
+        }
+    };
+    columns.join("\n").to_lowercase()
+}
+
+/// The positions of a list's rows, in the order shown: what passes the list's own rule (pending
+/// requests this user can decide, access that has not ended) and every word of the filter.
+/// `haystacks`, when given, are the list's kept haystacks; otherwise they are made here.
+fn matching(app: &App, which: Which, words: &[String], haystacks: Option<&[String]>) -> Vec<usize> {
+    let found = |i: usize| {
+        words.is_empty()
+            || match haystacks.and_then(|h| h.get(i)) {
+                Some(h) => matches(words, h),
+                None => matches(words, &haystack(app, which, i)),
+            }
+    };
+    let d = &app.data;
+    let every = 0..which.source_len(app);
+    match which {
+        Which::Tab(Tab::Requests) => {
+            let pending = app.role() != Role::Publisher;
+            let all = &d.requests;
+            let mut rows: Vec<usize> = every
+                .filter(|&i| (!pending || app.everything || app.can_decide(&all[i])) && found(i))
+                .collect();
+            if pending {
+                sort_requests(app, all, &mut rows);
+            }
+            rows
+        }
+        Which::Tab(Tab::Access) => {
+            let all = &d.grants;
+            let mut rows: Vec<usize> =
+                every.filter(|&i| all[i].end().is_some_and(|end| end > app.now) && found(i)).collect();
+            rows.sort_by_key(|&i| (all[i].end(), all[i].id));
+            rows
+        }
+        _ => every.filter(|&i| found(i)).collect(),
+    }
+}
+
+/// Pending requests in the order chosen with `s`.
+fn sort_requests(app: &App, all: &[AccessRequest], rows: &mut [usize]) {
+    match app.sort {
+        RequestSort::DecideBy => rows.sort_by_key(|&i| (all[i].decide_by, all[i].id)),
+        RequestSort::Newest => rows.sort_by_key(|&i| std::cmp::Reverse((all[i].created_at, all[i].id))),
+        RequestSort::Application => {
+            rows.sort_by(|&a, &b| (&all[a].app, all[a].decide_by).cmp(&(&all[b].app, all[b].decide_by)))
+        }
+        RequestSort::Requester => rows.sort_by_cached_key(|&i| {
+            (app.data.display_name(&all[i].requester).to_lowercase(), all[i].decide_by)
+        }),
+    }
+}
+
+/// The applications (tab 1, and the list of tab 2), after that tab's filter.
+pub fn apps(app: &App, tab: Tab) -> Vec<&Application> {
+    rows(app, Which::Tab(tab)).iter().filter_map(|&i| app.data.apps.get(i)).collect()
+}
+
+/// The requests of tab 3, after its filter. An approver's pending requests come in the order
+/// chosen with `s`, and only those they can decide unless `m` asked for everything they can see;
+/// a publisher's own requests stay newest first.
+pub fn requests(app: &App) -> Vec<&AccessRequest> {
+    rows(app, Which::Tab(Tab::Requests)).iter().filter_map(|&i| app.data.requests.get(i)).collect()
+}
+
+/// The access of tab 4 that has not ended, soonest end first, after its filter.
+pub fn grants(app: &App) -> Vec<&AccessRequest> {
+    rows(app, Which::Tab(Tab::Access)).iter().filter_map(|&i| app.data.grants.get(i)).collect()
+}
+
+/// The audit log of tab 5, newest first, after its filter.
+pub fn audit(app: &App) -> Vec<&AuditRecord> {
+    rows(app, Which::Tab(Tab::Activity)).iter().filter_map(|&i| app.data.audit.get(i)).collect()
+}
+
+/// The user's notifications (tab 5's upper list), newest first, after that list's filter.
+pub fn notifications(app: &App) -> Vec<&Notification> {
+    rows(app, Which::Notes).iter().filter_map(|&i| app.data.notifications.get(i)).collect()
+}
+
+/// The ids of a list's rows, in the order they are shown.
+pub fn keys(app: &App, which: Which) -> Cow<'_, [Key]> {
+    match kept(app, which) {
+        Some(rows) => Cow::Borrowed(&rows.keys),
+        None => Cow::Owned(rows(app, which).iter().map(|&i| key_at(app, which, i)).collect()),
+    }
+}
+
+/// How many rows a list has before its filter: the filter's count says "3 of 40".
+pub fn unfiltered(app: &App, which: Which) -> usize {
+    match kept(app, which) {
+        Some(rows) => rows.unfiltered,
+        None => matching(app, which, &[], None).len(),
+    }
+}
+
+/// The id of item `i` of a list's source.
+fn key_at(app: &App, which: Which, i: usize) -> Key {
+    let d = &app.data;
+    match which {
+        Which::Tab(Tab::Applications | Tab::Settings) => Key::Name(d.apps[i].name.clone()),
+        Which::Tab(Tab::Requests) => Key::Id(d.requests[i].id),
+        Which::Tab(Tab::Access) => Key::Id(d.grants[i].id),
+        Which::Tab(Tab::Activity) => Key::Id(d.audit[i].id),
+        Which::Notes => Key::Id(d.notifications[i].id),
+    }
+}
+
+/// What a list's rows are computed from: while it stays the same, so do they.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Basis {
+    generation: u64,
+    words: Vec<String>,
+    sort: RequestSort,
+    everything: bool,
+    /// The quarter hour while a filter is on, since the filter also reads times.
+    quarter: Option<i64>,
+}
+
+impl Basis {
+    fn of(app: &App, which: Which) -> Basis {
+        let words = which.state(app).needle();
+        let quarter = (!words.is_empty()).then(|| quarter(app.now));
+        Basis { generation: app.generation(), words, sort: app.sort, everything: app.everything, quarter }
+    }
+}
+
+/// A time of day turns into a date at a local midnight, and every zone's midnight is on a quarter
+/// hour of UTC: texts with times hold for a quarter hour.
+fn quarter(now: DateTime<Utc>) -> i64 {
+    now.timestamp().div_euclid(900)
+}
+
+/// A list's rows as positions in the snapshot, in the order shown, with their ids and haystacks;
+/// kept in the state from one change of what they come from to the next.
+#[derive(Debug, Default)]
+pub struct Rows {
+    basis: Option<Basis>,
+    /// The rows hold until this moment whatever else happens: the first end on the Access tab.
+    until: Option<DateTime<Utc>>,
+    at: Vec<usize>,
+    keys: Vec<Key>,
+    unfiltered: usize,
+    /// Every item's haystack, by position in the source, made when a filter is first typed, and
+    /// the snapshot and quarter hour they were made for.
+    haystacks: Vec<String>,
+    made_for: Option<(u64, i64)>,
+}
+
+/// One `Rows` for each list, indexed by `Which::slot`.
+pub type AllRows = [Rows; 6];
+
+/// The rows kept for a list, when they still hold.
+fn kept(app: &App, which: Which) -> Option<&Rows> {
+    let rows = &app.rows[which.slot()];
+    let holds =
+        rows.basis.as_ref() == Some(&Basis::of(app, which)) && rows.until.is_none_or(|until| app.now < until);
+    holds.then_some(rows)
+}
+
+/// A list's rows as positions: the kept ones, or computed now when they no longer hold (the state
+/// keeps them up to date, so that happens only for a state driven without it, as in tests).
+fn rows(app: &App, which: Which) -> Cow<'_, [usize]> {
+    match kept(app, which) {
+        Some(rows) => Cow::Borrowed(&rows.at),
+        None => Cow::Owned(matching(app, which, &which.state(app).needle(), None)),
+    }
+}
+
+/// Computes a list's rows again when what they come from changed since they were kept.
+pub fn update(app: &mut App, which: Which) {
+    if kept(app, which).is_some() {
+        return;
+    }
+    let basis = Basis::of(app, which);
+    let slot = which.slot();
+    let mut haystacks = std::mem::take(&mut app.rows[slot].haystacks);
+    let mut made_for = app.rows[slot].made_for;
+    if !basis.words.is_empty() {
+        let now = (app.generation(), quarter(app.now));
+        if made_for != Some(now) {
+            haystacks = (0..which.source_len(app)).map(|i| haystack(app, which, i)).collect();
+            made_for = Some(now);
+        }
+    }
+    let at = matching(app, which, &basis.words, Some(&haystacks));
+    let unfiltered = if basis.words.is_empty() { at.len() } else { matching(app, which, &[], None).len() };
+    let keys = at.iter().map(|&i| key_at(app, which, i)).collect();
+    let until = match which {
+        Which::Tab(Tab::Access) => at.iter().filter_map(|&i| app.data.grants[i].end()).min(),
+        _ => None,
+    };
+    app.rows[slot] = Rows { basis: Some(basis), until, at, keys, unfiltered, haystacks, made_for };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::lists::words;
+
+    #[test]
+    fn every_word_must_be_in_some_column() {
+        let dave_crm = words("  Dave CRM ");
+        assert!(matches(&dave_crm, "contoso-crm\ndave moreau"));
+        assert!(!matches(&dave_crm, "contoso-crm\nerin lindqvist"), "dave is in no column");
+        assert_eq!(
+            words("crm\ndave"),
+            ["crm", "dave"],
+            "a word never holds a line break: it stays in a column"
+        );
+        assert!(matches(&words(" "), "anything"), "no words match everything");
+    }
+
+    /// Alice, approver of contoso-crm, with three pending requests and one grant ending at +30 s.
+    fn loaded(now: DateTime<Utc>) -> App {
+        use crate::tui::app::Ui;
+        let ui = Ui {
+            theme: crate::tui::theme::Theme::load(
+                "default",
+                &crate::tui::theme::Load { user_dir: None, truecolor: true },
+            )
+            .expect("the default theme"),
+            keymap: crate::tui::keymap::Keymap::new(&Default::default()).expect("the default keys"),
+            time: crate::domain::time_style::TimeStyle::utc(),
+            bell: false,
+            mouse: false,
+            ascii: false,
+        };
+        let mut app = App::new(ui, now);
+        app.on_snapshot(snapshot(now, &[1, 2, 3]));
+        app
+    }
+
+    fn snapshot(now: DateTime<Utc>, pending: &[u64]) -> crate::tui::data::Snapshot {
+        use crate::domain::*;
+        use chrono::TimeDelta;
+        let alice = User {
+            upn: "alice@contoso.com".into(),
+            display_name: "Alice".into(),
+            tenant: "contoso".into(),
+            admin: true,
+            login: None,
+        };
+        let request = |id: u64, state| AccessRequest {
+            id,
+            app: "contoso-crm".into(),
+            requester: "dave@fabrikam.com".into(),
+            roles: vec!["Reader".into()],
+            start: now,
+            duration: Span::from_secs(30),
+            justification: format!("reason {id}"),
+            ticket: None,
+            // The newest has the most time left to decide.
+            created_at: now + TimeDelta::seconds(id as i64),
+            decide_by: now + TimeDelta::hours(id as i64),
+            state,
+            decision: None,
+            granted_from: None,
+            closed: None,
+            started: false,
+        };
+        let mut grant = request(9, RequestState::Approved);
+        grant.granted_from = Some(now);
+        grant.decision = Some(Verdict { by: alice.upn.clone(), at: now, reason: "ok".into() });
+        crate::tui::data::Snapshot {
+            me: Some(alice.clone()),
+            tenants: vec![Tenant {
+                id: "contoso".into(),
+                kind: TenantKind::Customer,
+                name: "Contoso".into(),
+                license: Some(License::P2),
+            }],
+            users: vec![alice],
+            apps: vec![Application {
+                name: "contoso-crm".into(),
+                offer: "crm".into(),
+                customer_tenant: "contoso".into(),
+                publisher_tenant: "fabrikam".into(),
+                resource_group: "mrg-crm".into(),
+                policy: JitPolicy {
+                    enabled: true,
+                    mode: ApprovalMode::ManualApprove,
+                    max_duration: Span::from_hours(8),
+                    approvers: vec!["alice@contoso.com".into()],
+                    request_timeout: Span::from_hours(24),
+                },
+                deployed_by: "alice@contoso.com".into(),
+                deployed_at: now,
+            }],
+            requests: pending.iter().map(|&id| request(id, RequestState::Pending)).collect(),
+            grants: vec![grant],
+            ..Default::default()
+        }
+    }
+
+    fn shown(app: &App, which: Which) -> Vec<u64> {
+        assert!(kept(app, which).is_some(), "the state keeps {which:?}'s rows up to date");
+        keys(app, which).iter().map(|k| if let Key::Id(id) = k { *id } else { 0 }).collect()
+    }
+
+    fn press(app: &mut App, c: char) {
+        app.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)));
+    }
+
+    #[test]
+    fn kept_rows_follow_every_change_they_come_from() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").expect("a time").to_utc();
+        let mut app = loaded(now);
+        let requests = Which::Tab(Tab::Requests);
+        assert_eq!(shown(&app, requests), [1, 2, 3], "decide-by, soonest first");
+        press(&mut app, 's');
+        assert_eq!(shown(&app, requests), [3, 2, 1], "newest first");
+        app.on_snapshot(snapshot(now, &[1, 2, 3, 4]));
+        assert_eq!(shown(&app, requests), [4, 3, 2, 1], "a new snapshot's rows");
+        press(&mut app, '/');
+        press(&mut app, '2');
+        assert_eq!(shown(&app, requests), [2], "the filter's rows");
+        assert_eq!(unfiltered(&app, requests), 4);
+        let access = Which::Tab(Tab::Access);
+        app.tick(now + chrono::TimeDelta::seconds(29));
+        assert_eq!(shown(&app, access), [9]);
+        app.tick(now + chrono::TimeDelta::seconds(30));
+        assert_eq!(shown(&app, access), Vec::<u64>::new(), "access that ended left");
+    }
+}
