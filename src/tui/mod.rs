@@ -20,6 +20,7 @@ pub mod lists;
 pub mod marks;
 pub mod terminal;
 pub mod theme;
+pub mod tour;
 pub mod view;
 pub mod wizard;
 
@@ -29,7 +30,7 @@ use chrono::Utc;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::client::{Backend, Change, Events};
 use crate::config::Config;
@@ -47,6 +48,17 @@ pub struct Options {
     pub utc: bool,
     /// Rings the bell or not whatever the config says (the demo is quiet unless asked).
     pub bell: Option<bool>,
+    /// A tour's cues: while it plays, its keys drive the dashboard and the keyboard only quits.
+    pub tour: Option<mpsc::UnboundedReceiver<tour::Cue>>,
+}
+
+/// How the dashboard ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The user quit.
+    Quit,
+    /// The tour it played reached its end.
+    TourOver,
 }
 
 /// Reports from the tasks the loop starts.
@@ -96,7 +108,7 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
     })
 }
 
-pub async fn run(backend: Backend, opts: Options) -> Result<(), String> {
+pub async fn run(backend: Backend, mut opts: Options) -> Result<Ending, String> {
     let config = Config::user()?;
     let mut ui = ui(&config, opts.theme.as_deref(), opts.utc)?;
     if let Some(bell) = opts.bell {
@@ -106,9 +118,13 @@ pub async fn run(backend: Backend, opts: Options) -> Result<(), String> {
     let changes = backend.subscribe().await.map_err(|e| e.to_string())?;
     let mut app = App::new(ui, Utc::now());
     app.link = Some(backend.link());
+    if let Actor::User(upn) = &opts.actor {
+        app.starting_as = Some(upn.clone());
+    }
+    let cues = opts.tour.take();
     let mouse = app.ui.mouse;
     let mut term = terminal::enter(mouse).map_err(|e| format!("cannot use this terminal: {e}"))?;
-    let result = event_loop(&backend, &opts.actor, app, changes, &mut term).await;
+    let result = event_loop(&backend, &opts.actor, app, changes, cues, &mut term).await;
     terminal::leave(term, mouse);
     result
 }
@@ -118,8 +134,9 @@ async fn event_loop(
     actor: &Actor,
     mut app: App,
     changes: Events,
+    mut cues: Option<mpsc::UnboundedReceiver<tour::Cue>>,
     term: &mut terminal::Term,
-) -> Result<(), String> {
+) -> Result<Ending, String> {
     let me = match actor {
         Actor::User(upn) => Some(upn.clone()),
         Actor::Operator(_) => None,
@@ -134,6 +151,10 @@ async fn event_loop(
     let mut hangup = signal(SignalKind::hangup()).map_err(io)?;
     let mut loading = true;
     let mut stale = false;
+    // Engine calls of the dashboard under way; a tour's syncs wait for them, then for a snapshot.
+    let mut calls = 0usize;
+    let mut syncs: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut synced: Vec<oneshot::Sender<()>> = Vec::new();
     load(backend, me.clone(), &tx);
     let mut dirty = true;
     loop {
@@ -148,6 +169,8 @@ async fn event_loop(
         let effects = tokio::select! {
             // Every arm below starts from the present, so toasts and countdowns are never stale.
             event = input.next() => { app.tick(Utc::now()); match event {
+                // While a tour plays, the keyboard and the mouse only quit it.
+                Some(Ok(event)) if cues.is_some() && ignored_in_tour(&app, &event) => continue,
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => app.on_key(key),
                 Some(Ok(Event::Paste(text))) => { app.on_paste(&text); Vec::new() }
                 Some(Ok(Event::Mouse(mouse))) => app.on_mouse(mouse, view::tab_at),
@@ -173,6 +196,10 @@ async fn event_loop(
                     // Fresh data is judged against the present, not the last tick.
                     app.tick(Utc::now());
                     loading = false;
+                    // Loaded after every sync waiting for it asked, unless another load follows.
+                    if !stale {
+                        synced.drain(..).for_each(|done| { let _ = done.send(()); });
+                    }
                     if stale && !gone {
                         stale = false;
                         loading = true;
@@ -215,8 +242,18 @@ async fn event_loop(
                     Ok(detail) => { app.on_detail(detail); Vec::new() }
                     Err(e) => { app.on_detail_failed(e.to_string()); Vec::new() }
                 },
-                Msg::Done(result) => { app.on_result(result); Vec::new() }
-                Msg::Decided(approve, outcomes) => { app.on_decided(approve, &outcomes); Vec::new() }
+                Msg::Done(result) => { calls = calls.saturating_sub(1); app.on_result(result); Vec::new() }
+                Msg::Decided(approve, outcomes) => {
+                    calls = calls.saturating_sub(1);
+                    app.on_decided(approve, &outcomes);
+                    Vec::new()
+                }
+            },
+            cue = next_cue(&mut cues) => match cue {
+                Some(tour::Cue::Key(key)) => { app.tick(Utc::now()); app.on_key(key) }
+                Some(tour::Cue::Caption(text)) => { app.caption = Some(text.to_string()); Vec::new() }
+                Some(tour::Cue::Sync(done)) => { syncs.push(done); Vec::new() }
+                Some(tour::Cue::End) | None => return Ok(Ending::TourOver),
             },
             _ = tick => { app.tick(Utc::now()); Vec::new() }
             _ = term_signal.recv() => vec![Effect::Quit],
@@ -225,7 +262,7 @@ async fn event_loop(
         dirty = true;
         for effect in effects {
             match effect {
-                Effect::Quit => return Ok(()),
+                Effect::Quit => return Ok(Ending::Quit),
                 Effect::Bell => {
                     terminal::bell(term).map_err(|e| hung_up(&format!("cannot write to it: {e}")))?
                 }
@@ -233,7 +270,10 @@ async fn event_loop(
                 Effect::Run(_) if gone => app.on_result(Err(app::READ_ONLY.into())),
                 Effect::MarkSeen(_) if gone => app.toast(app::READ_ONLY.into(), true),
                 Effect::LoadDetail(_) if gone => app.toast(UNREACHABLE.into(), true),
-                Effect::Run(call) => run_call(backend, actor, call, &tx),
+                Effect::Run(call) => {
+                    calls += 1;
+                    run_call(backend, actor, call, &tx);
+                }
                 Effect::LoadDetail(id) => {
                     let (backend, tx, viewer) = (backend.clone(), tx.clone(), Viewer::from(actor));
                     tokio::spawn(async move {
@@ -250,6 +290,33 @@ async fn event_loop(
                 }
             }
         }
+        // The calls a sync waited for are done: a snapshot loaded from now on shows what they did.
+        if !syncs.is_empty() && calls == 0 {
+            synced.append(&mut syncs);
+            if loading {
+                stale = true
+            } else {
+                loading = true;
+                load(backend, me.clone(), &tx)
+            }
+        }
+    }
+}
+
+/// Whether a playing tour ignores an input event: everything the user does but quitting.
+fn ignored_in_tour(app: &App, event: &Event) -> bool {
+    match event {
+        Event::Key(key) => app.ui.keymap.action(key, keymap::Scope::Global) != Some(keymap::Action::Quit),
+        Event::Paste(_) | Event::Mouse(_) => true,
+        _ => false,
+    }
+}
+
+/// The next cue of a tour; never, without one.
+async fn next_cue(cues: &mut Option<mpsc::UnboundedReceiver<tour::Cue>>) -> Option<tour::Cue> {
+    match cues {
+        Some(cues) => cues.recv().await,
+        None => std::future::pending().await,
     }
 }
 
