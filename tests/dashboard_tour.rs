@@ -16,14 +16,17 @@ use ratatui::backend::TestBackend;
 
 use common::tmux::{POLL, STARTUP, Tmux};
 use common::{BIN, Store};
+use jitdesk::domain::rules::Actor;
 use jitdesk::domain::time_style::TimeStyle;
-use jitdesk::engine::{Engine, ManualClock};
+use jitdesk::domain::{AccessRequest, RequestState};
+use jitdesk::engine::{Engine, ManualClock, Viewer};
 use jitdesk::store::OpenMode;
-use jitdesk::tui::app::{App, Ui};
+use jitdesk::store::RequestFilter;
+use jitdesk::tui::app::{App, Call, Effect, Ui};
 use jitdesk::tui::data::Snapshot;
 use jitdesk::tui::keymap::Keymap;
 use jitdesk::tui::theme::{Load, Theme};
-use jitdesk::tui::tour::{SCRIPT, VIEWER};
+use jitdesk::tui::tour::{Cue, SCRIPT, VIEWER, play};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).single().expect("a valid instant")
@@ -105,6 +108,95 @@ async fn a_caption_replaces_the_key_hints_in_the_footer() {
     assert!(footer.contains("q quits the tour"), "the footer should say how to quit: {footer:?}");
     assert!(!footer.contains("approve"), "the caption replaces the key hints: {footer:?}");
     insta::assert_snapshot!("caption_in_the_footer", terminal.backend());
+}
+
+/// Plays the whole tour in this process on the sample store under a clock stopped at NOW: its cues
+/// go to an `App` as the event loop sends them, its effects run against the engine the same way,
+/// and the frame is kept each time the tour waits for the screen. Returns the frames and the engine.
+async fn play_through(dir: &Path) -> (Vec<String>, Engine) {
+    let path = dir.join("store.redb");
+    jitdesk::sample::create_at(&path, 0, now()).await.expect("the sample store");
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now())))
+        .await
+        .expect("the sample opens");
+    let alice = Actor::User(VIEWER.into());
+    let mut app = app();
+    app.starting_as = Some(VIEWER.into());
+    let (cues, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let player = tokio::spawn(play(engine.clone(), SCRIPT, 100.0, cues));
+    let mut frames = Vec::new();
+    while let Some(cue) = heard.recv().await {
+        let effects = match cue {
+            Cue::Key(key) => app.on_key(key),
+            Cue::Caption(text) => {
+                app.caption = Some(text.into());
+                Vec::new()
+            }
+            Cue::Sync(done) => {
+                let snapshot = Snapshot::load(&engine, Some(VIEWER)).await.expect("a snapshot");
+                let effects = app.on_snapshot(snapshot);
+                frames.push(render(&app).backend().to_string());
+                done.send(()).expect("the tour waits for the screen");
+                effects
+            }
+            Cue::End => break,
+        };
+        for effect in effects {
+            match effect {
+                Effect::LoadDetail(id) => {
+                    app.on_detail(engine.request(&Viewer::Operator, id).await.expect("the details"))
+                }
+                Effect::Run(Call::Decide(c)) => {
+                    let done = engine.run(&alice, c).await.map(|r| format!("request {} {}", r.id, r.state));
+                    app.on_result(done.map_err(|e| e.to_string()));
+                }
+                Effect::Run(Call::DecideEach { approve, each }) => {
+                    let mut outcomes = Vec::new();
+                    for (id, decision) in each {
+                        let c = decision.expect("nothing changed while the form was open");
+                        let done = engine.run(&alice, c).await.map(|r| r.state.to_string());
+                        outcomes.push((id, done.map_err(|e| e.to_string())));
+                    }
+                    app.on_decided(approve, &outcomes);
+                }
+                Effect::Run(Call::Deploy(c)) => {
+                    let done = engine.run(&alice, c).await.map(|a| format!("deployed {}", a.name));
+                    app.on_result(done.map_err(|e| e.to_string()));
+                }
+                other => panic!("the tour should not cause {other:?}"),
+            }
+        }
+    }
+    player.await.expect("the tour plays to its end");
+    (frames, engine)
+}
+
+fn requests_on(page: Vec<AccessRequest>, app: &str) -> Vec<(String, RequestState)> {
+    page.into_iter().filter(|r| r.app == app).map(|r| (r.requester, r.state)).collect()
+}
+
+/// The same tour twice gives the same frames; and each beat of the story happened in the store,
+/// done through the dashboard's keys: an approval, a denial, a deployment, a bulk approval.
+#[tokio::test]
+async fn the_tour_plays_the_same_frames_twice_and_each_beat_happens() {
+    let (one, two) = (tempfile::tempdir().expect("a temp dir"), tempfile::tempdir().expect("a temp dir"));
+    let (frames, engine) = play_through(one.path()).await;
+    let (again, other) = play_through(two.path()).await;
+    other.close().await.expect("the store closes");
+    assert!(frames.len() > 10, "the tour should wait for the screen at each step: {}", frames.len());
+    assert_eq!(frames, again, "two plays of the tour should draw the same frames");
+    assert!(frames.iter().all(|f| !f.contains("no identity")), "no frame should say \"no identity\"");
+
+    let all = engine.requests(&Viewer::Operator, RequestFilter::default()).await.expect("requests").items;
+    let crm = requests_on(all.clone(), "contoso-crm");
+    assert!(crm.contains(&("frank@fabrikam.com".into(), RequestState::Approved)), "{crm:?}");
+    assert!(crm.contains(&("grace@fabrikam.com".into(), RequestState::Denied)), "{crm:?}");
+    let qa = engine.app(&Viewer::Operator, "contoso-crm-qa").await.expect("the wizard deployed it");
+    assert!(qa.policy.enabled && qa.policy.is_approver(VIEWER), "{:?}", qa.policy);
+    let asked = requests_on(all, "contoso-crm-qa");
+    assert!(asked.len() >= 3, "several requests should arrive on the new application: {asked:?}");
+    assert!(asked.iter().all(|(_, s)| *s == RequestState::Approved), "all approved in bulk: {asked:?}");
+    engine.close().await.expect("the store closes");
 }
 
 /// The tour's caption on screen (the footer's ` › ` line), cut marks and hint removed.
