@@ -196,7 +196,8 @@ async fn event_loop(
                     // Fresh data is judged against the present, not the last tick.
                     app.tick(Utc::now());
                     loading = false;
-                    // Loaded after every sync waiting for it asked, unless another load follows.
+                    // Began after each waiting sync asked for it: they are answered, unless a later
+                    // load is still to come.
                     if !stale {
                         synced.drain(..).for_each(|done| { let _ = done.send(()); });
                     }
