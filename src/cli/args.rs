@@ -55,7 +55,7 @@ pub enum Command {
         /// Keep the demo store instead of removing it on exit
         #[arg(long)]
         keep: bool,
-        /// Play a scripted story with captions instead (about a minute; it ends by itself, q quits)
+        /// Play a scripted story with captions instead (about 90 s; it ends by itself, q quits)
         #[arg(long)]
         tour: bool,
         /// With --tour: play it again and again, each time on a fresh store, until q (for kiosks)
