@@ -224,25 +224,34 @@ fn demo_folders(tmp: &Path) -> Vec<String> {
 }
 
 #[test]
-fn the_tour_plays_its_captions_in_order_and_ends_by_itself() {
+fn the_tour_plays_its_captions_in_order_ignores_other_keys_and_ends_by_itself() {
     let t = Tmux::new("tour");
     t.start(160, 40, &format!("exec '{BIN}' --utc demo --tour --speed 10"));
     let captions: Vec<&str> = SCRIPT.iter().filter_map(|s| s.caption).collect();
     let mut seen: Vec<usize> = Vec::new();
     let mut folders = Vec::new();
-    // No key from here on: the tour plays by itself until the dashboard exits.
+    // Only `q` works while the tour plays: `?` (the help) is pressed once and must change nothing.
+    let mut pressed = false;
+    let mut helped = false;
     let started = Instant::now();
     while t.alive() {
-        if let Some(step) = caption_on(&t.capture()).as_deref().and_then(step_of)
+        let screen = t.capture();
+        if let Some(step) = caption_on(&screen).as_deref().and_then(step_of)
             && seen.last() != Some(&step)
         {
             seen.push(step);
+            if !pressed {
+                t.keys(&["?"]);
+                pressed = true;
+            }
         }
+        helped |= screen.contains("┌ Keys ");
         folders.extend(demo_folders(&t.path("tmp")));
         assert!(started.elapsed() < Duration::from_secs(120), "the tour did not end: {}", t.capture());
         std::thread::sleep(POLL);
     }
     assert_eq!(t.wait_exit(STARTUP), 0, "the tour should end with status 0 by itself");
+    assert!(pressed && !helped, "a key other than q should be ignored while the tour plays");
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "captions should come in the script's order: {seen:?}");
     assert!(
         seen.len() * 2 >= captions.len(),
