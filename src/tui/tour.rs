@@ -237,33 +237,33 @@ pub fn keys(press: Press, last: u64) -> Vec<KeyEvent> {
     }
 }
 
-/// How long the script plays at `speed`, typing included (the engine's and screen's time aside).
-pub fn length(script: &[Step], speed: f64) -> Duration {
-    let secs: f64 = script
-        .iter()
-        .map(|step| {
-            let typing = match step.then {
-                Do::Keys(presses) => {
-                    let typed: usize = presses
-                        .iter()
-                        .map(|p| match p {
-                            Press::Type(text) => text.chars().count(),
-                            _ => 0,
-                        })
-                        .sum();
-                    typed as f64 * TYPE_BEAT + presses.len().saturating_sub(1) as f64 * KEY_BEAT
-                }
-                _ => 0.0,
-            };
-            step.pause + typing
-        })
-        .sum();
-    Duration::from_secs_f64(secs / speed.clamp(0.1, 100.0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How long the script plays at `speed`, typing included (the engine's and screen's time aside).
+    fn length(script: &[Step], speed: f64) -> Duration {
+        let secs: f64 = script
+            .iter()
+            .map(|step| {
+                let typing = match step.then {
+                    Do::Keys(presses) => {
+                        let typed: usize = presses
+                            .iter()
+                            .map(|p| match p {
+                                Press::Type(text) => text.chars().count(),
+                                _ => 0,
+                            })
+                            .sum();
+                        typed as f64 * TYPE_BEAT + presses.len().saturating_sub(1) as f64 * KEY_BEAT
+                    }
+                    _ => 0.0,
+                };
+                step.pause + typing
+            })
+            .sum();
+        Duration::from_secs_f64(secs / speed.clamp(0.1, 100.0))
+    }
 
     fn captions() -> Vec<&'static str> {
         SCRIPT.iter().filter_map(|s| s.caption).collect()
