@@ -49,12 +49,18 @@ pub enum Command {
     },
     /// The dashboard on a throwaway sample store, with simulated publishers (no setup needed)
     Demo {
-        /// Scale the simulated activity (2 = twice as busy)
+        /// Scale the simulated activity, or the tour's pace (2 = twice as busy)
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
         /// Keep the demo store instead of removing it on exit
         #[arg(long)]
         keep: bool,
+        /// Play a scripted story with captions instead (about 90 s; it ends by itself, q quits)
+        #[arg(long)]
+        tour: bool,
+        /// With --tour: play it again and again, each time on a fresh store, until q (for kiosks)
+        #[arg(long = "loop", requires = "tour", conflicts_with = "keep")]
+        again: bool,
         /// Ring the terminal bell when a request arrives for you to decide (quiet otherwise)
         #[arg(long)]
         bell: bool,

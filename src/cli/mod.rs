@@ -167,7 +167,10 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
 async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Result<ExitCode> {
     let command = match &cli.command {
         Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
-        Some(Command::Demo { speed, keep, bell }) => return demo(cli, *speed, *keep, *bell).await,
+        Some(Command::Demo { speed, keep, bell, tour, again }) => {
+            let play = DemoPlay { speed: *speed, keep: *keep, bell: *bell, tour: *tour, again: *again };
+            return demo(cli, play).await;
+        }
         None => return dashboard(cli, path, service.as_deref()).await,
         Some(Command::Serve { socket, group }) => {
             return serve(path, socket.as_deref(), group.as_deref()).await;
@@ -215,7 +218,7 @@ async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path
     let socket = client::socket_for(path)?;
     let shown = shared(&backend, &socket, async {
         let actor = backend.actor(cli.as_user.as_deref()).await?;
-        let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc, bell: None };
+        let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc, bell: None, tour: None };
         tui::run(backend.clone(), opts).await.map_err(|e| Error::Rule(RuleError::invalid(e)))
     })
     .await;
@@ -254,10 +257,38 @@ async fn serve(
     }
 }
 
-/// The dashboard on a throwaway sample store with simulated activity.
-async fn demo(cli: &Cli, speed: f64, keep: bool, bell: bool) -> Result<ExitCode> {
+/// How `jitdesk demo` plays: its flags.
+struct DemoPlay {
+    speed: f64,
+    keep: bool,
+    bell: bool,
+    tour: bool,
+    again: bool,
+}
+
+/// The dashboard on a throwaway sample store with simulated activity, or the tour; with `--loop`
+/// the tour again on a fresh store each time it ends, until the user quits.
+async fn demo(cli: &Cli, play: DemoPlay) -> Result<ExitCode> {
+    if !(play.speed.is_finite() && play.speed > 0.0) {
+        return Err(Error::Rule(RuleError::invalid("--speed needs a number above 0: 2 plays twice as fast")));
+    }
+    let as_other = cli.as_user.as_deref().is_some_and(|upn| upn.trim().to_lowercase() != tui::tour::VIEWER);
+    if play.tour && as_other {
+        let why = format!("the tour is told as {}: leave out --as", tui::tour::VIEWER);
+        return Err(Error::Rule(RuleError::invalid(why)));
+    }
     tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
     crate::logging::to_file();
+    loop {
+        let ending = demo_once(cli, &play).await?;
+        if !(play.again && ending == tui::Ending::TourOver) {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+}
+
+/// One demo on a sample store of its own, removed after it unless kept.
+async fn demo_once(cli: &Cli, play: &DemoPlay) -> Result<tui::Ending> {
     let dir = tempfile::Builder::new()
         .prefix("jitdesk-demo-")
         .tempdir()
@@ -267,25 +298,31 @@ async fn demo(cli: &Cli, speed: f64, keep: bool, bell: bool) -> Result<ExitCode>
     let engine = Engine::open(&path, OpenMode::Existing, Arc::new(SystemClock)).await?;
     let viewer = match &cli.as_user {
         Some(upn) => Actor::User(upn.trim().to_lowercase()),
-        None => Actor::User("alice@contoso.com".into()),
+        None => Actor::User(tui::tour::VIEWER.into()),
     };
-    let simulation = tokio::spawn(tui::demo::simulate(engine.clone(), viewer.clone(), speed));
-    let opts = tui::Options { actor: viewer, theme: cli.theme.clone(), utc: cli.utc, bell: Some(bell) };
+    let (player, tour) = if play.tour {
+        let (cues, heard) = tokio::sync::mpsc::unbounded_channel();
+        let script = tui::tour::SCRIPT;
+        (tokio::spawn(tui::tour::play(engine.clone(), script, play.speed, cues)), Some(heard))
+    } else {
+        (tokio::spawn(tui::demo::simulate(engine.clone(), viewer.clone(), play.speed)), None)
+    };
+    let opts =
+        tui::Options { actor: viewer, theme: cli.theme.clone(), utc: cli.utc, bell: Some(play.bell), tour };
     // Served beside the store, in the demo's private folder, never on a configured shared socket:
     // `jitdesk --store <demo store>` from another terminal reaches it while the demo runs.
     let backend = Backend::Local(engine.clone());
     let socket = crate::service::default_socket(&path);
     let shown = shared(&backend, &socket, tui::run(backend.clone(), opts)).await;
-    simulation.abort();
-    // The simulation holds an engine handle; wait for it to let go before closing.
-    let _ = simulation.await;
+    player.abort();
+    // The player holds an engine handle; wait for it to let go before closing.
+    let _ = player.await;
     engine.close().await?;
-    if keep {
+    if play.keep {
         let kept = dir.keep();
         print(&format!("kept the demo store at {}\n", kept.join("demo.redb").display()));
     }
-    shown.map_err(|e| Error::Rule(RuleError::invalid(e)))?;
-    Ok(ExitCode::SUCCESS)
+    shown.map_err(|e| Error::Rule(RuleError::invalid(e)))
 }
 
 fn json_out<T: Serialize>(value: &T) -> Result<String> {

@@ -212,6 +212,11 @@ pub struct App {
     pub marks: Marks,
     /// When the bell last rang, so a burst of arrivals rings it once.
     last_bell: Option<DateTime<Utc>>,
+    /// The UPN the dashboard was started as: the header names it until the first snapshot says
+    /// who that is. None: started without an identity (or not said, in tests).
+    pub starting_as: Option<String>,
+    /// What a playing tour says about its current step; it takes the footer's place of the keys.
+    pub caption: Option<String>,
 }
 
 const TOAST_SECONDS: i64 = 4;
@@ -282,6 +287,8 @@ impl App {
             known_pending: HashSet::new(),
             marks: Marks::default(),
             last_bell: None,
+            starting_as: None,
+            caption: None,
         }
     }
 

@@ -24,17 +24,7 @@ const WHY: [&str; 4] = [
 
 /// Plays the simulation until the task is dropped. `speed` scales every pause (2.0 = twice as busy).
 pub async fn simulate(engine: Engine, viewer: Actor, speed: f64) {
-    for (upn, name) in PUBLISHERS {
-        let user = NewUser {
-            upn: upn.into(),
-            tenant: "fabrikam".into(),
-            name: Some(name.into()),
-            admin: false,
-            login: None,
-        };
-        // Already there when the demo store was kept and reopened.
-        let _ = engine.run(&Actor::Operator("demo".into()), user).await;
-    }
+    add_publishers(&engine).await;
     let pause = Duration::from_secs_f64(4.0 / speed.clamp(0.1, 100.0));
     let started = engine.now();
     let mut step = 0usize;
@@ -54,6 +44,21 @@ pub async fn simulate(engine: Engine, viewer: Actor, speed: f64) {
         // A refusal (say, one pending request per publisher and app) just means this step waits.
         let _ = engine.run(&Actor::User(publisher.into()), request).await;
         decide_waiting(&engine, &viewer, pause, started).await;
+    }
+}
+
+/// The simulation's (and the tour's) own publishers, added to the sample's directory.
+pub async fn add_publishers(engine: &Engine) {
+    for (upn, name) in PUBLISHERS {
+        let user = NewUser {
+            upn: upn.into(),
+            tenant: "fabrikam".into(),
+            name: Some(name.into()),
+            admin: false,
+            login: None,
+        };
+        // Already there when the demo store was kept and reopened.
+        let _ = engine.run(&Actor::Operator("demo".into()), user).await;
     }
 }
 

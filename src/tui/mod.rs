@@ -21,6 +21,7 @@ pub mod marks;
 pub mod rows;
 pub mod terminal;
 pub mod theme;
+pub mod tour;
 pub mod view;
 pub mod wizard;
 
@@ -30,7 +31,7 @@ use chrono::Utc;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::client::{Backend, Change, Events};
 use crate::config::Config;
@@ -48,6 +49,17 @@ pub struct Options {
     pub utc: bool,
     /// Rings the bell or not whatever the config says (the demo is quiet unless asked).
     pub bell: Option<bool>,
+    /// A tour's cues: while it plays, its keys drive the dashboard and the keyboard only quits.
+    pub tour: Option<mpsc::UnboundedReceiver<tour::Cue>>,
+}
+
+/// How the dashboard ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The user quit.
+    Quit,
+    /// The tour it played reached its end.
+    TourOver,
 }
 
 /// Reports from the tasks the loop starts.
@@ -101,7 +113,7 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
     })
 }
 
-pub async fn run(backend: Backend, opts: Options) -> Result<(), String> {
+pub async fn run(backend: Backend, mut opts: Options) -> Result<Ending, String> {
     let config = Config::user()?;
     let mut ui = ui(&config, opts.theme.as_deref(), opts.utc)?;
     if let Some(bell) = opts.bell {
@@ -111,9 +123,13 @@ pub async fn run(backend: Backend, opts: Options) -> Result<(), String> {
     let changes = backend.subscribe().await.map_err(|e| e.to_string())?;
     let mut app = App::new(ui, Utc::now());
     app.link = Some(backend.link());
+    if let Actor::User(upn) = &opts.actor {
+        app.starting_as = Some(upn.clone());
+    }
+    let cues = opts.tour.take();
     let mouse = app.ui.mouse;
     let mut term = terminal::enter(mouse).map_err(|e| format!("cannot use this terminal: {e}"))?;
-    let result = event_loop(&backend, &opts.actor, app, changes, &mut term).await;
+    let result = event_loop(&backend, &opts.actor, app, changes, cues, &mut term).await;
     terminal::leave(term, mouse);
     result
 }
@@ -123,8 +139,9 @@ async fn event_loop(
     actor: &Actor,
     mut app: App,
     changes: Events,
+    mut cues: Option<mpsc::UnboundedReceiver<tour::Cue>>,
     term: &mut terminal::Term,
-) -> Result<(), String> {
+) -> Result<Ending, String> {
     let me = match actor {
         Actor::User(upn) => Some(upn.clone()),
         Actor::Operator(_) => None,
@@ -139,6 +156,10 @@ async fn event_loop(
     let mut hangup = signal(SignalKind::hangup()).map_err(io)?;
     let mut loading = true;
     let mut stale = false;
+    // Engine calls of the dashboard under way; a tour's syncs wait for them, then for a snapshot.
+    let mut calls = 0usize;
+    let mut syncs: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut synced: Vec<oneshot::Sender<()>> = Vec::new();
     load_first(backend, me.clone(), &tx);
     let mut dirty = true;
     loop {
@@ -153,6 +174,8 @@ async fn event_loop(
         let effects = tokio::select! {
             // Every arm below starts from the present, so toasts and countdowns are never stale.
             event = input.next() => { app.tick(Utc::now()); match event {
+                // While a tour plays, the keyboard and the mouse only quit it.
+                Some(Ok(event)) if cues.is_some() && ignored_in_tour(&app, &event) => continue,
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => app.on_key(key),
                 Some(Ok(Event::Paste(text))) => { app.on_paste(&text); Vec::new() }
                 Some(Ok(Event::Mouse(mouse))) => app.on_mouse(mouse, view::tab_at),
@@ -183,10 +206,12 @@ async fn event_loop(
                         Ok(rest) => Ok(std::mem::take(&mut app.data).with(rest)),
                         Err(e) => Err(e),
                     };
-                    loaded(&mut app, whole, &mut stale, &mut loading, gone, || load(backend, me.clone(), &tx))
+                    let again = || load(backend, me.clone(), &tx);
+                    loaded(&mut app, whole, &mut synced, &mut stale, &mut loading, gone, again)
                 }
                 Msg::Snapshot(snapshot) => {
-                    loaded(&mut app, *snapshot, &mut stale, &mut loading, gone, || load(backend, me.clone(), &tx))
+                    let again = || load(backend, me.clone(), &tx);
+                    loaded(&mut app, *snapshot, &mut synced, &mut stale, &mut loading, gone, again)
                 }
                 Msg::Gone => {
                     gone = true;
@@ -212,8 +237,18 @@ async fn event_loop(
                     Ok(detail) => { app.on_detail(detail); Vec::new() }
                     Err(e) => { app.on_detail_failed(e.to_string()); Vec::new() }
                 },
-                Msg::Done(result) => { app.on_result(result); Vec::new() }
-                Msg::Decided(approve, outcomes) => { app.on_decided(approve, &outcomes); Vec::new() }
+                Msg::Done(result) => { calls = calls.saturating_sub(1); app.on_result(result); Vec::new() }
+                Msg::Decided(approve, outcomes) => {
+                    calls = calls.saturating_sub(1);
+                    app.on_decided(approve, &outcomes);
+                    Vec::new()
+                }
+            },
+            cue = next_cue(&mut cues) => match cue {
+                Some(tour::Cue::Key(key)) => { app.tick(Utc::now()); app.on_key(key) }
+                Some(tour::Cue::Caption(text)) => { app.caption = Some(text.to_string()); Vec::new() }
+                Some(tour::Cue::Sync(done)) => { syncs.push(done); Vec::new() }
+                Some(tour::Cue::End) | None => return Ok(Ending::TourOver),
             },
             _ = tick => { app.tick(Utc::now()); Vec::new() }
             _ = term_signal.recv() => vec![Effect::Quit],
@@ -222,7 +257,7 @@ async fn event_loop(
         dirty = true;
         for effect in effects {
             match effect {
-                Effect::Quit => return Ok(()),
+                Effect::Quit => return Ok(Ending::Quit),
                 Effect::Bell => {
                     terminal::bell(term).map_err(|e| hung_up(&format!("cannot write to it: {e}")))?
                 }
@@ -230,7 +265,10 @@ async fn event_loop(
                 Effect::Run(_) if gone => app.on_result(Err(app::READ_ONLY.into())),
                 Effect::MarkSeen(_) if gone => app.toast(app::READ_ONLY.into(), true),
                 Effect::LoadDetail(_) if gone => app.toast(UNREACHABLE.into(), true),
-                Effect::Run(call) => run_call(backend, actor, call, &tx),
+                Effect::Run(call) => {
+                    calls += 1;
+                    run_call(backend, actor, call, &tx);
+                }
                 Effect::LoadDetail(id) => {
                     let (backend, tx, viewer) = (backend.clone(), tx.clone(), Viewer::from(actor));
                     tokio::spawn(async move {
@@ -247,6 +285,33 @@ async fn event_loop(
                 }
             }
         }
+        // The calls a sync waited for are done: a snapshot loaded from now on shows what they did.
+        if !syncs.is_empty() && calls == 0 {
+            synced.append(&mut syncs);
+            if loading {
+                stale = true
+            } else {
+                loading = true;
+                load(backend, me.clone(), &tx)
+            }
+        }
+    }
+}
+
+/// Whether a playing tour ignores an input event: everything the user does but quitting.
+fn ignored_in_tour(app: &App, event: &Event) -> bool {
+    match event {
+        Event::Key(key) => app.ui.keymap.action(key, keymap::Scope::Global) != Some(keymap::Action::Quit),
+        Event::Paste(_) | Event::Mouse(_) => true,
+        _ => false,
+    }
+}
+
+/// The next cue of a tour; never, without one.
+async fn next_cue(cues: &mut Option<mpsc::UnboundedReceiver<tour::Cue>>) -> Option<tour::Cue> {
+    match cues {
+        Some(cues) => cues.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -307,6 +372,7 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
 fn loaded(
     app: &mut App,
     snapshot: crate::Result<Snapshot>,
+    synced: &mut Vec<oneshot::Sender<()>>,
     stale: &mut bool,
     loading: &mut bool,
     gone: bool,
@@ -315,6 +381,13 @@ fn loaded(
     // Fresh data is judged against the present, not the last tick.
     app.tick(Utc::now());
     *loading = false;
+    // Began after each waiting sync asked for it: they are answered, unless a later load is still
+    // to come.
+    if !*stale {
+        synced.drain(..).for_each(|done| {
+            let _ = done.send(());
+        });
+    }
     if *stale && !gone {
         *stale = false;
         *loading = true;

@@ -50,6 +50,13 @@ pub fn header(area: Rect, buf: &mut Buffer, app: &App) {
             parts.push(part(format!(" · {}", safe(&me.tenant)), "dim", 100));
             parts.push(part(format!(" · {}", safe(&me.upn)), "dim", 90));
         }
+        // Before the first snapshot nobody is known yet: who the dashboard was started as, loading.
+        None if !app.loaded => {
+            if let Some(upn) = &app.starting_as {
+                parts.push(part(format!(" {} ", safe(upn)), "header", 150));
+            }
+            parts.push(part(" loading…".into(), "dim", 140));
+        }
         None => parts
             .push(Part { cut: true, ..part(" no identity: read-only (use --as UPN)".into(), "warn", 200) }),
     }
@@ -124,7 +131,13 @@ pub fn footer(area: Rect, buf: &mut Buffer, app: &App) {
         None if !app.loaded || app.data.is_empty() => Some(Scope::Global),
         None => Some(app.tab.scope()),
     };
-    if let (None, Some(typed)) = (&app.overlay, &app.goto) {
+    if let Some(caption) = &app.caption {
+        // A playing tour says what it shows; only quitting works, and the line says so.
+        let quit = "  q quits the tour";
+        let room = usize::from(area.width).saturating_sub(quit.width());
+        spans.push(Span::styled(fit(&format!(" › {}", safe(caption)), room), theme.style("key")));
+        spans.push(Span::styled(quit, theme.style("dim")));
+    } else if let (None, Some(typed)) = (&app.overlay, &app.goto) {
         spans.push(Span::styled(" request #", theme.style("key")));
         spans.push(Span::styled(format!("{typed}▏"), theme.style("input.focus")));
         spans.push(Span::styled("  Enter opens its details · Esc cancels", theme.style("dim")));
