@@ -407,8 +407,7 @@ async fn one_start(case: &Case<'_>, phases: &mut Phases) {
     let frame_bytes = screen.frame(&app);
     let t4 = Instant::now();
     let rest = Snapshot::rest(&backend, me.as_ref()).await.expect("the rest");
-    let whole = std::mem::take(&mut app.data).with(rest);
-    app.on_snapshot(whole);
+    app.on_rest(rest);
     screen.frame(&app);
     let t5 = Instant::now();
     engine.close().await.expect("close");

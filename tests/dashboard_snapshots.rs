@@ -1700,8 +1700,9 @@ async fn the_bell_rings_once_for_a_burst_of_requests_to_decide_then_again_after_
 }
 
 /// The first snapshot comes in two parts: the Requests tab draws from the first (everything it
-/// lists is there, so its first page is the most urgent), the Access and Activity tabs say
-/// "loading…" until the rest is in, and the two parts make the same snapshot as one whole load.
+/// lists is there, so its first page is the most urgent), the Access and Activity tabs and the
+/// Applications tab's access column say "loading…" until the rest is in (or why it is not), and
+/// the two parts make the same snapshot as one whole load.
 #[tokio::test]
 async fn the_first_page_shows_before_the_rest_of_the_first_snapshot() {
     let mut screen = Screen::open(Who::Approver).await;
@@ -1709,7 +1710,9 @@ async fn the_first_page_shows_before_the_rest_of_the_first_snapshot() {
     let backend = jitdesk::client::Backend::from(&screen.engine);
     let first = Snapshot::first(&backend, screen.me).await.expect("the first part");
     assert!(first.partial, "the first part says it is one");
-    assert!(first.grants.is_empty() && first.audit.is_empty() && first.notifications.is_empty());
+    assert!(first.grants.is_empty() && first.audit.is_empty(), "access and audit come after");
+    assert_eq!(first.notifications.len(), whole.notifications.len(), "the unread count is right at once");
+    assert_eq!(first.offers.len(), whole.offers.len(), "`n` has the marketplace at once");
     assert_eq!(first.requests.len(), whole.requests.len(), "every pending request, for the sort");
     let rest = Snapshot::rest(&backend, first.me.as_ref()).await.expect("the rest");
     let loaded = Snapshot::load(&screen.engine, screen.me).await.expect("a whole snapshot");
@@ -1731,9 +1734,19 @@ async fn the_first_page_shows_before_the_rest_of_the_first_snapshot() {
         requests.contains(&format!("Pending requests ({})", whole.waiting_for_me())),
         "the first page is drawn from the first part:\n{requests}"
     );
+    for tab in ['4', '5'] {
+        screen.press(&[Key(KeyCode::Char(tab))]).await;
+        let text = screen.render(100, 30).backend().to_string();
+        assert!(text.contains("loading…"), "tab {tab} waits for the rest:\n{text}");
+    }
+    screen.press(&[Key(KeyCode::Char('1'))]).await;
+    let apps = screen.render(100, 30).backend().to_string();
+    assert!(apps.contains("loading…") && !apps.contains("ends in"), "no access is said yet:\n{apps}");
     screen.press(&[Key(KeyCode::Char('4'))]).await;
-    let access = screen.render(100, 30).backend().to_string();
-    assert!(access.contains("loading…"), "access waits for the rest:\n{access}");
+    screen.app.trouble = Some("the store is damaged".into());
+    let failed = screen.render(100, 30).backend().to_string();
+    assert!(failed.contains("could not load this tab: the store is damaged"), "{failed}");
+    screen.app.trouble = None;
     screen.reload().await;
     let access = screen.render(100, 30).backend().to_string();
     assert!(

@@ -35,6 +35,13 @@ impl TimeStyle {
         }
     }
 
+    /// The zone's date and zone name at `now`: while it stays the same, every text `moment` makes
+    /// stays the same (a time of day turns into a date when the day changes, and the zone's name
+    /// changes with daylight saving).
+    pub fn day(&self, now: DateTime<Utc>) -> String {
+        self.render(now, "%Y-%m-%d %Z").unwrap_or_else(|| now.format("%Y-%m-%d UTC").to_string())
+    }
+
     /// The header's clock, `07:17 UTC`: minutes only, so it changes once a minute.
     pub fn clock(&self, now: DateTime<Utc>) -> String {
         self.moment(now, now)
@@ -128,6 +135,15 @@ mod tests {
         assert_eq!(zone("Asia/Kolkata").moment(evening, now), "Nov 28 01:30 IST");
         assert_eq!(zone("America/New_York").moment(evening, now), "15:00 EST");
         assert_eq!(TimeStyle::utc().moment(at(2025, 11, 27, 7, 0, 0), now), "2025-11-27 07:00 UTC");
+    }
+
+    #[test]
+    fn the_day_changes_at_the_readers_midnight() {
+        let india = zone("Asia/Kolkata");
+        // 18:29 UTC is 23:59 in India, 18:30 UTC the next day's 00:00.
+        assert_eq!(india.day(at(2026, 11, 27, 18, 29, 59)), "2026-11-27 IST");
+        assert_eq!(india.day(at(2026, 11, 27, 18, 30, 0)), "2026-11-28 IST");
+        assert_eq!(TimeStyle::utc().day(at(2026, 11, 27, 23, 59, 59)), "2026-11-27 UTC");
     }
 
     #[test]

@@ -478,6 +478,7 @@ impl App {
                 self.toast(text, false);
             }
         }
+        self.update_rows_off_cursor();
         let mut effects = Vec::new();
         if !first && arrived > 0 && self.ui.bell && super::bell::due(self.last_bell, self.now) {
             self.last_bell = Some(self.now);
@@ -487,6 +488,12 @@ impl App {
             effects.push(Effect::LoadDetail(*id));
         }
         effects
+    }
+
+    /// The rest of the first snapshot: the snapshot on screen made whole.
+    pub fn on_rest(&mut self, rest: super::data::Rest) -> Vec<Effect> {
+        let whole = std::mem::take(&mut self.data).with(rest);
+        self.on_snapshot(whole)
     }
 
     pub fn on_detail(&mut self, detail: RequestDetail) {
@@ -525,8 +532,25 @@ impl App {
     pub fn tick(&mut self, now: DateTime<Utc>) {
         self.now = now;
         self.toasts.retain(|t| t.until > now);
-        // Access that ends leaves its list, and the cursor follows.
-        self.refollow(Tab::Access);
+        // Rows that hang on the clock (access that ends, a filter's times once the day changes) are
+        // computed again and the cursor follows; access that ends under the cursor says so.
+        for tab in Tab::ALL {
+            if !rows::update(self, Which::on(self, tab)) {
+                continue;
+            }
+            if let Some(Key::Id(id)) = self.refollow(tab)
+                && tab == Tab::Access
+            {
+                self.toast(format!("access {id} left: it ended"), false);
+            }
+        }
+        self.update_rows_off_cursor();
+    }
+
+    /// Tab 5 shows two lists and `refollow` keeps the one with the cursor: the other is kept too.
+    fn update_rows_off_cursor(&mut self) {
+        rows::update(self, Which::Notes);
+        rows::update(self, Which::Tab(Tab::Activity));
     }
 
     /// Whether the screen shows anything that changes by itself each second.

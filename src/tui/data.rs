@@ -46,7 +46,7 @@ pub struct Snapshot {
     pub audit: Vec<AuditRecord>,
     pub notifications: Vec<Notification>,
     pub seen_upto: u64,
-    /// Set on a first snapshot until the rest of it (notifications, access, audit, offers) is in.
+    /// Set on a first snapshot until the rest of it (access and the audit log) is in.
     pub partial: bool,
     /// Where each user and application is in the lists above, once `index` has run: thousands of
     /// rows each look up a name and an application on every pass.
@@ -56,10 +56,8 @@ pub struct Snapshot {
 /// What a first snapshot leaves out.
 #[derive(Debug)]
 pub struct Rest {
-    pub notifications: Vec<Notification>,
     pub grants: Vec<AccessRequest>,
     pub audit: Vec<AuditRecord>,
-    pub offers: Vec<Offer>,
 }
 
 /// Positions by name; empty until `Snapshot::index`, when lookups go through the lists instead.
@@ -102,9 +100,9 @@ impl Snapshot {
     }
 
     /// What the first screen needs: who the user is, the tenants and applications that decide
-    /// their role, the directory's names, and the requests the Requests tab lists (all of them,
-    /// since the first page is the most urgent of them all). The rest follows with `rest`; until
-    /// then the snapshot is `partial`.
+    /// their role, the directory's names, the marketplace, the user's notifications, and the
+    /// requests the Requests tab lists (all of them, since the first page is the most urgent of
+    /// them all). The rest follows with `rest`; until then the snapshot is `partial`.
     pub async fn first(backend: &Backend, me: Option<&str>) -> Result<Snapshot> {
         let (me, seen_upto) = match me {
             Some(upn) => {
@@ -148,39 +146,39 @@ impl Snapshot {
             }
             None => Vec::new(),
         };
+        let notifications = match &me {
+            Some(user) => backend.notifications(&user.upn, Paging::first(HISTORY)).await?.items,
+            None => Vec::new(),
+        };
         Ok(Snapshot {
             users: every(move |after| backend.search_users("", Paging { limit: None, after })).await?,
+            offers: every(move |after| backend.offers(Paging { limit: None, after })).await?,
             me,
             tenants,
             apps,
             requests,
+            notifications,
             seen_upto,
             partial: true,
             ..Snapshot::default()
         })
     }
 
-    /// The rest of a first snapshot for its user: notifications, access, the audit log and the
-    /// marketplace.
+    /// The rest of a first snapshot for its user: access and the audit log, what the first screen
+    /// does not show and a large store makes slow.
     pub async fn rest(backend: &Backend, me: Option<&User>) -> Result<Rest> {
         let viewer = me.map_or(Viewer::Operator, |user| Viewer::User(user.upn.clone()));
         let viewer = &viewer;
-        let notifications = match me {
-            Some(user) => backend.notifications(&user.upn, Paging::first(HISTORY)).await?.items,
-            None => Vec::new(),
-        };
         Ok(Rest {
-            notifications,
             grants: every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?,
             audit: backend.audit(viewer, Paging::first(HISTORY)).await?.items,
-            offers: every(move |after| backend.offers(Paging { limit: None, after })).await?,
         })
     }
 
     /// A first snapshot made whole.
     pub fn with(self, rest: Rest) -> Snapshot {
-        let Rest { notifications, grants, audit, offers } = rest;
-        Snapshot { notifications, grants, audit, offers, partial: false, ..self }
+        let Rest { grants, audit } = rest;
+        Snapshot { grants, audit, partial: false, ..self }
     }
 
     /// Builds the lookups by name; the dashboard calls it once a snapshot arrives (the lists do not

@@ -199,19 +199,19 @@ async fn event_loop(
             Some(msg) = rx.recv() => match msg {
                 Msg::First(first) => {
                     app.tick(Utc::now());
-                    app.on_snapshot(*first)
+                    let effects = app.on_snapshot(*first);
+                    if gone {
+                        app.trouble = Some(GONE.into());
+                    }
+                    effects
                 }
                 Msg::Rest(rest) => {
-                    let whole = match *rest {
-                        Ok(rest) => Ok(std::mem::take(&mut app.data).with(rest)),
-                        Err(e) => Err(e),
-                    };
                     let again = || load(backend, me.clone(), &tx);
-                    loaded(&mut app, whole, &mut synced, &mut stale, &mut loading, gone, again)
+                    loaded(&mut app, Arrived::Rest(*rest), &mut synced, &mut stale, &mut loading, gone, again)
                 }
                 Msg::Snapshot(snapshot) => {
                     let again = || load(backend, me.clone(), &tx);
-                    loaded(&mut app, *snapshot, &mut synced, &mut stale, &mut loading, gone, again)
+                    loaded(&mut app, Arrived::Whole(snapshot), &mut synced, &mut stale, &mut loading, gone, again)
                 }
                 Msg::Gone => {
                     gone = true;
@@ -263,7 +263,6 @@ async fn event_loop(
                 }
                 // While the service is away nothing can change, and the screen says so.
                 Effect::Run(_) if gone => app.on_result(Err(app::READ_ONLY.into())),
-                Effect::MarkSeen(_) if gone => app.toast(app::READ_ONLY.into(), true),
                 Effect::LoadDetail(_) if gone => app.toast(UNREACHABLE.into(), true),
                 Effect::Run(call) => {
                     calls += 1;
@@ -367,11 +366,17 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
     });
 }
 
+/// What a load brings: a whole snapshot, or the rest of the first one.
+enum Arrived {
+    Whole(Box<crate::Result<Snapshot>>),
+    Rest(crate::Result<data::Rest>),
+}
+
 /// A snapshot arrived: shown, or its failure said; then loaded again if something changed while it
 /// was on its way.
 fn loaded(
     app: &mut App,
-    snapshot: crate::Result<Snapshot>,
+    arrived: Arrived,
     synced: &mut Vec<oneshot::Sender<()>>,
     stale: &mut bool,
     loading: &mut bool,
@@ -393,9 +398,12 @@ fn loaded(
         *loading = true;
         again();
     }
-    match snapshot {
-        Ok(snapshot) => {
-            let effects = app.on_snapshot(snapshot);
+    let shown = match arrived {
+        Arrived::Whole(whole) => whole.map(|snapshot| app.on_snapshot(snapshot)),
+        Arrived::Rest(rest) => rest.map(|rest| app.on_rest(rest)),
+    };
+    match shown {
+        Ok(effects) => {
             if gone {
                 app.trouble = Some(GONE.into());
             }

@@ -2,7 +2,7 @@
 //! rows are computed when what they come from changes (a snapshot, the filter, the order, `m`, the
 //! clock passing an end) and kept in the state, so a key or a frame over thousands of rows reads
 //! them instead of filtering and sorting again. What a filter searches in each row is kept too,
-//! lower-cased once per snapshot, so typing a filter searches and does not format.
+//! lower-cased once per snapshot and day, so typing a filter searches and does not format.
 
 use std::borrow::Cow;
 
@@ -170,9 +170,22 @@ fn haystack(app: &App, which: Which, i: usize) -> String {
     columns.join("\n").to_lowercase()
 }
 
-/// The positions of a list's rows, in the order shown: what passes the list's own rule (pending
-/// requests this user can decide, access that has not ended) and every word of the filter.
-/// `haystacks`, when given, are the list's kept haystacks; otherwise they are made here.
+/// Whether item `i` of a list's source passes the list's own rule, before any filter: pending
+/// requests this user can decide (unless `m` asked for everything), access that has not ended.
+fn admitted(app: &App, which: Which, i: usize) -> bool {
+    let d = &app.data;
+    match which {
+        Which::Tab(Tab::Requests) => {
+            app.role() == Role::Publisher || app.everything || app.can_decide(&d.requests[i])
+        }
+        Which::Tab(Tab::Access) => d.grants[i].end().is_some_and(|end| end > app.now),
+        _ => true,
+    }
+}
+
+/// The positions of a list's rows, in the order shown: what the list admits and every word of the
+/// filter finds. `haystacks`, when given, are the list's kept haystacks; otherwise they are made
+/// here.
 fn matching(app: &App, which: Which, words: &[String], haystacks: Option<&[String]>) -> Vec<usize> {
     let found = |i: usize| {
         words.is_empty()
@@ -181,29 +194,19 @@ fn matching(app: &App, which: Which, words: &[String], haystacks: Option<&[Strin
                 None => matches(words, &haystack(app, which, i)),
             }
     };
-    let d = &app.data;
-    let every = 0..which.source_len(app);
+    let mut rows: Vec<usize> =
+        (0..which.source_len(app)).filter(|&i| admitted(app, which, i) && found(i)).collect();
     match which {
-        Which::Tab(Tab::Requests) => {
-            let pending = app.role() != Role::Publisher;
-            let all = &d.requests;
-            let mut rows: Vec<usize> = every
-                .filter(|&i| (!pending || app.everything || app.can_decide(&all[i])) && found(i))
-                .collect();
-            if pending {
-                sort_requests(app, all, &mut rows);
-            }
-            rows
+        Which::Tab(Tab::Requests) if app.role() != Role::Publisher => {
+            sort_requests(app, &app.data.requests, &mut rows)
         }
         Which::Tab(Tab::Access) => {
-            let all = &d.grants;
-            let mut rows: Vec<usize> =
-                every.filter(|&i| all[i].end().is_some_and(|end| end > app.now) && found(i)).collect();
+            let all = &app.data.grants;
             rows.sort_by_key(|&i| (all[i].end(), all[i].id));
-            rows
         }
-        _ => every.filter(|&i| found(i)).collect(),
+        _ => {}
     }
+    rows
 }
 
 /// Pending requests in the order chosen with `s`.
@@ -259,7 +262,7 @@ pub fn keys(app: &App, which: Which) -> Cow<'_, [Key]> {
 pub fn unfiltered(app: &App, which: Which) -> usize {
     match kept(app, which) {
         Some(rows) => rows.unfiltered,
-        None => matching(app, which, &[], None).len(),
+        None => (0..which.source_len(app)).filter(|&i| admitted(app, which, i)).count(),
     }
 }
 
@@ -282,22 +285,16 @@ struct Basis {
     words: Vec<String>,
     sort: RequestSort,
     everything: bool,
-    /// The quarter hour while a filter is on, since the filter also reads times.
-    quarter: Option<i64>,
+    /// The shown zone's day while a filter is on, since the filter also reads times.
+    day: Option<String>,
 }
 
 impl Basis {
     fn of(app: &App, which: Which) -> Basis {
         let words = which.state(app).needle();
-        let quarter = (!words.is_empty()).then(|| quarter(app.now));
-        Basis { generation: app.generation(), words, sort: app.sort, everything: app.everything, quarter }
+        let day = (!words.is_empty()).then(|| app.ui.time.day(app.now));
+        Basis { generation: app.generation(), words, sort: app.sort, everything: app.everything, day }
     }
-}
-
-/// A time of day turns into a date at a local midnight, and every zone's midnight is on a quarter
-/// hour of UTC: texts with times hold for a quarter hour.
-fn quarter(now: DateTime<Utc>) -> i64 {
-    now.timestamp().div_euclid(900)
 }
 
 /// A list's rows as positions in the snapshot, in the order shown, with their ids and haystacks;
@@ -311,13 +308,13 @@ pub struct Rows {
     keys: Vec<Key>,
     unfiltered: usize,
     /// Every item's haystack, by position in the source, made when a filter is first typed, and
-    /// the snapshot and quarter hour they were made for.
+    /// the snapshot and day they were made for.
     haystacks: Vec<String>,
-    made_for: Option<(u64, i64)>,
+    made_for: Option<(u64, String)>,
 }
 
-/// One `Rows` for each list, indexed by `Which::slot`.
-pub type AllRows = [Rows; 6];
+/// One `Rows` for each list, indexed by `Which::slot`: one per tab, and the notifications.
+pub type AllRows = [Rows; Tab::ALL.len() + 1];
 
 /// The rows kept for a list, when they still hold.
 fn kept(app: &App, which: Which) -> Option<&Rows> {
@@ -328,7 +325,8 @@ fn kept(app: &App, which: Which) -> Option<&Rows> {
 }
 
 /// A list's rows as positions: the kept ones, or computed now when they no longer hold (the state
-/// keeps them up to date, so that happens only for a state driven without it, as in tests).
+/// brings them up to date on every change and tick, so that happens only for a state driven
+/// without it, as in tests).
 fn rows(app: &App, which: Which) -> Cow<'_, [usize]> {
     match kept(app, which) {
         Some(rows) => Cow::Borrowed(&rows.at),
@@ -336,30 +334,39 @@ fn rows(app: &App, which: Which) -> Cow<'_, [usize]> {
     }
 }
 
-/// Computes a list's rows again when what they come from changed since they were kept.
-pub fn update(app: &mut App, which: Which) {
+/// Computes a list's rows again when what they come from changed since they were kept; says
+/// whether it did.
+pub fn update(app: &mut App, which: Which) -> bool {
     if kept(app, which).is_some() {
-        return;
+        return false;
     }
     let basis = Basis::of(app, which);
     let slot = which.slot();
     let mut haystacks = std::mem::take(&mut app.rows[slot].haystacks);
-    let mut made_for = app.rows[slot].made_for;
-    if !basis.words.is_empty() {
-        let now = (app.generation(), quarter(app.now));
-        if made_for != Some(now) {
+    let mut made_for = app.rows[slot].made_for.take();
+    if let Some(day) = &basis.day {
+        let now = (app.generation(), day.clone());
+        if made_for.as_ref() != Some(&now) {
             haystacks = (0..which.source_len(app)).map(|i| haystack(app, which, i)).collect();
             made_for = Some(now);
         }
     }
     let at = matching(app, which, &basis.words, Some(&haystacks));
-    let unfiltered = if basis.words.is_empty() { at.len() } else { matching(app, which, &[], None).len() };
+    let unfiltered = if basis.words.is_empty() {
+        at.len()
+    } else {
+        (0..which.source_len(app)).filter(|&i| admitted(app, which, i)).count()
+    };
     let keys = at.iter().map(|&i| key_at(app, which, i)).collect();
+    // Every end still to come, matched by the filter or not: the unfiltered count changes too.
     let until = match which {
-        Which::Tab(Tab::Access) => at.iter().filter_map(|&i| app.data.grants[i].end()).min(),
+        Which::Tab(Tab::Access) => {
+            app.data.grants.iter().filter_map(|g| g.end()).filter(|&end| end > app.now).min()
+        }
         _ => None,
     };
     app.rows[slot] = Rows { basis: Some(basis), until, at, keys, unfiltered, haystacks, made_for };
+    true
 }
 
 #[cfg(test)]
@@ -467,8 +474,11 @@ mod tests {
         keys(app, which).iter().map(|k| if let Key::Id(id) = k { *id } else { 0 }).collect()
     }
 
+    /// A key as typed; a line break is Enter.
     fn press(app: &mut App, c: char) {
-        app.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)));
+        use crossterm::event::{KeyCode, KeyEvent};
+        let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
+        app.on_key(KeyEvent::from(code));
     }
 
     #[test]
@@ -485,10 +495,29 @@ mod tests {
         press(&mut app, '2');
         assert_eq!(shown(&app, requests), [2], "the filter's rows");
         assert_eq!(unfiltered(&app, requests), 4);
+        app.on_snapshot(snapshot(now, &[2, 5]));
+        assert_eq!(shown(&app, requests), [2], "the filter searches the new snapshot's texts");
         let access = Which::Tab(Tab::Access);
+        press(&mut app, '\n');
+        press(&mut app, '4');
         app.tick(now + chrono::TimeDelta::seconds(29));
         assert_eq!(shown(&app, access), [9]);
         app.tick(now + chrono::TimeDelta::seconds(30));
         assert_eq!(shown(&app, access), Vec::<u64>::new(), "access that ended left");
+        let said: Vec<&str> = app.toasts.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(said, ["access 9 left: it ended"], "the cursor was on it");
+    }
+
+    #[test]
+    fn a_filter_on_times_follows_the_readers_day() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").expect("a time").to_utc();
+        let mut app = loaded(now);
+        let requests = Which::Tab(Tab::Requests);
+        for c in ['/', 'n', 'o', 'v'] {
+            press(&mut app, c);
+        }
+        assert_eq!(shown(&app, requests), Vec::<u64>::new(), "today's start reads 10:00 UTC, no date");
+        app.tick(now + chrono::TimeDelta::hours(14));
+        assert_eq!(shown(&app, requests), [1, 2, 3], "tomorrow it reads Nov 28 10:00 UTC");
     }
 }

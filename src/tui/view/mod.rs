@@ -10,7 +10,7 @@ mod tabs;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use super::app::App;
+use super::app::{App, Tab};
 use super::lists::Window;
 
 /// Below this the layout cannot be drawn honestly; a notice says so instead.
@@ -48,10 +48,15 @@ fn compose(frame: &mut Frame, app: &App) -> Option<Window> {
     chrome::header(header, buf, app);
     chrome::tab_bar(tab_bar, buf, app);
     let mut window = None;
-    // The first snapshot comes in two parts: the Access and Activity tabs wait for the second.
-    let waiting = app.data.partial && matches!(app.tab, super::app::Tab::Access | super::app::Tab::Activity);
+    // The first snapshot comes in two parts: the Access and Activity tabs wait for the second, and
+    // say why when it could not be loaded.
+    let waiting = app.data.partial && matches!(app.tab, Tab::Access | Tab::Activity);
     if !app.loaded || waiting {
-        chrome::message(body, buf, app, &[ratatui::text::Line::raw("loading…")]);
+        let text = match (&app.trouble, waiting) {
+            (Some(trouble), true) => format!("could not load this tab: {}", fmt::safe(trouble)),
+            _ => "loading…".to_string(),
+        };
+        chrome::message(body, buf, app, &[ratatui::text::Line::raw(text)]);
     } else if app.data.is_empty() {
         chrome::first_run(body, buf, app);
     } else {

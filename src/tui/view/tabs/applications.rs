@@ -22,10 +22,14 @@ fn active_by_app(app: &App) -> HashMap<&str, Vec<&AccessRequest>> {
     by_app
 }
 
-/// "permanent", the active grants with their countdowns, or "-".
+/// "permanent", the active grants with their countdowns, "-", or "loading…" until grants are in.
 fn access_now(app: &App, a: &Application, grants: &[&AccessRequest]) -> String {
     if !a.policy.enabled {
         return "permanent (publisher)".into();
+    }
+    // The first snapshot's grants are still on their way.
+    if app.data.partial {
+        return "loading…".into();
     }
     if grants.is_empty() {
         return "-".into();

@@ -198,8 +198,8 @@ impl<const N: usize> ListTable<'_, N> {
         let end = (offset + visible).min(self.len);
         let lines: Vec<[Line<'static>; N]> = (offset..end).map(&row).collect();
         // Widths from the top of the list and what is on screen, so they hold while scrolling. The
-        // top is measured once per snapshot, filter and hour (times of day turn into dates), not
-        // on every frame: countdowns keep their width as they tick.
+        // top is measured once per snapshot, filter and day (times of day turn into dates), not on
+        // every frame: countdowns keep their width as they tick.
         let measure = |content: &mut [usize], cells: &[Line<'static>; N]| {
             for (w, cell) in content.iter_mut().zip(cells) {
                 *w = (*w).max(cell.width());
@@ -212,7 +212,7 @@ impl<const N: usize> ListTable<'_, N> {
             app.generation(),
             list.filter.value(),
             self.len,
-            app.now.timestamp().div_euclid(3600)
+            app.ui.time.day(app.now)
         );
         let mut content = match app.scanned.borrow().as_ref() {
             Some((k, widths)) if *k == key && widths.len() == N => widths.clone(),
