@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use common::BIN;
-use common::tmux::{STARTUP, Tmux, row_ids};
+use common::tmux::{STARTUP, Tmux, demo_folders, row_ids};
 
 const APPROVER: &str = "alice@contoso.com";
 
@@ -174,17 +174,6 @@ fn activity(screen: &str, title: &str) -> (Vec<u64>, Option<u64>, Option<u64>) {
     let mut ids = row_ids(screen);
     ids.sort_unstable();
     (ids, title_count(screen, title), badge(screen))
-}
-
-fn demo_folders(tmp: &Path) -> Vec<String> {
-    std::fs::read_dir(tmp)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("jitdesk-demo-"))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Runs `jitdesk demo --speed 4`, optionally switches tab (before the first capture), then waits with

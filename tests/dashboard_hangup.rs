@@ -19,7 +19,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use common::BIN;
-use common::tmux::{POLL, STARTUP, Tmux};
+use common::tmux::{POLL, STARTUP, Tmux, demo_folders};
 
 /// The first process named `name` below `root` (children first, then theirs).
 fn descendant_named(root: u32, name: &str) -> Option<u32> {
@@ -62,17 +62,6 @@ fn reap(pid: u32) -> WaitStatus {
         assert!(start.elapsed() < STARTUP, "the dashboard {pid} should end when its terminal goes away");
         std::thread::sleep(POLL);
     }
-}
-
-fn demo_folders(tmp: &Path) -> Vec<String> {
-    std::fs::read_dir(tmp)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("jitdesk-demo-"))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Runs `command` (a dashboard) in tmux, kills its terminal with `kill`, and checks that the

@@ -14,7 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use common::tmux::{POLL, STARTUP, Tmux};
+use common::tmux::{POLL, STARTUP, Tmux, demo_folders};
 use common::{BIN, Store};
 use jitdesk::domain::rules::Actor;
 use jitdesk::domain::time_style::TimeStyle;
@@ -210,17 +210,6 @@ fn caption_on(screen: &str) -> Option<String> {
 /// Which caption of the script a shown one is (shown ones may be cut at the end).
 fn step_of(shown: &str) -> Option<usize> {
     SCRIPT.iter().filter_map(|s| s.caption).position(|c| c.starts_with(shown))
-}
-
-fn demo_folders(tmp: &Path) -> Vec<String> {
-    std::fs::read_dir(tmp)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("jitdesk-demo-"))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]

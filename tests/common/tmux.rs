@@ -1,7 +1,7 @@
 //! The dashboard in a private tmux server, for end-to-end tests: its own socket, folder (store,
 //! config, data, temp) and environment, so nothing of the developer's own setup leaks in.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -204,4 +204,16 @@ pub fn row_ids(screen: &str) -> Vec<u64> {
         .filter_map(|l| l.split_whitespace().next())
         .filter_map(|id| id.parse().ok())
         .collect()
+}
+
+/// The demo's throwaway store folders in `tmp`: none may be left once a demo has ended.
+pub fn demo_folders(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("jitdesk-demo-"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
