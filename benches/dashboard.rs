@@ -1,4 +1,4 @@
-//! The dashboard's benchmark figures (issue 3, "Proof"), each next to a baseline measured in the same run.
+//! The dashboard's benchmark figures, each next to a baseline measured in the same run.
 //!
 //! Run with `cargo bench --bench dashboard`. A plain harness: it prints the machine, then one table.
 //!

@@ -1,4 +1,4 @@
-//! The shared service's figures (issue 4), measured on the real release binary through its socket.
+//! The shared service's figures, measured on the real release binary through its socket.
 //!
 //! Run with `cargo bench --bench service` (`-- create events idle` runs only the figures named). A
 //! plain harness: it starts `jitdesk --store S serve --socket P` on a store made by `init --sample`,

@@ -1,4 +1,4 @@
-//! The shared service with real OS users (issue 4's proof): an approver and a publisher on one host,
+//! The shared service with real OS users: an approver and a publisher on one host,
 //! each running the CLI as themselves through `jitdesk serve`, which knows them by their socket's
 //! peer credentials alone. The publisher cannot approve, cannot act as someone else and cannot
 //! manage the directory; the approver's decision reaches the publisher. Around them: a user with no

@@ -163,7 +163,7 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
 }
 
 /// Runs the command on the service for the store when one answers on `service` (the socket, when
-/// its file is there), otherwise on the store opened here, as before there were services.
+/// its file is there), otherwise on the store opened here.
 async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Result<ExitCode> {
     let command = match &cli.command {
         Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
@@ -339,7 +339,7 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
     // The same zone as the dashboard's: `--utc`, else config.toml's `time`, else the system's.
     let zone = Config::user().map_err(Error::Service)?.time_style(cli.utc);
     let style = Style { zone, now: backend.now() };
-    // Directory changes are the operator's whatever --as says, as they have always been.
+    // Directory changes are made as the operator (the OS login), whatever --as says.
     let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));
     match command {
         Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. } => ok(String::new()),

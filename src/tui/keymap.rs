@@ -84,10 +84,10 @@ pub struct Binding {
     pub footer: bool,
 }
 
-/// (action, config name, default keys, description, scope, in the footer)
-type Default = (Action, &'static str, &'static [&'static str], &'static str, Scope, bool);
+/// A built-in binding: (action, config name, default keys, description, scope, in the footer).
+type DefaultBinding = (Action, &'static str, &'static [&'static str], &'static str, Scope, bool);
 
-const DEFAULTS: &[Default] = &[
+const DEFAULTS: &[DefaultBinding] = &[
     (Action::Help, "help", &["?"], "help", Scope::Global, true),
     (Action::Quit, "quit", &["q", "ctrl-c"], "quit", Scope::Global, true),
     (Action::NextTab, "next_tab", &["tab"], "next tab", Scope::Global, false),
