@@ -1,5 +1,5 @@
 //! Drawing. Each tab is a small struct that renders itself; this module lays out the frame. Drawing
-//! reads the state and never changes what is selected: rows and the selection live in `lists`.
+//! reads the state and never changes what is selected: rows live in `rows`, the selection in `lists`.
 
 mod ascii;
 mod chrome;
