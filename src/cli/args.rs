@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::list::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::when::parse_time;
 
 use crate::domain::{ApprovalMode, License, RequestState, Span, TenantKind};
@@ -113,6 +114,17 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         group: Option<String>,
     },
+    /// Print a completion script for a shell, e.g. `jitdesk completions bash > /etc/bash_completion.d/jitdesk`
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print a man page (roff): jitdesk(1), or a command's, e.g. `jitdesk man request list | man -l -`
+    Man {
+        /// The command whose page to print, e.g. `request list` for jitdesk-request-list(1)
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
 }
 
 impl Command {
@@ -198,8 +210,7 @@ pub enum OfferCmd {
 /// Which part of a list to show; lists newest first walk on with the id of the last one shown.
 #[derive(Args, Debug, Default)]
 pub struct PageArgs {
-    /// How many to show [default: 100, at most 1000]
-    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    #[arg(long, value_name = "N", value_parser = parse_limit, help = limit_help())]
     pub limit: Option<usize>,
     /// Show those after this id (the last one of the previous part)
     #[arg(long, value_name = "ID")]
@@ -209,8 +220,7 @@ pub struct PageArgs {
 /// Which part of a list in name order to show: it walks on with the name of the last one shown.
 #[derive(Args, Debug, Default)]
 pub struct NamePageArgs {
-    /// How many to show [default: 100, at most 1000]
-    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    #[arg(long, value_name = "N", value_parser = parse_limit, help = limit_help())]
     pub limit: Option<usize>,
     /// Show those after this name (the last one of the previous part)
     #[arg(long, value_name = "NAME")]
@@ -420,6 +430,11 @@ fn parse_span(text: &str) -> Result<Span, String> {
 
 fn parse_start(text: &str) -> Result<DateTime<Utc>, String> {
     parse_time(text, Utc::now()).map_err(|e| e.message)
+}
+
+/// `--limit`'s help: the page sizes every door allows.
+fn limit_help() -> String {
+    format!("How many to show [default: {DEFAULT_LIMIT}, at most {MAX_LIMIT}]")
 }
 
 fn parse_limit(text: &str) -> Result<usize, String> {

@@ -4,6 +4,7 @@
 
 mod args;
 mod decide;
+mod generate;
 mod show;
 
 use std::io::Write;
@@ -53,6 +54,26 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage(e),
     };
+    // Made from the grammar alone: no store, socket or config file is looked at.
+    match cli.command {
+        Some(Command::Completions { shell }) => {
+            print(&generate::completions(shell));
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man { command }) => {
+            return match generate::man_page(&command) {
+                Ok(page) => {
+                    print(&page);
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    report(&why);
+                    ExitCode::from(EXIT_USAGE)
+                }
+            };
+        }
+        _ => {}
+    }
     let path = cli.store.clone().unwrap_or_else(default_store);
     // A service can answer for the store only where its socket file is; `init` and `demo` work on
     // the store itself, and `serve` is the service.
@@ -339,7 +360,11 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
     // Directory changes are the operator's whatever --as says, as they have always been.
     let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));
     match command {
-        Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. } => ok(String::new()),
+        Command::Init { .. }
+        | Command::Demo { .. }
+        | Command::Serve { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => ok(String::new()),
         Command::Tenant(TenantCmd::Add { id, kind, name, license }) => {
             let input = NewTenant {
                 id: id.clone(),
