@@ -65,6 +65,40 @@ fn bash_completions_offer_every_top_level_command() {
     assert!(offered.contains("--store"), "{opts}");
 }
 
+/// What bash offers after `words` (the last one being completed), with the script loaded.
+fn bash_offers(script: &std::path::Path, words: &[&str]) -> Option<Vec<String>> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let n = words.len();
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _jitdesk jitdesk '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        n - 1,
+        words[n - 1],
+        words[n - 2],
+    );
+    let out = std::process::Command::new("bash").arg("-c").arg(program).output().ok()?;
+    assert!(out.status.success(), "bash: {}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect())
+}
+
+#[test]
+fn bash_completes_commands_and_their_words() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("jitdesk.bash");
+    std::fs::write(&script, printed(&["completions", "bash"])).expect("write the script");
+    let Some(offered) = bash_offers(&script, &["jitdesk", "re"]) else {
+        eprintln!("skipped: no bash to load the script into");
+        return;
+    };
+    assert_eq!(offered, ["request"]);
+    assert_eq!(bash_offers(&script, &["jitdesk", "request", "l"]).unwrap_or_default(), ["list"]);
+    let shells = bash_offers(&script, &["jitdesk", "completions", ""]).unwrap_or_default();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        assert!(shells.iter().any(|s| s == shell), "`jitdesk completions ` offers {shells:?}");
+    }
+}
+
 #[test]
 fn every_shell_gets_a_script_that_names_the_commands() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {

@@ -114,7 +114,7 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         group: Option<String>,
     },
-    /// Print a completion script for a shell, e.g. `jitdesk completions bash > /etc/bash_completion.d/jitdesk`
+    /// Print the completion script for a shell: `source <(jitdesk completions bash)`
     Completions {
         #[arg(value_name = "SHELL")]
         shell: clap_complete::Shell,

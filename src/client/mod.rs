@@ -1,8 +1,8 @@
 //! The other side of `jitdesk serve`: the CLI and the dashboard use a service when one runs for
 //! their store, and the engine in-process when none does (`Backend`). This is the HTTP part: a small
-//! HTTP/1.1 client over the service's Unix socket (the contract is docs/api.md and `crate::api`) that turns the
-//! service's answers back into what a local engine would have returned, refusals included, so
-//! messages and exit codes are the same either way.
+//! HTTP/1.1 client over the service's Unix socket (the contract is docs/api.md and `crate::api`)
+//! that turns the service's answers back into what a local engine would have returned, refusals
+//! included, so messages and exit codes are the same either way.
 //!
 //! Every new connection is checked before anything is sent on it (`api::trust`). Connections are
 //! kept for the next call while they are fresh (the service closes idle ones after

@@ -1,7 +1,7 @@
 //! `jitdesk serve`: one process owns the store and its ticker, and everyone else talks to it over
-//! HTTP/1.1 on a Unix socket (the contract is docs/api.md and `crate::api`). The socket's permissions are the first
-//! gate (owner and group only); the caller's identity comes from the socket's peer credentials
-//! (`identity`); the engine's rules are the second gate.
+//! HTTP/1.1 on a Unix socket (the contract is docs/api.md and `crate::api`). The socket's
+//! permissions are the first gate (owner and group only); the caller's identity comes from the
+//! socket's peer credentials (`identity`); the engine's rules are the second gate.
 //!
 //! No caller holds up another: bodies are capped and must arrive within a time before the request
 //! takes a turn, headers must arrive within a time, each request has a deadline, only so many run

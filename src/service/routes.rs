@@ -1,6 +1,6 @@
-//! The routes of the API (docs/api.md), on the paths of `crate::api::paths`. Each handler decides who is calling, makes one engine call
-//! (commands for changes, queries for reads, as the caller's viewer) and turns the answer into the
-//! JSON of `crate::json`. No rule lives here.
+//! The routes of the API (docs/api.md), on the paths of `crate::api::paths`. Each handler decides
+//! who is calling, makes one engine call (commands for changes, queries for reads, as the caller's
+//! viewer) and turns the answer into the JSON of `crate::json`. No rule lives here.
 
 use axum::extract::{Path, State as With};
 use axum::http::header::{LINK, LOCATION};
