@@ -175,6 +175,27 @@ fn completions_and_pages_need_no_store_and_no_config() {
     assert!(!store.exists() && !home.path().join("nowhere").exists(), "nothing was created");
 }
 
+#[test]
+fn every_command_flag_and_argument_says_what_it_is() {
+    let mut silent = Vec::new();
+    let mut command = Cli::command();
+    command.build();
+    fn walk(command: &clap::Command, silent: &mut Vec<String>) {
+        let name = command.get_bin_name().unwrap_or(command.get_name()).to_string();
+        if command.get_about().is_none() && name != "jitdesk help" {
+            silent.push(name.clone());
+        }
+        for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                silent.push(format!("{name} {}", arg.get_id()));
+            }
+        }
+        command.get_subcommands().for_each(|sub| walk(sub, silent));
+    }
+    walk(&command, &mut silent);
+    assert!(silent.is_empty(), "these say nothing in --help and the man pages: {silent:?}");
+}
+
 fn man_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join("man")
 }
