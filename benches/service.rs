@@ -51,7 +51,7 @@ const SINGLE: Duration = Duration::from_secs(2);
 const FSYNC: Duration = Duration::from_millis(1500);
 /// Event subscribers (as many as one uid may hold: they are all the bench's), and the creations
 /// whose events they time.
-const SUBSCRIBERS: usize = jitdesk::service::MAX_STREAMS_PER_UID;
+const SUBSCRIBERS: usize = jitdesk::api::limits::MAX_STREAMS_PER_UID;
 const EVENTS: usize = 200;
 /// A pause between those creations, so that each is a commit of its own.
 const EVENT_GAP: Duration = Duration::from_millis(5);

@@ -3,8 +3,10 @@
 //! Layers, inner to outer: `domain` (rules, no I/O) <- `store` (redb) <- `engine` (commands, queries,
 //! ticker, events) <- `service` (the engine shared over a Unix socket) and `client` (the engine in this
 //! process or a service's, behind one interface) <- `cli` and `tui`. Outer layers use only the API of
-//! the layers below.
+//! the layers below. The service and the client share `api` (wire shapes, paths, limits, trust)
+//! and never import each other.
 
+pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -13,6 +15,7 @@ pub mod engine;
 pub mod json;
 pub mod json_writer;
 pub mod logging;
+pub(crate) mod os_user;
 pub mod sample;
 pub mod service;
 pub mod store;

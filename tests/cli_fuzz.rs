@@ -33,6 +33,8 @@ const COMMANDS: &[&[&str]] = &[
     &["access", "revoke"],
     &["notifications"],
     &["audit"],
+    &["man"],
+    &["completions"],
 ];
 
 /// Flags and values that mean something to some command, mixed with anything.

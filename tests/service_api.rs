@@ -21,8 +21,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use common::{ALICE, BIN, BOB, CAROL, DAVE, ERIN, NADIA, NO_LOGIN, Store};
+use jitdesk::api::wire;
 use jitdesk::json;
-use jitdesk::service::wire;
 
 /// The sample's requests still waiting for a decision, both on `contoso-crm` (approvers alice, bob).
 const DAVES_PENDING: u64 = 10;

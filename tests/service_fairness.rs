@@ -14,7 +14,7 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use common::serve::{Serve, status};
-use jitdesk::service::{
+use jitdesk::api::limits::{
     BODY_TIMEOUT, MAX_CONNECTIONS_PER_UID as CONNECTIONS_PER_UID, MAX_STREAMS_PER_UID as STREAMS_PER_UID,
     REFUSAL_INTERVAL, REFUSAL_LINES,
 };

@@ -507,7 +507,7 @@ fn an_approver_and_a_publisher_each_use_the_service_as_themselves() {
         assert!(log.contains(&line), "no `{line}` in the service's log:\n{log}");
     }
     let publishers = log.lines().filter(|l| l.contains(&format!(" uid {publisher_uid} -> "))).count();
-    let lines = jitdesk::service::REFUSAL_LINES as usize;
+    let lines = jitdesk::api::limits::REFUSAL_LINES as usize;
     assert_eq!(publishers, lines, "the publisher's first refusals, and no more:\n{log}");
     let summed_up = format!("uid {publisher_uid}: ");
     assert!(

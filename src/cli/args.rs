@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::list::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::when::parse_time;
 
 use crate::domain::{ApprovalMode, License, RequestState, Span, TenantKind};
@@ -41,6 +42,7 @@ pub struct Cli {
 pub enum Command {
     /// Create the store; --sample fills it with a small believable directory
     Init {
+        /// Fill it with a small believable directory: tenants, users, offers, applications, requests
         #[arg(long)]
         sample: bool,
         /// Also add N synthetic requests (implies --sample; for benchmarks)
@@ -85,6 +87,7 @@ pub enum Command {
     Access(AccessCmd),
     /// Your notifications, newest first
     Notifications {
+        /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -92,6 +95,7 @@ pub enum Command {
     },
     /// The audit log you may see, newest first
     Audit {
+        /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -112,6 +116,18 @@ pub enum Command {
         /// Give the socket to this group, whose members may then connect (mode 0660)
         #[arg(long, value_name = "NAME")]
         group: Option<String>,
+    },
+    /// Print the completion script for a shell: `source <(jitdesk completions bash)`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print a man page (roff): jitdesk(1), or a command's, e.g. `jitdesk man request list | man -l -`
+    Man {
+        /// The command whose page to print, e.g. `request list` for jitdesk-request-list(1)
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
     },
 }
 
@@ -136,9 +152,12 @@ impl Command {
 pub enum TenantCmd {
     /// Add a publisher or customer tenant
     Add {
+        /// The tenant's id
         id: String,
+        /// A publisher tenant offers applications; a customer tenant deploys them
         #[arg(long)]
         kind: KindArg,
+        /// Its display name
         #[arg(long)]
         name: Option<String>,
         /// Customer tenants only [default: p2]
@@ -151,11 +170,15 @@ pub enum TenantCmd {
 pub enum UserCmd {
     /// Add a user to a tenant
     Add {
+        /// The user's UPN, e.g. dave@fabrikam.com
         upn: String,
+        /// The tenant the user belongs to
         #[arg(long)]
         tenant: String,
+        /// Their display name
         #[arg(long)]
         name: Option<String>,
+        /// An admin of their tenant (a customer admin deploys applications and sets their JIT policy)
         #[arg(long)]
         admin: bool,
         /// The OS login that identifies this user when no --as is given
@@ -164,7 +187,9 @@ pub enum UserCmd {
     },
     /// Find users by any part of their UPN or name, in UPN order
     Search {
+        /// Any part of a UPN or display name
         text: String,
+        /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -176,7 +201,9 @@ pub enum UserCmd {
 pub enum OfferCmd {
     /// Publish an offer (as a publisher-tenant user)
     Publish {
+        /// The offer's id
         id: String,
+        /// Its display name
         #[arg(long)]
         name: String,
         /// Offer JIT access to customers
@@ -188,6 +215,7 @@ pub enum OfferCmd {
     },
     /// List the marketplace, by offer id
     List {
+        /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -198,8 +226,7 @@ pub enum OfferCmd {
 /// Which part of a list to show; lists newest first walk on with the id of the last one shown.
 #[derive(Args, Debug, Default)]
 pub struct PageArgs {
-    /// How many to show [default: 100, at most 1000]
-    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    #[arg(long, value_name = "N", value_parser = parse_limit, help = limit_help())]
     pub limit: Option<usize>,
     /// Show those after this id (the last one of the previous part)
     #[arg(long, value_name = "ID")]
@@ -209,8 +236,7 @@ pub struct PageArgs {
 /// Which part of a list in name order to show: it walks on with the name of the last one shown.
 #[derive(Args, Debug, Default)]
 pub struct NamePageArgs {
-    /// How many to show [default: 100, at most 1000]
-    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    #[arg(long, value_name = "N", value_parser = parse_limit, help = limit_help())]
     pub limit: Option<usize>,
     /// Show those after this name (the last one of the previous part)
     #[arg(long, value_name = "NAME")]
@@ -219,12 +245,17 @@ pub struct NamePageArgs {
 
 #[derive(Args, Debug, Default)]
 pub struct PolicyArgs {
+    /// JIT access, chosen once, at deployment [default: on when the offer has it]
     #[arg(long, value_name = "on|off")]
     pub jit: Option<Switch>,
+    /// auto approves requests within the maximum at once, manual has them wait for an approver
+    /// [default at deployment: auto]
     #[arg(long)]
     pub approval: Option<ModeArg>,
+    /// The longest access one request may ask for, e.g. 8h or PT8H
     #[arg(long, value_name = "DUR", value_parser = parse_span)]
     pub max_duration: Option<Span>,
+    /// How long a request waits for a decision before it times out
     #[arg(long, value_name = "DUR", value_parser = parse_span)]
     pub request_timeout: Option<Span>,
 }
@@ -233,35 +264,46 @@ pub struct PolicyArgs {
 pub enum AppCmd {
     /// Deploy an application from an offer (as a customer admin)
     Deploy {
+        /// The application's name
         name: String,
+        /// The offer it is deployed from
         #[arg(long)]
         offer: String,
         #[command(flatten)]
         policy: PolicyArgs,
+        /// A user of your tenant who decides requests (repeat for more)
         #[arg(long = "approver", value_name = "UPN")]
         approvers: Vec<String>,
+        /// Its managed resource group [default: mrg-<name>]
         #[arg(long, value_name = "NAME")]
         resource_group: Option<String>,
     },
     /// Change an application's JIT settings (as a customer admin)
     Set {
+        /// The application's name
         name: String,
         #[command(flatten)]
         policy: PolicyArgs,
+        /// Make this user an approver too (repeat for more)
         #[arg(long = "add-approver", value_name = "UPN")]
         add_approvers: Vec<String>,
+        /// Make this user an approver no more (repeat for more)
         #[arg(long = "remove-approver", value_name = "UPN")]
         remove_approvers: Vec<String>,
     },
     /// The applications you may see, by name
     List {
+        /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         page: NamePageArgs,
     },
+    /// One application with its JIT policy and approvers
     Show {
+        /// The application's name
         name: String,
+        /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
     },
@@ -271,10 +313,13 @@ pub enum AppCmd {
 pub enum RequestCmd {
     /// Ask for access; prints the new request's id alone
     Create {
+        /// The application to get access to
         #[arg(long)]
         app: String,
+        /// A role its offer has (repeat for more)
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+        /// How long the access lasts once it starts, e.g. 2h or PT2H
         #[arg(long, value_name = "DUR", value_parser = parse_span)]
         duration: Span,
         /// RFC 3339, `now` or `+30m`
@@ -283,13 +328,17 @@ pub enum RequestCmd {
         /// The justification approvers will read
         #[arg(long)]
         reason: String,
+        /// A ticket or incident id, for the record
         #[arg(long)]
         ticket: Option<String>,
     },
     /// List requests, newest first
     List {
+        /// Only requests in this state: Pending, Approved, Denied, Canceled, Expired, Timeout or
+        /// Revoked (any case)
         #[arg(long, value_parser = parse_state)]
         state: Option<RequestState>,
+        /// Only requests on this application
         #[arg(long)]
         app: Option<String>,
         /// Only your own requests
@@ -297,12 +346,15 @@ pub enum RequestCmd {
         mine: bool,
         #[command(flatten)]
         page: PageArgs,
+        /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
     },
     /// One request with its history
     Show {
+        /// The request's id
         id: u64,
+        /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
     },
@@ -313,7 +365,10 @@ pub enum RequestCmd {
     #[command(after_help = DECIDE_HELP)]
     Deny(DecideArgs),
     /// Withdraw your pending request
-    Cancel { id: u64 },
+    Cancel {
+        /// The request's id
+        id: u64,
+    },
 }
 
 const DECIDE_HELP: &str = "Prints one outcome line per request; a refused one is an `error: request ID: \
@@ -341,6 +396,7 @@ pub struct DecideArgs {
 pub enum AccessCmd {
     /// Active and scheduled grants, newest first
     List {
+        /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -348,14 +404,18 @@ pub enum AccessCmd {
     },
     /// Exit 0 when the user has access now, 3 when not
     Check {
+        /// The application
         #[arg(long)]
         app: String,
+        /// The user's UPN
         #[arg(long)]
         user: String,
     },
     /// End a grant early
     Revoke {
+        /// The id of the request that granted the access
         id: u64,
+        /// Why: the requester and the audit log read it
         #[arg(long)]
         reason: String,
     },
@@ -420,6 +480,11 @@ fn parse_span(text: &str) -> Result<Span, String> {
 
 fn parse_start(text: &str) -> Result<DateTime<Utc>, String> {
     parse_time(text, Utc::now()).map_err(|e| e.message)
+}
+
+/// `--limit`'s help: the page sizes every door allows.
+fn limit_help() -> String {
+    format!("How many to show [default: {DEFAULT_LIMIT}, at most {MAX_LIMIT}]")
 }
 
 fn parse_limit(text: &str) -> Result<usize, String> {

@@ -4,6 +4,7 @@
 
 mod args;
 mod decide;
+mod generate;
 mod show;
 
 use std::io::Write;
@@ -53,6 +54,26 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage(e),
     };
+    // Made from the grammar alone: no store, socket or config file is looked at.
+    match cli.command {
+        Some(Command::Completions { shell }) => {
+            print(&generate::completions(shell));
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man { command }) => {
+            return match generate::man_page(&command) {
+                Ok(page) => {
+                    print(&page);
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    report(&why);
+                    ExitCode::from(EXIT_USAGE)
+                }
+            };
+        }
+        _ => {}
+    }
     let path = cli.store.clone().unwrap_or_else(default_store);
     // A service can answer for the store only where its socket file is; `init` and `demo` work on
     // the store itself, and `serve` is the service.
@@ -136,16 +157,13 @@ pub fn default_store() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("jitdesk").join("jitdesk.redb")
 }
 
-/// How long a command waits for a service that holds its store to answer, or to let go.
-const SERVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-
 fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Service(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
-        if !client::wait_for_service_or_store(path, socket, SERVICE_WAIT).await {
+        if !client::wait_for_service_or_store(path, socket, crate::api::limits::SERVICE_WAIT).await {
             let holder = crate::store::holder_pid(path).map_or_else(
                 || "another process".to_string(),
                 |pid| {
@@ -312,7 +330,7 @@ async fn demo_once(cli: &Cli, play: &DemoPlay) -> Result<tui::Ending> {
     // Served beside the store, in the demo's private folder, never on a configured shared socket:
     // `jitdesk --store <demo store>` from another terminal reaches it while the demo runs.
     let backend = Backend::Local(engine.clone());
-    let socket = crate::service::default_socket(&path);
+    let socket = crate::api::paths::default_socket(&path);
     let shown = shared(&backend, &socket, tui::run(backend.clone(), opts)).await;
     player.abort();
     // The player holds an engine handle; wait for it to let go before closing.
@@ -342,7 +360,11 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
     // Directory changes are made as the operator (the OS login), whatever --as says.
     let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));
     match command {
-        Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. } => ok(String::new()),
+        Command::Init { .. }
+        | Command::Demo { .. }
+        | Command::Serve { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => ok(String::new()),
         Command::Tenant(TenantCmd::Add { id, kind, name, license }) => {
             let input = NewTenant {
                 id: id.clone(),

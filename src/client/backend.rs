@@ -8,7 +8,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use hyper::Method;
 
-use super::{Client, Events, encode};
+use super::{Client, Events};
+use crate::api::paths::{self, encode};
+use crate::api::wire::{self, MORE_HEADER};
 use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use crate::domain::*;
@@ -16,7 +18,6 @@ use crate::engine::{
     Cancel, Command, Decide, Engine, MarkSeen, RequestDetail, Revoke, SetPolicy, SystemClock, Viewer,
 };
 use crate::json;
-use crate::service::wire::{self, MORE_HEADER};
 use crate::store::{Error, OpenMode, RequestFilter, Result};
 use serde::de::DeserializeOwned;
 
@@ -194,7 +195,7 @@ impl Backend {
                 Ok(Actor::Operator(login.unwrap_or_else(|| "unknown".into())))
             }
             Backend::Remote(client) => {
-                let me: wire::Me = client.get("/v1/me", None).await?;
+                let me: wire::Me = client.get(paths::ME, None).await?;
                 Ok(match me.user {
                     Some(user) => Actor::User(user.upn),
                     None => Actor::Operator(me.login.unwrap_or_else(|| "unknown".into())),
@@ -223,7 +224,7 @@ impl Backend {
                 Actor::Operator(_) => Err(rules::needs_user().into()),
             },
             Backend::Remote(client) => {
-                let me: wire::Me = client.get("/v1/me", named(as_user).as_deref()).await?;
+                let me: wire::Me = client.get(paths::ME, named(as_user).as_deref()).await?;
                 me.user.map(|u| u.upn).ok_or_else(|| rules::needs_user().into())
             }
         }
@@ -238,7 +239,7 @@ impl Backend {
                 Ok((user, seen))
             }
             Backend::Remote(client) => {
-                let me: wire::Me = client.get("/v1/me", Some(upn)).await?;
+                let me: wire::Me = client.get(paths::ME, Some(upn)).await?;
                 match me.user {
                     Some(user) => Ok((user, me.seen_upto.unwrap_or(0))),
                     None => Err(rules::needs_user().into()),
@@ -260,7 +261,7 @@ impl Backend {
     pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
         match self {
             Backend::Local(engine) => engine.tenants(whole(paging)).await,
-            Backend::Remote(client) => list(client, client.as_user(), "/v1/tenants", vec![], paging).await,
+            Backend::Remote(client) => list(client, client.as_user(), paths::TENANTS, vec![], paging).await,
         }
     }
 
@@ -269,7 +270,7 @@ impl Backend {
             Backend::Local(engine) => engine.search_users(text, whole(paging)).await,
             Backend::Remote(client) => {
                 let query = vec![("search", text.to_string())];
-                list(client, client.as_user(), "/v1/users", query, paging).await
+                list(client, client.as_user(), paths::USERS, query, paging).await
             }
         }
     }
@@ -277,7 +278,7 @@ impl Backend {
     pub async fn offers(&self, paging: Paging<String>) -> Result<Page<Offer>> {
         match self {
             Backend::Local(engine) => engine.offers(whole(paging)).await,
-            Backend::Remote(client) => list(client, client.as_user(), "/v1/offers", vec![], paging).await,
+            Backend::Remote(client) => list(client, client.as_user(), paths::OFFERS, vec![], paging).await,
         }
     }
 
@@ -304,7 +305,7 @@ impl Backend {
                 Ok(Page { items: views, more: page.more })
             }
             Backend::Remote(client) => {
-                list(client, as_header(viewer), "/v1/applications", vec![], paging).await
+                list(client, as_header(viewer), paths::APPLICATIONS, vec![], paging).await
             }
         }
     }
@@ -323,10 +324,7 @@ impl Backend {
                 let app = engine.app(viewer, name).await?;
                 Ok(json::App::new(&app, &engine.approvers(std::slice::from_ref(&app)).await?))
             }
-            Backend::Remote(client) => {
-                let path = format!("/v1/applications/{}", encode(name));
-                client.get(&path, as_header(viewer)).await
-            }
+            Backend::Remote(client) => client.get(&paths::application(name), as_header(viewer)).await,
         }
     }
 
@@ -349,7 +347,7 @@ impl Backend {
                     query.push(("requester", requester.clone()));
                 }
                 let page: Page<json::Request> =
-                    list(client, as_header(viewer), "/v1/requests", query, paging).await?;
+                    list(client, as_header(viewer), paths::REQUESTS, query, paging).await?;
                 Ok(Page { items: page.items.into_iter().map(AccessRequest::from).collect(), more: page.more })
             }
         }
@@ -360,8 +358,7 @@ impl Backend {
         match self {
             Backend::Local(engine) => engine.request(viewer, id).await,
             Backend::Remote(client) => {
-                let mut view: json::Request =
-                    client.get(&format!("/v1/requests/{id}"), as_header(viewer)).await?;
+                let mut view: json::Request = client.get(&paths::request(id), as_header(viewer)).await?;
                 let history = view.history.take().unwrap_or_default();
                 Ok(RequestDetail { request: view.into(), history })
             }
@@ -374,7 +371,7 @@ impl Backend {
             Backend::Local(engine) => engine.grants(viewer, whole(paging)).await,
             Backend::Remote(client) => {
                 let page: Page<json::Request> =
-                    list(client, as_header(viewer), "/v1/access", vec![], paging).await?;
+                    list(client, as_header(viewer), paths::ACCESS, vec![], paging).await?;
                 Ok(Page { items: page.items.into_iter().map(AccessRequest::from).collect(), more: page.more })
             }
         }
@@ -384,7 +381,7 @@ impl Backend {
         match self {
             Backend::Local(engine) => engine.access_check(viewer, app, upn).await,
             Backend::Remote(client) => {
-                let path = format!("/v1/access/check?app={}&user={}", encode(app), encode(upn));
+                let path = format!("{}?app={}&user={}", paths::ACCESS_CHECK, encode(app), encode(upn));
                 Ok(client.get::<json::AccessCheck>(&path, as_header(viewer)).await?.access.into())
             }
         }
@@ -394,7 +391,7 @@ impl Backend {
     pub async fn audit(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AuditRecord>> {
         match self {
             Backend::Local(engine) => engine.audit(viewer, whole(paging)).await,
-            Backend::Remote(client) => list(client, as_header(viewer), "/v1/audit", vec![], paging).await,
+            Backend::Remote(client) => list(client, as_header(viewer), paths::AUDIT, vec![], paging).await,
         }
     }
 
@@ -404,7 +401,7 @@ impl Backend {
     pub async fn notifications(&self, upn: &str, paging: Paging<u64>) -> Result<Page<Notification>> {
         match self {
             Backend::Local(engine) => engine.notifications(upn, whole(paging)).await,
-            Backend::Remote(client) => list(client, Some(upn), "/v1/notifications", vec![], paging).await,
+            Backend::Remote(client) => list(client, Some(upn), paths::NOTIFICATIONS, vec![], paging).await,
         }
     }
 }
@@ -452,32 +449,32 @@ pub trait Routed: Command {
 
 impl Routed for NewTenant {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<Tenant> {
-        client.submit(Method::POST, "/v1/tenants", as_user, &self).await
+        client.submit(Method::POST, paths::TENANTS, as_user, &self).await
     }
 }
 
 impl Routed for NewUser {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<User> {
-        client.submit(Method::POST, "/v1/users", as_user, &self).await
+        client.submit(Method::POST, paths::USERS, as_user, &self).await
     }
 }
 
 impl Routed for NewOffer {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<Offer> {
-        client.submit(Method::POST, "/v1/offers", as_user, &self).await
+        client.submit(Method::POST, paths::OFFERS, as_user, &self).await
     }
 }
 
 impl Routed for Deployment {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<Application> {
-        let view: json::App = client.submit(Method::POST, "/v1/applications", as_user, &self).await?;
+        let view: json::App = client.submit(Method::POST, paths::APPLICATIONS, as_user, &self).await?;
         Ok(view.into())
     }
 }
 
 impl Routed for SetPolicy {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<Application> {
-        let path = format!("/v1/applications/{}", encode(&self.app));
+        let path = paths::application(&self.app);
         let view: json::App = client.submit(Method::PATCH, &path, as_user, &self.change).await?;
         Ok(view.into())
     }
@@ -485,15 +482,14 @@ impl Routed for SetPolicy {
 
 impl Routed for NewRequest {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<AccessRequest> {
-        let view: json::Request = client.submit(Method::POST, "/v1/requests", as_user, &self).await?;
+        let view: json::Request = client.submit(Method::POST, paths::REQUESTS, as_user, &self).await?;
         Ok(view.into())
     }
 }
 
 impl Routed for Decide {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<AccessRequest> {
-        let verb = if self.approve { "approve" } else { "deny" };
-        let path = format!("/v1/requests/{}/{verb}", self.id);
+        let path = paths::decide(self.id, self.approve);
         let body = wire::Reason { reason: self.reason };
         let view: json::Request = client.submit(Method::POST, &path, as_user, &body).await?;
         Ok(view.into())
@@ -502,7 +498,7 @@ impl Routed for Decide {
 
 impl Routed for Cancel {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<AccessRequest> {
-        let path = format!("/v1/requests/{}/cancel", self.id);
+        let path = paths::cancel(self.id);
         let view: json::Request = client.submit(Method::POST, &path, as_user, &serde_json::json!({})).await?;
         Ok(view.into())
     }
@@ -510,7 +506,7 @@ impl Routed for Cancel {
 
 impl Routed for Revoke {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<AccessRequest> {
-        let path = format!("/v1/access/{}/revoke", self.id);
+        let path = paths::revoke(self.id);
         let body = wire::Reason { reason: self.reason };
         let view: json::Request = client.submit(Method::POST, &path, as_user, &body).await?;
         Ok(view.into())
@@ -520,7 +516,7 @@ impl Routed for Revoke {
 impl Routed for MarkSeen {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<()> {
         let body = wire::MarkSeen { upto: self.upto };
-        let _: wire::Seen = client.submit(Method::POST, "/v1/notifications/seen", as_user, &body).await?;
+        let _: wire::Seen = client.submit(Method::POST, paths::SEEN, as_user, &body).await?;
         Ok(())
     }
 }

@@ -12,9 +12,10 @@ use hyper::header::CONTENT_LENGTH;
 use tempfile::NamedTempFile;
 
 use super::{Backend, CALL_TIMEOUT, Client, failure, request};
+use crate::api::limits::BACKUP_TIMEOUT;
+use crate::api::paths;
 use crate::domain::RuleError;
 use crate::domain::rules::Actor;
-use crate::service::BACKUP_TIMEOUT;
 use crate::store::{Error, Result};
 
 impl Backend {
@@ -33,7 +34,7 @@ impl Backend {
                     Actor::User(upn) => Some(upn.as_str()),
                     Actor::Operator(_) => None,
                 };
-                client.download("/v1/backup", as_user, file, to).await?;
+                client.download(paths::BACKUP, as_user, file, to).await?;
             }
         }
         file.sync_all().map_err(|e| write_error(to, e))?;

@@ -2,19 +2,15 @@
 //! service's server-sent events (`GET /v1/events`: `ready`, then one unnamed event per commit,
 //! comments as keep-alives, and `reload` before the stream ends).
 
-use std::time::Duration;
-
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::client::conn::http1::SendRequest;
 use tokio::sync::broadcast;
 
+use crate::api::limits::STREAM_SILENCE as SILENCE;
+use crate::api::wire::EVENT_RELOAD;
 use crate::engine::Event;
 use crate::json;
-use crate::service::wire::EVENT_RELOAD;
-
-/// How long an event stream may be silent: twice the service's keep-alive interval, and a margin.
-const SILENCE: Duration = Duration::from_secs(35);
 
 /// What a subscriber hears.
 #[derive(Debug, Clone, PartialEq, Eq)]

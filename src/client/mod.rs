@@ -1,17 +1,16 @@
 //! The other side of `jitdesk serve`: the CLI and the dashboard use a service when one runs for
 //! their store, and the engine in-process when none does (`Backend`). This is the HTTP part: a small
-//! HTTP/1.1 client over the service's Unix socket (the contract is docs/api.md) that turns the
-//! service's answers back into what a local engine would have returned, refusals included, so
-//! messages and exit codes are the same either way.
+//! HTTP/1.1 client over the service's Unix socket (the contract is docs/api.md and `crate::api`)
+//! that turns the service's answers back into what a local engine would have returned, refusals
+//! included, so messages and exit codes are the same either way.
 //!
-//! Every new connection is checked before anything is sent on it (`trust`). Connections are kept
-//! for the next call while they are fresh (the service closes idle ones after
-//! `service::HEADER_TIMEOUT`); a call that a kept connection could not take goes out on a new one.
+//! Every new connection is checked before anything is sent on it (`api::trust`). Connections are
+//! kept for the next call while they are fresh (the service closes idle ones after
+//! `api::limits::HEADER_TIMEOUT`); a call that a kept connection could not take goes out on a new one.
 
 mod backend;
 mod backup;
 mod events;
-mod trust;
 
 pub use backend::{Backend, Link, Open, Routed, os_login};
 pub use events::{Change, Events};
@@ -30,20 +29,20 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::UnixStream;
 
-use crate::service::wire::{self, AS_HEADER};
+use crate::api::limits::{HEADER_TIMEOUT, HEALTH_TIMEOUT, REQUEST_TIMEOUT};
+use crate::api::paths;
+use crate::api::trust::Trust;
+use crate::api::wire::{self, AS_HEADER};
 use crate::store::{Error, Result};
-use trust::Trust;
 
-/// How long the service may take to say whether it serves our store.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long connecting to the socket may take: a service whose queue of connections is full is
-/// as silent as a stopped one, and is reported alike.
+/// How long connecting to the socket may take: as long as the service may take to answer whether
+/// it serves our store.
 const CONNECT_TIMEOUT: Duration = HEALTH_TIMEOUT;
 /// How long one call may take: the service's own deadline and a margin.
-const CALL_TIMEOUT: Duration = Duration::from_secs(crate::service::REQUEST_TIMEOUT.as_secs() + 5);
+const CALL_TIMEOUT: Duration = Duration::from_secs(REQUEST_TIMEOUT.as_secs() + 5);
 /// A kept connection is used again only while it is well inside the service's idle timeout, so
 /// the service never closes it under a request.
-const REUSE_WITHIN: Duration = Duration::from_secs(crate::service::HEADER_TIMEOUT.as_secs() / 2);
+const REUSE_WITHIN: Duration = Duration::from_secs(HEADER_TIMEOUT.as_secs() / 2);
 /// The most connections kept for reuse.
 const KEEP: usize = 4;
 
@@ -54,7 +53,7 @@ pub fn socket_for(store: &Path) -> crate::Result<PathBuf> {
         return Ok(PathBuf::from(socket));
     }
     let config = crate::config::Config::user().map_err(crate::Error::Service)?;
-    Ok(config.socket.unwrap_or_else(|| crate::service::default_socket(store)))
+    Ok(config.socket.unwrap_or_else(|| paths::default_socket(store)))
 }
 
 /// Whether a service might answer on `socket`: there is a socket file. Cheap and without I/O
@@ -62,12 +61,6 @@ pub fn socket_for(store: &Path) -> crate::Result<PathBuf> {
 pub fn may_answer(socket: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
     std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket())
-}
-
-/// Ok when clients of `store` would trust this process on `socket` (it runs as the store's owner
-/// or as the service account); else why not, in the words a client would use.
-pub fn trusted_to_serve(store: &Path, socket: &Path) -> Result<()> {
-    Trust::for_store(store)?.vouch(socket, nix::unistd::geteuid().as_raw())
 }
 
 /// Whether a service holds the store's lock, or nobody does (any more): a `jitdesk serve` process,
@@ -187,7 +180,7 @@ impl Client {
 
     async fn health(&self) -> Result<wire::Health> {
         let mut sender = self.connect().await?;
-        let request = request(Method::GET, "/v1/health", None, None)?;
+        let request = request(Method::GET, paths::HEALTH, None, None)?;
         // Closed unanswered: a service on its way out, which was asked nothing that changes things.
         let response = sender.send_request(request).await.map_err(|e| {
             Error::Unreachable(format!(
@@ -348,7 +341,7 @@ impl Client {
     pub async fn events(&self) -> Result<Events> {
         let subscribe = async {
             let mut sender = self.connect().await?;
-            let request = request(Method::GET, "/v1/events", self.as_user(), None)?;
+            let request = request(Method::GET, paths::EVENTS, self.as_user(), None)?;
             let response = sender.send_request(request).await.map_err(|e| self.lost(&e))?;
             if !response.status().is_success() {
                 let status = response.status();
@@ -443,19 +436,6 @@ fn same_file(ours: &Path, theirs: &Path) -> bool {
     }
 }
 
-/// Percent-encodes a path segment or query value: everything but unreserved characters.
-pub(crate) fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,11 +521,5 @@ mod tests {
         for c in ['\u{1b}', '\u{7}', '\u{202e}', '\u{2028}'] {
             assert!(!log.contains(c), "U+{:04X} raw in the log: {log:?}", u32::from(c));
         }
-    }
-
-    #[test]
-    fn encoding_keeps_only_unreserved_characters() {
-        assert_eq!(encode("contoso-crm_1.x~"), "contoso-crm_1.x~");
-        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
     }
 }

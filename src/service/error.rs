@@ -5,7 +5,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::response::{IntoResponse, Response};
 
 use super::reply::Json;
-use super::wire::{ErrorKind, Failure, FailureDetail};
+use crate::api::wire::{ErrorKind, Failure, FailureDetail};
 use crate::domain::RuleError;
 use crate::store::Error;
 

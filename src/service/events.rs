@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State as With};
 use axum::http::StatusCode;
@@ -14,15 +13,14 @@ use axum::response::sse::{Event as Sse, KeepAlive};
 use futures_util::stream::{self, Stream};
 use tokio::sync::{broadcast, watch};
 
+use super::State;
 use super::error::{ApiError, ApiResult};
 use super::fairness::Held;
 use super::identity::{Caller, Peer};
-use super::wire::{EVENT_READY, EVENT_RELOAD, ErrorKind, Reload, ReloadReason};
-use super::{MAX_STREAMS_PER_UID, State};
+use crate::api::limits::{KEEP_ALIVE, MAX_STREAMS_PER_UID};
+use crate::api::wire::{EVENT_READY, EVENT_RELOAD, ErrorKind, Reload, ReloadReason};
 use crate::engine::{Engine, Event};
 use crate::json;
-
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub async fn stream(
     With(st): With<State>,

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::MAX_BODY;
 use super::error::ApiError;
+use crate::api::limits::MAX_BODY;
 
 /// A JSON body. Any content type is read as JSON, so `curl -d '{...}'` works without `-H`.
 pub struct Body<T>(pub T);

@@ -1,13 +1,13 @@
 //! What one caller may hold at once, so that nobody can take the service from everyone else: so
 //! many connections and event streams per uid, connections overall below the process's limit on
-//! open files, and refusals logged a few lines per uid per interval. The numbers are the constants
-//! beside `serve` (docs/api.md states them).
+//! open files, and refusals logged a few lines per uid per interval. The numbers are the API's
+//! (`crate::api::limits`, which docs/api.md states).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::{MAX_CONNECTIONS, RESERVED_FILES};
+use crate::api::limits::{MAX_CONNECTIONS, RESERVED_FILES};
 use crate::logging::Throttle;
 
 /// How many of something each uid holds; a place is taken with `try_take` and given back when its

@@ -10,10 +10,11 @@ use tokio::net::UnixStream;
 
 use super::State;
 use super::error::{ApiError, ApiResult};
-use super::wire::AS_HEADER;
+use crate::api::wire::AS_HEADER;
 use crate::domain::User;
 use crate::domain::rules::{self, Actor};
 use crate::engine::{Engine, Viewer};
+use crate::os_user::login_of;
 use crate::store::Result;
 
 /// What the socket says about the other end of a connection, read once when it is accepted.
@@ -49,32 +50,6 @@ impl Peer {
 impl Connected<&UnixStream> for Peer {
     fn connect_info(stream: &UnixStream) -> Peer {
         Peer::of(stream)
-    }
-}
-
-/// The login name of a uid, from the password database: None when the uid has none, an error when
-/// the database could not be read.
-pub fn login_of(uid: u32) -> nix::Result<Option<String>> {
-    known(nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)))
-}
-
-/// Tells "no such uid" from "could not look": getpwuid_r(3) may report a missing entry as any of
-/// these errors instead of an empty answer; anything else (EMFILE, ENFILE, EIO, ENOMEM, ...) is
-/// trouble reading the database.
-fn known(lookup: nix::Result<Option<nix::unistd::User>>) -> nix::Result<Option<String>> {
-    use nix::errno::Errno;
-    match lookup {
-        Ok(user) => Ok(user.map(|u| u.name)),
-        Err(Errno::ENOENT | Errno::ESRCH | Errno::EBADF | Errno::EPERM) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// A uid as people know it: `login (uid N)`, or `uid N` when it has no login.
-pub fn named(uid: u32) -> String {
-    match login_of(uid) {
-        Ok(Some(login)) => format!("{login} (uid {uid})"),
-        Ok(None) | Err(_) => format!("uid {uid}"),
     }
 }
 
@@ -228,8 +203,8 @@ impl FromRequestParts<State> for Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::wire::ErrorKind;
     use crate::domain::RuleError;
-    use crate::service::wire::ErrorKind;
 
     const ME: u32 = 1000;
 
@@ -337,18 +312,6 @@ mod tests {
         // Another uid with the operator's login name (say, a renamed account) is not the operator.
         let m = refused(who(&peer(2000, "svc"), None).await, ErrorKind::Forbidden);
         assert!(m.contains("not mapped"), "{m}");
-    }
-
-    #[test]
-    fn a_missing_entry_is_no_login_and_a_failed_lookup_is_an_error() {
-        use nix::errno::Errno;
-        assert_eq!(known(Ok(None)), Ok(None));
-        for missing in [Errno::ENOENT, Errno::ESRCH, Errno::EBADF, Errno::EPERM] {
-            assert_eq!(known(Err(missing)), Ok(None), "{missing}");
-        }
-        for trouble in [Errno::EMFILE, Errno::ENFILE, Errno::EIO, Errno::ENOMEM, Errno::EINTR] {
-            assert_eq!(known(Err(trouble)), Err(trouble), "{trouble}");
-        }
     }
 
     #[tokio::test]

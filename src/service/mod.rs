@@ -1,7 +1,7 @@
 //! `jitdesk serve`: one process owns the store and its ticker, and everyone else talks to it over
-//! HTTP/1.1 on a Unix socket (the contract is docs/api.md). The socket's permissions are the first
-//! gate (owner and group only); the caller's identity comes from the socket's peer credentials
-//! (`identity`); the engine's rules are the second gate.
+//! HTTP/1.1 on a Unix socket (the contract is docs/api.md and `crate::api`). The socket's
+//! permissions are the first gate (owner and group only); the caller's identity comes from the
+//! socket's peer credentials (`identity`); the engine's rules are the second gate.
 //!
 //! No caller holds up another: bodies are capped and must arrive within a time before the request
 //! takes a turn, headers must arrive within a time, each request has a deadline, only so many run
@@ -19,9 +19,8 @@ mod reply;
 mod routes;
 mod share;
 mod socket;
-pub mod wire;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +36,12 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
 use tower::Service;
 
+use crate::api::limits::{
+    BACKUP_TIMEOUT, BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY, MAX_CONNECTIONS_PER_UID, MAX_HEADERS,
+    MAX_IN_FLIGHT, REFUSAL_INTERVAL, REFUSAL_LINES, REQUEST_TIMEOUT, SHUTDOWN_GRACE,
+};
+use crate::api::paths;
+use crate::api::wire::ErrorKind;
 use crate::domain::text::shown;
 use crate::engine::{Engine, SystemClock};
 use crate::logging::Throttle;
@@ -44,38 +49,7 @@ use crate::store::OpenMode;
 use error::ApiError;
 use identity::{Operator, Peer};
 pub use share::{Shared, share};
-use wire::ErrorKind;
 
-/// The largest request body read.
-pub const MAX_BODY: usize = 64 * 1024;
-/// The largest request head (request line and headers).
-pub const MAX_HEADERS: usize = 64 * 1024;
-/// The most a request may take, waiting for its turn included.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most making a backup (`GET /v1/backup`) may take: a copy of the whole store, which grows
-/// with it. Sending the copy afterwards has no limit but the client's pace.
-pub const BACKUP_TIMEOUT: Duration = Duration::from_secs(600);
-/// How long a client may take to send a request's headers; also how long an idle connection stays.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many requests are handled at once; more wait for a turn (within their deadline).
-pub const MAX_IN_FLIGHT: usize = 64;
-/// How long a client may take to send a request's body, read before the request waits for a turn.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many connections are open at once; more are closed at once. Lower when the process may open
-/// fewer files (`RESERVED_FILES` kept aside): the limit is raised to its hard maximum at start.
-pub const MAX_CONNECTIONS: usize = 1024;
-/// Descriptors kept aside from connections: the store, the log, the listener, the runtime's own.
-pub const RESERVED_FILES: usize = 64;
-/// How many connections one uid may have open at once; more are closed at once.
-pub const MAX_CONNECTIONS_PER_UID: usize = 64;
-/// How many event streams one uid may have open at once; more are refused with 429.
-pub const MAX_STREAMS_PER_UID: usize = 16;
-/// How many refusals of one uid are logged in each `REFUSAL_INTERVAL`; the rest are summed up in
-/// one line when the interval is over (or the service stops).
-pub const REFUSAL_LINES: u32 = 5;
-pub const REFUSAL_INTERVAL: Duration = Duration::from_secs(60);
-/// How long shutdown waits for requests in flight.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Once no request is being handled, how long connections get to send their last answers.
 const DRAIN: Duration = Duration::from_millis(500);
 /// How long a service whose store thread stopped by itself (a damaged store) keeps answering, 503
@@ -105,13 +79,6 @@ pub enum ServeError {
     Socket(String),
     #[error("{0}")]
     Config(String),
-}
-
-/// The socket beside a store: `<store file>.sock`.
-pub fn default_socket(store: &Path) -> PathBuf {
-    let mut name = store.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "jitdesk".into());
-    name.push(".sock");
-    store.with_file_name(name)
 }
 
 /// Serves the store on the socket until SIGTERM or SIGINT, then stops cleanly: no new connections,
@@ -338,7 +305,7 @@ async fn admit(st: &State, request: Request, next: Next) -> Result<Response, Api
     // The body is read before the request waits for a turn: a client that sends it slowly holds
     // its own connection, not one of the turns everyone shares.
     let request = read_body(request).await?;
-    let limit = if request.uri().path() == "/v1/backup" { BACKUP_TIMEOUT } else { REQUEST_TIMEOUT };
+    let limit = if request.uri().path() == paths::BACKUP { BACKUP_TIMEOUT } else { REQUEST_TIMEOUT };
     let deadline = tokio::time::Instant::now() + limit;
     let busy =
         || ApiError::unavailable("the service is too busy to take this request now: try again shortly");

@@ -1,6 +1,6 @@
-//! The routes of the API (docs/api.md). Each handler decides who is calling, makes one engine call
-//! (commands for changes, queries for reads, as the caller's viewer) and turns the answer into the
-//! JSON of `crate::json`. No rule lives here.
+//! The routes of the API (docs/api.md), on the paths of `crate::api::paths`. Each handler decides
+//! who is calling, makes one engine call (commands for changes, queries for reads, as the caller's
+//! viewer) and turns the answer into the JSON of `crate::json`. No rule lives here.
 
 use axum::extract::{Path, State as With};
 use axum::http::header::{LINK, LOCATION};
@@ -13,9 +13,9 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Body, OptionalBody, Params};
 use super::identity::Caller;
 use super::reply::Json;
-use super::wire::{self, MORE_HEADER, SEEN_HEADER};
 use super::{State, backup, events};
-use crate::client::encode;
+use crate::api::paths::{self, encode};
+use crate::api::wire::{self, MORE_HEADER, SEEN_HEADER};
 use crate::domain::rules::{Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
 use crate::engine::{Cancel, Decide, MarkSeen, Revoke, SetPolicy};
@@ -24,26 +24,26 @@ use crate::store::RequestFilter;
 
 pub fn router() -> axum::Router<State> {
     axum::Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/me", get(me))
-        .route("/v1/tenants", get(tenants).post(add_tenant))
-        .route("/v1/users", get(users).post(add_user))
-        .route("/v1/offers", get(offers).post(publish_offer))
-        .route("/v1/applications", get(apps).post(deploy))
-        .route("/v1/applications/{name}", get(app).patch(set_policy))
-        .route("/v1/requests", get(requests).post(create_request))
-        .route("/v1/requests/{id}", get(request))
-        .route("/v1/requests/{id}/approve", post(approve))
-        .route("/v1/requests/{id}/deny", post(deny))
-        .route("/v1/requests/{id}/cancel", post(cancel))
-        .route("/v1/access", get(access))
-        .route("/v1/access/check", get(access_check))
-        .route("/v1/access/{id}/revoke", post(revoke))
-        .route("/v1/notifications", get(notifications))
-        .route("/v1/notifications/seen", post(mark_seen))
-        .route("/v1/audit", get(audit))
-        .route("/v1/events", get(events::stream))
-        .route("/v1/backup", get(backup::backup))
+        .route(paths::HEALTH, get(health))
+        .route(paths::ME, get(me))
+        .route(paths::TENANTS, get(tenants).post(add_tenant))
+        .route(paths::USERS, get(users).post(add_user))
+        .route(paths::OFFERS, get(offers).post(publish_offer))
+        .route(paths::APPLICATIONS, get(apps).post(deploy))
+        .route(paths::APPLICATION, get(app).patch(set_policy))
+        .route(paths::REQUESTS, get(requests).post(create_request))
+        .route(paths::REQUEST, get(request))
+        .route(paths::APPROVE, post(approve))
+        .route(paths::DENY, post(deny))
+        .route(paths::CANCEL, post(cancel))
+        .route(paths::ACCESS, get(access))
+        .route(paths::ACCESS_CHECK, get(access_check))
+        .route(paths::REVOKE, post(revoke))
+        .route(paths::NOTIFICATIONS, get(notifications))
+        .route(paths::SEEN, post(mark_seen))
+        .route(paths::AUDIT, get(audit))
+        .route(paths::EVENTS, get(events::stream))
+        .route(paths::BACKUP, get(backup::backup))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }
@@ -233,7 +233,7 @@ async fn apps(
 
 async fn deploy(With(st): With<State>, caller: Caller, Body(input): Body<Deployment>) -> ApiResult<Response> {
     let app = st.engine.run(&caller.actor(), input).await?;
-    Ok(created(Some(format!("/v1/applications/{}", app.name)), app_view(&st, &app).await?))
+    Ok(created(Some(paths::application(&app.name)), app_view(&st, &app).await?))
 }
 
 async fn app(With(st): With<State>, caller: Caller, Path(name): Path<String>) -> ApiResult<Json<json::App>> {
@@ -283,7 +283,7 @@ async fn create_request(
     Body(input): Body<NewRequest>,
 ) -> ApiResult<Response> {
     let request = st.engine.run(&caller.actor(), input).await?;
-    Ok(created(Some(format!("/v1/requests/{}", request.id)), json::Request::new(&request)))
+    Ok(created(Some(paths::request(request.id)), json::Request::new(&request)))
 }
 
 async fn request(

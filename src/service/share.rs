@@ -43,7 +43,7 @@ pub async fn share(engine: &Engine, socket_path: &Path) -> Option<Shared> {
             socket_path.display()
         );
     };
-    if let Err(e) = crate::client::trusted_to_serve(engine.path(), socket_path) {
+    if let Err(e) = crate::api::trust::trusted_to_serve(engine.path(), socket_path) {
         not_served(&format!("its clients would not trust this process ({e})"));
         return None;
     }

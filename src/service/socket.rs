@@ -90,7 +90,7 @@ pub async fn check_free(path: &Path) -> Result<(), ServeError> {
                 return Err(fail(format!(
                     "the stale socket {} belongs to {}, not to you, so it was left alone: have it removed by its owner, or choose another --socket",
                     path.display(),
-                    super::identity::named(meta.uid())
+                    crate::os_user::named(meta.uid())
                 )));
             }
             tracing::info!("removing the stale socket {}", path.display());

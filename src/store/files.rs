@@ -12,7 +12,7 @@ use std::path::Path;
 use tempfile::TempPath;
 
 use super::{Error, Result};
-use crate::service::identity::named;
+use crate::os_user::named;
 
 /// Creates `dir` and whichever of its parents are missing, each 0700; existing ones are left as
 /// they are.

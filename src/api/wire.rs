@@ -1,6 +1,7 @@
-//! The service's own JSON shapes and header names: everything on the wire that is not a resource
-//! view of `crate::json` or a domain type. Public so that clients (the CLI and the dashboard talking
-//! to a service) read exactly what the service writes. The contract is described in docs/api.md.
+//! The API's own JSON shapes, header names and event names: everything on the wire that is not a
+//! resource view of `crate::json` or a domain type. The service writes them and its clients (the
+//! CLI and the dashboard talking to a service) read them, both from here. The contract is
+//! described in docs/api.md.
 
 use serde::{Deserialize, Serialize};
 

@@ -3,7 +3,8 @@
 //! path is no proof (another user may have created it first, in a shared folder), so a process
 //! on it is sent nothing, not even a health check, unless the kernel says (peer credentials, on
 //! our own end of the connection) that it runs as the store file's owner or as the configured
-//! service account (`service_user` in config.toml, or `JITDESK_SERVICE_USER`).
+//! service account (`service_user` in config.toml, or `JITDESK_SERVICE_USER`). A process about to
+//! serve a store asks the same rule whether its clients would talk to it (`trusted_to_serve`).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -11,11 +12,17 @@ use std::path::{Path, PathBuf};
 use tokio::net::UnixStream;
 
 use crate::config::Config;
-use crate::service::identity::named;
+use crate::os_user::named;
 use crate::store::{Error, Result};
 
 /// The variable that names the service account, ahead of the config file.
 const ACCOUNT_VARIABLE: &str = "JITDESK_SERVICE_USER";
+
+/// Ok when clients of `store` would trust this process on `socket` (it runs as the store's owner
+/// or as the service account); else why not, in the words a client would use.
+pub fn trusted_to_serve(store: &Path, socket: &Path) -> Result<()> {
+    Trust::for_store(store)?.vouch(socket, nix::unistd::geteuid().as_raw())
+}
 
 /// Who may answer for a store.
 #[derive(Debug, Clone)]

@@ -1,0 +1,52 @@
+//! How much and how long: every limit and timeout of the API, which the service enforces and its
+//! clients plan around (a client's deadline follows the service's). docs/api.md states each of
+//! them; tests/api_doc.rs keeps the two the same.
+
+use std::time::Duration;
+
+// How many items a list answer gives unless asked (`DEFAULT_LIMIT`) and at most (`MAX_LIMIT`):
+// rules of every door, the CLI on a local store included, so they live with the lists themselves.
+pub use crate::domain::list::{DEFAULT_LIMIT, MAX_LIMIT};
+
+/// The largest request body read.
+pub const MAX_BODY: usize = 64 * 1024;
+/// The largest request head (request line and headers).
+pub const MAX_HEADERS: usize = 64 * 1024;
+/// How long a client may take to send a request's body, read before the request waits for a turn.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client may take to send a request's headers; also how long an idle connection stays.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most a request may take, waiting for its turn included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most making a backup (`GET /v1/backup`) may take: a copy of the whole store, which grows
+/// with it. Sending the copy afterwards has no limit but the client's pace.
+pub const BACKUP_TIMEOUT: Duration = Duration::from_secs(600);
+/// How many requests are handled at once; more wait for a turn (within their deadline).
+pub const MAX_IN_FLIGHT: usize = 64;
+/// How many connections are open at once; more are closed at once. Lower when the process may open
+/// fewer files (`RESERVED_FILES` kept aside): the limit is raised to its hard maximum at start.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// Descriptors kept aside from connections: the store, the log, the listener, the runtime's own.
+pub const RESERVED_FILES: usize = 64;
+/// How many connections one uid may have open at once; more are closed at once.
+pub const MAX_CONNECTIONS_PER_UID: usize = 64;
+/// How many event streams one uid may have open at once; more are refused with 429.
+pub const MAX_STREAMS_PER_UID: usize = 16;
+/// How many refusals of one uid are logged in each `REFUSAL_INTERVAL`; the rest are summed up in
+/// one line when the interval is over (or the service stops).
+pub const REFUSAL_LINES: u32 = 5;
+pub const REFUSAL_INTERVAL: Duration = Duration::from_secs(60);
+/// How long shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often an event stream says something (a comment) when nothing happens.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long a client lets an event stream be silent before it takes the service for gone: two
+/// keep-alives missed, and a margin.
+pub const STREAM_SILENCE: Duration = Duration::from_secs(2 * KEEP_ALIVE.as_secs() + 5);
+/// How long a client lets the service take to say whether it serves the client's store (and to
+/// accept the connection): a service whose queue of connections is full is as silent as a stopped
+/// one, and is reported alike.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a command waits for a service that holds its store to answer, or to let go of it (one
+/// that is starting or stopping), before it says the store is in use.
+pub const SERVICE_WAIT: Duration = Duration::from_secs(3);
