@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod alone;
 pub mod os_users;
+pub mod process;
 pub mod serve;
 pub mod service;
 pub mod tmux;
@@ -53,18 +55,26 @@ impl Run {
     }
 }
 
-/// A clean command for the binary: TZ=UTC, no JITDESK_* variables, an OS login that maps to nobody.
-/// (A service for the store is still found beside it, as `<store>.sock`.)
-pub fn bare_command() -> Command {
-    let mut cmd = Command::new(BIN);
+/// The environment every run of the binary starts from: TZ=UTC, no JITDESK_* variables, an OS
+/// login that maps to nobody.
+pub fn clean_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
     cmd.env("TZ", "UTC")
         .env_remove("JITDESK_USER")
         .env_remove("JITDESK_STORE")
         .env_remove("JITDESK_UTC")
         .env_remove("JITDESK_SOCKET")
+        .env_remove("JITDESK_LOG")
         .env("USER", NO_LOGIN)
         .env("LOGNAME", NO_LOGIN)
-        .timeout(std::time::Duration::from_secs(120));
+}
+
+/// A clean command for the binary (`clean_env`). A service for the store is still found beside
+/// it, as `<store>.sock`.
+pub fn bare_command() -> Command {
+    let mut std = std::process::Command::new(BIN);
+    clean_env(&mut std);
+    let mut cmd = Command::from_std(std);
+    cmd.timeout(std::time::Duration::from_secs(120));
     cmd
 }
 

@@ -7,8 +7,6 @@
 //! The impostor is a plain Unix listener in this test that counts the bytes it receives. Making it
 //! another user's needs root (CI runs the tests as root); anyone else gets a printed skip.
 
-mod common;
-
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
@@ -19,8 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::os_users::{Accounts, as_uid, bounded, ids};
-use common::{BIN, Run};
+use crate::common::os_users::{Accounts, as_uid, bounded, ids};
+use crate::common::{BIN, Run};
 
 /// What a test run as anyone but root prints instead of proving anything.
 fn skipped(test: &str) -> bool {
@@ -28,7 +26,7 @@ fn skipped(test: &str) -> bool {
         return false;
     }
     eprintln!(
-        "SKIPPED {test}: another user's socket and files need root (CI runs the tests as root); run `cargo test --test socket_trust` as root"
+        "SKIPPED {test}: another user's socket and files need root (CI runs the tests as root); run `cargo test --test it socket_trust` as root"
     );
     true
 }

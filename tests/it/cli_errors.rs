@@ -2,9 +2,7 @@
 //! nothing on stdout, exit 1 (2 for usage errors caught by the argument parser), and leaves the store's
 //! content exactly as it was.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A directory (see `common::directory`) plus two requests on `prod`: `pending` by dave, and
 /// `approved` by erin (approved by bob).

@@ -3,13 +3,11 @@
 //! and `show`, and as escapes in `--json`), and error messages from a service that answers with
 //! escape sequences.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 
-use common::{ALICE, DAVE, Store, directory};
+use crate::common::{ALICE, DAVE, Store, directory};
 use redb::ReadableTable;
 use serde_json::Value;
 

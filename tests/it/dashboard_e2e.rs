@@ -5,16 +5,14 @@
 //! temp folders, and a guard that kills the server when the test ends, passed or failed. tmux is
 //! required: `.ci/run` installs it when it is missing.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::BIN;
-use common::tmux::{STARTUP, Tmux, demo_folders, row_ids};
+use crate::common::BIN;
+use crate::common::tmux::{STARTUP, Tmux, demo_folders, row_ids};
 
 const APPROVER: &str = "alice@contoso.com";
 

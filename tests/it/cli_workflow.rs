@@ -2,12 +2,10 @@
 //! deployment, requests in both approval modes, decisions, access checks, revocation, cancellation,
 //! policy changes, the OS-login identity, and an audit log that tells it all in order.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::common::*;
 use chrono::{DateTime, TimeDelta, Utc};
-use common::*;
 use predicates::prelude::*;
 use serde_json::{Value, json};
 

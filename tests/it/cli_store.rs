@@ -2,8 +2,6 @@
 //! foreign files, and SIGKILL in the middle of writes (a loop of `request create` and a large
 //! `init --scale`): the store must reopen with every acknowledged change and nothing half-done.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -11,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 // ---- small tools ----

@@ -2,12 +2,10 @@
 //! once. They are rules of the engine, so the local CLI obeys them exactly as the service does; the
 //! service answers 429 with `Retry-After`, the CLI one `error:` line with the time and exit 1.
 
-mod common;
-
 use std::path::Path;
 
-use common::serve::{Serve, header, status};
-use common::{ALICE, DAVE, ERIN, Store};
+use crate::common::serve::{Serve, header, status};
+use crate::common::{self, ALICE, DAVE, ERIN, Store};
 
 /// A config folder whose config.toml holds these limits.
 fn limits(per_hour: u32, live: u32) -> tempfile::TempDir {
