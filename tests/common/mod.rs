@@ -123,9 +123,7 @@ impl Store {
 
     /// Runs as a directory user (`--as`).
     pub fn run_as(&self, upn: &str, args: &[&str]) -> Run {
-        let mut all = vec!["--as", upn];
-        all.extend_from_slice(args);
-        self.run(&all)
+        self.run(&as_user(upn, args))
     }
 
     /// Succeeds (exit 0, nothing on stderr) and returns stdout.
@@ -162,11 +160,7 @@ impl Store {
 
     /// `request create` as `upn`; returns the id printed alone on stdout.
     pub fn create_request(&self, upn: &str, app: &str, role: &str, duration: &str, reason: &str) -> u64 {
-        let out = self.ok_as(
-            upn,
-            &["request", "create", "--app", app, "--role", role, "--duration", duration, "--reason", reason],
-        );
-        parse_id(&out)
+        parse_id(&self.ok_as(upn, &request_create(app, role, duration, reason)))
     }
 
     pub fn request_json(&self, id: u64) -> Value {
@@ -176,6 +170,18 @@ impl Store {
     pub fn state_of(&self, id: u64) -> String {
         self.request_json(id)["jitRequestState"].as_str().expect("jitRequestState").to_string()
     }
+}
+
+/// `args` as the directory user `upn` (`--as`).
+pub fn as_user<'a>(upn: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["--as", upn];
+    all.extend_from_slice(args);
+    all
+}
+
+/// The arguments of `request create` for one role.
+pub fn request_create<'a>(app: &'a str, role: &'a str, duration: &'a str, reason: &'a str) -> [&'a str; 10] {
+    ["request", "create", "--app", app, "--role", role, "--duration", duration, "--reason", reason]
 }
 
 pub fn expect_ok(args: &[&str], run: Run) -> String {

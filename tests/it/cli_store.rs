@@ -156,20 +156,7 @@ fn a_store_held_by_another_process_is_refused_naming_the_file_and_holder() {
         .expect("the test opens the store");
 
     let me = std::process::id();
-    let create = [
-        "--as",
-        ERIN,
-        "request",
-        "create",
-        "--app",
-        "dev",
-        "--role",
-        "Owner",
-        "--duration",
-        "1h",
-        "--reason",
-        "x",
-    ];
+    let create = as_user(ERIN, &request_create("dev", "Owner", "1h", "x"));
     for args in [&["audit"][..], &["request", "list", "--json"], &create, &["init"], &["init", "--sample"]] {
         let run = s.run(args);
         assert_eq!(run.code, 1, "{args:?} on a store in use: {run:?}");

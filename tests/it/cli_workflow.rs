@@ -453,18 +453,7 @@ fn the_os_login_identifies_the_user_without_as() {
     let frank = "frank@fabrikam.com";
     s.ok(&["user", "add", frank, "--tenant", "fabrikam", "--login", login]);
     let env = [("USER", login), ("LOGNAME", login)];
-    let args = [
-        "request",
-        "create",
-        "--app",
-        "prod",
-        "--role",
-        "Owner",
-        "--duration",
-        "1h",
-        "--reason",
-        "as my login",
-    ];
+    let args = request_create("prod", "Owner", "1h", "as my login");
     let id = parse_id(&expect_ok(&args, s.run_with(&args, &env)));
     let r = s.request_json(id);
     assert_eq!(r["requester"], frank);

@@ -70,8 +70,7 @@ fn timed(s: &Store, upn: Option<&str>, args: &[&str]) -> Run {
 /// As `timed`, with extra environment variables.
 fn timed_with(s: &Store, upn: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Run {
     let started = Instant::now();
-    let mut all = upn.map_or_else(Vec::new, |upn| vec!["--as", upn]);
-    all.extend_from_slice(args);
+    let all = upn.map_or_else(|| args.to_vec(), |upn| as_user(upn, args));
     let run = s.run_with(&all, env);
     assert!(started.elapsed() < NO_HANG, "jitdesk {args:?} took {:?}", started.elapsed());
     run
@@ -158,36 +157,8 @@ fn with_a_service_every_command_uses_it_and_answers_as_locally() {
         (Some(BOB), v(&["request", "approve", &id_text, "--reason", "again"])),
         (Some(DAVE), v(&["request", "approve", &id_text, "--reason", "mine"])),
         (Some(CAROL), v(&["request", "deny", "999", "--reason", "none such"])),
-        (
-            Some(DAVE),
-            v(&[
-                "request",
-                "create",
-                "--app",
-                "legacy",
-                "--role",
-                "Owner",
-                "--duration",
-                "1h",
-                "--reason",
-                "x",
-            ]),
-        ),
-        (
-            Some(DAVE),
-            v(&[
-                "request",
-                "create",
-                "--app",
-                "prod",
-                "--role",
-                "Owner",
-                "--duration",
-                "9h",
-                "--reason",
-                "x",
-            ]),
-        ),
+        (Some(DAVE), v(&request_create("legacy", "Owner", "1h", "x"))),
+        (Some(DAVE), v(&request_create("prod", "Owner", "9h", "x"))),
         (Some(DAVE), v(&["request", "cancel", &id_text])),
         (Some(BOB), v(&["app", "set", "prod", "--max-duration", "2h"])),
         (Some("nobody@contoso.com"), v(&["request", "approve", &id_text, "--reason", "who?"])),
@@ -230,22 +201,7 @@ fn without_a_service_or_with_a_stale_socket_commands_run_on_the_store() {
     service.process.signal(nix::sys::signal::Signal::SIGKILL);
     service.process.wait(Duration::from_secs(5));
     assert!(service.socket.exists(), "SIGKILL leaves the socket file");
-    let id = timed(
-        &s,
-        Some(ERIN),
-        &[
-            "request",
-            "create",
-            "--app",
-            "prod",
-            "--role",
-            "Owner",
-            "--duration",
-            "1h",
-            "--reason",
-            "INC-10: stale socket",
-        ],
-    );
+    let id = timed(&s, Some(ERIN), &request_create("prod", "Owner", "1h", "INC-10: stale socket"));
     assert_eq!(id.code, 0, "{id:?}");
     let id = parse_id(&id.stdout);
     let decided = timed(&s, Some(BOB), &["request", "deny", &id.to_string(), "--reason", "not now"]);
@@ -314,18 +270,7 @@ fn a_restarted_service_loses_nothing_acknowledged_and_never_hangs_a_command() {
                     break;
                 }
                 let reason = format!("restart loop {n}");
-                let args = [
-                    "request",
-                    "create",
-                    "--app",
-                    "dev",
-                    "--role",
-                    "Owner",
-                    "--duration",
-                    "1h",
-                    "--reason",
-                    &reason,
-                ];
+                let args = request_create("dev", "Owner", "1h", &reason);
                 let run = timed_with(&s, Some(DAVE), &args, &lifted);
                 runs.fetch_add(1, Ordering::SeqCst);
                 if run.code == 0 {
@@ -413,20 +358,10 @@ fn the_dashboard_follows_the_service_live_survives_its_restart_and_reconnects() 
     assert!(!header(&screen).contains(" local "), "{screen}");
 
     // A request made through the CLI shows up by itself, within a second.
-    let first = t.cli(&[
-        "--as",
+    let first = t.cli(&as_user(
         "dave@fabrikam.com",
-        "request",
-        "create",
-        "--app",
-        "contoso-crm-eu",
-        "--role",
-        "Reader",
-        "--duration",
-        "1h",
-        "--reason",
-        "INC-31: live",
-    ]);
+        &request_create("contoso-crm-eu", "Reader", "1h", "INC-31: live"),
+    ));
     let first: u64 = first.trim().parse().expect("an id");
     let made = Instant::now();
     t.wait_screen("the new request, with no keypress", Duration::from_secs(5), |s| {
@@ -455,20 +390,10 @@ fn the_dashboard_follows_the_service_live_survives_its_restart_and_reconnects() 
     });
     eprintln!("reconnected {:?} after the restart", restarted.elapsed());
     assert!(row_ids(&back).contains(&first), "{back}");
-    let second = t.cli(&[
-        "--as",
+    let second = t.cli(&as_user(
         "erin@fabrikam.com",
-        "request",
-        "create",
-        "--app",
-        "contoso-crm-eu",
-        "--role",
-        "Reader",
-        "--duration",
-        "1h",
-        "--reason",
-        "INC-32: after the restart",
-    ]);
+        &request_create("contoso-crm-eu", "Reader", "1h", "INC-32: after the restart"),
+    ));
     let second: u64 = second.trim().parse().expect("an id");
     let made = Instant::now();
     t.wait_screen("the request made after the restart", Duration::from_secs(5), |s| {
