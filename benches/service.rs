@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 use tokio::net::UnixStream;
 
 mod common;
-use common::{Line, Table, describe_machine, ms, msf, p50, p99, per_second, percentile};
+use common::{Line, Table, describe_machine, jitdesk, ms, msf, p50, p99, per_second, percentile};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 
@@ -192,20 +192,6 @@ impl Drop for Service {
             let _ = self.child.wait();
         }
     }
-}
-
-/// The binary with a clean environment: logs (at `info`) in the bench folder, no JITDESK_*.
-fn jitdesk(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("XDG_DATA_HOME", dir)
-        .env("XDG_CONFIG_HOME", dir)
-        .env("TZ", "UTC")
-        .env_remove("JITDESK_STORE")
-        .env_remove("JITDESK_SOCKET")
-        .env_remove("JITDESK_USER")
-        .env_remove("JITDESK_LOG")
-        .stdin(Stdio::null());
-    cmd
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,10 +1,25 @@
-//! What the benches share: the machine they ran on, medians and percentiles, units, and the table
+//! What the benches share: the binary with a clean environment, the machine they ran on, medians and percentiles, units, and the table
 //! of figures each one prints at its end, so that every bench reports the same way.
 
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+/// The binary with a clean environment: its logs (at `info`) and config in `dir`, no JITDESK_*.
+pub fn jitdesk(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jitdesk"));
+    cmd.env("XDG_DATA_HOME", dir)
+        .env("XDG_CONFIG_HOME", dir)
+        .env("TZ", "UTC")
+        .env_remove("JITDESK_STORE")
+        .env_remove("JITDESK_SOCKET")
+        .env_remove("JITDESK_USER")
+        .env_remove("JITDESK_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
 
 /// Prints the machine, its load, the store folder's filesystem and the binary measured.
 pub fn describe_machine(dir: &Path, bin: &str) {
