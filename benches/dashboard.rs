@@ -41,6 +41,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
+mod common;
+use common::{bytes, describe_machine, load_average, median, msf, percentile};
+
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 const SCALE: usize = 100_000;
 const WIDTH: u16 = 100;
@@ -89,35 +92,9 @@ fn main() {
 // The machine
 
 fn print_machine(dir: &Path) {
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    // `df` names the filesystem type, device and mount point of the directory.
-    let fs = Command::new("df")
-        .arg("--output=fstype,source,target")
-        .arg(dir)
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.lines().nth(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")))
-        .unwrap_or_else(|| "unknown".into());
-    println!("machine: nproc {nproc}, CPU {cpu}, load average {}", load_average());
+    describe_machine(dir, BIN);
     println!("source: {}", source_state());
-    println!("temp dir: {} (filesystem: {fs})", dir.display());
     println!("terminal: {WIDTH}x{HEIGHT}, CrosstermBackend over a byte counter, theme `default`");
-}
-
-/// The 1, 5 and 15 minute load averages: on a shared machine they say how much the p99s can be trusted.
-fn load_average() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 /// The commit measured, and whether src/ differed from it (other sessions edit the tree).
@@ -142,47 +119,7 @@ fn source_state() -> String {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Numbers and the table
-
-fn percentile(samples: &[f64], p: f64) -> f64 {
-    let mut v = samples.to_vec();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
-}
-
-fn median(samples: &[f64]) -> f64 {
-    let mut v = samples.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-/// Milliseconds with two or three significant digits.
-fn ms(seconds: f64) -> String {
-    let m = seconds * 1e3;
-    if m.is_nan() {
-        "..".into()
-    } else if m >= 1000.0 {
-        format!("{:.2} s", seconds)
-    } else if m >= 10.0 {
-        format!("{m:.1} ms")
-    } else if m >= 0.1 {
-        format!("{m:.2} ms")
-    } else {
-        format!("{:.1} µs", m * 1e3)
-    }
-}
-
-fn bytes(n: f64) -> String {
-    if n >= 10_000.0 { format!("{:.1} KB", n / 1000.0) } else { format!("{n:.0} B") }
-}
+// The table
 
 #[derive(Default)]
 struct Table {
@@ -355,14 +292,14 @@ fn build_stores(dir: &Path, table: &mut Table) -> Stores {
     let size = std::fs::metadata(&stores.scale).map_or(0, |m| m.len());
     table.row(
         &format!("build: init --sample --scale {SCALE} ({} MB file)", size / 1_000_000),
-        ms(scale),
+        msf(scale),
         "..".into(),
-        ms(sample),
+        msf(sample),
         Some(scale / sample),
         "(baseline: init --sample)",
         None,
     );
-    table.row("build: init (empty store)", ms(empty), "..".into(), "..".into(), None, "", None);
+    table.row("build: init (empty store)", msf(empty), "..".into(), "..".into(), None, "", None);
     stores
 }
 
@@ -515,9 +452,9 @@ async fn first_frame(stores: &Stores, table: &mut Table, notes: &mut Vec<String>
         };
         table.row(
             &format!("first frame: {} [{} rows]", case.label, r.rows),
-            ms(m),
-            format!("max {}", ms(percentile(&r.total, 100.0))),
-            ms(empty),
+            msf(m),
+            format!("max {}", msf(percentile(&r.total, 100.0))),
+            msf(empty),
             Some(m / empty),
             target,
             verdict,
@@ -534,13 +471,13 @@ async fn first_frame(stores: &Stores, table: &mut Table, notes: &mut Vec<String>
         notes.push(format!(
             "  {:<46} {:>9} {:>15} {:>15} {:>9} {:>11} {:>15} {:>11}",
             case.label,
-            ms(median(&r.open)),
-            ms(median(&r.load)),
-            ms(median(&r.app)),
-            ms(median(&r.draw)),
+            msf(median(&r.open)),
+            msf(median(&r.load)),
+            msf(median(&r.app)),
+            msf(median(&r.draw)),
             bytes(r.frame_bytes as f64),
-            ms(median(&r.rest)),
-            ms(median(&r.close)),
+            msf(median(&r.rest)),
+            msf(median(&r.close)),
         ));
     }
     // The untimed warm-up starts: the first in this process (cold heap and blocking pool; for a store
@@ -549,11 +486,11 @@ async fn first_frame(stores: &Stores, table: &mut Table, notes: &mut Vec<String>
         notes.push(format!(
             "  {:<46} {:>9} {:>14} {:>15} {:>9}   = {} in all",
             format!("{} [first start]", case.label.split(" (").next().unwrap_or(case.label)),
-            ms(r.open[0]),
-            ms(r.load[0]),
-            ms(r.app[0]),
-            ms(r.draw[0]),
-            ms(r.total[0]),
+            msf(r.open[0]),
+            msf(r.load[0]),
+            msf(r.app[0]),
+            msf(r.draw[0]),
+            msf(r.total[0]),
         ));
     }
 
@@ -562,7 +499,7 @@ async fn first_frame(stores: &Stores, table: &mut Table, notes: &mut Vec<String>
         let parts = load_breakdown(&stores.scale, upn).await;
         let sum: f64 = parts.iter().map(|(_, t, _)| t).sum();
         for (query, t, n) in parts {
-            notes.push(format!("    {query:<34} {:>9}  {:>5.1}%  {n} items", ms(t), t / sum * 100.0));
+            notes.push(format!("    {query:<34} {:>9}  {:>5.1}%  {n} items", msf(t), t / sum * 100.0));
         }
     }
 
@@ -732,9 +669,9 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
     let small_p99 = percentile(&small_all, 99.0);
     table.row(
         &format!("key->frame, 100k approver ({pending} pending), all keys n={}", big_all.len()),
-        ms(median(&big_all)),
-        ms(p99),
-        format!("{} small", ms(small_p99)),
+        msf(median(&big_all)),
+        msf(p99),
+        format!("{} small", msf(small_p99)),
         Some(p99 / small_p99),
         "p99 < 10 ms",
         Some(p99 < 0.010),
@@ -745,9 +682,9 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
         let sp = percentile(&s.total, 99.0);
         table.row(
             &format!("  {category} (n={})", b.total.len()),
-            ms(median(&b.total)),
-            ms(p),
-            ms(sp),
+            msf(median(&b.total)),
+            msf(p),
+            msf(sp),
             Some(p / sp),
             "p99 < 10 ms",
             Some(p < 0.010),
@@ -758,9 +695,9 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
     let own_p99 = percentile(&own, 99.0);
     table.row(
         "  all keys, less run-queue wait (schedstat)",
-        ms(median(&own)),
-        ms(own_p99),
-        format!("{} small", ms(percentile(&small_own, 99.0))),
+        msf(median(&own)),
+        msf(own_p99),
+        format!("{} small", msf(percentile(&small_own, 99.0))),
         Some(own_p99 / percentile(&small_own, 99.0)),
         "(what the code costs)",
         Some(own_p99 < 0.010),
@@ -773,8 +710,8 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
         slow.len(),
         big_all.len(),
         slow_waited,
-        ms(percentile(&waited, 99.0)),
-        ms(percentile(&waited, 100.0)),
+        msf(percentile(&waited, 99.0)),
+        msf(percentile(&waited, 100.0)),
     ));
     notes.push(
         "keypress split on the 100k store: on_key median / frame median / p99 less run-queue wait".into(),
@@ -783,9 +720,9 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
         notes.push(format!(
             "  {:<22} {:>9} / {:>9} / {:>9}",
             category,
-            ms(median(&big_times[i].on_key)),
-            ms(median(&big_times[i].draw)),
-            ms(percentile(&big_times[i].own, 99.0)),
+            msf(median(&big_times[i].on_key)),
+            msf(median(&big_times[i].draw)),
+            msf(percentile(&big_times[i].own, 99.0)),
         ));
     }
 
@@ -834,7 +771,7 @@ fn keypresses(mut big: App, mut small: App, table: &mut Table, notes: &mut Vec<S
         big_screen.frame(&big);
     });
     big.on_key(ch('3'));
-    let line = |what: &str, t: f64| format!("  {what:<58} {:>9}", ms(t));
+    let line = |what: &str, t: f64| format!("  {what:<58} {:>9}", msf(t));
     notes.push(format!("the work behind a frame on the 100k store, as morgan (medians of {runs}):"));
     notes.push(line("header badge: Snapshot::waiting_for_me(), every pending row", badge));
     notes.push(line("rows::keys(), Requests, no filter (rows kept in the state)", rows));
@@ -1088,7 +1025,7 @@ async fn idle_bytes(dir: &Path, stores: &Stores, table: &mut Table, notes: &mut 
         );
         notes.push(format!(
             "idle {name} tab on the 100k store: {frames} frames in 60 s took {} of CPU ({:.2}% of a core)",
-            ms(cpu),
+            msf(cpu),
             cpu / 60.0 * 100.0
         ));
     }
@@ -1207,9 +1144,9 @@ fn end_to_end(dir: &Path, stores: &Stores, table: &mut Table, notes: &mut Vec<St
         let m = median(&times[i]);
         table.row(
             &format!("e2e real binary in a pty: spawn -> data on screen, {label}"),
-            ms(m),
-            format!("max {}", ms(percentile(&times[i], 100.0))),
-            ms(base),
+            msf(m),
+            format!("max {}", msf(percentile(&times[i], 100.0))),
+            msf(base),
             Some(m / base),
             "(information)",
             None,
@@ -1218,10 +1155,10 @@ fn end_to_end(dir: &Path, stores: &Stores, table: &mut Table, notes: &mut Vec<St
     notes.push(format!(
         "end to end ({E2E_ROUNDS} rounds each; includes `script`, stty and process start): first output (the \
          \"loading…\" frame) after {} / {}, data after {} / {}; {} / {} bytes of output by then",
-        ms(median(&firsts[0])),
-        ms(median(&firsts[1])),
-        ms(median(&times[0])),
-        ms(median(&times[1])),
+        msf(median(&firsts[0])),
+        msf(median(&firsts[1])),
+        msf(median(&times[0])),
+        msf(median(&times[1])),
         sizes[0],
         sizes[1]
     ));

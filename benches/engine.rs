@@ -25,6 +25,9 @@ use jitdesk::engine::{Batch, Decide, Engine, ManualClock, SystemClock, Viewer};
 use jitdesk::store::{OpenMode, RequestFilter};
 use tokio::sync::broadcast::error::RecvError;
 
+mod common;
+use common::{describe_machine, median, msf, percentile, sorted};
+
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 
 const APPROVALS: usize = 200;
@@ -44,7 +47,7 @@ fn main() {
         .prefix("jitdesk-bench-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("a temporary directory under the target dir");
-    machine(dir.path());
+    describe_machine(dir.path(), BIN);
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
 
@@ -69,83 +72,11 @@ fn main() {
 
     println!();
     table.print();
-    println!("\n(whole bench: {})", secs(started.elapsed().as_secs_f64()));
+    println!("\n(whole bench: {})", msf(started.elapsed().as_secs_f64()));
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The machine
-
-fn machine(dir: &Path) {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim()))
-        .unwrap_or("unknown");
-    println!("machine: {cores} cores (nproc), CPU {model}");
-    println!("temp dir: {} on {}", dir.display(), filesystem(dir));
-    println!("binary: {BIN}");
-}
-
-/// The filesystem holding `dir`: the longest mount point in /proc/self/mountinfo that contains it.
-fn filesystem(dir: &Path) -> String {
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut best: Option<(usize, String)> = None;
-    for line in mountinfo.lines() {
-        // "36 35 98:0 / /mnt rw,noatime shared:1 - ext4 /dev/vda rw,errors=continue"
-        let Some((left, right)) = line.split_once(" - ") else { continue };
-        let Some(mount) = left.split_whitespace().nth(4) else { continue };
-        let mut rest = right.split_whitespace();
-        let (fs, source, options) =
-            (rest.next().unwrap_or("?"), rest.next().unwrap_or("?"), rest.next().unwrap_or(""));
-        if dir.starts_with(mount) && best.as_ref().is_none_or(|(len, _)| mount.len() > *len) {
-            best = Some((mount.len(), format!("{fs} ({source}, mounted at {mount}, {options})")));
-        }
-    }
-    best.map_or_else(|| "unknown filesystem".into(), |(_, s)| s)
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Statistics and the table
-
-fn sorted(samples: &[f64]) -> Vec<f64> {
-    let mut v = samples.to_vec();
-    v.sort_by(f64::total_cmp);
-    v
-}
-
-fn median(samples: &[f64]) -> f64 {
-    let v = sorted(samples);
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
-}
-
-/// Nearest-rank percentile.
-fn percentile(samples: &[f64], p: f64) -> f64 {
-    let v = sorted(samples);
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (p / 100.0 * v.len() as f64).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
-}
-
-/// Seconds, shown in the unit that keeps two or three significant digits.
-fn secs(s: f64) -> String {
-    if s.is_nan() {
-        "..".into()
-    } else if s.abs() >= 1.0 {
-        format!("{s:.2} s")
-    } else if s.abs() >= 0.01 {
-        format!("{:.1} ms", s * 1e3)
-    } else {
-        format!("{:.2} ms", s * 1e3)
-    }
-}
+// The table
 
 #[derive(Default)]
 struct Table {
@@ -174,9 +105,9 @@ impl Table {
         };
         self.rows.push([
             row.figure.to_string(),
-            secs(row.median),
-            row.p99.map_or("..".into(), secs),
-            row.baseline.map_or("..".into(), secs),
+            msf(row.median),
+            row.p99.map_or("..".into(), msf),
+            row.baseline.map_or("..".into(), msf),
             ratio.map_or("..".into(), |r| format!("{r:.2}x")),
             row.target.to_string(),
             verdict.to_string(),
@@ -403,8 +334,8 @@ async fn durable_approval(dir: &Path, table: &mut Table) {
         approve.len(),
         raw_append.len(),
         raw_overwrite.len(),
-        secs(sorted(&approve)[0]),
-        secs(*sorted(&approve).last().unwrap_or(&f64::NAN))
+        msf(sorted(&approve)[0]),
+        msf(*sorted(&approve).last().unwrap_or(&f64::NAN))
     );
     table.add(Row {
         figure: "raw 4 KiB append + fsync",
@@ -480,7 +411,7 @@ fn cli_on_scale_store(dir: &Path, table: &mut Table) {
     let synced = Command::new("sync").status().is_ok_and(|s| s.success());
     println!(
         "    sync after the build: {} ({})",
-        secs(t.elapsed().as_secs_f64()),
+        msf(t.elapsed().as_secs_f64()),
         if synced { "done" } else { "unavailable" }
     );
 
@@ -609,8 +540,8 @@ async fn simultaneous_expiries(dir: &Path, table: &mut Table) {
             "    run {}: created {} grants in {}, expired them in {}; {} Expired, {} still Approved",
             rep + 1,
             granted.len(),
-            secs(setup),
-            secs(took),
+            msf(setup),
+            msf(took),
             expired.items.len(),
             approved.items.len()
         );
@@ -697,12 +628,12 @@ async fn expiry_lateness(dir: &Path, table: &mut Table) {
     let early = lateness.iter().filter(|l| **l < 0.0).count();
     println!(
         "    created in {}; {} AccessExpired events for {} grants ({} Expired in the store); lateness min {} max {}; {} early",
-        secs(created_in.as_secs_f64()),
+        msf(created_in.as_secs_f64()),
         seen.len(),
         ends.len(),
         expired.items.len(),
-        secs(sorted(&lateness).first().copied().unwrap_or(f64::NAN)),
-        secs(sorted(&lateness).last().copied().unwrap_or(f64::NAN)),
+        msf(sorted(&lateness).first().copied().unwrap_or(f64::NAN)),
+        msf(sorted(&lateness).last().copied().unwrap_or(f64::NAN)),
         early
     );
     let complete = seen.len() == LATENESS_GRANTS;

@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 use tokio::net::UnixStream;
 
 mod common;
-use common::{Line, Table, describe_machine, ms, msf, nearest_rank, p50, p99, per_second};
+use common::{Line, Table, describe_machine, jitdesk, ms, msf, p50, p99, per_second, percentile};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 
@@ -192,20 +192,6 @@ impl Drop for Service {
             let _ = self.child.wait();
         }
     }
-}
-
-/// The binary with a clean environment: logs (at `info`) in the bench folder, no JITDESK_*.
-fn jitdesk(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("XDG_DATA_HOME", dir)
-        .env("XDG_CONFIG_HOME", dir)
-        .env("TZ", "UTC")
-        .env_remove("JITDESK_STORE")
-        .env_remove("JITDESK_SOCKET")
-        .env_remove("JITDESK_USER")
-        .env_remove("JITDESK_LOG")
-        .stdin(Stdio::null());
-    cmd
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -535,7 +521,7 @@ async fn creation(service: &Service, dir: &Path, table: &mut Table) {
     let history = WARMUP + many.latencies.len() / CLIENTS;
     println!(
         "    {CLIENTS} clients: max latency {}; {} refused; {} answered but not in the store; by the end each publisher had about {history} requests on its application",
-        msf(nearest_rank(&many.latencies, 100.0)),
+        msf(percentile(&many.latencies, 100.0)),
         many.failures.len(),
         missing
     );
@@ -720,8 +706,8 @@ async fn events(socket: &Path, table: &mut Table) {
     println!(
         "    {} of {pairs} (subscriber, event) pairs arrived; {before_ack} before the creator had its answer; max ack -> receipt {}, max send -> receipt {}",
         from_ack.len(),
-        msf(nearest_rank(&from_ack, 100.0)),
-        msf(nearest_rank(&from_send, 100.0)),
+        msf(percentile(&from_ack, 100.0)),
+        msf(percentile(&from_send, 100.0)),
     );
     let complete = lost == 0;
     let ack99 = if complete { p99(&from_ack) } else { f64::INFINITY };

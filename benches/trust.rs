@@ -24,7 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Line, Table, describe_machine, msf, p50, p99};
+use common::{Line, Table, describe_machine, jitdesk, msf, p50, p99};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 const SCALE: usize = 100_000;
@@ -96,19 +96,6 @@ fn main() {
     println!();
     table.print();
     println!("\n(whole bench: {:.1} s)", began.elapsed().as_secs_f64());
-}
-
-/// The binary with a clean environment: logs in the bench folder, no JITDESK_*.
-fn jitdesk(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("XDG_DATA_HOME", dir)
-        .env("TZ", "UTC")
-        .env_remove("JITDESK_STORE")
-        .env_remove("JITDESK_SOCKET")
-        .env_remove("JITDESK_USER")
-        .env_remove("JITDESK_LOG")
-        .stdin(Stdio::null());
-    cmd
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn the_folder_is_0700_and_the_file_0600() {
-        // Under umask 000 too: tests/service_fairness.rs starts `serve` so.
+        // Under umask 000 too: tests/it/service_fairness.rs starts `serve` so.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data").join("jitdesk").join("jitdesk.log");
         Rotating::open(&path, 100, 3).unwrap();

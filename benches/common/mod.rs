@@ -1,10 +1,25 @@
-//! What the benches share: the machine they ran on, percentiles, units, and the table of figures
-//! each one prints at its end, so that every bench reports the same way.
+//! What the benches share: the binary with a clean environment, the machine they ran on, medians and percentiles, units, and the table
+//! of figures each one prints at its end, so that every bench reports the same way.
 
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+/// The binary with a clean environment: its logs (at `info`) and config in `dir`, no JITDESK_*.
+pub fn jitdesk(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jitdesk"));
+    cmd.env("XDG_DATA_HOME", dir)
+        .env("XDG_CONFIG_HOME", dir)
+        .env("TZ", "UTC")
+        .env_remove("JITDESK_STORE")
+        .env_remove("JITDESK_SOCKET")
+        .env_remove("JITDESK_USER")
+        .env_remove("JITDESK_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
 
 /// Prints the machine, its load, the store folder's filesystem and the binary measured.
 pub fn describe_machine(dir: &Path, bin: &str) {
@@ -22,12 +37,19 @@ pub fn describe_machine(dir: &Path, bin: &str) {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or_else(|| "?".to_string(), |kb| format!("{:.1} GiB", kb as f64 / 1048576.0));
     println!("machine: {cores} cores available, {model}, {memory} RAM");
-    println!("kernel: Linux {}, load average at start: {}", read("/proc/sys/kernel/osrelease").trim(), {
-        let load = read("/proc/loadavg");
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-    });
+    println!(
+        "kernel: Linux {}, load average at start: {}",
+        read("/proc/sys/kernel/osrelease").trim(),
+        load_average()
+    );
     println!("store folder: {} on {}", dir.display(), mount_of(dir));
     println!("binary: {bin}");
+}
+
+/// The 1, 5 and 15 minute load averages: on a shared machine they say how much the p99s can be trusted.
+pub fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 /// The mount that holds `dir`, with its filesystem type, device and options.
@@ -54,36 +76,60 @@ pub fn mount_of(dir: &Path) -> String {
         .map_or_else(|| "an unknown filesystem".to_string(), |(_, what)| what)
 }
 
-pub fn nearest_rank(samples: &[f64], p: f64) -> f64 {
-    if samples.is_empty() {
-        return f64::NAN;
-    }
+/// The samples in ascending order.
+pub fn sorted(samples: &[f64]) -> Vec<f64> {
     let mut v = samples.to_vec();
     v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The middle sample, or the mean of the two middle ones; NaN for none.
+pub fn median(samples: &[f64]) -> f64 {
+    let v = sorted(samples);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Nearest-rank percentile `p` (0 to 100); NaN for no samples.
+pub fn percentile(samples: &[f64], p: f64) -> f64 {
+    let v = sorted(samples);
+    if v.is_empty() {
+        return f64::NAN;
+    }
     let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
     v[rank.clamp(1, v.len()) - 1]
 }
 
 pub fn p50(samples: &[f64]) -> f64 {
-    nearest_rank(samples, 50.0)
+    percentile(samples, 50.0)
 }
 
 pub fn p99(samples: &[f64]) -> f64 {
-    nearest_rank(samples, 99.0)
+    percentile(samples, 99.0)
 }
 
-/// Milliseconds from seconds, with a precision that fits.
+/// A time from seconds, in the unit (s, ms, µs) that keeps two or three significant digits.
 pub fn msf(s: f64) -> String {
     match s * 1e3 {
         x if x.is_nan() => "..".into(),
+        x if x.abs() >= 1000.0 => format!("{s:.2} s"),
         x if x.abs() >= 100.0 => format!("{x:.0} ms"),
         x if x.abs() >= 10.0 => format!("{x:.1} ms"),
-        x => format!("{x:.2} ms"),
+        x if x.abs() >= 0.1 => format!("{x:.2} ms"),
+        x => format!("{:.1} µs", x * 1e3),
     }
 }
 
 pub fn ms(d: Duration) -> String {
     msf(d.as_secs_f64())
+}
+
+/// A byte count, in KB (1000 bytes) from 10,000 on.
+pub fn bytes(n: f64) -> String {
+    if n >= 10_000.0 { format!("{:.1} KB", n / 1000.0) } else { format!("{n:.0} B") }
 }
 
 /// A rate with thousands separated.

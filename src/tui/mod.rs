@@ -450,36 +450,51 @@ fn load(backend: &Backend, me: Option<String>, tx: &mpsc::UnboundedSender<Msg>) 
 fn run_call(backend: &Backend, actor: &Actor, call: Call, tx: &mpsc::UnboundedSender<Msg>) {
     let (backend, tx, actor) = (backend.clone(), tx.clone(), actor.clone());
     tokio::spawn(async move {
-        let result = match call {
-            Call::DecideEach { approve, each } => {
-                let mut outcomes = Vec::new();
-                for (id, decision) in each {
-                    let outcome = match decision {
-                        Ok(c) => backend
-                            .run(&actor, c)
-                            .await
-                            .map(|r| format!("request {} {}", r.id, r.state))
-                            .map_err(|e| e.to_string()),
-                        Err(why) => Err(why),
-                    };
-                    outcomes.push((id, outcome));
-                }
-                let _ = tx.send(Msg::Decided(approve, outcomes));
-                return;
-            }
-            Call::Decide(c) => backend.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
-            Call::Cancel(c) => backend.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
-            Call::Revoke(c) => backend.run(&actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
-            Call::Request(c) => {
-                backend.run(&actor, c).await.map(|r| format!("request {} is {}", r.id, r.state))
-            }
-            Call::Deploy(c) => backend.run(&actor, c).await.map(|a| format!("deployed {}", a.name)),
-            Call::SetPolicy(c) => {
-                backend.run(&actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name))
-            }
+        let msg = match perform(&backend, &actor, call).await {
+            Outcome::Done(result) => Msg::Done(result),
+            Outcome::Decided(approve, outcomes) => Msg::Decided(approve, outcomes),
         };
-        let _ = tx.send(Msg::Done(result.map_err(|e| e.to_string())));
+        let _ = tx.send(msg);
     });
+}
+
+/// What a call did, in the words the dashboard shows.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The result of one command.
+    Done(Result<String, String>),
+    /// The outcomes of a bulk decision, one per request, and whether it approved.
+    Decided(bool, Vec<(u64, Result<String, String>)>),
+}
+
+/// Runs a call as `actor` and words its result: the event loop does it this way, and so do the
+/// tests that drive the dashboard without it.
+pub async fn perform(backend: &Backend, actor: &Actor, call: Call) -> Outcome {
+    let decide = async |c: crate::engine::Decide| {
+        backend.run(actor, c).await.map(|r| format!("request {} {}", r.id, r.state))
+    };
+    let result = match call {
+        Call::DecideEach { approve, each } => {
+            let mut outcomes = Vec::new();
+            for (id, decision) in each {
+                let outcome = match decision {
+                    Ok(c) => decide(c).await.map_err(|e| e.to_string()),
+                    Err(why) => Err(why),
+                };
+                outcomes.push((id, outcome));
+            }
+            return Outcome::Decided(approve, outcomes);
+        }
+        Call::Decide(c) => decide(c).await,
+        Call::Cancel(c) => backend.run(actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
+        Call::Revoke(c) => backend.run(actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
+        Call::Request(c) => backend.run(actor, c).await.map(|r| format!("request {} is {}", r.id, r.state)),
+        Call::Deploy(c) => backend.run(actor, c).await.map(|a| format!("deployed {}", a.name)),
+        Call::SetPolicy(c) => {
+            backend.run(actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name))
+        }
+    };
+    Outcome::Done(result.map_err(|e| e.to_string()))
 }
 
 /// Resolves at the next whole second while countdowns are visible, else at the next minute for

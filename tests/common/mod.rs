@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod alone;
 pub mod os_users;
+pub mod process;
 pub mod serve;
 pub mod service;
 pub mod tmux;
@@ -53,18 +55,26 @@ impl Run {
     }
 }
 
-/// A clean command for the binary: TZ=UTC, no JITDESK_* variables, an OS login that maps to nobody.
-/// (A service for the store is still found beside it, as `<store>.sock`.)
-pub fn bare_command() -> Command {
-    let mut cmd = Command::new(BIN);
+/// The environment every run of the binary starts from: TZ=UTC, no JITDESK_* variables, an OS
+/// login that maps to nobody.
+pub fn clean_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
     cmd.env("TZ", "UTC")
         .env_remove("JITDESK_USER")
         .env_remove("JITDESK_STORE")
         .env_remove("JITDESK_UTC")
         .env_remove("JITDESK_SOCKET")
+        .env_remove("JITDESK_LOG")
         .env("USER", NO_LOGIN)
         .env("LOGNAME", NO_LOGIN)
-        .timeout(std::time::Duration::from_secs(120));
+}
+
+/// A clean command for the binary (`clean_env`). A service for the store is still found beside
+/// it, as `<store>.sock`.
+pub fn bare_command() -> Command {
+    let mut std = std::process::Command::new(BIN);
+    clean_env(&mut std);
+    let mut cmd = Command::from_std(std);
+    cmd.timeout(std::time::Duration::from_secs(120));
     cmd
 }
 
@@ -113,9 +123,7 @@ impl Store {
 
     /// Runs as a directory user (`--as`).
     pub fn run_as(&self, upn: &str, args: &[&str]) -> Run {
-        let mut all = vec!["--as", upn];
-        all.extend_from_slice(args);
-        self.run(&all)
+        self.run(&as_user(upn, args))
     }
 
     /// Succeeds (exit 0, nothing on stderr) and returns stdout.
@@ -152,11 +160,7 @@ impl Store {
 
     /// `request create` as `upn`; returns the id printed alone on stdout.
     pub fn create_request(&self, upn: &str, app: &str, role: &str, duration: &str, reason: &str) -> u64 {
-        let out = self.ok_as(
-            upn,
-            &["request", "create", "--app", app, "--role", role, "--duration", duration, "--reason", reason],
-        );
-        parse_id(&out)
+        parse_id(&self.ok_as(upn, &request_create(app, role, duration, reason)))
     }
 
     pub fn request_json(&self, id: u64) -> Value {
@@ -166,6 +170,18 @@ impl Store {
     pub fn state_of(&self, id: u64) -> String {
         self.request_json(id)["jitRequestState"].as_str().expect("jitRequestState").to_string()
     }
+}
+
+/// `args` as the directory user `upn` (`--as`).
+pub fn as_user<'a>(upn: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["--as", upn];
+    all.extend_from_slice(args);
+    all
+}
+
+/// The arguments of `request create` for one role.
+pub fn request_create<'a>(app: &'a str, role: &'a str, duration: &'a str, reason: &'a str) -> [&'a str; 10] {
+    ["request", "create", "--app", app, "--role", role, "--duration", duration, "--reason", reason]
 }
 
 pub fn expect_ok(args: &[&str], run: Run) -> String {

@@ -6,14 +6,14 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{BIN, NO_LOGIN, Store};
+use super::Store;
+use super::process::{Process, serve_command};
 
 /// A running service; killed when dropped.
 pub struct Serve {
-    child: Child,
+    process: Process,
     pub socket: PathBuf,
     /// `XDG_DATA_HOME` of the service: its log is `jitdesk/jitdesk.log` in here.
     pub data: PathBuf,
@@ -34,22 +34,8 @@ impl Serve {
     }
 
     fn spawn(store: &Path, config: &Path, data: PathBuf, open_umask: bool) -> Serve {
-        let mut cmd = Command::new(BIN);
-        cmd.env("TZ", "UTC")
-            .env_remove("JITDESK_USER")
-            .env_remove("JITDESK_STORE")
-            .env_remove("JITDESK_SOCKET")
-            .env_remove("JITDESK_LOG")
-            .env("USER", NO_LOGIN)
-            .env("LOGNAME", NO_LOGIN)
-            .env("XDG_CONFIG_HOME", config)
-            .env("XDG_DATA_HOME", &data)
-            .arg("--store")
-            .arg(store)
-            .arg("serve")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = serve_command(store, &data);
+        cmd.env("XDG_CONFIG_HOME", config);
         if open_umask {
             // SAFETY: umask is async-signal-safe, and nothing else runs in the child before exec.
             unsafe {
@@ -59,24 +45,11 @@ impl Serve {
                 });
             }
         }
-        let mut child = cmd.spawn().expect("start serve");
-        let mut stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut first = Vec::new();
-            let mut byte = [0u8; 1];
-            while stdout.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
-                first.push(byte[0]);
-            }
-            let _ = tx.send(String::from_utf8_lossy(&first).into_owned());
-            // Whatever else it prints is read, so that it never meets a closed pipe.
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("serve printed its startup line");
+        let (process, line) = Process::start(&mut cmd);
         assert!(line.starts_with("serving "), "serve did not start: {line:?}");
         let mut name = store.file_name().expect("a file name").to_os_string();
         name.push(".sock");
-        Serve { child, socket: store.with_file_name(name), data }
+        Serve { process, socket: store.with_file_name(name), data }
     }
 
     pub fn log(&self) -> PathBuf {
@@ -125,25 +98,12 @@ impl Serve {
 
     /// Waits for the process to end by itself; its exit code and what it wrote on stderr.
     pub fn exit(&mut self, within: Duration) -> (i32, String) {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                let mut stderr = String::new();
-                if let Some(mut pipe) = self.child.stderr.take() {
-                    let _ = pipe.read_to_string(&mut stderr);
-                }
-                return (status.code().unwrap_or(-1), stderr);
-            }
-            assert!(start.elapsed() < within, "serve did not stop by itself within {within:?}");
-            std::thread::sleep(Duration::from_millis(50));
+        let code = self.process.wait(within);
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.process.child.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
         }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        (code, stderr)
     }
 }
 

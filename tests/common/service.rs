@@ -1,10 +1,8 @@
 //! `jitdesk serve` as a child process on a sample store, and one kept HTTP/1.1 connection to it,
 //! for tests that send many calls and want to see every answer on the same connection.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Stdio;
 
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
@@ -13,10 +11,11 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 
-use super::{BIN, NO_LOGIN, Store};
+use super::Store;
+use super::process::{Process, serve_command};
 
 pub struct Service {
-    child: Child,
+    process: Process,
     pub socket: PathBuf,
     pub store: Store,
 }
@@ -28,42 +27,16 @@ impl Service {
         let out = store.ok(&["init", "--sample"]);
         assert!(out.contains("loaded the sample"), "{out}");
         let socket = store.dir.path().join("api.sock");
-        let mut child = Command::new(BIN)
-            .env("TZ", "UTC")
-            .env_remove("JITDESK_USER")
-            .env_remove("JITDESK_STORE")
-            .env_remove("JITDESK_SOCKET")
-            .env("USER", NO_LOGIN)
-            .env("LOGNAME", NO_LOGIN)
-            .env("XDG_DATA_HOME", store.dir.path())
-            .arg("--store")
-            .arg(&store.path)
-            .arg("serve")
-            .arg("--socket")
-            .arg(&socket)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining so the child never blocks on a full pipe.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("serve printed its startup line");
+        let mut cmd = serve_command(&store.path, store.dir.path());
+        cmd.arg("--socket").arg(&socket).stderr(Stdio::null());
+        let (process, line) = Process::start(&mut cmd);
         assert!(line.starts_with("serving "), "{line}");
-        Service { child, socket, store }
+        Service { process, socket, store }
     }
 
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
-        self.child.try_wait().expect("wait").is_none()
+        self.process.running()
     }
 
     /// A new connection, kept for as many calls as the test makes.
@@ -73,13 +46,6 @@ impl Service {
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
         tokio::spawn(connection);
         Connection { sender }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -22,12 +22,14 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
+use crate::common::alone::rerun;
 use jitdesk::config::{Config, TimeShown};
 use jitdesk::domain::rules::Actor;
 use jitdesk::domain::time_style::TimeStyle;
 use jitdesk::engine::{Engine, ManualClock, Viewer};
 use jitdesk::store::OpenMode;
-use jitdesk::tui::app::{App, Call, Effect, Ui};
+use jitdesk::tui::Outcome;
+use jitdesk::tui::app::{App, Effect, Ui};
 use jitdesk::tui::data::Snapshot;
 use jitdesk::tui::keymap::Keymap;
 use jitdesk::tui::theme::{Load, Theme};
@@ -179,54 +181,34 @@ impl Screen {
         self.send(KeyEvent::new(code, modifiers)).await;
     }
 
+    /// Sends a key, and runs what it asks for as the event loop does, with the same words.
     async fn send(&mut self, key: KeyEvent) {
+        let actor = match self.me {
+            Some(upn) => Actor::User(upn.to_string()),
+            None => Actor::Operator("snapshots".into()),
+        };
         for effect in self.app.on_key(key) {
             match effect {
                 Effect::LoadDetail(id) => self.load_detail(id).await,
-                Effect::Run(Call::DecideEach { approve, each }) => {
-                    let mut outcomes = Vec::new();
-                    for (id, decision) in each {
-                        let outcome = match decision {
-                            Ok(c) => self.call(Call::Decide(c)).await,
-                            Err(why) => Err(why),
-                        };
-                        outcomes.push((id, outcome));
-                    }
-                    self.app.on_decided(approve, &outcomes);
-                    self.reload().await;
-                }
                 Effect::Run(call) => {
-                    let result = self.call(call).await;
-                    let changed = result.is_ok();
-                    self.app.on_result(result);
-                    if changed {
-                        self.reload().await;
+                    let backend = jitdesk::client::Backend::from(&self.engine);
+                    match jitdesk::tui::perform(&backend, &actor, call).await {
+                        Outcome::Decided(approve, outcomes) => {
+                            self.app.on_decided(approve, &outcomes);
+                            self.reload().await;
+                        }
+                        Outcome::Done(result) => {
+                            let changed = result.is_ok();
+                            self.app.on_result(result);
+                            if changed {
+                                self.reload().await;
+                            }
+                        }
                     }
                 }
                 Effect::Quit | Effect::Bell | Effect::MarkSeen(_) => {}
             }
         }
-    }
-
-    /// Runs a call the way the event loop does, with the same wording for its result.
-    async fn call(&self, call: Call) -> Result<String, String> {
-        let actor = match self.me {
-            Some(upn) => Actor::User(upn.to_string()),
-            None => Actor::Operator("snapshots".into()),
-        };
-        let e = &self.engine;
-        let result = match call {
-            Call::Decide(c) => e.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
-            Call::DecideEach { .. } => unreachable!("`send` runs each decision of a bulk one"),
-            Call::Cancel(c) => e.run(&actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
-            Call::Revoke(c) => e.run(&actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
-            Call::Request(c) => e.run(&actor, c).await.map(|r| format!("request {} is {}", r.id, r.state)),
-            Call::Deploy(c) => e.run(&actor, c).await.map(|a| format!("deployed {}", a.name)),
-            Call::SetPolicy(c) => {
-                e.run(&actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name))
-            }
-        };
-        result.map_err(|e| e.to_string())
     }
 
     fn render(&self, width: u16, height: u16) -> Terminal<TestBackend> {
@@ -470,7 +452,7 @@ async fn dump_all() -> String {
 
 /// With `utc: true` no screen may show local time: every case renders the same under time zones 14
 /// hours east and 11 hours west of UTC (where NOW falls on another calendar day) as in this process.
-/// The test reruns its own binary under each TZ, which is the only way to change the local zone
+/// The test reruns itself alone (`common::alone`) under each TZ, the only way to change the local zone
 /// without racing the other tests.
 #[tokio::test]
 async fn local_timezone_changes_no_screen() {
@@ -488,8 +470,7 @@ async fn local_timezone_changes_no_screen() {
         [("Pacific/Kiritimati", 14 * 3600), ("Pacific/Pago_Pago", -11 * 3600), ("<+0530>-5:30", 19800)]
     {
         let path = dir.path().join("dump.txt");
-        let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["--exact", "local_timezone_changes_no_screen", "--test-threads=1", "--nocapture"])
+        let output = rerun()
             .env("TZ", tz)
             .env(DUMP_VAR, &path)
             .env(OFFSET_VAR, offset.to_string())
@@ -1107,12 +1088,7 @@ async fn the_dashboard_shows_the_zone_tz_names_unless_config_asks_for_utc() {
         ("America/New_York", "05:00 EST", "America/New_York (EST)"),
     ] {
         let path = dir.path().join("clock.txt");
-        let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-            .args([
-                "--exact",
-                "the_dashboard_shows_the_zone_tz_names_unless_config_asks_for_utc",
-                "--nocapture",
-            ])
+        let output = rerun()
             .env("TZ", tz)
             .env("XDG_CONFIG_HOME", dir.path())
             .env(CLOCK_VAR, &path)

@@ -6,18 +6,17 @@
 //! The service runs as a child process on the store's default socket (`<store>.sock`), and every
 //! command finds it there by itself: no `--socket`, no `JITDESK_SOCKET`.
 
-mod common;
-
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::tmux::{STARTUP, Tmux, row_ids};
-use common::*;
+use crate::common::process::Process;
+use crate::common::tmux::{STARTUP, Tmux, row_ids};
+use crate::common::{self, *};
 
 /// The longest any command may take, service or not, stopping or starting.
 const NO_HANG: Duration = Duration::from_secs(5);
@@ -25,7 +24,8 @@ const NO_HANG: Duration = Duration::from_secs(5);
 // ---- the service as a child process ----
 
 struct Service {
-    child: Child,
+    /// Signals, waits and the kill at the end.
+    process: Process,
     socket: PathBuf,
 }
 
@@ -38,20 +38,14 @@ impl Service {
         loop {
             let mut cmd = Command::new(BIN);
             prepare(&mut cmd);
-            cmd.arg("--store")
-                .arg(store)
-                .arg("serve")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            let mut child = cmd.spawn().expect("start serve");
-            let line = first_line(&mut child);
+            cmd.arg("--store").arg(store).arg("serve").stdin(Stdio::null()).stderr(Stdio::piped());
+            let (mut process, line) = Process::start(&mut cmd);
             if line == format!("serving {} on {}", store.display(), socket.display()) {
-                return Service { child, socket };
+                return Service { process, socket };
             }
-            let status = child.wait().expect("wait for serve");
+            let status = process.child.wait().expect("wait for serve");
             let mut stderr = String::new();
-            let _ = child.stderr.take().expect("piped stderr").read_to_string(&mut stderr);
+            let _ = process.child.stderr.take().expect("piped stderr").read_to_string(&mut stderr);
             assert!(
                 stderr.contains("in use") && started.elapsed() < Duration::from_secs(20),
                 "serve did not start ({status}): {line:?} {stderr:?}"
@@ -59,64 +53,13 @@ impl Service {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).expect("signal");
-    }
-
-    /// Waits for the process to end by itself; its exit code.
-    fn wait(&mut self, within: Duration) -> i32 {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(start.elapsed() < within, "serve did not stop within {within:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM: a clean stop. Its exit code.
-    fn stop(&mut self) -> i32 {
-        self.signal(nix::sys::signal::Signal::SIGTERM);
-        self.wait(Duration::from_secs(15))
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The environment of `common::bare_command`, for a service on `store`; its log goes beside it.
 fn clean_env(store: &Store) -> impl Fn(&mut Command) + '_ {
     |cmd: &mut Command| {
-        cmd.env("TZ", "UTC")
-            .env_remove("JITDESK_USER")
-            .env_remove("JITDESK_STORE")
-            .env_remove("JITDESK_SOCKET")
-            .env("USER", NO_LOGIN)
-            .env("LOGNAME", NO_LOGIN)
-            .env("XDG_DATA_HOME", store.dir.path());
+        common::clean_env(cmd).env("XDG_DATA_HOME", store.dir.path());
     }
-}
-
-/// The first line the child prints, within ten seconds; empty when it ends without one.
-fn first_line(child: &mut Child) -> String {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send(line);
-        // Keep draining so the child never blocks on a full pipe.
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    });
-    let line = rx.recv_timeout(Duration::from_secs(10)).expect("serve printed its startup line");
-    line.trim_end().to_string()
 }
 
 /// Runs a command on the store and checks it did not hang.
@@ -127,8 +70,7 @@ fn timed(s: &Store, upn: Option<&str>, args: &[&str]) -> Run {
 /// As `timed`, with extra environment variables.
 fn timed_with(s: &Store, upn: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Run {
     let started = Instant::now();
-    let mut all = upn.map_or_else(Vec::new, |upn| vec!["--as", upn]);
-    all.extend_from_slice(args);
+    let all = upn.map_or_else(|| args.to_vec(), |upn| as_user(upn, args));
     let run = s.run_with(&all, env);
     assert!(started.elapsed() < NO_HANG, "jitdesk {args:?} took {:?}", started.elapsed());
     run
@@ -215,36 +157,8 @@ fn with_a_service_every_command_uses_it_and_answers_as_locally() {
         (Some(BOB), v(&["request", "approve", &id_text, "--reason", "again"])),
         (Some(DAVE), v(&["request", "approve", &id_text, "--reason", "mine"])),
         (Some(CAROL), v(&["request", "deny", "999", "--reason", "none such"])),
-        (
-            Some(DAVE),
-            v(&[
-                "request",
-                "create",
-                "--app",
-                "legacy",
-                "--role",
-                "Owner",
-                "--duration",
-                "1h",
-                "--reason",
-                "x",
-            ]),
-        ),
-        (
-            Some(DAVE),
-            v(&[
-                "request",
-                "create",
-                "--app",
-                "prod",
-                "--role",
-                "Owner",
-                "--duration",
-                "9h",
-                "--reason",
-                "x",
-            ]),
-        ),
+        (Some(DAVE), v(&request_create("legacy", "Owner", "1h", "x"))),
+        (Some(DAVE), v(&request_create("prod", "Owner", "9h", "x"))),
         (Some(DAVE), v(&["request", "cancel", &id_text])),
         (Some(BOB), v(&["app", "set", "prod", "--max-duration", "2h"])),
         (Some("nobody@contoso.com"), v(&["request", "approve", &id_text, "--reason", "who?"])),
@@ -263,7 +177,7 @@ fn with_a_service_every_command_uses_it_and_answers_as_locally() {
     );
 
     let through_service = answers(&s, id, &refusals);
-    assert_eq!(service.stop(), 0, "a clean stop");
+    assert_eq!(service.process.stop(), 0, "a clean stop");
     assert!(!service.socket.exists(), "the socket goes with the service");
     let on_the_store = answers(&s, id, &refusals);
     for (remote, local) in through_service.iter().zip(&on_the_store) {
@@ -284,25 +198,10 @@ fn without_a_service_or_with_a_stale_socket_commands_run_on_the_store() {
 
     // A service killed with SIGKILL leaves its socket behind; nobody answers on it.
     let mut service = Service::start(&s.path, clean_env(&s));
-    service.signal(nix::sys::signal::Signal::SIGKILL);
-    service.wait(Duration::from_secs(5));
+    service.process.signal(nix::sys::signal::Signal::SIGKILL);
+    service.process.wait(Duration::from_secs(5));
     assert!(service.socket.exists(), "SIGKILL leaves the socket file");
-    let id = timed(
-        &s,
-        Some(ERIN),
-        &[
-            "request",
-            "create",
-            "--app",
-            "prod",
-            "--role",
-            "Owner",
-            "--duration",
-            "1h",
-            "--reason",
-            "INC-10: stale socket",
-        ],
-    );
+    let id = timed(&s, Some(ERIN), &request_create("prod", "Owner", "1h", "INC-10: stale socket"));
     assert_eq!(id.code, 0, "{id:?}");
     let id = parse_id(&id.stdout);
     let decided = timed(&s, Some(BOB), &["request", "deny", &id.to_string(), "--reason", "not now"]);
@@ -325,16 +224,16 @@ fn without_a_service_or_with_a_stale_socket_commands_run_on_the_store() {
         &[("JITDESK_SOCKET", foreign.socket.to_str().unwrap()), ("JITDESK_USER", ALICE)],
     );
     assert!(!run.stderr.contains("in use"), "{run:?}");
-    assert_eq!(foreign.stop(), 0);
+    assert_eq!(foreign.process.stop(), 0);
 }
 
 #[test]
 fn a_stopped_service_is_reported_as_not_answering_never_as_no_store() {
     let s = directory();
     let mut service = Service::start(&s.path, clean_env(&s));
-    service.signal(nix::sys::signal::Signal::SIGSTOP);
+    service.process.signal(nix::sys::signal::Signal::SIGSTOP);
     let run = s.run_as(ALICE, &["request", "list"]);
-    service.signal(nix::sys::signal::Signal::SIGCONT);
+    service.process.signal(nix::sys::signal::Signal::SIGCONT);
     assert_eq!(run.code, 1, "{run:?}");
     let line = run.error_line();
     let silent = format!("the jitdesk service on {} did not answer within 3 s", service.socket.display());
@@ -342,7 +241,7 @@ fn a_stopped_service_is_reported_as_not_answering_never_as_no_store() {
     assert!(!line.contains("jitdesk init") && !line.contains("in use"), "{line}");
     // Running again, it answers as before.
     s.ok_as(ALICE, &["request", "list"]);
-    assert_eq!(service.stop(), 0);
+    assert_eq!(service.process.stop(), 0);
 }
 
 #[test]
@@ -371,18 +270,7 @@ fn a_restarted_service_loses_nothing_acknowledged_and_never_hangs_a_command() {
                     break;
                 }
                 let reason = format!("restart loop {n}");
-                let args = [
-                    "request",
-                    "create",
-                    "--app",
-                    "dev",
-                    "--role",
-                    "Owner",
-                    "--duration",
-                    "1h",
-                    "--reason",
-                    &reason,
-                ];
+                let args = request_create("dev", "Owner", "1h", &reason);
                 let run = timed_with(&s, Some(DAVE), &args, &lifted);
                 runs.fetch_add(1, Ordering::SeqCst);
                 if run.code == 0 {
@@ -404,7 +292,7 @@ fn a_restarted_service_loses_nothing_acknowledged_and_never_hangs_a_command() {
         wait_for(20);
         for round in 0..3 {
             let stopped = Instant::now();
-            assert_eq!(service.stop(), 0, "a clean stop under load");
+            assert_eq!(service.process.stop(), 0, "a clean stop under load");
             eprintln!("round {round}: SIGTERM to exit under the loop: {:?}", stopped.elapsed());
             // The gap: the loop runs on the store itself.
             let gap = runs.load(Ordering::SeqCst);
@@ -416,7 +304,7 @@ fn a_restarted_service_loses_nothing_acknowledged_and_never_hangs_a_command() {
         stop.store(true, Ordering::SeqCst);
         worker.join().expect("the loop")
     });
-    assert_eq!(service.stop(), 0);
+    assert_eq!(service.process.stop(), 0);
     eprintln!(
         "{} runs: {} acknowledged, {} refused: {:?}",
         acknowledged.len() + failures.len(),
@@ -470,20 +358,10 @@ fn the_dashboard_follows_the_service_live_survives_its_restart_and_reconnects() 
     assert!(!header(&screen).contains(" local "), "{screen}");
 
     // A request made through the CLI shows up by itself, within a second.
-    let first = t.cli(&[
-        "--as",
+    let first = t.cli(&as_user(
         "dave@fabrikam.com",
-        "request",
-        "create",
-        "--app",
-        "contoso-crm-eu",
-        "--role",
-        "Reader",
-        "--duration",
-        "1h",
-        "--reason",
-        "INC-31: live",
-    ]);
+        &request_create("contoso-crm-eu", "Reader", "1h", "INC-31: live"),
+    ));
     let first: u64 = first.trim().parse().expect("an id");
     let made = Instant::now();
     t.wait_screen("the new request, with no keypress", Duration::from_secs(5), |s| {
@@ -494,7 +372,7 @@ fn the_dashboard_follows_the_service_live_survives_its_restart_and_reconnects() 
     assert!(shown < Duration::from_secs(1), "the request took {shown:?} to appear");
 
     // The service stops: the dashboard says so, keeps the rows, and refuses changes.
-    assert_eq!(service.stop(), 0);
+    assert_eq!(service.process.stop(), 0);
     let gone = t.wait_screen("the service gone", STARTUP, |s| header(s).contains("service gone"));
     assert!(row_ids(&gone).contains(&first), "the last data stays:\n{gone}");
     // No decision is offered, and `a` says why at once, before any form to type into.
@@ -512,20 +390,10 @@ fn the_dashboard_follows_the_service_live_survives_its_restart_and_reconnects() 
     });
     eprintln!("reconnected {:?} after the restart", restarted.elapsed());
     assert!(row_ids(&back).contains(&first), "{back}");
-    let second = t.cli(&[
-        "--as",
+    let second = t.cli(&as_user(
         "erin@fabrikam.com",
-        "request",
-        "create",
-        "--app",
-        "contoso-crm-eu",
-        "--role",
-        "Reader",
-        "--duration",
-        "1h",
-        "--reason",
-        "INC-32: after the restart",
-    ]);
+        &request_create("contoso-crm-eu", "Reader", "1h", "INC-32: after the restart"),
+    ));
     let second: u64 = second.trim().parse().expect("an id");
     let made = Instant::now();
     t.wait_screen("the request made after the restart", Duration::from_secs(5), |s| {
@@ -535,7 +403,7 @@ fn the_dashboard_follows_the_service_live_survives_its_restart_and_reconnects() 
 
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(STARTUP), 0);
-    assert_eq!(service.stop(), 0);
+    assert_eq!(service.process.stop(), 0);
 }
 
 /// What a directory user reads, as `answers` does: views, and the lines of two refusals that must
@@ -604,7 +472,7 @@ fn a_users_view_on_the_store_is_the_view_the_service_gives() {
 
     let mut service = Service::start(&s.path, clean_env(&s));
     let through_service = views_of(&s, ALICE, hidden);
-    assert_eq!(service.stop(), 0, "a clean stop");
+    assert_eq!(service.process.stop(), 0, "a clean stop");
     assert_eq!(through_service.len(), on_the_store.len());
     for (remote, local) in through_service.iter().zip(&on_the_store) {
         assert_eq!(remote, local, "the service's answer differs from the store's");
@@ -641,7 +509,7 @@ fn a_user_nobody_knows_is_refused_and_never_sees_everything() {
     // Through a service, the same refusal.
     let mut service = Service::start(&s.path, clean_env(&s));
     let remote = timed(&s, Some("nobody@x.com"), &["app", "list"]);
-    assert_eq!(service.stop(), 0, "a clean stop");
+    assert_eq!(service.process.stop(), 0, "a clean stop");
     assert_eq!(remote.code, 1, "{remote:?}");
     assert_eq!(remote.stderr, refusals[0]);
 }

@@ -3,10 +3,8 @@
 //! command (its own audit record and notice), a refused one does not stop the others, every id gets
 //! one outcome line, and the exit code says whether all of them went through.
 
-mod common;
-
-use common::serve::Serve;
-use common::*;
+use crate::common::serve::Serve;
+use crate::common::*;
 use serde_json::Value;
 
 /// The audit records of `action` on requests, as (actor, request id), oldest first.

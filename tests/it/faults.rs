@@ -2,15 +2,13 @@
 //! running service (a small tmpfs, so root only; anyone else gets a printed skip), a store damaged
 //! where only a write looks, and a service whose store thread stops on that damage.
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::serve::{Serve, message};
-use common::{Run, Store, bare_command};
+use crate::common::serve::{Serve, message};
+use crate::common::{Run, Store, bare_command};
 
 /// The sample's request still waiting for a decision that its requester may cancel.
 const DAVES_PENDING: &str = "10";

@@ -2,8 +2,6 @@
 //! foreign files, and SIGKILL in the middle of writes (a loop of `request create` and a large
 //! `init --scale`): the store must reopen with every acknowledged change and nothing half-done.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -11,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 // ---- small tools ----
@@ -158,20 +156,7 @@ fn a_store_held_by_another_process_is_refused_naming_the_file_and_holder() {
         .expect("the test opens the store");
 
     let me = std::process::id();
-    let create = [
-        "--as",
-        ERIN,
-        "request",
-        "create",
-        "--app",
-        "dev",
-        "--role",
-        "Owner",
-        "--duration",
-        "1h",
-        "--reason",
-        "x",
-    ];
+    let create = as_user(ERIN, &request_create("dev", "Owner", "1h", "x"));
     for args in [&["audit"][..], &["request", "list", "--json"], &create, &["init"], &["init", "--sample"]] {
         let run = s.run(args);
         assert_eq!(run.code, 1, "{args:?} on a store in use: {run:?}");

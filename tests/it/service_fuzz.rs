@@ -2,16 +2,14 @@
 //! with the right field names holding anything. Whatever arrives, the answer is a refusal or a
 //! success on the same connection, never a 500, a dropped connection or a dead process.
 
-mod common;
-
 use std::cell::RefCell;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value};
 
-use common::service::Service;
-use common::{ALICE, BOB, DAVE, ERIN};
+use crate::common::service::Service;
+use crate::common::{ALICE, BOB, DAVE, ERIN};
 
 /// Every route that reads a JSON body.
 const ROUTES: &[(&str, &str)] = &[

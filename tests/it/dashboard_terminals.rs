@@ -2,10 +2,8 @@
 //! all and `TERM=dumb` are refused with a hint (and nothing is created) while every command still
 //! works; the Linux console, VT100s and locales without UTF-8 get borders and symbols in ASCII.
 
-mod common;
-
-use common::tmux::{STARTUP, Tmux};
-use common::{BIN, Run, Store, bare_command};
+use crate::common::tmux::{STARTUP, Tmux};
+use crate::common::{BIN, Run, Store, bare_command};
 
 const APPROVER: &str = "alice@contoso.com";
 

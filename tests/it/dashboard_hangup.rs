@@ -3,12 +3,10 @@
 //! real life: the login shell killed (SIGKILL, SIGHUP), a `script` wrapper killed (its pty closes),
 //! the tmux pane closed.
 //!
-//! The dashboard's own parent dies with its terminal, so this test process makes itself the
+//! The dashboard's own parent dies with its terminal, so the test's process makes itself the
 //! "child subreaper" of everything it starts (tmux's server included): the orphaned dashboard is
-//! handed to it, and its real exit status can be read. Being process-wide, that lives in a test
-//! binary of its own.
-
-mod common;
+//! handed to it, and its real exit status can be read. Being process-wide, that happens in a
+//! process of the test's own (`common::alone`), never in the one all tests share.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,8 +16,9 @@ use nix::errno::Errno;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use common::BIN;
-use common::tmux::{POLL, STARTUP, Tmux, demo_folders};
+use crate::common::BIN;
+use crate::common::alone::alone;
+use crate::common::tmux::{POLL, STARTUP, Tmux, demo_folders};
 
 /// The first process named `name` below `root` (children first, then theirs).
 fn descendant_named(root: u32, name: &str) -> Option<u32> {
@@ -110,38 +109,48 @@ fn under_a_shell() -> String {
 
 #[test]
 fn killing_the_login_shell_ends_the_demo_cleanly() {
-    demo_ends_cleanly_when("shell-kill", &under_a_shell(), |_, shell| signal(shell, "KILL"));
+    alone(|| {
+        demo_ends_cleanly_when("shell-kill", &under_a_shell(), |_, shell| signal(shell, "KILL"));
+    });
 }
 
 #[test]
 fn hanging_up_the_login_shell_ends_the_demo_cleanly() {
-    demo_ends_cleanly_when("shell-hup", &under_a_shell(), |_, shell| signal(shell, "HUP"));
+    alone(|| {
+        demo_ends_cleanly_when("shell-hup", &under_a_shell(), |_, shell| signal(shell, "HUP"));
+    });
 }
 
 #[test]
 fn killing_the_login_shell_of_a_dashboard_removes_its_socket() {
-    let t = Tmux::new("dash-kill");
-    t.cli(&["init", "--sample"]);
-    let socket = t.path("store.redb.sock");
-    let command = format!("'{BIN}' --store '{}' --as alice@contoso.com; sleep 600", t.store().display());
-    ends_cleanly_when(&t, &command, |_, shell| {
-        assert!(socket.exists(), "the dashboard serves its store while it runs");
-        signal(shell, "KILL");
+    alone(|| {
+        let t = Tmux::new("dash-kill");
+        t.cli(&["init", "--sample"]);
+        let socket = t.path("store.redb.sock");
+        let command = format!("'{BIN}' --store '{}' --as alice@contoso.com; sleep 600", t.store().display());
+        ends_cleanly_when(&t, &command, |_, shell| {
+            assert!(socket.exists(), "the dashboard serves its store while it runs");
+            signal(shell, "KILL");
+        });
+        assert!(!socket.exists(), "the socket goes with the dashboard");
+        // The store is free again: a command opens it itself (`cli` fails on any refusal).
+        t.cli(&["request", "list"]);
     });
-    assert!(!socket.exists(), "the socket goes with the dashboard");
-    // The store is free again: a command opens it itself (`cli` fails on any refusal).
-    t.cli(&["request", "list"]);
 }
 
 #[test]
 fn killing_a_script_wrapper_ends_the_demo_cleanly() {
-    let command = format!("exec script -qfec \"'{BIN}' demo --speed 4\" /dev/null");
-    demo_ends_cleanly_when("script-kill", &command, |_, script| signal(script, "KILL"));
+    alone(|| {
+        let command = format!("exec script -qfec \"'{BIN}' demo --speed 4\" /dev/null");
+        demo_ends_cleanly_when("script-kill", &command, |_, script| signal(script, "KILL"));
+    });
 }
 
 #[test]
 fn closing_the_tmux_pane_ends_the_demo_cleanly() {
-    demo_ends_cleanly_when("pane-kill", &under_a_shell(), |t, _| {
-        t.ok(&["kill-pane", "-t", "main"]);
+    alone(|| {
+        demo_ends_cleanly_when("pane-kill", &under_a_shell(), |t, _| {
+            t.ok(&["kill-pane", "-t", "main"]);
+        });
     });
 }

@@ -1,12 +1,10 @@
 //! Bad input to the service: bodies that are JSON but not objects, a seen mark past the newest
 //! notification, a start after 9999-12-31, and text in a refusal that must reach the caller escaped.
 
-mod common;
-
 use serde_json::json;
 
-use common::service::{Reply, Service};
-use common::{ALICE, DAVE};
+use crate::common::service::{Reply, Service};
+use crate::common::{ALICE, DAVE};
 
 /// The sample's request still waiting for dave's decision on `contoso-crm` (approvers alice, bob).
 const DAVES_PENDING: u64 = 10;

@@ -2,9 +2,7 @@
 //! nothing on stdout, exit 1 (2 for usage errors caught by the argument parser), and leaves the store's
 //! content exactly as it was.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A directory (see `common::directory`) plus two requests on `prod`: `pending` by dave, and
 /// `approved` by erin (approved by bob).
@@ -568,24 +566,12 @@ fn workflow_commands_without_an_identity_fail_clearly() {
 #[test]
 fn a_missing_store_says_to_run_init_and_is_not_created() {
     let s = Store::new();
+    let create = as_user(DAVE, &request_create("a", "Owner", "1h", "x"));
     for args in [
         &["request", "list"][..],
         &["audit"],
         &["tenant", "add", "x", "--kind", "customer"],
-        &[
-            "--as",
-            DAVE,
-            "request",
-            "create",
-            "--app",
-            "a",
-            "--role",
-            "Owner",
-            "--duration",
-            "1h",
-            "--reason",
-            "x",
-        ],
+        &create,
         &["access", "check", "--app", "a", "--user", DAVE],
     ] {
         let run = s.run(args);

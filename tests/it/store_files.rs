@@ -6,16 +6,14 @@
 //! The other user's files need root (CI runs the tests as root); anyone else gets a printed skip
 //! for those.
 
-mod common;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::os_users::{Accounts, bounded, ids};
-use common::{BIN, Run};
+use crate::common::os_users::{Accounts, bounded, ids};
+use crate::common::{BIN, Run};
 
 /// The binary with a clean environment whose data and config live under `home`.
 fn jitdesk(home: &Path, store: Option<&Path>, args: &[&str]) -> Command {
@@ -104,7 +102,7 @@ impl Scene {
     fn new(tag: &str) -> Option<Scene> {
         if !nix::unistd::geteuid().is_root() {
             eprintln!(
-                "SKIPPED store_files {tag}: another user's files need root (CI runs the tests as root); run `cargo test --test store_files` as root"
+                "SKIPPED store_files {tag}: another user's files need root (CI runs the tests as root); run `cargo test --test it store_files` as root"
             );
             return None;
         }

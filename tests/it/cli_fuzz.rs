@@ -1,14 +1,12 @@
 //! Arbitrary argument vectors to the real binary: whatever a person or a script types, jitdesk
 //! answers with a result or a refusal (exit 0 to 3), never a panic (exit 101) or a hang.
 
-mod common;
-
 use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use common::{ALICE, DAVE, Run, directory};
+use crate::common::{self, ALICE, DAVE, Run, directory};
 
 /// Commands that finish by themselves; `serve`, `demo` and the dashboard wait for a person, and
 /// `init` writes where it is told.

@@ -229,7 +229,7 @@ async fn a_scaled_sample_spreads_synthetic_requests_over_many_apps() {
     engine.close().await.expect("close");
 }
 
-/// The timing the brief asks for: `cargo test --release --test sample -- --ignored --nocapture`.
+/// The timing the brief asks for: `cargo test --release --test it sample:: -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore = "slow in debug builds; run in release to time a large load"]
 async fn a_hundred_thousand_requests_load_quickly() {

@@ -1,9 +1,7 @@
 //! Times on the command line name their zone: the system's (`TZ`), or UTC when `--utc` or
 //! `time = "utc"` in config.toml asks, so a time read off one screen can be told to someone elsewhere.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A start in winter and one in summer, so New York shows both its names.
 const WINTER: &str = "2030-01-15T06:15:00Z";

@@ -3,8 +3,6 @@
 //! the real binary in tmux plays the story to its end by itself, shows its captions in order,
 //! removes its store, and with `--loop` starts again on a fresh store until `q`.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,8 +12,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use common::tmux::{POLL, STARTUP, Tmux, demo_folders};
-use common::{BIN, Store};
+use crate::common::tmux::{POLL, STARTUP, Tmux, demo_folders};
+use crate::common::{BIN, Store};
+use jitdesk::client::Backend;
 use jitdesk::domain::rules::Actor;
 use jitdesk::domain::time_style::TimeStyle;
 use jitdesk::domain::{AccessRequest, RequestState};
@@ -27,6 +26,7 @@ use jitdesk::tui::data::Snapshot;
 use jitdesk::tui::keymap::Keymap;
 use jitdesk::tui::theme::{Load, Theme};
 use jitdesk::tui::tour::{Cue, SCRIPT, VIEWER, play};
+use jitdesk::tui::{Outcome, perform};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).single().expect("a valid instant")
@@ -146,22 +146,17 @@ async fn play_through(dir: &Path) -> (Vec<String>, Engine) {
                 Effect::LoadDetail(id) => {
                     app.on_detail(engine.request(&Viewer::Operator, id).await.expect("the details"))
                 }
-                Effect::Run(Call::Decide(c)) => {
-                    let done = engine.run(&alice, c).await.map(|r| format!("request {} {}", r.id, r.state));
-                    app.on_result(done.map_err(|e| e.to_string()));
-                }
-                Effect::Run(Call::DecideEach { approve, each }) => {
-                    let mut outcomes = Vec::new();
-                    for (id, decision) in each {
-                        let c = decision.expect("nothing changed while the form was open");
-                        let done = engine.run(&alice, c).await.map(|r| r.state.to_string());
-                        outcomes.push((id, done.map_err(|e| e.to_string())));
+                Effect::Run(call @ (Call::Decide(_) | Call::DecideEach { .. } | Call::Deploy(_))) => {
+                    if let Call::DecideEach { each, .. } = &call {
+                        assert!(
+                            each.iter().all(|(_, d)| d.is_ok()),
+                            "nothing changed while the form was open"
+                        );
                     }
-                    app.on_decided(approve, &outcomes);
-                }
-                Effect::Run(Call::Deploy(c)) => {
-                    let done = engine.run(&alice, c).await.map(|a| format!("deployed {}", a.name));
-                    app.on_result(done.map_err(|e| e.to_string()));
+                    match perform(&Backend::from(&engine), &alice, call).await {
+                        Outcome::Done(result) => app.on_result(result),
+                        Outcome::Decided(approve, outcomes) => app.on_decided(approve, &outcomes),
+                    }
                 }
                 other => panic!("the tour should not cause {other:?}"),
             }

@@ -5,16 +5,14 @@
 //! temp folders, and a guard that kills the server when the test ends, passed or failed. tmux is
 //! required: `.ci/run` installs it when it is missing.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::BIN;
-use common::tmux::{STARTUP, Tmux, demo_folders, row_ids};
+use crate::common::tmux::{STARTUP, Tmux, demo_folders, row_ids};
+use crate::common::{BIN, as_user, request_create};
 
 const APPROVER: &str = "alice@contoso.com";
 
@@ -144,21 +142,7 @@ fn the_selection_stays_on_request_10_while_three_requests_arrive() {
         ("dave@fabrikam.com", "contoso-crm-dev"),
     ] {
         // Through the dashboard's own socket: it serves its store while it runs.
-        let args = [
-            "--as",
-            who,
-            "request",
-            "create",
-            "--app",
-            app,
-            "--role",
-            "Reader",
-            "--duration",
-            "1h",
-            "--reason",
-            "e2e arrival",
-        ];
-        t.cli(&args);
+        t.cli(&as_user(who, &request_create(app, "Reader", "1h", "e2e arrival")));
     }
     let screen = t.wait_screen("three arrivals", STARTUP, |s| title_count(s, "Pending requests") == Some(5));
     assert_ne!(row_ids(&screen).first(), Some(&10), "some arrived above it:\n{screen}");

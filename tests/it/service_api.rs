@@ -4,12 +4,9 @@
 //! of other OS users are covered by the identity function's unit tests (and, later, by tests with
 //! real OS users).
 
-mod common;
-
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
@@ -20,7 +17,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-use common::{ALICE, BIN, BOB, CAROL, DAVE, ERIN, NADIA, NO_LOGIN, Store};
+use crate::common::process::{self, Process, first_line};
+use crate::common::{ALICE, BOB, CAROL, DAVE, ERIN, NADIA, Store};
 use jitdesk::api::wire;
 use jitdesk::json;
 
@@ -31,7 +29,8 @@ const ERINS_PENDING: u64 = 11;
 // ---- the service as a child process ----
 
 struct Service {
-    child: Child,
+    /// Signals, waits and the kill at the end.
+    process: Process,
     socket: PathBuf,
     store: Store,
 }
@@ -47,15 +46,13 @@ impl Service {
     }
 
     fn start(store: Store, socket: &Path) -> Service {
-        let mut child =
-            serve_command(&store, Some(socket)).stdout(Stdio::piped()).spawn().expect("start serve");
-        let line = first_line(&mut child);
+        let (process, line) = Process::start(&mut serve_command(&store, Some(socket)));
         assert_eq!(
             line,
             format!("serving {} on {}", store.path.display(), socket.display()),
             "the one startup line"
         );
-        Service { child, socket: socket.to_path_buf(), store }
+        Service { process, socket: socket.to_path_buf(), store }
     }
 
     async fn call(&self, method: &str, path: &str, as_user: Option<&str>, body: Option<Value>) -> Reply {
@@ -102,66 +99,15 @@ impl Service {
         }
         all
     }
-
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).expect("signal");
-    }
-
-    /// Waits for the process to end by itself; its exit code.
-    fn wait(&mut self, within: Duration) -> i32 {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(start.elapsed() < within, "serve did not stop within {within:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `jitdesk --store S serve [--socket P]` with a clean environment; logs go to the store's folder.
 fn serve_command(store: &Store, socket: Option<&Path>) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("TZ", "UTC")
-        .env_remove("JITDESK_USER")
-        .env_remove("JITDESK_STORE")
-        .env_remove("JITDESK_SOCKET")
-        .env("USER", NO_LOGIN)
-        .env("LOGNAME", NO_LOGIN)
-        .env("XDG_DATA_HOME", store.dir.path())
-        .arg("--store")
-        .arg(&store.path)
-        .arg("serve")
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut cmd = process::serve_command(&store.path, store.dir.path());
     if let Some(socket) = socket {
         cmd.arg("--socket").arg(socket);
     }
     cmd
-}
-
-/// The first line the child prints, within ten seconds.
-fn first_line(child: &mut Child) -> String {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send(line);
-        // Keep draining so the child never blocks on a full pipe.
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    });
-    let line = rx.recv_timeout(Duration::from_secs(10)).expect("serve printed its startup line");
-    line.trim_end().to_string()
 }
 
 // ---- a small HTTP/1.1 client over the Unix socket ----
@@ -525,8 +471,8 @@ async fn every_route_answers_on_the_sample() {
     assert!(daves.as_array().unwrap().iter().all(|r| r["app"].is_string()), "only application records");
 
     // Everything the CLI reads after the service stops agrees with what the API said.
-    s.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(s.wait(Duration::from_secs(15)), 0);
+    s.process.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(s.process.wait(Duration::from_secs(15)), 0);
     assert_eq!(s.store.state_of(id), "Revoked");
 }
 
@@ -876,13 +822,13 @@ async fn sigterm_stops_cleanly() {
     idle.write_all(b"GET /v1/health HTTP/1.1\r\n").await.unwrap();
 
     let stopped = Instant::now();
-    s.signal(nix::sys::signal::Signal::SIGTERM);
+    s.process.signal(nix::sys::signal::Signal::SIGTERM);
     let last = events.next(Duration::from_secs(5)).await.expect("a last event");
     assert_eq!(last.event, wire::EVENT_RELOAD);
     let reload: wire::Reload = serde_json::from_str(&last.data).unwrap();
     assert_eq!(reload.reason, wire::ReloadReason::Shutdown);
     assert!(events.next(Duration::from_secs(5)).await.is_none(), "the stream ends");
-    assert_eq!(s.wait(Duration::from_secs(15)), 0, "exit 0");
+    assert_eq!(s.process.wait(Duration::from_secs(15)), 0, "exit 0");
     eprintln!("SIGTERM to exit: {:?}", stopped.elapsed());
     assert!(!s.socket.exists(), "the socket file is gone");
     // Closed cleanly: a read-only open needs no recovery, and the CLI works at once.
@@ -892,7 +838,7 @@ async fn sigterm_stops_cleanly() {
     let audit = s.store.ok(&["audit"]);
     assert!(audit.contains("ACTOR"), "{audit}");
     let mut stderr = String::new();
-    std::io::Read::read_to_string(s.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    std::io::Read::read_to_string(s.process.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert_eq!(stderr, "", "nothing on stderr");
 }
 
@@ -931,12 +877,12 @@ async fn a_stop_under_load_loses_nothing_acknowledged() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    s.signal(nix::sys::signal::Signal::SIGTERM);
+    s.process.signal(nix::sys::signal::Signal::SIGTERM);
     let mut acknowledged = Vec::new();
     for worker in workers {
         acknowledged.extend(worker.await.expect("worker"));
     }
-    assert_eq!(s.wait(Duration::from_secs(15)), 0);
+    assert_eq!(s.process.wait(Duration::from_secs(15)), 0);
     assert!(acknowledged.len() > 8, "the load ran: {}", acknowledged.len());
     eprintln!("{} writes acknowledged before the stop", acknowledged.len());
     let audit = s.store.json(&["audit", "--json", "--limit", "1000"]);
@@ -955,8 +901,8 @@ async fn a_stop_under_load_loses_nothing_acknowledged() {
 async fn sigint_stops_cleanly_too() {
     let mut s = Service::sample();
     s.ok("GET", "/v1/me", None, None, 200).await;
-    s.signal(nix::sys::signal::Signal::SIGINT);
-    assert_eq!(s.wait(Duration::from_secs(15)), 0);
+    s.process.signal(nix::sys::signal::Signal::SIGINT);
+    assert_eq!(s.process.wait(Duration::from_secs(15)), 0);
     assert!(!s.socket.exists());
     assert!(jitdesk::store::Store::open_read_only(&s.store.path).unwrap().is_some());
 }
@@ -980,8 +926,8 @@ async fn a_second_serve_on_the_socket_is_refused() {
     s.ok("GET", "/v1/health", None, None, 200).await;
 
     // A socket nobody answers on (the service was killed) is stale, and the next serve replaces it.
-    s.signal(nix::sys::signal::Signal::SIGKILL);
-    s.wait(Duration::from_secs(5));
+    s.process.signal(nix::sys::signal::Signal::SIGKILL);
+    s.process.wait(Duration::from_secs(5));
     assert!(s.socket.exists(), "SIGKILL leaves the socket file behind");
     let store = std::mem::replace(&mut s.store, Store::new());
     let again = Service::start(store, &s.socket.clone());

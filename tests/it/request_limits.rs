@@ -2,12 +2,10 @@
 //! once. They are rules of the engine, so the local CLI obeys them exactly as the service does; the
 //! service answers 429 with `Retry-After`, the CLI one `error:` line with the time and exit 1.
 
-mod common;
-
 use std::path::Path;
 
-use common::serve::{Serve, header, status};
-use common::{ALICE, DAVE, ERIN, Store};
+use crate::common::serve::{Serve, header, status};
+use crate::common::{self, ALICE, DAVE, ERIN, Store, as_user, request_create};
 
 /// A config folder whose config.toml holds these limits.
 fn limits(per_hour: u32, live: u32) -> tempfile::TempDir {
@@ -21,23 +19,7 @@ fn limits(per_hour: u32, live: u32) -> tempfile::TempDir {
 /// `request create` on `dev` (automatic approval) as `upn`, with the config folder given.
 fn create_with(s: &Store, config: &Path, upn: &str) -> common::Run {
     let config = config.to_str().expect("a UTF-8 path");
-    s.run_with(
-        &[
-            "--as",
-            upn,
-            "request",
-            "create",
-            "--app",
-            "dev",
-            "--role",
-            "Owner",
-            "--duration",
-            "1h",
-            "--reason",
-            "x",
-        ],
-        &[("XDG_CONFIG_HOME", config)],
-    )
+    s.run_with(&as_user(upn, &request_create("dev", "Owner", "1h", "x")), &[("XDG_CONFIG_HOME", config)])
 }
 
 /// The refusal a limit gives through the CLI: one line naming the time to try again, exit 1.

@@ -2,12 +2,10 @@
 //! deployment, requests in both approval modes, decisions, access checks, revocation, cancellation,
 //! policy changes, the OS-login identity, and an audit log that tells it all in order.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::common::*;
 use chrono::{DateTime, TimeDelta, Utc};
-use common::*;
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
@@ -455,18 +453,7 @@ fn the_os_login_identifies_the_user_without_as() {
     let frank = "frank@fabrikam.com";
     s.ok(&["user", "add", frank, "--tenant", "fabrikam", "--login", login]);
     let env = [("USER", login), ("LOGNAME", login)];
-    let args = [
-        "request",
-        "create",
-        "--app",
-        "prod",
-        "--role",
-        "Owner",
-        "--duration",
-        "1h",
-        "--reason",
-        "as my login",
-    ];
+    let args = request_create("prod", "Owner", "1h", "as my login");
     let id = parse_id(&expect_ok(&args, s.run_with(&args, &env)));
     let r = s.request_json(id);
     assert_eq!(r["requester"], frank);

@@ -1,15 +1,13 @@
 //! Shell completions (`jitdesk completions SHELL`) and man pages (`jitdesk man [COMMAND...]`) are
 //! made from the same clap definitions as the parser: they name every command, and the pages kept
 //! in docs/man/ are exactly what the binary prints now. After changing the command line, write the
-//! pages again with `JITDESK_UPDATE_MAN=1 cargo test --test cli_manual`.
-
-mod common;
+//! pages again with `JITDESK_UPDATE_MAN=1 cargo test --test it cli_manual`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::common::*;
 use clap::CommandFactory;
-use common::*;
 use jitdesk::cli::Cli;
 
 fn jitdesk(args: &[&str]) -> Run {
@@ -220,7 +218,7 @@ fn the_pages_in_docs_man_are_what_jitdesk_man_prints() {
             assert!(
                 kept == page,
                 "docs/man/{file} is not what `jitdesk {}` prints: write the pages again with \
-                 JITDESK_UPDATE_MAN=1 cargo test --test cli_manual",
+                 JITDESK_UPDATE_MAN=1 cargo test --test it cli_manual",
                 args.join(" ")
             );
         }

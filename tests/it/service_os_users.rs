@@ -8,21 +8,17 @@
 //! Creating OS users needs root (CI runs as root); anyone else gets a printed skip. The users, their
 //! group and every file are removed again at the end, whatever happens.
 
-mod common;
-
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use serde_json::Value;
 
-use common::os_users::{Accounts, bounded, program_runs};
-use common::{BIN, Run, parse_id};
+use crate::common::os_users::{Accounts, bounded, program_runs};
+use crate::common::process::Process;
+use crate::common::{BIN, Run, parse_id};
 
 /// A refusal at the socket is immediate; this is generous.
 const QUICK_REFUSAL: Duration = Duration::from_secs(5);
@@ -131,7 +127,8 @@ fn open_to_all(path: &Path) -> bool {
 // ---- the service, as a child process of the operator ----
 
 struct Service {
-    child: Child,
+    /// SIGTERM, waits and the kill at the end.
+    process: Process,
     socket: PathBuf,
     log: PathBuf,
 }
@@ -140,52 +137,35 @@ impl Service {
     /// `serve --group GROUP` as root, on the store's default socket; returns once it says it serves.
     fn start(host: &Host, group: &str) -> Service {
         let data = host.dir.join("operator-data");
-        let mut child = Command::new(&host.bin)
-            .env_clear()
-            .env("PATH", PATH)
-            .env("HOME", &host.dir)
-            .env("XDG_DATA_HOME", &data)
-            .env("TZ", "UTC")
-            .arg("--store")
-            .arg(&host.store)
-            .args(["serve", "--group", group])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start jitdesk serve");
+        let (mut process, line) = Process::start(
+            Command::new(&host.bin)
+                .env_clear()
+                .env("PATH", PATH)
+                .env("HOME", &host.dir)
+                .env("XDG_DATA_HOME", &data)
+                .env("TZ", "UTC")
+                .arg("--store")
+                .arg(&host.store)
+                .args(["serve", "--group", group])
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
         let socket = PathBuf::from(format!("{}.sock", host.store.display()));
         let log = data.join("jitdesk").join("jitdesk.log");
-        let line = first_line(&mut child);
         if !line.starts_with("serving ") {
-            let _ = child.kill();
-            let _ = child.wait();
+            process.end();
             let mut stderr = String::new();
-            let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
+            let _ = process.child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
             panic!("serve did not start: {line:?} {stderr:?}");
         }
         assert!(line.ends_with(&format!(" on {}", socket.display())), "{line}");
-        Service { child, socket, log }
-    }
-
-    /// SIGTERM, then its exit code (within fifteen seconds).
-    fn stop(&mut self) -> i32 {
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for serve") {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(started.elapsed() < Duration::from_secs(15), "serve did not stop within 15 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        Service { process, socket, log }
     }
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.end();
         if std::thread::panicking() {
             match std::fs::read_to_string(&self.log) {
                 Ok(log) => eprintln!("--- the service's log ({}):\n{log}---", self.log.display()),
@@ -193,22 +173,6 @@ impl Drop for Service {
             }
         }
     }
-}
-
-/// The first line the child prints, within ten seconds; empty when it ends without one.
-fn first_line(child: &mut Child) -> String {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send(line);
-        // Keep draining so the child never blocks on a full pipe.
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    });
-    let line = rx.recv_timeout(Duration::from_secs(10)).expect("serve printed its first line within 10 s");
-    line.trim_end().to_string()
 }
 
 /// setpriv's options to become `login`: its uid, its primary group, its supplementary groups.
@@ -242,7 +206,7 @@ fn an_approver_and_a_publisher_each_use_the_service_as_themselves() {
     if !nix::unistd::geteuid().is_root() {
         eprintln!(
             "SKIPPED service_os_users: creating OS users needs root (CI runs the tests as root); \
-             run `cargo test --test service_os_users` as root to prove the service with real users"
+             run `cargo test --test it service_os_users` as root to prove the service with real users"
         );
         return;
     }
@@ -488,7 +452,7 @@ fn an_approver_and_a_publisher_each_use_the_service_as_themselves() {
     assert!(line.starts_with(&format!("error: cannot deny request {id}: it is already Approved")), "{line}");
 
     // ---- a clean stop; the store file is still root's alone
-    assert_eq!(service.stop(), 0, "a clean stop");
+    assert_eq!(service.process.stop(), 0, "a clean stop");
     assert!(!service.socket.exists(), "the socket goes with the service");
     let direct = host.refused_as(&approver, &["request", "show", &id_text], &[]);
     assert!(direct.to_lowercase().contains("permission denied"), "{direct}");

@@ -3,14 +3,12 @@
 //! socket goes when it quits. The real binary runs in tmux (see tests/dashboard_e2e.rs); the other
 //! terminal is a plain child process of the test.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use common::BIN;
-use common::tmux::{POLL, STARTUP, Tmux, row_ids};
+use crate::common::BIN;
+use crate::common::tmux::{POLL, STARTUP, Tmux, row_ids};
 
 const APPROVER: &str = "alice@contoso.com";
 

@@ -2,8 +2,6 @@
 //! same through a service as on the store itself, however many directory users have a UPN that
 //! contains an approver's: the service's own view of an application is what the CLI prints.
 
-mod common;
-
 use std::sync::Arc;
 
 use jitdesk::domain::rules::{Actor, NewUser};
@@ -11,8 +9,8 @@ use jitdesk::engine::{Batch, Engine, SystemClock};
 use jitdesk::store::OpenMode;
 use serde_json::Value;
 
-use common::serve::Serve;
-use common::{ALICE, Store};
+use crate::common::serve::Serve;
+use crate::common::{ALICE, Store};
 
 /// More users than one list answer holds, each with a UPN that contains alice's and sorts before it.
 const LOOKALIKES: usize = 1001;

@@ -1,11 +1,9 @@
 //! Lists on the command line: a limit of 100 unless asked, never more than 1,000, and `--after` to
 //! walk on from the last item shown, so no command reads a whole store into memory at once.
 
-mod common;
-
 use serde_json::Value;
 
-use common::*;
+use crate::common::*;
 
 fn ids(v: &Value, key: &str) -> Vec<Value> {
     v.as_array().expect("a JSON array").iter().map(|i| i[key].clone()).collect()

@@ -2,13 +2,11 @@
 //! from the store opened in this process otherwise, that `--store` opens with the same data; a new
 //! private file, never one that exists; and through the service, for its operator alone.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::serve::{Serve, message};
-use common::{Run, Store, bare_command};
+use crate::common::serve::{Serve, message};
+use crate::common::{Run, Store, bare_command};
 
 const DAVE: &str = "dave@fabrikam.com";
 

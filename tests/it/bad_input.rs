@@ -3,13 +3,11 @@
 //! and `show`, and as escapes in `--json`), and error messages from a service that answers with
 //! escape sequences.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 
-use common::{ALICE, DAVE, Store, directory};
+use crate::common::{ALICE, DAVE, Store, directory, request_create};
 use redb::ReadableTable;
 use serde_json::Value;
 
@@ -133,21 +131,7 @@ fn new_text_with_any_of_those_characters_is_refused() {
     let before = s.snapshot();
     for c in HIDDEN.chars().filter(|c| !c.is_ascii()) {
         let reason = format!("fix{c}INC-1");
-        let run = s.run_as(
-            DAVE,
-            &[
-                "request",
-                "create",
-                "--app",
-                "dev",
-                "--role",
-                "Owner",
-                "--duration",
-                "1h",
-                "--reason",
-                &reason,
-            ],
-        );
+        let run = s.run_as(DAVE, &request_create("dev", "Owner", "1h", &reason));
         assert_eq!(run.code, 1, "U+{:04X}: {run:?}", u32::from(c));
         let line = run.error_line();
         assert!(line.contains(&format!("U+{:04X}", u32::from(c))), "{line}");

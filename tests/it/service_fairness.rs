@@ -6,14 +6,14 @@
 //! reads that uid from the socket's peer credentials. The uids have no password entry: the
 //! "unmapped user" of the attack. Without root those tests print why they skip.
 
-mod common;
-
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use common::serve::{Serve, status};
+use crate::common;
+use crate::common::os_users::as_uid;
+use crate::common::serve::{Serve, status};
 use jitdesk::api::limits::{
     BODY_TIMEOUT, MAX_CONNECTIONS_PER_UID as CONNECTIONS_PER_UID, MAX_STREAMS_PER_UID as STREAMS_PER_UID,
     REFUSAL_INTERVAL, REFUSAL_LINES,
@@ -26,25 +26,6 @@ fn is_root() -> bool {
 /// A uid nobody has, different for each test process and each `n`.
 fn stranger(n: u32) -> u32 {
     2_000_000_000 + std::process::id() * 4 + n
-}
-
-/// Runs `f` on a thread whose effective uid is `uid` (group root stays, to pass the socket's
-/// 0660 root:root), and gives back what it made; the rest of the process keeps its own ids.
-fn as_uid<T: Send>(uid: u32, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(move || {
-                let keep = -1 as nix::libc::c_long;
-                // SAFETY: a raw setresuid on this thread alone; its arguments are plain integers.
-                let set = unsafe {
-                    nix::libc::syscall(nix::libc::SYS_setresuid, keep, uid as nix::libc::c_long, keep)
-                };
-                assert_eq!(set, 0, "cannot take uid {uid}: {}", std::io::Error::last_os_error());
-                f()
-            })
-            .join()
-            .expect("the thread as another uid")
-    })
 }
 
 /// A service for the directory fixture, whose folder uids other than root may pass through (by
@@ -69,9 +50,10 @@ fn closed(stream: &UnixStream) -> bool {
     }
 }
 
-/// Opens `count` connections as `uid`, each sending `start` and then nothing more.
+/// Opens `count` connections as `uid`, each sending `start` and then nothing more. The group
+/// stays root, to pass the socket's 0660 root:root.
 fn hold(serve: &Serve, uid: u32, count: usize, start: &str) -> Vec<UnixStream> {
-    as_uid(uid, || {
+    as_uid(uid, 0, || {
         (0..count)
             .map(|_| {
                 let mut stream = UnixStream::connect(&serve.socket).expect("connect as another uid");

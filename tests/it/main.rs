@@ -1,0 +1,47 @@
+//! Every integration test of jitdesk, in one binary: each module was a test binary of its own, and
+//! linking the crate and its dependencies once instead of once per file is what keeps `cargo test`
+//! quick. The helpers they share live once, in `tests/common`.
+//!
+//! Tests run in parallel threads of one process here, so none may change what the whole process
+//! shares (environment, umask, signal dispositions, child subreaping): a test that needs that runs
+//! in a process of its own (`common::alone`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod api_doc;
+mod backup;
+mod bad_input;
+mod cli_bulk;
+mod cli_errors;
+mod cli_fuzz;
+mod cli_lists;
+mod cli_manual;
+mod cli_store;
+mod cli_times;
+mod cli_workflow;
+mod client_app_views;
+mod client_service;
+mod dashboard_e2e;
+mod dashboard_escapes;
+mod dashboard_hangup;
+mod dashboard_service;
+mod dashboard_snapshots;
+mod dashboard_terminals;
+mod dashboard_tour;
+mod engine_limits;
+mod engine_model;
+mod engine_rules;
+mod engine_scope;
+mod faults;
+mod request_limits;
+mod sample;
+mod security_model;
+mod service_api;
+mod service_bad_input;
+mod service_config;
+mod service_fairness;
+mod service_fuzz;
+mod service_os_users;
+mod socket_trust;
+mod store_files;
