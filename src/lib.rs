@@ -6,6 +6,10 @@
 //! the layers below. The service and the client share `api` (wire shapes, paths, limits, trust)
 //! and never import each other.
 
+#![forbid(unsafe_code)]
+// An unwrap outside tests says why it cannot fail, or it is an error the caller handles.
+#![warn(clippy::unwrap_used)]
+
 pub mod api;
 pub mod cli;
 pub mod client;

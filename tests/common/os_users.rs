@@ -140,6 +140,7 @@ pub fn as_uid<T: Send>(uid: u32, gid: u32, f: impl FnOnce() -> T + Send) -> T {
         s.spawn(|| {
             let keep: c_long = -1;
             // SAFETY: plain system calls on this thread's own credentials; no memory is involved.
+            #[allow(unsafe_code)]
             let (g, u) = unsafe {
                 (
                     syscall(SYS_setresgid, keep, c_long::from(gid), keep),

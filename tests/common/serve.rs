@@ -38,6 +38,7 @@ impl Serve {
         cmd.env("XDG_CONFIG_HOME", config);
         if open_umask {
             // SAFETY: umask is async-signal-safe, and nothing else runs in the child before exec.
+            #[allow(unsafe_code)]
             unsafe {
                 cmd.pre_exec(|| {
                     nix::libc::umask(0);

@@ -51,12 +51,12 @@ fn the_limits_table_states_the_constants() {
     says(&one, &secs(REQUEST_TIMEOUT));
     assert_eq!(BACKUP_TIMEOUT.as_secs() % 60, 0, "the document gives the backup's limit in minutes");
     says(&one, &format!("making a backup: {} min", BACKUP_TIMEOUT.as_secs() / 60));
-    says(&row(&doc, "requests handled at once"), &format!("| {};", MAX_IN_FLIGHT));
+    says(&row(&doc, "requests handled at once"), &format!("| {MAX_IN_FLIGHT};"));
     let open = row(&doc, "open connections");
-    says(&open, &format!("| {},", MAX_CONNECTIONS));
-    says(&open, &format!("{} below the process's limit", RESERVED_FILES));
-    says(&row(&doc, "connections of one uid"), &format!("| {};", MAX_CONNECTIONS_PER_UID));
-    says(&row(&doc, "event streams of one uid"), &format!("| {};", MAX_STREAMS_PER_UID));
+    says(&open, &format!("| {MAX_CONNECTIONS},"));
+    says(&open, &format!("{RESERVED_FILES} below the process's limit"));
+    says(&row(&doc, "connections of one uid"), &format!("| {MAX_CONNECTIONS_PER_UID};"));
+    says(&row(&doc, "event streams of one uid"), &format!("| {MAX_STREAMS_PER_UID};"));
     let logged = row(&doc, "refusals logged");
     let per = if REFUSAL_INTERVAL == Duration::from_secs(60) {
         "a minute".to_string()
