@@ -18,4 +18,4 @@ pub mod service;
 pub mod store;
 pub mod tui;
 
-pub use store::{Error, Result};
+pub use engine::{Error, Result};

@@ -7,8 +7,8 @@ mod common;
 use std::sync::Arc;
 
 use jitdesk::domain::rules::{Actor, NewUser};
+use jitdesk::engine::OpenMode;
 use jitdesk::engine::{Batch, Engine, SystemClock};
-use jitdesk::store::OpenMode;
 use serde_json::Value;
 
 use common::serve::Serve;

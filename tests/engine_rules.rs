@@ -17,7 +17,7 @@ use jitdesk::domain::{
     TenantKind,
 };
 use jitdesk::engine::{Batch, Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
-use jitdesk::store::{OpenMode, RequestFilter};
+use jitdesk::engine::{OpenMode, RequestFilter};
 
 const ADMIN: &str = "admin@contoso.com";
 const ALICE: &str = "alice@contoso.com";

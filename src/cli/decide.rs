@@ -12,7 +12,7 @@ use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules;
 use crate::domain::{AccessRequest, RequestState};
 use crate::engine::Decide;
-use crate::store::{RequestFilter, Result};
+use crate::engine::{RequestFilter, Result};
 
 pub async fn run(
     backend: &Backend,

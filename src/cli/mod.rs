@@ -26,8 +26,8 @@ use crate::domain::rules::{
 use crate::domain::text::sanitize;
 use crate::domain::{Listed, Page, Paging, RequestState, RuleError};
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
+use crate::engine::{Error, OpenMode, RequestFilter, Result};
 use crate::json;
-use crate::store::{Error, OpenMode, RequestFilter, Result};
 use crate::tui;
 use show::Style;
 
@@ -40,7 +40,7 @@ pub fn main() -> ExitCode {
     // Where it happened goes to the log only: a path on the build machine means nothing to a user.
     std::panic::set_hook(Box::new(|info| {
         tracing::error!("panic: {info}");
-        if !crate::store::probing() {
+        if !crate::engine::probing() {
             // Not `eprintln!`: it panics when stderr is gone (a hung-up terminal), and a panic in
             // here aborts the process before anything is cleaned up.
             let _ = writeln!(
@@ -146,7 +146,7 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
         .map_err(|e| Error::Service(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
         if !client::wait_for_service_or_store(path, socket, SERVICE_WAIT).await {
-            let holder = crate::store::holder_pid(path).map_or_else(
+            let holder = crate::engine::holder_pid(path).map_or_else(
                 || "another process".to_string(),
                 |pid| {
                     format!(

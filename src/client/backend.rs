@@ -15,9 +15,9 @@ use crate::domain::*;
 use crate::engine::{
     Cancel, Command, Decide, Engine, MarkSeen, RequestDetail, Revoke, SetPolicy, SystemClock, Viewer,
 };
+use crate::engine::{Error, OpenMode, RequestFilter, Result};
 use crate::json;
 use crate::service::wire::{self, MORE_HEADER};
-use crate::store::{Error, OpenMode, RequestFilter, Result};
 use serde::de::DeserializeOwned;
 
 /// Where the engine runs.

@@ -14,8 +14,8 @@ use tempfile::NamedTempFile;
 use super::{Backend, CALL_TIMEOUT, Client, failure, request};
 use crate::domain::RuleError;
 use crate::domain::rules::Actor;
+use crate::engine::{Error, Result};
 use crate::service::BACKUP_TIMEOUT;
-use crate::store::{Error, Result};
 
 impl Backend {
     /// Writes a backup of the store to the new file `to`, created 0600; its size in bytes. Through

@@ -30,8 +30,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::UnixStream;
 
+use crate::engine::{Error, Result};
 use crate::service::wire::{self, AS_HEADER};
-use crate::store::{Error, Result};
 use trust::Trust;
 
 /// How long the service may take to say whether it serves our store.
@@ -75,7 +75,7 @@ pub fn trusted_to_serve(store: &Path, socket: &Path) -> Result<()> {
 /// answering for a moment as it starts and quits). On Linux, which says who holds a lock; elsewhere
 /// nobody is ever named, so this says yes.
 pub fn held_by_a_service_or_free(store: &Path) -> bool {
-    let Some(pid) = crate::store::holder_pid(store) else { return true };
+    let Some(pid) = crate::engine::holder_pid(store) else { return true };
     let serve = std::fs::read(format!("/proc/{pid}/cmdline"))
         .is_ok_and(|line| line.split(|b| *b == 0).any(|arg| arg == b"serve"));
     // Another user's process may not be looked at this way; its `serve` shows above.
@@ -92,7 +92,7 @@ pub fn held_by_a_service_or_free(store: &Path) -> bool {
 pub async fn wait_for_service_or_store(store: &Path, socket: &Path, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     loop {
-        if crate::store::holder_pid(store).is_none() {
+        if crate::engine::holder_pid(store).is_none() {
             return true;
         }
         match Client::discover(store, socket, None).await {

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use tokio::net::UnixStream;
 
 use crate::config::Config;
+use crate::engine::{Error, Result};
 use crate::service::identity::named;
-use crate::store::{Error, Result};
 
 /// The variable that names the service account, ahead of the config file.
 const ACCOUNT_VARIABLE: &str = "JITDESK_SERVICE_USER";

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod list;
 pub mod model;
+pub mod open_mode;
 pub mod rules;
 pub mod span;
 pub mod text;
@@ -10,6 +11,7 @@ pub mod time_style;
 pub mod when;
 
 pub use error::{ErrorKind, RuleError, RuleResult};
-pub use list::{Listed, Page, Paging};
+pub use list::{Listed, Page, Paging, RequestFilter};
 pub use model::*;
+pub use open_mode::OpenMode;
 pub use span::Span;

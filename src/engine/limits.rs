@@ -7,8 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 
 use crate::domain::time_style::TimeStyle;
-use crate::domain::{AccessRequest, RequestState, RuleError, User};
-use crate::store::{RequestFilter, Result, Tables, Write};
+use crate::domain::{AccessRequest, RequestFilter, RequestState, RuleError, User};
+use crate::store::{Result, Tables, Write};
 
 /// The window the creation rate is counted over.
 const RATE_WINDOW: TimeDelta = TimeDelta::hours(1);

@@ -24,8 +24,11 @@ pub use event::Event;
 pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer};
 
+pub use crate::domain::{OpenMode, RequestFilter};
+pub use crate::store::{Error, Result, holder_pid, probing};
+
 use crate::domain::rules::Actor;
-use crate::store::{Error, OpenMode, Read, Result, Store, Tables};
+use crate::store::{Read, Store, Tables};
 use worker::{Job, Msg, Queued, Worker};
 
 /// How many events a slow subscriber may fall behind before it is told it lagged.

@@ -5,7 +5,8 @@ use crate::domain::rules::{self, AccessStatus, Actor};
 use crate::domain::*;
 use std::collections::HashSet;
 
-use crate::store::{Read, RequestFilter, Result, Tables};
+use super::Result;
+use crate::store::{Read, Tables};
 
 /// Whose view a question is answered for. Every read that can show what belongs to a tenant takes
 /// one, so no caller can forget to scope it: a directory user sees the applications their tenant is

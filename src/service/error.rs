@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use super::reply::Json;
 use super::wire::{ErrorKind, Failure, FailureDetail};
 use crate::domain::RuleError;
-use crate::store::Error;
+use crate::engine::Error;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {

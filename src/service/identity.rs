@@ -13,8 +13,8 @@ use super::error::{ApiError, ApiResult};
 use super::wire::AS_HEADER;
 use crate::domain::User;
 use crate::domain::rules::{self, Actor};
+use crate::engine::Result;
 use crate::engine::{Engine, Viewer};
-use crate::store::Result;
 
 /// What the socket says about the other end of a connection, read once when it is accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -38,9 +38,9 @@ use tokio::sync::{Semaphore, watch};
 use tower::Service;
 
 use crate::domain::text::shown;
+use crate::engine::OpenMode;
 use crate::engine::{Engine, SystemClock};
 use crate::logging::Throttle;
-use crate::store::OpenMode;
 use error::ApiError;
 use identity::{Operator, Peer};
 pub use share::{Shared, share};
@@ -100,7 +100,7 @@ pub struct State {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
-    Store(#[from] crate::store::Error),
+    Store(#[from] crate::engine::Error),
     #[error("{0}")]
     Socket(String),
     #[error("{0}")]
@@ -160,7 +160,7 @@ async fn answer(
     socket_path: &Path,
     open_files: u64,
     stop: impl Future<Output = ()>,
-) -> Option<crate::store::Error> {
+) -> Option<crate::engine::Error> {
     let (stopping_tx, stopping) = watch::channel(false);
     let operator = Operator::current();
     let turns = Arc::new(Semaphore::new(MAX_IN_FLIGHT));

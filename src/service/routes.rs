@@ -18,9 +18,9 @@ use super::{State, backup, events};
 use crate::client::encode;
 use crate::domain::rules::{Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
+use crate::engine::RequestFilter;
 use crate::engine::{Cancel, Decide, MarkSeen, Revoke, SetPolicy};
 use crate::json;
-use crate::store::RequestFilter;
 
 pub fn router() -> axum::Router<State> {
     axum::Router::new()

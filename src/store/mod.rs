@@ -16,19 +16,12 @@ use std::sync::{RwLock, RwLockReadGuard};
 
 use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, StorageError};
 
+use crate::domain::OpenMode;
 pub use crate::domain::Page;
 pub use error::{Error, Result};
 pub use holder::holder_pid;
-pub use read::RequestFilter;
 pub use tables::{Read, Tables, Write};
 pub use write::SCHEMA_VERSION;
-
-/// Whether opening may create a new store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenMode {
-    Create,
-    Existing,
-}
 
 pub struct Store {
     /// Behind a lock so that the store thread can open the file again after a failed write.
