@@ -8,11 +8,12 @@ use super::args::{Cli, DecideArgs};
 use super::show::Style;
 use super::{Output, ok, print, report, viewer};
 use crate::client::Backend;
+use crate::client::Result;
 use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules;
 use crate::domain::{AccessRequest, RequestState};
 use crate::engine::Decide;
-use crate::engine::{RequestFilter, Result};
+use crate::engine::RequestFilter;
 
 pub async fn run(
     backend: &Backend,

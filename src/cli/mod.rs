@@ -19,6 +19,7 @@ pub use args::Cli;
 use args::*;
 
 use crate::client::{self, Backend, Open};
+use crate::client::{Error, Result};
 use crate::config::Config;
 use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
@@ -26,7 +27,7 @@ use crate::domain::rules::{
 use crate::domain::text::sanitize;
 use crate::domain::{Listed, Page, Paging, RequestState, RuleError};
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
-use crate::engine::{Error, OpenMode, RequestFilter, Result};
+use crate::engine::{OpenMode, RequestFilter, StoreError};
 use crate::json;
 use crate::tui;
 use show::Style;
@@ -81,7 +82,11 @@ pub fn main() -> ExitCode {
         // socket stops answering while it stops: wait for either to finish, then try once more,
         // rather than say "in use". A service that stopped answering between finding it and
         // calling it was sent nothing (a command's one change is its last call): the same.
-        Err(Error::InUse { .. }) if client && client::held_by_a_service_or_free(&path) => {
+        Err(e)
+            if client
+                && matches!(e.store(), Some(StoreError::InUse { .. }))
+                && client::held_by_a_service_or_free(&path) =>
+        {
             drop(runtime);
             once_more(&cli, &path, &socket)
         }
@@ -143,7 +148,7 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Service(format!("cannot start the runtime: {e}")))?;
+        .map_err(|e| Error::Local(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
         if !client::wait_for_service_or_store(path, socket, SERVICE_WAIT).await {
             let holder = crate::engine::holder_pid(path).map_or_else(
@@ -155,7 +160,7 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
                     )
                 },
             );
-            return Err(Error::InUse { path: path.to_path_buf(), holder });
+            return Err(StoreError::InUse { path: path.to_path_buf(), holder }.into());
         }
         let service = Some(socket.to_path_buf()).filter(|socket| client::may_answer(socket));
         run(cli, path, service).await
@@ -209,7 +214,7 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
 /// other commands on it are not locked out.
 async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
     // Before anything is opened or created: a refused dashboard changes nothing.
-    tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
+    tui::capabilities::check().map_err(|e| Error::from(RuleError::invalid(e)))?;
     crate::logging::to_file();
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
     // folder. The socket stays beside the path as given, where clients look for it.
@@ -219,7 +224,7 @@ async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path
     let shown = shared(&backend, &socket, async {
         let actor = backend.actor(cli.as_user.as_deref()).await?;
         let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc, bell: None, tour: None };
-        tui::run(backend.clone(), opts).await.map_err(|e| Error::Rule(RuleError::invalid(e)))
+        tui::run(backend.clone(), opts).await.map_err(|e| Error::from(RuleError::invalid(e)))
     })
     .await;
     backend.close().await?;
@@ -252,7 +257,7 @@ async fn serve(
     };
     match crate::service::serve(path, &socket, group).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(crate::service::ServeError::Store(e)) => Err(e),
+        Err(crate::service::ServeError::Store(e)) => Err(e.into()),
         Err(e) => Ok(fail(&e.to_string())),
     }
 }
@@ -270,14 +275,14 @@ struct DemoPlay {
 /// the tour again on a fresh store each time it ends, until the user quits.
 async fn demo(cli: &Cli, play: DemoPlay) -> Result<ExitCode> {
     if !(play.speed.is_finite() && play.speed > 0.0) {
-        return Err(Error::Rule(RuleError::invalid("--speed needs a number above 0: 2 plays twice as fast")));
+        return Err(Error::from(RuleError::invalid("--speed needs a number above 0: 2 plays twice as fast")));
     }
     let as_other = cli.as_user.as_deref().is_some_and(|upn| upn.trim().to_lowercase() != tui::tour::VIEWER);
     if play.tour && as_other {
         let why = format!("the tour is told as {}: leave out --as", tui::tour::VIEWER);
-        return Err(Error::Rule(RuleError::invalid(why)));
+        return Err(Error::from(RuleError::invalid(why)));
     }
-    tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
+    tui::capabilities::check().map_err(|e| Error::from(RuleError::invalid(e)))?;
     crate::logging::to_file();
     loop {
         let ending = demo_once(cli, &play).await?;
@@ -292,7 +297,7 @@ async fn demo_once(cli: &Cli, play: &DemoPlay) -> Result<tui::Ending> {
     let dir = tempfile::Builder::new()
         .prefix("jitdesk-demo-")
         .tempdir()
-        .map_err(|e| Error::Storage(format!("cannot make a demo folder: {e}")))?;
+        .map_err(|e| Error::Local(format!("cannot make a demo folder: {e}")))?;
     let path = dir.path().join("demo.redb");
     crate::sample::create(&path, 0).await?;
     let engine = Engine::open(&path, OpenMode::Existing, Arc::new(SystemClock)).await?;
@@ -322,11 +327,11 @@ async fn demo_once(cli: &Cli, play: &DemoPlay) -> Result<tui::Ending> {
         let kept = dir.keep();
         print(&format!("kept the demo store at {}\n", kept.join("demo.redb").display()));
     }
-    shown.map_err(|e| Error::Rule(RuleError::invalid(e)))
+    shown.map_err(|e| Error::from(RuleError::invalid(e)))
 }
 
 fn json_out<T: Serialize>(value: &T) -> Result<String> {
-    crate::json_writer::to_string_pretty(value).map(|s| s + "\n").map_err(|e| Error::Storage(e.to_string()))
+    crate::json_writer::to_string_pretty(value).map(|s| s + "\n").map_err(|e| Error::Local(e.to_string()))
 }
 
 type Output = (String, ExitCode);
@@ -337,7 +342,7 @@ fn ok(out: String) -> Result<Output> {
 
 async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Output> {
     // The same zone as the dashboard's: `--utc`, else config.toml's `time`, else the system's.
-    let zone = Config::user().map_err(Error::Service)?.time_style(cli.utc);
+    let zone = Config::user().map_err(Error::Local)?.time_style(cli.utc);
     let style = Style { zone, now: backend.now() };
     // Directory changes are the operator's whatever --as says, as they have always been.
     let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));

@@ -12,9 +12,10 @@ use hyper::header::CONTENT_LENGTH;
 use tempfile::NamedTempFile;
 
 use super::{Backend, CALL_TIMEOUT, Client, failure, request};
+use super::{Error, Result};
 use crate::domain::RuleError;
 use crate::domain::rules::Actor;
-use crate::engine::{Error, Result};
+use crate::engine::StoreError;
 use crate::service::BACKUP_TIMEOUT;
 
 impl Backend {
@@ -67,7 +68,7 @@ fn folder_of(to: &Path) -> &Path {
 }
 
 fn exists(to: &Path) -> Error {
-    Error::Rule(RuleError::conflict(format!(
+    Error::from(RuleError::conflict(format!(
         "{} already exists: a backup never overwrites a file, so name a new one",
         to.display()
     )))
@@ -75,8 +76,8 @@ fn exists(to: &Path) -> Error {
 
 fn write_error(to: &Path, e: std::io::Error) -> Error {
     match e.kind() {
-        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Error::DiskFull,
-        _ => Error::Rule(RuleError::invalid(format!(
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => StoreError::DiskFull.into(),
+        _ => Error::from(RuleError::invalid(format!(
             "cannot write the backup to {}: {e}; nothing was kept",
             to.display()
         ))),

@@ -10,10 +10,12 @@
 
 mod backend;
 mod backup;
+mod error;
 mod events;
 mod trust;
 
 pub use backend::{Backend, Link, Open, Routed, os_login};
+pub use error::{Error, Result};
 pub use events::{Change, Events};
 
 use std::path::{Path, PathBuf};
@@ -30,7 +32,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::UnixStream;
 
-use crate::engine::{Error, Result};
 use crate::service::wire::{self, AS_HEADER};
 use trust::Trust;
 
@@ -49,11 +50,11 @@ const KEEP: usize = 4;
 
 /// The socket of the service for a store: `JITDESK_SOCKET`, else `socket` in the config file, else
 /// `<store file>.sock` beside it (the same rule `jitdesk serve` follows).
-pub fn socket_for(store: &Path) -> crate::Result<PathBuf> {
+pub fn socket_for(store: &Path) -> Result<PathBuf> {
     if let Some(socket) = std::env::var_os("JITDESK_SOCKET").filter(|s| !s.is_empty()) {
         return Ok(PathBuf::from(socket));
     }
-    let config = crate::config::Config::user().map_err(crate::Error::Service)?;
+    let config = crate::config::Config::user().map_err(Error::Local)?;
     Ok(config.socket.unwrap_or_else(|| crate::service::default_socket(store)))
 }
 
@@ -232,7 +233,7 @@ impl Client {
         as_user: Option<&str>,
         body: &B,
     ) -> Result<T> {
-        let body = serde_json::to_vec(body).map_err(|e| Error::Storage(format!("cannot write JSON: {e}")))?;
+        let body = serde_json::to_vec(body).map_err(|e| Error::Local(format!("cannot write JSON: {e}")))?;
         let answer = self.call(method, path, as_user, Some(body)).await?;
         self.read(answer)
     }
@@ -320,7 +321,7 @@ impl Client {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(socket)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Err(Error::Rule(crate::domain::RuleError::forbidden(format!(
+                return Err(Error::from(crate::domain::RuleError::forbidden(format!(
                     "a jitdesk service owns this store, and you may not connect to its socket {} ({e}): ask its operator to add you to the socket's group (`jitdesk serve --group`)",
                     socket.display()
                 ))));
@@ -401,7 +402,7 @@ fn request(
     let mut builder = Request::builder().method(method).uri(path).header(HOST, "localhost");
     if let Some(upn) = as_user {
         let value = HeaderValue::from_str(upn).map_err(|_| {
-            Error::Rule(crate::domain::RuleError::invalid(format!(
+            Error::from(crate::domain::RuleError::invalid(format!(
                 "`{}` is not a user name the service can be told: use a plain UPN",
                 crate::domain::text::shown(upn)
             )))
@@ -413,7 +414,7 @@ fn request(
     }
     builder
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .map_err(|e| Error::Storage(format!("cannot make the request {path}: {e}")))
+        .map_err(|e| Error::Local(format!("cannot make the request {path}: {e}")))
 }
 
 /// A refusal as the error a local engine would have returned: the rules' refusals as `Rule`, with
@@ -424,7 +425,7 @@ fn failure(socket: &Path, status: StatusCode, body: &[u8]) -> Error {
         Ok(mut failure) => {
             failure.error.message = crate::domain::text::sanitize(&failure.error.message).into_owned();
             match failure.rule() {
-                Some(rule) => Error::Rule(rule),
+                Some(rule) => Error::from(rule),
                 None => Error::Service(failure.error.message),
             }
         }
@@ -466,7 +467,7 @@ mod tests {
         let body =
             br#"{"error":{"kind":"conflict","message":"cannot approve request 11: it is already Approved"}}"#;
         match failure(socket, StatusCode::CONFLICT, body) {
-            Error::Rule(rule) => {
+            Error::Engine(crate::engine::Error::Rule(rule)) => {
                 assert_eq!(rule.kind, crate::domain::ErrorKind::Conflict);
                 assert_eq!(rule.message, "cannot approve request 11: it is already Approved");
             }

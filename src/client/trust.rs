@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use tokio::net::UnixStream;
 
+use super::{Error, Result};
 use crate::config::Config;
-use crate::engine::{Error, Result};
 use crate::service::identity::named;
 
 /// The variable that names the service account, ahead of the config file.
@@ -30,7 +30,7 @@ impl Trust {
     pub fn for_store(store: &Path) -> Result<Trust> {
         let account = match std::env::var(ACCOUNT_VARIABLE).ok().filter(|a| !a.trim().is_empty()) {
             Some(account) => Some(account),
-            None => Config::user().map_err(Error::Service)?.service_user,
+            None => Config::user().map_err(Error::Local)?.service_user,
         };
         let account = account.map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
         Ok(Trust { store: store.to_path_buf(), account })

@@ -4,8 +4,8 @@
 use std::fs::File;
 
 use super::Engine;
+use super::Result;
 use crate::domain::rules::{self, Actor};
-use crate::store::Result;
 
 impl Engine {
     /// Writes a copy of the store into `file` (new and empty), durable when this returns.

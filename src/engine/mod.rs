@@ -5,6 +5,7 @@
 mod backup;
 mod clock;
 mod commands;
+mod error;
 mod event;
 mod limits;
 mod queries;
@@ -25,7 +26,8 @@ pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer};
 
 pub use crate::domain::{OpenMode, RequestFilter};
-pub use crate::store::{Error, Result, holder_pid, probing};
+pub use crate::store::{holder_pid, probing};
+pub use error::{Error, Result, StoreError};
 
 use crate::domain::rules::Actor;
 use crate::store::{Read, Store, Tables};
@@ -58,7 +60,7 @@ impl Engine {
     /// nothing was running, before any query can see stale states.
     pub async fn open(path: &Path, mode: OpenMode, clock: Arc<dyn Clock>) -> Result<Engine> {
         let path = path.to_path_buf();
-        let store = blocking(move || Store::open(&path, mode)).await?;
+        let store = blocking(move || Ok(Store::open(&path, mode)?)).await?;
         let store = Arc::new(store);
         let (jobs, receiver) = channel();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -75,7 +77,7 @@ impl Engine {
         let handle = std::thread::Builder::new()
             .name("jitdesk-store".into())
             .spawn(move || worker.run())
-            .map_err(|e| Error::Storage(format!("cannot start the store thread: {e}")))?;
+            .map_err(|e| StoreError::Storage(format!("cannot start the store thread: {e}")))?;
         let engine = Engine {
             inner: Arc::new(Inner {
                 store,
@@ -99,7 +101,7 @@ impl Engine {
     /// a thread per query would cost more than the query.
     pub async fn open_for_queries(path: &Path, clock: Arc<dyn Clock>) -> Result<Engine> {
         let now = clock.now().timestamp_millis();
-        let reader = crate::store::guarded(|| {
+        let reader = crate::store::guarded(|| -> Result<_, StoreError> {
             let Some(store) = Store::open_read_only(path)? else { return Ok(None) };
             let due = store.read()?.next_deadline()?.is_some_and(|at| at <= now);
             Ok((!due).then_some(store))
@@ -148,15 +150,15 @@ impl Engine {
     pub async fn stopped(&self) -> Error {
         let mut fault = self.inner.fault.subscribe();
         match fault.wait_for(Option::is_some).await {
-            Ok(why) => why.clone().unwrap_or(Error::Closed),
+            Ok(why) => why.clone().unwrap_or(Error::Stopped),
             // The sender lives as long as this engine does.
-            Err(_) => Error::Closed,
+            Err(_) => Error::Stopped,
         }
     }
 
     /// "The engine has stopped", said with why when the store thread stopped by itself.
     fn closed(&self) -> Error {
-        self.fault().unwrap_or(Error::Closed)
+        self.fault().unwrap_or(Error::Stopped)
     }
 
     /// Runs a command; it returns once the change, its audit record and its notifications are durable.
@@ -176,7 +178,7 @@ impl Engine {
 
     fn send(&self, message: Msg) -> Result<()> {
         let jobs = self.inner.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        jobs.as_ref().ok_or(Error::Closed)?.send(message).map_err(|_| self.closed())
+        jobs.as_ref().ok_or(Error::Stopped)?.send(message).map_err(|_| self.closed())
     }
 
     /// Stops the store thread and closes the file cleanly, so the next open needs no repair.
@@ -191,13 +193,13 @@ impl Engine {
 
     async fn read<T: Send + 'static>(
         &self,
-        query: impl FnOnce(&Tables<Read>) -> Result<T> + Send + 'static,
+        query: impl FnOnce(&Tables<Read>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T> {
         let store = self.inner.store.clone();
         if self.inner.inline {
-            return crate::store::guarded(|| query(&store.read()?));
+            return Ok(crate::store::guarded(|| query(&store.read()?))?);
         }
-        blocking(move || query(&store.read()?)).await
+        blocking(move || Ok(query(&store.read()?)?)).await
     }
 }
 
@@ -218,5 +220,5 @@ impl Drop for Inner {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(|| crate::store::guarded(f)).await.map_err(|_| Error::Closed)?
+    tokio::task::spawn_blocking(|| crate::store::guarded(f)).await.map_err(|_| Error::Stopped)?
 }

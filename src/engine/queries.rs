@@ -5,7 +5,7 @@ use crate::domain::rules::{self, AccessStatus, Actor};
 use crate::domain::*;
 use std::collections::HashSet;
 
-use super::Result;
+use super::{Result, StoreError};
 use crate::store::{Read, Tables};
 
 /// Whose view a question is answered for. Every read that can show what belongs to a tenant takes
@@ -29,7 +29,7 @@ impl From<&Actor> for Viewer {
 
 /// The applications a viewer may see: None for all of them (the operator). A viewer naming no
 /// directory user is refused as the directory refuses it.
-fn scope(t: &Tables<Read>, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
+fn scope(t: &Tables<Read>, viewer: &Viewer) -> Result<Option<HashSet<String>>, StoreError> {
     let Viewer::User(upn) = viewer else { return Ok(None) };
     let user = rules::need_user(t, upn)?;
     Ok(Some(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).map(|a| a.name).collect()))
@@ -37,7 +37,7 @@ fn scope(t: &Tables<Read>, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
 
 /// One application, if the viewer may see it; otherwise the same answer as for a missing one, so
 /// that names of other tenants' applications do not leak.
-fn need_visible_app(t: &Tables<Read>, viewer: &Viewer, name: &str) -> Result<Application> {
+fn need_visible_app(t: &Tables<Read>, viewer: &Viewer, name: &str) -> Result<Application, StoreError> {
     match viewer {
         Viewer::Operator => rules::need_app(t, name),
         Viewer::User(upn) => rules::need_visible_app(t, &rules::need_user(t, upn)?, name),

@@ -67,9 +67,9 @@ enum Msg {
     /// What the first screen needs, ahead of the rest of the first snapshot.
     First(Box<Snapshot>),
     /// The rest of the first snapshot.
-    Rest(Box<crate::Result<data::Rest>>),
-    Snapshot(Box<crate::Result<Snapshot>>),
-    Detail(Box<crate::Result<RequestDetail>>),
+    Rest(Box<crate::client::Result<data::Rest>>),
+    Snapshot(Box<crate::client::Result<Snapshot>>),
+    Detail(Box<crate::client::Result<RequestDetail>>),
     Done(Result<String, String>),
     /// The outcomes of a bulk decision, one per request, and whether it approved.
     Decided(bool, Vec<(u64, Result<String, String>)>),
@@ -344,7 +344,9 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
             }
             let attempt = async {
                 if !client.serves_our_store().await? {
-                    return Err(crate::Error::Service("the socket is served for another store".into()));
+                    return Err(crate::client::Error::Service(
+                        "the socket is served for another store".into(),
+                    ));
                 }
                 backend.subscribe().await
             };
@@ -368,8 +370,8 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
 
 /// What a load brings: a whole snapshot, or the rest of the first one.
 enum Arrived {
-    Whole(Box<crate::Result<Snapshot>>),
-    Rest(crate::Result<data::Rest>),
+    Whole(Box<crate::client::Result<Snapshot>>),
+    Rest(crate::client::Result<data::Rest>),
 }
 
 /// A snapshot arrived: shown, or its failure said; then loaded again if something changed while it
