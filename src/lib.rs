@@ -1,9 +1,10 @@
 //! jitdesk: just-in-time access to managed applications.
 //!
-//! Layers, inner to outer: `domain` (rules, no I/O) <- `store` (redb) <- `engine` (commands, queries,
-//! ticker, events) <- `service` (the engine shared over a Unix socket) and `client` (the engine in this
-//! process or a service's, behind one interface) <- `cli` and `tui`. Outer layers use only the API of
-//! the layers below.
+//! Layers, inner to outer: `domain` (rules, no I/O) <- `engine` (commands, queries, ticker, events,
+//! and the storage interface they use) <- `service` (the engine shared over a Unix socket) and
+//! `client` (the engine in this process or a service's, behind one interface) <- `cli` and `tui`.
+//! `store` implements the engine's storage interface on redb; the engine names it only to open it.
+//! Outer layers use only the API of the layers below.
 
 pub mod cli;
 pub mod client;

@@ -42,13 +42,13 @@ pub trait Lookup {
     fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>, Self::Error>;
 }
 
-pub fn need_tenant<L: Lookup>(l: &L, id: &str) -> Result<Tenant, L::Error> {
+pub fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant, L::Error> {
     Ok(l.tenant(id)?.ok_or_else(|| {
         RuleError::not_found(format!("no tenant `{}`: add it with `jitdesk tenant add`", shown(id)))
     })?)
 }
 
-pub fn need_user<L: Lookup>(l: &L, upn: &str) -> Result<User, L::Error> {
+pub fn need_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<User, L::Error> {
     let upn = upn.trim().to_lowercase();
     Ok(l.user(&upn)?.ok_or_else(|| {
         RuleError::not_found(format!(
@@ -58,12 +58,12 @@ pub fn need_user<L: Lookup>(l: &L, upn: &str) -> Result<User, L::Error> {
     })?)
 }
 
-pub fn need_offer<L: Lookup>(l: &L, id: &str) -> Result<Offer, L::Error> {
+pub fn need_offer<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Offer, L::Error> {
     Ok(l.offer(id)?
         .ok_or_else(|| RuleError::not_found(format!("no offer `{}`: see `jitdesk offer list`", shown(id))))?)
 }
 
-pub fn need_app<L: Lookup>(l: &L, name: &str) -> Result<Application, L::Error> {
+pub fn need_app<L: Lookup + ?Sized>(l: &L, name: &str) -> Result<Application, L::Error> {
     Ok(l.app(name)?.ok_or_else(|| no_app(name))?)
 }
 
@@ -79,7 +79,7 @@ pub fn no_request(id: u64) -> RuleError {
 
 /// The application, if the user may see it; otherwise exactly the answer for one that does not exist,
 /// so that acting on another tenant's application tells nothing about it.
-pub fn need_visible_app<L: Lookup>(l: &L, user: &User, name: &str) -> Result<Application, L::Error> {
+pub fn need_visible_app<L: Lookup + ?Sized>(l: &L, user: &User, name: &str) -> Result<Application, L::Error> {
     match l.app(name)? {
         Some(app) if can_see(user, &app) => Ok(app),
         _ => Err(no_app(name).into()),
@@ -92,7 +92,7 @@ fn need_visible_request(app: &Application, user: &User, req: &AccessRequest) -> 
 }
 
 /// The directory user behind an actor; operators are not users and cannot act in the workflow.
-pub fn resolve<L: Lookup>(l: &L, actor: &Actor) -> Result<User, L::Error> {
+pub fn resolve<L: Lookup + ?Sized>(l: &L, actor: &Actor) -> Result<User, L::Error> {
     match actor {
         Actor::User(upn) => need_user(l, upn),
         Actor::Operator(_) => Err(needs_user().into()),
@@ -138,7 +138,7 @@ pub struct NewTenant {
     pub license: Option<License>,
 }
 
-pub fn add_tenant<L: Lookup>(l: &L, actor: &Actor, input: NewTenant) -> Result<Tenant, L::Error> {
+pub fn add_tenant<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewTenant) -> Result<Tenant, L::Error> {
     need_operator(actor)?;
     let id = check_id("tenant id", &input.id)?;
     let name = match input.name {
@@ -172,7 +172,7 @@ pub struct NewUser {
     pub login: Option<String>,
 }
 
-pub fn add_user<L: Lookup>(l: &L, actor: &Actor, input: NewUser) -> Result<User, L::Error> {
+pub fn add_user<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewUser) -> Result<User, L::Error> {
     need_operator(actor)?;
     let upn = check_upn(&input.upn)?;
     let display_name = match input.name {
@@ -208,7 +208,7 @@ pub struct NewOffer {
     pub roles: Vec<String>,
 }
 
-pub fn publish_offer<L: Lookup>(l: &L, actor: &User, input: NewOffer) -> Result<Offer, L::Error> {
+pub fn publish_offer<L: Lookup + ?Sized>(l: &L, actor: &User, input: NewOffer) -> Result<Offer, L::Error> {
     let tenant = need_tenant(l, &actor.tenant)?;
     if tenant.kind != TenantKind::Publisher {
         return Err(RuleError::forbidden(format!(
@@ -257,7 +257,7 @@ pub struct Deployment {
     pub resource_group: Option<String>,
 }
 
-fn need_customer_admin<L: Lookup>(l: &L, actor: &User, doing: &str) -> Result<Tenant, L::Error> {
+fn need_customer_admin<L: Lookup + ?Sized>(l: &L, actor: &User, doing: &str) -> Result<Tenant, L::Error> {
     let tenant = need_tenant(l, &actor.tenant)?;
     if tenant.kind != TenantKind::Customer || !actor.admin {
         return Err(RuleError::forbidden(format!(
@@ -298,7 +298,11 @@ fn check_request_timeout(timeout: Span) -> Result<Span, RuleError> {
 }
 
 /// Approvers must be users of the application's customer tenant; duplicates collapse.
-fn resolve_approvers<L: Lookup>(l: &L, tenant: &str, upns: &[String]) -> Result<Vec<String>, L::Error> {
+fn resolve_approvers<L: Lookup + ?Sized>(
+    l: &L,
+    tenant: &str,
+    upns: &[String],
+) -> Result<Vec<String>, L::Error> {
     let mut approvers: Vec<String> = Vec::new();
     for upn in upns {
         let user = need_user(l, upn)?;
@@ -351,7 +355,7 @@ fn refuse_settings_without_jit(input: &Deployment, offer: &str) -> Result<(), Ru
 
 const JIT_ONLY_AT_DEPLOYMENT: &str = "JIT access can only be chosen at deployment";
 
-pub fn deploy<L: Lookup>(
+pub fn deploy<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
     input: Deployment,
@@ -415,7 +419,7 @@ pub struct PolicyChange {
     pub request_timeout: Option<Span>,
 }
 
-pub fn change_policy<L: Lookup>(
+pub fn change_policy<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
     app: &Application,
@@ -523,7 +527,7 @@ pub struct NewRequest {
 /// Tolerance for a start given as `now` that reaches the engine a moment later.
 const START_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
-pub fn create_request<L: Lookup>(
+pub fn create_request<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
     input: NewRequest,

@@ -11,6 +11,7 @@ impl Engine {
     /// Writes a copy of the store into `file` (new and empty), durable when this returns.
     pub async fn backup(&self, actor: &Actor, file: File) -> Result<()> {
         rules::may_back_up(actor)?;
-        self.read(move |t| t.copy_into(file)).await
+        let storage = self.inner.storage.clone();
+        super::blocking(move || storage.copy_into(file)).await
     }
 }

@@ -9,6 +9,7 @@ mod error;
 mod event;
 mod limits;
 mod queries;
+pub mod storage;
 mod worker;
 mod writer;
 
@@ -30,7 +31,7 @@ pub use crate::store::{holder_pid, probing};
 pub use error::{Error, Result, StoreError};
 
 use crate::domain::rules::Actor;
-use crate::store::{Read, Store, Tables};
+use storage::{Reads, Storage};
 use worker::{Job, Msg, Queued, Worker};
 
 /// How many events a slow subscriber may fall behind before it is told it lagged.
@@ -42,7 +43,7 @@ pub struct Engine {
 }
 
 struct Inner {
-    store: Arc<Store>,
+    storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
     jobs: Mutex<Option<Sender<Msg>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -60,14 +61,13 @@ impl Engine {
     /// nothing was running, before any query can see stale states.
     pub async fn open(path: &Path, mode: OpenMode, clock: Arc<dyn Clock>) -> Result<Engine> {
         let path = path.to_path_buf();
-        let store = blocking(move || Ok(Store::open(&path, mode)?)).await?;
-        let store = Arc::new(store);
+        let storage = blocking(move || Ok(crate::store::open(&path, mode)?)).await?;
         let (jobs, receiver) = channel();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let limits = Arc::new(RwLock::new(Limits::NONE));
         let fault = Arc::new(watch::Sender::new(None));
         let worker = Worker {
-            store: store.clone(),
+            storage: storage.clone(),
             clock: clock.clone(),
             jobs: receiver,
             events: events.clone(),
@@ -80,7 +80,7 @@ impl Engine {
             .map_err(|e| StoreError::Storage(format!("cannot start the store thread: {e}")))?;
         let engine = Engine {
             inner: Arc::new(Inner {
-                store,
+                storage,
                 clock,
                 jobs: Mutex::new(Some(jobs)),
                 worker: Mutex::new(Some(handle)),
@@ -101,17 +101,19 @@ impl Engine {
     /// a thread per query would cost more than the query.
     pub async fn open_for_queries(path: &Path, clock: Arc<dyn Clock>) -> Result<Engine> {
         let now = clock.now().timestamp_millis();
-        let reader = crate::store::guarded(|| -> Result<_, StoreError> {
-            let Some(store) = Store::open_read_only(path)? else { return Ok(None) };
-            let due = store.read()?.next_deadline()?.is_some_and(|at| at <= now);
-            Ok((!due).then_some(store))
-        })?;
-        let Some(store) = reader else { return Engine::open(path, OpenMode::Existing, clock).await };
+        let reader = match crate::store::open_read_only(path)? {
+            Some(storage) => {
+                let due = storage.query(|t| t.next_deadline())?.is_some_and(|at| at <= now);
+                (!due).then_some(storage)
+            }
+            None => None,
+        };
+        let Some(storage) = reader else { return Engine::open(path, OpenMode::Existing, clock).await };
         // Nothing is ever sent without a store thread; a full-size buffer would only cost time.
         let (events, _) = broadcast::channel(1);
         Ok(Engine {
             inner: Arc::new(Inner {
-                store: Arc::new(store),
+                storage,
                 clock,
                 jobs: Mutex::new(None),
                 worker: Mutex::new(None),
@@ -124,7 +126,7 @@ impl Engine {
     }
 
     pub fn path(&self) -> &Path {
-        self.inner.store.path()
+        self.inner.storage.path()
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -193,13 +195,13 @@ impl Engine {
 
     async fn read<T: Send + 'static>(
         &self,
-        query: impl FnOnce(&Tables<Read>) -> Result<T, StoreError> + Send + 'static,
+        query: impl FnOnce(&dyn Reads) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let store = self.inner.store.clone();
+        let storage = self.inner.storage.clone();
         if self.inner.inline {
-            return Ok(crate::store::guarded(|| query(&store.read()?))?);
+            return storage.query(query);
         }
-        blocking(move || Ok(query(&store.read()?)?)).await
+        blocking(move || storage.query(query)).await
     }
 }
 
@@ -220,5 +222,5 @@ impl Drop for Inner {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(|| crate::store::guarded(f)).await.map_err(|_| Error::Stopped)?
+    tokio::task::spawn_blocking(f).await.map_err(|_| Error::Stopped)?
 }

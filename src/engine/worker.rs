@@ -19,9 +19,9 @@ use super::commands::{Command, advance_due};
 use super::error::{Error, Result, StoreError};
 use super::event::Event;
 use super::limits::Limits;
+use super::storage::Storage;
 use super::writer::Writer;
 use crate::domain::rules::Actor;
-use crate::store::Store;
 
 /// Enough to amortise the fsync, small enough that one transaction stays short.
 const MAX_BATCH: usize = 512;
@@ -76,7 +76,7 @@ pub(super) enum Msg {
 }
 
 pub(super) struct Worker {
-    pub store: Arc<Store>,
+    pub storage: Arc<dyn Storage>,
     pub clock: Arc<dyn Clock>,
     pub jobs: Receiver<Msg>,
     pub events: broadcast::Sender<Event>,
@@ -128,7 +128,7 @@ impl Worker {
                 }
             }
             if let Some(why) = broken.take() {
-                match self.store.reopen(why) {
+                match self.storage.reopen(why) {
                     Ok(()) => {
                         tracing::info!("the store is open again");
                         next = self.next_deadline();
@@ -149,7 +149,7 @@ impl Worker {
                     Err(e) if e.is_damage() => return,
                     Err(e) => {
                         // redb refuses everything after a failed write until the file is opened again.
-                        broken = self.store.reopen(store_side(e)).err();
+                        broken = self.storage.reopen(store_side(e)).err();
                         // Due work is tried again a second later rather than spinning on a failing disk.
                         let later = now.timestamp_millis() + RETRY.as_millis() as i64;
                         next = self.next_deadline().map(|d| d.max(later));
@@ -164,7 +164,7 @@ impl Worker {
 
     /// None when the deadline index cannot be read either: the next command's write says why.
     fn next_deadline(&self) -> Option<i64> {
-        crate::store::guarded(|| self.store.read()?.next_deadline()).ok().flatten()
+        self.storage.query(|t| t.next_deadline()).ok().flatten()
     }
 
     /// One transaction: everything due, then the queued commands. Returns the next deadline; on a
@@ -172,18 +172,16 @@ impl Worker {
     fn pass(&self, mut jobs: Vec<Box<dyn Job>>, now: DateTime<Utc>) -> Result<Option<i64>> {
         let mut events = Vec::new();
         let limits = *self.limits.read().unwrap_or_else(|p| p.into_inner());
-        // One catch around the whole transaction: a panic inside redb (a damaged page) unwinds
-        // through it, and redb then writes nothing of it, not even at close.
-        let written = crate::store::guarded(|| -> Result<_> {
-            self.store.write(|tables| {
-                let mut w = Writer::new(tables, now, &mut events);
-                w.limits = limits;
-                advance_due(&mut w)?;
-                for job in jobs.iter_mut() {
-                    job.run(&mut w)?;
-                }
-                Ok(w.tables.next_deadline()?)
-            })
+        // One transaction for everything: a backend that fails part way (a damaged page) keeps
+        // nothing of it.
+        let written = self.storage.transact(|tables| {
+            let mut w = Writer::new(tables, now, &mut events);
+            w.limits = limits;
+            advance_due(&mut w)?;
+            for job in jobs.iter_mut() {
+                job.run(&mut w)?;
+            }
+            w.tables.next_deadline()
         });
         let committed = match &written {
             Ok(_) => Ok(()),
@@ -193,7 +191,7 @@ impl Worker {
                 if e.is_damage() {
                     // Before anyone hears of the failure, so that whoever asks next hears it too.
                     tracing::error!("the store thread stops: {e}");
-                    self.store.abandon(store_side(e.clone()));
+                    self.storage.abandon(store_side(e.clone()));
                     self.fault.send_replace(Some(e.clone()));
                 }
                 Err(e.clone())

@@ -1,6 +1,7 @@
 //! The redb file: opening it safely, its tables, and typed reads and writes. Nothing above this
 //! module names redb.
 
+mod backend;
 mod backup;
 mod codec;
 mod error;
@@ -18,6 +19,7 @@ use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, StorageE
 
 use crate::domain::OpenMode;
 pub use crate::domain::Page;
+pub use backend::{open, open_read_only};
 pub use error::{Error, Result};
 pub use holder::holder_pid;
 pub use tables::{Read, Tables, Write};
