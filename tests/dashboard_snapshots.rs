@@ -30,6 +30,7 @@ use jitdesk::engine::{Engine, ManualClock, Viewer};
 use jitdesk::tui::app::{App, Call, Effect, Ui};
 use jitdesk::tui::data::Snapshot;
 use jitdesk::tui::keymap::Keymap;
+use jitdesk::tui::refusal::Refusal;
 use jitdesk::tui::theme::{Load, Theme};
 
 /// The fixed present of every screen: a Thursday morning, so "today" and "other days" both occur.
@@ -188,7 +189,7 @@ impl Screen {
                     for (id, decision) in each {
                         let outcome = match decision {
                             Ok(c) => self.call(Call::Decide(c)).await,
-                            Err(why) => Err(why),
+                            Err(why) => Err(why.into()),
                         };
                         outcomes.push((id, outcome));
                     }
@@ -209,7 +210,7 @@ impl Screen {
     }
 
     /// Runs a call the way the event loop does, with the same wording for its result.
-    async fn call(&self, call: Call) -> Result<String, String> {
+    async fn call(&self, call: Call) -> Result<String, Refusal> {
         let actor = match self.me {
             Some(upn) => Actor::User(upn.to_string()),
             None => Actor::Operator("snapshots".into()),
@@ -226,7 +227,7 @@ impl Screen {
                 e.run(&actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name))
             }
         };
-        result.map_err(|e| e.to_string())
+        result.map_err(Refusal::from)
     }
 
     fn render(&self, width: u16, height: u16) -> Terminal<TestBackend> {

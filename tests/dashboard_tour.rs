@@ -148,20 +148,20 @@ async fn play_through(dir: &Path) -> (Vec<String>, Engine) {
                 }
                 Effect::Run(Call::Decide(c)) => {
                     let done = engine.run(&alice, c).await.map(|r| format!("request {} {}", r.id, r.state));
-                    app.on_result(done.map_err(|e| e.to_string()));
+                    app.on_result(done.map_err(Into::into));
                 }
                 Effect::Run(Call::DecideEach { approve, each }) => {
                     let mut outcomes = Vec::new();
                     for (id, decision) in each {
                         let c = decision.expect("nothing changed while the form was open");
                         let done = engine.run(&alice, c).await.map(|r| r.state.to_string());
-                        outcomes.push((id, done.map_err(|e| e.to_string())));
+                        outcomes.push((id, done.map_err(Into::into)));
                     }
                     app.on_decided(approve, &outcomes);
                 }
                 Effect::Run(Call::Deploy(c)) => {
                     let done = engine.run(&alice, c).await.map(|a| format!("deployed {}", a.name));
-                    app.on_result(done.map_err(|e| e.to_string()));
+                    app.on_result(done.map_err(Into::into));
                 }
                 other => panic!("the tour should not cause {other:?}"),
             }

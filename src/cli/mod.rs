@@ -214,7 +214,7 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
 /// other commands on it are not locked out.
 async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
     // Before anything is opened or created: a refused dashboard changes nothing.
-    tui::capabilities::check().map_err(|e| Error::from(RuleError::invalid(e)))?;
+    tui::capabilities::check().map_err(Error::Local)?;
     crate::logging::to_file();
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
     // folder. The socket stays beside the path as given, where clients look for it.
@@ -224,7 +224,7 @@ async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path
     let shown = shared(&backend, &socket, async {
         let actor = backend.actor(cli.as_user.as_deref()).await?;
         let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc, bell: None, tour: None };
-        tui::run(backend.clone(), opts).await.map_err(|e| Error::from(RuleError::invalid(e)))
+        tui::run(backend.clone(), opts).await
     })
     .await;
     backend.close().await?;
@@ -282,7 +282,7 @@ async fn demo(cli: &Cli, play: DemoPlay) -> Result<ExitCode> {
         let why = format!("the tour is told as {}: leave out --as", tui::tour::VIEWER);
         return Err(Error::from(RuleError::invalid(why)));
     }
-    tui::capabilities::check().map_err(|e| Error::from(RuleError::invalid(e)))?;
+    tui::capabilities::check().map_err(Error::Local)?;
     crate::logging::to_file();
     loop {
         let ending = demo_once(cli, &play).await?;
@@ -327,7 +327,7 @@ async fn demo_once(cli: &Cli, play: &DemoPlay) -> Result<tui::Ending> {
         let kept = dir.keep();
         print(&format!("kept the demo store at {}\n", kept.join("demo.redb").display()));
     }
-    shown.map_err(|e| Error::from(RuleError::invalid(e)))
+    shown
 }
 
 fn json_out<T: Serialize>(value: &T) -> Result<String> {

@@ -14,6 +14,7 @@ use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
 use super::lists::{self, Key, ListState};
 use super::marks::{self, Marks};
+use super::refusal::Refusal;
 use super::rows::{self, Which};
 use super::theme::Theme;
 use crate::domain::rules::{Deployment, NewRequest};
@@ -505,8 +506,8 @@ impl App {
     }
 
     /// The engine's answer to a call: a form closes on success and shows the refusal otherwise.
-    pub fn on_result(&mut self, result: Result<String, String>) {
-        match (&mut self.overlay, result) {
+    pub fn on_result(&mut self, result: Result<String, Refusal>) {
+        match (&mut self.overlay, result.map_err(|e| e.to_string())) {
             (Some(Overlay::Form(form)), Ok(message)) if form.busy => {
                 self.overlay = None;
                 self.toast(message, false);
@@ -1083,7 +1084,7 @@ impl App {
     /// The outcomes of a bulk decision, one per request. When any went through the form closes, the
     /// marks clear and a toast sums up; when none did, the form stays open with the refusals, so
     /// the user can fix the reason and send again.
-    pub fn on_decided(&mut self, approve: bool, outcomes: &[(u64, Result<String, String>)]) {
+    pub fn on_decided(&mut self, approve: bool, outcomes: &[(u64, Result<String, Refusal>)]) {
         let (line, done) = marks::summary(approve, outcomes);
         let refused = done < outcomes.len();
         match &mut self.overlay {
