@@ -1004,7 +1004,7 @@ async fn the_request_form_chooses_no_role_and_follows_the_application() {
     // Sending it without a role says what is missing, in the form.
     screen.press(&[TAB, TAB, TAB, TAB, Type("INC-1"), TAB, ENTER]).await;
     let text = lines(&screen.buffer(100, 30));
-    assert!(text.contains("choose at least one role"), "{text}");
+    assert!(text.contains("name at least one role"), "{text}");
 }
 
 #[tokio::test]
@@ -1542,7 +1542,7 @@ async fn a_fields_error_clears_as_soon_as_the_field_is_fixed() {
     // No role chosen: the form says so and stays open.
     screen.press(&[k('n'), Ctrl('s')]).await;
     let error = form_error(&screen).expect("an error");
-    assert!(error.contains("choose at least one role"), "{error}");
+    assert!(error.contains("name at least one role"), "{error}");
     // Moving to the field changes nothing yet; choosing a role clears it at once.
     screen.press(&[TAB]).await;
     assert_eq!(form_error(&screen), Some(error));

@@ -92,7 +92,7 @@ impl Decisions {
             Ok(r) => print(&decided(&r, style)),
             Err(e) => {
                 self.refused += 1;
-                report(&format!("request {id}: {e}"));
+                report(&format!("request {id}: {}", super::worded(&e)));
             }
         }
     }

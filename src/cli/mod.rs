@@ -25,7 +25,7 @@ use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
 use crate::domain::text::sanitize;
-use crate::domain::{Listed, Page, Paging, RequestState, RuleError};
+use crate::domain::{Input, Listed, Page, Paging, RequestState, RuleError};
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::engine::{OpenMode, RequestFilter, StoreError};
 use crate::json;
@@ -98,7 +98,32 @@ pub fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
-        Err(e) => fail(&e.to_string()),
+        Err(e) => fail(&worded(&e)),
+    }
+}
+
+/// An error in the command line's words: a refused rule says which flags give what it is about.
+fn worded(e: &Error) -> String {
+    match e {
+        Error::Engine(crate::engine::Error::Rule(rule)) if !rule.about.is_empty() => {
+            let flags: Vec<&str> = rule.about.iter().map(|input| flags(*input)).collect();
+            format!("{rule} ({})", flags.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// How an input the rules speak of is given on the command line.
+fn flags(input: Input) -> &'static str {
+    match input {
+        Input::Identity => "--as UPN, JITDESK_USER, or `jitdesk user add --login`",
+        Input::License => "--license",
+        Input::Jit => "--jit on|off",
+        Input::ApprovalMode => "--approval",
+        Input::MaxDuration => "--max-duration",
+        Input::Approvers => "--approver",
+        Input::RequestTimeout => "--request-timeout",
+        Input::Roles => "--role",
     }
 }
 

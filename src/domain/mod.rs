@@ -10,7 +10,7 @@ pub mod text;
 pub mod time_style;
 pub mod when;
 
-pub use error::{ErrorKind, RuleError, RuleResult};
+pub use error::{ErrorKind, Input, RuleError, RuleResult};
 pub use list::{Listed, Page, Paging, RequestFilter};
 pub use model::*;
 pub use open_mode::OpenMode;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::RuleError;
+use super::error::{Input, RuleError};
 use super::model::*;
 use super::span::Span;
 use super::text::{MAX_NAME_TEXT, MAX_TEXT, check_id, check_text, check_upn, shown};
@@ -101,9 +101,8 @@ pub fn resolve<L: Lookup + ?Sized>(l: &L, actor: &Actor) -> Result<User, L::Erro
 
 /// The refusal for workflow actions attempted without a directory identity.
 pub fn needs_user() -> RuleError {
-    RuleError::forbidden(
-        "this needs a directory user: pass --as UPN, set JITDESK_USER, or give a user your OS login with `jitdesk user add --login`",
-    )
+    RuleError::forbidden("this needs a directory user: act as one, or give one your OS login")
+        .about(&[Input::Identity])
 }
 
 fn need_operator(actor: &Actor) -> Result<(), RuleError> {
@@ -148,8 +147,9 @@ pub fn add_tenant<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewTenant) ->
     let license = match (input.kind, input.license) {
         (TenantKind::Publisher, Some(_)) => {
             return Err(RuleError::invalid(
-                "only customer tenants carry a licence: drop --license for a publisher tenant",
+                "only customer tenants carry a licence: give none for a publisher tenant",
             )
+            .about(&[Input::License])
             .into());
         }
         (TenantKind::Publisher, None) => None,
@@ -332,25 +332,28 @@ fn check_policy(policy: &JitPolicy) -> Result<(), RuleError> {
 /// JIT settings given for a deployment without JIT would be silently dropped; they are refused instead,
 /// so nobody believes an application has an approval step it does not have.
 fn refuse_settings_without_jit(input: &Deployment, offer: &str) -> Result<(), RuleError> {
-    let given: Vec<&str> = [
-        (input.mode.is_some(), "--approval"),
-        (input.max_duration.is_some(), "--max-duration"),
-        (!input.approvers.is_empty(), "--approver"),
-        (input.request_timeout.is_some(), "--request-timeout"),
+    let given: Vec<(&str, Input)> = [
+        (input.mode.is_some(), "the approval mode", Input::ApprovalMode),
+        (input.max_duration.is_some(), "the maximum duration", Input::MaxDuration),
+        (!input.approvers.is_empty(), "the approver list", Input::Approvers),
+        (input.request_timeout.is_some(), "the request timeout", Input::RequestTimeout),
     ]
     .into_iter()
-    .filter_map(|(set, flag)| set.then_some(flag))
+    .filter_map(|(set, name, input)| set.then_some((name, input)))
     .collect();
     if given.is_empty() {
         return Ok(());
     }
     let (verb, them) = if given.len() == 1 { ("applies", "it") } else { ("apply", "them") };
+    let mut about: Vec<Input> = given.iter().map(|(_, input)| *input).collect();
     let how = if input.jit == Some(false) {
-        format!("this deployment has no JIT access, so drop {them}, or deploy with --jit on")
+        about.push(Input::Jit);
+        format!("this deployment has no JIT access, so drop {them}, or deploy with JIT access")
     } else {
         format!("offer `{offer}` has no JIT access, so drop {them}")
     };
-    Err(RuleError::conflict(format!("{} only {verb} with JIT access: {how}", given.join(", "))))
+    let names: Vec<&str> = given.iter().map(|(name, _)| *name).collect();
+    Err(RuleError::conflict(format!("{} only {verb} with JIT access: {how}", names.join(", "))).about(&about))
 }
 
 const JIT_ONLY_AT_DEPLOYMENT: &str = "JIT access can only be chosen at deployment";
@@ -371,9 +374,10 @@ pub fn deploy<L: Lookup + ?Sized>(
     let enabled = input.jit.unwrap_or(offer.jit_available);
     if enabled && !offer.jit_available {
         return Err(RuleError::invalid(format!(
-            "offer `{}` does not support JIT access: deploy with --jit off, which gives its publisher permanent access",
+            "offer `{}` does not support JIT access: deploy without it, which gives its publisher permanent access",
             offer.id
         ))
+        .about(&[Input::Jit])
         .into());
     }
     if enabled {
@@ -527,6 +531,19 @@ pub struct NewRequest {
 /// Tolerance for a start given as `now` that reaches the engine a moment later.
 const START_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
+/// A request names at least one of the roles the application's offer has (`offered`); every door
+/// that builds a request asks this, so each says it in the same words.
+pub fn need_some_role(roles: &[String], app: &str, offered: &[String]) -> Result<(), RuleError> {
+    if roles.is_empty() {
+        return Err(RuleError::invalid(format!(
+            "name at least one role; `{app}` offers {}",
+            offered.join(", ")
+        ))
+        .about(&[Input::Roles]));
+    }
+    Ok(())
+}
+
 pub fn create_request<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
@@ -551,14 +568,7 @@ pub fn create_request<L: Lookup + ?Sized>(
     }
     need_p2(&need_tenant(l, &app.customer_tenant)?, "requesting JIT access")?;
     let offer = need_offer(l, &app.offer)?;
-    if input.roles.is_empty() {
-        return Err(RuleError::invalid(format!(
-            "name at least one role with --role; `{}` offers {}",
-            app.name,
-            offer.roles.join(", ")
-        ))
-        .into());
-    }
+    need_some_role(&input.roles, &app.name, &offer.roles)?;
     let mut roles: Vec<String> = Vec::new();
     for role in &input.roles {
         let Some(known) = offer.roles.iter().find(|r| r.eq_ignore_ascii_case(role.trim())) else {
@@ -2063,49 +2073,57 @@ mod tests {
         let cases = [
             (
                 off(Deployment { mode: Some(ApprovalMode::ManualApprove), ..deployment("a", "jit-offer") }),
-                "--approval",
+                ("the approval mode", Input::ApprovalMode),
             ),
             (
                 off(Deployment { max_duration: Some(Span::from_hours(1)), ..deployment("a", "jit-offer") }),
-                "--max-duration",
+                ("the maximum duration", Input::MaxDuration),
             ),
             (
                 off(Deployment { approvers: vec![APPROVER.into()], ..deployment("a", "jit-offer") }),
-                "--approver",
+                ("the approver list", Input::Approvers),
             ),
             (
                 off(Deployment {
                     request_timeout: Some(Span::from_hours(1)),
                     ..deployment("a", "jit-offer")
                 }),
-                "--request-timeout",
+                ("the request timeout", Input::RequestTimeout),
             ),
             (
                 Deployment { mode: Some(ApprovalMode::AutoApprove), ..deployment("a", "plain-offer") },
-                "--approval",
+                ("the approval mode", Input::ApprovalMode),
             ),
         ];
-        for (input, flag) in cases {
-            let m = refused(deploy(&d, &d.get(ADMIN), input, t0()), ErrorKind::Conflict);
-            assert!(m.contains(flag) && m.contains("no JIT access"), "{m}");
+        for (input, (name, about)) in cases {
+            let e = deploy(&d, &d.get(ADMIN), input, t0()).expect_err("refused");
+            assert_eq!(e.kind, ErrorKind::Conflict, "{e}");
+            let m = e.message;
+            assert!(m.contains(name) && m.contains("no JIT access"), "{m}");
             // One setting is spoken of in the singular.
-            assert!(m.contains(&format!("{flag} only applies")) && m.contains("drop it"), "{m}");
+            assert!(m.contains(&format!("{name} only applies")) && m.contains("drop it"), "{m}");
+            // The message names no door's syntax; the refusal says which input it is about.
+            assert!(!m.contains("--"), "{m}");
+            assert_eq!(e.about.first(), Some(&about), "{m}");
         }
-        let m = refused(
-            deploy(
-                &d,
-                &d.get(ADMIN),
-                off(Deployment {
-                    mode: Some(ApprovalMode::ManualApprove),
-                    approvers: vec![APPROVER.into()],
-                    ..deployment("a", "jit-offer")
-                }),
-                t0(),
-            ),
-            ErrorKind::Conflict,
+        let e = deploy(
+            &d,
+            &d.get(ADMIN),
+            off(Deployment {
+                mode: Some(ApprovalMode::ManualApprove),
+                approvers: vec![APPROVER.into()],
+                ..deployment("a", "jit-offer")
+            }),
+            t0(),
+        )
+        .expect_err("refused");
+        let m = &e.message;
+        assert!(
+            m.contains("the approval mode, the approver list only apply") && m.contains("drop them"),
+            "{m}"
         );
-        assert!(m.contains("--approval, --approver only apply") && m.contains("drop them"), "{m}");
-        assert!(m.contains("--jit on"), "{m}");
+        assert!(m.contains("deploy with JIT access") && !m.contains("--"), "{m}");
+        assert_eq!(e.about, [Input::ApprovalMode, Input::Approvers, Input::Jit]);
         // Without them, a deployment without JIT is fine.
         assert!(deploy(&d, &d.get(ADMIN), off(deployment("a", "jit-offer")), t0()).is_ok());
     }

@@ -148,7 +148,8 @@ impl Worker {
                     // `pass` has let go of the store and said why.
                     Err(e) if e.is_damage() => return,
                     Err(e) => {
-                        // redb refuses everything after a failed write until the file is opened again.
+                        // A backend may refuse everything after a failed write until it is opened
+                        // again (redb does).
                         broken = self.storage.reopen(store_side(e)).err();
                         // Due work is tried again a second later rather than spinning on a failing disk.
                         let later = now.timestamp_millis() + RETRY.as_millis() as i64;
