@@ -426,7 +426,7 @@ fn indexes_agree_with_the_records_after_every_write(open: Open) {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let pick = (seed >> 33) as usize;
         let open_ids: Vec<u64> = model.values().filter(|r| !r.state.is_final()).map(|r| r.id).collect();
-        let change = if open_ids.is_empty() || pick % 3 == 0 {
+        let change = if open_ids.is_empty() || pick.is_multiple_of(3) {
             let id = model.keys().last().map_or(1, |id| id + 1);
             (None, pending(id, apps[pick % 3], requesters[(pick / 3) % 3], step * 60))
         } else {

@@ -139,7 +139,7 @@ fn save_transition(
     let reason = verdict.map(|v| v.reason.as_str());
     w.record(Change { reason, ..Change::of_request(actor, action, Some(old), new) })?;
     let message = requester_message(new, action);
-    Ok(w.notify(std::slice::from_ref(&new.requester), new, &message)?)
+    w.notify(std::slice::from_ref(&new.requester), new, &message)
 }
 
 fn requester_message(r: &AccessRequest, action: Action) -> String {
