@@ -6,7 +6,8 @@
 //! The properties: every operation round-trips; lists come newest first (names in order) and a
 //! cursor walks on without a gap or a repeat; ids and keys are unique; every index agrees with the
 //! records after every write; closing and opening again keeps everything; a reader beside a writer
-//! sees each write whole or not at all.
+//! sees each write whole or not at all; a failed write keeps nothing; after a failure the store
+//! opens again with its last commit, and a store let go of answers why.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -17,7 +18,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use jitdesk::domain::*;
 use jitdesk::engine::storage::{Reads, Storage, Writes};
-use jitdesk::engine::{OpenMode, RequestFilter};
+use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
 
 /// Opens a backend's storage kept in `dir` (a new, empty folder for each test), creating it the
 /// first time; opened again with the same folder, it finds what was written before.
@@ -554,6 +555,48 @@ fn readers_beside_a_writer_see_each_write_whole(open: Open) {
     assert_eq!(last.items.len() as u64, 1 + WRITES * PER_WRITE);
 }
 
+fn a_failed_write_keeps_nothing(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    let before = read(&s, snapshot);
+    let refusal = RuleError::conflict("refused half way");
+    let failed = s.transact(|t| -> jitdesk::Result<()> {
+        t.save_request(None, &pending(1, "app1", "p@pub", 1))?;
+        t.append_audit(&audit(1, Some("app1"), Target::Request(1)))?;
+        t.put_notification(&notification(1, "a@cust", 1))?;
+        t.set_seen_upto("a@cust", 1)?;
+        Err(refusal.clone().into())
+    });
+    match failed {
+        Err(jitdesk::Error::Rule(rule)) => assert_eq!(rule, refusal, "the work's own error comes back"),
+        other => panic!("expected the work's refusal, got {other:?}"),
+    }
+    assert_eq!(read(&s, snapshot), before, "nothing of a failed write is kept");
+    // The store takes the next write as if nothing had happened.
+    write(&s, |t| t.save_request(None, &pending(1, "app1", "p@pub", 1)));
+    assert_eq!(read(&s, |t| t.request(1)).map(|r| r.id), Some(1));
+}
+
+fn reopening_after_a_failure_and_letting_go(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    write(&s, |t| t.save_request(None, &pending(1, "app1", "p@pub", 1)));
+    let before = read(&s, snapshot);
+    // Opened again after a failed write: the last commit is all there, and writes go on.
+    s.reopen(StoreError::Storage("a write failed".into())).expect("opens again");
+    assert_eq!(read(&s, snapshot), before);
+    write(&s, |t| t.save_request(None, &pending(2, "app2", "q@pub", 2)));
+    // Let go of as damaged: every call answers why. (The file stays as the last commit left it;
+    // redb keeps its lock until the process ends, so this process cannot open it again.)
+    s.abandon(StoreError::Damaged("bad page".into()));
+    let answered =
+        |e: jitdesk::Error| matches!(e, jitdesk::Error::Storage(StoreError::Damaged(m)) if m == "bad page");
+    assert!(answered(s.query(|t| t.request(1)).expect_err("a read answers why")));
+    assert!(answered(s.transact(|t| t.set_seen_upto("a@cust", 9)).expect_err("a write answers why")));
+}
+
 // ---- run against redb ----
 
 #[test]
@@ -584,4 +627,14 @@ fn redb_keeps_everything_when_opened_again() {
 #[test]
 fn redb_readers_beside_a_writer_see_each_write_whole() {
     readers_beside_a_writer_see_each_write_whole(redb);
+}
+
+#[test]
+fn redb_keeps_nothing_of_a_failed_write() {
+    a_failed_write_keeps_nothing(redb);
+}
+
+#[test]
+fn redb_opens_again_after_a_failure_and_lets_go_of_a_damaged_store() {
+    reopening_after_a_failure_and_letting_go(redb);
 }
