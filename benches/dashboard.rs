@@ -30,8 +30,8 @@ use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use jitdesk::config::Config;
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use jitdesk::domain::{ApprovalMode, License, Span, TenantKind};
+use jitdesk::engine::OpenMode;
 use jitdesk::engine::{Batch, Engine, ManualClock, SystemClock};
-use jitdesk::store::OpenMode;
 use jitdesk::tui::app::{App, Tab, Ui};
 use jitdesk::tui::data::Snapshot;
 use jitdesk::tui::rows::Which;
@@ -363,8 +363,8 @@ async fn one_start(case: &Case<'_>, phases: &mut Phases) {
 /// The engine queries `Snapshot::load` makes for a directory user, each timed alone, interleaved.
 async fn load_breakdown(path: &Path, upn: &str) -> Vec<(&'static str, f64, usize)> {
     use jitdesk::domain::{Paging, RequestState};
+    use jitdesk::engine::RequestFilter;
     use jitdesk::engine::Viewer;
-    use jitdesk::store::RequestFilter;
     const QUERIES: [&str; 10] = [
         "user",
         "tenants",

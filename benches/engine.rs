@@ -22,7 +22,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use jitdesk::domain::{Action, ApprovalMode, License, RequestState, Span, Target, TenantKind};
 use jitdesk::engine::{Batch, Decide, Engine, ManualClock, SystemClock, Viewer};
-use jitdesk::store::{OpenMode, RequestFilter};
+use jitdesk::engine::{OpenMode, RequestFilter};
 use tokio::sync::broadcast::error::RecvError;
 
 mod common;

@@ -18,7 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
 use crate::engine::{Batch, Cancel, Clock, Command, Decide, Engine, ManualClock, Revoke, SetPolicy};
-use crate::store::{OpenMode, Result};
+use crate::engine::{OpenMode, Result};
 
 /// Long enough for requests to have expired and timed out on their own before the real now.
 const HISTORY: TimeDelta = TimeDelta::hours(48);

@@ -13,7 +13,21 @@ use tokio::net::UnixStream;
 
 use crate::config::Config;
 use crate::os_user::named;
-use crate::store::{Error, Result};
+
+/// Why a process on a socket may not be told anything, or why that cannot be told: one whole
+/// sentence for a person, worded the same whichever side asks. The client reports it as trouble
+/// with the service; the service, as why it does not serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Untrusted {
+    /// The config file that may name the service account could not be read.
+    #[error("{0}")]
+    Config(String),
+    /// The process is not the store's owner nor the service account, or who it is cannot be told.
+    #[error("{0}")]
+    Refused(String),
+}
+
+type Result<T> = std::result::Result<T, Untrusted>;
 
 /// The variable that names the service account, ahead of the config file.
 const ACCOUNT_VARIABLE: &str = "JITDESK_SERVICE_USER";
@@ -37,7 +51,7 @@ impl Trust {
     pub fn for_store(store: &Path) -> Result<Trust> {
         let account = match std::env::var(ACCOUNT_VARIABLE).ok().filter(|a| !a.trim().is_empty()) {
             Some(account) => Some(account),
-            None => Config::user().map_err(Error::Service)?.service_user,
+            None => Config::user().map_err(Untrusted::Config)?.service_user,
         };
         let account = account.map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
         Ok(Trust { store: store.to_path_buf(), account })
@@ -47,7 +61,7 @@ impl Trust {
     /// the one line that says who it is and what to do.
     pub fn check(&self, socket: &Path, stream: &UnixStream) -> Result<()> {
         let peer = stream.peer_cred().map(|c| c.uid()).map_err(|e| {
-            Error::Service(format!(
+            Untrusted::Refused(format!(
                 "cannot tell who answers on {} ({e}), so nothing was sent to it: try again, or ask the operator",
                 socket.display()
             ))
@@ -75,7 +89,7 @@ impl Trust {
             named(peer)
         );
         let store = self.store.display();
-        Err(Error::Service(match (owner, account) {
+        Err(Untrusted::Refused(match (owner, account) {
             (Ok(owner), Some((login, uid))) => format!(
                 "{who}: it neither owns the store {store} (that is {}) nor is the service account `{login}` (uid {uid}); it may be posing as the service: remove the socket if it is stale and yours, otherwise tell your administrator",
                 named(owner)
@@ -100,12 +114,12 @@ impl Trust {
 fn uid_of(login: &str) -> Result<u32> {
     match nix::unistd::User::from_name(login) {
         Ok(Some(user)) => Ok(user.uid.as_raw()),
-        Ok(None) => Err(Error::Service(format!(
+        Ok(None) => Err(Untrusted::Refused(format!(
             "the service account `{}` (service_user in {}, or {ACCOUNT_VARIABLE}) is not a user on this host: name the account `jitdesk serve` runs as",
             crate::domain::text::shown(login),
             config_file()
         ))),
-        Err(e) => Err(Error::Service(format!(
+        Err(e) => Err(Untrusted::Refused(format!(
             "cannot look up the service account `{}` ({e}): try again",
             crate::domain::text::shown(login)
         ))),

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{RuleError, User};
+use crate::domain::{Input, RuleError, User};
 
 /// The operator acts as a directory user by naming them in this header.
 pub const AS_HEADER: &str = "x-jitdesk-as";
@@ -58,6 +58,9 @@ pub struct FailureDetail {
     pub kind: ErrorKind,
     /// A sentence for people: what is wrong and what to do about it.
     pub message: String,
+    /// The inputs a refused rule is about, so that a client can say how its people give them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub about: Vec<Input>,
 }
 
 impl Failure {
@@ -65,14 +68,15 @@ impl Failure {
     /// `unavailable`.
     pub fn rule(&self) -> Option<RuleError> {
         let message = self.error.message.clone();
-        Some(match self.error.kind {
+        let rule = match self.error.kind {
             ErrorKind::Invalid => RuleError::invalid(message),
             ErrorKind::NotFound => RuleError::not_found(message),
             ErrorKind::Forbidden => RuleError::forbidden(message),
             ErrorKind::Conflict => RuleError::conflict(message),
             ErrorKind::Limited => RuleError::limited(message, None),
             ErrorKind::Unavailable => return None,
-        })
+        };
+        Some(rule.about(&self.error.about))
     }
 }
 

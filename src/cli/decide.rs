@@ -8,11 +8,12 @@ use super::args::{Cli, DecideArgs};
 use super::show::Style;
 use super::{Output, ok, print, report, viewer};
 use crate::client::Backend;
+use crate::client::Result;
 use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules;
 use crate::domain::{AccessRequest, RequestState};
 use crate::engine::Decide;
-use crate::store::{RequestFilter, Result};
+use crate::engine::RequestFilter;
 
 pub async fn run(
     backend: &Backend,
@@ -91,7 +92,7 @@ impl Decisions {
             Ok(r) => print(&decided(&r, style)),
             Err(e) => {
                 self.refused += 1;
-                report(&format!("request {id}: {e}"));
+                report(&format!("request {id}: {}", super::worded(&e)));
             }
         }
     }

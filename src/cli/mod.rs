@@ -20,15 +20,16 @@ pub use args::Cli;
 use args::*;
 
 use crate::client::{self, Backend, Open};
+use crate::client::{Error, Result};
 use crate::config::Config;
 use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
 use crate::domain::text::sanitize;
-use crate::domain::{Listed, Page, Paging, RequestState, RuleError};
+use crate::domain::{Input, Listed, Page, Paging, RequestState, RuleError};
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
+use crate::engine::{OpenMode, RequestFilter, StoreError};
 use crate::json;
-use crate::store::{Error, OpenMode, RequestFilter, Result};
 use crate::tui;
 use show::Style;
 
@@ -41,7 +42,7 @@ pub fn main() -> ExitCode {
     // Where it happened goes to the log only: a path on the build machine means nothing to a user.
     std::panic::set_hook(Box::new(|info| {
         tracing::error!("panic: {info}");
-        if !crate::store::probing() {
+        if !crate::engine::probing() {
             // Not `eprintln!`: it panics when stderr is gone (a hung-up terminal), and a panic in
             // here aborts the process before anything is cleaned up.
             let _ = writeln!(
@@ -102,7 +103,11 @@ pub fn main() -> ExitCode {
         // socket stops answering while it stops: wait for either to finish, then try once more,
         // rather than say "in use". A service that stopped answering between finding it and
         // calling it was sent nothing (a command's one change is its last call): the same.
-        Err(Error::InUse { .. }) if client && client::held_by_a_service_or_free(&path) => {
+        Err(e)
+            if client
+                && matches!(e.store(), Some(StoreError::InUse { .. }))
+                && client::held_by_a_service_or_free(&path) =>
+        {
             drop(runtime);
             once_more(&cli, &path, &socket)
         }
@@ -114,7 +119,32 @@ pub fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
-        Err(e) => fail(&e.to_string()),
+        Err(e) => fail(&worded(&e)),
+    }
+}
+
+/// An error in the command line's words: a refused rule says which flags give what it is about.
+fn worded(e: &Error) -> String {
+    match e {
+        Error::Engine(crate::engine::Error::Rule(rule)) if !rule.about.is_empty() => {
+            let flags: Vec<&str> = rule.about.iter().map(|input| flags(*input)).collect();
+            format!("{rule} ({})", flags.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// How an input the rules speak of is given on the command line.
+fn flags(input: Input) -> &'static str {
+    match input {
+        Input::Identity => "--as UPN, JITDESK_USER, or `jitdesk user add --login`",
+        Input::License => "--license",
+        Input::Jit => "--jit on|off",
+        Input::ApprovalMode => "--approval",
+        Input::MaxDuration => "--max-duration",
+        Input::Approvers => "--approver",
+        Input::RequestTimeout => "--request-timeout",
+        Input::Roles => "--role",
     }
 }
 
@@ -161,10 +191,10 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Service(format!("cannot start the runtime: {e}")))?;
+        .map_err(|e| Error::Local(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
         if !client::wait_for_service_or_store(path, socket, crate::api::limits::SERVICE_WAIT).await {
-            let holder = crate::store::holder_pid(path).map_or_else(
+            let holder = crate::engine::holder_pid(path).map_or_else(
                 || "another process".to_string(),
                 |pid| {
                     format!(
@@ -173,7 +203,7 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
                     )
                 },
             );
-            return Err(Error::InUse { path: path.to_path_buf(), holder });
+            return Err(StoreError::InUse { path: path.to_path_buf(), holder }.into());
         }
         let service = Some(socket.to_path_buf()).filter(|socket| client::may_answer(socket));
         run(cli, path, service).await
@@ -227,7 +257,7 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
 /// other commands on it are not locked out.
 async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
     // Before anything is opened or created: a refused dashboard changes nothing.
-    tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
+    tui::capabilities::check().map_err(Error::Local)?;
     crate::logging::to_file();
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
     // folder. The socket stays beside the path as given, where clients look for it.
@@ -237,7 +267,7 @@ async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path
     let shown = shared(&backend, &socket, async {
         let actor = backend.actor(cli.as_user.as_deref()).await?;
         let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc, bell: None, tour: None };
-        tui::run(backend.clone(), opts).await.map_err(|e| Error::Rule(RuleError::invalid(e)))
+        tui::run(backend.clone(), opts).await
     })
     .await;
     backend.close().await?;
@@ -270,7 +300,7 @@ async fn serve(
     };
     match crate::service::serve(path, &socket, group).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(crate::service::ServeError::Store(e)) => Err(e),
+        Err(crate::service::ServeError::Store(e)) => Err(e.into()),
         Err(e) => Ok(fail(&e.to_string())),
     }
 }
@@ -288,14 +318,14 @@ struct DemoPlay {
 /// the tour again on a fresh store each time it ends, until the user quits.
 async fn demo(cli: &Cli, play: DemoPlay) -> Result<ExitCode> {
     if !(play.speed.is_finite() && play.speed > 0.0) {
-        return Err(Error::Rule(RuleError::invalid("--speed needs a number above 0: 2 plays twice as fast")));
+        return Err(Error::from(RuleError::invalid("--speed needs a number above 0: 2 plays twice as fast")));
     }
     let as_other = cli.as_user.as_deref().is_some_and(|upn| upn.trim().to_lowercase() != tui::tour::VIEWER);
     if play.tour && as_other {
         let why = format!("the tour is told as {}: leave out --as", tui::tour::VIEWER);
-        return Err(Error::Rule(RuleError::invalid(why)));
+        return Err(Error::from(RuleError::invalid(why)));
     }
-    tui::capabilities::check().map_err(|e| Error::Rule(RuleError::invalid(e)))?;
+    tui::capabilities::check().map_err(Error::Local)?;
     crate::logging::to_file();
     loop {
         let ending = demo_once(cli, &play).await?;
@@ -310,7 +340,7 @@ async fn demo_once(cli: &Cli, play: &DemoPlay) -> Result<tui::Ending> {
     let dir = tempfile::Builder::new()
         .prefix("jitdesk-demo-")
         .tempdir()
-        .map_err(|e| Error::Storage(format!("cannot make a demo folder: {e}")))?;
+        .map_err(|e| Error::Local(format!("cannot make a demo folder: {e}")))?;
     let path = dir.path().join("demo.redb");
     crate::sample::create(&path, 0).await?;
     let engine = Engine::open(&path, OpenMode::Existing, Arc::new(SystemClock)).await?;
@@ -340,11 +370,11 @@ async fn demo_once(cli: &Cli, play: &DemoPlay) -> Result<tui::Ending> {
         let kept = dir.keep();
         print(&format!("kept the demo store at {}\n", kept.join("demo.redb").display()));
     }
-    shown.map_err(|e| Error::Rule(RuleError::invalid(e)))
+    shown
 }
 
 fn json_out<T: Serialize>(value: &T) -> Result<String> {
-    crate::json_writer::to_string_pretty(value).map(|s| s + "\n").map_err(|e| Error::Storage(e.to_string()))
+    crate::json_writer::to_string_pretty(value).map(|s| s + "\n").map_err(|e| Error::Local(e.to_string()))
 }
 
 type Output = (String, ExitCode);
@@ -355,7 +385,7 @@ fn ok(out: String) -> Result<Output> {
 
 async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Output> {
     // The same zone as the dashboard's: `--utc`, else config.toml's `time`, else the system's.
-    let zone = Config::user().map_err(Error::Service)?.time_style(cli.utc);
+    let zone = Config::user().map_err(Error::Local)?.time_style(cli.utc);
     let style = Style { zone, now: backend.now() };
     // Directory changes are made as the operator (the OS login), whatever --as says.
     let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use hyper::Method;
 
 use super::{Client, Events};
+use super::{Error, Result};
 use crate::api::paths::{self, encode};
 use crate::api::wire::{self, MORE_HEADER};
 use crate::domain::list::MAX_LIMIT;
@@ -17,8 +18,8 @@ use crate::domain::*;
 use crate::engine::{
     Cancel, Command, Decide, Engine, MarkSeen, RequestDetail, Revoke, SetPolicy, SystemClock, Viewer,
 };
+use crate::engine::{OpenMode, RequestFilter, StoreError};
 use crate::json;
-use crate::store::{Error, OpenMode, RequestFilter, Result};
 use serde::de::DeserializeOwned;
 
 /// Where the engine runs.
@@ -123,12 +124,12 @@ impl Backend {
         match (engine, service) {
             (Ok(engine), _) => {
                 // The same limits as the service: a local store is no way around them.
-                let config = crate::config::Config::user().map_err(Error::Service)?;
+                let config = crate::config::Config::user().map_err(Error::Local)?;
                 engine.set_limits(config.limits);
                 Ok(Backend::Local(engine))
             }
             // A shared store is not the user's to open: what they need is the service, which is down.
-            (Err(Error::Unreadable { path, detail }), Some(socket))
+            (Err(crate::engine::Error::Storage(StoreError::Unreadable { path, detail })), Some(socket))
                 if socket.exists() && detail.contains("Permission denied") =>
             {
                 Err(Error::Service(format!(
@@ -137,14 +138,14 @@ impl Backend {
                     path.display()
                 )))
             }
-            (Err(e), _) => Err(e),
+            (Err(e), _) => Err(e.into()),
         }
     }
 
     /// Closes a local store cleanly; a service needs nothing.
     pub async fn close(self) -> Result<()> {
         match self {
-            Backend::Local(engine) => engine.close().await,
+            Backend::Local(engine) => Ok(engine.close().await?),
             Backend::Remote(_) => Ok(()),
         }
     }
@@ -251,7 +252,7 @@ impl Backend {
     /// Runs a command as `actor`; it returns once the change is durable.
     pub async fn run<C: Routed>(&self, actor: &Actor, command: C) -> Result<C::Output> {
         match self {
-            Backend::Local(engine) => engine.run(actor, command).await,
+            Backend::Local(engine) => Ok(engine.run(actor, command).await?),
             Backend::Remote(client) => command.send(client, header(actor)).await,
         }
     }
@@ -260,14 +261,14 @@ impl Backend {
 
     pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
         match self {
-            Backend::Local(engine) => engine.tenants(whole(paging)).await,
+            Backend::Local(engine) => Ok(engine.tenants(whole(paging)).await?),
             Backend::Remote(client) => list(client, client.as_user(), paths::TENANTS, vec![], paging).await,
         }
     }
 
     pub async fn search_users(&self, text: &str, paging: Paging<String>) -> Result<Page<User>> {
         match self {
-            Backend::Local(engine) => engine.search_users(text, whole(paging)).await,
+            Backend::Local(engine) => Ok(engine.search_users(text, whole(paging)).await?),
             Backend::Remote(client) => {
                 let query = vec![("search", text.to_string())];
                 list(client, client.as_user(), paths::USERS, query, paging).await
@@ -277,7 +278,7 @@ impl Backend {
 
     pub async fn offers(&self, paging: Paging<String>) -> Result<Page<Offer>> {
         match self {
-            Backend::Local(engine) => engine.offers(whole(paging)).await,
+            Backend::Local(engine) => Ok(engine.offers(whole(paging)).await?),
             Backend::Remote(client) => list(client, client.as_user(), paths::OFFERS, vec![], paging).await,
         }
     }
@@ -285,7 +286,7 @@ impl Backend {
     /// The applications the viewer may see, in name order.
     pub async fn apps(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<Application>> {
         match self {
-            Backend::Local(engine) => engine.apps(viewer, whole(paging)).await,
+            Backend::Local(engine) => Ok(engine.apps(viewer, whole(paging)).await?),
             Backend::Remote(_) => {
                 let page = self.app_views(viewer, paging).await?;
                 Ok(Page { items: page.items.into_iter().map(Application::from).collect(), more: page.more })
@@ -312,7 +313,7 @@ impl Backend {
 
     pub async fn app(&self, viewer: &Viewer, name: &str) -> Result<Application> {
         match self {
-            Backend::Local(engine) => engine.app(viewer, name).await,
+            Backend::Local(engine) => Ok(engine.app(viewer, name).await?),
             Backend::Remote(_) => Ok(self.app_view(viewer, name).await?.into()),
         }
     }
@@ -333,7 +334,7 @@ impl Backend {
         let paging = whole(Paging { limit: filter.limit, after: filter.after });
         match self {
             Backend::Local(engine) => {
-                engine.requests(viewer, RequestFilter { limit: paging.limit, ..filter }).await
+                Ok(engine.requests(viewer, RequestFilter { limit: paging.limit, ..filter }).await?)
             }
             Backend::Remote(client) => {
                 let mut query = Vec::new();
@@ -356,7 +357,7 @@ impl Backend {
     /// One request with its history, if the viewer may see it.
     pub async fn request(&self, viewer: &Viewer, id: u64) -> Result<RequestDetail> {
         match self {
-            Backend::Local(engine) => engine.request(viewer, id).await,
+            Backend::Local(engine) => Ok(engine.request(viewer, id).await?),
             Backend::Remote(client) => {
                 let mut view: json::Request = client.get(&paths::request(id), as_header(viewer)).await?;
                 let history = view.history.take().unwrap_or_default();
@@ -368,7 +369,7 @@ impl Backend {
     /// Approved access that has not ended (active now, or scheduled to start), as the viewer sees it.
     pub async fn grants(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AccessRequest>> {
         match self {
-            Backend::Local(engine) => engine.grants(viewer, whole(paging)).await,
+            Backend::Local(engine) => Ok(engine.grants(viewer, whole(paging)).await?),
             Backend::Remote(client) => {
                 let page: Page<json::Request> =
                     list(client, as_header(viewer), paths::ACCESS, vec![], paging).await?;
@@ -379,7 +380,7 @@ impl Backend {
 
     pub async fn access_check(&self, viewer: &Viewer, app: &str, upn: &str) -> Result<AccessStatus> {
         match self {
-            Backend::Local(engine) => engine.access_check(viewer, app, upn).await,
+            Backend::Local(engine) => Ok(engine.access_check(viewer, app, upn).await?),
             Backend::Remote(client) => {
                 let path = format!("{}?app={}&user={}", paths::ACCESS_CHECK, encode(app), encode(upn));
                 Ok(client.get::<json::AccessCheck>(&path, as_header(viewer)).await?.access.into())
@@ -390,7 +391,7 @@ impl Backend {
     /// The audit records the viewer may see, newest first.
     pub async fn audit(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AuditRecord>> {
         match self {
-            Backend::Local(engine) => engine.audit(viewer, whole(paging)).await,
+            Backend::Local(engine) => Ok(engine.audit(viewer, whole(paging)).await?),
             Backend::Remote(client) => list(client, as_header(viewer), paths::AUDIT, vec![], paging).await,
         }
     }
@@ -400,7 +401,7 @@ impl Backend {
     /// The user's notifications, newest first.
     pub async fn notifications(&self, upn: &str, paging: Paging<u64>) -> Result<Page<Notification>> {
         match self {
-            Backend::Local(engine) => engine.notifications(upn, whole(paging)).await,
+            Backend::Local(engine) => Ok(engine.notifications(upn, whole(paging)).await?),
             Backend::Remote(client) => list(client, Some(upn), paths::NOTIFICATIONS, vec![], paging).await,
         }
     }

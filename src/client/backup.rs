@@ -12,11 +12,12 @@ use hyper::header::CONTENT_LENGTH;
 use tempfile::NamedTempFile;
 
 use super::{Backend, CALL_TIMEOUT, Client, failure, request};
+use super::{Error, Result};
 use crate::api::limits::BACKUP_TIMEOUT;
 use crate::api::paths;
 use crate::domain::RuleError;
 use crate::domain::rules::Actor;
-use crate::store::{Error, Result};
+use crate::engine::StoreError;
 
 impl Backend {
     /// Writes a backup of the store to the new file `to`, created 0600; its size in bytes. Through
@@ -68,7 +69,7 @@ fn folder_of(to: &Path) -> &Path {
 }
 
 fn exists(to: &Path) -> Error {
-    Error::Rule(RuleError::conflict(format!(
+    Error::from(RuleError::conflict(format!(
         "{} already exists: a backup never overwrites a file, so name a new one",
         to.display()
     )))
@@ -76,8 +77,8 @@ fn exists(to: &Path) -> Error {
 
 fn write_error(to: &Path, e: std::io::Error) -> Error {
     match e.kind() {
-        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Error::DiskFull,
-        _ => Error::Rule(RuleError::invalid(format!(
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => StoreError::DiskFull.into(),
+        _ => Error::from(RuleError::invalid(format!(
             "cannot write the backup to {}: {e}; nothing was kept",
             to.display()
         ))),

@@ -10,9 +10,11 @@
 
 mod backend;
 mod backup;
+mod error;
 mod events;
 
 pub use backend::{Backend, Link, Open, Routed, os_login};
+pub use error::{Error, Result};
 pub use events::{Change, Events};
 
 use std::path::{Path, PathBuf};
@@ -33,7 +35,6 @@ use crate::api::limits::{HEADER_TIMEOUT, HEALTH_TIMEOUT, REQUEST_TIMEOUT};
 use crate::api::paths;
 use crate::api::trust::Trust;
 use crate::api::wire::{self, AS_HEADER};
-use crate::store::{Error, Result};
 
 /// How long connecting to the socket may take: as long as the service may take to answer whether
 /// it serves our store.
@@ -48,11 +49,11 @@ const KEEP: usize = 4;
 
 /// The socket of the service for a store: `JITDESK_SOCKET`, else `socket` in the config file, else
 /// `<store file>.sock` beside it (the same rule `jitdesk serve` follows).
-pub fn socket_for(store: &Path) -> crate::Result<PathBuf> {
+pub fn socket_for(store: &Path) -> Result<PathBuf> {
     if let Some(socket) = std::env::var_os("JITDESK_SOCKET").filter(|s| !s.is_empty()) {
         return Ok(PathBuf::from(socket));
     }
-    let config = crate::config::Config::user().map_err(crate::Error::Service)?;
+    let config = crate::config::Config::user().map_err(Error::Local)?;
     Ok(config.socket.unwrap_or_else(|| paths::default_socket(store)))
 }
 
@@ -68,7 +69,7 @@ pub fn may_answer(socket: &Path) -> bool {
 /// answering for a moment as it starts and quits). On Linux, which says who holds a lock; elsewhere
 /// nobody is ever named, so this says yes.
 pub fn held_by_a_service_or_free(store: &Path) -> bool {
-    let Some(pid) = crate::store::holder_pid(store) else { return true };
+    let Some(pid) = crate::engine::holder_pid(store) else { return true };
     let serve = std::fs::read(format!("/proc/{pid}/cmdline"))
         .is_ok_and(|line| line.split(|b| *b == 0).any(|arg| arg == b"serve"));
     // Another user's process may not be looked at this way; its `serve` shows above.
@@ -85,7 +86,7 @@ pub fn held_by_a_service_or_free(store: &Path) -> bool {
 pub async fn wait_for_service_or_store(store: &Path, socket: &Path, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     loop {
-        if crate::store::holder_pid(store).is_none() {
+        if crate::engine::holder_pid(store).is_none() {
             return true;
         }
         match Client::discover(store, socket, None).await {
@@ -225,7 +226,7 @@ impl Client {
         as_user: Option<&str>,
         body: &B,
     ) -> Result<T> {
-        let body = serde_json::to_vec(body).map_err(|e| Error::Storage(format!("cannot write JSON: {e}")))?;
+        let body = serde_json::to_vec(body).map_err(|e| Error::Local(format!("cannot write JSON: {e}")))?;
         let answer = self.call(method, path, as_user, Some(body)).await?;
         self.read(answer)
     }
@@ -313,7 +314,7 @@ impl Client {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(socket)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Err(Error::Rule(crate::domain::RuleError::forbidden(format!(
+                return Err(Error::from(crate::domain::RuleError::forbidden(format!(
                     "a jitdesk service owns this store, and you may not connect to its socket {} ({e}): ask its operator to add you to the socket's group (`jitdesk serve --group`)",
                     socket.display()
                 ))));
@@ -394,7 +395,7 @@ fn request(
     let mut builder = Request::builder().method(method).uri(path).header(HOST, "localhost");
     if let Some(upn) = as_user {
         let value = HeaderValue::from_str(upn).map_err(|_| {
-            Error::Rule(crate::domain::RuleError::invalid(format!(
+            Error::from(crate::domain::RuleError::invalid(format!(
                 "`{}` is not a user name the service can be told: use a plain UPN",
                 crate::domain::text::shown(upn)
             )))
@@ -406,7 +407,7 @@ fn request(
     }
     builder
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .map_err(|e| Error::Storage(format!("cannot make the request {path}: {e}")))
+        .map_err(|e| Error::Local(format!("cannot make the request {path}: {e}")))
 }
 
 /// A refusal as the error a local engine would have returned: the rules' refusals as `Rule`, with
@@ -417,7 +418,7 @@ fn failure(socket: &Path, status: StatusCode, body: &[u8]) -> Error {
         Ok(mut failure) => {
             failure.error.message = crate::domain::text::sanitize(&failure.error.message).into_owned();
             match failure.rule() {
-                Some(rule) => Error::Rule(rule),
+                Some(rule) => Error::from(rule),
                 None => Error::Service(failure.error.message),
             }
         }
@@ -446,7 +447,7 @@ mod tests {
         let body =
             br#"{"error":{"kind":"conflict","message":"cannot approve request 11: it is already Approved"}}"#;
         match failure(socket, StatusCode::CONFLICT, body) {
-            Error::Rule(rule) => {
+            Error::Engine(crate::engine::Error::Rule(rule)) => {
                 assert_eq!(rule.kind, crate::domain::ErrorKind::Conflict);
                 assert_eq!(rule.message, "cannot approve request 11: it is already Approved");
             }

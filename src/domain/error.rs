@@ -21,6 +21,24 @@ pub enum ErrorKind {
     Limited,
 }
 
+/// An input a refusal is about, named in the rules' words. A message says what is wrong in
+/// words every door can show; each door adds how its people give the input (the CLI: a flag, the
+/// dashboard: a key), so no rule speaks one door's syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Input {
+    /// Who the caller acts as.
+    Identity,
+    License,
+    /// Whether a deployment has JIT access.
+    Jit,
+    ApprovalMode,
+    MaxDuration,
+    Approvers,
+    RequestTimeout,
+    Roles,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleError {
     pub kind: ErrorKind,
@@ -28,24 +46,32 @@ pub struct RuleError {
     /// For `Limited`: when trying again can succeed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<DateTime<Utc>>,
+    /// The inputs the refusal is about, for a door to say how to give them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub about: Vec<Input>,
 }
 
 impl RuleError {
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Invalid, message: message.into(), retry_at: None }
+        Self { kind: ErrorKind::Invalid, message: message.into(), retry_at: None, about: Vec::new() }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::NotFound, message: message.into(), retry_at: None }
+        Self { kind: ErrorKind::NotFound, message: message.into(), retry_at: None, about: Vec::new() }
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Forbidden, message: message.into(), retry_at: None }
+        Self { kind: ErrorKind::Forbidden, message: message.into(), retry_at: None, about: Vec::new() }
     }
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Conflict, message: message.into(), retry_at: None }
+        Self { kind: ErrorKind::Conflict, message: message.into(), retry_at: None, about: Vec::new() }
     }
     /// A limit was reached; `retry_at` is when it lifts (the message says so in words too).
     pub fn limited(message: impl Into<String>, retry_at: Option<DateTime<Utc>>) -> Self {
-        Self { kind: ErrorKind::Limited, message: message.into(), retry_at }
+        Self { kind: ErrorKind::Limited, message: message.into(), retry_at, about: Vec::new() }
+    }
+
+    /// The same refusal, saying which inputs it is about.
+    pub fn about(self, inputs: &[Input]) -> Self {
+        Self { about: inputs.to_vec(), ..self }
     }
 }
 

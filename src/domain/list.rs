@@ -3,7 +3,9 @@
 //! that grows with the store, and all of them refuse the same numbers with the same words.
 
 use super::error::RuleError;
-use super::model::{AccessRequest, Application, AuditRecord, Notification, Offer, Tenant, User};
+use super::model::{
+    AccessRequest, Application, AuditRecord, Notification, Offer, RequestState, Tenant, User,
+};
 
 /// A list gives this many items unless asked for another number.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -34,6 +36,26 @@ impl<C> Paging<C> {
     /// none at all, is refused.
     pub fn asked(limit: Option<usize>, after: Option<C>) -> Result<Self, RuleError> {
         Ok(Paging { limit: Some(check_limit(limit)?), after })
+    }
+}
+
+/// Which requests to list, newest first: at most `limit` (None: all), older than `after`. Every
+/// door asks with one, and every storage backend answers it, so it belongs to neither.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub state: Option<RequestState>,
+    pub app: Option<String>,
+    pub requester: Option<String>,
+    pub limit: Option<usize>,
+    pub after: Option<u64>,
+}
+
+impl RequestFilter {
+    /// Whether a request matches every condition the filter sets.
+    pub fn admits(&self, r: &AccessRequest) -> bool {
+        self.state.is_none_or(|s| r.state == s)
+            && self.app.as_ref().is_none_or(|a| *a == r.app)
+            && self.requester.as_ref().is_none_or(|u| *u == r.requester)
     }
 }
 

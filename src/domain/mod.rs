@@ -3,13 +3,15 @@
 pub mod error;
 pub mod list;
 pub mod model;
+pub mod open_mode;
 pub mod rules;
 pub mod span;
 pub mod text;
 pub mod time_style;
 pub mod when;
 
-pub use error::{ErrorKind, RuleError, RuleResult};
-pub use list::{Listed, Page, Paging};
+pub use error::{ErrorKind, Input, RuleError, RuleResult};
+pub use list::{Listed, Page, Paging, RequestFilter};
 pub use model::*;
+pub use open_mode::OpenMode;
 pub use span::Span;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::RuleError;
+use super::error::{Input, RuleError};
 use super::model::*;
 use super::span::Span;
 use super::text::{MAX_NAME_TEXT, MAX_TEXT, check_id, check_text, check_upn, shown};
@@ -42,13 +42,13 @@ pub trait Lookup {
     fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>, Self::Error>;
 }
 
-pub fn need_tenant<L: Lookup>(l: &L, id: &str) -> Result<Tenant, L::Error> {
+pub fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant, L::Error> {
     Ok(l.tenant(id)?.ok_or_else(|| {
         RuleError::not_found(format!("no tenant `{}`: add it with `jitdesk tenant add`", shown(id)))
     })?)
 }
 
-pub fn need_user<L: Lookup>(l: &L, upn: &str) -> Result<User, L::Error> {
+pub fn need_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<User, L::Error> {
     let upn = upn.trim().to_lowercase();
     Ok(l.user(&upn)?.ok_or_else(|| {
         RuleError::not_found(format!(
@@ -58,12 +58,12 @@ pub fn need_user<L: Lookup>(l: &L, upn: &str) -> Result<User, L::Error> {
     })?)
 }
 
-pub fn need_offer<L: Lookup>(l: &L, id: &str) -> Result<Offer, L::Error> {
+pub fn need_offer<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Offer, L::Error> {
     Ok(l.offer(id)?
         .ok_or_else(|| RuleError::not_found(format!("no offer `{}`: see `jitdesk offer list`", shown(id))))?)
 }
 
-pub fn need_app<L: Lookup>(l: &L, name: &str) -> Result<Application, L::Error> {
+pub fn need_app<L: Lookup + ?Sized>(l: &L, name: &str) -> Result<Application, L::Error> {
     Ok(l.app(name)?.ok_or_else(|| no_app(name))?)
 }
 
@@ -79,7 +79,7 @@ pub fn no_request(id: u64) -> RuleError {
 
 /// The application, if the user may see it; otherwise exactly the answer for one that does not exist,
 /// so that acting on another tenant's application tells nothing about it.
-pub fn need_visible_app<L: Lookup>(l: &L, user: &User, name: &str) -> Result<Application, L::Error> {
+pub fn need_visible_app<L: Lookup + ?Sized>(l: &L, user: &User, name: &str) -> Result<Application, L::Error> {
     match l.app(name)? {
         Some(app) if can_see(user, &app) => Ok(app),
         _ => Err(no_app(name).into()),
@@ -92,7 +92,7 @@ fn need_visible_request(app: &Application, user: &User, req: &AccessRequest) -> 
 }
 
 /// The directory user behind an actor; operators are not users and cannot act in the workflow.
-pub fn resolve<L: Lookup>(l: &L, actor: &Actor) -> Result<User, L::Error> {
+pub fn resolve<L: Lookup + ?Sized>(l: &L, actor: &Actor) -> Result<User, L::Error> {
     match actor {
         Actor::User(upn) => need_user(l, upn),
         Actor::Operator(_) => Err(needs_user().into()),
@@ -101,9 +101,8 @@ pub fn resolve<L: Lookup>(l: &L, actor: &Actor) -> Result<User, L::Error> {
 
 /// The refusal for workflow actions attempted without a directory identity.
 pub fn needs_user() -> RuleError {
-    RuleError::forbidden(
-        "this needs a directory user: pass --as UPN, set JITDESK_USER, or give a user your OS login with `jitdesk user add --login`",
-    )
+    RuleError::forbidden("this needs a directory user: act as one, or give one your OS login")
+        .about(&[Input::Identity])
 }
 
 fn need_operator(actor: &Actor) -> Result<(), RuleError> {
@@ -138,7 +137,7 @@ pub struct NewTenant {
     pub license: Option<License>,
 }
 
-pub fn add_tenant<L: Lookup>(l: &L, actor: &Actor, input: NewTenant) -> Result<Tenant, L::Error> {
+pub fn add_tenant<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewTenant) -> Result<Tenant, L::Error> {
     need_operator(actor)?;
     let id = check_id("tenant id", &input.id)?;
     let name = match input.name {
@@ -148,8 +147,9 @@ pub fn add_tenant<L: Lookup>(l: &L, actor: &Actor, input: NewTenant) -> Result<T
     let license = match (input.kind, input.license) {
         (TenantKind::Publisher, Some(_)) => {
             return Err(RuleError::invalid(
-                "only customer tenants carry a licence: drop --license for a publisher tenant",
+                "only customer tenants carry a licence: give none for a publisher tenant",
             )
+            .about(&[Input::License])
             .into());
         }
         (TenantKind::Publisher, None) => None,
@@ -172,7 +172,7 @@ pub struct NewUser {
     pub login: Option<String>,
 }
 
-pub fn add_user<L: Lookup>(l: &L, actor: &Actor, input: NewUser) -> Result<User, L::Error> {
+pub fn add_user<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewUser) -> Result<User, L::Error> {
     need_operator(actor)?;
     let upn = check_upn(&input.upn)?;
     let display_name = match input.name {
@@ -208,7 +208,7 @@ pub struct NewOffer {
     pub roles: Vec<String>,
 }
 
-pub fn publish_offer<L: Lookup>(l: &L, actor: &User, input: NewOffer) -> Result<Offer, L::Error> {
+pub fn publish_offer<L: Lookup + ?Sized>(l: &L, actor: &User, input: NewOffer) -> Result<Offer, L::Error> {
     let tenant = need_tenant(l, &actor.tenant)?;
     if tenant.kind != TenantKind::Publisher {
         return Err(RuleError::forbidden(format!(
@@ -257,7 +257,7 @@ pub struct Deployment {
     pub resource_group: Option<String>,
 }
 
-fn need_customer_admin<L: Lookup>(l: &L, actor: &User, doing: &str) -> Result<Tenant, L::Error> {
+fn need_customer_admin<L: Lookup + ?Sized>(l: &L, actor: &User, doing: &str) -> Result<Tenant, L::Error> {
     let tenant = need_tenant(l, &actor.tenant)?;
     if tenant.kind != TenantKind::Customer || !actor.admin {
         return Err(RuleError::forbidden(format!(
@@ -298,7 +298,11 @@ fn check_request_timeout(timeout: Span) -> Result<Span, RuleError> {
 }
 
 /// Approvers must be users of the application's customer tenant; duplicates collapse.
-fn resolve_approvers<L: Lookup>(l: &L, tenant: &str, upns: &[String]) -> Result<Vec<String>, L::Error> {
+fn resolve_approvers<L: Lookup + ?Sized>(
+    l: &L,
+    tenant: &str,
+    upns: &[String],
+) -> Result<Vec<String>, L::Error> {
     let mut approvers: Vec<String> = Vec::new();
     for upn in upns {
         let user = need_user(l, upn)?;
@@ -328,30 +332,33 @@ fn check_policy(policy: &JitPolicy) -> Result<(), RuleError> {
 /// JIT settings given for a deployment without JIT would be silently dropped; they are refused instead,
 /// so nobody believes an application has an approval step it does not have.
 fn refuse_settings_without_jit(input: &Deployment, offer: &str) -> Result<(), RuleError> {
-    let given: Vec<&str> = [
-        (input.mode.is_some(), "--approval"),
-        (input.max_duration.is_some(), "--max-duration"),
-        (!input.approvers.is_empty(), "--approver"),
-        (input.request_timeout.is_some(), "--request-timeout"),
+    let given: Vec<(&str, Input)> = [
+        (input.mode.is_some(), "the approval mode", Input::ApprovalMode),
+        (input.max_duration.is_some(), "the maximum duration", Input::MaxDuration),
+        (!input.approvers.is_empty(), "the approver list", Input::Approvers),
+        (input.request_timeout.is_some(), "the request timeout", Input::RequestTimeout),
     ]
     .into_iter()
-    .filter_map(|(set, flag)| set.then_some(flag))
+    .filter_map(|(set, name, input)| set.then_some((name, input)))
     .collect();
     if given.is_empty() {
         return Ok(());
     }
     let (verb, them) = if given.len() == 1 { ("applies", "it") } else { ("apply", "them") };
+    let mut about: Vec<Input> = given.iter().map(|(_, input)| *input).collect();
     let how = if input.jit == Some(false) {
-        format!("this deployment has no JIT access, so drop {them}, or deploy with --jit on")
+        about.push(Input::Jit);
+        format!("this deployment has no JIT access, so drop {them}, or deploy with JIT access")
     } else {
         format!("offer `{offer}` has no JIT access, so drop {them}")
     };
-    Err(RuleError::conflict(format!("{} only {verb} with JIT access: {how}", given.join(", "))))
+    let names: Vec<&str> = given.iter().map(|(name, _)| *name).collect();
+    Err(RuleError::conflict(format!("{} only {verb} with JIT access: {how}", names.join(", "))).about(&about))
 }
 
 const JIT_ONLY_AT_DEPLOYMENT: &str = "JIT access can only be chosen at deployment";
 
-pub fn deploy<L: Lookup>(
+pub fn deploy<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
     input: Deployment,
@@ -367,9 +374,10 @@ pub fn deploy<L: Lookup>(
     let enabled = input.jit.unwrap_or(offer.jit_available);
     if enabled && !offer.jit_available {
         return Err(RuleError::invalid(format!(
-            "offer `{}` does not support JIT access: deploy with --jit off, which gives its publisher permanent access",
+            "offer `{}` does not support JIT access: deploy without it, which gives its publisher permanent access",
             offer.id
         ))
+        .about(&[Input::Jit])
         .into());
     }
     if enabled {
@@ -415,7 +423,7 @@ pub struct PolicyChange {
     pub request_timeout: Option<Span>,
 }
 
-pub fn change_policy<L: Lookup>(
+pub fn change_policy<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
     app: &Application,
@@ -523,7 +531,20 @@ pub struct NewRequest {
 /// Tolerance for a start given as `now` that reaches the engine a moment later.
 const START_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
-pub fn create_request<L: Lookup>(
+/// A request names at least one of the roles the application's offer has (`offered`); every door
+/// that builds a request asks this, so each says it in the same words.
+pub fn need_some_role(roles: &[String], app: &str, offered: &[String]) -> Result<(), RuleError> {
+    if roles.is_empty() {
+        return Err(RuleError::invalid(format!(
+            "name at least one role; `{app}` offers {}",
+            offered.join(", ")
+        ))
+        .about(&[Input::Roles]));
+    }
+    Ok(())
+}
+
+pub fn create_request<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
     input: NewRequest,
@@ -547,14 +568,7 @@ pub fn create_request<L: Lookup>(
     }
     need_p2(&need_tenant(l, &app.customer_tenant)?, "requesting JIT access")?;
     let offer = need_offer(l, &app.offer)?;
-    if input.roles.is_empty() {
-        return Err(RuleError::invalid(format!(
-            "name at least one role with --role; `{}` offers {}",
-            app.name,
-            offer.roles.join(", ")
-        ))
-        .into());
-    }
+    need_some_role(&input.roles, &app.name, &offer.roles)?;
     let mut roles: Vec<String> = Vec::new();
     for role in &input.roles {
         let Some(known) = offer.roles.iter().find(|r| r.eq_ignore_ascii_case(role.trim())) else {
@@ -2059,49 +2073,57 @@ mod tests {
         let cases = [
             (
                 off(Deployment { mode: Some(ApprovalMode::ManualApprove), ..deployment("a", "jit-offer") }),
-                "--approval",
+                ("the approval mode", Input::ApprovalMode),
             ),
             (
                 off(Deployment { max_duration: Some(Span::from_hours(1)), ..deployment("a", "jit-offer") }),
-                "--max-duration",
+                ("the maximum duration", Input::MaxDuration),
             ),
             (
                 off(Deployment { approvers: vec![APPROVER.into()], ..deployment("a", "jit-offer") }),
-                "--approver",
+                ("the approver list", Input::Approvers),
             ),
             (
                 off(Deployment {
                     request_timeout: Some(Span::from_hours(1)),
                     ..deployment("a", "jit-offer")
                 }),
-                "--request-timeout",
+                ("the request timeout", Input::RequestTimeout),
             ),
             (
                 Deployment { mode: Some(ApprovalMode::AutoApprove), ..deployment("a", "plain-offer") },
-                "--approval",
+                ("the approval mode", Input::ApprovalMode),
             ),
         ];
-        for (input, flag) in cases {
-            let m = refused(deploy(&d, &d.get(ADMIN), input, t0()), ErrorKind::Conflict);
-            assert!(m.contains(flag) && m.contains("no JIT access"), "{m}");
+        for (input, (name, about)) in cases {
+            let e = deploy(&d, &d.get(ADMIN), input, t0()).expect_err("refused");
+            assert_eq!(e.kind, ErrorKind::Conflict, "{e}");
+            let m = e.message;
+            assert!(m.contains(name) && m.contains("no JIT access"), "{m}");
             // One setting is spoken of in the singular.
-            assert!(m.contains(&format!("{flag} only applies")) && m.contains("drop it"), "{m}");
+            assert!(m.contains(&format!("{name} only applies")) && m.contains("drop it"), "{m}");
+            // The message names no door's syntax; the refusal says which input it is about.
+            assert!(!m.contains("--"), "{m}");
+            assert_eq!(e.about.first(), Some(&about), "{m}");
         }
-        let m = refused(
-            deploy(
-                &d,
-                &d.get(ADMIN),
-                off(Deployment {
-                    mode: Some(ApprovalMode::ManualApprove),
-                    approvers: vec![APPROVER.into()],
-                    ..deployment("a", "jit-offer")
-                }),
-                t0(),
-            ),
-            ErrorKind::Conflict,
+        let e = deploy(
+            &d,
+            &d.get(ADMIN),
+            off(Deployment {
+                mode: Some(ApprovalMode::ManualApprove),
+                approvers: vec![APPROVER.into()],
+                ..deployment("a", "jit-offer")
+            }),
+            t0(),
+        )
+        .expect_err("refused");
+        let m = &e.message;
+        assert!(
+            m.contains("the approval mode, the approver list only apply") && m.contains("drop them"),
+            "{m}"
         );
-        assert!(m.contains("--approval, --approver only apply") && m.contains("drop them"), "{m}");
-        assert!(m.contains("--jit on"), "{m}");
+        assert!(m.contains("deploy with JIT access") && !m.contains("--"), "{m}");
+        assert_eq!(e.about, [Input::ApprovalMode, Input::Approvers, Input::Jit]);
         // Without them, a deployment without JIT is fine.
         assert!(deploy(&d, &d.get(ADMIN), off(deployment("a", "jit-offer")), t0()).is_ok());
     }

@@ -4,13 +4,14 @@
 use std::fs::File;
 
 use super::Engine;
+use super::Result;
 use crate::domain::rules::{self, Actor};
-use crate::store::Result;
 
 impl Engine {
     /// Writes a copy of the store into `file` (new and empty), durable when this returns.
     pub async fn backup(&self, actor: &Actor, file: File) -> Result<()> {
         rules::may_back_up(actor)?;
-        self.read(move |t| t.copy_into(file)).await
+        let storage = self.inner.storage.clone();
+        super::blocking(move || storage.copy_into(file)).await
     }
 }

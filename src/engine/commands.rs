@@ -1,11 +1,11 @@
 //! Every change the engine makes. A command first asks the rules (which check everything and write
 //! nothing), then writes the result with its audit record and notifications in the same transaction.
 
+use super::Result;
 use super::writer::{Change, Writer};
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::time_style::TimeStyle;
 use crate::domain::*;
-use crate::store::{RequestFilter, Result};
 
 pub trait Command: Send + 'static {
     type Output: Send + 'static;

@@ -6,9 +6,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 
+use super::Result;
+use super::storage::Reads;
 use crate::domain::time_style::TimeStyle;
-use crate::domain::{AccessRequest, RequestState, RuleError, User};
-use crate::store::{RequestFilter, Result, Tables, Write};
+use crate::domain::{AccessRequest, RequestFilter, RequestState, RuleError, User};
 
 /// The window the creation rate is counted over.
 const RATE_WINDOW: TimeDelta = TimeDelta::hours(1);
@@ -35,7 +36,7 @@ impl Limits {
     pub const NONE: Limits = Limits { requests_per_hour: u32::MAX, live_grants: u32::MAX };
 
     /// Refuses a new request from `requester` when it would pass a limit, saying when to try again.
-    pub fn check(&self, tables: &Tables<Write<'_>>, requester: &User, now: DateTime<Utc>) -> Result<()> {
+    pub fn check(&self, tables: &dyn Reads, requester: &User, now: DateTime<Utc>) -> Result<()> {
         if *self == Limits::NONE {
             return Ok(());
         }
@@ -95,7 +96,7 @@ fn open_until(r: &AccessRequest) -> Option<DateTime<Utc>> {
     }
 }
 
-fn limited(what: String, retry: DateTime<Utc>) -> crate::store::Error {
+fn limited(what: String, retry: DateTime<Utc>) -> super::Error {
     let when = TimeStyle::utc().full_secs(retry);
     RuleError::limited(format!("{what}: try again after {when}"), Some(retry)).into()
 }

@@ -5,9 +5,11 @@
 mod backup;
 mod clock;
 mod commands;
+mod error;
 mod event;
 mod limits;
 mod queries;
+pub mod storage;
 mod worker;
 mod writer;
 
@@ -24,8 +26,12 @@ pub use event::Event;
 pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer};
 
+pub use crate::domain::{OpenMode, RequestFilter};
+pub use crate::store::{holder_pid, probing};
+pub use error::{Error, Result, StoreError};
+
 use crate::domain::rules::Actor;
-use crate::store::{Error, OpenMode, Read, Result, Store, Tables};
+use storage::{Reads, Storage};
 use worker::{Job, Msg, Queued, Worker};
 
 /// How many events a slow subscriber may fall behind before it is told it lagged.
@@ -37,7 +43,7 @@ pub struct Engine {
 }
 
 struct Inner {
-    store: Arc<Store>,
+    storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
     jobs: Mutex<Option<Sender<Msg>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -55,14 +61,13 @@ impl Engine {
     /// nothing was running, before any query can see stale states.
     pub async fn open(path: &Path, mode: OpenMode, clock: Arc<dyn Clock>) -> Result<Engine> {
         let path = path.to_path_buf();
-        let store = blocking(move || Store::open(&path, mode)).await?;
-        let store = Arc::new(store);
+        let storage = blocking(move || Ok(crate::store::open(&path, mode)?)).await?;
         let (jobs, receiver) = channel();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let limits = Arc::new(RwLock::new(Limits::NONE));
         let fault = Arc::new(watch::Sender::new(None));
         let worker = Worker {
-            store: store.clone(),
+            storage: storage.clone(),
             clock: clock.clone(),
             jobs: receiver,
             events: events.clone(),
@@ -72,10 +77,10 @@ impl Engine {
         let handle = std::thread::Builder::new()
             .name("jitdesk-store".into())
             .spawn(move || worker.run())
-            .map_err(|e| Error::Storage(format!("cannot start the store thread: {e}")))?;
+            .map_err(|e| StoreError::Storage(format!("cannot start the store thread: {e}")))?;
         let engine = Engine {
             inner: Arc::new(Inner {
-                store,
+                storage,
                 clock,
                 jobs: Mutex::new(Some(jobs)),
                 worker: Mutex::new(Some(handle)),
@@ -96,17 +101,19 @@ impl Engine {
     /// a thread per query would cost more than the query.
     pub async fn open_for_queries(path: &Path, clock: Arc<dyn Clock>) -> Result<Engine> {
         let now = clock.now().timestamp_millis();
-        let reader = crate::store::guarded(|| {
-            let Some(store) = Store::open_read_only(path)? else { return Ok(None) };
-            let due = store.read()?.next_deadline()?.is_some_and(|at| at <= now);
-            Ok((!due).then_some(store))
-        })?;
-        let Some(store) = reader else { return Engine::open(path, OpenMode::Existing, clock).await };
+        let reader = match crate::store::open_read_only(path)? {
+            Some(storage) => {
+                let due = storage.query(|t| t.next_deadline())?.is_some_and(|at| at <= now);
+                (!due).then_some(storage)
+            }
+            None => None,
+        };
+        let Some(storage) = reader else { return Engine::open(path, OpenMode::Existing, clock).await };
         // Nothing is ever sent without a store thread; a full-size buffer would only cost time.
         let (events, _) = broadcast::channel(1);
         Ok(Engine {
             inner: Arc::new(Inner {
-                store: Arc::new(store),
+                storage,
                 clock,
                 jobs: Mutex::new(None),
                 worker: Mutex::new(None),
@@ -119,7 +126,7 @@ impl Engine {
     }
 
     pub fn path(&self) -> &Path {
-        self.inner.store.path()
+        self.inner.storage.path()
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -145,15 +152,15 @@ impl Engine {
     pub async fn stopped(&self) -> Error {
         let mut fault = self.inner.fault.subscribe();
         match fault.wait_for(Option::is_some).await {
-            Ok(why) => why.clone().unwrap_or(Error::Closed),
+            Ok(why) => why.clone().unwrap_or(Error::Stopped),
             // The sender lives as long as this engine does.
-            Err(_) => Error::Closed,
+            Err(_) => Error::Stopped,
         }
     }
 
     /// "The engine has stopped", said with why when the store thread stopped by itself.
     fn closed(&self) -> Error {
-        self.fault().unwrap_or(Error::Closed)
+        self.fault().unwrap_or(Error::Stopped)
     }
 
     /// Runs a command; it returns once the change, its audit record and its notifications are durable.
@@ -173,7 +180,7 @@ impl Engine {
 
     fn send(&self, message: Msg) -> Result<()> {
         let jobs = self.inner.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        jobs.as_ref().ok_or(Error::Closed)?.send(message).map_err(|_| self.closed())
+        jobs.as_ref().ok_or(Error::Stopped)?.send(message).map_err(|_| self.closed())
     }
 
     /// Stops the store thread and closes the file cleanly, so the next open needs no repair.
@@ -188,13 +195,13 @@ impl Engine {
 
     async fn read<T: Send + 'static>(
         &self,
-        query: impl FnOnce(&Tables<Read>) -> Result<T> + Send + 'static,
+        query: impl FnOnce(&dyn Reads) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let store = self.inner.store.clone();
+        let storage = self.inner.storage.clone();
         if self.inner.inline {
-            return crate::store::guarded(|| query(&store.read()?));
+            return storage.query(query);
         }
-        blocking(move || query(&store.read()?)).await
+        blocking(move || storage.query(query)).await
     }
 }
 
@@ -215,5 +222,5 @@ impl Drop for Inner {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(|| crate::store::guarded(f)).await.map_err(|_| Error::Closed)?
+    tokio::task::spawn_blocking(f).await.map_err(|_| Error::Stopped)?
 }

@@ -5,7 +5,8 @@ use crate::domain::rules::{self, AccessStatus, Actor};
 use crate::domain::*;
 use std::collections::HashSet;
 
-use crate::store::{Read, RequestFilter, Result, Tables};
+use super::Result;
+use super::storage::Reads;
 
 /// Whose view a question is answered for. Every read that can show what belongs to a tenant takes
 /// one, so no caller can forget to scope it: a directory user sees the applications their tenant is
@@ -28,7 +29,7 @@ impl From<&Actor> for Viewer {
 
 /// The applications a viewer may see: None for all of them (the operator). A viewer naming no
 /// directory user is refused as the directory refuses it.
-fn scope(t: &Tables<Read>, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
+fn scope(t: &dyn Reads, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
     let Viewer::User(upn) = viewer else { return Ok(None) };
     let user = rules::need_user(t, upn)?;
     Ok(Some(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).map(|a| a.name).collect()))
@@ -36,7 +37,7 @@ fn scope(t: &Tables<Read>, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
 
 /// One application, if the viewer may see it; otherwise the same answer as for a missing one, so
 /// that names of other tenants' applications do not leak.
-fn need_visible_app(t: &Tables<Read>, viewer: &Viewer, name: &str) -> Result<Application> {
+fn need_visible_app(t: &dyn Reads, viewer: &Viewer, name: &str) -> Result<Application> {
     match viewer {
         Viewer::Operator => rules::need_app(t, name),
         Viewer::User(upn) => rules::need_visible_app(t, &rules::need_user(t, upn)?, name),
@@ -91,17 +92,17 @@ impl Engine {
     /// never the whole directory.
     pub async fn approvers(&self, apps: &[Application]) -> Result<Vec<User>> {
         let upns = approvers_of(apps);
-        self.read(move |t| upns.iter().filter_map(|upn| t.get_user(upn).transpose()).collect()).await
+        self.read(move |t| upns.iter().filter_map(|upn| t.user(upn).transpose()).collect()).await
     }
 
     /// The applications the viewer may see, in name order.
     pub async fn apps(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<Application>> {
         let viewer = viewer.clone();
         self.read(move |t| match viewer {
-            Viewer::Operator => t.apps_where(&paging, |_| true),
+            Viewer::Operator => t.apps_where(&paging, &|_| true),
             Viewer::User(upn) => {
                 let user = rules::need_user(t, &upn)?;
-                t.apps_where(&paging, |a| rules::can_see(&user, a))
+                t.apps_where(&paging, &|a| rules::can_see(&user, a))
             }
         })
         .await
@@ -119,7 +120,7 @@ impl Engine {
         let (upn, name) = (upn.to_string(), name.to_string());
         self.read(move |t| {
             let user = rules::need_user(t, &upn)?;
-            Ok(t.get_app(&name)?.is_some_and(|a| rules::can_see(&user, &a)))
+            Ok(t.app(&name)?.is_some_and(|a| rules::can_see(&user, &a)))
         })
         .await
     }
@@ -142,7 +143,7 @@ impl Engine {
             };
             let request = t.need_request(id)?;
             if let Some(user) = &user
-                && !t.get_app(&request.app)?.is_some_and(|app| rules::can_see(user, &app))
+                && !t.app(&request.app)?.is_some_and(|app| rules::can_see(user, &app))
             {
                 return Err(rules::no_request(id).into());
             }

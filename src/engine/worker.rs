@@ -16,11 +16,12 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 use super::clock::Clock;
 use super::commands::{Command, advance_due};
+use super::error::{Error, Result, StoreError};
 use super::event::Event;
 use super::limits::Limits;
+use super::storage::Storage;
 use super::writer::Writer;
 use crate::domain::rules::Actor;
-use crate::store::{Error, Result, Store};
 
 /// Enough to amortise the fsync, small enough that one transaction stays short.
 const MAX_BATCH: usize = 512;
@@ -60,7 +61,7 @@ impl<C: Command> Job for Queued<C> {
 
     fn finish(self: Box<Self>, committed: Result<()>) {
         let outcome = match committed {
-            Ok(()) => self.outcome.unwrap_or(Err(Error::Closed)),
+            Ok(()) => self.outcome.unwrap_or(Err(Error::Stopped)),
             Err(e) => Err(e),
         };
         // The caller may have gone away; its answer is then nobody's business.
@@ -75,7 +76,7 @@ pub(super) enum Msg {
 }
 
 pub(super) struct Worker {
-    pub store: Arc<Store>,
+    pub storage: Arc<dyn Storage>,
     pub clock: Arc<dyn Clock>,
     pub jobs: Receiver<Msg>,
     pub events: broadcast::Sender<Event>,
@@ -90,7 +91,8 @@ struct Watchdog(Arc<watch::Sender<Option<Error>>>);
 impl Drop for Watchdog {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.send_replace(Some(Error::Storage("the store thread stopped on an internal error".into())));
+            let why = StoreError::Storage("the store thread stopped on an internal error".into());
+            self.0.send_replace(Some(Error::Storage(why)));
         }
     }
 }
@@ -100,7 +102,7 @@ impl Worker {
         let _watchdog = Watchdog(self.fault.clone());
         let mut next = self.next_deadline();
         // The failure that closed the store, while it cannot be opened again.
-        let mut broken: Option<Error> = None;
+        let mut broken: Option<StoreError> = None;
         loop {
             let mut messages = Vec::new();
             let waited = match (next, &broken) {
@@ -126,7 +128,7 @@ impl Worker {
                 }
             }
             if let Some(why) = broken.take() {
-                match self.store.reopen(why) {
+                match self.storage.reopen(why) {
                     Ok(()) => {
                         tracing::info!("the store is open again");
                         next = self.next_deadline();
@@ -138,16 +140,17 @@ impl Worker {
             let due = next.is_some_and(|d| d <= now.timestamp_millis());
             if let Some(why) = &broken {
                 for job in jobs {
-                    job.finish(Err(why.clone()));
+                    job.finish(Err(why.clone().into()));
                 }
             } else if !jobs.is_empty() || due {
                 match self.pass(jobs, now) {
                     Ok(deadline) => next = deadline,
                     // `pass` has let go of the store and said why.
-                    Err(Error::Damaged(_)) => return,
+                    Err(e) if e.is_damage() => return,
                     Err(e) => {
-                        // redb refuses everything after a failed write until the file is opened again.
-                        broken = self.store.reopen(e).err();
+                        // A backend may refuse everything after a failed write until it is opened
+                        // again (redb does).
+                        broken = self.storage.reopen(store_side(e)).err();
                         // Due work is tried again a second later rather than spinning on a failing disk.
                         let later = now.timestamp_millis() + RETRY.as_millis() as i64;
                         next = self.next_deadline().map(|d| d.max(later));
@@ -162,7 +165,7 @@ impl Worker {
 
     /// None when the deadline index cannot be read either: the next command's write says why.
     fn next_deadline(&self) -> Option<i64> {
-        crate::store::guarded(|| self.store.read()?.next_deadline()).ok().flatten()
+        self.storage.query(|t| t.next_deadline()).ok().flatten()
     }
 
     /// One transaction: everything due, then the queued commands. Returns the next deadline; on a
@@ -170,28 +173,26 @@ impl Worker {
     fn pass(&self, mut jobs: Vec<Box<dyn Job>>, now: DateTime<Utc>) -> Result<Option<i64>> {
         let mut events = Vec::new();
         let limits = *self.limits.read().unwrap_or_else(|p| p.into_inner());
-        // One catch around the whole transaction: a panic inside redb (a damaged page) unwinds
-        // through it, and redb then writes nothing of it, not even at close.
-        let written = crate::store::guarded(|| {
-            self.store.write(|tables| {
-                let mut w = Writer::new(tables, now, &mut events);
-                w.limits = limits;
-                advance_due(&mut w)?;
-                for job in jobs.iter_mut() {
-                    job.run(&mut w)?;
-                }
-                w.tables.next_deadline()
-            })
+        // One transaction for everything: a backend that fails part way (a damaged page) keeps
+        // nothing of it.
+        let written = self.storage.transact(|tables| {
+            let mut w = Writer::new(tables, now, &mut events);
+            w.limits = limits;
+            advance_due(&mut w)?;
+            for job in jobs.iter_mut() {
+                job.run(&mut w)?;
+            }
+            w.tables.next_deadline()
         });
         let committed = match &written {
             Ok(_) => Ok(()),
             Err(e) => {
                 tracing::error!("a write transaction failed: {e}");
                 events.clear();
-                if let Error::Damaged(_) = e {
+                if e.is_damage() {
                     // Before anyone hears of the failure, so that whoever asks next hears it too.
                     tracing::error!("the store thread stops: {e}");
-                    self.store.abandon(e.clone());
+                    self.storage.abandon(store_side(e.clone()));
                     self.fault.send_replace(Some(e.clone()));
                 }
                 Err(e.clone())
@@ -206,5 +207,14 @@ impl Worker {
             job.finish(committed.clone());
         }
         written
+    }
+}
+
+/// What a failed pass leaves the store answering until it opens again: the store's own failure
+/// (a pass fails on nothing else; a refused rule only refuses its command).
+fn store_side(e: Error) -> StoreError {
+    match e {
+        Error::Storage(e) => e,
+        other => StoreError::Storage(other.to_string()),
     }
 }

@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Result;
 use super::event::Event;
 use super::limits::Limits;
+use super::storage::Writes;
 use crate::domain::*;
-use crate::store::{Result, Tables, Write};
 
 pub struct Writer<'a, 't> {
-    pub tables: &'a mut Tables<Write<'t>>,
+    pub tables: &'a mut (dyn Writes + 't),
     pub now: DateTime<Utc>,
     /// What one requester may ask for; none unless the engine was given limits.
     pub limits: Limits,
@@ -53,7 +54,7 @@ impl<'s> Change<'s> {
 }
 
 impl<'a, 't> Writer<'a, 't> {
-    pub fn new(tables: &'a mut Tables<Write<'t>>, now: DateTime<Utc>, events: &'a mut Vec<Event>) -> Self {
+    pub fn new(tables: &'a mut (dyn Writes + 't), now: DateTime<Utc>, events: &'a mut Vec<Event>) -> Self {
         Writer { tables, now, limits: Limits::NONE, events }
     }
 

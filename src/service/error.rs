@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::reply::Json;
 use crate::api::wire::{ErrorKind, Failure, FailureDetail};
-use crate::domain::RuleError;
-use crate::store::Error;
+use crate::domain::{Input, RuleError};
+use crate::engine::Error;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -16,11 +16,13 @@ pub struct ApiError {
     pub message: String,
     /// Seconds until trying again can succeed, sent as `Retry-After`.
     pub retry_after: Option<u64>,
+    /// The inputs a refused rule is about.
+    pub about: Vec<Input>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError { status, kind, message: message.into(), retry_after: None }
+        ApiError { status, kind, message: message.into(), retry_after: None, about: Vec::new() }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -62,7 +64,7 @@ impl From<RuleError> for ApiError {
             let ms = (at - chrono::Utc::now()).num_milliseconds().max(0) as u64;
             ms.div_ceil(1000).max(1)
         });
-        ApiError { retry_after, ..ApiError::new(status, e.kind.into(), e.message) }
+        ApiError { retry_after, about: e.about, ..ApiError::new(status, e.kind.into(), e.message) }
     }
 }
 
@@ -80,7 +82,8 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Failure { error: FailureDetail { kind: self.kind, message: self.message } };
+        let body =
+            Failure { error: FailureDetail { kind: self.kind, message: self.message, about: self.about } };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(RETRY_AFTER, seconds.into());

@@ -13,9 +13,9 @@ use super::error::{ApiError, ApiResult};
 use crate::api::wire::AS_HEADER;
 use crate::domain::User;
 use crate::domain::rules::{self, Actor};
+use crate::engine::Result;
 use crate::engine::{Engine, Viewer};
 use crate::os_user::login_of;
-use crate::store::Result;
 
 /// What the socket says about the other end of a connection, read once when it is accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]

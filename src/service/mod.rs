@@ -43,9 +43,9 @@ use crate::api::limits::{
 use crate::api::paths;
 use crate::api::wire::ErrorKind;
 use crate::domain::text::shown;
+use crate::engine::OpenMode;
 use crate::engine::{Engine, SystemClock};
 use crate::logging::Throttle;
-use crate::store::OpenMode;
 use error::ApiError;
 use identity::{Operator, Peer};
 pub use share::{Shared, share};
@@ -74,7 +74,7 @@ pub struct State {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
-    Store(#[from] crate::store::Error),
+    Store(#[from] crate::engine::Error),
     #[error("{0}")]
     Socket(String),
     #[error("{0}")]
@@ -127,7 +127,7 @@ async fn answer(
     socket_path: &Path,
     open_files: u64,
     stop: impl Future<Output = ()>,
-) -> Option<crate::store::Error> {
+) -> Option<crate::engine::Error> {
     let (stopping_tx, stopping) = watch::channel(false);
     let operator = Operator::current();
     let turns = Arc::new(Semaphore::new(MAX_IN_FLIGHT));

@@ -18,9 +18,9 @@ use crate::api::paths::{self, encode};
 use crate::api::wire::{self, MORE_HEADER, SEEN_HEADER};
 use crate::domain::rules::{Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
+use crate::engine::RequestFilter;
 use crate::engine::{Cancel, Decide, MarkSeen, Revoke, SetPolicy};
 use crate::json;
-use crate::store::RequestFilter;
 
 pub fn router() -> axum::Router<State> {
     axum::Router::new()

@@ -1,11 +1,15 @@
-//! The error every engine call can return: a refused rule, or a problem with the store file.
+//! What a store read or write can fail with, sorted by what a caller can do about it: a file that
+//! is missing, in use, not ours, newer, on a full disk, or damaged. Nothing here names a service or
+//! a terminal: the engine wraps these, and each door words them for its own people.
 
 use std::path::PathBuf;
 
-use crate::domain::{ErrorKind, RuleError};
+use crate::domain::RuleError;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
+    /// A refusal of the domain's rules met while reading (a request id that names none); the
+    /// engine lifts it into its own `Rule`, so it never reaches a caller as a storage error.
     #[error("{0}")]
     Rule(#[from] RuleError),
     #[error("no store at {}: create one with `jitdesk init` (or `jitdesk init --sample` for example data)", .0.display())]
@@ -27,25 +31,6 @@ pub enum Error {
     /// Any other failure inside an open store: I/O, a failed commit.
     #[error("store failure: {0}")]
     Storage(String),
-    #[error("the engine has stopped")]
-    Closed,
-    /// Trouble reaching or using a shared service (`jitdesk serve`): it went away, did not answer in
-    /// time, or had trouble with its store. The message is whole and says what to do.
-    #[error("{0}")]
-    Service(String),
-    /// A shared service could not be reached at all, so nothing was sent to it.
-    #[error("{0}")]
-    Unreachable(String),
-}
-
-impl Error {
-    /// The rule's kind when a rule refused; None for store trouble.
-    pub fn kind(&self) -> Option<ErrorKind> {
-        match self {
-            Error::Rule(rule) => Some(rule.kind),
-            _ => None,
-        }
-    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

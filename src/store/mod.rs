@@ -1,6 +1,7 @@
 //! The redb file: opening it safely, its tables, and typed reads and writes. Nothing above this
 //! module names redb.
 
+mod backend;
 mod backup;
 mod codec;
 mod error;
@@ -16,19 +17,13 @@ use std::sync::{RwLock, RwLockReadGuard};
 
 use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, StorageError};
 
+use crate::domain::OpenMode;
 pub use crate::domain::Page;
+pub use backend::{open, open_read_only};
 pub use error::{Error, Result};
 pub use holder::holder_pid;
-pub use read::RequestFilter;
 pub use tables::{Read, Tables, Write};
 pub use write::SCHEMA_VERSION;
-
-/// Whether opening may create a new store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenMode {
-    Create,
-    Existing,
-}
 
 pub struct Store {
     /// Behind a lock so that the store thread can open the file again after a failed write.
@@ -143,19 +138,23 @@ impl Store {
     }
 
     /// One durable write transaction; nothing is kept unless `f` succeeds and the commit does.
-    pub fn write<T>(&self, f: impl FnOnce(&mut Tables<Write<'_>>) -> Result<T>) -> Result<T> {
+    /// `f` may fail with its caller's own error (a refused rule), which the store's converts into.
+    pub fn write<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&mut Tables<Write<'_>>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let db = self.db();
         let db = match &*db {
             Db::Write(db) => db,
-            Db::Read(_) => return Err(Error::Storage("this store was opened for reading only".into())),
-            Db::Gone(why) => return Err(why.clone()),
+            Db::Read(_) => return Err(Error::Storage("this store was opened for reading only".into()).into()),
+            Db::Gone(why) => return Err(why.clone().into()),
         };
-        let txn = db.begin_write()?;
+        let txn = db.begin_write().map_err(Error::from)?;
         let out = {
             let mut tables = Tables::<Write>::open(&txn)?;
             f(&mut tables)?
         };
-        txn.commit()?;
+        txn.commit().map_err(Error::from)?;
         Ok(out)
     }
 
@@ -234,8 +233,8 @@ pub fn probing() -> bool {
 
 /// Runs work on the store, turning a panic inside redb (which it may do on a damaged file) into an
 /// error that says so.
-pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    probe(f).unwrap_or_else(|_| Err(Error::Damaged("a page failed redb's checks".into())))
+pub fn guarded<T, E: From<Error>>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    probe(f).unwrap_or_else(|_| Err(Error::Damaged("a page failed redb's checks".into()).into()))
 }
 
 fn probe<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {

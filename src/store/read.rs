@@ -13,24 +13,6 @@ use super::tables::{Family, Tables};
 use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
 
-/// Which requests to list, newest first: at most `limit` (None: all), older than `after`.
-#[derive(Debug, Clone, Default)]
-pub struct RequestFilter {
-    pub state: Option<RequestState>,
-    pub app: Option<String>,
-    pub requester: Option<String>,
-    pub limit: Option<usize>,
-    pub after: Option<u64>,
-}
-
-impl RequestFilter {
-    fn admits(&self, r: &AccessRequest) -> bool {
-        self.state.is_none_or(|s| r.state == s)
-            && self.app.as_ref().is_none_or(|a| *a == r.app)
-            && self.requester.as_ref().is_none_or(|u| *u == r.requester)
-    }
-}
-
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

@@ -14,12 +14,14 @@ use super::form::{Field, Form, FormKey, Tone};
 use super::keymap::{Action, Keymap, Scope};
 use super::lists::{self, Key, ListState};
 use super::marks::{self, Marks};
+use super::refusal::Refusal;
 use super::rows::{self, Which};
 use super::theme::Theme;
-use crate::domain::rules::{Deployment, NewRequest};
+use crate::domain::rules::{self, Deployment, NewRequest};
 use crate::domain::time_style::TimeStyle;
 use crate::domain::when::{example_start, parse_time};
 use crate::domain::*;
+use crate::domain::{Input, RuleError};
 use crate::engine::{Cancel, Decide, RequestDetail, Revoke, SetPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +238,19 @@ fn changes_data(action: Action) -> bool {
             | Action::Edit
             | Action::MarkRead
     )
+}
+
+/// A refusal of the rules in a form's words: how the inputs it is about are given here.
+fn in_form(e: RuleError) -> String {
+    let keys: Vec<&str> = e
+        .about
+        .iter()
+        .filter_map(|input| match input {
+            Input::Roles => Some("←/→ to move, Space to toggle"),
+            _ => None,
+        })
+        .collect();
+    if keys.is_empty() { e.message } else { format!("{}: {}", e.message, keys.join("; ")) }
 }
 
 /// Keeps the request form's roles and maximum on the application chosen; roles already chosen that
@@ -505,8 +520,8 @@ impl App {
     }
 
     /// The engine's answer to a call: a form closes on success and shows the refusal otherwise.
-    pub fn on_result(&mut self, result: Result<String, String>) {
-        match (&mut self.overlay, result) {
+    pub fn on_result(&mut self, result: Result<String, Refusal>) {
+        match (&mut self.overlay, result.map_err(|e| e.to_string())) {
             (Some(Overlay::Form(form)), Ok(message)) if form.busy => {
                 self.overlay = None;
                 self.toast(message, false);
@@ -816,11 +831,12 @@ impl App {
                 Call::DecideEach { approve: *approve, each: seen.iter().map(each).collect() }
             }
             Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
-            Purpose::Request(_) => {
+            Purpose::Request(apps) => {
                 let roles = form.get("roles").map(Field::values).unwrap_or_default();
-                if roles.is_empty() {
-                    return Err("choose at least one role: ←/→ to move, Space to toggle".into());
-                }
+                let app = form.value("application");
+                let offered =
+                    apps.iter().find(|a| a.app == app).map(|a| a.roles.as_slice()).unwrap_or_default();
+                rules::need_some_role(&roles, &app, offered).map_err(in_form)?;
                 let start = form.value("start");
                 let start = if start.trim().is_empty() {
                     None
@@ -1083,7 +1099,7 @@ impl App {
     /// The outcomes of a bulk decision, one per request. When any went through the form closes, the
     /// marks clear and a toast sums up; when none did, the form stays open with the refusals, so
     /// the user can fix the reason and send again.
-    pub fn on_decided(&mut self, approve: bool, outcomes: &[(u64, Result<String, String>)]) {
+    pub fn on_decided(&mut self, approve: bool, outcomes: &[(u64, Result<String, Refusal>)]) {
         let (line, done) = marks::summary(approve, outcomes);
         let refused = done < outcomes.len();
         match &mut self.overlay {

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::client::Backend;
+use crate::client::Result;
 use crate::domain::*;
+use crate::engine::RequestFilter;
 use crate::engine::Viewer;
-use crate::store::{RequestFilter, Result};
 
 /// Every item of a list the screens show whole (the directory, a user's applications, pending
 /// requests and grants), read part by part with the cursor, as a list route answers.

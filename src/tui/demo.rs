@@ -8,8 +8,8 @@ use chrono::TimeDelta;
 
 use crate::domain::rules::{Actor, NewRequest, NewUser};
 use crate::domain::{RequestState, Span};
+use crate::engine::RequestFilter;
 use crate::engine::{Decide, Engine, Viewer};
-use crate::store::RequestFilter;
 
 /// The simulation's own publishers, so that the sample's pending requests stay for the viewer.
 const PUBLISHERS: [(&str, &str); 2] =

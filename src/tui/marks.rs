@@ -3,6 +3,7 @@
 //! move a mark to another request; a request that leaves the list loses its mark.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use super::view::fmt::safe;
 
@@ -55,11 +56,11 @@ impl Marks {
 
 /// What a bulk decision did, in one line: "approved 4; 1 refused: request 12: ...". Returns the
 /// line and how many decisions went through.
-pub fn summary(approve: bool, outcomes: &[(u64, Result<String, String>)]) -> (String, usize) {
+pub fn summary<E: fmt::Display>(approve: bool, outcomes: &[(u64, Result<String, E>)]) -> (String, usize) {
     let done = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
     let refused: Vec<String> = outcomes
         .iter()
-        .filter_map(|(id, r)| r.as_ref().err().map(|e| format!("request {id}: {}", safe(e))))
+        .filter_map(|(id, r)| r.as_ref().err().map(|e| format!("request {id}: {}", safe(&e.to_string()))))
         .collect();
     let verb = if approve { "approved" } else { "denied" };
     let mut line = format!("{verb} {done}");

@@ -18,6 +18,7 @@ pub mod form;
 pub mod keymap;
 pub mod lists;
 pub mod marks;
+pub mod refusal;
 pub mod rows;
 pub mod terminal;
 pub mod theme;
@@ -33,6 +34,7 @@ use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::client::Error::Local;
 use crate::client::{Backend, Change, Events};
 use crate::config::Config;
 use crate::domain::rules::Actor;
@@ -67,12 +69,12 @@ enum Msg {
     /// What the first screen needs, ahead of the rest of the first snapshot.
     First(Box<Snapshot>),
     /// The rest of the first snapshot.
-    Rest(Box<crate::Result<data::Rest>>),
-    Snapshot(Box<crate::Result<Snapshot>>),
-    Detail(Box<crate::Result<RequestDetail>>),
-    Done(Result<String, String>),
+    Rest(Box<crate::client::Result<data::Rest>>),
+    Snapshot(Box<crate::client::Result<Snapshot>>),
+    Detail(Box<crate::client::Result<RequestDetail>>),
+    Done(Result<String, refusal::Refusal>),
     /// The outcomes of a bulk decision, one per request, and whether it approved.
-    Decided(bool, Vec<(u64, Result<String, String>)>),
+    Decided(bool, Vec<(u64, Result<String, refusal::Refusal>)>),
     /// The service did not answer when asked again after its event stream ended.
     Gone,
     /// The service answers again: its events, live.
@@ -113,14 +115,14 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
     })
 }
 
-pub async fn run(backend: Backend, mut opts: Options) -> Result<Ending, String> {
-    let config = Config::user()?;
-    let mut ui = ui(&config, opts.theme.as_deref(), opts.utc)?;
+pub async fn run(backend: Backend, mut opts: Options) -> crate::client::Result<Ending> {
+    let config = Config::user().map_err(Local)?;
+    let mut ui = ui(&config, opts.theme.as_deref(), opts.utc).map_err(Local)?;
     if let Some(bell) = opts.bell {
         ui.bell = bell;
     }
     // Subscribed before the first load, so nothing committed after it is missed.
-    let changes = backend.subscribe().await.map_err(|e| e.to_string())?;
+    let changes = backend.subscribe().await?;
     let mut app = App::new(ui, Utc::now());
     app.link = Some(backend.link());
     if let Actor::User(upn) = &opts.actor {
@@ -128,7 +130,7 @@ pub async fn run(backend: Backend, mut opts: Options) -> Result<Ending, String> 
     }
     let cues = opts.tour.take();
     let mouse = app.ui.mouse;
-    let mut term = terminal::enter(mouse).map_err(|e| format!("cannot use this terminal: {e}"))?;
+    let mut term = terminal::enter(mouse).map_err(|e| Local(format!("cannot use this terminal: {e}")))?;
     let result = event_loop(&backend, &opts.actor, app, changes, cues, &mut term).await;
     terminal::leave(term, mouse);
     result
@@ -141,7 +143,7 @@ async fn event_loop(
     changes: Events,
     mut cues: Option<mpsc::UnboundedReceiver<tour::Cue>>,
     term: &mut terminal::Term,
-) -> Result<Ending, String> {
+) -> crate::client::Result<Ending> {
     let me = match actor {
         Actor::User(upn) => Some(upn.clone()),
         Actor::Operator(_) => None,
@@ -151,7 +153,7 @@ async fn event_loop(
     let mut changes = Some(changes);
     let mut gone = false;
     let mut input = EventStream::new();
-    let io = |e: std::io::Error| format!("terminal: {e}");
+    let io = |e: std::io::Error| Local(format!("terminal: {e}"));
     let mut term_signal = signal(SignalKind::terminate()).map_err(io)?;
     let mut hangup = signal(SignalKind::hangup()).map_err(io)?;
     let mut loading = true;
@@ -188,7 +190,7 @@ async fn event_loop(
             change = next_change(&mut changes) => {
                 if change.is_none() {
                     // The events ended: a local engine has stopped; a service stopped or went away.
-                    let Backend::Remote(_) = backend else { return Err("the engine stopped".into()) };
+                    let Backend::Remote(_) = backend else { return Err(Local("the engine stopped".into())) };
                     changes = None;
                     reconnect(backend, &tx);
                     continue;
@@ -278,7 +280,7 @@ async fn event_loop(
                     let (backend, tx, actor) = (backend.clone(), tx.clone(), actor.clone());
                     tokio::spawn(async move {
                         if let Err(e) = backend.run(&actor, MarkSeen { upto }).await {
-                            let _ = tx.send(Msg::Done(Err(e.to_string())));
+                            let _ = tx.send(Msg::Done(Err(e.into())));
                         }
                     });
                 }
@@ -315,10 +317,10 @@ async fn next_cue(cues: &mut Option<mpsc::UnboundedReceiver<tour::Cue>>) -> Opti
 }
 
 /// The line said (and logged) when the terminal goes away: the dashboard ends at once, non-zero.
-fn hung_up(why: &str) -> String {
+fn hung_up(why: &str) -> crate::client::Error {
     let line = format!("the terminal went away ({why}): the dashboard quit");
     tracing::warn!("{line}");
-    line
+    Local(line)
 }
 
 /// The next change; never, while there are no events to wait for (the service is away).
@@ -344,7 +346,9 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
             }
             let attempt = async {
                 if !client.serves_our_store().await? {
-                    return Err(crate::Error::Service("the socket is served for another store".into()));
+                    return Err(crate::client::Error::Service(
+                        "the socket is served for another store".into(),
+                    ));
                 }
                 backend.subscribe().await
             };
@@ -368,8 +372,8 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
 
 /// What a load brings: a whole snapshot, or the rest of the first one.
 enum Arrived {
-    Whole(Box<crate::Result<Snapshot>>),
-    Rest(crate::Result<data::Rest>),
+    Whole(Box<crate::client::Result<Snapshot>>),
+    Rest(crate::client::Result<data::Rest>),
 }
 
 /// A snapshot arrived: shown, or its failure said; then loaded again if something changed while it
@@ -462,9 +466,9 @@ fn run_call(backend: &Backend, actor: &Actor, call: Call, tx: &mpsc::UnboundedSe
 #[derive(Debug)]
 pub enum Outcome {
     /// The result of one command.
-    Done(Result<String, String>),
+    Done(Result<String, refusal::Refusal>),
     /// The outcomes of a bulk decision, one per request, and whether it approved.
-    Decided(bool, Vec<(u64, Result<String, String>)>),
+    Decided(bool, Vec<(u64, Result<String, refusal::Refusal>)>),
 }
 
 /// Runs a call as `actor` and words its result: the event loop does it this way, and so do the
@@ -478,8 +482,8 @@ pub async fn perform(backend: &Backend, actor: &Actor, call: Call) -> Outcome {
             let mut outcomes = Vec::new();
             for (id, decision) in each {
                 let outcome = match decision {
-                    Ok(c) => decide(c).await.map_err(|e| e.to_string()),
-                    Err(why) => Err(why),
+                    Ok(c) => decide(c).await.map_err(refusal::Refusal::Refused),
+                    Err(why) => Err(refusal::Refusal::NotSent(why)),
                 };
                 outcomes.push((id, outcome));
             }
@@ -494,7 +498,7 @@ pub async fn perform(backend: &Backend, actor: &Actor, call: Call) -> Outcome {
             backend.run(actor, c).await.map(|a| format!("saved the JIT settings of {}", a.name))
         }
     };
-    Outcome::Done(result.map_err(|e| e.to_string()))
+    Outcome::Done(result.map_err(refusal::Refusal::from))
 }
 
 /// Resolves at the next whole second while countdowns are visible, else at the next minute for

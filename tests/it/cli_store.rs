@@ -150,7 +150,7 @@ fn a_store_held_by_another_process_is_refused_naming_the_file_and_holder() {
     let engine = runtime
         .block_on(jitdesk::engine::Engine::open(
             &s.path,
-            jitdesk::store::OpenMode::Existing,
+            jitdesk::engine::OpenMode::Existing,
             Arc::new(jitdesk::engine::SystemClock),
         ))
         .expect("the test opens the store");
@@ -195,7 +195,7 @@ fn the_holder_is_named_by_pid_on_linux() {
     let engine = runtime
         .block_on(jitdesk::engine::Engine::open(
             &s.path,
-            jitdesk::store::OpenMode::Existing,
+            jitdesk::engine::OpenMode::Existing,
             Arc::new(jitdesk::engine::SystemClock),
         ))
         .expect("open");

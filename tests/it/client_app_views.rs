@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use jitdesk::domain::rules::{Actor, NewUser};
+use jitdesk::engine::OpenMode;
 use jitdesk::engine::{Batch, Engine, SystemClock};
-use jitdesk::store::OpenMode;
 use serde_json::Value;
 
 use crate::common::serve::Serve;

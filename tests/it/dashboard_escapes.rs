@@ -532,7 +532,7 @@ fn approve_form_with_the_justification_in_its_intro_and_typed_controls() {
     check_in("approve form with controls typed in the reason", &app, &[typed], Some(&title));
     // Submitting, then the engine refusing with a message that quotes hostile text.
     key(&mut app, KeyCode::Enter);
-    app.on_result(Err(evil("refused")));
+    app.on_result(Err(evil("refused").into()));
     match &app.overlay {
         Some(Overlay::Form(form)) => assert!(form.error.is_some(), "the refusal shows inline"),
         other => panic!("the form should stay open with the error, got {other:?}"),

@@ -26,8 +26,8 @@ use crate::common::alone::rerun;
 use jitdesk::config::{Config, TimeShown};
 use jitdesk::domain::rules::Actor;
 use jitdesk::domain::time_style::TimeStyle;
+use jitdesk::engine::OpenMode;
 use jitdesk::engine::{Engine, ManualClock, Viewer};
-use jitdesk::store::OpenMode;
 use jitdesk::tui::Outcome;
 use jitdesk::tui::app::{App, Effect, Ui};
 use jitdesk::tui::data::Snapshot;
@@ -984,7 +984,7 @@ async fn the_request_form_chooses_no_role_and_follows_the_application() {
     // Sending it without a role says what is missing, in the form.
     screen.press(&[TAB, TAB, TAB, TAB, Type("INC-1"), TAB, ENTER]).await;
     let text = lines(&screen.buffer(100, 30));
-    assert!(text.contains("choose at least one role"), "{text}");
+    assert!(text.contains("name at least one role"), "{text}");
 }
 
 #[tokio::test]
@@ -1517,7 +1517,7 @@ async fn a_fields_error_clears_as_soon_as_the_field_is_fixed() {
     // No role chosen: the form says so and stays open.
     screen.press(&[k('n'), Ctrl('s')]).await;
     let error = form_error(&screen).expect("an error");
-    assert!(error.contains("choose at least one role"), "{error}");
+    assert!(error.contains("name at least one role"), "{error}");
     // Moving to the field changes nothing yet; choosing a role clears it at once.
     screen.press(&[TAB]).await;
     assert_eq!(form_error(&screen), Some(error));

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use jitdesk::domain::{ApprovalMode, ErrorKind, License, RequestState, Span, TenantKind};
 use jitdesk::engine::{Cancel, Engine, Limits, ManualClock, Viewer};
-use jitdesk::store::{Error, OpenMode};
+use jitdesk::engine::{Error, OpenMode};
 
 const ADMIN: &str = "admin@contoso.com";
 const ALICE: &str = "alice@contoso.com";

@@ -15,7 +15,7 @@ use jitdesk::domain::{
     AccessRequest, Action, ApprovalMode, ErrorKind, License, RequestState, Span, TenantKind,
 };
 use jitdesk::engine::{Batch, Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
-use jitdesk::store::{OpenMode, RequestFilter};
+use jitdesk::engine::{OpenMode, RequestFilter};
 
 /// Ann and Abe are admins of the customer tenant and the approvers of the manual application; Carl is
 /// a plain customer user; Pat and Paul are publisher users.

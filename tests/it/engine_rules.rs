@@ -17,7 +17,7 @@ use jitdesk::domain::{
     TenantKind,
 };
 use jitdesk::engine::{Batch, Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
-use jitdesk::store::{OpenMode, RequestFilter};
+use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
 
 const ADMIN: &str = "admin@contoso.com";
 const ALICE: &str = "alice@contoso.com";
@@ -675,7 +675,10 @@ async fn catch_up_on_open_finishes_scheduled_grants_whose_window_passed() {
 async fn a_store_open_elsewhere_is_in_use() {
     let w = world().await;
     let err = open(&w.path, &w.clock, OpenMode::Existing).await.err().expect("a second open must fail");
-    assert!(matches!(err, jitdesk::Error::InUse { ref path, .. } if path == &w.path), "{err:?}");
+    assert!(
+        matches!(err, jitdesk::Error::Storage(StoreError::InUse { ref path, .. }) if path == &w.path),
+        "{err:?}"
+    );
     // The first engine is unharmed, and once it is closed the file opens again.
     let r = w.engine.run(&user(PAT), ask(MANUAL, 1)).await.unwrap();
     w.engine.clone().close().await.unwrap();
@@ -703,7 +706,7 @@ async fn a_file_that_is_not_a_store_is_corrupt_and_left_untouched() {
             let err =
                 open(&path, &clock, mode).await.err().unwrap_or_else(|| panic!("{name} opened as a store"));
             assert!(
-                matches!(err, jitdesk::Error::Corrupt { path: ref p, .. } if p == &path),
+                matches!(err, jitdesk::Error::Storage(StoreError::Corrupt { path: ref p, .. }) if p == &path),
                 "{name}: {err:?}"
             );
             assert!(same_bytes(&path, &bytes), "{name}: the file was changed");
@@ -717,7 +720,7 @@ async fn a_missing_store_is_not_created_without_asking() {
     let clock = Arc::new(ManualClock::new(t0()));
     let path = dir.path().join("sub").join("none.redb");
     let err = open(&path, &clock, OpenMode::Existing).await.err().expect("a missing store must not open");
-    assert!(matches!(err, jitdesk::Error::Missing(ref p) if p == &path), "{err:?}");
+    assert!(matches!(err, jitdesk::Error::Storage(StoreError::Missing(ref p)) if p == &path), "{err:?}");
     assert!(!path.exists() && !dir.path().join("sub").exists());
     // Create makes it, with its parent directory, and it is empty.
     let e = open(&path, &clock, OpenMode::Create).await.unwrap();
@@ -752,7 +755,7 @@ async fn a_store_from_a_newer_jitdesk_is_refused() {
     for mode in [OpenMode::Existing, OpenMode::Create] {
         let err = open(&path, &clock, mode).await.err().expect("a newer store must not open");
         match err {
-            jitdesk::Error::Newer { path: p, found, known: k } => {
+            jitdesk::Error::Storage(StoreError::Newer { path: p, found, known: k }) => {
                 assert_eq!((p, found, k), (path.clone(), known + 1, known))
             }
             other => panic!("expected Error::Newer, got {other:?}"),
@@ -775,7 +778,7 @@ async fn refused_redb_files_are_left_byte_for_byte_untouched() {
     set_schema_version(&path, jitdesk::store::SCHEMA_VERSION + 1);
     let before = std::fs::read(&path).unwrap();
     let err = open(&path, &clock, OpenMode::Existing).await.err().expect("a newer store must not open");
-    assert!(matches!(err, jitdesk::Error::Newer { .. }), "{err:?}");
+    assert!(matches!(err, jitdesk::Error::Storage(StoreError::Newer { .. })), "{err:?}");
     assert!(same_bytes(&path, &before), "refusing the newer store changed its file");
 
     // A redb database of some other program: a valid file, but not a jitdesk store.
@@ -792,7 +795,7 @@ async fn refused_redb_files_are_left_byte_for_byte_untouched() {
     let before = std::fs::read(&foreign).unwrap();
     let err =
         open(&foreign, &clock, OpenMode::Existing).await.err().expect("a foreign database must not open");
-    assert!(matches!(err, jitdesk::Error::Corrupt { .. }), "{err:?}");
+    assert!(matches!(err, jitdesk::Error::Storage(StoreError::Corrupt { .. })), "{err:?}");
     assert!(same_bytes(&foreign, &before), "refusing another program's database changed its file");
 }
 
@@ -812,7 +815,10 @@ async fn another_programs_redb_database_is_not_a_store() {
     }
     for mode in [OpenMode::Existing, OpenMode::Create] {
         let err = open(&foreign, &clock, mode).await.err().expect("a foreign database must not open");
-        assert!(matches!(err, jitdesk::Error::Corrupt { path: ref p, .. } if p == &foreign), "{err:?}");
+        assert!(
+            matches!(err, jitdesk::Error::Storage(StoreError::Corrupt { path: ref p, .. }) if p == &foreign),
+            "{err:?}"
+        );
     }
     // Its data is still there.
     let db = redb::Database::open(&foreign).unwrap();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{TimeDelta, TimeZone, Utc};
 use jitdesk::domain::{Listed, Page, Paging, RequestState, Target};
 use jitdesk::engine::{Engine, ManualClock, Viewer};
-use jitdesk::store::{OpenMode, RequestFilter};
+use jitdesk::engine::{OpenMode, RequestFilter};
 
 #[tokio::test(flavor = "current_thread")]
 async fn history_and_grants_are_scoped_to_the_parties_of_each_application() {

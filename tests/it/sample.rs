@@ -12,8 +12,8 @@ use jitdesk::domain::Paging;
 use jitdesk::domain::rules::AccessStatus;
 use jitdesk::domain::{Action, AuditRecord, ErrorKind, RequestState, Target};
 use jitdesk::engine::{Engine, SystemClock, Viewer};
+use jitdesk::engine::{OpenMode, RequestFilter};
 use jitdesk::sample::{self, Summary};
-use jitdesk::store::{OpenMode, RequestFilter};
 
 async fn open(path: &Path) -> Engine {
     Engine::open(path, OpenMode::Existing, Arc::new(SystemClock)).await.expect("the sample store opens")

@@ -9,8 +9,8 @@ use tempfile::TempDir;
 
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use jitdesk::domain::{ApprovalMode, ErrorKind, License, Paging, Span, TenantKind};
+use jitdesk::engine::OpenMode;
 use jitdesk::engine::{Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
-use jitdesk::store::OpenMode;
 
 const APP: &str = "vault-prod";
 const ADMIN: &str = "admin@contoso.com";

@@ -1,0 +1,148 @@
+//! The storage interface: every read and write the engine's commands, queries, ticker and limits
+//! make, in the engine's own terms, so that the engine names no backend. redb is the first
+//! implementation (`store::backend`); another backend implements these traits and passes the same
+//! conformance suite (tests/storage_conformance.rs).
+//!
+//! A backend answers with the engine's `Error`: its own trouble as `Error::Storage`, sorted by
+//! what a caller can do about it, and a lookup the rules refuse as `Error::Rule`.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::error::{Error, Result, StoreError};
+use crate::domain::rules::{self, Lookup};
+use crate::domain::*;
+
+/// A place where the engine's data lives, and its transactions.
+pub trait Storage: Send + Sync {
+    /// Where the data is, as the doors show it (and the service compares it with its clients').
+    fn path(&self) -> &Path;
+
+    /// Runs `query` once, on one consistent snapshot: it sees every write committed before the
+    /// snapshot began and nothing of any write after, however long it takes.
+    fn read(&self, query: &mut dyn FnMut(&dyn Reads) -> Result<()>) -> Result<()>;
+
+    /// Runs `work` once, in one durable transaction: nothing of it is kept unless `work`
+    /// succeeds and the commit does, and readers see all of it or none.
+    fn write(&self, work: &mut dyn FnMut(&mut dyn Writes) -> Result<()>) -> Result<()>;
+
+    /// After a failed write: lets go of the data and opens it again, which recovers the last
+    /// commit. Until that works, every call answers `why`, or what stopped it from opening.
+    fn reopen(&self, why: StoreError) -> Result<(), StoreError>;
+
+    /// Lets go of damaged data without writing anything more; every call answers `why` from now on.
+    fn abandon(&self, why: StoreError);
+
+    /// Writes a copy of one snapshot of everything into `file` (new and empty), durable when this
+    /// returns, in a form this backend opens as a store of its own.
+    fn copy_into(&self, file: File) -> Result<()>;
+}
+
+/// The reads, in a snapshot or inside a write transaction. Lists come newest first unless they
+/// say otherwise, and walk on from a cursor (`after`), never the whole store.
+pub trait Reads: Lookup<Error = Error> {
+    fn schema_version(&self) -> Result<Option<u32>>;
+    fn request(&self, id: u64) -> Result<Option<AccessRequest>>;
+    /// Whether the directory is empty (it has no tenant).
+    fn is_empty(&self) -> Result<bool>;
+    /// Tenants in id order.
+    fn tenants(&self, paging: &Paging<String>) -> Result<Page<Tenant>>;
+    /// Offers in id order.
+    fn offers(&self, paging: &Paging<String>) -> Result<Page<Offer>>;
+    /// Every application, in name order.
+    fn apps(&self) -> Result<Vec<Application>>;
+    /// Applications in name order, after the cursor, that `keep` admits.
+    fn apps_where(
+        &self,
+        paging: &Paging<String>,
+        keep: &dyn Fn(&Application) -> bool,
+    ) -> Result<Page<Application>>;
+    /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
+    fn search_users(&self, text: &str, paging: &Paging<String>) -> Result<Page<User>>;
+    /// The requests the filter admits on the applications given (None: all of them).
+    fn requests_in(
+        &self,
+        filter: &RequestFilter,
+        apps: Option<&HashSet<String>>,
+    ) -> Result<Page<AccessRequest>>;
+    /// Approved access not ended by `now` (active or scheduled) on the applications given.
+    fn current_grants_in(
+        &self,
+        now: DateTime<Utc>,
+        apps: Option<&HashSet<String>>,
+        paging: &Paging<u64>,
+    ) -> Result<Page<AccessRequest>>;
+    /// Audit records of the applications given; None: the whole log, the directory's included.
+    fn audit_in(&self, apps: Option<&HashSet<String>>, paging: &Paging<u64>) -> Result<Page<AuditRecord>>;
+    /// Every request of one requester on one application.
+    fn requests_of(&self, upn: &str, app: &str) -> Result<Vec<AccessRequest>>;
+    /// A requester's pending and approved requests.
+    fn open_requests_of(&self, upn: &str) -> Result<Vec<AccessRequest>>;
+    /// A request's audit records, oldest first.
+    fn history(&self, request: u64) -> Result<Vec<AuditRecord>>;
+    /// A user's notifications.
+    fn notifications_of(&self, upn: &str, paging: &Paging<u64>) -> Result<Page<Notification>>;
+    /// The id of the newest notification the user has marked as seen; 0 when none.
+    fn seen_upto(&self, upn: &str) -> Result<u64>;
+    /// The earliest deadline of any request, in milliseconds since the epoch.
+    fn next_deadline(&self) -> Result<Option<i64>>;
+    /// Requests whose deadline is at or before `now`, oldest deadline first.
+    fn due(&self, now: DateTime<Utc>) -> Result<Vec<u64>>;
+    /// A request that must exist: the rules' "no request" otherwise.
+    fn need_request(&self, id: u64) -> Result<AccessRequest> {
+        self.request(id)?.ok_or_else(|| rules::no_request(id).into())
+    }
+}
+
+/// The writes, inside one transaction. Each keeps every index its reads walk consistent.
+pub trait Writes: Reads {
+    fn put_tenant(&mut self, tenant: &Tenant) -> Result<()>;
+    fn put_user(&mut self, user: &User) -> Result<()>;
+    fn put_offer(&mut self, offer: &Offer) -> Result<()>;
+    fn put_app(&mut self, app: &Application) -> Result<()>;
+    /// The id the next new request gets.
+    fn next_request_id(&self) -> Result<u64>;
+    /// Stores a request's new version; `old` is the version stored until now (None: a new one).
+    fn save_request(&mut self, old: Option<&AccessRequest>, new: &AccessRequest) -> Result<()>;
+    /// The id the next audit record gets.
+    fn next_audit_id(&self) -> Result<u64>;
+    fn append_audit(&mut self, record: &AuditRecord) -> Result<()>;
+    fn put_notification(&mut self, notification: &Notification) -> Result<()>;
+    fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()>;
+}
+
+impl dyn Storage {
+    /// `query` on one snapshot, and what it made.
+    pub fn query<T>(&self, query: impl FnOnce(&dyn Reads) -> Result<T>) -> Result<T> {
+        let mut query = Some(query);
+        let mut out = None;
+        self.read(&mut |t| {
+            if let Some(query) = query.take() {
+                out = Some(query(t)?);
+            }
+            Ok(())
+        })?;
+        out.ok_or_else(not_run)
+    }
+
+    /// `work` in one durable transaction, and what it made.
+    pub fn transact<T>(&self, work: impl FnOnce(&mut dyn Writes) -> Result<T>) -> Result<T> {
+        let mut work = Some(work);
+        let mut out = None;
+        self.write(&mut |t| {
+            if let Some(work) = work.take() {
+                out = Some(work(t)?);
+            }
+            Ok(())
+        })?;
+        out.ok_or_else(not_run)
+    }
+}
+
+/// A backend that returned without running the work it was given: a bug in the backend.
+fn not_run() -> Error {
+    Error::Storage(StoreError::Storage("the storage backend did not run the transaction".into()))
+}

@@ -1,0 +1,217 @@
+//! redb as the engine's storage backend: the engine's storage traits (`engine::storage`),
+//! implemented by handing each call to the typed reads and writes of `Tables` and `Store`. Every
+//! transaction runs guarded, so a panic inside redb on a damaged file becomes an error.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::tables::{Family, Tables, Write};
+use super::{Error, Store, guarded};
+use crate::domain::rules::Lookup;
+use crate::domain::*;
+use crate::engine::storage::{Reads, Storage, Writes};
+use crate::engine::{self, Result};
+
+/// Opens the store at `path` for reading and writing, creating it when `mode` allows.
+pub fn open(path: &Path, mode: OpenMode) -> Result<Arc<dyn Storage>, Error> {
+    guarded(|| Ok(Arc::new(Store::open(path, mode)?) as Arc<dyn Storage>))
+}
+
+/// Opens an existing store for reading only; None when it needs crash recovery or migrating,
+/// which only a read-write open does.
+pub fn open_read_only(path: &Path) -> Result<Option<Arc<dyn Storage>>, Error> {
+    guarded(|| Ok(Store::open_read_only(path)?.map(|store| Arc::new(store) as Arc<dyn Storage>)))
+}
+
+impl Storage for Store {
+    fn path(&self) -> &Path {
+        Store::path(self)
+    }
+
+    fn read(&self, query: &mut dyn FnMut(&dyn Reads) -> Result<()>) -> Result<()> {
+        guarded(|| {
+            let mut tables = Store::read(self)?;
+            query(&On(&mut tables))
+        })
+    }
+
+    fn write(&self, work: &mut dyn FnMut(&mut dyn Writes) -> Result<()>) -> Result<()> {
+        guarded(|| Store::write(self, |tables| work(&mut On(tables))))
+    }
+
+    fn reopen(&self, why: Error) -> Result<(), Error> {
+        Store::reopen(self, why)
+    }
+
+    fn abandon(&self, why: Error) {
+        Store::abandon(self, why)
+    }
+
+    fn copy_into(&self, file: File) -> Result<()> {
+        guarded(|| Ok(Store::read(self)?.copy_into(file)?))
+    }
+}
+
+/// The tables of one transaction, seen through the engine's traits.
+struct On<'a, F: Family>(&'a mut Tables<F>);
+
+impl<F: Family> Lookup for On<'_, F> {
+    type Error = engine::Error;
+
+    fn tenant(&self, id: &str) -> Result<Option<Tenant>> {
+        Ok(Lookup::tenant(self.0, id)?)
+    }
+
+    fn user(&self, upn: &str) -> Result<Option<User>> {
+        Ok(Lookup::user(self.0, upn)?)
+    }
+
+    fn user_by_login(&self, login: &str) -> Result<Option<User>> {
+        Ok(Lookup::user_by_login(self.0, login)?)
+    }
+
+    fn offer(&self, id: &str) -> Result<Option<Offer>> {
+        Ok(Lookup::offer(self.0, id)?)
+    }
+
+    fn app(&self, name: &str) -> Result<Option<Application>> {
+        Ok(Lookup::app(self.0, name)?)
+    }
+
+    fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>> {
+        Ok(Lookup::pending_request(self.0, app, requester)?)
+    }
+}
+
+impl<F: Family> Reads for On<'_, F> {
+    fn schema_version(&self) -> Result<Option<u32>> {
+        Ok(self.0.schema_version()?)
+    }
+
+    fn request(&self, id: u64) -> Result<Option<AccessRequest>> {
+        Ok(self.0.get_request(id)?)
+    }
+
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.0.is_empty()?)
+    }
+
+    fn tenants(&self, paging: &Paging<String>) -> Result<Page<Tenant>> {
+        Ok(self.0.tenants(paging)?)
+    }
+
+    fn offers(&self, paging: &Paging<String>) -> Result<Page<Offer>> {
+        Ok(self.0.offers(paging)?)
+    }
+
+    fn apps(&self) -> Result<Vec<Application>> {
+        Ok(self.0.apps()?)
+    }
+
+    fn apps_where(
+        &self,
+        paging: &Paging<String>,
+        keep: &dyn Fn(&Application) -> bool,
+    ) -> Result<Page<Application>> {
+        Ok(self.0.apps_where(paging, keep)?)
+    }
+
+    fn search_users(&self, text: &str, paging: &Paging<String>) -> Result<Page<User>> {
+        Ok(self.0.search_users(text, paging)?)
+    }
+
+    fn requests_in(
+        &self,
+        filter: &RequestFilter,
+        apps: Option<&HashSet<String>>,
+    ) -> Result<Page<AccessRequest>> {
+        Ok(self.0.requests_in(filter, apps)?)
+    }
+
+    fn current_grants_in(
+        &self,
+        now: DateTime<Utc>,
+        apps: Option<&HashSet<String>>,
+        paging: &Paging<u64>,
+    ) -> Result<Page<AccessRequest>> {
+        Ok(self.0.current_grants_in(now, apps, paging)?)
+    }
+
+    fn audit_in(&self, apps: Option<&HashSet<String>>, paging: &Paging<u64>) -> Result<Page<AuditRecord>> {
+        Ok(self.0.audit_in(apps, paging)?)
+    }
+
+    fn requests_of(&self, upn: &str, app: &str) -> Result<Vec<AccessRequest>> {
+        Ok(self.0.requests_of(upn, app)?)
+    }
+
+    fn open_requests_of(&self, upn: &str) -> Result<Vec<AccessRequest>> {
+        Ok(self.0.open_requests_of(upn)?)
+    }
+
+    fn history(&self, request: u64) -> Result<Vec<AuditRecord>> {
+        Ok(self.0.history(request)?)
+    }
+
+    fn notifications_of(&self, upn: &str, paging: &Paging<u64>) -> Result<Page<Notification>> {
+        Ok(self.0.notifications_of(upn, paging)?)
+    }
+
+    fn seen_upto(&self, upn: &str) -> Result<u64> {
+        Ok(self.0.seen_upto(upn)?)
+    }
+
+    fn next_deadline(&self) -> Result<Option<i64>> {
+        Ok(self.0.next_deadline()?)
+    }
+
+    fn due(&self, now: DateTime<Utc>) -> Result<Vec<u64>> {
+        Ok(self.0.due(now)?)
+    }
+}
+
+impl Writes for On<'_, Write<'_>> {
+    fn put_tenant(&mut self, tenant: &Tenant) -> Result<()> {
+        Ok(self.0.put_tenant(tenant)?)
+    }
+
+    fn put_user(&mut self, user: &User) -> Result<()> {
+        Ok(self.0.put_user(user)?)
+    }
+
+    fn put_offer(&mut self, offer: &Offer) -> Result<()> {
+        Ok(self.0.put_offer(offer)?)
+    }
+
+    fn put_app(&mut self, app: &Application) -> Result<()> {
+        Ok(self.0.put_app(app)?)
+    }
+
+    fn next_request_id(&self) -> Result<u64> {
+        Ok(self.0.next_request_id()?)
+    }
+
+    fn save_request(&mut self, old: Option<&AccessRequest>, new: &AccessRequest) -> Result<()> {
+        Ok(self.0.save_request(old, new)?)
+    }
+
+    fn next_audit_id(&self) -> Result<u64> {
+        Ok(self.0.next_audit_id()?)
+    }
+
+    fn append_audit(&mut self, record: &AuditRecord) -> Result<()> {
+        Ok(self.0.append_audit(record)?)
+    }
+
+    fn put_notification(&mut self, notification: &Notification) -> Result<()> {
+        Ok(self.0.put_notification(notification)?)
+    }
+
+    fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()> {
+        Ok(self.0.set_seen_upto(upn, id)?)
+    }
+}

@@ -1,0 +1,640 @@
+//! What every storage backend must do for the engine, written against the engine's storage traits
+//! alone, so the same properties run against any backend: each property is a function that takes
+//! a backend's `Open` and is run here against redb. A new backend adds one `Open` and one line per
+//! property.
+//!
+//! The properties: every operation round-trips; lists come newest first (names in order) and a
+//! cursor walks on without a gap or a repeat; ids and keys are unique; every index agrees with the
+//! records after every write; closing and opening again keeps everything; a reader beside a writer
+//! sees each write whole or not at all; a failed write keeps nothing; after a failure the store
+//! opens again with its last commit, and a store let go of answers why.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use jitdesk::domain::*;
+use jitdesk::engine::storage::{Reads, Storage, Writes};
+use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
+
+/// Opens a backend's storage kept in `dir` (a new, empty folder for each test), creating it the
+/// first time; opened again with the same folder, it finds what was written before.
+type Open = fn(&Path) -> Arc<dyn Storage>;
+
+fn redb(dir: &Path) -> Arc<dyn Storage> {
+    jitdesk::store::open(&dir.join("store.redb"), OpenMode::Create).expect("open the redb store")
+}
+
+fn folder() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temp folder")
+}
+
+/// Whole seconds: every backend keeps at least those.
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_800_000_000 + secs, 0).single().expect("a valid time")
+}
+
+fn tenant(id: &str, kind: TenantKind) -> Tenant {
+    let license = (kind == TenantKind::Customer).then_some(License::P2);
+    Tenant { id: id.into(), kind, name: format!("{id} Ltd"), license }
+}
+
+fn user(upn: &str, tenant: &str, login: Option<&str>) -> User {
+    User {
+        upn: upn.into(),
+        display_name: upn.to_uppercase(),
+        tenant: tenant.into(),
+        admin: false,
+        login: login.map(str::to_string),
+    }
+}
+
+fn offer(id: &str) -> Offer {
+    Offer {
+        id: id.into(),
+        name: format!("{id} offer"),
+        publisher_tenant: "pub".into(),
+        published_by: "p@pub".into(),
+        jit_available: true,
+        roles: vec!["Reader".into(), "Contributor".into()],
+    }
+}
+
+fn app(name: &str) -> Application {
+    Application {
+        name: name.into(),
+        offer: "o1".into(),
+        customer_tenant: "cust".into(),
+        publisher_tenant: "pub".into(),
+        resource_group: format!("rg-{name}"),
+        policy: JitPolicy {
+            enabled: true,
+            mode: ApprovalMode::ManualApprove,
+            max_duration: JitPolicy::DEFAULT_MAX_DURATION,
+            approvers: vec!["a@cust".into()],
+            request_timeout: JitPolicy::DEFAULT_REQUEST_TIMEOUT,
+        },
+        deployed_by: "c@cust".into(),
+        deployed_at: at(0),
+    }
+}
+
+/// A pending request made at `created` (seconds past the base time), to be decided within an hour.
+fn pending(id: u64, app: &str, requester: &str, created: i64) -> AccessRequest {
+    AccessRequest {
+        id,
+        app: app.into(),
+        requester: requester.into(),
+        roles: vec!["Reader".into()],
+        start: at(created),
+        duration: Span::from_hours(1),
+        justification: format!("ticket work {id}"),
+        ticket: Some(format!("T-{id}")),
+        created_at: at(created),
+        decide_by: at(created + 3600),
+        state: RequestState::Pending,
+        decision: None,
+        granted_from: None,
+        closed: None,
+        started: false,
+    }
+}
+
+/// The request moved on, as the rules would move it: approved (to start at once, or started),
+/// or ended in a final state.
+fn moved(r: &AccessRequest, state: RequestState, when: i64) -> AccessRequest {
+    let verdict = Some(Verdict { by: "a@cust".into(), at: at(when), reason: "ok".into() });
+    let mut next = r.clone();
+    next.state = state;
+    match state {
+        // Approved again: the start has come, and the deadline moves to the end.
+        RequestState::Approved if r.state == RequestState::Approved => next.started = true,
+        RequestState::Approved => {
+            next.decision = verdict;
+            next.granted_from = Some(at(when));
+        }
+        RequestState::Pending => {}
+        _ => next.closed = verdict,
+    }
+    next
+}
+
+fn audit(id: u64, app: Option<&str>, target: Target) -> AuditRecord {
+    AuditRecord {
+        id,
+        at: at(id as i64),
+        actor: "a@cust".into(),
+        action: Action::RequestCreated,
+        target,
+        app: app.map(str::to_string),
+        reason: Some(format!("reason {id}")),
+        before: None,
+        after: Some("Pending".into()),
+    }
+}
+
+fn notification(id: u64, to: &str, request: u64) -> Notification {
+    Notification {
+        id,
+        to: to.into(),
+        at: at(id as i64),
+        request,
+        app: "app1".into(),
+        action: Action::RequestCreated,
+        message: format!("news {id}"),
+    }
+}
+
+/// The directory the requests below need: two tenants, users, an offer, three applications.
+fn directory(t: &mut dyn Writes) -> jitdesk::Result<()> {
+    t.put_tenant(&tenant("pub", TenantKind::Publisher))?;
+    t.put_tenant(&tenant("cust", TenantKind::Customer))?;
+    for upn in ["p@pub", "q@pub", "r@pub"] {
+        t.put_user(&user(upn, "pub", None))?;
+    }
+    t.put_user(&user("a@cust", "cust", Some("alice")))?;
+    t.put_offer(&offer("o1"))?;
+    for name in ["app1", "app2", "app3"] {
+        t.put_app(&app(name))?;
+    }
+    Ok(())
+}
+
+/// Every page of a list, walked with a cursor `per` items at a time, checking each page's `more`.
+fn walk<T, C>(per: usize, cursor: impl Fn(&T) -> C, page: impl Fn(Paging<C>) -> Page<T>) -> Vec<T> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let got = page(Paging { limit: Some(per), after: after.take() });
+        assert!(got.items.len() <= per, "a page holds at most what was asked");
+        let more = got.more;
+        if more {
+            assert_eq!(got.items.len(), per, "a page with more after it is full");
+        }
+        after = got.items.last().map(&cursor);
+        all.extend(got.items);
+        if !more {
+            return all;
+        }
+    }
+}
+
+fn write<T>(s: &Arc<dyn Storage>, work: impl FnOnce(&mut dyn Writes) -> jitdesk::Result<T>) -> T {
+    s.transact(work).expect("the write commits")
+}
+
+fn read<T>(s: &Arc<dyn Storage>, query: impl FnOnce(&dyn Reads) -> jitdesk::Result<T>) -> T {
+    s.query(query).expect("the read answers")
+}
+
+// ---- the properties, for any backend ----
+
+fn every_operation_round_trips(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    assert!(read(&s, |t| t.is_empty()), "a new store is empty");
+    assert!(read(&s, |t| t.schema_version()).is_some(), "a new store says its schema");
+    write(&s, directory);
+    let request = pending(1, "app1", "p@pub", 10);
+    let record = audit(1, Some("app1"), Target::Request(1));
+    let note = notification(1, "a@cust", 1);
+    write(&s, |t| {
+        t.save_request(None, &request)?;
+        t.append_audit(&record)?;
+        t.put_notification(&note)?;
+        t.set_seen_upto("a@cust", 1)
+    });
+    read(&s, |t| {
+        assert!(!t.is_empty()?);
+        assert_eq!(t.tenant("cust")?, Some(tenant("cust", TenantKind::Customer)));
+        assert_eq!(t.user("a@cust")?, Some(user("a@cust", "cust", Some("alice"))));
+        assert_eq!(t.user_by_login("alice")?, Some(user("a@cust", "cust", Some("alice"))));
+        assert_eq!(t.offer("o1")?, Some(offer("o1")));
+        assert_eq!(t.app("app2")?, Some(app("app2")));
+        assert_eq!(t.request(1)?, Some(request.clone()));
+        assert_eq!(t.need_request(1)?, request);
+        assert_eq!(t.history(1)?, vec![record.clone()]);
+        assert_eq!(t.notifications_of("a@cust", &Paging::default())?.items, vec![note.clone()]);
+        assert_eq!(t.seen_upto("a@cust")?, 1);
+        assert_eq!(t.pending_request("app1", "p@pub")?, Some(1));
+        // What is not there answers None, and a missing request is the rules' "no request".
+        assert_eq!(t.tenant("nobody")?, None);
+        assert_eq!(t.user_by_login("bob")?, None);
+        assert_eq!(t.request(2)?, None);
+        assert_eq!(t.seen_upto("p@pub")?, 0);
+        let missing = t.need_request(2).expect_err("no request 2");
+        assert_eq!(missing.kind(), Some(ErrorKind::NotFound), "{missing}");
+        Ok(())
+    });
+    // A write answers its own reads before it commits.
+    write(&s, |t| {
+        let next = pending(2, "app2", "q@pub", 20);
+        t.save_request(None, &next)?;
+        assert_eq!(t.request(2)?, Some(next));
+        assert_eq!(t.next_request_id()?, 3);
+        Ok(())
+    });
+}
+
+fn lists_come_in_order_and_cursors_walk_on(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    let requesters = ["p@pub", "q@pub", "r@pub"];
+    let apps = ["app1", "app2", "app3"];
+    write(&s, |t| {
+        for id in 1..=40u64 {
+            let i = id as usize;
+            t.save_request(None, &pending(id, apps[i % 3], requesters[i % 2], id as i64))?;
+            t.append_audit(&audit(id, Some(apps[i % 3]), Target::Request(id)))?;
+            t.put_notification(&notification(id, "a@cust", id))?;
+        }
+        for id in ["t3", "t1", "t2"] {
+            t.put_tenant(&tenant(id, TenantKind::Customer))?;
+        }
+        Ok(())
+    });
+    let newest_first = |ids: Vec<u64>| {
+        let mut sorted = ids.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        sorted.dedup();
+        assert_eq!(ids, sorted, "newest first, each once");
+        ids
+    };
+    read(&s, |t| {
+        for per in [1, 7, 40, 100] {
+            let filter = |after| RequestFilter { limit: Some(per), after, ..RequestFilter::default() };
+            let all = walk(per, |r: &AccessRequest| r.id, |p| t.requests_in(&filter(p.after), None).unwrap());
+            assert_eq!(
+                newest_first(all.iter().map(|r| r.id).collect()).len(),
+                40,
+                "every request, at {per} a page"
+            );
+            let by_app = |after| RequestFilter {
+                app: Some("app2".into()),
+                limit: Some(per),
+                after,
+                ..RequestFilter::default()
+            };
+            let app2 =
+                walk(per, |r: &AccessRequest| r.id, |p| t.requests_in(&by_app(p.after), None).unwrap());
+            let expected: Vec<u64> = (1..=40u64).rev().filter(|id| *id as usize % 3 == 1).collect();
+            assert_eq!(newest_first(app2.iter().map(|r| r.id).collect()), expected);
+            let audit = walk(per, |a: &AuditRecord| a.id, |p| t.audit_in(None, &p).unwrap());
+            assert_eq!(newest_first(audit.iter().map(|a| a.id).collect()).len(), 40);
+            let seen: HashSet<String> = ["app1".to_string()].into();
+            let audit1 = walk(per, |a: &AuditRecord| a.id, |p| t.audit_in(Some(&seen), &p).unwrap());
+            assert!(audit1.iter().all(|a| a.app.as_deref() == Some("app1")));
+            let notes = walk(per, |n: &Notification| n.id, |p| t.notifications_of("a@cust", &p).unwrap());
+            assert_eq!(newest_first(notes.iter().map(|n| n.id).collect()).len(), 40);
+            let tenants = walk(per, |t: &Tenant| t.id.clone(), |p| t.tenants(&p).unwrap());
+            let ids: Vec<&str> = tenants.iter().map(|t| t.id.as_str()).collect();
+            assert_eq!(ids, ["cust", "pub", "t1", "t2", "t3"], "tenants in id order");
+            let users = walk(per, |u: &User| u.upn.clone(), |p| t.search_users("PUB", &p).unwrap());
+            let upns: Vec<&str> = users.iter().map(|u| u.upn.as_str()).collect();
+            assert_eq!(upns, ["p@pub", "q@pub", "r@pub"], "matches ignore case, in UPN order");
+            let apps = walk(
+                per,
+                |a: &Application| a.name.clone(),
+                |p| t.apps_where(&p, &|a| a.name != "app2").unwrap(),
+            );
+            let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+            assert_eq!(names, ["app1", "app3"], "applications in name order, as `keep` admits");
+        }
+        assert_eq!(t.apps()?.len(), 3);
+        assert_eq!(t.history(7)?.iter().map(|a| a.id).collect::<Vec<_>>(), [7]);
+        Ok(())
+    });
+}
+
+fn ids_and_keys_are_unique(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    // Putting what exists replaces it: one record per key, and one login per user.
+    write(&s, |t| {
+        t.put_tenant(&Tenant { name: "Renamed".into(), ..tenant("pub", TenantKind::Publisher) })?;
+        t.put_user(&User { display_name: "Alice".into(), ..user("a@cust", "cust", Some("alice")) })?;
+        t.put_app(&app("app1"))?;
+        Ok(())
+    });
+    read(&s, |t| {
+        let tenants = t.tenants(&Paging::default())?.items;
+        assert_eq!(tenants.len(), 2, "{tenants:?}");
+        assert_eq!(t.tenant("pub")?.map(|t| t.name), Some("Renamed".into()));
+        assert_eq!(t.search_users("a@cust", &Paging::default())?.items.len(), 1);
+        assert_eq!(t.user_by_login("alice")?.map(|u| u.display_name), Some("Alice".into()));
+        assert_eq!(t.apps()?.len(), 3);
+        Ok(())
+    });
+    // Ids handed out grow past every id stored, in one transaction and across them.
+    let first = write(&s, |t| {
+        let id = t.next_request_id()?;
+        t.save_request(None, &pending(id, "app1", "p@pub", 1))?;
+        let audit_id = t.next_audit_id()?;
+        t.append_audit(&audit(audit_id, None, Target::Tenant("pub".into())))?;
+        assert!(t.next_request_id()? > id);
+        assert!(t.next_audit_id()? > audit_id);
+        Ok(id)
+    });
+    let second = write(&s, |t| t.next_request_id());
+    assert!(second > first);
+    // A notification is one per recipient and cause: the same key again replaces it.
+    write(&s, |t| {
+        t.put_notification(&notification(5, "a@cust", 1))?;
+        t.put_notification(&Notification { message: "again".into(), ..notification(5, "a@cust", 1) })
+    });
+    let notes = read(&s, |t| t.notifications_of("a@cust", &Paging::default()));
+    assert_eq!(notes.items.len(), 1);
+    assert_eq!(notes.items[0].message, "again");
+}
+
+/// The index answers, checked against the records kept beside them in a plain map.
+fn check_indexes(t: &dyn Reads, model: &BTreeMap<u64, AccessRequest>, now: i64) -> jitdesk::Result<()> {
+    let ids = |rs: Vec<AccessRequest>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let expect = |f: &dyn Fn(&AccessRequest) -> bool| {
+        model.values().rev().filter(|r| f(r)).map(|r| r.id).collect::<Vec<_>>()
+    };
+    let states = [
+        None,
+        Some(RequestState::Pending),
+        Some(RequestState::Approved),
+        Some(RequestState::Denied),
+        Some(RequestState::Expired),
+    ];
+    for state in states {
+        for app in [None, Some("app1"), Some("app2")] {
+            for requester in [None, Some("p@pub"), Some("q@pub")] {
+                let filter = RequestFilter {
+                    state,
+                    app: app.map(str::to_string),
+                    requester: requester.map(str::to_string),
+                    ..RequestFilter::default()
+                };
+                let want = expect(&|r| filter.admits(r));
+                assert_eq!(ids(t.requests_in(&filter, None)?.items), want, "{filter:?}");
+                let visible: HashSet<String> = ["app1".to_string(), "app3".to_string()].into();
+                let scoped = expect(&|r| filter.admits(r) && visible.contains(&r.app));
+                assert_eq!(
+                    ids(t.requests_in(&filter, Some(&visible))?.items),
+                    scoped,
+                    "{filter:?} on app1, app3"
+                );
+            }
+        }
+    }
+    for upn in ["p@pub", "q@pub", "r@pub"] {
+        for app in ["app1", "app2", "app3"] {
+            let want = expect(&|r| r.requester == upn && r.app == app);
+            assert_eq!(ids(t.requests_of(upn, app)?), want, "{upn} on {app}");
+            let pending = model
+                .values()
+                .find(|r| r.requester == upn && r.app == app && r.state == RequestState::Pending);
+            assert_eq!(t.pending_request(app, upn)?, pending.map(|r| r.id), "{upn}'s pending on {app}");
+        }
+        let mut open = ids(t.open_requests_of(upn)?);
+        open.sort_unstable();
+        let want: Vec<u64> =
+            model.values().filter(|r| r.requester == upn && !r.state.is_final()).map(|r| r.id).collect();
+        assert_eq!(open, want, "{upn}'s open requests");
+    }
+    let mut deadlines: Vec<(i64, u64)> =
+        model.values().filter_map(|r| r.deadline().map(|(at, _)| (at.timestamp_millis(), r.id))).collect();
+    deadlines.sort_unstable();
+    assert_eq!(t.next_deadline()?, deadlines.first().map(|d| d.0), "the next deadline");
+    let cut = at(now);
+    let due: Vec<u64> = deadlines.iter().filter(|d| d.0 <= cut.timestamp_millis()).map(|d| d.1).collect();
+    assert_eq!(t.due(cut)?, due, "due by {cut}, oldest deadline first");
+    let grants = ids(t.current_grants_in(cut, None, &Paging::default())?.items);
+    let want = expect(&|r| r.state == RequestState::Approved && r.end().is_some_and(|end| end > cut));
+    assert_eq!(grants, want, "grants not ended at {cut}");
+    Ok(())
+}
+
+fn indexes_agree_with_the_records_after_every_write(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    let mut model: BTreeMap<u64, AccessRequest> = BTreeMap::new();
+    let requesters = ["p@pub", "q@pub", "r@pub"];
+    let apps = ["app1", "app2", "app3"];
+    // A fixed walk through creations and every kind of move, checked after each commit.
+    let mut seed = 7u64;
+    for step in 1..=60i64 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let pick = (seed >> 33) as usize;
+        let open_ids: Vec<u64> = model.values().filter(|r| !r.state.is_final()).map(|r| r.id).collect();
+        let change = if open_ids.is_empty() || pick.is_multiple_of(3) {
+            let id = model.keys().last().map_or(1, |id| id + 1);
+            (None, pending(id, apps[pick % 3], requesters[(pick / 3) % 3], step * 60))
+        } else {
+            let old = model[&open_ids[pick % open_ids.len()]].clone();
+            let next = match (old.state, pick % 4) {
+                (RequestState::Pending, 0) => RequestState::Denied,
+                (RequestState::Pending, 1) => RequestState::Canceled,
+                (RequestState::Pending, _) => RequestState::Approved,
+                (_, 0) => RequestState::Revoked,
+                (_, 1) => RequestState::Expired,
+                _ => RequestState::Approved,
+            };
+            (Some(old.clone()), moved(&old, next, step * 60))
+        };
+        write(&s, |t| t.save_request(change.0.as_ref(), &change.1));
+        model.insert(change.1.id, change.1);
+        s.query(|t| check_indexes(t, &model, step * 60)).expect("the indexes agree");
+    }
+}
+
+fn reopening_keeps_everything(open: Open) {
+    let dir = folder();
+    let before = {
+        let s = open(dir.path());
+        write(&s, directory);
+        write(&s, |t| {
+            for id in 1..=5u64 {
+                t.save_request(None, &pending(id, "app1", "p@pub", id as i64))?;
+                t.append_audit(&audit(id, Some("app1"), Target::Request(id)))?;
+                t.put_notification(&notification(id, "a@cust", id))?;
+            }
+            let approved = moved(&pending(3, "app1", "p@pub", 3), RequestState::Approved, 100);
+            t.save_request(Some(&pending(3, "app1", "p@pub", 3)), &approved)?;
+            t.set_seen_upto("a@cust", 4)
+        });
+        read(&s, snapshot)
+    };
+    let s = open(dir.path());
+    assert_eq!(read(&s, snapshot), before, "what was committed is there after opening again");
+}
+
+/// Everything a store holds, as its reads answer.
+fn snapshot(t: &dyn Reads) -> jitdesk::Result<String> {
+    let all = Paging::default();
+    Ok(format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        t.tenants(&all)?,
+        t.search_users("", &all)?,
+        t.offers(&all)?,
+        t.apps()?,
+        t.requests_in(&RequestFilter::default(), None)?,
+        t.audit_in(None, &Paging::default())?,
+        t.notifications_of("a@cust", &Paging::default())?,
+        t.seen_upto("a@cust")?,
+        t.next_deadline()?,
+        t.schema_version()?,
+        t.user_by_login("alice")?,
+    ))
+}
+
+fn readers_beside_a_writer_see_each_write_whole(open: Open) {
+    const PER_WRITE: u64 = 5;
+    const WRITES: u64 = 40;
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    // A snapshot taken before a write keeps answering as before it.
+    let held = {
+        let (taken_tx, taken_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let reader = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                read(&s, |t| {
+                    let before = t.requests_in(&RequestFilter::default(), None)?.items.len();
+                    taken_tx.send(()).expect("tell the writer");
+                    go_rx.recv().expect("wait for the write");
+                    Ok((before, t.requests_in(&RequestFilter::default(), None)?.items.len()))
+                })
+            })
+        };
+        taken_rx.recv().expect("the snapshot is taken");
+        write(&s, |t| t.save_request(None, &pending(1, "app1", "p@pub", 1)));
+        go_tx.send(()).expect("let the reader on");
+        reader.join().expect("the reader ends")
+    };
+    assert_eq!(held, (0, 0), "a snapshot sees nothing of a write committed after it began");
+    // Readers racing a writer see whole writes only: the count is always a multiple of a write.
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (s, done) = (s.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                while !done.load(Ordering::Relaxed) {
+                    let (requests, audit) = read(&s, |t| {
+                        let requests = t.requests_in(&RequestFilter::default(), None)?.items.len() as u64;
+                        Ok((requests, t.audit_in(None, &Paging::default())?.items.len() as u64))
+                    });
+                    seen.push((requests, audit));
+                }
+                seen
+            })
+        })
+        .collect();
+    for n in 0..WRITES {
+        write(&s, |t| {
+            for i in 0..PER_WRITE {
+                let id = 2 + n * PER_WRITE + i;
+                t.save_request(None, &pending(id, "app2", "q@pub", id as i64))?;
+                t.append_audit(&audit(id, Some("app2"), Target::Request(id)))?;
+            }
+            Ok(())
+        });
+    }
+    done.store(true, Ordering::Relaxed);
+    for reader in readers {
+        for (requests, audit) in reader.join().expect("a reader ends") {
+            assert_eq!((requests - 1) % PER_WRITE, 0, "{requests} requests: part of a write was seen");
+            assert_eq!(audit % PER_WRITE, 0, "{audit} audit records: part of a write was seen");
+            assert_eq!(audit, requests - 1, "a write's requests and its audit records are seen together");
+        }
+    }
+    let last = read(&s, |t| t.requests_in(&RequestFilter::default(), None));
+    assert_eq!(last.items.len() as u64, 1 + WRITES * PER_WRITE);
+}
+
+fn a_failed_write_keeps_nothing(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    let before = read(&s, snapshot);
+    let refusal = RuleError::conflict("refused half way");
+    let failed = s.transact(|t| -> jitdesk::Result<()> {
+        t.save_request(None, &pending(1, "app1", "p@pub", 1))?;
+        t.append_audit(&audit(1, Some("app1"), Target::Request(1)))?;
+        t.put_notification(&notification(1, "a@cust", 1))?;
+        t.set_seen_upto("a@cust", 1)?;
+        Err(refusal.clone().into())
+    });
+    match failed {
+        Err(jitdesk::Error::Rule(rule)) => assert_eq!(rule, refusal, "the work's own error comes back"),
+        other => panic!("expected the work's refusal, got {other:?}"),
+    }
+    assert_eq!(read(&s, snapshot), before, "nothing of a failed write is kept");
+    // The store takes the next write as if nothing had happened.
+    write(&s, |t| t.save_request(None, &pending(1, "app1", "p@pub", 1)));
+    assert_eq!(read(&s, |t| t.request(1)).map(|r| r.id), Some(1));
+}
+
+fn reopening_after_a_failure_and_letting_go(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    write(&s, |t| t.save_request(None, &pending(1, "app1", "p@pub", 1)));
+    let before = read(&s, snapshot);
+    // Opened again after a failed write: the last commit is all there, and writes go on.
+    s.reopen(StoreError::Storage("a write failed".into())).expect("opens again");
+    assert_eq!(read(&s, snapshot), before);
+    write(&s, |t| t.save_request(None, &pending(2, "app2", "q@pub", 2)));
+    // Let go of as damaged: every call answers why. (The file stays as the last commit left it;
+    // redb keeps its lock until the process ends, so this process cannot open it again.)
+    s.abandon(StoreError::Damaged("bad page".into()));
+    let answered =
+        |e: jitdesk::Error| matches!(e, jitdesk::Error::Storage(StoreError::Damaged(m)) if m == "bad page");
+    assert!(answered(s.query(|t| t.request(1)).expect_err("a read answers why")));
+    assert!(answered(s.transact(|t| t.set_seen_upto("a@cust", 9)).expect_err("a write answers why")));
+}
+
+// ---- run against redb ----
+
+#[test]
+fn redb_round_trips_every_operation() {
+    every_operation_round_trips(redb);
+}
+
+#[test]
+fn redb_lists_come_in_order_and_cursors_walk_on() {
+    lists_come_in_order_and_cursors_walk_on(redb);
+}
+
+#[test]
+fn redb_keeps_ids_and_keys_unique() {
+    ids_and_keys_are_unique(redb);
+}
+
+#[test]
+fn redb_indexes_agree_with_the_records_after_every_write() {
+    indexes_agree_with_the_records_after_every_write(redb);
+}
+
+#[test]
+fn redb_keeps_everything_when_opened_again() {
+    reopening_keeps_everything(redb);
+}
+
+#[test]
+fn redb_readers_beside_a_writer_see_each_write_whole() {
+    readers_beside_a_writer_see_each_write_whole(redb);
+}
+
+#[test]
+fn redb_keeps_nothing_of_a_failed_write() {
+    a_failed_write_keeps_nothing(redb);
+}
+
+#[test]
+fn redb_opens_again_after_a_failure_and_lets_go_of_a_damaged_store() {
+    reopening_after_a_failure_and_letting_go(redb);
+}
