@@ -11,7 +11,7 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::data::{Role, Snapshot};
 use super::form::{Field, Form, FormKey, Tone};
-use super::keymap::{Action, Keymap, Scope};
+use super::keymap::{KeyAction, Keymap, Scope};
 use super::lists::{self, Key, ListState};
 use super::marks::{self, Marks};
 use super::refusal::Refusal;
@@ -227,16 +227,16 @@ const TOAST_SECONDS: i64 = 4;
 pub const READ_ONLY: &str = "the service is gone, so nothing was changed: try again once it is back";
 
 /// Whether an action asks the engine to change something (and so cannot while the service is gone).
-fn changes_data(action: Action) -> bool {
+fn changes_data(action: KeyAction) -> bool {
     matches!(
         action,
-        Action::Approve
-            | Action::Deny
-            | Action::Cancel
-            | Action::Revoke
-            | Action::New
-            | Action::Edit
-            | Action::MarkRead
+        KeyAction::Approve
+            | KeyAction::Deny
+            | KeyAction::Cancel
+            | KeyAction::Revoke
+            | KeyAction::New
+            | KeyAction::Edit
+            | KeyAction::MarkRead
     )
 }
 
@@ -334,49 +334,51 @@ impl App {
     }
 
     /// Whether an action in a scope is one this user's role can ever take; the help lists only those.
-    pub fn role_allows(&self, scope: Scope, action: Action) -> bool {
+    pub fn role_allows(&self, scope: Scope, action: KeyAction) -> bool {
         let role = self.role();
         let admin = self.data.me.as_ref().is_some_and(|m| m.admin);
         match action {
-            Action::Approve | Action::Deny | Action::Mark | Action::MarkAll => role == Role::Approver,
-            Action::Cancel => role == Role::Publisher,
-            Action::New if scope == Scope::Requests => role == Role::Publisher,
-            Action::New => matches!(role, Role::Admin | Role::Approver) && admin,
-            Action::Edit => admin,
-            Action::Revoke => matches!(role, Role::Admin | Role::Approver),
+            KeyAction::Approve | KeyAction::Deny | KeyAction::Mark | KeyAction::MarkAll => {
+                role == Role::Approver
+            }
+            KeyAction::Cancel => role == Role::Publisher,
+            KeyAction::New if scope == Scope::Requests => role == Role::Publisher,
+            KeyAction::New => matches!(role, Role::Admin | Role::Approver) && admin,
+            KeyAction::Edit => admin,
+            KeyAction::Revoke => matches!(role, Role::Admin | Role::Approver),
             _ => true,
         }
     }
 
     /// Whether an action means anything for this user here; the footer leaves out what does not.
-    pub fn offers(&self, action: Action) -> bool {
+    pub fn offers(&self, action: KeyAction) -> bool {
         if self.read_only && changes_data(action) {
             return false;
         }
         match action {
-            Action::Approve | Action::Deny if matches!(self.overlay, Some(Overlay::Detail { .. })) => {
+            KeyAction::Approve | KeyAction::Deny if matches!(self.overlay, Some(Overlay::Detail { .. })) => {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
             }
-            Action::MarkRead => self.data.unread() > 0,
+            KeyAction::MarkRead => self.data.unread() > 0,
             // Marks are decided whatever the cursor is on.
-            Action::Approve | Action::Deny if !self.marks.is_empty() => true,
-            Action::Pane => self.on_notes || !self.data.notifications.is_empty(),
+            KeyAction::Approve | KeyAction::Deny if !self.marks.is_empty() => true,
+            KeyAction::Pane => self.on_notes || !self.data.notifications.is_empty(),
             // Only a row about a request has details to open.
-            Action::Open => self.opened_request().is_some(),
+            KeyAction::Open => self.opened_request().is_some(),
             // Only a request this user can decide offers a decision, or a mark.
-            Action::Approve | Action::Deny | Action::Mark => {
+            KeyAction::Approve | KeyAction::Deny | KeyAction::Mark => {
                 self.role_allows(self.tab.scope(), action)
                     && self.selected_request().is_some_and(|id| self.decidable(id))
             }
-            Action::Sort | Action::Mine => self.role() == Role::Approver,
+            KeyAction::Sort | KeyAction::Mine => self.role() == Role::Approver,
             // Only an admin of the application's customer tenant changes its JIT settings.
-            Action::Edit => {
+            KeyAction::Edit => {
                 let me = self.data.me.as_ref();
                 self.role_allows(self.tab.scope(), action)
                     && self.selected_app().is_none_or(|a| me.is_some_and(|m| m.tenant == a.customer_tenant))
             }
             // The help offers scrolling only when it has more than fits.
-            Action::Down | Action::Up if matches!(self.overlay, Some(Overlay::Help { .. })) => {
+            KeyAction::Down | KeyAction::Up if matches!(self.overlay, Some(Overlay::Help { .. })) => {
                 self.help_rows.get().1 > 0
             }
             _ => self.role_allows(self.tab.scope(), action),
@@ -386,7 +388,7 @@ impl App {
     /// Why an action that changes data cannot be taken here, for a key pressed that the footer does
     /// not offer: said at once, before any form is opened or typed into. None when there is nothing
     /// to explain (a key that means nothing here, or no row selected).
-    pub fn why_not(&self, action: Action) -> Option<String> {
+    pub fn why_not(&self, action: KeyAction) -> Option<String> {
         if !changes_data(action) {
             return None;
         }
@@ -394,7 +396,7 @@ impl App {
             return Some(READ_ONLY.into());
         }
         match action {
-            Action::Approve | Action::Deny => {
+            KeyAction::Approve | KeyAction::Deny => {
                 let id = match &self.overlay {
                     Some(Overlay::Detail { id, .. }) => *id,
                     _ => self.selected_request()?,
@@ -410,7 +412,7 @@ impl App {
                     format!("you are not an approver of {}: only its approvers decide request {id}", r.app)
                 })
             }
-            Action::Edit => {
+            KeyAction::Edit => {
                 let app = self.selected_app()?;
                 Some(format!(
                     "only an admin of {} changes the JIT settings of {}",
@@ -418,10 +420,10 @@ impl App {
                     app.name
                 ))
             }
-            Action::Cancel if self.selected_request().is_some() => {
+            KeyAction::Cancel if self.selected_request().is_some() => {
                 Some("only the requester can cancel a request".into())
             }
-            Action::Revoke if self.selected_request().is_some() => Some(
+            KeyAction::Revoke if self.selected_request().is_some() => Some(
                 "revoking access needs one of its application's approvers or an admin of its customer tenant"
                     .into(),
             ),
@@ -592,8 +594,8 @@ impl App {
             return Vec::new();
         }
         match mouse.kind {
-            MouseEventKind::ScrollDown => self.act(Action::Down),
-            MouseEventKind::ScrollUp => self.act(Action::Up),
+            MouseEventKind::ScrollDown => self.act(KeyAction::Down),
+            MouseEventKind::ScrollUp => self.act(KeyAction::Up),
             MouseEventKind::Down(MouseButton::Left) if mouse.row == 1 => {
                 if let Some(tab) = tab_at(mouse.column) {
                     self.go(tab);
@@ -716,13 +718,13 @@ impl App {
                 let (page, max) = self.help_rows.get();
                 let page = page.max(1);
                 let scroll = match self.ui.keymap.action(&key, Scope::Help) {
-                    Some(Action::Back | Action::Help | Action::Quit) => return Vec::new(),
-                    Some(Action::Down) => scroll + 1,
-                    Some(Action::Up) => scroll.saturating_sub(1),
-                    Some(Action::PageDown) => scroll + page,
-                    Some(Action::PageUp) => scroll.saturating_sub(page),
-                    Some(Action::Top) => 0,
-                    Some(Action::Bottom) => max,
+                    Some(KeyAction::Back | KeyAction::Help | KeyAction::Quit) => return Vec::new(),
+                    Some(KeyAction::Down) => scroll + 1,
+                    Some(KeyAction::Up) => scroll.saturating_sub(1),
+                    Some(KeyAction::PageDown) => scroll + page,
+                    Some(KeyAction::PageUp) => scroll.saturating_sub(page),
+                    Some(KeyAction::Top) => 0,
+                    Some(KeyAction::Bottom) => max,
                     _ => scroll,
                 };
                 self.overlay = Some(Overlay::Help { scroll: scroll.min(max) });
@@ -731,11 +733,11 @@ impl App {
             Overlay::Detail { id, detail } => {
                 self.overlay = Some(Overlay::Detail { id, detail });
                 match self.ui.keymap.action(&key, Scope::Detail) {
-                    Some(Action::Back | Action::Open) => self.overlay = None,
-                    Some(a @ (Action::Approve | Action::Deny)) if self.offers(a) => {
-                        self.open_decision(id, a == Action::Approve);
+                    Some(KeyAction::Back | KeyAction::Open) => self.overlay = None,
+                    Some(a @ (KeyAction::Approve | KeyAction::Deny)) if self.offers(a) => {
+                        self.open_decision(id, a == KeyAction::Approve);
                     }
-                    Some(a @ (Action::Approve | Action::Deny)) => {
+                    Some(a @ (KeyAction::Approve | KeyAction::Deny)) => {
                         if let Some(why) = self.why_not(a) {
                             self.toast(why, true);
                         }
@@ -745,8 +747,8 @@ impl App {
                 Vec::new()
             }
             Overlay::Confirm { message, then } => match self.ui.keymap.action(&key, Scope::Confirm) {
-                Some(Action::Yes) => self.confirmed(then),
-                Some(Action::No) => Vec::new(),
+                Some(KeyAction::Yes) => self.confirmed(then),
+                Some(KeyAction::No) => Vec::new(),
                 _ => {
                     self.overlay = Some(Overlay::Confirm { message, then });
                     Vec::new()
@@ -901,7 +903,7 @@ impl App {
         }
     }
 
-    fn act(&mut self, action: Action) -> Vec<Effect> {
+    fn act(&mut self, action: KeyAction) -> Vec<Effect> {
         if !self.offers(action) {
             if let Some(why) = self.why_not(action) {
                 self.toast(why, true);
@@ -913,44 +915,44 @@ impl App {
         let at = self.list().at;
         let last = rows.saturating_sub(1);
         match action {
-            Action::Quit => return vec![Effect::Quit],
-            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
-            Action::NextTab => self.go(Tab::ALL[(self.tab.index() + 1) % 5]),
-            Action::PrevTab => self.go(Tab::ALL[(self.tab.index() + 4) % 5]),
-            Action::Tab1 => self.go(Tab::Applications),
-            Action::Tab2 => self.go(Tab::Settings),
-            Action::Tab3 => self.go(Tab::Requests),
-            Action::Tab4 => self.go(Tab::Access),
-            Action::Tab5 => self.go(Tab::Activity),
-            Action::Up => self.select(at.saturating_sub(1)),
-            Action::Down => self.select((at + 1).min(last)),
-            Action::Top => self.select(0),
-            Action::Bottom => self.select(last),
-            Action::PageUp => self.select(at.saturating_sub(page)),
-            Action::PageDown => self.select((at + page).min(last)),
-            Action::Filter => self.list_mut().filtering = true,
-            Action::Back if !self.marks.is_empty() => self.marks.clear(),
-            Action::Back => {
+            KeyAction::Quit => return vec![Effect::Quit],
+            KeyAction::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            KeyAction::NextTab => self.go(Tab::ALL[(self.tab.index() + 1) % 5]),
+            KeyAction::PrevTab => self.go(Tab::ALL[(self.tab.index() + 4) % 5]),
+            KeyAction::Tab1 => self.go(Tab::Applications),
+            KeyAction::Tab2 => self.go(Tab::Settings),
+            KeyAction::Tab3 => self.go(Tab::Requests),
+            KeyAction::Tab4 => self.go(Tab::Access),
+            KeyAction::Tab5 => self.go(Tab::Activity),
+            KeyAction::Up => self.select(at.saturating_sub(1)),
+            KeyAction::Down => self.select((at + 1).min(last)),
+            KeyAction::Top => self.select(0),
+            KeyAction::Bottom => self.select(last),
+            KeyAction::PageUp => self.select(at.saturating_sub(page)),
+            KeyAction::PageDown => self.select((at + page).min(last)),
+            KeyAction::Filter => self.list_mut().filtering = true,
+            KeyAction::Back if !self.marks.is_empty() => self.marks.clear(),
+            KeyAction::Back => {
                 let list = self.list_mut();
                 list.filter.reset();
                 list.filtering = false;
                 self.refollow(self.tab);
             }
-            Action::Open => {
+            KeyAction::Open => {
                 if let Some(id) = self.opened_request() {
                     self.overlay = Some(Overlay::Detail { id, detail: None });
                     return vec![Effect::LoadDetail(id)];
                 }
             }
-            Action::Approve | Action::Deny if !self.marks.is_empty() => {
-                self.open_bulk_decision(action == Action::Approve);
+            KeyAction::Approve | KeyAction::Deny if !self.marks.is_empty() => {
+                self.open_bulk_decision(action == KeyAction::Approve);
             }
-            Action::Approve | Action::Deny => {
+            KeyAction::Approve | KeyAction::Deny => {
                 if let Some(id) = self.selected_request() {
-                    self.open_decision(id, action == Action::Approve);
+                    self.open_decision(id, action == KeyAction::Approve);
                 }
             }
-            Action::Cancel => {
+            KeyAction::Cancel => {
                 if let Some(id) = self.selected_request() {
                     let what = match self.data.requests.iter().find(|r| r.id == id) {
                         Some(r) => format!(" for {} on {}", r.roles.join(", "), r.app),
@@ -960,44 +962,44 @@ impl App {
                     self.overlay = Some(Overlay::Confirm { message, then: Confirmed::Cancel(id) });
                 }
             }
-            Action::Revoke => {
+            KeyAction::Revoke => {
                 if let Some(id) = self.selected_request() {
                     let message = format!("Revoke {} now? It ends immediately.", self.whose_access(id));
                     self.overlay = Some(Overlay::Confirm { message, then: Confirmed::Revoke(id) });
                 }
             }
-            Action::New => self.open_new(),
-            Action::Edit => self.open_policy(),
-            Action::MarkRead => {
+            KeyAction::New => self.open_new(),
+            KeyAction::Edit => self.open_policy(),
+            KeyAction::MarkRead => {
                 if let Some(newest) = self.data.notifications.iter().map(|n| n.id).max() {
                     self.data.seen_upto = newest;
                     return vec![Effect::MarkSeen(newest)];
                 }
             }
-            Action::Goto => self.goto = Some(String::new()),
-            Action::Mark => {
+            KeyAction::Goto => self.goto = Some(String::new()),
+            KeyAction::Mark => {
                 if let Some(id) = self.selected_request() {
                     self.marks.toggle(id);
                 }
             }
-            Action::MarkAll => {
+            KeyAction::MarkAll => {
                 let markable = self.markable();
                 self.marks.extend(markable);
             }
-            Action::Pane => {
+            KeyAction::Pane => {
                 self.on_notes = !self.on_notes;
                 self.refollow(Tab::Activity);
             }
-            Action::Sort => {
+            KeyAction::Sort => {
                 self.sort = self.sort.next();
                 self.refollow(Tab::Requests);
             }
-            Action::Mine => {
+            KeyAction::Mine => {
                 self.everything = !self.everything;
                 self.refollow(Tab::Requests);
             }
             // Only a confirmation answers these.
-            Action::Yes | Action::No => {}
+            KeyAction::Yes | KeyAction::No => {}
         }
         Vec::new()
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
+pub enum KeyAction {
     Quit,
     NextTab,
     PrevTab,
@@ -74,7 +74,7 @@ impl Scope {
 
 #[derive(Debug, Clone)]
 pub struct Binding {
-    pub action: Action,
+    pub action: KeyAction,
     /// The name used in the config file's `[keys]` table.
     pub name: &'static str,
     pub keys: Vec<KeyEvent>,
@@ -85,58 +85,58 @@ pub struct Binding {
 }
 
 /// A built-in binding: (action, config name, default keys, description, scope, in the footer).
-type DefaultBinding = (Action, &'static str, &'static [&'static str], &'static str, Scope, bool);
+type DefaultBinding = (KeyAction, &'static str, &'static [&'static str], &'static str, Scope, bool);
 
 const DEFAULTS: &[DefaultBinding] = &[
-    (Action::Help, "help", &["?"], "help", Scope::Global, true),
-    (Action::Quit, "quit", &["q", "ctrl-c"], "quit", Scope::Global, true),
-    (Action::NextTab, "next_tab", &["tab"], "next tab", Scope::Global, false),
-    (Action::PrevTab, "prev_tab", &["shift-tab", "backtab"], "previous tab", Scope::Global, false),
-    (Action::Tab1, "tab_applications", &["1"], "applications", Scope::Global, false),
-    (Action::Tab2, "tab_settings", &["2"], "JIT settings", Scope::Global, false),
-    (Action::Tab3, "tab_requests", &["3"], "requests", Scope::Global, false),
-    (Action::Tab4, "tab_access", &["4"], "access", Scope::Global, false),
-    (Action::Tab5, "tab_activity", &["5"], "activity", Scope::Global, false),
-    (Action::Up, "up", &["up", "k"], "move up", Scope::List, false),
-    (Action::Down, "down", &["down", "j"], "move down", Scope::List, false),
-    (Action::Top, "top", &["g", "home"], "first row", Scope::List, false),
-    (Action::Bottom, "bottom", &["G", "end"], "last row", Scope::List, false),
-    (Action::PageUp, "page_up", &["pageup"], "page up", Scope::List, false),
-    (Action::PageDown, "page_down", &["pagedown"], "page down", Scope::List, false),
-    (Action::Filter, "filter", &["/"], "filter", Scope::List, true),
+    (KeyAction::Help, "help", &["?"], "help", Scope::Global, true),
+    (KeyAction::Quit, "quit", &["q", "ctrl-c"], "quit", Scope::Global, true),
+    (KeyAction::NextTab, "next_tab", &["tab"], "next tab", Scope::Global, false),
+    (KeyAction::PrevTab, "prev_tab", &["shift-tab", "backtab"], "previous tab", Scope::Global, false),
+    (KeyAction::Tab1, "tab_applications", &["1"], "applications", Scope::Global, false),
+    (KeyAction::Tab2, "tab_settings", &["2"], "JIT settings", Scope::Global, false),
+    (KeyAction::Tab3, "tab_requests", &["3"], "requests", Scope::Global, false),
+    (KeyAction::Tab4, "tab_access", &["4"], "access", Scope::Global, false),
+    (KeyAction::Tab5, "tab_activity", &["5"], "activity", Scope::Global, false),
+    (KeyAction::Up, "up", &["up", "k"], "move up", Scope::List, false),
+    (KeyAction::Down, "down", &["down", "j"], "move down", Scope::List, false),
+    (KeyAction::Top, "top", &["g", "home"], "first row", Scope::List, false),
+    (KeyAction::Bottom, "bottom", &["G", "end"], "last row", Scope::List, false),
+    (KeyAction::PageUp, "page_up", &["pageup"], "page up", Scope::List, false),
+    (KeyAction::PageDown, "page_down", &["pagedown"], "page down", Scope::List, false),
+    (KeyAction::Filter, "filter", &["/"], "filter", Scope::List, true),
     // Offered only on a row about a request: a request, a grant, an audit row.
-    (Action::Open, "open", &["enter"], "details", Scope::List, true),
-    (Action::Back, "back", &["esc"], "back / close", Scope::Global, false),
-    (Action::Goto, "goto", &["#", ":"], "open request by number", Scope::Global, false),
-    (Action::New, "new", &["n"], "deploy", Scope::Applications, true),
-    (Action::Edit, "edit", &["e"], "edit", Scope::Settings, true),
-    (Action::Approve, "approve", &["a"], "approve", Scope::Requests, true),
-    (Action::Deny, "deny", &["d"], "deny", Scope::Requests, true),
-    (Action::New, "new_request", &["n"], "request access", Scope::Requests, true),
-    (Action::Cancel, "cancel", &["c"], "cancel request", Scope::Requests, true),
-    (Action::Sort, "sort", &["s"], "sort", Scope::Requests, true),
-    (Action::Mine, "mine", &["m"], "mine / all", Scope::Requests, true),
-    (Action::Mark, "mark", &["space"], "mark", Scope::Requests, true),
-    (Action::MarkAll, "mark_all", &["*"], "mark all I can decide", Scope::Requests, false),
-    (Action::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
-    (Action::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
-    (Action::Pane, "pane", &["n"], "notifications / audit", Scope::Activity, true),
+    (KeyAction::Open, "open", &["enter"], "details", Scope::List, true),
+    (KeyAction::Back, "back", &["esc"], "back / close", Scope::Global, false),
+    (KeyAction::Goto, "goto", &["#", ":"], "open request by number", Scope::Global, false),
+    (KeyAction::New, "new", &["n"], "deploy", Scope::Applications, true),
+    (KeyAction::Edit, "edit", &["e"], "edit", Scope::Settings, true),
+    (KeyAction::Approve, "approve", &["a"], "approve", Scope::Requests, true),
+    (KeyAction::Deny, "deny", &["d"], "deny", Scope::Requests, true),
+    (KeyAction::New, "new_request", &["n"], "request access", Scope::Requests, true),
+    (KeyAction::Cancel, "cancel", &["c"], "cancel request", Scope::Requests, true),
+    (KeyAction::Sort, "sort", &["s"], "sort", Scope::Requests, true),
+    (KeyAction::Mine, "mine", &["m"], "mine / all", Scope::Requests, true),
+    (KeyAction::Mark, "mark", &["space"], "mark", Scope::Requests, true),
+    (KeyAction::MarkAll, "mark_all", &["*"], "mark all I can decide", Scope::Requests, false),
+    (KeyAction::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
+    (KeyAction::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
+    (KeyAction::Pane, "pane", &["n"], "notifications / audit", Scope::Activity, true),
     // Over the tabs. A name used above rebinds the same action here too.
-    (Action::Back, "back", &["esc"], "close", Scope::Help, true),
-    (Action::Help, "help", &["?"], "close", Scope::Help, false),
-    (Action::Quit, "quit", &["q"], "close", Scope::Help, false),
-    (Action::Down, "down", &["down", "j"], "scroll down", Scope::Help, true),
-    (Action::Up, "up", &["up", "k"], "scroll up", Scope::Help, true),
-    (Action::PageDown, "page_down", &["pagedown"], "page down", Scope::Help, false),
-    (Action::PageUp, "page_up", &["pageup"], "page up", Scope::Help, false),
-    (Action::Top, "top", &["g", "home"], "top", Scope::Help, false),
-    (Action::Bottom, "bottom", &["G", "end"], "bottom", Scope::Help, false),
-    (Action::Approve, "approve", &["a"], "approve", Scope::Detail, true),
-    (Action::Deny, "deny", &["d"], "deny", Scope::Detail, true),
-    (Action::Back, "back", &["esc"], "close", Scope::Detail, true),
-    (Action::Open, "open", &["enter"], "close", Scope::Detail, false),
-    (Action::Yes, "confirm", &["y", "enter"], "yes", Scope::Confirm, true),
-    (Action::No, "dismiss", &["n", "esc"], "no", Scope::Confirm, true),
+    (KeyAction::Back, "back", &["esc"], "close", Scope::Help, true),
+    (KeyAction::Help, "help", &["?"], "close", Scope::Help, false),
+    (KeyAction::Quit, "quit", &["q"], "close", Scope::Help, false),
+    (KeyAction::Down, "down", &["down", "j"], "scroll down", Scope::Help, true),
+    (KeyAction::Up, "up", &["up", "k"], "scroll up", Scope::Help, true),
+    (KeyAction::PageDown, "page_down", &["pagedown"], "page down", Scope::Help, false),
+    (KeyAction::PageUp, "page_up", &["pageup"], "page up", Scope::Help, false),
+    (KeyAction::Top, "top", &["g", "home"], "top", Scope::Help, false),
+    (KeyAction::Bottom, "bottom", &["G", "end"], "bottom", Scope::Help, false),
+    (KeyAction::Approve, "approve", &["a"], "approve", Scope::Detail, true),
+    (KeyAction::Deny, "deny", &["d"], "deny", Scope::Detail, true),
+    (KeyAction::Back, "back", &["esc"], "close", Scope::Detail, true),
+    (KeyAction::Open, "open", &["enter"], "close", Scope::Detail, false),
+    (KeyAction::Yes, "confirm", &["y", "enter"], "yes", Scope::Confirm, true),
+    (KeyAction::No, "dismiss", &["n", "esc"], "no", Scope::Confirm, true),
 ];
 
 #[derive(Debug, Clone)]
@@ -165,7 +165,7 @@ impl Keymap {
 
     /// The action a key means in a scope; a tab's own bindings win over list and global ones, and
     /// an overlay's are the only ones that work while it is open.
-    pub fn action(&self, key: &KeyEvent, scope: Scope) -> Option<Action> {
+    pub fn action(&self, key: &KeyEvent, scope: Scope) -> Option<KeyAction> {
         let matches = |b: &&Binding| b.keys.iter().any(|k| same_key(k, key));
         let find = |s: Scope| self.bindings.iter().filter(|b| b.scope == s).find(matches).map(|b| b.action);
         match scope {
@@ -285,14 +285,14 @@ mod tests {
     #[test]
     fn scope_bindings_win_and_globals_apply_everywhere() {
         let map = Keymap::new(&HashMap::new()).unwrap();
-        assert_eq!(map.action(&key("a"), Scope::Requests), Some(Action::Approve));
+        assert_eq!(map.action(&key("a"), Scope::Requests), Some(KeyAction::Approve));
         assert_eq!(map.action(&key("a"), Scope::Access), None);
-        assert_eq!(map.action(&key("n"), Scope::Applications), Some(Action::New));
-        assert_eq!(map.action(&key("ctrl-c"), Scope::Activity), Some(Action::Quit));
-        assert_eq!(map.action(&key("j"), Scope::Access), Some(Action::Down));
+        assert_eq!(map.action(&key("n"), Scope::Applications), Some(KeyAction::New));
+        assert_eq!(map.action(&key("ctrl-c"), Scope::Activity), Some(KeyAction::Quit));
+        assert_eq!(map.action(&key("j"), Scope::Access), Some(KeyAction::Down));
         assert_eq!(
             map.action(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT), Scope::Access),
-            Some(Action::Bottom)
+            Some(KeyAction::Bottom)
         );
     }
 
@@ -301,9 +301,9 @@ mod tests {
         let overrides = HashMap::from([("approve".to_string(), vec!["A".to_string(), "f2".to_string()])]);
         let map = Keymap::new(&overrides).unwrap();
         assert_eq!(map.action(&key("a"), Scope::Requests), None);
-        assert_eq!(map.action(&key("A"), Scope::Requests), Some(Action::Approve));
-        assert_eq!(map.action(&key("f2"), Scope::Requests), Some(Action::Approve));
-        let approve = map.bindings.iter().find(|b| b.action == Action::Approve).unwrap();
+        assert_eq!(map.action(&key("A"), Scope::Requests), Some(KeyAction::Approve));
+        assert_eq!(map.action(&key("f2"), Scope::Requests), Some(KeyAction::Approve));
+        let approve = map.bindings.iter().find(|b| b.action == KeyAction::Approve).unwrap();
         assert_eq!(map.label(approve), "A/F2");
         let bad = HashMap::from([("aprove".to_string(), vec!["a".to_string()])]);
         assert!(Keymap::new(&bad).unwrap_err().contains("no action `aprove`"));
@@ -323,11 +323,11 @@ mod tests {
     fn overlays_answer_only_their_own_keys_and_the_footer_says_which() {
         let map = Keymap::new(&HashMap::new()).unwrap();
         assert_eq!(map.action(&key("q"), Scope::Confirm), None, "q neither quits nor closes a question");
-        assert_eq!(map.action(&key("y"), Scope::Confirm), Some(Action::Yes));
-        assert_eq!(map.action(&key("esc"), Scope::Confirm), Some(Action::No));
+        assert_eq!(map.action(&key("y"), Scope::Confirm), Some(KeyAction::Yes));
+        assert_eq!(map.action(&key("esc"), Scope::Confirm), Some(KeyAction::No));
         assert_eq!(map.action(&key("?"), Scope::Detail), None);
-        assert_eq!(map.action(&key("a"), Scope::Detail), Some(Action::Approve));
-        assert_eq!(map.action(&key("j"), Scope::Help), Some(Action::Down));
+        assert_eq!(map.action(&key("a"), Scope::Detail), Some(KeyAction::Approve));
+        assert_eq!(map.action(&key("j"), Scope::Help), Some(KeyAction::Down));
         let footer = |s: Scope| map.footer(s).map(|b| map.label(b)).collect::<Vec<_>>();
         assert_eq!(footer(Scope::Confirm), ["y/Enter", "n/Esc"]);
         assert_eq!(footer(Scope::Detail), ["a", "d", "Esc"]);
@@ -342,14 +342,14 @@ mod tests {
         }
         // A rebound action is rebound over the tabs too.
         let map = Keymap::new(&HashMap::from([("approve".to_string(), vec!["A".to_string()])])).unwrap();
-        assert_eq!(map.action(&key("A"), Scope::Detail), Some(Action::Approve));
+        assert_eq!(map.action(&key("A"), Scope::Detail), Some(KeyAction::Approve));
         assert_eq!(map.action(&key("a"), Scope::Detail), None);
     }
 
     #[test]
     fn labels_name_each_key_once() {
         let map = Keymap::new(&HashMap::new()).unwrap();
-        let prev = map.bindings.iter().find(|b| b.action == Action::PrevTab).unwrap();
+        let prev = map.bindings.iter().find(|b| b.action == KeyAction::PrevTab).unwrap();
         assert_eq!(map.label(prev), "S-Tab");
     }
 }

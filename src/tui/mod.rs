@@ -302,7 +302,7 @@ async fn event_loop(
 /// Whether a playing tour ignores an input event: everything the user does but quitting.
 fn ignored_in_tour(app: &App, event: &Event) -> bool {
     match event {
-        Event::Key(key) => app.ui.keymap.action(key, keymap::Scope::Global) != Some(keymap::Action::Quit),
+        Event::Key(key) => app.ui.keymap.action(key, keymap::Scope::Global) != Some(keymap::KeyAction::Quit),
         Event::Paste(_) | Event::Mouse(_) => true,
         _ => false,
     }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use super::{Col, ListTable};
 use crate::domain::{Application, ApprovalMode};
 use crate::tui::app::{App, Tab};
-use crate::tui::keymap::Action;
+use crate::tui::keymap::KeyAction;
 use crate::tui::lists::Window;
 use crate::tui::view::fmt::{safe, wrap};
 
@@ -86,8 +86,8 @@ impl<'a> SettingsTab<'a> {
             }
             lines.push(Line::raw(""));
             // Only who can change the settings is told how; everyone else is told who can.
-            let how = match app.why_not(Action::Edit) {
-                Some(why) if !app.offers(Action::Edit) => safe(&why).to_string(),
+            let how = match app.why_not(KeyAction::Edit) {
+                Some(why) if !app.offers(KeyAction::Edit) => safe(&why).to_string(),
                 _ => "Press e to change mode, maximum duration, approvers and timeout.".to_string(),
             };
             lines.push(Line::styled(how, theme.style("dim")));
