@@ -18,11 +18,11 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod json;
-pub mod json_writer;
-pub mod logging;
+pub(crate) mod json_writer;
+pub(crate) mod logging;
 pub(crate) mod os_user;
 pub mod sample;
-pub mod service;
+pub(crate) mod service;
 pub mod store;
 pub mod tui;
 

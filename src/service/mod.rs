@@ -48,7 +48,7 @@ use crate::engine::{Engine, SystemClock};
 use crate::logging::Throttle;
 use error::ApiError;
 use identity::{Operator, Peer};
-pub use share::{Shared, share};
+pub use share::share;
 
 /// Once no request is being handled, how long connections get to send their last answers.
 const DRAIN: Duration = Duration::from_millis(500);

@@ -10,21 +10,21 @@
 //! ends at once with an error, so that the command exits non-zero and cleans up on its way out.
 
 pub mod app;
-pub mod bell;
-pub mod capabilities;
+pub(crate) mod bell;
+pub(crate) mod capabilities;
 pub mod data;
-pub mod demo;
-pub mod form;
+pub(crate) mod demo;
+pub(crate) mod form;
 pub mod keymap;
-pub mod lists;
-pub mod marks;
+pub(crate) mod lists;
+pub(crate) mod marks;
 pub mod refusal;
 pub mod rows;
-pub mod terminal;
+pub(crate) mod terminal;
 pub mod theme;
 pub mod tour;
 pub mod view;
-pub mod wizard;
+pub(crate) mod wizard;
 
 use std::time::Duration;
 
