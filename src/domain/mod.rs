@@ -5,6 +5,7 @@ pub mod list;
 pub mod model;
 pub mod rules;
 pub mod span;
+pub mod stamp;
 pub mod text;
 pub mod time_style;
 pub mod when;

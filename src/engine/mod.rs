@@ -7,6 +7,7 @@ mod clock;
 mod commands;
 mod event;
 mod limits;
+pub mod maintenance;
 mod queries;
 mod worker;
 mod writer;
