@@ -405,6 +405,8 @@ fn cli_on_scale_store(dir: &Path, table: &mut Table) {
     assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
     let size = std::fs::metadata(&store).map_or(0, |m| m.len());
     println!("    {}    {} MB on disk", String::from_utf8_lossy(&out.stdout).trim(), size / 1_000_000);
+    // Audit records, notifications and every index included: the whole file over the requests.
+    println!("    {} bytes of file per request (target: at most 800)", size / SCALE as u64);
     // Right after the bulk load, fsyncs on this disk took several times longer for half a minute or so
     // (access check 12 ms falling to 5 ms); flush first, so that the settled state is measured.
     let t = Instant::now();

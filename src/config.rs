@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::domain::time_style::TimeStyle;
-use crate::engine::Limits;
+use crate::engine::{Limits, maintenance};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,6 +28,29 @@ pub struct Config {
     pub keys: HashMap<String, Keys>,
     /// `[limits]`: `requests_per_hour` and `live_grants`, per requester.
     pub limits: Limits,
+    pub store: StoreSettings,
+}
+
+/// `[store]`: how the store file is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// The page cache redb keeps in memory, in MiB: what a long-running service or dashboard
+    /// holds at most for the store, beyond its own working memory.
+    pub cache_mib: usize,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings { cache_mib: maintenance::DEFAULT_CACHE_MIB }
+    }
+}
+
+impl StoreSettings {
+    /// Makes this the cache of every store this process opens from now on.
+    pub fn apply(&self) {
+        maintenance::set_cache_size(self.cache_mib.saturating_mul(1 << 20));
+    }
 }
 
 impl Default for Config {
@@ -41,6 +64,7 @@ impl Default for Config {
             time: TimeShown::Local,
             keys: HashMap::new(),
             limits: Limits::default(),
+            store: StoreSettings::default(),
         }
     }
 }
@@ -141,6 +165,17 @@ mod tests {
         assert_eq!(c.limits.requests_per_hour, 5);
         assert_eq!(c.limits.live_grants, Limits::default().live_grants);
         std::fs::write(&path, "[limits]\nlive_grant = 5\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("line 2"));
+    }
+
+    #[test]
+    fn the_store_cache_is_read_and_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(Config::load(&path).unwrap().store.cache_mib, maintenance::DEFAULT_CACHE_MIB);
+        std::fs::write(&path, "[store]\ncache_mib = 16\n").unwrap();
+        assert_eq!(Config::load(&path).unwrap().store.cache_mib, 16);
+        std::fs::write(&path, "[store]\ncache = 16\n").unwrap();
         assert!(Config::load(&path).unwrap_err().contains("line 2"));
     }
 

@@ -108,6 +108,9 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// The store file itself: what it holds, and giving back unused space
+    #[command(subcommand)]
+    Store(StoreCmd),
     /// Own the store and serve it to everyone on this host over a Unix socket (docs/api.md)
     Serve {
         /// The socket to listen on [default: beside the store, as <store file>.sock]
@@ -146,6 +149,17 @@ impl Command {
                 | Command::Backup { .. }
         )
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCmd {
+    /// Schema, file size, cache, and each table's entries and bytes
+    Info {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shrink the file to what its records need (stop any service or dashboard on it first)
+    Compact,
 }
 
 #[derive(Subcommand, Debug)]

@@ -27,6 +27,7 @@ use crate::domain::rules::{
 };
 use crate::domain::text::sanitize;
 use crate::domain::{Input, Listed, Page, Paging, RequestState, RuleError};
+use crate::engine::maintenance;
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::engine::{OpenMode, RequestFilter, StoreError};
 use crate::json;
@@ -76,10 +77,12 @@ pub fn main() -> ExitCode {
         _ => {}
     }
     let path = cli.store.clone().unwrap_or_else(default_store);
-    // A service can answer for the store only where its socket file is; `init` and `demo` work on
-    // the store itself, and `serve` is the service.
-    let client =
-        !matches!(cli.command, Some(Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. }));
+    // A service can answer for the store only where its socket file is; `init`, `demo` and `store`
+    // work on the store itself, and `serve` is the service.
+    let client = !matches!(
+        cli.command,
+        Some(Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. } | Command::Store(_))
+    );
     let socket = match client::socket_for(&path) {
         Ok(socket) => socket,
         Err(e) => return fail(&e.to_string()),
@@ -223,6 +226,7 @@ async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Res
         Some(Command::Serve { socket, group }) => {
             return serve(path, socket.as_deref(), group.as_deref()).await;
         }
+        Some(Command::Store(cmd)) => return store(path, cmd).await,
         Some(command) => command,
     };
     let open = if command.only_reads() { Open::Queries } else { Open::Existing };
@@ -242,12 +246,41 @@ fn print(out: &str) {
 async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Result<ExitCode> {
     if sample || scale.is_some() {
         let summary = crate::sample::create(path, scale.unwrap_or(0)).await?;
+        // A bulk load leaves many pages half full; packed, the file is what its records need.
+        maintenance::compact(path).await?;
         print(&format!("loaded the sample into {}: {summary}\n", path.display()));
     } else {
         let existed = path.exists();
         Engine::open(path, OpenMode::Create, Arc::new(SystemClock)).await?.close().await?;
         let what = if existed { "store already exists at" } else { "created an empty store at" };
         print(&format!("{what} {}\n", path.display()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `jitdesk store info|compact`, on the file itself, with the cache the config sets.
+async fn store(path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
+    Config::user().map_err(Error::Local)?.store.apply();
+    match cmd {
+        StoreCmd::Info { json: true } => print(&json_out(&maintenance::store_info(path).await?)?),
+        StoreCmd::Info { json: false } => {
+            print(&show::store_info(path, &maintenance::store_info(path).await?))
+        }
+        StoreCmd::Compact => {
+            let done = maintenance::compact(path).await.map_err(|e| match e {
+                crate::engine::Error::Storage(StoreError::InUse { path, holder }) => Error::Local(format!(
+                    "cannot compact {} while {holder} holds it: stop it first, compacting needs the store to itself",
+                    path.display()
+                )),
+                e => e.into(),
+            })?;
+            print(&format!(
+                "compacted {}: {} bytes, was {} bytes\n",
+                path.display(),
+                done.after,
+                done.before
+            ));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -393,6 +426,7 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
         Command::Init { .. }
         | Command::Demo { .. }
         | Command::Serve { .. }
+        | Command::Store(_)
         | Command::Completions { .. }
         | Command::Man { .. } => ok(String::new()),
         Command::Tenant(TenantCmd::Add { id, kind, name, license }) => {

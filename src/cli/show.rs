@@ -253,3 +253,25 @@ pub fn audit(records: &[AuditRecord], style: &Style) -> String {
         }),
     )
 }
+
+/// `store info`: the file, then one row a table.
+pub fn store_info(path: &std::path::Path, info: &crate::engine::maintenance::StoreInfo) -> String {
+    let mut out = format!(
+        "store   {}\nschema  {}\nfile    {} bytes\ncache   {} MiB\n\n",
+        path.display(),
+        info.schema,
+        info.file_bytes,
+        info.cache_bytes >> 20
+    );
+    let rows = info.tables.iter().map(|t| {
+        [
+            t.name.to_string(),
+            t.entries.to_string(),
+            t.stored_bytes.to_string(),
+            t.metadata_bytes.to_string(),
+            t.fragmented_bytes.to_string(),
+        ]
+    });
+    out.push_str(&table(["TABLE", "ENTRIES", "STORED BYTES", "METADATA BYTES", "FRAGMENTED BYTES"], rows));
+    out
+}

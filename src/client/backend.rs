@@ -115,6 +115,10 @@ impl Backend {
         {
             return Ok(Backend::Remote(client));
         }
+        // The same limits as the service, so a local store is no way around them, and the cache
+        // the config sets, before the store is opened with it.
+        let config = crate::config::Config::user().map_err(Error::Local)?;
+        config.store.apply();
         let clock = Arc::new(SystemClock);
         let engine = match open {
             Open::Queries => Engine::open_for_queries(store, clock).await,
@@ -123,8 +127,6 @@ impl Backend {
         };
         match (engine, service) {
             (Ok(engine), _) => {
-                // The same limits as the service: a local store is no way around them.
-                let config = crate::config::Config::user().map_err(Error::Local)?;
                 engine.set_limits(config.limits);
                 Ok(Backend::Local(engine))
             }

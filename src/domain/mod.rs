@@ -6,6 +6,7 @@ pub mod model;
 pub mod open_mode;
 pub mod rules;
 pub mod span;
+pub mod stamp;
 pub mod text;
 pub mod time_style;
 pub mod when;

@@ -94,6 +94,7 @@ pub struct Application {
     pub resource_group: String,
     pub policy: JitPolicy,
     pub deployed_by: String,
+    #[serde(with = "super::stamp")]
     pub deployed_at: DateTime<Utc>,
 }
 
@@ -159,6 +160,7 @@ impl std::fmt::Display for RequestState {
 pub struct Verdict {
     /// A UPN, or `system` for the engine itself.
     pub by: String,
+    #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
     pub reason: String,
 }
@@ -173,17 +175,21 @@ pub struct AccessRequest {
     pub requester: String,
     pub roles: Vec<String>,
     /// The start the requester asked for.
+    #[serde(with = "super::stamp")]
     pub start: DateTime<Utc>,
     pub duration: Span,
     pub justification: String,
     pub ticket: Option<String>,
+    #[serde(with = "super::stamp")]
     pub created_at: DateTime<Utc>,
     /// Past this, an undecided request times out.
+    #[serde(with = "super::stamp")]
     pub decide_by: DateTime<Utc>,
     pub state: RequestState,
     pub decision: Option<Verdict>,
     /// Access runs from here for `duration`: the requested start, or the approval if that came later,
     /// so the requester always gets the whole duration asked for.
+    #[serde(with = "super::stamp::option")]
     pub granted_from: Option<DateTime<Utc>>,
     /// How a request left Pending or Approved other than by a decision (cancel, timeout, expiry, revocation).
     pub closed: Option<Verdict>,
@@ -347,14 +353,61 @@ impl std::fmt::Display for Target {
     }
 }
 
+/// `Target` in compact binary encodings (the store's), which have no field names to tag it with:
+/// by its variant's number. JSON keeps the tagged form people read.
+mod compact_target {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Target;
+
+    /// `Target`'s variants in `Target`'s order, each by the number a compact encoding gives it.
+    #[derive(Serialize, Deserialize)]
+    enum Numbered {
+        Tenant(String),
+        User(String),
+        Offer(String),
+        App(String),
+        Request(u64),
+    }
+
+    pub fn serialize<S: Serializer>(target: &Target, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            return target.serialize(serializer);
+        }
+        match target.clone() {
+            Target::Tenant(id) => Numbered::Tenant(id),
+            Target::User(upn) => Numbered::User(upn),
+            Target::Offer(id) => Numbered::Offer(id),
+            Target::App(name) => Numbered::App(name),
+            Target::Request(id) => Numbered::Request(id),
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Target, D::Error> {
+        if deserializer.is_human_readable() {
+            return Target::deserialize(deserializer);
+        }
+        Ok(match Numbered::deserialize(deserializer)? {
+            Numbered::Tenant(id) => Target::Tenant(id),
+            Numbered::User(upn) => Target::User(upn),
+            Numbered::Offer(id) => Target::Offer(id),
+            Numbered::App(name) => Target::App(name),
+            Numbered::Request(id) => Target::Request(id),
+        })
+    }
+}
+
 /// One line of the append-only audit log, written in the same transaction as the change it records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
     pub id: u64,
+    #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: Action,
+    #[serde(with = "compact_target")]
     pub target: Target,
     /// The application a request belongs to, so screens can filter without a lookup.
     pub app: Option<String>,
@@ -368,6 +421,7 @@ pub struct AuditRecord {
 pub struct Notification {
     pub id: u64,
     pub to: String,
+    #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
     pub request: u64,
     pub app: String,

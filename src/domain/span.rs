@@ -111,15 +111,24 @@ impl fmt::Display for Span {
     }
 }
 
+/// ISO 8601 text for people and JSON; whole seconds for compact binary encodings (the store's).
 impl Serialize for Span {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.iso())
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&self.iso())
+        } else {
+            serializer.serialize_i64(self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Span {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Span, D::Error> {
-        deserializer.deserialize_str(SpanVisitor)
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_str(SpanVisitor)
+        } else {
+            i64::deserialize(deserializer).map(Span::from_secs)
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod commands;
 mod error;
 mod event;
 mod limits;
+pub mod maintenance;
 mod queries;
 pub mod storage;
 mod worker;

@@ -32,7 +32,8 @@ impl From<&Actor> for Viewer {
 fn scope(t: &dyn Reads, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
     let Viewer::User(upn) = viewer else { return Ok(None) };
     let user = rules::need_user(t, upn)?;
-    Ok(Some(t.apps()?.into_iter().filter(|a| rules::can_see(&user, a)).map(|a| a.name).collect()))
+    let apps = t.apps_of(&user.tenant, &Paging::default(), &|a| rules::can_see(&user, a))?.items;
+    Ok(Some(apps.into_iter().map(|a| a.name).collect()))
 }
 
 /// One application, if the viewer may see it; otherwise the same answer as for a missing one, so
@@ -102,7 +103,7 @@ impl Engine {
             Viewer::Operator => t.apps_where(&paging, &|_| true),
             Viewer::User(upn) => {
                 let user = rules::need_user(t, &upn)?;
-                t.apps_where(&paging, &|a| rules::can_see(&user, a))
+                t.apps_of(&user.tenant, &paging, &|a| rules::can_see(&user, a))
             }
         })
         .await

@@ -60,6 +60,14 @@ pub trait Reads: Lookup<Error = Error> {
         paging: &Paging<String>,
         keep: &dyn Fn(&Application) -> bool,
     ) -> Result<Page<Application>>;
+    /// The applications a tenant is a party to (as customer or publisher), in name order after the
+    /// cursor, that `keep` admits; found without reading any other tenant's.
+    fn apps_of(
+        &self,
+        tenant: &str,
+        paging: &Paging<String>,
+        keep: &dyn Fn(&Application) -> bool,
+    ) -> Result<Page<Application>>;
     /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
     fn search_users(&self, text: &str, paging: &Paging<String>) -> Result<Page<User>>;
     /// The requests the filter admits on the applications given (None: all of them).

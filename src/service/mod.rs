@@ -90,7 +90,10 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     // Signals are caught from the start, so a stop during start-up still closes cleanly.
     let stop = stop_signal().map_err(|e| ServeError::Socket(format!("cannot watch for signals: {e}")))?;
     let gid = group.map(socket::group_id).transpose()?;
-    let limits = crate::config::Config::user().map_err(ServeError::Config)?.limits;
+    let config = crate::config::Config::user().map_err(ServeError::Config)?;
+    let limits = config.limits;
+    // The store's page cache is what bounds the service's memory under load.
+    config.store.apply();
     // Refuse before touching the store: the store would only say "in use".
     socket::check_free(socket_path).await?;
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any folder.

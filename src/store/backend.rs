@@ -120,6 +120,15 @@ impl<F: Family> Reads for On<'_, F> {
         Ok(self.0.apps_where(paging, keep)?)
     }
 
+    fn apps_of(
+        &self,
+        tenant: &str,
+        paging: &Paging<String>,
+        keep: &dyn Fn(&Application) -> bool,
+    ) -> Result<Page<Application>> {
+        Ok(self.0.apps_of(tenant, paging, keep)?)
+    }
+
     fn search_users(&self, text: &str, paging: &Paging<String>) -> Result<Page<User>> {
         Ok(self.0.search_users(text, paging)?)
     }

@@ -7,6 +7,7 @@ mod codec;
 mod error;
 mod files;
 mod holder;
+mod maintenance;
 mod read;
 mod tables;
 mod write;
@@ -22,6 +23,7 @@ pub use crate::domain::Page;
 pub use backend::{open, open_read_only};
 pub use error::{Error, Result};
 pub use holder::holder_pid;
+pub use maintenance::{Compacted, DEFAULT_CACHE_MIB, StoreInfo, TableInfo, cache_size, set_cache_size};
 pub use tables::{Read, Tables, Write};
 pub use write::SCHEMA_VERSION;
 
@@ -51,7 +53,7 @@ impl Store {
         files::check_owner(path)?;
         vet(path)?;
         // redb may panic on a file it did not write; that must become an error, not a crash.
-        let db = match probe(|| Database::builder().open(path)) {
+        let db = match probe(|| maintenance::builder().open(path)) {
             Ok(Ok(db)) => db,
             Ok(Err(e)) => return Err(open_error(path, e)),
             Err(_) => return Err(damaged(path)),
@@ -84,7 +86,7 @@ impl Store {
             .map_err(|e| unreadable(format!("cannot create the new store in {}: {e}", dir.display())))?;
         let created = probe(|| {
             let backend = redb::backends::FileBackend::new(file)?;
-            Database::builder().create_with_backend(backend)
+            maintenance::builder().create_with_backend(backend)
         });
         let db = match created {
             Ok(Ok(db)) => db,
@@ -179,7 +181,7 @@ impl Store {
             }
         }
         let path = &self.path;
-        match probe(|| Database::builder().open(path)) {
+        match probe(|| maintenance::builder().open(path)) {
             Ok(Ok(reopened)) => {
                 *db = Db::Write(reopened);
                 Ok(())
@@ -212,7 +214,7 @@ impl Store {
 /// Refuses a file that is not ours or is newer, through a read-only open so that a refused file
 /// keeps every byte (a read-write open rewrites redb's bookkeeping even when nothing is written).
 fn vet(path: &Path) -> Result<Option<ReadOnlyDatabase>> {
-    match probe(|| Database::builder().open_read_only(path)) {
+    match probe(|| maintenance::builder().open_read_only(path)) {
         Ok(Ok(db)) => schema(path, &db.begin_read()?).map(|_| Some(db)),
         // Needs crash recovery, which only a read-write open does; the schema is checked after it.
         Ok(Err(DatabaseError::RepairAborted)) => Ok(None),

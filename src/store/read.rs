@@ -296,6 +296,32 @@ impl<F: Family> Tables<F> {
         named(&self.apps, "apps", paging, keep)
     }
 
+    /// The applications a tenant is a party to (as customer or publisher), in name order after
+    /// the cursor, that `keep` admits: found through their index, so only those are decoded.
+    pub fn apps_of(
+        &self,
+        tenant: &str,
+        paging: &Paging<String>,
+        keep: impl Fn(&Application) -> bool,
+    ) -> Result<Page<Application>> {
+        let from = match &paging.after {
+            Some(after) => Bound::Excluded((tenant, after.as_str())),
+            None => Bound::Included((tenant, "")),
+        };
+        // The smallest id after this tenant's, so the range holds this tenant's entries alone.
+        let next = format!("{tenant}\0");
+        let range =
+            self.apps_by_tenant.range::<(&str, &str)>((from, Bound::Excluded((next.as_str(), ""))))?;
+        let apps = range.map(|entry| {
+            let name = entry?.0;
+            let name = name.value().1;
+            self.get_app(name)?.ok_or_else(|| {
+                Error::Storage(format!("the tenant index names application {name}, which is missing"))
+            })
+        });
+        page(apps.filter(|a| a.as_ref().map_or(true, &keep)), paging.limit)
+    }
+
     /// The id of the newest notification the user has marked as seen; 0 when none.
     pub fn seen_upto(&self, upn: &str) -> Result<u64> {
         Ok(self.notifications_seen.get(upn)?.map_or(0, |v| v.value()))

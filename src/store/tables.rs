@@ -7,7 +7,7 @@ use redb::{Key, ReadTransaction, ReadableTable, TableDefinition, Value, WriteTra
 
 use super::error::Result;
 
-/// JSON-encoded records, keyed by their natural id.
+/// Records in the compact encoding of `codec`, keyed by their natural id.
 pub type Records<K> = TableDefinition<'static, K, &'static [u8]>;
 /// Index tables carry everything in the key.
 pub type Index<K> = TableDefinition<'static, K, ()>;
@@ -18,6 +18,8 @@ pub const USERS: Records<&str> = TableDefinition::new("users");
 pub const USERS_BY_LOGIN: TableDefinition<&str, &str> = TableDefinition::new("users_by_login");
 pub const OFFERS: Records<&str> = TableDefinition::new("offers");
 pub const APPS: Records<&str> = TableDefinition::new("apps");
+/// (tenant, application): the applications a tenant is a party to, as customer or as publisher.
+pub const APPS_BY_TENANT: Index<(&str, &str)> = TableDefinition::new("apps_by_tenant");
 pub const REQUESTS: Records<u64> = TableDefinition::new("requests");
 /// (state code, request id)
 pub const BY_STATE: Index<(u8, u64)> = TableDefinition::new("requests_by_state");
@@ -60,6 +62,7 @@ pub struct Tables<F: Family> {
     pub users_by_login: F::Table<&'static str, &'static str>,
     pub offers: F::Table<&'static str, &'static [u8]>,
     pub apps: F::Table<&'static str, &'static [u8]>,
+    pub apps_by_tenant: F::Table<(&'static str, &'static str), ()>,
     pub requests: F::Table<u64, &'static [u8]>,
     pub by_state: F::Table<(u8, u64), ()>,
     pub by_app: F::Table<(&'static str, u64), ()>,
@@ -84,6 +87,7 @@ macro_rules! each_table {
             users_by_login USERS_BY_LOGIN,
             offers OFFERS,
             apps APPS,
+            apps_by_tenant APPS_BY_TENANT,
             requests REQUESTS,
             by_state BY_STATE,
             by_app BY_APP,

@@ -1,15 +1,43 @@
 //! Writes. Each keeps the indexes in step with the record it changes, inside the caller's transaction.
 
-use redb::ReadableTable;
+use std::ops::Bound;
 
-use super::codec::{decode, encode};
+use redb::{AccessGuard, ReadableTable, StorageError};
+use serde::de::DeserializeOwned;
+
+use super::codec::{decode, decode_json, encode};
 use super::error::Result;
 use super::read::ms;
 use super::tables::{Tables, Write};
 use crate::domain::*;
 
 /// 2: indexes of requests by state and application, and of the audit log by application.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: records in a compact binary encoding instead of JSON; applications by tenant.
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// How many records a migration decodes before writing them back: a table cannot be written
+/// while it is walked, and a whole table at once could need more memory than the store's size.
+const BATCH: usize = 1000;
+
+type Entry<'a, K> = std::result::Result<(AccessGuard<'a, K>, AccessGuard<'a, &'static [u8]>), StorageError>;
+
+/// The next batch of records as schemas 1 and 2 stored them (JSON), from a range of their table.
+fn legacy<'a, K: redb::Key + 'static, T: DeserializeOwned>(
+    table: &str,
+    range: impl Iterator<Item = Entry<'a, K>>,
+) -> Result<Vec<T>> {
+    range.take(BATCH).map(|entry| decode_json(table, entry?.1.value())).collect()
+}
+
+/// Names after the cursor, for tables keyed by name.
+fn after_name(after: Option<&String>) -> (Bound<&str>, Bound<&str>) {
+    (after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_str())), Bound::Unbounded)
+}
+
+/// Ids after the cursor, for tables keyed by number.
+fn after_id(after: Option<&u64>) -> std::ops::RangeFrom<u64> {
+    after.map_or(0, |a| a + 1)..
+}
 
 impl Tables<Write<'_>> {
     pub fn set_schema_version(&mut self) -> Result<()> {
@@ -17,24 +45,75 @@ impl Tables<Write<'_>> {
         Ok(())
     }
 
-    /// Brings a store written by an older build up to date; opening the tables has already created
-    /// any that were missing, so what is left is filling new indexes from the records.
+    /// Brings a store written by an older build up to date, inside the caller's one transaction:
+    /// all of it is kept, or none. Opening the tables has already created any that were missing;
+    /// every record is then read as its schema stored it and written again through the same
+    /// calls that write it every day, which re-encodes it and fills every index, old and new.
     pub fn migrate(&mut self, from: u32) -> Result<()> {
-        if from < 2 {
-            for entry in self.requests.iter()? {
-                let (id, bytes) = entry?;
-                let r: AccessRequest = decode("requests", &id.value(), bytes.value())?;
-                self.by_state_app.insert((r.state.code(), r.app.as_str(), r.id), ())?;
-            }
-            for entry in self.audit.iter()? {
-                let (id, bytes) = entry?;
-                let a: AuditRecord = decode("audit", &id.value(), bytes.value())?;
-                if let Some(app) = &a.app {
-                    self.audit_by_app.insert((app.as_str(), a.id), ())?;
-                }
-            }
+        if from < 3 {
+            self.recode(
+                |t, a| legacy("tenants", t.tenants.range::<&str>(after_name(a))?),
+                |r: &Tenant| r.id.clone(),
+                Self::put_tenant,
+            )?;
+            self.recode(
+                |t, a| legacy("users", t.users.range::<&str>(after_name(a))?),
+                |r: &User| r.upn.clone(),
+                Self::put_user,
+            )?;
+            self.recode(
+                |t, a| legacy("offers", t.offers.range::<&str>(after_name(a))?),
+                |r: &Offer| r.id.clone(),
+                Self::put_offer,
+            )?;
+            // The JSON record goes first: `put_app` reads the record it replaces in today's encoding.
+            self.recode(
+                |t, a| legacy("apps", t.apps.range::<&str>(after_name(a))?),
+                |r: &Application| r.name.clone(),
+                |t, r| {
+                    t.apps.remove(r.name.as_str())?;
+                    t.put_app(r)
+                },
+            )?;
+            self.recode(
+                |t, a| legacy("requests", t.requests.range(after_id(a))?),
+                |r: &AccessRequest| r.id,
+                |t, r| t.save_request(None, r),
+            )?;
+            self.recode(
+                |t, a| legacy("audit", t.audit.range(after_id(a))?),
+                |r: &AuditRecord| r.id,
+                Self::append_audit,
+            )?;
+            self.recode(
+                |t, a: Option<&(String, u64)>| {
+                    let from = a.map_or(Bound::Unbounded, |(to, id)| Bound::Excluded((to.as_str(), *id)));
+                    legacy("notifications", t.notifications.range((from, Bound::Unbounded))?)
+                },
+                |r: &Notification| (r.to.clone(), r.id),
+                Self::put_notification,
+            )?;
         }
         self.set_schema_version()
+    }
+
+    /// Rewrites one table a batch at a time: `read` decodes the records after a cursor, `cursor`
+    /// is where a record stands, `put` writes it back.
+    fn recode<T, C>(
+        &mut self,
+        read: impl Fn(&Self, Option<&C>) -> Result<Vec<T>>,
+        cursor: impl Fn(&T) -> C,
+        put: impl Fn(&mut Self, &T) -> Result<()>,
+    ) -> Result<()> {
+        let mut after = None;
+        loop {
+            let batch = read(self, after.as_ref())?;
+            let Some(last) = batch.last() else { return Ok(()) };
+            after = Some(cursor(last));
+            for record in &batch {
+                put(self, record)?;
+            }
+        }
     }
 
     pub fn put_tenant(&mut self, tenant: &Tenant) -> Result<()> {
@@ -56,7 +135,18 @@ impl Tables<Write<'_>> {
     }
 
     pub fn put_app(&mut self, app: &Application) -> Result<()> {
-        self.apps.insert(app.name.as_str(), encode(app)?.as_slice())?;
+        let old = self.apps.insert(app.name.as_str(), encode(app)?.as_slice())?;
+        // The tenants of the record it replaces lose their entries and this record's tenants get
+        // theirs, so the index never names a tenant the application no longer has.
+        if let Some(old) = old {
+            let old: Application = decode("apps", &app.name, old.value())?;
+            for tenant in [&old.customer_tenant, &old.publisher_tenant] {
+                self.apps_by_tenant.remove((tenant.as_str(), old.name.as_str()))?;
+            }
+        }
+        for tenant in [&app.customer_tenant, &app.publisher_tenant] {
+            self.apps_by_tenant.insert((tenant.as_str(), app.name.as_str()), ())?;
+        }
         Ok(())
     }
 

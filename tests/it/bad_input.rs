@@ -8,6 +8,7 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 
 use crate::common::{ALICE, DAVE, Store, directory, request_create};
+use jitdesk::domain::{AccessRequest, User};
 use redb::ReadableTable;
 use serde_json::Value;
 
@@ -57,14 +58,13 @@ fn a_start_after_9999_is_refused_with_nothing_changed() {
     assert_eq!(s.snapshot(), before, "nothing was changed");
 }
 
-/// Rewrites one JSON field of a record in the store file, as an older version that checked less
-/// could have stored it.
-fn store_unchecked<K: redb::Key + 'static>(
+/// Rewrites one record in the store file, as an older version that checked less could have stored
+/// it: decoded and encoded again as the store encodes records (postcard).
+fn store_unchecked<K: redb::Key + 'static, T: serde::Serialize + serde::de::DeserializeOwned>(
     store: &Path,
     table: &str,
     key: K::SelfType<'_>,
-    field: &str,
-    text: &str,
+    change: impl FnOnce(&mut T),
 ) where
     for<'a> K::SelfType<'a>: Copy,
 {
@@ -73,12 +73,12 @@ fn store_unchecked<K: redb::Key + 'static>(
     let txn = db.begin_write().expect("write");
     {
         let mut table = txn.open_table(definition).expect("the table");
-        let mut record: Value = {
+        let mut record: T = {
             let bytes = table.get(key).expect("get").expect("the record is stored");
-            serde_json::from_slice(bytes.value()).expect("a JSON record")
+            postcard::from_bytes(bytes.value()).expect("a stored record")
         };
-        record[field] = Value::from(text);
-        table.insert(key, serde_json::to_vec(&record).expect("encode").as_slice()).expect("insert");
+        change(&mut record);
+        table.insert(key, postcard::to_stdvec(&record).expect("encode").as_slice()).expect("insert");
     }
     txn.commit().expect("commit");
 }
@@ -97,8 +97,8 @@ fn text_stored_by_an_older_version_shows_as_placeholders_and_json_escapes_it() {
     let s = directory();
     let id = s.create_request(DAVE, "prod", "Owner", "1h", "fix INC-1");
     let text = format!("see{HIDDEN}{STACKED}done");
-    store_unchecked::<u64>(&s.path, "requests", id, "justification", &text);
-    store_unchecked::<&str>(&s.path, "users", "bob@contoso.com", "displayName", &text);
+    store_unchecked::<u64, AccessRequest>(&s.path, "requests", id, |r| r.justification = text.clone());
+    store_unchecked::<&str, User>(&s.path, "users", "bob@contoso.com", |u| u.display_name = text.clone());
 
     assert_placeholders("request show", &s.ok_as(ALICE, &["request", "show", &id.to_string()]));
     assert_placeholders("the user table", &s.ok(&["user", "search", "bob"]));

@@ -830,43 +830,6 @@ async fn another_programs_redb_database_is_not_a_store() {
     assert_eq!(tables, vec!["settings".to_string()], "no jitdesk tables were added to it");
 }
 
-/// A store written by the first schema (no `notifications_seen`, no state-by-application or
-/// audit-by-application indexes) is migrated on open: the tables appear and the new indexes are
-/// filled from the records, so scoped queries find what was there before.
-#[tokio::test]
-async fn a_version_1_store_is_migrated_on_open() {
-    let World { _dir, path, clock, engine } = world().await;
-    let r = engine.run(&user(PAT), ask(MANUAL, 1)).await.unwrap();
-    let history = engine.audit(&Viewer::User(PAT.into()), Paging::first(100)).await.unwrap().items;
-    assert!(!history.is_empty());
-    engine.close().await.unwrap();
-    {
-        let db = redb::Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        assert!(txn.delete_table(redb::TableDefinition::<&str, u64>::new("notifications_seen")).unwrap());
-        assert!(
-            txn.delete_table(redb::TableDefinition::<(u8, &str, u64), ()>::new("requests_by_state_app"))
-                .unwrap()
-        );
-        assert!(txn.delete_table(redb::TableDefinition::<(&str, u64), ()>::new("audit_by_app")).unwrap());
-        txn.open_table(redb::TableDefinition::<&str, u32>::new("meta"))
-            .unwrap()
-            .insert("schema_version", 1)
-            .unwrap();
-        txn.commit().unwrap();
-    }
-    let e = open(&path, &clock, OpenMode::Existing).await.expect("a version-1 store must open");
-    assert_eq!(e.request(&Viewer::Operator, r.id).await.unwrap().request.state, RequestState::Pending);
-    let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
-    let pending = e.requests(&Viewer::User(PAT.into()), filter).await.unwrap().items;
-    assert_eq!(pending.iter().map(|p| p.id).collect::<Vec<_>>(), vec![r.id], "the state index was rebuilt");
-    assert_eq!(
-        e.audit(&Viewer::User(PAT.into()), Paging::first(100)).await.unwrap().items,
-        history,
-        "the audit index was rebuilt"
-    );
-}
-
 #[tokio::test]
 async fn a_policy_change_closes_what_no_longer_fits_and_the_requester_can_ask_again() {
     let w = world().await;

@@ -47,3 +47,6 @@ mod service_os_users;
 mod socket_trust;
 mod storage_conformance;
 mod store_files;
+mod store_indexes;
+mod store_maintenance;
+mod store_schema;

@@ -303,6 +303,19 @@ fn lists_come_in_order_and_cursors_walk_on(open: Open) {
             );
             let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
             assert_eq!(names, ["app1", "app3"], "applications in name order, as `keep` admits");
+            for party in ["cust", "pub"] {
+                let apps = walk(
+                    per,
+                    |a: &Application| a.name.clone(),
+                    |p| t.apps_of(party, &p, &|a| a.name != "app2").unwrap(),
+                );
+                let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+                assert_eq!(names, ["app1", "app3"], "a tenant's applications ({party}), in name order");
+            }
+            for stranger in ["t1", "cus", "custo"] {
+                let none = t.apps_of(stranger, &Paging::default(), &|_| true).unwrap();
+                assert!(none.items.is_empty(), "{stranger} is a party to nothing");
+            }
         }
         assert_eq!(t.apps()?.len(), 3);
         assert_eq!(t.history(7)?.iter().map(|a| a.id).collect::<Vec<_>>(), [7]);

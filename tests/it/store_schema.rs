@@ -1,0 +1,327 @@
+//! Stores written by earlier releases open in this one: schema 2 (JSON records; the fixture was made
+//! by the release before the compact encoding, with `init --sample`, and its `request list --json`,
+//! `audit --json` and `user search --json ""` were saved beside it) and schema 1 (the same file with
+//! schema 2's indexes taken away, as schema 1 had none of them). Each is migrated on open, in one
+//! transaction, and shows exactly what it showed before; a migration that fails midway leaves the
+//! old store as it was, still readable by the release that wrote it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use jitdesk::domain::Paging;
+use jitdesk::engine::{Engine, ManualClock, Viewer};
+use jitdesk::engine::{OpenMode, RequestFilter};
+use jitdesk::store::SCHEMA_VERSION;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+const META: TableDefinition<&str, u32> = TableDefinition::new("meta");
+const NOTIFICATIONS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("notifications");
+const REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("requests");
+
+fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(format!("{FIXTURES}/schema2.{name}.json")).expect("fixture output");
+    serde_json::from_str(&text).expect("fixture output is JSON")
+}
+
+/// A private copy of the schema-2 fixture, as a store file must be.
+fn schema_2_copy(dir: &TempDir) -> PathBuf {
+    let path = dir.path().join("old.redb");
+    std::fs::copy(format!("{FIXTURES}/schema2.redb"), &path).expect("copy the fixture");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("make it private");
+    path
+}
+
+/// The same store as schema 1 kept it: without the indexes schema 2 added (requests by state and
+/// application, the audit by application) and without the seen-notifications table.
+fn schema_1_copy(dir: &TempDir) -> PathBuf {
+    let path = schema_2_copy(dir);
+    let db = redb::Database::open(&path).unwrap();
+    let txn = db.begin_write().unwrap();
+    assert!(txn.delete_table(TableDefinition::<(u8, &str, u64), ()>::new("requests_by_state_app")).unwrap());
+    assert!(txn.delete_table(TableDefinition::<(&str, u64), ()>::new("audit_by_app")).unwrap());
+    assert!(txn.delete_table(TableDefinition::<&str, u64>::new("notifications_seen")).unwrap());
+    txn.open_table(META).unwrap().insert("schema_version", 1).unwrap();
+    txn.commit().unwrap();
+    path
+}
+
+fn schema_of(path: &Path) -> u32 {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    txn.open_table(META).unwrap().get("schema_version").unwrap().unwrap().value()
+}
+
+/// The stored bytes of the first request: JSON (`{...}`) before schema 3.
+fn first_request(path: &Path) -> Vec<u8> {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let table = txn.open_table(REQUESTS).unwrap();
+    table.first().unwrap().unwrap().1.value().to_vec()
+}
+
+/// When the fixture was made, as far as its data tells: its newest audit record. Every deadline in
+/// it lies after this, so a clock here sees the store exactly as it was saved.
+fn fixture_time() -> DateTime<Utc> {
+    let newest = &fixture("audit")[0]["at"];
+    newest.as_str().and_then(|t| t.parse().ok()).expect("the newest audit record has a time")
+}
+
+/// What the fixture's saved outputs show, asked of the store through the engine (the CLI's
+/// `--json` goes through the same conversions) with the clock at the fixture's time.
+async fn shows_what_it_showed(path: &Path) {
+    let clock = Arc::new(ManualClock::new(fixture_time()));
+    let engine = Engine::open(path, OpenMode::Existing, clock).await.expect("the old store opens");
+    let all = RequestFilter { limit: Some(1000), ..Default::default() };
+    let requests = engine.requests(&Viewer::Operator, all).await.unwrap().items;
+    let requests: Vec<_> = requests.iter().map(jitdesk::json::Request::new).collect();
+    assert_eq!(serde_json::to_value(&requests).unwrap(), fixture("requests"), "request list --json");
+    let audit = engine.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items;
+    assert_eq!(serde_json::to_value(&audit).unwrap(), fixture("audit"), "audit --json");
+    let users = engine.search_users("", Paging::first(1000)).await.unwrap().items;
+    assert_eq!(serde_json::to_value(&users).unwrap(), fixture("users"), "user search --json \"\"");
+
+    // The indexes the migration built answer scoped questions: a customer's pending requests
+    // (by state and application) and the audit of the applications they see.
+    let pending = RequestFilter { state: Some(jitdesk::domain::RequestState::Pending), ..Default::default() };
+    let alice = Viewer::User("alice@contoso.com".into());
+    let theirs = engine.requests(&alice, pending).await.unwrap().items;
+    let expected: Vec<u64> = fixture("requests")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["jitRequestState"] == "Pending")
+        .filter_map(|r| r["id"].as_u64())
+        .collect();
+    assert!(!expected.is_empty(), "the sample has pending requests");
+    assert_eq!(theirs.iter().map(|r| r.id).collect::<Vec<_>>(), expected);
+    let seen = engine.audit(&alice, Paging::first(1000)).await.unwrap().items;
+    assert!(seen.iter().any(|a| a.app.is_some()), "the audit by application was filled");
+    engine.close().await.unwrap();
+    assert_eq!(schema_of(path), 3);
+    assert_ne!(first_request(path).first(), Some(&b'{'), "records are stored compactly now");
+}
+
+#[tokio::test]
+async fn a_schema_2_store_from_the_last_release_is_migrated_and_shows_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = schema_2_copy(&dir);
+    assert_eq!(schema_of(&path), 2);
+    shows_what_it_showed(&path).await;
+    // And again: a migrated store opens as it is.
+    shows_what_it_showed(&path).await;
+}
+
+#[tokio::test]
+async fn a_schema_1_store_is_migrated_and_shows_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = schema_1_copy(&dir);
+    assert_eq!(schema_of(&path), 1);
+    shows_what_it_showed(&path).await;
+}
+
+fn jitdesk(store: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_jitdesk"))
+        .env_remove("JITDESK_USER")
+        .env("XDG_CONFIG_HOME", store.with_extension("config"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .expect("jitdesk runs")
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// The CLI on the old file, at today's time: what cannot have changed since the fixture was made
+/// (the users, every audit record it had, every request that had ended) reads exactly as before;
+/// requests still open then may have timed out or expired since.
+#[test]
+fn the_cli_shows_an_old_store_as_the_release_that_wrote_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = schema_2_copy(&dir);
+    let users = jitdesk(&path, &["user", "search", "--json", ""]);
+    assert_eq!(json_of(&users), fixture("users"));
+    assert_eq!(schema_of(&path), SCHEMA_VERSION, "the first command migrated it");
+
+    let audit = json_of(&jitdesk(&path, &["audit", "--json", "--limit", "1000"]));
+    let before = fixture("audit");
+    let newest_before = before[0]["id"].as_u64().unwrap();
+    let kept: Vec<&Value> =
+        audit.as_array().unwrap().iter().filter(|a| a["id"].as_u64() <= Some(newest_before)).collect();
+    assert_eq!(kept, before.as_array().unwrap().iter().collect::<Vec<_>>());
+
+    let requests = json_of(&jitdesk(&path, &["request", "list", "--json", "--limit", "1000"]));
+    let ended = |list: &Value| -> Vec<Value> {
+        let open = ["Pending", "Approved"];
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| !open.iter().any(|s| r["jitRequestState"] == *s))
+            .cloned()
+            .collect()
+    };
+    let ended_before = ended(&fixture("requests"));
+    assert!(!ended_before.is_empty());
+    let now: Vec<Value> =
+        ended(&requests).into_iter().filter(|r| ended_before.iter().any(|b| b["id"] == r["id"])).collect();
+    assert_eq!(now, ended_before);
+    assert_eq!(requests.as_array().map(Vec::len), fixture("requests").as_array().map(Vec::len));
+}
+
+/// A record the migration cannot read, in the table it rewrites last: the open fails with one
+/// line that says what is wrong, and the file is the old store still, every earlier table's
+/// rewrite undone with the rest. Put right, it migrates.
+#[test]
+fn a_migration_that_fails_midway_leaves_the_old_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = schema_2_copy(&dir);
+    let (key, original) = {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        let saved = {
+            let mut table = txn.open_table(NOTIFICATIONS).unwrap();
+            let (key, original) = {
+                let (k, v) = table.last().unwrap().expect("the sample has notifications");
+                let (to, id) = k.value();
+                ((to.to_string(), id), v.value().to_vec())
+            };
+            table.insert((key.0.as_str(), key.1), b"{not json".as_slice()).unwrap();
+            (key, original)
+        };
+        txn.commit().unwrap();
+        saved
+    };
+    let json_request = first_request(&path);
+    assert_eq!(json_request.first(), Some(&b'{'));
+
+    let out = jitdesk(&path, &["request", "list"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("damaged") && err.contains("notifications"), "{err}");
+
+    // Nothing of the rewrite was kept: the same schema, the same JSON records, no new table.
+    assert_eq!(schema_of(&path), 2);
+    assert_eq!(first_request(&path), json_request);
+    {
+        let db = redb::ReadOnlyDatabase::open(&path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let names: Vec<String> = txn.list_tables().unwrap().map(|t| t.name().to_string()).collect();
+        assert!(!names.iter().any(|n| n == "apps_by_tenant"), "{names:?}");
+    }
+
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(NOTIFICATIONS).unwrap().insert((key.0.as_str(), key.1), original.as_slice()).unwrap();
+        txn.commit().unwrap();
+    }
+    let users = jitdesk(&path, &["user", "search", "--json", ""]);
+    assert_eq!(json_of(&users), fixture("users"));
+    assert_eq!(schema_of(&path), SCHEMA_VERSION);
+    assert_ne!(first_request(&path).first(), Some(&b'{'), "records are stored compactly now");
+}
+
+/// Every record of one table written back as JSON, as schemas 1 and 2 stored it.
+fn as_json<K: redb::Key + 'static, T: serde::Serialize + serde::de::DeserializeOwned>(
+    txn: &redb::WriteTransaction,
+    name: &str,
+) {
+    let mut table = txn.open_table(TableDefinition::<K, &[u8]>::new(name)).unwrap();
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = table
+        .iter()
+        .unwrap()
+        .map(|entry| {
+            let (k, v) = entry.unwrap();
+            let record: T = postcard::from_bytes(v.value()).unwrap();
+            (K::as_bytes(&k.value()).as_ref().to_vec(), serde_json::to_vec(&record).unwrap())
+        })
+        .collect();
+    for (k, v) in rows {
+        table.insert(K::from_bytes(&k), v.as_slice()).unwrap();
+    }
+}
+
+/// Everything the engine answers about a store, as JSON, with the clock at `at`.
+async fn answers(path: &Path, at: DateTime<Utc>) -> Vec<Value> {
+    use jitdesk::domain::RequestState;
+    let engine = Engine::open(path, OpenMode::Existing, Arc::new(ManualClock::new(at))).await.unwrap();
+    let all = RequestFilter { limit: None, ..Default::default() };
+    let pending = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
+    let user = Viewer::User("alice@contoso.com".into());
+    let mut out = vec![
+        serde_json::to_value(
+            engine
+                .requests(&Viewer::Operator, all)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(jitdesk::json::Request::new)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap(),
+        serde_json::to_value(engine.audit(&Viewer::Operator, Paging::default()).await.unwrap().items)
+            .unwrap(),
+        serde_json::to_value(engine.search_users("", Paging::default()).await.unwrap().items).unwrap(),
+        serde_json::to_value(engine.apps(&user, Paging::default()).await.unwrap().items).unwrap(),
+        serde_json::to_value(
+            engine
+                .requests(&user, pending)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(jitdesk::json::Request::new)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap(),
+    ];
+    for upn in ["alice@contoso.com", "dave@fabrikam.com"] {
+        out.push(
+            serde_json::to_value(engine.notifications(upn, Paging::default()).await.unwrap().items).unwrap(),
+        );
+    }
+    engine.close().await.unwrap();
+    out
+}
+
+/// A schema-2 store larger than one batch of the migration (requests, audit records and
+/// notifications by the thousand): every record comes through, each once.
+#[tokio::test]
+async fn a_migration_walks_every_batch_of_a_larger_store() {
+    use jitdesk::domain::{AccessRequest, Application, AuditRecord, Notification, Offer, Tenant, User};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 9, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 1500, now).await.unwrap();
+    let before = answers(&path, now).await;
+    assert!(before[0].as_array().unwrap().len() > 1500 && before[1].as_array().unwrap().len() > 3000);
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        as_json::<&str, Tenant>(&txn, "tenants");
+        as_json::<&str, User>(&txn, "users");
+        as_json::<&str, Offer>(&txn, "offers");
+        as_json::<&str, Application>(&txn, "apps");
+        as_json::<u64, AccessRequest>(&txn, "requests");
+        as_json::<u64, AuditRecord>(&txn, "audit");
+        as_json::<(&str, u64), Notification>(&txn, "notifications");
+        assert!(txn.delete_table(TableDefinition::<(&str, &str), ()>::new("apps_by_tenant")).unwrap());
+        txn.open_table(META).unwrap().insert("schema_version", 2).unwrap();
+        txn.commit().unwrap();
+    }
+    assert_eq!(first_request(&path).first(), Some(&b'{'));
+    assert_eq!(answers(&path, now).await, before);
+    assert_eq!(schema_of(&path), 3);
+}
