@@ -155,6 +155,7 @@ impl Command {
 pub enum StoreCmd {
     /// Schema, file size, cache, and each table's entries and bytes
     Info {
+        /// Print JSON: schema, bytes, cache and each table's entries and bytes
         #[arg(long)]
         json: bool,
     },
