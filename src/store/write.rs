@@ -122,7 +122,14 @@ impl Tables<Write<'_>> {
     }
 
     pub fn put_user(&mut self, user: &User) -> Result<()> {
-        self.users.insert(user.upn.as_str(), encode(user)?.as_slice())?;
+        let old = self.users.insert(user.upn.as_str(), encode(user)?.as_slice())?;
+        // A login the user no longer has leaves the index, so it never names the user for it.
+        if let Some(old) = old {
+            let old: User = decode("users", &user.upn, old.value())?;
+            if let Some(login) = old.login.filter(|l| user.login.as_ref() != Some(l)) {
+                self.users_by_login.remove(login.as_str())?;
+            }
+        }
         if let Some(login) = &user.login {
             self.users_by_login.insert(login.as_str(), user.upn.as_str())?;
         }

@@ -343,6 +343,18 @@ fn ids_and_keys_are_unique(open: Open) {
         assert_eq!(t.apps()?.len(), 3);
         Ok(())
     });
+    // A login the user no longer has names nobody; the new one names them.
+    write(&s, |t| t.put_user(&user("a@cust", "cust", Some("ally"))));
+    read(&s, |t| {
+        assert_eq!(t.user_by_login("alice")?, None, "the old login is let go");
+        assert_eq!(t.user_by_login("ally")?.map(|u| u.upn), Some("a@cust".into()));
+        Ok(())
+    });
+    write(&s, |t| t.put_user(&user("a@cust", "cust", None)));
+    read(&s, |t| {
+        assert_eq!(t.user_by_login("ally")?, None, "a user without a login is found by none");
+        Ok(())
+    });
     // Ids handed out grow past every id stored, in one transaction and across them.
     let first = write(&s, |t| {
         let id = t.next_request_id()?;
