@@ -1,6 +1,6 @@
 //! The shared service's figures, measured on the real release binary through its socket.
 //!
-//! Run with `cargo bench --bench service` (`-- create events idle` runs only the figures named). A
+//! Run with `cargo bench --bench service` (`-- create events idle memory` runs only the figures named). A
 //! plain harness: it starts `jitdesk --store S serve --socket P` on a store made by `init --sample`,
 //! adds a bench directory through the API as the operator, prints the machine and a few lines per
 //! figure, then one table with the baselines measured in the same run.
@@ -17,6 +17,8 @@
 //!    client: the 10 s right after the last one left, then the next 10 s (the target: no wakeup, the
 //!    store's next deadline being an hour away); then 16 s with one idle event subscriber, which
 //!    spans one keep-alive comment (every 15 s).
+//! 4. Memory: the service's resident memory before and at its peak during 60 s of the 32 clients
+//!    creating: what it keeps beyond its start is bounded by redb's cache (`[store] cache_mib`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::OpenOptions;
@@ -110,6 +112,9 @@ fn main() {
         }
         if chosen("idle") {
             idle(&service, &mut table).await;
+        }
+        if chosen("memory") {
+            memory(&service, &mut table).await;
         }
     });
     drop(runtime);
@@ -474,6 +479,46 @@ async fn run_clients(service: &Service, clients: usize, how_long: Duration) -> R
     let bench_cpu = cpu_ticks(Path::new("/proc/self/stat")).saturating_sub(bench_before) as f64 / hz;
     let secs = load.last.map_or(f64::NAN, |l| (l - start).as_secs_f64());
     Run { load, secs, service: service_cpu, bench_cpu }
+}
+
+/// How long the memory figure keeps the service busy.
+const MEMORY_LOAD: Duration = Duration::from_secs(60);
+
+/// A field of /proc/PID/status in kB (VmRSS: resident now, VmHWM: the most it has been), in MiB.
+fn status_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    kb.map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The service's memory under a minute of creation by every client: what it holds beyond its
+/// start is bounded by redb's cache (`[store] cache_mib`, 64 MiB unless configured), not by how
+/// much was written.
+async fn memory(service: &Service, table: &mut Table) {
+    let cache = jitdesk::engine::maintenance::DEFAULT_CACHE_MIB as f64;
+    let before = status_mib(service.pid, "VmRSS:");
+    println!(
+        "\n[4] memory: {CLIENTS} clients creating for {} s; the service holds {before:.0} MiB now, cache {cache:.0} MiB",
+        MEMORY_LOAD.as_secs()
+    );
+    let run = run_clients(service, CLIENTS, MEMORY_LOAD).await;
+    let (peak, after) = (status_mib(service.pid, "VmHWM:"), status_mib(service.pid, "VmRSS:"));
+    println!(
+        "    {} requests created; resident now {after:.0} MiB, at most {peak:.0} MiB",
+        run.load.ids.len()
+    );
+    table.add(Line {
+        figure: "service memory after 60 s of 32 clients creating (peak resident)",
+        result: format!("{peak:.0} MiB ({} requests)", run.load.ids.len()),
+        median: None,
+        p99: None,
+        baseline: format!("{before:.0} MiB before"),
+        ratio: Some(peak / before),
+        target: "growth within cache + 64 MiB",
+        met: Some(peak - before <= cache + 64.0),
+    });
 }
 
 async fn creation(service: &Service, dir: &Path, table: &mut Table) {
