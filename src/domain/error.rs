@@ -6,6 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// What sort of failure a refusal is; each door maps it to its own signal (an exit code, an HTTP status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorKind {
@@ -29,19 +30,28 @@ pub enum ErrorKind {
 pub enum Input {
     /// Who the caller acts as.
     Identity,
+    /// The licence of a customer tenant.
     License,
     /// Whether a deployment has JIT access.
     Jit,
+    /// How a deployment's JIT requests are decided: by approvers or automatically.
     ApprovalMode,
+    /// The longest access a deployment's JIT policy grants in one request.
     MaxDuration,
+    /// Who may decide a deployment's JIT requests.
     Approvers,
+    /// How long a pending request waits for a decision before it lapses.
     RequestTimeout,
+    /// The roles a request asks for.
     Roles,
 }
 
+/// A rule's refusal: what sort it is, a sentence for people, and what a door needs to say more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleError {
+    /// What sort of failure it is, for a door to pick its exit code or status.
     pub kind: ErrorKind,
+    /// One sentence for people: what is wrong and what to do about it.
     pub message: String,
     /// For `Limited`: when trying again can succeed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,15 +62,19 @@ pub struct RuleError {
 }
 
 impl RuleError {
+    /// Malformed or out-of-range input.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self { kind: ErrorKind::Invalid, message: message.into(), retry_at: None, about: Vec::new() }
     }
+    /// A name or id that does not exist, or that the actor may not see.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self { kind: ErrorKind::NotFound, message: message.into(), retry_at: None, about: Vec::new() }
     }
+    /// The actor may not do this.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self { kind: ErrorKind::Forbidden, message: message.into(), retry_at: None, about: Vec::new() }
     }
+    /// The thing exists already or is in a state that does not allow this.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self { kind: ErrorKind::Conflict, message: message.into(), retry_at: None, about: Vec::new() }
     }
@@ -83,4 +97,5 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
+/// What every rule returns.
 pub type RuleResult<T> = Result<T, RuleError>;

@@ -16,7 +16,9 @@ pub const MAX_LIMIT: usize = 1000;
 /// crate that need the whole list and know it is small), the first of them after the cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paging<C> {
+    /// At most this many items; None only for the crate's own small lists.
     pub limit: Option<usize>,
+    /// The cursor of the last item already seen; None starts at the beginning.
     pub after: Option<C>,
 }
 
@@ -43,10 +45,15 @@ impl<C> Paging<C> {
 /// door asks with one, and every storage backend answers it, so it belongs to neither.
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
+    /// Only requests in this state.
     pub state: Option<RequestState>,
+    /// Only requests on the application of this name.
     pub app: Option<String>,
+    /// Only requests made by the user of this UPN.
     pub requester: Option<String>,
+    /// At most this many requests; None: all that match.
     pub limit: Option<usize>,
+    /// Only requests whose id is lower than this one: the cursor of the part seen last.
     pub after: Option<u64>,
 }
 
@@ -72,13 +79,17 @@ pub fn check_limit(limit: Option<usize>) -> Result<usize, RuleError> {
 /// One part of a list, and whether more come after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
+    /// The items of this part, in the list's order.
     pub items: Vec<T>,
+    /// True when items follow the last one here: walk on with `next`.
     pub more: bool,
 }
 
 /// An item of a list, with the key the list is ordered by: what `after` names to walk on.
 pub trait Listed {
+    /// The key's type: a number for records and requests, a name or id for the directory.
     type Cursor: Clone + std::fmt::Display;
+    /// This item's key, which a caller passes as `after` to read on from it.
     fn cursor(&self) -> Self::Cursor;
 }
 

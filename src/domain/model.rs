@@ -6,10 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use super::span::Span;
 
+/// Which side of a managed application a tenant is on: the publisher sells it, the customer runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantKind {
+    /// Publishes offers; its users request JIT access to the applications deployed from them.
     Publisher,
+    /// Deploys applications from offers; its admins set their JIT policy and its users approve requests.
     Customer,
 }
 
@@ -17,56 +20,83 @@ pub enum TenantKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum License {
+    /// No premium licence: no JIT access.
     Free,
+    /// Entra ID P1: still no JIT access.
     P1,
+    /// Entra ID P2: JIT access is possible. A customer tenant added without a licence gets this one.
     P2,
 }
 
+/// A tenant of the directory, publisher or customer; every user belongs to one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tenant {
+    /// Unique, chosen when the tenant is added; what users, offers and applications name it by.
     pub id: String,
+    /// Publisher or customer, fixed when the tenant is added.
     pub kind: TenantKind,
+    /// For people; the id when none was given.
     pub name: String,
     /// Only customer tenants carry a licence.
     pub license: Option<License>,
 }
 
+/// A person of the directory; everything in the workflow is done as one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// Lower-case user principal name; the user's id everywhere.
     pub upn: String,
+    /// For people: the name given, or the part of the UPN before `@`.
     pub display_name: String,
+    /// The id of the tenant the user belongs to.
     pub tenant: String,
+    /// An admin of its tenant. In a customer tenant this deploys applications, changes their JIT settings
+    /// and revokes access; in a publisher tenant it allows nothing more.
     pub admin: bool,
     /// The OS login that identifies this user when no `--as` is given.
     pub login: Option<String>,
 }
 
+/// A managed application as its publisher offers it; customers deploy applications from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Offer {
+    /// Unique; what a deployment names the offer by.
     pub id: String,
+    /// For people.
     pub name: String,
+    /// The id of the publisher tenant that published it; its users are the ones who request access.
     pub publisher_tenant: String,
+    /// The UPN of the publisher-tenant user who published it.
     pub published_by: String,
+    /// Whether applications deployed from it may have JIT access; without it, the publisher has permanent
+    /// access.
     pub jit_available: bool,
+    /// The roles a request may ask for, as the publisher spells them; never empty (`Owner` unless others
+    /// were given).
     pub roles: Vec<String>,
 }
 
+/// How the JIT requests of an application are decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ApprovalMode {
+    /// The engine approves every valid request as soon as it is made.
     AutoApprove,
+    /// One of the application's approvers approves or denies each request.
     ManualApprove,
 }
 
+/// An application's JIT access settings: whether it has JIT access at all, and how requests are decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JitPolicy {
     /// Chosen at deployment and never changed afterwards.
     pub enabled: bool,
+    /// Whether requests are approved automatically or by an approver.
     pub mode: ApprovalMode,
+    /// The longest access one request may ask for; never zero.
     pub max_duration: Span,
     /// UPNs of customer-tenant users.
     pub approvers: Vec<String>,
@@ -75,25 +105,38 @@ pub struct JitPolicy {
 }
 
 impl JitPolicy {
+    /// The maximum duration when a deployment gives none.
     pub const DEFAULT_MAX_DURATION: Span = Span::from_hours(8);
+    /// The request timeout when a deployment gives none.
     pub const DEFAULT_REQUEST_TIMEOUT: Span = Span::from_hours(24);
 
+    /// Whether the user of this (lower-case) UPN is one of the approvers.
     pub fn is_approver(&self, upn: &str) -> bool {
         self.approvers.iter().any(|a| a == upn)
     }
 }
 
+/// A managed application a customer tenant deployed from an offer: what publisher users request
+/// access to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Application {
+    /// Unique in the store; what requests, commands and the API name it by.
     pub name: String,
+    /// The id of the offer it was deployed from.
     pub offer: String,
+    /// The id of the customer tenant that deployed it: its admins manage it, its users approve.
     pub customer_tenant: String,
     /// Copied from the offer so that access checks need no second lookup.
     pub publisher_tenant: String,
+    /// The managed resource group the publisher's access is to: `mrg-{name}` unless the deployment named
+    /// one.
     pub resource_group: String,
+    /// Its JIT settings; whether JIT is on never changes after deployment.
     pub policy: JitPolicy,
+    /// The UPN of the customer admin who deployed it.
     pub deployed_by: String,
+    /// When it was deployed.
     #[serde(with = "super::stamp")]
     pub deployed_at: DateTime<Utc>,
 }
@@ -101,16 +144,24 @@ pub struct Application {
 /// ARM's `jitRequestState` values, plus `Revoked` for access ended early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum RequestState {
+    /// Waiting for a decision until its `decide_by`.
     Pending,
+    /// Granted: access is scheduled or running until its window ends.
     Approved,
+    /// Refused by an approver, or by the system after a change of policy.
     Denied,
+    /// Withdrawn by its requester while pending.
     Canceled,
+    /// The access ran its whole duration and ended.
     Expired,
+    /// No decision came before its `decide_by`.
     Timeout,
+    /// Access taken back before its end by an approver or a customer admin.
     Revoked,
 }
 
 impl RequestState {
+    /// Every state, in the order of their codes.
     pub const ALL: [RequestState; 7] = [
         RequestState::Pending,
         RequestState::Approved,
@@ -121,6 +172,7 @@ impl RequestState {
         RequestState::Revoked,
     ];
 
+    /// The state's name as the CLI, the API and the screens show it, in ARM's spelling.
     pub fn name(self) -> &'static str {
         match self {
             RequestState::Pending => "Pending",
@@ -138,6 +190,7 @@ impl RequestState {
         Self::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(text.trim()))
     }
 
+    /// Whether the request is settled: nothing changes its state again.
     pub fn is_final(self) -> bool {
         !matches!(self, RequestState::Pending | RequestState::Approved)
     }
@@ -160,32 +213,46 @@ impl std::fmt::Display for RequestState {
 pub struct Verdict {
     /// A UPN, or `system` for the engine itself.
     pub by: String,
+    /// When it was done.
     #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
+    /// Why, in the words of whoever did it.
     pub reason: String,
 }
 
+/// The name the engine acts under in verdicts and the audit log, for what no person did.
 pub const SYSTEM: &str = "system";
 
+/// A publisher user's request for JIT access to an application, from its making to its final state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessRequest {
+    /// Unique, given by the store in increasing order, so a higher id is a newer request.
     pub id: u64,
+    /// The name of the application access is asked to.
     pub app: String,
+    /// The UPN of the publisher-tenant user who asked.
     pub requester: String,
+    /// The roles asked for, as the offer spells them, each once.
     pub roles: Vec<String>,
     /// The start the requester asked for.
     #[serde(with = "super::stamp")]
     pub start: DateTime<Utc>,
+    /// How long access lasts once granted; never zero, and within the policy's maximum when asked.
     pub duration: Span,
+    /// Why the requester needs access, in their own words, for approvers to judge.
     pub justification: String,
+    /// A reference to a ticket elsewhere (an incident, a change), when the requester gave one.
     pub ticket: Option<String>,
+    /// When the request was made.
     #[serde(with = "super::stamp")]
     pub created_at: DateTime<Utc>,
     /// Past this, an undecided request times out.
     #[serde(with = "super::stamp")]
     pub decide_by: DateTime<Utc>,
+    /// Where the request is in its life.
     pub state: RequestState,
+    /// Who approved or denied it, when and why; None until decided, and for requests that ended undecided.
     pub decision: Option<Verdict>,
     /// Access runs from here for `duration`: the requested start, or the approval if that came later,
     /// so the requester always gets the whole duration asked for.
@@ -200,8 +267,11 @@ pub struct AccessRequest {
 /// What the ticker waits for next on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeadlineKind {
+    /// A pending request's `decide_by`: it times out then.
     Timeout,
+    /// An approved request's start: its access begins then.
     Start,
+    /// A running grant's end: its access expires then.
     End,
 }
 
@@ -231,6 +301,7 @@ impl Moment {
 }
 
 impl AccessRequest {
+    /// The moment that matters for the request at `now`; None only for a final request with no verdict.
     pub fn moment(&self, now: DateTime<Utc>) -> Option<Moment> {
         match (self.state, self.window()) {
             (RequestState::Pending, _) => Some(Moment::DecideBy(self.decide_by)),
@@ -253,6 +324,7 @@ impl AccessRequest {
         Some((from, end))
     }
 
+    /// When access ends, once approved: the end of `window`.
     pub fn end(&self) -> Option<DateTime<Utc>> {
         self.window().map(|(_, end)| end)
     }
@@ -263,6 +335,7 @@ impl AccessRequest {
             && self.window().is_some_and(|(from, end)| from <= now && now < end)
     }
 
+    /// Whether it is approved and its access has not started yet at `now`.
     pub fn is_scheduled(&self, now: DateTime<Utc>) -> bool {
         self.state == RequestState::Approved && self.window().is_some_and(|(from, _)| now < from)
     }
@@ -282,35 +355,49 @@ impl AccessRequest {
 /// Serialized with the same dotted names people see in tables, so JSON and text agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
+    /// The operator added a tenant.
     #[serde(rename = "tenant.add")]
     TenantAdded,
+    /// The operator added a user.
     #[serde(rename = "user.add")]
     UserAdded,
+    /// A publisher user published an offer.
     #[serde(rename = "offer.publish")]
     OfferPublished,
+    /// A customer admin deployed an application.
     #[serde(rename = "app.deploy")]
     AppDeployed,
+    /// A customer admin changed an application's JIT settings.
     #[serde(rename = "app.policy")]
     PolicyChanged,
+    /// A publisher user asked for access.
     #[serde(rename = "request.create")]
     RequestCreated,
+    /// An approver, or the system (in automatic mode, or after a change of policy), approved a request.
     #[serde(rename = "request.approve")]
     RequestApproved,
+    /// An approver, or the system after a change of policy, denied a request.
     #[serde(rename = "request.deny")]
     RequestDenied,
+    /// The requester withdrew a pending request.
     #[serde(rename = "request.cancel")]
     RequestCanceled,
+    /// A pending request got no decision in time.
     #[serde(rename = "request.timeout")]
     RequestTimedOut,
+    /// A scheduled grant's access began.
     #[serde(rename = "access.start")]
     AccessStarted,
+    /// A grant's access ran its whole duration.
     #[serde(rename = "access.expire")]
     AccessExpired,
+    /// An approver or a customer admin ended access early.
     #[serde(rename = "access.revoke")]
     AccessRevoked,
 }
 
 impl Action {
+    /// The dotted name people see (`request.approve`), the same as its JSON form.
     pub fn name(self) -> &'static str {
         match self {
             Action::TenantAdded => "tenant.add",
@@ -334,10 +421,15 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "id", rename_all = "camelCase")]
 pub enum Target {
+    /// A tenant, by id.
     Tenant(String),
+    /// A user, by UPN.
     User(String),
+    /// An offer, by id.
     Offer(String),
+    /// An application, by name.
     App(String),
+    /// A request, by id.
     Request(u64),
 }
 
@@ -402,30 +494,49 @@ mod compact_target {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
+    /// Its place in the log: unique and increasing. The notifications of its change share it.
     pub id: u64,
+    /// When the change was made.
     #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
+    /// Who made it: a UPN, `operator:{login}`, or `system`.
     pub actor: String,
+    /// What was done.
     pub action: Action,
+    /// What it was done to.
     #[serde(with = "compact_target")]
     pub target: Target,
     /// The application a request belongs to, so screens can filter without a lookup.
     pub app: Option<String>,
+    /// The reason given with a decision or an ending, if any.
     pub reason: Option<String>,
+    /// What the target was before: a request's state, or a one-line summary of an application's policy.
+    /// None for changes that create something.
     pub before: Option<String>,
+    /// What the target is after: a request's new state, or a one-line summary of an application's policy.
+    /// None for tenants, users and offers.
     pub after: Option<String>,
 }
 
+/// A message to one user about a change to a request they decide or made; each user reads only their
+/// own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
+    /// The id of the audit record of the change it tells of, which every recipient's copy shares.
     pub id: u64,
+    /// The UPN of the user it is for.
     pub to: String,
+    /// When the change happened.
     #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
+    /// The id of the request it is about.
     pub request: u64,
+    /// The name of that request's application.
     pub app: String,
+    /// What happened to the request.
     pub action: Action,
+    /// One sentence for its recipient saying what happened.
     pub message: String,
 }
 

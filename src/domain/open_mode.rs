@@ -5,6 +5,8 @@
 /// Whether opening may create a new store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
+    /// Opens the store, creating a new one if none is at the path.
     Create,
+    /// Opens only a store that exists; a missing one is an error.
     Existing,
 }

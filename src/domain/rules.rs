@@ -22,6 +22,7 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// How the actor is named in the audit log: its UPN, or `operator:{login}` for the operator.
     pub fn label(&self) -> String {
         match self {
             Actor::Operator(login) => format!("operator:{login}"),
@@ -32,22 +33,31 @@ impl Actor {
 
 /// Read access to what the rules need to see. The store implements it inside a transaction.
 pub trait Lookup {
+    /// What a lookup fails with; a rule's refusal converts into it, so each rule returns one error type.
     type Error: From<RuleError>;
+    /// The tenant of this id, if there is one.
     fn tenant(&self, id: &str) -> Result<Option<Tenant>, Self::Error>;
+    /// The user of this UPN as stored (lower-case), if there is one.
     fn user(&self, upn: &str) -> Result<Option<User>, Self::Error>;
+    /// The user this OS login belongs to, if any.
     fn user_by_login(&self, login: &str) -> Result<Option<User>, Self::Error>;
+    /// The offer of this id, if there is one.
     fn offer(&self, id: &str) -> Result<Option<Offer>, Self::Error>;
+    /// The application of this name, if there is one, whoever asks.
     fn app(&self, name: &str) -> Result<Option<Application>, Self::Error>;
     /// The requester's pending request on the application, if there is one.
     fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>, Self::Error>;
 }
 
+/// The tenant of this id, or a not-found refusal that says how to add one.
 pub fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant, L::Error> {
     Ok(l.tenant(id)?.ok_or_else(|| {
         RuleError::not_found(format!("no tenant `{}`: add it with `jitdesk tenant add`", shown(id)))
     })?)
 }
 
+/// The user of this UPN (case and surrounding spaces aside), or a not-found refusal that says how to
+/// find the right name.
 pub fn need_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<User, L::Error> {
     let upn = upn.trim().to_lowercase();
     Ok(l.user(&upn)?.ok_or_else(|| {
@@ -58,11 +68,13 @@ pub fn need_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<User, L::Error>
     })?)
 }
 
+/// The offer of this id, or a not-found refusal that says where to see the offers.
 pub fn need_offer<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Offer, L::Error> {
     Ok(l.offer(id)?
         .ok_or_else(|| RuleError::not_found(format!("no offer `{}`: see `jitdesk offer list`", shown(id))))?)
 }
 
+/// The application of this name, whoever asks; on a user's behalf, use `need_visible_app`.
 pub fn need_app<L: Lookup + ?Sized>(l: &L, name: &str) -> Result<Application, L::Error> {
     Ok(l.app(name)?.ok_or_else(|| no_app(name))?)
 }
@@ -131,12 +143,17 @@ pub fn may_back_up(actor: &Actor) -> Result<(), RuleError> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewTenant {
+    /// The new tenant's id, unique in the directory.
     pub id: String,
+    /// Publisher or customer; it never changes.
     pub kind: TenantKind,
+    /// For people; None: the id.
     pub name: Option<String>,
+    /// A customer tenant's licence (None: P2); refused for a publisher tenant.
     pub license: Option<License>,
 }
 
+/// The checked tenant to add to the directory; only the operator adds tenants.
 pub fn add_tenant<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewTenant) -> Result<Tenant, L::Error> {
     need_operator(actor)?;
     let id = check_id("tenant id", &input.id)?;
@@ -161,17 +178,24 @@ pub fn add_tenant<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewTenant) ->
     Ok(Tenant { id, kind: input.kind, name, license })
 }
 
+/// A user to add to the directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewUser {
+    /// The user principal name, kept lower-case.
     pub upn: String,
+    /// The id of the tenant the user belongs to, which must exist.
     pub tenant: String,
+    /// The display name; None: the part of the UPN before `@`.
     pub name: Option<String>,
+    /// Whether the user is an admin of its tenant; false when absent.
     #[serde(default)]
     pub admin: bool,
+    /// The OS login that identifies the user when no `--as` is given; one user per login.
     pub login: Option<String>,
 }
 
+/// The checked user to add to the directory; only the operator adds users.
 pub fn add_user<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewUser) -> Result<User, L::Error> {
     need_operator(actor)?;
     let upn = check_upn(&input.upn)?;
@@ -196,11 +220,15 @@ pub fn add_user<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewUser) -> Res
     Ok(User { upn, display_name, tenant: tenant.id, admin: input.admin, login })
 }
 
+/// An offer for a publisher-tenant user to publish.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewOffer {
+    /// The new offer's id, unique in the store.
     pub id: String,
+    /// For people.
     pub name: String,
+    /// Whether applications deployed from it may have JIT access; false when absent.
     #[serde(default)]
     pub jit_available: bool,
     /// Empty means the default, `Owner`.
@@ -208,6 +236,7 @@ pub struct NewOffer {
     pub roles: Vec<String>,
 }
 
+/// The offer a publisher-tenant user publishes for its tenant, its roles checked and each kept once.
 pub fn publish_offer<L: Lookup + ?Sized>(l: &L, actor: &User, input: NewOffer) -> Result<Offer, L::Error> {
     let tenant = need_tenant(l, &actor.tenant)?;
     if tenant.kind != TenantKind::Publisher {
@@ -242,18 +271,27 @@ pub fn publish_offer<L: Lookup + ?Sized>(l: &L, actor: &User, input: NewOffer) -
     })
 }
 
+/// An application for a customer admin to deploy from an offer, with its JIT settings; settings left out
+/// take the defaults.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Deployment {
+    /// The new application's name, unique in the store.
     pub name: String,
+    /// The id of the offer to deploy.
     pub offer: String,
     /// None: on when the offer supports JIT.
     pub jit: Option<bool>,
+    /// How requests are decided; None: automatically.
     pub mode: Option<ApprovalMode>,
+    /// The longest access one request may ask for; None: `JitPolicy::DEFAULT_MAX_DURATION`.
     pub max_duration: Option<Span>,
+    /// UPNs of users of the deploying customer tenant; manual approval needs at least one.
     #[serde(default)]
     pub approvers: Vec<String>,
+    /// How long a request may wait for a decision; None: `JitPolicy::DEFAULT_REQUEST_TIMEOUT`.
     pub request_timeout: Option<Span>,
+    /// The managed resource group; None: `mrg-{name}`.
     pub resource_group: Option<String>,
 }
 
@@ -358,6 +396,8 @@ fn refuse_settings_without_jit(input: &Deployment, offer: &str) -> Result<(), Ru
 
 const JIT_ONLY_AT_DEPLOYMENT: &str = "JIT access can only be chosen at deployment";
 
+/// The application a customer admin deploys from an offer into its tenant. JIT access needs an offer that
+/// supports it and a P2 licence; JIT settings for a deployment without JIT are refused.
 pub fn deploy<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
@@ -411,18 +451,26 @@ pub fn deploy<L: Lookup + ?Sized>(
     })
 }
 
+/// A change to an application's JIT settings; whatever is left out stays as it is.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PolicyChange {
     /// Accepted only when it repeats the value chosen at deployment.
     pub jit: Option<bool>,
+    /// The new approval mode.
     pub mode: Option<ApprovalMode>,
+    /// The new maximum duration.
     pub max_duration: Option<Span>,
+    /// UPNs of customer-tenant users to make approvers; those who already are stay as they are.
     pub add_approvers: Vec<String>,
+    /// UPNs of approvers to remove; one who is not an approver is refused.
     pub remove_approvers: Vec<String>,
+    /// The new request timeout, for requests made from then on.
     pub request_timeout: Option<Span>,
 }
 
+/// The policy after a change by an admin of the application's customer tenant. Whether JIT is on cannot
+/// change after deployment, and manual approval keeps at least one approver.
 pub fn change_policy<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
@@ -514,17 +562,22 @@ pub fn describe_policy(policy: &JitPolicy) -> String {
     )
 }
 
+/// A publisher user's request for access to an application.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRequest {
+    /// The name of the application.
     pub app: String,
     /// Empty is refused by the rules with the roles the application offers.
     #[serde(default)]
     pub roles: Vec<String>,
     /// None: now.
     pub start: Option<DateTime<Utc>>,
+    /// How long access lasts once granted: longer than zero, and within the application's maximum.
     pub duration: Span,
+    /// Why access is needed, for the approvers to judge.
     pub justification: String,
+    /// A reference to a ticket elsewhere (an incident, a change), if any.
     pub ticket: Option<String>,
 }
 
@@ -544,6 +597,9 @@ pub fn need_some_role(roles: &[String], app: &str, offered: &[String]) -> Result
     Ok(())
 }
 
+/// The new pending request `id`, once every check passes: the application has JIT access and the
+/// actor's tenant is its publisher, the customer tenant has a P2 licence, the roles are offered, the duration fits, the
+/// start is not past, and the actor has no other pending request on it.
 pub fn create_request<L: Lookup + ?Sized>(
     l: &L,
     actor: &User,
@@ -635,6 +691,7 @@ pub fn create_request<L: Lookup + ?Sized>(
     })
 }
 
+/// The reason the system gives when it approves a request in automatic mode.
 pub const AUTO_APPROVAL_REASON: &str = "automatic approval mode";
 
 fn approved(mut req: AccessRequest, verdict: Verdict) -> AccessRequest {
@@ -685,6 +742,8 @@ pub fn need_decider(app: &Application, upn: &str, req: &AccessRequest, doing: &s
     need_approver(app, upn)
 }
 
+/// The request approved or denied by an approver of its application other than its requester; only
+/// while it is pending and before its deadline, and an approval only within today's maximum duration.
 pub fn decide(
     app: &Application,
     actor: &User,
@@ -718,6 +777,7 @@ pub fn decide(
     })
 }
 
+/// The request canceled by its requester while it is still pending.
 pub fn cancel(
     app: &Application,
     actor: &User,
@@ -736,6 +796,8 @@ pub fn cancel(
     Ok(AccessRequest { state: RequestState::Canceled, closed: Some(closed), ..req })
 }
 
+/// The request with its access ended early by an approver or an admin of the customer tenant; only
+/// approved access that has not ended yet.
 pub fn revoke(
     app: &Application,
     actor: &User,
@@ -833,6 +895,7 @@ pub fn reevaluate(
     }
 }
 
+/// The reason the system gives when a change to automatic mode approves a pending request.
 pub const POLICY_AUTO_REASON: &str = "policy changed: approval is now automatic";
 
 /// Whether a user may see an application's requests, grants and history: its customer tenant and
@@ -846,15 +909,22 @@ pub fn can_see(user: &User, app: &Application) -> bool {
 pub enum AccessStatus {
     /// The application was deployed without JIT: its publisher's users always have access.
     Permanent,
+    /// A JIT grant is running now.
     Active {
+        /// The id of the request that granted it (the one that ends last, if several run).
         request: u64,
+        /// When that access ends.
         until: DateTime<Utc>,
     },
+    /// No access now.
     None {
+        /// Why not, in a sentence for people.
         why: String,
     },
 }
 
+/// Whether `user` has access to `app` at `now`, judged from `requests` (those of other users or other
+/// applications are passed over).
 pub fn access_status<'a>(
     app: &Application,
     user: &User,

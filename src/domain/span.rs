@@ -32,14 +32,17 @@ impl Span {
         if secs < 0 { Span(0) } else { Span(secs) }
     }
 
+    /// A span of `m` minutes; saturates rather than overflows, and negative input becomes zero.
     pub const fn from_minutes(m: i64) -> Span {
         Span::from_secs(m.saturating_mul(MINUTE))
     }
 
+    /// A span of `h` hours; saturates rather than overflows, and negative input becomes zero.
     pub const fn from_hours(h: i64) -> Span {
         Span::from_secs(h.saturating_mul(HOUR))
     }
 
+    /// The length in whole seconds, never negative.
     pub fn as_secs(self) -> i64 {
         self.0
     }
@@ -49,6 +52,7 @@ impl Span {
         TimeDelta::try_seconds(self.0).unwrap_or(TimeDelta::MAX)
     }
 
+    /// Whether the span has no length, which the rules refuse for durations and timeouts.
     pub fn is_zero(self) -> bool {
         self.0 == 0
     }

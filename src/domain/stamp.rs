@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Writes a moment as RFC 3339 text to a human-readable format, as seconds and nanoseconds otherwise.
 pub fn serialize<S: Serializer>(t: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     if serializer.is_human_readable() {
         t.serialize(serializer)
@@ -15,6 +16,7 @@ pub fn serialize<S: Serializer>(t: &DateTime<Utc>, serializer: S) -> Result<S::O
     }
 }
 
+/// Reads a moment back in the form `serialize` wrote it; a count outside chrono's range is an error.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
     if deserializer.is_human_readable() {
         DateTime::<Utc>::deserialize(deserializer)
@@ -33,10 +35,12 @@ pub mod option {
     #[derive(Serialize, Deserialize)]
     struct Stamp(#[serde(with = "super")] DateTime<Utc>);
 
+    /// Writes a moment that may be absent; a present one is written as `super::serialize` writes it.
     pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
         t.map(Stamp).serialize(serializer)
     }
 
+    /// Reads back what `serialize` wrote: absent stays absent, a moment stays the same moment.
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<DateTime<Utc>>, D::Error> {

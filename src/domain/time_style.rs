@@ -13,10 +13,12 @@ pub struct TimeStyle {
 }
 
 impl TimeStyle {
+    /// Times shown in UTC: what `--utc` asks for, and how rules and the engine word times in messages.
     pub fn utc() -> TimeStyle {
         TimeStyle { zone: TimeZone::UTC }
     }
 
+    /// Times shown in `zone`, which the edge picks (the system's zone unless config says otherwise).
     pub fn in_zone(zone: TimeZone) -> TimeStyle {
         TimeStyle { zone }
     }
