@@ -53,7 +53,7 @@ pub struct App {
     pub publisher_tenant: String,
     /// The managed resource group in the customer's subscription, which access grants roles on.
     pub managed_resource_group: String,
-    /// The UPN of the customer-tenant user who deployed it.
+    /// The UPN of the customer tenant's administrator who deployed it.
     pub deployed_by: String,
     /// When it was deployed, in UTC.
     pub deployed_at: DateTime<Utc>,

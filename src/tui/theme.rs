@@ -89,7 +89,7 @@ impl Source {
 
 /// Options that decide how a theme turns into terminal styles.
 pub struct Load<'a> {
-    /// The user's themes folder, searched before the built-in themes; `None` when there is no config folder.
+    /// The user's themes folder, searched before the built-in themes; `None` when the system names no config folder.
     pub user_dir: Option<&'a Path>,
     /// Without true colour, RGB colours are mapped to the 256-colour palette.
     pub truecolor: bool,
