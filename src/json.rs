@@ -12,33 +12,52 @@ use crate::domain::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// One entry of ARM's `jitApprovers`: a customer-tenant user who may decide requests.
 pub struct Approver {
+    /// The approver's UPN, as kept in the application's policy.
     pub id: String,
+    /// ARM's `type`: always `user`, since jitdesk has no approver groups.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The user's display name, or the UPN when the directory does not know the user.
     pub display_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// ARM's `jitAccessPolicy` of an application; mode, maximum and timeout are absent while JIT is off.
 pub struct JitAccessPolicy {
+    /// Whether access goes through JIT requests; fixed at deployment.
     pub jit_access_enabled: bool,
+    /// Whether requests wait for an approver or are approved at once; absent without JIT.
     pub jit_approval_mode: Option<ApprovalMode>,
+    /// The longest access a request may ask for; absent without JIT.
     pub maximum_jit_access_duration: Option<Span>,
+    /// Who may decide requests, in the policy's order.
     pub jit_approvers: Vec<Approver>,
+    /// How long a request may wait for a decision before it times out; absent without JIT; not an ARM field.
     pub request_timeout: Option<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// A managed application as `app show` and `GET /v1/apps/{name}` present it.
 pub struct App {
+    /// The application's unique name, as ARM's `applications/{name}`.
     pub name: String,
+    /// The name of the offer it was deployed from.
     pub offer: String,
+    /// The tenant that deployed it and whose approvers decide its requests.
     pub customer_tenant: String,
+    /// The offer's tenant, whose users request access.
     pub publisher_tenant: String,
+    /// The managed resource group in the customer's subscription, which access grants roles on.
     pub managed_resource_group: String,
+    /// The UPN of the customer tenant's administrator who deployed it.
     pub deployed_by: String,
+    /// When it was deployed, in UTC.
     pub deployed_at: DateTime<Utc>,
+    /// Whether and how access to it goes through JIT requests.
     pub jit_access_policy: JitAccessPolicy,
 }
 
@@ -79,45 +98,69 @@ impl App {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// ARM's `jitSchedulingPolicy`: when a request's access starts and how long it lasts.
 pub struct SchedulingPolicy {
+    /// ARM's `type`: always `Once`, since jitdesk has no recurring access.
     #[serde(rename = "type")]
     pub kind: String,
+    /// How long the access lasts once it starts.
     pub duration: Span,
+    /// The start the requester asked for, in UTC.
     pub start_time: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// One entry of ARM's `jitAuthorizationPolicies`: a role a request asks for, for its requester.
 pub struct AuthorizationPolicy {
+    /// The requester's UPN.
     pub principal_id: String,
+    /// The role's name (`Owner`, `Reader`, ...).
     pub role_definition_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// A JIT access request as `request show` and `GET /v1/requests/{id}` present it.
 pub struct Request {
+    /// The request's number, unique in the store and never reused.
     pub id: u64,
+    /// The name of the application the request is for.
     pub application: String,
+    /// The UPN of the publisher-tenant user who asked.
     pub requester: String,
+    /// Where the request stands: ARM's states plus `Revoked`.
     pub jit_request_state: RequestState,
+    /// The start and duration asked for.
     pub jit_scheduling_policy: SchedulingPolicy,
+    /// The roles asked for, one entry each.
     pub jit_authorization_policies: Vec<AuthorizationPolicy>,
+    /// The requester's reason, as typed.
     pub justification: String,
+    /// The ticket reference given with the request, if any.
     pub ticket: Option<String>,
+    /// When the request was made, in UTC.
     pub created_at: DateTime<Utc>,
+    /// Past this, an undecided request times out.
     pub decide_by: DateTime<Utc>,
+    /// Who approved or denied it, when and why; absent while undecided.
     pub decision: Option<Verdict>,
+    /// Where access starts (the asked start, or the approval if later); absent until approved.
     pub granted_from: Option<DateTime<Utc>>,
+    /// Where access ends (`grantedFrom` plus the duration); absent until approved.
     pub end_time: Option<DateTime<Utc>>,
+    /// How it left Pending or Approved other than by a decision (cancel, timeout, expiry, revocation).
     pub closed: Option<Verdict>,
     /// Whether the start of the access window has been announced (`access.start`); not an ARM field.
     #[serde(default)]
     pub started: bool,
+    /// The request's audit records, oldest first; present only on a single request's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<AuditRecord>>,
 }
 
 impl Request {
+    /// The view of a domain request, without its history (the caller adds it when it shows one request).
     pub fn new(r: &AccessRequest) -> Self {
         Request {
             id: r.id,
@@ -153,10 +196,22 @@ impl Request {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "access")]
+/// Whether a user has access to an application now, tagged by `access` on the wire.
 pub enum Access {
+    /// The application has no JIT: its publisher's users always have access.
     Permanent,
-    Active { request: u64, until: DateTime<Utc> },
-    None { why: String },
+    /// An approved request grants access now.
+    Active {
+        /// The number of the request that grants it.
+        request: u64,
+        /// When the access ends, in UTC.
+        until: DateTime<Utc>,
+    },
+    /// No access now.
+    None {
+        /// One line that says why, for the user to read.
+        why: String,
+    },
 }
 
 impl From<&AccessStatus> for Access {
@@ -230,8 +285,11 @@ impl From<Request> for AccessRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessCheck {
+    /// The name of the application asked about.
     pub application: String,
+    /// The UPN of the user asked about.
     pub user: String,
+    /// The answer, flattened into this object.
     #[serde(flatten)]
     pub access: Access,
 }
@@ -240,7 +298,9 @@ pub struct AccessCheck {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
+    /// The change as the audit log keeps it.
     pub record: AuditRecord,
+    /// The UPNs of the users the change notified; on the event stream only the subscriber, or all for the operator.
     pub notified: Vec<String>,
 }
 

@@ -24,18 +24,26 @@ use crate::domain::*;
 use crate::domain::{Input, RuleError};
 use crate::engine::{Cancel, Decide, RequestDetail, Revoke, SetPolicy};
 
+/// The dashboard's five tabs, in the order of their number keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
+    /// Tab 1: the applications the user's tenant is a party to.
     Applications,
+    /// Tab 2: each application's JIT settings, and their editor.
     Settings,
+    /// Tab 3: the requests to decide, or the publisher's own.
     Requests,
+    /// Tab 4: access granted now, with its countdown.
     Access,
+    /// Tab 5: the user's notifications above the audit log.
     Activity,
 }
 
 impl Tab {
+    /// Every tab, in order: a tab's position here is its `index`.
     pub const ALL: [Tab; 5] = [Tab::Applications, Tab::Settings, Tab::Requests, Tab::Access, Tab::Activity];
 
+    /// The tab's name on the tab bar.
     pub fn title(self) -> &'static str {
         match self {
             Tab::Applications => "Applications",
@@ -46,10 +54,12 @@ impl Tab {
         }
     }
 
+    /// The tab's place from 0 (its number key less one), which indexes per-tab arrays.
     pub fn index(self) -> usize {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
     }
 
+    /// The key scope of the tab's own bindings.
     pub fn scope(self) -> Scope {
         match self {
             Tab::Applications => Scope::Applications,
@@ -64,28 +74,41 @@ impl Tab {
 /// Work for the event loop: engine calls and terminal side effects.
 #[derive(Debug)]
 pub enum Effect {
+    /// Sends a command to the engine; its answer comes back through `on_result` or `on_decided`.
     Run(Call),
+    /// Loads a request's details and history for the open details; they come back through `on_detail`.
     LoadDetail(u64),
+    /// Records that the user has seen their notifications up to this id.
     MarkSeen(u64),
+    /// Rings the terminal's bell.
     Bell,
+    /// Ends the dashboard.
     Quit,
 }
 
 /// The engine commands the dashboard can issue; each goes through the same rules as the CLI.
 #[derive(Debug)]
 pub enum Call {
+    /// Approves or denies one request.
     Decide(Decide),
     /// One decision per marked request, each its own command: a refusal of one stops no other.
     /// Each marked request with its decision, or why none is sent for it (it changed while the
     /// form was open).
     DecideEach {
+        /// Whether the decision approves (or denies).
         approve: bool,
+        /// Each marked request's number with its decision, or why none is sent.
         each: Vec<(u64, Result<Decide, String>)>,
     },
+    /// Cancels the user's own pending request.
     Cancel(Cancel),
+    /// Ends granted access before its time.
     Revoke(Revoke),
+    /// Asks for access.
     Request(NewRequest),
+    /// Deploys an application from an offer.
     Deploy(Deployment),
+    /// Changes an application's JIT settings.
     SetPolicy(SetPolicy),
 }
 
@@ -95,24 +118,33 @@ pub enum Purpose {
     /// A decision on request `id`, with the request and its application's policy as the form
     /// showed them: a decision is sent only on what the approver read.
     Decide {
+        /// The request's number.
         id: u64,
+        /// Whether the form approves (or denies).
         approve: bool,
+        /// The request and its application's policy (`None` if the application is not loaded).
         seen: Box<(AccessRequest, Option<JitPolicy>)>,
     },
     /// One decision, with one reason, on each marked request.
     /// Each request with its application's policy as the form showed them, like `Decide`.
     DecideEach {
+        /// Whether the form approves (or denies).
         approve: bool,
+        /// The marked requests, each with its application's policy.
         seen: Vec<(AccessRequest, Option<JitPolicy>)>,
     },
+    /// The reason for ending access early, asked once the revocation is confirmed.
     Revoke {
+        /// The number of the request that granted the access.
         id: u64,
     },
     /// The request form, with what each application it offers allows.
     Request(Vec<Requestable>),
     /// The JIT settings editor; `before` is the policy it opened with, so only what was changed is sent.
     Policy {
+        /// The name of the application edited.
         app: String,
+        /// The policy as the form opened with it.
         before: Box<JitPolicy>,
     },
     /// The deployment wizard, with the marketplace it offers.
@@ -122,55 +154,81 @@ pub enum Purpose {
 /// An application a publisher can ask for access to: the roles its offer has and its longest access.
 #[derive(Debug, Clone)]
 pub struct Requestable {
+    /// The application's name.
     pub app: String,
+    /// The roles its offer defines, the ones a request may ask for.
     pub roles: Vec<String>,
+    /// The longest access its JIT policy allows.
     pub max: Span,
 }
 
+/// What a yes to a confirmation goes on to do.
 #[derive(Debug, Clone)]
 pub enum Confirmed {
+    /// Cancels the user's own pending request with this number.
     Cancel(u64),
+    /// Opens the form for the reason to revoke the access this request granted.
     Revoke(u64),
 }
 
+/// What covers the tabs, at most one at a time; while it is open, keys go to it.
 #[derive(Debug)]
 pub enum Overlay {
     /// The keys, scrolled down by `scroll` rows.
     Help {
+        /// Rows scrolled past, at most what the last frame allows.
         scroll: usize,
     },
+    /// A request's details and history.
     Detail {
+        /// The request's number.
         id: u64,
+        /// What the engine answered; `None` while it loads.
         detail: Option<Box<RequestDetail>>,
     },
+    /// A question that waits for yes or no before a change.
     Confirm {
+        /// The question, naming what would change.
         message: String,
+        /// What a yes does.
         then: Confirmed,
     },
+    /// A form, with what its submission does.
     Form(Form<Purpose>),
 }
 
+/// A one-line message over the screen that goes by itself after a few seconds.
 #[derive(Debug, Clone)]
 pub struct Toast {
+    /// The message, one line.
     pub text: String,
+    /// Shown in the error style when set.
     pub error: bool,
+    /// When it goes.
     pub until: DateTime<Utc>,
 }
 
 /// Settings that shape the screens.
 pub struct Ui {
+    /// The styles every screen draws with.
     pub theme: Theme,
+    /// The keys, with the config's overrides.
     pub keymap: Keymap,
     /// The zone every time on screen is shown in, and named.
     pub time: TimeStyle,
+    /// Whether requests that arrive for the user to decide ring the bell.
     pub bell: bool,
+    /// Whether the dashboard takes the mouse: the wheel moves the cursor, a click picks a tab or row.
     pub mouse: bool,
     /// Borders and symbols in ASCII, for terminals or locales without Unicode.
     pub ascii: bool,
 }
 
+/// Everything the dashboard shows and remembers between keys; the screens only read it.
 pub struct App {
+    /// The last snapshot loaded.
     pub data: Snapshot,
+    /// Whether a first snapshot has arrived; until then the screens say they are loading.
     pub loaded: bool,
     /// Set when the engine could not be reached for the last snapshot.
     pub trouble: Option<String>,
@@ -179,15 +237,21 @@ pub struct App {
     /// How the store is reached, for the header: in this process or through a service. None: not
     /// said (the tests that drive the state directly).
     pub link: Option<crate::client::Link>,
+    /// The time as of the last key, event or tick, which countdowns and toasts are measured from.
     pub now: DateTime<Utc>,
+    /// The tab on screen.
     pub tab: Tab,
+    /// Each tab's cursor, scroll and filter, by `Tab::index` (tab 5's is the audit log's).
     pub lists: [ListState; 5],
     /// The notifications above tab 5's audit log: a list of their own.
     pub notes: ListState,
     /// Whether tab 5's cursor is in the notifications rather than the audit log.
     pub on_notes: bool,
+    /// What covers the tabs, if anything.
     pub overlay: Option<Overlay>,
+    /// The messages on screen, oldest first, at most three.
     pub toasts: Vec<Toast>,
+    /// The look, keys and settings the dashboard started with.
     pub ui: Ui,
     /// Where the last frame drew the list: the page size for PgUp/PgDn and the mouse's row map.
     pub window: lists::Window,
@@ -275,6 +339,8 @@ fn sync_request(form: &mut Form<Purpose>) {
 }
 
 impl App {
+    /// A dashboard with nothing loaded yet, on the Requests tab until the first snapshot says
+    /// which tab suits the user.
     pub fn new(ui: Ui, now: DateTime<Utc>) -> App {
         App {
             data: Snapshot::default(),
@@ -312,6 +378,7 @@ impl App {
         self.generation
     }
 
+    /// The list with the cursor on the tab on screen.
     pub fn list(&self) -> &ListState {
         self.list_of(self.tab)
     }
@@ -329,6 +396,7 @@ impl App {
         if tab == Tab::Activity && self.on_notes { &mut self.notes } else { &mut self.lists[tab.index()] }
     }
 
+    /// How the signed-in user relates to the workflow, as the snapshot says.
     pub fn role(&self) -> Role {
         self.data.role()
     }
@@ -513,6 +581,7 @@ impl App {
         self.on_snapshot(whole)
     }
 
+    /// A request's details as loaded; shown if the details of that request are still open.
     pub fn on_detail(&mut self, detail: RequestDetail) {
         if let Some(Overlay::Detail { id, detail: slot }) = &mut self.overlay
             && *id == detail.request.id
@@ -537,6 +606,7 @@ impl App {
         }
     }
 
+    /// Shows a message for a few seconds; beyond three, the oldest goes.
     pub fn toast(&mut self, text: String, error: bool) {
         let until = self.now + chrono::TimeDelta::seconds(TOAST_SECONDS);
         self.toasts.push(Toast { text, error, until });
@@ -545,7 +615,7 @@ impl App {
         }
     }
 
-    /// Moves the clock; returns whether anything on screen depends on it.
+    /// Moves the clock: toasts that are due go, and rows that hang on the clock are computed again.
     pub fn tick(&mut self, now: DateTime<Utc>) {
         self.now = now;
         self.toasts.retain(|t| t.until > now);
@@ -583,12 +653,15 @@ impl App {
         }
     }
 
+    /// Pasted text, which only a form takes.
     pub fn on_paste(&mut self, text: &str) {
         if let Some(Overlay::Form(form)) = &mut self.overlay {
             form.paste(text);
         }
     }
 
+    /// A mouse event, when the mouse is on and no overlay is open: the wheel moves the cursor, a click
+    /// picks a tab (`tab_at` says which is at a column) or a row.
     pub fn on_mouse(&mut self, mouse: MouseEvent, tab_at: impl Fn(u16) -> Option<Tab>) -> Vec<Effect> {
         if !self.ui.mouse || self.overlay.is_some() {
             return Vec::new();
@@ -613,6 +686,8 @@ impl App {
         }
     }
 
+    /// A key, from the keyboard or a tour: an open overlay, a number after `#` or a filter being typed
+    /// takes it first, else the tab's bindings; Ctrl-C quits whatever is open.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             return vec![Effect::Quit];

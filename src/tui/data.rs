@@ -32,20 +32,30 @@ async fn every<T: Listed, F: Future<Output = Result<Page<T>>>>(
 /// How much history the screens keep in memory; older entries are one CLI call away.
 const HISTORY: usize = 500;
 
+/// Everything the screens show at one moment, as the signed-in user may see it; replaced whole when
+/// a newer one arrives.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// The signed-in user; `None` for the operator, who has no identity.
     pub me: Option<User>,
+    /// Every tenant of the directory; none means a store nothing has been put into yet.
     pub tenants: Vec<Tenant>,
+    /// Every user of the directory, for names and the pickers.
     pub users: Vec<User>,
+    /// Every offer of the marketplace.
     pub offers: Vec<Offer>,
+    /// The applications the user's tenant is a party to (every one for the operator).
     pub apps: Vec<Application>,
     /// For a customer user: pending requests on the tenant's applications (the PIM view).
     /// For a publisher user: their own requests, newest first.
     pub requests: Vec<AccessRequest>,
     /// Approved access that has not ended.
     pub grants: Vec<AccessRequest>,
+    /// The newest audit records the user may see, newest first, at most `HISTORY` of them.
     pub audit: Vec<AuditRecord>,
+    /// The user's newest notifications, newest first, at most `HISTORY` of them; none for the operator.
     pub notifications: Vec<Notification>,
+    /// The id of the newest notification the user has seen; those above it count as unread.
     pub seen_upto: u64,
     /// Set on a first snapshot until the rest of it (access and the audit log) is in.
     pub partial: bool,
@@ -57,7 +67,9 @@ pub struct Snapshot {
 /// What a first snapshot leaves out.
 #[derive(Debug)]
 pub struct Rest {
+    /// Approved access that has not ended, as `Snapshot::grants`.
     pub grants: Vec<AccessRequest>,
+    /// The newest audit records, as `Snapshot::audit`.
     pub audit: Vec<AuditRecord>,
 }
 
@@ -72,14 +84,20 @@ pub struct Lookup {
 /// How the signed-in user relates to the workflow; decides which view of requests they get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// A customer-tenant user named as an approver of at least one application.
     Approver,
+    /// A customer tenant's administrator who approves nothing.
     Admin,
+    /// Any other customer-tenant user.
     Customer,
+    /// A publisher-tenant user, who requests access.
     Publisher,
+    /// No identity: the operator.
     Nobody,
 }
 
 impl Role {
+    /// The role's word in the header.
     pub fn label(self) -> &'static str {
         match self {
             Role::Approver => "approver",
@@ -194,14 +212,17 @@ impl Snapshot {
         };
     }
 
+    /// Whether the store holds nothing yet (no tenant), when the screens show the first-run page.
     pub fn is_empty(&self) -> bool {
         self.tenants.is_empty()
     }
 
+    /// The tenant with this id, if the directory has it.
     pub fn tenant(&self, id: &str) -> Option<&Tenant> {
         self.tenants.iter().find(|t| t.id == id)
     }
 
+    /// The application with this name, if the user may see it; by the lookup once `index` has run.
     pub fn app(&self, name: &str) -> Option<&Application> {
         if self.lookup.built {
             self.lookup.apps.get(name).and_then(|&i| self.apps.get(i)).filter(|a| a.name == name)
@@ -218,6 +239,8 @@ impl Snapshot {
         }
     }
 
+    /// How the signed-in user relates to the workflow; an approver of anything counts as one before
+    /// being an admin.
     pub fn role(&self) -> Role {
         let Some(me) = &self.me else { return Role::Nobody };
         match self.tenant(&me.tenant).map(|t| t.kind) {
@@ -228,6 +251,7 @@ impl Snapshot {
         }
     }
 
+    /// Whether the signed-in user is an approver of the named application.
     pub fn approves(&self, app: &str) -> bool {
         self.me.as_ref().is_some_and(|me| self.app(app).is_some_and(|a| a.policy.is_approver(&me.upn)))
     }
@@ -252,10 +276,12 @@ impl Snapshot {
         })
     }
 
+    /// The user's display name, or the UPN itself when the directory does not know it.
     pub fn display_name<'a>(&'a self, upn: &'a str) -> &'a str {
         self.user(upn).map_or(upn, |u| u.display_name.as_str())
     }
 
+    /// How many of the loaded notifications the user has not seen.
     pub fn unread(&self) -> usize {
         self.notifications.iter().filter(|n| n.id > self.seen_upto).count()
     }

@@ -5,32 +5,58 @@ use std::collections::HashMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+/// What a key asks the dashboard to do; the same action may be bound in several scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyAction {
+    /// Ends the dashboard, or closes the help overlay.
     Quit,
+    /// Shows the next tab, after the last the first.
     NextTab,
+    /// Shows the previous tab, before the first the last.
     PrevTab,
+    /// Shows tab 1, the applications.
     Tab1,
+    /// Shows tab 2, the applications' JIT settings.
     Tab2,
+    /// Shows tab 3, the requests.
     Tab3,
+    /// Shows tab 4, the access granted now.
     Tab4,
+    /// Shows tab 5, the notifications and the audit log.
     Tab5,
+    /// Moves the cursor one row up, or scrolls an overlay.
     Up,
+    /// Moves the cursor one row down, or scrolls an overlay.
     Down,
+    /// Moves the cursor to the first row, or an overlay to its top.
     Top,
+    /// Moves the cursor to the last row, or an overlay to its bottom.
     Bottom,
+    /// Moves the cursor a screenful up, or an overlay a page up.
     PageUp,
+    /// Moves the cursor a screenful down, or an overlay a page down.
     PageDown,
+    /// Opens the details of the request the row is about (and closes them again).
     Open,
+    /// Closes an overlay; on a list, drops the marks, or else the filter.
     Back,
+    /// Starts typing a filter for the list.
     Filter,
+    /// Opens the help overlay, or closes it.
     Help,
+    /// Opens the form for something new: a deployment on tab 1, a request on tab 3.
     New,
+    /// Opens the form that edits the JIT settings of the application under the cursor.
     Edit,
+    /// Opens the approval of the request under the cursor, or of the marked ones.
     Approve,
+    /// Opens the denial of the request under the cursor, or of the marked ones.
     Deny,
+    /// Cancels the user's own pending request under the cursor.
     Cancel,
+    /// Ends the access under the cursor before its time.
     Revoke,
+    /// Marks every notification read.
     MarkRead,
     /// Moves the cursor between the notifications and the audit log.
     Pane,
@@ -46,22 +72,32 @@ pub enum KeyAction {
     MarkAll,
     /// Answers a confirmation.
     Yes,
+    /// Turns a confirmation down: nothing is done.
     No,
 }
 
 /// Where a binding applies; the footer shows what applies here, the help shows everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
+    /// Everywhere but over an overlay.
     Global,
+    /// On every tab's list.
     List,
+    /// Tab 1 only.
     Applications,
+    /// Tab 2 only.
     Settings,
+    /// Tab 3 only.
     Requests,
+    /// Tab 4 only.
     Access,
+    /// Tab 5 only.
     Activity,
     /// The help overlay, the request details and a confirmation: only their own keys work there.
     Help,
+    /// Over a request's details.
     Detail,
+    /// Over a question that waits for yes or no.
     Confirm,
 }
 
@@ -72,13 +108,18 @@ impl Scope {
     }
 }
 
+/// One action's keys in one scope, with the words the footer and the help show for it.
 #[derive(Debug, Clone)]
 pub struct Binding {
+    /// What the keys do.
     pub action: KeyAction,
     /// The name used in the config file's `[keys]` table.
     pub name: &'static str,
+    /// The keys that do it: the defaults, or the config's instead when it names this binding.
     pub keys: Vec<KeyEvent>,
+    /// A few words on what it does, for the footer and the help.
     pub desc: &'static str,
+    /// Where the keys do it.
     pub scope: Scope,
     /// Shown in the footer (the rest only in the help overlay).
     pub footer: bool,
@@ -139,8 +180,10 @@ const DEFAULTS: &[DefaultBinding] = &[
     (KeyAction::No, "dismiss", &["n", "esc"], "no", Scope::Confirm, true),
 ];
 
+/// Every binding, in the order the help lists them.
 #[derive(Debug, Clone)]
 pub struct Keymap {
+    /// The bindings, with the config's keys in place of the defaults it overrides.
     pub bindings: Vec<Binding>,
 }
 
@@ -209,6 +252,8 @@ fn same_key(a: &KeyEvent, b: &KeyEvent) -> bool {
     a.code == b.code && strip(a.modifiers, a.code) == strip(b.modifiers, b.code)
 }
 
+/// Reads a key as the config file writes it (`a`, `G`, `ctrl-c`, `shift-tab`, `pagedown`, `f5`);
+/// the error says what is not a key and gives examples.
 pub fn parse_key(text: &str) -> Result<KeyEvent, String> {
     let bad = || {
         format!("`{text}` is not a key: use e.g. a, G, ctrl-c, enter, esc, tab, shift-tab, up, pagedown, f5")

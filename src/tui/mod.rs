@@ -46,8 +46,11 @@ use theme::{Load, Theme};
 
 /// What the dashboard is started with, beyond the engine.
 pub struct Options {
+    /// Who the dashboard acts as: the user whose rows it shows, or the operator, who sees everything.
     pub actor: Actor,
+    /// A theme's name (`--theme`) that wins over the config's; the config's or the default without it.
     pub theme: Option<String>,
+    /// Shows times in UTC (`--utc`) instead of the config's time style.
     pub utc: bool,
     /// Rings the bell or not whatever the config says (the demo is quiet unless asked).
     pub bell: Option<bool>,
@@ -115,6 +118,8 @@ pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String>
     })
 }
 
+/// Runs the dashboard on this terminal until the user quits or the tour ends; an error once the
+/// terminal or a local engine goes away, or when the config or theme cannot be used.
 pub async fn run(backend: Backend, mut opts: Options) -> crate::client::Result<Ending> {
     let config = Config::user().map_err(Local)?;
     let mut ui = ui(&config, opts.theme.as_deref(), opts.utc).map_err(Local)?;

@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::client;
 
+/// Why a call did not go through; its `Display` is the one line a form or a toast shows.
 #[derive(Debug)]
 pub enum Refusal {
     /// The engine refused, or could not be reached.

@@ -17,7 +17,9 @@ use crate::domain::{AccessRequest, Application, ApprovalMode, AuditRecord, Notif
 /// its own filter), or the notifications above tab 5's audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
+    /// The list a tab shows.
     Tab(Tab),
+    /// The notifications above the audit log of tab 5.
     Notes,
 }
 
@@ -60,12 +62,16 @@ pub enum RequestSort {
     /// The least time left to decide first: what is urgent comes first.
     #[default]
     DecideBy,
+    /// The most recently made first.
     Newest,
+    /// By application name, then the least time left.
     Application,
+    /// By the requester's display name, ignoring case, then the least time left.
     Requester,
 }
 
 impl RequestSort {
+    /// The order `s` switches to from this one; after the last comes the first again.
     pub fn next(self) -> RequestSort {
         match self {
             RequestSort::DecideBy => RequestSort::Newest,
@@ -75,6 +81,7 @@ impl RequestSort {
         }
     }
 
+    /// The order's word in the title of tab 3 ("by decide-by").
     pub fn label(self) -> &'static str {
         match self {
             RequestSort::DecideBy => "decide-by",

@@ -47,8 +47,10 @@ pub const STYLE_NAMES: [&str; 27] = [
     "toast.error",
 ];
 
+/// A loaded theme: every style it sets, its parents' merged in and colours already resolved.
 #[derive(Debug, Clone)]
 pub struct Theme {
+    /// The name it was loaded by, as given to `Theme::load`.
     pub name: String,
     styles: HashMap<String, Style>,
 }
@@ -87,16 +89,20 @@ impl Source {
 
 /// Options that decide how a theme turns into terminal styles.
 pub struct Load<'a> {
+    /// The user's themes folder, searched before the built-in themes; `None` when the system names no config folder.
     pub user_dir: Option<&'a Path>,
     /// Without true colour, RGB colours are mapped to the 256-colour palette.
     pub truecolor: bool,
 }
 
 impl Theme {
+    /// The style for one of `STYLE_NAMES`; what the theme leaves unset looks like `text`.
     pub fn style(&self, name: &str) -> Style {
         self.styles.get(name).or_else(|| self.styles.get("text")).copied().unwrap_or_default()
     }
 
+    /// Loads a theme by name, from the user's folder or else the built-in ones, with what it inherits;
+    /// an error of one line names the file and line for a typo, an unknown style or a loop.
     pub fn load(name: &str, opts: &Load<'_>) -> Result<Theme, String> {
         let mut chain = Vec::new();
         let mut next = Some(name.to_string());

@@ -35,12 +35,14 @@ pub enum Cue {
 pub enum Lasts {
     /// Seconds at the tour's default speed, shortened with it: the countdown watched to its end.
     Watched(f64),
+    /// Whole hours, whatever the speed: longer than the tour runs.
     Hours(i64),
 }
 
 /// A key pressed by the tour.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Press {
+    /// One key, without modifiers.
     Key(KeyCode),
     /// Text typed one key at a time, as a person would.
     Type(&'static str),
@@ -52,7 +54,18 @@ pub enum Press {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Do {
     /// A publisher asks for access, through the engine.
-    Ask { by: &'static str, app: &'static str, role: &'static str, lasts: Lasts, why: &'static str },
+    Ask {
+        /// The requester's UPN.
+        by: &'static str,
+        /// The application's name.
+        app: &'static str,
+        /// The one role asked for.
+        role: &'static str,
+        /// How long the access lasts.
+        lasts: Lasts,
+        /// The justification, as the requester types it.
+        why: &'static str,
+    },
     /// Keys for the dashboard, a beat apart.
     Keys(&'static [Press]),
     /// Only the caption and the pause.
@@ -62,8 +75,11 @@ pub enum Do {
 /// One step: a caption (None keeps the one shown), what happens, then a pause in seconds at speed 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Step {
+    /// The footer's new caption; `None` keeps the one shown.
     pub caption: Option<&'static str>,
+    /// What happens once the caption shows.
     pub then: Do,
+    /// Seconds to wait afterwards at speed 1, shortened as the speed grows.
     pub pause: f64,
 }
 

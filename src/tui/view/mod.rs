@@ -13,10 +13,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use super::app::{App, Tab};
 use super::lists::Window;
 
-/// Below this the layout cannot be drawn honestly; a notice says so instead.
+/// Below this width in columns the layout cannot be drawn honestly; a notice says so instead.
 pub const MIN_WIDTH: u16 = 60;
+/// Below this height in lines, likewise.
 pub const MIN_HEIGHT: u16 = 12;
 
+/// Draws the whole frame from the state, for callers that do not need to know where the list went
+/// (tests and benches).
 pub fn draw(frame: &mut Frame, app: &App) {
     drawn(frame, app);
 }
