@@ -34,7 +34,7 @@ pub enum ErrorKind {
     Forbidden,
     /// 409: the thing is not in a state that allows this (e.g. already decided).
     Conflict,
-    /// 429: a per-requester limit; `Retry-After` says when to try again.
+    /// 429: a limit on the caller was reached; try again later (after `Retry-After`, when given).
     Limited,
     /// 503: the store failed, the service is busy, or the request took too long; try again later.
     Unavailable,

@@ -38,7 +38,7 @@ pub enum Error {
     Unreadable {
         /// The file.
         path: PathBuf,
-        /// Why, with what to do: the OS's error, or why the file is not trusted.
+        /// Why: the OS's error, or why the file is not trusted and what to do about it.
         detail: String,
     },
     /// The file was written by a newer build; it is left as it is.
