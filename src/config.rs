@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::domain::time_style::TimeStyle;
 use crate::engine::{Limits, maintenance};
 
+/// The user's config file, as read: every key it leaves out has its default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -18,9 +19,12 @@ pub struct Config {
     /// The OS account the shared service runs as, when it is not the store file's owner
     /// (`JITDESK_SERVICE_USER` wins): clients trust no other process on the socket.
     pub service_user: Option<String>,
+    /// The dashboard's theme: `default`, `light`, `high-contrast`, `mono`, or the name of one of
+    /// the user's theme files (`--theme` wins); None: `default`, or `mono` under `NO_COLOR`.
     pub theme: Option<String>,
     /// Ring the terminal bell when a request arrives for you to decide.
     pub bell: bool,
+    /// Let the dashboard take the mouse (click tabs and rows, scroll); off by default.
     pub mouse: bool,
     /// `local` (default) or `utc`.
     pub time: TimeShown,
@@ -28,6 +32,7 @@ pub struct Config {
     pub keys: HashMap<String, Keys>,
     /// `[limits]`: `requests_per_hour` and `live_grants`, per requester.
     pub limits: Limits,
+    /// `[store]`: how the store file is opened.
     pub store: StoreSettings,
 }
 
@@ -69,10 +74,13 @@ impl Default for Config {
     }
 }
 
+/// The zone the CLI and the dashboard show times in (`time = ...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TimeShown {
+    /// The system's zone (`TZ`, then `/etc/localtime`).
     Local,
+    /// UTC, as `--utc` asks for each time.
     Utc,
 }
 
@@ -88,14 +96,19 @@ impl Config {
     }
 }
 
+/// The keys of one action in `[keys]`: a string, or a list of them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum Keys {
+    /// One key, e.g. `"A"`.
     One(String),
+    /// Several keys, any of which does the action, e.g. `["q", "ctrl-q"]`.
     Many(Vec<String>),
 }
 
 impl Config {
+    /// The folder of the user's config and theme files, `$XDG_CONFIG_HOME/jitdesk`; None when the
+    /// system names no config folder.
     pub fn dir() -> Option<PathBuf> {
         dirs::config_dir().map(|d| d.join("jitdesk"))
     }
@@ -121,6 +134,7 @@ impl Config {
         })
     }
 
+    /// `[keys]` as action name -> keys, each action with a list whether it was given one key or many.
     pub fn key_overrides(&self) -> HashMap<String, Vec<String>> {
         self.keys
             .iter()

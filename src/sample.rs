@@ -35,10 +35,15 @@ const MIN_SYNTHETIC_APPS: usize = 10;
 /// What `create` made, for the line `init --sample` prints.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Tenants added to the directory.
     pub tenants: usize,
+    /// Directory users added.
     pub users: usize,
+    /// Offers published.
     pub offers: usize,
+    /// Applications deployed.
     pub apps: usize,
+    /// Requests made (decided or not).
     pub requests: usize,
     /// Synthetic commands the rules refused; the load is built so that this stays 0.
     pub refused: usize,

@@ -35,6 +35,7 @@ pub const MAX_STREAMS_PER_UID: usize = 16;
 /// How many refusals of one uid are logged in each `REFUSAL_INTERVAL`; the rest are summed up in
 /// one line when the interval is over (or the service stops).
 pub const REFUSAL_LINES: u32 = 5;
+/// The window `REFUSAL_LINES` counts in, per uid.
 pub const REFUSAL_INTERVAL: Duration = Duration::from_secs(60);
 /// How long shutdown waits for requests in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

@@ -4,25 +4,45 @@
 
 use std::path::{Path, PathBuf};
 
+/// `GET`: whether a service answers and which store it serves; no identity needed.
 pub const HEALTH: &str = "/v1/health";
+/// `GET`: who the service takes the caller to be.
 pub const ME: &str = "/v1/me";
+/// `GET` lists the directory's tenants; `POST` adds one (operator).
 pub const TENANTS: &str = "/v1/tenants";
+/// `GET` lists or searches directory users; `POST` adds one (operator).
 pub const USERS: &str = "/v1/users";
+/// `GET` lists offers; `POST` publishes one (publisher-tenant user).
 pub const OFFERS: &str = "/v1/offers";
+/// `GET` lists the applications the caller may see; `POST` deploys one (customer admin).
 pub const APPLICATIONS: &str = "/v1/applications";
+/// `GET` one application; `PATCH` changes its JIT policy (customer admin).
 pub const APPLICATION: &str = "/v1/applications/{name}";
+/// `GET` lists requests, filtered by the query; `POST` makes one (publisher-tenant user).
 pub const REQUESTS: &str = "/v1/requests";
+/// `GET` one request, with its history.
 pub const REQUEST: &str = "/v1/requests/{id}";
+/// `POST`: an approver approves a pending request, with a reason.
 pub const APPROVE: &str = "/v1/requests/{id}/approve";
+/// `POST`: an approver denies a pending request, with a reason.
 pub const DENY: &str = "/v1/requests/{id}/deny";
+/// `POST`: the requester withdraws a request that is still pending.
 pub const CANCEL: &str = "/v1/requests/{id}/cancel";
+/// `GET`: approved grants not yet ended (active or scheduled) that the caller may see.
 pub const ACCESS: &str = "/v1/access";
+/// `GET`: whether a user (the caller unless named) has access to an application now.
 pub const ACCESS_CHECK: &str = "/v1/access/check";
+/// `POST`: a customer admin or approver ends a grant early, with a reason.
 pub const REVOKE: &str = "/v1/access/{id}/revoke";
+/// `GET`: the caller's notifications, with the newest seen id in a header.
 pub const NOTIFICATIONS: &str = "/v1/notifications";
+/// `POST`: marks the caller's notifications as seen up to an id.
 pub const SEEN: &str = "/v1/notifications/seen";
+/// `GET`: the audit records the caller may see, newest first.
 pub const AUDIT: &str = "/v1/audit";
+/// `GET`: a server-sent event stream of what is committed from now on.
 pub const EVENTS: &str = "/v1/events";
+/// `GET`: a consistent copy of the whole store as a redb file (operator).
 pub const BACKUP: &str = "/v1/backup";
 
 /// Every route, for whoever needs them all (the router's tests, the document's).
@@ -71,10 +91,12 @@ pub fn decide(id: u64, approve: bool) -> String {
     fill(if approve { APPROVE } else { DENY }, &id.to_string())
 }
 
+/// The path that cancels a pending request.
 pub fn cancel(id: u64) -> String {
     fill(CANCEL, &id.to_string())
 }
 
+/// The path that revokes a grant (a request approved, by id).
 pub fn revoke(id: u64) -> String {
     fill(REVOKE, &id.to_string())
 }

@@ -26,11 +26,17 @@ pub const EVENT_RELOAD: &str = "reload";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorKind {
+    /// 400: the input breaks a rule; sending it again changes nothing.
     Invalid,
+    /// 404: no such thing, or one the caller may not see.
     NotFound,
+    /// 403: the caller may see the thing but not do this to it.
     Forbidden,
+    /// 409: the thing is not in a state that allows this (e.g. already decided).
     Conflict,
+    /// 429: a limit on the caller was reached; try again later (after `Retry-After`, when given).
     Limited,
+    /// 503: the store failed, the service is busy, or the request took too long; try again later.
     Unavailable,
 }
 
@@ -50,11 +56,14 @@ impl From<crate::domain::ErrorKind> for ErrorKind {
 /// Every error answer: `{"error": {"kind": "...", "message": "..."}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
+    /// What was refused and why.
     pub error: FailureDetail,
 }
 
+/// The body of `Failure`'s `error`: the kind of refusal, for programs, and a message, for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureDetail {
+    /// Which kind of refusal, and so which HTTP status came with it.
     pub kind: ErrorKind,
     /// A sentence for people: what is wrong and what to do about it.
     pub message: String,
@@ -86,6 +95,7 @@ impl Failure {
 pub struct Health {
     /// Always `jitdesk`.
     pub service: String,
+    /// The service's crate version, as `jitdesk --version` prints it.
     pub version: String,
     /// The store file the service owns, as it was given to `serve`.
     pub store: String,
@@ -109,6 +119,7 @@ pub struct Me {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reason {
+    /// Why the decision or revocation is made; kept in the audit and shown to the people notified.
     pub reason: String,
 }
 
@@ -116,6 +127,7 @@ pub struct Reason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MarkSeen {
+    /// The id of the newest notification the user has read; older ones count as seen too.
     pub upto: u64,
 }
 
@@ -123,6 +135,7 @@ pub struct MarkSeen {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Seen {
+    /// The newest notification now marked as seen (never lower than before).
     pub seen_upto: u64,
 }
 
@@ -140,6 +153,7 @@ pub enum ReloadReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reload {
+    /// Why the stream ended.
     pub reason: ReloadReason,
     /// How many events were dropped, for `lagged`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,7 @@ use crate::domain::when::parse_time;
 
 use crate::domain::{ApprovalMode, License, RequestState, Span, TenantKind};
 
+/// Everything `jitdesk` takes on its command line: the global options and at most one command.
 #[derive(Parser, Debug)]
 #[command(
     name = "jitdesk",

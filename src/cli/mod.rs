@@ -37,6 +37,8 @@ use show::Style;
 const EXIT_USAGE: u8 = 2;
 const EXIT_NO_ACCESS: u8 = 3;
 
+/// The whole `jitdesk` program: parses the command line, runs the command (or the dashboard) and
+/// turns any error into one line and its exit code.
 pub fn main() -> ExitCode {
     // A panic is a bug, but the user still gets one line, not a backtrace; the dashboard's own hook
     // restores the terminal before this runs.
@@ -186,6 +188,7 @@ fn usage(e: clap::Error) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
+/// The store used without `--store` or `JITDESK_STORE`: `$XDG_DATA_HOME/jitdesk/jitdesk.redb`.
 pub fn default_store() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("jitdesk").join("jitdesk.redb")
 }

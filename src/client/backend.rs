@@ -34,11 +34,14 @@ pub enum Backend {
 /// How the store is reached, for people: the dashboard's header shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
+    /// The store is open in this process.
     Local,
+    /// A shared service owns the store and answers over its socket.
     Service,
 }
 
 impl Link {
+    /// The word the dashboard's header shows: `local` or `service`.
     pub fn label(self) -> &'static str {
         match self {
             Link::Local => "local",
@@ -152,6 +155,7 @@ impl Backend {
         }
     }
 
+    /// How this backend reaches the store.
     pub fn link(&self) -> Link {
         match self {
             Backend::Local(_) => Link::Local,
@@ -261,6 +265,7 @@ impl Backend {
 
     // ---- questions: the directory answers anyone; everything else is answered for a viewer ----
 
+    /// Tenants in id order.
     pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
         match self {
             Backend::Local(engine) => Ok(engine.tenants(whole(paging)).await?),
@@ -268,6 +273,7 @@ impl Backend {
         }
     }
 
+    /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
     pub async fn search_users(&self, text: &str, paging: Paging<String>) -> Result<Page<User>> {
         match self {
             Backend::Local(engine) => Ok(engine.search_users(text, whole(paging)).await?),
@@ -278,6 +284,7 @@ impl Backend {
         }
     }
 
+    /// Offers in id order.
     pub async fn offers(&self, paging: Paging<String>) -> Result<Page<Offer>> {
         match self {
             Backend::Local(engine) => Ok(engine.offers(whole(paging)).await?),
@@ -313,6 +320,7 @@ impl Backend {
         }
     }
 
+    /// One application, if the viewer may see it; otherwise the same "not found" as a missing one.
     pub async fn app(&self, viewer: &Viewer, name: &str) -> Result<Application> {
         match self {
             Backend::Local(engine) => Ok(engine.app(viewer, name).await?),
@@ -380,6 +388,7 @@ impl Backend {
         }
     }
 
+    /// Whether `upn` has access to the application now, as the viewer may see it.
     pub async fn access_check(&self, viewer: &Viewer, app: &str, upn: &str) -> Result<AccessStatus> {
         match self {
             Backend::Local(engine) => Ok(engine.access_check(viewer, app, upn).await?),

@@ -7,6 +7,7 @@ use crate::api::trust::Untrusted;
 use crate::domain::{ErrorKind, RuleError};
 use crate::engine::{self, StoreError};
 
+/// Why the CLI or the dashboard did not get its answer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// What the engine answered, in this process or in the service.
@@ -66,4 +67,5 @@ impl From<Untrusted> for Error {
     }
 }
 
+/// The client side's answers: a value, or why not.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

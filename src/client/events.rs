@@ -30,6 +30,7 @@ enum Source {
 }
 
 impl Events {
+    /// Events from an engine in this process (`Engine::subscribe`).
     pub fn local(events: broadcast::Receiver<Event>) -> Events {
         Events(Source::Local(events))
     }

@@ -193,6 +193,7 @@ impl Client {
         self.read(answer)
     }
 
+    /// The socket this client talks to the service on.
     pub fn socket(&self) -> &Path {
         &self.inner.socket
     }

@@ -7,8 +7,12 @@ use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTen
 use crate::domain::time_style::TimeStyle;
 use crate::domain::*;
 
+/// A change the store thread applies in one write transaction, through `Engine::run`.
 pub trait Command: Send + 'static {
+    /// What the caller gets back once the change is durable.
     type Output: Send + 'static;
+    /// Asks the rules as `actor`, then writes the result, its audit record and its notifications;
+    /// an error leaves the transaction to be dropped, so nothing of it is written.
     fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<Self::Output>;
 }
 
@@ -61,7 +65,9 @@ impl Command for Deployment {
 /// Changes an application's JIT settings, and judges its pending requests again by the new ones.
 #[derive(Debug, Clone)]
 pub struct SetPolicy {
+    /// The application's name.
     pub app: String,
+    /// The settings to change; those it leaves out stay as they are.
     pub change: PolicyChange,
 }
 
@@ -164,8 +170,11 @@ fn requester_message(r: &AccessRequest, action: Action) -> String {
 /// An approver's decision on a pending request.
 #[derive(Debug, Clone)]
 pub struct Decide {
+    /// The request's id.
     pub id: u64,
+    /// True to approve, false to deny.
     pub approve: bool,
+    /// Why, kept in the request's verdict and its audit record; the rules require one.
     pub reason: String,
 }
 
@@ -185,6 +194,7 @@ impl Command for Decide {
 /// The requester withdraws a pending request.
 #[derive(Debug, Clone)]
 pub struct Cancel {
+    /// The request's id.
     pub id: u64,
 }
 
@@ -206,7 +216,9 @@ impl Command for Cancel {
 /// Ends active or scheduled access early.
 #[derive(Debug, Clone)]
 pub struct Revoke {
+    /// The id of the request that granted the access.
     pub id: u64,
+    /// Why, kept with the request and its audit record and sent to the requester.
     pub reason: String,
 }
 
@@ -226,6 +238,8 @@ impl Command for Revoke {
 /// it leaves no audit record.
 #[derive(Debug, Clone)]
 pub struct MarkSeen {
+    /// The newest notification read; a mark past the actor's newest stops at it, and a mark below
+    /// the current one changes nothing.
     pub upto: u64,
 }
 

@@ -5,12 +5,16 @@
 use crate::domain::{ErrorKind, RuleError};
 pub use crate::store::Error as StoreError;
 
+/// Why a command or query of the engine did not give its answer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
+    /// A rule refused; nothing was written. Its kind says which door status or exit code it gets.
     #[error("{0}")]
     Rule(RuleError),
+    /// The store failed; what was asked may not have happened.
     #[error(transparent)]
     Storage(StoreError),
+    /// The store thread is gone (closed, or stopped by itself without a fault to tell).
     #[error("the engine has stopped")]
     Stopped,
 }
@@ -46,6 +50,7 @@ impl From<StoreError> for Error {
     }
 }
 
+/// The engine's answers: a value, or why not.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

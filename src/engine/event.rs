@@ -3,8 +3,11 @@
 
 use crate::domain::AuditRecord;
 
+/// One committed change, as subscribers hear it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// The change's audit record, as stored.
     pub record: AuditRecord,
+    /// The UPNs of the users the change notified; empty when it notified no one.
     pub notified: Vec<String>,
 }

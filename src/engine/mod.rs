@@ -38,6 +38,8 @@ use worker::{Job, Msg, Queued, Worker};
 /// How many events a slow subscriber may fall behind before it is told it lagged.
 const EVENT_BUFFER: usize = 4096;
 
+/// A handle on one open store: its store thread, its clock and its subscribers. Clones share all of
+/// it; the store closes when the last one is dropped (or at `close`).
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -126,10 +128,12 @@ impl Engine {
         })
     }
 
+    /// The store file this engine has open, as it was given.
     pub fn path(&self) -> &Path {
         self.inner.storage.path()
     }
 
+    /// The engine's clock's time: what the rules and deadlines take for now.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.inner.clock.now()
     }
@@ -140,6 +144,8 @@ impl Engine {
         *self.inner.limits.write().unwrap_or_else(|p| p.into_inner()) = limits;
     }
 
+    /// An event for every commit from now on, in commit order; a subscriber that falls more than
+    /// a few thousand behind is told it lagged. An engine opened only for queries sends none.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.inner.events.subscribe()
     }

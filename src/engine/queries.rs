@@ -14,7 +14,9 @@ use super::storage::Reads;
 /// the directory, sees everything and has to say so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Viewer {
+    /// The service's own user, who sees everything.
     Operator,
+    /// A directory user, by UPN.
     User(String),
 }
 
@@ -56,25 +58,31 @@ fn approvers_of(apps: &[Application]) -> Vec<String> {
 /// A request with everything that happened to it.
 #[derive(Debug, Clone)]
 pub struct RequestDetail {
+    /// The request as it is now.
     pub request: AccessRequest,
+    /// Its audit records, oldest first.
     pub history: Vec<AuditRecord>,
 }
 
 impl Engine {
+    /// A directory user by UPN; the rules' "no such user" when none.
     pub async fn user(&self, upn: &str) -> Result<User> {
         let upn = upn.to_string();
         self.read(move |t| rules::need_user(t, &upn)).await
     }
 
+    /// The directory user an OS login acts as, if any.
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
         let login = login.to_string();
         self.read(move |t| rules::Lookup::user_by_login(t, &login)).await
     }
 
+    /// Whether the directory is empty (it has no tenant): a store nothing has been loaded into.
     pub async fn is_empty(&self) -> Result<bool> {
         self.read(|t| t.is_empty()).await
     }
 
+    /// Tenants in id order.
     pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
         self.read(move |t| t.tenants(&paging)).await
     }
@@ -85,6 +93,7 @@ impl Engine {
         self.read(move |t| t.search_users(&text, &paging)).await
     }
 
+    /// Offers in id order.
     pub async fn offers(&self, paging: Paging<String>) -> Result<Page<Offer>> {
         self.read(move |t| t.offers(&paging)).await
     }

@@ -44,7 +44,9 @@ pub trait Storage: Send + Sync {
 /// The reads, in a snapshot or inside a write transaction. Lists come newest first unless they
 /// say otherwise, and walk on from a cursor (`after`), never the whole store.
 pub trait Reads: Lookup<Error = Error> {
+    /// The schema the data was written in; None for data that has never been written to.
     fn schema_version(&self) -> Result<Option<u32>>;
+    /// One request by id, if it exists (whoever asks: scoping is the caller's).
     fn request(&self, id: u64) -> Result<Option<AccessRequest>>;
     /// Whether the directory is empty (it has no tenant).
     fn is_empty(&self) -> Result<bool>;
@@ -107,9 +109,15 @@ pub trait Reads: Lookup<Error = Error> {
 
 /// The writes, inside one transaction. Each keeps every index its reads walk consistent.
 pub trait Writes: Reads {
+    /// Stores a tenant under its id, replacing any stored there.
     fn put_tenant(&mut self, tenant: &Tenant) -> Result<()>;
+    /// Stores a user under their UPN, replacing any stored there, and makes their OS login (if
+    /// any) find them.
     fn put_user(&mut self, user: &User) -> Result<()>;
+    /// Stores an offer under its id, replacing any stored there.
     fn put_offer(&mut self, offer: &Offer) -> Result<()>;
+    /// Stores an application under its name, replacing any stored there; `apps_of` finds it by
+    /// its customer and publisher tenants as they are now.
     fn put_app(&mut self, app: &Application) -> Result<()>;
     /// The id the next new request gets.
     fn next_request_id(&self) -> Result<u64>;
@@ -117,8 +125,13 @@ pub trait Writes: Reads {
     fn save_request(&mut self, old: Option<&AccessRequest>, new: &AccessRequest) -> Result<()>;
     /// The id the next audit record gets.
     fn next_audit_id(&self) -> Result<u64>;
+    /// Adds an audit record under its id (from `next_audit_id`), findable by its request and its
+    /// application.
     fn append_audit(&mut self, record: &AuditRecord) -> Result<()>;
+    /// Adds a notification to its recipient's list.
     fn put_notification(&mut self, notification: &Notification) -> Result<()>;
+    /// Records the newest notification a user has seen, as given: keeping it from going backwards
+    /// is the caller's.
     fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()>;
 }
 

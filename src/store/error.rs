@@ -6,22 +6,51 @@ use std::path::PathBuf;
 
 use crate::domain::RuleError;
 
+/// Why the store did not answer; each variant's message says what to do.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// A refusal of the domain's rules met while reading (a request id that names none); the
     /// engine lifts it into its own `Rule`, so it never reaches a caller as a storage error.
     #[error("{0}")]
     Rule(#[from] RuleError),
+    /// No file at the path, and the caller did not ask for one to be created.
     #[error("no store at {}: create one with `jitdesk init` (or `jitdesk init --sample` for example data)", .0.display())]
     Missing(PathBuf),
+    /// The file is locked by another open (a service, a dashboard, a running command).
     #[error("the store {} is in use by {holder}: close that first, or wait for it to finish", path.display())]
-    InUse { path: PathBuf, holder: String },
+    InUse {
+        /// The store file.
+        path: PathBuf,
+        /// Who holds it, as far as can be told: "another process (NAME, pid PID)".
+        holder: String,
+    },
+    /// The file is not a jitdesk store this build can read; it is left as it is.
     #[error("{} is not a readable jitdesk store ({detail}); it was left untouched: restore it from a backup or use another --store", path.display())]
-    Corrupt { path: PathBuf, detail: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away (damaged structure, another format, an old redb format).
+        detail: String,
+    },
+    /// The file (or its folder) cannot be opened or created: permissions, an OS error, or a file
+    /// someone else controls.
     #[error("{} cannot be opened: {detail}", path.display())]
-    Unreadable { path: PathBuf, detail: String },
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why: the OS's error, or why the file is not trusted and what to do about it.
+        detail: String,
+    },
+    /// The file was written by a newer build; it is left as it is.
     #[error("the store {} was written by a newer jitdesk (schema {found}, this build knows {known}); it was left untouched: upgrade jitdesk", path.display())]
-    Newer { path: PathBuf, found: u32, known: u32 },
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// The schema the file was written in.
+        found: u32,
+        /// The newest schema this build reads (`SCHEMA_VERSION`).
+        known: u32,
+    },
     /// The disk the store is on has no room left; the write that met it was not kept.
     #[error("the disk is full; nothing was changed: free some space on it, then try again")]
     DiskFull,
@@ -33,6 +62,7 @@ pub enum Error {
     Storage(String),
 }
 
+/// The store's answers: a value, or why not.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<redb::Error> for Error {

@@ -23,6 +23,7 @@ pub fn set_cache_size(bytes: usize) {
     CACHE_BYTES.store(bytes, Ordering::Relaxed);
 }
 
+/// The page cache, in bytes, that the next store opened in this process gets.
 pub fn cache_size() -> usize {
     CACHE_BYTES.load(Ordering::Relaxed)
 }
@@ -39,26 +40,39 @@ pub(super) fn builder() -> redb::Builder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TableInfo {
+    /// The table's name in the file.
     pub name: &'static str,
+    /// How many keys it holds.
     pub entries: u64,
+    /// Bytes of its keys and values.
     pub stored_bytes: u64,
+    /// Bytes of its branch pages and other bookkeeping.
     pub metadata_bytes: u64,
+    /// Bytes of its pages left unused, which `compact` gives back.
     pub fragmented_bytes: u64,
 }
 
+/// What `store info` reports: the file's schema and size, the cache it is read through, and each
+/// table's share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreInfo {
+    /// The schema the file is written in (0 when it names none).
     pub schema: u32,
+    /// The file's size on disk, in bytes.
     pub file_bytes: u64,
+    /// The page cache this process opens stores with, in bytes.
     pub cache_bytes: usize,
+    /// Every table, in the order `each_table` lists them.
     pub tables: Vec<TableInfo>,
 }
 
 /// The file's size before and after `compact`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Compacted {
+    /// The file's size before, in bytes.
     pub before: u64,
+    /// The file's size after, in bytes.
     pub after: u64,
 }
 
@@ -116,6 +130,7 @@ impl<F: Family> Tables<F> {
 }
 
 impl Store {
+    /// The file's schema, size and cache, and what each table holds and takes, from one snapshot.
     pub fn info(&self) -> Result<StoreInfo> {
         let tables = self.read()?;
         let file_bytes = std::fs::metadata(&self.path).map_err(|e| Error::Storage(e.to_string()))?.len();

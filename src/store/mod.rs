@@ -27,6 +27,7 @@ pub use maintenance::{Compacted, DEFAULT_CACHE_MIB, StoreInfo, TableInfo, cache_
 pub use tables::{Read, Tables, Write};
 pub use write::SCHEMA_VERSION;
 
+/// One open store file: redb underneath, the engine's `Storage` on top (`store::backend`).
 pub struct Store {
     /// Behind a lock so that the store thread can open the file again after a failed write.
     db: RwLock<Db>,
@@ -43,6 +44,9 @@ enum Db {
 }
 
 impl Store {
+    /// Opens the store at `path` for reading and writing, checking that it is ours and a jitdesk
+    /// store first and migrating an older schema; `OpenMode::Create` makes a new one when none is
+    /// there.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Store> {
         if !path.exists() {
             return match mode {
@@ -121,6 +125,7 @@ impl Store {
         Ok((schema(path, &store.begin_read()?)? == SCHEMA_VERSION).then_some(store))
     }
 
+    /// The path the store was opened at.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -77,30 +77,37 @@ fn page<T>(items: impl Iterator<Item = Result<T>>, limit: Option<usize>) -> Resu
 }
 
 impl<F: Family> Tables<F> {
+    /// The schema the store was written in; None for a store never written to.
     pub fn schema_version(&self) -> Result<Option<u32>> {
         Ok(self.meta.get("schema_version")?.map(|v| v.value()))
     }
 
+    /// A tenant by id, if stored.
     pub fn get_tenant(&self, id: &str) -> Result<Option<Tenant>> {
         self.tenants.get(id)?.map(|v| decode("tenants", &id, v.value())).transpose()
     }
 
+    /// A user by UPN, if stored.
     pub fn get_user(&self, upn: &str) -> Result<Option<User>> {
         self.users.get(upn)?.map(|v| decode("users", &upn, v.value())).transpose()
     }
 
+    /// An offer by id, if stored.
     pub fn get_offer(&self, id: &str) -> Result<Option<Offer>> {
         self.offers.get(id)?.map(|v| decode("offers", &id, v.value())).transpose()
     }
 
+    /// An application by name, if stored.
     pub fn get_app(&self, name: &str) -> Result<Option<Application>> {
         self.apps.get(name)?.map(|v| decode("apps", &name, v.value())).transpose()
     }
 
+    /// A request by id, if stored.
     pub fn get_request(&self, id: u64) -> Result<Option<AccessRequest>> {
         self.requests.get(id)?.map(|v| decode("requests", &id, v.value())).transpose()
     }
 
+    /// A request that must exist: the rules' "no request" otherwise.
     pub fn need_request(&self, id: u64) -> Result<AccessRequest> {
         self.get_request(id)?.ok_or_else(|| rules::no_request(id).into())
     }
@@ -128,6 +135,7 @@ impl<F: Family> Tables<F> {
         })
     }
 
+    /// Whether the directory is empty (it has no tenant).
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.tenants.first()?.is_none())
     }
@@ -265,6 +273,7 @@ impl<F: Family> Tables<F> {
         Ok(open)
     }
 
+    /// A request's audit records, oldest first.
     pub fn history(&self, request: u64) -> Result<Vec<AuditRecord>> {
         let range = self.audit_by_request.range((request, 0)..=(request, u64::MAX))?;
         range.map(|e| self.need_audit(e?.0.value().1)).collect()
@@ -327,6 +336,8 @@ impl<F: Family> Tables<F> {
         Ok(self.notifications_seen.get(upn)?.map_or(0, |v| v.value()))
     }
 
+    /// The earliest deadline of any request, in milliseconds since the epoch; None when nothing
+    /// waits on the clock.
     pub fn next_deadline(&self) -> Result<Option<i64>> {
         Ok(self.deadlines.first()?.map(|(k, _)| k.value().0))
     }

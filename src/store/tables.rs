@@ -45,34 +45,56 @@ pub trait Family {
     type Table<K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>;
 }
 
+/// The tables of a read transaction: a snapshot.
 pub struct Read;
 impl Family for Read {
     type Table<K: Key + 'static, V: Value + 'static> = redb::ReadOnlyTable<K, V>;
 }
 
+/// The tables of a write transaction, which they live no longer than.
 pub struct Write<'t>(PhantomData<&'t ()>);
 impl<'t> Family for Write<'t> {
     type Table<K: Key + 'static, V: Value + 'static> = redb::Table<'t, K, V>;
 }
 
+/// Every table of the store, open in one transaction; its fields are the tables of the constants
+/// above, by the same names.
 pub struct Tables<F: Family> {
+    /// `META`: the schema version.
     pub meta: F::Table<&'static str, u32>,
+    /// `TENANTS`: tenants by id.
     pub tenants: F::Table<&'static str, &'static [u8]>,
+    /// `USERS`: users by UPN.
     pub users: F::Table<&'static str, &'static [u8]>,
+    /// `USERS_BY_LOGIN`: OS login to the UPN of the user it acts as.
     pub users_by_login: F::Table<&'static str, &'static str>,
+    /// `OFFERS`: offers by id.
     pub offers: F::Table<&'static str, &'static [u8]>,
+    /// `APPS`: applications by name.
     pub apps: F::Table<&'static str, &'static [u8]>,
+    /// `APPS_BY_TENANT`: (tenant, application).
     pub apps_by_tenant: F::Table<(&'static str, &'static str), ()>,
+    /// `REQUESTS`: requests by id.
     pub requests: F::Table<u64, &'static [u8]>,
+    /// `BY_STATE`: (state code, request id).
     pub by_state: F::Table<(u8, u64), ()>,
+    /// `BY_APP`: (application, request id).
     pub by_app: F::Table<(&'static str, u64), ()>,
+    /// `BY_STATE_APP`: (state code, application, request id).
     pub by_state_app: F::Table<(u8, &'static str, u64), ()>,
+    /// `BY_REQUESTER`: (requester, application, request id).
     pub by_requester: F::Table<(&'static str, &'static str, u64), ()>,
+    /// `DEADLINES`: (deadline in ms since the epoch, request id).
     pub deadlines: F::Table<(i64, u64), ()>,
+    /// `AUDIT`: audit records by id.
     pub audit: F::Table<u64, &'static [u8]>,
+    /// `AUDIT_BY_REQUEST`: (request id, audit id).
     pub audit_by_request: F::Table<(u64, u64), ()>,
+    /// `AUDIT_BY_APP`: (application, audit id).
     pub audit_by_app: F::Table<(&'static str, u64), ()>,
+    /// `NOTIFICATIONS`: notifications by (recipient, id).
     pub notifications: F::Table<(&'static str, u64), &'static [u8]>,
+    /// `NOTIFICATIONS_SEEN`: recipient to the id of the newest notification they have seen.
     pub notifications_seen: F::Table<&'static str, u64>,
 }
 
@@ -111,6 +133,7 @@ macro_rules! open_all {
 }
 
 impl Tables<Read> {
+    /// Opens every table in a read transaction; one a store lacks is an error.
     pub fn open(txn: &ReadTransaction) -> Result<Self> {
         Ok(each_table!(open_all!(txn)))
     }

@@ -40,6 +40,7 @@ fn after_id(after: Option<&u64>) -> std::ops::RangeFrom<u64> {
 }
 
 impl Tables<Write<'_>> {
+    /// Marks the store as written in this build's schema (`SCHEMA_VERSION`).
     pub fn set_schema_version(&mut self) -> Result<()> {
         self.meta.insert("schema_version", SCHEMA_VERSION)?;
         Ok(())
@@ -116,11 +117,13 @@ impl Tables<Write<'_>> {
         }
     }
 
+    /// Stores a tenant under its id, replacing any stored there.
     pub fn put_tenant(&mut self, tenant: &Tenant) -> Result<()> {
         self.tenants.insert(tenant.id.as_str(), encode(tenant)?.as_slice())?;
         Ok(())
     }
 
+    /// Stores a user under their UPN, replacing any stored there, and indexes their OS login.
     pub fn put_user(&mut self, user: &User) -> Result<()> {
         let old = self.users.insert(user.upn.as_str(), encode(user)?.as_slice())?;
         // A login the user no longer has leaves the index, so it never names the user for it.
@@ -136,11 +139,14 @@ impl Tables<Write<'_>> {
         Ok(())
     }
 
+    /// Stores an offer under its id, replacing any stored there.
     pub fn put_offer(&mut self, offer: &Offer) -> Result<()> {
         self.offers.insert(offer.id.as_str(), encode(offer)?.as_slice())?;
         Ok(())
     }
 
+    /// Stores an application under its name, replacing any stored there, and indexes it under its
+    /// customer and publisher tenants.
     pub fn put_app(&mut self, app: &Application) -> Result<()> {
         let old = self.apps.insert(app.name.as_str(), encode(app)?.as_slice())?;
         // The tenants of the record it replaces lose their entries and this record's tenants get
@@ -157,6 +163,7 @@ impl Tables<Write<'_>> {
         Ok(())
     }
 
+    /// The id the next new request gets: one past the highest stored, 1 in an empty store.
     pub fn next_request_id(&self) -> Result<u64> {
         Ok(self.requests.last()?.map_or(1, |(k, _)| k.value() + 1))
     }
@@ -185,10 +192,12 @@ impl Tables<Write<'_>> {
         Ok(())
     }
 
+    /// The id the next audit record gets: one past the highest stored, 1 in an empty store.
     pub fn next_audit_id(&self) -> Result<u64> {
         Ok(self.audit.last()?.map_or(1, |(k, _)| k.value() + 1))
     }
 
+    /// Adds an audit record under its id, indexed by its request and its application.
     pub fn append_audit(&mut self, record: &AuditRecord) -> Result<()> {
         self.audit.insert(record.id, encode(record)?.as_slice())?;
         if let Target::Request(request) = record.target {
@@ -200,12 +209,14 @@ impl Tables<Write<'_>> {
         Ok(())
     }
 
+    /// Adds a notification under its recipient and id.
     pub fn put_notification(&mut self, notification: &Notification) -> Result<()> {
         self.notifications
             .insert((notification.to.as_str(), notification.id), encode(notification)?.as_slice())?;
         Ok(())
     }
 
+    /// Records the newest notification a user has seen, as given.
     pub fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()> {
         self.notifications_seen.insert(upn, id)?;
         Ok(())
