@@ -57,10 +57,14 @@ impl Tables<Write<'_>> {
                 |r: &Tenant| r.id.clone(),
                 Self::put_tenant,
             )?;
+            // The JSON record goes first: `put_user` reads the record it replaces in today's encoding.
             self.recode(
                 |t, a| legacy("users", t.users.range::<&str>(after_name(a))?),
                 |r: &User| r.upn.clone(),
-                Self::put_user,
+                |t, r| {
+                    t.users.remove(r.upn.as_str())?;
+                    t.put_user(r)
+                },
             )?;
             self.recode(
                 |t, a| legacy("offers", t.offers.range::<&str>(after_name(a))?),
