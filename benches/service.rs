@@ -506,8 +506,10 @@ async fn memory(service: &Service, table: &mut Table) {
     let run = run_clients(service, CLIENTS, MEMORY_LOAD).await;
     let (peak, after) = (status_mib(service.pid, "VmHWM:"), status_mib(service.pid, "VmRSS:"));
     println!(
-        "    {} requests created; resident now {after:.0} MiB, at most {peak:.0} MiB",
-        run.load.ids.len()
+        "    {} requests created, {} refused (the first: {:?}); resident now {after:.0} MiB, at most {peak:.0} MiB",
+        run.load.ids.len(),
+        run.load.failures.len(),
+        run.load.failures.first()
     );
     table.add(Line {
         figure: "service memory after 60 s of 32 clients creating (peak resident)",
