@@ -2,7 +2,7 @@
 //! nothing), then writes the result with its audit record and notifications in the same transaction.
 
 use super::Result;
-use super::writer::{Change, Writer};
+use super::writer::{AuditEntry, Writer};
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::time_style::TimeStyle;
 use crate::domain::*;
@@ -21,7 +21,7 @@ impl Command for NewTenant {
     fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<Tenant> {
         let tenant = rules::add_tenant(&*w.tables, actor, self)?;
         w.tables.put_tenant(&tenant)?;
-        w.record(Change::new(&actor.label(), Action::TenantAdded, Target::Tenant(tenant.id.clone())))?;
+        w.record(AuditEntry::new(&actor.label(), Action::TenantAdded, Target::Tenant(tenant.id.clone())))?;
         Ok(tenant)
     }
 }
@@ -31,7 +31,7 @@ impl Command for NewUser {
     fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<User> {
         let user = rules::add_user(&*w.tables, actor, self)?;
         w.tables.put_user(&user)?;
-        w.record(Change::new(&actor.label(), Action::UserAdded, Target::User(user.upn.clone())))?;
+        w.record(AuditEntry::new(&actor.label(), Action::UserAdded, Target::User(user.upn.clone())))?;
         Ok(user)
     }
 }
@@ -42,7 +42,7 @@ impl Command for NewOffer {
         let by = rules::resolve(&*w.tables, actor)?;
         let offer = rules::publish_offer(&*w.tables, &by, self)?;
         w.tables.put_offer(&offer)?;
-        w.record(Change::new(&by.upn, Action::OfferPublished, Target::Offer(offer.id.clone())))?;
+        w.record(AuditEntry::new(&by.upn, Action::OfferPublished, Target::Offer(offer.id.clone())))?;
         Ok(offer)
     }
 }
@@ -53,10 +53,10 @@ impl Command for Deployment {
         let by = rules::resolve(&*w.tables, actor)?;
         let app = rules::deploy(&*w.tables, &by, self, w.now)?;
         w.tables.put_app(&app)?;
-        w.record(Change {
+        w.record(AuditEntry {
             app: Some(&app.name),
             after: Some(rules::describe_policy(&app.policy)),
-            ..Change::new(&by.upn, Action::AppDeployed, Target::App(app.name.clone()))
+            ..AuditEntry::new(&by.upn, Action::AppDeployed, Target::App(app.name.clone()))
         })?;
         Ok(app)
     }
@@ -83,11 +83,11 @@ impl Command for SetPolicy {
         let before = rules::describe_policy(&app.policy);
         let app = Application { policy, ..app };
         w.tables.put_app(&app)?;
-        w.record(Change {
+        w.record(AuditEntry {
             app: Some(&app.name),
             before: Some(before),
             after: Some(rules::describe_policy(&app.policy)),
-            ..Change::new(&by.upn, Action::PolicyChanged, Target::App(app.name.clone()))
+            ..AuditEntry::new(&by.upn, Action::PolicyChanged, Target::App(app.name.clone()))
         })?;
         let pending = RequestFilter {
             state: Some(RequestState::Pending),
@@ -112,7 +112,7 @@ impl Command for NewRequest {
         w.limits.check(&*w.tables, &by, w.now)?;
         let app = w.app_of(&request)?;
         w.tables.save_request(None, &request)?;
-        w.record(Change::of_request(&by.upn, Action::RequestCreated, None, &request))?;
+        w.record(AuditEntry::of_request(&by.upn, Action::RequestCreated, None, &request))?;
         let auto = app.policy.mode == ApprovalMode::AutoApprove;
         let message = format!(
             "{} asks for {} on {} for {}{}",
@@ -143,7 +143,7 @@ fn save_transition(
     let verdict = new.closed.as_ref().or(new.decision.as_ref()).filter(|_| old.state != new.state);
     let actor = verdict.map_or(SYSTEM, |v| v.by.as_str());
     let reason = verdict.map(|v| v.reason.as_str());
-    w.record(Change { reason, ..Change::of_request(actor, action, Some(old), new) })?;
+    w.record(AuditEntry { reason, ..AuditEntry::of_request(actor, action, Some(old), new) })?;
     let message = requester_message(new, action);
     w.notify(std::slice::from_ref(&new.requester), new, &message)
 }
@@ -206,7 +206,7 @@ impl Command for Cancel {
         let app = w.app_of(&request)?;
         let canceled = rules::cancel(&app, &by, request.clone(), w.now)?;
         w.tables.save_request(Some(&request), &canceled)?;
-        w.record(Change::of_request(&by.upn, Action::RequestCanceled, Some(&request), &canceled))?;
+        w.record(AuditEntry::of_request(&by.upn, Action::RequestCanceled, Some(&request), &canceled))?;
         let message = format!("request {} on {} was canceled by {}", canceled.id, canceled.app, by.upn);
         w.notify(&app.policy.approvers, &canceled, &message)?;
         Ok(canceled)

@@ -18,7 +18,7 @@ pub struct Writer<'a, 't> {
 }
 
 /// The parts of an audit record a command chooses; id, time and event are filled in here.
-pub struct Change<'s> {
+pub struct AuditEntry<'s> {
     pub actor: &'s str,
     pub action: Action,
     pub target: Target,
@@ -28,9 +28,9 @@ pub struct Change<'s> {
     pub after: Option<String>,
 }
 
-impl<'s> Change<'s> {
+impl<'s> AuditEntry<'s> {
     pub fn new(actor: &'s str, action: Action, target: Target) -> Self {
-        Change { actor, action, target, app: None, reason: None, before: None, after: None }
+        AuditEntry { actor, action, target, app: None, reason: None, before: None, after: None }
     }
 
     /// A request's move from one state to another.
@@ -40,16 +40,16 @@ impl<'s> Change<'s> {
         old: Option<&AccessRequest>,
         new: &'s AccessRequest,
     ) -> Self {
-        Change {
+        AuditEntry {
             app: Some(&new.app),
             before: old.map(|r| r.state.to_string()),
             after: Some(new.state.to_string()),
-            ..Change::new(actor, action, Target::Request(new.id))
+            ..AuditEntry::new(actor, action, Target::Request(new.id))
         }
     }
 
     pub fn reason(self, reason: &'s str) -> Self {
-        Change { reason: Some(reason), ..self }
+        AuditEntry { reason: Some(reason), ..self }
     }
 }
 
@@ -58,7 +58,7 @@ impl<'a, 't> Writer<'a, 't> {
         Writer { tables, now, limits: Limits::NONE, events }
     }
 
-    pub fn record(&mut self, change: Change<'_>) -> Result<u64> {
+    pub fn record(&mut self, change: AuditEntry<'_>) -> Result<u64> {
         let record = AuditRecord {
             id: self.tables.next_audit_id()?,
             at: self.now,

@@ -31,7 +31,7 @@ pub struct Person {
 
 /// One row of a table picker: the value it stands for and the cells shown (and searched).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
+pub struct PickRow {
     pub key: String,
     pub cells: Vec<String>,
 }
@@ -54,7 +54,7 @@ pub enum FieldKind {
     Pick {
         query: Input,
         header: Vec<&'static str>,
-        rows: Vec<Row>,
+        rows: Vec<PickRow>,
         cursor: usize,
     },
     /// People found by searching a directory by any part of their UPN or name. `cursor` is `None`
@@ -115,7 +115,12 @@ impl Field {
         Field::of(label, hint, FieldKind::Multi { options, chosen, cursor: 0 })
     }
 
-    pub fn pick(label: &'static str, header: Vec<&'static str>, rows: Vec<Row>, selected: usize) -> Field {
+    pub fn pick(
+        label: &'static str,
+        header: Vec<&'static str>,
+        rows: Vec<PickRow>,
+        selected: usize,
+    ) -> Field {
         let cursor = selected.min(rows.len().saturating_sub(1));
         Field::of(label, "", FieldKind::Pick { query: Input::default(), header, rows, cursor })
     }
@@ -374,9 +379,9 @@ impl Field {
 }
 
 /// The rows of a table picker whose key or any cell contains the query, ignoring case, as indexes.
-pub fn pick_matches(query: &str, rows: &[Row]) -> Vec<usize> {
+pub fn pick_matches(query: &str, rows: &[PickRow]) -> Vec<usize> {
     let needle = query.trim().to_lowercase();
-    let hit = |row: &Row| {
+    let hit = |row: &PickRow| {
         needle.is_empty()
             || row.key.to_lowercase().contains(&needle)
             || row.cells.iter().any(|c| c.to_lowercase().contains(&needle))
@@ -856,7 +861,7 @@ mod tests {
     fn a_picker_filters_as_you_type_and_moves_with_arrows() {
         let rows = ["fabrikam-crm", "fabrikam-analytics", "other-app"]
             .iter()
-            .map(|k| Row { key: k.to_string(), cells: vec![k.to_string()] })
+            .map(|k| PickRow { key: k.to_string(), cells: vec![k.to_string()] })
             .collect();
         let mut form = Form::new("t", ()).field(Field::pick("offer", vec!["OFFER"], rows, 0));
         press(&mut form, KeyCode::Down);

@@ -6,7 +6,7 @@
 
 use super::app::Purpose;
 use super::data::Snapshot;
-use super::form::{Field, FieldKind, Form, Person, Row, Tone};
+use super::form::{Field, FieldKind, Form, Person, PickRow, Tone};
 use crate::domain::rules::{Deployment, PolicyChange};
 use crate::domain::text::check_id;
 use crate::domain::{Application, ApprovalMode, JitPolicy, License, Offer, Span, Tenant};
@@ -119,7 +119,7 @@ pub fn deploy_form(data: &Snapshot) -> Result<Form<Purpose>, String> {
     let rows = market
         .offers
         .iter()
-        .map(|o| Row {
+        .map(|o| PickRow {
             key: o.id.clone(),
             cells: vec![
                 o.name.clone(),

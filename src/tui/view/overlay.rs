@@ -12,7 +12,7 @@ use super::centered;
 use super::fmt::{fit, safe, wrap};
 use crate::tui::app::{App, Overlay, Purpose};
 use crate::tui::form::{
-    Field, FieldKind, Form, PEOPLE_ROWS, PICK_ROWS, Person, Row, Tone, people_matches, pick_matches,
+    Field, FieldKind, Form, PEOPLE_ROWS, PICK_ROWS, Person, PickRow, Tone, people_matches, pick_matches,
 };
 use crate::tui::keymap::Scope;
 use crate::tui::theme::Theme;
@@ -560,7 +560,7 @@ fn field_lines(body: &mut Body, form: &Form<Purpose>, field: &Field, focused: bo
 }
 
 /// A table picker's header and the rows around its cursor, columns squeezed to fit.
-fn pick_rows(body: &mut Body, query: &str, header: &[&'static str], rows: &[Row], cursor: usize) {
+fn pick_rows(body: &mut Body, query: &str, header: &[&'static str], rows: &[PickRow], cursor: usize) {
     let theme = body.theme;
     let columns = header.len().max(rows.iter().map(|r| r.cells.len()).max().unwrap_or(0));
     let mut widths: Vec<usize> = (0..columns)
