@@ -502,6 +502,8 @@ mod tests {
         press(&mut app, '2');
         assert_eq!(shown(&app, requests), [2], "the filter's rows");
         assert_eq!(unfiltered(&app, requests), 4);
+        let kept = &app.rows[requests.slot()];
+        assert_eq!(kept.haystacks.len(), 4, "each row's filter text is made once and kept");
         app.on_snapshot(snapshot(now, &[2, 5]));
         assert_eq!(shown(&app, requests), [2], "the filter searches the new snapshot's texts");
         let access = Which::Tab(Tab::Access);
@@ -513,6 +515,65 @@ mod tests {
         assert_eq!(shown(&app, access), Vec::<u64>::new(), "access that ended left");
         let said: Vec<&str> = app.toasts.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(said, ["access 9 left: it ended"], "the cursor was on it");
+    }
+
+    #[test]
+    fn an_approver_lists_what_they_decide_unless_m_asks_for_everything() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").expect("a time").to_utc();
+        let mut app = loaded(now);
+        let mut data = snapshot(now, &[1, 2]);
+        let mut elsewhere = data.apps[0].clone();
+        elsewhere.name = "contoso-eu".into();
+        elsewhere.policy.approvers = vec!["bob@contoso.com".into()];
+        let mut theirs = data.requests[0].clone();
+        theirs.id = 7;
+        theirs.app = elsewhere.name.clone();
+        data.apps.push(elsewhere);
+        data.requests.push(theirs);
+        app.on_snapshot(data);
+        let requests = Which::Tab(Tab::Requests);
+        assert_eq!(shown(&app, requests), [1, 2], "request 7 is bob's to decide");
+        press(&mut app, 'm');
+        assert_eq!(shown(&app, requests), [1, 7, 2], "everything alice can see, soonest first");
+    }
+
+    #[test]
+    fn a_publisher_lists_their_own_requests_as_loaded_whatever_the_order_key() {
+        use crate::domain::{RequestState, Tenant, TenantKind, User};
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").expect("a time").to_utc();
+        let mut app = loaded(now);
+        let mut data = snapshot(now, &[3, 1, 2]);
+        data.requests[1].state = RequestState::Denied;
+        data.tenants.push(Tenant {
+            id: "fabrikam".into(),
+            kind: TenantKind::Publisher,
+            name: "Fabrikam".into(),
+            license: None,
+        });
+        let dave = User {
+            upn: "dave@fabrikam.com".into(),
+            display_name: "Dave".into(),
+            tenant: "fabrikam".into(),
+            admin: false,
+            login: None,
+        };
+        data.me = Some(dave.clone());
+        data.users.push(dave);
+        app.on_snapshot(data);
+        assert_eq!(shown(&app, Which::Tab(Tab::Requests)), [3, 1, 2], "newest first, the denied one too");
+    }
+
+    #[test]
+    fn access_lists_the_soonest_end_first() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").expect("a time").to_utc();
+        let mut app = loaded(now);
+        let mut data = snapshot(now, &[]);
+        let mut sooner = data.grants[0].clone();
+        sooner.id = 8;
+        sooner.duration = crate::domain::Span::from_secs(10);
+        data.grants.push(sooner);
+        app.on_snapshot(data);
+        assert_eq!(shown(&app, Which::Tab(Tab::Access)), [8, 9]);
     }
 
     #[test]
