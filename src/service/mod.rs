@@ -30,11 +30,11 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
-use tower::Service;
+use tower::ServiceExt;
 
 use crate::api::limits::{
     BACKUP_TIMEOUT, BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY, MAX_CONNECTIONS_PER_UID, MAX_HEADERS,
@@ -47,6 +47,7 @@ use crate::engine::OpenMode;
 use crate::engine::{Engine, SystemClock};
 use crate::logging::Throttle;
 use error::ApiError;
+use fairness::Holder;
 use identity::{Operator, Peer};
 pub use share::share;
 
@@ -64,10 +65,10 @@ pub struct State {
     /// Becomes true when the service stops; event streams end on it.
     stopping: watch::Receiver<bool>,
     turns: Arc<Semaphore>,
-    /// Event streams open, per uid.
-    streams: fairness::PerUid,
-    /// Refusals logged, per uid.
-    refusals: Arc<Throttle>,
+    /// Event streams open, per holder.
+    streams: fairness::PerHolder,
+    /// Refusals logged, per holder.
+    refusals: Arc<Throttle<Holder>>,
 }
 
 /// Why `serve` could not start.
@@ -140,7 +141,7 @@ async fn answer(
         operator: operator.clone(),
         stopping: stopping.clone(),
         turns: turns.clone(),
-        streams: fairness::PerUid::default(),
+        streams: fairness::PerHolder::default(),
         refusals: refusals.clone(),
     };
     let app = routes::router()
@@ -159,8 +160,7 @@ async fn answer(
     let graceful = GracefulShutdown::new();
     let max_connections = fairness::connection_cap(open_files);
     let connections = Arc::new(Semaphore::new(max_connections));
-    let per_uid = fairness::PerUid::default();
-    let make = app.into_make_service_with_connect_info::<Peer>();
+    let per_uid = fairness::PerHolder::default();
     tokio::pin!(stop);
     // A store thread that stopped by itself ends the service, after a grace in which callers hear why.
     let watched = engine.clone();
@@ -191,37 +191,34 @@ async fn answer(
             }
         };
         // The kernel's word, read before anything is read from the connection.
-        let uid = stream.peer_cred().ok().map(|c| c.uid());
+        let holder = match stream.peer_cred() {
+            Ok(cred) => Holder::Uid(cred.uid()),
+            Err(_) => Holder::Unknown,
+        };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
-            fairness::log_refusal(&refusals, uid, || {
-                let uid = fairness::uid_text(uid);
-                format!("{max_connections} connections are open; closed a new one of uid {uid}")
+            fairness::log_refusal(&refusals, &holder, || {
+                format!("{max_connections} connections are open; closed a new one of {holder}")
             });
             continue;
         };
-        let Some(held) = uid.and_then(|uid| per_uid.try_take(uid, MAX_CONNECTIONS_PER_UID)) else {
-            fairness::log_refusal(&refusals, uid, || match uid {
-                Some(uid) => {
-                    format!("uid {uid} has {MAX_CONNECTIONS_PER_UID} connections open; closed a new one")
-                }
-                None => "a connection came without peer credentials; closed it".to_string(),
+        let held = match holder {
+            Holder::Unknown => None,
+            _ => per_uid.try_take(&holder, MAX_CONNECTIONS_PER_UID),
+        };
+        let Some(held) = held else {
+            fairness::log_refusal(&refusals, &holder, || match holder {
+                Holder::Unknown => "a connection came without peer credentials; closed it".to_string(),
+                _ => format!("{holder} has {MAX_CONNECTIONS_PER_UID} connections open; closed a new one"),
             });
             continue;
         };
         let watcher = graceful.watcher();
-        let mut make = make.clone();
+        let app = app.clone();
         tokio::spawn(async move {
-            // Reads the peer's credentials and login (`Peer`), off the accepting task: a slow
-            // password database holds up only this connection.
-            let Ok(service) = make.call(&stream).await;
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_header_size(MAX_HEADERS)
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!("connection ended: {e}");
-            }
+            // Reads the peer's login, off the accepting task: a slow password database holds up
+            // only this connection.
+            let peer = Peer::Local(identity::Local::of(&stream));
+            serve_connection(app, stream, peer, watcher).await;
             drop((permit, held));
         });
     }
@@ -257,6 +254,26 @@ async fn answer(
     fault
 }
 
+/// Serves HTTP/1.1 on one connection of any door until it ends or the service stops, as `peer`:
+/// whoever the door found at the other end, which `identity` turns into a caller on every request.
+async fn serve_connection<I>(app: axum::Router, io: I, peer: Peer, watcher: Watcher)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = app.map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer.clone()));
+        request
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_header_size(MAX_HEADERS)
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!("connection ended: {e}");
+    }
+}
+
 /// Resolves on the first SIGTERM or SIGINT.
 fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
     let mut term = signal(SignalKind::terminate())?;
@@ -275,7 +292,7 @@ async fn guard(With(st): With<State>, request: Request, next: Next) -> Response 
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let uid = request.extensions().get::<ConnectInfo<Peer>>().and_then(|c| c.0.uid);
+    let holder = request.extensions().get::<ConnectInfo<Peer>>().map_or(Holder::Unknown, |c| c.0.holder());
     let response = match admit(&st, request, next).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(),
@@ -284,12 +301,9 @@ async fn guard(With(st): With<State>, request: Request, next: Next) -> Response 
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     // Refusals are worth a look (who tried what), a few per caller; successes are in the audit log
     // already. The path is the caller's text: shown, never raw.
-    let line = || {
-        let uid = fairness::uid_text(uid);
-        format!("{method} {} uid {uid} -> {status} in {ms:.1} ms", shown(&path))
-    };
+    let line = || format!("{method} {} {holder} -> {status} in {ms:.1} ms", shown(&path));
     if status.is_client_error() || status.is_server_error() {
-        fairness::log_refusal(&st.refusals, uid, line);
+        fairness::log_refusal(&st.refusals, &holder, line);
     } else {
         tracing::debug!("{}", line());
     }
@@ -356,7 +370,7 @@ fn is_too_large(e: &axum::Error) -> bool {
 
 /// Logs the summaries of refusals held back, once a minute until the service stops: a flood that
 /// ends is still summed up.
-async fn sum_up_refusals(refusals: Arc<Throttle>, mut stopping: watch::Receiver<bool>) {
+async fn sum_up_refusals(refusals: Arc<Throttle<Holder>>, mut stopping: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(REFUSAL_INTERVAL);
     loop {
         tokio::select! {
