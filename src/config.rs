@@ -19,6 +19,8 @@ pub struct Config {
     /// The OS account the shared service runs as, when it is not the store file's owner
     /// (`JITDESK_SERVICE_USER` wins): clients trust no other process on the socket.
     pub service_user: Option<String>,
+    /// Where the service also answers SSH, e.g. `0.0.0.0:2222` (`serve --ssh` wins).
+    pub ssh: Option<String>,
     /// The dashboard's theme: `default`, `light`, `high-contrast`, `mono`, or the name of one of
     /// the user's theme files (`--theme` wins); None: `default`, or `mono` under `NO_COLOR`.
     pub theme: Option<String>,
@@ -63,6 +65,7 @@ impl Default for Config {
         Config {
             socket: None,
             service_user: None,
+            ssh: None,
             theme: None,
             bell: true,
             mouse: false,

@@ -51,3 +51,23 @@ pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a command waits for a service that holds its store to answer, or to let go of it (one
 /// that is starting or stopping), before it says the store is in use.
 pub const SERVICE_WAIT: Duration = Duration::from_secs(3);
+/// How many SSH sessions (a command or a dashboard) one user may have open at once; more are told
+/// so and end at once.
+pub const MAX_SSH_SESSIONS_PER_USER: usize = 8;
+/// How many SSH sessions may be open at once, all users together.
+pub const MAX_SSH_SESSIONS: usize = 256;
+/// How many SSH connections one address may have open at once, before and after authentication;
+/// more are closed at once.
+pub const MAX_SSH_CONNECTIONS_PER_ADDR: usize = 16;
+/// How long a command run over SSH may go without output before it is stopped.
+pub const SSH_COMMAND_IDLE: Duration = Duration::from_secs(60);
+/// The most an SSH session buffers of a command's output (stdout and stderr together); when the
+/// client reads no further, the command is read no further either.
+pub const SSH_SESSION_BUFFER: usize = 64 * 1024;
+/// How many failed authentications an address may have in `SSH_FAILURE_WINDOW`; past that it is
+/// refused at once for `SSH_BLOCKED_FOR`.
+pub const SSH_FAILURES: u32 = 10;
+/// The window `SSH_FAILURES` counts in, per address.
+pub const SSH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// How long an address that failed too often is refused at once.
+pub const SSH_BLOCKED_FOR: Duration = Duration::from_secs(300);

@@ -120,6 +120,18 @@ pub enum Command {
         /// Give the socket to this group, whose members may then connect (mode 0660)
         #[arg(long, value_name = "NAME")]
         group: Option<String>,
+        /// Also answer SSH on this address, e.g. 0.0.0.0:2222: the dashboard and every command for
+        /// people without an account here [default: `ssh` in config.toml, else no SSH]
+        #[arg(long, value_name = "ADDR:PORT")]
+        ssh: Option<String>,
+        /// The operator's SSH public keys (authorized_keys format; a file of the service's user
+        /// that nobody else may write): each of them is the operator over SSH
+        #[arg(long, value_name = "FILE")]
+        operator_keys: Option<PathBuf>,
+        /// Print the SSH host key's public line and its SHA256 fingerprint, for clients to pin,
+        /// and exit (the key is made beside the store if it is not there yet)
+        #[arg(long, conflicts_with_all = ["socket", "group", "ssh", "operator_keys"])]
+        print_host_key: bool,
     },
     /// Print the completion script for a shell: `source <(jitdesk completions bash)`
     Completions {

@@ -2,7 +2,7 @@
 //! runs, in this process otherwise: `client::Backend`), prints. Errors are one line on stderr
 //! starting with `error:`; exit 1 for refused or failed commands, 2 for usage, 3 for "no access".
 
-mod args;
+pub(crate) mod args;
 mod decide;
 mod generate;
 mod show;
@@ -34,7 +34,7 @@ use crate::json;
 use crate::tui;
 use show::Style;
 
-const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 const EXIT_NO_ACCESS: u8 = 3;
 
 /// The whole `jitdesk` program: parses the command line, runs the command (or the dashboard) and
@@ -226,8 +226,10 @@ async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Res
             return demo(cli, play).await;
         }
         None => return dashboard(cli, path, service.as_deref()).await,
-        Some(Command::Serve { socket, group }) => {
-            return serve(path, socket.as_deref(), group.as_deref()).await;
+        Some(Command::Serve { print_host_key: true, .. }) => return print_host_key(path),
+        Some(Command::Serve { socket, group, ssh, operator_keys, .. }) => {
+            let ssh = crate::service::SshOptions { addr: ssh.clone(), operator_keys: operator_keys.clone() };
+            return serve(path, socket.as_deref(), group.as_deref(), ssh).await;
         }
         Some(Command::Store(cmd)) => return store(path, cmd).await,
         Some(command) => command,
@@ -329,15 +331,30 @@ async fn serve(
     path: &std::path::Path,
     socket: Option<&std::path::Path>,
     group: Option<&str>,
+    ssh: crate::service::SshOptions,
 ) -> Result<ExitCode> {
     let socket = match socket {
         Some(socket) => socket.to_path_buf(),
         None => client::socket_for(path)?,
     };
-    match crate::service::serve(path, &socket, group).await {
+    match crate::service::serve(path, &socket, group, ssh).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(crate::service::ServeError::Store(e)) => Err(e.into()),
         Err(e) => Ok(fail(&e.to_string())),
+    }
+}
+
+/// `serve --print-host-key`: the SSH host key beside the store (made if missing), for pinning.
+fn print_host_key(path: &std::path::Path) -> Result<ExitCode> {
+    let store = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let key = crate::service::ssh::host_key::load_or_create(&crate::service::ssh::host_key::path_for(&store))
+        .and_then(|key| crate::service::ssh::host_key::public_line(&key));
+    match key {
+        Ok((line, fingerprint)) => {
+            print(&format!("{line}\n{fingerprint}\n"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => Ok(fail(&why)),
     }
 }
 

@@ -85,6 +85,10 @@ impl From<&Backend> for Backend {
     }
 }
 
+/// Set (to anything) in the environment of a command the SSH door runs: the command works only
+/// through the service it was given, and never opens the store itself, which its process could.
+pub const SERVICE_ONLY_ENV: &str = "JITDESK_SERVICE_ONLY";
+
 /// The OS login of this process's user, as the CLI has always read it.
 pub fn os_login() -> Option<String> {
     std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|l| !l.is_empty())
@@ -117,6 +121,12 @@ impl Backend {
             && let Some(client) = Client::discover(store, socket, as_user).await?
         {
             return Ok(Backend::Remote(client));
+        }
+        if std::env::var_os(SERVICE_ONLY_ENV).is_some() {
+            return Err(Error::Service(format!(
+                "no jitdesk service answers on {}, and this command runs only through one: try again shortly",
+                service.map_or_else(|| "its socket".to_string(), |s| s.display().to_string())
+            )));
         }
         // The same limits as the service, so a local store is no way around them, and the cache
         // the config sets, before the store is opened with it.

@@ -13,7 +13,7 @@ mod backup;
 mod error;
 mod events;
 
-pub use backend::{Backend, Link, Open, Routed, os_login};
+pub use backend::{Backend, Link, Open, Routed, SERVICE_ONLY_ENV, os_login};
 pub use error::{Error, Result};
 pub use events::{Change, Events};
 

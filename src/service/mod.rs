@@ -19,6 +19,7 @@ mod reply;
 mod routes;
 mod share;
 mod socket;
+pub mod ssh;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -82,10 +83,24 @@ pub enum ServeError {
     Config(String),
 }
 
-/// Serves the store on the socket until SIGTERM or SIGINT, then stops cleanly: no new connections,
-/// requests in flight finish (for at most `SHUTDOWN_GRACE`), event streams end, the store closes,
-/// the socket file goes.
-pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Result<(), ServeError> {
+/// The SSH door, as `serve` is asked for it.
+#[derive(Debug, Clone, Default)]
+pub struct SshOptions {
+    /// Where to answer SSH (`--ssh`); None: `ssh` in config.toml, else no SSH.
+    pub addr: Option<String>,
+    /// The operator's authorized_keys file (`--operator-keys`).
+    pub operator_keys: Option<std::path::PathBuf>,
+}
+
+/// Serves the store on the socket (and on SSH when asked) until SIGTERM or SIGINT, then stops
+/// cleanly: no new connections, requests in flight finish (for at most `SHUTDOWN_GRACE`), event
+/// streams end, the store closes, the socket file goes.
+pub async fn serve(
+    store: &Path,
+    socket_path: &Path,
+    group: Option<&str>,
+    ssh: SshOptions,
+) -> Result<(), ServeError> {
     crate::logging::to_file();
     let open_files = fairness::raise_open_files();
     // Signals are caught from the start, so a stop during start-up still closes cleanly.
@@ -99,6 +114,18 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     socket::check_free(socket_path).await?;
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any folder.
     let store = &std::fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf());
+    // The SSH door is made ready before the store is opened: a key or an address it cannot use
+    // changes nothing.
+    let door = match ssh.addr.or(config.ssh) {
+        None => None,
+        Some(addr) => {
+            let keys = match &ssh.operator_keys {
+                Some(path) => ssh::identities::OperatorKeys::load(path).map_err(ServeError::Config)?,
+                None => ssh::identities::OperatorKeys::default(),
+            };
+            Some(ssh::Door::bind(store, &addr, keys).await.map_err(ServeError::Config)?)
+        }
+    };
     let engine = Engine::open(store, OpenMode::Existing, Arc::new(SystemClock)).await?;
     engine.set_limits(limits);
     let mut socket = match socket::bind(socket_path, gid) {
@@ -108,9 +135,14 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
             return Err(e);
         }
     };
-    println!("serving {} on {}", store.display(), socket_path.display());
+    match &door {
+        Some(door) => {
+            println!("serving {} on {}, ssh on {}", store.display(), socket_path.display(), door.local_addr())
+        }
+        None => println!("serving {} on {}", store.display(), socket_path.display()),
+    }
     let listener = socket.listener.take().expect("a bound socket has its listener");
-    let fault = answer(&engine, listener, socket_path, open_files, stop).await;
+    let fault = answer(&engine, listener, socket_path, open_files, door, stop).await;
     let closed = engine.close().await;
     socket.remove();
     closed?;
@@ -130,6 +162,7 @@ async fn answer(
     listener: tokio::net::UnixListener,
     socket_path: &Path,
     open_files: u64,
+    door: Option<ssh::Door<ssh::identities::OperatorKeys>>,
     stop: impl Future<Output = ()>,
 ) -> Option<crate::engine::Error> {
     let (stopping_tx, stopping) = watch::channel(false);
@@ -156,6 +189,11 @@ async fn answer(
         operator.uid
     );
 
+    if let Some(door) = door {
+        tracing::info!("answering SSH on {}", door.local_addr());
+        let store = engine.path().to_path_buf();
+        tokio::spawn(ssh::run(door, store, app.clone(), refusals.clone(), stopping.clone()));
+    }
     tokio::spawn(sum_up_refusals(refusals.clone(), stopping));
     let graceful = GracefulShutdown::new();
     let max_connections = fairness::connection_cap(open_files);

@@ -5,7 +5,7 @@ mod backend;
 mod backup;
 mod codec;
 mod error;
-mod files;
+pub(crate) mod files;
 mod holder;
 mod maintenance;
 mod read;

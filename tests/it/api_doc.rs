@@ -143,3 +143,17 @@ fn the_routes_table_lists_exactly_the_routes() {
     let ours: BTreeSet<String> = paths::ALL.iter().map(|p| p.to_string()).collect();
     assert_eq!(listed, ours, "the paths of docs/api.md's routes table");
 }
+
+#[test]
+fn the_limits_table_states_the_ssh_doors_constants() {
+    let doc = doc();
+    says(&row(&doc, "SSH sessions of one user"), &format!("| {MAX_SSH_SESSIONS_PER_USER};"));
+    says(&row(&doc, "SSH sessions"), &format!("| {MAX_SSH_SESSIONS},"));
+    says(&row(&doc, "SSH connections of one address"), &format!("| {MAX_SSH_CONNECTIONS_PER_ADDR},"));
+    let command = row(&doc, "an SSH command");
+    says(&command, &format!("after {} without output", secs(SSH_COMMAND_IDLE)));
+    says(&command, &format!("at most {} KiB of its output", SSH_SESSION_BUFFER / 1024));
+    let failures = row(&doc, "SSH authentication failures");
+    says(&failures, &format!("{SSH_FAILURES} per address in {}", secs(SSH_FAILURE_WINDOW)));
+    says(&failures, &format!("refused at once for {}", secs(SSH_BLOCKED_FOR)));
+}
