@@ -176,7 +176,18 @@ fn usage(e: clap::Error) -> ExitCode {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
+    let _ = std::io::stderr().write_all(usage_answer(&e).0.as_bytes());
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// What the CLI answers a command line it cannot take: the text, whether it goes to stderr (help
+/// and the version go to stdout) and the exit code. Doors that parse a command line for the CLI
+/// answer with it too.
+pub(crate) fn usage_answer(e: &clap::Error) -> (String, bool, u8) {
     let rendered = e.render().to_string();
+    if matches!(e.kind(), ClapKind::DisplayHelp | ClapKind::DisplayVersion) {
+        return (rendered, false, 0);
+    }
     let gist: Vec<&str> = rendered
         .lines()
         .take_while(|l| !l.starts_with("Usage:"))
@@ -184,8 +195,7 @@ fn usage(e: clap::Error) -> ExitCode {
         .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
         .collect();
     // clap quotes the arguments it could not use, as typed.
-    let _ = writeln!(std::io::stderr(), "{} (see --help)", sanitize(&one_line(&gist.join(" "))));
-    ExitCode::from(EXIT_USAGE)
+    (format!("{} (see --help)\n", sanitize(&one_line(&gist.join(" ")))), true, EXIT_USAGE)
 }
 
 /// The store used without `--store` or `JITDESK_STORE`: `$XDG_DATA_HOME/jitdesk/jitdesk.redb`.

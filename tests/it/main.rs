@@ -45,6 +45,7 @@ mod service_fairness;
 mod service_fuzz;
 mod service_os_users;
 mod socket_trust;
+mod ssh_door;
 mod storage_conformance;
 mod store_files;
 mod store_indexes;

@@ -41,11 +41,8 @@ pub fn vet(line: &[u8], operator: bool) -> Vetted {
         Ok(matches) => matches,
         // Help, the version and mistakes read exactly as the CLI's own.
         Err(e) => {
-            return Vetted::Answer {
-                text: e.render().to_string(),
-                stderr: e.use_stderr(),
-                status: u32::try_from(e.exit_code()).unwrap_or(1),
-            };
+            let (text, stderr, status) = crate::cli::usage_answer(&e);
+            return Vetted::Answer { text, stderr, status: u32::from(status) };
         }
     };
     let given = |id: &str| {

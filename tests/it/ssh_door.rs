@@ -1,0 +1,314 @@
+//! `jitdesk serve --ssh`: OpenSSH's own client against the built-in server on loopback. The
+//! operator's key runs CLI commands with the socket's answers, exit codes and stderr; what would
+//! reach the host itself, unknown keys, forwarding, subsystems and a shell without a terminal are
+//! refused; the host key is private, and the same across restarts.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::process::{Process, serve_command};
+use crate::common::{self, *};
+
+/// ssh-keygen and ssh, or a reason to skip.
+fn openssh() -> bool {
+    let there =
+        |p: &str| Command::new(p).arg("-V").output().is_ok() || Command::new(p).arg("-?").output().is_ok();
+    let ok = there("ssh") && there("ssh-keygen");
+    if !ok {
+        eprintln!(
+            "skipped: OpenSSH's ssh and ssh-keygen are not installed (.ci/run installs openssh-client)"
+        );
+    }
+    ok
+}
+
+/// A service with the SSH door on the directory fixture, and what a client needs to reach it.
+struct Door {
+    store: Store,
+    process: Process,
+    port: u16,
+    /// The operator's key, one nobody owns, the pinned host key, the service's config folder.
+    operator: PathBuf,
+    stranger: PathBuf,
+    known_hosts: PathBuf,
+    keys_file: PathBuf,
+}
+
+fn keygen(path: &Path) {
+    let out =
+        Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(path).output().unwrap();
+    assert!(out.status.success(), "ssh-keygen: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `serve --print-host-key` on `store`: the public line and the fingerprint.
+fn print_host_key(store: &Store) -> (String, String) {
+    let out = store.ok(&["serve", "--print-host-key"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("ssh-ed25519 ") && lines[1].starts_with("SHA256:"), "{out}");
+    (lines[0].to_string(), lines[1].to_string())
+}
+
+fn start(store: &Store, keys_file: &Path) -> (Process, u16) {
+    let mut cmd = serve_command(&store.path, store.dir.path());
+    cmd.env("XDG_CONFIG_HOME", store.dir.path())
+        .arg("--ssh")
+        .arg("127.0.0.1:0")
+        .arg("--operator-keys")
+        .arg(keys_file)
+        .stderr(Stdio::null());
+    let (process, line) = Process::start(&mut cmd);
+    let port = line
+        .rsplit_once(", ssh on 127.0.0.1:")
+        .and_then(|(_, port)| port.parse().ok())
+        .unwrap_or_else(|| panic!("serve did not say where SSH answers: {line:?}"));
+    (process, port)
+}
+
+impl Door {
+    fn open() -> Door {
+        let store = directory();
+        store.create_request(DAVE, "prod", "Owner", "1h", "fix the invoices");
+        store.create_request(DAVE, "dev", "Contributor", "30m", "deploy");
+        let dir = store.dir.path().to_path_buf();
+        let (operator, stranger) = (dir.join("operator"), dir.join("stranger"));
+        keygen(&operator);
+        keygen(&stranger);
+        let keys_file = dir.join("operator_keys");
+        std::fs::copy(operator.with_extension("pub"), &keys_file).unwrap();
+        std::fs::set_permissions(&keys_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (public, _) = print_host_key(&store);
+        let (process, port) = start(&store, &keys_file);
+        let known_hosts = dir.join("known_hosts");
+        std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {public}\n")).unwrap();
+        Door { store, process, port, operator, stranger, known_hosts, keys_file }
+    }
+
+    /// `ssh` with `key`, pinned to the printed host key, never asking anything; `options` go
+    /// before the host, `command` after it.
+    fn ssh_with(&self, key: &Path, options: &[&str], command: &[&str]) -> Command {
+        let mut cmd = Command::new("ssh");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.store.dir.path())
+            // ssh takes the first value it is given for an option: the test's go first.
+            .args(options)
+            .args(["-F", "/dev/null", "-i"])
+            .arg(key)
+            .args(["-p", &self.port.to_string()])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
+            .args(["-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
+            .args(["-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30"])
+            .args(["--", "127.0.0.1"])
+            .args(command)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn ssh(&self, command: &[&str]) -> Run {
+        Run::from_cmd(&mut assert_cmd::Command::from_std(self.ssh_with(&self.operator, &[], command)))
+    }
+}
+
+#[test]
+fn the_operators_key_runs_commands_with_the_sockets_answers() {
+    if !openssh() {
+        return;
+    }
+    let door = Door::open();
+    for args in [
+        &["request", "list", "--json"][..],
+        &["--as", DAVE, "request", "list", "--json"],
+        &["request", "list", "--json", "--as", ALICE],
+        &["app", "list"],
+    ] {
+        let over_ssh = door.ssh(args);
+        let on_socket = door.store.run(args);
+        assert_eq!(over_ssh.code, 0, "{args:?}: {}", over_ssh.stderr);
+        assert!(!over_ssh.stdout.is_empty(), "{args:?}");
+        assert_eq!(over_ssh.stdout, on_socket.stdout, "{args:?}");
+        assert_eq!(over_ssh.stderr, on_socket.stderr, "{args:?}");
+    }
+    // A change made over SSH is the service's: the socket sees it.
+    let made = door.ssh(&[
+        "--as",
+        DAVE,
+        "request",
+        "create",
+        "--app",
+        "dev",
+        "--role",
+        "Owner",
+        "--duration",
+        "1h",
+        "--reason",
+        "'over ssh'",
+    ]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let id = parse_id(&made.stdout);
+    let made = door.store.request_json(id);
+    assert_eq!(
+        (made["justification"].as_str(), made["requester"].as_str()),
+        (Some("over ssh"), Some(DAVE)),
+        "{made}"
+    );
+}
+
+#[test]
+fn refused_commands_keep_the_clis_exit_codes_and_stderr() {
+    if !openssh() {
+        return;
+    }
+    let door = Door::open();
+    // Refused by the rules: the same code and line as on the socket, on stderr only.
+    for args in [
+        &["request", "show", "99999"][..],
+        &["request", "frobnicate"],
+        &["--as", "nobody@x.com", "request", "list"],
+    ] {
+        let over_ssh = door.ssh(args);
+        let on_socket = door.store.run(args);
+        assert_ne!(on_socket.code, 0, "{args:?}");
+        assert_eq!((over_ssh.code, &over_ssh.stderr), (on_socket.code, &on_socket.stderr), "{args:?}");
+        assert_eq!(over_ssh.stdout, "", "{args:?}");
+    }
+    // Refused by the door: what would reach the host itself.
+    let before = door.store.snapshot();
+    for (args, says) in [
+        (&["--store", "/tmp/elsewhere.redb", "request", "list"][..], "`--store` is not taken over SSH"),
+        (&["init"], "on the service's host itself"),
+        (&["store", "compact"], "on the service's host itself"),
+        (&["backup", "/tmp/copy.redb"], "writes a file on the service's host"),
+    ] {
+        let run = door.ssh(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.error_line().contains(says), "{args:?}: {}", run.stderr);
+    }
+    assert!(!Path::new("/tmp/copy.redb").exists());
+    assert_eq!(door.store.snapshot(), before, "nothing changed");
+}
+
+#[test]
+fn a_key_nobody_owns_is_refused_at_authentication() {
+    if !openssh() {
+        return;
+    }
+    let door = Door::open();
+    let run = Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(
+        &door.stranger,
+        &[],
+        &["request", "list"],
+    )));
+    assert_eq!(run.code, 255, "{run:?}");
+    assert!(run.stderr.contains("Permission denied (publickey)"), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn shells_without_a_terminal_subsystems_and_forwarding_are_refused() {
+    if !openssh() {
+        return;
+    }
+    let door = Door::open();
+    let shell = door.ssh(&[]);
+    assert_eq!(shell.code, 1, "{shell:?}");
+    assert!(
+        shell.error_line().contains("use `ssh -t` for the dashboard or give a command"),
+        "{}",
+        shell.stderr
+    );
+
+    let sftp =
+        Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(&door.operator, &["-s"], &["sftp"])));
+    assert_ne!(sftp.code, 0, "{sftp:?}");
+
+    // Remote forwarding: the service will not listen for the client.
+    let remote = Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(
+        &door.operator,
+        &["-N", "-o", "ExitOnForwardFailure=yes", "-R", "0:127.0.0.1:9"],
+        &[],
+    )));
+    assert_eq!(remote.code, 255, "{remote:?}");
+    assert!(remote.stderr.contains("forwarding failed"), "{}", remote.stderr);
+
+    // Local forwarding: the client listens, but the service opens nothing for it.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let local_port = free.local_addr().unwrap().port();
+    drop(free);
+    let forward = format!("{local_port}:127.0.0.1:{}", door.port);
+    let mut ssh = door.ssh_with(&door.operator, &["-N", "-o", "LogLevel=INFO", "-L", &forward], &[]);
+    let mut child = ssh.stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    let mut through = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", local_port)) {
+            Ok(stream) => break stream,
+            Err(_) if started.elapsed() < Duration::from_secs(30) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("ssh -L never listened: {e}"),
+        }
+    };
+    through.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut got = Vec::new();
+    let _ = through.read_to_end(&mut got);
+    assert!(got.is_empty(), "nothing came through the forwarding: {:?}", String::from_utf8_lossy(&got));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("administratively prohibited"), "{stderr}");
+}
+
+#[test]
+fn the_host_key_is_private_and_pinned_across_restarts() {
+    if !openssh() {
+        return;
+    }
+    let mut door = Door::open();
+    let key_file = door.store.dir.path().join("jitdesk.redb.ssh_host_ed25519_key");
+    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let first = print_host_key(&door.store);
+    assert_eq!(door.process.stop(), 0);
+    let (process, port) = start(&door.store, &door.keys_file);
+    door.process = process;
+    door.port = port;
+    assert_eq!(print_host_key(&door.store), first, "the same key after a restart");
+    std::fs::write(&door.known_hosts, format!("[127.0.0.1]:{port} {}\n", first.0)).unwrap();
+    assert_eq!(door.ssh(&["app", "list"]).code, 0, "the pinned key still matches");
+
+    // A key file others may read is refused, with one line, and left as it is.
+    assert_eq!(door.process.stop(), 0);
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = door.store.run(&["serve", "--print-host-key"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.error_line().contains("chmod 600"), "{}", run.stderr);
+}
+
+#[test]
+fn a_command_for_the_service_only_never_opens_the_store_itself() {
+    let store = common::directory();
+    let before = store.snapshot();
+    let run = store.run_with(
+        &[
+            "--as",
+            DAVE,
+            "request",
+            "create",
+            "--app",
+            "dev",
+            "--role",
+            "Owner",
+            "--duration",
+            "1h",
+            "--reason",
+            "x",
+        ],
+        &[("JITDESK_SERVICE_ONLY", "1"), ("JITDESK_SOCKET", "/nonexistent/jitdesk.sock")],
+    );
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.error_line().contains("runs only through one"), "{}", run.stderr);
+    assert_eq!(store.snapshot(), before);
+}
