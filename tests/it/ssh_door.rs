@@ -312,3 +312,52 @@ fn a_command_for_the_service_only_never_opens_the_store_itself() {
     assert!(run.error_line().contains("runs only through one"), "{}", run.stderr);
     assert_eq!(store.snapshot(), before);
 }
+
+#[test]
+fn an_address_that_keeps_failing_is_refused_at_once_and_logged_a_few_lines() {
+    if !openssh() {
+        return;
+    }
+    let door = Door::open();
+    let stranger = |door: &Door| {
+        Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(
+            &door.stranger,
+            &[],
+            &["app", "list"],
+        )))
+    };
+    for _ in 0..jitdesk::api::limits::SSH_FAILURES {
+        assert_eq!(stranger(&door).code, 255);
+    }
+    // The address is refused now whatever key it brings, the operator's included.
+    let blocked = door.ssh(&["app", "list"]);
+    assert_eq!(blocked.code, 255, "{blocked:?}");
+    assert_eq!(blocked.stdout, "");
+    let log = std::fs::read_to_string(door.store.dir.path().join("jitdesk").join("jitdesk.log")).unwrap();
+    let refused: Vec<&str> = log.lines().filter(|l| l.contains("SSH: refused address 127.0.0.1")).collect();
+    // More failures than the lines a holder gets: exactly those lines, and no client text.
+    assert_eq!(refused.len(), jitdesk::api::limits::REFUSAL_LINES as usize, "{refused:?}");
+    assert!(refused.iter().all(|l| l.ends_with("a key nobody owns")), "{refused:?}");
+}
+
+#[test]
+fn the_config_files_ssh_address_opens_the_door() {
+    let store = common::directory();
+    let config = store.dir.path().join("jitdesk");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "ssh = \"127.0.0.1:0\"\n").unwrap();
+    let mut cmd = serve_command(&store.path, store.dir.path());
+    cmd.env("XDG_CONFIG_HOME", store.dir.path()).stderr(Stdio::null());
+    let (mut process, line) = Process::start(&mut cmd);
+    assert!(line.contains(", ssh on 127.0.0.1:"), "{line}");
+    assert_eq!(process.stop(), 0);
+    // An address it cannot listen on is one line, and nothing starts.
+    std::fs::write(config.join("config.toml"), "ssh = \"not an address\"\n").unwrap();
+    let mut cmd = serve_command(&store.path, store.dir.path());
+    cmd.env("XDG_CONFIG_HOME", store.dir.path());
+    let out = cmd.output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: cannot listen for SSH on not an address"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
