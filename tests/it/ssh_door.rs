@@ -222,6 +222,12 @@ fn shells_without_a_terminal_subsystems_and_forwarding_are_refused() {
         shell.stderr
     );
 
+    // With a terminal, the shell is the dashboard's, whose remote side is not here yet: said so.
+    let dashboard =
+        Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(&door.operator, &["-tt"], &[])));
+    assert_eq!(dashboard.code, 1, "{dashboard:?}");
+    assert!(dashboard.stderr.contains("the dashboard over SSH is not available yet"), "{dashboard:?}");
+
     let sftp =
         Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(&door.operator, &["-s"], &["sftp"])));
     assert_ne!(sftp.code, 0, "{sftp:?}");
