@@ -13,6 +13,7 @@ mod dashboard;
 mod failures;
 pub mod host_key;
 pub mod identities;
+mod places;
 mod session;
 
 use std::collections::HashMap;
@@ -25,10 +26,10 @@ use russh::keys::{Certificate, PrivateKey};
 use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use super::fairness::{self, Holder, PerHolder};
-use crate::api::limits::{MAX_SSH_CONNECTIONS_PER_ADDR, MAX_SSH_SESSIONS};
+use crate::api::limits::{MAX_SSH_CONNECTIONS_PER_ADDR, MAX_SSH_SESSIONS, MAX_SSH_SESSIONS_PER_USER};
 use crate::domain::text::shown;
 use crate::logging::Throttle;
 use failures::Failures;
@@ -70,8 +71,7 @@ struct Shared<I> {
     /// Serves the API on each session's socket.
     app: axum::Router,
     store: PathBuf,
-    sessions: Arc<Semaphore>,
-    sessions_per_user: PerHolder,
+    places: places::Places,
     stopping: watch::Receiver<bool>,
 }
 
@@ -102,8 +102,7 @@ pub(super) async fn run<I: SshIdentities>(
         refusals,
         app,
         store,
-        sessions: Arc::new(Semaphore::new(MAX_SSH_SESSIONS)),
-        sessions_per_user: PerHolder::default(),
+        places: places::Places::new(MAX_SSH_SESSIONS, MAX_SSH_SESSIONS_PER_USER),
         stopping: stopping.clone(),
     });
     let per_addr = PerHolder::default();
@@ -410,29 +409,15 @@ async fn take_place<I>(
     shared: &Shared<I>,
     owner: &Owner,
     started: &session::Started,
-) -> Option<(tokio::sync::OwnedSemaphorePermit, fairness::Held)> {
-    use crate::api::limits::MAX_SSH_SESSIONS_PER_USER;
-    let holder = Holder::User(owner.clone());
-    let Ok(permit) = shared.sessions.clone().try_acquire_owned() else {
-        fairness::log_refusal(&shared.refusals, &holder, || {
-            format!("SSH: {MAX_SSH_SESSIONS} sessions are open; refused one of {holder}")
-        });
-        started
-            .finish("error: the service has as many SSH sessions as it takes: try again shortly\n", 1)
-            .await;
-        return None;
-    };
-    let Some(held) = shared.sessions_per_user.try_take(&holder, MAX_SSH_SESSIONS_PER_USER) else {
-        fairness::log_refusal(&shared.refusals, &holder, || {
-            format!("SSH: {holder} has {MAX_SSH_SESSIONS_PER_USER} sessions open; refused another")
-        });
-        let why = format!(
-            "error: you have {MAX_SSH_SESSIONS_PER_USER} SSH sessions open already: end one and try again\n"
-        );
-        started.finish(&why, 1).await;
-        return None;
-    };
-    Some((permit, held))
+) -> Option<places::Place> {
+    match shared.places.take(owner) {
+        Ok(place) => Some(place),
+        Err((line, told)) => {
+            fairness::log_refusal(&shared.refusals, &Holder::User(owner.clone()), || line);
+            started.finish(&told, 1).await;
+            None
+        }
+    }
 }
 
 /// The environment a channel's client set, as the child and the dashboard take it.
