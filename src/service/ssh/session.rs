@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper_util::server::graceful::GracefulShutdown;
 use russh::server::Msg;
@@ -254,24 +255,7 @@ async fn run_command<I>(
     let out = pump(stdout, started.write.make_writer(), &activity);
     let err = pump(stderr, started.write.make_writer_ext(Some(1)), &activity);
     let mut stopping = shared.stopping.clone();
-    let watched = async {
-        loop {
-            tokio::select! {
-                status = child.wait() => {
-                    return status.map_or(1, |s| s.code().map_or(1, |c| u32::try_from(c).unwrap_or(1)));
-                }
-                _ = activity.notified() => {}
-                _ = tokio::time::sleep(SSH_COMMAND_IDLE) => {
-                    let _ = child.kill().await;
-                    return IDLE_STATUS;
-                }
-                () = stopped(&mut stopping) => {
-                    let _ = child.kill().await;
-                    return 1;
-                }
-            }
-        }
-    };
+    let watched = watch_child(&mut child, &activity, SSH_COMMAND_IDLE, &mut stopping);
     let (status, (), ()) = tokio::join!(watched, out, err);
     serving.abort();
     if status == IDLE_STATUS {
@@ -283,6 +267,32 @@ async fn run_command<I>(
     }
     drop(dir);
     Ok(status)
+}
+
+/// Waits for `child` to end, and its exit status; kills it when `activity` is not told for `idle`
+/// (`IDLE_STATUS`) or the service stops (1).
+async fn watch_child(
+    child: &mut tokio::process::Child,
+    activity: &Notify,
+    idle: Duration,
+    stopping: &mut watch::Receiver<bool>,
+) -> u32 {
+    loop {
+        tokio::select! {
+            status = child.wait() => {
+                return status.map_or(1, |s| s.code().map_or(1, |c| u32::try_from(c).unwrap_or(1)));
+            }
+            _ = activity.notified() => {}
+            _ = tokio::time::sleep(idle) => {
+                let _ = child.kill().await;
+                return IDLE_STATUS;
+            }
+            () = stopped(stopping) => {
+                let _ = child.kill().await;
+                return 1;
+            }
+        }
+    }
 }
 
 /// Copies `from` to `to` through a buffer of half the session's share, telling `activity` of
@@ -305,4 +315,31 @@ async fn pump(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin,
 /// Resolves once the service is stopping (or gone).
 async fn stopped(stopping: &mut watch::Receiver<bool>) {
     let _ = stopping.wait_for(|stop| *stop).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child(script: &str) -> tokio::process::Child {
+        tokio::process::Command::new("sh").args(["-c", script]).kill_on_drop(true).spawn().expect("sh")
+    }
+
+    #[tokio::test]
+    async fn a_command_ends_with_its_status_unless_silent_too_long_or_the_service_stops() {
+        let (stop, mut stopping) = watch::channel(false);
+        let activity = Notify::new();
+        let long = Duration::from_secs(600);
+        assert_eq!(watch_child(&mut child("exit 7"), &activity, long, &mut stopping).await, 7);
+
+        let mut silent = child("sleep 600");
+        let short = Duration::from_millis(50);
+        assert_eq!(watch_child(&mut silent, &activity, short, &mut stopping).await, IDLE_STATUS);
+        assert!(silent.try_wait().expect("wait").is_some(), "the silent command was killed");
+
+        let mut running = child("sleep 600");
+        stop.send(true).expect("a receiver");
+        assert_eq!(watch_child(&mut running, &activity, long, &mut stopping).await, 1);
+        assert!(running.try_wait().expect("wait").is_some(), "the command was killed as the service stops");
+    }
 }
