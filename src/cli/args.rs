@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::list::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::when::parse_time;
 
-use crate::domain::{ApprovalMode, License, RequestState, Span, TenantKind};
+use crate::domain::{ApprovalMode, License, Period, RequestState, TenantKind};
 
 /// Everything `jitdesk` takes on its command line: the global options and at most one command.
 #[derive(Parser, Debug)]
@@ -270,10 +270,10 @@ pub struct PolicyArgs {
     pub approval: Option<ModeArg>,
     /// The longest access one request may ask for, e.g. 8h or PT8H
     #[arg(long, value_name = "DUR", value_parser = parse_span)]
-    pub max_duration: Option<Span>,
+    pub max_duration: Option<Period>,
     /// How long a request waits for a decision before it times out
     #[arg(long, value_name = "DUR", value_parser = parse_span)]
-    pub request_timeout: Option<Span>,
+    pub request_timeout: Option<Period>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -337,7 +337,7 @@ pub enum RequestCmd {
         roles: Vec<String>,
         /// How long the access lasts once it starts, e.g. 2h or PT2H
         #[arg(long, value_name = "DUR", value_parser = parse_span)]
-        duration: Span,
+        duration: Period,
         /// RFC 3339, `now` or `+30m`
         #[arg(long, value_name = "TIME", value_parser = parse_start)]
         start: Option<DateTime<Utc>>,
@@ -490,8 +490,8 @@ impl From<ModeArg> for ApprovalMode {
     }
 }
 
-fn parse_span(text: &str) -> Result<Span, String> {
-    Span::parse(text).map_err(|e| e.message)
+fn parse_span(text: &str) -> Result<Period, String> {
+    Period::parse(text).map_err(|e| e.message)
 }
 
 fn parse_start(text: &str) -> Result<DateTime<Utc>, String> {

@@ -32,7 +32,7 @@ use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::engine::{OpenMode, RequestFilter, StoreError};
 use crate::json;
 use crate::tui;
-use show::Style;
+use show::Times;
 
 const EXIT_USAGE: u8 = 2;
 const EXIT_NO_ACCESS: u8 = 3;
@@ -422,7 +422,7 @@ fn ok(out: String) -> Result<Output> {
 async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Output> {
     // The same zone as the dashboard's: `--utc`, else config.toml's `time`, else the system's.
     let zone = Config::user().map_err(Error::Local)?.time_style(cli.utc);
-    let style = Style { zone, now: backend.now() };
+    let times = Times { zone, now: backend.now() };
     // Directory changes are made as the operator (the OS login), whatever --as says.
     let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));
     match command {
@@ -476,14 +476,14 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::offers(&page.items) })
         }
-        Command::App(cmd) => app(backend, cli, cmd, &style).await,
-        Command::Request(cmd) => request(backend, cli, cmd, &style).await,
-        Command::Access(cmd) => access(backend, cli, cmd, &style).await,
+        Command::App(cmd) => app(backend, cli, cmd, &times).await,
+        Command::Request(cmd) => request(backend, cli, cmd, &times).await,
+        Command::Access(cmd) => access(backend, cli, cmd, &times).await,
         Command::Notifications { json, page } => {
             let upn = backend.need_user(cli.as_user.as_deref()).await?;
             let page = backend.notifications(&upn, paging(page)?).await?;
             more(&page, *json);
-            ok(if *json { json_out(&page.items)? } else { show::notifications(&page.items, &style) })
+            ok(if *json { json_out(&page.items)? } else { show::notifications(&page.items, &times) })
         }
         Command::Backup { file } => {
             let size = backend.backup(&operator, file).await?;
@@ -492,7 +492,7 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
         Command::Audit { json, page } => {
             let page = backend.audit(&viewer(backend, cli).await?, paging(page)?).await?;
             more(&page, *json);
-            ok(if *json { json_out(&page.items)? } else { show::audit(&page.items, &style) })
+            ok(if *json { json_out(&page.items)? } else { show::audit(&page.items, &times) })
         }
     }
 }
@@ -520,7 +520,7 @@ fn more<T: Listed>(page: &Page<T>, json: bool) {
     }
 }
 
-async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<Output> {
+async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Result<Output> {
     match cmd {
         AppCmd::Deploy { name, offer, policy, approvers, resource_group } => {
             let input = Deployment {
@@ -575,15 +575,15 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, style: &Style) -> Resul
                     .await?
                     .items
                     .into_iter()
-                    .filter(|g| g.is_active(style.now))
+                    .filter(|g| g.is_active(times.now))
                     .collect();
-                ok(show::app(&app, &grants, style))
+                ok(show::app(&app, &grants, times))
             }
         }
     }
 }
 
-async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) -> Result<Output> {
+async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, times: &Times) -> Result<Output> {
     match cmd {
         RequestCmd::Create { app, roles, duration, start, reason, ticket } => {
             let input = NewRequest {
@@ -606,7 +606,7 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
             ok(if *json {
                 json_out(&page.items.iter().map(json::Request::new).collect::<Vec<_>>())?
             } else {
-                show::requests(&page.items, style)
+                show::requests(&page.items, times)
             })
         }
         RequestCmd::Show { id, json } => {
@@ -616,11 +616,11 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
                 view.history = Some(detail.history);
                 ok(json_out(&view)?)
             } else {
-                ok(show::request(&detail, style))
+                ok(show::request(&detail, times))
             }
         }
-        RequestCmd::Approve(args) => decide::run(backend, cli, args, true, style).await,
-        RequestCmd::Deny(args) => decide::run(backend, cli, args, false, style).await,
+        RequestCmd::Approve(args) => decide::run(backend, cli, args, true, times).await,
+        RequestCmd::Deny(args) => decide::run(backend, cli, args, false, times).await,
         RequestCmd::Cancel { id } => {
             let r = backend.run(&backend.actor(cli.as_user.as_deref()).await?, Cancel { id: *id }).await?;
             ok(format!("request {} {}\n", r.id, r.state))
@@ -628,7 +628,7 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
     }
 }
 
-async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, style: &Style) -> Result<Output> {
+async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, times: &Times) -> Result<Output> {
     match cmd {
         AccessCmd::List { json, page } => {
             let page = backend.grants(&viewer(backend, cli).await?, paging(page)?).await?;
@@ -636,7 +636,7 @@ async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, style: &Style) ->
             ok(if *json {
                 json_out(&page.items.iter().map(json::Request::new).collect::<Vec<_>>())?
             } else {
-                show::grants(&page.items, style)
+                show::grants(&page.items, times)
             })
         }
         AccessCmd::Check { app, user } => {
@@ -645,7 +645,7 @@ async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, style: &Style) ->
                 AccessStatus::None { .. } => ExitCode::from(EXIT_NO_ACCESS),
                 _ => ExitCode::SUCCESS,
             };
-            Ok((show::access(app, &user.to_lowercase(), &status, style), code))
+            Ok((show::access(app, &user.to_lowercase(), &status, times), code))
         }
         AccessCmd::Revoke { id, reason } => {
             let r = backend

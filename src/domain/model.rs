@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::span::Span;
+use super::period::Period;
 
 /// Which side of a managed application a tenant is on: the publisher sells it, the customer runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,18 +97,18 @@ pub struct JitPolicy {
     /// Whether requests are approved automatically or by an approver.
     pub mode: ApprovalMode,
     /// The longest access one request may ask for; never zero.
-    pub max_duration: Span,
+    pub max_duration: Period,
     /// UPNs of customer-tenant users.
     pub approvers: Vec<String>,
     /// How long a request may wait for a decision before it times out.
-    pub request_timeout: Span,
+    pub request_timeout: Period,
 }
 
 impl JitPolicy {
     /// The maximum duration when a deployment gives none.
-    pub const DEFAULT_MAX_DURATION: Span = Span::from_hours(8);
+    pub const DEFAULT_MAX_DURATION: Period = Period::from_hours(8);
     /// The request timeout when a deployment gives none.
-    pub const DEFAULT_REQUEST_TIMEOUT: Span = Span::from_hours(24);
+    pub const DEFAULT_REQUEST_TIMEOUT: Period = Period::from_hours(24);
 
     /// Whether the user of this (lower-case) UPN is one of the approvers.
     pub fn is_approver(&self, upn: &str) -> bool {
@@ -239,7 +239,7 @@ pub struct AccessRequest {
     #[serde(with = "super::stamp")]
     pub start: DateTime<Utc>,
     /// How long access lasts once granted; never zero, and within the policy's maximum when asked.
-    pub duration: Span,
+    pub duration: Period,
     /// Why the requester needs access, in their own words, for approvers to judge.
     pub justification: String,
     /// A reference to a ticket elsewhere (an incident, a change), when the requester gave one.
@@ -554,7 +554,7 @@ mod tests {
             requester: "p@x.com".into(),
             roles: vec!["Owner".into()],
             start: t0,
-            duration: Span::from_hours(2),
+            duration: Period::from_hours(2),
             justification: "j".into(),
             ticket: None,
             created_at: t0,

@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
-pub use event::Event;
+pub use event::Committed;
 pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer};
 
@@ -50,7 +50,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     jobs: Mutex<Option<Sender<Msg>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
-    events: broadcast::Sender<Event>,
+    events: broadcast::Sender<Committed>,
     /// What one requester may ask for, read by the store thread at each transaction.
     limits: Arc<RwLock<Limits>>,
     /// Why the store thread stopped by itself (a damaged store, a crash); None while it runs.
@@ -146,7 +146,7 @@ impl Engine {
 
     /// An event for every commit from now on, in commit order; a subscriber that falls more than
     /// a few thousand behind is told it lagged. An engine opened only for queries sends none.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Committed> {
         self.inner.events.subscribe()
     }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Result;
-use super::event::Event;
+use super::event::Committed;
 use super::limits::Limits;
 use super::storage::Writes;
 use crate::domain::*;
@@ -14,7 +14,7 @@ pub struct Writer<'a, 't> {
     pub now: DateTime<Utc>,
     /// What one requester may ask for; none unless the engine was given limits.
     pub limits: Limits,
-    events: &'a mut Vec<Event>,
+    events: &'a mut Vec<Committed>,
 }
 
 /// The parts of an audit record a command chooses; id, time and event are filled in here.
@@ -54,7 +54,11 @@ impl<'s> AuditEntry<'s> {
 }
 
 impl<'a, 't> Writer<'a, 't> {
-    pub fn new(tables: &'a mut (dyn Writes + 't), now: DateTime<Utc>, events: &'a mut Vec<Event>) -> Self {
+    pub fn new(
+        tables: &'a mut (dyn Writes + 't),
+        now: DateTime<Utc>,
+        events: &'a mut Vec<Committed>,
+    ) -> Self {
         Writer { tables, now, limits: Limits::NONE, events }
     }
 
@@ -72,7 +76,7 @@ impl<'a, 't> Writer<'a, 't> {
         };
         self.tables.append_audit(&record)?;
         let id = record.id;
-        self.events.push(Event { record, notified: Vec::new() });
+        self.events.push(Committed { record, notified: Vec::new() });
         Ok(id)
     }
 

@@ -57,7 +57,7 @@ impl Tables<Write<'_>> {
                 |r: &Tenant| r.id.clone(),
                 Self::put_tenant,
             )?;
-            // The JSON record goes first: `put_user` reads the record it replaces in today's encoding.
+            // The JSON record goes first: `put_user` reads the record it replaces in the compact encoding.
             self.recode(
                 |t, a| legacy("users", t.users.range::<&str>(after_name(a))?),
                 |r: &User| r.upn.clone(),
@@ -71,7 +71,7 @@ impl Tables<Write<'_>> {
                 |r: &Offer| r.id.clone(),
                 Self::put_offer,
             )?;
-            // The JSON record goes first: `put_app` reads the record it replaces in today's encoding.
+            // The JSON record goes first: `put_app` reads the record it replaces in the compact encoding.
             self.recode(
                 |t, a| legacy("apps", t.apps.range::<&str>(after_name(a))?),
                 |r: &Application| r.name.clone(),

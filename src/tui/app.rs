@@ -159,7 +159,7 @@ pub struct Requestable {
     /// The roles its offer defines, the ones a request may ask for.
     pub roles: Vec<String>,
     /// The longest access its JIT policy allows.
-    pub max: Span,
+    pub max: Period,
 }
 
 /// What a yes to a confirmation goes on to do.
@@ -887,7 +887,7 @@ impl App {
 
     /// Turns a submitted form into an engine call. Only parsing happens here; every rule is the engine's.
     fn call_for(&self, form: &Form<Purpose>) -> Result<Call, String> {
-        let span = |label: &str| Span::parse(&form.value(label)).map_err(|e| e.message);
+        let span = |label: &str| Period::parse(&form.value(label)).map_err(|e| e.message);
         Ok(match &form.purpose {
             Purpose::Decide { id, approve, seen } => {
                 self.unchanged(*id, seen)?;

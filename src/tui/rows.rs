@@ -430,7 +430,7 @@ mod tests {
             requester: "dave@fabrikam.com".into(),
             roles: vec!["Reader".into()],
             start: now,
-            duration: Span::from_secs(30),
+            duration: Period::from_secs(30),
             justification: format!("reason {id}"),
             ticket: None,
             // The newest has the most time left to decide.
@@ -463,9 +463,9 @@ mod tests {
                 policy: JitPolicy {
                     enabled: true,
                     mode: ApprovalMode::ManualApprove,
-                    max_duration: Span::from_hours(8),
+                    max_duration: Period::from_hours(8),
                     approvers: vec!["alice@contoso.com".into()],
-                    request_timeout: Span::from_hours(24),
+                    request_timeout: Period::from_hours(24),
                 },
                 deployed_by: "alice@contoso.com".into(),
                 deployed_at: now,
@@ -570,7 +570,7 @@ mod tests {
         let mut data = snapshot(now, &[]);
         let mut sooner = data.grants[0].clone();
         sooner.id = 8;
-        sooner.duration = crate::domain::Span::from_secs(10);
+        sooner.duration = crate::domain::Period::from_secs(10);
         data.grants.push(sooner);
         app.on_snapshot(data);
         assert_eq!(shown(&app, Which::Tab(Tab::Access)), [8, 9]);

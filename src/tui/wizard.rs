@@ -9,7 +9,7 @@ use super::data::Snapshot;
 use super::form::{Field, FieldKind, Form, Person, PickRow, Tone};
 use crate::domain::rules::{Deployment, PolicyChange};
 use crate::domain::text::check_id;
-use crate::domain::{Application, ApprovalMode, JitPolicy, License, Offer, Span, Tenant};
+use crate::domain::{Application, ApprovalMode, JitPolicy, License, Offer, Period, Tenant};
 
 pub const OFFER: &str = "offer";
 pub const NAME: &str = "name";
@@ -34,7 +34,7 @@ fn mode_name(mode: ApprovalMode) -> &'static str {
 }
 
 fn check_span(text: &str) -> Result<(), String> {
-    Span::parse(text).map(|_| ()).map_err(|e| e.message)
+    Period::parse(text).map(|_| ()).map_err(|e| e.message)
 }
 
 fn check_name(text: &str) -> Result<(), String> {
@@ -45,9 +45,9 @@ fn check_group(text: &str) -> Result<(), String> {
     if text.is_empty() { Ok(()) } else { check_id("resource group", text).map(|_| ()).map_err(|e| e.message) }
 }
 
-/// A span as the short form, every unit kept (`1d2h30m`), so that showing a value and reading it
+/// A period as the short form, every unit kept (`1d2h30m`), so that showing a value and reading it
 /// back gives the same span; `Display` keeps only the two largest units.
-pub fn short(span: Span) -> String {
+pub fn short(span: Period) -> String {
     let secs = span.as_secs();
     let units =
         [(secs / 86_400, 'd'), (secs % 86_400 / 3_600, 'h'), (secs % 3_600 / 60, 'm'), (secs % 60, 's')];
@@ -55,8 +55,8 @@ pub fn short(span: Span) -> String {
     if out.is_empty() { "0s".into() } else { out }
 }
 
-/// A span for people: `8h (PT8H)`.
-fn spoken(span: Span) -> String {
+/// A period for people: `8h (PT8H)`.
+fn spoken(span: Period) -> String {
     format!("{} ({})", short(span), span.iso())
 }
 
@@ -245,7 +245,7 @@ pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, String> {
         offer: form.value(OFFER),
         jit: Some(jit),
         mode: jit.then(|| mode_of(&form.value(MODE))),
-        max_duration: if jit { Some(Span::parse(&form.value(MAX)).map_err(|e| e.message)?) } else { None },
+        max_duration: if jit { Some(Period::parse(&form.value(MAX)).map_err(|e| e.message)?) } else { None },
         approvers: if jit { form.get(APPROVERS).map(Field::values).unwrap_or_default() } else { Vec::new() },
         request_timeout: None,
         resource_group: (!group.is_empty()).then_some(group),
@@ -277,7 +277,7 @@ pub fn review(form: &Form<Purpose>) -> Vec<(&'static str, String, Tone)> {
         };
         rows.push((MODE, mode.into(), Tone::Info));
         let max = form.value(MAX);
-        rows.push((MAX, Span::parse(&max).map(spoken).unwrap_or(max), Tone::Info));
+        rows.push((MAX, Period::parse(&max).map(spoken).unwrap_or(max), Tone::Info));
         let approvers = form.get(APPROVERS).map(Field::values).unwrap_or_default();
         if approvers.is_empty() {
             rows.push((APPROVERS, "none".into(), if manual { Tone::Warn } else { Tone::Info }));
@@ -341,8 +341,8 @@ pub fn policy_change(
     live: Option<&JitPolicy>,
 ) -> Result<PolicyChange, String> {
     let mode = mode_of(&form.value(MODE));
-    let max = Span::parse(&form.value(MAX)).map_err(|e| e.message)?;
-    let timeout = Span::parse(&form.value(TIMEOUT)).map_err(|e| e.message)?;
+    let max = Period::parse(&form.value(MAX)).map_err(|e| e.message)?;
+    let timeout = Period::parse(&form.value(TIMEOUT)).map_err(|e| e.message)?;
     let wanted = form.get(APPROVERS).map(Field::values).unwrap_or_default();
     let current = live.unwrap_or(before);
     let change = PolicyChange {
@@ -382,7 +382,7 @@ pub fn policy_preview(form: &Form<Purpose>) -> Vec<String> {
         out.push(format!("mode {} → {}", mode_name(before.mode), mode_name(mode)));
     }
     for (label, old) in [(MAX, before.max_duration), (TIMEOUT, before.request_timeout)] {
-        if let Ok(new) = Span::parse(&form.value(label))
+        if let Ok(new) = Period::parse(&form.value(label))
             && new != old
         {
             out.push(format!("{label} {} → {}", short(old), short(new)));
@@ -440,9 +440,9 @@ mod tests {
             policy: JitPolicy {
                 enabled: jit,
                 mode: ApprovalMode::ManualApprove,
-                max_duration: Span::from_hours(8),
+                max_duration: Period::from_hours(8),
                 approvers: approvers.iter().map(|a| a.to_string()).collect(),
-                request_timeout: Span::from_hours(24),
+                request_timeout: Period::from_hours(24),
             },
             deployed_by: "alice@contoso.com".into(),
             deployed_at: now(),
@@ -560,7 +560,7 @@ mod tests {
                 "fabrikam-crm",
                 Some(true),
                 Some(ApprovalMode::ManualApprove),
-                Some(Span::from_hours(8)),
+                Some(Period::from_hours(8)),
                 None
             )
         );
@@ -784,7 +784,7 @@ mod tests {
         let s = set_policy(only_call(key(&mut app, KeyCode::Enter)));
         assert_eq!(s.change.mode, Some(ApprovalMode::AutoApprove));
         assert_eq!(s.change.max_duration, None);
-        assert_eq!(s.change.request_timeout, Some(Span::from_hours(48)));
+        assert_eq!(s.change.request_timeout, Some(Period::from_hours(48)));
         assert!(s.change.add_approvers.is_empty() && s.change.remove_approvers.is_empty());
     }
 
@@ -883,8 +883,8 @@ mod tests {
     #[test]
     fn short_spans_read_back_the_same() {
         for secs in [60, 3_600, 8 * 3_600, 86_400 + 2 * 3_600 + 30 * 60, 90 * 60 + 5] {
-            let span = Span::from_secs(secs);
-            assert_eq!(Span::parse(&short(span)).unwrap(), span, "{}", short(span));
+            let span = Period::from_secs(secs);
+            assert_eq!(Period::parse(&short(span)).unwrap(), span, "{}", short(span));
         }
     }
 }

@@ -247,7 +247,7 @@ impl Events {
     }
 
     /// The next engine event, skipping other messages.
-    async fn next_event(&mut self, within: Duration) -> Option<json::Event> {
+    async fn next_event(&mut self, within: Duration) -> Option<json::Committed> {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

@@ -90,7 +90,7 @@ fn pending(id: u64, app: &str, requester: &str, created: i64) -> AccessRequest {
         requester: requester.into(),
         roles: vec!["Reader".into()],
         start: at(created),
-        duration: Span::from_hours(1),
+        duration: Period::from_hours(1),
         justification: format!("ticket work {id}"),
         ticket: Some(format!("T-{id}")),
         created_at: at(created),
