@@ -488,7 +488,7 @@ pub async fn perform(backend: &Backend, actor: &Actor, call: Call) -> Outcome {
             for (id, decision) in each {
                 let outcome = match decision {
                     Ok(c) => decide(c).await.map_err(refusal::Refusal::Refused),
-                    Err(why) => Err(refusal::Refusal::NotSent(why)),
+                    Err(why) => Err(why),
                 };
                 outcomes.push((id, outcome));
             }

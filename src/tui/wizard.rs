@@ -7,9 +7,12 @@
 use super::app::Purpose;
 use super::data::Snapshot;
 use super::form::{Field, FieldKind, Form, Person, PickRow, Tone};
+use super::refusal::Refusal;
 use crate::domain::rules::{Deployment, PolicyChange};
 use crate::domain::text::check_id;
-use crate::domain::{Application, ApprovalMode, JitPolicy, License, Offer, Period, Tenant};
+use crate::domain::{
+    Application, ApprovalMode, JitPolicy, License, Offer, Period, RuleError, RuleResult, Tenant,
+};
 
 pub const OFFER: &str = "offer";
 pub const NAME: &str = "name";
@@ -33,16 +36,16 @@ fn mode_name(mode: ApprovalMode) -> &'static str {
     }
 }
 
-fn check_span(text: &str) -> Result<(), String> {
-    Period::parse(text).map(|_| ()).map_err(|e| e.message)
+fn check_span(text: &str) -> RuleResult<()> {
+    Period::parse(text).map(|_| ())
 }
 
-fn check_name(text: &str) -> Result<(), String> {
-    check_id("application name", text).map(|_| ()).map_err(|e| e.message)
+fn check_name(text: &str) -> RuleResult<()> {
+    check_id("application name", text).map(|_| ())
 }
 
-fn check_group(text: &str) -> Result<(), String> {
-    if text.is_empty() { Ok(()) } else { check_id("resource group", text).map(|_| ()).map_err(|e| e.message) }
+fn check_group(text: &str) -> RuleResult<()> {
+    if text.is_empty() { Ok(()) } else { check_id("resource group", text).map(|_| ()) }
 }
 
 /// A period as the short form, every unit kept (`1d2h30m`), so that showing a value and reading it
@@ -237,7 +240,7 @@ fn sync_jit_notes<P>(form: &mut Form<P>) {
 }
 
 /// The deployment the wizard's values describe; JIT settings only when JIT is enabled.
-pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, String> {
+pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, RuleError> {
     let jit = form.value(JIT) == "Yes";
     let group = form.value(GROUP);
     Ok(Deployment {
@@ -245,7 +248,7 @@ pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, String> {
         offer: form.value(OFFER),
         jit: Some(jit),
         mode: jit.then(|| mode_of(&form.value(MODE))),
-        max_duration: if jit { Some(Period::parse(&form.value(MAX)).map_err(|e| e.message)?) } else { None },
+        max_duration: if jit { Some(Period::parse(&form.value(MAX))?) } else { None },
         approvers: if jit { form.get(APPROVERS).map(Field::values).unwrap_or_default() } else { Vec::new() },
         request_timeout: None,
         resource_group: (!group.is_empty()).then_some(group),
@@ -339,10 +342,10 @@ pub fn policy_change(
     form: &Form<Purpose>,
     before: &JitPolicy,
     live: Option<&JitPolicy>,
-) -> Result<PolicyChange, String> {
+) -> Result<PolicyChange, Refusal> {
     let mode = mode_of(&form.value(MODE));
-    let max = Period::parse(&form.value(MAX)).map_err(|e| e.message)?;
-    let timeout = Period::parse(&form.value(TIMEOUT)).map_err(|e| e.message)?;
+    let max = Period::parse(&form.value(MAX))?;
+    let timeout = Period::parse(&form.value(TIMEOUT))?;
     let wanted = form.get(APPROVERS).map(Field::values).unwrap_or_default();
     let current = live.unwrap_or(before);
     let change = PolicyChange {
@@ -829,6 +832,32 @@ mod tests {
         let live = JitPolicy { approvers: vec!["alice@contoso.com".into()], ..(**before).clone() };
         let change = policy_change(f, before, Some(&live)).unwrap();
         assert_eq!(change.remove_approvers, vec!["alice@contoso.com"], "carol was removed meanwhile");
+    }
+
+    #[test]
+    fn the_editor_keeps_a_rule_refusal_typed_apart_from_its_own_reasons() {
+        let mut app = app_as("alice@contoso.com");
+        open_editor(&mut app);
+        let f = match &mut app.overlay {
+            Some(Overlay::Form(f)) => f,
+            _ => unreachable!(),
+        };
+        let Purpose::Policy { before, .. } = &f.purpose else { unreachable!() };
+        let before = (**before).clone();
+        match policy_change(f, &before, None) {
+            Err(Refusal::NotSent(why)) => assert!(why.contains("nothing to save"), "{why}"),
+            other => panic!("an unchanged editor is the dashboard's own refusal: {other:?}"),
+        }
+        if let Some(FieldKind::Text(input)) = f.get_mut(MAX).map(|f| &mut f.kind) {
+            *input = tui_input::Input::new("forever".into());
+        }
+        match policy_change(f, &before, None) {
+            Err(Refusal::Invalid(e)) => {
+                assert_eq!(e.kind, crate::domain::ErrorKind::Invalid);
+                assert_eq!(e, Period::parse("forever").unwrap_err(), "the domain's own refusal, whole");
+            }
+            other => panic!("a bad duration is the domain's refusal: {other:?}"),
+        }
     }
 
     fn screen(app: &App, width: u16, height: u16) -> String {
