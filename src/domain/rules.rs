@@ -50,7 +50,7 @@ pub trait Lookup {
 }
 
 /// The tenant of this id, or a not-found refusal that says how to add one.
-pub fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant, L::Error> {
+fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant, L::Error> {
     Ok(l.tenant(id)?.ok_or_else(|| {
         RuleError::not_found(format!("no tenant `{}`: add it with `jitdesk tenant add`", shown(id)))
     })?)
@@ -69,7 +69,7 @@ pub fn need_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<User, L::Error>
 }
 
 /// The offer of this id, or a not-found refusal that says where to see the offers.
-pub fn need_offer<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Offer, L::Error> {
+fn need_offer<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Offer, L::Error> {
     Ok(l.offer(id)?
         .ok_or_else(|| RuleError::not_found(format!("no offer `{}`: see `jitdesk offer list`", shown(id))))?)
 }
@@ -896,7 +896,7 @@ pub fn reevaluate(
 }
 
 /// The reason the system gives when a change to automatic mode approves a pending request.
-pub const POLICY_AUTO_REASON: &str = "policy changed: approval is now automatic";
+const POLICY_AUTO_REASON: &str = "policy changed: approval is now automatic";
 
 /// Whether a user may see an application's requests, grants and history: its customer tenant and
 /// its publisher tenant are the parties to it; nobody else is.

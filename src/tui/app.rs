@@ -269,8 +269,8 @@ pub struct App {
     pub goto: Option<String>,
     /// The order of pending requests (`s`).
     pub sort: rows::RequestSort,
-    /// Whether pending requests the user cannot decide are listed too (`m`).
-    pub everything: bool,
+    /// Whether pending requests are only the user's to decide, or all they can see (`m` toggles).
+    pub only_mine: bool,
     /// Pending requests already seen, so only new ones ring the bell.
     known_pending: HashSet<u64>,
     /// Requests marked on the Requests tab for one decision on them all.
@@ -350,7 +350,7 @@ impl App {
             scanned: RefCell::new(None),
             goto: None,
             sort: rows::RequestSort::default(),
-            everything: false,
+            only_mine: true,
             known_pending: HashSet::new(),
             marks: Marks::default(),
             last_bell: None,
@@ -1055,7 +1055,7 @@ impl App {
                 self.refollow(Tab::Requests);
             }
             KeyAction::Mine => {
-                self.everything = !self.everything;
+                self.only_mine = !self.only_mine;
                 self.refollow(Tab::Requests);
             }
             // Only a confirmation answers these.
