@@ -64,7 +64,7 @@ impl Engine {
     /// nothing was running, before any query can see stale states.
     pub async fn open(path: &Path, mode: OpenMode, clock: Arc<dyn Clock>) -> Result<Engine> {
         let path = path.to_path_buf();
-        let storage = blocking(move || Ok(crate::store::open(&path, mode)?)).await?;
+        let storage = blocking(move || storage::open(&path, mode)).await?;
         let (jobs, receiver) = channel();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let limits = Arc::new(RwLock::new(Limits::NONE));
@@ -104,7 +104,7 @@ impl Engine {
     /// a thread per query would cost more than the query.
     pub async fn open_for_queries(path: &Path, clock: Arc<dyn Clock>) -> Result<Engine> {
         let now = clock.now().timestamp_millis();
-        let reader = match crate::store::open_read_only(path)? {
+        let reader = match storage::open_read_only(path)? {
             Some(storage) => {
                 let due = storage.query(|t| t.next_deadline())?.is_some_and(|at| at <= now);
                 (!due).then_some(storage)

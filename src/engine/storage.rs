@@ -9,12 +9,33 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use super::error::{Error, Result, StoreError};
+use super::maintenance::{Compacted, StoreInfo};
 use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
+
+/// Opens the data at `path` for reading and writing, creating it when `mode` allows: with
+/// `open_read_only`, the one place the engine meets its backend.
+pub(crate) fn open(path: &Path, mode: OpenMode) -> Result<Arc<dyn Storage>> {
+    Ok(crate::store::open(path, mode)?)
+}
+
+/// Opens existing data for reading only; None when it needs recovery or migrating, which only a
+/// read-write open does.
+pub(crate) fn open_read_only(path: &Path) -> Result<Option<Arc<dyn Storage>>> {
+    Ok(crate::store::open_read_only(path)?)
+}
+
+/// Gives back the space that rewritten and deleted records leave behind in the store at `path`,
+/// keeping every record: the backend opens it for itself alone, so it is refused while anything
+/// else holds it.
+pub(crate) fn compact(path: &Path) -> Result<Compacted> {
+    Ok(crate::store::compact(path)?)
+}
 
 /// A place where the engine's data lives, and its transactions.
 pub trait Storage: Send + Sync {
@@ -39,6 +60,10 @@ pub trait Storage: Send + Sync {
     /// Writes a copy of one snapshot of everything into `file` (new and empty), durable when this
     /// returns, in a form this backend opens as a store of its own.
     fn copy_into(&self, file: File) -> Result<()>;
+
+    /// What the data holds and takes: its schema, its size, the cache it is read through and each
+    /// table's share, from one snapshot.
+    fn info(&self) -> Result<StoreInfo>;
 }
 
 /// The reads, in a snapshot or inside a write transaction. Lists come newest first unless they

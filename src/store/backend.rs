@@ -13,6 +13,7 @@ use super::tables::{Family, Tables, Write};
 use super::{Error, Store, guarded};
 use crate::domain::rules::Lookup;
 use crate::domain::*;
+use crate::engine::maintenance::{Compacted, StoreInfo};
 use crate::engine::storage::{Reads, Storage, Writes};
 use crate::engine::{self, Result};
 
@@ -25,6 +26,11 @@ pub fn open(path: &Path, mode: OpenMode) -> Result<Arc<dyn Storage>, Error> {
 /// which only a read-write open does.
 pub fn open_read_only(path: &Path) -> Result<Option<Arc<dyn Storage>>, Error> {
     guarded(|| Ok(Store::open_read_only(path)?.map(|store| Arc::new(store) as Arc<dyn Storage>)))
+}
+
+/// Compacts the store at `path`, which it opens for itself alone.
+pub fn compact(path: &Path) -> Result<Compacted, Error> {
+    guarded(|| Store::compact(path))
 }
 
 impl Storage for Store {
@@ -53,6 +59,10 @@ impl Storage for Store {
 
     fn copy_into(&self, file: File) -> Result<()> {
         guarded(|| Ok(Store::read(self)?.copy_into(file)?))
+    }
+
+    fn info(&self) -> Result<StoreInfo> {
+        guarded(|| Ok(Store::info(self)?))
     }
 }
 

@@ -20,10 +20,9 @@ use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, StorageE
 
 use crate::domain::OpenMode;
 pub use crate::domain::Page;
-pub use backend::{open, open_read_only};
+pub use backend::{compact, open, open_read_only};
 pub use error::{Error, Result};
 pub use holder::holder_pid;
-pub use maintenance::{Compacted, DEFAULT_CACHE_MIB, StoreInfo, TableInfo, cache_size, set_cache_size};
 pub use tables::{Read, Tables, Write};
 pub use write::SCHEMA_VERSION;
 

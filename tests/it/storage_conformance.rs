@@ -7,16 +7,18 @@
 //! cursor walks on without a gap or a repeat; ids and keys are unique; every index agrees with the
 //! records after every write; closing and opening again keeps everything; a reader beside a writer
 //! sees each write whole or not at all; a failed write keeps nothing; after a failure the store
-//! opens again with its last commit, and a store let go of answers why.
+//! opens again with its last commit, and a store let go of answers why; a copy opens as a store of
+//! its own with the snapshot it was taken from; upkeep counts what is held.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 
 use jitdesk::domain::*;
+use jitdesk::engine::maintenance::StoreInfo;
 use jitdesk::engine::storage::{Reads, Storage, Writes};
 use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
 
@@ -24,8 +26,15 @@ use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
 /// first time; opened again with the same folder, it finds what was written before.
 type Open = fn(&Path) -> Arc<dyn Storage>;
 
+/// Where a backend's copy (`Storage::copy_into`) goes so that its `Open` finds it in `dir`.
+type Place = fn(&Path) -> PathBuf;
+
 fn redb(dir: &Path) -> Arc<dyn Storage> {
-    jitdesk::store::open(&dir.join("store.redb"), OpenMode::Create).expect("open the redb store")
+    jitdesk::store::open(&redb_file(dir), OpenMode::Create).expect("open the redb store")
+}
+
+fn redb_file(dir: &Path) -> PathBuf {
+    dir.join("store.redb")
 }
 
 fn folder() -> tempfile::TempDir {
@@ -622,7 +631,74 @@ fn reopening_after_a_failure_and_letting_go(open: Open) {
     assert!(answered(s.transact(|t| t.set_seen_upto("a@cust", 9)).expect_err("a write answers why")));
 }
 
+/// Requests, their audit and their notifications, and half of the requests decided afterwards.
+fn fill(s: &Arc<dyn Storage>) {
+    write(s, directory);
+    write(s, |t| {
+        for id in 1..=20u64 {
+            t.save_request(None, &pending(id, "app1", "p@pub", id as i64))?;
+            t.append_audit(&audit(id, Some("app1"), Target::Request(id)))?;
+            t.put_notification(&notification(id, "a@cust", id))?;
+        }
+        Ok(())
+    });
+    write(s, |t| {
+        for id in 1..=10u64 {
+            let old = pending(id, "app1", "p@pub", id as i64);
+            t.save_request(Some(&old), &moved(&old, RequestState::Approved, 100))?;
+        }
+        Ok(())
+    });
+}
+
+fn a_copy_opens_as_a_store_of_its_own(open: Open, place: Place) {
+    let dir = folder();
+    let s = open(dir.path());
+    fill(&s);
+    let copied = read(&s, snapshot);
+    let copy = folder();
+    let file = std::fs::File::create_new(place(copy.path())).expect("a new file for the copy");
+    s.copy_into(file).expect("the copy is written");
+    // What is written after the copy is not in it.
+    write(&s, |t| t.save_request(None, &pending(21, "app2", "q@pub", 21)));
+    assert_ne!(read(&s, snapshot), copied);
+    let c = open(copy.path());
+    assert_eq!(read(&c, snapshot), copied, "the copy holds the snapshot it was taken from");
+    // The copy is a store of its own: it takes writes, and the original does not see them.
+    write(&c, |t| t.set_seen_upto("a@cust", 7));
+    assert_eq!(read(&c, |t| t.seen_upto("a@cust")), 7);
+    assert_eq!(read(&s, |t| t.seen_upto("a@cust")), 0);
+}
+
+fn upkeep_counts_what_is_held(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    fill(&s);
+    let info = s.info().expect("the store says what it holds");
+    let schema = read(&s, |t| t.schema_version()).unwrap_or_default();
+    assert_eq!(info.schema, schema);
+    // The cache is this process's setting, which other tests may set meanwhile: there is one.
+    assert!(info.cache_bytes > 0, "{info:?}");
+    assert!(info.file_bytes > 0, "{info:?}");
+    let entries = |info: &StoreInfo| info.tables.iter().map(|t| t.entries).sum::<u64>();
+    // Each request, audit record and notification is at least one entry somewhere.
+    assert!(entries(&info) >= 60, "{info:?}");
+    write(&s, |t| t.save_request(None, &pending(21, "app2", "q@pub", 21)));
+    let grown = s.info().expect("the store says what it holds");
+    assert!(entries(&grown) > entries(&info), "a new request counts: {grown:?}");
+}
+
 // ---- run against redb ----
+
+#[test]
+fn redb_copies_open_as_stores_of_their_own() {
+    a_copy_opens_as_a_store_of_its_own(redb, redb_file);
+}
+
+#[test]
+fn redb_counts_what_it_holds() {
+    upkeep_counts_what_is_held(redb);
+}
 
 #[test]
 fn redb_round_trips_every_operation() {
