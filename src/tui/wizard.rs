@@ -731,6 +731,15 @@ mod tests {
         assert!(matches!(form(app).purpose, Purpose::Policy { .. }));
     }
 
+    /// The JIT settings editor, opened and in hand to change its fields directly.
+    fn opened_editor(app: &mut App) -> &mut Form<Purpose> {
+        open_editor(app);
+        match &mut app.overlay {
+            Some(Overlay::Form(f)) => f,
+            other => panic!("no form open: {other:?}"),
+        }
+    }
+
     fn set_policy(call: Call) -> SetPolicy {
         match call {
             Call::SetPolicy(s) => s,
@@ -820,11 +829,7 @@ mod tests {
     #[test]
     fn removals_someone_already_made_are_not_sent_again() {
         let mut app = app_as("alice@contoso.com");
-        open_editor(&mut app);
-        let f = match &mut app.overlay {
-            Some(Overlay::Form(f)) => f,
-            _ => unreachable!(),
-        };
+        let f = opened_editor(&mut app);
         if let Some(FieldKind::People { chosen, .. }) = f.get_mut(APPROVERS).map(|f| &mut f.kind) {
             chosen.clear();
         }
@@ -837,11 +842,7 @@ mod tests {
     #[test]
     fn the_editor_keeps_a_rule_refusal_typed_apart_from_its_own_reasons() {
         let mut app = app_as("alice@contoso.com");
-        open_editor(&mut app);
-        let f = match &mut app.overlay {
-            Some(Overlay::Form(f)) => f,
-            _ => unreachable!(),
-        };
+        let f = opened_editor(&mut app);
         let Purpose::Policy { before, .. } = &f.purpose else { unreachable!() };
         let before = (**before).clone();
         match policy_change(f, &before, None) {
