@@ -18,8 +18,8 @@ use super::maintenance::{Compacted, StoreInfo};
 use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
 
-/// Opens the data at `path` for reading and writing, creating it when `mode` allows: with
-/// `open_read_only`, the one place the engine meets its backend.
+/// Opens the data at `path` for reading and writing, creating it when `mode` allows. This,
+/// `open_read_only` and `compact` are the only places where the engine meets its backend.
 pub(crate) fn open(path: &Path, mode: OpenMode) -> Result<Arc<dyn Storage>> {
     Ok(crate::store::open(path, mode)?)
 }
