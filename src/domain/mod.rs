@@ -3,6 +3,7 @@
 pub mod error;
 pub mod list;
 pub mod model;
+pub mod notice;
 pub mod open_mode;
 pub mod rules;
 pub mod span;

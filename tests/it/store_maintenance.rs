@@ -28,7 +28,7 @@ fn store_info_counts_each_table_and_shows_the_cache_the_config_sets() {
     };
 
     let json: Value = serde_json::from_str(&info(&["store", "info", "--json"])).unwrap();
-    assert_eq!(json["schema"], 3);
+    assert_eq!(json["schema"], jitdesk::store::SCHEMA_VERSION);
     assert_eq!(json["cacheBytes"], 64 << 20, "the default cache");
     let requests = store.json(&["request", "list", "--json", "--limit", "1000"]);
     assert_eq!(table(&json, "requests")["entries"], requests.as_array().unwrap().len());
