@@ -1,8 +1,10 @@
 //! The rules of JIT access as plain types and functions: no I/O, no clock, no store.
 
 pub mod error;
+pub mod known_text;
 pub mod list;
 pub mod model;
+pub mod notice;
 pub mod open_mode;
 pub mod period;
 pub mod rules;

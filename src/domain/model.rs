@@ -212,11 +212,13 @@ impl std::fmt::Display for RequestState {
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     /// A UPN, or `system` for the engine itself.
+    #[serde(with = "super::known_text")]
     pub by: String,
     /// When it was done.
     #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
     /// Why, in the words of whoever did it.
+    #[serde(with = "super::known_text")]
     pub reason: String,
 }
 
@@ -500,6 +502,7 @@ pub struct AuditRecord {
     #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
     /// Who made it: a UPN, `operator:{login}`, or `system`.
+    #[serde(with = "super::known_text")]
     pub actor: String,
     /// What was done.
     pub action: Action,
@@ -509,12 +512,15 @@ pub struct AuditRecord {
     /// The application a request belongs to, so screens can filter without a lookup.
     pub app: Option<String>,
     /// The reason given with a decision or an ending, if any.
+    #[serde(default, with = "super::known_text::option")]
     pub reason: Option<String>,
     /// What the target was before: a request's state, or a one-line summary of an application's policy.
     /// None for changes that create something.
+    #[serde(default, with = "super::known_text::option")]
     pub before: Option<String>,
     /// What the target is after: a request's new state, or a one-line summary of an application's policy.
     /// None for tenants, users and offers.
+    #[serde(default, with = "super::known_text::option")]
     pub after: Option<String>,
 }
 

@@ -118,7 +118,8 @@ pub trait Reads: Lookup<Error = Error> {
     fn open_requests_of(&self, upn: &str) -> Result<Vec<AccessRequest>>;
     /// A request's audit records, oldest first.
     fn history(&self, request: u64) -> Result<Vec<AuditRecord>>;
-    /// A user's notifications.
+    /// A user's notifications, newest first, each as `Notification::of` words it from its audit
+    /// record and that record's request.
     fn notifications_of(&self, upn: &str, paging: &Paging<u64>) -> Result<Page<Notification>>;
     /// The id of the newest notification the user has marked as seen; 0 when none.
     fn seen_upto(&self, upn: &str) -> Result<u64>;
@@ -153,8 +154,10 @@ pub trait Writes: Reads {
     /// Adds an audit record under its id (from `next_audit_id`), findable by its request and its
     /// application.
     fn append_audit(&mut self, record: &AuditRecord) -> Result<()>;
-    /// Adds a notification to its recipient's list.
-    fn put_notification(&mut self, notification: &Notification) -> Result<()>;
+    /// Tells `to` of the change recorded under audit id `audit` (a request's, appended before):
+    /// `notifications_of` lists it from then on as `Notification::of` words it. The same
+    /// recipient and record again is still one notification.
+    fn add_notification(&mut self, to: &str, audit: u64) -> Result<()>;
     /// Records the newest notification a user has seen, as given: keeping it from going backwards
     /// is the caller's.
     fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()>;

@@ -80,20 +80,12 @@ impl<'a, 't> Writer<'a, 't> {
         Ok(id)
     }
 
-    /// Notifies users about the change just recorded.
-    pub fn notify(&mut self, to: &[String], request: &AccessRequest, message: &str) -> Result<()> {
+    /// Notifies users about the change just recorded, a request's; what they read is worded from
+    /// its audit record (`Notification::of`).
+    pub fn notify(&mut self, to: &[String]) -> Result<()> {
         let Some(event) = self.events.last_mut() else { return Ok(()) };
         for upn in to {
-            let notification = Notification {
-                id: event.record.id,
-                to: upn.clone(),
-                at: self.now,
-                request: request.id,
-                app: request.app.clone(),
-                action: event.record.action,
-                message: message.to_string(),
-            };
-            self.tables.put_notification(&notification)?;
+            self.tables.add_notification(upn, event.record.id)?;
             event.notified.push(upn.clone());
         }
         Ok(())

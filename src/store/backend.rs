@@ -226,8 +226,8 @@ impl Writes for On<'_, Write<'_>> {
         Ok(self.0.append_audit(record)?)
     }
 
-    fn put_notification(&mut self, notification: &Notification) -> Result<()> {
-        Ok(self.0.put_notification(notification)?)
+    fn add_notification(&mut self, to: &str, audit: u64) -> Result<()> {
+        Ok(self.0.add_notification(to, audit)?)
     }
 
     fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()> {

@@ -65,7 +65,7 @@ impl Store {
         // Checked again: a file that needed crash recovery could not be vetted read-only.
         let found = schema(path, &store.begin_read()?)?;
         if found < SCHEMA_VERSION {
-            store.write(|t| t.migrate(found))?;
+            store.write_in(|txn, t| t.migrate(txn, found))?;
         }
         Ok(store)
     }
@@ -149,6 +149,14 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Tables<Write<'_>>) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.write_in(|_, tables| f(tables))
+    }
+
+    /// `write`, for work that also changes which tables there are (a migration).
+    fn write_in<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction, &mut Tables<Write<'_>>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let db = self.db();
         let db = match &*db {
             Db::Write(db) => db,
@@ -158,7 +166,7 @@ impl Store {
         let txn = db.begin_write().map_err(Error::from)?;
         let out = {
             let mut tables = Tables::<Write>::open(&txn)?;
-            f(&mut tables)?
+            f(&txn, &mut tables)?
         };
         txn.commit().map_err(Error::from)?;
         Ok(out)

@@ -36,8 +36,9 @@ pub const AUDIT: Records<u64> = TableDefinition::new("audit");
 pub const AUDIT_BY_APP: Index<(&str, u64)> = TableDefinition::new("audit_by_app");
 /// (request id, audit id): a request's history.
 pub const AUDIT_BY_REQUEST: Index<(u64, u64)> = TableDefinition::new("audit_by_request");
-/// (recipient, audit id that caused it)
-pub const NOTIFICATIONS: Records<(&str, u64)> = TableDefinition::new("notifications");
+/// (recipient, audit id of the change it tells of): a notification is worded from that record
+/// when read, so nothing more is kept.
+pub const NOTIFIED: Index<(&str, u64)> = TableDefinition::new("notified");
 /// recipient -> id of the newest notification they have seen
 pub const NOTIFICATIONS_SEEN: TableDefinition<&str, u64> = TableDefinition::new("notifications_seen");
 
@@ -92,8 +93,8 @@ pub struct Tables<F: Family> {
     pub audit_by_request: F::Table<(u64, u64), ()>,
     /// `AUDIT_BY_APP`: (application, audit id).
     pub audit_by_app: F::Table<(&'static str, u64), ()>,
-    /// `NOTIFICATIONS`: notifications by (recipient, id).
-    pub notifications: F::Table<(&'static str, u64), &'static [u8]>,
+    /// `NOTIFIED`: (recipient, audit id).
+    pub notified: F::Table<(&'static str, u64), ()>,
     /// `NOTIFICATIONS_SEEN`: recipient to the id of the newest notification they have seen.
     pub notifications_seen: F::Table<&'static str, u64>,
 }
@@ -119,7 +120,7 @@ macro_rules! each_table {
             audit AUDIT,
             audit_by_request AUDIT_BY_REQUEST,
             audit_by_app AUDIT_BY_APP,
-            notifications NOTIFICATIONS,
+            notified NOTIFIED,
             notifications_seen NOTIFICATIONS_SEEN
         )
     };

@@ -145,18 +145,6 @@ fn audit(id: u64, app: Option<&str>, target: Target) -> AuditRecord {
     }
 }
 
-fn notification(id: u64, to: &str, request: u64) -> Notification {
-    Notification {
-        id,
-        to: to.into(),
-        at: at(id as i64),
-        request,
-        app: "app1".into(),
-        action: Action::RequestCreated,
-        message: format!("news {id}"),
-    }
-}
-
 /// The directory the requests below need: two tenants, users, an offer, three applications.
 fn directory(t: &mut dyn Writes) -> jitdesk::Result<()> {
     t.put_tenant(&tenant("pub", TenantKind::Publisher))?;
@@ -209,11 +197,10 @@ fn every_operation_round_trips(open: Open) {
     write(&s, directory);
     let request = pending(1, "app1", "p@pub", 10);
     let record = audit(1, Some("app1"), Target::Request(1));
-    let note = notification(1, "a@cust", 1);
     write(&s, |t| {
         t.save_request(None, &request)?;
         t.append_audit(&record)?;
-        t.put_notification(&note)?;
+        t.add_notification("a@cust", 1)?;
         t.set_seen_upto("a@cust", 1)
     });
     read(&s, |t| {
@@ -226,7 +213,9 @@ fn every_operation_round_trips(open: Open) {
         assert_eq!(t.request(1)?, Some(request.clone()));
         assert_eq!(t.need_request(1)?, request);
         assert_eq!(t.history(1)?, vec![record.clone()]);
-        assert_eq!(t.notifications_of("a@cust", &Paging::default())?.items, vec![note.clone()]);
+        // A notification is told from its audit record and that record's request.
+        let note = Notification::of("a@cust", &record, &request);
+        assert_eq!(t.notifications_of("a@cust", &Paging::default())?.items, vec![note]);
         assert_eq!(t.seen_upto("a@cust")?, 1);
         assert_eq!(t.pending_request("app1", "p@pub")?, Some(1));
         // What is not there answers None, and a missing request is the rules' "no request".
@@ -259,7 +248,7 @@ fn lists_come_in_order_and_cursors_walk_on(open: Open) {
             let i = id as usize;
             t.save_request(None, &pending(id, apps[i % 3], requesters[i % 2], id as i64))?;
             t.append_audit(&audit(id, Some(apps[i % 3]), Target::Request(id)))?;
-            t.put_notification(&notification(id, "a@cust", id))?;
+            t.add_notification("a@cust", id)?;
         }
         for id in ["t3", "t1", "t2"] {
             t.put_tenant(&tenant(id, TenantKind::Customer))?;
@@ -376,14 +365,16 @@ fn ids_and_keys_are_unique(open: Open) {
     });
     let second = write(&s, |t| t.next_request_id());
     assert!(second > first);
-    // A notification is one per recipient and cause: the same key again replaces it.
-    write(&s, |t| {
-        t.put_notification(&notification(5, "a@cust", 1))?;
-        t.put_notification(&Notification { message: "again".into(), ..notification(5, "a@cust", 1) })
+    // A notification is one per recipient and cause: the same again is still one.
+    let cause = write(&s, |t| {
+        let id = t.next_audit_id()?;
+        t.append_audit(&audit(id, Some("app1"), Target::Request(first)))?;
+        t.add_notification("a@cust", id)?;
+        t.add_notification("a@cust", id)?;
+        Ok(id)
     });
     let notes = read(&s, |t| t.notifications_of("a@cust", &Paging::default()));
-    assert_eq!(notes.items.len(), 1);
-    assert_eq!(notes.items[0].message, "again");
+    assert_eq!(notes.items.iter().map(|n| (n.id, n.request)).collect::<Vec<_>>(), [(cause, first)]);
 }
 
 /// The index answers, checked against the records kept beside them in a plain map.
@@ -491,7 +482,7 @@ fn reopening_keeps_everything(open: Open) {
             for id in 1..=5u64 {
                 t.save_request(None, &pending(id, "app1", "p@pub", id as i64))?;
                 t.append_audit(&audit(id, Some("app1"), Target::Request(id)))?;
-                t.put_notification(&notification(id, "a@cust", id))?;
+                t.add_notification("a@cust", id)?;
             }
             let approved = moved(&pending(3, "app1", "p@pub", 3), RequestState::Approved, 100);
             t.save_request(Some(&pending(3, "app1", "p@pub", 3)), &approved)?;
@@ -598,7 +589,7 @@ fn a_failed_write_keeps_nothing(open: Open) {
     let failed = s.transact(|t| -> jitdesk::Result<()> {
         t.save_request(None, &pending(1, "app1", "p@pub", 1))?;
         t.append_audit(&audit(1, Some("app1"), Target::Request(1)))?;
-        t.put_notification(&notification(1, "a@cust", 1))?;
+        t.add_notification("a@cust", 1)?;
         t.set_seen_upto("a@cust", 1)?;
         Err(refusal.clone().into())
     });
