@@ -896,7 +896,7 @@ pub fn reevaluate(
 }
 
 /// The reason the system gives when a change to automatic mode approves a pending request.
-const POLICY_AUTO_REASON: &str = "policy changed: approval is now automatic";
+pub(crate) const POLICY_AUTO_REASON: &str = "policy changed: approval is now automatic";
 
 /// Whether a user may see an application's requests, grants and history: its customer tenant and
 /// its publisher tenant are the parties to it; nobody else is.

@@ -629,7 +629,7 @@ fn fill(s: &Arc<dyn Storage>) {
         for id in 1..=20u64 {
             t.save_request(None, &pending(id, "app1", "p@pub", id as i64))?;
             t.append_audit(&audit(id, Some("app1"), Target::Request(id)))?;
-            t.put_notification(&notification(id, "a@cust", id))?;
+            t.add_notification("a@cust", id)?;
         }
         Ok(())
     });
