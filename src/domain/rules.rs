@@ -2257,4 +2257,10 @@ mod tests {
         assert_eq!(access_status(&app, &d.get(PAT), [&a1, &a2], now), expected);
         assert_eq!(access_status(&app, &d.get(PAT), [&a2, &a1], now), expected);
     }
+
+    #[test]
+    fn the_audit_log_names_a_user_by_upn_and_the_operator_by_login() {
+        assert_eq!(Actor::User(PAT.into()).label(), PAT);
+        assert_eq!(op().label(), "operator:root");
+    }
 }
