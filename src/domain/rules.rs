@@ -1473,6 +1473,24 @@ mod tests {
     }
 
     #[test]
+    fn each_jit_setting_alone_is_a_conflict_on_an_app_without_jit() {
+        let mut d = dir();
+        let app = d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        let changes = [
+            PolicyChange { mode: Some(ApprovalMode::ManualApprove), ..PolicyChange::default() },
+            PolicyChange { max_duration: Some(Span::from_hours(2)), ..PolicyChange::default() },
+            PolicyChange { request_timeout: Some(Span::from_hours(2)), ..PolicyChange::default() },
+            PolicyChange { add_approvers: vec![APPROVER.into()], ..PolicyChange::default() },
+            PolicyChange { remove_approvers: vec![APPROVER.into()], ..PolicyChange::default() },
+        ];
+        for change in changes {
+            let what = format!("{change:?}");
+            let m = refused(change_policy(&d, &d.get(ADMIN), &app, change), ErrorKind::Conflict);
+            assert!(m.contains("has no JIT access, so it has no JIT settings to change"), "{what}: {m}");
+        }
+    }
+
+    #[test]
     fn jit_cannot_be_disabled_after_deployment() {
         let mut d = dir();
         let app = d.deploy(ADMIN, deployment("jit", "jit-offer"));
