@@ -1735,6 +1735,7 @@ mod tests {
             t0(),
             "a start just past is taken as now"
         );
+        assert_eq!(at(t0() - START_GRACE).unwrap().start, t0(), "the whole grace is allowed");
         assert_eq!(at(t0() + hours(3)).unwrap().start, t0() + hours(3), "a future start is kept");
     }
 
@@ -2280,5 +2281,26 @@ mod tests {
     fn the_audit_log_names_a_user_by_upn_and_the_operator_by_login() {
         assert_eq!(Actor::User(PAT.into()).label(), PAT);
         assert_eq!(op().label(), "operator:root");
+    }
+
+    #[test]
+    fn a_policy_is_summed_up_in_one_line_for_the_audit_log() {
+        let mut d = dir();
+        let plain = d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        assert_eq!(describe_policy(&plain.policy), "JIT off (permanent publisher access)");
+        let (max, timeout) = (Span::from_hours(2), Span::from_hours(1));
+        let auto = d.deploy(
+            ADMIN,
+            Deployment {
+                max_duration: Some(max),
+                request_timeout: Some(timeout),
+                ..deployment("auto", "jit-offer")
+            },
+        );
+        let expected = format!("AutoApprove, max {}, timeout {}, approvers: none", max.iso(), timeout.iso());
+        assert_eq!(describe_policy(&auto.policy), expected);
+        let manual = describe_policy(&d.manual_app("m", &[APPROVER, CAROL]).policy);
+        assert!(manual.starts_with("ManualApprove, max "), "{manual}");
+        assert!(manual.ends_with(&format!("approvers: {APPROVER}, {CAROL}")), "{manual}");
     }
 }
