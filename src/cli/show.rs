@@ -46,28 +46,42 @@ pub fn table<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [
             })
         })
         .collect();
-    let mut widths = header.map(|h| h.width().max(1));
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.width());
+    let lines: Vec<[(String, usize); N]> = std::iter::once(header.map(str::to_string))
+        .chain(rows)
+        .map(|row| {
+            row.map(|cell| {
+                let w = width(&cell);
+                (cell, w)
+            })
+        })
+        .collect();
+    let mut widths = [1; N];
+    for row in &lines {
+        for (width, (_, w)) in widths.iter_mut().zip(row) {
+            *width = (*width).max(*w);
         }
     }
     let mut out = String::new();
     let mut line = String::new();
-    let lines = std::iter::once(header.map(str::to_string)).chain(rows);
-    for cells in lines {
+    for cells in &lines {
         line.clear();
-        for (cell, width) in cells.iter().zip(widths) {
+        for ((cell, w), width) in cells.iter().zip(widths) {
             // A space either side of each cell, as comfy-table pads.
             line.push(' ');
             line.push_str(cell);
-            line.extend(std::iter::repeat_n(' ', width - cell.width() + 1));
+            line.extend(std::iter::repeat_n(' ', width - w + 1));
         }
         // Flush left and without the padding at the end; a line of blank cells stays as it is.
         out.push_str(line.trim_end().strip_prefix(' ').unwrap_or(&line));
         out.push('\n');
     }
     out
+}
+
+/// The columns `cell` takes on a terminal. Cells are sanitized and headers are ours, so ASCII in
+/// them is printable, one column a byte, and only other text needs Unicode's widths.
+fn width(cell: &str) -> usize {
+    if cell.is_ascii() { cell.len() } else { cell.width() }
 }
 
 fn pairs(rows: &[(&str, String)]) -> String {
