@@ -78,6 +78,11 @@ pub fn main() -> ExitCode {
         }
         _ => {}
     }
+    // Read once, here: the socket, the store's cache and limits, and how times read all come from it.
+    let config = match Config::user() {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
     let path = cli.store.clone().unwrap_or_else(default_store);
     // A service can answer for the store only where its socket file is; `init`, `demo` and `store`
     // work on the store itself, and `serve` is the service.
@@ -85,10 +90,7 @@ pub fn main() -> ExitCode {
         cli.command,
         Some(Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. } | Command::Store(_))
     );
-    let socket = match client::socket_for(&path) {
-        Ok(socket) => socket,
-        Err(e) => return fail(&e.to_string()),
-    };
+    let socket = client::socket_for(&path, &config);
     let service = Some(socket.clone()).filter(|socket| client && client::may_answer(socket));
     // One-shot commands need no I/O or timer drivers unless they talk to a service, and skipping
     // them is measurable per call. The service serves many clients at once: a thread per core.
@@ -103,7 +105,7 @@ pub fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    let outcome = match runtime.block_on(run(&cli, &path, service)) {
+    let outcome = match runtime.block_on(run(&cli, &config, &path, service)) {
         // A service holds the store before its socket answers while it starts, and after its
         // socket stops answering while it stops: wait for either to finish, then try once more,
         // rather than say "in use". A service that stopped answering between finding it and
@@ -114,11 +116,11 @@ pub fn main() -> ExitCode {
                 && client::held_by_a_service_or_free(&path) =>
         {
             drop(runtime);
-            once_more(&cli, &path, &socket)
+            once_more(&cli, &config, &path, &socket)
         }
         Err(Error::Unreachable(_)) if client => {
             drop(runtime);
-            once_more(&cli, &path, &socket)
+            once_more(&cli, &config, &path, &socket)
         }
         outcome => outcome,
     };
@@ -193,7 +195,12 @@ pub fn default_store() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("jitdesk").join("jitdesk.redb")
 }
 
-fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Result<ExitCode> {
+fn once_more(
+    cli: &Cli,
+    config: &Config,
+    path: &std::path::Path,
+    socket: &std::path::Path,
+) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -212,29 +219,34 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
             return Err(StoreError::InUse { path: path.to_path_buf(), holder }.into());
         }
         let service = Some(socket.to_path_buf()).filter(|socket| client::may_answer(socket));
-        run(cli, path, service).await
+        run(cli, config, path, service).await
     })
 }
 
 /// Runs the command on the service for the store when one answers on `service` (the socket, when
 /// its file is there), otherwise on the store opened here.
-async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Result<ExitCode> {
+async fn run(
+    cli: &Cli,
+    config: &Config,
+    path: &std::path::Path,
+    service: Option<PathBuf>,
+) -> Result<ExitCode> {
     let command = match &cli.command {
         Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
         Some(Command::Demo { speed, keep, bell, tour, again }) => {
             let play = DemoPlay { speed: *speed, keep: *keep, bell: *bell, tour: *tour, again: *again };
             return demo(cli, play).await;
         }
-        None => return dashboard(cli, path, service.as_deref()).await,
+        None => return dashboard(cli, config, path, service.as_deref()).await,
         Some(Command::Serve { socket, group }) => {
-            return serve(path, socket.as_deref(), group.as_deref()).await;
+            return serve(config, path, socket.as_deref(), group.as_deref()).await;
         }
-        Some(Command::Store(cmd)) => return store(path, cmd).await,
+        Some(Command::Store(cmd)) => return store(config, path, cmd).await,
         Some(command) => command,
     };
     let open = if command.only_reads() { Open::Queries } else { Open::Existing };
-    let backend = Backend::open(path, service.as_deref(), cli.as_user.as_deref(), open).await?;
-    let outcome = dispatch(&backend, cli, command).await;
+    let backend = Backend::open(path, service.as_deref(), cli.as_user.as_deref(), open, config).await?;
+    let outcome = dispatch(&backend, cli, config, command).await;
     backend.close().await?;
     let (out, code) = outcome?;
     print(&out);
@@ -262,8 +274,8 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
 }
 
 /// `jitdesk store info|compact`, on the file itself, with the cache the config sets.
-async fn store(path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
-    Config::user().map_err(Error::Local)?.store.apply();
+async fn store(config: &Config, path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
+    config.store.apply();
     match cmd {
         StoreCmd::Info { json: true } => print(&json_out(&maintenance::store_info(path).await?)?),
         StoreCmd::Info { json: false } => {
@@ -291,15 +303,20 @@ async fn store(path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
 /// The dashboard on a store, or on the service that owns it; a new store shows the first-run screen.
 /// A store opened here is served on its socket while the dashboard runs (`service::share`), so
 /// other commands on it are not locked out.
-async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
+async fn dashboard(
+    cli: &Cli,
+    config: &Config,
+    path: &std::path::Path,
+    service: Option<&std::path::Path>,
+) -> Result<ExitCode> {
     // Before anything is opened or created: a refused dashboard changes nothing.
     tui::capabilities::check().map_err(Error::Local)?;
     crate::logging::to_file();
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
     // folder. The socket stays beside the path as given, where clients look for it.
     let store = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let backend = Backend::open(&store, service, cli.as_user.as_deref(), Open::Create).await?;
-    let socket = client::socket_for(path)?;
+    let backend = Backend::open(&store, service, cli.as_user.as_deref(), Open::Create, config).await?;
+    let socket = client::socket_for(path, config);
     let shown = shared(&backend, &socket, async {
         let actor = backend.actor(cli.as_user.as_deref()).await?;
         let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc, bell: None, tour: None };
@@ -326,13 +343,14 @@ async fn shared<T>(backend: &Backend, socket: &std::path::Path, shown: impl Futu
 
 /// The shared service, until SIGTERM or SIGINT.
 async fn serve(
+    config: &Config,
     path: &std::path::Path,
     socket: Option<&std::path::Path>,
     group: Option<&str>,
 ) -> Result<ExitCode> {
     let socket = match socket {
         Some(socket) => socket.to_path_buf(),
-        None => client::socket_for(path)?,
+        None => client::socket_for(path, config),
     };
     match crate::service::serve(path, &socket, group).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
@@ -419,9 +437,9 @@ fn ok(out: String) -> Result<Output> {
     Ok((out, ExitCode::SUCCESS))
 }
 
-async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Output> {
+async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Command) -> Result<Output> {
     // The same zone as the dashboard's: `--utc`, else config.toml's `time`, else the system's.
-    let zone = Config::user().map_err(Error::Local)?.time_style(cli.utc);
+    let zone = config.time_style(cli.utc);
     let times = Times { zone, now: backend.now() };
     // Directory changes are made as the operator (the OS login), whatever --as says.
     let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));

@@ -12,6 +12,7 @@ use super::{Client, Events};
 use super::{Error, Result};
 use crate::api::paths::{self, encode};
 use crate::api::wire::{self, MORE_HEADER};
+use crate::config::Config;
 use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use crate::domain::*;
@@ -112,6 +113,7 @@ impl Backend {
         service: Option<&Path>,
         as_user: Option<&str>,
         open: Open,
+        config: &Config,
     ) -> Result<Backend> {
         if let Some(socket) = service
             && let Some(client) = Client::discover(store, socket, as_user).await?
@@ -120,7 +122,6 @@ impl Backend {
         }
         // The same limits as the service, so a local store is no way around them, and the cache
         // the config sets, before the store is opened with it.
-        let config = crate::config::Config::user().map_err(Error::Local)?;
         config.store.apply();
         let clock = Arc::new(SystemClock);
         let engine = match open {

@@ -35,6 +35,7 @@ use crate::api::limits::{HEADER_TIMEOUT, HEALTH_TIMEOUT, REQUEST_TIMEOUT};
 use crate::api::paths;
 use crate::api::trust::Trust;
 use crate::api::wire::{self, AS_HEADER};
+use crate::config::Config;
 
 /// How long connecting to the socket may take: as long as the service may take to answer whether
 /// it serves our store.
@@ -49,12 +50,11 @@ const KEEP: usize = 4;
 
 /// The socket of the service for a store: `JITDESK_SOCKET`, else `socket` in the config file, else
 /// `<store file>.sock` beside it (the same rule `jitdesk serve` follows).
-pub fn socket_for(store: &Path) -> Result<PathBuf> {
+pub fn socket_for(store: &Path, config: &Config) -> PathBuf {
     if let Some(socket) = std::env::var_os("JITDESK_SOCKET").filter(|s| !s.is_empty()) {
-        return Ok(PathBuf::from(socket));
+        return PathBuf::from(socket);
     }
-    let config = crate::config::Config::user().map_err(Error::Local)?;
-    Ok(config.socket.unwrap_or_else(|| paths::default_socket(store)))
+    config.socket.clone().unwrap_or_else(|| paths::default_socket(store))
 }
 
 /// Whether a service might answer on `socket`: there is a socket file. Cheap and without I/O

@@ -2,6 +2,7 @@
 //! notations (ISO 8601 and the short `1h30m` form); storage and APIs use canonical ISO 8601.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use chrono::TimeDelta;
 use serde::de::{self, Visitor};
@@ -82,7 +83,8 @@ impl Period {
             out.push('T');
             for (value, unit) in [(hours, 'H'), (minutes, 'M'), (seconds, 'S')] {
                 if value > 0 {
-                    out.push_str(&format!("{value}{unit}"));
+                    // Writing into a String cannot fail.
+                    let _ = write!(out, "{value}{unit}");
                 }
             }
         }
@@ -105,7 +107,8 @@ impl fmt::Display for Period {
             if !out.is_empty() {
                 out.push(' ');
             }
-            out.push_str(&format!("{value}{unit}"));
+            // Writing into a String cannot fail.
+            let _ = write!(out, "{value}{unit}");
         }
         if out.is_empty() {
             out.push_str("0s");

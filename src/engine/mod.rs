@@ -192,6 +192,12 @@ impl Engine {
 
     /// Stops the store thread and closes the file cleanly, so the next open needs no repair.
     pub async fn close(self) -> Result<()> {
+        // An engine that answers inline has no store thread to wait for: a thread borrowed from
+        // the runtime's pool to close it would cost a one-shot command more than its query.
+        if self.inner.inline {
+            self.inner.shut_down();
+            return Ok(());
+        }
         let inner = self.inner.clone();
         blocking(move || {
             inner.shut_down();
@@ -230,4 +236,36 @@ impl Drop for Inner {
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|_| Error::Stopped)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Polls `f` once, outside any runtime: it is ready only if it needed no runtime thread.
+    fn at_once<T>(f: impl Future<Output = T>) -> Option<T> {
+        match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => Some(out),
+            Poll::Pending => None,
+        }
+    }
+
+    #[test]
+    fn an_engine_for_queries_opens_and_closes_on_the_callers_thread() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("store.redb");
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+        runtime.block_on(async {
+            let engine = Engine::open(&path, OpenMode::Create, Arc::new(SystemClock)).await.expect("created");
+            engine.close().await.expect("closed");
+        });
+        drop(runtime);
+        let engine = at_once(Engine::open_for_queries(&path, Arc::new(SystemClock)))
+            .expect("opened without waiting")
+            .expect("opened");
+        assert!(engine.inner.inline, "nothing is due, so the file is read in this process");
+        assert!(matches!(at_once(engine.close()), Some(Ok(()))), "closed without the runtime's pool");
+    }
 }
