@@ -226,8 +226,15 @@ async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Res
             return demo(cli, play).await;
         }
         None => return dashboard(cli, path, service.as_deref()).await,
-        Some(Command::Serve { socket, group }) => {
-            return serve(path, socket.as_deref(), group.as_deref()).await;
+        Some(Command::Serve { socket, group, listen, tls_cert, tls_key, client_ca, insecure }) => {
+            let asked = crate::service::https::Settings {
+                listen: listen.clone(),
+                tls_cert: tls_cert.clone(),
+                tls_key: tls_key.clone(),
+                client_ca: client_ca.clone(),
+                insecure: *insecure,
+            };
+            return serve(path, socket.as_deref(), group.as_deref(), asked).await;
         }
         Some(Command::Store(cmd)) => return store(path, cmd).await,
         Some(command) => command,
@@ -325,16 +332,26 @@ async fn shared<T>(backend: &Backend, socket: &std::path::Path, shown: impl Futu
 }
 
 /// The shared service, until SIGTERM or SIGINT.
+/// The HTTPS door is what the command line asks for, each setting it leaves out from config.toml.
 async fn serve(
     path: &std::path::Path,
     socket: Option<&std::path::Path>,
     group: Option<&str>,
+    asked: crate::service::https::Settings,
 ) -> Result<ExitCode> {
     let socket = match socket {
         Some(socket) => socket.to_path_buf(),
         None => client::socket_for(path)?,
     };
-    match crate::service::serve(path, &socket, group).await {
+    let config = Config::user().map_err(Error::Local)?;
+    let remote = crate::service::https::Settings {
+        listen: asked.listen.or(config.listen),
+        tls_cert: asked.tls_cert.or(config.tls_cert),
+        tls_key: asked.tls_key.or(config.tls_key),
+        client_ca: asked.client_ca.or(config.client_ca),
+        insecure: asked.insecure || config.insecure,
+    };
+    match crate::service::serve(path, &socket, group, &remote).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(crate::service::ServeError::Store(e)) => Err(e.into()),
         Err(e) => Ok(fail(&e.to_string())),

@@ -10,15 +10,18 @@
 //! (told to reload) when they fall behind.
 
 mod backup;
+mod bearer;
 mod error;
 mod events;
 mod extract;
 mod fairness;
+pub mod https;
 pub mod identity;
 mod reply;
 mod routes;
 mod share;
 mod socket;
+mod tls;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -37,8 +40,9 @@ use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
 use crate::api::limits::{
-    BACKUP_TIMEOUT, BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY, MAX_CONNECTIONS_PER_UID, MAX_HEADERS,
-    MAX_IN_FLIGHT, REFUSAL_INTERVAL, REFUSAL_LINES, REQUEST_TIMEOUT, SHUTDOWN_GRACE,
+    BACKUP_TIMEOUT, BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY, MAX_CONNECTIONS_PER_ADDRESS,
+    MAX_CONNECTIONS_PER_UID, MAX_HEADERS, MAX_IN_FLIGHT, REFUSAL_INTERVAL, REFUSAL_LINES, REQUEST_TIMEOUT,
+    SHUTDOWN_GRACE,
 };
 use crate::api::paths;
 use crate::api::wire::ErrorKind;
@@ -82,10 +86,15 @@ pub enum ServeError {
     Config(String),
 }
 
-/// Serves the store on the socket until SIGTERM or SIGINT, then stops cleanly: no new connections,
-/// requests in flight finish (for at most `SHUTDOWN_GRACE`), event streams end, the store closes,
-/// the socket file goes.
-pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Result<(), ServeError> {
+/// Serves the store on the socket, and on the HTTPS door when `remote` asks for one, until SIGTERM
+/// or SIGINT, then stops cleanly: no new connections, requests in flight finish (for at most
+/// `SHUTDOWN_GRACE`), event streams end, the store closes, the socket file goes.
+pub async fn serve(
+    store: &Path,
+    socket_path: &Path,
+    group: Option<&str>,
+    remote: &https::Settings,
+) -> Result<(), ServeError> {
     crate::logging::to_file();
     let open_files = fairness::raise_open_files();
     // Signals are caught from the start, so a stop during start-up still closes cleanly.
@@ -97,6 +106,7 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     config.store.apply();
     // Refuse before touching the store: the store would only say "in use".
     socket::check_free(socket_path).await?;
+    let door = https::open(remote).await?;
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any folder.
     let store = &std::fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf());
     let engine = Engine::open(store, OpenMode::Existing, Arc::new(SystemClock)).await?;
@@ -108,9 +118,14 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
             return Err(e);
         }
     };
-    println!("serving {} on {}", store.display(), socket_path.display());
+    match &door {
+        Some(door) => {
+            println!("serving {} on {} and {}", store.display(), socket_path.display(), door.describe())
+        }
+        None => println!("serving {} on {}", store.display(), socket_path.display()),
+    }
     let listener = socket.listener.take().expect("a bound socket has its listener");
-    let fault = answer(&engine, listener, socket_path, open_files, stop).await;
+    let fault = answer(&engine, listener, door, socket_path, open_files, stop).await;
     let closed = engine.close().await;
     socket.remove();
     closed?;
@@ -121,13 +136,14 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     Ok(())
 }
 
-/// Answers on `listener` for `engine`'s store until `stop` resolves, or the store thread stops by
+/// Answers on `listener` (and on `door`, when there is one) for `engine`'s store until `stop` resolves, or the store thread stops by
 /// itself (then, after `FAULT_GRACE`, with why); then stops cleanly: no new connections, requests in
 /// flight finish (for at most `SHUTDOWN_GRACE`), event streams end. The store stays open: closing
 /// it and removing the socket file are the caller's.
 async fn answer(
     engine: &Engine,
     listener: tokio::net::UnixListener,
+    door: Option<https::Door>,
     socket_path: &Path,
     open_files: u64,
     stop: impl Future<Output = ()>,
@@ -161,6 +177,10 @@ async fn answer(
     let max_connections = fairness::connection_cap(open_files);
     let connections = Arc::new(Semaphore::new(max_connections));
     let per_uid = fairness::PerHolder::default();
+    let door = door.map(Arc::new);
+    if let Some(door) = &door {
+        tracing::info!("serving the API on {}", door.describe());
+    }
     tokio::pin!(stop);
     // A store thread that stopped by itself ends the service, after a grace in which callers hear why.
     let watched = engine.clone();
@@ -180,6 +200,11 @@ async fn answer(
                 break;
             }
             accepted = listener.accept() => accepted,
+            accepted = remote_accept(door.as_deref()) => {
+                let Some(door) = &door else { continue };
+                accept_remote(door, accepted, &connections, &per_uid, &refusals, max_connections, &graceful, &app);
+                continue;
+            }
         };
         let stream = match accepted {
             Ok((stream, _)) => stream,
@@ -252,6 +277,59 @@ async fn answer(
         tracing::warn!("{summary}");
     }
     fault
+}
+
+/// The next connection on the HTTPS door; never, without one.
+async fn remote_accept(
+    door: Option<&https::Door>,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    match door {
+        Some(door) => door.listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Takes a connection of the HTTPS door: counted against its address and the overall cap before
+/// anything is read, then its handshake and its requests on a task of their own.
+#[allow(clippy::too_many_arguments)]
+fn accept_remote(
+    door: &Arc<https::Door>,
+    accepted: std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)>,
+    connections: &Arc<Semaphore>,
+    per_addr: &fairness::PerHolder,
+    refusals: &Throttle<Holder>,
+    max_connections: usize,
+    graceful: &GracefulShutdown,
+    app: &axum::Router,
+) {
+    let (stream, addr) = match accepted {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            tracing::warn!("cannot accept a connection on the HTTPS door: {e}");
+            return;
+        }
+    };
+    let holder = Holder::Addr(addr.ip());
+    let Ok(permit) = connections.clone().try_acquire_owned() else {
+        fairness::log_refusal(refusals, &holder, || {
+            format!("{max_connections} connections are open; closed a new one of {holder}")
+        });
+        return;
+    };
+    let Some(held) = per_addr.try_take(&holder, MAX_CONNECTIONS_PER_ADDRESS) else {
+        fairness::log_refusal(refusals, &holder, || {
+            format!("{holder} has {MAX_CONNECTIONS_PER_ADDRESS} connections open; closed a new one")
+        });
+        return;
+    };
+    let watcher = graceful.watcher();
+    let (door, app) = (door.clone(), app.clone());
+    tokio::spawn(async move {
+        if let Some((peer, stream)) = door.handshake(stream, addr.ip()).await {
+            serve_connection(app, stream, peer, watcher).await;
+        }
+        drop((permit, held));
+    });
 }
 
 /// Serves HTTP/1.1 on one connection of any door until it ends or the service stops, as `peer`:
