@@ -34,8 +34,13 @@ pub struct Config {
     pub url: Option<String>,
     /// The file holding the token for `url`, readable by its owner alone (`JITDESK_TOKEN` wins).
     pub token_file: Option<PathBuf>,
-    /// The CA that signed the remote service's certificate, PEM (`--ca` wins); else the system's.
+    /// The CA that signed the remote service's certificate, PEM (`--ca` wins); else the web's
+    /// usual roots.
     pub ca: Option<PathBuf>,
+    /// A client certificate for `url`, PEM (`JITDESK_CERT` wins), for a service with a client CA.
+    pub cert: Option<PathBuf>,
+    /// Its private key, PEM, readable by its owner alone (`JITDESK_KEY` wins).
+    pub key: Option<PathBuf>,
     /// The dashboard's theme: `default`, `light`, `high-contrast`, `mono`, or the name of one of
     /// the user's theme files (`--theme` wins); None: `default`, or `mono` under `NO_COLOR`.
     pub theme: Option<String>,
@@ -88,6 +93,8 @@ impl Default for Config {
             url: None,
             token_file: None,
             ca: None,
+            cert: None,
+            key: None,
             theme: None,
             bell: true,
             mouse: false,

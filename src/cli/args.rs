@@ -28,6 +28,9 @@ pub struct Cli {
     /// Act as this directory user [default: the user whose login name is your OS login]
     #[arg(long = "as", global = true, env = "JITDESK_USER", value_name = "UPN")]
     pub as_user: Option<String>,
+    /// The CA that signed the remote service's certificate (PEM), with JITDESK_URL [default: the web's usual roots]
+    #[arg(long, global = true, env = "JITDESK_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// Show times in UTC instead of local time
     #[arg(long, global = true, env = "JITDESK_UTC")]
     pub utc: bool,

@@ -89,34 +89,45 @@ pub fn main() -> ExitCode {
         Ok(socket) => socket,
         Err(e) => return fail(&e.to_string()),
     };
-    let service = Some(socket.clone()).filter(|socket| client && client::may_answer(socket));
+    // A remote service named by JITDESK_URL (or `url`) answers every client command: no store is
+    // opened here, and no socket looked for.
+    let remote = match client.then(|| client::Remote::configured(cli.ca.as_deref())).transpose() {
+        Ok(remote) => remote.flatten(),
+        Err(e) => return fail(&e.to_string()),
+    };
+    let service =
+        Some(socket.clone()).filter(|socket| client && remote.is_none() && client::may_answer(socket));
     // One-shot commands need no I/O or timer drivers unless they talk to a service, and skipping
     // them is measurable per call. The service serves many clients at once: a thread per core.
     let mut builder = match cli.command {
         Some(Command::Serve { .. }) => tokio::runtime::Builder::new_multi_thread(),
         _ => tokio::runtime::Builder::new_current_thread(),
     };
-    if service.is_some() || matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. })) {
+    if service.is_some()
+        || remote.is_some()
+        || matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. }))
+    {
         builder.enable_all();
     }
     let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    let outcome = match runtime.block_on(run(&cli, &path, service)) {
+    let outcome = match runtime.block_on(run(&cli, &path, service, remote.as_ref())) {
         // A service holds the store before its socket answers while it starts, and after its
         // socket stops answering while it stops: wait for either to finish, then try once more,
         // rather than say "in use". A service that stopped answering between finding it and
         // calling it was sent nothing (a command's one change is its last call): the same.
         Err(e)
             if client
+                && remote.is_none()
                 && matches!(e.store(), Some(StoreError::InUse { .. }))
                 && client::held_by_a_service_or_free(&path) =>
         {
             drop(runtime);
             once_more(&cli, &path, &socket)
         }
-        Err(Error::Unreachable(_)) if client => {
+        Err(Error::Unreachable(_)) if client && remote.is_none() => {
             drop(runtime);
             once_more(&cli, &path, &socket)
         }
@@ -212,20 +223,26 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
             return Err(StoreError::InUse { path: path.to_path_buf(), holder }.into());
         }
         let service = Some(socket.to_path_buf()).filter(|socket| client::may_answer(socket));
-        run(cli, path, service).await
+        run(cli, path, service, None).await
     })
 }
 
-/// Runs the command on the service for the store when one answers on `service` (the socket, when
-/// its file is there), otherwise on the store opened here.
-async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Result<ExitCode> {
+/// Runs the command on the `remote` service when there is one; else on the service for the store
+/// when one answers on `service` (the socket, when its file is there), otherwise on the store
+/// opened here.
+async fn run(
+    cli: &Cli,
+    path: &std::path::Path,
+    service: Option<PathBuf>,
+    remote: Option<&client::Remote>,
+) -> Result<ExitCode> {
     let command = match &cli.command {
         Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
         Some(Command::Demo { speed, keep, bell, tour, again }) => {
             let play = DemoPlay { speed: *speed, keep: *keep, bell: *bell, tour: *tour, again: *again };
             return demo(cli, play).await;
         }
-        None => return dashboard(cli, path, service.as_deref()).await,
+        None => return dashboard(cli, path, service.as_deref(), remote).await,
         Some(Command::Serve { socket, group, listen, tls_cert, tls_key, client_ca, insecure }) => {
             let asked = crate::service::https::Settings {
                 listen: listen.clone(),
@@ -240,7 +257,7 @@ async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Res
         Some(command) => command,
     };
     let open = if command.only_reads() { Open::Queries } else { Open::Existing };
-    let backend = Backend::open(path, service.as_deref(), cli.as_user.as_deref(), open).await?;
+    let backend = open_backend(cli, path, service.as_deref(), remote, open).await?;
     let outcome = dispatch(&backend, cli, command).await;
     backend.close().await?;
     let (out, code) = outcome?;
@@ -298,14 +315,19 @@ async fn store(path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
 /// The dashboard on a store, or on the service that owns it; a new store shows the first-run screen.
 /// A store opened here is served on its socket while the dashboard runs (`service::share`), so
 /// other commands on it are not locked out.
-async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
+async fn dashboard(
+    cli: &Cli,
+    path: &std::path::Path,
+    service: Option<&std::path::Path>,
+    remote: Option<&client::Remote>,
+) -> Result<ExitCode> {
     // Before anything is opened or created: a refused dashboard changes nothing.
     tui::capabilities::check().map_err(Error::Local)?;
     crate::logging::to_file();
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
     // folder. The socket stays beside the path as given, where clients look for it.
     let store = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let backend = Backend::open(&store, service, cli.as_user.as_deref(), Open::Create).await?;
+    let backend = open_backend(cli, &store, service, remote, Open::Create).await?;
     let socket = client::socket_for(path)?;
     let shown = shared(&backend, &socket, async {
         let actor = backend.actor(cli.as_user.as_deref()).await?;
@@ -316,6 +338,20 @@ async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path
     backend.close().await?;
     shown?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `remote` service when there is one, without opening anything here; else `Backend::open`.
+async fn open_backend(
+    cli: &Cli,
+    path: &std::path::Path,
+    service: Option<&std::path::Path>,
+    remote: Option<&client::Remote>,
+    open: Open,
+) -> Result<Backend> {
+    match remote {
+        Some(remote) => Ok(Backend::Remote(client::Client::remote(remote.clone(), cli.as_user.as_deref()))),
+        None => Backend::open(path, service, cli.as_user.as_deref(), open).await,
+    }
 }
 
 /// Runs `shown` while a store opened here is served on `socket`; the socket goes before this returns.
