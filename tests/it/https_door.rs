@@ -272,3 +272,90 @@ fn a_key_others_may_read_keeps_the_service_from_starting() {
     assert_eq!(code, 1, "{line}");
     assert!(line.contains("go together"), "{line}");
 }
+
+/// The CLI with `JITDESK_URL` and `--ca`, on a store path that does not exist: with a URL nothing
+/// is opened here. `extra` adds to its environment.
+fn cli(pki: &Pki, port: u16, args: &[&str], extra: &[(&str, String)]) -> (Run, PathBuf) {
+    let nowhere = pki.path("none.redb");
+    let mut cmd = bare_command();
+    cmd.env("XDG_CONFIG_HOME", pki.path("config"))
+        .env("JITDESK_URL", format!("https://127.0.0.1:{port}"))
+        .arg("--store")
+        .arg(&nowhere)
+        .arg("--ca")
+        .arg(pki.path("ca.pem"))
+        .args(args);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    (Run::from_cmd(&mut cmd), nowhere)
+}
+
+fn dave_env(pki: &Pki) -> Vec<(&'static str, String)> {
+    let path = |p: &str| pki.path(p).to_string_lossy().to_string();
+    vec![("JITDESK_CERT", path("dave.pem")), ("JITDESK_KEY", path("dave-key.pem"))]
+}
+
+#[test]
+fn the_cli_through_the_door_is_the_certificates_user_and_opens_no_store() {
+    let store = directory();
+    store.create_request(DAVE, "prod", "Owner", "1h", "look at the logs");
+    store.create_request(ERIN, "dev", "Owner", "1h", "not dave's");
+    let pki = Pki::new();
+    let (_service, port) = start(&store, &pki);
+    let dave = dave_env(&pki);
+    let args = ["request", "list", "--json"];
+    let (run, nowhere) = cli(&pki, port, &args, &dave);
+    let remote = parse_json(&args, &expect_ok(&args, run));
+    assert_eq!(remote, store.json_as(DAVE, &args), "the door shows dave what the socket shows him");
+    assert!(!nowhere.exists(), "with a URL no store is opened or made here");
+    let me: Vec<&str> =
+        ["request", "create", "--app", "dev", "--role", "Owner", "--duration", "1h", "--reason", "r"]
+            .to_vec();
+    let (run, _) = cli(&pki, port, &me, &dave);
+    let id = parse_id(&expect_ok(&me, run));
+    assert_eq!(store.request_json(id)["requester"], DAVE, "made as dave, through the door");
+    // The operator's command is refused for a user, in one line, and changes nothing.
+    let before = store.snapshot();
+    let (run, _) = cli(&pki, port, &["tenant", "add", "x", "--kind", "customer"], &dave);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.error_line().contains("operator"), "{run:?}");
+    let (run, _) = cli(&pki, port, &["--as", ALICE, "request", "list"], &dave);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.error_line().contains("may not act as"), "{run:?}");
+    assert_eq!(store.snapshot(), before);
+}
+
+#[test]
+fn the_cli_without_identity_or_trust_says_so_in_one_line() {
+    let store = directory();
+    let pki = Pki::new();
+    let (_service, port) = start(&store, &pki);
+    let (run, nowhere) = cli(&pki, port, &["request", "list"], &[]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.error_line().contains("token"), "no certificate, no token: {run:?}");
+    let (run, _) = cli(&pki, port, &["request", "list"], &[("JITDESK_TOKEN", "not-a-token".into())]);
+    assert!(run.error_line().contains("unknown, revoked or expired"), "{run:?}");
+    let wrong_ca = [("JITDESK_CA", pki.path("other-ca.pem").to_string_lossy().to_string())];
+    let mut cmd = bare_command();
+    cmd.env("XDG_CONFIG_HOME", pki.path("config"))
+        .env("JITDESK_URL", format!("https://127.0.0.1:{port}"))
+        .envs(wrong_ca)
+        .args(["--store", nowhere.to_str().unwrap(), "request", "list"]);
+    let run = Run::from_cmd(&mut cmd);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.error_line().contains("TLS") && run.error_line().contains("--ca"), "{run:?}");
+    let token = pki.path("token");
+    std::fs::write(&token, "secret").unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::create_dir_all(pki.path("config/jitdesk")).unwrap();
+    std::fs::write(
+        pki.path("config/jitdesk/config.toml"),
+        format!("token_file = {:?}\n", token.display().to_string()),
+    )
+    .unwrap();
+    let (run, _) = cli(&pki, port, &["request", "list"], &[]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.error_line().contains("may be read by others"), "{run:?}");
+    assert!(!nowhere.exists());
+}
