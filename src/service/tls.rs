@@ -157,7 +157,8 @@ mod tests {
         let e = server_config(&writable, &private, None).unwrap_err().to_string();
         assert!(e.contains("may be written by others"), "{e}");
         assert!(server_config(&cert_path, &private, None).is_ok());
-        let e = server_config(&cert_path, &cert_path, None).unwrap_err().to_string();
+        let no_key = write(dir.path(), "no-key.pem", &cert, 0o600);
+        let e = server_config(&cert_path, &no_key, None).unwrap_err().to_string();
         assert!(e.contains("no private key"), "{e}");
     }
 
