@@ -359,3 +359,45 @@ fn the_cli_without_identity_or_trust_says_so_in_one_line() {
     assert!(run.error_line().contains("may be read by others"), "{run:?}");
     assert!(!nowhere.exists());
 }
+
+#[test]
+fn one_address_holds_only_so_many_connections_and_a_silent_handshake_is_closed() {
+    use jitdesk::api::limits::MAX_CONNECTIONS_PER_ADDRESS;
+    use std::io::Read;
+    use std::net::TcpStream;
+    use std::time::Duration;
+    if !curl_present() {
+        return;
+    }
+    let store = directory();
+    let pki = Pki::new();
+    let (_service, port) = start(&store, &pki);
+    // Connections that never start their handshake: each holds a place of 127.0.0.1's.
+    let mut held: Vec<TcpStream> =
+        (0..MAX_CONNECTIONS_PER_ADDRESS).map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    let one_more = https(&pki, port, "/v1/health", &[]);
+    assert_eq!(
+        one_more.status, 0,
+        "a connection over the address's share is closed unanswered: {}",
+        one_more.body
+    );
+    assert_ne!(one_more.code, 0);
+    let mut buf = [0u8; 16];
+    // A handshake that never comes ends by the service's doing, not the client's.
+    let silent = &mut held[0];
+    silent.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let ended = silent.read(&mut buf);
+    assert!(matches!(ended, Ok(0) | Err(_)), "{ended:?}");
+    assert!(
+        !matches!(&ended, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the service closed the silent connection"
+    );
+    drop(held);
+    // Places come back: the door answers again.
+    let answered = (0..100).any(|_| {
+        let health = https(&pki, port, "/v1/health", &[]);
+        std::thread::sleep(Duration::from_millis(100));
+        health.status == 200
+    });
+    assert!(answered, "the door answered once the connections were gone");
+}
