@@ -89,20 +89,19 @@ impl Door {
     }
 
     /// The peer at the other end of a connection once its handshake is done, and the stream to
-    /// serve; None when the handshake failed or took too long (logged, counted against `addr`).
-    pub async fn handshake(&self, stream: TcpStream, addr: IpAddr) -> Option<(Peer, Stream)> {
+    /// serve; why not, when the handshake failed or took too long.
+    pub async fn handshake(&self, stream: TcpStream, addr: IpAddr) -> Result<(Peer, Stream), String> {
         let Some(acceptor) = &self.tls else {
-            return Some((Peer::Remote(addr), Stream::Plain(stream)));
+            return Ok((Peer::Remote(addr), Stream::Plain(stream)));
         };
         let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
             Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                tracing::debug!("a TLS handshake from {addr} failed: {e}");
-                return None;
-            }
+            Ok(Err(e)) => return Err(format!("the TLS handshake failed: {e}")),
             Err(_) => {
-                tracing::debug!("a TLS handshake from {addr} took longer than {TLS_HANDSHAKE_TIMEOUT:?}");
-                return None;
+                return Err(format!(
+                    "the TLS handshake took longer than {} s",
+                    TLS_HANDSHAKE_TIMEOUT.as_secs()
+                ));
             }
         };
         let email =
@@ -111,7 +110,7 @@ impl Door {
             Some(upn) => Peer::Known(Some(upn)),
             None => Peer::Remote(addr),
         };
-        Some((peer, Stream::Tls(Box::new(stream))))
+        Ok((peer, Stream::Tls(Box::new(stream))))
     }
 }
 

@@ -297,7 +297,7 @@ fn accept_remote(
     accepted: std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)>,
     connections: &Arc<Semaphore>,
     per_addr: &fairness::PerHolder,
-    refusals: &Throttle<Holder>,
+    refusals: &Arc<Throttle<Holder>>,
     max_connections: usize,
     graceful: &GracefulShutdown,
     app: &axum::Router,
@@ -323,10 +323,14 @@ fn accept_remote(
         return;
     };
     let watcher = graceful.watcher();
-    let (door, app) = (door.clone(), app.clone());
+    let (door, app, refusals) = (door.clone(), app.clone(), refusals.clone());
     tokio::spawn(async move {
-        if let Some((peer, stream)) = door.handshake(stream, addr.ip()).await {
-            serve_connection(app, stream, peer, watcher).await;
+        match door.handshake(stream, addr.ip()).await {
+            Ok((peer, stream)) => serve_connection(app, stream, peer, watcher).await,
+            // The library's words about what the caller sent: shown, never raw.
+            Err(why) => {
+                fairness::log_refusal(&refusals, &holder, || format!("{holder}: {}; closed", shown(&why)))
+            }
         }
         drop((permit, held));
     });

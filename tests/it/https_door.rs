@@ -225,6 +225,14 @@ fn no_certificate_and_no_token_is_401_and_another_cas_certificate_ends_the_hands
     let mallory = https(&pki, port, "/v1/me", &refs(&as_client(&pki, "mallory")));
     assert_ne!(mallory.code, 0, "a certificate of another CA is refused in the handshake: {}", mallory.body);
     assert_eq!(mallory.status, 0, "nothing was answered: {}", mallory.body);
+    // The refusal is in the log, named by the caller's address (lines a caller causes are throttled).
+    let log = store.dir.path().join("jitdesk").join("jitdesk.log");
+    let logged = (0..100).any(|_| {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        text.contains("address 127.0.0.1: the TLS handshake failed")
+    });
+    assert!(logged, "{}", std::fs::read_to_string(&log).unwrap_or_default());
     // A client that does not trust the service's CA does not talk to it either.
     let url = format!("https://127.0.0.1:{port}/v1/health");
     let untrusting = curl(&["--cacert", pki.path("other-ca.pem").to_str().unwrap(), &url]);
