@@ -5,9 +5,9 @@
 //!
 //! No caller holds up another: bodies are capped and must arrive within a time before the request
 //! takes a turn, headers must arrive within a time, each request has a deadline, only so many run
-//! at once, connections and event streams are capped per uid and overall (`fairness`), refusals
-//! are logged a few lines per uid, and event subscribers read from a bounded buffer and are dropped
-//! (told to reload) when they fall behind.
+//! at once, connections and event streams are capped per uid (per address on the HTTPS door,
+//! `https`) and overall (`fairness`), refusals are logged a few lines per uid, and event
+//! subscribers read from a bounded buffer and are dropped (told to reload) when they fall behind.
 
 mod backup;
 mod bearer;
@@ -136,10 +136,10 @@ pub async fn serve(
     Ok(())
 }
 
-/// Answers on `listener` (and on `door`, when there is one) for `engine`'s store until `stop` resolves, or the store thread stops by
-/// itself (then, after `FAULT_GRACE`, with why); then stops cleanly: no new connections, requests in
-/// flight finish (for at most `SHUTDOWN_GRACE`), event streams end. The store stays open: closing
-/// it and removing the socket file are the caller's.
+/// Answers on `listener` (and on `door`, when there is one) for `engine`'s store until `stop`
+/// resolves, or the store thread stops by itself (then, after `FAULT_GRACE`, with why); then stops
+/// cleanly: no new connections, requests in flight finish (for at most `SHUTDOWN_GRACE`), event
+/// streams end. The store stays open: closing it and removing the socket file are the caller's.
 async fn answer(
     engine: &Engine,
     listener: tokio::net::UnixListener,
