@@ -220,8 +220,11 @@ fn no_certificate_and_no_token_is_401_and_another_cas_certificate_ends_the_hands
         assert!(anonymous.headers.contains("www-authenticate: bearer"), "{}", anonymous.headers);
         assert_eq!(anonymous.json()["error"]["kind"], "forbidden", "{}", anonymous.body);
     }
-    // Health needs nobody, over HTTPS as on the socket.
-    assert_eq!(https(&pki, port, "/v1/health", &[]).status, 200);
+    // Health needs nobody, over HTTPS as on the socket, and tells strangers nothing of this host.
+    let health = https(&pki, port, "/v1/health", &[]);
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["service"], "jitdesk");
+    assert_eq!(health.json()["store"], "", "{}", health.body);
     let mallory = https(&pki, port, "/v1/me", &refs(&as_client(&pki, "mallory")));
     assert_ne!(mallory.code, 0, "a certificate of another CA is refused in the handshake: {}", mallory.body);
     assert_eq!(mallory.status, 0, "nothing was answered: {}", mallory.body);
