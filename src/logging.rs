@@ -7,7 +7,9 @@
 //! then summed up in one line (`Throttle`).
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::fs::{DirBuilder, File, OpenOptions};
+use std::hash::Hash;
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -113,12 +115,13 @@ impl Write for Rotating {
     }
 }
 
-/// At most `lines` log lines per key (a uid) per `interval`; the rest are counted and summed up once
-/// the interval is over, so a flood costs a few lines a minute, not megabytes a second.
-pub struct Throttle {
+/// At most `lines` log lines per key (whoever caused them: a uid, a user, an address) per
+/// `interval`; the rest are counted and summed up once the interval is over, so a flood costs a few
+/// lines a minute, not megabytes a second.
+pub struct Throttle<K> {
     lines: u32,
     interval: Duration,
-    windows: Mutex<HashMap<u32, Window>>,
+    windows: Mutex<HashMap<K, Window>>,
 }
 
 struct Window {
@@ -129,18 +132,18 @@ struct Window {
 
 /// One key's lines that were not logged in an interval that is over.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quieted {
-    pub key: u32,
+pub struct Quieted<K> {
+    pub key: K,
     pub count: u64,
     /// How long the interval lasted: from its first line to its summary.
     pub interval: Duration,
 }
 
-impl std::fmt::Display for Quieted {
+impl<K: Display> Display for Quieted<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "uid {}: {} more refusals in the last {} s",
+            "{}: {} more refusals in the last {} s",
             self.key,
             thousands(self.count),
             self.interval.as_secs()
@@ -148,16 +151,16 @@ impl std::fmt::Display for Quieted {
     }
 }
 
-impl Throttle {
-    pub fn new(lines: u32, interval: Duration) -> Throttle {
+impl<K: Hash + Eq + Clone> Throttle<K> {
+    pub fn new(lines: u32, interval: Duration) -> Throttle<K> {
         Throttle { lines, interval, windows: Mutex::new(HashMap::new()) }
     }
 
     /// Whether this line of `key` may be logged now. When it opens a new interval and the last one
     /// had lines held back, their summary comes with it, to be logged first.
-    pub fn admit(&self, key: u32, now: Instant) -> (bool, Option<Quieted>) {
+    pub fn admit(&self, key: &K, now: Instant) -> (bool, Option<Quieted<K>>) {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let window = windows.entry(key).or_insert(Window { started: now, logged: 0, quiet: 0 });
+        let window = windows.entry(key.clone()).or_insert(Window { started: now, logged: 0, quiet: 0 });
         let mut summary = None;
         if now.duration_since(window.started) >= self.interval {
             summary = summary_of(key, window, now);
@@ -174,33 +177,33 @@ impl Throttle {
 
     /// The summaries of every interval that is over, forgetting those keys: for a timer, so a flood
     /// that stops is still summed up.
-    pub fn sweep(&self, now: Instant) -> Vec<Quieted> {
+    pub fn sweep(&self, now: Instant) -> Vec<Quieted<K>> {
         self.sum_up(now, self.interval)
     }
 
     /// The summaries of every interval, over or not, forgetting every key: for the last lines of a
     /// log, so nothing held back goes unsaid.
-    pub fn drain(&self, now: Instant) -> Vec<Quieted> {
+    pub fn drain(&self, now: Instant) -> Vec<Quieted<K>> {
         self.sum_up(now, Duration::ZERO)
     }
 
-    fn sum_up(&self, now: Instant, at_least: Duration) -> Vec<Quieted> {
+    fn sum_up(&self, now: Instant, at_least: Duration) -> Vec<Quieted<K>> {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         windows.retain(|key, window| {
             if now.duration_since(window.started) < at_least {
                 return true;
             }
-            out.extend(summary_of(*key, window, now));
+            out.extend(summary_of(key, window, now));
             false
         });
         out
     }
 }
 
-fn summary_of(key: u32, window: &Window, now: Instant) -> Option<Quieted> {
+fn summary_of<K: Clone>(key: &K, window: &Window, now: Instant) -> Option<Quieted<K>> {
     let interval = now.duration_since(window.started);
-    (window.quiet > 0).then_some(Quieted { key, count: window.quiet, interval })
+    (window.quiet > 0).then(|| Quieted { key: key.clone(), count: window.quiet, interval })
 }
 
 /// 4512 as `4,512`: counts in a log are read by people.
@@ -295,14 +298,14 @@ mod tests {
     fn a_flood_is_a_few_lines_then_one_summary() {
         let throttle = Throttle::new(3, Duration::from_secs(60));
         let t0 = Instant::now();
-        let logged = (0..4515).filter(|_| throttle.admit(1234, t0).0).count();
+        let logged = (0..4515).filter(|_| throttle.admit(&"uid 1234", t0).0).count();
         assert_eq!(logged, 3);
         // Another uid has its own allowance.
-        assert!(throttle.admit(99, t0).0);
+        assert!(throttle.admit(&"uid 99", t0).0);
         // Within the interval nothing is summed up yet.
         assert_eq!(throttle.sweep(t0 + Duration::from_secs(30)), []);
         // The next interval's first line brings the summary of the last.
-        let (admitted, summary) = throttle.admit(1234, t0 + Duration::from_secs(60));
+        let (admitted, summary) = throttle.admit(&"uid 1234", t0 + Duration::from_secs(60));
         assert!(admitted);
         let summary = summary.expect("a summary");
         assert_eq!(summary.to_string(), "uid 1234: 4,512 more refusals in the last 60 s");
@@ -313,14 +316,14 @@ mod tests {
         let throttle = Throttle::new(2, Duration::from_secs(60));
         let t0 = Instant::now();
         for _ in 0..10 {
-            throttle.admit(7, t0);
+            throttle.admit(&"uid 7", t0);
         }
-        throttle.admit(8, t0);
+        throttle.admit(&"uid 8", t0);
         let swept = throttle.sweep(t0 + Duration::from_secs(75));
-        assert_eq!(swept, [Quieted { key: 7, count: 8, interval: Duration::from_secs(75) }]);
+        assert_eq!(swept, [Quieted { key: "uid 7", count: 8, interval: Duration::from_secs(75) }]);
         // Swept keys are forgotten: the map stays as small as the callers of the last interval.
         assert_eq!(throttle.sweep(t0 + Duration::from_secs(200)), []);
-        assert!(throttle.admit(7, t0 + Duration::from_secs(200)).0);
+        assert!(throttle.admit(&"uid 7", t0 + Duration::from_secs(200)).0);
     }
 
     #[test]
@@ -328,10 +331,10 @@ mod tests {
         let throttle = Throttle::new(1, Duration::from_secs(60));
         let t0 = Instant::now();
         for _ in 0..3 {
-            throttle.admit(5, t0);
+            throttle.admit(&"uid 5", t0);
         }
         let drained = throttle.drain(t0 + Duration::from_secs(2));
-        assert_eq!(drained, [Quieted { key: 5, count: 2, interval: Duration::from_secs(2) }]);
+        assert_eq!(drained, [Quieted { key: "uid 5", count: 2, interval: Duration::from_secs(2) }]);
         assert_eq!(drained[0].to_string(), "uid 5: 2 more refusals in the last 2 s");
         assert_eq!(throttle.drain(t0 + Duration::from_secs(3)), []);
     }

@@ -97,7 +97,7 @@ pub struct Health {
     pub service: String,
     /// The service's crate version, as `jitdesk --version` prints it.
     pub version: String,
-    /// The store file the service owns, as it was given to `serve`.
+    /// The store file the service owns, as it was given to `serve`; empty on the HTTPS door.
     pub store: String,
 }
 

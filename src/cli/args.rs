@@ -28,6 +28,9 @@ pub struct Cli {
     /// Act as this directory user [default: the user whose login name is your OS login]
     #[arg(long = "as", global = true, env = "JITDESK_USER", value_name = "UPN")]
     pub as_user: Option<String>,
+    /// The CA that signed the remote service's certificate (PEM), with JITDESK_URL [default: the web's usual roots]
+    #[arg(long, global = true, env = "JITDESK_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// Show times in UTC instead of local time
     #[arg(long, global = true, env = "JITDESK_UTC")]
     pub utc: bool,
@@ -120,6 +123,21 @@ pub enum Command {
         /// Give the socket to this group, whose members may then connect (mode 0660)
         #[arg(long, value_name = "NAME")]
         group: Option<String>,
+        /// Also serve the API over HTTPS on this address, e.g. 0.0.0.0:8443 (needs --tls-cert and --tls-key)
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+        /// The HTTPS door's certificate chain (PEM), yours or root's and not writable by others
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// The HTTPS door's private key (PEM), readable by you alone
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
+        /// Accept client certificates this CA signed (PEM): a certificate's e-mail is its directory user
+        #[arg(long, value_name = "FILE")]
+        client_ca: Option<PathBuf>,
+        /// Serve plain HTTP on --listen instead: only on a loopback address
+        #[arg(long)]
+        insecure: bool,
     },
     /// Print the completion script for a shell: `source <(jitdesk completions bash)`
     Completions {

@@ -91,34 +91,45 @@ pub fn main() -> ExitCode {
         Some(Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. } | Command::Store(_))
     );
     let socket = client::socket_for(&path, &config);
-    let service = Some(socket.clone()).filter(|socket| client && client::may_answer(socket));
+    // A remote service named by JITDESK_URL (or `url`) answers every client command: no store is
+    // opened here, and no socket looked for.
+    let remote = match client.then(|| client::Remote::configured(cli.ca.as_deref(), &config)).transpose() {
+        Ok(remote) => remote.flatten(),
+        Err(e) => return fail(&e.to_string()),
+    };
+    let service =
+        Some(socket.clone()).filter(|socket| client && remote.is_none() && client::may_answer(socket));
     // One-shot commands need no I/O or timer drivers unless they talk to a service, and skipping
     // them is measurable per call. The service serves many clients at once: a thread per core.
     let mut builder = match cli.command {
         Some(Command::Serve { .. }) => tokio::runtime::Builder::new_multi_thread(),
         _ => tokio::runtime::Builder::new_current_thread(),
     };
-    if service.is_some() || matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. })) {
+    if service.is_some()
+        || remote.is_some()
+        || matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. }))
+    {
         builder.enable_all();
     }
     let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    let outcome = match runtime.block_on(run(&cli, &config, &path, service)) {
+    let outcome = match runtime.block_on(run(&cli, &config, &path, service, remote.as_ref())) {
         // A service holds the store before its socket answers while it starts, and after its
         // socket stops answering while it stops: wait for either to finish, then try once more,
         // rather than say "in use". A service that stopped answering between finding it and
         // calling it was sent nothing (a command's one change is its last call): the same.
         Err(e)
             if client
+                && remote.is_none()
                 && matches!(e.store(), Some(StoreError::InUse { .. }))
                 && client::held_by_a_service_or_free(&path) =>
         {
             drop(runtime);
             once_more(&cli, &config, &path, &socket)
         }
-        Err(Error::Unreachable(_)) if client => {
+        Err(Error::Unreachable(_)) if client && remote.is_none() => {
             drop(runtime);
             once_more(&cli, &config, &path, &socket)
         }
@@ -219,17 +230,19 @@ fn once_more(
             return Err(StoreError::InUse { path: path.to_path_buf(), holder }.into());
         }
         let service = Some(socket.to_path_buf()).filter(|socket| client::may_answer(socket));
-        run(cli, config, path, service).await
+        run(cli, config, path, service, None).await
     })
 }
 
-/// Runs the command on the service for the store when one answers on `service` (the socket, when
-/// its file is there), otherwise on the store opened here.
+/// Runs the command on the `remote` service when there is one; else on the service for the store
+/// when one answers on `service` (the socket, when its file is there), otherwise on the store
+/// opened here.
 async fn run(
     cli: &Cli,
     config: &Config,
     path: &std::path::Path,
     service: Option<PathBuf>,
+    remote: Option<&client::Remote>,
 ) -> Result<ExitCode> {
     let command = match &cli.command {
         Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
@@ -237,15 +250,22 @@ async fn run(
             let play = DemoPlay { speed: *speed, keep: *keep, bell: *bell, tour: *tour, again: *again };
             return demo(cli, play).await;
         }
-        None => return dashboard(cli, config, path, service.as_deref()).await,
-        Some(Command::Serve { socket, group }) => {
-            return serve(config, path, socket.as_deref(), group.as_deref()).await;
+        None => return dashboard(cli, config, path, service.as_deref(), remote).await,
+        Some(Command::Serve { socket, group, listen, tls_cert, tls_key, client_ca, insecure }) => {
+            let asked = crate::service::https::Settings {
+                listen: listen.clone(),
+                tls_cert: tls_cert.clone(),
+                tls_key: tls_key.clone(),
+                client_ca: client_ca.clone(),
+                insecure: *insecure,
+            };
+            return serve(config, path, socket.as_deref(), group.as_deref(), asked).await;
         }
         Some(Command::Store(cmd)) => return store(config, path, cmd).await,
         Some(command) => command,
     };
     let open = if command.only_reads() { Open::Queries } else { Open::Existing };
-    let backend = Backend::open(path, service.as_deref(), cli.as_user.as_deref(), open, config).await?;
+    let backend = open_backend(cli, config, path, service.as_deref(), remote, open).await?;
     let outcome = dispatch(&backend, cli, config, command).await;
     backend.close().await?;
     let (out, code) = outcome?;
@@ -308,6 +328,7 @@ async fn dashboard(
     config: &Config,
     path: &std::path::Path,
     service: Option<&std::path::Path>,
+    remote: Option<&client::Remote>,
 ) -> Result<ExitCode> {
     // Before anything is opened or created: a refused dashboard changes nothing.
     tui::capabilities::check().map_err(Error::Local)?;
@@ -315,7 +336,7 @@ async fn dashboard(
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
     // folder. The socket stays beside the path as given, where clients look for it.
     let store = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let backend = Backend::open(&store, service, cli.as_user.as_deref(), Open::Create, config).await?;
+    let backend = open_backend(cli, config, &store, service, remote, Open::Create).await?;
     let socket = client::socket_for(path, config);
     let shown = shared(&backend, &socket, async {
         let actor = backend.actor(cli.as_user.as_deref()).await?;
@@ -326,6 +347,21 @@ async fn dashboard(
     backend.close().await?;
     shown?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `remote` service when there is one, without opening anything here; else `Backend::open`.
+async fn open_backend(
+    cli: &Cli,
+    config: &Config,
+    path: &std::path::Path,
+    service: Option<&std::path::Path>,
+    remote: Option<&client::Remote>,
+    open: Open,
+) -> Result<Backend> {
+    match remote {
+        Some(remote) => Ok(Backend::Remote(client::Client::remote(remote.clone(), cli.as_user.as_deref()))),
+        None => Backend::open(path, service, cli.as_user.as_deref(), open, config).await,
+    }
 }
 
 /// Runs `shown` while a store opened here is served on `socket`; the socket goes before this returns.
@@ -342,17 +378,26 @@ async fn shared<T>(backend: &Backend, socket: &std::path::Path, shown: impl Futu
 }
 
 /// The shared service, until SIGTERM or SIGINT.
+/// The HTTPS door is what the command line asks for, each setting it leaves out from config.toml.
 async fn serve(
     config: &Config,
     path: &std::path::Path,
     socket: Option<&std::path::Path>,
     group: Option<&str>,
+    asked: crate::service::https::Settings,
 ) -> Result<ExitCode> {
     let socket = match socket {
         Some(socket) => socket.to_path_buf(),
         None => client::socket_for(path, config),
     };
-    match crate::service::serve(path, &socket, group).await {
+    let remote = crate::service::https::Settings {
+        listen: asked.listen.or(config.listen.clone()),
+        tls_cert: asked.tls_cert.or(config.tls_cert.clone()),
+        tls_key: asked.tls_key.or(config.tls_key.clone()),
+        client_ca: asked.client_ca.or(config.client_ca.clone()),
+        insecure: asked.insecure || config.insecure,
+    };
+    match crate::service::serve(path, &socket, group, &remote).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(crate::service::ServeError::Store(e)) => Err(e.into()),
         Err(e) => Ok(fail(&e.to_string())),

@@ -2,7 +2,8 @@
 //! (from then on nothing committed is missed), carries one `data:` line of `json::Committed` per commit
 //! the caller may see, a keep-alive comment every 15 s, and ends with `reload` when the client fell
 //! too far behind (its buffer is the engine's bounded broadcast channel) or the service stops. Each
-//! uid may hold `MAX_STREAMS_PER_UID` streams: each one costs the service work on every commit.
+//! holder (a uid, a user of a remote door) may hold `MAX_STREAMS_PER_UID` streams: each one costs
+//! the service work on every commit.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -28,8 +29,7 @@ pub async fn stream(
     caller: Caller,
 ) -> ApiResult<axum::response::Sse<impl Stream<Item = Result<Sse, Infallible>>>> {
     // A socket without credentials is refused by `Caller` already.
-    let uid = peer.uid.unwrap_or(u32::MAX);
-    let Some(slot) = st.streams.try_take(uid, MAX_STREAMS_PER_UID) else {
+    let Some(slot) = st.streams.try_take(&peer.holder(), MAX_STREAMS_PER_UID) else {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Limited,
@@ -70,7 +70,7 @@ struct Feed {
     /// Which applications the viewer may see, as learnt; parties to an application never change.
     seen: HashMap<String, bool>,
     phase: Phase,
-    /// The uid's place among its streams, given back when the stream ends.
+    /// The holder's place among its streams, given back when the stream ends.
     _slot: Held,
 }
 

@@ -1,49 +1,79 @@
 //! What one caller may hold at once, so that nobody can take the service from everyone else: so
-//! many connections and event streams per uid, connections overall below the process's limit on
-//! open files, and refusals logged a few lines per uid per interval. The numbers are the API's
-//! (`crate::api::limits`, which docs/api.md states).
+//! many connections and event streams per holder (a uid on the socket, a user or an address on a
+//! remote door), connections overall below the process's limit on open files, and refusals logged
+//! a few lines per holder per interval. The numbers are the API's (`crate::api::limits`, which
+//! docs/api.md states).
 
 use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::api::limits::{MAX_CONNECTIONS, RESERVED_FILES};
+use crate::domain::text::shown;
 use crate::logging::Throttle;
 
-/// How many of something each uid holds; a place is taken with `try_take` and given back when its
-/// `Held` is dropped.
+/// Whose share a connection, a stream or a refusal counts against: whoever the door can name
+/// before anything is read from the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Holder {
+    /// A caller on the Unix socket, by the kernel's word.
+    Uid(u32),
+    /// A directory user a remote door authenticated (an SSH key, say); the operator is `None`.
+    User(Option<String>),
+    /// A caller on a TCP door, before (or without) proving who they are.
+    Addr(IpAddr),
+    /// A socket that gave no peer credentials: all such callers share one share.
+    Unknown,
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Holder::Uid(uid) => write!(f, "uid {uid}"),
+            Holder::User(Some(upn)) => write!(f, "user {}", shown(upn)),
+            Holder::User(None) => f.write_str("the operator"),
+            Holder::Addr(addr) => write!(f, "address {addr}"),
+            Holder::Unknown => f.write_str("uid ?"),
+        }
+    }
+}
+
+/// How many of something each holder holds; a place is taken with `try_take` and given back when
+/// its `Held` is dropped.
 #[derive(Clone, Default)]
-pub struct PerUid {
-    held: Arc<Mutex<HashMap<u32, usize>>>,
+pub struct PerHolder {
+    held: Arc<Mutex<HashMap<Holder, usize>>>,
 }
 
-/// One place taken by a uid.
+/// One place taken by a holder.
 pub struct Held {
-    held: Arc<Mutex<HashMap<u32, usize>>>,
-    uid: u32,
+    held: Arc<Mutex<HashMap<Holder, usize>>>,
+    holder: Holder,
 }
 
-impl PerUid {
-    /// A place for `uid`, unless it holds `max` already.
-    pub fn try_take(&self, uid: u32, max: usize) -> Option<Held> {
+impl PerHolder {
+    /// A place for `holder`, unless it holds `max` already.
+    pub fn try_take(&self, holder: &Holder, max: usize) -> Option<Held> {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        let count = held.entry(uid).or_insert(0);
+        let count = held.entry(holder.clone()).or_insert(0);
         if *count >= max {
             return None;
         }
         *count += 1;
-        Some(Held { held: self.held.clone(), uid })
+        Some(Held { held: self.held.clone(), holder: holder.clone() })
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = held.get_mut(&self.uid) {
+        if let Some(count) = held.get_mut(&self.holder) {
             *count -= 1;
-            // Forgotten at zero, so the map holds only the uids connected now.
+            // Forgotten at zero, so the map holds only the holders connected now.
             if *count == 0 {
-                held.remove(&self.uid);
+                held.remove(&self.holder);
             }
         }
     }
@@ -66,10 +96,10 @@ pub fn connection_cap(open_files: u64) -> usize {
     usize::try_from(left).unwrap_or(usize::MAX).clamp(1, MAX_CONNECTIONS)
 }
 
-/// Logs a refusal of `uid` unless it has had its lines for this interval; logs the summary of the
-/// last interval first when there is one.
-pub fn log_refusal(throttle: &Throttle, uid: Option<u32>, line: impl FnOnce() -> String) {
-    let (admitted, summary) = throttle.admit(uid.unwrap_or(u32::MAX), Instant::now());
+/// Logs a refusal of `holder` unless it has had its lines for this interval; logs the summary of
+/// the last interval first when there is one.
+pub fn log_refusal(throttle: &Throttle<Holder>, holder: &Holder, line: impl FnOnce() -> String) {
+    let (admitted, summary) = throttle.admit(holder, Instant::now());
     if let Some(summary) = summary {
         tracing::warn!("{summary}");
     }
@@ -78,25 +108,38 @@ pub fn log_refusal(throttle: &Throttle, uid: Option<u32>, line: impl FnOnce() ->
     }
 }
 
-/// A uid in a log line; `?` when the socket did not say.
-pub fn uid_text(uid: Option<u32>) -> String {
-    uid.map_or_else(|| "?".to_string(), |u| u.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn each_uid_has_its_own_places_and_gets_them_back() {
-        let per = PerUid::default();
-        let first: Vec<Held> = (0..3).map(|_| per.try_take(1, 3).expect("a place")).collect();
-        assert!(per.try_take(1, 3).is_none(), "the fourth is refused");
-        let other = per.try_take(2, 3).expect("another uid is not held back");
+    fn each_holder_has_its_own_places_and_gets_them_back() {
+        let per = PerHolder::default();
+        let (one, two) = (Holder::Uid(1), Holder::Uid(2));
+        let first: Vec<Held> = (0..3).map(|_| per.try_take(&one, 3).expect("a place")).collect();
+        assert!(per.try_take(&one, 3).is_none(), "the fourth is refused");
+        let other = per.try_take(&two, 3).expect("another uid is not held back");
+        // A user of a remote door and an address have shares of their own too.
+        let user = Holder::User(Some("dave@fabrikam.com".into()));
+        let held: Vec<Held> = [&user, &Holder::Addr([10, 0, 0, 1].into())]
+            .iter()
+            .map(|h| per.try_take(h, 1).expect("a place of its own"))
+            .collect();
+        assert!(per.try_take(&user, 1).is_none());
         drop(first);
-        assert!(per.try_take(1, 3).is_some(), "places come back when dropped");
-        drop(other);
-        assert!(per.held.lock().unwrap().is_empty(), "uids holding nothing are forgotten");
+        assert!(per.try_take(&one, 3).is_some(), "places come back when dropped");
+        drop((other, held));
+        assert!(per.held.lock().unwrap().is_empty(), "holders holding nothing are forgotten");
+    }
+
+    #[test]
+    fn a_holder_reads_plainly_in_a_log_line_and_its_text_is_shown_never_raw() {
+        assert_eq!(Holder::Uid(7).to_string(), "uid 7");
+        assert_eq!(Holder::Unknown.to_string(), "uid ?");
+        assert_eq!(Holder::User(None).to_string(), "the operator");
+        assert_eq!(Holder::Addr([127, 0, 0, 1].into()).to_string(), "address 127.0.0.1");
+        let line = Holder::User(Some("eve\x1b[2J@x.com".into())).to_string();
+        assert!(!line.contains('\x1b'), "{line:?}");
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! Who is calling. The socket's peer credentials give a uid; the uid gives an OS login; the login
-//! gives the directory user whose login name it is. The service's own uid is its operator, who
-//! manages the directory and may act as anyone by naming them in `X-Jitdesk-As`; everyone else is
-//! their own directory user and nobody else.
+//! Who is calling. On the Unix socket, the peer credentials give a uid; the uid gives an OS login;
+//! the login gives the directory user whose login name it is. The service's own uid is its
+//! operator, who manages the directory and may act as anyone by naming them in `X-Jitdesk-As`;
+//! everyone else is their own directory user and nobody else. A remote door (SSH) authenticates
+//! its caller before the connection reaches the router and hands over whom it found, with the same
+//! rule: the operator may act as anyone, a user only as themselves. On the HTTPS door a caller
+//! without a client certificate is named by each request's bearer token (`bearer`).
 
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -10,6 +13,7 @@ use tokio::net::UnixStream;
 
 use super::State;
 use super::error::{ApiError, ApiResult};
+use super::fairness::Holder;
 use crate::api::wire::AS_HEADER;
 use crate::domain::User;
 use crate::domain::rules::{self, Actor};
@@ -17,9 +21,40 @@ use crate::engine::Result;
 use crate::engine::{Engine, Viewer};
 use crate::os_user::login_of;
 
-/// What the socket says about the other end of a connection, read once when it is accepted.
+/// Who is at the other end of a connection, as its door knows before anything is read from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Peer {
+pub enum Peer {
+    /// On the Unix socket: the kernel's word.
+    Local(Local),
+    /// Authenticated by a remote door before the connection reached the router (an SSH session's
+    /// key or certificate): the door's word. The directory user's UPN; `None` is the operator.
+    Known(Option<String>),
+    /// On a TCP door, without a client certificate: each request's bearer token names the caller
+    /// (`bearer`), and a request without a known one is refused.
+    Remote(std::net::IpAddr),
+}
+
+impl Peer {
+    /// Whose share the connection's places and refusals count against.
+    pub fn holder(&self) -> Holder {
+        match self {
+            Peer::Local(Local { uid: Some(uid), .. }) => Holder::Uid(*uid),
+            Peer::Local(Local { uid: None, .. }) => Holder::Unknown,
+            Peer::Known(upn) => Holder::User(upn.clone()),
+            Peer::Remote(addr) => Holder::Addr(*addr),
+        }
+    }
+}
+
+impl Connected<&UnixStream> for Peer {
+    fn connect_info(stream: &UnixStream) -> Peer {
+        Peer::Local(Local::of(stream))
+    }
+}
+
+/// What the Unix socket says about the other end of a connection, read once when it is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Local {
     /// None when the kernel would not say (never on Linux for a Unix socket).
     pub uid: Option<u32>,
     /// The uid's login name, when it has one.
@@ -29,27 +64,21 @@ pub struct Peer {
     pub lookup_failed: Option<String>,
 }
 
-impl Peer {
-    pub fn of(stream: &UnixStream) -> Peer {
+impl Local {
+    pub fn of(stream: &UnixStream) -> Local {
         match stream.peer_cred() {
-            Ok(cred) => Peer::for_uid(cred.uid()),
-            Err(_) => Peer { uid: None, login: None, lookup_failed: None },
+            Ok(cred) => Local::for_uid(cred.uid()),
+            Err(_) => Local { uid: None, login: None, lookup_failed: None },
         }
     }
 
     /// The peer of a uid, its login looked up now.
-    pub fn for_uid(uid: u32) -> Peer {
+    pub fn for_uid(uid: u32) -> Local {
         let (login, lookup_failed) = match login_of(uid) {
             Ok(login) => (login, None),
             Err(e) => (None, Some(e.to_string())),
         };
-        Peer { uid: Some(uid), login, lookup_failed }
-    }
-}
-
-impl Connected<&UnixStream> for Peer {
-    fn connect_info(stream: &UnixStream) -> Peer {
-        Peer::of(stream)
+        Local { uid: Some(uid), login, lookup_failed }
     }
 }
 
@@ -121,6 +150,9 @@ impl Directory for Engine {
 /// - Any other uid is the directory user whose login name is its OS login. Naming someone else in
 ///   `X-Jitdesk-As` is refused; naming oneself is allowed. A login no user has is refused.
 ///
+/// A caller a remote door authenticated follows the same rule: the operator acts as itself or as
+/// anyone named; a directory user only as themselves, and only while the directory has them.
+///
 /// An empty header counts as no header, as an empty `JITDESK_USER` does for the CLI.
 pub async fn identify(
     peer: &Peer,
@@ -129,6 +161,61 @@ pub async fn identify(
     directory: &impl Directory,
 ) -> ApiResult<Caller> {
     let claimed = as_header.map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+    match peer {
+        Peer::Local(local) => identify_local(local, operator, claimed, directory).await,
+        Peer::Known(upn) => identify_known(upn.as_deref(), operator, claimed, directory).await,
+        // The door's caller proves who they are request by request, before `identify` (`bearer`).
+        Peer::Remote(_) => {
+            Err(ApiError::unauthorized("this door needs a client certificate or a bearer token"))
+        }
+    }
+}
+
+async fn identify_known(
+    upn: Option<&str>,
+    operator: &Operator,
+    claimed: Option<String>,
+    directory: &impl Directory,
+) -> ApiResult<Caller> {
+    let caller = |user, is_operator| Caller {
+        login: None,
+        operator: is_operator,
+        user,
+        operator_login: operator.login.clone(),
+    };
+    let Some(upn) = upn else {
+        return Ok(match claimed {
+            Some(upn) => caller(Some(directory.user(&upn).await?), true),
+            None => caller(None, true),
+        });
+    };
+    // The door found this user when the session began; the directory is asked again on every
+    // call, so a user removed since is refused like one never known.
+    let user = directory.user(upn).await.map_err(|_| {
+        ApiError::forbidden(format!(
+            "{} is not in the directory: ask the operator to add them",
+            crate::domain::text::shown(upn)
+        ))
+    })?;
+    if let Some(claimed) = claimed
+        && claimed != user.upn
+    {
+        return Err(ApiError::forbidden(format!(
+            "you are {} and may not act as {}: only the service's operator ({}) can act as someone else",
+            user.upn,
+            crate::domain::text::shown(&claimed),
+            operator.login
+        )));
+    }
+    Ok(caller(Some(user), false))
+}
+
+async fn identify_local(
+    peer: &Local,
+    operator: &Operator,
+    claimed: Option<String>,
+    directory: &impl Directory,
+) -> ApiResult<Caller> {
     let Some(uid) = peer.uid else {
         return Err(ApiError::forbidden(
             "the service cannot tell who you are: the socket gave no peer credentials",
@@ -178,15 +265,18 @@ impl FromRequestParts<State> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> ApiResult<Caller> {
-        let mut peer = parts.extensions.get::<ConnectInfo<Peer>>().map(|c| c.0.clone()).unwrap_or(Peer {
-            uid: None,
-            login: None,
-            lookup_failed: None,
-        });
+        let mut peer = parts
+            .extensions
+            .get::<ConnectInfo<Peer>>()
+            .map(|c| c.0.clone())
+            .unwrap_or(Peer::Local(Local { uid: None, login: None, lookup_failed: None }));
         // A lookup that failed when the connection came is tried again: the trouble may have passed,
         // and a client that keeps its connection must not be told "try again" for ever.
-        if let (Some(uid), Some(_)) = (peer.uid, &peer.lookup_failed) {
-            peer = Peer::for_uid(uid);
+        if let Peer::Local(Local { uid: Some(uid), lookup_failed: Some(_), .. }) = &peer {
+            peer = Peer::Local(Local::for_uid(*uid));
+        }
+        if let Peer::Remote(_) = &peer {
+            peer = super::bearer::identify(&parts.headers, &parts.method, &state.engine).await?;
         }
         let claimed = match parts.headers.get(AS_HEADER) {
             None => None,
@@ -239,11 +329,11 @@ mod tests {
     }
 
     fn peer(uid: u32, login: &str) -> Peer {
-        Peer { uid: Some(uid), login: Some(login.into()), lookup_failed: None }
+        Peer::Local(Local { uid: Some(uid), login: Some(login.into()), lookup_failed: None })
     }
 
-    fn nobody() -> Peer {
-        Peer { uid: None, login: None, lookup_failed: None }
+    fn nobody() -> Local {
+        Local { uid: None, login: None, lookup_failed: None }
     }
 
     async fn who(peer: &Peer, header: Option<&str>) -> ApiResult<Caller> {
@@ -302,9 +392,12 @@ mod tests {
         // Claiming a user does not help.
         refused(who(&peer(2000, "mallory"), Some("alice@contoso.com")).await, ErrorKind::Forbidden);
         // Nor does a uid without a login, or a socket without credentials.
-        let m = refused(who(&Peer { uid: Some(2001), ..nobody() }, None).await, ErrorKind::Forbidden);
+        let m = refused(
+            who(&Peer::Local(Local { uid: Some(2001), ..nobody() }), None).await,
+            ErrorKind::Forbidden,
+        );
         assert!(m.contains("uid 2001"), "{m}");
-        refused(who(&nobody(), None).await, ErrorKind::Forbidden);
+        refused(who(&Peer::Local(nobody()), None).await, ErrorKind::Forbidden);
     }
 
     #[tokio::test]
@@ -317,12 +410,48 @@ mod tests {
     #[tokio::test]
     async fn a_failed_lookup_is_try_again_never_an_identity_refusal() {
         let why = nix::errno::Errno::EMFILE.to_string();
-        let failed = Peer { uid: Some(2000), login: None, lookup_failed: Some(why) };
-        let e = who(&failed, None).await.expect_err("not identified");
+        let failed = Local { uid: Some(2000), login: None, lookup_failed: Some(why) };
+        let e = who(&Peer::Local(failed.clone()), None).await.expect_err("not identified");
         assert_eq!((e.status.as_u16(), e.kind), (503, ErrorKind::Unavailable), "{}", e.message);
         assert!(e.message.contains("try again") && e.message.contains("uid 2000"), "{}", e.message);
         // The operator is known by its uid alone, so a lookup that failed does not matter for it.
-        let operator = Peer { uid: Some(ME), ..failed };
-        assert!(who(&operator, None).await.expect("the operator").operator);
+        let operator = Local { uid: Some(ME), ..failed };
+        assert!(who(&Peer::Local(operator), None).await.expect("the operator").operator);
+    }
+
+    #[tokio::test]
+    async fn a_user_a_door_authenticated_is_that_user_and_nobody_else() {
+        let alice = Peer::Known(Some("alice@contoso.com".into()));
+        let c = who(&alice, None).await.unwrap();
+        assert!(!c.operator);
+        assert_eq!(c.actor(), Actor::User("alice@contoso.com".into()));
+        assert_eq!(c.login, None);
+        assert_eq!(who(&alice, Some("ALICE@contoso.com")).await.unwrap().actor(), c.actor());
+        let m = refused(who(&alice, Some("bob@contoso.com")).await, ErrorKind::Forbidden);
+        assert!(m.contains("may not act as bob@contoso.com"), "{m}");
+        // A user who left the directory since the session began is refused, not served.
+        let gone = Peer::Known(Some("carol@contoso.com".into()));
+        let m = refused(who(&gone, None).await, ErrorKind::Forbidden);
+        assert!(m.contains("carol@contoso.com is not in the directory"), "{m}");
+    }
+
+    #[tokio::test]
+    async fn the_operator_a_door_authenticated_acts_as_anyone() {
+        let operator = Peer::Known(None);
+        let c = who(&operator, None).await.unwrap();
+        assert!(c.operator);
+        assert_eq!(c.actor(), Actor::Operator("svc".into()));
+        let c = who(&operator, Some("bob@contoso.com")).await.unwrap();
+        assert_eq!(c.actor(), Actor::User("bob@contoso.com".into()));
+        refused(who(&operator, Some("nobody@x.com")).await, ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn each_peer_counts_against_its_own_holder() {
+        assert_eq!(peer(2000, "alice").holder(), Holder::Uid(2000));
+        assert_eq!(Peer::Local(nobody()).holder(), Holder::Unknown);
+        assert_eq!(Peer::Known(None).holder(), Holder::User(None));
+        let dave = Peer::Known(Some("dave@fabrikam.com".into()));
+        assert_eq!(dave.holder(), Holder::User(Some("dave@fabrikam.com".into())));
     }
 }

@@ -5,20 +5,23 @@
 //!
 //! No caller holds up another: bodies are capped and must arrive within a time before the request
 //! takes a turn, headers must arrive within a time, each request has a deadline, only so many run
-//! at once, connections and event streams are capped per uid and overall (`fairness`), refusals
-//! are logged a few lines per uid, and event subscribers read from a bounded buffer and are dropped
-//! (told to reload) when they fall behind.
+//! at once, connections and event streams are capped per uid (per address on the HTTPS door,
+//! `https`) and overall (`fairness`), refusals are logged a few lines per uid, and event
+//! subscribers read from a bounded buffer and are dropped (told to reload) when they fall behind.
 
 mod backup;
+mod bearer;
 mod error;
 mod events;
 mod extract;
 mod fairness;
+pub mod https;
 pub mod identity;
 mod reply;
 mod routes;
 mod share;
 mod socket;
+mod tls;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,15 +33,16 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
-use tower::Service;
+use tower::ServiceExt;
 
 use crate::api::limits::{
-    BACKUP_TIMEOUT, BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY, MAX_CONNECTIONS_PER_UID, MAX_HEADERS,
-    MAX_IN_FLIGHT, REFUSAL_INTERVAL, REFUSAL_LINES, REQUEST_TIMEOUT, SHUTDOWN_GRACE,
+    BACKUP_TIMEOUT, BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY, MAX_CONNECTIONS_PER_ADDRESS,
+    MAX_CONNECTIONS_PER_UID, MAX_HEADERS, MAX_IN_FLIGHT, REFUSAL_INTERVAL, REFUSAL_LINES, REQUEST_TIMEOUT,
+    SHUTDOWN_GRACE,
 };
 use crate::api::paths;
 use crate::api::wire::ErrorKind;
@@ -47,6 +51,7 @@ use crate::engine::OpenMode;
 use crate::engine::{Engine, SystemClock};
 use crate::logging::Throttle;
 use error::ApiError;
+use fairness::Holder;
 use identity::{Operator, Peer};
 pub use share::share;
 
@@ -64,10 +69,10 @@ pub struct State {
     /// Becomes true when the service stops; event streams end on it.
     stopping: watch::Receiver<bool>,
     turns: Arc<Semaphore>,
-    /// Event streams open, per uid.
-    streams: fairness::PerUid,
-    /// Refusals logged, per uid.
-    refusals: Arc<Throttle>,
+    /// Event streams open, per holder.
+    streams: fairness::PerHolder,
+    /// Refusals logged, per holder.
+    refusals: Arc<Throttle<Holder>>,
 }
 
 /// Why `serve` could not start.
@@ -81,10 +86,15 @@ pub enum ServeError {
     Config(String),
 }
 
-/// Serves the store on the socket until SIGTERM or SIGINT, then stops cleanly: no new connections,
-/// requests in flight finish (for at most `SHUTDOWN_GRACE`), event streams end, the store closes,
-/// the socket file goes.
-pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Result<(), ServeError> {
+/// Serves the store on the socket, and on the HTTPS door when `remote` asks for one, until SIGTERM
+/// or SIGINT, then stops cleanly: no new connections, requests in flight finish (for at most
+/// `SHUTDOWN_GRACE`), event streams end, the store closes, the socket file goes.
+pub async fn serve(
+    store: &Path,
+    socket_path: &Path,
+    group: Option<&str>,
+    remote: &https::Settings,
+) -> Result<(), ServeError> {
     crate::logging::to_file();
     let open_files = fairness::raise_open_files();
     // Signals are caught from the start, so a stop during start-up still closes cleanly.
@@ -96,6 +106,7 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     config.store.apply();
     // Refuse before touching the store: the store would only say "in use".
     socket::check_free(socket_path).await?;
+    let door = https::open(remote).await?;
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any folder.
     let store = &std::fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf());
     let engine = Engine::open(store, OpenMode::Existing, Arc::new(SystemClock)).await?;
@@ -107,9 +118,14 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
             return Err(e);
         }
     };
-    println!("serving {} on {}", store.display(), socket_path.display());
+    match &door {
+        Some(door) => {
+            println!("serving {} on {} and {}", store.display(), socket_path.display(), door.describe())
+        }
+        None => println!("serving {} on {}", store.display(), socket_path.display()),
+    }
     let listener = socket.listener.take().expect("a bound socket has its listener");
-    let fault = answer(&engine, listener, socket_path, open_files, stop).await;
+    let fault = answer(&engine, listener, door, socket_path, open_files, stop).await;
     let closed = engine.close().await;
     socket.remove();
     closed?;
@@ -120,13 +136,14 @@ pub async fn serve(store: &Path, socket_path: &Path, group: Option<&str>) -> Res
     Ok(())
 }
 
-/// Answers on `listener` for `engine`'s store until `stop` resolves, or the store thread stops by
-/// itself (then, after `FAULT_GRACE`, with why); then stops cleanly: no new connections, requests in
-/// flight finish (for at most `SHUTDOWN_GRACE`), event streams end. The store stays open: closing
-/// it and removing the socket file are the caller's.
+/// Answers on `listener` (and on `door`, when there is one) for `engine`'s store until `stop`
+/// resolves, or the store thread stops by itself (then, after `FAULT_GRACE`, with why); then stops
+/// cleanly: no new connections, requests in flight finish (for at most `SHUTDOWN_GRACE`), event
+/// streams end. The store stays open: closing it and removing the socket file are the caller's.
 async fn answer(
     engine: &Engine,
     listener: tokio::net::UnixListener,
+    door: Option<https::Door>,
     socket_path: &Path,
     open_files: u64,
     stop: impl Future<Output = ()>,
@@ -140,7 +157,7 @@ async fn answer(
         operator: operator.clone(),
         stopping: stopping.clone(),
         turns: turns.clone(),
-        streams: fairness::PerUid::default(),
+        streams: fairness::PerHolder::default(),
         refusals: refusals.clone(),
     };
     let app = routes::router()
@@ -159,8 +176,11 @@ async fn answer(
     let graceful = GracefulShutdown::new();
     let max_connections = fairness::connection_cap(open_files);
     let connections = Arc::new(Semaphore::new(max_connections));
-    let per_uid = fairness::PerUid::default();
-    let make = app.into_make_service_with_connect_info::<Peer>();
+    let per_uid = fairness::PerHolder::default();
+    let door = door.map(Arc::new);
+    if let Some(door) = &door {
+        tracing::info!("serving the API on {}", door.describe());
+    }
     tokio::pin!(stop);
     // A store thread that stopped by itself ends the service, after a grace in which callers hear why.
     let watched = engine.clone();
@@ -180,6 +200,11 @@ async fn answer(
                 break;
             }
             accepted = listener.accept() => accepted,
+            accepted = remote_accept(door.as_deref()) => {
+                let Some(door) = &door else { continue };
+                accept_remote(door, accepted, &connections, &per_uid, &refusals, max_connections, &graceful, &app);
+                continue;
+            }
         };
         let stream = match accepted {
             Ok((stream, _)) => stream,
@@ -191,37 +216,34 @@ async fn answer(
             }
         };
         // The kernel's word, read before anything is read from the connection.
-        let uid = stream.peer_cred().ok().map(|c| c.uid());
+        let holder = match stream.peer_cred() {
+            Ok(cred) => Holder::Uid(cred.uid()),
+            Err(_) => Holder::Unknown,
+        };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
-            fairness::log_refusal(&refusals, uid, || {
-                let uid = fairness::uid_text(uid);
-                format!("{max_connections} connections are open; closed a new one of uid {uid}")
+            fairness::log_refusal(&refusals, &holder, || {
+                format!("{max_connections} connections are open; closed a new one of {holder}")
             });
             continue;
         };
-        let Some(held) = uid.and_then(|uid| per_uid.try_take(uid, MAX_CONNECTIONS_PER_UID)) else {
-            fairness::log_refusal(&refusals, uid, || match uid {
-                Some(uid) => {
-                    format!("uid {uid} has {MAX_CONNECTIONS_PER_UID} connections open; closed a new one")
-                }
-                None => "a connection came without peer credentials; closed it".to_string(),
+        let held = match holder {
+            Holder::Unknown => None,
+            _ => per_uid.try_take(&holder, MAX_CONNECTIONS_PER_UID),
+        };
+        let Some(held) = held else {
+            fairness::log_refusal(&refusals, &holder, || match holder {
+                Holder::Unknown => "a connection came without peer credentials; closed it".to_string(),
+                _ => format!("{holder} has {MAX_CONNECTIONS_PER_UID} connections open; closed a new one"),
             });
             continue;
         };
         let watcher = graceful.watcher();
-        let mut make = make.clone();
+        let app = app.clone();
         tokio::spawn(async move {
-            // Reads the peer's credentials and login (`Peer`), off the accepting task: a slow
-            // password database holds up only this connection.
-            let Ok(service) = make.call(&stream).await;
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_header_size(MAX_HEADERS)
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!("connection ended: {e}");
-            }
+            // Reads the peer's login, off the accepting task: a slow password database holds up
+            // only this connection.
+            let peer = Peer::Local(identity::Local::of(&stream));
+            serve_connection(app, stream, peer, watcher).await;
             drop((permit, held));
         });
     }
@@ -257,6 +279,83 @@ async fn answer(
     fault
 }
 
+/// The next connection on the HTTPS door; never, without one.
+async fn remote_accept(
+    door: Option<&https::Door>,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    match door {
+        Some(door) => door.listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Takes a connection of the HTTPS door: counted against its address and the overall cap before
+/// anything is read, then its handshake and its requests on a task of their own.
+#[allow(clippy::too_many_arguments)]
+fn accept_remote(
+    door: &Arc<https::Door>,
+    accepted: std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)>,
+    connections: &Arc<Semaphore>,
+    per_addr: &fairness::PerHolder,
+    refusals: &Arc<Throttle<Holder>>,
+    max_connections: usize,
+    graceful: &GracefulShutdown,
+    app: &axum::Router,
+) {
+    let (stream, addr) = match accepted {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            tracing::warn!("cannot accept a connection on the HTTPS door: {e}");
+            return;
+        }
+    };
+    let holder = Holder::Addr(addr.ip());
+    let Ok(permit) = connections.clone().try_acquire_owned() else {
+        fairness::log_refusal(refusals, &holder, || {
+            format!("{max_connections} connections are open; closed a new one of {holder}")
+        });
+        return;
+    };
+    let Some(held) = per_addr.try_take(&holder, MAX_CONNECTIONS_PER_ADDRESS) else {
+        fairness::log_refusal(refusals, &holder, || {
+            format!("{holder} has {MAX_CONNECTIONS_PER_ADDRESS} connections open; closed a new one")
+        });
+        return;
+    };
+    let watcher = graceful.watcher();
+    let (door, app, refusals) = (door.clone(), app.clone(), refusals.clone());
+    tokio::spawn(async move {
+        match door.handshake(stream, addr.ip()).await {
+            Ok((peer, stream)) => serve_connection(app, stream, peer, watcher).await,
+            // The library's words about what the caller sent: shown, never raw.
+            Err(why) => {
+                fairness::log_refusal(&refusals, &holder, || format!("{holder}: {}; closed", shown(&why)))
+            }
+        }
+        drop((permit, held));
+    });
+}
+
+/// Serves HTTP/1.1 on one connection of any door until it ends or the service stops, as `peer`:
+/// whoever the door found at the other end, which `identity` turns into a caller on every request.
+async fn serve_connection<I>(app: axum::Router, io: I, peer: Peer, watcher: Watcher)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = app.map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer.clone()));
+        request
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_header_size(MAX_HEADERS)
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!("connection ended: {e}");
+    }
+}
+
 /// Resolves on the first SIGTERM or SIGINT.
 fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
     let mut term = signal(SignalKind::terminate())?;
@@ -275,7 +374,7 @@ async fn guard(With(st): With<State>, request: Request, next: Next) -> Response 
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let uid = request.extensions().get::<ConnectInfo<Peer>>().and_then(|c| c.0.uid);
+    let holder = request.extensions().get::<ConnectInfo<Peer>>().map_or(Holder::Unknown, |c| c.0.holder());
     let response = match admit(&st, request, next).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(),
@@ -284,12 +383,9 @@ async fn guard(With(st): With<State>, request: Request, next: Next) -> Response 
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     // Refusals are worth a look (who tried what), a few per caller; successes are in the audit log
     // already. The path is the caller's text: shown, never raw.
-    let line = || {
-        let uid = fairness::uid_text(uid);
-        format!("{method} {} uid {uid} -> {status} in {ms:.1} ms", shown(&path))
-    };
+    let line = || format!("{method} {} {holder} -> {status} in {ms:.1} ms", shown(&path));
     if status.is_client_error() || status.is_server_error() {
-        fairness::log_refusal(&st.refusals, uid, line);
+        fairness::log_refusal(&st.refusals, &holder, line);
     } else {
         tracing::debug!("{}", line());
     }
@@ -356,7 +452,7 @@ fn is_too_large(e: &axum::Error) -> bool {
 
 /// Logs the summaries of refusals held back, once a minute until the service stops: a flood that
 /// ends is still summed up.
-async fn sum_up_refusals(refusals: Arc<Throttle>, mut stopping: watch::Receiver<bool>) {
+async fn sum_up_refusals(refusals: Arc<Throttle<Holder>>, mut stopping: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(REFUSAL_INTERVAL);
     loop {
         tokio::select! {

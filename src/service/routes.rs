@@ -2,7 +2,8 @@
 //! who is calling, makes one engine call (commands for changes, queries for reads, as the caller's
 //! viewer) and turns the answer into the JSON of `crate::json`. No rule lives here.
 
-use axum::extract::{Path, State as With};
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State as With};
 use axum::http::header::{LINK, LOCATION};
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +12,7 @@ use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{Body, OptionalBody, Params};
-use super::identity::Caller;
+use super::identity::{Caller, Peer};
 use super::reply::Json;
 use super::{State, backup, events};
 use crate::api::paths::{self, encode};
@@ -150,14 +151,20 @@ struct CheckQuery {
 }
 
 /// 503 once the store thread has stopped by itself: the service is about to exit, and says why.
-async fn health(With(st): With<State>) -> ApiResult<Json<wire::Health>> {
+/// The store's path is for callers on this host, who compare it with theirs: a remote door, which
+/// answers anyone before they prove who they are, leaves it empty.
+async fn health(
+    With(st): With<State>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+) -> ApiResult<Json<wire::Health>> {
     if let Some(why) = st.engine.fault() {
         return Err(ApiError::unavailable(format!("the service's store thread has stopped: {why}")));
     }
+    let remote = matches!(peer, Some(Extension(ConnectInfo(Peer::Known(_) | Peer::Remote(_)))));
     Ok(Json(wire::Health {
         service: "jitdesk".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        store: st.engine.path().display().to_string(),
+        store: if remote { String::new() } else { st.engine.path().display().to_string() },
     }))
 }
 

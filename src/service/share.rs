@@ -103,7 +103,7 @@ fn serve_here(
         let _ = ready.send(Ok(()));
         let open_files = fairness::raise_open_files();
         // A dropped sender (the dashboard ended without saying so) stops it too.
-        let fault = answer(&engine, listener, &path, open_files, async {
+        let fault = answer(&engine, listener, None, &path, open_files, async {
             let _ = stop.await;
         })
         .await;

@@ -359,13 +359,13 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
             };
             match attempt.await {
                 Ok(events) => {
-                    tracing::info!("the service on {} answers again", client.socket().display());
+                    tracing::info!("the service on {} answers again", client.place());
                     let _ = tx.send(Msg::Connected(Box::new(events)));
                     return;
                 }
                 Err(e) => {
                     if wait.is_zero() {
-                        tracing::info!("the service on {} is gone: {e}", client.socket().display());
+                        tracing::info!("the service on {} is gone: {e}", client.place());
                         let _ = tx.send(Msg::Gone);
                     }
                     wait = (wait * 2).clamp(RETRY_FIRST, RETRY_LAST);

@@ -34,6 +34,7 @@ mod engine_model;
 mod engine_rules;
 mod engine_scope;
 mod faults;
+mod https_door;
 mod request_limits;
 mod rule_words;
 mod sample;
