@@ -116,6 +116,40 @@ impl ApiToken {
     }
 }
 
+/// A token as lists and answers show it: everything but its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    /// Public and unique; what revocation names.
+    pub id: String,
+    /// Whom it acts as.
+    pub owner: TokenOwner,
+    /// What it is for.
+    pub name: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it stops identifying anybody; None: it does not expire.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// It may only read.
+    pub read_only: bool,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<&ApiToken> for TokenInfo {
+    fn from(t: &ApiToken) -> Self {
+        TokenInfo {
+            id: t.id.clone(),
+            owner: t.owner.clone(),
+            name: t.name.clone(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            read_only: t.read_only,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
 /// Who a live token identifies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenIdentity {

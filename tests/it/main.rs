@@ -29,6 +29,7 @@ mod dashboard_service;
 mod dashboard_snapshots;
 mod dashboard_terminals;
 mod dashboard_tour;
+mod engine_identity;
 mod engine_limits;
 mod engine_model;
 mod engine_rules;
