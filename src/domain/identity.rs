@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use ssh_key::{Certificate, HashAlg, PublicKey, certificate::CertType};
 
 use super::error::RuleError;
+use super::list::Listed;
 use super::model::{Tenant, User};
 use super::rules::Actor;
 use super::span::Span;
@@ -147,6 +148,27 @@ impl From<&ApiToken> for TokenInfo {
             read_only: t.read_only,
             revoked_at: t.revoked_at,
         }
+    }
+}
+
+impl Listed for TokenInfo {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.id.clone()
+    }
+}
+
+impl Listed for SshKey {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.fingerprint.clone()
+    }
+}
+
+impl Listed for TenantCa {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.fingerprint.clone()
     }
 }
 

@@ -15,6 +15,7 @@ mod events;
 mod extract;
 mod fairness;
 pub mod identity;
+mod remote_identity;
 mod reply;
 mod routes;
 mod share;
