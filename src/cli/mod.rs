@@ -5,6 +5,7 @@
 mod args;
 mod decide;
 mod generate;
+mod identity;
 mod show;
 
 use std::io::Write;
@@ -494,6 +495,9 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::audit(&page.items, &style) })
         }
+        Command::User(UserCmd::Key(cmd)) => identity::user_key(backend, cli, cmd, &style).await,
+        Command::Tenant(TenantCmd::Ca(cmd)) => identity::tenant_ca(backend, cli, cmd, &style).await,
+        Command::Token(cmd) => identity::token(backend, cli, cmd, &style).await,
     }
 }
 
