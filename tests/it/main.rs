@@ -15,6 +15,7 @@ mod bad_input;
 mod cli_bulk;
 mod cli_errors;
 mod cli_fuzz;
+mod cli_identity;
 mod cli_lists;
 mod cli_manual;
 mod cli_store;
