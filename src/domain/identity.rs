@@ -12,7 +12,7 @@ use ssh_key::{Certificate, HashAlg, PublicKey, certificate::CertType};
 
 use super::error::RuleError;
 use super::list::Listed;
-use super::model::{Tenant, User};
+use super::model::{Action, AuditRecord, Target, Tenant, User};
 use super::rules::Actor;
 use super::span::Span;
 use super::text::{MAX_NAME_TEXT, check_text, sanitize, shown};
@@ -447,6 +447,30 @@ pub fn token_identity(found: Option<ApiToken>, now: DateTime<Utc>) -> Option<Tok
     })
 }
 
+/// Whether an audit record is about someone's identity (their keys, their tenant's CAs, their
+/// tokens): such a record is for the operator and the people it is about, not for every viewer of
+/// directory changes.
+pub fn is_identity_action(action: Action) -> bool {
+    matches!(
+        action,
+        Action::UserKeyAdded
+            | Action::UserKeyRemoved
+            | Action::TenantCaAdded
+            | Action::TenantCaRemoved
+            | Action::TokenCreated
+            | Action::TokenRevoked
+    )
+}
+
+/// Whether the directory user `upn` may see an audit record: any record but an identity one, and
+/// of those the ones they made or that are about them (their keys, their tokens).
+pub fn user_sees_record(upn: &str, record: &AuditRecord) -> bool {
+    !is_identity_action(record.action)
+        || record.actor == upn
+        || record.target == Target::User(upn.to_string())
+        || record.after.as_deref() == Some(upn)
+}
+
 /// Why a certificate names nobody. For the log, never for the client, who learns only that
 /// authentication failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -690,6 +714,38 @@ mod tests {
         assert_eq!(revoke_token(&erin, "abc", Some(token), now()), Err(no_token("abc")));
         assert_ne!(token_hash("jdt_abc_s"), token_hash("jdt_abc_t"));
         assert_eq!(token_hash("jdt_abc_s").len(), 64);
+    }
+
+    #[test]
+    fn identity_records_are_seen_only_by_whom_they_are_about() {
+        let record = |actor: &str, action: Action, target: Target, after: Option<&str>| AuditRecord {
+            id: 1,
+            at: now(),
+            actor: actor.into(),
+            action,
+            target,
+            app: None,
+            reason: None,
+            before: None,
+            after: after.map(str::to_string),
+        };
+        let key = record(
+            "operator:root",
+            Action::UserKeyAdded,
+            Target::User("dave@x.com".into()),
+            Some("SHA256:k"),
+        );
+        assert!(user_sees_record("dave@x.com", &key));
+        assert!(!user_sees_record("erin@x.com", &key));
+        let token =
+            record("operator:root", Action::TokenCreated, Target::Token("t1".into()), Some("dave@x.com"));
+        assert!(user_sees_record("dave@x.com", &token));
+        assert!(!user_sees_record("erin@x.com", &token));
+        let ca = record("ann@x.com", Action::TenantCaAdded, Target::Tenant("x".into()), Some("SHA256:c"));
+        assert!(user_sees_record("ann@x.com", &ca));
+        assert!(!user_sees_record("erin@x.com", &ca));
+        let user = record("operator:root", Action::UserAdded, Target::User("dave@x.com".into()), None);
+        assert!(user_sees_record("erin@x.com", &user), "directory changes stay public");
     }
 
     /// A user certificate for `principal`, signed by the CA of `ca_seed`, valid in [from, to).
