@@ -793,13 +793,13 @@ mod tests {
 
         let check = |c: &Certificate, cas: &[TenantCa]| certificate_user(c, now(), cas, directory).unwrap();
         let expired = cert(9, "dave@fabrikam.com", now() - hour * 2, now() - hour);
-        assert_eq!(check(&expired, &[fabrikam_ca.clone()]), Err(CertRefusal::Expired));
+        assert_eq!(check(&expired, std::slice::from_ref(&fabrikam_ca)), Err(CertRefusal::Expired));
         let early = cert(9, "dave@fabrikam.com", now() + hour, now() + hour * 2);
-        assert_eq!(check(&early, &[fabrikam_ca.clone()]), Err(CertRefusal::NotYetValid));
+        assert_eq!(check(&early, std::slice::from_ref(&fabrikam_ca)), Err(CertRefusal::NotYetValid));
         let stranger = cert(9, "nobody@fabrikam.com", now() - hour, now() + hour);
-        assert_eq!(check(&stranger, &[fabrikam_ca.clone()]), Err(CertRefusal::WrongPrincipal));
+        assert_eq!(check(&stranger, std::slice::from_ref(&fabrikam_ca)), Err(CertRefusal::WrongPrincipal));
         let other_tenant = cert(9, "ann@contoso.com", now() - hour, now() + hour);
-        assert_eq!(check(&other_tenant, &[fabrikam_ca.clone()]), Err(CertRefusal::OtherTenant));
+        assert_eq!(check(&other_tenant, std::slice::from_ref(&fabrikam_ca)), Err(CertRefusal::OtherTenant));
         assert_eq!(check(&valid, &[]), Err(CertRefusal::UnknownCa));
         // Another tenant's CA vouches for nobody here.
         assert_eq!(check(&valid, &[ca_of("contoso", 10)]), Err(CertRefusal::UnknownCa));

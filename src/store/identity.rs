@@ -13,12 +13,11 @@ use super::tables::{Family, Tables, Write};
 use crate::domain::identity::{ApiToken, SshKey, TenantCa, TokenOwner};
 use crate::domain::*;
 
-/// The range of an index keyed (prefix, name) that holds `prefix`'s entries after the cursor.
-fn under<'a>(
-    prefix: &'a str,
-    after: Option<&'a str>,
-    next: &'a str,
-) -> (Bound<(&'a str, &'a str)>, Bound<(&'a str, &'a str)>) {
+/// One end of a range of a table keyed (prefix, name).
+type End<'a> = Bound<(&'a str, &'a str)>;
+
+/// The range of a table keyed (prefix, name) that holds `prefix`'s entries after the cursor.
+fn under<'a>(prefix: &'a str, after: Option<&'a str>, next: &'a str) -> (End<'a>, End<'a>) {
     let from = match after {
         Some(after) => Bound::Excluded((prefix, after)),
         None => Bound::Included((prefix, "")),
