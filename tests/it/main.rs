@@ -45,6 +45,7 @@ mod service_bad_input;
 mod service_config;
 mod service_fairness;
 mod service_fuzz;
+mod service_identity;
 mod service_os_users;
 mod socket_trust;
 mod storage_conformance;
