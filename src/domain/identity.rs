@@ -801,6 +801,19 @@ mod tests {
         let other_tenant = cert(9, "ann@contoso.com", now() - hour, now() + hour);
         assert_eq!(check(&other_tenant, std::slice::from_ref(&fabrikam_ca)), Err(CertRefusal::OtherTenant));
         assert_eq!(check(&valid, &[]), Err(CertRefusal::UnknownCa));
+        // A signature that does not verify, and a host certificate, name nobody either.
+        let mut bytes = valid.to_bytes().unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered = Certificate::from_bytes(&bytes).unwrap();
+        assert_eq!(check(&tampered, std::slice::from_ref(&fabrikam_ca)), Err(CertRefusal::BadSignature));
+        let subject = private(50).public_key().key_data().clone();
+        let (from, to) = ((now() - hour).timestamp() as u64, (now() + hour).timestamp() as u64);
+        let mut host = ssh_key::certificate::Builder::new([7u8; 16].to_vec(), subject, from, to).unwrap();
+        host.cert_type(CertType::Host).unwrap();
+        host.valid_principal("dave@fabrikam.com").unwrap();
+        let host = host.sign(&private(9)).unwrap();
+        assert_eq!(check(&host, std::slice::from_ref(&fabrikam_ca)), Err(CertRefusal::NotUserCert));
         // Another tenant's CA vouches for nobody here.
         assert_eq!(check(&valid, &[ca_of("contoso", 10)]), Err(CertRefusal::UnknownCa));
     }
