@@ -159,3 +159,11 @@ pub struct Reload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missed: Option<u64>,
 }
+
+/// The body that adds an SSH key to a user, or a CA to a tenant: the public key as an OpenSSH line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicKey {
+    /// `ssh-ed25519 AAAA... comment`, as in a .pub file.
+    pub key: String,
+}

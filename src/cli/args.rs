@@ -151,6 +151,9 @@ pub enum Command {
         #[arg(value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// API tokens for the HTTPS door: make, list and revoke
+    #[command(subcommand)]
+    Token(TokenCmd),
 }
 
 impl Command {
@@ -166,6 +169,9 @@ impl Command {
                 | Command::Notifications { .. }
                 | Command::Audit { .. }
                 | Command::Backup { .. }
+                | Command::User(UserCmd::Key(UserKeyCmd::List { .. }))
+                | Command::Tenant(TenantCmd::Ca(TenantCaCmd::List { .. }))
+                | Command::Token(TokenCmd::List { .. })
         )
     }
 }
@@ -198,6 +204,115 @@ pub enum TenantCmd {
         #[arg(long)]
         license: Option<LicenseArg>,
     },
+    /// The SSH certificate authorities a tenant trusts for its users (its admins or the operator)
+    #[command(subcommand)]
+    Ca(TenantCaCmd),
+}
+
+/// A public key given on the command line or in a file (as in a .pub file).
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct KeyArgs {
+    /// The public key, e.g. "ssh-ed25519 AAAA... comment"
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// A file holding the public key, e.g. ~/.ssh/id_ed25519.pub
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantCaCmd {
+    /// Trust an SSH CA: a user certificate it signs names the tenant's user whose UPN is its principal
+    Add {
+        /// The tenant's id
+        tenant: String,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// The SSH CAs a tenant trusts, by fingerprint
+    List {
+        /// The tenant's id
+        tenant: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
+    },
+    /// Stop trusting an SSH CA
+    Remove {
+        /// The tenant's id
+        tenant: String,
+        /// The CA key's fingerprint, as `tenant ca list` shows it (SHA256:...)
+        fingerprint: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserKeyCmd {
+    /// Add an SSH key that identifies the user at the SSH door (yours, or anyone's as the operator)
+    Add {
+        /// The user's UPN
+        upn: String,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// A user's SSH keys, by fingerprint
+    List {
+        /// The user's UPN [default: you]
+        upn: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
+    },
+    /// Remove one of a user's SSH keys
+    Remove {
+        /// The user's UPN
+        upn: String,
+        /// The key's fingerprint, as `user key list` shows it (SHA256:...)
+        fingerprint: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Make an API token and print it, this once; only its hash is kept
+    Create {
+        /// The directory user it acts as [default: you]; only the operator names another user
+        #[arg(long, value_name = "UPN")]
+        user: Option<String>,
+        /// Act as the operator (only the operator makes such a token)
+        #[arg(long, conflicts_with = "user")]
+        operator: bool,
+        /// What it is for [default: token]
+        #[arg(long)]
+        name: Option<String>,
+        /// How long it lives, e.g. 30d [default: until revoked]
+        #[arg(long, value_name = "DUR", value_parser = parse_span)]
+        expires: Option<Period>,
+        /// It may only read: every change made with it is refused
+        #[arg(long)]
+        read_only: bool,
+        /// Print JSON: the token and its secret
+        #[arg(long)]
+        json: bool,
+    },
+    /// The tokens you may see (every one for the operator), never their secrets
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
+    },
+    /// Revoke a token: it identifies nobody from now on
+    Revoke {
+        /// The token's id, as `token list` shows it
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -229,6 +344,9 @@ pub enum UserCmd {
         #[command(flatten)]
         page: NamePageArgs,
     },
+    /// The SSH keys that identify a user at the SSH door
+    #[command(subcommand)]
+    Key(UserKeyCmd),
 }
 
 #[derive(Subcommand, Debug)]

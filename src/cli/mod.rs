@@ -5,6 +5,7 @@
 mod args;
 mod decide;
 mod generate;
+mod identity;
 mod show;
 
 use std::io::Write;
@@ -557,6 +558,9 @@ async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Comma
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::audit(&page.items, &times) })
         }
+        Command::User(UserCmd::Key(cmd)) => identity::user_key(backend, cli, cmd, &times).await,
+        Command::Tenant(TenantCmd::Ca(cmd)) => identity::tenant_ca(backend, cli, cmd, &times).await,
+        Command::Token(cmd) => identity::token(backend, cli, cmd, &times).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The rules of JIT access as plain types and functions: no I/O, no clock, no store.
 
 pub mod error;
+pub mod identity;
 pub mod known_text;
 pub mod list;
 pub mod model;

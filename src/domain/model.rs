@@ -396,6 +396,24 @@ pub enum Action {
     /// An approver or a customer admin ended access early.
     #[serde(rename = "access.revoke")]
     AccessRevoked,
+    /// A user or the operator added an SSH key to a user.
+    #[serde(rename = "user.key.add")]
+    UserKeyAdded,
+    /// A user or the operator removed a user's SSH key.
+    #[serde(rename = "user.key.remove")]
+    UserKeyRemoved,
+    /// A tenant admin or the operator made a tenant trust an SSH certificate authority.
+    #[serde(rename = "tenant.ca.add")]
+    TenantCaAdded,
+    /// A tenant admin or the operator took a tenant's trust from an SSH certificate authority.
+    #[serde(rename = "tenant.ca.remove")]
+    TenantCaRemoved,
+    /// A user or the operator made an API token.
+    #[serde(rename = "token.create")]
+    TokenCreated,
+    /// A user or the operator revoked an API token.
+    #[serde(rename = "token.revoke")]
+    TokenRevoked,
 }
 
 impl Action {
@@ -415,6 +433,12 @@ impl Action {
             Action::AccessStarted => "access.start",
             Action::AccessExpired => "access.expire",
             Action::AccessRevoked => "access.revoke",
+            Action::UserKeyAdded => "user.key.add",
+            Action::UserKeyRemoved => "user.key.remove",
+            Action::TenantCaAdded => "tenant.ca.add",
+            Action::TenantCaRemoved => "tenant.ca.remove",
+            Action::TokenCreated => "token.create",
+            Action::TokenRevoked => "token.revoke",
         }
     }
 }
@@ -433,6 +457,8 @@ pub enum Target {
     App(String),
     /// A request, by id.
     Request(u64),
+    /// An API token, by its public id.
+    Token(String),
 }
 
 impl std::fmt::Display for Target {
@@ -443,6 +469,7 @@ impl std::fmt::Display for Target {
             Target::Offer(id) => write!(f, "offer/{id}"),
             Target::App(name) => write!(f, "app/{name}"),
             Target::Request(id) => write!(f, "request/{id}"),
+            Target::Token(id) => write!(f, "token/{id}"),
         }
     }
 }
@@ -462,6 +489,7 @@ mod compact_target {
         Offer(String),
         App(String),
         Request(u64),
+        Token(String),
     }
 
     pub fn serialize<S: Serializer>(target: &Target, serializer: S) -> Result<S::Ok, S::Error> {
@@ -474,6 +502,7 @@ mod compact_target {
             Target::Offer(id) => Numbered::Offer(id),
             Target::App(name) => Numbered::App(name),
             Target::Request(id) => Numbered::Request(id),
+            Target::Token(id) => Numbered::Token(id),
         }
         .serialize(serializer)
     }
@@ -488,6 +517,7 @@ mod compact_target {
             Numbered::Offer(id) => Target::Offer(id),
             Numbered::App(name) => Target::App(name),
             Numbered::Request(id) => Target::Request(id),
+            Numbered::Token(id) => Target::Token(id),
         })
     }
 }

@@ -50,7 +50,7 @@ pub trait Lookup {
 }
 
 /// The tenant of this id, or a not-found refusal that says how to add one.
-fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant, L::Error> {
+pub(crate) fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant, L::Error> {
     Ok(l.tenant(id)?.ok_or_else(|| {
         RuleError::not_found(format!("no tenant `{}`: add it with `jitdesk tenant add`", shown(id)))
     })?)

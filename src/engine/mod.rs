@@ -7,6 +7,7 @@ mod clock;
 mod commands;
 mod error;
 mod event;
+mod identity;
 mod limits;
 pub mod maintenance;
 mod queries;
@@ -24,6 +25,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
 pub use event::Committed;
+pub use identity::{AddCa, AddKey, NewSecret, RemoveCa, RemoveKey, RevokeToken};
 pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer};
 

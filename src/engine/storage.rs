@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::{Error, Result, StoreError};
 use super::maintenance::{Compacted, StoreInfo};
+use crate::domain::identity::{ApiToken, SshKey, TenantCa, TokenOwner};
 use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
 
@@ -131,6 +132,22 @@ pub trait Reads: Lookup<Error = Error> {
     fn need_request(&self, id: u64) -> Result<AccessRequest> {
         self.request(id)?.ok_or_else(|| rules::no_request(id).into())
     }
+    /// The SSH key of this fingerprint, whoever has it: one get.
+    fn ssh_key(&self, fingerprint: &str) -> Result<Option<SshKey>>;
+    /// One user's SSH keys, in fingerprint order after the cursor.
+    fn ssh_keys_of(&self, upn: &str, paging: &Paging<String>) -> Result<Page<SshKey>>;
+    /// The CA of this fingerprint as one tenant trusts it.
+    fn tenant_ca(&self, tenant: &str, fingerprint: &str) -> Result<Option<TenantCa>>;
+    /// One tenant's trusted CAs, in fingerprint order after the cursor.
+    fn tenant_cas_of(&self, tenant: &str, paging: &Paging<String>) -> Result<Page<TenantCa>>;
+    /// Every tenant's record of the CA of this fingerprint, found without reading other CAs.
+    fn cas_by_fingerprint(&self, fingerprint: &str) -> Result<Vec<TenantCa>>;
+    /// The token of this public id.
+    fn token(&self, id: &str) -> Result<Option<ApiToken>>;
+    /// The token whose secret has this hash: one get.
+    fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>>;
+    /// One owner's tokens (None: everyone's), in id order after the cursor.
+    fn tokens_of(&self, owner: Option<&TokenOwner>, paging: &Paging<String>) -> Result<Page<ApiToken>>;
 }
 
 /// The writes, inside one transaction. Each keeps every index its reads walk consistent.
@@ -161,6 +178,18 @@ pub trait Writes: Reads {
     /// Records the newest notification a user has seen, as given: keeping it from going backwards
     /// is the caller's.
     fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()>;
+    /// Stores an SSH key under its fingerprint, replacing any stored there; its user's list holds
+    /// it, and no other user's does.
+    fn put_ssh_key(&mut self, key: &SshKey) -> Result<()>;
+    /// Removes the SSH key of this fingerprint, if any, from every index.
+    fn remove_ssh_key(&mut self, fingerprint: &str) -> Result<()>;
+    /// Stores a tenant's trusted CA, replacing the tenant's record of the same key.
+    fn put_tenant_ca(&mut self, ca: &TenantCa) -> Result<()>;
+    /// Removes a tenant's trust in a CA, if any, from every index.
+    fn remove_tenant_ca(&mut self, tenant: &str, fingerprint: &str) -> Result<()>;
+    /// Stores a token under its id, replacing any stored there; its hash and owner find it as
+    /// they are now.
+    fn put_token(&mut self, token: &ApiToken) -> Result<()>;
 }
 
 impl dyn Storage {

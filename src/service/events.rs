@@ -20,6 +20,7 @@ use super::fairness::Held;
 use super::identity::{Caller, Peer};
 use crate::api::limits::{KEEP_ALIVE, MAX_STREAMS_PER_UID};
 use crate::api::wire::{EVENT_READY, EVENT_RELOAD, ErrorKind, Reload, ReloadReason};
+use crate::domain::identity;
 use crate::engine::{Committed, Engine};
 use crate::json;
 
@@ -115,10 +116,14 @@ impl Feed {
     }
 
     /// The event as the viewer may see it: directory changes (tenants, users, offers) are public, as
-    /// their lists are; changes to an application only for its parties, as in `Engine::audit`;
-    /// of the users notified, only the viewer.
+    /// their lists are, but changes to someone's keys, CAs or tokens only for whom they are about;
+    /// changes to an application only for its parties, as in `Engine::audit`; of the users
+    /// notified, only the viewer.
     async fn visible(&mut self, event: &Committed) -> Option<json::Committed> {
         let Some(viewer) = &self.viewer else { return Some(event.into()) };
+        if !identity::user_sees_record(viewer, &event.record) {
+            return None;
+        }
         if let Some(app) = &event.record.app {
             let sees = match self.seen.get(app) {
                 Some(sees) => *sees,

@@ -17,6 +17,7 @@ mod extract;
 mod fairness;
 pub mod https;
 pub mod identity;
+mod remote_identity;
 mod reply;
 mod routes;
 mod share;

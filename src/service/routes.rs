@@ -45,6 +45,7 @@ pub fn router() -> axum::Router<State> {
         .route(paths::AUDIT, get(audit))
         .route(paths::EVENTS, get(events::stream))
         .route(paths::BACKUP, get(backup::backup))
+        .merge(super::remote_identity::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }
@@ -61,7 +62,7 @@ async fn wrong_method() -> ApiError {
     )
 }
 
-fn paging<C>(limit: Option<usize>, after: Option<C>) -> ApiResult<Paging<C>> {
+pub(super) fn paging<C>(limit: Option<usize>, after: Option<C>) -> ApiResult<Paging<C>> {
     Ok(Paging::asked(limit, after)?)
 }
 
@@ -69,7 +70,7 @@ fn id(text: &str) -> ApiResult<u64> {
     text.parse().map_err(|_| ApiError::not_found(format!("no request `{text}`: request ids are numbers")))
 }
 
-fn created<T: serde::Serialize>(location: Option<String>, body: T) -> Response {
+pub(super) fn created<T: serde::Serialize>(location: Option<String>, body: T) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(LOCATION, location);
@@ -85,7 +86,7 @@ fn set_header(response: &mut Response, name: HeaderName, value: &str) {
 
 /// A list answer: its part of the list, `X-Jitdesk-More`, and when more come after it a `Link` to
 /// the next part: the same query with the cursor moved on.
-fn listed<T: Listed>(uri: &Uri, page: &Page<T>, views: impl serde::Serialize) -> Response {
+pub(super) fn listed<T: Listed>(uri: &Uri, page: &Page<T>, views: impl serde::Serialize) -> Response {
     let mut response = Json(views).into_response();
     set_header(&mut response, HeaderName::from_static(MORE_HEADER), &page.more.to_string());
     if let Some(next) = page.next() {
@@ -106,7 +107,7 @@ fn listed<T: Listed>(uri: &Uri, page: &Page<T>, views: impl serde::Serialize) ->
 /// An empty JSON object; anything else in it is refused.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Nothing {}
+pub(super) struct Nothing {}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -127,9 +128,9 @@ struct Limit {
 /// The paging of a list whose cursor is a name (or a tenant's or offer's id).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NameLimit {
-    limit: Option<usize>,
-    after: Option<String>,
+pub(super) struct NameLimit {
+    pub(super) limit: Option<usize>,
+    pub(super) after: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

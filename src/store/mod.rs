@@ -7,6 +7,7 @@ mod codec;
 mod error;
 mod files;
 mod holder;
+mod identity;
 mod maintenance;
 mod read;
 mod tables;
@@ -63,9 +64,14 @@ impl Store {
         };
         let store = Store { db: RwLock::new(Db::Write(db)), path: path.to_path_buf() };
         // Checked again: a file that needed crash recovery could not be vetted read-only.
-        let found = schema(path, &store.begin_read()?)?;
+        let txn = store.begin_read()?;
+        let (found, lacks_tables) = (schema(path, &txn)?, tables::lacks_tables(&txn)?);
+        drop(txn);
         if found < SCHEMA_VERSION {
             store.write_in(|txn, t| t.migrate(txn, found))?;
+        } else if lacks_tables {
+            // Tables added since the file was written start empty; opening them for writing makes them.
+            store.write(|_| Ok::<_, Error>(()))?;
         }
         Ok(store)
     }
@@ -120,8 +126,12 @@ impl Store {
         files::check_owner(path)?;
         let Some(db) = vet(path)? else { return Ok(None) };
         let store = Store { db: RwLock::new(Db::Read(db)), path: path.to_path_buf() };
-        // An older store needs migrating, which only the read-write open does.
-        Ok((schema(path, &store.begin_read()?)? == SCHEMA_VERSION).then_some(store))
+        // An older store needs migrating, and one without this build's newer tables needs them
+        // made, which only the read-write open does.
+        let txn = store.begin_read()?;
+        let current = schema(path, &txn)? == SCHEMA_VERSION && !tables::lacks_tables(&txn)?;
+        drop(txn);
+        Ok(current.then_some(store))
     }
 
     /// The path the store was opened at.

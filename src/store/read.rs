@@ -62,7 +62,7 @@ fn newest<'a>(mut sources: Vec<Ids<'a>>) -> Result<Ids<'a>> {
 }
 
 /// The first `limit` items (None: all), and whether another followed them.
-fn page<T>(items: impl Iterator<Item = Result<T>>, limit: Option<usize>) -> Result<Page<T>> {
+pub(super) fn page<T>(items: impl Iterator<Item = Result<T>>, limit: Option<usize>) -> Result<Page<T>> {
     let limit = limit.unwrap_or(usize::MAX);
     let mut page = Page { items: Vec::new(), more: false };
     for item in items {
@@ -364,7 +364,7 @@ impl<F: Family> Tables<F> {
 }
 
 /// The records of a table keyed by name, in name order after the cursor, that `keep` admits.
-fn named<T: serde::de::DeserializeOwned>(
+pub(super) fn named<T: serde::de::DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     name: &str,
     paging: &Paging<String>,

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use jitdesk::domain::identity;
 use jitdesk::domain::*;
 use jitdesk::engine::maintenance::StoreInfo;
 use jitdesk::engine::storage::{Reads, Storage, Writes};
@@ -729,4 +730,141 @@ fn redb_keeps_nothing_of_a_failed_write() {
 #[test]
 fn redb_opens_again_after_a_failure_and_lets_go_of_a_damaged_store() {
     reopening_after_a_failure_and_letting_go(redb);
+}
+
+fn ssh_key(fingerprint: &str, upn: &str) -> identity::SshKey {
+    identity::SshKey {
+        fingerprint: fingerprint.into(),
+        key: format!("ssh-ed25519 {fingerprint}"),
+        upn: upn.into(),
+        comment: "laptop".into(),
+        added_at: at(1),
+    }
+}
+
+fn tenant_ca(tenant: &str, fingerprint: &str) -> identity::TenantCa {
+    identity::TenantCa {
+        tenant: tenant.into(),
+        fingerprint: fingerprint.into(),
+        key: format!("ssh-ed25519 {fingerprint}"),
+        comment: String::new(),
+        added_at: at(2),
+    }
+}
+
+fn token(id: &str, owner: identity::TokenOwner) -> identity::ApiToken {
+    identity::ApiToken {
+        id: id.into(),
+        hash: identity::token_hash(&format!("jdt_{id}_secret")),
+        owner,
+        name: format!("{id} token"),
+        created_at: at(3),
+        expires_at: Some(at(1000)),
+        read_only: false,
+        revoked_at: None,
+    }
+}
+
+/// Every identity record as each lookup finds it, compared with what the model says should be there:
+/// each key once, by its fingerprint and in its user's list only; each CA by tenant and by
+/// fingerprint; each token by id, by hash and in its owner's list.
+fn check_identity(
+    t: &dyn Reads,
+    keys: &BTreeMap<String, identity::SshKey>,
+    cas: &[identity::TenantCa],
+    tokens: &[identity::ApiToken],
+) -> jitdesk::Result<()> {
+    for upn in ["a@cust", "p@pub", "nobody@x"] {
+        let theirs: Vec<_> = keys.values().filter(|k| k.upn == upn).cloned().collect();
+        assert_eq!(t.ssh_keys_of(upn, &Paging::default())?.items, theirs, "{upn}'s keys");
+        for key in &theirs {
+            assert_eq!(t.ssh_key(&key.fingerprint)?.as_ref(), Some(key));
+        }
+    }
+    assert_eq!(t.ssh_key("SHA256:none")?, None);
+    for tenant in ["cust", "pub"] {
+        let theirs: Vec<_> = cas.iter().filter(|c| c.tenant == tenant).cloned().collect();
+        assert_eq!(t.tenant_cas_of(tenant, &Paging::default())?.items, theirs, "{tenant}'s CAs");
+    }
+    for ca in cas {
+        assert_eq!(t.tenant_ca(&ca.tenant, &ca.fingerprint)?.as_ref(), Some(ca));
+        let trusting: Vec<_> = cas.iter().filter(|c| c.fingerprint == ca.fingerprint).cloned().collect();
+        assert_eq!(t.cas_by_fingerprint(&ca.fingerprint)?, trusting);
+    }
+    assert_eq!(t.tokens_of(None, &Paging::default())?.items, tokens);
+    for owner in [identity::TokenOwner::Operator, identity::TokenOwner::User("p@pub".into())] {
+        let theirs: Vec<_> = tokens.iter().filter(|k| k.owner == owner).cloned().collect();
+        assert_eq!(t.tokens_of(Some(&owner), &Paging::default())?.items, theirs, "{owner}'s tokens");
+    }
+    for token in tokens {
+        assert_eq!(t.token(&token.id)?.as_ref(), Some(token));
+        assert_eq!(t.token_by_hash(&token.hash)?.as_ref(), Some(token));
+    }
+    assert_eq!(t.token_by_hash(&identity::token_hash("jdt_none_secret"))?, None);
+    Ok(())
+}
+
+fn identity_records_stay_unique_and_indexed(open: Open) {
+    use identity::TokenOwner::{Operator, User};
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    let mut keys = BTreeMap::new();
+    let mut cas = Vec::new();
+    let mut tokens = Vec::new();
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+
+    // Keys: added, listed per user, walked with a cursor, and unique by fingerprint: storing a
+    // fingerprint again moves it, leaving no trace in the first user's list.
+    for (fp, upn) in [("SHA256:b", "p@pub"), ("SHA256:a", "p@pub"), ("SHA256:c", "a@cust")] {
+        write(&s, |t| t.put_ssh_key(&ssh_key(fp, upn)));
+        keys.insert(fp.to_string(), ssh_key(fp, upn));
+        read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    }
+    let walked =
+        walk(1, |k: &identity::SshKey| k.fingerprint.clone(), |p| read(&s, |t| t.ssh_keys_of("p@pub", &p)));
+    assert_eq!(walked.iter().map(|k| k.fingerprint.as_str()).collect::<Vec<_>>(), ["SHA256:a", "SHA256:b"]);
+    write(&s, |t| t.put_ssh_key(&ssh_key("SHA256:a", "a@cust")));
+    keys.insert("SHA256:a".into(), ssh_key("SHA256:a", "a@cust"));
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    write(&s, |t| t.remove_ssh_key("SHA256:b"));
+    keys.remove("SHA256:b");
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    write(&s, |t| t.remove_ssh_key("SHA256:never"));
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+
+    // CAs: one authority trusted by two tenants is found for both, and stays for one when the
+    // other lets go of it.
+    for (tenant, fp) in [("cust", "SHA256:ca1"), ("pub", "SHA256:ca1"), ("pub", "SHA256:ca2")] {
+        write(&s, |t| t.put_tenant_ca(&tenant_ca(tenant, fp)));
+        cas.push(tenant_ca(tenant, fp));
+        cas.sort_by(|a, b| (&a.tenant, &a.fingerprint).cmp(&(&b.tenant, &b.fingerprint)));
+        read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    }
+    write(&s, |t| t.remove_tenant_ca("cust", "SHA256:ca1"));
+    cas.retain(|c| !(c.tenant == "cust" && c.fingerprint == "SHA256:ca1"));
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+
+    // Tokens: found by id, hash and owner; a revoked token is stored again under the same id
+    // and keeps one entry in each index.
+    for (id, owner) in [("t2", User("p@pub".into())), ("t1", Operator), ("t3", User("p@pub".into()))] {
+        write(&s, |t| t.put_token(&token(id, owner.clone())));
+        tokens.push(token(id, owner));
+        tokens.sort_by(|a, b| a.id.cmp(&b.id));
+        read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    }
+    let revoked = identity::ApiToken { revoked_at: Some(at(50)), ..tokens[1].clone() };
+    write(&s, |t| t.put_token(&revoked));
+    tokens[1] = revoked;
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+
+    // All of it is there after opening again.
+    drop(s);
+    let s = open(dir.path());
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+}
+
+#[test]
+fn redb_keeps_identity_records_unique_and_indexed() {
+    identity_records_stay_unique_and_indexed(redb);
 }

@@ -393,3 +393,39 @@ async fn a_schema_3_store_tells_every_user_what_it_told_them() {
         db.begin_read().unwrap().list_tables().unwrap().map(|t| t.name().to_string()).collect();
     assert!(!names.iter().any(|n| n == "notifications"), "no notification is kept whole: {names:?}");
 }
+
+/// A store written before the identity tables existed (schema 3 without them) opens: a read-only
+/// open hands it to the read-write one, which makes the tables, empty, and keeps everything else.
+#[tokio::test]
+async fn a_store_without_the_identity_tables_gets_them_empty_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = schema_2_copy(&dir);
+    shows_what_it_showed(&path).await;
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        for name in ["ssh_keys", "ssh_keys_by_user", "tenant_cas", "tenant_cas_by_fingerprint"] {
+            assert!(txn.delete_table(TableDefinition::<&str, &[u8]>::new(name)).is_ok(), "{name}");
+        }
+        for name in ["tokens", "tokens_by_hash", "tokens_by_owner"] {
+            assert!(txn.delete_table(TableDefinition::<&str, &[u8]>::new(name)).is_ok(), "{name}");
+        }
+        txn.commit().unwrap();
+        let txn = db.begin_read().unwrap();
+        let names: Vec<String> = txn.list_tables().unwrap().map(|t| t.name().to_string()).collect();
+        assert!(!names.iter().any(|n| n.starts_with("ssh_keys") || n.starts_with("tokens")), "{names:?}");
+    }
+    assert!(jitdesk::store::open_read_only(&path).unwrap().is_none(), "read-only cannot make tables");
+    let storage = jitdesk::store::open(&path, OpenMode::Existing).expect("opens for writing");
+    let empty = storage
+        .query(|t| {
+            Ok(t.ssh_keys_of("alice@contoso.com", &Paging::default())?.items.is_empty()
+                && t.tokens_of(None, &Paging::default())?.items.is_empty()
+                && t.cas_by_fingerprint("SHA256:x")?.is_empty())
+        })
+        .unwrap();
+    assert!(empty, "the new tables are there and empty");
+    drop(storage);
+    assert!(jitdesk::store::open_read_only(&path).unwrap().is_some(), "and read-only opens find them");
+    shows_what_it_showed(&path).await;
+}
