@@ -1,0 +1,223 @@
+//! The dashboard on a terminal that is not this process's own: a remote session's (the SSH door
+//! opens one per client that asks for a terminal and a shell). The session hands over the bytes its
+//! client types, a channel for what is drawn, its size as it changes and its client's environment;
+//! the dashboard runs in the caller's task on the same event loop as on a local terminal, with the
+//! engine's rules for the session's actor.
+//!
+//! Nothing here touches this process's terminal, environment or signals: the size comes from the
+//! session (ratatui's crossterm backend would ask this process's tty), the look from the client's
+//! `TERM`, `COLORTERM`, `NO_COLOR` and `LANG`, and no thread or timer runs while nothing changes.
+
+use std::io::{self, Write};
+use std::pin::pin;
+
+use chrono::Utc;
+use ratatui::Terminal;
+use ratatui::backend::{Backend as Draw, ClearType, CrosstermBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
+use tokio::sync::{mpsc, watch};
+
+use super::app::App;
+pub use super::capabilities::TermEnv;
+use super::remote_input::RemoteInput;
+use super::{Door, Ending, capabilities, event_loop, terminal, ui_for};
+use crate::client::Backend;
+use crate::client::Error::Local;
+use crate::config::Config;
+use crate::domain::rules::Actor;
+
+/// The largest terminal drawn, columns by rows: a client may claim any size, and the screen's
+/// buffers grow with it.
+pub const MAX_SIZE: (u16, u16) = (500, 200);
+
+/// The most output kept for a client that does not take it: beyond it the client counts as gone.
+pub const OUTPUT_CAP: usize = 4 * 1024 * 1024;
+
+/// A remote terminal, as the session that opened it hands it over.
+pub struct RemoteTerminal {
+    /// What the client types, as it arrives; the session closes it (drops its sender) when the
+    /// client goes away.
+    pub input: mpsc::Receiver<Vec<u8>>,
+    /// What to show the client, in chunks to send as they come: one per flush, a frame in a few.
+    /// When the channel is full, output waits in the dashboard and goes with the next chunk; past
+    /// `OUTPUT_CAP` waiting, or once the receiver is gone, the dashboard ends as on a hang-up.
+    pub output: mpsc::Sender<Vec<u8>>,
+    /// Its size, columns by rows; the session sends a new one on each window change.
+    pub size: watch::Receiver<(u16, u16)>,
+    /// The client's environment, as far as the dashboard reads it (`TermEnv::from_vars`).
+    pub env: TermEnv,
+}
+
+impl TermEnv {
+    /// The variables a client sent, of which only `TERM`, `COLORTERM`, `NO_COLOR` and `LANG` count.
+    pub fn from_vars<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> TermEnv {
+        let mut env = TermEnv::default();
+        for (name, value) in vars {
+            match name {
+                "TERM" => env.term = Some(value.to_string()),
+                "COLORTERM" => env.colorterm = Some(value.to_string()),
+                "NO_COLOR" => env.no_color = !value.is_empty(),
+                "LANG" => env.locale = Some(value.to_string()).filter(|v| !v.is_empty()),
+                _ => {}
+            }
+        }
+        env
+    }
+}
+
+/// Runs the dashboard on a remote terminal as `actor`, with the service's config (keys, time style,
+/// bell, mouse, theme; built-in themes only), until the user quits (`Ok(Ending::Quit)`) or the
+/// client goes away: when its input ends the run returns at once with the same error as a hang-up
+/// of a local terminal, and writes nothing more. A terminal that cannot move the cursor (`TERM`
+/// unset or `dumb`) is refused with a one-line error before anything is written.
+///
+/// The config is read before this returns; the future owns everything it needs, is `Send`, and
+/// spawns no thread: the caller runs it in its session's task.
+pub fn run_remote(
+    backend: Backend,
+    actor: Actor,
+    config: &Config,
+    term: RemoteTerminal,
+) -> impl Future<Output = crate::client::Result<Ending>> + Send + 'static {
+    let ui = capabilities::refusal(true, term.env.term.as_deref())
+        .map_or_else(|| ui_for(config, None, false, &term.env, None), Err);
+    async move {
+        let ui = ui.map_err(Local)?;
+        let RemoteTerminal { mut input, output, size, .. } = term;
+        // Subscribed before the first load, so nothing committed after it is missed.
+        let changes = backend.subscribe().await?;
+        let mut app = App::new(ui, Utc::now());
+        app.link = Some(backend.link());
+        if let Actor::User(upn) = &actor {
+            app.starting_as = Some(upn.clone());
+        }
+        let mouse = app.ui.mouse;
+        let gone = |e: io::Error| Local(format!("the terminal went away (cannot write to it: {e})"));
+        let mut out = ChannelOutput { tx: output, waiting: Vec::new() };
+        terminal::open_screen(&mut out, mouse).map_err(gone)?;
+        let draw = SessionBackend {
+            inner: CrosstermBackend::new(out),
+            size: size.clone(),
+            cursor: Position::ORIGIN,
+        };
+        let mut screen = Terminal::new(draw).map_err(gone)?;
+        let result = {
+            let mut events = pin!(RemoteInput::new(&mut input, size).into_stream());
+            let door = Door { input: &mut events, term: &mut screen, stops: None };
+            event_loop(&backend, &actor, app, changes, None, door).await
+        };
+        // A client that went away is told nothing more; one still there gets its screen back.
+        if !input.is_closed() {
+            let _ = terminal::close_screen(screen.backend_mut(), mouse);
+        }
+        result
+    }
+}
+
+/// The session's size as drawn: at least one cell, at most `MAX_SIZE`.
+fn session_size(size: &watch::Receiver<(u16, u16)>) -> Size {
+    let (cols, rows) = *size.borrow();
+    Size::new(cols.clamp(1, MAX_SIZE.0), rows.clamp(1, MAX_SIZE.1))
+}
+
+/// Output for a session's channel: written bytes gather here and go as one chunk on each flush.
+struct ChannelOutput {
+    tx: mpsc::Sender<Vec<u8>>,
+    /// Written and not yet taken by the channel.
+    waiting: Vec<u8>,
+}
+
+impl Write for ChannelOutput {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.waiting.len() + bytes.len() > OUTPUT_CAP {
+            return Err(io::Error::other("the client does not take what is sent to it"));
+        }
+        self.waiting.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.waiting.is_empty() {
+            return Ok(());
+        }
+        match self.tx.try_send(std::mem::take(&mut self.waiting)) {
+            Ok(()) => Ok(()),
+            // It goes with the next flush, in order.
+            Err(mpsc::error::TrySendError::Full(chunk)) => {
+                self.waiting = chunk;
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(io::Error::new(io::ErrorKind::BrokenPipe, "the session is closed"))
+            }
+        }
+    }
+}
+
+/// ratatui's crossterm backend on a session's output, sized by the session instead of this
+/// process's tty, and never asking the terminal where its cursor is (that would read this
+/// process's stdin): the dashboard draws full screen and knows where it put the cursor.
+struct SessionBackend {
+    inner: CrosstermBackend<ChannelOutput>,
+    size: watch::Receiver<(u16, u16)>,
+    cursor: Position,
+}
+
+impl Draw for SessionBackend {
+    type Error = io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.inner.draw(content)
+    }
+
+    fn hide_cursor(&mut self) -> io::Result<()> {
+        self.inner.hide_cursor()
+    }
+
+    fn show_cursor(&mut self) -> io::Result<()> {
+        self.inner.show_cursor()
+    }
+
+    fn get_cursor_position(&mut self) -> io::Result<Position> {
+        Ok(self.cursor)
+    }
+
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
+        self.cursor = position.into();
+        self.inner.set_cursor_position(self.cursor)
+    }
+
+    fn clear(&mut self) -> io::Result<()> {
+        self.inner.clear()
+    }
+
+    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        self.inner.clear_region(clear_type)
+    }
+
+    fn size(&self) -> io::Result<Size> {
+        Ok(session_size(&self.size))
+    }
+
+    fn window_size(&mut self) -> io::Result<WindowSize> {
+        Ok(WindowSize { columns_rows: session_size(&self.size), pixels: Size::default() })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Draw::flush(&mut self.inner)
+    }
+}
+
+impl Write for SessionBackend {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.inner.write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Write::flush(&mut self.inner)
+    }
+}
