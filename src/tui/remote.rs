@@ -10,6 +10,7 @@
 
 use std::io::{self, Write};
 use std::pin::pin;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use ratatui::Terminal;
@@ -21,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 use super::app::App;
 pub use super::capabilities::TermEnv;
 use super::remote_input::RemoteInput;
-use super::{Door, Ending, capabilities, event_loop, terminal, ui_for};
+use super::{Door, Ending, capabilities, event_loop, hung_up, terminal, ui_for};
 use crate::client::Backend;
 use crate::client::Error::Local;
 use crate::config::Config;
@@ -32,6 +33,7 @@ use crate::domain::rules::Actor;
 pub const MAX_SIZE: (u16, u16) = (500, 200);
 
 /// The most output kept for a client that does not take it: beyond it the client counts as gone.
+/// A whole frame of the largest terminal fits many times over.
 pub const OUTPUT_CAP: usize = 4 * 1024 * 1024;
 
 /// A remote terminal, as the session that opened it hands it over.
@@ -39,9 +41,9 @@ pub struct RemoteTerminal {
     /// What the client types, as it arrives; the session closes it (drops its sender) when the
     /// client goes away.
     pub input: mpsc::Receiver<Vec<u8>>,
-    /// What to show the client, in chunks to send as they come: one per flush, a frame in a few.
-    /// When the channel is full, output waits in the dashboard and goes with the next chunk; past
-    /// `OUTPUT_CAP` waiting, or once the receiver is gone, the dashboard ends as on a hang-up.
+    /// What to show the client, in chunks to send as they come (a frame in a few). While the
+    /// channel is full, output waits in the dashboard, merged, and goes as soon as there is room;
+    /// past `OUTPUT_CAP` waiting, or once the receiver is gone, the dashboard ends as on a hang-up.
     pub output: mpsc::Sender<Vec<u8>>,
     /// Its size, columns by rows; the session sends a new one on each window change.
     pub size: watch::Receiver<(u16, u16)>,
@@ -93,17 +95,19 @@ pub fn run_remote(
             app.starting_as = Some(upn.clone());
         }
         let mouse = app.ui.mouse;
-        let gone = |e: io::Error| Local(format!("the terminal went away (cannot write to it: {e})"));
-        let mut out = ChannelOutput { tx: output, waiting: Vec::new() };
+        let gone = |e: io::Error| hung_up(&format!("cannot write to it: {e}"));
+        let outbox = Arc::new(Outbox { tx: output, waiting: Mutex::new(Vec::new()) });
+        let mut out = ChannelOutput { outbox: outbox.clone(), written: Vec::new() };
         terminal::open_screen(&mut out, mouse).map_err(gone)?;
         let draw = SessionBackend {
             inner: CrosstermBackend::new(out),
             size: size.clone(),
             cursor: Position::ORIGIN,
+            over: false,
         };
         let mut screen = Terminal::new(draw).map_err(gone)?;
         let result = {
-            let mut events = pin!(RemoteInput::new(&mut input, size).into_stream());
+            let mut events = pin!(RemoteInput::new(&mut input, size, outbox).into_stream());
             let door = Door { input: &mut events, term: &mut screen, stops: None };
             event_loop(&backend, &actor, app, changes, None, door).await
         };
@@ -111,6 +115,7 @@ pub fn run_remote(
         if !input.is_closed() {
             let _ = terminal::close_screen(screen.backend_mut(), mouse);
         }
+        screen.backend_mut().over = true;
         result
     }
 }
@@ -121,31 +126,63 @@ fn session_size(size: &watch::Receiver<(u16, u16)>) -> Size {
     Size::new(cols.clamp(1, MAX_SIZE.0), rows.clamp(1, MAX_SIZE.1))
 }
 
-/// Output for a session's channel: written bytes gather here and go as one chunk on each flush.
-struct ChannelOutput {
+/// What the dashboard draws on its way to a session's channel: chunks go as soon as the channel has
+/// room; while it has none they wait here, merged in order, and the session's input (`RemoteInput`,
+/// which the event loop always waits on) sends them once it has.
+pub(crate) struct Outbox {
     tx: mpsc::Sender<Vec<u8>>,
     /// Written and not yet taken by the channel.
-    waiting: Vec<u8>,
+    waiting: Mutex<Vec<u8>>,
+}
+
+impl Outbox {
+    /// The waiting bytes, sent as soon as the channel has room; never while none wait.
+    pub(crate) async fn send_waiting(&self) {
+        if self.lock().is_empty() {
+            return std::future::pending().await;
+        }
+        // The receiver gone shows at the next write; until then nothing is lost by waiting.
+        let Ok(permit) = self.tx.reserve().await else { return std::future::pending().await };
+        permit.send(std::mem::take(&mut *self.lock()));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        // Only the session's own task takes it, never across an await: a poisoned lock still holds
+        // whole chunks.
+        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Writes to an `Outbox`: written bytes gather and go as one chunk on each flush.
+struct ChannelOutput {
+    outbox: Arc<Outbox>,
+    /// Written since the last flush.
+    written: Vec<u8>,
 }
 
 impl Write for ChannelOutput {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        if self.waiting.len() + bytes.len() > OUTPUT_CAP {
+        if self.written.len() + self.outbox.lock().len() + bytes.len() > OUTPUT_CAP {
             return Err(io::Error::other("the client does not take what is sent to it"));
         }
-        self.waiting.extend_from_slice(bytes);
+        self.written.extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.waiting.is_empty() {
+        if self.written.is_empty() {
             return Ok(());
         }
-        match self.tx.try_send(std::mem::take(&mut self.waiting)) {
+        let mut waiting = self.outbox.lock();
+        if !waiting.is_empty() {
+            // Behind what already waits, in order.
+            waiting.append(&mut self.written);
+            return Ok(());
+        }
+        match self.outbox.tx.try_send(std::mem::take(&mut self.written)) {
             Ok(()) => Ok(()),
-            // It goes with the next flush, in order.
             Err(mpsc::error::TrySendError::Full(chunk)) => {
-                self.waiting = chunk;
+                *waiting = chunk;
                 Ok(())
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
@@ -162,6 +199,10 @@ struct SessionBackend {
     inner: CrosstermBackend<ChannelOutput>,
     size: watch::Receiver<(u16, u16)>,
     cursor: Position,
+    /// The run is over: the cursor is the client's again, or the client is gone. ratatui shows the
+    /// cursor once more when its terminal is dropped, and reports a failure on this process's
+    /// stderr: there is nothing to show it on.
+    over: bool,
 }
 
 impl Draw for SessionBackend {
@@ -179,6 +220,9 @@ impl Draw for SessionBackend {
     }
 
     fn show_cursor(&mut self) -> io::Result<()> {
+        if self.over {
+            return Ok(());
+        }
         self.inner.show_cursor()
     }
 

@@ -6,10 +6,13 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::Event;
 use tokio::sync::{mpsc, watch};
+
+use super::remote::Outbox;
 
 /// How long a lone ESC waits for the rest of a sequence before it is the Esc key: long enough for a
 /// sequence split across two packets, short enough not to be felt.
@@ -95,9 +98,13 @@ impl Decoder {
     }
 }
 
-/// A remote terminal's input: its bytes as they arrive, and its size as it changes.
+/// A remote terminal's input: its bytes as they arrive, and its size as it changes; and what waits
+/// to be drawn on it.
 pub(crate) struct RemoteInput<'a> {
     bytes: &'a mut mpsc::Receiver<Vec<u8>>,
+    /// The session's output, whose waiting bytes go out from here: the event loop always waits on
+    /// its input, and has nothing else to wait on when a frame is stuck behind a full channel.
+    outbox: Arc<Outbox>,
     /// None once the session stopped telling sizes: the last one stays.
     size: Option<watch::Receiver<(u16, u16)>>,
     decoder: Decoder,
@@ -107,8 +114,12 @@ pub(crate) struct RemoteInput<'a> {
 impl<'a> RemoteInput<'a> {
     /// Reads from `bytes`, which stays the caller's: once the run is over, whether it closed tells
     /// whether the client went away.
-    pub(crate) fn new(bytes: &'a mut mpsc::Receiver<Vec<u8>>, size: watch::Receiver<(u16, u16)>) -> Self {
-        RemoteInput { bytes, size: Some(size), decoder: Decoder::default(), ready: VecDeque::new() }
+    pub(crate) fn new(
+        bytes: &'a mut mpsc::Receiver<Vec<u8>>,
+        size: watch::Receiver<(u16, u16)>,
+        outbox: Arc<Outbox>,
+    ) -> Self {
+        RemoteInput { bytes, outbox, size: Some(size), decoder: Decoder::default(), ready: VecDeque::new() }
     }
 
     /// The next event; None as soon as the input ends (the client went away), whatever is pending.
@@ -130,6 +141,7 @@ impl<'a> RemoteInput<'a> {
                     None => self.size = None,
                 },
                 () = tokio::time::sleep(ESC_WAIT), if lone_esc => self.decoder.flush(&mut self.ready),
+                () = self.outbox.send_waiting() => {}
             }
         }
     }
