@@ -170,6 +170,9 @@ impl Write for ChannelOutput {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if self.outbox.tx.is_closed() {
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the session is closed"));
+        }
         if self.written.is_empty() {
             return Ok(());
         }
@@ -263,5 +266,50 @@ impl Write for SessionBackend {
 
     fn flush(&mut self) -> io::Result<()> {
         Write::flush(&mut self.inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    fn output(capacity: usize) -> (ChannelOutput, Arc<Outbox>, mpsc::Receiver<Vec<u8>>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let outbox = Arc::new(Outbox { tx, waiting: Mutex::new(Vec::new()) });
+        (ChannelOutput { outbox: outbox.clone(), written: Vec::new() }, outbox, rx)
+    }
+
+    fn send(out: &mut ChannelOutput, bytes: &[u8]) -> io::Result<()> {
+        out.write_all(bytes)?;
+        out.flush()
+    }
+
+    #[tokio::test]
+    async fn output_waits_for_room_and_goes_in_order() {
+        let (mut out, outbox, mut rx) = output(1);
+        assert!(outbox.send_waiting().now_or_never().is_none(), "nothing waits: nothing to do");
+        for chunk in [&b"one"[..], b"two", b"three"] {
+            send(&mut out, chunk).expect("a full channel is no error");
+        }
+        assert_eq!(rx.recv().await.as_deref(), Some(&b"one"[..]));
+        outbox.send_waiting().await;
+        assert_eq!(rx.recv().await.as_deref(), Some(&b"twothree"[..]), "what waited, merged in order");
+        send(&mut out, b"four").expect("room again");
+        assert_eq!(rx.recv().await.as_deref(), Some(&b"four"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_takes_nothing_or_went_away_is_a_write_error() {
+        let (mut out, _outbox, rx) = output(1);
+        send(&mut out, b"fills the channel").expect("sent");
+        send(&mut out, &vec![b'x'; OUTPUT_CAP - 1]).expect("waits");
+        assert!(send(&mut out, b"yy").is_err(), "past the cap");
+        drop(rx);
+        let (mut out, _outbox, rx) = output(1);
+        drop(rx);
+        let err = send(&mut out, b"to nobody").expect_err("the session is closed");
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 }
