@@ -260,11 +260,6 @@ pub fn downgrade(color: Color) -> Color {
     }
 }
 
-/// Whether the terminal announces 24-bit colour; over SSH COLORTERM is often lost, so no means no.
-pub fn truecolor_from_env() -> bool {
-    std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
