@@ -29,7 +29,7 @@ use crossterm::execute;
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use jitdesk::config::Config;
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
-use jitdesk::domain::{ApprovalMode, License, Span, TenantKind};
+use jitdesk::domain::{ApprovalMode, License, Period, TenantKind};
 use jitdesk::engine::OpenMode;
 use jitdesk::engine::{Batch, Engine, ManualClock, SystemClock};
 use jitdesk::tui::app::{App, Tab, Ui};
@@ -901,7 +901,7 @@ async fn access_store(path: &Path, now: DateTime<Utc>, length: TimeDelta, spacin
         name: "contoso-crm".into(),
         offer: "fabrikam-crm".into(),
         mode: Some(ApprovalMode::AutoApprove),
-        max_duration: Some(Span::from_secs(8 * 3600)),
+        max_duration: Some(Period::from_secs(8 * 3600)),
         ..Deployment::default()
     };
     engine.run(&as_user(ALICE), app).await.expect("deploy");
@@ -912,7 +912,7 @@ async fn access_store(path: &Path, now: DateTime<Utc>, length: TimeDelta, spacin
             app: "contoso-crm".into(),
             roles: vec!["Reader".into()],
             start: None,
-            duration: Span::from_secs(length.num_seconds()),
+            duration: Period::from_secs(length.num_seconds()),
             justification: format!("INC-{}: look at the failing job", 20_000 + i),
             ticket: Some(format!("INC-{}", 20_000 + i)),
         };

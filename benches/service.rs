@@ -693,7 +693,7 @@ async fn subscriber(mut stream: Stream, count: usize) -> HashMap<u64, Instant> {
             if name != "message" {
                 continue;
             }
-            let Ok(event) = serde_json::from_str::<jitdesk::json::Event>(&data) else { continue };
+            let Ok(event) = serde_json::from_str::<jitdesk::json::Committed>(&data) else { continue };
             let record = event.record;
             if let (Action::RequestCreated, Target::Request(id), Some(EVENT_APP)) =
                 (record.action, record.target, record.app.as_deref())

@@ -21,6 +21,28 @@ pub struct Config {
     pub service_user: Option<String>,
     /// Where the service also answers SSH, e.g. `0.0.0.0:2222` (`serve --ssh` wins).
     pub ssh: Option<String>,
+    /// `jitdesk serve` also serves the API over HTTPS on this `ADDR:PORT` (`--listen` wins).
+    pub listen: Option<String>,
+    /// The HTTPS door's certificate chain, PEM (`--tls-cert` wins).
+    pub tls_cert: Option<PathBuf>,
+    /// The HTTPS door's private key, PEM, readable by the service's user alone (`--tls-key` wins).
+    pub tls_key: Option<PathBuf>,
+    /// The CA whose client certificates name directory users by their e-mail (`--client-ca` wins).
+    pub client_ca: Option<PathBuf>,
+    /// Plain HTTP on `listen`, which must then be a loopback address.
+    pub insecure: bool,
+    /// The remote service the CLI and the dashboard use, `https://host:port` (`JITDESK_URL` wins):
+    /// then no local store is opened.
+    pub url: Option<String>,
+    /// The file holding the token for `url`, readable by its owner alone (`JITDESK_TOKEN` wins).
+    pub token_file: Option<PathBuf>,
+    /// The CA that signed the remote service's certificate, PEM (`--ca` wins); else the web's
+    /// usual roots.
+    pub ca: Option<PathBuf>,
+    /// A client certificate for `url`, PEM (`JITDESK_CERT` wins), for a service with a client CA.
+    pub cert: Option<PathBuf>,
+    /// Its private key, PEM, readable by its owner alone (`JITDESK_KEY` wins).
+    pub key: Option<PathBuf>,
     /// The dashboard's theme: `default`, `light`, `high-contrast`, `mono`, or the name of one of
     /// the user's theme files (`--theme` wins); None: `default`, or `mono` under `NO_COLOR`.
     pub theme: Option<String>,
@@ -66,6 +88,16 @@ impl Default for Config {
             socket: None,
             service_user: None,
             ssh: None,
+            listen: None,
+            tls_cert: None,
+            tls_key: None,
+            client_ca: None,
+            insecure: false,
+            url: None,
+            token_file: None,
+            ca: None,
+            cert: None,
+            key: None,
             theme: None,
             bell: true,
             mouse: false,

@@ -32,11 +32,11 @@ pub struct JitAccessPolicy {
     /// Whether requests wait for an approver or are approved at once; absent without JIT.
     pub jit_approval_mode: Option<ApprovalMode>,
     /// The longest access a request may ask for; absent without JIT.
-    pub maximum_jit_access_duration: Option<Span>,
+    pub maximum_jit_access_duration: Option<Period>,
     /// Who may decide requests, in the policy's order.
     pub jit_approvers: Vec<Approver>,
     /// How long a request may wait for a decision before it times out; absent without JIT; not an ARM field.
-    pub request_timeout: Option<Span>,
+    pub request_timeout: Option<Period>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +104,7 @@ pub struct SchedulingPolicy {
     #[serde(rename = "type")]
     pub kind: String,
     /// How long the access lasts once it starts.
-    pub duration: Span,
+    pub duration: Period,
     /// The start the requester asked for, in UTC.
     pub start_time: DateTime<Utc>,
 }
@@ -297,16 +297,16 @@ pub struct AccessCheck {
 /// One engine event: the audit record of a committed change and the users it notified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Event {
+pub struct Committed {
     /// The change as the audit log keeps it.
     pub record: AuditRecord,
     /// The UPNs of the users the change notified; on the event stream only the subscriber, or all for the operator.
     pub notified: Vec<String>,
 }
 
-impl From<&crate::engine::Event> for Event {
-    fn from(e: &crate::engine::Event) -> Self {
-        Event { record: e.record.clone(), notified: e.notified.clone() }
+impl From<&crate::engine::Committed> for Committed {
+    fn from(e: &crate::engine::Committed) -> Self {
+        Committed { record: e.record.clone(), notified: e.notified.clone() }
     }
 }
 
@@ -327,7 +327,7 @@ mod tests {
             requester: "dave@fabrikam.com".into(),
             roles: vec!["Owner".into(), "Reader".into()],
             start: at(2),
-            duration: Span::from_hours(2),
+            duration: Period::from_hours(2),
             justification: "INC-1: stuck".into(),
             ticket: Some("INC-1".into()),
             created_at: at(1),
@@ -354,9 +354,9 @@ mod tests {
             policy: JitPolicy {
                 enabled: true,
                 mode: ApprovalMode::ManualApprove,
-                max_duration: Span::from_hours(4),
+                max_duration: Period::from_hours(4),
                 approvers: vec!["alice@contoso.com".into()],
-                request_timeout: Span::from_hours(2),
+                request_timeout: Period::from_hours(2),
             },
             deployed_by: "alice@contoso.com".into(),
             deployed_at: at(3),

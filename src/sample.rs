@@ -111,7 +111,7 @@ fn ask(app: &str, role: &str, duration: TimeDelta, ticket: &str, why: &str) -> N
         app: app.into(),
         roles: vec![role.into()],
         start: None,
-        duration: Span::from_secs(duration.num_seconds()),
+        duration: Period::from_secs(duration.num_seconds()),
         // Ticket first, as service desks write it, so lists show which incident a request belongs to.
         justification: format!("{ticket}: {why}"),
         ticket: Some(ticket.into()),
@@ -279,9 +279,9 @@ impl Story<'_> {
             name: "contoso-crm-eu".into(),
             offer: "fabrikam-crm".into(),
             mode: Some(ApprovalMode::ManualApprove),
-            max_duration: Some(Span::from_hours(4)),
+            max_duration: Some(Period::from_hours(4)),
             approvers: vec!["bob@contoso.com".into()],
-            request_timeout: Some(Span::from_hours(2)),
+            request_timeout: Some(Period::from_hours(2)),
             ..Deployment::default()
         };
         self.deploy("carol@contoso.com", eu).await?;

@@ -30,6 +30,10 @@ pub const MAX_CONNECTIONS: usize = 1024;
 pub const RESERVED_FILES: usize = 64;
 /// How many connections one uid may have open at once; more are closed at once.
 pub const MAX_CONNECTIONS_PER_UID: usize = 64;
+/// How many connections one address may have open at once on the HTTPS door; more are closed at once.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+/// How long a client of the HTTPS door may take to finish its TLS handshake; then it is closed.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many event streams one uid may have open at once; more are refused with 429.
 pub const MAX_STREAMS_PER_UID: usize = 16;
 /// How many refusals of one uid are logged in each `REFUSAL_INTERVAL`; the rest are summed up in

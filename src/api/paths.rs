@@ -45,8 +45,21 @@ pub const EVENTS: &str = "/v1/events";
 /// `GET`: a consistent copy of the whole store as a redb file (operator).
 pub const BACKUP: &str = "/v1/backup";
 
+/// `GET` lists a user's SSH keys; `POST` adds one (the user or the operator).
+pub const USER_KEYS: &str = "/v1/users/{upn}/keys";
+/// `DELETE` removes one of a user's SSH keys, by fingerprint (the user or the operator).
+pub const USER_KEY: &str = "/v1/users/{upn}/keys/{fingerprint}";
+/// `GET` lists a tenant's trusted SSH CAs; `POST` adds one (its admins or the operator).
+pub const TENANT_CAS: &str = "/v1/tenants/{id}/cas";
+/// `DELETE` takes a tenant's trust from an SSH CA, by fingerprint (its admins or the operator).
+pub const TENANT_CA: &str = "/v1/tenants/{id}/cas/{fingerprint}";
+/// `GET` lists the API tokens the caller may see; `POST` makes one and answers its secret once.
+pub const TOKENS: &str = "/v1/tokens";
+/// `POST` revokes an API token (its owner or the operator).
+pub const TOKEN_REVOKE: &str = "/v1/tokens/{id}/revoke";
+
 /// Every route, for whoever needs them all (the router's tests, the document's).
-pub const ALL: [&str; 20] = [
+pub const ALL: [&str; 26] = [
     HEALTH,
     ME,
     TENANTS,
@@ -67,6 +80,12 @@ pub const ALL: [&str; 20] = [
     AUDIT,
     EVENTS,
     BACKUP,
+    USER_KEYS,
+    USER_KEY,
+    TENANT_CAS,
+    TENANT_CA,
+    TOKENS,
+    TOKEN_REVOKE,
 ];
 
 /// The socket beside a store: `<store file>.sock`.
@@ -101,14 +120,52 @@ pub fn revoke(id: u64) -> String {
     fill(REVOKE, &id.to_string())
 }
 
+/// A user's SSH keys' path.
+pub fn user_keys(upn: &str) -> String {
+    fill(USER_KEYS, upn)
+}
+
+/// One of a user's SSH keys' path.
+pub fn user_key(upn: &str, fingerprint: &str) -> String {
+    fill_each(USER_KEY, &[upn, fingerprint])
+}
+
+/// A tenant's trusted SSH CAs' path.
+pub fn tenant_cas(tenant: &str) -> String {
+    fill(TENANT_CAS, tenant)
+}
+
+/// One of a tenant's trusted SSH CAs' path.
+pub fn tenant_ca(tenant: &str, fingerprint: &str) -> String {
+    fill_each(TENANT_CA, &[tenant, fingerprint])
+}
+
+/// The path that revokes a token.
+pub fn token_revoke(id: &str) -> String {
+    fill(TOKEN_REVOKE, id)
+}
+
 /// `pattern` with its one `{...}` segment replaced by `value`, percent-encoded.
 fn fill(pattern: &str, value: &str) -> String {
-    match (pattern.find('{'), pattern.find('}')) {
-        (Some(open), Some(close)) if open < close => {
-            format!("{}{}{}", &pattern[..open], encode(value), &pattern[close + 1..])
+    fill_each(pattern, &[value])
+}
+
+/// `pattern` with its `{...}` segments replaced by `values` in order, percent-encoded.
+fn fill_each(pattern: &str, values: &[&str]) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    for value in values {
+        match (rest.find('{'), rest.find('}')) {
+            (Some(open), Some(close)) if open < close => {
+                out.push_str(&rest[..open]);
+                out.push_str(&encode(value));
+                rest = &rest[close + 1..];
+            }
+            _ => break,
         }
-        _ => pattern.to_string(),
     }
+    out.push_str(rest);
+    out
 }
 
 /// Percent-encodes a path segment or query value: everything but unreserved characters.
@@ -142,6 +199,9 @@ mod tests {
         assert_eq!(decide(12, false), "/v1/requests/12/deny");
         assert_eq!(cancel(3), "/v1/requests/3/cancel");
         assert_eq!(revoke(4), "/v1/access/4/revoke");
+        assert_eq!(user_key("d@x.com", "SHA256:a/b+c"), "/v1/users/d%40x.com/keys/SHA256%3Aa%2Fb%2Bc");
+        assert_eq!(tenant_ca("fab", "SHA256:z"), "/v1/tenants/fab/cas/SHA256%3Az");
+        assert_eq!(token_revoke("ab12"), "/v1/tokens/ab12/revoke");
     }
 
     #[test]

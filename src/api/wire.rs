@@ -97,7 +97,7 @@ pub struct Health {
     pub service: String,
     /// The service's crate version, as `jitdesk --version` prints it.
     pub version: String,
-    /// The store file the service owns, as it was given to `serve`.
+    /// The store file the service owns, as it was given to `serve`; empty on the HTTPS door.
     pub store: String,
 }
 
@@ -158,4 +158,12 @@ pub struct Reload {
     /// How many events were dropped, for `lagged`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missed: Option<u64>,
+}
+
+/// The body that adds an SSH key to a user, or a CA to a tenant: the public key as an OpenSSH line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicKey {
+    /// `ssh-ed25519 AAAA... comment`, as in a .pub file.
+    pub key: String,
 }

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::list::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::when::parse_time;
 
-use crate::domain::{ApprovalMode, License, RequestState, Span, TenantKind};
+use crate::domain::{ApprovalMode, License, Period, RequestState, TenantKind};
 
 /// Everything `jitdesk` takes on its command line: the global options and at most one command.
 #[derive(Parser, Debug)]
@@ -28,6 +28,9 @@ pub struct Cli {
     /// Act as this directory user [default: the user whose login name is your OS login]
     #[arg(long = "as", global = true, env = "JITDESK_USER", value_name = "UPN")]
     pub as_user: Option<String>,
+    /// The CA that signed the remote service's certificate (PEM), with JITDESK_URL [default: the web's usual roots]
+    #[arg(long, global = true, env = "JITDESK_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// Show times in UTC instead of local time
     #[arg(long, global = true, env = "JITDESK_UTC")]
     pub utc: bool,
@@ -132,6 +135,21 @@ pub enum Command {
         /// and exit (the key is made beside the store if it is not there yet)
         #[arg(long, conflicts_with_all = ["socket", "group", "ssh", "operator_keys"])]
         print_host_key: bool,
+        /// Also serve the API over HTTPS on this address, e.g. 0.0.0.0:8443 (needs --tls-cert and --tls-key)
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+        /// The HTTPS door's certificate chain (PEM), yours or root's and not writable by others
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// The HTTPS door's private key (PEM), readable by you alone
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
+        /// Accept client certificates this CA signed (PEM): a certificate's e-mail is its directory user
+        #[arg(long, value_name = "FILE")]
+        client_ca: Option<PathBuf>,
+        /// Serve plain HTTP on --listen instead: only on a loopback address
+        #[arg(long)]
+        insecure: bool,
     },
     /// Print the completion script for a shell: `source <(jitdesk completions bash)`
     Completions {
@@ -145,6 +163,9 @@ pub enum Command {
         #[arg(value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// API tokens for the HTTPS door: make, list and revoke
+    #[command(subcommand)]
+    Token(TokenCmd),
 }
 
 impl Command {
@@ -160,6 +181,9 @@ impl Command {
                 | Command::Notifications { .. }
                 | Command::Audit { .. }
                 | Command::Backup { .. }
+                | Command::User(UserCmd::Key(UserKeyCmd::List { .. }))
+                | Command::Tenant(TenantCmd::Ca(TenantCaCmd::List { .. }))
+                | Command::Token(TokenCmd::List { .. })
         )
     }
 }
@@ -192,6 +216,115 @@ pub enum TenantCmd {
         #[arg(long)]
         license: Option<LicenseArg>,
     },
+    /// The SSH certificate authorities a tenant trusts for its users (its admins or the operator)
+    #[command(subcommand)]
+    Ca(TenantCaCmd),
+}
+
+/// A public key given on the command line or in a file (as in a .pub file).
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct KeyArgs {
+    /// The public key, e.g. "ssh-ed25519 AAAA... comment"
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// A file holding the public key, e.g. ~/.ssh/id_ed25519.pub
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantCaCmd {
+    /// Trust an SSH CA: a user certificate it signs names the tenant's user whose UPN is its principal
+    Add {
+        /// The tenant's id
+        tenant: String,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// The SSH CAs a tenant trusts, by fingerprint
+    List {
+        /// The tenant's id
+        tenant: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
+    },
+    /// Stop trusting an SSH CA
+    Remove {
+        /// The tenant's id
+        tenant: String,
+        /// The CA key's fingerprint, as `tenant ca list` shows it (SHA256:...)
+        fingerprint: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserKeyCmd {
+    /// Add an SSH key that identifies the user at the SSH door (yours, or anyone's as the operator)
+    Add {
+        /// The user's UPN
+        upn: String,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// A user's SSH keys, by fingerprint
+    List {
+        /// The user's UPN [default: you]
+        upn: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
+    },
+    /// Remove one of a user's SSH keys
+    Remove {
+        /// The user's UPN
+        upn: String,
+        /// The key's fingerprint, as `user key list` shows it (SHA256:...)
+        fingerprint: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Make an API token and print it, this once; only its hash is kept
+    Create {
+        /// The directory user it acts as [default: you]; only the operator names another user
+        #[arg(long, value_name = "UPN")]
+        user: Option<String>,
+        /// Act as the operator (only the operator makes such a token)
+        #[arg(long, conflicts_with = "user")]
+        operator: bool,
+        /// What it is for [default: token]
+        #[arg(long)]
+        name: Option<String>,
+        /// How long it lives, e.g. 30d [default: until revoked]
+        #[arg(long, value_name = "DUR", value_parser = parse_span)]
+        expires: Option<Period>,
+        /// It may only read: every change made with it is refused
+        #[arg(long)]
+        read_only: bool,
+        /// Print JSON: the token and its secret
+        #[arg(long)]
+        json: bool,
+    },
+    /// The tokens you may see (every one for the operator), never their secrets
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
+    },
+    /// Revoke a token: it identifies nobody from now on
+    Revoke {
+        /// The token's id, as `token list` shows it
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -223,6 +356,9 @@ pub enum UserCmd {
         #[command(flatten)]
         page: NamePageArgs,
     },
+    /// The SSH keys that identify a user at the SSH door
+    #[command(subcommand)]
+    Key(UserKeyCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -282,10 +418,10 @@ pub struct PolicyArgs {
     pub approval: Option<ModeArg>,
     /// The longest access one request may ask for, e.g. 8h or PT8H
     #[arg(long, value_name = "DUR", value_parser = parse_span)]
-    pub max_duration: Option<Span>,
+    pub max_duration: Option<Period>,
     /// How long a request waits for a decision before it times out
     #[arg(long, value_name = "DUR", value_parser = parse_span)]
-    pub request_timeout: Option<Span>,
+    pub request_timeout: Option<Period>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -349,7 +485,7 @@ pub enum RequestCmd {
         roles: Vec<String>,
         /// How long the access lasts once it starts, e.g. 2h or PT2H
         #[arg(long, value_name = "DUR", value_parser = parse_span)]
-        duration: Span,
+        duration: Period,
         /// RFC 3339, `now` or `+30m`
         #[arg(long, value_name = "TIME", value_parser = parse_start)]
         start: Option<DateTime<Utc>>,
@@ -502,8 +638,8 @@ impl From<ModeArg> for ApprovalMode {
     }
 }
 
-fn parse_span(text: &str) -> Result<Span, String> {
-    Span::parse(text).map_err(|e| e.message)
+fn parse_span(text: &str) -> Result<Period, String> {
+    Period::parse(text).map_err(|e| e.message)
 }
 
 fn parse_start(text: &str) -> Result<DateTime<Utc>, String> {

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use super::args::{Cli, DecideArgs};
-use super::show::Style;
+use super::show::Times;
 use super::{Output, ok, print, report, viewer};
 use crate::client::Backend;
 use crate::client::Result;
@@ -20,18 +20,18 @@ pub async fn run(
     cli: &Cli,
     args: &DecideArgs,
     approve: bool,
-    style: &Style,
+    times: &Times,
 ) -> Result<Output> {
     let actor = backend.actor(cli.as_user.as_deref()).await?;
     let decide = |id| Decide { id, approve, reason: args.reason.clone() };
     if let ([id], None) = (args.ids.as_slice(), &args.app) {
         // One request: its refusal is the command's error, as it always was.
-        return ok(decided(&backend.run(&actor, decide(*id)).await?, style));
+        return ok(decided(&backend.run(&actor, decide(*id)).await?, times));
     }
     let mut all = Decisions::default();
     let Some(app) = &args.app else {
         for id in &args.ids {
-            all.record(*id, backend.run(&actor, decide(*id)).await, style);
+            all.record(*id, backend.run(&actor, decide(*id)).await, times);
         }
         return Ok((String::new(), all.code()));
     };
@@ -55,7 +55,7 @@ pub async fn run(
         let page = backend.requests(&viewer, filter).await?;
         for r in &page.items {
             if rules::need_decider(&app, &upn, r, doing).is_ok() {
-                all.record(r.id, backend.run(&actor, decide(r.id)).await, style);
+                all.record(r.id, backend.run(&actor, decide(r.id)).await, times);
             }
         }
         after = page.next();
@@ -70,9 +70,9 @@ pub async fn run(
 }
 
 /// One decision's outcome line.
-fn decided(r: &AccessRequest, style: &Style) -> String {
+fn decided(r: &AccessRequest, times: &Times) -> String {
     let detail = match r.window() {
-        Some((from, end)) => format!(": access from {} until {}", style.time(from), style.time(end)),
+        Some((from, end)) => format!(": access from {} until {}", times.time(from), times.time(end)),
         None => String::new(),
     };
     format!("request {} {}{detail}\n", r.id, r.state)
@@ -86,10 +86,10 @@ struct Decisions {
 }
 
 impl Decisions {
-    fn record(&mut self, id: u64, outcome: Result<AccessRequest>, style: &Style) {
+    fn record(&mut self, id: u64, outcome: Result<AccessRequest>, times: &Times) {
         self.tried += 1;
         match outcome {
-            Ok(r) => print(&decided(&r, style)),
+            Ok(r) => print(&decided(&r, times)),
             Err(e) => {
                 self.refused += 1;
                 report(&format!("request {id}: {}", super::worded(&e)));

@@ -5,6 +5,7 @@
 pub(crate) mod args;
 mod decide;
 mod generate;
+mod identity;
 mod show;
 
 use std::io::Write;
@@ -32,7 +33,7 @@ use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::engine::{OpenMode, RequestFilter, StoreError};
 use crate::json;
 use crate::tui;
-use show::Style;
+use show::Times;
 
 pub(crate) const EXIT_USAGE: u8 = 2;
 const EXIT_NO_ACCESS: u8 = 3;
@@ -78,6 +79,11 @@ pub fn main() -> ExitCode {
         }
         _ => {}
     }
+    // Read once, here: the socket, the store's cache and limits, and how times read all come from it.
+    let config = match Config::user() {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
     let path = cli.store.clone().unwrap_or_else(default_store);
     // A service can answer for the store only where its socket file is; `init`, `demo` and `store`
     // work on the store itself, and `serve` is the service.
@@ -85,40 +91,48 @@ pub fn main() -> ExitCode {
         cli.command,
         Some(Command::Init { .. } | Command::Demo { .. } | Command::Serve { .. } | Command::Store(_))
     );
-    let socket = match client::socket_for(&path) {
-        Ok(socket) => socket,
+    let socket = client::socket_for(&path, &config);
+    // A remote service named by JITDESK_URL (or `url`) answers every client command: no store is
+    // opened here, and no socket looked for.
+    let remote = match client.then(|| client::Remote::configured(cli.ca.as_deref(), &config)).transpose() {
+        Ok(remote) => remote.flatten(),
         Err(e) => return fail(&e.to_string()),
     };
-    let service = Some(socket.clone()).filter(|socket| client && client::may_answer(socket));
+    let service =
+        Some(socket.clone()).filter(|socket| client && remote.is_none() && client::may_answer(socket));
     // One-shot commands need no I/O or timer drivers unless they talk to a service, and skipping
     // them is measurable per call. The service serves many clients at once: a thread per core.
     let mut builder = match cli.command {
         Some(Command::Serve { .. }) => tokio::runtime::Builder::new_multi_thread(),
         _ => tokio::runtime::Builder::new_current_thread(),
     };
-    if service.is_some() || matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. })) {
+    if service.is_some()
+        || remote.is_some()
+        || matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. }))
+    {
         builder.enable_all();
     }
     let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    let outcome = match runtime.block_on(run(&cli, &path, service)) {
+    let outcome = match runtime.block_on(run(&cli, &config, &path, service, remote.as_ref())) {
         // A service holds the store before its socket answers while it starts, and after its
         // socket stops answering while it stops: wait for either to finish, then try once more,
         // rather than say "in use". A service that stopped answering between finding it and
         // calling it was sent nothing (a command's one change is its last call): the same.
         Err(e)
             if client
+                && remote.is_none()
                 && matches!(e.store(), Some(StoreError::InUse { .. }))
                 && client::held_by_a_service_or_free(&path) =>
         {
             drop(runtime);
-            once_more(&cli, &path, &socket)
+            once_more(&cli, &config, &path, &socket)
         }
-        Err(Error::Unreachable(_)) if client => {
+        Err(Error::Unreachable(_)) if client && remote.is_none() => {
             drop(runtime);
-            once_more(&cli, &path, &socket)
+            once_more(&cli, &config, &path, &socket)
         }
         outcome => outcome,
     };
@@ -203,7 +217,12 @@ pub fn default_store() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("jitdesk").join("jitdesk.redb")
 }
 
-fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Result<ExitCode> {
+fn once_more(
+    cli: &Cli,
+    config: &Config,
+    path: &std::path::Path,
+    socket: &std::path::Path,
+) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -222,31 +241,56 @@ fn once_more(cli: &Cli, path: &std::path::Path, socket: &std::path::Path) -> Res
             return Err(StoreError::InUse { path: path.to_path_buf(), holder }.into());
         }
         let service = Some(socket.to_path_buf()).filter(|socket| client::may_answer(socket));
-        run(cli, path, service).await
+        run(cli, config, path, service, None).await
     })
 }
 
-/// Runs the command on the service for the store when one answers on `service` (the socket, when
-/// its file is there), otherwise on the store opened here.
-async fn run(cli: &Cli, path: &std::path::Path, service: Option<PathBuf>) -> Result<ExitCode> {
+/// Runs the command on the `remote` service when there is one; else on the service for the store
+/// when one answers on `service` (the socket, when its file is there), otherwise on the store
+/// opened here.
+async fn run(
+    cli: &Cli,
+    config: &Config,
+    path: &std::path::Path,
+    service: Option<PathBuf>,
+    remote: Option<&client::Remote>,
+) -> Result<ExitCode> {
     let command = match &cli.command {
         Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
         Some(Command::Demo { speed, keep, bell, tour, again }) => {
             let play = DemoPlay { speed: *speed, keep: *keep, bell: *bell, tour: *tour, again: *again };
             return demo(cli, play).await;
         }
-        None => return dashboard(cli, path, service.as_deref()).await,
+        None => return dashboard(cli, config, path, service.as_deref(), remote).await,
         Some(Command::Serve { print_host_key: true, .. }) => return print_host_key(path),
-        Some(Command::Serve { socket, group, ssh, operator_keys, .. }) => {
+        Some(Command::Serve {
+            socket,
+            group,
+            ssh,
+            operator_keys,
+            listen,
+            tls_cert,
+            tls_key,
+            client_ca,
+            insecure,
+            ..
+        }) => {
             let ssh = crate::service::SshOptions { addr: ssh.clone(), operator_keys: operator_keys.clone() };
-            return serve(path, socket.as_deref(), group.as_deref(), ssh).await;
+            let asked = crate::service::https::Settings {
+                listen: listen.clone(),
+                tls_cert: tls_cert.clone(),
+                tls_key: tls_key.clone(),
+                client_ca: client_ca.clone(),
+                insecure: *insecure,
+            };
+            return serve(config, path, socket.as_deref(), group.as_deref(), ssh, asked).await;
         }
-        Some(Command::Store(cmd)) => return store(path, cmd).await,
+        Some(Command::Store(cmd)) => return store(config, path, cmd).await,
         Some(command) => command,
     };
     let open = if command.only_reads() { Open::Queries } else { Open::Existing };
-    let backend = Backend::open(path, service.as_deref(), cli.as_user.as_deref(), open).await?;
-    let outcome = dispatch(&backend, cli, command).await;
+    let backend = open_backend(cli, config, path, service.as_deref(), remote, open).await?;
+    let outcome = dispatch(&backend, cli, config, command).await;
     backend.close().await?;
     let (out, code) = outcome?;
     print(&out);
@@ -274,8 +318,8 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
 }
 
 /// `jitdesk store info|compact`, on the file itself, with the cache the config sets.
-async fn store(path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
-    Config::user().map_err(Error::Local)?.store.apply();
+async fn store(config: &Config, path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
+    config.store.apply();
     match cmd {
         StoreCmd::Info { json: true } => print(&json_out(&maintenance::store_info(path).await?)?),
         StoreCmd::Info { json: false } => {
@@ -303,15 +347,21 @@ async fn store(path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
 /// The dashboard on a store, or on the service that owns it; a new store shows the first-run screen.
 /// A store opened here is served on its socket while the dashboard runs (`service::share`), so
 /// other commands on it are not locked out.
-async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path::Path>) -> Result<ExitCode> {
+async fn dashboard(
+    cli: &Cli,
+    config: &Config,
+    path: &std::path::Path,
+    service: Option<&std::path::Path>,
+    remote: Option<&client::Remote>,
+) -> Result<ExitCode> {
     // Before anything is opened or created: a refused dashboard changes nothing.
     tui::capabilities::check().map_err(Error::Local)?;
     crate::logging::to_file();
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
     // folder. The socket stays beside the path as given, where clients look for it.
     let store = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let backend = Backend::open(&store, service, cli.as_user.as_deref(), Open::Create).await?;
-    let socket = client::socket_for(path)?;
+    let backend = open_backend(cli, config, &store, service, remote, Open::Create).await?;
+    let socket = client::socket_for(path, config);
     let shown = shared(&backend, &socket, async {
         let actor = backend.actor(cli.as_user.as_deref()).await?;
         let opts = tui::Options { actor, theme: cli.theme.clone(), utc: cli.utc, bell: None, tour: None };
@@ -321,6 +371,21 @@ async fn dashboard(cli: &Cli, path: &std::path::Path, service: Option<&std::path
     backend.close().await?;
     shown?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `remote` service when there is one, without opening anything here; else `Backend::open`.
+async fn open_backend(
+    cli: &Cli,
+    config: &Config,
+    path: &std::path::Path,
+    service: Option<&std::path::Path>,
+    remote: Option<&client::Remote>,
+    open: Open,
+) -> Result<Backend> {
+    match remote {
+        Some(remote) => Ok(Backend::Remote(client::Client::remote(remote.clone(), cli.as_user.as_deref()))),
+        None => Backend::open(path, service, cli.as_user.as_deref(), open, config).await,
+    }
 }
 
 /// Runs `shown` while a store opened here is served on `socket`; the socket goes before this returns.
@@ -337,17 +402,27 @@ async fn shared<T>(backend: &Backend, socket: &std::path::Path, shown: impl Futu
 }
 
 /// The shared service, until SIGTERM or SIGINT.
+/// The HTTPS door is what the command line asks for, each setting it leaves out from config.toml.
 async fn serve(
+    config: &Config,
     path: &std::path::Path,
     socket: Option<&std::path::Path>,
     group: Option<&str>,
     ssh: crate::service::SshOptions,
+    asked: crate::service::https::Settings,
 ) -> Result<ExitCode> {
     let socket = match socket {
         Some(socket) => socket.to_path_buf(),
-        None => client::socket_for(path)?,
+        None => client::socket_for(path, config),
     };
-    match crate::service::serve(path, &socket, group, ssh).await {
+    let remote = crate::service::https::Settings {
+        listen: asked.listen.or(config.listen.clone()),
+        tls_cert: asked.tls_cert.or(config.tls_cert.clone()),
+        tls_key: asked.tls_key.or(config.tls_key.clone()),
+        client_ca: asked.client_ca.or(config.client_ca.clone()),
+        insecure: asked.insecure || config.insecure,
+    };
+    match crate::service::serve(path, &socket, group, ssh, &remote).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(crate::service::ServeError::Store(e)) => Err(e.into()),
         Err(e) => Ok(fail(&e.to_string())),
@@ -446,10 +521,10 @@ fn ok(out: String) -> Result<Output> {
     Ok((out, ExitCode::SUCCESS))
 }
 
-async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Output> {
+async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Command) -> Result<Output> {
     // The same zone as the dashboard's: `--utc`, else config.toml's `time`, else the system's.
-    let zone = Config::user().map_err(Error::Local)?.time_style(cli.utc);
-    let style = Style { zone, now: backend.now() };
+    let zone = config.time_style(cli.utc);
+    let times = Times { zone, now: backend.now() };
     // Directory changes are made as the operator (the OS login), whatever --as says.
     let operator = Actor::Operator(client::os_login().unwrap_or_else(|| "unknown".into()));
     match command {
@@ -503,14 +578,14 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::offers(&page.items) })
         }
-        Command::App(cmd) => app(backend, cli, cmd, &style).await,
-        Command::Request(cmd) => request(backend, cli, cmd, &style).await,
-        Command::Access(cmd) => access(backend, cli, cmd, &style).await,
+        Command::App(cmd) => app(backend, cli, cmd, &times).await,
+        Command::Request(cmd) => request(backend, cli, cmd, &times).await,
+        Command::Access(cmd) => access(backend, cli, cmd, &times).await,
         Command::Notifications { json, page } => {
             let upn = backend.need_user(cli.as_user.as_deref()).await?;
             let page = backend.notifications(&upn, paging(page)?).await?;
             more(&page, *json);
-            ok(if *json { json_out(&page.items)? } else { show::notifications(&page.items, &style) })
+            ok(if *json { json_out(&page.items)? } else { show::notifications(&page.items, &times) })
         }
         Command::Backup { file } => {
             let size = backend.backup(&operator, file).await?;
@@ -519,8 +594,11 @@ async fn dispatch(backend: &Backend, cli: &Cli, command: &Command) -> Result<Out
         Command::Audit { json, page } => {
             let page = backend.audit(&viewer(backend, cli).await?, paging(page)?).await?;
             more(&page, *json);
-            ok(if *json { json_out(&page.items)? } else { show::audit(&page.items, &style) })
+            ok(if *json { json_out(&page.items)? } else { show::audit(&page.items, &times) })
         }
+        Command::User(UserCmd::Key(cmd)) => identity::user_key(backend, cli, cmd, &times).await,
+        Command::Tenant(TenantCmd::Ca(cmd)) => identity::tenant_ca(backend, cli, cmd, &times).await,
+        Command::Token(cmd) => identity::token(backend, cli, cmd, &times).await,
     }
 }
 
@@ -547,7 +625,7 @@ fn more<T: Listed>(page: &Page<T>, json: bool) {
     }
 }
 
-async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, style: &Style) -> Result<Output> {
+async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Result<Output> {
     match cmd {
         AppCmd::Deploy { name, offer, policy, approvers, resource_group } => {
             let input = Deployment {
@@ -602,15 +680,15 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, style: &Style) -> Resul
                     .await?
                     .items
                     .into_iter()
-                    .filter(|g| g.is_active(style.now))
+                    .filter(|g| g.is_active(times.now))
                     .collect();
-                ok(show::app(&app, &grants, style))
+                ok(show::app(&app, &grants, times))
             }
         }
     }
 }
 
-async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) -> Result<Output> {
+async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, times: &Times) -> Result<Output> {
     match cmd {
         RequestCmd::Create { app, roles, duration, start, reason, ticket } => {
             let input = NewRequest {
@@ -633,7 +711,7 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
             ok(if *json {
                 json_out(&page.items.iter().map(json::Request::new).collect::<Vec<_>>())?
             } else {
-                show::requests(&page.items, style)
+                show::requests(&page.items, times)
             })
         }
         RequestCmd::Show { id, json } => {
@@ -643,11 +721,11 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
                 view.history = Some(detail.history);
                 ok(json_out(&view)?)
             } else {
-                ok(show::request(&detail, style))
+                ok(show::request(&detail, times))
             }
         }
-        RequestCmd::Approve(args) => decide::run(backend, cli, args, true, style).await,
-        RequestCmd::Deny(args) => decide::run(backend, cli, args, false, style).await,
+        RequestCmd::Approve(args) => decide::run(backend, cli, args, true, times).await,
+        RequestCmd::Deny(args) => decide::run(backend, cli, args, false, times).await,
         RequestCmd::Cancel { id } => {
             let r = backend.run(&backend.actor(cli.as_user.as_deref()).await?, Cancel { id: *id }).await?;
             ok(format!("request {} {}\n", r.id, r.state))
@@ -655,7 +733,7 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, style: &Style) 
     }
 }
 
-async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, style: &Style) -> Result<Output> {
+async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, times: &Times) -> Result<Output> {
     match cmd {
         AccessCmd::List { json, page } => {
             let page = backend.grants(&viewer(backend, cli).await?, paging(page)?).await?;
@@ -663,7 +741,7 @@ async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, style: &Style) ->
             ok(if *json {
                 json_out(&page.items.iter().map(json::Request::new).collect::<Vec<_>>())?
             } else {
-                show::grants(&page.items, style)
+                show::grants(&page.items, times)
             })
         }
         AccessCmd::Check { app, user } => {
@@ -672,7 +750,7 @@ async fn access(backend: &Backend, cli: &Cli, cmd: &AccessCmd, style: &Style) ->
                 AccessStatus::None { .. } => ExitCode::from(EXIT_NO_ACCESS),
                 _ => ExitCode::SUCCESS,
             };
-            Ok((show::access(app, &user.to_lowercase(), &status, style), code))
+            Ok((show::access(app, &user.to_lowercase(), &status, times), code))
         }
         AccessCmd::Revoke { id, reason } => {
             let r = backend

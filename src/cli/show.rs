@@ -1,8 +1,10 @@
 //! Human output: aligned tables and key-value blocks. Every cell passes through the sanitizer,
 //! because names, justifications and reasons come from other people.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
-use comfy_table::{Table, presets};
+use unicode_width::UnicodeWidthStr;
 
 use crate::domain::rules::AccessStatus;
 use crate::domain::text::sanitize;
@@ -13,12 +15,12 @@ use crate::engine::RequestDetail;
 
 /// How times are shown: in full with their zone, the dashboard's style, so both read alike;
 /// countdowns are relative to `now`.
-pub struct Style {
+pub struct Times {
     pub zone: TimeStyle,
     pub now: DateTime<Utc>,
 }
 
-impl Style {
+impl Times {
     pub fn time(&self, t: DateTime<Utc>) -> String {
         self.zone.full(t)
     }
@@ -28,14 +30,58 @@ impl Style {
     }
 }
 
+/// Aligned columns without borders: each column as wide as its widest cell (at least 1), cells
+/// left-aligned and two spaces apart, no trailing spaces, the header first. This is the layout of
+/// comfy-table's borderless preset, made in one pass over the cells: a command prints one such
+/// table and exits, and comfy-table's general layout (wrapping, styles, per-line splitting) cost
+/// more than the query behind the table. `tests::the_layout_is_comfy_tables` holds the two to
+/// the same bytes.
 pub fn table<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [String; N]>) -> String {
-    let mut table = Table::new();
-    table.load_style(presets::NOTHING).set_header(header);
-    for row in rows {
-        table.add_row(row.map(|cell| sanitize(&cell).into_owned()));
+    let rows: Vec<[String; N]> = rows
+        .into_iter()
+        .map(|row| {
+            row.map(|cell| match sanitize(&cell) {
+                Cow::Borrowed(_) => cell,
+                Cow::Owned(clean) => clean,
+            })
+        })
+        .collect();
+    let lines: Vec<[(String, usize); N]> = std::iter::once(header.map(str::to_string))
+        .chain(rows)
+        .map(|row| {
+            row.map(|cell| {
+                let w = width(&cell);
+                (cell, w)
+            })
+        })
+        .collect();
+    let mut widths = [1; N];
+    for row in &lines {
+        for (width, (_, w)) in widths.iter_mut().zip(row) {
+            *width = (*width).max(*w);
+        }
     }
-    // comfy-table pads the first column with a space; scripts and eyes prefer it flush left.
-    table.lines().map(|l| l.trim_end().strip_prefix(' ').unwrap_or(&l).to_string() + "\n").collect()
+    let mut out = String::new();
+    let mut line = String::new();
+    for cells in &lines {
+        line.clear();
+        for ((cell, w), width) in cells.iter().zip(widths) {
+            // A space either side of each cell, as comfy-table pads.
+            line.push(' ');
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', width - w + 1));
+        }
+        // Flush left and without the padding at the end; a line of blank cells stays as it is.
+        out.push_str(line.trim_end().strip_prefix(' ').unwrap_or(&line));
+        out.push('\n');
+    }
+    out
+}
+
+/// The columns `cell` takes on a terminal. Cells are sanitized and headers are ours, so ASCII in
+/// them is printable, one column a byte, and only other text needs Unicode's widths.
+fn width(cell: &str) -> usize {
+    if cell.is_ascii() { cell.len() } else { cell.width() }
 }
 
 fn pairs(rows: &[(&str, String)]) -> String {
@@ -103,7 +149,7 @@ pub fn apps(apps: &[Application]) -> String {
     )
 }
 
-pub fn app(a: &Application, grants: &[AccessRequest], style: &Style) -> String {
+pub fn app(a: &Application, grants: &[AccessRequest], times: &Times) -> String {
     let p = &a.policy;
     let mut rows = vec![
         ("name", a.name.clone()),
@@ -111,7 +157,7 @@ pub fn app(a: &Application, grants: &[AccessRequest], style: &Style) -> String {
         ("customer", a.customer_tenant.clone()),
         ("publisher", a.publisher_tenant.clone()),
         ("resource group", a.resource_group.clone()),
-        ("deployed", format!("{} by {}", style.time(a.deployed_at), a.deployed_by)),
+        ("deployed", format!("{} by {}", times.time(a.deployed_at), a.deployed_by)),
     ];
     if p.enabled {
         rows.extend([
@@ -123,7 +169,7 @@ pub fn app(a: &Application, grants: &[AccessRequest], style: &Style) -> String {
         ]);
         let now: Vec<String> = grants
             .iter()
-            .filter_map(|g| Some(format!("{} until {}", g.requester, style.time_rel(g.end()?))))
+            .filter_map(|g| Some(format!("{} until {}", g.requester, times.time_rel(g.end()?))))
             .collect();
         rows.push(("access now", if now.is_empty() { "nobody".into() } else { now.join("; ") }));
     } else {
@@ -132,7 +178,7 @@ pub fn app(a: &Application, grants: &[AccessRequest], style: &Style) -> String {
     pairs(&rows)
 }
 
-pub fn requests(requests: &[AccessRequest], style: &Style) -> String {
+pub fn requests(requests: &[AccessRequest], times: &Times) -> String {
     table(
         ["ID", "APP", "REQUESTER", "STATE", "ROLES", "DURATION", "WHEN"],
         requests.iter().map(|r| {
@@ -143,24 +189,24 @@ pub fn requests(requests: &[AccessRequest], style: &Style) -> String {
                 r.state.to_string(),
                 r.roles.join(","),
                 r.duration.to_string(),
-                when(r, style),
+                when(r, times),
             ]
         }),
     )
 }
 
 /// The one time that matters for a request in its state.
-fn when(r: &AccessRequest, style: &Style) -> String {
-    match r.moment(style.now) {
-        Some(Moment::Settled(t)) => style.time(t),
+fn when(r: &AccessRequest, times: &Times) -> String {
+    match r.moment(times.now) {
+        Some(Moment::Settled(t)) => times.time(t),
         Some(m @ (Moment::DecideBy(t) | Moment::Starts(t) | Moment::Ends(t))) => {
-            format!("{} {}", m.verb(), until(style.now, t))
+            format!("{} {}", m.verb(), until(times.now, t))
         }
         None => String::new(),
     }
 }
 
-pub fn request(d: &RequestDetail, style: &Style) -> String {
+pub fn request(d: &RequestDetail, times: &Times) -> String {
     let r = &d.request;
     let mut rows = vec![
         ("id", r.id.to_string()),
@@ -168,32 +214,32 @@ pub fn request(d: &RequestDetail, style: &Style) -> String {
         ("requester", r.requester.clone()),
         ("state", r.state.to_string()),
         ("roles", r.roles.join(", ")),
-        ("start", style.time(r.start)),
+        ("start", times.time(r.start)),
         ("duration", format!("{} ({})", r.duration, r.duration.iso())),
         ("justification", r.justification.clone()),
         ("ticket", r.ticket.clone().unwrap_or_else(|| "-".into())),
-        ("created", style.time(r.created_at)),
+        ("created", times.time(r.created_at)),
     ];
     if r.state == RequestState::Pending {
-        rows.push(("decide by", style.time_rel(r.decide_by)));
+        rows.push(("decide by", times.time_rel(r.decide_by)));
     }
     if let Some(v) = &r.decision {
         let verdict = if r.state == RequestState::Denied { "denied" } else { "approved" };
-        rows.push(("decision", format!("{verdict} by {} at {}: {}", v.by, style.time(v.at), v.reason)));
+        rows.push(("decision", format!("{verdict} by {} at {}: {}", v.by, times.time(v.at), v.reason)));
     }
     if let Some((from, end)) = r.window() {
-        rows.push(("access", format!("{} until {}", style.time(from), style.time_rel(end))));
+        rows.push(("access", format!("{} until {}", times.time(from), times.time_rel(end))));
     }
     if let Some(v) = &r.closed {
-        rows.push(("ended", format!("{} by {}: {}", style.time(v.at), v.by, v.reason)));
+        rows.push(("ended", format!("{} by {}: {}", times.time(v.at), v.by, v.reason)));
     }
     let mut out = pairs(&rows);
     out.push_str("\nhistory\n");
-    out.push_str(&audit(&d.history, style));
+    out.push_str(&audit(&d.history, times));
     out
 }
 
-pub fn grants(grants: &[AccessRequest], style: &Style) -> String {
+pub fn grants(grants: &[AccessRequest], times: &Times) -> String {
     table(
         ["ID", "APP", "USER", "ROLES", "FROM", "UNTIL", "APPROVED BY", "REASON"],
         grants.iter().map(|g| {
@@ -204,8 +250,8 @@ pub fn grants(grants: &[AccessRequest], style: &Style) -> String {
                 g.app.clone(),
                 g.requester.clone(),
                 g.roles.join(","),
-                if from > style.now { style.time_rel(from) } else { style.time(from) },
-                style.time_rel(end),
+                if from > times.now { times.time_rel(from) } else { times.time(from) },
+                times.time_rel(end),
                 decision.as_ref().map(|v| v.by.clone()).unwrap_or_default(),
                 decision.map(|v| v.reason).unwrap_or_default(),
             ]
@@ -213,27 +259,27 @@ pub fn grants(grants: &[AccessRequest], style: &Style) -> String {
     )
 }
 
-pub fn access(app: &str, upn: &str, status: &AccessStatus, style: &Style) -> String {
+pub fn access(app: &str, upn: &str, status: &AccessStatus, times: &Times) -> String {
     let line = match status {
         AccessStatus::Permanent => {
             format!("{upn} has permanent access to {app}: it was deployed without JIT access")
         }
         AccessStatus::Active { request, until } => {
-            format!("{upn} has access to {app} until {} (request {request})", style.time_rel(*until))
+            format!("{upn} has access to {app} until {} (request {request})", times.time_rel(*until))
         }
         AccessStatus::None { why } => format!("{upn} has no access to {app}: {why}"),
     };
     format!("{}\n", sanitize(&line))
 }
 
-pub fn notifications(items: &[Notification], style: &Style) -> String {
+pub fn notifications(items: &[Notification], times: &Times) -> String {
     table(
         ["AT", "REQUEST", "MESSAGE"],
-        items.iter().map(|n| [style.time(n.at), n.request.to_string(), n.message.clone()]),
+        items.iter().map(|n| [times.time(n.at), n.request.to_string(), n.message.clone()]),
     )
 }
 
-pub fn audit(records: &[AuditRecord], style: &Style) -> String {
+pub fn audit(records: &[AuditRecord], times: &Times) -> String {
     table(
         ["AT", "ACTOR", "ACTION", "TARGET", "CHANGE", "REASON"],
         records.iter().map(|a| {
@@ -243,7 +289,7 @@ pub fn audit(records: &[AuditRecord], style: &Style) -> String {
                 _ => String::new(),
             };
             [
-                style.time(a.at),
+                times.time(a.at),
                 a.actor.clone(),
                 a.action.name().into(),
                 a.target.to_string(),
@@ -274,4 +320,48 @@ pub fn store_info(path: &std::path::Path, info: &crate::engine::maintenance::Sto
     });
     out.push_str(&table(["TABLE", "ENTRIES", "STORED BYTES", "METADATA BYTES", "FRAGMENTED BYTES"], rows));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use comfy_table::{Table, presets};
+    use proptest::prelude::*;
+
+    /// The table as comfy-table lays it out with its borderless preset, flush left.
+    fn comfy<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+        let mut table = Table::new();
+        table.load_style(presets::NOTHING).set_header(header);
+        for row in rows {
+            table.add_row(row.clone().map(|cell| sanitize(&cell).into_owned()));
+        }
+        table.lines().map(|l| l.trim_end().strip_prefix(' ').unwrap_or(&l).to_string() + "\n").collect()
+    }
+
+    #[test]
+    fn columns_are_as_wide_as_their_widest_cell_and_two_spaces_apart() {
+        let rows =
+            [["7".to_string(), "crm".to_string(), String::new()], ["1234".into(), "a".into(), "x".into()]];
+        assert_eq!(table(["ID", "APP", "WHEN"], rows.clone()), "ID    APP  WHEN\n7     crm\n1234  a    x\n");
+        assert_eq!(table(["ID", "APP", "WHEN"], rows.clone()), comfy(["ID", "APP", "WHEN"], &rows));
+        assert_eq!(table(["ID"], Vec::<[String; 1]>::new()), "ID\n");
+    }
+
+    proptest! {
+        #[test]
+        fn the_layout_is_comfy_tables(
+            rows in proptest::collection::vec(
+                proptest::array::uniform3(prop_oneof![
+                    "[a-z0-9@. -]{0,12}",
+                    "\\PC{0,6}",
+                    any::<String>(),
+                    Just(String::new()),
+                    Just(" ".to_string()),
+                ]),
+                0..6,
+            )
+        ) {
+            prop_assert_eq!(table(["ID", "", "WHEN"], rows.clone()), comfy(["ID", "", "WHEN"], &rows));
+        }
+    }
 }

@@ -12,9 +12,12 @@ use super::{Client, Events};
 use super::{Error, Result};
 use crate::api::paths::{self, encode};
 use crate::api::wire::{self, MORE_HEADER};
+use crate::config::Config;
+use crate::domain::identity::{NewToken, SshKey, TenantCa, TokenInfo};
 use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use crate::domain::*;
+use crate::engine::{AddCa, AddKey, NewSecret, RemoveCa, RemoveKey, RevokeToken};
 use crate::engine::{
     Cancel, Command, Decide, Engine, MarkSeen, RequestDetail, Revoke, SetPolicy, SystemClock, Viewer,
 };
@@ -116,6 +119,7 @@ impl Backend {
         service: Option<&Path>,
         as_user: Option<&str>,
         open: Open,
+        config: &Config,
     ) -> Result<Backend> {
         if let Some(socket) = service
             && let Some(client) = Client::discover(store, socket, as_user).await?
@@ -130,7 +134,6 @@ impl Backend {
         }
         // The same limits as the service, so a local store is no way around them, and the cache
         // the config sets, before the store is opened with it.
-        let config = crate::config::Config::user().map_err(Error::Local)?;
         config.store.apply();
         let clock = Arc::new(SystemClock);
         let engine = match open {
@@ -417,6 +420,39 @@ impl Backend {
         }
     }
 
+    /// A user's SSH keys, for the user themself or the operator.
+    pub async fn ssh_keys(&self, viewer: &Viewer, upn: &str, paging: Paging<String>) -> Result<Page<SshKey>> {
+        match self {
+            Backend::Local(engine) => Ok(engine.ssh_keys(viewer, upn, whole(paging)).await?),
+            Backend::Remote(client) => {
+                list(client, as_header(viewer), &paths::user_keys(upn), vec![], paging).await
+            }
+        }
+    }
+
+    /// The SSH certificate authorities a tenant trusts, for its admins or the operator.
+    pub async fn tenant_cas(
+        &self,
+        viewer: &Viewer,
+        tenant: &str,
+        paging: Paging<String>,
+    ) -> Result<Page<TenantCa>> {
+        match self {
+            Backend::Local(engine) => Ok(engine.tenant_cas(viewer, tenant, whole(paging)).await?),
+            Backend::Remote(client) => {
+                list(client, as_header(viewer), &paths::tenant_cas(tenant), vec![], paging).await
+            }
+        }
+    }
+
+    /// The API tokens the viewer may see, never with their secret.
+    pub async fn tokens(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<TokenInfo>> {
+        match self {
+            Backend::Local(engine) => Ok(engine.tokens(viewer, whole(paging)).await?),
+            Backend::Remote(client) => list(client, as_header(viewer), paths::TOKENS, vec![], paging).await,
+        }
+    }
+
     // ---- questions about one directory user, as that user ----
 
     /// The user's notifications, newest first.
@@ -540,5 +576,45 @@ impl Routed for MarkSeen {
         let body = wire::MarkSeen { upto: self.upto };
         let _: wire::Seen = client.submit(Method::POST, paths::SEEN, as_user, &body).await?;
         Ok(())
+    }
+}
+
+impl Routed for AddKey {
+    async fn send(self, client: &Client, as_user: Option<&str>) -> Result<SshKey> {
+        let body = wire::PublicKey { key: self.key };
+        client.submit(Method::POST, &paths::user_keys(&self.upn), as_user, &body).await
+    }
+}
+
+impl Routed for RemoveKey {
+    async fn send(self, client: &Client, as_user: Option<&str>) -> Result<SshKey> {
+        let path = paths::user_key(&self.upn, &self.fingerprint);
+        client.submit(Method::DELETE, &path, as_user, &serde_json::json!({})).await
+    }
+}
+
+impl Routed for AddCa {
+    async fn send(self, client: &Client, as_user: Option<&str>) -> Result<TenantCa> {
+        let body = wire::PublicKey { key: self.key };
+        client.submit(Method::POST, &paths::tenant_cas(&self.tenant), as_user, &body).await
+    }
+}
+
+impl Routed for RemoveCa {
+    async fn send(self, client: &Client, as_user: Option<&str>) -> Result<TenantCa> {
+        let path = paths::tenant_ca(&self.tenant, &self.fingerprint);
+        client.submit(Method::DELETE, &path, as_user, &serde_json::json!({})).await
+    }
+}
+
+impl Routed for NewToken {
+    async fn send(self, client: &Client, as_user: Option<&str>) -> Result<NewSecret> {
+        client.submit(Method::POST, paths::TOKENS, as_user, &self).await
+    }
+}
+
+impl Routed for RevokeToken {
+    async fn send(self, client: &Client, as_user: Option<&str>) -> Result<TokenInfo> {
+        client.submit(Method::POST, &paths::token_revoke(&self.id), as_user, &serde_json::json!({})).await
     }
 }

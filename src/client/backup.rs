@@ -11,7 +11,7 @@ use hyper::Method;
 use hyper::header::CONTENT_LENGTH;
 use tempfile::NamedTempFile;
 
-use super::{Backend, CALL_TIMEOUT, Client, failure, request};
+use super::{Backend, CALL_TIMEOUT, Client, failure};
 use super::{Error, Result};
 use crate::api::limits::BACKUP_TIMEOUT;
 use crate::api::paths;
@@ -91,7 +91,10 @@ impl Client {
     async fn download(&self, path: &str, as_user: Option<&str>, to: &mut File, named: &Path) -> Result<()> {
         let asked = async {
             let mut sender = self.connect().await?;
-            sender.send_request(request(Method::GET, path, as_user, None)?).await.map_err(|e| self.lost(&e))
+            sender
+                .send_request(self.request(Method::GET, path, as_user, None)?)
+                .await
+                .map_err(|e| self.lost(&e))
         };
         // The service may take up to its own limit to make the copy, and a margin to say so.
         let making = BACKUP_TIMEOUT + CALL_TIMEOUT;
@@ -105,7 +108,7 @@ impl Client {
         let mut body = response.into_body();
         if !status.is_success() {
             let bytes = body.collect().await.map_err(|e| self.lost(&e))?.to_bytes();
-            return Err(failure(self.socket(), status, &bytes));
+            return Err(failure(self.place(), status, &bytes));
         }
         let mut received = 0u64;
         // No limit on the whole transfer, which grows with the store; only on each silence.
@@ -122,7 +125,7 @@ impl Client {
         if announced.is_some_and(|n| n != received) {
             return Err(Error::Service(format!(
                 "the jitdesk service on {} stopped sending the backup part way; nothing was kept: try again",
-                self.socket().display()
+                self.place()
             )));
         }
         Ok(())

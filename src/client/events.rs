@@ -9,14 +9,14 @@ use tokio::sync::broadcast;
 
 use crate::api::limits::STREAM_SILENCE as SILENCE;
 use crate::api::wire::EVENT_RELOAD;
-use crate::engine::Event;
+use crate::engine::Committed;
 use crate::json;
 
 /// What a subscriber hears.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// A committed change.
-    Event(Event),
+    Committed(Committed),
     /// Events were lost or the source is going away: reload everything.
     Reload,
 }
@@ -25,13 +25,13 @@ pub enum Change {
 pub struct Events(Source);
 
 enum Source {
-    Local(broadcast::Receiver<Event>),
+    Local(broadcast::Receiver<Committed>),
     Remote(Sse),
 }
 
 impl Events {
     /// Events from an engine in this process (`Engine::subscribe`).
-    pub fn local(events: broadcast::Receiver<Event>) -> Events {
+    pub fn local(events: broadcast::Receiver<Committed>) -> Events {
         Events(Source::Local(events))
     }
 
@@ -44,7 +44,7 @@ impl Events {
     pub async fn next(&mut self) -> Option<Change> {
         match &mut self.0 {
             Source::Local(events) => match events.recv().await {
-                Ok(event) => Some(Change::Event(event)),
+                Ok(event) => Some(Change::Committed(event)),
                 Err(broadcast::error::RecvError::Lagged(_)) => Some(Change::Reload),
                 Err(broadcast::error::RecvError::Closed) => None,
             },
@@ -55,9 +55,12 @@ impl Events {
                         stream.done = true;
                         return Some(Change::Reload);
                     }
-                    "message" => match serde_json::from_str::<json::Event>(&message.data) {
+                    "message" => match serde_json::from_str::<json::Committed>(&message.data) {
                         Ok(e) => {
-                            return Some(Change::Event(Event { record: e.record, notified: e.notified }));
+                            return Some(Change::Committed(Committed {
+                                record: e.record,
+                                notified: e.notified,
+                            }));
                         }
                         Err(e) => {
                             // serde quotes what it could not read: the service's text, shown, never raw.

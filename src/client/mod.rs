@@ -4,7 +4,8 @@
 //! that turns the service's answers back into what a local engine would have returned, refusals
 //! included, so messages and exit codes are the same either way.
 //!
-//! Every new connection is checked before anything is sent on it (`api::trust`). Connections are
+//! Every new connection to a socket is checked before anything is sent on it (`api::trust`); a
+//! remote service proves itself with its certificate. Connections are
 //! kept for the next call while they are fresh (the service closes idle ones after
 //! `api::limits::HEADER_TIMEOUT`); a call that a kept connection could not take goes out on a new one.
 
@@ -12,10 +13,12 @@ mod backend;
 mod backup;
 mod error;
 mod events;
+mod remote;
 
 pub use backend::{Backend, Link, Open, Routed, SERVICE_ONLY_ENV, os_login};
 pub use error::{Error, Result};
 pub use events::{Change, Events};
+pub use remote::Remote;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,7 +27,7 @@ use std::time::{Duration, Instant};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
@@ -35,6 +38,7 @@ use crate::api::limits::{HEADER_TIMEOUT, HEALTH_TIMEOUT, REQUEST_TIMEOUT};
 use crate::api::paths;
 use crate::api::trust::Trust;
 use crate::api::wire::{self, AS_HEADER};
+use crate::config::Config;
 
 /// How long connecting to the socket may take: as long as the service may take to answer whether
 /// it serves our store.
@@ -49,12 +53,11 @@ const KEEP: usize = 4;
 
 /// The socket of the service for a store: `JITDESK_SOCKET`, else `socket` in the config file, else
 /// `<store file>.sock` beside it (the same rule `jitdesk serve` follows).
-pub fn socket_for(store: &Path) -> Result<PathBuf> {
+pub fn socket_for(store: &Path, config: &Config) -> PathBuf {
     if let Some(socket) = std::env::var_os("JITDESK_SOCKET").filter(|s| !s.is_empty()) {
-        return Ok(PathBuf::from(socket));
+        return PathBuf::from(socket);
     }
-    let config = crate::config::Config::user().map_err(Error::Local)?;
-    Ok(config.socket.unwrap_or_else(|| paths::default_socket(store)))
+    config.socket.clone().unwrap_or_else(|| paths::default_socket(store))
 }
 
 /// Whether a service might answer on `socket`: there is a socket file. Cheap and without I/O
@@ -117,9 +120,13 @@ pub struct Client {
 
 struct Inner {
     socket: PathBuf,
+    /// Where the service is, for messages: the socket's path or the remote service's URL.
+    place: String,
+    /// A service on another machine, reached over TCP instead of the socket.
+    remote: Option<Remote>,
     store: PathBuf,
-    /// Whom a new connection may reach.
-    trust: Trust,
+    /// Whom a new connection to the socket may reach.
+    trust: Option<Trust>,
     /// `--as`: sent with calls that ask for the caller's own view.
     as_user: Option<String>,
     idle: Mutex<Vec<(SendRequest<Full<Bytes>>, Instant)>>,
@@ -134,12 +141,31 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 socket: socket.to_path_buf(),
+                place: socket.display().to_string(),
+                remote: None,
                 store: store.to_path_buf(),
-                trust: Trust::for_store(store)?,
+                trust: Some(Trust::for_store(store)?),
                 as_user,
                 idle: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// A client for the service on another machine, acting as `as_user` (`--as`, which only its
+    /// operator may use) where the caller's own view is asked for. Connects only when called.
+    pub fn remote(remote: Remote, as_user: Option<&str>) -> Client {
+        let as_user = as_user.map(str::trim).filter(|u| !u.is_empty()).map(str::to_lowercase);
+        Client {
+            inner: Arc::new(Inner {
+                socket: PathBuf::new(),
+                place: remote.shown.clone(),
+                remote: Some(remote),
+                store: PathBuf::new(),
+                trust: None,
+                as_user,
+                idle: Mutex::new(Vec::new()),
+            }),
+        }
     }
 
     /// The service for `store` on `socket`, if one answers there and serves that very store. No
@@ -166,12 +192,14 @@ impl Client {
     pub async fn serves_our_store(&self) -> Result<bool> {
         let asked = tokio::time::timeout(HEALTH_TIMEOUT, self.health());
         let health = asked.await.map_err(|_| self.silent())??;
-        let ours = health.service == "jitdesk" && same_file(&self.inner.store, Path::new(&health.store));
+        // A remote service's store is on its own machine: the URL named it, so it is ours.
+        let ours = health.service == "jitdesk"
+            && (self.inner.remote.is_some() || same_file(&self.inner.store, Path::new(&health.store)));
         if !ours {
             // The store path is the service's text: shown, never raw, in the log.
             tracing::info!(
                 "the service on {} serves {}, not {}",
-                self.inner.socket.display(),
+                self.inner.place,
                 crate::domain::text::shown(&health.store),
                 self.inner.store.display()
             );
@@ -181,21 +209,21 @@ impl Client {
 
     async fn health(&self) -> Result<wire::Health> {
         let mut sender = self.connect().await?;
-        let request = request(Method::GET, paths::HEALTH, None, None)?;
+        let request = self.request(Method::GET, paths::HEALTH, None, None)?;
         // Closed unanswered: a service on its way out, which was asked nothing that changes things.
         let response = sender.send_request(request).await.map_err(|e| {
             Error::Unreachable(format!(
                 "the jitdesk service on {} closed the connection unanswered ({e})",
-                self.inner.socket.display()
+                self.inner.place
             ))
         })?;
         let answer = self.finish(response, sender).await?;
         self.read(answer)
     }
 
-    /// The socket this client talks to the service on.
-    pub fn socket(&self) -> &Path {
-        &self.inner.socket
+    /// Where this client talks to the service, for messages: its socket or its URL.
+    pub fn place(&self) -> &str {
+        &self.inner.place
     }
 
     /// `--as`, as given (trimmed, lower-cased); None without it.
@@ -238,11 +266,11 @@ impl Client {
             return serde_json::from_slice(&answer.body).map_err(|e| {
                 Error::Service(format!(
                     "the jitdesk service on {} answered in a way this jitdesk cannot read ({e}): is it another version?",
-                    self.inner.socket.display()
+                    self.inner.place
                 ))
             });
         }
-        Err(failure(&self.inner.socket, answer.status, &answer.body))
+        Err(failure(&self.inner.place, answer.status, &answer.body))
     }
 
     /// One call, its answer read whole, within `CALL_TIMEOUT`.
@@ -253,7 +281,7 @@ impl Client {
         as_user: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<Answer> {
-        let request = request(method, path, as_user, body)?;
+        let request = self.request(method, path, as_user, body)?;
         match tokio::time::timeout(CALL_TIMEOUT, self.exchange(request)).await {
             Ok(answer) => answer,
             Err(_) => Err(self.no_answer(CALL_TIMEOUT)),
@@ -309,8 +337,36 @@ impl Client {
         }
     }
 
+    /// A request to the service, with whom it is from when the service is remote: its host and
+    /// the bearer token.
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        as_user: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Request<Full<Bytes>>> {
+        let mut request = request(method, path, as_user, body)?;
+        if let Some(remote) = &self.inner.remote {
+            let headers = request.headers_mut();
+            if let Ok(host) = HeaderValue::from_str(remote.authority()) {
+                headers.insert(HOST, host);
+            }
+            if let Some(token) = &remote.token {
+                headers.insert(AUTHORIZATION, token.clone());
+            }
+        }
+        Ok(request)
+    }
+
     /// A new connection, its driver running as a task of its own.
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
+        if let Some(remote) = &self.inner.remote {
+            return match tokio::time::timeout(CONNECT_TIMEOUT, remote.connect()).await {
+                Ok(connected) => connected,
+                Err(_) => Err(self.no_answer(CONNECT_TIMEOUT)),
+            };
+        }
         let socket = &self.inner.socket;
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(socket)).await {
             Ok(Ok(stream)) => stream,
@@ -328,7 +384,9 @@ impl Client {
             }
             Err(_) => return Err(self.no_answer(CONNECT_TIMEOUT)),
         };
-        self.inner.trust.check(socket, &stream)?;
+        if let Some(trust) = &self.inner.trust {
+            trust.check(socket, &stream)?;
+        }
         let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| self.lost(&e))?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -343,19 +401,19 @@ impl Client {
     pub async fn events(&self) -> Result<Events> {
         let subscribe = async {
             let mut sender = self.connect().await?;
-            let request = request(Method::GET, paths::EVENTS, self.as_user(), None)?;
+            let request = self.request(Method::GET, paths::EVENTS, self.as_user(), None)?;
             let response = sender.send_request(request).await.map_err(|e| self.lost(&e))?;
             if !response.status().is_success() {
                 let status = response.status();
                 let body = response.into_body().collect().await.map_err(|e| self.lost(&e))?.to_bytes();
-                return Err(failure(&self.inner.socket, status, &body));
+                return Err(failure(&self.inner.place, status, &body));
             }
             let mut stream = events::Sse::new(response.into_body(), sender);
             match stream.message().await {
                 Some(m) if m.event == wire::EVENT_READY => Ok(Events::remote(stream)),
                 _ => Err(Error::Service(format!(
                     "the jitdesk service on {} did not start the event stream",
-                    self.inner.socket.display()
+                    self.inner.place
                 ))),
             }
         };
@@ -365,7 +423,7 @@ impl Client {
     fn lost(&self, e: &hyper::Error) -> Error {
         Error::Service(format!(
             "the jitdesk service on {} closed the connection before answering ({e}); a change may still have been made: look before trying again",
-            self.inner.socket.display()
+            self.inner.place
         ))
     }
 
@@ -373,7 +431,7 @@ impl Client {
     fn silent(&self) -> Error {
         Error::Service(format!(
             "the jitdesk service on {} did not answer within {} s: it may be stopped or overloaded; nothing was changed: ask its operator to check it, then try again",
-            self.inner.socket.display(),
+            self.inner.place,
             HEALTH_TIMEOUT.as_secs()
         ))
     }
@@ -381,7 +439,7 @@ impl Client {
     fn no_answer(&self, waited: Duration) -> Error {
         Error::Service(format!(
             "the jitdesk service on {} did not answer within {} s; a change may still have been made: look before trying again",
-            self.inner.socket.display(),
+            self.inner.place,
             waited.as_secs()
         ))
     }
@@ -413,7 +471,7 @@ fn request(
 
 /// A refusal as the error a local engine would have returned: the rules' refusals as `Rule`, with
 /// their kind and message; the service's own trouble (store, busy, deadline) as `Service`.
-fn failure(socket: &Path, status: StatusCode, body: &[u8]) -> Error {
+fn failure(place: &str, status: StatusCode, body: &[u8]) -> Error {
     match serde_json::from_slice::<wire::Failure>(body) {
         // Whatever answers on the socket may say anything, and the message reaches a terminal.
         Ok(mut failure) => {
@@ -423,10 +481,9 @@ fn failure(socket: &Path, status: StatusCode, body: &[u8]) -> Error {
                 None => Error::Service(failure.error.message),
             }
         }
-        Err(_) => Error::Service(format!(
-            "the jitdesk service on {} answered {status} without saying why",
-            socket.display()
-        )),
+        Err(_) => {
+            Error::Service(format!("the jitdesk service on {place} answered {status} without saying why"))
+        }
     }
 }
 
@@ -444,7 +501,7 @@ mod tests {
 
     #[test]
     fn refusals_come_back_as_the_engines_errors() {
-        let socket = Path::new("/run/s.sock");
+        let socket = "/run/s.sock";
         let body =
             br#"{"error":{"kind":"conflict","message":"cannot approve request 11: it is already Approved"}}"#;
         match failure(socket, StatusCode::CONFLICT, body) {
@@ -464,7 +521,7 @@ mod tests {
 
     #[test]
     fn a_services_message_is_sanitized() {
-        let socket = Path::new("/run/s.sock");
+        let socket = "/run/s.sock";
         let body = "{\"error\":{\"kind\":\"invalid\",\"message\":\"no \\u001b]0;pwned\\u0007 \\u009b2J \u{202e}x\"}}";
         let e = failure(socket, StatusCode::BAD_REQUEST, body.as_bytes());
         assert_eq!(e.to_string(), "no ␛]0;pwned␇ \u{FFFD}2J \u{FFFD}x");

@@ -1,11 +1,14 @@
 //! The rules of JIT access as plain types and functions: no I/O, no clock, no store.
 
 pub mod error;
+pub mod identity;
+pub mod known_text;
 pub mod list;
 pub mod model;
+pub mod notice;
 pub mod open_mode;
+pub mod period;
 pub mod rules;
-pub mod span;
 pub mod stamp;
 pub mod text;
 pub mod time_style;
@@ -15,4 +18,4 @@ pub use error::{ErrorKind, Input, RuleError, RuleResult};
 pub use list::{Listed, Page, Paging, RequestFilter};
 pub use model::*;
 pub use open_mode::OpenMode;
-pub use span::Span;
+pub use period::Period;

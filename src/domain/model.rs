@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::span::Span;
+use super::period::Period;
 
 /// Which side of a managed application a tenant is on: the publisher sells it, the customer runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,18 +97,18 @@ pub struct JitPolicy {
     /// Whether requests are approved automatically or by an approver.
     pub mode: ApprovalMode,
     /// The longest access one request may ask for; never zero.
-    pub max_duration: Span,
+    pub max_duration: Period,
     /// UPNs of customer-tenant users.
     pub approvers: Vec<String>,
     /// How long a request may wait for a decision before it times out.
-    pub request_timeout: Span,
+    pub request_timeout: Period,
 }
 
 impl JitPolicy {
     /// The maximum duration when a deployment gives none.
-    pub const DEFAULT_MAX_DURATION: Span = Span::from_hours(8);
+    pub const DEFAULT_MAX_DURATION: Period = Period::from_hours(8);
     /// The request timeout when a deployment gives none.
-    pub const DEFAULT_REQUEST_TIMEOUT: Span = Span::from_hours(24);
+    pub const DEFAULT_REQUEST_TIMEOUT: Period = Period::from_hours(24);
 
     /// Whether the user of this (lower-case) UPN is one of the approvers.
     pub fn is_approver(&self, upn: &str) -> bool {
@@ -212,11 +212,13 @@ impl std::fmt::Display for RequestState {
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     /// A UPN, or `system` for the engine itself.
+    #[serde(with = "super::known_text")]
     pub by: String,
     /// When it was done.
     #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
     /// Why, in the words of whoever did it.
+    #[serde(with = "super::known_text")]
     pub reason: String,
 }
 
@@ -239,7 +241,7 @@ pub struct AccessRequest {
     #[serde(with = "super::stamp")]
     pub start: DateTime<Utc>,
     /// How long access lasts once granted; never zero, and within the policy's maximum when asked.
-    pub duration: Span,
+    pub duration: Period,
     /// Why the requester needs access, in their own words, for approvers to judge.
     pub justification: String,
     /// A reference to a ticket elsewhere (an incident, a change), when the requester gave one.
@@ -394,6 +396,24 @@ pub enum Action {
     /// An approver or a customer admin ended access early.
     #[serde(rename = "access.revoke")]
     AccessRevoked,
+    /// A user or the operator added an SSH key to a user.
+    #[serde(rename = "user.key.add")]
+    UserKeyAdded,
+    /// A user or the operator removed a user's SSH key.
+    #[serde(rename = "user.key.remove")]
+    UserKeyRemoved,
+    /// A tenant admin or the operator made a tenant trust an SSH certificate authority.
+    #[serde(rename = "tenant.ca.add")]
+    TenantCaAdded,
+    /// A tenant admin or the operator took a tenant's trust from an SSH certificate authority.
+    #[serde(rename = "tenant.ca.remove")]
+    TenantCaRemoved,
+    /// A user or the operator made an API token.
+    #[serde(rename = "token.create")]
+    TokenCreated,
+    /// A user or the operator revoked an API token.
+    #[serde(rename = "token.revoke")]
+    TokenRevoked,
 }
 
 impl Action {
@@ -413,6 +433,12 @@ impl Action {
             Action::AccessStarted => "access.start",
             Action::AccessExpired => "access.expire",
             Action::AccessRevoked => "access.revoke",
+            Action::UserKeyAdded => "user.key.add",
+            Action::UserKeyRemoved => "user.key.remove",
+            Action::TenantCaAdded => "tenant.ca.add",
+            Action::TenantCaRemoved => "tenant.ca.remove",
+            Action::TokenCreated => "token.create",
+            Action::TokenRevoked => "token.revoke",
         }
     }
 }
@@ -431,6 +457,8 @@ pub enum Target {
     App(String),
     /// A request, by id.
     Request(u64),
+    /// An API token, by its public id.
+    Token(String),
 }
 
 impl std::fmt::Display for Target {
@@ -441,6 +469,7 @@ impl std::fmt::Display for Target {
             Target::Offer(id) => write!(f, "offer/{id}"),
             Target::App(name) => write!(f, "app/{name}"),
             Target::Request(id) => write!(f, "request/{id}"),
+            Target::Token(id) => write!(f, "token/{id}"),
         }
     }
 }
@@ -460,6 +489,7 @@ mod compact_target {
         Offer(String),
         App(String),
         Request(u64),
+        Token(String),
     }
 
     pub fn serialize<S: Serializer>(target: &Target, serializer: S) -> Result<S::Ok, S::Error> {
@@ -472,6 +502,7 @@ mod compact_target {
             Target::Offer(id) => Numbered::Offer(id),
             Target::App(name) => Numbered::App(name),
             Target::Request(id) => Numbered::Request(id),
+            Target::Token(id) => Numbered::Token(id),
         }
         .serialize(serializer)
     }
@@ -486,6 +517,7 @@ mod compact_target {
             Numbered::Offer(id) => Target::Offer(id),
             Numbered::App(name) => Target::App(name),
             Numbered::Request(id) => Target::Request(id),
+            Numbered::Token(id) => Target::Token(id),
         })
     }
 }
@@ -500,6 +532,7 @@ pub struct AuditRecord {
     #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
     /// Who made it: a UPN, `operator:{login}`, or `system`.
+    #[serde(with = "super::known_text")]
     pub actor: String,
     /// What was done.
     pub action: Action,
@@ -509,12 +542,15 @@ pub struct AuditRecord {
     /// The application a request belongs to, so screens can filter without a lookup.
     pub app: Option<String>,
     /// The reason given with a decision or an ending, if any.
+    #[serde(default, with = "super::known_text::option")]
     pub reason: Option<String>,
     /// What the target was before: a request's state, or a one-line summary of an application's policy.
     /// None for changes that create something.
+    #[serde(default, with = "super::known_text::option")]
     pub before: Option<String>,
     /// What the target is after: a request's new state, or a one-line summary of an application's policy.
     /// None for tenants, users and offers.
+    #[serde(default, with = "super::known_text::option")]
     pub after: Option<String>,
 }
 
@@ -554,7 +590,7 @@ mod tests {
             requester: "p@x.com".into(),
             roles: vec!["Owner".into()],
             start: t0,
-            duration: Span::from_hours(2),
+            duration: Period::from_hours(2),
             justification: "j".into(),
             ticket: None,
             created_at: t0,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Input, RuleError};
 use super::model::*;
-use super::span::Span;
+use super::period::Period;
 use super::text::{MAX_NAME_TEXT, MAX_TEXT, check_id, check_text, check_upn, shown};
 use super::time_style::TimeStyle;
 use super::when::check_within_range;
@@ -50,7 +50,7 @@ pub trait Lookup {
 }
 
 /// The tenant of this id, or a not-found refusal that says how to add one.
-pub fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant, L::Error> {
+pub(crate) fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant, L::Error> {
     Ok(l.tenant(id)?.ok_or_else(|| {
         RuleError::not_found(format!("no tenant `{}`: add it with `jitdesk tenant add`", shown(id)))
     })?)
@@ -69,7 +69,7 @@ pub fn need_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<User, L::Error>
 }
 
 /// The offer of this id, or a not-found refusal that says where to see the offers.
-pub fn need_offer<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Offer, L::Error> {
+fn need_offer<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Offer, L::Error> {
     Ok(l.offer(id)?
         .ok_or_else(|| RuleError::not_found(format!("no offer `{}`: see `jitdesk offer list`", shown(id))))?)
 }
@@ -285,12 +285,12 @@ pub struct Deployment {
     /// How requests are decided; None: automatically.
     pub mode: Option<ApprovalMode>,
     /// The longest access one request may ask for; None: `JitPolicy::DEFAULT_MAX_DURATION`.
-    pub max_duration: Option<Span>,
+    pub max_duration: Option<Period>,
     /// UPNs of users of the deploying customer tenant; manual approval needs at least one.
     #[serde(default)]
     pub approvers: Vec<String>,
     /// How long a request may wait for a decision; None: `JitPolicy::DEFAULT_REQUEST_TIMEOUT`.
-    pub request_timeout: Option<Span>,
+    pub request_timeout: Option<Period>,
     /// The managed resource group; None: `mrg-{name}`.
     pub resource_group: Option<String>,
 }
@@ -321,14 +321,14 @@ fn need_p2(tenant: &Tenant, doing: &str) -> Result<(), RuleError> {
     }
 }
 
-fn check_max_duration(max: Span) -> Result<Span, RuleError> {
+fn check_max_duration(max: Period) -> Result<Period, RuleError> {
     if max.is_zero() {
         return Err(RuleError::invalid("the maximum access duration must be longer than zero"));
     }
     Ok(max)
 }
 
-fn check_request_timeout(timeout: Span) -> Result<Span, RuleError> {
+fn check_request_timeout(timeout: Period) -> Result<Period, RuleError> {
     if timeout.is_zero() {
         return Err(RuleError::invalid("the request timeout must be longer than zero"));
     }
@@ -460,13 +460,13 @@ pub struct PolicyChange {
     /// The new approval mode.
     pub mode: Option<ApprovalMode>,
     /// The new maximum duration.
-    pub max_duration: Option<Span>,
+    pub max_duration: Option<Period>,
     /// UPNs of customer-tenant users to make approvers; those who already are stay as they are.
     pub add_approvers: Vec<String>,
     /// UPNs of approvers to remove; one who is not an approver is refused.
     pub remove_approvers: Vec<String>,
     /// The new request timeout, for requests made from then on.
-    pub request_timeout: Option<Span>,
+    pub request_timeout: Option<Period>,
 }
 
 /// The policy after a change by an admin of the application's customer tenant. Whether JIT is on cannot
@@ -574,7 +574,7 @@ pub struct NewRequest {
     /// None: now.
     pub start: Option<DateTime<Utc>>,
     /// How long access lasts once granted: longer than zero, and within the application's maximum.
-    pub duration: Span,
+    pub duration: Period,
     /// Why access is needed, for the approvers to judge.
     pub justification: String,
     /// A reference to a ticket elsewhere (an incident, a change), if any.
@@ -896,7 +896,7 @@ pub fn reevaluate(
 }
 
 /// The reason the system gives when a change to automatic mode approves a pending request.
-pub const POLICY_AUTO_REASON: &str = "policy changed: approval is now automatic";
+pub(crate) const POLICY_AUTO_REASON: &str = "policy changed: approval is now automatic";
 
 /// Whether a user may see an application's requests, grants and history: its customer tenant and
 /// its publisher tenant are the parties to it; nobody else is.
@@ -1067,7 +1067,7 @@ mod tests {
             &mut self,
             app: &str,
             by: &str,
-            duration: Span,
+            duration: Period,
             start: Option<DateTime<Utc>>,
         ) -> AccessRequest {
             let id = self.requests.len() as u64 + 1;
@@ -1078,7 +1078,7 @@ mod tests {
         }
     }
 
-    fn new_request(app: &str, duration: Span, start: Option<DateTime<Utc>>) -> NewRequest {
+    fn new_request(app: &str, duration: Period, start: Option<DateTime<Utc>>) -> NewRequest {
         NewRequest {
             app: app.into(),
             roles: vec!["Owner".into()],
@@ -1272,9 +1272,9 @@ mod tests {
         let app = deploy(&d, &d.get(ADMIN), deployment("app1", "jit-offer"), t0()).unwrap();
         assert!(app.policy.enabled, "JIT is on by default when the offer supports it");
         assert_eq!(app.policy.mode, ApprovalMode::AutoApprove);
-        assert_eq!(app.policy.max_duration, Span::from_hours(8));
+        assert_eq!(app.policy.max_duration, Period::from_hours(8));
         assert!(app.policy.approvers.is_empty());
-        assert_eq!(app.policy.request_timeout, Span::from_hours(24));
+        assert_eq!(app.policy.request_timeout, Period::from_hours(24));
         assert_eq!(app.resource_group, "mrg-app1");
         assert_eq!(app.customer_tenant, "contoso");
         assert_eq!(app.publisher_tenant, "fabrikam");
@@ -1298,16 +1298,16 @@ mod tests {
             &d.get(ADMIN),
             Deployment {
                 resource_group: Some("rg-custom".into()),
-                max_duration: Some(Span::from_hours(2)),
-                request_timeout: Some(Span::from_hours(1)),
+                max_duration: Some(Period::from_hours(2)),
+                request_timeout: Some(Period::from_hours(1)),
                 ..deployment("app4", "jit-offer")
             },
             t0(),
         )
         .unwrap();
         assert_eq!(custom.resource_group, "rg-custom");
-        assert_eq!(custom.policy.max_duration, Span::from_hours(2));
-        assert_eq!(custom.policy.request_timeout, Span::from_hours(1));
+        assert_eq!(custom.policy.max_duration, Period::from_hours(2));
+        assert_eq!(custom.policy.request_timeout, Period::from_hours(1));
     }
 
     #[test]
@@ -1416,7 +1416,7 @@ mod tests {
             deploy(
                 &d,
                 &d.get(ADMIN),
-                Deployment { max_duration: Some(Span::from_secs(0)), ..deployment("app", "jit-offer") },
+                Deployment { max_duration: Some(Period::from_secs(0)), ..deployment("app", "jit-offer") },
                 t0(),
             ),
             ErrorKind::Invalid,
@@ -1425,7 +1425,7 @@ mod tests {
             deploy(
                 &d,
                 &d.get(ADMIN),
-                Deployment { request_timeout: Some(Span::from_secs(0)), ..deployment("app", "jit-offer") },
+                Deployment { request_timeout: Some(Period::from_secs(0)), ..deployment("app", "jit-offer") },
                 t0(),
             ),
             ErrorKind::Invalid,
@@ -1453,7 +1453,7 @@ mod tests {
                 &d,
                 &d.get(ADMIN),
                 &app,
-                PolicyChange { max_duration: Some(Span::from_hours(2)), ..PolicyChange::default() },
+                PolicyChange { max_duration: Some(Period::from_hours(2)), ..PolicyChange::default() },
             ),
             ErrorKind::Conflict,
         );
@@ -1470,6 +1470,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(same, app.policy);
+    }
+
+    #[test]
+    fn each_jit_setting_alone_is_a_conflict_on_an_app_without_jit() {
+        let mut d = dir();
+        let app = d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        let changes = [
+            PolicyChange { mode: Some(ApprovalMode::ManualApprove), ..PolicyChange::default() },
+            PolicyChange { max_duration: Some(Period::from_hours(2)), ..PolicyChange::default() },
+            PolicyChange { request_timeout: Some(Period::from_hours(2)), ..PolicyChange::default() },
+            PolicyChange { add_approvers: vec![APPROVER.into()], ..PolicyChange::default() },
+            PolicyChange { remove_approvers: vec![APPROVER.into()], ..PolicyChange::default() },
+        ];
+        for change in changes {
+            let what = format!("{change:?}");
+            let m = refused(change_policy(&d, &d.get(ADMIN), &app, change), ErrorKind::Conflict);
+            assert!(m.contains("has no JIT access, so it has no JIT settings to change"), "{what}: {m}");
+        }
     }
 
     #[test]
@@ -1506,8 +1524,8 @@ mod tests {
             &app,
             PolicyChange {
                 mode: Some(ApprovalMode::ManualApprove),
-                max_duration: Some(Span::from_hours(2)),
-                request_timeout: Some(Span::from_hours(3)),
+                max_duration: Some(Period::from_hours(2)),
+                request_timeout: Some(Period::from_hours(3)),
                 add_approvers: vec![APPROVER.into(), "APPROVER@contoso.com".into(), CAROL.into()],
                 ..PolicyChange::default()
             },
@@ -1515,15 +1533,15 @@ mod tests {
         .unwrap();
         assert!(p.enabled);
         assert_eq!(p.mode, ApprovalMode::ManualApprove);
-        assert_eq!(p.max_duration, Span::from_hours(2));
-        assert_eq!(p.request_timeout, Span::from_hours(3));
+        assert_eq!(p.max_duration, Period::from_hours(2));
+        assert_eq!(p.request_timeout, Period::from_hours(3));
         assert_eq!(p.approvers, vec![APPROVER.to_string(), CAROL.to_string()]);
         refused(
             change_policy(
                 &d,
                 &d.get(ADMIN),
                 &app,
-                PolicyChange { max_duration: Some(Span::from_secs(0)), ..PolicyChange::default() },
+                PolicyChange { max_duration: Some(Period::from_secs(0)), ..PolicyChange::default() },
             ),
             ErrorKind::Invalid,
         );
@@ -1532,7 +1550,7 @@ mod tests {
                 &d,
                 &d.get(ADMIN),
                 &app,
-                PolicyChange { request_timeout: Some(Span::from_secs(0)), ..PolicyChange::default() },
+                PolicyChange { request_timeout: Some(Period::from_secs(0)), ..PolicyChange::default() },
             ),
             ErrorKind::Invalid,
         );
@@ -1588,7 +1606,7 @@ mod tests {
     fn only_the_owning_tenants_admins_change_policy() {
         let mut d = dir();
         let app = d.deploy(ADMIN, deployment("jit", "jit-offer"));
-        let change = || PolicyChange { max_duration: Some(Span::from_hours(1)), ..PolicyChange::default() };
+        let change = || PolicyChange { max_duration: Some(Period::from_hours(1)), ..PolicyChange::default() };
         for who in [APPROVER, PAT, PUB_ADMIN] {
             let m = refused(change_policy(&d, &d.get(who), &app, change()), ErrorKind::Forbidden);
             assert!(m.contains("admin of its customer tenant"), "{m}");
@@ -1607,7 +1625,7 @@ mod tests {
         let input = NewRequest {
             roles: vec!["contributor".into(), " OWNER ".into(), "Contributor".into()],
             ticket: Some("INC-1".into()),
-            ..new_request("m", Span::from_hours(2), None)
+            ..new_request("m", Period::from_hours(2), None)
         };
         let r = create_request(&d, &d.get(PAT), input, 7, t0()).unwrap();
         assert_eq!(r.id, 7);
@@ -1631,12 +1649,12 @@ mod tests {
         let mut d = dir();
         d.deploy(ADMIN, deployment("plain", "plain-offer"));
         let m = refused(
-            create_request(&d, &d.get(PAT), new_request("plain", Span::from_hours(1), None), 1, t0()),
+            create_request(&d, &d.get(PAT), new_request("plain", Period::from_hours(1), None), 1, t0()),
             ErrorKind::Conflict,
         );
         assert!(m.contains("permanent access"), "{m}");
         refused(
-            create_request(&d, &d.get(PAT), new_request("nope", Span::from_hours(1), None), 1, t0()),
+            create_request(&d, &d.get(PAT), new_request("nope", Period::from_hours(1), None), 1, t0()),
             ErrorKind::NotFound,
         );
     }
@@ -1647,18 +1665,18 @@ mod tests {
         d.manual_app("m", &[APPROVER]);
         for who in [ADMIN, APPROVER] {
             let m = refused(
-                create_request(&d, &d.get(who), new_request("m", Span::from_hours(1), None), 1, t0()),
+                create_request(&d, &d.get(who), new_request("m", Period::from_hours(1), None), 1, t0()),
                 ErrorKind::Forbidden,
             );
             assert!(m.contains("fabrikam"), "{m}");
         }
         // Another publisher's user cannot see the application at all.
         refused(
-            create_request(&d, &d.get(OLGA), new_request("m", Span::from_hours(1), None), 1, t0()),
+            create_request(&d, &d.get(OLGA), new_request("m", Period::from_hours(1), None), 1, t0()),
             ErrorKind::NotFound,
         );
         assert!(
-            create_request(&d, &d.get(PUB_ADMIN), new_request("m", Span::from_hours(1), None), 1, t0())
+            create_request(&d, &d.get(PUB_ADMIN), new_request("m", Period::from_hours(1), None), 1, t0())
                 .is_ok()
         );
     }
@@ -1669,7 +1687,7 @@ mod tests {
         d.manual_app("m", &[APPROVER]);
         let with_roles = |roles: &[&str]| NewRequest {
             roles: roles.iter().map(|r| r.to_string()).collect(),
-            ..new_request("m", Span::from_hours(1), None)
+            ..new_request("m", Period::from_hours(1), None)
         };
         let m =
             refused(create_request(&d, &d.get(PAT), with_roles(&["Reader"]), 1, t0()), ErrorKind::NotFound);
@@ -1686,20 +1704,20 @@ mod tests {
         let mut d = dir();
         d.manual_app("m", &[APPROVER]);
         let with =
-            |duration: Span| create_request(&d, &d.get(PAT), new_request("m", duration, None), 1, t0());
-        refused(with(Span::from_secs(0)), ErrorKind::Invalid);
+            |duration: Period| create_request(&d, &d.get(PAT), new_request("m", duration, None), 1, t0());
+        refused(with(Period::from_secs(0)), ErrorKind::Invalid);
         let m = refused(
-            with(Span::from_hours(8).as_secs().checked_add(1).map(Span::from_secs).unwrap()),
+            with(Period::from_hours(8).as_secs().checked_add(1).map(Period::from_secs).unwrap()),
             ErrorKind::Invalid,
         );
         assert!(m.contains("PT8H"), "the message gives the maximum: {m}");
-        refused(with(Span::from_hours(9)), ErrorKind::Invalid);
+        refused(with(Period::from_hours(9)), ErrorKind::Invalid);
         assert_eq!(
-            with(Span::from_hours(8)).unwrap().duration,
-            Span::from_hours(8),
+            with(Period::from_hours(8)).unwrap().duration,
+            Period::from_hours(8),
             "the maximum itself is allowed"
         );
-        assert!(with(Span::from_secs(1)).is_ok());
+        assert!(with(Period::from_secs(1)).is_ok());
     }
 
     #[test]
@@ -1707,7 +1725,7 @@ mod tests {
         let mut d = dir();
         d.manual_app("m", &[APPROVER]);
         let at = |start: DateTime<Utc>| {
-            create_request(&d, &d.get(PAT), new_request("m", Span::from_hours(1), Some(start)), 1, t0())
+            create_request(&d, &d.get(PAT), new_request("m", Period::from_hours(1), Some(start)), 1, t0())
         };
         let m = refused(at(t0() - hours(1)), ErrorKind::Invalid);
         assert!(m.contains("past"), "{m}");
@@ -1717,6 +1735,7 @@ mod tests {
             t0(),
             "a start just past is taken as now"
         );
+        assert_eq!(at(t0() - START_GRACE).unwrap().start, t0(), "the whole grace is allowed");
         assert_eq!(at(t0() + hours(3)).unwrap().start, t0() + hours(3), "a future start is kept");
     }
 
@@ -1725,23 +1744,23 @@ mod tests {
         let mut d = dir();
         d.manual_app("m", &[APPROVER]);
         d.manual_app("n", &[APPROVER]);
-        let first = d.request("m", PAT, Span::from_hours(1), None);
+        let first = d.request("m", PAT, Period::from_hours(1), None);
         let m = refused(
-            create_request(&d, &d.get(PAT), new_request("m", Span::from_hours(1), None), 2, t0()),
+            create_request(&d, &d.get(PAT), new_request("m", Period::from_hours(1), None), 2, t0()),
             ErrorKind::Conflict,
         );
         assert!(m.contains(&first.id.to_string()) && m.contains("pending"), "{m}");
         // Other requesters and other applications are not affected.
         assert!(
-            create_request(&d, &d.get(PAUL), new_request("m", Span::from_hours(1), None), 2, t0()).is_ok()
+            create_request(&d, &d.get(PAUL), new_request("m", Period::from_hours(1), None), 2, t0()).is_ok()
         );
         assert!(
-            create_request(&d, &d.get(PAT), new_request("n", Span::from_hours(1), None), 2, t0()).is_ok()
+            create_request(&d, &d.get(PAT), new_request("n", Period::from_hours(1), None), 2, t0()).is_ok()
         );
         // Once it is no longer pending, a new request is fine.
         d.requests[0].state = RequestState::Denied;
         assert!(
-            create_request(&d, &d.get(PAT), new_request("m", Span::from_hours(1), None), 2, t0()).is_ok()
+            create_request(&d, &d.get(PAT), new_request("m", Period::from_hours(1), None), 2, t0()).is_ok()
         );
     }
 
@@ -1755,7 +1774,7 @@ mod tests {
         app.customer_tenant = "cheap".into();
         d.apps.insert(app.name.clone(), app);
         let m = refused(
-            create_request(&d, &d.get(PAT), new_request("cheap-app", Span::from_hours(1), None), 1, t0()),
+            create_request(&d, &d.get(PAT), new_request("cheap-app", Period::from_hours(1), None), 1, t0()),
             ErrorKind::Forbidden,
         );
         assert!(m.contains("P2") && m.contains("free licence"), "{m}");
@@ -1765,13 +1784,16 @@ mod tests {
     fn create_request_checks_texts() {
         let mut d = dir();
         d.manual_app("m", &[APPROVER]);
-        let blank = NewRequest { justification: "   ".into(), ..new_request("m", Span::from_hours(1), None) };
+        let blank =
+            NewRequest { justification: "   ".into(), ..new_request("m", Period::from_hours(1), None) };
         refused(create_request(&d, &d.get(PAT), blank, 1, t0()), ErrorKind::Invalid);
-        let escape =
-            NewRequest { justification: "x\u{1b}[2J".into(), ..new_request("m", Span::from_hours(1), None) };
+        let escape = NewRequest {
+            justification: "x\u{1b}[2J".into(),
+            ..new_request("m", Period::from_hours(1), None)
+        };
         refused(create_request(&d, &d.get(PAT), escape, 1, t0()), ErrorKind::Invalid);
         let ticket =
-            NewRequest { ticket: Some(String::new()), ..new_request("m", Span::from_hours(1), None) };
+            NewRequest { ticket: Some(String::new()), ..new_request("m", Period::from_hours(1), None) };
         refused(create_request(&d, &d.get(PAT), ticket, 1, t0()), ErrorKind::Invalid);
     }
 
@@ -1782,7 +1804,7 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
         // Asked to start now, approved two hours later: the clock starts at the approval.
-        let r = d.request("m", PAT, Span::from_hours(3), None);
+        let r = d.request("m", PAT, Period::from_hours(3), None);
         let now = t0() + hours(2);
         let a = decide(&app, &d.get(APPROVER), r, true, " looks fine ", now).unwrap();
         assert_eq!(a.state, RequestState::Approved);
@@ -1797,7 +1819,7 @@ mod tests {
 
         // Asked for a future start, approved before it: the grant starts when asked.
         let start = t0() + hours(5);
-        let r = d.request("m", PAUL, Span::from_hours(2), Some(start));
+        let r = d.request("m", PAUL, Period::from_hours(2), Some(start));
         let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0() + hours(1)).unwrap();
         assert_eq!(a.window(), Some((start, start + hours(2))));
         assert!(!a.started);
@@ -1809,7 +1831,7 @@ mod tests {
     fn denial() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(3), None);
+        let r = d.request("m", PAT, Period::from_hours(3), None);
         let denied = decide(&app, &d.get(APPROVER), r, false, "no ticket", t0() + hours(1)).unwrap();
         assert_eq!(denied.state, RequestState::Denied);
         assert_eq!(denied.granted_from, None);
@@ -1822,7 +1844,7 @@ mod tests {
     fn nobody_decides_their_own_request() {
         let mut d = dir();
         let mut app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
         // Placed directly: the rules never make a publisher user an approver.
         app.policy.approvers.push(PAT.into());
         for approve in [true, false] {
@@ -1835,7 +1857,7 @@ mod tests {
     fn only_approvers_decide() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
         for who in [ADMIN, CAROL, PAUL] {
             let m = refused(decide(&app, &d.get(who), r.clone(), true, "ok", t0()), ErrorKind::Forbidden);
             assert!(m.contains("not an approver"), "{m}");
@@ -1846,7 +1868,7 @@ mod tests {
     fn a_decided_request_cannot_be_decided_again() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER, CAROL]);
-        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
         let approved = decide(&app, &d.get(APPROVER), r.clone(), true, "ok", t0()).unwrap();
         for approve in [true, false] {
             let m = refused(
@@ -1864,7 +1886,7 @@ mod tests {
     fn no_decision_after_the_deadline() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
         let last = r.decide_by - TimeDelta::seconds(1);
         assert!(decide(&app, &d.get(APPROVER), r.clone(), true, "ok", last).is_ok());
         let m =
@@ -1880,7 +1902,7 @@ mod tests {
     fn a_decision_needs_a_reason() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
         refused(decide(&app, &d.get(APPROVER), r, true, "  ", t0()), ErrorKind::Invalid);
     }
 
@@ -1888,7 +1910,7 @@ mod tests {
     fn automatic_approval() {
         let mut d = dir();
         d.deploy(ADMIN, deployment("a", "jit-offer"));
-        let r = d.request("a", PAT, Span::from_hours(2), Some(t0() + hours(1)));
+        let r = d.request("a", PAT, Period::from_hours(2), Some(t0() + hours(1)));
         let a = approve_automatically(r, t0());
         assert_eq!(a.state, RequestState::Approved);
         let v = a.decision.clone().unwrap();
@@ -1903,7 +1925,7 @@ mod tests {
     fn only_the_requester_cancels_and_only_while_pending() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
         for who in [PAUL, APPROVER, ADMIN] {
             refused(cancel(&app, &d.get(who), r.clone(), t0()), ErrorKind::Forbidden);
         }
@@ -1925,7 +1947,7 @@ mod tests {
     fn admins_and_approvers_revoke() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(4), None);
+        let r = d.request("m", PAT, Period::from_hours(4), None);
         let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         let now = t0() + hours(1);
         for who in [ADMIN, ADMIN2, APPROVER] {
@@ -1947,7 +1969,7 @@ mod tests {
     fn revoke_only_approved_access_that_has_not_ended() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(4), None);
+        let r = d.request("m", PAT, Period::from_hours(4), None);
         let m = refused(revoke(&app, &d.get(ADMIN), r.clone(), "x", t0()), ErrorKind::Conflict);
         assert!(
             m.contains("still Pending") && m.contains("cancel") && m.contains("deny"),
@@ -1963,7 +1985,7 @@ mod tests {
         assert!(m.contains("Revoked"), "{m}");
 
         // Scheduled access can be revoked before it starts.
-        let s = d.request("m", PAUL, Span::from_hours(1), Some(t0() + hours(5)));
+        let s = d.request("m", PAUL, Period::from_hours(1), Some(t0() + hours(5)));
         let s = decide(&app, &d.get(APPROVER), s, true, "ok", t0()).unwrap();
         assert_eq!(revoke(&app, &d.get(APPROVER), s, "x", t0()).unwrap().state, RequestState::Revoked);
     }
@@ -1974,7 +1996,7 @@ mod tests {
     fn advance_times_out_undecided_requests() {
         let mut d = dir();
         d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
         assert_eq!(advance(&r, r.decide_by - TimeDelta::seconds(1)), None);
         let (t, action) = advance(&r, r.decide_by + hours(5)).unwrap();
         assert_eq!(action, Action::RequestTimedOut);
@@ -1993,7 +2015,7 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
         let start = t0() + hours(2);
-        let r = d.request("m", PAT, Span::from_hours(3), Some(start));
+        let r = d.request("m", PAT, Period::from_hours(3), Some(start));
         let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         assert_eq!(advance(&a, start - TimeDelta::seconds(1)), None);
         let (s, action) = advance(&a, start).unwrap();
@@ -2031,7 +2053,7 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
         d.deploy(ADMIN, deployment("plain", "plain-offer"));
-        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
         let granted = decide(&app, &d.get(APPROVER), r.clone(), true, "ok", t0()).unwrap();
         let missing_request = no_request(r.id).message;
         // Olga publishes for another tenant; the woodgrove admin is a customer of nobody here. Both are
@@ -2046,12 +2068,13 @@ mod tests {
             assert_eq!(m, missing_request);
             let m = refused(revoke(&app, &user, granted.clone(), "x", t0()), ErrorKind::NotFound);
             assert_eq!(m, missing_request);
-            let change = PolicyChange { max_duration: Some(Span::from_hours(1)), ..PolicyChange::default() };
+            let change =
+                PolicyChange { max_duration: Some(Period::from_hours(1)), ..PolicyChange::default() };
             let m = refused(change_policy(&d, &user, &app, change), ErrorKind::NotFound);
             assert_eq!(m, no_app("m").message);
             for name in ["m", "plain", "nowhere"] {
                 let m = refused(
-                    create_request(&d, &user, new_request(name, Span::from_hours(1), None), 9, t0()),
+                    create_request(&d, &user, new_request(name, Period::from_hours(1), None), 9, t0()),
                     ErrorKind::NotFound,
                 );
                 assert_eq!(m, no_app(name).message, "{who} on {name}");
@@ -2063,7 +2086,7 @@ mod tests {
     fn refusals_on_visible_requests_name_nobody_else() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
         let m = refused(cancel(&app, &d.get(PAUL), r, t0()), ErrorKind::Forbidden);
         assert!(!m.contains(PAT), "the requester is not named: {m}");
     }
@@ -2074,14 +2097,14 @@ mod tests {
     fn approval_follows_the_maximum_in_force_at_decision_time() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r = d.request("m", PAT, Span::from_hours(3), None);
+        let r = d.request("m", PAT, Period::from_hours(3), None);
         let mut tighter = app.clone();
-        tighter.policy.max_duration = Span::from_hours(2);
+        tighter.policy.max_duration = Period::from_hours(2);
         let m = refused(decide(&tighter, &d.get(APPROVER), r.clone(), true, "ok", t0()), ErrorKind::Conflict);
         assert!(m.contains("3h") && m.contains("2h") && m.contains("deny"), "{m}");
         // Denying it is still possible, and a request within the new maximum is approved.
         assert!(decide(&tighter, &d.get(APPROVER), r.clone(), false, "too long", t0()).is_ok());
-        tighter.policy.max_duration = Span::from_hours(3);
+        tighter.policy.max_duration = Period::from_hours(3);
         assert!(decide(&tighter, &d.get(APPROVER), r, true, "ok", t0()).is_ok());
     }
 
@@ -2089,12 +2112,12 @@ mod tests {
     fn a_policy_change_judges_pending_requests_again() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let short = d.request("m", PAT, Span::from_hours(1), Some(t0() + hours(2)));
-        let long = d.request("m", PAUL, Span::from_hours(3), None);
+        let short = d.request("m", PAT, Period::from_hours(1), Some(t0() + hours(2)));
+        let long = d.request("m", PAUL, Period::from_hours(3), None);
         let now = t0() + hours(1);
         let with = |mode, max_hours, approvers: &[&str]| JitPolicy {
             mode,
-            max_duration: Span::from_hours(max_hours),
+            max_duration: Period::from_hours(max_hours),
             approvers: approvers.iter().map(|a| a.to_string()).collect(),
             ..app.policy.clone()
         };
@@ -2146,7 +2169,7 @@ mod tests {
                 ("the approval mode", Input::ApprovalMode),
             ),
             (
-                off(Deployment { max_duration: Some(Span::from_hours(1)), ..deployment("a", "jit-offer") }),
+                off(Deployment { max_duration: Some(Period::from_hours(1)), ..deployment("a", "jit-offer") }),
                 ("the maximum duration", Input::MaxDuration),
             ),
             (
@@ -2155,7 +2178,7 @@ mod tests {
             ),
             (
                 off(Deployment {
-                    request_timeout: Some(Span::from_hours(1)),
+                    request_timeout: Some(Period::from_hours(1)),
                     ..deployment("a", "jit-offer")
                 }),
                 ("the request timeout", Input::RequestTimeout),
@@ -2219,7 +2242,7 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
         let start = t0() + hours(1);
-        let r = d.request("m", PAT, Span::from_hours(2), Some(start));
+        let r = d.request("m", PAT, Period::from_hours(2), Some(start));
         let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         let end = start + hours(2);
         let pat = d.get(PAT);
@@ -2247,14 +2270,41 @@ mod tests {
     fn access_reports_the_grant_that_lasts_longest() {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
-        let r1 = d.request("m", PAT, Span::from_hours(2), None);
+        let r1 = d.request("m", PAT, Period::from_hours(2), None);
         let a1 = decide(&app, &d.get(APPROVER), r1, true, "ok", t0()).unwrap();
         d.requests[0] = a1.clone();
-        let r2 = d.request("m", PAT, Span::from_hours(5), None);
+        let r2 = d.request("m", PAT, Period::from_hours(5), None);
         let a2 = decide(&app, &d.get(APPROVER), r2, true, "ok", t0()).unwrap();
         let now = t0() + hours(1);
         let expected = AccessStatus::Active { request: a2.id, until: t0() + hours(5) };
         assert_eq!(access_status(&app, &d.get(PAT), [&a1, &a2], now), expected);
         assert_eq!(access_status(&app, &d.get(PAT), [&a2, &a1], now), expected);
+    }
+
+    #[test]
+    fn the_audit_log_names_a_user_by_upn_and_the_operator_by_login() {
+        assert_eq!(Actor::User(PAT.into()).label(), PAT);
+        assert_eq!(op().label(), "operator:root");
+    }
+
+    #[test]
+    fn a_policy_is_summed_up_in_one_line_for_the_audit_log() {
+        let mut d = dir();
+        let plain = d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        assert_eq!(describe_policy(&plain.policy), "JIT off (permanent publisher access)");
+        let (max, timeout) = (Period::from_hours(2), Period::from_hours(1));
+        let auto = d.deploy(
+            ADMIN,
+            Deployment {
+                max_duration: Some(max),
+                request_timeout: Some(timeout),
+                ..deployment("auto", "jit-offer")
+            },
+        );
+        let expected = format!("AutoApprove, max {}, timeout {}, approvers: none", max.iso(), timeout.iso());
+        assert_eq!(describe_policy(&auto.policy), expected);
+        let manual = describe_policy(&d.manual_app("m", &[APPROVER, CAROL]).policy);
+        assert!(manual.starts_with("ManualApprove, max "), "{manual}");
+        assert!(manual.ends_with(&format!("approvers: {APPROVER}, {CAROL}")), "{manual}");
     }
 }

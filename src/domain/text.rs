@@ -94,8 +94,9 @@ pub(crate) fn scan(s: &str) -> impl Iterator<Item = (usize, char, Option<&'stati
 /// (control pictures such as `␛` for C0 and DEL, `�` for the rest). Each character maps to exactly
 /// one character, so lengths and positions are kept.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    // Most text is clean; looking before allocating keeps the common case free.
-    if scan(s).all(|(_, _, why)| why.is_none()) {
+    // Most text is clean; looking before allocating keeps the common case free. Printable ASCII
+    // is never trouble nor a mark, and a byte test is far cheaper than a look at each character.
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b)) || scan(s).all(|(_, _, why)| why.is_none()) {
         return Cow::Borrowed(s);
     }
     Cow::Owned(scan(s).map(|(_, c, why)| if why.is_some() { placeholder(c) } else { c }).collect())
@@ -571,6 +572,15 @@ mod tests {
         let msg = message(check_upn(&too_long));
         assert!(msg.contains("it has 255 characters and the limit is 254"), "{msg}");
         assert!(msg.contains("…`"), "{msg}");
+    }
+
+    #[test]
+    fn printable_ascii_is_never_trouble_nor_a_mark() {
+        // `sanitize` passes such text through without looking at its characters one by one.
+        for c in ' '..='~' {
+            assert!(trouble(c).is_none() && !is_mark(c), "{c:?}");
+        }
+        assert!(matches!(sanitize("erin@fabrikam.com  Pending ~"), Cow::Borrowed(_)));
     }
 
     proptest! {

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
 use super::error::{RuleError, RuleResult};
-use super::span::Span;
+use super::period::Period;
 use super::text::shown;
 
 const TIME_FORMS: &str = "use now, +DURATION like +30m or +PT2H, or RFC 3339 like 2026-11-26T10:00:00Z or \
@@ -48,7 +48,7 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> RuleResult<DateTime<Utc>> {
     if let Some(duration) = trimmed.strip_prefix('+') {
         // The duration error already says what a duration looks like; prefixing the whole text tells
         // people which of their inputs it is about.
-        let span = Span::parse(duration)
+        let span = Period::parse(duration)
             .map_err(|error| RuleError::invalid(format!("in `{}`, {}", shown(trimmed), error.message)))?;
         let later = now.checked_add_signed(span.to_delta()).ok_or_else(|| {
             RuleError::invalid(format!(
@@ -97,13 +97,13 @@ pub fn example_start(now: DateTime<Utc>) -> String {
 
 /// A countdown such as `in 2h 13m` or `5m 3s ago`: seconds only under ten minutes, where they
 /// matter; above, they would make the text tick for nothing. Less than a second either way is
-/// `now`, since a span has no smaller unit to show.
+/// `now`, since a period has no smaller unit to show.
 pub fn until(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
     let exact = then.signed_duration_since(now).num_seconds();
     let secs = if exact.abs() < SECONDS_SHOWN_UNDER { exact } else { exact - exact % 60 };
     match secs.cmp(&0) {
-        std::cmp::Ordering::Greater => format!("in {}", Span::from_secs(secs)),
-        std::cmp::Ordering::Less => format!("{} ago", Span::from_secs(secs.saturating_neg())),
+        std::cmp::Ordering::Greater => format!("in {}", Period::from_secs(secs)),
+        std::cmp::Ordering::Less => format!("{} ago", Period::from_secs(secs.saturating_neg())),
         std::cmp::Ordering::Equal => "now".to_owned(),
     }
 }
@@ -292,7 +292,7 @@ mod tests {
 
         #[test]
         fn relative_times_add_the_span(secs in 0i64..=3653 * 86_400) {
-            let span = Span::from_secs(secs);
+            let span = Period::from_secs(secs);
             prop_assert_eq!(parse_time(&format!("+{}", span.iso()), now()), Ok(now() + span.to_delta()));
         }
 

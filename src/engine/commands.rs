@@ -4,7 +4,6 @@
 use super::Result;
 use super::writer::{AuditEntry, Writer};
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
-use crate::domain::time_style::TimeStyle;
 use crate::domain::*;
 
 /// A change the store thread applies in one write transaction, through `Engine::run`.
@@ -113,16 +112,8 @@ impl Command for NewRequest {
         let app = w.app_of(&request)?;
         w.tables.save_request(None, &request)?;
         w.record(AuditEntry::of_request(&by.upn, Action::RequestCreated, None, &request))?;
+        w.notify(&app.policy.approvers)?;
         let auto = app.policy.mode == ApprovalMode::AutoApprove;
-        let message = format!(
-            "{} asks for {} on {} for {}{}",
-            request.requester,
-            request.roles.join(", "),
-            request.app,
-            request.duration,
-            if auto { " (approved automatically)" } else { "" }
-        );
-        w.notify(&app.policy.approvers, &request, &message)?;
         if !auto {
             return Ok(request);
         }
@@ -144,27 +135,7 @@ fn save_transition(
     let actor = verdict.map_or(SYSTEM, |v| v.by.as_str());
     let reason = verdict.map(|v| v.reason.as_str());
     w.record(AuditEntry { reason, ..AuditEntry::of_request(actor, action, Some(old), new) })?;
-    let message = requester_message(new, action);
-    w.notify(std::slice::from_ref(&new.requester), new, &message)
-}
-
-fn requester_message(r: &AccessRequest, action: Action) -> String {
-    let verdict = r.closed.as_ref().or(r.decision.as_ref());
-    let by_reason = verdict.map(|v| format!(" by {}: {}", v.by, v.reason)).unwrap_or_default();
-    let until = r.end().map(|end| TimeStyle::utc().full(end)).unwrap_or_default();
-    match action {
-        Action::RequestApproved => format!("request {} on {} approved{by_reason}", r.id, r.app),
-        Action::RequestDenied => format!("request {} on {} denied{by_reason}", r.id, r.app),
-        Action::RequestTimedOut => format!("request {} on {} timed out with no decision", r.id, r.app),
-        Action::AccessStarted => {
-            format!("your access to {} (request {}) is active until {until}", r.app, r.id)
-        }
-        Action::AccessExpired => format!("your access to {} (request {}) has ended", r.app, r.id),
-        Action::AccessRevoked => {
-            format!("your access to {} (request {}) was revoked{by_reason}", r.app, r.id)
-        }
-        other => format!("request {} on {}: {}", r.id, r.app, other.name()),
-    }
+    w.notify(std::slice::from_ref(&new.requester))
 }
 
 /// An approver's decision on a pending request.
@@ -207,8 +178,7 @@ impl Command for Cancel {
         let canceled = rules::cancel(&app, &by, request.clone(), w.now)?;
         w.tables.save_request(Some(&request), &canceled)?;
         w.record(AuditEntry::of_request(&by.upn, Action::RequestCanceled, Some(&request), &canceled))?;
-        let message = format!("request {} on {} was canceled by {}", canceled.id, canceled.app, by.upn);
-        w.notify(&app.policy.approvers, &canceled, &message)?;
+        w.notify(&app.policy.approvers)?;
         Ok(canceled)
     }
 }

@@ -5,7 +5,7 @@ use crate::domain::AuditRecord;
 
 /// One committed change, as subscribers hear it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub struct Committed {
     /// The change's audit record, as stored.
     pub record: AuditRecord,
     /// The UPNs of the users the change notified; empty when it notified no one.

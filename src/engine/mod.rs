@@ -7,6 +7,7 @@ mod clock;
 mod commands;
 mod error;
 mod event;
+mod identity;
 mod limits;
 pub mod maintenance;
 mod queries;
@@ -23,7 +24,8 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
-pub use event::Event;
+pub use event::Committed;
+pub use identity::{AddCa, AddKey, NewSecret, RemoveCa, RemoveKey, RevokeToken};
 pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer};
 
@@ -50,7 +52,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     jobs: Mutex<Option<Sender<Msg>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
-    events: broadcast::Sender<Event>,
+    events: broadcast::Sender<Committed>,
     /// What one requester may ask for, read by the store thread at each transaction.
     limits: Arc<RwLock<Limits>>,
     /// Why the store thread stopped by itself (a damaged store, a crash); None while it runs.
@@ -64,7 +66,7 @@ impl Engine {
     /// nothing was running, before any query can see stale states.
     pub async fn open(path: &Path, mode: OpenMode, clock: Arc<dyn Clock>) -> Result<Engine> {
         let path = path.to_path_buf();
-        let storage = blocking(move || Ok(crate::store::open(&path, mode)?)).await?;
+        let storage = blocking(move || storage::open(&path, mode)).await?;
         let (jobs, receiver) = channel();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let limits = Arc::new(RwLock::new(Limits::NONE));
@@ -104,7 +106,7 @@ impl Engine {
     /// a thread per query would cost more than the query.
     pub async fn open_for_queries(path: &Path, clock: Arc<dyn Clock>) -> Result<Engine> {
         let now = clock.now().timestamp_millis();
-        let reader = match crate::store::open_read_only(path)? {
+        let reader = match storage::open_read_only(path)? {
             Some(storage) => {
                 let due = storage.query(|t| t.next_deadline())?.is_some_and(|at| at <= now);
                 (!due).then_some(storage)
@@ -146,7 +148,7 @@ impl Engine {
 
     /// An event for every commit from now on, in commit order; a subscriber that falls more than
     /// a few thousand behind is told it lagged. An engine opened only for queries sends none.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Committed> {
         self.inner.events.subscribe()
     }
 
@@ -192,6 +194,12 @@ impl Engine {
 
     /// Stops the store thread and closes the file cleanly, so the next open needs no repair.
     pub async fn close(self) -> Result<()> {
+        // An engine that answers inline has no store thread to wait for: a thread borrowed from
+        // the runtime's pool to close it would cost a one-shot command more than its query.
+        if self.inner.inline {
+            self.inner.shut_down();
+            return Ok(());
+        }
         let inner = self.inner.clone();
         blocking(move || {
             inner.shut_down();
@@ -230,4 +238,36 @@ impl Drop for Inner {
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|_| Error::Stopped)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Polls `f` once, outside any runtime: it is ready only if it needed no runtime thread.
+    fn at_once<T>(f: impl Future<Output = T>) -> Option<T> {
+        match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => Some(out),
+            Poll::Pending => None,
+        }
+    }
+
+    #[test]
+    fn an_engine_for_queries_opens_and_closes_on_the_callers_thread() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("store.redb");
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+        runtime.block_on(async {
+            let engine = Engine::open(&path, OpenMode::Create, Arc::new(SystemClock)).await.expect("created");
+            engine.close().await.expect("closed");
+        });
+        drop(runtime);
+        let engine = at_once(Engine::open_for_queries(&path, Arc::new(SystemClock)))
+            .expect("opened without waiting")
+            .expect("opened");
+        assert!(engine.inner.inline, "nothing is due, so the file is read in this process");
+        assert!(matches!(at_once(engine.close()), Some(Ok(()))), "closed without the runtime's pool");
+    }
 }

@@ -9,12 +9,34 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use super::error::{Error, Result, StoreError};
+use super::maintenance::{Compacted, StoreInfo};
+use crate::domain::identity::{ApiToken, SshKey, TenantCa, TokenOwner};
 use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
+
+/// Opens the data at `path` for reading and writing, creating it when `mode` allows. This,
+/// `open_read_only` and `compact` are the only places where the engine meets its backend.
+pub(crate) fn open(path: &Path, mode: OpenMode) -> Result<Arc<dyn Storage>> {
+    Ok(crate::store::open(path, mode)?)
+}
+
+/// Opens existing data for reading only; None when it needs recovery or migrating, which only a
+/// read-write open does.
+pub(crate) fn open_read_only(path: &Path) -> Result<Option<Arc<dyn Storage>>> {
+    Ok(crate::store::open_read_only(path)?)
+}
+
+/// Gives back the space that rewritten and deleted records leave behind in the store at `path`,
+/// keeping every record: the backend opens it for itself alone, so it is refused while anything
+/// else holds it.
+pub(crate) fn compact(path: &Path) -> Result<Compacted> {
+    Ok(crate::store::compact(path)?)
+}
 
 /// A place where the engine's data lives, and its transactions.
 pub trait Storage: Send + Sync {
@@ -39,6 +61,10 @@ pub trait Storage: Send + Sync {
     /// Writes a copy of one snapshot of everything into `file` (new and empty), durable when this
     /// returns, in a form this backend opens as a store of its own.
     fn copy_into(&self, file: File) -> Result<()>;
+
+    /// What the data holds and takes: its schema, its size, the cache it is read through and each
+    /// table's share, from one snapshot.
+    fn info(&self) -> Result<StoreInfo>;
 }
 
 /// The reads, in a snapshot or inside a write transaction. Lists come newest first unless they
@@ -93,7 +119,8 @@ pub trait Reads: Lookup<Error = Error> {
     fn open_requests_of(&self, upn: &str) -> Result<Vec<AccessRequest>>;
     /// A request's audit records, oldest first.
     fn history(&self, request: u64) -> Result<Vec<AuditRecord>>;
-    /// A user's notifications.
+    /// A user's notifications, newest first, each as `Notification::of` words it from its audit
+    /// record and that record's request.
     fn notifications_of(&self, upn: &str, paging: &Paging<u64>) -> Result<Page<Notification>>;
     /// The id of the newest notification the user has marked as seen; 0 when none.
     fn seen_upto(&self, upn: &str) -> Result<u64>;
@@ -105,6 +132,22 @@ pub trait Reads: Lookup<Error = Error> {
     fn need_request(&self, id: u64) -> Result<AccessRequest> {
         self.request(id)?.ok_or_else(|| rules::no_request(id).into())
     }
+    /// The SSH key of this fingerprint, whoever has it: one get.
+    fn ssh_key(&self, fingerprint: &str) -> Result<Option<SshKey>>;
+    /// One user's SSH keys, in fingerprint order after the cursor.
+    fn ssh_keys_of(&self, upn: &str, paging: &Paging<String>) -> Result<Page<SshKey>>;
+    /// The CA of this fingerprint as one tenant trusts it.
+    fn tenant_ca(&self, tenant: &str, fingerprint: &str) -> Result<Option<TenantCa>>;
+    /// One tenant's trusted CAs, in fingerprint order after the cursor.
+    fn tenant_cas_of(&self, tenant: &str, paging: &Paging<String>) -> Result<Page<TenantCa>>;
+    /// Every tenant's record of the CA of this fingerprint, found without reading other CAs.
+    fn cas_by_fingerprint(&self, fingerprint: &str) -> Result<Vec<TenantCa>>;
+    /// The token of this public id.
+    fn token(&self, id: &str) -> Result<Option<ApiToken>>;
+    /// The token whose secret has this hash: one get.
+    fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>>;
+    /// One owner's tokens (None: everyone's), in id order after the cursor.
+    fn tokens_of(&self, owner: Option<&TokenOwner>, paging: &Paging<String>) -> Result<Page<ApiToken>>;
 }
 
 /// The writes, inside one transaction. Each keeps every index its reads walk consistent.
@@ -128,11 +171,25 @@ pub trait Writes: Reads {
     /// Adds an audit record under its id (from `next_audit_id`), findable by its request and its
     /// application.
     fn append_audit(&mut self, record: &AuditRecord) -> Result<()>;
-    /// Adds a notification to its recipient's list.
-    fn put_notification(&mut self, notification: &Notification) -> Result<()>;
+    /// Tells `to` of the change recorded under audit id `audit` (a request's, appended before):
+    /// `notifications_of` lists it from then on as `Notification::of` words it. The same
+    /// recipient and record again is still one notification.
+    fn add_notification(&mut self, to: &str, audit: u64) -> Result<()>;
     /// Records the newest notification a user has seen, as given: keeping it from going backwards
     /// is the caller's.
     fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()>;
+    /// Stores an SSH key under its fingerprint, replacing any stored there; its user's list holds
+    /// it, and no other user's does.
+    fn put_ssh_key(&mut self, key: &SshKey) -> Result<()>;
+    /// Removes the SSH key of this fingerprint, if any, from every index.
+    fn remove_ssh_key(&mut self, fingerprint: &str) -> Result<()>;
+    /// Stores a tenant's trusted CA, replacing the tenant's record of the same key.
+    fn put_tenant_ca(&mut self, ca: &TenantCa) -> Result<()>;
+    /// Removes a tenant's trust in a CA, if any, from every index.
+    fn remove_tenant_ca(&mut self, tenant: &str, fingerprint: &str) -> Result<()>;
+    /// Stores a token under its id, replacing any stored there; its hash and owner find it as
+    /// they are now.
+    fn put_token(&mut self, token: &ApiToken) -> Result<()>;
 }
 
 impl dyn Storage {

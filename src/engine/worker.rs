@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 use super::clock::Clock;
 use super::commands::{Command, advance_due};
 use super::error::{Error, Result, StoreError};
-use super::event::Event;
+use super::event::Committed;
 use super::limits::Limits;
 use super::storage::Storage;
 use super::writer::Writer;
@@ -79,7 +79,7 @@ pub(super) struct Worker {
     pub storage: Arc<dyn Storage>,
     pub clock: Arc<dyn Clock>,
     pub jobs: Receiver<Msg>,
-    pub events: broadcast::Sender<Event>,
+    pub events: broadcast::Sender<Committed>,
     pub limits: Arc<RwLock<Limits>>,
     /// Why the thread stopped before it was asked to; None while it runs.
     pub fault: Arc<watch::Sender<Option<Error>>>,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Result;
-use super::event::Event;
+use super::event::Committed;
 use super::limits::Limits;
 use super::storage::Writes;
 use crate::domain::*;
@@ -14,7 +14,7 @@ pub struct Writer<'a, 't> {
     pub now: DateTime<Utc>,
     /// What one requester may ask for; none unless the engine was given limits.
     pub limits: Limits,
-    events: &'a mut Vec<Event>,
+    events: &'a mut Vec<Committed>,
 }
 
 /// The parts of an audit record a command chooses; id, time and event are filled in here.
@@ -54,7 +54,11 @@ impl<'s> AuditEntry<'s> {
 }
 
 impl<'a, 't> Writer<'a, 't> {
-    pub fn new(tables: &'a mut (dyn Writes + 't), now: DateTime<Utc>, events: &'a mut Vec<Event>) -> Self {
+    pub fn new(
+        tables: &'a mut (dyn Writes + 't),
+        now: DateTime<Utc>,
+        events: &'a mut Vec<Committed>,
+    ) -> Self {
         Writer { tables, now, limits: Limits::NONE, events }
     }
 
@@ -72,24 +76,16 @@ impl<'a, 't> Writer<'a, 't> {
         };
         self.tables.append_audit(&record)?;
         let id = record.id;
-        self.events.push(Event { record, notified: Vec::new() });
+        self.events.push(Committed { record, notified: Vec::new() });
         Ok(id)
     }
 
-    /// Notifies users about the change just recorded.
-    pub fn notify(&mut self, to: &[String], request: &AccessRequest, message: &str) -> Result<()> {
+    /// Notifies users about the change just recorded, a request's; what they read is worded from
+    /// its audit record (`Notification::of`).
+    pub fn notify(&mut self, to: &[String]) -> Result<()> {
         let Some(event) = self.events.last_mut() else { return Ok(()) };
         for upn in to {
-            let notification = Notification {
-                id: event.record.id,
-                to: upn.clone(),
-                at: self.now,
-                request: request.id,
-                app: request.app.clone(),
-                action: event.record.action,
-                message: message.to_string(),
-            };
-            self.tables.put_notification(&notification)?;
+            self.tables.add_notification(upn, event.record.id)?;
             event.notified.push(upn.clone());
         }
         Ok(())

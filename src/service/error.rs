@@ -1,7 +1,8 @@
 //! Refusals as HTTP answers: a status that fits and `{"error": {"kind", "message"}}`.
 
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::response::{IntoResponse, Response};
 
 use super::reply::Json;
@@ -31,6 +32,11 @@ impl ApiError {
 
     pub fn forbidden(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::FORBIDDEN, ErrorKind::Forbidden, message)
+    }
+
+    /// 401: the caller proved nobody; `WWW-Authenticate: Bearer` says how to.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, ErrorKind::Forbidden, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -87,6 +93,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(RETRY_AFTER, seconds.into());
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -1,5 +1,5 @@
 //! `GET /v1/events`: the engine's events as server-sent events. The stream starts with `ready`
-//! (from then on nothing committed is missed), carries one `data:` line of `json::Event` per commit
+//! (from then on nothing committed is missed), carries one `data:` line of `json::Committed` per commit
 //! the caller may see, a keep-alive comment every 15 s, and ends with `reload` when the client fell
 //! too far behind (its buffer is the engine's bounded broadcast channel) or the service stops. Each
 //! holder (a uid, a user of a remote door) may hold `MAX_STREAMS_PER_UID` streams: each one costs
@@ -20,7 +20,8 @@ use super::fairness::Held;
 use super::identity::{Caller, Peer};
 use crate::api::limits::{KEEP_ALIVE, MAX_STREAMS_PER_UID};
 use crate::api::wire::{EVENT_READY, EVENT_RELOAD, ErrorKind, Reload, ReloadReason};
-use crate::engine::{Engine, Event};
+use crate::domain::identity;
+use crate::engine::{Committed, Engine};
 use crate::json;
 
 pub async fn stream(
@@ -62,7 +63,7 @@ enum Phase {
 }
 
 struct Feed {
-    events: broadcast::Receiver<Event>,
+    events: broadcast::Receiver<Committed>,
     stopping: watch::Receiver<bool>,
     engine: Engine,
     /// The directory user the stream is for; None: everything (the operator).
@@ -115,10 +116,14 @@ impl Feed {
     }
 
     /// The event as the viewer may see it: directory changes (tenants, users, offers) are public, as
-    /// their lists are; changes to an application only for its parties, as in `Engine::audit`;
-    /// of the users notified, only the viewer.
-    async fn visible(&mut self, event: &Event) -> Option<json::Event> {
+    /// their lists are, but changes to someone's keys, CAs or tokens only for whom they are about;
+    /// changes to an application only for its parties, as in `Engine::audit`; of the users
+    /// notified, only the viewer.
+    async fn visible(&mut self, event: &Committed) -> Option<json::Committed> {
         let Some(viewer) = &self.viewer else { return Some(event.into()) };
+        if !identity::user_sees_record(viewer, &event.record) {
+            return None;
+        }
         if let Some(app) = &event.record.app {
             let sees = match self.seen.get(app) {
                 Some(sees) => *sees,
@@ -136,6 +141,6 @@ impl Feed {
             }
         }
         let notified = event.notified.iter().filter(|u| *u == viewer).cloned().collect();
-        Some(json::Event { record: event.record.clone(), notified })
+        Some(json::Committed { record: event.record.clone(), notified })
     }
 }

@@ -3,7 +3,8 @@
 //! operator, who manages the directory and may act as anyone by naming them in `X-Jitdesk-As`;
 //! everyone else is their own directory user and nobody else. A remote door (SSH) authenticates
 //! its caller before the connection reaches the router and hands over whom it found, with the same
-//! rule: the operator may act as anyone, a user only as themselves.
+//! rule: the operator may act as anyone, a user only as themselves. On the HTTPS door a caller
+//! without a client certificate is named by each request's bearer token (`bearer`).
 
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -28,6 +29,9 @@ pub enum Peer {
     /// Authenticated by a remote door before the connection reached the router (an SSH session's
     /// key or certificate): the door's word. The directory user's UPN; `None` is the operator.
     Known(Option<String>),
+    /// On a TCP door, without a client certificate: each request's bearer token names the caller
+    /// (`bearer`), and a request without a known one is refused.
+    Remote(std::net::IpAddr),
 }
 
 impl Peer {
@@ -37,6 +41,7 @@ impl Peer {
             Peer::Local(Local { uid: Some(uid), .. }) => Holder::Uid(*uid),
             Peer::Local(Local { uid: None, .. }) => Holder::Unknown,
             Peer::Known(upn) => Holder::User(upn.clone()),
+            Peer::Remote(addr) => Holder::Addr(*addr),
         }
     }
 }
@@ -159,6 +164,10 @@ pub async fn identify(
     match peer {
         Peer::Local(local) => identify_local(local, operator, claimed, directory).await,
         Peer::Known(upn) => identify_known(upn.as_deref(), operator, claimed, directory).await,
+        // The door's caller proves who they are request by request, before `identify` (`bearer`).
+        Peer::Remote(_) => {
+            Err(ApiError::unauthorized("this door needs a client certificate or a bearer token"))
+        }
     }
 }
 
@@ -265,6 +274,9 @@ impl FromRequestParts<State> for Caller {
         // and a client that keeps its connection must not be told "try again" for ever.
         if let Peer::Local(Local { uid: Some(uid), lookup_failed: Some(_), .. }) = &peer {
             peer = Peer::Local(Local::for_uid(*uid));
+        }
+        if let Peer::Remote(_) = &peer {
+            peer = super::bearer::identify(&parts.headers, &parts.method, &state.engine).await?;
         }
         let claimed = match parts.headers.get(AS_HEADER) {
             None => None,

@@ -5,21 +5,25 @@
 //!
 //! No caller holds up another: bodies are capped and must arrive within a time before the request
 //! takes a turn, headers must arrive within a time, each request has a deadline, only so many run
-//! at once, connections and event streams are capped per uid and overall (`fairness`), refusals
-//! are logged a few lines per uid, and event subscribers read from a bounded buffer and are dropped
-//! (told to reload) when they fall behind.
+//! at once, connections and event streams are capped per uid (per address on the HTTPS door,
+//! `https`) and overall (`fairness`), refusals are logged a few lines per uid, and event
+//! subscribers read from a bounded buffer and are dropped (told to reload) when they fall behind.
 
 mod backup;
+mod bearer;
 mod error;
 mod events;
 mod extract;
 mod fairness;
+pub mod https;
 pub mod identity;
+mod remote_identity;
 mod reply;
 mod routes;
 mod share;
 mod socket;
 pub mod ssh;
+mod tls;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,8 +42,9 @@ use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
 use crate::api::limits::{
-    BACKUP_TIMEOUT, BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY, MAX_CONNECTIONS_PER_UID, MAX_HEADERS,
-    MAX_IN_FLIGHT, REFUSAL_INTERVAL, REFUSAL_LINES, REQUEST_TIMEOUT, SHUTDOWN_GRACE,
+    BACKUP_TIMEOUT, BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY, MAX_CONNECTIONS_PER_ADDRESS,
+    MAX_CONNECTIONS_PER_UID, MAX_HEADERS, MAX_IN_FLIGHT, REFUSAL_INTERVAL, REFUSAL_LINES, REQUEST_TIMEOUT,
+    SHUTDOWN_GRACE,
 };
 use crate::api::paths;
 use crate::api::wire::ErrorKind;
@@ -92,14 +97,15 @@ pub struct SshOptions {
     pub operator_keys: Option<std::path::PathBuf>,
 }
 
-/// Serves the store on the socket (and on SSH when asked) until SIGTERM or SIGINT, then stops
-/// cleanly: no new connections, requests in flight finish (for at most `SHUTDOWN_GRACE`), event
-/// streams end, the store closes, the socket file goes.
+/// Serves the store on the socket, on SSH and on HTTPS when asked, until SIGTERM or SIGINT, then
+/// stops cleanly: no new connections, requests in flight finish (for at most `SHUTDOWN_GRACE`),
+/// event streams end, the store closes, the socket file goes.
 pub async fn serve(
     store: &Path,
     socket_path: &Path,
     group: Option<&str>,
     ssh: SshOptions,
+    remote: &https::Settings,
 ) -> Result<(), ServeError> {
     crate::logging::to_file();
     let open_files = fairness::raise_open_files();
@@ -112,11 +118,12 @@ pub async fn serve(
     config.store.apply();
     // Refuse before touching the store: the store would only say "in use".
     socket::check_free(socket_path).await?;
+    let https_door = https::open(remote).await?;
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any folder.
     let store = &std::fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf());
     // The SSH door is made ready before the store is opened: a key or an address it cannot use
     // changes nothing.
-    let door = match ssh.addr.or(config.ssh) {
+    let ssh_door = match ssh.addr.or(config.ssh) {
         None => None,
         Some(addr) => {
             let keys = match &ssh.operator_keys {
@@ -135,14 +142,17 @@ pub async fn serve(
             return Err(e);
         }
     };
-    match &door {
-        Some(door) => {
-            println!("serving {} on {}, ssh on {}", store.display(), socket_path.display(), door.local_addr())
-        }
-        None => println!("serving {} on {}", store.display(), socket_path.display()),
+    let mut serving = format!("serving {} on {}", store.display(), socket_path.display());
+    if let Some(door) = &https_door {
+        serving += &format!(" and {}", door.describe());
     }
+    if let Some(door) = &ssh_door {
+        serving += &format!(", ssh on {}", door.local_addr());
+    }
+    println!("{serving}");
     let listener = socket.listener.take().expect("a bound socket has its listener");
-    let fault = answer(&engine, listener, socket_path, open_files, door, stop).await;
+    let doors = Doors { https: https_door, ssh: ssh_door };
+    let fault = answer(&engine, listener, doors, socket_path, open_files, stop).await;
     let closed = engine.close().await;
     socket.remove();
     closed?;
@@ -153,16 +163,29 @@ pub async fn serve(
     Ok(())
 }
 
-/// Answers on `listener` for `engine`'s store until `stop` resolves, or the store thread stops by
-/// itself (then, after `FAULT_GRACE`, with why); then stops cleanly: no new connections, requests in
-/// flight finish (for at most `SHUTDOWN_GRACE`), event streams end. The store stays open: closing
-/// it and removing the socket file are the caller's.
+/// The doors besides the Unix socket that `answer` serves, each when asked for.
+struct Doors {
+    https: Option<https::Door>,
+    ssh: Option<ssh::Door<ssh::identities::OperatorKeys>>,
+}
+
+impl Doors {
+    /// The socket alone.
+    fn none() -> Doors {
+        Doors { https: None, ssh: None }
+    }
+}
+
+/// Answers on `listener` (and on the `doors` there are) for `engine`'s store until `stop`
+/// resolves, or the store thread stops by itself (then, after `FAULT_GRACE`, with why); then stops
+/// cleanly: no new connections, requests in flight finish (for at most `SHUTDOWN_GRACE`), event
+/// streams end. The store stays open: closing it and removing the socket file are the caller's.
 async fn answer(
     engine: &Engine,
     listener: tokio::net::UnixListener,
+    doors: Doors,
     socket_path: &Path,
     open_files: u64,
-    door: Option<ssh::Door<ssh::identities::OperatorKeys>>,
     stop: impl Future<Output = ()>,
 ) -> Option<crate::engine::Error> {
     let (stopping_tx, stopping) = watch::channel(false);
@@ -189,7 +212,7 @@ async fn answer(
         operator.uid
     );
 
-    if let Some(door) = door {
+    if let Some(door) = doors.ssh {
         tracing::info!("answering SSH on {}", door.local_addr());
         let store = engine.path().to_path_buf();
         tokio::spawn(ssh::run(door, store, app.clone(), refusals.clone(), stopping.clone()));
@@ -199,6 +222,10 @@ async fn answer(
     let max_connections = fairness::connection_cap(open_files);
     let connections = Arc::new(Semaphore::new(max_connections));
     let per_uid = fairness::PerHolder::default();
+    let door = doors.https.map(Arc::new);
+    if let Some(door) = &door {
+        tracing::info!("serving the API on {}", door.describe());
+    }
     tokio::pin!(stop);
     // A store thread that stopped by itself ends the service, after a grace in which callers hear why.
     let watched = engine.clone();
@@ -218,6 +245,11 @@ async fn answer(
                 break;
             }
             accepted = listener.accept() => accepted,
+            accepted = remote_accept(door.as_deref()) => {
+                let Some(door) = &door else { continue };
+                accept_remote(door, accepted, &connections, &per_uid, &refusals, max_connections, &graceful, &app);
+                continue;
+            }
         };
         let stream = match accepted {
             Ok((stream, _)) => stream,
@@ -290,6 +322,63 @@ async fn answer(
         tracing::warn!("{summary}");
     }
     fault
+}
+
+/// The next connection on the HTTPS door; never, without one.
+async fn remote_accept(
+    door: Option<&https::Door>,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    match door {
+        Some(door) => door.listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Takes a connection of the HTTPS door: counted against its address and the overall cap before
+/// anything is read, then its handshake and its requests on a task of their own.
+#[allow(clippy::too_many_arguments)]
+fn accept_remote(
+    door: &Arc<https::Door>,
+    accepted: std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)>,
+    connections: &Arc<Semaphore>,
+    per_addr: &fairness::PerHolder,
+    refusals: &Arc<Throttle<Holder>>,
+    max_connections: usize,
+    graceful: &GracefulShutdown,
+    app: &axum::Router,
+) {
+    let (stream, addr) = match accepted {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            tracing::warn!("cannot accept a connection on the HTTPS door: {e}");
+            return;
+        }
+    };
+    let holder = Holder::Addr(addr.ip());
+    let Ok(permit) = connections.clone().try_acquire_owned() else {
+        fairness::log_refusal(refusals, &holder, || {
+            format!("{max_connections} connections are open; closed a new one of {holder}")
+        });
+        return;
+    };
+    let Some(held) = per_addr.try_take(&holder, MAX_CONNECTIONS_PER_ADDRESS) else {
+        fairness::log_refusal(refusals, &holder, || {
+            format!("{holder} has {MAX_CONNECTIONS_PER_ADDRESS} connections open; closed a new one")
+        });
+        return;
+    };
+    let watcher = graceful.watcher();
+    let (door, app, refusals) = (door.clone(), app.clone(), refusals.clone());
+    tokio::spawn(async move {
+        match door.handshake(stream, addr.ip()).await {
+            Ok((peer, stream)) => serve_connection(app, stream, peer, watcher).await,
+            // The library's words about what the caller sent: shown, never raw.
+            Err(why) => {
+                fairness::log_refusal(&refusals, &holder, || format!("{holder}: {}; closed", shown(&why)))
+            }
+        }
+        drop((permit, held));
+    });
 }
 
 /// Serves HTTP/1.1 on one connection of any door until it ends or the service stops, as `peer`:

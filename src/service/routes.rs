@@ -2,7 +2,8 @@
 //! who is calling, makes one engine call (commands for changes, queries for reads, as the caller's
 //! viewer) and turns the answer into the JSON of `crate::json`. No rule lives here.
 
-use axum::extract::{Path, State as With};
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State as With};
 use axum::http::header::{LINK, LOCATION};
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +12,7 @@ use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{Body, OptionalBody, Params};
-use super::identity::Caller;
+use super::identity::{Caller, Peer};
 use super::reply::Json;
 use super::{State, backup, events};
 use crate::api::paths::{self, encode};
@@ -44,6 +45,7 @@ pub fn router() -> axum::Router<State> {
         .route(paths::AUDIT, get(audit))
         .route(paths::EVENTS, get(events::stream))
         .route(paths::BACKUP, get(backup::backup))
+        .merge(super::remote_identity::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }
@@ -60,7 +62,7 @@ async fn wrong_method() -> ApiError {
     )
 }
 
-fn paging<C>(limit: Option<usize>, after: Option<C>) -> ApiResult<Paging<C>> {
+pub(super) fn paging<C>(limit: Option<usize>, after: Option<C>) -> ApiResult<Paging<C>> {
     Ok(Paging::asked(limit, after)?)
 }
 
@@ -68,7 +70,7 @@ fn id(text: &str) -> ApiResult<u64> {
     text.parse().map_err(|_| ApiError::not_found(format!("no request `{text}`: request ids are numbers")))
 }
 
-fn created<T: serde::Serialize>(location: Option<String>, body: T) -> Response {
+pub(super) fn created<T: serde::Serialize>(location: Option<String>, body: T) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(LOCATION, location);
@@ -84,7 +86,7 @@ fn set_header(response: &mut Response, name: HeaderName, value: &str) {
 
 /// A list answer: its part of the list, `X-Jitdesk-More`, and when more come after it a `Link` to
 /// the next part: the same query with the cursor moved on.
-fn listed<T: Listed>(uri: &Uri, page: &Page<T>, views: impl serde::Serialize) -> Response {
+pub(super) fn listed<T: Listed>(uri: &Uri, page: &Page<T>, views: impl serde::Serialize) -> Response {
     let mut response = Json(views).into_response();
     set_header(&mut response, HeaderName::from_static(MORE_HEADER), &page.more.to_string());
     if let Some(next) = page.next() {
@@ -105,7 +107,7 @@ fn listed<T: Listed>(uri: &Uri, page: &Page<T>, views: impl serde::Serialize) ->
 /// An empty JSON object; anything else in it is refused.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Nothing {}
+pub(super) struct Nothing {}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,9 +128,9 @@ struct Limit {
 /// The paging of a list whose cursor is a name (or a tenant's or offer's id).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NameLimit {
-    limit: Option<usize>,
-    after: Option<String>,
+pub(super) struct NameLimit {
+    pub(super) limit: Option<usize>,
+    pub(super) after: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,14 +152,20 @@ struct CheckQuery {
 }
 
 /// 503 once the store thread has stopped by itself: the service is about to exit, and says why.
-async fn health(With(st): With<State>) -> ApiResult<Json<wire::Health>> {
+/// The store's path is for callers on this host, who compare it with theirs: a remote door, which
+/// answers anyone before they prove who they are, leaves it empty.
+async fn health(
+    With(st): With<State>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
+) -> ApiResult<Json<wire::Health>> {
     if let Some(why) = st.engine.fault() {
         return Err(ApiError::unavailable(format!("the service's store thread has stopped: {why}")));
     }
+    let remote = matches!(peer, Some(Extension(ConnectInfo(Peer::Known(_) | Peer::Remote(_)))));
     Ok(Json(wire::Health {
         service: "jitdesk".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        store: st.engine.path().display().to_string(),
+        store: if remote { String::new() } else { st.engine.path().display().to_string() },
     }))
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::sync::oneshot;
 
-use super::{answer, fairness, socket};
+use super::{Doors, answer, fairness, socket};
 use crate::engine::Engine;
 
 /// A store being served on its socket; `stop` ends it and removes the socket file.
@@ -103,7 +103,7 @@ fn serve_here(
         let _ = ready.send(Ok(()));
         let open_files = fairness::raise_open_files();
         // A dropped sender (the dashboard ended without saying so) stops it too.
-        let fault = answer(&engine, listener, &path, open_files, None, async {
+        let fault = answer(&engine, listener, Doors::none(), &path, open_files, async {
             let _ = stop.await;
         })
         .await;

@@ -11,8 +11,10 @@ use chrono::{DateTime, Utc};
 
 use super::tables::{Family, Tables, Write};
 use super::{Error, Store, guarded};
+use crate::domain::identity::{ApiToken, SshKey, TenantCa, TokenOwner};
 use crate::domain::rules::Lookup;
 use crate::domain::*;
+use crate::engine::maintenance::{Compacted, StoreInfo};
 use crate::engine::storage::{Reads, Storage, Writes};
 use crate::engine::{self, Result};
 
@@ -25,6 +27,11 @@ pub fn open(path: &Path, mode: OpenMode) -> Result<Arc<dyn Storage>, Error> {
 /// which only a read-write open does.
 pub fn open_read_only(path: &Path) -> Result<Option<Arc<dyn Storage>>, Error> {
     guarded(|| Ok(Store::open_read_only(path)?.map(|store| Arc::new(store) as Arc<dyn Storage>)))
+}
+
+/// Compacts the store at `path`, which it opens for itself alone.
+pub fn compact(path: &Path) -> Result<Compacted, Error> {
+    guarded(|| Store::compact(path))
 }
 
 impl Storage for Store {
@@ -53,6 +60,10 @@ impl Storage for Store {
 
     fn copy_into(&self, file: File) -> Result<()> {
         guarded(|| Ok(Store::read(self)?.copy_into(file)?))
+    }
+
+    fn info(&self) -> Result<StoreInfo> {
+        guarded(|| Ok(Store::info(self)?))
     }
 }
 
@@ -181,6 +192,38 @@ impl<F: Family> Reads for On<'_, F> {
     fn due(&self, now: DateTime<Utc>) -> Result<Vec<u64>> {
         Ok(self.0.due(now)?)
     }
+
+    fn ssh_key(&self, fingerprint: &str) -> Result<Option<SshKey>> {
+        Ok(self.0.ssh_key(fingerprint)?)
+    }
+
+    fn ssh_keys_of(&self, upn: &str, paging: &Paging<String>) -> Result<Page<SshKey>> {
+        Ok(self.0.ssh_keys_of(upn, paging)?)
+    }
+
+    fn tenant_ca(&self, tenant: &str, fingerprint: &str) -> Result<Option<TenantCa>> {
+        Ok(self.0.tenant_ca(tenant, fingerprint)?)
+    }
+
+    fn tenant_cas_of(&self, tenant: &str, paging: &Paging<String>) -> Result<Page<TenantCa>> {
+        Ok(self.0.tenant_cas_of(tenant, paging)?)
+    }
+
+    fn cas_by_fingerprint(&self, fingerprint: &str) -> Result<Vec<TenantCa>> {
+        Ok(self.0.cas_by_fingerprint(fingerprint)?)
+    }
+
+    fn token(&self, id: &str) -> Result<Option<ApiToken>> {
+        Ok(self.0.token(id)?)
+    }
+
+    fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
+        Ok(self.0.token_by_hash(hash)?)
+    }
+
+    fn tokens_of(&self, owner: Option<&TokenOwner>, paging: &Paging<String>) -> Result<Page<ApiToken>> {
+        Ok(self.0.tokens_of(owner, paging)?)
+    }
 }
 
 impl Writes for On<'_, Write<'_>> {
@@ -216,11 +259,31 @@ impl Writes for On<'_, Write<'_>> {
         Ok(self.0.append_audit(record)?)
     }
 
-    fn put_notification(&mut self, notification: &Notification) -> Result<()> {
-        Ok(self.0.put_notification(notification)?)
+    fn add_notification(&mut self, to: &str, audit: u64) -> Result<()> {
+        Ok(self.0.add_notification(to, audit)?)
     }
 
     fn set_seen_upto(&mut self, upn: &str, id: u64) -> Result<()> {
         Ok(self.0.set_seen_upto(upn, id)?)
+    }
+
+    fn put_ssh_key(&mut self, key: &SshKey) -> Result<()> {
+        Ok(self.0.put_ssh_key(key)?)
+    }
+
+    fn remove_ssh_key(&mut self, fingerprint: &str) -> Result<()> {
+        Ok(self.0.remove_ssh_key(fingerprint)?)
+    }
+
+    fn put_tenant_ca(&mut self, ca: &TenantCa) -> Result<()> {
+        Ok(self.0.put_tenant_ca(ca)?)
+    }
+
+    fn remove_tenant_ca(&mut self, tenant: &str, fingerprint: &str) -> Result<()> {
+        Ok(self.0.remove_tenant_ca(tenant, fingerprint)?)
+    }
+
+    fn put_token(&mut self, token: &ApiToken) -> Result<()> {
+        Ok(self.0.put_token(token)?)
     }
 }

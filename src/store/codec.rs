@@ -1,4 +1,4 @@
-//! Records are stored in postcard's compact binary encoding (moments and spans as integers, see
+//! Records are stored in postcard's compact binary encoding (moments and periods as integers, see
 //! `domain::stamp`) and decoded here, so a damaged record becomes an error naming where it is
 //! instead of a panic inside redb's `Value::from_bytes`. Stores before schema 3 kept JSON, which
 //! only their migration reads.

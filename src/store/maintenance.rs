@@ -1,79 +1,20 @@
 //! Looking after the file itself: what each table holds and takes, the page cache redb keeps in
 //! memory, and giving back the space that rewritten and deleted records leave behind.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use redb::{ReadableTable, ReadableTableMetadata, TableHandle};
-use serde::Serialize;
 
 use super::error::{Error, Result};
 use super::tables::*;
+use std::path::Path;
+
 use super::{Db, OpenMode, Store, probe};
-
-/// redb's own default is a gigabyte, which a long-running service fills and keeps; the tables of
-/// a store of 100,000 requests take about a tenth of that.
-pub const DEFAULT_CACHE_MIB: usize = 64;
-
-static CACHE_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_CACHE_MIB << 20);
-
-/// The page cache of every store opened from now on in this process (the config's
-/// `[store] cache_mib`).
-pub fn set_cache_size(bytes: usize) {
-    CACHE_BYTES.store(bytes, Ordering::Relaxed);
-}
-
-/// The page cache, in bytes, that the next store opened in this process gets.
-pub fn cache_size() -> usize {
-    CACHE_BYTES.load(Ordering::Relaxed)
-}
+use crate::engine::maintenance::{Compacted, StoreInfo, TableInfo, cache_size};
 
 /// A builder with the cache size set, for every open of a store file.
 pub(super) fn builder() -> redb::Builder {
     let mut builder = redb::Database::builder();
     builder.set_cache_size(cache_size());
     builder
-}
-
-/// One table: its entries, and the bytes its keys and values, its branch pages and its unused
-/// page space take.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TableInfo {
-    /// The table's name in the file.
-    pub name: &'static str,
-    /// How many keys it holds.
-    pub entries: u64,
-    /// Bytes of its keys and values.
-    pub stored_bytes: u64,
-    /// Bytes of its branch pages and other bookkeeping.
-    pub metadata_bytes: u64,
-    /// Bytes of its pages left unused, which `compact` gives back.
-    pub fragmented_bytes: u64,
-}
-
-/// What `store info` reports: the file's schema and size, the cache it is read through, and each
-/// table's share.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoreInfo {
-    /// The schema the file is written in (0 when it names none).
-    pub schema: u32,
-    /// The file's size on disk, in bytes.
-    pub file_bytes: u64,
-    /// The page cache this process opens stores with, in bytes.
-    pub cache_bytes: usize,
-    /// Every table, in the order `each_table` lists them.
-    pub tables: Vec<TableInfo>,
-}
-
-/// The file's size before and after `compact`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Compacted {
-    /// The file's size before, in bytes.
-    pub before: u64,
-    /// The file's size after, in bytes.
-    pub after: u64,
 }
 
 macro_rules! repack_all {
@@ -144,7 +85,8 @@ impl Store {
 
     /// Opens the store at `path` for itself alone (refused while anything else holds it), rewrites
     /// every table in key order in one transaction (all of it kept, or none), then moves the pages
-    /// together until the file can shrink no further.
+    /// together until the file can shrink no further. The size after is the closed file's, since
+    /// closing writes redb's bookkeeping into it.
     pub fn compact(path: &Path) -> Result<Compacted> {
         let size =
             |path: &Path| std::fs::metadata(path).map(|m| m.len()).map_err(|e| Error::Storage(e.to_string()));

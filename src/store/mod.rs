@@ -7,6 +7,7 @@ mod codec;
 mod error;
 pub(crate) mod files;
 mod holder;
+mod identity;
 mod maintenance;
 mod read;
 mod tables;
@@ -20,10 +21,9 @@ use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, StorageE
 
 use crate::domain::OpenMode;
 pub use crate::domain::Page;
-pub use backend::{open, open_read_only};
+pub use backend::{compact, open, open_read_only};
 pub use error::{Error, Result};
 pub use holder::holder_pid;
-pub use maintenance::{Compacted, DEFAULT_CACHE_MIB, StoreInfo, TableInfo, cache_size, set_cache_size};
 pub use tables::{Read, Tables, Write};
 pub use write::SCHEMA_VERSION;
 
@@ -64,9 +64,14 @@ impl Store {
         };
         let store = Store { db: RwLock::new(Db::Write(db)), path: path.to_path_buf() };
         // Checked again: a file that needed crash recovery could not be vetted read-only.
-        let found = schema(path, &store.begin_read()?)?;
+        let txn = store.begin_read()?;
+        let (found, lacks_tables) = (schema(path, &txn)?, tables::lacks_tables(&txn)?);
+        drop(txn);
         if found < SCHEMA_VERSION {
-            store.write(|t| t.migrate(found))?;
+            store.write_in(|txn, t| t.migrate(txn, found))?;
+        } else if lacks_tables {
+            // Tables added since the file was written start empty; opening them for writing makes them.
+            store.write(|_| Ok::<_, Error>(()))?;
         }
         Ok(store)
     }
@@ -121,8 +126,12 @@ impl Store {
         files::check_owner(path)?;
         let Some(db) = vet(path)? else { return Ok(None) };
         let store = Store { db: RwLock::new(Db::Read(db)), path: path.to_path_buf() };
-        // An older store needs migrating, which only the read-write open does.
-        Ok((schema(path, &store.begin_read()?)? == SCHEMA_VERSION).then_some(store))
+        // An older store needs migrating, and one without this build's newer tables needs them
+        // made, which only the read-write open does.
+        let txn = store.begin_read()?;
+        let current = schema(path, &txn)? == SCHEMA_VERSION && !tables::lacks_tables(&txn)?;
+        drop(txn);
+        Ok(current.then_some(store))
     }
 
     /// The path the store was opened at.
@@ -150,6 +159,14 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Tables<Write<'_>>) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.write_in(|_, tables| f(tables))
+    }
+
+    /// `write`, for work that also changes which tables there are (a migration).
+    fn write_in<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction, &mut Tables<Write<'_>>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let db = self.db();
         let db = match &*db {
             Db::Write(db) => db,
@@ -159,7 +176,7 @@ impl Store {
         let txn = db.begin_write().map_err(Error::from)?;
         let out = {
             let mut tables = Tables::<Write>::open(&txn)?;
-            f(&mut tables)?
+            f(&txn, &mut tables)?
         };
         txn.commit().map_err(Error::from)?;
         Ok(out)

@@ -62,7 +62,7 @@ fn newest<'a>(mut sources: Vec<Ids<'a>>) -> Result<Ids<'a>> {
 }
 
 /// The first `limit` items (None: all), and whether another followed them.
-fn page<T>(items: impl Iterator<Item = Result<T>>, limit: Option<usize>) -> Result<Page<T>> {
+pub(super) fn page<T>(items: impl Iterator<Item = Result<T>>, limit: Option<usize>) -> Result<Page<T>> {
     let limit = limit.unwrap_or(usize::MAX);
     let mut page = Page { items: Vec::new(), more: false };
     for item in items {
@@ -286,12 +286,24 @@ impl<F: Family> Tables<F> {
         }
     }
 
-    /// A user's notifications, newest first.
+    /// A user's notifications, newest first, each worded from its audit record and its request.
     pub fn notifications_of(&self, upn: &str, paging: &Paging<u64>) -> Result<Page<Notification>> {
-        let range = self.notifications.range(under(paging.after, |id| (upn, id)))?.rev();
+        let range = self.notified.range(under(paging.after, |id| (upn, id)))?.rev();
         let items = range.map(|entry| {
-            let (k, v) = entry?;
-            decode("notifications", &k.value().1, v.value())
+            let record = self.need_audit(entry?.0.value().1)?;
+            let Target::Request(id) = record.target else {
+                return Err(Error::Storage(format!(
+                    "a notification names audit record {}, not a request's",
+                    record.id
+                )));
+            };
+            match self.get_request(id)? {
+                Some(request) => Ok(Notification::of(upn, &record, &request)),
+                None => Err(Error::Storage(format!(
+                    "audit record {} names request {id}, which is missing",
+                    record.id
+                ))),
+            }
         });
         page(items, paging.limit)
     }
@@ -352,7 +364,7 @@ impl<F: Family> Tables<F> {
 }
 
 /// The records of a table keyed by name, in name order after the cursor, that `keep` admits.
-fn named<T: serde::de::DeserializeOwned>(
+pub(super) fn named<T: serde::de::DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     name: &str,
     paging: &Paging<String>,

@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use redb::{Key, ReadTransaction, ReadableTable, TableDefinition, Value, WriteTransaction};
+use redb::{Key, ReadTransaction, ReadableTable, TableDefinition, TableHandle, Value, WriteTransaction};
 
 use super::error::Result;
 
@@ -36,10 +36,25 @@ pub const AUDIT: Records<u64> = TableDefinition::new("audit");
 pub const AUDIT_BY_APP: Index<(&str, u64)> = TableDefinition::new("audit_by_app");
 /// (request id, audit id): a request's history.
 pub const AUDIT_BY_REQUEST: Index<(u64, u64)> = TableDefinition::new("audit_by_request");
-/// (recipient, audit id that caused it)
-pub const NOTIFICATIONS: Records<(&str, u64)> = TableDefinition::new("notifications");
+/// (recipient, audit id of the change it tells of): a notification is worded from that record
+/// when read, so nothing more is kept.
+pub const NOTIFIED: Index<(&str, u64)> = TableDefinition::new("notified");
 /// recipient -> id of the newest notification they have seen
 pub const NOTIFICATIONS_SEEN: TableDefinition<&str, u64> = TableDefinition::new("notifications_seen");
+/// Users' SSH keys by fingerprint.
+pub const SSH_KEYS: Records<&str> = TableDefinition::new("ssh_keys");
+/// (UPN, fingerprint): one user's SSH keys.
+pub const SSH_KEYS_BY_USER: Index<(&str, &str)> = TableDefinition::new("ssh_keys_by_user");
+/// Tenants' trusted SSH certificate authorities by (tenant, fingerprint).
+pub const TENANT_CAS: Records<(&str, &str)> = TableDefinition::new("tenant_cas");
+/// (fingerprint, tenant): the tenants that trust one authority.
+pub const CAS_BY_FINGERPRINT: Index<(&str, &str)> = TableDefinition::new("tenant_cas_by_fingerprint");
+/// API tokens by public id.
+pub const TOKENS: Records<&str> = TableDefinition::new("tokens");
+/// The hash of a token's secret -> its public id.
+pub const TOKENS_BY_HASH: TableDefinition<&str, &str> = TableDefinition::new("tokens_by_hash");
+/// (owner's key, token id): one owner's tokens (the operator's under the empty key).
+pub const TOKENS_BY_OWNER: Index<(&str, &str)> = TableDefinition::new("tokens_by_owner");
 
 pub trait Family {
     type Table<K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>;
@@ -92,10 +107,24 @@ pub struct Tables<F: Family> {
     pub audit_by_request: F::Table<(u64, u64), ()>,
     /// `AUDIT_BY_APP`: (application, audit id).
     pub audit_by_app: F::Table<(&'static str, u64), ()>,
-    /// `NOTIFICATIONS`: notifications by (recipient, id).
-    pub notifications: F::Table<(&'static str, u64), &'static [u8]>,
+    /// `NOTIFIED`: (recipient, audit id).
+    pub notified: F::Table<(&'static str, u64), ()>,
     /// `NOTIFICATIONS_SEEN`: recipient to the id of the newest notification they have seen.
     pub notifications_seen: F::Table<&'static str, u64>,
+    /// `SSH_KEYS`: SSH keys by fingerprint.
+    pub ssh_keys: F::Table<&'static str, &'static [u8]>,
+    /// `SSH_KEYS_BY_USER`: (UPN, fingerprint).
+    pub ssh_keys_by_user: F::Table<(&'static str, &'static str), ()>,
+    /// `TENANT_CAS`: trusted CAs by (tenant, fingerprint).
+    pub tenant_cas: F::Table<(&'static str, &'static str), &'static [u8]>,
+    /// `CAS_BY_FINGERPRINT`: (fingerprint, tenant).
+    pub cas_by_fingerprint: F::Table<(&'static str, &'static str), ()>,
+    /// `TOKENS`: API tokens by id.
+    pub tokens: F::Table<&'static str, &'static [u8]>,
+    /// `TOKENS_BY_HASH`: a token's hash to its id.
+    pub tokens_by_hash: F::Table<&'static str, &'static str>,
+    /// `TOKENS_BY_OWNER`: (owner's key, token id).
+    pub tokens_by_owner: F::Table<(&'static str, &'static str), ()>,
 }
 
 /// Every table, once: `Tables` is opened from this list, and a backup copies it, so neither can
@@ -119,8 +148,15 @@ macro_rules! each_table {
             audit AUDIT,
             audit_by_request AUDIT_BY_REQUEST,
             audit_by_app AUDIT_BY_APP,
-            notifications NOTIFICATIONS,
-            notifications_seen NOTIFICATIONS_SEEN
+            notified NOTIFIED,
+            notifications_seen NOTIFICATIONS_SEEN,
+            ssh_keys SSH_KEYS,
+            ssh_keys_by_user SSH_KEYS_BY_USER,
+            tenant_cas TENANT_CAS,
+            cas_by_fingerprint CAS_BY_FINGERPRINT,
+            tokens TOKENS,
+            tokens_by_hash TOKENS_BY_HASH,
+            tokens_by_owner TOKENS_BY_OWNER
         )
     };
 }
@@ -130,6 +166,19 @@ macro_rules! open_all {
     ($txn:expr; $($field:ident $definition:ident),*) => {
         Tables { $($field: $txn.open_table($definition)?,)* }
     };
+}
+
+macro_rules! names_all {
+    (; $($field:ident $definition:ident),*) => {
+        [$($definition.name(),)*]
+    };
+}
+
+/// Whether the store lacks a table this build has: one written before the table existed. A
+/// read-write open creates the missing ones, empty; a read-only open cannot.
+pub fn lacks_tables(txn: &ReadTransaction) -> Result<bool> {
+    let present: Vec<String> = txn.list_tables()?.map(|t| t.name().to_string()).collect();
+    Ok(each_table!(names_all!()).iter().any(|name| !present.iter().any(|p| p == name)))
 }
 
 impl Tables<Read> {

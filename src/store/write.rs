@@ -2,18 +2,22 @@
 
 use std::ops::Bound;
 
-use redb::{AccessGuard, ReadableTable, StorageError};
+use redb::{AccessGuard, ReadableTable, StorageError, TableDefinition, WriteTransaction};
 use serde::de::DeserializeOwned;
 
 use super::codec::{decode, decode_json, encode};
 use super::error::Result;
 use super::read::ms;
-use super::tables::{Tables, Write};
+use super::tables::{Records, Tables, Write};
 use crate::domain::*;
 
 /// 2: indexes of requests by state and application, and of the audit log by application.
 /// 3: records in a compact binary encoding instead of JSON; applications by tenant.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: notifications kept as (recipient, audit id) alone, worded from the audit record when read.
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// Where schemas 1 to 3 kept notifications whole (JSON, then the compact encoding).
+const OLD_NOTIFICATIONS: Records<(&str, u64)> = TableDefinition::new("notifications");
 
 /// How many records a migration decodes before writing them back: a table cannot be written
 /// while it is walked, and a whole table at once could need more memory than the store's size.
@@ -50,14 +54,14 @@ impl Tables<Write<'_>> {
     /// all of it is kept, or none. Opening the tables has already created any that were missing;
     /// every record is then read as its schema stored it and written again through the same
     /// calls that write it every day, which re-encodes it and fills every index, old and new.
-    pub fn migrate(&mut self, from: u32) -> Result<()> {
+    pub fn migrate(&mut self, txn: &WriteTransaction, from: u32) -> Result<()> {
         if from < 3 {
             self.recode(
                 |t, a| legacy("tenants", t.tenants.range::<&str>(after_name(a))?),
                 |r: &Tenant| r.id.clone(),
                 Self::put_tenant,
             )?;
-            // The JSON record goes first: `put_user` reads the record it replaces in today's encoding.
+            // The JSON record goes first: `put_user` reads the record it replaces in the compact encoding.
             self.recode(
                 |t, a| legacy("users", t.users.range::<&str>(after_name(a))?),
                 |r: &User| r.upn.clone(),
@@ -71,7 +75,7 @@ impl Tables<Write<'_>> {
                 |r: &Offer| r.id.clone(),
                 Self::put_offer,
             )?;
-            // The JSON record goes first: `put_app` reads the record it replaces in today's encoding.
+            // The JSON record goes first: `put_app` reads the record it replaces in the compact encoding.
             self.recode(
                 |t, a| legacy("apps", t.apps.range::<&str>(after_name(a))?),
                 |r: &Application| r.name.clone(),
@@ -90,16 +94,25 @@ impl Tables<Write<'_>> {
                 |r: &AuditRecord| r.id,
                 Self::append_audit,
             )?;
-            self.recode(
-                |t, a: Option<&(String, u64)>| {
-                    let from = a.map_or(Bound::Unbounded, |(to, id)| Bound::Excluded((to.as_str(), *id)));
-                    legacy("notifications", t.notifications.range((from, Bound::Unbounded))?)
-                },
-                |r: &Notification| (r.to.clone(), r.id),
-                Self::put_notification,
-            )?;
+        }
+        if from < 4 {
+            self.index_notifications(txn)?;
         }
         self.set_schema_version()
+    }
+
+    /// Schemas 1 to 3 kept each notification whole; its key (recipient, audit id) is all that is
+    /// kept now, and the old table goes. Its records are not read, only their keys.
+    fn index_notifications(&mut self, txn: &WriteTransaction) -> Result<()> {
+        {
+            let old = txn.open_table(OLD_NOTIFICATIONS)?;
+            for entry in old.iter()? {
+                let (key, _) = entry?;
+                self.notified.insert(key.value(), ())?;
+            }
+        }
+        txn.delete_table(OLD_NOTIFICATIONS)?;
+        Ok(())
     }
 
     /// Rewrites one table a batch at a time: `read` decodes the records after a cursor, `cursor`
@@ -213,10 +226,9 @@ impl Tables<Write<'_>> {
         Ok(())
     }
 
-    /// Adds a notification under its recipient and id.
-    pub fn put_notification(&mut self, notification: &Notification) -> Result<()> {
-        self.notifications
-            .insert((notification.to.as_str(), notification.id), encode(notification)?.as_slice())?;
+    /// Tells a recipient of the change recorded under an audit id.
+    pub fn add_notification(&mut self, to: &str, audit: u64) -> Result<()> {
+        self.notified.insert((to, audit), ())?;
         Ok(())
     }
 

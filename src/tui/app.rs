@@ -21,7 +21,6 @@ use crate::domain::rules::{self, Deployment, NewRequest};
 use crate::domain::time_style::TimeStyle;
 use crate::domain::when::{example_start, parse_time};
 use crate::domain::*;
-use crate::domain::{Input, RuleError};
 use crate::engine::{Cancel, Decide, RequestDetail, Revoke, SetPolicy};
 
 /// The dashboard's five tabs, in the order of their number keys.
@@ -98,7 +97,7 @@ pub enum Call {
         /// Whether the decision approves (or denies).
         approve: bool,
         /// Each marked request's number with its decision, or why none is sent.
-        each: Vec<(u64, Result<Decide, String>)>,
+        each: Vec<(u64, Result<Decide, Refusal>)>,
     },
     /// Cancels the user's own pending request.
     Cancel(Cancel),
@@ -159,7 +158,7 @@ pub struct Requestable {
     /// The roles its offer defines, the ones a request may ask for.
     pub roles: Vec<String>,
     /// The longest access its JIT policy allows.
-    pub max: Span,
+    pub max: Period,
 }
 
 /// What a yes to a confirmation goes on to do.
@@ -270,8 +269,8 @@ pub struct App {
     pub goto: Option<String>,
     /// The order of pending requests (`s`).
     pub sort: rows::RequestSort,
-    /// Whether pending requests the user cannot decide are listed too (`m`).
-    pub everything: bool,
+    /// Whether pending requests are only the user's to decide, or all they can see (`m` toggles).
+    pub only_mine: bool,
     /// Pending requests already seen, so only new ones ring the bell.
     known_pending: HashSet<u64>,
     /// Requests marked on the Requests tab for one decision on them all.
@@ -302,19 +301,6 @@ fn changes_data(action: KeyAction) -> bool {
             | KeyAction::Edit
             | KeyAction::MarkRead
     )
-}
-
-/// A refusal of the rules in a form's words: how the inputs it is about are given here.
-fn in_form(e: RuleError) -> String {
-    let keys: Vec<&str> = e
-        .about
-        .iter()
-        .filter_map(|input| match input {
-            Input::Roles => Some("←/→ to move, Space to toggle"),
-            _ => None,
-        })
-        .collect();
-    if keys.is_empty() { e.message } else { format!("{}: {}", e.message, keys.join("; ")) }
 }
 
 /// Keeps the request form's roles and maximum on the application chosen; roles already chosen that
@@ -364,7 +350,7 @@ impl App {
             scanned: RefCell::new(None),
             goto: None,
             sort: rows::RequestSort::default(),
-            everything: false,
+            only_mine: true,
             known_pending: HashSet::new(),
             marks: Marks::default(),
             last_bell: None,
@@ -832,7 +818,8 @@ impl App {
             Overlay::Form(form) => {
                 // An error of the dashboard's own reading of the fields (not the engine's answer)
                 // is read again after each key, so it goes as soon as the field is fixed.
-                let ours = form.error.is_some() && self.call_for(&form).err() == form.error;
+                let ours =
+                    form.error.is_some() && self.call_for(&form).err().map(|e| e.to_string()) == form.error;
                 self.form_key(form, key, ours)
             }
         }
@@ -844,7 +831,7 @@ impl App {
             FormKey::Close => Vec::new(),
             FormKey::Handled => {
                 if recheck {
-                    form.error = self.call_for(&form).err();
+                    form.error = self.call_for(&form).err().map(|e| e.to_string());
                 }
                 self.overlay = Some(Overlay::Form(form));
                 Vec::new()
@@ -858,8 +845,8 @@ impl App {
                         self.overlay = Some(Overlay::Form(form));
                         vec![Effect::Run(call)]
                     }
-                    Err(message) => {
-                        form.error = Some(message);
+                    Err(refusal) => {
+                        form.error = Some(refusal.to_string());
                         self.overlay = Some(Overlay::Form(form));
                         Vec::new()
                     }
@@ -886,8 +873,7 @@ impl App {
     }
 
     /// Turns a submitted form into an engine call. Only parsing happens here; every rule is the engine's.
-    fn call_for(&self, form: &Form<Purpose>) -> Result<Call, String> {
-        let span = |label: &str| Span::parse(&form.value(label)).map_err(|e| e.message);
+    fn call_for(&self, form: &Form<Purpose>) -> Result<Call, Refusal> {
         Ok(match &form.purpose {
             Purpose::Decide { id, approve, seen } => {
                 self.unchanged(*id, seen)?;
@@ -901,7 +887,10 @@ impl App {
                     let decision = if changes.is_empty() {
                         Ok(Decide { id, approve: *approve, reason: reason.clone() })
                     } else {
-                        Err(format!("not sent: it changed while the form was open: {}", changes.join("; ")))
+                        Err(Refusal::NotSent(format!(
+                            "not sent: it changed while the form was open: {}",
+                            changes.join("; ")
+                        )))
                     };
                     (id, decision)
                 };
@@ -913,19 +902,15 @@ impl App {
                 let app = form.value("application");
                 let offered =
                     apps.iter().find(|a| a.app == app).map(|a| a.roles.as_slice()).unwrap_or_default();
-                rules::need_some_role(&roles, &app, offered).map_err(in_form)?;
+                rules::need_some_role(&roles, &app, offered)?;
                 let start = form.value("start");
-                let start = if start.trim().is_empty() {
-                    None
-                } else {
-                    Some(parse_time(&start, self.now).map_err(|e| e.message)?)
-                };
+                let start = if start.trim().is_empty() { None } else { Some(parse_time(&start, self.now)?) };
                 let ticket = form.value("ticket");
                 Call::Request(NewRequest {
                     app: form.value("application"),
                     roles,
                     start,
-                    duration: span("duration")?,
+                    duration: Period::parse(&form.value("duration"))?,
                     justification: form.value("justification"),
                     ticket: (!ticket.trim().is_empty()).then_some(ticket),
                 })
@@ -1070,7 +1055,7 @@ impl App {
                 self.refollow(Tab::Requests);
             }
             KeyAction::Mine => {
-                self.everything = !self.everything;
+                self.only_mine = !self.only_mine;
                 self.refollow(Tab::Requests);
             }
             // Only a confirmation answers these.
@@ -1195,15 +1180,15 @@ impl App {
     }
 
     /// Refuses a decision on a request that changed since its form opened, saying what changed.
-    fn unchanged(&self, id: u64, seen: &(AccessRequest, Option<JitPolicy>)) -> Result<(), String> {
+    fn unchanged(&self, id: u64, seen: &(AccessRequest, Option<JitPolicy>)) -> Result<(), Refusal> {
         let changes = self.changes(id, seen);
         if changes.is_empty() {
             return Ok(());
         }
-        Err(format!(
+        Err(Refusal::NotSent(format!(
             "request {id} changed while this form was open: {}. Nothing was sent; Esc closes the form.",
             changes.join("; ")
-        ))
+        )))
     }
 
     /// What changed in a request, or its application's policy, since a form showed them.

@@ -46,13 +46,45 @@ pub fn ascii(locale: Option<&str>, term: Option<&str>) -> bool {
     !utf8
 }
 
-/// `ascii` for this process's environment.
-pub fn ascii_from_env() -> bool {
-    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
-        .into_iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
-    let term = std::env::var("TERM").ok();
-    ascii(locale.as_deref(), term.as_deref())
+/// The environment a terminal's capabilities are judged from: this process's for the dashboard on
+/// its own terminal, a session's for one on a remote terminal (whose client sends its own).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TermEnv {
+    /// `TERM`: what the terminal is.
+    pub term: Option<String>,
+    /// `COLORTERM`: `truecolor` or `24bit` when it shows RGB colours.
+    pub colorterm: Option<String>,
+    /// `NO_COLOR` set and not empty: the user wants no colour.
+    pub no_color: bool,
+    /// The locale whose character set decides Unicode or ASCII (see `ascii`).
+    pub locale: Option<String>,
+}
+
+impl TermEnv {
+    /// This process's environment; the locale is the first non-empty of `LC_ALL`, `LC_CTYPE` and
+    /// `LANG`, as the C library reads it.
+    pub fn from_process() -> TermEnv {
+        let var = |name: &str| std::env::var(name).ok();
+        TermEnv {
+            term: var("TERM"),
+            colorterm: var("COLORTERM"),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            locale: ["LC_ALL", "LC_CTYPE", "LANG"]
+                .into_iter()
+                .find_map(|name| var(name).filter(|v| !v.is_empty())),
+        }
+    }
+
+    /// Whether to draw in ASCII (see `ascii`).
+    pub fn ascii(&self) -> bool {
+        ascii(self.locale.as_deref(), self.term.as_deref())
+    }
+
+    /// Whether the terminal announces 24-bit colour; over SSH COLORTERM is often lost, so no means
+    /// no: RGB colours are then mapped to the 256-colour palette.
+    pub fn truecolor(&self) -> bool {
+        self.colorterm.as_deref().is_some_and(|v| v == "truecolor" || v == "24bit")
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 
 use crate::domain::rules::{Actor, NewRequest, NewUser};
-use crate::domain::{RequestState, Span};
+use crate::domain::{Period, RequestState};
 use crate::engine::RequestFilter;
 use crate::engine::{Decide, Engine, Viewer};
 
@@ -37,7 +37,7 @@ pub async fn simulate(engine: Engine, viewer: Actor, speed: f64) {
             app: app.into(),
             roles: vec!["Contributor".into()],
             start: None,
-            duration: Span::from_secs(20 + (step as i64 * 7) % 30),
+            duration: Period::from_secs(20 + (step as i64 * 7) % 30),
             justification: WHY[step % WHY.len()].into(),
             ticket: WHY[step % WHY.len()].split(':').next().filter(|t| t.contains('-')).map(str::to_string),
         };

@@ -12,6 +12,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
+use crate::domain::RuleResult;
 use crate::domain::text::sanitize;
 
 /// How many search results a people picker shows under its input.
@@ -20,7 +21,7 @@ pub const PEOPLE_ROWS: usize = 5;
 pub const PICK_ROWS: usize = 8;
 
 /// Checks a text value as it is typed, with the engine's own parser: the message says what is wrong.
-pub type Check = fn(&str) -> Result<(), String>;
+pub type Check = fn(&str) -> RuleResult<()>;
 
 /// Someone in the directory a people picker searches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +171,9 @@ impl Field {
     /// What is wrong with the value now, if anything: the check's message, or a picker with nothing left.
     pub fn problem(&self) -> Option<String> {
         match &self.kind {
-            FieldKind::Text(input) => self.check.and_then(|check| check(input.value()).err()),
+            FieldKind::Text(input) => {
+                self.check.and_then(|check| check(input.value()).err().map(|e| e.message))
+            }
             FieldKind::Pick { query, rows, .. } if pick_matches(query.value(), rows).is_empty() => {
                 Some(if rows.is_empty() {
                     "there is nothing to choose from".to_string()
@@ -814,7 +817,8 @@ mod tests {
 
     #[test]
     fn a_checked_field_holds_the_form_back() {
-        let check: Check = |v| if v == "ok" { Ok(()) } else { Err("not ok".into()) };
+        let check: Check =
+            |v| if v == "ok" { Ok(()) } else { Err(crate::domain::RuleError::invalid("not ok")) };
         let mut form =
             Form::new("t", ()).field(Field::text("a", "", "").check(check)).field(Field::text("b", "", ""));
         press(&mut form, KeyCode::Tab);

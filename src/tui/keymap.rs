@@ -62,7 +62,7 @@ pub enum KeyAction {
     Pane,
     /// Cycles the order of pending requests.
     Sort,
-    /// Toggles pending requests between those the user can decide and all they can see.
+    /// Toggles pending requests between only mine (those the user can decide) and all they can see.
     Mine,
     /// Opens a request's details by its number, from any tab.
     Goto,

@@ -19,6 +19,8 @@ pub mod keymap;
 pub(crate) mod lists;
 pub(crate) mod marks;
 pub mod refusal;
+pub mod remote;
+pub(crate) mod remote_input;
 pub mod rows;
 pub(crate) mod terminal;
 pub mod theme;
@@ -30,8 +32,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::client::Error::Local;
@@ -92,29 +95,40 @@ const UNREACHABLE: &str = "the service is gone: that shows once it is back";
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_LAST: Duration = Duration::from_secs(2);
 
-/// Builds the look and keys from the config file, the theme folder and the environment.
+/// Builds the look and keys from the config file, the theme folder and this process's environment.
 pub fn ui(config: &Config, theme: Option<&str>, utc: bool) -> Result<Ui, String> {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let env = capabilities::TermEnv::from_process();
+    let themes_dir = Config::dir().map(|d| d.join("themes"));
+    let ui = ui_for(config, theme, utc, &env, themes_dir.as_deref())?;
+    if env.no_color {
+        // crossterm would otherwise reset attributes right after setting them and lose the selection.
+        // The switch is the whole process's: only the dashboard on the process's own terminal sets it.
+        crossterm::style::force_color_output(true);
+    }
+    Ok(ui)
+}
+
+/// Builds the look and keys from the config, a terminal's environment and the user's themes folder
+/// (none: the built-in themes only).
+pub(crate) fn ui_for(
+    config: &Config,
+    theme: Option<&str>,
+    utc: bool,
+    env: &capabilities::TermEnv,
+    themes_dir: Option<&std::path::Path>,
+) -> Result<Ui, String> {
     let name = theme
         .map(str::to_string)
         .or_else(|| config.theme.clone())
-        .unwrap_or_else(|| if no_color { "mono".to_string() } else { "default".to_string() });
-    let themes_dir = Config::dir().map(|d| d.join("themes"));
-    let theme = Theme::load(
-        &name,
-        &Load { user_dir: themes_dir.as_deref(), truecolor: theme::truecolor_from_env() },
-    )?;
-    if no_color {
-        // crossterm would otherwise reset attributes right after setting them and lose the selection.
-        crossterm::style::force_color_output(true);
-    }
+        .unwrap_or_else(|| if env.no_color { "mono".to_string() } else { "default".to_string() });
+    let theme = Theme::load(&name, &Load { user_dir: themes_dir, truecolor: env.truecolor() })?;
     Ok(Ui {
         theme,
         keymap: Keymap::new(&config.key_overrides()).map_err(|e| format!("config [keys]: {e}"))?,
         time: config.time_style(utc),
         bell: config.bell,
         mouse: config.mouse,
-        ascii: capabilities::ascii_from_env(),
+        ascii: env.ascii(),
     })
 }
 
@@ -135,20 +149,66 @@ pub async fn run(backend: Backend, mut opts: Options) -> crate::client::Result<E
     }
     let cues = opts.tour.take();
     let mouse = app.ui.mouse;
+    let io = |e: std::io::Error| Local(format!("terminal: {e}"));
+    let stops = Stops {
+        terminate: signal(SignalKind::terminate()).map_err(io)?,
+        hangup: signal(SignalKind::hangup()).map_err(io)?,
+    };
     let mut term = terminal::enter(mouse).map_err(|e| Local(format!("cannot use this terminal: {e}")))?;
-    let result = event_loop(&backend, &opts.actor, app, changes, cues, &mut term).await;
+    let mut input = EventStream::new();
+    let door = Door { input: &mut input, term: &mut term, stops: Some(stops) };
+    let result = event_loop(&backend, &opts.actor, app, changes, cues, door).await;
     terminal::leave(term, mouse);
     result
 }
 
-async fn event_loop(
+/// The signals that end the dashboard on the process's own terminal: SIGTERM quits, SIGHUP is the
+/// terminal going away. A dashboard on a remote terminal has none: its session ends it.
+struct Stops {
+    terminate: Signal,
+    hangup: Signal,
+}
+
+/// What ends the dashboard from outside.
+enum Stop {
+    Quit,
+    HangUp,
+}
+
+/// The next stop; never, without signals to wait for.
+async fn next_stop(stops: &mut Option<Stops>) -> Stop {
+    let Some(stops) = stops else { return std::future::pending().await };
+    tokio::select! {
+        _ = stops.terminate.recv() => Stop::Quit,
+        _ = stops.hangup.recv() => Stop::HangUp,
+    }
+}
+
+/// The terminal the dashboard runs on: the events it sends (a `Resize` once its size has changed,
+/// which the backend of `term` already reports), where frames are drawn, and the signals that end
+/// it, if any.
+struct Door<'a, I, B: ratatui::backend::Backend> {
+    input: &'a mut I,
+    term: &'a mut Terminal<B>,
+    stops: Option<Stops>,
+}
+
+/// Runs the dashboard on any terminal (`Door`) until the user quits, the tour ends, or the
+/// terminal or a local engine goes away.
+async fn event_loop<I, B>(
     backend: &Backend,
     actor: &Actor,
     mut app: App,
     changes: Events,
     mut cues: Option<mpsc::UnboundedReceiver<tour::Cue>>,
-    term: &mut terminal::Term,
-) -> crate::client::Result<Ending> {
+    door: Door<'_, I, B>,
+) -> crate::client::Result<Ending>
+where
+    I: Stream<Item = std::io::Result<Event>> + Unpin,
+    B: ratatui::backend::Backend + std::io::Write,
+    B::Error: std::fmt::Display,
+{
+    let Door { input, term, mut stops } = door;
     let me = match actor {
         Actor::User(upn) => Some(upn.clone()),
         Actor::Operator(_) => None,
@@ -157,10 +217,6 @@ async fn event_loop(
     // None while the service is away.
     let mut changes = Some(changes);
     let mut gone = false;
-    let mut input = EventStream::new();
-    let io = |e: std::io::Error| Local(format!("terminal: {e}"));
-    let mut term_signal = signal(SignalKind::terminate()).map_err(io)?;
-    let mut hangup = signal(SignalKind::hangup()).map_err(io)?;
     let mut loading = true;
     let mut stale = false;
     // Engine calls of the dashboard under way; a tour's syncs wait for them, then for a snapshot.
@@ -258,8 +314,10 @@ async fn event_loop(
                 Some(tour::Cue::End) | None => return Ok(Ending::TourOver),
             },
             _ = tick => { app.tick(Utc::now()); Vec::new() }
-            _ = term_signal.recv() => vec![Effect::Quit],
-            _ = hangup.recv() => return Err(hung_up("SIGHUP")),
+            stop = next_stop(&mut stops) => match stop {
+                Stop::Quit => vec![Effect::Quit],
+                Stop::HangUp => return Err(hung_up("SIGHUP")),
+            },
         };
         dirty = true;
         for effect in effects {
@@ -359,13 +417,13 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
             };
             match attempt.await {
                 Ok(events) => {
-                    tracing::info!("the service on {} answers again", client.socket().display());
+                    tracing::info!("the service on {} answers again", client.place());
                     let _ = tx.send(Msg::Connected(Box::new(events)));
                     return;
                 }
                 Err(e) => {
                     if wait.is_zero() {
-                        tracing::info!("the service on {} is gone: {e}", client.socket().display());
+                        tracing::info!("the service on {} is gone: {e}", client.place());
                         let _ = tx.send(Msg::Gone);
                     }
                     wait = (wait * 2).clamp(RETRY_FIRST, RETRY_LAST);
@@ -488,7 +546,7 @@ pub async fn perform(backend: &Backend, actor: &Actor, call: Call) -> Outcome {
             for (id, decision) in each {
                 let outcome = match decision {
                     Ok(c) => decide(c).await.map_err(refusal::Refusal::Refused),
-                    Err(why) => Err(refusal::Refusal::NotSent(why)),
+                    Err(why) => Err(why),
                 };
                 outcomes.push((id, outcome));
             }

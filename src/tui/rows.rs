@@ -183,7 +183,7 @@ fn admitted(app: &App, which: Which, i: usize) -> bool {
     let d = &app.data;
     match which {
         Which::Tab(Tab::Requests) => {
-            app.role() == Role::Publisher || app.everything || app.can_decide(&d.requests[i])
+            app.role() == Role::Publisher || !app.only_mine || app.can_decide(&d.requests[i])
         }
         Which::Tab(Tab::Access) => d.grants[i].end().is_some_and(|end| end > app.now),
         _ => true,
@@ -291,7 +291,7 @@ struct Basis {
     generation: u64,
     words: Vec<String>,
     sort: RequestSort,
-    everything: bool,
+    only_mine: bool,
     /// The shown zone's day while a filter is on, since the filter also reads times.
     day: Option<String>,
 }
@@ -300,7 +300,7 @@ impl Basis {
     fn of(app: &App, which: Which) -> Basis {
         let words = which.state(app).needle();
         let day = (!words.is_empty()).then(|| app.ui.time.day(app.now));
-        Basis { generation: app.generation(), words, sort: app.sort, everything: app.everything, day }
+        Basis { generation: app.generation(), words, sort: app.sort, only_mine: app.only_mine, day }
     }
 }
 
@@ -430,7 +430,7 @@ mod tests {
             requester: "dave@fabrikam.com".into(),
             roles: vec!["Reader".into()],
             start: now,
-            duration: Span::from_secs(30),
+            duration: Period::from_secs(30),
             justification: format!("reason {id}"),
             ticket: None,
             // The newest has the most time left to decide.
@@ -463,9 +463,9 @@ mod tests {
                 policy: JitPolicy {
                     enabled: true,
                     mode: ApprovalMode::ManualApprove,
-                    max_duration: Span::from_hours(8),
+                    max_duration: Period::from_hours(8),
                     approvers: vec!["alice@contoso.com".into()],
-                    request_timeout: Span::from_hours(24),
+                    request_timeout: Period::from_hours(24),
                 },
                 deployed_by: "alice@contoso.com".into(),
                 deployed_at: now,
@@ -532,8 +532,10 @@ mod tests {
         data.requests.push(theirs);
         app.on_snapshot(data);
         let requests = Which::Tab(Tab::Requests);
+        assert!(app.only_mine, "an approver starts on their own requests to decide");
         assert_eq!(shown(&app, requests), [1, 2], "request 7 is bob's to decide");
         press(&mut app, 'm');
+        assert!(!app.only_mine, "m, mine, toggles only mine off");
         assert_eq!(shown(&app, requests), [1, 7, 2], "everything alice can see, soonest first");
     }
 
@@ -570,7 +572,7 @@ mod tests {
         let mut data = snapshot(now, &[]);
         let mut sooner = data.grants[0].clone();
         sooner.id = 8;
-        sooner.duration = crate::domain::Span::from_secs(10);
+        sooner.duration = crate::domain::Period::from_secs(10);
         data.grants.push(sooner);
         app.on_snapshot(data);
         assert_eq!(shown(&app, Which::Tab(Tab::Access)), [8, 9]);

@@ -50,8 +50,6 @@ pub const STYLE_NAMES: [&str; 27] = [
 /// A loaded theme: every style it sets, its parents' merged in and colours already resolved.
 #[derive(Debug, Clone)]
 pub struct Theme {
-    /// The name it was loaded by, as given to `Theme::load`.
-    pub name: String,
     styles: HashMap<String, Style>,
 }
 
@@ -158,7 +156,7 @@ impl Theme {
             }
             styles.insert(key, style);
         }
-        Ok(Theme { name: name.to_string(), styles })
+        Ok(Theme { styles })
     }
 }
 
@@ -260,11 +258,6 @@ pub fn downgrade(color: Color) -> Color {
     } else {
         Color::Indexed(cube_index)
     }
-}
-
-/// Whether the terminal announces 24-bit colour; over SSH COLORTERM is often lost, so no means no.
-pub fn truecolor_from_env() -> bool {
-    std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
 }
 
 #[cfg(test)]

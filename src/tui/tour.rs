@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::Span;
+use crate::domain::Period;
 use crate::domain::rules::{Actor, NewRequest};
 use crate::engine::Engine;
 
@@ -196,8 +196,8 @@ pub async fn play(engine: Engine, script: &[Step], speed: f64, cues: mpsc::Unbou
             Do::Show => {}
             Do::Ask { by, app, role, lasts, why } => {
                 let duration = match lasts {
-                    Lasts::Watched(secs) => Span::from_secs((secs / speed).ceil().max(1.0) as i64),
-                    Lasts::Hours(h) => Span::from_secs(h * 3600),
+                    Lasts::Watched(secs) => Period::from_secs((secs / speed).ceil().max(1.0) as i64),
+                    Lasts::Hours(h) => Period::from_secs(h * 3600),
                 };
                 let request = NewRequest {
                     app: app.into(),

@@ -7,9 +7,12 @@
 use super::app::Purpose;
 use super::data::Snapshot;
 use super::form::{Field, FieldKind, Form, Person, PickRow, Tone};
+use super::refusal::Refusal;
 use crate::domain::rules::{Deployment, PolicyChange};
 use crate::domain::text::check_id;
-use crate::domain::{Application, ApprovalMode, JitPolicy, License, Offer, Span, Tenant};
+use crate::domain::{
+    Application, ApprovalMode, JitPolicy, License, Offer, Period, RuleError, RuleResult, Tenant,
+};
 
 pub const OFFER: &str = "offer";
 pub const NAME: &str = "name";
@@ -33,21 +36,21 @@ fn mode_name(mode: ApprovalMode) -> &'static str {
     }
 }
 
-fn check_span(text: &str) -> Result<(), String> {
-    Span::parse(text).map(|_| ()).map_err(|e| e.message)
+fn check_span(text: &str) -> RuleResult<()> {
+    Period::parse(text).map(|_| ())
 }
 
-fn check_name(text: &str) -> Result<(), String> {
-    check_id("application name", text).map(|_| ()).map_err(|e| e.message)
+fn check_name(text: &str) -> RuleResult<()> {
+    check_id("application name", text).map(|_| ())
 }
 
-fn check_group(text: &str) -> Result<(), String> {
-    if text.is_empty() { Ok(()) } else { check_id("resource group", text).map(|_| ()).map_err(|e| e.message) }
+fn check_group(text: &str) -> RuleResult<()> {
+    if text.is_empty() { Ok(()) } else { check_id("resource group", text).map(|_| ()) }
 }
 
-/// A span as the short form, every unit kept (`1d2h30m`), so that showing a value and reading it
+/// A period as the short form, every unit kept (`1d2h30m`), so that showing a value and reading it
 /// back gives the same span; `Display` keeps only the two largest units.
-pub fn short(span: Span) -> String {
+pub fn short(span: Period) -> String {
     let secs = span.as_secs();
     let units =
         [(secs / 86_400, 'd'), (secs % 86_400 / 3_600, 'h'), (secs % 3_600 / 60, 'm'), (secs % 60, 's')];
@@ -55,8 +58,8 @@ pub fn short(span: Span) -> String {
     if out.is_empty() { "0s".into() } else { out }
 }
 
-/// A span for people: `8h (PT8H)`.
-fn spoken(span: Span) -> String {
+/// A period for people: `8h (PT8H)`.
+fn spoken(span: Period) -> String {
     format!("{} ({})", short(span), span.iso())
 }
 
@@ -237,7 +240,7 @@ fn sync_jit_notes<P>(form: &mut Form<P>) {
 }
 
 /// The deployment the wizard's values describe; JIT settings only when JIT is enabled.
-pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, String> {
+pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, RuleError> {
     let jit = form.value(JIT) == "Yes";
     let group = form.value(GROUP);
     Ok(Deployment {
@@ -245,7 +248,7 @@ pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, String> {
         offer: form.value(OFFER),
         jit: Some(jit),
         mode: jit.then(|| mode_of(&form.value(MODE))),
-        max_duration: if jit { Some(Span::parse(&form.value(MAX)).map_err(|e| e.message)?) } else { None },
+        max_duration: if jit { Some(Period::parse(&form.value(MAX))?) } else { None },
         approvers: if jit { form.get(APPROVERS).map(Field::values).unwrap_or_default() } else { Vec::new() },
         request_timeout: None,
         resource_group: (!group.is_empty()).then_some(group),
@@ -277,7 +280,7 @@ pub fn review(form: &Form<Purpose>) -> Vec<(&'static str, String, Tone)> {
         };
         rows.push((MODE, mode.into(), Tone::Info));
         let max = form.value(MAX);
-        rows.push((MAX, Span::parse(&max).map(spoken).unwrap_or(max), Tone::Info));
+        rows.push((MAX, Period::parse(&max).map(spoken).unwrap_or(max), Tone::Info));
         let approvers = form.get(APPROVERS).map(Field::values).unwrap_or_default();
         if approvers.is_empty() {
             rows.push((APPROVERS, "none".into(), if manual { Tone::Warn } else { Tone::Info }));
@@ -339,10 +342,10 @@ pub fn policy_change(
     form: &Form<Purpose>,
     before: &JitPolicy,
     live: Option<&JitPolicy>,
-) -> Result<PolicyChange, String> {
+) -> Result<PolicyChange, Refusal> {
     let mode = mode_of(&form.value(MODE));
-    let max = Span::parse(&form.value(MAX)).map_err(|e| e.message)?;
-    let timeout = Span::parse(&form.value(TIMEOUT)).map_err(|e| e.message)?;
+    let max = Period::parse(&form.value(MAX))?;
+    let timeout = Period::parse(&form.value(TIMEOUT))?;
     let wanted = form.get(APPROVERS).map(Field::values).unwrap_or_default();
     let current = live.unwrap_or(before);
     let change = PolicyChange {
@@ -382,7 +385,7 @@ pub fn policy_preview(form: &Form<Purpose>) -> Vec<String> {
         out.push(format!("mode {} → {}", mode_name(before.mode), mode_name(mode)));
     }
     for (label, old) in [(MAX, before.max_duration), (TIMEOUT, before.request_timeout)] {
-        if let Ok(new) = Span::parse(&form.value(label))
+        if let Ok(new) = Period::parse(&form.value(label))
             && new != old
         {
             out.push(format!("{label} {} → {}", short(old), short(new)));
@@ -440,9 +443,9 @@ mod tests {
             policy: JitPolicy {
                 enabled: jit,
                 mode: ApprovalMode::ManualApprove,
-                max_duration: Span::from_hours(8),
+                max_duration: Period::from_hours(8),
                 approvers: approvers.iter().map(|a| a.to_string()).collect(),
-                request_timeout: Span::from_hours(24),
+                request_timeout: Period::from_hours(24),
             },
             deployed_by: "alice@contoso.com".into(),
             deployed_at: now(),
@@ -560,7 +563,7 @@ mod tests {
                 "fabrikam-crm",
                 Some(true),
                 Some(ApprovalMode::ManualApprove),
-                Some(Span::from_hours(8)),
+                Some(Period::from_hours(8)),
                 None
             )
         );
@@ -728,6 +731,15 @@ mod tests {
         assert!(matches!(form(app).purpose, Purpose::Policy { .. }));
     }
 
+    /// The JIT settings editor, opened and in hand to change its fields directly.
+    fn opened_editor(app: &mut App) -> &mut Form<Purpose> {
+        open_editor(app);
+        match &mut app.overlay {
+            Some(Overlay::Form(f)) => f,
+            other => panic!("no form open: {other:?}"),
+        }
+    }
+
     fn set_policy(call: Call) -> SetPolicy {
         match call {
             Call::SetPolicy(s) => s,
@@ -784,7 +796,7 @@ mod tests {
         let s = set_policy(only_call(key(&mut app, KeyCode::Enter)));
         assert_eq!(s.change.mode, Some(ApprovalMode::AutoApprove));
         assert_eq!(s.change.max_duration, None);
-        assert_eq!(s.change.request_timeout, Some(Span::from_hours(48)));
+        assert_eq!(s.change.request_timeout, Some(Period::from_hours(48)));
         assert!(s.change.add_approvers.is_empty() && s.change.remove_approvers.is_empty());
     }
 
@@ -817,11 +829,7 @@ mod tests {
     #[test]
     fn removals_someone_already_made_are_not_sent_again() {
         let mut app = app_as("alice@contoso.com");
-        open_editor(&mut app);
-        let f = match &mut app.overlay {
-            Some(Overlay::Form(f)) => f,
-            _ => unreachable!(),
-        };
+        let f = opened_editor(&mut app);
         if let Some(FieldKind::People { chosen, .. }) = f.get_mut(APPROVERS).map(|f| &mut f.kind) {
             chosen.clear();
         }
@@ -829,6 +837,28 @@ mod tests {
         let live = JitPolicy { approvers: vec!["alice@contoso.com".into()], ..(**before).clone() };
         let change = policy_change(f, before, Some(&live)).unwrap();
         assert_eq!(change.remove_approvers, vec!["alice@contoso.com"], "carol was removed meanwhile");
+    }
+
+    #[test]
+    fn the_editor_keeps_a_rule_refusal_typed_apart_from_its_own_reasons() {
+        let mut app = app_as("alice@contoso.com");
+        let f = opened_editor(&mut app);
+        let Purpose::Policy { before, .. } = &f.purpose else { unreachable!() };
+        let before = (**before).clone();
+        match policy_change(f, &before, None) {
+            Err(Refusal::NotSent(why)) => assert!(why.contains("nothing to save"), "{why}"),
+            other => panic!("an unchanged editor is the dashboard's own refusal: {other:?}"),
+        }
+        if let Some(FieldKind::Text(input)) = f.get_mut(MAX).map(|f| &mut f.kind) {
+            *input = tui_input::Input::new("forever".into());
+        }
+        match policy_change(f, &before, None) {
+            Err(Refusal::Invalid(e)) => {
+                assert_eq!(e.kind, crate::domain::ErrorKind::Invalid);
+                assert_eq!(e, Period::parse("forever").unwrap_err(), "the domain's own refusal, whole");
+            }
+            other => panic!("a bad duration is the domain's refusal: {other:?}"),
+        }
     }
 
     fn screen(app: &App, width: u16, height: u16) -> String {
@@ -883,8 +913,8 @@ mod tests {
     #[test]
     fn short_spans_read_back_the_same() {
         for secs in [60, 3_600, 8 * 3_600, 86_400 + 2 * 3_600 + 30 * 60, 90 * 60 + 5] {
-            let span = Span::from_secs(secs);
-            assert_eq!(Span::parse(&short(span)).unwrap(), span, "{}", short(span));
+            let span = Period::from_secs(secs);
+            assert_eq!(Period::parse(&short(span)).unwrap(), span, "{}", short(span));
         }
     }
 }

@@ -64,6 +64,11 @@ pub fn clean_env(cmd: &mut std::process::Command) -> &mut std::process::Command 
         .env_remove("JITDESK_UTC")
         .env_remove("JITDESK_SOCKET")
         .env_remove("JITDESK_LOG")
+        .env_remove("JITDESK_URL")
+        .env_remove("JITDESK_TOKEN")
+        .env_remove("JITDESK_CA")
+        .env_remove("JITDESK_CERT")
+        .env_remove("JITDESK_KEY")
         .env("USER", NO_LOGIN)
         .env("LOGNAME", NO_LOGIN)
 }

@@ -56,6 +56,9 @@ fn the_limits_table_states_the_constants() {
     says(&open, &format!("| {MAX_CONNECTIONS},"));
     says(&open, &format!("{RESERVED_FILES} below the process's limit"));
     says(&row(&doc, "connections of one uid"), &format!("| {MAX_CONNECTIONS_PER_UID};"));
+    says(&row(&doc, "connections of one address (HTTPS)"), &format!("| {MAX_CONNECTIONS_PER_ADDRESS};"));
+    says(&row(&doc, "TLS handshake (HTTPS)"), &format!("within {}", secs(TLS_HANDSHAKE_TIMEOUT)));
+    says(&prose(&doc), &format!("The TLS handshake must finish within {}", secs(TLS_HANDSHAKE_TIMEOUT)));
     says(&row(&doc, "event streams of one uid"), &format!("| {MAX_STREAMS_PER_UID};"));
     let logged = row(&doc, "refusals logged");
     let per = if REFUSAL_INTERVAL == Duration::from_secs(60) {

@@ -1106,7 +1106,7 @@ async fn asks(screen: &Screen, who: &str, app: &str) -> u64 {
         app: app.into(),
         roles: vec!["Reader".into()],
         start: None,
-        duration: jitdesk::domain::Span::parse("1h").expect("a span"),
+        duration: jitdesk::domain::Period::parse("1h").expect("a period"),
         justification: "INC-30000: another job".into(),
         ticket: None,
     };
@@ -1178,7 +1178,7 @@ async fn a_decision_after_the_policy_changed_is_refused() {
     let mut screen = Screen::open(Who::Approver).await;
     screen.press(&[k('a'), Type("fine by me")]).await;
     let change = jitdesk::domain::rules::PolicyChange {
-        max_duration: Some(jitdesk::domain::Span::parse("3h").expect("a span")),
+        max_duration: Some(jitdesk::domain::Period::parse("3h").expect("a period")),
         ..Default::default()
     };
     let set = jitdesk::engine::SetPolicy { app: "contoso-crm".into(), change };
@@ -1196,7 +1196,7 @@ async fn manual(screen: &Screen, app: &str, timeout: &str, alice: bool) {
     let change = jitdesk::domain::rules::PolicyChange {
         mode: Some(jitdesk::domain::ApprovalMode::ManualApprove),
         add_approvers: if alice { vec![ALICE.into()] } else { Vec::new() },
-        request_timeout: Some(jitdesk::domain::Span::parse(timeout).expect("a span")),
+        request_timeout: Some(jitdesk::domain::Period::parse(timeout).expect("a period")),
         ..Default::default()
     };
     let set = jitdesk::engine::SetPolicy { app: app.into(), change };

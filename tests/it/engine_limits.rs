@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
-use jitdesk::domain::{ApprovalMode, ErrorKind, License, RequestState, Span, TenantKind};
+use jitdesk::domain::{ApprovalMode, ErrorKind, License, Period, RequestState, TenantKind};
 use jitdesk::engine::{Cancel, Engine, Limits, ManualClock, Viewer};
 use jitdesk::engine::{Error, OpenMode};
 
@@ -31,7 +31,7 @@ fn ask(app: &str, hours: i64) -> NewRequest {
         app: app.to_string(),
         roles: vec!["Owner".to_string()],
         start: None,
-        duration: Span::from_hours(hours),
+        duration: Period::from_hours(hours),
         justification: "incident 42".to_string(),
         ticket: None,
     }

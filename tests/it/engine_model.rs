@@ -12,7 +12,7 @@ use jitdesk::domain::rules::{
     AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
 use jitdesk::domain::{
-    AccessRequest, Action, ApprovalMode, ErrorKind, License, RequestState, Span, TenantKind,
+    AccessRequest, Action, ApprovalMode, ErrorKind, License, Period, RequestState, TenantKind,
 };
 use jitdesk::engine::{Batch, Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
 use jitdesk::engine::{OpenMode, RequestFilter};
@@ -98,7 +98,7 @@ struct Req {
     duration: TimeDelta,
     decide_by: DateTime<Utc>,
     /// The application's maximum when the request was made.
-    max_then: Span,
+    max_then: Period,
     state: RequestState,
     granted_from: Option<DateTime<Utc>>,
     started: bool,
@@ -149,7 +149,7 @@ impl Req {
 
 struct Model {
     now: DateTime<Utc>,
-    max: [Span; 2],
+    max: [Period; 2],
     auto: [bool; 2],
     reqs: Vec<Req>,
 }
@@ -179,7 +179,7 @@ impl Model {
         if !PUBLISHERS.contains(&by) {
             return Err(ErrorKind::Forbidden);
         }
-        if Span::from_hours(hours) > self.max[app] {
+        if Period::from_hours(hours) > self.max[app] {
             return Err(ErrorKind::Invalid);
         }
         if self.reqs.iter().any(|r| r.app == app && r.by == by && r.state == RequestState::Pending) {
@@ -196,7 +196,7 @@ impl Model {
             return Err(ErrorKind::Conflict);
         }
         // Approval follows the maximum in force now, not the one the request was made under.
-        if approve && Span::from_secs(r.duration.num_seconds()) > self.max[r.app] {
+        if approve && Period::from_secs(r.duration.num_seconds()) > self.max[r.app] {
             return Err(ErrorKind::Conflict);
         }
         Ok(())
@@ -281,7 +281,7 @@ async fn directory(engine: &Engine) {
                 offer: "vault".into(),
                 mode: Some(ApprovalMode::ManualApprove),
                 approvers: ADMINS.iter().map(|&i| USERS[i].to_string()).collect(),
-                request_timeout: Some(Span::from_hours(TIMEOUT_HOURS[0])),
+                request_timeout: Some(Period::from_hours(TIMEOUT_HOURS[0])),
                 ..Deployment::default()
             },
         ),
@@ -290,7 +290,7 @@ async fn directory(engine: &Engine) {
             Deployment {
                 name: APPS[1].into(),
                 offer: "vault".into(),
-                request_timeout: Some(Span::from_hours(TIMEOUT_HOURS[1])),
+                request_timeout: Some(Period::from_hours(TIMEOUT_HOURS[1])),
                 ..Deployment::default()
             },
         ),
@@ -318,7 +318,7 @@ async fn run_case(ops: Vec<Op>) {
     let clock = Arc::new(ManualClock::new(t0()));
     let engine = Engine::open(&dir.path().join("model.redb"), OpenMode::Create, clock.clone()).await.unwrap();
     directory(&engine).await;
-    let eight = Span::from_hours(8);
+    let eight = Period::from_hours(8);
     let mut m = Model { now: t0(), max: [eight, eight], auto: [false, true], reqs: Vec::new() };
     let mut seen: HashMap<u64, RequestState> = HashMap::new();
 
@@ -332,7 +332,7 @@ async fn run_case(ops: Vec<Op>) {
                     app: APPS[app].into(),
                     roles: vec!["Contributor".into()],
                     start,
-                    duration: Span::from_hours(hours),
+                    duration: Period::from_hours(hours),
                     justification: "model".into(),
                     ticket: None,
                 };
@@ -420,14 +420,14 @@ async fn run_case(ops: Vec<Op>) {
             }
             Op::SetMax { app, hours } => {
                 let change =
-                    PolicyChange { max_duration: Some(Span::from_hours(hours)), ..PolicyChange::default() };
+                    PolicyChange { max_duration: Some(Period::from_hours(hours)), ..PolicyChange::default() };
                 let got = engine.run(&actor(1), SetPolicy { app: APPS[app].into(), change }).await;
                 assert_eq!(
                     got.as_ref().map(|a| a.policy.max_duration).ok(),
-                    Some(Span::from_hours(hours)),
+                    Some(Period::from_hours(hours)),
                     "{ctx}: {got:?}"
                 );
-                m.max[app] = Span::from_hours(hours);
+                m.max[app] = Period::from_hours(hours);
                 // The change judges the application's pending requests again: those over the new
                 // maximum are denied by the system.
                 let mut denied = Vec::new();

@@ -13,8 +13,8 @@ use jitdesk::domain::rules::{
     PolicyChange,
 };
 use jitdesk::domain::{
-    AccessRequest, Action, ApprovalMode, AuditRecord, ErrorKind, License, RequestState, SYSTEM, Span, Target,
-    TenantKind,
+    AccessRequest, Action, ApprovalMode, AuditRecord, ErrorKind, License, Period, RequestState, SYSTEM,
+    Target, TenantKind,
 };
 use jitdesk::engine::{Batch, Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
 use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
@@ -52,7 +52,7 @@ fn ask(app: &str, duration_hours: i64) -> NewRequest {
         app: app.to_string(),
         roles: vec!["Owner".to_string()],
         start: None,
-        duration: Span::from_hours(duration_hours),
+        duration: Period::from_hours(duration_hours),
         justification: "incident 42".to_string(),
         ticket: None,
     }
@@ -303,7 +303,7 @@ async fn manual_mode_notifies_every_approver_and_nobody_else() {
 async fn undecided_requests_time_out_after_the_apps_timeout() {
     let w = world().await;
     let e = &w.engine;
-    let change = PolicyChange { request_timeout: Some(Span::from_hours(3)), ..PolicyChange::default() };
+    let change = PolicyChange { request_timeout: Some(Period::from_hours(3)), ..PolicyChange::default() };
     e.run(&user(ADMIN), SetPolicy { app: MANUAL.into(), change }).await.unwrap();
     let r = e.run(&user(PAT), ask(MANUAL, 1)).await.unwrap();
     assert_eq!(r.decide_by, t0() + hours(3));
@@ -544,7 +544,7 @@ async fn refused_commands_leave_the_store_unchanged() {
                     app: MANUAL.into(),
                     change: PolicyChange {
                         remove_approvers: vec![ALICE.into(), BOB.into()],
-                        max_duration: Some(Span::from_hours(1)),
+                        max_duration: Some(Period::from_hours(1)),
                         ..PolicyChange::default()
                     },
                 },
@@ -837,7 +837,7 @@ async fn a_policy_change_closes_what_no_longer_fits_and_the_requester_can_ask_ag
     let long = e.run(&user(PAT), ask(MANUAL, 3)).await.unwrap();
     let short = e.run(&user(PAUL), ask(MANUAL, 1)).await.unwrap();
     w.advance(hours(1));
-    let tighter = PolicyChange { max_duration: Some(Span::from_hours(2)), ..PolicyChange::default() };
+    let tighter = PolicyChange { max_duration: Some(Period::from_hours(2)), ..PolicyChange::default() };
     e.run(&user(ADMIN), SetPolicy { app: MANUAL.into(), change: tighter }).await.unwrap();
 
     // Over the new maximum: denied by the system, with the reason, in its own audit record.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::common::serve::Serve;
 use crate::common::*;
 use jitdesk::domain::rules::{self, Actor, Deployment, NewRequest, NewTenant};
-use jitdesk::domain::{ApprovalMode, Input, License, RuleError, Span, TenantKind};
+use jitdesk::domain::{ApprovalMode, Input, License, Period, RuleError, TenantKind};
 use jitdesk::engine::{Engine, ManualClock, OpenMode};
 
 /// The refusals that are about an input, met through the engine.
@@ -22,7 +22,7 @@ async fn refusals() -> Vec<RuleError> {
         app: "prod".into(),
         roles: Vec::new(),
         start: None,
-        duration: Span::from_hours(1),
+        duration: Period::from_hours(1),
         justification: "INC-7: look at the logs".into(),
         ticket: None,
     };

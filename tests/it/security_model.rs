@@ -8,7 +8,7 @@ use chrono::{TimeZone, Utc};
 use tempfile::TempDir;
 
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
-use jitdesk::domain::{ApprovalMode, ErrorKind, License, Paging, Span, TenantKind};
+use jitdesk::domain::{ApprovalMode, ErrorKind, License, Paging, Period, TenantKind};
 use jitdesk::engine::OpenMode;
 use jitdesk::engine::{Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
 
@@ -134,7 +134,7 @@ fn ask() -> NewRequest {
         app: APP.into(),
         roles: vec!["Owner".into()],
         start: None,
-        duration: Span::from_hours(1),
+        duration: Period::from_hours(1),
         justification: "table".into(),
         ticket: None,
     }
@@ -167,7 +167,8 @@ async fn run(action: &str, who: &Actor) -> Vec<Outcome> {
             vec![outcome(e.run(who, app).await)]
         }
         "change policy" => {
-            let change = PolicyChange { max_duration: Some(Span::from_hours(2)), ..PolicyChange::default() };
+            let change =
+                PolicyChange { max_duration: Some(Period::from_hours(2)), ..PolicyChange::default() };
             vec![outcome(e.run(who, SetPolicy { app: APP.into(), change }).await)]
         }
         "request" => vec![outcome(e.run(who, ask()).await)],

@@ -247,7 +247,7 @@ impl Events {
     }
 
     /// The next engine event, skipping other messages.
-    async fn next_event(&mut self, within: Duration) -> Option<json::Event> {
+    async fn next_event(&mut self, within: Duration) -> Option<json::Committed> {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -723,6 +723,37 @@ async fn events_reach_subscribers_within_a_second() {
     let next = nadia.next_event(Duration::from_secs(1)).await.expect("a directory event");
     assert_eq!(next.record.action, jitdesk::domain::Action::TenantAdded);
     assert!(next.notified.is_empty());
+}
+
+#[tokio::test]
+async fn events_of_someones_keys_and_tokens_reach_only_them_and_the_operator() {
+    let s = Service::sample();
+    let mut everything = Events::open(&s.socket, None).await;
+    let mut dave = Events::open(&s.socket, Some(DAVE)).await;
+    let mut erin = Events::open(&s.socket, Some(ERIN)).await;
+    let key = s.store.dir.path().join("dave");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(made.success());
+    let line = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    s.ok("POST", &format!("/v1/users/{DAVE}/keys"), Some(DAVE), Some(json!({"key": line})), 201).await;
+    s.ok("POST", "/v1/tokens", Some(DAVE), Some(json!({"name": "ci"})), 201).await;
+    // A public directory change after them: the next event anyone else hears.
+    s.ok("POST", "/v1/tenants", None, Some(json!({"id": "woodgrove", "kind": "publisher"})), 201).await;
+
+    use jitdesk::domain::Action;
+    for stream in [&mut everything, &mut dave] {
+        let mut heard = Vec::new();
+        for _ in 0..3 {
+            heard.push(stream.next_event(Duration::from_secs(5)).await.expect("an event").record.action);
+        }
+        assert_eq!(heard, [Action::UserKeyAdded, Action::TokenCreated, Action::TenantAdded]);
+    }
+    let next = erin.next_event(Duration::from_secs(5)).await.expect("the directory event");
+    assert_eq!(next.record.action, Action::TenantAdded, "Erin hears nothing of Dave's key and token");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

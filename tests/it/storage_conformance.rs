@@ -7,16 +7,19 @@
 //! cursor walks on without a gap or a repeat; ids and keys are unique; every index agrees with the
 //! records after every write; closing and opening again keeps everything; a reader beside a writer
 //! sees each write whole or not at all; a failed write keeps nothing; after a failure the store
-//! opens again with its last commit, and a store let go of answers why.
+//! opens again with its last commit, and a store let go of answers why; a copy opens as a store of
+//! its own with the snapshot it was taken from; upkeep counts what is held.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use jitdesk::domain::identity;
 use jitdesk::domain::*;
+use jitdesk::engine::maintenance::StoreInfo;
 use jitdesk::engine::storage::{Reads, Storage, Writes};
 use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
 
@@ -24,8 +27,15 @@ use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
 /// first time; opened again with the same folder, it finds what was written before.
 type Open = fn(&Path) -> Arc<dyn Storage>;
 
+/// Where a backend's copy (`Storage::copy_into`) goes so that its `Open` finds it in `dir`.
+type Place = fn(&Path) -> PathBuf;
+
 fn redb(dir: &Path) -> Arc<dyn Storage> {
-    jitdesk::store::open(&dir.join("store.redb"), OpenMode::Create).expect("open the redb store")
+    jitdesk::store::open(&redb_file(dir), OpenMode::Create).expect("open the redb store")
+}
+
+fn redb_file(dir: &Path) -> PathBuf {
+    dir.join("store.redb")
 }
 
 fn folder() -> tempfile::TempDir {
@@ -90,7 +100,7 @@ fn pending(id: u64, app: &str, requester: &str, created: i64) -> AccessRequest {
         requester: requester.into(),
         roles: vec!["Reader".into()],
         start: at(created),
-        duration: Span::from_hours(1),
+        duration: Period::from_hours(1),
         justification: format!("ticket work {id}"),
         ticket: Some(format!("T-{id}")),
         created_at: at(created),
@@ -133,18 +143,6 @@ fn audit(id: u64, app: Option<&str>, target: Target) -> AuditRecord {
         reason: Some(format!("reason {id}")),
         before: None,
         after: Some("Pending".into()),
-    }
-}
-
-fn notification(id: u64, to: &str, request: u64) -> Notification {
-    Notification {
-        id,
-        to: to.into(),
-        at: at(id as i64),
-        request,
-        app: "app1".into(),
-        action: Action::RequestCreated,
-        message: format!("news {id}"),
     }
 }
 
@@ -200,11 +198,10 @@ fn every_operation_round_trips(open: Open) {
     write(&s, directory);
     let request = pending(1, "app1", "p@pub", 10);
     let record = audit(1, Some("app1"), Target::Request(1));
-    let note = notification(1, "a@cust", 1);
     write(&s, |t| {
         t.save_request(None, &request)?;
         t.append_audit(&record)?;
-        t.put_notification(&note)?;
+        t.add_notification("a@cust", 1)?;
         t.set_seen_upto("a@cust", 1)
     });
     read(&s, |t| {
@@ -217,7 +214,9 @@ fn every_operation_round_trips(open: Open) {
         assert_eq!(t.request(1)?, Some(request.clone()));
         assert_eq!(t.need_request(1)?, request);
         assert_eq!(t.history(1)?, vec![record.clone()]);
-        assert_eq!(t.notifications_of("a@cust", &Paging::default())?.items, vec![note.clone()]);
+        // A notification is told from its audit record and that record's request.
+        let note = Notification::of("a@cust", &record, &request);
+        assert_eq!(t.notifications_of("a@cust", &Paging::default())?.items, vec![note]);
         assert_eq!(t.seen_upto("a@cust")?, 1);
         assert_eq!(t.pending_request("app1", "p@pub")?, Some(1));
         // What is not there answers None, and a missing request is the rules' "no request".
@@ -250,7 +249,7 @@ fn lists_come_in_order_and_cursors_walk_on(open: Open) {
             let i = id as usize;
             t.save_request(None, &pending(id, apps[i % 3], requesters[i % 2], id as i64))?;
             t.append_audit(&audit(id, Some(apps[i % 3]), Target::Request(id)))?;
-            t.put_notification(&notification(id, "a@cust", id))?;
+            t.add_notification("a@cust", id)?;
         }
         for id in ["t3", "t1", "t2"] {
             t.put_tenant(&tenant(id, TenantKind::Customer))?;
@@ -367,14 +366,16 @@ fn ids_and_keys_are_unique(open: Open) {
     });
     let second = write(&s, |t| t.next_request_id());
     assert!(second > first);
-    // A notification is one per recipient and cause: the same key again replaces it.
-    write(&s, |t| {
-        t.put_notification(&notification(5, "a@cust", 1))?;
-        t.put_notification(&Notification { message: "again".into(), ..notification(5, "a@cust", 1) })
+    // A notification is one per recipient and cause: the same again is still one.
+    let cause = write(&s, |t| {
+        let id = t.next_audit_id()?;
+        t.append_audit(&audit(id, Some("app1"), Target::Request(first)))?;
+        t.add_notification("a@cust", id)?;
+        t.add_notification("a@cust", id)?;
+        Ok(id)
     });
     let notes = read(&s, |t| t.notifications_of("a@cust", &Paging::default()));
-    assert_eq!(notes.items.len(), 1);
-    assert_eq!(notes.items[0].message, "again");
+    assert_eq!(notes.items.iter().map(|n| (n.id, n.request)).collect::<Vec<_>>(), [(cause, first)]);
 }
 
 /// The index answers, checked against the records kept beside them in a plain map.
@@ -482,7 +483,7 @@ fn reopening_keeps_everything(open: Open) {
             for id in 1..=5u64 {
                 t.save_request(None, &pending(id, "app1", "p@pub", id as i64))?;
                 t.append_audit(&audit(id, Some("app1"), Target::Request(id)))?;
-                t.put_notification(&notification(id, "a@cust", id))?;
+                t.add_notification("a@cust", id)?;
             }
             let approved = moved(&pending(3, "app1", "p@pub", 3), RequestState::Approved, 100);
             t.save_request(Some(&pending(3, "app1", "p@pub", 3)), &approved)?;
@@ -589,7 +590,7 @@ fn a_failed_write_keeps_nothing(open: Open) {
     let failed = s.transact(|t| -> jitdesk::Result<()> {
         t.save_request(None, &pending(1, "app1", "p@pub", 1))?;
         t.append_audit(&audit(1, Some("app1"), Target::Request(1)))?;
-        t.put_notification(&notification(1, "a@cust", 1))?;
+        t.add_notification("a@cust", 1)?;
         t.set_seen_upto("a@cust", 1)?;
         Err(refusal.clone().into())
     });
@@ -622,7 +623,74 @@ fn reopening_after_a_failure_and_letting_go(open: Open) {
     assert!(answered(s.transact(|t| t.set_seen_upto("a@cust", 9)).expect_err("a write answers why")));
 }
 
+/// Requests, their audit and their notifications, and half of the requests decided afterwards.
+fn fill(s: &Arc<dyn Storage>) {
+    write(s, directory);
+    write(s, |t| {
+        for id in 1..=20u64 {
+            t.save_request(None, &pending(id, "app1", "p@pub", id as i64))?;
+            t.append_audit(&audit(id, Some("app1"), Target::Request(id)))?;
+            t.add_notification("a@cust", id)?;
+        }
+        Ok(())
+    });
+    write(s, |t| {
+        for id in 1..=10u64 {
+            let old = pending(id, "app1", "p@pub", id as i64);
+            t.save_request(Some(&old), &moved(&old, RequestState::Approved, 100))?;
+        }
+        Ok(())
+    });
+}
+
+fn a_copy_opens_as_a_store_of_its_own(open: Open, place: Place) {
+    let dir = folder();
+    let s = open(dir.path());
+    fill(&s);
+    let copied = read(&s, snapshot);
+    let copy = folder();
+    let file = std::fs::File::create_new(place(copy.path())).expect("a new file for the copy");
+    s.copy_into(file).expect("the copy is written");
+    // What is written after the copy is not in it.
+    write(&s, |t| t.save_request(None, &pending(21, "app2", "q@pub", 21)));
+    assert_ne!(read(&s, snapshot), copied);
+    let c = open(copy.path());
+    assert_eq!(read(&c, snapshot), copied, "the copy holds the snapshot it was taken from");
+    // The copy is a store of its own: it takes writes, and the original does not see them.
+    write(&c, |t| t.set_seen_upto("a@cust", 7));
+    assert_eq!(read(&c, |t| t.seen_upto("a@cust")), 7);
+    assert_eq!(read(&s, |t| t.seen_upto("a@cust")), 0);
+}
+
+fn upkeep_counts_what_is_held(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    fill(&s);
+    let info = s.info().expect("the store says what it holds");
+    let schema = read(&s, |t| t.schema_version()).unwrap_or_default();
+    assert_eq!(info.schema, schema);
+    // The cache is this process's setting, which other tests may set meanwhile: there is one.
+    assert!(info.cache_bytes > 0, "{info:?}");
+    assert!(info.file_bytes > 0, "{info:?}");
+    let entries = |info: &StoreInfo| info.tables.iter().map(|t| t.entries).sum::<u64>();
+    // Each request, audit record and notification is at least one entry somewhere.
+    assert!(entries(&info) >= 60, "{info:?}");
+    write(&s, |t| t.save_request(None, &pending(21, "app2", "q@pub", 21)));
+    let grown = s.info().expect("the store says what it holds");
+    assert!(entries(&grown) > entries(&info), "a new request counts: {grown:?}");
+}
+
 // ---- run against redb ----
+
+#[test]
+fn redb_copies_open_as_stores_of_their_own() {
+    a_copy_opens_as_a_store_of_its_own(redb, redb_file);
+}
+
+#[test]
+fn redb_counts_what_it_holds() {
+    upkeep_counts_what_is_held(redb);
+}
 
 #[test]
 fn redb_round_trips_every_operation() {
@@ -662,4 +730,141 @@ fn redb_keeps_nothing_of_a_failed_write() {
 #[test]
 fn redb_opens_again_after_a_failure_and_lets_go_of_a_damaged_store() {
     reopening_after_a_failure_and_letting_go(redb);
+}
+
+fn ssh_key(fingerprint: &str, upn: &str) -> identity::SshKey {
+    identity::SshKey {
+        fingerprint: fingerprint.into(),
+        key: format!("ssh-ed25519 {fingerprint}"),
+        upn: upn.into(),
+        comment: "laptop".into(),
+        added_at: at(1),
+    }
+}
+
+fn tenant_ca(tenant: &str, fingerprint: &str) -> identity::TenantCa {
+    identity::TenantCa {
+        tenant: tenant.into(),
+        fingerprint: fingerprint.into(),
+        key: format!("ssh-ed25519 {fingerprint}"),
+        comment: String::new(),
+        added_at: at(2),
+    }
+}
+
+fn token(id: &str, owner: identity::TokenOwner) -> identity::ApiToken {
+    identity::ApiToken {
+        id: id.into(),
+        hash: identity::token_hash(&format!("jdt_{id}_secret")),
+        owner,
+        name: format!("{id} token"),
+        created_at: at(3),
+        expires_at: Some(at(1000)),
+        read_only: false,
+        revoked_at: None,
+    }
+}
+
+/// Every identity record as each lookup finds it, compared with what the model says should be there:
+/// each key once, by its fingerprint and in its user's list only; each CA by tenant and by
+/// fingerprint; each token by id, by hash and in its owner's list.
+fn check_identity(
+    t: &dyn Reads,
+    keys: &BTreeMap<String, identity::SshKey>,
+    cas: &[identity::TenantCa],
+    tokens: &[identity::ApiToken],
+) -> jitdesk::Result<()> {
+    for upn in ["a@cust", "p@pub", "nobody@x"] {
+        let theirs: Vec<_> = keys.values().filter(|k| k.upn == upn).cloned().collect();
+        assert_eq!(t.ssh_keys_of(upn, &Paging::default())?.items, theirs, "{upn}'s keys");
+        for key in &theirs {
+            assert_eq!(t.ssh_key(&key.fingerprint)?.as_ref(), Some(key));
+        }
+    }
+    assert_eq!(t.ssh_key("SHA256:none")?, None);
+    for tenant in ["cust", "pub"] {
+        let theirs: Vec<_> = cas.iter().filter(|c| c.tenant == tenant).cloned().collect();
+        assert_eq!(t.tenant_cas_of(tenant, &Paging::default())?.items, theirs, "{tenant}'s CAs");
+    }
+    for ca in cas {
+        assert_eq!(t.tenant_ca(&ca.tenant, &ca.fingerprint)?.as_ref(), Some(ca));
+        let trusting: Vec<_> = cas.iter().filter(|c| c.fingerprint == ca.fingerprint).cloned().collect();
+        assert_eq!(t.cas_by_fingerprint(&ca.fingerprint)?, trusting);
+    }
+    assert_eq!(t.tokens_of(None, &Paging::default())?.items, tokens);
+    for owner in [identity::TokenOwner::Operator, identity::TokenOwner::User("p@pub".into())] {
+        let theirs: Vec<_> = tokens.iter().filter(|k| k.owner == owner).cloned().collect();
+        assert_eq!(t.tokens_of(Some(&owner), &Paging::default())?.items, theirs, "{owner}'s tokens");
+    }
+    for token in tokens {
+        assert_eq!(t.token(&token.id)?.as_ref(), Some(token));
+        assert_eq!(t.token_by_hash(&token.hash)?.as_ref(), Some(token));
+    }
+    assert_eq!(t.token_by_hash(&identity::token_hash("jdt_none_secret"))?, None);
+    Ok(())
+}
+
+fn identity_records_stay_unique_and_indexed(open: Open) {
+    use identity::TokenOwner::{Operator, User};
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    let mut keys = BTreeMap::new();
+    let mut cas = Vec::new();
+    let mut tokens = Vec::new();
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+
+    // Keys: added, listed per user, walked with a cursor, and unique by fingerprint: storing a
+    // fingerprint again moves it, leaving no trace in the first user's list.
+    for (fp, upn) in [("SHA256:b", "p@pub"), ("SHA256:a", "p@pub"), ("SHA256:c", "a@cust")] {
+        write(&s, |t| t.put_ssh_key(&ssh_key(fp, upn)));
+        keys.insert(fp.to_string(), ssh_key(fp, upn));
+        read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    }
+    let walked =
+        walk(1, |k: &identity::SshKey| k.fingerprint.clone(), |p| read(&s, |t| t.ssh_keys_of("p@pub", &p)));
+    assert_eq!(walked.iter().map(|k| k.fingerprint.as_str()).collect::<Vec<_>>(), ["SHA256:a", "SHA256:b"]);
+    write(&s, |t| t.put_ssh_key(&ssh_key("SHA256:a", "a@cust")));
+    keys.insert("SHA256:a".into(), ssh_key("SHA256:a", "a@cust"));
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    write(&s, |t| t.remove_ssh_key("SHA256:b"));
+    keys.remove("SHA256:b");
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    write(&s, |t| t.remove_ssh_key("SHA256:never"));
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+
+    // CAs: one authority trusted by two tenants is found for both, and stays for one when the
+    // other lets go of it.
+    for (tenant, fp) in [("cust", "SHA256:ca1"), ("pub", "SHA256:ca1"), ("pub", "SHA256:ca2")] {
+        write(&s, |t| t.put_tenant_ca(&tenant_ca(tenant, fp)));
+        cas.push(tenant_ca(tenant, fp));
+        cas.sort_by(|a, b| (&a.tenant, &a.fingerprint).cmp(&(&b.tenant, &b.fingerprint)));
+        read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    }
+    write(&s, |t| t.remove_tenant_ca("cust", "SHA256:ca1"));
+    cas.retain(|c| !(c.tenant == "cust" && c.fingerprint == "SHA256:ca1"));
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+
+    // Tokens: found by id, hash and owner; a revoked token is stored again under the same id
+    // and keeps one entry in each index.
+    for (id, owner) in [("t2", User("p@pub".into())), ("t1", Operator), ("t3", User("p@pub".into()))] {
+        write(&s, |t| t.put_token(&token(id, owner.clone())));
+        tokens.push(token(id, owner));
+        tokens.sort_by(|a, b| a.id.cmp(&b.id));
+        read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+    }
+    let revoked = identity::ApiToken { revoked_at: Some(at(50)), ..tokens[1].clone() };
+    write(&s, |t| t.put_token(&revoked));
+    tokens[1] = revoked;
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+
+    // All of it is there after opening again.
+    drop(s);
+    let s = open(dir.path());
+    read(&s, |t| check_identity(t, &keys, &cas, &tokens));
+}
+
+#[test]
+fn redb_keeps_identity_records_unique_and_indexed() {
+    identity_records_stay_unique_and_indexed(redb);
 }

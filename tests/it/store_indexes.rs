@@ -117,7 +117,7 @@ async fn every_write_keeps_the_indexes_in_step_with_the_records() {
     let admin =
         users.iter().find(|u| u.admin && u.tenant == app.customer_tenant).expect("the customer's admin");
     let change =
-        PolicyChange { request_timeout: Some(jitdesk::domain::Span::from_hours(2)), ..Default::default() };
+        PolicyChange { request_timeout: Some(jitdesk::domain::Period::from_hours(2)), ..Default::default() };
     engine.run(&Actor::User(admin.upn.clone()), SetPolicy { app: app.name.clone(), change }).await.unwrap();
     // Time passes: pending requests time out, grants end.
     clock.set(now + chrono::TimeDelta::hours(30));

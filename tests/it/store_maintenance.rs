@@ -28,7 +28,7 @@ fn store_info_counts_each_table_and_shows_the_cache_the_config_sets() {
     };
 
     let json: Value = serde_json::from_str(&info(&["store", "info", "--json"])).unwrap();
-    assert_eq!(json["schema"], 3);
+    assert_eq!(json["schema"], jitdesk::store::SCHEMA_VERSION);
     assert_eq!(json["cacheBytes"], 64 << 20, "the default cache");
     let requests = store.json(&["request", "list", "--json", "--limit", "1000"]);
     assert_eq!(table(&json, "requests")["entries"], requests.as_array().unwrap().len());
@@ -46,7 +46,8 @@ fn store_info_counts_each_table_and_shows_the_cache_the_config_sets() {
     let json: Value = serde_json::from_str(&info(&["store", "info", "--json"])).unwrap();
     assert_eq!(json["cacheBytes"], 7 << 20, "the configured cache");
     let text = info(&["store", "info"]);
-    assert!(text.contains("schema  3") && text.contains("cache   7 MiB"), "{text}");
+    let schema = format!("schema  {}", jitdesk::store::SCHEMA_VERSION);
+    assert!(text.contains(&schema) && text.contains("cache   7 MiB"), "{text}");
     let row = text.lines().find(|l| l.starts_with("requests ")).expect("a row for requests");
     assert_eq!(row.split_whitespace().nth(1), Some(requests.as_array().unwrap().len().to_string().as_str()));
 

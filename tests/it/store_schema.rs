@@ -3,7 +3,8 @@
 //! `audit --json` and `user search --json ""` were saved beside it) and schema 1 (the same file with
 //! schema 2's indexes taken away, as schema 1 had none of them). Each is migrated on open, in one
 //! transaction, and shows exactly what it showed before; a migration that fails midway leaves the
-//! old store as it was, still readable by the release that wrote it.
+//! old store as it was, still readable by the release that wrote it. Schema 3 (compact records,
+//! notifications kept whole) has its own fixture, with each user's notifications saved beside it.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -22,11 +23,15 @@ use jitdesk::store::SCHEMA_VERSION;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const META: TableDefinition<&str, u32> = TableDefinition::new("meta");
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// Where schemas 1 to 3 kept notifications whole.
 const NOTIFICATIONS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("notifications");
 const REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("requests");
 
+/// What the release that wrote a fixture printed, saved beside it (`schema2.audit`: the schema-2
+/// store's `audit --json`).
 fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{FIXTURES}/schema2.{name}.json")).expect("fixture output");
+    let text = std::fs::read_to_string(format!("{FIXTURES}/{name}.json")).expect("fixture output");
     serde_json::from_str(&text).expect("fixture output is JSON")
 }
 
@@ -69,7 +74,7 @@ fn first_request(path: &Path) -> Vec<u8> {
 /// When the fixture was made, as far as its data tells: its newest audit record. Every deadline in
 /// it lies after this, so a clock here sees the store exactly as it was saved.
 fn fixture_time() -> DateTime<Utc> {
-    let newest = &fixture("audit")[0]["at"];
+    let newest = &fixture("schema2.audit")[0]["at"];
     newest.as_str().and_then(|t| t.parse().ok()).expect("the newest audit record has a time")
 }
 
@@ -81,18 +86,18 @@ async fn shows_what_it_showed(path: &Path) {
     let all = RequestFilter { limit: Some(1000), ..Default::default() };
     let requests = engine.requests(&Viewer::Operator, all).await.unwrap().items;
     let requests: Vec<_> = requests.iter().map(jitdesk::json::Request::new).collect();
-    assert_eq!(serde_json::to_value(&requests).unwrap(), fixture("requests"), "request list --json");
+    assert_eq!(serde_json::to_value(&requests).unwrap(), fixture("schema2.requests"), "request list --json");
     let audit = engine.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items;
-    assert_eq!(serde_json::to_value(&audit).unwrap(), fixture("audit"), "audit --json");
+    assert_eq!(serde_json::to_value(&audit).unwrap(), fixture("schema2.audit"), "audit --json");
     let users = engine.search_users("", Paging::first(1000)).await.unwrap().items;
-    assert_eq!(serde_json::to_value(&users).unwrap(), fixture("users"), "user search --json \"\"");
+    assert_eq!(serde_json::to_value(&users).unwrap(), fixture("schema2.users"), "user search --json \"\"");
 
     // The indexes the migration built answer scoped questions: a customer's pending requests
     // (by state and application) and the audit of the applications they see.
     let pending = RequestFilter { state: Some(jitdesk::domain::RequestState::Pending), ..Default::default() };
     let alice = Viewer::User("alice@contoso.com".into());
     let theirs = engine.requests(&alice, pending).await.unwrap().items;
-    let expected: Vec<u64> = fixture("requests")
+    let expected: Vec<u64> = fixture("schema2.requests")
         .as_array()
         .unwrap()
         .iter()
@@ -104,7 +109,7 @@ async fn shows_what_it_showed(path: &Path) {
     let seen = engine.audit(&alice, Paging::first(1000)).await.unwrap().items;
     assert!(seen.iter().any(|a| a.app.is_some()), "the audit by application was filled");
     engine.close().await.unwrap();
-    assert_eq!(schema_of(path), 3);
+    assert_eq!(schema_of(path), SCHEMA_VERSION);
     assert_ne!(first_request(path).first(), Some(&b'{'), "records are stored compactly now");
 }
 
@@ -150,11 +155,11 @@ fn the_cli_shows_an_old_store_as_the_release_that_wrote_it_did() {
     let dir = tempfile::tempdir().unwrap();
     let path = schema_2_copy(&dir);
     let users = jitdesk(&path, &["user", "search", "--json", ""]);
-    assert_eq!(json_of(&users), fixture("users"));
+    assert_eq!(json_of(&users), fixture("schema2.users"));
     assert_eq!(schema_of(&path), SCHEMA_VERSION, "the first command migrated it");
 
     let audit = json_of(&jitdesk(&path, &["audit", "--json", "--limit", "1000"]));
-    let before = fixture("audit");
+    let before = fixture("schema2.audit");
     let newest_before = before[0]["id"].as_u64().unwrap();
     let kept: Vec<&Value> =
         audit.as_array().unwrap().iter().filter(|a| a["id"].as_u64() <= Some(newest_before)).collect();
@@ -170,12 +175,12 @@ fn the_cli_shows_an_old_store_as_the_release_that_wrote_it_did() {
             .cloned()
             .collect()
     };
-    let ended_before = ended(&fixture("requests"));
+    let ended_before = ended(&fixture("schema2.requests"));
     assert!(!ended_before.is_empty());
     let now: Vec<Value> =
         ended(&requests).into_iter().filter(|r| ended_before.iter().any(|b| b["id"] == r["id"])).collect();
     assert_eq!(now, ended_before);
-    assert_eq!(requests.as_array().map(Vec::len), fixture("requests").as_array().map(Vec::len));
+    assert_eq!(requests.as_array().map(Vec::len), fixture("schema2.requests").as_array().map(Vec::len));
 }
 
 /// A record the migration cannot read, in the table it rewrites last: the open fails with one
@@ -189,13 +194,12 @@ fn a_migration_that_fails_midway_leaves_the_old_store_as_it_was() {
         let db = redb::Database::open(&path).unwrap();
         let txn = db.begin_write().unwrap();
         let saved = {
-            let mut table = txn.open_table(NOTIFICATIONS).unwrap();
+            let mut table = txn.open_table(AUDIT).unwrap();
             let (key, original) = {
-                let (k, v) = table.last().unwrap().expect("the sample has notifications");
-                let (to, id) = k.value();
-                ((to.to_string(), id), v.value().to_vec())
+                let (k, v) = table.last().unwrap().expect("the sample has an audit log");
+                (k.value(), v.value().to_vec())
             };
-            table.insert((key.0.as_str(), key.1), b"{not json".as_slice()).unwrap();
+            table.insert(key, b"{not json".as_slice()).unwrap();
             (key, original)
         };
         txn.commit().unwrap();
@@ -208,7 +212,7 @@ fn a_migration_that_fails_midway_leaves_the_old_store_as_it_was() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("damaged") && err.contains("notifications"), "{err}");
+    assert!(err.contains("damaged") && err.contains("audit"), "{err}");
 
     // Nothing of the rewrite was kept: the same schema, the same JSON records, no new table.
     assert_eq!(schema_of(&path), 2);
@@ -217,17 +221,18 @@ fn a_migration_that_fails_midway_leaves_the_old_store_as_it_was() {
         let db = redb::ReadOnlyDatabase::open(&path).unwrap();
         let txn = db.begin_read().unwrap();
         let names: Vec<String> = txn.list_tables().unwrap().map(|t| t.name().to_string()).collect();
-        assert!(!names.iter().any(|n| n == "apps_by_tenant"), "{names:?}");
+        assert!(!names.iter().any(|n| n == "apps_by_tenant" || n == "notified"), "{names:?}");
+        assert!(names.iter().any(|n| n == "notifications"), "{names:?}");
     }
 
     {
         let db = redb::Database::open(&path).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(NOTIFICATIONS).unwrap().insert((key.0.as_str(), key.1), original.as_slice()).unwrap();
+        txn.open_table(AUDIT).unwrap().insert(key, original.as_slice()).unwrap();
         txn.commit().unwrap();
     }
     let users = jitdesk(&path, &["user", "search", "--json", ""]);
-    assert_eq!(json_of(&users), fixture("users"));
+    assert_eq!(json_of(&users), fixture("schema2.users"));
     assert_eq!(schema_of(&path), SCHEMA_VERSION);
     assert_ne!(first_request(&path).first(), Some(&b'{'), "records are stored compactly now");
 }
@@ -250,6 +255,32 @@ fn as_json<K: redb::Key + 'static, T: serde::Serialize + serde::de::DeserializeO
     for (k, v) in rows {
         table.insert(K::from_bytes(&k), v.as_slice()).unwrap();
     }
+}
+
+/// Every notification written back whole, as JSON in a table of its own, as schemas 1 and 2 kept
+/// them (worded from the compact audit record and request, so before those become JSON).
+fn notifications_as_json(txn: &redb::WriteTransaction) {
+    use jitdesk::domain::{AccessRequest, AuditRecord, Notification, Target};
+    let notified = TableDefinition::<(&str, u64), ()>::new("notified");
+    {
+        let audit = txn.open_table(AUDIT).unwrap();
+        let requests = txn.open_table(REQUESTS).unwrap();
+        let index = txn.open_table(notified).unwrap();
+        let mut whole = txn.open_table(NOTIFICATIONS).unwrap();
+        for entry in index.iter().unwrap() {
+            let (key, _) = entry.unwrap();
+            let (to, id) = key.value();
+            let record: AuditRecord = postcard::from_bytes(audit.get(id).unwrap().unwrap().value()).unwrap();
+            let Target::Request(request) = record.target else {
+                panic!("a notification of {}", record.target)
+            };
+            let request: AccessRequest =
+                postcard::from_bytes(requests.get(request).unwrap().unwrap().value()).unwrap();
+            let json = serde_json::to_vec(&Notification::of(to, &record, &request)).unwrap();
+            whole.insert((to, id), json.as_slice()).unwrap();
+        }
+    }
+    assert!(txn.delete_table(notified).unwrap());
 }
 
 /// Everything the engine answers about a store, as JSON, with the clock at `at`.
@@ -300,7 +331,7 @@ async fn answers(path: &Path, at: DateTime<Utc>) -> Vec<Value> {
 /// notifications by the thousand): every record comes through, each once.
 #[tokio::test]
 async fn a_migration_walks_every_batch_of_a_larger_store() {
-    use jitdesk::domain::{AccessRequest, Application, AuditRecord, Notification, Offer, Tenant, User};
+    use jitdesk::domain::{AccessRequest, Application, AuditRecord, Offer, Tenant, User};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
     let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 9, 0, 0).unwrap();
@@ -310,18 +341,91 @@ async fn a_migration_walks_every_batch_of_a_larger_store() {
     {
         let db = redb::Database::open(&path).unwrap();
         let txn = db.begin_write().unwrap();
+        notifications_as_json(&txn);
         as_json::<&str, Tenant>(&txn, "tenants");
         as_json::<&str, User>(&txn, "users");
         as_json::<&str, Offer>(&txn, "offers");
         as_json::<&str, Application>(&txn, "apps");
         as_json::<u64, AccessRequest>(&txn, "requests");
         as_json::<u64, AuditRecord>(&txn, "audit");
-        as_json::<(&str, u64), Notification>(&txn, "notifications");
         assert!(txn.delete_table(TableDefinition::<(&str, &str), ()>::new("apps_by_tenant")).unwrap());
         txn.open_table(META).unwrap().insert("schema_version", 2).unwrap();
         txn.commit().unwrap();
     }
     assert_eq!(first_request(&path).first(), Some(&b'{'));
     assert_eq!(answers(&path, now).await, before);
+    assert_eq!(schema_of(&path), SCHEMA_VERSION);
+}
+
+/// A schema-3 store (compact records, each notification kept whole with its sentence): made by
+/// the release before notifications were worded on reading, with `init --sample`, then alice made
+/// an approver of the automatic `contoso-crm-dev`, erin's request on it approved automatically,
+/// started a minute later and revoked, and dave's pending request denied; every user's
+/// `notifications --json` and the `audit --json` were saved beside it. Migrated, it tells every
+/// user the same, word for word, and keeps no notification text.
+#[tokio::test]
+async fn a_schema_3_store_tells_every_user_what_it_told_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.redb");
+    std::fs::copy(format!("{FIXTURES}/schema3.redb"), &path).expect("copy the fixture");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("make it private");
     assert_eq!(schema_of(&path), 3);
+    let saved = fixture("schema3.notifications");
+    let saved = saved.as_object().expect("notifications by user");
+    let told: usize = saved.values().map(|n| n.as_array().map_or(0, Vec::len)).sum();
+    assert!(told > 10, "the fixture has notifications to compare");
+    let newest = fixture("schema3.audit")[0]["at"].as_str().and_then(|t| t.parse().ok()).expect("a time");
+    for _ in 0..2 {
+        let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(newest)))
+            .await
+            .expect("the old store opens");
+        for (upn, before) in saved {
+            let now = engine.notifications(upn, Paging::first(1000)).await.unwrap().items;
+            assert_eq!(&serde_json::to_value(&now).unwrap(), before, "notifications --json of {upn}");
+        }
+        let audit = engine.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items;
+        assert_eq!(serde_json::to_value(&audit).unwrap(), fixture("schema3.audit"), "audit --json");
+        engine.close().await.unwrap();
+        assert_eq!(schema_of(&path), SCHEMA_VERSION);
+    }
+    let db = redb::ReadOnlyDatabase::open(&path).unwrap();
+    let names: Vec<String> =
+        db.begin_read().unwrap().list_tables().unwrap().map(|t| t.name().to_string()).collect();
+    assert!(!names.iter().any(|n| n == "notifications"), "no notification is kept whole: {names:?}");
+}
+
+/// A store written before the identity tables existed (schema 3 without them) opens: a read-only
+/// open hands it to the read-write one, which makes the tables, empty, and keeps everything else.
+#[tokio::test]
+async fn a_store_without_the_identity_tables_gets_them_empty_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = schema_2_copy(&dir);
+    shows_what_it_showed(&path).await;
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        for name in ["ssh_keys", "ssh_keys_by_user", "tenant_cas", "tenant_cas_by_fingerprint"] {
+            assert!(txn.delete_table(TableDefinition::<&str, &[u8]>::new(name)).is_ok(), "{name}");
+        }
+        for name in ["tokens", "tokens_by_hash", "tokens_by_owner"] {
+            assert!(txn.delete_table(TableDefinition::<&str, &[u8]>::new(name)).is_ok(), "{name}");
+        }
+        txn.commit().unwrap();
+        let txn = db.begin_read().unwrap();
+        let names: Vec<String> = txn.list_tables().unwrap().map(|t| t.name().to_string()).collect();
+        assert!(!names.iter().any(|n| n.starts_with("ssh_keys") || n.starts_with("tokens")), "{names:?}");
+    }
+    assert!(jitdesk::store::open_read_only(&path).unwrap().is_none(), "read-only cannot make tables");
+    let storage = jitdesk::store::open(&path, OpenMode::Existing).expect("opens for writing");
+    let empty = storage
+        .query(|t| {
+            Ok(t.ssh_keys_of("alice@contoso.com", &Paging::default())?.items.is_empty()
+                && t.tokens_of(None, &Paging::default())?.items.is_empty()
+                && t.cas_by_fingerprint("SHA256:x")?.is_empty())
+        })
+        .unwrap();
+    assert!(empty, "the new tables are there and empty");
+    drop(storage);
+    assert!(jitdesk::store::open_read_only(&path).unwrap().is_some(), "and read-only opens find them");
+    shows_what_it_showed(&path).await;
 }

@@ -35,7 +35,7 @@ impl<'a> RequestsTab<'a> {
 
     fn render_pending(&self, area: Rect, buf: &mut Buffer) -> Window {
         let app = self.app;
-        let mode = if app.everything { "everything I can see" } else { "only requests I can decide" };
+        let mode = if app.only_mine { "only requests I can decide" } else { "everything I can see" };
         let marked = match app.marks.len() {
             0 => String::new(),
             n => format!(" · {n} marked"),

@@ -2,6 +2,7 @@
 //! notations (ISO 8601 and the short `1h30m` form); storage and APIs use canonical ISO 8601.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use chrono::TimeDelta;
 use serde::de::{self, Visitor};
@@ -14,7 +15,7 @@ const MINUTE: i64 = 60;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 const WEEK: i64 = 7 * DAY;
-/// Ten calendar years hold up to three leap days; allowing all of them means a span computed from real
+/// Ten calendar years hold up to three leap days; allowing all of them means a period computed from real
 /// dates ten years apart is never refused.
 const MAX_DAYS: i64 = 3653;
 const MAX_SECS: i64 = MAX_DAYS * DAY;
@@ -23,23 +24,23 @@ const FORMS: &str = "use ISO 8601 like PT8H or P1D, or a short form like 8h, 90m
 
 /// A length of time in whole seconds, never negative.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Span(i64);
+pub struct Period(i64);
 
-impl Span {
+impl Period {
     /// Negative input becomes zero: the value is meant as a length, and a clamp keeps that true even
     /// when a caller subtracts two instants in the wrong order.
-    pub const fn from_secs(secs: i64) -> Span {
-        if secs < 0 { Span(0) } else { Span(secs) }
+    pub const fn from_secs(secs: i64) -> Period {
+        if secs < 0 { Period(0) } else { Period(secs) }
     }
 
-    /// A span of `m` minutes; saturates rather than overflows, and negative input becomes zero.
-    pub const fn from_minutes(m: i64) -> Span {
-        Span::from_secs(m.saturating_mul(MINUTE))
+    /// A period of `m` minutes; saturates rather than overflows, and negative input becomes zero.
+    pub const fn from_minutes(m: i64) -> Period {
+        Period::from_secs(m.saturating_mul(MINUTE))
     }
 
-    /// A span of `h` hours; saturates rather than overflows, and negative input becomes zero.
-    pub const fn from_hours(h: i64) -> Span {
-        Span::from_secs(h.saturating_mul(HOUR))
+    /// A period of `h` hours; saturates rather than overflows, and negative input becomes zero.
+    pub const fn from_hours(h: i64) -> Period {
+        Period::from_secs(h.saturating_mul(HOUR))
     }
 
     /// The length in whole seconds, never negative.
@@ -47,19 +48,19 @@ impl Span {
         self.0
     }
 
-    /// Saturates at `TimeDelta::MAX`, which only a span far beyond anything `parse` accepts can reach.
+    /// Saturates at `TimeDelta::MAX`, which only a period far beyond anything `parse` accepts can reach.
     pub fn to_delta(self) -> TimeDelta {
         TimeDelta::try_seconds(self.0).unwrap_or(TimeDelta::MAX)
     }
 
-    /// Whether the span has no length, which the rules refuse for durations and timeouts.
+    /// Whether the period has no length, which the rules refuse for durations and timeouts.
     pub fn is_zero(self) -> bool {
         self.0 == 0
     }
 
     /// Parses ISO 8601 (`PT8H`, `P1DT2H30M`, `P2W`) or the short form (`8h`, `1h 30m`, `2d`, `1w`).
     /// Years and months are refused because they have no fixed length; so is anything over ten years.
-    pub fn parse(text: &str) -> RuleResult<Span> {
+    pub fn parse(text: &str) -> RuleResult<Period> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err(RuleError::invalid(format!("a duration is required: {FORMS}")));
@@ -68,7 +69,7 @@ impl Span {
             Some(body) => parse_iso(body),
             None => parse_short(trimmed),
         };
-        secs.map(Span).map_err(|problem| problem.into_error(trimmed))
+        secs.map(Period).map_err(|problem| problem.into_error(trimmed))
     }
 
     /// Canonical ISO 8601, days being the largest unit: `PT8H`, `PT1H30M`, `P1DT2H`, `PT0S`.
@@ -82,7 +83,8 @@ impl Span {
             out.push('T');
             for (value, unit) in [(hours, 'H'), (minutes, 'M'), (seconds, 'S')] {
                 if value > 0 {
-                    out.push_str(&format!("{value}{unit}"));
+                    // Writing into a String cannot fail.
+                    let _ = write!(out, "{value}{unit}");
                 }
             }
         }
@@ -97,7 +99,7 @@ impl Span {
 
 /// People read the two largest non-zero units (`2h 13m`, `1d 4h`); smaller units are dropped, never
 /// rounded up, so a countdown never claims more time than is left.
-impl fmt::Display for Span {
+impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
         let named = self.units().into_iter().zip(['d', 'h', 'm', 's']);
@@ -105,18 +107,19 @@ impl fmt::Display for Span {
             if !out.is_empty() {
                 out.push(' ');
             }
-            out.push_str(&format!("{value}{unit}"));
+            // Writing into a String cannot fail.
+            let _ = write!(out, "{value}{unit}");
         }
         if out.is_empty() {
             out.push_str("0s");
         }
-        // `pad` so tables can align spans with `{:>8}`.
+        // `pad` so tables can align periods with `{:>8}`.
         f.pad(&out)
     }
 }
 
 /// ISO 8601 text for people and JSON; whole seconds for compact binary encodings (the store's).
-impl Serialize for Span {
+impl Serialize for Period {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if serializer.is_human_readable() {
             serializer.serialize_str(&self.iso())
@@ -126,27 +129,27 @@ impl Serialize for Span {
     }
 }
 
-impl<'de> Deserialize<'de> for Span {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Span, D::Error> {
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Period, D::Error> {
         if deserializer.is_human_readable() {
-            deserializer.deserialize_str(SpanVisitor)
+            deserializer.deserialize_str(PeriodVisitor)
         } else {
-            i64::deserialize(deserializer).map(Span::from_secs)
+            i64::deserialize(deserializer).map(Period::from_secs)
         }
     }
 }
 
-struct SpanVisitor;
+struct PeriodVisitor;
 
-impl Visitor<'_> for SpanVisitor {
-    type Value = Span;
+impl Visitor<'_> for PeriodVisitor {
+    type Value = Period;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an ISO 8601 duration such as PT8H")
     }
 
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Span, E> {
-        Span::parse(value).map_err(|error| E::custom(error.message))
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Period, E> {
+        Period::parse(value).map_err(|error| E::custom(error.message))
     }
 }
 
@@ -353,14 +356,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn ok(text: &str) -> i64 {
-        match Span::parse(text) {
+        match Period::parse(text) {
             Ok(span) => span.as_secs(),
             Err(error) => panic!("`{text}` should parse: {}", error.message),
         }
     }
 
     fn refusal(text: &str) -> String {
-        let error = Span::parse(text).expect_err("expected a refusal");
+        let error = Period::parse(text).expect_err("expected a refusal");
         assert_eq!(error.kind, ErrorKind::Invalid);
         error.message
     }
@@ -369,29 +372,29 @@ mod tests {
 
     #[test]
     fn constructors() {
-        assert_eq!(Span::from_secs(90).as_secs(), 90);
-        assert_eq!(Span::from_minutes(90).as_secs(), 5400);
-        assert_eq!(Span::from_hours(8).as_secs(), 28_800);
-        assert_eq!(Span::from_secs(-5), Span::from_secs(0));
-        assert_eq!(Span::from_hours(-1).as_secs(), 0);
-        assert_eq!(Span::from_hours(i64::MAX).as_secs(), i64::MAX);
-        assert!(Span::from_secs(0).is_zero());
-        assert!(!Span::from_secs(1).is_zero());
-        const EIGHT_HOURS: Span = Span::from_hours(8);
-        assert_eq!(EIGHT_HOURS, Span::from_minutes(480));
+        assert_eq!(Period::from_secs(90).as_secs(), 90);
+        assert_eq!(Period::from_minutes(90).as_secs(), 5400);
+        assert_eq!(Period::from_hours(8).as_secs(), 28_800);
+        assert_eq!(Period::from_secs(-5), Period::from_secs(0));
+        assert_eq!(Period::from_hours(-1).as_secs(), 0);
+        assert_eq!(Period::from_hours(i64::MAX).as_secs(), i64::MAX);
+        assert!(Period::from_secs(0).is_zero());
+        assert!(!Period::from_secs(1).is_zero());
+        const EIGHT_HOURS: Period = Period::from_hours(8);
+        assert_eq!(EIGHT_HOURS, Period::from_minutes(480));
     }
 
     #[test]
     fn ordering_follows_length() {
-        assert!(Span::from_minutes(59) < Span::from_hours(1));
-        assert_eq!(Span::from_minutes(60).cmp(&Span::from_hours(1)), std::cmp::Ordering::Equal);
+        assert!(Period::from_minutes(59) < Period::from_hours(1));
+        assert_eq!(Period::from_minutes(60).cmp(&Period::from_hours(1)), std::cmp::Ordering::Equal);
     }
 
     #[test]
     fn to_delta() {
-        assert_eq!(Span::from_hours(2).to_delta(), TimeDelta::hours(2));
-        assert_eq!(Span::from_secs(0).to_delta(), TimeDelta::zero());
-        assert_eq!(Span::from_secs(i64::MAX).to_delta(), TimeDelta::MAX);
+        assert_eq!(Period::from_hours(2).to_delta(), TimeDelta::hours(2));
+        assert_eq!(Period::from_secs(0).to_delta(), TimeDelta::zero());
+        assert_eq!(Period::from_secs(i64::MAX).to_delta(), TimeDelta::MAX);
     }
 
     // ---- parse: accepted ----
@@ -587,15 +590,15 @@ mod tests {
 
     #[test]
     fn iso_is_canonical() {
-        assert_eq!(Span::from_hours(8).iso(), "PT8H");
-        assert_eq!(Span::from_minutes(90).iso(), "PT1H30M");
-        assert_eq!(Span::from_hours(24).iso(), "P1D");
-        assert_eq!(Span::from_hours(26).iso(), "P1DT2H");
-        assert_eq!(Span::from_secs(30).iso(), "PT30S");
-        assert_eq!(Span::from_secs(0).iso(), "PT0S");
-        assert_eq!(Span::from_secs(DAY + 1).iso(), "P1DT1S");
-        assert_eq!(Span::from_secs(2 * WEEK).iso(), "P14D");
-        assert_eq!(Span::from_secs(DAY + 2 * HOUR + 3 * MINUTE + 4).iso(), "P1DT2H3M4S");
+        assert_eq!(Period::from_hours(8).iso(), "PT8H");
+        assert_eq!(Period::from_minutes(90).iso(), "PT1H30M");
+        assert_eq!(Period::from_hours(24).iso(), "P1D");
+        assert_eq!(Period::from_hours(26).iso(), "P1DT2H");
+        assert_eq!(Period::from_secs(30).iso(), "PT30S");
+        assert_eq!(Period::from_secs(0).iso(), "PT0S");
+        assert_eq!(Period::from_secs(DAY + 1).iso(), "P1DT1S");
+        assert_eq!(Period::from_secs(2 * WEEK).iso(), "P14D");
+        assert_eq!(Period::from_secs(DAY + 2 * HOUR + 3 * MINUTE + 4).iso(), "P1DT2H3M4S");
     }
 
     // ---- Display ----
@@ -615,55 +618,55 @@ mod tests {
             (3653 * DAY, "3653d"),
         ];
         for (secs, expected) in cases {
-            assert_eq!(Span::from_secs(secs).to_string(), expected, "{secs}");
+            assert_eq!(Period::from_secs(secs).to_string(), expected, "{secs}");
         }
     }
 
     #[test]
     fn display_honours_width() {
-        assert_eq!(format!("{:>8}|", Span::from_minutes(90)), "  1h 30m|");
-        assert_eq!(format!("{:<4}|", Span::from_secs(0)), "0s  |");
+        assert_eq!(format!("{:>8}|", Period::from_minutes(90)), "  1h 30m|");
+        assert_eq!(format!("{:<4}|", Period::from_secs(0)), "0s  |");
     }
 
     // ---- serde ----
 
     #[test]
     fn serializes_as_iso_string() {
-        assert_eq!(serde_json::to_string(&Span::from_minutes(90)).ok(), Some("\"PT1H30M\"".to_owned()));
-        assert_eq!(serde_json::to_string(&Span::from_secs(0)).ok(), Some("\"PT0S\"".to_owned()));
+        assert_eq!(serde_json::to_string(&Period::from_minutes(90)).ok(), Some("\"PT1H30M\"".to_owned()));
+        assert_eq!(serde_json::to_string(&Period::from_secs(0)).ok(), Some("\"PT0S\"".to_owned()));
     }
 
     #[test]
     fn deserializes_from_any_accepted_form() {
-        assert_eq!(serde_json::from_str::<Span>("\"PT8H\"").ok(), Some(Span::from_hours(8)));
-        assert_eq!(serde_json::from_str::<Span>("\"1h30m\"").ok(), Some(Span::from_minutes(90)));
-        let spans: Vec<Span> = serde_json::from_str(r#"["P1D","PT0S"]"#).expect("valid list");
-        assert_eq!(spans, vec![Span::from_hours(24), Span::from_secs(0)]);
+        assert_eq!(serde_json::from_str::<Period>("\"PT8H\"").ok(), Some(Period::from_hours(8)));
+        assert_eq!(serde_json::from_str::<Period>("\"1h30m\"").ok(), Some(Period::from_minutes(90)));
+        let spans: Vec<Period> = serde_json::from_str(r#"["P1D","PT0S"]"#).expect("valid list");
+        assert_eq!(spans, vec![Period::from_hours(24), Period::from_secs(0)]);
     }
 
     #[test]
     fn deserialization_errors_are_reported_not_panicked() {
-        let error = serde_json::from_str::<Span>("\"90x\"").expect_err("bad unit");
+        let error = serde_json::from_str::<Period>("\"90x\"").expect_err("bad unit");
         assert!(error.to_string().contains("`x` is not a unit"), "{error}");
-        let error = serde_json::from_str::<Span>("\"-PT5M\"").expect_err("negative");
+        let error = serde_json::from_str::<Period>("\"-PT5M\"").expect_err("negative");
         assert!(error.to_string().contains("durations cannot be negative"), "{error}");
-        let error = serde_json::from_str::<Span>("3600").expect_err("number");
+        let error = serde_json::from_str::<Period>("3600").expect_err("number");
         assert!(error.to_string().contains("an ISO 8601 duration such as PT8H"), "{error}");
-        assert!(serde_json::from_str::<Span>("null").is_err());
-        assert!(serde_json::from_str::<Span>("{}").is_err());
+        assert!(serde_json::from_str::<Period>("null").is_err());
+        assert!(serde_json::from_str::<Period>("{}").is_err());
     }
 
     proptest! {
         #[test]
         fn iso_round_trips(secs in 0..=MAX_SECS) {
-            let span = Span::from_secs(secs);
-            prop_assert_eq!(Span::parse(&span.iso()), Ok(span));
+            let span = Period::from_secs(secs);
+            prop_assert_eq!(Period::parse(&span.iso()), Ok(span));
         }
 
         #[test]
         fn display_never_overstates_and_drops_less_than_its_last_unit(secs in 0..=MAX_SECS) {
-            let span = Span::from_secs(secs);
-            let shown = Span::parse(&span.to_string()).expect("display output parses");
+            let span = Period::from_secs(secs);
+            let shown = Period::parse(&span.to_string()).expect("display output parses");
             prop_assert!(shown <= span);
             // Whatever was dropped is smaller than one of the smallest unit shown.
             let last_unit = match span.to_string().chars().last() {
@@ -686,21 +689,21 @@ mod tests {
             let limits = [3653, 24, 60, 60];
             let a = if big == 0 { a.min(3652) } else { a % limits[big] };
             let b = if small > big { b % limits[small] } else { 0 };
-            let span = Span::from_secs(a * unit_secs[big] + b * unit_secs[small]);
+            let span = Period::from_secs(a * unit_secs[big] + b * unit_secs[small]);
             let display = span.to_string();
-            prop_assert_eq!(Span::parse(&display), Ok(span), "display {}", display);
+            prop_assert_eq!(Period::parse(&display), Ok(span), "display {}", display);
             let compact: String = display.split(' ').collect();
-            prop_assert_eq!(Span::parse(&compact), Ok(span), "compact {}", compact);
+            prop_assert_eq!(Period::parse(&compact), Ok(span), "compact {}", compact);
         }
 
         #[test]
         fn parse_never_panics(text in any::<String>()) {
-            let _ = Span::parse(&text);
+            let _ = Period::parse(&text);
         }
 
         #[test]
         fn parse_never_panics_on_near_misses(text in "[-+PpTt0-9WwDdHhMmSsYy .,x\u{9b}é]{0,16}") {
-            if let Ok(span) = Span::parse(&text) {
+            if let Ok(span) = Period::parse(&text) {
                 prop_assert!((0..=MAX_SECS).contains(&span.as_secs()));
             }
         }
