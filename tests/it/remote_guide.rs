@@ -3,8 +3,9 @@
 //! built here, with the guide's ports 2222 and 8443 replaced by free ones. The block marked
 //! ```` ```sh title="runnable: in a second terminal" ```` is one command, the service: it runs in the
 //! background from where it appears until the script ends, when it is stopped with SIGTERM. What
-//! the guide says it made is then in the store, and docs/jitdesk.service passes
-//! `systemd-analyze verify` with options `jitdesk serve` knows.
+//! the guide says it made is then in the store. Every other `jitdesk` command line of the guide
+//! parses, and docs/jitdesk.service passes `systemd-analyze verify` with options `jitdesk serve`
+//! knows.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -235,6 +236,73 @@ fn the_guides_runnable_blocks_work_on_loopback() {
     let secret = std::fs::read_to_string(folder.join("dave.token")).unwrap();
     let id = live[0]["id"].as_str().expect("an id");
     assert!(secret.starts_with(&format!("jdt_{id}_")), "the file holds the live token: {id}");
+}
+
+/// Every `jitdesk` command line in the guide's shell blocks, runnable or not, as its arguments (after
+/// `jitdesk`, or after the `jitdesk` host of `ssh ... jitdesk`), with the guide's line: continuation
+/// lines joined, comments, pipes and redirections cut, `VAR=value` and `sudo -u USER` dropped.
+fn command_lines(markdown: &str) -> Vec<(usize, Vec<String>)> {
+    let mut found = Vec::new();
+    let mut in_sh: Option<bool> = None;
+    let mut pending = String::new();
+    for (n, line) in markdown.lines().enumerate() {
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            in_sh = match in_sh {
+                None => Some(info.trim().starts_with("sh")),
+                Some(_) => None,
+            };
+            continue;
+        }
+        if in_sh != Some(true) {
+            continue;
+        }
+        if let Some(start) = line.strip_suffix('\\') {
+            pending.push_str(start);
+            continue;
+        }
+        let whole = std::mem::take(&mut pending) + line;
+        let code = whole.split(" #").next().unwrap_or_default();
+        let Ok(words) = shell_words::split(code) else { continue };
+        let mut words = words.as_slice();
+        while let Some(first) = words.first() {
+            if first.contains('=') && !first.starts_with('-') {
+                words = &words[1..];
+            } else if first == "sudo" && words.get(1).map(String::as_str) == Some("-u") {
+                words = &words[words.len().min(3)..];
+            } else {
+                break;
+            }
+        }
+        let args: Vec<String> = match words.first().map(String::as_str) {
+            Some("jitdesk") => words[1..].to_vec(),
+            Some("ssh") => match words.iter().position(|w| w == "jitdesk") {
+                Some(host) => words[host + 1..].to_vec(),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let end = args.iter().position(|w| ["|", ">", ">>", "&&", ";"].contains(&w.as_str()));
+        found.push((n + 1, args[..end.unwrap_or(args.len())].to_vec()));
+    }
+    found
+}
+
+#[test]
+fn every_jitdesk_command_in_the_guide_parses() {
+    let lines = command_lines(GUIDE);
+    assert!(lines.len() > 20, "the guide's commands are where the test looks: {lines:?}");
+    for (line, args) in lines {
+        // `--help` after the arguments: clap refuses an unknown command or flag before it helps.
+        // `help` itself only helps, with nothing after it.
+        let help = (args.first().map(String::as_str) != Some("help")).then_some("--help");
+        let out = bare_command().args(&args).args(help).output().expect("jitdesk runs");
+        assert!(
+            out.status.success(),
+            "docs/remote.md line {line}: jitdesk {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
