@@ -131,12 +131,19 @@ fn script(blocks: &[Block], ssh: u16, https: u16, out: &Path) -> String {
     script
 }
 
-/// Kills the script's process group however the test ends, so that no service outlives it.
-struct Group(Pid);
+/// Kills the script's process group if the test ends before the script does, so that no service
+/// outlives the test. Once the script has ended (its trap stopped the service) it is disarmed: the
+/// group's id is free for reuse then.
+struct Group {
+    id: Pid,
+    armed: bool,
+}
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let _ = killpg(self.0, Signal::SIGKILL);
+        if self.armed {
+            let _ = killpg(self.id, Signal::SIGKILL);
+        }
     }
 }
 
@@ -180,23 +187,24 @@ fn the_guides_runnable_blocks_work_on_loopback() {
         .current_dir(dir.path())
         .process_group(0)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        // Files, not pipes: nothing reads a pipe while the test waits, and a full one would stall bash.
+        .stdout(std::fs::File::create(out.path().join("stdout")).unwrap())
+        .stderr(std::fs::File::create(out.path().join("stderr")).unwrap());
     let mut child = cmd.spawn().expect("bash runs");
-    let _group = Group(Pid::from_raw(child.id() as i32));
+    let mut group = Group { id: Pid::from_raw(child.id() as i32), armed: true };
     let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         assert!(started.elapsed() < HANG, "the guide's blocks never finished");
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let done = child.wait_with_output().expect("its output");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&done.stdout).into_owned(),
-        String::from_utf8_lossy(&done.stderr).into_owned(),
-    );
-    let serve_err = std::fs::read_to_string(out.path().join("serve.err")).unwrap_or_default();
+    };
+    group.armed = false;
+    let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap_or_default();
+    let (stdout, stderr, serve_err) = (read("stdout"), read("stderr"), read("serve.err"));
     assert!(
-        done.status.success(),
+        status.success(),
         "a runnable block failed (the last `###` line names it)\n--- stderr:\n{stderr}\n--- the service's stderr:\n{serve_err}\n--- stdout:\n{stdout}"
     );
 
