@@ -1,7 +1,7 @@
 //! Which command lines the SSH door runs: the CLI's own grammar, and only commands that act
 //! through the service, so that the service's rules decide what the key's owner may do. Whatever
 //! would touch the host itself is refused: the store file (`init`, `store`, `--store`), the service
-//! (`serve`), files on the host (`backup`), the demo; `completions` and `man` are harmless (they
+//! (`serve`), files on the host (`backup`, `--key-file`, `--ca`), the demo; `completions` and `man` are harmless (they
 //! print text made from the grammar alone) and run. `--as` is only for the operator's keys.
 
 use clap::CommandFactory;
@@ -52,6 +52,17 @@ pub fn vet(line: &[u8], operator: bool) -> Vetted {
     };
     if given("store") {
         return refuse("`--store` is not taken over SSH: the service serves its own store".into());
+    }
+    // A path would be read on the service's host, as the service's user: what is there is not the
+    // caller's to read or to probe for.
+    for (id, flag, instead) in
+        [("key_file", "--key-file", "--key \"ssh-ed25519 AAAA...\""), ("ca", "--ca", "nothing")]
+    {
+        if given(id) {
+            return refuse(format!(
+                "`{flag}` names a file on the service's host and is not taken over SSH: give {instead}"
+            ));
+        }
     }
     if given("as_user") && !operator {
         return refuse(
@@ -125,6 +136,13 @@ mod tests {
             assert!(refused(line, true).contains("on the service's host itself"), "{line}");
         }
         assert!(refused("backup /tmp/copy", true).contains("writes a file"));
+        // Files on the host are not read for the caller, nor probed.
+        let line = "user key add dave@fabrikam.com --key-file /etc/ssh/ssh_host_ed25519_key.pub";
+        assert!(refused(line, true).contains("`--key-file` names a file on the service's host"), "{line}");
+        let line = "tenant ca add fabrikam --key-file=/root/.ssh/id_ed25519.pub";
+        assert!(refused(line, false).contains("`--key-file`"), "{line}");
+        assert!(refused("--ca /etc/shadow request list", false).contains("`--ca` names a file"));
+        assert!(refused("request list --ca /etc/shadow", false).contains("`--ca` names a file"));
         assert!(refused("", false).contains("give a command"));
         assert!(refused("--utc", false).contains("give a command"));
         assert!(refused("request list 'open", false).contains("unclosed quote"));
