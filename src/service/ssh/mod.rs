@@ -31,9 +31,10 @@ use tokio::sync::watch;
 use super::fairness::{self, Holder, PerHolder};
 use crate::api::limits::{MAX_SSH_CONNECTIONS_PER_ADDR, MAX_SSH_SESSIONS, MAX_SSH_SESSIONS_PER_USER};
 use crate::domain::text::shown;
+use crate::engine::Engine;
 use crate::logging::Throttle;
 use failures::Failures;
-use identities::{Owner, SshIdentities};
+use identities::{Directory, OperatorKeys, Owner, SshIdentities};
 use session::Channels;
 
 /// The environment variables a client may set, and the most bytes each value may have.
@@ -60,6 +61,15 @@ impl<I: SshIdentities> Door<I> {
     /// Where the door listens (the port the system chose, when given port 0).
     pub fn local_addr(&self) -> String {
         self.listener.local_addr().map_or_else(|e| format!("? ({e})"), |a| a.to_string())
+    }
+}
+
+impl Door<OperatorKeys> {
+    /// The door that knows the directory's keys and authorities besides the operator's: the door is
+    /// bound before the store opens, and given the engine once it is.
+    pub fn with_engine(self, engine: Engine) -> Door<Directory> {
+        let identities = Directory::new(self.identities, engine);
+        Door { listener: self.listener, host_key: self.host_key, identities }
     }
 }
 
