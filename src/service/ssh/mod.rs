@@ -142,7 +142,13 @@ pub(super) async fn run<I: SshIdentities>(
             });
             continue;
         };
-        let handler = Connection { shared: shared.clone(), peer, owner: None, channels: Channels::default() };
+        let handler = Connection {
+            shared: shared.clone(),
+            peer,
+            owner: None,
+            refused: 0,
+            channels: Channels::default(),
+        };
         let config = config.clone();
         tokio::spawn(async move {
             match russh::server::run_stream(config, stream, handler).await {
@@ -165,6 +171,9 @@ struct Connection<I> {
     peer: SocketAddr,
     /// Set once a key or certificate is accepted.
     owner: Option<Owner>,
+    /// Keys and certificates refused so far: taken back from the address's failures if the
+    /// connection authenticates after all.
+    refused: u32,
     channels: Channels,
 }
 
@@ -175,7 +184,8 @@ impl<I: SshIdentities> Connection<I> {
 
     /// Refuses an authentication: counted against the address and logged, a few lines per
     /// address; `why` is the door's own words, never the client's text.
-    fn refuse(&self, why: &str) -> Auth {
+    fn refuse(&mut self, why: &str) -> Auth {
+        self.refused += 1;
         let addr = self.addr();
         let holder = Holder::Addr(addr);
         let blocked = self.shared.failures.fail(addr, Instant::now());
@@ -189,6 +199,7 @@ impl<I: SshIdentities> Connection<I> {
     fn accept(&mut self, owner: Owner) -> Auth {
         let who = Holder::User(owner.clone());
         tracing::info!("SSH: {who} authenticated from {}", self.addr());
+        self.shared.failures.forgive(self.addr(), self.refused);
         self.owner = Some(owner);
         Auth::Accept
     }
