@@ -55,9 +55,7 @@ impl Failures {
         }
         false
     }
-}
 
-impl Failures {
     /// Takes back `count` failures of `addr` that its connection made before it authenticated:
     /// OpenSSH offers a key before the key's certificate, and a certificate's user is no guesser.
     /// An address already blocked stays blocked.
