@@ -215,7 +215,13 @@ async fn answer(
     if let Some(door) = doors.ssh {
         tracing::info!("answering SSH on {}", door.local_addr());
         let store = engine.path().to_path_buf();
-        tokio::spawn(ssh::run(door, store, app.clone(), refusals.clone(), stopping.clone()));
+        tokio::spawn(ssh::run(
+            door.with_engine(engine.clone()),
+            store,
+            app.clone(),
+            refusals.clone(),
+            stopping.clone(),
+        ));
     }
     tokio::spawn(sum_up_refusals(refusals.clone(), stopping));
     let graceful = GracefulShutdown::new();

@@ -8,6 +8,7 @@ pub mod os_users;
 pub mod process;
 pub mod serve;
 pub mod service;
+pub mod ssh;
 pub mod tmux;
 
 use std::path::PathBuf;

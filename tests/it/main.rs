@@ -52,6 +52,7 @@ mod service_identity;
 mod service_os_users;
 mod socket_trust;
 mod ssh_door;
+mod ssh_identity;
 mod storage_conformance;
 mod store_files;
 mod store_indexes;

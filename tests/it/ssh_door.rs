@@ -5,114 +5,13 @@
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::process::{Process, serve_command};
+use crate::common::ssh::*;
 use crate::common::{self, *};
-
-/// ssh-keygen and ssh, or a reason to skip.
-fn openssh() -> bool {
-    let there =
-        |p: &str| Command::new(p).arg("-V").output().is_ok() || Command::new(p).arg("-?").output().is_ok();
-    let ok = there("ssh") && there("ssh-keygen");
-    if !ok {
-        eprintln!(
-            "skipped: OpenSSH's ssh and ssh-keygen are not installed (.ci/run installs openssh-client)"
-        );
-    }
-    ok
-}
-
-/// A service with the SSH door on the directory fixture, and what a client needs to reach it.
-struct Door {
-    store: Store,
-    process: Process,
-    port: u16,
-    /// The operator's key, one nobody owns, the pinned host key, the service's config folder.
-    operator: PathBuf,
-    stranger: PathBuf,
-    known_hosts: PathBuf,
-    keys_file: PathBuf,
-}
-
-fn keygen(path: &Path) {
-    let out =
-        Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(path).output().unwrap();
-    assert!(out.status.success(), "ssh-keygen: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// `serve --print-host-key` on `store`: the public line and the fingerprint.
-fn print_host_key(store: &Store) -> (String, String) {
-    let out = store.ok(&["serve", "--print-host-key"]);
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "{out}");
-    assert!(lines[0].starts_with("ssh-ed25519 ") && lines[1].starts_with("SHA256:"), "{out}");
-    (lines[0].to_string(), lines[1].to_string())
-}
-
-fn start(store: &Store, keys_file: &Path) -> (Process, u16) {
-    let mut cmd = serve_command(&store.path, store.dir.path());
-    cmd.env("XDG_CONFIG_HOME", store.dir.path())
-        .arg("--ssh")
-        .arg("127.0.0.1:0")
-        .arg("--operator-keys")
-        .arg(keys_file)
-        .stderr(Stdio::null());
-    let (process, line) = Process::start(&mut cmd);
-    let port = line
-        .rsplit_once(", ssh on 127.0.0.1:")
-        .and_then(|(_, port)| port.parse().ok())
-        .unwrap_or_else(|| panic!("serve did not say where SSH answers: {line:?}"));
-    (process, port)
-}
-
-impl Door {
-    fn open() -> Door {
-        let store = directory();
-        store.create_request(DAVE, "prod", "Owner", "1h", "fix the invoices");
-        store.create_request(DAVE, "dev", "Contributor", "30m", "deploy");
-        let dir = store.dir.path().to_path_buf();
-        let (operator, stranger) = (dir.join("operator"), dir.join("stranger"));
-        keygen(&operator);
-        keygen(&stranger);
-        let keys_file = dir.join("operator_keys");
-        std::fs::copy(operator.with_extension("pub"), &keys_file).unwrap();
-        std::fs::set_permissions(&keys_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let (public, _) = print_host_key(&store);
-        let (process, port) = start(&store, &keys_file);
-        let known_hosts = dir.join("known_hosts");
-        std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {public}\n")).unwrap();
-        Door { store, process, port, operator, stranger, known_hosts, keys_file }
-    }
-
-    /// `ssh` with `key`, pinned to the printed host key, never asking anything; `options` go
-    /// before the host, `command` after it.
-    fn ssh_with(&self, key: &Path, options: &[&str], command: &[&str]) -> Command {
-        let mut cmd = Command::new("ssh");
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.store.dir.path())
-            // ssh takes the first value it is given for an option: the test's go first.
-            .args(options)
-            .args(["-F", "/dev/null", "-i"])
-            .arg(key)
-            .args(["-p", &self.port.to_string()])
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
-            .args(["-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
-            .args(["-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30"])
-            .args(["--", "127.0.0.1"])
-            .args(command)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn ssh(&self, command: &[&str]) -> Run {
-        Run::from_cmd(&mut assert_cmd::Command::from_std(self.ssh_with(&self.operator, &[], command)))
-    }
-}
 
 #[test]
 fn the_operators_key_runs_commands_with_the_sockets_answers() {

@@ -55,6 +55,16 @@ impl Failures {
         }
         false
     }
+
+    /// Takes back `count` failures of `addr` that its connection made before it authenticated:
+    /// OpenSSH offers a key before the key's certificate, and a certificate's user is no guesser.
+    /// An address already blocked stays blocked.
+    pub fn forgive(&self, addr: IpAddr, count: u32) {
+        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(record) = records.get_mut(&addr).filter(|r| r.blocked_until.is_none()) {
+            record.count = record.count.saturating_sub(count);
+        }
+    }
 }
 
 /// Whether a record's window and block are both over.
@@ -84,6 +94,23 @@ mod tests {
         assert!(!failures.blocked(guesser, now + SSH_BLOCKED_FOR));
         // After the block, the count starts again.
         assert!(!failures.fail(guesser, now + SSH_BLOCKED_FOR));
+    }
+
+    #[test]
+    fn a_connection_that_authenticates_takes_its_failures_back_but_not_a_block() {
+        let failures = Failures::default();
+        let (user, guesser): (IpAddr, IpAddr) = ([10, 0, 0, 4].into(), [10, 0, 0, 5].into());
+        let now = Instant::now();
+        // A key refused before its certificate is accepted, many times over: never blocked.
+        for _ in 0..3 * SSH_FAILURES {
+            assert!(!failures.fail(user, now));
+            failures.forgive(user, 1);
+        }
+        for _ in 0..SSH_FAILURES {
+            failures.fail(guesser, now);
+        }
+        failures.forgive(guesser, SSH_FAILURES);
+        assert!(failures.blocked(guesser, now));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Who an SSH key or certificate is: the one decision the door asks at authentication, behind one
-//! trait so that where keys are recorded (the operator's file now, the directory's records next)
-//! can change without touching the door. A key nobody owns is refused before any session opens.
+//! trait so that where keys are recorded (the operator's file, the directory's records) stays out of
+//! the door. The operator's keys come first, then the engine's users' keys and tenants' authorities.
+//! A key nobody owns is refused before any session opens.
 
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -10,6 +11,7 @@ use russh::keys::ssh_key::AuthorizedKeys;
 use russh::keys::ssh_key::public::KeyData;
 use russh::keys::{Certificate, PublicKey};
 
+use crate::engine::Engine;
 use crate::os_user::named;
 
 /// Who a key proved to be: the service's operator (`None`) or a directory user (their UPN), as
@@ -91,6 +93,52 @@ impl SshIdentities for OperatorKeys {
     ) -> Result<Result<String, String>, String> {
         Ok(Err("no tenant trusts a certificate authority here".into()))
     }
+}
+
+/// The operator's keys, then the directory's: a user's key is that user, and a certificate is the
+/// user the engine finds for it. The door is bound before the store opens; this is made once it is.
+pub struct Directory {
+    operator: OperatorKeys,
+    engine: Engine,
+}
+
+impl Directory {
+    pub fn new(operator: OperatorKeys, engine: Engine) -> Directory {
+        Directory { operator, engine }
+    }
+}
+
+impl SshIdentities for Directory {
+    async fn user_for_key(&self, key: &PublicKey) -> Result<Option<Owner>, String> {
+        if self.operator.holds(key) {
+            return Ok(Some(None));
+        }
+        let key = same_key(key)?;
+        let user = self.engine.user_for_ssh_key(&key).await.map_err(|e| e.to_string())?;
+        Ok(user.map(|user| Some(user.upn)))
+    }
+
+    async fn user_for_certificate(
+        &self,
+        certificate: &Certificate,
+    ) -> Result<Result<String, String>, String> {
+        let certificate = same_certificate(certificate)?;
+        let found = self.engine.user_for_ssh_certificate(&certificate).await.map_err(|e| e.to_string())?;
+        Ok(found.map(|user| user.upn).map_err(|why| why.to_string()))
+    }
+}
+
+/// russh's key, as the engine's `ssh-key` has it: russh carries its own copy of that crate, so the
+/// two meet through the key's wire bytes.
+fn same_key(key: &PublicKey) -> Result<ssh_key::PublicKey, String> {
+    let bytes = key.to_bytes().map_err(|e| format!("cannot encode a key: {e}"))?;
+    ssh_key::PublicKey::from_bytes(&bytes).map_err(|e| format!("cannot read a key back: {e}"))
+}
+
+/// A russh certificate, as the engine's `ssh-key` has it (its wire bytes, as for a key).
+fn same_certificate(certificate: &Certificate) -> Result<ssh_key::Certificate, String> {
+    let bytes = certificate.to_bytes().map_err(|e| format!("cannot encode a certificate: {e}"))?;
+    ssh_key::Certificate::from_bytes(&bytes).map_err(|e| format!("cannot read a certificate back: {e}"))
 }
 
 #[cfg(test)]

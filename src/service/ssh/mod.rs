@@ -31,9 +31,10 @@ use tokio::sync::watch;
 use super::fairness::{self, Holder, PerHolder};
 use crate::api::limits::{MAX_SSH_CONNECTIONS_PER_ADDR, MAX_SSH_SESSIONS, MAX_SSH_SESSIONS_PER_USER};
 use crate::domain::text::shown;
+use crate::engine::Engine;
 use crate::logging::Throttle;
 use failures::Failures;
-use identities::{Owner, SshIdentities};
+use identities::{Directory, OperatorKeys, Owner, SshIdentities};
 use session::Channels;
 
 /// The environment variables a client may set, and the most bytes each value may have.
@@ -60,6 +61,15 @@ impl<I: SshIdentities> Door<I> {
     /// Where the door listens (the port the system chose, when given port 0).
     pub fn local_addr(&self) -> String {
         self.listener.local_addr().map_or_else(|e| format!("? ({e})"), |a| a.to_string())
+    }
+}
+
+impl Door<OperatorKeys> {
+    /// The door that knows the directory's keys and authorities besides the operator's: the door is
+    /// bound before the store opens, and given the engine once it is.
+    pub fn with_engine(self, engine: Engine) -> Door<Directory> {
+        let identities = Directory::new(self.identities, engine);
+        Door { listener: self.listener, host_key: self.host_key, identities }
     }
 }
 
@@ -132,7 +142,13 @@ pub(super) async fn run<I: SshIdentities>(
             });
             continue;
         };
-        let handler = Connection { shared: shared.clone(), peer, owner: None, channels: Channels::default() };
+        let handler = Connection {
+            shared: shared.clone(),
+            peer,
+            owner: None,
+            refused: 0,
+            channels: Channels::default(),
+        };
         let config = config.clone();
         tokio::spawn(async move {
             match russh::server::run_stream(config, stream, handler).await {
@@ -155,6 +171,9 @@ struct Connection<I> {
     peer: SocketAddr,
     /// Set once a key or certificate is accepted.
     owner: Option<Owner>,
+    /// Keys and certificates refused so far: taken back from the address's failures if the
+    /// connection authenticates after all.
+    refused: u32,
     channels: Channels,
 }
 
@@ -165,7 +184,8 @@ impl<I: SshIdentities> Connection<I> {
 
     /// Refuses an authentication: counted against the address and logged, a few lines per
     /// address; `why` is the door's own words, never the client's text.
-    fn refuse(&self, why: &str) -> Auth {
+    fn refuse(&mut self, why: &str) -> Auth {
+        self.refused += 1;
         let addr = self.addr();
         let holder = Holder::Addr(addr);
         let blocked = self.shared.failures.fail(addr, Instant::now());
@@ -179,6 +199,7 @@ impl<I: SshIdentities> Connection<I> {
     fn accept(&mut self, owner: Owner) -> Auth {
         let who = Holder::User(owner.clone());
         tracing::info!("SSH: {who} authenticated from {}", self.addr());
+        self.shared.failures.forgive(self.addr(), self.refused);
         self.owner = Some(owner);
         Auth::Accept
     }
