@@ -361,8 +361,8 @@ async fn durable_approval(dir: &Path, table: &mut Table) {
         p99: Some(p),
         baseline: Some(base),
         compared: m,
-        limit: Some(3.0),
-        target: "<= 3x raw 4 KiB append+fsync",
+        limit: Some(2.0),
+        target: "<= 2x raw 4 KiB append+fsync",
     });
     table.add(Row {
         figure: "    same, vs overwrite+fdatasync",
