@@ -1473,6 +1473,24 @@ mod tests {
     }
 
     #[test]
+    fn each_jit_setting_alone_is_a_conflict_on_an_app_without_jit() {
+        let mut d = dir();
+        let app = d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        let changes = [
+            PolicyChange { mode: Some(ApprovalMode::ManualApprove), ..PolicyChange::default() },
+            PolicyChange { max_duration: Some(Span::from_hours(2)), ..PolicyChange::default() },
+            PolicyChange { request_timeout: Some(Span::from_hours(2)), ..PolicyChange::default() },
+            PolicyChange { add_approvers: vec![APPROVER.into()], ..PolicyChange::default() },
+            PolicyChange { remove_approvers: vec![APPROVER.into()], ..PolicyChange::default() },
+        ];
+        for change in changes {
+            let what = format!("{change:?}");
+            let m = refused(change_policy(&d, &d.get(ADMIN), &app, change), ErrorKind::Conflict);
+            assert!(m.contains("has no JIT access, so it has no JIT settings to change"), "{what}: {m}");
+        }
+    }
+
+    #[test]
     fn jit_cannot_be_disabled_after_deployment() {
         let mut d = dir();
         let app = d.deploy(ADMIN, deployment("jit", "jit-offer"));
@@ -1717,6 +1735,7 @@ mod tests {
             t0(),
             "a start just past is taken as now"
         );
+        assert_eq!(at(t0() - START_GRACE).unwrap().start, t0(), "the whole grace is allowed");
         assert_eq!(at(t0() + hours(3)).unwrap().start, t0() + hours(3), "a future start is kept");
     }
 
@@ -2260,5 +2279,32 @@ mod tests {
         let expected = AccessStatus::Active { request: a2.id, until: t0() + hours(5) };
         assert_eq!(access_status(&app, &d.get(PAT), [&a1, &a2], now), expected);
         assert_eq!(access_status(&app, &d.get(PAT), [&a2, &a1], now), expected);
+    }
+
+    #[test]
+    fn the_audit_log_names_a_user_by_upn_and_the_operator_by_login() {
+        assert_eq!(Actor::User(PAT.into()).label(), PAT);
+        assert_eq!(op().label(), "operator:root");
+    }
+
+    #[test]
+    fn a_policy_is_summed_up_in_one_line_for_the_audit_log() {
+        let mut d = dir();
+        let plain = d.deploy(ADMIN, deployment("plain", "plain-offer"));
+        assert_eq!(describe_policy(&plain.policy), "JIT off (permanent publisher access)");
+        let (max, timeout) = (Span::from_hours(2), Span::from_hours(1));
+        let auto = d.deploy(
+            ADMIN,
+            Deployment {
+                max_duration: Some(max),
+                request_timeout: Some(timeout),
+                ..deployment("auto", "jit-offer")
+            },
+        );
+        let expected = format!("AutoApprove, max {}, timeout {}, approvers: none", max.iso(), timeout.iso());
+        assert_eq!(describe_policy(&auto.policy), expected);
+        let manual = describe_policy(&d.manual_app("m", &[APPROVER, CAROL]).policy);
+        assert!(manual.starts_with("ManualApprove, max "), "{manual}");
+        assert!(manual.ends_with(&format!("approvers: {APPROVER}, {CAROL}")), "{manual}");
     }
 }
