@@ -1478,8 +1478,8 @@ mod tests {
         let app = d.deploy(ADMIN, deployment("plain", "plain-offer"));
         let changes = [
             PolicyChange { mode: Some(ApprovalMode::ManualApprove), ..PolicyChange::default() },
-            PolicyChange { max_duration: Some(Span::from_hours(2)), ..PolicyChange::default() },
-            PolicyChange { request_timeout: Some(Span::from_hours(2)), ..PolicyChange::default() },
+            PolicyChange { max_duration: Some(Period::from_hours(2)), ..PolicyChange::default() },
+            PolicyChange { request_timeout: Some(Period::from_hours(2)), ..PolicyChange::default() },
             PolicyChange { add_approvers: vec![APPROVER.into()], ..PolicyChange::default() },
             PolicyChange { remove_approvers: vec![APPROVER.into()], ..PolicyChange::default() },
         ];
@@ -2292,7 +2292,7 @@ mod tests {
         let mut d = dir();
         let plain = d.deploy(ADMIN, deployment("plain", "plain-offer"));
         assert_eq!(describe_policy(&plain.policy), "JIT off (permanent publisher access)");
-        let (max, timeout) = (Span::from_hours(2), Span::from_hours(1));
+        let (max, timeout) = (Period::from_hours(2), Period::from_hours(1));
         let auto = d.deploy(
             ADMIN,
             Deployment {
