@@ -151,7 +151,12 @@ impl Listed for Offer {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{TimeZone, Utc};
+
     use super::*;
+    use crate::domain::model::tests::request;
+    use crate::domain::model::{Action, ApprovalMode, JitPolicy, SYSTEM, Target, TenantKind};
+    use crate::domain::period::Period;
 
     #[test]
     fn limits_default_and_stop_at_the_maximum() {
@@ -170,5 +175,100 @@ mod tests {
         assert_eq!(Paging::<u64>::asked(None, None), Ok(Paging { limit: Some(DEFAULT_LIMIT), after: None }));
         assert_eq!(Paging::asked(Some(5), Some(7_u64)), Ok(Paging { limit: Some(5), after: Some(7) }));
         assert!(Paging::<u64>::asked(Some(MAX_LIMIT + 1), None).is_err());
+    }
+
+    #[test]
+    fn the_first_part_is_bounded_and_starts_at_the_beginning() {
+        assert_eq!(Paging::<u64>::first(3), Paging { limit: Some(3), after: None });
+    }
+
+    #[test]
+    fn a_filter_admits_a_request_only_when_every_condition_it_sets_matches() {
+        let r = request(RequestState::Pending, None);
+        assert!(RequestFilter::default().admits(&r));
+        let all = RequestFilter {
+            state: Some(r.state),
+            app: Some(r.app.clone()),
+            requester: Some(r.requester.clone()),
+            ..RequestFilter::default()
+        };
+        assert!(all.admits(&r));
+        for other in [
+            RequestFilter { state: Some(RequestState::Approved), ..all.clone() },
+            RequestFilter { app: Some("b".into()), ..all.clone() },
+            RequestFilter { requester: Some("q@x.com".into()), ..all.clone() },
+        ] {
+            assert!(!other.admits(&r), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn the_next_part_starts_after_the_last_item_only_when_more_come() {
+        let r = |id| AccessRequest { id, ..request(RequestState::Pending, None) };
+        let page = Page { items: vec![r(9), r(7)], more: true };
+        assert_eq!(page.next(), Some(7));
+        assert_eq!(Page { more: false, ..page }.next(), None);
+    }
+
+    #[test]
+    fn each_item_is_walked_on_from_by_its_own_key() {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+        let r = AccessRequest { id: 7, ..request(RequestState::Pending, None) };
+        assert_eq!(r.cursor(), 7);
+        let record = AuditRecord {
+            id: 8,
+            at: t0,
+            actor: SYSTEM.into(),
+            action: Action::AccessExpired,
+            target: Target::Request(7),
+            app: Some(r.app.clone()),
+            reason: None,
+            before: None,
+            after: None,
+        };
+        assert_eq!(record.cursor(), 8);
+        assert_eq!(Notification::of("p@x.com", &record, &r).cursor(), 8);
+        let policy = JitPolicy {
+            enabled: true,
+            mode: ApprovalMode::ManualApprove,
+            max_duration: Period::from_hours(8),
+            approvers: Vec::new(),
+            request_timeout: Period::from_hours(24),
+        };
+        let app = Application {
+            name: "payroll".into(),
+            offer: "o1".into(),
+            customer_tenant: "contoso".into(),
+            publisher_tenant: "fabrikam".into(),
+            resource_group: "rg".into(),
+            policy,
+            deployed_by: "alice@contoso.com".into(),
+            deployed_at: t0,
+        };
+        assert_eq!(app.cursor(), "payroll");
+        let tenant = Tenant {
+            id: "contoso".into(),
+            kind: TenantKind::Customer,
+            name: "Contoso".into(),
+            license: None,
+        };
+        assert_eq!(tenant.cursor(), "contoso");
+        let user = User {
+            upn: "alice@contoso.com".into(),
+            display_name: "Alice".into(),
+            tenant: "contoso".into(),
+            admin: false,
+            login: None,
+        };
+        assert_eq!(user.cursor(), "alice@contoso.com");
+        let offer = Offer {
+            id: "o1".into(),
+            name: "Payroll".into(),
+            publisher_tenant: "fabrikam".into(),
+            published_by: "dave@fabrikam.com".into(),
+            jit_available: true,
+            roles: Vec::new(),
+        };
+        assert_eq!(offer.cursor(), "o1");
     }
 }

@@ -577,12 +577,14 @@ pub struct Notification {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::TimeZone;
 
     use super::*;
 
-    fn request(state: RequestState, granted_from: Option<DateTime<Utc>>) -> AccessRequest {
+    /// A request on application `a` by `p@x.com`, decided by `a@x.com`, for tests of what is made of
+    /// a request.
+    pub(crate) fn request(state: RequestState, granted_from: Option<DateTime<Utc>>) -> AccessRequest {
         let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
         AccessRequest {
             id: 1,

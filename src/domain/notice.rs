@@ -62,3 +62,67 @@ fn message(record: &AuditRecord, r: &AccessRequest) -> String {
         other => format!("request {} on {}: {}", r.id, r.app, other.name()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::model::tests::request;
+    use crate::domain::model::{RequestState, Target, Verdict};
+    use crate::domain::period::Period;
+    use crate::domain::rules::POLICY_AUTO_REASON;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap()
+    }
+
+    fn record(action: Action, actor: &str, reason: Option<&str>) -> AuditRecord {
+        AuditRecord {
+            id: 42,
+            at: t0() + TimeDelta::minutes(5),
+            actor: actor.into(),
+            action,
+            target: Target::Request(1),
+            app: Some("a".into()),
+            reason: reason.map(Into::into),
+            before: None,
+            after: None,
+        }
+    }
+
+    #[test]
+    fn a_notification_is_its_records_change_told_to_one_user() {
+        let r = request(RequestState::Pending, None);
+        let n = Notification::of("a@x.com", &record(Action::RequestCanceled, "p@x.com", None), &r);
+        assert_eq!((n.id, n.to.as_str(), n.at), (42, "a@x.com", t0() + TimeDelta::minutes(5)));
+        assert_eq!((n.request, n.app.as_str(), n.action), (r.id, r.app.as_str(), Action::RequestCanceled));
+        assert_eq!(n.message, format!("request {} on {} was canceled by p@x.com", r.id, r.app));
+    }
+
+    #[test]
+    fn a_new_request_says_it_was_approved_automatically_only_when_the_mode_approved_it() {
+        let created = record(Action::RequestCreated, "p@x.com", None);
+        let decided = |by: &str, reason: &str| AccessRequest {
+            decision: Some(Verdict { by: by.into(), at: t0(), reason: reason.into() }),
+            ..request(RequestState::Approved, Some(t0()))
+        };
+        let asks = |r: &AccessRequest| Notification::of("a@x.com", &created, r).message;
+        let plain = format!("p@x.com asks for Owner on a for {}", Period::from_hours(2));
+        assert_eq!(asks(&AccessRequest { decision: None, ..request(RequestState::Pending, None) }), plain);
+        assert_eq!(asks(&decided(SYSTEM, AUTO_APPROVAL_REASON)), format!("{plain} (approved automatically)"));
+        // The system approving after a change of policy, or a person giving the mode's words as
+        // their reason, is no automatic approval of the new request.
+        assert_eq!(asks(&decided(SYSTEM, POLICY_AUTO_REASON)), plain);
+        assert_eq!(asks(&decided("a@x.com", AUTO_APPROVAL_REASON)), plain);
+    }
+
+    #[test]
+    fn started_access_says_when_it_is_planned_to_end() {
+        let from = t0() + TimeDelta::hours(1);
+        let r = request(RequestState::Approved, Some(from));
+        let n = Notification::of("p@x.com", &record(Action::AccessStarted, SYSTEM, None), &r);
+        let until = TimeStyle::utc().full(from + TimeDelta::hours(2));
+        assert_eq!(n.message, format!("your access to a (request 1) is active until {until}"));
+    }
+}

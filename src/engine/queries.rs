@@ -200,3 +200,64 @@ impl Engine {
         self.read(move |t| t.seen_upto(&upn)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::engine::{ManualClock, OpenMode};
+
+    /// The sample store, open; the directory it is in goes when the first value is dropped.
+    async fn sample() -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("s.redb");
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+        crate::sample::create_at(&path, 0, now).await.expect("the sample");
+        let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+        (dir, engine)
+    }
+
+    /// Another customer tenant's admin sees nothing of the sample's applications, answered as if
+    /// none existed; their parties see everything the operator does.
+    #[tokio::test(flavor = "current_thread")]
+    async fn only_the_parties_to_an_application_see_its_requests() {
+        let (_dir, engine) = sample().await;
+        let (op, alice) = (Viewer::Operator, Viewer::User("alice@contoso.com".into()));
+        let nadia = Viewer::User("nadia@northwind.com".into());
+
+        let all = engine.requests(&op, RequestFilter::default()).await.unwrap().items;
+        let app = all.first().expect("the sample has requests").app.clone();
+        assert_eq!(engine.requests(&alice, RequestFilter::default()).await.unwrap().items, all);
+        assert!(engine.requests(&nadia, RequestFilter::default()).await.unwrap().items.is_empty());
+
+        let id = all[0].id;
+        assert_eq!(engine.request(&alice, id).await.unwrap().request, all[0]);
+        let hidden = engine.request(&nadia, id).await.unwrap_err().to_string();
+        let missing = engine.request(&alice, u64::MAX).await.unwrap_err().to_string();
+        assert_eq!(hidden.replace(&id.to_string(), "N"), missing.replace(&u64::MAX.to_string(), "N"));
+
+        assert!(engine.sees_app("alice@contoso.com", &app).await.unwrap());
+        assert!(!engine.sees_app("nadia@northwind.com", &app).await.unwrap());
+        engine.close().await.unwrap();
+    }
+
+    /// What the dashboard and the CLI read beside the lists: whether a store has anything in it,
+    /// and the approvers its applications name, each once.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_filled_store_is_not_empty_and_names_each_approver_once() {
+        let (_dir, engine) = sample().await;
+        assert!(!engine.is_empty().await.unwrap());
+        let apps = engine.apps(&Viewer::Operator, Paging::default()).await.unwrap().items;
+        let mut named: Vec<&str> =
+            apps.iter().flat_map(|a| a.policy.approvers.iter().map(String::as_str)).collect();
+        assert!(!named.is_empty(), "the sample names approvers");
+        named.sort_unstable();
+        named.dedup();
+        let approvers = engine.approvers(&apps).await.unwrap();
+        assert_eq!(approvers.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>(), named);
+        engine.close().await.unwrap();
+    }
+}

@@ -149,4 +149,30 @@ mod tests {
         assert_eq!(connection_cap(10), 1);
         assert!(raise_open_files() as usize > connection_cap(raise_open_files()));
     }
+
+    #[test]
+    fn the_soft_limit_on_open_files_is_raised_to_the_hard_one() {
+        use nix::sys::resource::{Resource, getrlimit, setrlimit};
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("the limits");
+        // One below the hard limit, so that other tests running meanwhile never run short.
+        setrlimit(Resource::RLIMIT_NOFILE, hard - 1, hard).expect("a lower soft limit");
+        assert_eq!(raise_open_files(), hard);
+        assert_eq!(getrlimit(Resource::RLIMIT_NOFILE).expect("the limits"), (hard, hard));
+    }
+
+    #[test]
+    fn a_refusal_is_counted_against_its_uids_lines_and_an_unknown_uid_shares_one_count() {
+        let throttle = Throttle::new(1, std::time::Duration::from_secs(3600));
+        log_refusal(&throttle, Some(5), || "refused uid 5".to_string());
+        log_refusal(&throttle, None, || "refused uid ?".to_string());
+        // Both used their one line of the interval; another uid has its own.
+        assert!(!throttle.admit(5, Instant::now()).0);
+        assert!(!throttle.admit(u32::MAX, Instant::now()).0);
+        assert!(throttle.admit(6, Instant::now()).0);
+    }
+
+    #[test]
+    fn a_uid_is_written_as_its_number_or_a_question_mark() {
+        assert_eq!((uid_text(Some(1000)), uid_text(None)), ("1000".to_string(), "?".to_string()));
+    }
 }

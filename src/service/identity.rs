@@ -454,4 +454,30 @@ mod tests {
         let dave = Peer::Known(Some("dave@fabrikam.com".into()));
         assert_eq!(dave.holder(), Holder::User(Some("dave@fabrikam.com".into())));
     }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_engine_finds_the_directory_user_of_an_os_login() {
+        use crate::domain::TenantKind;
+        use crate::domain::rules::{NewTenant, NewUser};
+        use crate::engine::{ManualClock, OpenMode};
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let clock = std::sync::Arc::new(ManualClock::new(chrono::Utc::now()));
+        let engine = Engine::open(&dir.path().join("s.redb"), OpenMode::Create, clock).await.unwrap();
+        let op = Actor::Operator("svc".into());
+        let tenant =
+            NewTenant { id: "contoso".into(), kind: TenantKind::Customer, name: None, license: None };
+        engine.run(&op, tenant).await.unwrap();
+        let alice = NewUser {
+            upn: "alice@contoso.com".into(),
+            tenant: "contoso".into(),
+            name: None,
+            admin: false,
+            login: Some("alice".into()),
+        };
+        engine.run(&op, alice).await.unwrap();
+        let c = identify(&peer(2000, "alice"), &operator(), None, &engine).await.expect("alice");
+        assert_eq!(c.actor(), Actor::User("alice@contoso.com".into()));
+        refused(identify(&peer(2001, "bob"), &operator(), None, &engine).await, ErrorKind::Forbidden);
+        engine.close().await.unwrap();
+    }
 }
