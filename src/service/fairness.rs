@@ -161,18 +161,13 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_is_counted_against_its_uids_lines_and_an_unknown_uid_shares_one_count() {
+    fn a_refusal_is_counted_against_its_holders_lines_and_unknown_peers_share_one_count() {
         let throttle = Throttle::new(1, std::time::Duration::from_secs(3600));
-        log_refusal(&throttle, Some(5), || "refused uid 5".to_string());
-        log_refusal(&throttle, None, || "refused uid ?".to_string());
-        // Both used their one line of the interval; another uid has its own.
-        assert!(!throttle.admit(5, Instant::now()).0);
-        assert!(!throttle.admit(u32::MAX, Instant::now()).0);
-        assert!(throttle.admit(6, Instant::now()).0);
-    }
-
-    #[test]
-    fn a_uid_is_written_as_its_number_or_a_question_mark() {
-        assert_eq!((uid_text(Some(1000)), uid_text(None)), ("1000".to_string(), "?".to_string()));
+        log_refusal(&throttle, &Holder::Uid(5), || "refused uid 5".to_string());
+        log_refusal(&throttle, &Holder::Unknown, || "refused uid ?".to_string());
+        // Both used their one line of the interval; another holder has its own.
+        assert!(!throttle.admit(&Holder::Uid(5), Instant::now()).0);
+        assert!(!throttle.admit(&Holder::Unknown, Instant::now()).0);
+        assert!(throttle.admit(&Holder::Uid(6), Instant::now()).0);
     }
 }
