@@ -84,16 +84,15 @@ pub fn serve_in(store: &Path, dir: &Path, args: &[&str]) -> Command {
 
 /// The service with its HTTPS door, and the door's port (from its first line).
 pub fn start(store: &Store, pki: &Pki) -> (Process, u16) {
-    start_in(&store.path, store.dir.path(), pki)
+    door(&mut serve(store, &["--listen", "127.0.0.1:0"]), pki)
 }
 
-/// The service on the store file `store` with its HTTPS door, its data in `dir` (`serve_in`), and
-/// the door's port (from its first line).
-pub fn start_in(store: &Path, dir: &Path, pki: &Pki) -> (Process, u16) {
+/// Starts `cmd` (a `serve --listen`) with the test's server certificate and client CA; the
+/// process and the door's port (from its first line).
+pub fn door(cmd: &mut Command, pki: &Pki) -> (Process, u16) {
     let (cert, key, ca) = (pki.path("server.pem"), pki.path("server-key.pem"), pki.path("ca.pem"));
-    let mut cmd = serve_in(store, dir, &["--listen", "127.0.0.1:0"]);
     cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key).arg("--client-ca").arg(ca);
-    let (process, line) = Process::start(&mut cmd);
+    let (process, line) = Process::start(cmd);
     let port = line
         .rsplit_once("https://127.0.0.1:")
         .and_then(|(_, port)| port.parse().ok())
@@ -102,6 +101,7 @@ pub fn start_in(store: &Path, dir: &Path, pki: &Pki) -> (Process, u16) {
 }
 
 /// One curl call: its exit code, the HTTP status, the answer's headers and its body.
+#[derive(Debug)]
 pub struct Curl {
     pub code: i32,
     pub status: u16,
@@ -154,9 +154,17 @@ pub fn refs(args: &[String]) -> Vec<&str> {
 
 /// curl on the service's socket, as the operator naming `upn` (what the socket shows that user).
 pub fn socket_as(store: &Store, upn: &str, path: &str) -> Curl {
+    socket_call(store, upn, path, &[])
+}
+
+/// `socket_as` with `extra` arguments (a method and a body, say).
+pub fn socket_call(store: &Store, upn: &str, path: &str, extra: &[&str]) -> Curl {
     let socket = format!("{}.sock", store.path.display());
-    let url = format!("http://localhost{path}");
-    curl(&["--unix-socket", &socket, "-H", &format!("X-Jitdesk-As: {upn}"), &url])
+    let (url, as_upn) = (format!("http://localhost{path}"), format!("X-Jitdesk-As: {upn}"));
+    let mut args = vec!["--unix-socket", &socket, "-H", &as_upn];
+    args.extend_from_slice(extra);
+    args.push(&url);
+    curl(&args)
 }
 
 pub fn curl_present() -> bool {
