@@ -109,6 +109,14 @@ fn a_token_through_the_door_is_its_one_user_and_its_secret_is_never_logged() {
         assert_eq!(remote.json(), socket_as(&store, upn, "/v1/requests").json(), "{upn}");
     }
 
+    // The socket ignores a bearer token: its caller is who the socket's peer credentials say.
+    let socket = format!("{}.sock", store.path.display());
+    let header = format!("Authorization: Bearer {dave}");
+    let local = curl(&["--unix-socket", &socket, "-H", &header, "http://localhost/v1/me"]);
+    assert_eq!(local.status, 200, "{}", local.body);
+    assert_eq!(local.json()["operator"], true, "the test runs as the service's operator: {}", local.body);
+    assert!(local.json()["user"].is_null(), "{}", local.body);
+
     // Unknown, revoked and expired tokens are nobody.
     assert_401(&with_token(&pki, port, "jdt_0000_nothing", "/v1/requests", &[]), "unknown");
     assert_eq!(with_token(&pki, port, &erin, "/v1/me", &[]).status, 200);
@@ -176,8 +184,19 @@ fn the_cli_with_a_token_is_its_user_and_says_each_refusal_in_one_line() {
     let id = id.to_string();
     let pki = Pki::new();
     let (_service, port) = start(&store, &pki);
-    let (alice_id, alice) = token(&store, Some(ALICE), &[]);
+    // The words `token create` prints: the secret once, on its own last line, for a script to take.
+    let made = store.ok_as(ALICE, &["token", "create", "--name", "laptop", "--expires", "30d"]);
+    assert!(made.contains("not shown again"), "{made}");
+    let alice = made.lines().last().expect("the secret's line").to_string();
+    let alice_id = alice.split('_').nth(1).expect("the id in the secret").to_string();
+    assert!(
+        made.starts_with(&format!("created token {alice_id} for {ALICE} (read-write, expires ")),
+        "{made}"
+    );
     let (_, reader) = token(&store, None, &["--user", ALICE, "--read-only"]);
+    let listed = store.ok_as(ALICE, &["token", "list"]);
+    assert!(listed.contains(&alice_id) && listed.contains("laptop"), "{listed}");
+    assert!(!listed.contains(&alice) && !listed.contains(&reader), "a list shows a secret: {listed}");
     let (_, dave) = token(&store, Some(DAVE), &[]);
     let (_, operator) = token(&store, None, &["--operator"]);
     // The client's own log, if it writes one, is looked at too.
