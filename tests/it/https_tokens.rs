@@ -172,8 +172,11 @@ fn a_token_through_the_door_is_its_one_user_and_its_secret_is_never_logged() {
         |log| log.contains(&format!("GET {last} ")),
     );
     assert!(log.contains("-> 401"), "the refusals are logged:\n{log}");
+    let audit = store.ok(&["audit", "--json", "--limit", "1000"]);
+    assert!(audit.contains("token.create"), "the tokens' making is audited: {audit}");
     for secret in [&alice, &reader, &dave, &operator, &erin, &bob, &"jdt_0000_nothing".to_string()] {
         assert!(!log.contains(secret.as_str()), "a secret reached the log:\n{log}");
+        assert!(!audit.contains(secret.as_str()), "a secret reached the audit log: {audit}");
     }
 }
 
