@@ -152,8 +152,8 @@ struct CheckQuery {
 }
 
 /// 503 once the store thread has stopped by itself: the service is about to exit, and says why.
-/// The store's path is for callers on this host, who compare it with theirs: a remote door, which
-/// answers anyone before they prove who they are, leaves it empty.
+/// The store's path is for callers on this host, who compare it with theirs (an SSH session's
+/// command, run here, among them): a remote door's caller who has proven nobody yet gets it empty.
 async fn health(
     With(st): With<State>,
     peer: Option<Extension<ConnectInfo<Peer>>>,
@@ -161,7 +161,7 @@ async fn health(
     if let Some(why) = st.engine.fault() {
         return Err(ApiError::unavailable(format!("the service's store thread has stopped: {why}")));
     }
-    let remote = matches!(peer, Some(Extension(ConnectInfo(Peer::Known(_) | Peer::Remote(_)))));
+    let remote = matches!(peer, Some(Extension(ConnectInfo(Peer::Remote(_)))));
     Ok(Json(wire::Health {
         service: "jitdesk".into(),
         version: env!("CARGO_PKG_VERSION").into(),
