@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, Method, header::AUTHORIZATION};
 
 use super::error::{ApiError, ApiResult};
 use super::identity::Peer;
+use crate::domain::identity::TokenOwner;
 use crate::engine::{Engine, Result};
 
 /// Whom a token stands for.
@@ -24,9 +25,16 @@ pub trait Tokens {
 }
 
 impl Tokens for Engine {
-    /// The engine keeps no tokens yet: every token is unknown, and its caller is told so.
-    async fn bearer(&self, _secret: &str) -> Result<Option<Bearer>> {
-        Ok(None)
+    /// The engine's live token for `secret`: a user's token is that one directory user, and only a
+    /// token made for the operator is the operator.
+    async fn bearer(&self, secret: &str) -> Result<Option<Bearer>> {
+        Ok(self.token_identity(secret).await?.map(|found| Bearer {
+            upn: match found.owner {
+                TokenOwner::Operator => None,
+                TokenOwner::User(upn) => Some(upn),
+            },
+            read_only: found.read_only,
+        }))
     }
 }
 
@@ -63,7 +71,7 @@ mod tests {
     use super::*;
     use axum::http::{HeaderValue, StatusCode};
 
-    /// Tokens as the engine will keep them: one for a user, one read-only, one for the operator.
+    /// Tokens as the engine keeps them: one for a user, one read-only, one for the operator.
     struct Known;
 
     impl Tokens for Known {

@@ -152,8 +152,8 @@ struct CheckQuery {
 }
 
 /// 503 once the store thread has stopped by itself: the service is about to exit, and says why.
-/// The store's path is for callers on this host, who compare it with theirs: a remote door, which
-/// answers anyone before they prove who they are, leaves it empty.
+/// The store's path is for callers of the Unix socket, who compare it with theirs; a door's caller
+/// gets it empty (an SSH session's command takes the service the door named).
 async fn health(
     With(st): With<State>,
     peer: Option<Extension<ConnectInfo<Peer>>>,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod alone;
+pub mod https;
 pub mod os_users;
 pub mod process;
 pub mod serve;

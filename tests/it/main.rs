@@ -38,6 +38,7 @@ mod engine_rules;
 mod engine_scope;
 mod faults;
 mod https_door;
+mod https_tokens;
 mod remote_guide;
 mod request_limits;
 mod rule_words;
