@@ -4,11 +4,13 @@
 #![allow(dead_code)]
 
 pub mod alone;
+pub mod https;
 pub mod os_users;
 pub mod process;
 pub mod serve;
 pub mod service;
 pub mod ssh;
+pub mod table;
 pub mod tmux;
 
 use std::path::PathBuf;
