@@ -161,3 +161,10 @@ pub fn ids(login: &str) -> (u32, u32) {
     let user = user.unwrap_or_else(|| panic!("no user `{login}` in the password database"));
     (user.uid.as_raw(), user.gid.as_raw())
 }
+
+/// setpriv's options to become `login`: its uid, its primary group, its supplementary groups.
+pub fn setpriv_ids(login: &str) -> Vec<String> {
+    let user = nix::unistd::User::from_name(login).ok().flatten();
+    let user = user.unwrap_or_else(|| panic!("no user `{login}` in the password database"));
+    vec![format!("--reuid={}", user.uid), format!("--regid={}", user.gid), "--init-groups".into()]
+}

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::os_users::{Accounts, bounded, program_runs};
+use crate::common::os_users::{Accounts, bounded, program_runs, setpriv_ids};
 use crate::common::process::Process;
 use crate::common::{BIN, Run, parse_id};
 
@@ -173,13 +173,6 @@ impl Drop for Service {
             }
         }
     }
-}
-
-/// setpriv's options to become `login`: its uid, its primary group, its supplementary groups.
-fn setpriv_ids(login: &str) -> Vec<String> {
-    let user = nix::unistd::User::from_name(login).ok().flatten();
-    let user = user.unwrap_or_else(|| panic!("no user `{login}` in the password database"));
-    vec![format!("--reuid={}", user.uid), format!("--regid={}", user.gid), "--init-groups".into()]
 }
 
 fn setpriv_runs(login: &str) -> bool {
