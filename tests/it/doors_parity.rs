@@ -299,8 +299,9 @@ fn copy_of(world: &World) -> Store {
     copy
 }
 
-/// One cell's answers through one door: (role, persona, action) and what each command answered.
-type Answers = Vec<((String, Who, String), Vec<Answer>)>;
+/// One cell's answers through one door: (role, persona, action, what the table promises) and what
+/// each command answered.
+type Answers = Vec<((String, Who, String, Cell), Vec<Answer>)>;
 
 /// Every cell of the table through `door`. The "see" column goes first, so that what it shows (the
 /// newest audit entry, say) is the starting store's and not what the cells before it wrote.
@@ -318,7 +319,7 @@ fn through(door: &dyn Door, world: &World) -> Answers {
     }
     cells.sort_by_key(|(_, _, _, action, _)| !action.starts_with("see"));
     let mut answers = Vec::new();
-    for (role, who, n, action, _) in cells {
+    for (role, who, n, action, cell) in cells {
         let targets = &world.targets[&who];
         let mut got = Vec::new();
         if action == "cancel" {
@@ -340,7 +341,7 @@ fn through(door: &dyn Door, world: &World) -> Answers {
             got.push(Answer::of(&args, &run));
         }
         if !got.is_empty() {
-            answers.push(((role, who, action), got));
+            answers.push(((role, who, action, cell), got));
         }
     }
     answers
@@ -388,10 +389,36 @@ fn every_cell_of_the_table_answers_the_same_through_each_door() {
         through(&Https { store, pki, port, _service: service }, &world)
     };
     let socket_users: Answers =
-        socket.iter().filter(|((_, who, _), _)| *who != Who::Operator).cloned().collect();
+        socket.iter().filter(|((_, who, _, _), _)| *who != Who::Operator).cloned().collect();
+    // The socket's answers are what the table promises, so that the doors agree on something.
+    for ((role, who, action, cell), answers) in &socket {
+        assert!(
+            promised(*cell, answers),
+            "{role} ({who:?}) / {action}: the README says `{cell:?}`: {answers:?}"
+        );
+    }
     let mut found = differences("SSH", &over_ssh, &socket);
     found.extend(differences("HTTPS", &over_https, &socket_users));
     assert!(found.is_empty(), "the doors answer differently:\n{}", found.join("\n"));
+}
+
+/// Whether `answers` are what `cell` promises: `yes` all succeed (a list may say on stderr that it
+/// has more); `no` all refused in one line that
+/// is not "no such thing"; `own` makes the caller's request, cancels it and not somebody else's;
+/// `hidden` refuses as for what does not exist (a list it does answer is an empty one, which the
+/// socket and the engine's test show alike).
+fn promised(cell: Cell, answers: &[Answer]) -> bool {
+    let refused = |a: &Answer| a.code == 1 && a.stdout.is_empty() && a.stderr.starts_with("error: ");
+    let hidden = |a: &Answer| refused(a) && a.stderr.starts_with("error: no ");
+    let denied = |a: &Answer| refused(a) && !hidden(a);
+    match cell {
+        Cell::Yes => answers.iter().all(|a| a.code == 0),
+        Cell::No => answers.iter().all(denied),
+        Cell::Own => {
+            matches!(answers, [made, canceled, other] if made.code == 0 && canceled.code == 0 && denied(other))
+        }
+        Cell::Hidden => hidden(&answers[0]) && answers.iter().all(|a| a.code == 0 || hidden(a)),
+    }
 }
 
 /// Each cell that `door` answered otherwise than the socket, in words.
