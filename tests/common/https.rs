@@ -16,20 +16,28 @@ use super::*;
 
 /// The certificates of one test, as PEM files in its folder.
 pub struct Pki {
-    dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl Pki {
     /// A CA; the server's certificate for 127.0.0.1 and localhost; a client certificate for DAVE;
     /// and another CA with a client certificate of its own that also claims to be DAVE.
     pub fn new() -> Pki {
+        Pki::with_clients(&[("dave", DAVE)])
+    }
+
+    /// As `new`, with a client certificate of the CA for each (file name, email) of `clients`
+    /// instead of DAVE's alone.
+    pub fn with_clients(clients: &[(&str, &str)]) -> Pki {
         let pki = Pki { dir: tempfile::tempdir().unwrap() };
         let ca = pki.ca("ca");
         let mut server = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         server.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
         server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         pki.leaf("server", server, &ca);
-        pki.client("dave", DAVE, &ca);
+        for (name, email) in clients {
+            pki.client(name, email, &ca);
+        }
         let other = pki.ca("other-ca");
         pki.client("mallory", DAVE, &other);
         pki
@@ -39,7 +47,7 @@ impl Pki {
         self.dir.path().join(name)
     }
 
-    fn ca(&self, name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    pub fn ca(&self, name: &str) -> CertifiedIssuer<'static, KeyPair> {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(rcgen::DnType::CommonName, name);
@@ -48,21 +56,21 @@ impl Pki {
         ca
     }
 
-    fn client(&self, name: &str, email: &str, ca: &CertifiedIssuer<'static, KeyPair>) {
+    pub fn client(&self, name: &str, email: &str, ca: &CertifiedIssuer<'static, KeyPair>) {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.subject_alt_names = vec![SanType::Rfc822Name(email.try_into().unwrap())];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         self.leaf(name, params, ca);
     }
 
-    fn leaf(&self, name: &str, params: CertificateParams, ca: &CertifiedIssuer<'static, KeyPair>) {
+    pub fn leaf(&self, name: &str, params: CertificateParams, ca: &CertifiedIssuer<'static, KeyPair>) {
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &**ca).unwrap();
         self.write(&format!("{name}.pem"), &cert.pem(), 0o644);
         self.write(&format!("{name}-key.pem"), &key.serialize_pem(), 0o600);
     }
 
-    fn write(&self, name: &str, text: &str, mode: u32) {
+    pub fn write(&self, name: &str, text: &str, mode: u32) {
         let path = self.path(name);
         std::fs::write(&path, text).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();

@@ -10,6 +10,7 @@ pub mod process;
 pub mod serve;
 pub mod service;
 pub mod ssh;
+pub mod table;
 pub mod tmux;
 
 use std::path::PathBuf;

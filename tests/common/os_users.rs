@@ -2,7 +2,9 @@
 //! pid in their names and removed again whatever happens, and commands run with a deadline so that
 //! a hang fails the test instead of stalling the suite.
 
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::Run;
+use super::{BIN, Run};
 
 /// The longest any one command may take; it is killed (and the test fails) after that.
 pub const NO_HANG: Duration = Duration::from_secs(10);
@@ -160,4 +162,28 @@ pub fn ids(login: &str) -> (u32, u32) {
     let user = nix::unistd::User::from_name(login).ok().flatten();
     let user = user.unwrap_or_else(|| panic!("no user `{login}` in the password database"));
     (user.uid.as_raw(), user.gid.as_raw())
+}
+
+/// setpriv's options to become `login`: its uid, its primary group, its supplementary groups.
+pub fn setpriv_ids(login: &str) -> Vec<String> {
+    let user = nix::unistd::User::from_name(login).ok().flatten();
+    let user = user.unwrap_or_else(|| panic!("no user `{login}` in the password database"));
+    vec![format!("--reuid={}", user.uid), format!("--regid={}", user.gid), "--init-groups".into()]
+}
+
+/// Whether every user may search every folder from `/` down to `path` (and run it, for a file).
+pub fn open_to_all(path: &Path) -> bool {
+    path.ancestors().all(|p| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
+}
+
+/// The binary where every user may run it: where it was built, or a copy in `dir` (a folder they
+/// may pass through).
+pub fn binary_for_all(dir: &Path) -> PathBuf {
+    if open_to_all(Path::new(BIN)) {
+        return PathBuf::from(BIN);
+    }
+    let copy = dir.join("jitdesk");
+    std::fs::copy(BIN, &copy).expect("copy the binary where the users can run it");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod 0755");
+    copy
 }

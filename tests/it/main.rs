@@ -31,6 +31,7 @@ mod dashboard_service;
 mod dashboard_snapshots;
 mod dashboard_terminals;
 mod dashboard_tour;
+mod doors_parity;
 mod engine_identity;
 mod engine_limits;
 mod engine_model;

@@ -10,15 +10,15 @@
 
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::os_users::{Accounts, bounded, program_runs};
+use crate::common::os_users::{Accounts, binary_for_all, bounded, open_to_all, program_runs, setpriv_ids};
 use crate::common::process::Process;
-use crate::common::{BIN, Run, parse_id};
+use crate::common::{Run, parse_id};
 
 /// A refusal at the socket is immediate; this is generous.
 const QUICK_REFUSAL: Duration = Duration::from_secs(5);
@@ -119,11 +119,6 @@ impl Host {
     }
 }
 
-/// Whether every user may search every folder from `/` down to `path` (and run it, for a file).
-fn open_to_all(path: &Path) -> bool {
-    path.ancestors().all(|p| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
-}
-
 // ---- the service, as a child process of the operator ----
 
 struct Service {
@@ -173,13 +168,6 @@ impl Drop for Service {
             }
         }
     }
-}
-
-/// setpriv's options to become `login`: its uid, its primary group, its supplementary groups.
-fn setpriv_ids(login: &str) -> Vec<String> {
-    let user = nix::unistd::User::from_name(login).ok().flatten();
-    let user = user.unwrap_or_else(|| panic!("no user `{login}` in the password database"));
-    vec![format!("--reuid={}", user.uid), format!("--regid={}", user.gid), "--init-groups".into()]
 }
 
 fn setpriv_runs(login: &str) -> bool {
@@ -241,15 +229,7 @@ fn an_approver_and_a_publisher_each_use_the_service_as_themselves() {
     let dir = tmp.path().to_path_buf();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).expect("chmod 0711");
     assert!(open_to_all(&dir), "{} is not searchable by everyone", dir.display());
-    // The users must be able to run the binary: where it was built, or a copy beside the store.
-    let bin = if open_to_all(Path::new(BIN)) {
-        PathBuf::from(BIN)
-    } else {
-        let copy = dir.join("jitdesk");
-        std::fs::copy(BIN, &copy).expect("copy the binary where the users can run it");
-        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod 0755");
-        copy
-    };
+    let bin = binary_for_all(&dir);
     let store = dir.join("jitdesk.redb");
     let host = Host { switch, bin, dir: dir.clone(), store: store.clone() };
 
