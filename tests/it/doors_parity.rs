@@ -373,6 +373,14 @@ fn every_cell_of_the_table_answers_the_same_through_each_door() {
         })
         .collect();
     let world = world(&every, &logins);
+    // The operator's token for the HTTPS door, made in the starting store so that every door's copy
+    // has the same audit log.
+    let made =
+        world.store.command().args(["token", "create", "--operator", "--name", "parity", "--json"]).output();
+    let made = made.expect("token create runs");
+    assert!(made.status.success(), "token create: {}", String::from_utf8_lossy(&made.stderr));
+    let made: serde_json::Value = serde_json::from_slice(&made.stdout).expect("token create --json is JSON");
+    let operator_token = made["secret"].as_str().expect("the token's secret").to_string();
     let socket = through(&socket(&world, &group, logins), &world);
     let over_ssh = {
         let (door, _) = ssh::Door::on(copy_of(&world), &[]);
@@ -383,14 +391,6 @@ fn every_cell_of_the_table_answers_the_same_through_each_door() {
         let clients: Vec<(&str, &str)> = names.iter().map(|(n, u)| (n.as_str(), *u)).collect();
         let pki = Pki::with_clients(&clients);
         let store = copy_of(&world);
-        // Made on the store before its service starts, like any operator's first token.
-        let made =
-            store.command().args(["token", "create", "--operator", "--name", "parity", "--json"]).output();
-        let made = made.expect("token create runs");
-        assert!(made.status.success(), "token create: {}", String::from_utf8_lossy(&made.stderr));
-        let made: serde_json::Value =
-            serde_json::from_slice(&made.stdout).expect("token create --json is JSON");
-        let operator_token = made["secret"].as_str().expect("the token's secret").to_string();
         let (service, port) = crate::common::https::start(&store, &pki);
         through(&Https { store, pki, port, operator_token, _service: service }, &world)
     };
