@@ -161,7 +161,9 @@ async fn health(
     if let Some(why) = st.engine.fault() {
         return Err(ApiError::unavailable(format!("the service's store thread has stopped: {why}")));
     }
-    let remote = matches!(peer, Some(Extension(ConnectInfo(Peer::Known(_) | Peer::Remote(_)))));
+    // A caller a door has not authenticated yet is told nothing of the host; one it has (an SSH
+    // session's own socket, whose command compares the path with its store) is told the path.
+    let remote = matches!(peer, Some(Extension(ConnectInfo(Peer::Remote(_)))));
     Ok(Json(wire::Health {
         service: "jitdesk".into(),
         version: env!("CARGO_PKG_VERSION").into(),

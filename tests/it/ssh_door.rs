@@ -13,7 +13,7 @@ use crate::common::process::{Process, serve_command};
 use crate::common::{self, *};
 
 /// ssh-keygen and ssh, or a reason to skip.
-fn openssh() -> bool {
+pub(crate) fn openssh() -> bool {
     let there =
         |p: &str| Command::new(p).arg("-V").output().is_ok() || Command::new(p).arg("-?").output().is_ok();
     let ok = there("ssh") && there("ssh-keygen");
@@ -26,18 +26,18 @@ fn openssh() -> bool {
 }
 
 /// A service with the SSH door on the directory fixture, and what a client needs to reach it.
-struct Door {
-    store: Store,
+pub(crate) struct Door {
+    pub(crate) store: Store,
     process: Process,
     port: u16,
     /// The operator's key, one nobody owns, the pinned host key, the service's config folder.
-    operator: PathBuf,
+    pub(crate) operator: PathBuf,
     stranger: PathBuf,
     known_hosts: PathBuf,
     keys_file: PathBuf,
 }
 
-fn keygen(path: &Path) {
+pub(crate) fn keygen(path: &Path) {
     let out =
         Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(path).output().unwrap();
     assert!(out.status.success(), "ssh-keygen: {}", String::from_utf8_lossy(&out.stderr));
@@ -69,7 +69,7 @@ fn start(store: &Store, keys_file: &Path) -> (Process, u16) {
 }
 
 impl Door {
-    fn open() -> Door {
+    pub(crate) fn open() -> Door {
         let store = directory();
         store.create_request(DAVE, "prod", "Owner", "1h", "fix the invoices");
         store.create_request(DAVE, "dev", "Contributor", "30m", "deploy");
@@ -89,7 +89,7 @@ impl Door {
 
     /// `ssh` with `key`, pinned to the printed host key, never asking anything; `options` go
     /// before the host, `command` after it.
-    fn ssh_with(&self, key: &Path, options: &[&str], command: &[&str]) -> Command {
+    pub(crate) fn ssh_with(&self, key: &Path, options: &[&str], command: &[&str]) -> Command {
         let mut cmd = Command::new("ssh");
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -109,7 +109,7 @@ impl Door {
         cmd
     }
 
-    fn ssh(&self, command: &[&str]) -> Run {
+    pub(crate) fn ssh(&self, command: &[&str]) -> Run {
         Run::from_cmd(&mut assert_cmd::Command::from_std(self.ssh_with(&self.operator, &[], command)))
     }
 }
@@ -222,11 +222,17 @@ fn shells_without_a_terminal_subsystems_and_forwarding_are_refused() {
         shell.stderr
     );
 
-    // With a terminal, the shell is the dashboard's, whose remote side is not here yet: said so.
-    let dashboard =
-        Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(&door.operator, &["-tt"], &[])));
+    // With a terminal, the shell is the dashboard's, which a terminal that cannot move the cursor
+    // cannot show: said in one line, before anything is drawn.
+    let mut dumb = door.ssh_with(&door.operator, &["-tt"], &[]);
+    dumb.env("TERM", "dumb");
+    let dashboard = Run::from_cmd(&mut assert_cmd::Command::from_std(dumb));
     assert_eq!(dashboard.code, 1, "{dashboard:?}");
-    assert!(dashboard.stderr.contains("the dashboard over SSH is not available yet"), "{dashboard:?}");
+    assert!(
+        dashboard.stderr.contains("needs a terminal that can move the cursor (TERM=dumb)"),
+        "{dashboard:?}"
+    );
+    assert!(!dashboard.stdout.contains('\x1b'), "nothing drawn: {dashboard:?}");
 
     let sftp =
         Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(&door.operator, &["-s"], &["sftp"])));
