@@ -192,9 +192,12 @@ impl Client {
     pub async fn serves_our_store(&self) -> Result<bool> {
         let asked = tokio::time::timeout(HEALTH_TIMEOUT, self.health());
         let health = asked.await.map_err(|_| self.silent())??;
-        // A remote service's store is on its own machine: the URL named it, so it is ours.
-        let ours = health.service == "jitdesk"
-            && (self.inner.remote.is_some() || same_file(&self.inner.store, Path::new(&health.store)));
+        // A remote service's store is on its own machine: the URL named it, so it is ours. So is the
+        // service of a command a door runs (`SERVICE_ONLY_ENV`): the door named it, and a remote
+        // caller's door does not say where the store is.
+        let named = self.inner.remote.is_some() || std::env::var_os(backend::SERVICE_ONLY_ENV).is_some();
+        let ours =
+            health.service == "jitdesk" && (named || same_file(&self.inner.store, Path::new(&health.store)));
         if !ours {
             // The store path is the service's text: shown, never raw, in the log.
             tracing::info!(
