@@ -32,9 +32,10 @@ fn dashboard_over_ssh(t: &Tmux, door: &Door, key: &std::path::Path, w: u16, h: u
 
 /// Whether process `pid` is over: gone, or dead and not reaped yet.
 fn ended(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
-        stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-    })
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
 }
 
 const TABS: &str = "1 Applications";
@@ -47,8 +48,10 @@ fn the_operators_key_opens_the_dashboard_which_switches_tabs_redraws_and_quits_w
     let door = Door::open();
     let t = Tmux::new("ssh-dash");
     dashboard_over_ssh(&t, &door, &door.operator, 120, 35);
-    let screen =
-        t.wait_screen("the dashboard over SSH", STARTUP, |s| s.contains(TABS) && s.contains("4 Access"));
+    // Loaded once the header says who is signed in: the operator, read-only in the workflow.
+    let screen = t.wait_screen("the dashboard over SSH", STARTUP, |s| {
+        s.contains(TABS) && s.lines().next().is_some_and(|h| h.contains("read-only"))
+    });
     let header = screen.lines().next().unwrap_or_default();
     assert!(header.contains(" ssh "), "the header says the session is over SSH:\n{screen}");
     // The operator is no directory user: the workflow is read-only for it, as on the socket.
@@ -89,6 +92,21 @@ fn killing_the_client_ends_its_session_and_the_service_answers_a_new_one() {
         assert!(start.elapsed() < STARTUP, "the killed client {pid} is still there");
         std::thread::sleep(POLL);
     }
+
+    // The session ended on the service: one line says so, and nothing is logged as an error.
+    let log = door.store.dir.path().join("jitdesk").join("jitdesk.log");
+    let said = "SSH: the dashboard of the operator ended: the client went away";
+    let start = std::time::Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains(said) {
+            break text;
+        }
+        assert!(start.elapsed() < STARTUP, "the service did not end the session:\n{text}");
+        std::thread::sleep(POLL);
+    };
+    assert_eq!(text.matches(said).count(), 1, "{text}");
+    assert!(!text.contains("ERROR") && !text.contains("WARN"), "{text}");
 
     // The service still answers commands, and a new dashboard opens and quits as the first would.
     let listed = door.ssh(&["app", "list"]);

@@ -22,9 +22,9 @@ use crate::service::fairness::Holder;
 use crate::service::identity::{Operator, Peer, identify};
 use crate::tui::remote::{RemoteTerminal, TermEnv, run_remote};
 
-/// How many drawn chunks go to the channel at once: one, so that a client that reads slowly holds
-/// the dashboard's output in the dashboard, where it is merged and capped.
-const CHUNKS_IN_FLIGHT: usize = 1;
+/// How many drawn chunks (a frame in a few) wait for the channel before the dashboard keeps what
+/// it draws, merged and capped, until the client takes more: a few frames' worth.
+const CHUNKS_IN_FLIGHT: usize = 16;
 
 /// What every dashboard of the door shares: the service's engine, its operator and its config
 /// (keys, time style, bell, mouse, theme).
