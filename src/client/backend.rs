@@ -41,14 +41,17 @@ pub enum Link {
     Local,
     /// A shared service owns the store and answers over its socket.
     Service,
+    /// The dashboard runs inside the service, for a client that reached it over SSH.
+    Ssh,
 }
 
 impl Link {
-    /// The word the dashboard's header shows: `local` or `service`.
+    /// The word the dashboard's header shows: `local`, `service` or `ssh`.
     pub fn label(self) -> &'static str {
         match self {
             Link::Local => "local",
             Link::Service => "service",
+            Link::Ssh => "ssh",
         }
     }
 }

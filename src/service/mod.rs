@@ -123,14 +123,19 @@ pub async fn serve(
     let store = &std::fs::canonicalize(store).unwrap_or_else(|_| store.to_path_buf());
     // The SSH door is made ready before the store is opened: a key or an address it cannot use
     // changes nothing.
-    let ssh_door = match ssh.addr.or(config.ssh) {
+    let ssh_door = match ssh.addr.or_else(|| config.ssh.clone()) {
         None => None,
         Some(addr) => {
             let keys = match &ssh.operator_keys {
                 Some(path) => ssh::identities::OperatorKeys::load(path).map_err(ServeError::Config)?,
                 None => ssh::identities::OperatorKeys::default(),
             };
-            Some(ssh::Door::bind(store, &addr, keys).await.map_err(ServeError::Config)?)
+            Some(
+                ssh::Door::bind(store, &addr, keys)
+                    .await
+                    .map_err(ServeError::Config)?
+                    .with_config(config.clone()),
+            )
         }
     };
     let engine = Engine::open(store, OpenMode::Existing, Arc::new(SystemClock)).await?;
@@ -214,14 +219,9 @@ async fn answer(
 
     if let Some(door) = doors.ssh {
         tracing::info!("answering SSH on {}", door.local_addr());
-        let store = engine.path().to_path_buf();
-        tokio::spawn(ssh::run(
-            door.with_engine(engine.clone()),
-            store,
-            app.clone(),
-            refusals.clone(),
-            stopping.clone(),
-        ));
+        let (engine, operator) = (engine.clone(), operator.clone());
+        let door = door.with_engine(engine.clone());
+        tokio::spawn(ssh::run(door, engine, operator, app.clone(), refusals.clone(), stopping.clone()));
     }
     tokio::spawn(sum_up_refusals(refusals.clone(), stopping));
     let graceful = GracefulShutdown::new();

@@ -217,6 +217,8 @@ where
     // None while the service is away.
     let mut changes = Some(changes);
     let mut gone = false;
+    // The link its caller set, shown again once a service that was away is back.
+    let link = app.link;
     let mut loading = true;
     let mut stale = false;
     // Engine calls of the dashboard under way; a tour's syncs wait for them, then for a snapshot.
@@ -289,7 +291,7 @@ where
                     if gone {
                         gone = false;
                         app.read_only = false;
-                        app.link = Some(backend.link());
+                        app.link = link;
                         app.trouble = None;
                     }
                     // Whatever changed meanwhile: all of it again.

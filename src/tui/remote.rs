@@ -23,8 +23,8 @@ use super::app::App;
 pub use super::capabilities::TermEnv;
 use super::remote_input::RemoteInput;
 use super::{Door, Ending, capabilities, event_loop, hung_up, terminal, ui_for};
-use crate::client::Backend;
 use crate::client::Error::Local;
+use crate::client::{Backend, Link};
 use crate::config::Config;
 use crate::domain::rules::Actor;
 
@@ -49,6 +49,9 @@ pub struct RemoteTerminal {
     pub size: watch::Receiver<(u16, u16)>,
     /// The client's environment, as far as the dashboard reads it (`TermEnv::from_vars`).
     pub env: TermEnv,
+    /// How the header names the way the client came: the session knows it, the backend does not
+    /// (an SSH session's dashboard runs on the service's own engine).
+    pub link: Link,
 }
 
 impl TermEnv {
@@ -86,11 +89,11 @@ pub fn run_remote(
         .map_or_else(|| ui_for(config, None, false, &term.env, None), Err);
     async move {
         let ui = ui.map_err(Local)?;
-        let RemoteTerminal { mut input, output, size, .. } = term;
+        let RemoteTerminal { mut input, output, size, link, .. } = term;
         // Subscribed before the first load, so nothing committed after it is missed.
         let changes = backend.subscribe().await?;
         let mut app = App::new(ui, Utc::now());
-        app.link = Some(backend.link());
+        app.link = Some(link);
         if let Actor::User(upn) = &actor {
             app.starting_as = Some(upn.clone());
         }
@@ -98,16 +101,18 @@ pub fn run_remote(
         let gone = |e: io::Error| hung_up(&format!("cannot write to it: {e}"));
         let outbox = Arc::new(Outbox { tx: output, waiting: Mutex::new(Vec::new()) });
         let mut out = ChannelOutput { outbox: outbox.clone(), written: Vec::new() };
+        let input_outbox = outbox.clone();
         terminal::open_screen(&mut out, mouse).map_err(gone)?;
         let draw = SessionBackend {
             inner: CrosstermBackend::new(out),
             size: size.clone(),
             cursor: Position::ORIGIN,
             over: false,
+            outbox,
         };
         let mut screen = Terminal::new(draw).map_err(gone)?;
         let result = {
-            let mut events = pin!(RemoteInput::new(&mut input, size, outbox).into_stream());
+            let mut events = pin!(RemoteInput::new(&mut input, size, input_outbox).into_stream());
             let door = Door { input: &mut events, term: &mut screen, stops: None };
             event_loop(&backend, &actor, app, changes, None, door).await
         };
@@ -206,6 +211,8 @@ struct SessionBackend {
     /// cursor once more when its terminal is dropped, and reports a failure on this process's
     /// stderr: there is nothing to show it on.
     over: bool,
+    /// Where the output goes, to see that the session is gone.
+    outbox: Arc<Outbox>,
 }
 
 impl Draw for SessionBackend {
@@ -223,7 +230,8 @@ impl Draw for SessionBackend {
     }
 
     fn show_cursor(&mut self) -> io::Result<()> {
-        if self.over {
+        // A session dropped mid-run (its client went away) has nobody to show the cursor to.
+        if self.over || self.outbox.tx.is_closed() {
             return Ok(());
         }
         self.inner.show_cursor()

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jitdesk::client::Backend;
+use jitdesk::client::{Backend, Link};
 use jitdesk::config::Config;
 use jitdesk::domain::rules::Actor;
 use jitdesk::engine::{Engine, OpenMode, SystemClock, Viewer};
@@ -56,7 +56,7 @@ impl Session {
         let (keys, input) = mpsc::channel(16);
         let (out, output) = mpsc::channel(64);
         let (size, sizes) = watch::channel((cols, rows));
-        let term = RemoteTerminal { input, output: out, size: sizes, env };
+        let term = RemoteTerminal { input, output: out, size: sizes, env, link: Link::Ssh };
         let actor = Actor::User(APPROVER.into());
         // Spawned as the SSH door spawns it: the run must be Send and own what it uses.
         let run = tokio::spawn(run_remote(Backend::from(&engine), actor, config, term));
@@ -124,6 +124,10 @@ async fn the_first_frame_shows_the_header_and_pending_requests_and_keys_switch_t
     let screen = s.wait_screen("the pending requests", pending_shown).await;
     let header = screen.lines().next().unwrap_or_default();
     assert!(header.contains("Alice Fischer"), "the header should show who is signed in:\n{screen}");
+    assert!(
+        header.contains(" ssh ") && !header.contains(" local "),
+        "the header names the link its caller gave, not the engine's own:\n{screen}"
+    );
     assert!(screen.contains("1 Applications") && screen.contains("4 Access"), "the tabs:\n{screen}");
     assert!(screen.contains('│'), "a UTF-8 client gets box drawing:\n{screen}");
 

@@ -29,6 +29,7 @@ mod dashboard_hangup;
 mod dashboard_remote;
 mod dashboard_service;
 mod dashboard_snapshots;
+mod dashboard_ssh;
 mod dashboard_terminals;
 mod dashboard_tour;
 mod doors_parity;

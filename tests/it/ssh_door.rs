@@ -121,11 +121,17 @@ fn shells_without_a_terminal_subsystems_and_forwarding_are_refused() {
         shell.stderr
     );
 
-    // With a terminal, the shell is the dashboard's, whose remote side is not here yet: said so.
-    let dashboard =
-        Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(&door.operator, &["-tt"], &[])));
+    // With a terminal, the shell is the dashboard's, which a terminal that cannot move the cursor
+    // cannot show: said in one line, before anything is drawn.
+    let mut dumb = door.ssh_with(&door.operator, &["-tt"], &[]);
+    dumb.env("TERM", "dumb");
+    let dashboard = Run::from_cmd(&mut assert_cmd::Command::from_std(dumb));
     assert_eq!(dashboard.code, 1, "{dashboard:?}");
-    assert!(dashboard.stderr.contains("the dashboard over SSH is not available yet"), "{dashboard:?}");
+    assert!(
+        dashboard.stderr.contains("needs a terminal that can move the cursor (TERM=dumb)"),
+        "{dashboard:?}"
+    );
+    assert!(!dashboard.stdout.contains('\x1b'), "nothing drawn: {dashboard:?}");
 
     let sftp =
         Run::from_cmd(&mut assert_cmd::Command::from_std(door.ssh_with(&door.operator, &["-s"], &["sftp"])));

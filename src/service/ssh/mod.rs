@@ -29,7 +29,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::fairness::{self, Holder, PerHolder};
+use super::identity::Operator;
 use crate::api::limits::{MAX_SSH_CONNECTIONS_PER_ADDR, MAX_SSH_SESSIONS, MAX_SSH_SESSIONS_PER_USER};
+use crate::config::Config;
 use crate::domain::text::shown;
 use crate::engine::Engine;
 use crate::logging::Throttle;
@@ -46,6 +48,8 @@ pub struct Door<I> {
     listener: TcpListener,
     host_key: PrivateKey,
     identities: I,
+    /// The service's config, for the dashboards it opens.
+    config: Config,
 }
 
 impl<I: SshIdentities> Door<I> {
@@ -55,7 +59,12 @@ impl<I: SshIdentities> Door<I> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| format!("cannot listen for SSH on {}: {e}", shown(addr)))?;
-        Ok(Door { listener, host_key, identities })
+        Ok(Door { listener, host_key, identities, config: Config::default() })
+    }
+
+    /// Opens dashboards with `config` (the service's), instead of the defaults.
+    pub fn with_config(self, config: Config) -> Door<I> {
+        Door { config, ..self }
     }
 
     /// Where the door listens (the port the system chose, when given port 0).
@@ -69,7 +78,7 @@ impl Door<OperatorKeys> {
     /// bound before the store opens, and given the engine once it is.
     pub fn with_engine(self, engine: Engine) -> Door<Directory> {
         let identities = Directory::new(self.identities, engine);
-        Door { listener: self.listener, host_key: self.host_key, identities }
+        Door { listener: self.listener, host_key: self.host_key, identities, config: self.config }
     }
 }
 
@@ -83,12 +92,14 @@ struct Shared<I> {
     store: PathBuf,
     places: places::Places,
     stopping: watch::Receiver<bool>,
+    dashboards: dashboard::Dashboards,
 }
 
 /// Answers on the door until `stopping` turns true; sessions then end (their commands are stopped).
 pub(super) async fn run<I: SshIdentities>(
     door: Door<I>,
-    store: PathBuf,
+    engine: Engine,
+    operator: Operator,
     app: axum::Router,
     refusals: Arc<Throttle<Holder>>,
     mut stopping: watch::Receiver<bool>,
@@ -111,7 +122,8 @@ pub(super) async fn run<I: SshIdentities>(
         failures: Failures::default(),
         refusals,
         app,
-        store,
+        store: engine.path().to_path_buf(),
+        dashboards: dashboard::Dashboards { engine, operator, config: door.config },
         places: places::Places::new(MAX_SSH_SESSIONS, MAX_SSH_SESSIONS_PER_USER),
         stopping: stopping.clone(),
     });
@@ -383,7 +395,7 @@ impl<I: SshIdentities> russh::server::Handler for Connection<I> {
                 started.finish(why, 1).await;
                 return;
             }
-            dashboard::open(owner, started).await;
+            dashboard::open(&shared.dashboards, owner, started).await;
         });
         self.channels.running(channel, task);
         Ok(())

@@ -46,7 +46,7 @@ struct Slot {
     env: Env,
     pty: Option<Pty>,
     input: Option<mpsc::Sender<Vec<u8>>>,
-    resize: Option<watch::Sender<(u32, u32)>>,
+    resize: Option<watch::Sender<(u16, u16)>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -108,7 +108,7 @@ impl Channels {
         let write = slot.write.take()?;
         let (input, input_rx) = mpsc::channel(INPUT_QUEUE);
         let size = slot.pty.as_ref().map_or((80, 24), |p| p.size);
-        let (resize, resized) = watch::channel(size);
+        let (resize, resized) = watch::channel(cells(size));
         slot.input = Some(input);
         slot.resize = Some(resize);
         Some(Started { write, env: slot.env.clone(), pty: slot.pty.clone(), input: input_rx, resized })
@@ -132,7 +132,7 @@ impl Channels {
     /// Tells the session its terminal's new size.
     pub fn resize(&mut self, id: ChannelId, cols: u32, rows: u32) {
         if let Some(resize) = self.slots.get(&id).and_then(|s| s.resize.as_ref()) {
-            let _ = resize.send((cols, rows));
+            let _ = resize.send(cells((cols, rows)));
         }
     }
 
@@ -164,11 +164,15 @@ pub struct Started {
     /// The terminal, when the client asked for one.
     pub pty: Option<Pty>,
     /// What the client types.
-    #[expect(dead_code, reason = "the dashboard over SSH reads it, once it fills `dashboard::open`")]
     pub input: mpsc::Receiver<Vec<u8>>,
-    /// The terminal's size, columns and rows, as it changes.
-    #[expect(dead_code, reason = "the dashboard over SSH reads it, once it fills `dashboard::open`")]
-    pub resized: watch::Receiver<(u32, u32)>,
+    /// The terminal's size, columns and rows, as it changes (a size past `u16` counts as the
+    /// largest; the dashboard draws at most `tui::remote::MAX_SIZE` anyway).
+    pub resized: watch::Receiver<(u16, u16)>,
+}
+
+/// A client's size in cells, as a terminal takes it.
+fn cells((cols, rows): (u32, u32)) -> (u16, u16) {
+    (u16::try_from(cols).unwrap_or(u16::MAX), u16::try_from(rows).unwrap_or(u16::MAX))
 }
 
 impl Started {
@@ -181,10 +185,15 @@ impl Started {
     }
 
     async fn end(&self, status: u32) {
-        let _ = self.write.exit_status(status).await;
-        let _ = self.write.eof().await;
-        let _ = self.write.close().await;
+        end(&self.write, status).await;
     }
+}
+
+/// Ends a session with `status`, saying nothing more.
+pub async fn end(write: &ChannelWriteHalf<Msg>, status: u32) {
+    let _ = write.exit_status(status).await;
+    let _ = write.eof().await;
+    let _ = write.close().await;
 }
 
 /// Runs a vetted command line on a started session, as `owner`, to its exit status.
