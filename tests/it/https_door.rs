@@ -156,9 +156,7 @@ fn the_cli_through_the_door_is_the_certificates_user_and_opens_no_store() {
     let remote = parse_json(&args, &expect_ok(&args, run));
     assert_eq!(remote, store.json_as(DAVE, &args), "the door shows dave what the socket shows him");
     assert!(!nowhere.exists(), "with a URL no store is opened or made here");
-    let me: Vec<&str> =
-        ["request", "create", "--app", "dev", "--role", "Owner", "--duration", "1h", "--reason", "r"]
-            .to_vec();
+    let me: Vec<&str> = request_create("dev", "Owner", "1h", "r").to_vec();
     let (run, _) = cli(&pki, port, &me, &dave);
     let id = parse_id(&expect_ok(&me, run));
     assert_eq!(store.request_json(id)["requester"], DAVE, "made as dave, through the door");

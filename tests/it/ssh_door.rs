@@ -33,20 +33,7 @@ fn the_operators_key_runs_commands_with_the_sockets_answers() {
         assert_eq!(over_ssh.stderr, on_socket.stderr, "{args:?}");
     }
     // A change made over SSH is the service's: the socket sees it.
-    let made = door.ssh(&[
-        "--as",
-        DAVE,
-        "request",
-        "create",
-        "--app",
-        "dev",
-        "--role",
-        "Owner",
-        "--duration",
-        "1h",
-        "--reason",
-        "'over ssh'",
-    ]);
+    let made = door.ssh(&as_user(DAVE, &request_create("dev", "Owner", "1h", "'over ssh'")));
     assert_eq!(made.code, 0, "{}", made.stderr);
     let id = parse_id(&made.stdout);
     let made = door.store.request_json(id);
@@ -203,20 +190,7 @@ fn a_command_for_the_service_only_never_opens_the_store_itself() {
     let store = common::directory();
     let before = store.snapshot();
     let run = store.run_with(
-        &[
-            "--as",
-            DAVE,
-            "request",
-            "create",
-            "--app",
-            "dev",
-            "--role",
-            "Owner",
-            "--duration",
-            "1h",
-            "--reason",
-            "x",
-        ],
+        &as_user(DAVE, &request_create("dev", "Owner", "1h", "x")),
         &[("JITDESK_SERVICE_ONLY", "1"), ("JITDESK_SOCKET", "/nonexistent/jitdesk.sock")],
     );
     assert_ne!(run.code, 0, "{run:?}");

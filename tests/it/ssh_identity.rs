@@ -58,10 +58,7 @@ fn refused_at_authentication(run: &Run) {
 
 /// `request create` over SSH with `key`: who the service recorded as the requester.
 fn requester_over_ssh(door: &Door, key: &Path) -> String {
-    let made = door.ssh_key(
-        key,
-        &["request", "create", "--app", "dev", "--role", "Owner", "--duration", "1h", "--reason", "x"],
-    );
+    let made = door.ssh_key(key, &request_create("dev", "Owner", "1h", "x"));
     assert_eq!(made.code, 0, "{made:?}");
     let made = door.store.request_json(parse_id(&made.stdout));
     made["requester"].as_str().expect("a requester").to_string()
@@ -106,23 +103,9 @@ fn a_users_key_is_that_user_until_it_is_removed() {
 
     // `--as` is the operator's alone, wherever it stands on the line; nothing runs.
     let before = door.store.snapshot();
-    for args in [
-        &["--as", ALICE, "request", "list"][..],
-        &[
-            "request",
-            "create",
-            "--app",
-            "dev",
-            "--role",
-            "Owner",
-            "--duration",
-            "1h",
-            "--reason",
-            "x",
-            "--as",
-            ERIN,
-        ],
-    ] {
+    let create = request_create("dev", "Owner", "1h", "x");
+    let create_as_erin = [&create[..], &["--as", ERIN]].concat();
+    for args in [&["--as", ALICE, "request", "list"][..], &create_as_erin] {
         let run = door.ssh_key(&dave, args);
         assert_eq!(run.code, 2, "{args:?}: {run:?}");
         assert!(run.error_line().contains("`--as` is only for the service's operator"), "{}", run.stderr);
