@@ -10,6 +10,7 @@ mod event;
 mod identity;
 mod limits;
 pub mod maintenance;
+pub mod outbox;
 mod queries;
 pub mod storage;
 mod worker;

@@ -1,0 +1,402 @@
+//! Notices that leave the store: where a tenant wants its notices sent (its channels), how each
+//! user wants theirs (their contact), and each send the outbox owes (a delivery). A notification
+//! inside the store reaches only someone with the dashboard open; a delivery carries it to mail, a
+//! chat webhook or a command, and is queued in the same transaction as the notification, so a
+//! change that commits is never left untold and one that does not is never told.
+//!
+//! Plain types and the rules about them (which notices a change makes, when a failed send is tried
+//! again); no I/O: sending lives at the edge, behind the engine's courier.
+
+use std::fmt;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::model::{AccessRequest, Action, AuditRecord};
+
+/// The kinds of notice a person may be sent, each one a user may opt out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoticeKind {
+    /// A new request waits for the recipient's decision.
+    ToDecide,
+    /// The recipient's request was approved or denied.
+    Decided,
+    /// A request the recipient was to decide was withdrawn by its requester.
+    Canceled,
+    /// The recipient's access began.
+    Started,
+    /// The recipient's access ends within minutes.
+    EndingSoon,
+    /// The recipient's access ran its whole duration.
+    Ended,
+    /// The recipient's request got no decision in time.
+    TimedOut,
+    /// The recipient's access was ended early.
+    Revoked,
+    /// The JIT settings of an application the recipient approves or uses changed.
+    PolicyChanged,
+    /// A delivery to one of the recipient's tenant's channels failed for good.
+    DeliveryFailed,
+}
+
+impl NoticeKind {
+    /// Every kind, in the order lists show them.
+    pub const ALL: [NoticeKind; 10] = [
+        NoticeKind::ToDecide,
+        NoticeKind::Decided,
+        NoticeKind::Canceled,
+        NoticeKind::Started,
+        NoticeKind::EndingSoon,
+        NoticeKind::Ended,
+        NoticeKind::TimedOut,
+        NoticeKind::Revoked,
+        NoticeKind::PolicyChanged,
+        NoticeKind::DeliveryFailed,
+    ];
+
+    /// The name people type (`--mute ending-soon`) and JSON shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            NoticeKind::ToDecide => "to-decide",
+            NoticeKind::Decided => "decided",
+            NoticeKind::Canceled => "canceled",
+            NoticeKind::Started => "started",
+            NoticeKind::EndingSoon => "ending-soon",
+            NoticeKind::Ended => "ended",
+            NoticeKind::TimedOut => "timed-out",
+            NoticeKind::Revoked => "revoked",
+            NoticeKind::PolicyChanged => "policy-changed",
+            NoticeKind::DeliveryFailed => "delivery-failed",
+        }
+    }
+
+    /// The kind named, as `name` writes it.
+    pub fn parse(text: &str) -> Option<NoticeKind> {
+        NoticeKind::ALL.into_iter().find(|k| k.name() == text)
+    }
+
+    /// The kind of notice a recorded change makes, if it makes one.
+    pub fn of(action: Action) -> Option<NoticeKind> {
+        Some(match action {
+            Action::RequestCreated => NoticeKind::ToDecide,
+            Action::RequestApproved | Action::RequestDenied => NoticeKind::Decided,
+            Action::RequestCanceled => NoticeKind::Canceled,
+            Action::RequestTimedOut => NoticeKind::TimedOut,
+            Action::AccessStarted => NoticeKind::Started,
+            Action::AccessExpired => NoticeKind::Ended,
+            Action::AccessRevoked => NoticeKind::Revoked,
+            Action::PolicyChanged => NoticeKind::PolicyChanged,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A secret a channel needs (a webhook's signing key, a mail relay's password): stored, used to
+/// send, and never shown. Its `Debug` says only that it is there, so no log line or error carries it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// How a webhook's body is shaped: jitdesk's own JSON, or what a chat's incoming webhook takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// jitdesk's own JSON: the notice's facts, for programs.
+    Jitdesk,
+    /// What a Slack incoming webhook takes.
+    Slack,
+    /// What a Microsoft Teams incoming webhook takes.
+    Teams,
+}
+
+/// Where a tenant's notices go, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChannelKind {
+    /// A POST of JSON to a URL, signed with HMAC-SHA256 over the body.
+    Webhook {
+        /// Where the POST goes.
+        url: String,
+        /// How its body is shaped.
+        format: WebhookFormat,
+        /// The HMAC-SHA256 key the receiver checks the signature with.
+        secret: Secret,
+    },
+    /// The relay that carries mail to the tenant's users, each at the address of their contact.
+    Mail(MailRelay),
+    /// A program run with the notice's JSON on its standard input.
+    Hook {
+        /// The program's absolute path.
+        program: String,
+        /// Its arguments, as given.
+        args: Vec<String>,
+    },
+}
+
+/// How mail leaves: an SMTP server (`smtp://` with STARTTLS, `smtps://` with TLS from the first
+/// byte, the user name in the URL), or a local sendmail program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailRelay {
+    /// An SMTP server.
+    Smtp {
+        /// `smtp://user@host:587` or `smtps://user@host:465`.
+        url: String,
+        /// The URL's user's password, if the server asks for one.
+        password: Option<Secret>,
+        /// The sender's address.
+        from: String,
+    },
+    /// A local program that takes a message on its standard input, as sendmail does.
+    Sendmail {
+        /// The program's absolute path.
+        program: String,
+        /// The sender's address.
+        from: String,
+    },
+}
+
+/// One of a tenant's channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// Unique in the store; what `tenant channel remove` names.
+    pub id: u64,
+    /// The tenant whose users' notices it carries.
+    pub tenant: String,
+    /// Where it sends, and how.
+    pub kind: ChannelKind,
+    /// Who added it: programs and plain-HTTP URLs only the operator may add.
+    pub added_by: String,
+    /// When.
+    #[serde(with = "super::stamp")]
+    pub added: DateTime<Utc>,
+}
+
+/// How one user wants to be reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Where their mail goes; none: they get no mail.
+    pub email: Option<String>,
+    /// Kinds they asked not to be sent (the dashboard still shows them).
+    pub muted: Vec<NoticeKind>,
+    /// Minutes between digests; none: one message per notice.
+    pub digest_minutes: Option<u32>,
+}
+
+impl Contact {
+    /// Whether a notice of this kind is sent to them at all.
+    pub fn wants(&self, kind: NoticeKind) -> bool {
+        !self.muted.contains(&kind)
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "state")]
+pub enum DeliveryState {
+    /// Waiting for its next attempt.
+    Queued,
+    /// The receiver took it.
+    Sent {
+        /// When the receiver took it.
+        #[serde(with = "super::stamp")]
+        at: DateTime<Utc>,
+    },
+    /// Given up on: every attempt failed until it was too old to send.
+    Failed {
+        /// When it was given up on.
+        #[serde(with = "super::stamp")]
+        at: DateTime<Utc>,
+    },
+}
+
+/// One send the outbox owes: one notice (its audit record) over one channel, to one user for mail,
+/// to the channel for a webhook or a hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Unique in the store, in the order queued.
+    pub id: u64,
+    /// The channel it goes over.
+    pub channel: u64,
+    /// The channel's tenant, whose admins see the delivery.
+    pub tenant: String,
+    /// The user a mail goes to; none for a webhook or a hook.
+    pub to: Option<String>,
+    /// The audit record of the change it tells of.
+    pub audit: u64,
+    /// What kind of notice it carries, which the recipient may have muted since.
+    pub kind: NoticeKind,
+    /// When it was queued: the commit of its change.
+    #[serde(with = "super::stamp")]
+    pub queued: DateTime<Utc>,
+    /// When it is tried next (for a digest: when the digest goes).
+    #[serde(with = "super::stamp")]
+    pub next_at: DateTime<Utc>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Queued, sent or given up on.
+    pub state: DeliveryState,
+    /// Why the last attempt failed, as the receiver or the network said it, sanitized.
+    pub last_error: Option<String>,
+}
+
+impl Delivery {
+    /// What receivers use to drop a repeat: the same for every attempt of this delivery, different
+    /// for every other. Mail carries it in `Message-ID`, a webhook in `X-Jitdesk-Delivery`.
+    pub fn idempotency_key(&self) -> String {
+        format!("jitdesk-{}-{}", self.audit, self.id)
+    }
+}
+
+/// The facts a sent notice is worded from, read in one snapshot when it is sent: the change's audit
+/// record, the request it names as it is then (none for a change to an application), and who the
+/// store notified of it (a tenant's channel names the people of that tenant it was for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// What kind of notice it is.
+    pub kind: NoticeKind,
+    /// The change's audit record.
+    pub record: AuditRecord,
+    /// The request the record names, as it is when the notice is sent.
+    pub request: Option<AccessRequest>,
+    /// The UPNs the store notified of the change, in the channel's tenant.
+    pub recipients: Vec<String>,
+}
+
+/// When a failed send is tried again: exponential backoff from `first`, capped at `longest`, with
+/// jitter so that deliveries failing together do not retry together, until the delivery is older
+/// than `give_up_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// The backoff after the first failure.
+    pub first: TimeDelta,
+    /// The longest backoff.
+    pub longest: TimeDelta,
+    /// How long after it was queued a delivery is still tried.
+    pub give_up_after: TimeDelta,
+}
+
+impl Retry {
+    /// Ten seconds, doubling to an hour at most, for 24 hours.
+    pub const DEFAULT: Retry = Retry {
+        first: TimeDelta::seconds(10),
+        longest: TimeDelta::hours(1),
+        give_up_after: TimeDelta::hours(24),
+    };
+
+    /// When to try again after attempt number `attempts` (1 for the first) failed at `now`;
+    /// `jitter` in [0, 1) picks the moment within the upper half of the backoff. None: give up.
+    pub fn next(
+        &self,
+        queued: DateTime<Utc>,
+        attempts: u32,
+        now: DateTime<Utc>,
+        jitter: f64,
+    ) -> Option<DateTime<Utc>> {
+        let doublings = attempts.saturating_sub(1).min(30);
+        let full = self.first.checked_mul(1 << doublings).unwrap_or(self.longest).min(self.longest);
+        let half = full / 2;
+        let spread =
+            TimeDelta::milliseconds((half.num_milliseconds() as f64 * jitter.clamp(0.0, 1.0)) as i64);
+        let at = now + half + spread;
+        (at - queued <= self.give_up_after).then_some(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn every_kind_parses_back_from_its_name_and_no_two_share_one() {
+        for kind in NoticeKind::ALL {
+            assert_eq!(NoticeKind::parse(kind.name()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+        assert_eq!(NoticeKind::parse("to_decide"), None);
+    }
+
+    #[test]
+    fn changes_people_are_told_of_make_notices_and_others_make_none() {
+        assert_eq!(NoticeKind::of(Action::RequestCreated), Some(NoticeKind::ToDecide));
+        assert_eq!(NoticeKind::of(Action::RequestDenied), Some(NoticeKind::Decided));
+        assert_eq!(NoticeKind::of(Action::AccessExpired), Some(NoticeKind::Ended));
+        assert_eq!(NoticeKind::of(Action::TokenCreated), None);
+        assert_eq!(NoticeKind::of(Action::UserAdded), None);
+    }
+
+    #[test]
+    fn a_muted_kind_is_not_wanted_and_the_others_are() {
+        let c = Contact { muted: vec![NoticeKind::Started], ..Contact::default() };
+        assert!(!c.wants(NoticeKind::Started));
+        assert!(c.wants(NoticeKind::ToDecide));
+    }
+
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let kind = ChannelKind::Webhook {
+            url: "https://x".into(),
+            format: WebhookFormat::Slack,
+            secret: Secret("hunter2".into()),
+        };
+        assert!(!format!("{kind:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn retries_back_off_doubling_within_the_upper_half_up_to_the_cap() {
+        let r = Retry::DEFAULT;
+        let after = |attempts, jitter| r.next(t0(), attempts, t0(), jitter).map(|at| at - t0());
+        assert_eq!(after(1, 0.0), Some(TimeDelta::seconds(5)));
+        assert_eq!(after(1, 0.999_999), Some(TimeDelta::milliseconds(9_999)));
+        assert_eq!(after(2, 0.0), Some(TimeDelta::seconds(10)));
+        assert_eq!(after(3, 0.5), Some(TimeDelta::seconds(30)));
+        assert_eq!(after(40, 0.0), Some(TimeDelta::minutes(30)));
+        assert_eq!(after(40, 1.0), Some(TimeDelta::hours(1)));
+    }
+
+    #[test]
+    fn a_delivery_too_old_to_try_again_is_given_up() {
+        let r = Retry::DEFAULT;
+        let late = t0() + TimeDelta::hours(24) - TimeDelta::seconds(5);
+        assert_eq!(r.next(t0(), 1, late, 0.0), Some(t0() + TimeDelta::hours(24)));
+        assert_eq!(r.next(t0(), 1, late, 0.5), None);
+    }
+
+    #[test]
+    fn every_delivery_has_its_own_key_and_keeps_it() {
+        let d = Delivery {
+            id: 7,
+            channel: 1,
+            tenant: "contoso".into(),
+            to: None,
+            audit: 42,
+            kind: NoticeKind::ToDecide,
+            queued: t0(),
+            next_at: t0(),
+            attempts: 0,
+            state: DeliveryState::Queued,
+            last_error: None,
+        };
+        let again = Delivery { attempts: 3, ..d.clone() };
+        assert_eq!(d.idempotency_key(), again.idempotency_key());
+        assert_ne!(d.idempotency_key(), Delivery { id: 8, ..d.clone() }.idempotency_key());
+        assert_ne!(d.idempotency_key(), Delivery { audit: 43, ..d }.idempotency_key());
+    }
+}
