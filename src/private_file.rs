@@ -80,7 +80,12 @@ impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (what, path) = (self.what, self.path.display());
         match &self.why {
-            Why::Open(e) => write!(f, "cannot open the {what} {path}: {e}"),
+            Why::Open(e) => {
+                write!(
+                    f,
+                    "cannot open the {what} {path} ({e}): check that the path names it and that you may read it"
+                )
+            }
             Why::Link => write!(
                 f,
                 "the {what} {path} is a symbolic link, which is not followed (whoever controls the link chooses the file): put the file itself there"
