@@ -21,6 +21,7 @@ pub mod json;
 pub(crate) mod json_writer;
 pub(crate) mod logging;
 pub(crate) mod os_user;
+pub(crate) mod private_file;
 pub mod sample;
 pub(crate) mod service;
 pub mod store;

@@ -6,7 +6,6 @@
 //! Plain `http://` is for a loopback address only: a token sent in the clear could be read on the
 //! way. With a URL the client never opens a store of its own.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,9 +22,13 @@ use tokio_rustls::TlsConnector;
 
 use super::{Error, Result};
 use crate::config::Config;
+use crate::private_file::{self, Rules};
 
-/// The most of a CA or token file read.
+/// The most of a CA or certificate file read.
 const MAX_FILE: u64 = 1 << 20;
+/// A token and a client certificate's key are secrets of this user; neither needs 64 KiB.
+const TOKEN_FILE: Rules = Rules::secret("token file", 64 * 1024);
+const KEY: Rules = Rules::secret("client key", 64 * 1024);
 
 /// Where the remote service is and how to reach it.
 #[derive(Clone)]
@@ -207,7 +210,10 @@ fn client_config(ca: Option<&Path>, identity: Option<&Identity>) -> Result<rustl
                         cert.display()
                     ))
                 })?;
-            let key_der = PrivateKeyDer::from_pem_slice(&private(key, "key")?).map_err(|e| {
+            let key_der = PrivateKeyDer::from_pem_slice(
+                &private_file::read(key, KEY).map_err(|e| local(e.to_string()))?,
+            )
+            .map_err(|e| {
                 local(format!("{} holds no private key in PEM ({e}): check JITDESK_KEY", key.display()))
             })?;
             builder.with_client_auth_cert(chain, key_der).map_err(|e| {
@@ -236,37 +242,13 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// The token in `path`, a file its owner alone may read: a token others can read is anyone's.
 fn token_from(path: &Path) -> Result<String> {
-    let text = String::from_utf8(private(path, "token file")?)
-        .map_err(|_| local(format!("{} holds no token", path.display())))?;
+    let bytes = private_file::read(path, TOKEN_FILE).map_err(|e| local(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| local(format!("{} holds no token", path.display())))?;
     let token = text.trim().to_string();
     if token.is_empty() {
         return Err(local(format!("the token file {} is empty", path.display())));
     }
     Ok(token)
-}
-
-/// The bytes of `path`, a secret (the `what`) that only its owner, this user, may read.
-fn private(path: &Path, what: &str) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|e| local(format!("cannot open the {what} {}: {e}", path.display())))?;
-    let meta = file.metadata().map_err(|e| local(format!("cannot look at {}: {e}", path.display())))?;
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(local(format!(
-            "the {what} {} may be read by others (mode {mode:04o}), so it is not used: `chmod 600 {}`",
-            path.display(),
-            path.display()
-        )));
-    }
-    if meta.uid() != nix::unistd::geteuid().as_raw() {
-        return Err(local(format!("the {what} {} is not yours, so it is not used", path.display())));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE)
-        .read_to_end(&mut bytes)
-        .map_err(|e| local(format!("cannot read {}: {e}", path.display())))?;
-    Ok(bytes)
 }
 
 #[cfg(test)]

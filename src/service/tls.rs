@@ -4,8 +4,6 @@
 //! are with. A verified client certificate names its directory user by its e-mail address (an
 //! rfc822Name in its subject alternative names).
 
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,9 +13,14 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ServerConfig, WebPkiClientVerifier};
 
 use super::ServeError;
+use crate::private_file::{self, Rules};
 
-/// The most of a certificate, key or CA file read: far more than any of them needs.
-const MAX_FILE: u64 = 1 << 20;
+/// The files are the service's user's or root's (an administrator may install them), writable by
+/// nobody else, and the key readable by nobody else. A megabyte is far more than any chain or CA
+/// bundle needs, 64 KiB more than any key.
+const CERTIFICATE: Rules = Rules::shared("TLS certificate", 1 << 20).or_root();
+const CLIENT_CA: Rules = Rules::shared("client CA file", 1 << 20).or_root();
+const KEY: Rules = Rules::secret("TLS key", 64 * 1024).or_root();
 
 fn fail(message: String) -> ServeError {
     ServeError::Config(message)
@@ -29,8 +32,8 @@ pub fn server_config(
     key: &Path,
     client_ca: Option<&Path>,
 ) -> Result<Arc<ServerConfig>, ServeError> {
-    let chain = certificates(cert, "--tls-cert")?;
-    let key_pem = read_checked(key, true)?;
+    let chain = certificates(cert, CERTIFICATE, "--tls-cert")?;
+    let key_pem = private_file::read(key, KEY).map_err(|e| fail(e.to_string()))?;
     let key_der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
         fail(format!(
             "{} holds no private key in PEM ({e}): give the key of --tls-cert with --tls-key",
@@ -45,7 +48,7 @@ pub fn server_config(
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = RootCertStore::empty();
-            for der in certificates(ca, "--client-ca")? {
+            for der in certificates(ca, CLIENT_CA, "--client-ca")? {
                 roots
                     .add(der)
                     .map_err(|e| fail(format!("{} holds a certificate that is no CA ({e})", ca.display())))?;
@@ -66,8 +69,8 @@ pub fn server_config(
 }
 
 /// The certificates of a PEM file, at least one.
-fn certificates(path: &Path, flag: &str) -> Result<Vec<CertificateDer<'static>>, ServeError> {
-    let pem = read_checked(path, false)?;
+fn certificates(path: &Path, rules: Rules, flag: &str) -> Result<Vec<CertificateDer<'static>>, ServeError> {
+    let pem = private_file::read(path, rules).map_err(|e| fail(e.to_string()))?;
     let chain: Vec<CertificateDer<'static>> =
         CertificateDer::pem_slice_iter(&pem).collect::<Result<_, _>>().map_err(|e| {
             fail(format!("cannot read the certificates in {} ({e}): give PEM with {flag}", path.display()))
@@ -76,42 +79,6 @@ fn certificates(path: &Path, flag: &str) -> Result<Vec<CertificateDer<'static>>,
         return Err(fail(format!("{} holds no certificate in PEM: give one with {flag}", path.display())));
     }
     Ok(chain)
-}
-
-/// A file's bytes, once the file as opened is found to be the service's or root's, writable by
-/// nobody else and, for a `secret`, readable by nobody else.
-fn read_checked(path: &Path, secret: bool) -> Result<Vec<u8>, ServeError> {
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
-    // The file as opened is checked, not the path: nothing can be swapped in between.
-    let meta = file.metadata().map_err(|e| fail(format!("cannot look at {}: {e}", path.display())))?;
-    let me = nix::unistd::geteuid().as_raw();
-    if meta.uid() != me && meta.uid() != 0 {
-        return Err(fail(format!(
-            "{} belongs to {}, not to the service's user or root, so it is not trusted: `chown` it",
-            path.display(),
-            crate::os_user::named(meta.uid())
-        )));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(fail(format!(
-            "{} may be written by others (mode {mode:04o}), so it is not trusted: `chmod go-w {}`",
-            path.display(),
-            path.display()
-        )));
-    }
-    if secret && mode & 0o077 != 0 {
-        return Err(fail(format!(
-            "the key {} may be read by others (mode {mode:04o}): `chmod 600 {}`",
-            path.display(),
-            path.display()
-        )));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
-    Ok(bytes)
 }
 
 /// The e-mail address a verified client certificate names, lower-cased: the directory user it is.

@@ -138,6 +138,20 @@ fn a_key_others_may_read_keeps_the_service_from_starting() {
     assert!(line.contains("go together"), "{line}");
 }
 
+#[test]
+fn a_certificate_behind_a_symbolic_link_keeps_the_service_from_starting() {
+    let store = Store::init();
+    let pki = Pki::new();
+    let link = pki.path("server-link.pem");
+    std::os::unix::fs::symlink(pki.path("server.pem"), &link).unwrap();
+    let key = pki.path("server-key.pem");
+    let args =
+        ["--listen", "127.0.0.1:0", "--tls-cert", link.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let (code, line) = refused(&store, &args);
+    assert_eq!(code, 1, "{line}");
+    assert!(line.contains("symbolic link") && line.contains("server-link.pem"), "{line}");
+}
+
 fn dave_env(pki: &Pki) -> Vec<(&'static str, String)> {
     let path = |p: &str| pki.path(p).to_string_lossy().to_string();
     vec![("JITDESK_CERT", path("dave.pem")), ("JITDESK_KEY", path("dave-key.pem"))]

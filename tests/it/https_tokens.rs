@@ -6,6 +6,7 @@
 //! refuse a token's user as they refuse them on the socket; only the operator's token acts as
 //! someone else; and no secret reaches a log.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -297,4 +298,33 @@ fn the_dashboard_through_the_door_with_a_token_approves_by_keyboard() {
     assert_eq!(shown["jitRequestState"], "Approved", "{shown:#}");
     assert_eq!(shown["decision"]["by"], ALICE, "{shown:#}");
     assert_eq!(shown["decision"]["reason"], reason, "{shown:#}");
+}
+
+#[test]
+fn a_token_file_behind_a_symbolic_link_is_refused_before_anything_is_sent() {
+    // No service: the token file is refused before any connection is tried.
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "secret").unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("token-link");
+    std::os::unix::fs::symlink(&token, &link).unwrap();
+    std::fs::create_dir_all(dir.path().join("config/jitdesk")).unwrap();
+    std::fs::write(
+        dir.path().join("config/jitdesk/config.toml"),
+        format!("token_file = {:?}\n", link.display().to_string()),
+    )
+    .unwrap();
+    let nowhere = dir.path().join("none.redb");
+    let mut cmd = bare_command();
+    cmd.env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("JITDESK_URL", "https://127.0.0.1:9")
+        .arg("--store")
+        .arg(&nowhere)
+        .args(["request", "list"]);
+    let run = Run::from_cmd(&mut cmd);
+    assert_ne!(run.code, 0, "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("symbolic link") && line.contains("token-link"), "{line}");
+    assert!(!nowhere.exists(), "with a URL no store is opened or made here");
 }

@@ -186,6 +186,36 @@ fn the_host_key_is_private_and_pinned_across_restarts() {
 }
 
 #[test]
+fn a_host_key_or_operator_keys_behind_a_symbolic_link_keep_the_service_from_starting() {
+    // Both files are ours and private; only the link at their names is refused, and no ssh is needed.
+    let store = Store::init();
+    let key_file = store.dir.path().join("jitdesk.redb.ssh_host_ed25519_key");
+    let elsewhere = store.dir.path().join("host_key_elsewhere");
+    assert_eq!(store.run(&["serve", "--print-host-key"]).code, 0);
+    std::fs::rename(&key_file, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &key_file).unwrap();
+    let run = store.run(&["serve", "--print-host-key"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("symbolic link") && line.contains("ssh_host_ed25519_key"), "{line}");
+    assert!(std::fs::symlink_metadata(&key_file).unwrap().file_type().is_symlink(), "left as it is");
+
+    let keys = store.dir.path().join("operator_keys");
+    std::fs::write(
+        &keys,
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBTvFtLOZFtqVYuEf0WsQpQ4GR6mR59LEg4eUIeOc5HJ\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = store.dir.path().join("operator_keys_link");
+    std::os::unix::fs::symlink(&keys, &link).unwrap();
+    let run = store.run(&["serve", "--ssh", "127.0.0.1:0", "--operator-keys", link.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("symbolic link") && line.contains("operator_keys_link"), "{line}");
+}
+
+#[test]
 fn a_command_for_the_service_only_never_opens_the_store_itself() {
     let store = common::directory();
     let before = store.snapshot();

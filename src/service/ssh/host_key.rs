@@ -4,15 +4,17 @@
 //! read it can pose as the service, whoever chose it can read what clients send.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use russh::keys::ssh_key::LineEnding;
 use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::{HashAlg, PrivateKey};
 
-use crate::os_user::named;
+use crate::private_file::{self, Rules, Why};
 use crate::store::files::create_private_temp;
+
+/// A host key is a secret; an ed25519 key in OpenSSH's format is some 400 bytes.
+const HOST_KEY: Rules = Rules::secret("SSH host key", 64 * 1024);
 
 /// Where the host key of the service on `store` lives: `<store file>.ssh_host_ed25519_key`.
 pub fn path_for(store: &Path) -> PathBuf {
@@ -41,31 +43,13 @@ pub fn public_line(key: &PrivateKey) -> Result<(String, String), String> {
 /// Reads a key file only when it is a plain file of this process's user that nobody else may read
 /// or write.
 fn load(path: &Path) -> Result<PrivateKey, String> {
+    let bytes = private_file::read(path, HOST_KEY).map_err(|e| match e.why {
+        // The path is fixed beside the store: removing what is there is the way to a key.
+        Why::Link | Why::NotAFile(_) => format!("{e}, or remove it and a new key is made on the next start"),
+        _ => e.to_string(),
+    })?;
     let refuse = |why: String| format!("refusing the SSH host key {}: {why}", path.display());
-    let meta = std::fs::symlink_metadata(path).map_err(|e| refuse(e.to_string()))?;
-    if !meta.file_type().is_file() {
-        return Err(refuse(
-            "it is not a plain file; remove it and a new key is made on the next start".into(),
-        ));
-    }
-    let me = nix::unistd::geteuid().as_raw();
-    if meta.uid() != me {
-        return Err(refuse(format!(
-            "it belongs to {}, not to the service's user; remove it or give it to {}",
-            named(meta.uid()),
-            named(me)
-        )));
-    }
-    if meta.mode() & 0o077 != 0 {
-        return Err(refuse(format!(
-            "others may read or write it (mode {:04o}); make it private with chmod 600",
-            meta.mode() & 0o7777
-        )));
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .map_err(|e| refuse(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| refuse("it is not text".into()))?;
     PrivateKey::from_openssh(&text).map_err(|e| refuse(format!("it is not an OpenSSH private key ({e})")))
 }
 
@@ -90,7 +74,7 @@ fn create(path: &Path) -> Result<PrivateKey, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     #[test]
     fn a_key_is_made_private_once_and_read_again() {
@@ -119,6 +103,7 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o644);
         let link = path_for(&dir.path().join("k.redb"));
         std::os::unix::fs::symlink(&path, &link).unwrap();
-        assert!(load_or_create(&link).unwrap_err().contains("not a plain file"));
+        let e = load_or_create(&link).unwrap_err();
+        assert!(e.contains("symbolic link") && e.contains("a new key is made"), "{e}");
     }
 }

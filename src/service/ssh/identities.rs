@@ -3,8 +3,6 @@
 //! the door. The operator's keys come first, then the engine's users' keys and tenants' authorities.
 //! A key nobody owns is refused before any session opens.
 
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use russh::keys::ssh_key::AuthorizedKeys;
@@ -12,7 +10,11 @@ use russh::keys::ssh_key::public::KeyData;
 use russh::keys::{Certificate, PublicKey};
 
 use crate::engine::Engine;
-use crate::os_user::named;
+use crate::private_file::{self, Rules};
+
+/// Others may read the operator's keys (they are public keys) but only the service's user may
+/// write them; a megabyte holds thousands of keys.
+const OPERATOR_KEYS: Rules = Rules::shared("operator keys file", 1 << 20);
 
 /// Who a key proved to be: the service's operator (`None`) or a directory user (their UPN), as
 /// `identity::Peer::Known` takes it.
@@ -41,29 +43,9 @@ impl OperatorKeys {
     /// Reads `path`, which must be a plain file of the service's user that nobody else may write:
     /// whoever can write it becomes the operator.
     pub fn load(path: &Path) -> Result<OperatorKeys, String> {
+        let bytes = private_file::read(path, OPERATOR_KEYS).map_err(|e| e.to_string())?;
         let refuse = |why: String| format!("refusing the operator keys {}: {why}", path.display());
-        let meta = std::fs::symlink_metadata(path).map_err(|e| refuse(e.to_string()))?;
-        if !meta.file_type().is_file() {
-            return Err(refuse("it is not a plain file".into()));
-        }
-        let me = nix::unistd::geteuid().as_raw();
-        if meta.uid() != me {
-            return Err(refuse(format!(
-                "it belongs to {}, not to the service's user {}; whoever owns it decides who the operator is",
-                named(meta.uid()),
-                named(me)
-            )));
-        }
-        if meta.mode() & 0o022 != 0 {
-            return Err(refuse(format!(
-                "others may write it (mode {:04o}); make it writable by its owner only with chmod 600",
-                meta.mode() & 0o7777
-            )));
-        }
-        let mut text = String::new();
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_string(&mut text))
-            .map_err(|e| refuse(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|_| refuse("it is not text".into()))?;
         OperatorKeys::parse(&text).map_err(refuse)
     }
 
@@ -173,6 +155,6 @@ mod tests {
         assert_eq!(OperatorKeys::load(&path).unwrap().keys.len(), 1);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
         let e = OperatorKeys::load(&path).unwrap_err();
-        assert!(e.contains("mode 0666") && e.contains("chmod 600"), "{e}");
+        assert!(e.contains("mode 0666") && e.contains("chmod go-w"), "{e}");
     }
 }
