@@ -61,6 +61,10 @@ pub struct Facts {
     pub request: Option<RequestFacts>,
     /// Its words for people.
     pub message: Wording,
+    /// The labelled lines of its text (`Justification`, the text), for formats that lay them out
+    /// themselves; JSON has the facts themselves.
+    #[serde(skip)]
+    pub details: Vec<(String, String)>,
     /// The exact commands that decide the request, while it waits for a decision.
     pub commands: Vec<String>,
 }
@@ -172,8 +176,8 @@ impl Facts {
         };
         let request = notice.request.as_ref().map(|r| RequestFacts::of(r, now, waiting));
 
-        let mut text = format!("{sentence}\n\n");
-        let mut line = |label: &str, value: &str| text.push_str(&format!("{label:<15}{value}\n"));
+        let mut details: Vec<(String, String)> = Vec::new();
+        let mut line = |label: &str, value: &str| details.push((label.to_string(), value.to_string()));
         match &request {
             Some(r) => {
                 line("Request", &r.id.to_string());
@@ -211,6 +215,10 @@ impl Facts {
             line("Reason", reason);
         }
         line("At", &times.full(record.at));
+        let mut text = format!("{sentence}\n\n");
+        for (label, value) in &details {
+            text.push_str(&format!("{label:<15}{value}\n"));
+        }
         if let Some(r) = &request
             && !commands.is_empty()
         {
@@ -229,6 +237,7 @@ impl Facts {
             reason,
             request,
             message: Wording { subject: format!("{SUBJECT_PREFIX}{sentence}"), text },
+            details,
             commands,
         }
     }

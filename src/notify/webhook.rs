@@ -27,9 +27,9 @@ use crate::domain::text::shown;
 use crate::engine::outbox::Undelivered;
 
 /// The header with the delivery's idempotency key.
-pub const DELIVERY_HEADER: &str = "x-jitdesk-delivery";
+const DELIVERY_HEADER: &str = "x-jitdesk-delivery";
 /// The header with the body's signature.
-pub const SIGNATURE_HEADER: &str = "x-jitdesk-signature";
+const SIGNATURE_HEADER: &str = "x-jitdesk-signature";
 
 /// The body a webhook of `format` gets: `jitdesk` (the JSON programs read) as it is, or the message
 /// in a chat's shape.
@@ -52,14 +52,22 @@ fn mrkdwn(text: &str) -> String {
 }
 
 /// An Adaptive Card in the message envelope Teams incoming webhooks (Workflows) take: a bold
-/// subject, then each notice's text; commands in monospace so they copy as they are.
+/// subject, then each notice's sentence and its details as a fact set; commands in monospace so
+/// they copy as they are.
 fn teams_card(message: &Message) -> serde_json::Value {
     let mut body = vec![json!({
         "type": "TextBlock", "text": message.subject, "weight": "Bolder", "size": "Medium", "wrap": true,
     })];
     for notice in &message.notices {
-        let text = notice.message.text.split("\nTo approve").next().unwrap_or_default();
-        body.push(json!({ "type": "TextBlock", "text": text, "wrap": true, "separator": true }));
+        let facts: Vec<_> =
+            notice.details.iter().map(|(title, value)| json!({ "title": title, "value": value })).collect();
+        // A digest names each of its notices; one notice has its sentence as the card's title.
+        if message.notices.len() > 1 {
+            body.push(
+                json!({ "type": "TextBlock", "text": notice.message.subject, "wrap": true, "separator": true }),
+            );
+        }
+        body.push(json!({ "type": "FactSet", "facts": facts }));
         for command in &notice.commands {
             body.push(json!({ "type": "TextBlock", "text": command, "fontType": "Monospace", "wrap": true }));
         }
@@ -80,7 +88,7 @@ fn teams_card(message: &Message) -> serde_json::Value {
 }
 
 /// `sha256=` and the hex HMAC-SHA256 of `body` keyed with `secret`.
-pub fn signature(secret: &Secret, body: &[u8]) -> String {
+fn signature(secret: &Secret, body: &[u8]) -> String {
     // HMAC takes a key of any length.
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.0.as_bytes()).unwrap_or_else(|_| unreachable!());
     mac.update(body);

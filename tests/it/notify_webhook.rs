@@ -116,12 +116,14 @@ async fn teams_gets_an_adaptive_card_in_a_message() {
     let card = &attachment["content"];
     assert_eq!((card["type"].as_str(), card["version"].as_str()), (Some("AdaptiveCard"), Some("1.4")));
     let blocks = card["body"].as_array().unwrap();
-    assert!(blocks.iter().all(|b| b["type"] == "TextBlock"), "{card}");
+    assert!(blocks.iter().all(|b| b["type"] == "TextBlock" || b["type"] == "FactSet"), "{card}");
     assert!(blocks[0]["text"].as_str().unwrap().contains("asks for Owner on prod"), "{card}");
-    assert!(
-        blocks.iter().any(|b| b["text"].as_str().unwrap().contains("Justification  fix the outage")),
-        "{card}"
-    );
+    let facts = &blocks.iter().find(|b| b["type"] == "FactSet").expect("a fact set")["facts"];
+    let fact = |title: &str| {
+        facts.as_array().unwrap().iter().find(|f| f["title"] == title).map(|f| f["value"].clone())
+    };
+    assert_eq!(fact("Justification"), Some("fix the outage".into()), "{card}");
+    assert_eq!(fact("Decide by"), Some("2026-11-28 13:00 UTC (2h 13m left)".into()), "{card}");
     assert!(
         blocks
             .iter()
