@@ -98,3 +98,24 @@ async fn control_characters_in_a_justification_arrive_sanitized_by_mail() {
     assert!(harmless(&body), "{body}");
     assert!(body.contains(HOSTILE_SHOWN), "{body}");
 }
+
+#[tokio::test]
+async fn a_server_reached_by_a_name_other_than_loopback_must_offer_starttls() {
+    use std::net::ToSocketAddrs;
+    let sink = SmtpSink::start();
+    // This machine's name, when it resolves to the sink's address, is a host the rule does not
+    // take for loopback: the sink offers no STARTTLS, so nothing may be sent.
+    let name = std::fs::read_to_string("/etc/hostname").unwrap_or_default().trim().to_string();
+    let reaches_sink =
+        (name.as_str(), sink.addr.port()).to_socket_addrs().is_ok_and(|mut a| a.any(|a| a == sink.addr));
+    if name.is_empty() || name == "localhost" || !reaches_sink {
+        eprintln!("skipped: this machine's name does not resolve to 127.0.0.1");
+        return;
+    }
+    let url = format!("smtp://u@{name}:{}", sink.addr.port());
+    let failed =
+        couriers().send(&parcel(smtp(url, Some("hunter2")), to_decide("j"), true)).await.expect_err("plain");
+    assert!(failed.reason.contains("does not offer STARTTLS"), "{failed:?}");
+    assert!(!failed.reason.contains("hunter2"), "{}", failed.reason);
+    assert!(sink.mails().is_empty());
+}
