@@ -418,6 +418,31 @@ mod tests {
     }
 
     #[test]
+    fn every_other_kind_reads_as_its_notification_with_the_request_and_no_commands() {
+        let approved = request(RequestState::Approved, Some(t0()));
+        for (kind, action, state, reason) in [
+            (NoticeKind::Started, Action::AccessStarted, RequestState::Approved, None),
+            (NoticeKind::Ended, Action::AccessExpired, RequestState::Expired, None),
+            (NoticeKind::Revoked, Action::AccessRevoked, RequestState::Revoked, Some("done early")),
+            (NoticeKind::Canceled, Action::RequestCanceled, RequestState::Canceled, None),
+            (NoticeKind::TimedOut, Action::RequestTimedOut, RequestState::Timeout, None),
+        ] {
+            let r = AccessRequest { state, ..approved.clone() };
+            let record = record(action, "a@x.com", reason);
+            let sentence = Notification::of("p@x.com", &record, &r).message;
+            let notice = Notice { kind, record, request: Some(r), recipients: vec!["p@x.com".into()] };
+            let m = Message::of(&notice, t0(), &TimeStyle::utc(), Some("h:22"));
+            assert_eq!(m.subject, format!("jitdesk: {sentence}"), "{kind}");
+            assert!(m.text.starts_with(&format!("{sentence}\n\nRequest        1\n")), "{kind}: {}", m.text);
+            assert!(m.text.contains(&format!("State          {}\n", state.name())), "{kind}: {}", m.text);
+            assert!(m.notices[0].commands.is_empty() && !m.text.contains("ssh"), "{kind}: {}", m.text);
+            if let Some(reason) = reason {
+                assert!(m.text.contains(&format!("Reason         {reason}\n")), "{kind}: {}", m.text);
+            }
+        }
+    }
+
+    #[test]
     fn a_change_to_no_request_is_told_from_its_record() {
         let notice = Notice {
             kind: NoticeKind::PolicyChanged,
