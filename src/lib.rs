@@ -20,6 +20,7 @@ pub mod engine;
 pub mod json;
 pub(crate) mod json_writer;
 pub(crate) mod logging;
+pub mod notify;
 pub(crate) mod os_user;
 pub(crate) mod private_file;
 pub mod sample;

@@ -19,6 +19,7 @@ pub use backend::{Backend, Link, Open, Routed, SERVICE_ONLY_ENV, os_login};
 pub use error::{Error, Result};
 pub use events::{Change, Events};
 pub use remote::Remote;
+pub(crate) use remote::{client_config, loopback};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -167,7 +167,8 @@ fn bad_url(url: &str) -> Error {
     local(format!("JITDESK_URL must look like https://host:port, not `{}`", crate::domain::text::shown(url)))
 }
 
-fn loopback(host: &str) -> bool {
+/// Whether `host` names this machine: where plain text cannot be read on the way.
+pub(crate) fn loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
@@ -177,8 +178,9 @@ pub struct Identity {
     pub key: std::path::PathBuf,
 }
 
-/// TLS that trusts the certificates of `ca`, or else the web's usual roots, and shows `identity`.
-fn client_config(ca: Option<&Path>, identity: Option<&Identity>) -> Result<rustls::ClientConfig> {
+/// TLS that trusts the certificates of `ca`, or else the web's usual roots, and shows `identity`:
+/// every connection jitdesk opens over TLS (to a remote service, to a webhook) is set up here.
+pub(crate) fn client_config(ca: Option<&Path>, identity: Option<&Identity>) -> Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     match ca {
         Some(ca) => {

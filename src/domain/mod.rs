@@ -5,6 +5,7 @@ pub mod error;
 pub mod identity;
 pub mod known_text;
 pub mod list;
+pub mod message;
 pub mod model;
 pub mod notice;
 pub mod open_mode;

@@ -6,9 +6,12 @@
 pub mod alone;
 pub mod https;
 pub mod os_users;
+pub mod parcels;
 pub mod process;
+pub mod receiver;
 pub mod serve;
 pub mod service;
+pub mod smtp_sink;
 pub mod ssh;
 pub mod table;
 pub mod tmux;
