@@ -24,6 +24,9 @@ async fn every<T: Listed, F: Future<Output = Result<Page<T>>>>(
         after = page.next();
         items.extend(page.items);
         if after.is_none() {
+            // Grown page by page, the list has room for up to half as much again, and a dashboard
+            // keeps it until the next change: each session of a service would hold that room.
+            items.shrink_to_fit();
             return Ok(items);
         }
     }
