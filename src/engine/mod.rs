@@ -11,6 +11,7 @@ mod identity;
 mod limits;
 pub mod maintenance;
 mod queries;
+mod shared;
 pub mod storage;
 mod worker;
 mod writer;
@@ -59,6 +60,8 @@ struct Inner {
     fault: Arc<watch::Sender<Option<Error>>>,
     /// Queries run on the caller's thread (the read-only engine of one-shot callers).
     inline: bool,
+    /// Answers many callers hold at once, and the count of commits that says whether they hold.
+    shared: Arc<shared::Shared>,
 }
 
 impl Engine {
@@ -71,6 +74,7 @@ impl Engine {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let limits = Arc::new(RwLock::new(Limits::NONE));
         let fault = Arc::new(watch::Sender::new(None));
+        let shared = Arc::new(shared::Shared::default());
         let worker = Worker {
             storage: storage.clone(),
             clock: clock.clone(),
@@ -78,6 +82,7 @@ impl Engine {
             events: events.clone(),
             limits: limits.clone(),
             fault: fault.clone(),
+            shared: shared.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("jitdesk-store".into())
@@ -93,6 +98,7 @@ impl Engine {
                 limits,
                 fault,
                 inline: false,
+                shared,
             }),
         };
         engine.sync().await?;
@@ -126,6 +132,7 @@ impl Engine {
                 limits: Arc::new(RwLock::new(Limits::NONE)),
                 fault: Arc::new(watch::Sender::new(None)),
                 inline: true,
+                shared: Arc::default(),
             }),
         })
     }

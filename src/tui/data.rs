@@ -3,6 +3,7 @@
 //! redraws when one arrives.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -52,8 +53,9 @@ pub struct Snapshot {
     /// For a customer user: pending requests on the tenant's applications (the PIM view).
     /// For a publisher user: their own requests, newest first.
     pub requests: Vec<AccessRequest>,
-    /// Approved access that has not ended.
-    pub grants: Vec<AccessRequest>,
+    /// Approved access that has not ended; shared with the other dashboards of a local engine that
+    /// show the same viewer's.
+    pub grants: Arc<[AccessRequest]>,
     /// The newest audit records the user may see, newest first, at most `HISTORY` of them.
     pub audit: Vec<AuditRecord>,
     /// The user's newest notifications, newest first, at most `HISTORY` of them; none for the operator.
@@ -71,7 +73,7 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct Rest {
     /// Approved access that has not ended, as `Snapshot::grants`.
-    pub grants: Vec<AccessRequest>,
+    pub grants: Arc<[AccessRequest]>,
     /// The newest audit records, as `Snapshot::audit`.
     pub audit: Vec<AuditRecord>,
 }
@@ -192,7 +194,12 @@ impl Snapshot {
         let viewer = me.map_or(Viewer::Operator, |user| Viewer::User(user.upn.clone()));
         let viewer = &viewer;
         Ok(Rest {
-            grants: every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?,
+            grants: match backend {
+                Backend::Local(engine) => engine.all_grants(viewer).await?,
+                Backend::Remote(_) => {
+                    every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?.into()
+                }
+            },
             audit: backend.audit(viewer, Paging::first(HISTORY)).await?.items,
         })
     }
