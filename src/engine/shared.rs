@@ -9,14 +9,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use super::queries::Viewer;
 use crate::domain::AccessRequest;
 
+/// Each viewer's current grants while a caller holds them, with the count of commits seen before
+/// they were read.
+type HeldGrants = HashMap<Viewer, (u64, Weak<[AccessRequest]>)>;
+
 /// The answers held, and how new they are.
 #[derive(Default)]
 pub(super) struct Shared {
     /// Transactions committed so far: what is read after seeing this count is at least that new.
     commits: AtomicU64,
-    /// Each viewer's current grants while a caller holds them, with the count seen before they
-    /// were read.
-    grants: Mutex<HashMap<Viewer, (u64, Weak<[AccessRequest]>)>>,
+    grants: Mutex<HeldGrants>,
 }
 
 impl Shared {
@@ -51,7 +53,7 @@ impl Shared {
         held.insert(viewer.clone(), (seen, Arc::downgrade(grants)));
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Viewer, (u64, Weak<[AccessRequest]>)>> {
+    fn lock(&self) -> MutexGuard<'_, HeldGrants> {
         // A panic while it was held leaves whole entries: it is only ever read or replaced whole.
         self.grants.lock().unwrap_or_else(PoisonError::into_inner)
     }
