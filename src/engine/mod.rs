@@ -12,6 +12,7 @@ mod limits;
 pub mod maintenance;
 pub mod outbox;
 mod queries;
+mod shared;
 pub mod storage;
 mod worker;
 mod writer;
@@ -60,6 +61,8 @@ struct Inner {
     fault: Arc<watch::Sender<Option<Error>>>,
     /// Queries run on the caller's thread (the read-only engine of one-shot callers).
     inline: bool,
+    /// Answers many callers hold at once, and the count of commits that says whether they hold.
+    shared: Arc<shared::Shared>,
 }
 
 impl Engine {
@@ -72,6 +75,7 @@ impl Engine {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let limits = Arc::new(RwLock::new(Limits::NONE));
         let fault = Arc::new(watch::Sender::new(None));
+        let shared = Arc::new(shared::Shared::default());
         let worker = Worker {
             storage: storage.clone(),
             clock: clock.clone(),
@@ -79,6 +83,7 @@ impl Engine {
             events: events.clone(),
             limits: limits.clone(),
             fault: fault.clone(),
+            shared: shared.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("jitdesk-store".into())
@@ -94,6 +99,7 @@ impl Engine {
                 limits,
                 fault,
                 inline: false,
+                shared,
             }),
         };
         engine.sync().await?;
@@ -127,6 +133,7 @@ impl Engine {
                 limits: Arc::new(RwLock::new(Limits::NONE)),
                 fault: Arc::new(watch::Sender::new(None)),
                 inline: true,
+                shared: Arc::default(),
             }),
         })
     }

@@ -1,9 +1,11 @@
 //! Read-only questions, answered from a snapshot on a blocking thread so callers never wait on the writer.
 
 use super::Engine;
+use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules::{self, AccessStatus, Actor};
 use crate::domain::*;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::Result;
 use super::storage::Reads;
@@ -12,7 +14,7 @@ use super::storage::Reads;
 /// one, so no caller can forget to scope it: a directory user sees the applications their tenant is
 /// a party to (its customer or its publisher) and what happens on them; the operator, who manages
 /// the directory, sees everything and has to say so.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Viewer {
     /// The service's own user, who sees everything.
     Operator,
@@ -167,6 +169,39 @@ impl Engine {
     pub async fn grants(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AccessRequest>> {
         let (viewer, now) = (viewer.clone(), self.now());
         self.read(move |t| t.current_grants_in(now, scope(t, &viewer)?.as_ref(), &paging)).await
+    }
+
+    /// Every grant `grants` pages through, whole, as one answer; shared with whoever else asks as the
+    /// same viewer before the next commit (the dashboards of a service each keep them all).
+    pub async fn all_grants(&self, viewer: &Viewer) -> Result<Arc<[AccessRequest]>> {
+        // Seen before the read, so that what is read is at least as new as the count says.
+        let seen = self.inner.shared.commits();
+        // A read-only engine hears of no commit: it shares nothing.
+        let shares = !self.inner.inline;
+        if shares && let Some(kept) = self.inner.shared.grants(viewer, seen) {
+            return Ok(kept);
+        }
+        let (of, now) = (viewer.clone(), self.now());
+        let all: Arc<[AccessRequest]> = self
+            .read(move |t| {
+                let scope = scope(t, &of)?;
+                let mut all = Vec::new();
+                let mut paging = Paging::first(MAX_LIMIT);
+                loop {
+                    let page = t.current_grants_in(now, scope.as_ref(), &paging)?;
+                    paging.after = page.next();
+                    all.extend(page.items);
+                    if paging.after.is_none() {
+                        return Ok(all);
+                    }
+                }
+            })
+            .await?
+            .into();
+        if shares {
+            self.inner.shared.keep_grants(viewer, seen, &all);
+        }
+        Ok(all)
     }
 
     /// Whether a user has access to an application now, on an application the viewer may see.

@@ -83,6 +83,8 @@ pub(super) struct Worker {
     pub limits: Arc<RwLock<Limits>>,
     /// Why the thread stopped before it was asked to; None while it runs.
     pub fault: Arc<watch::Sender<Option<Error>>>,
+    /// Counts each commit, so that answers shared before it are read again.
+    pub shared: Arc<super::shared::Shared>,
 }
 
 /// Says that the store thread died when it unwinds from a panic nothing else caught.
@@ -198,6 +200,10 @@ impl Worker {
                 Err(e.clone())
             }
         };
+        // Counted before anyone hears of it: whoever reads after hearing reads it.
+        if committed.is_ok() {
+            self.shared.committed();
+        }
         // Events first: whoever subscribes after a command returned must not hear that command.
         for event in events {
             // No subscribers is fine: events are a courtesy, the store is the truth.

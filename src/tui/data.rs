@@ -3,6 +3,7 @@
 //! redraws when one arrives.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -24,6 +25,9 @@ async fn every<T: Listed, F: Future<Output = Result<Page<T>>>>(
         after = page.next();
         items.extend(page.items);
         if after.is_none() {
+            // Grown page by page, the list has room for up to half as much again, and a dashboard
+            // keeps it until the next change: each session of a service would hold that room.
+            items.shrink_to_fit();
             return Ok(items);
         }
     }
@@ -49,8 +53,9 @@ pub struct Snapshot {
     /// For a customer user: pending requests on the tenant's applications (the PIM view).
     /// For a publisher user: their own requests, newest first.
     pub requests: Vec<AccessRequest>,
-    /// Approved access that has not ended.
-    pub grants: Vec<AccessRequest>,
+    /// Approved access that has not ended; shared with the other dashboards of a local engine that
+    /// show the same viewer's.
+    pub grants: Arc<[AccessRequest]>,
     /// The newest audit records the user may see, newest first, at most `HISTORY` of them.
     pub audit: Vec<AuditRecord>,
     /// The user's newest notifications, newest first, at most `HISTORY` of them; none for the operator.
@@ -68,7 +73,7 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct Rest {
     /// Approved access that has not ended, as `Snapshot::grants`.
-    pub grants: Vec<AccessRequest>,
+    pub grants: Arc<[AccessRequest]>,
     /// The newest audit records, as `Snapshot::audit`.
     pub audit: Vec<AuditRecord>,
 }
@@ -189,7 +194,12 @@ impl Snapshot {
         let viewer = me.map_or(Viewer::Operator, |user| Viewer::User(user.upn.clone()));
         let viewer = &viewer;
         Ok(Rest {
-            grants: every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?,
+            grants: match backend {
+                Backend::Local(engine) => engine.all_grants(viewer).await?,
+                Backend::Remote(_) => {
+                    every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?.into()
+                }
+            },
             audit: backend.audit(viewer, Paging::first(HISTORY)).await?.items,
         })
     }

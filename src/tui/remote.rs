@@ -17,7 +17,7 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend as Draw, ClearType, CrosstermBackend, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::app::App;
 pub use super::capabilities::TermEnv;
@@ -99,7 +99,7 @@ pub fn run_remote(
         }
         let mouse = app.ui.mouse;
         let gone = |e: io::Error| hung_up(&format!("cannot write to it: {e}"));
-        let outbox = Arc::new(Outbox { tx: output, waiting: Mutex::new(Vec::new()) });
+        let outbox = Arc::new(Outbox::new(output));
         let mut out = ChannelOutput { outbox: outbox.clone(), written: Vec::new() };
         let input_outbox = outbox.clone();
         terminal::open_screen(&mut out, mouse).map_err(gone)?;
@@ -138,13 +138,23 @@ pub(crate) struct Outbox {
     tx: mpsc::Sender<Vec<u8>>,
     /// Written and not yet taken by the channel.
     waiting: Mutex<Vec<u8>>,
+    /// Told when bytes start to wait: the input's wait for them began before the frame was drawn,
+    /// and a frame drawn behind a full channel must go once it has room, not at the next key.
+    queued: Notify,
 }
 
 impl Outbox {
-    /// The waiting bytes, sent as soon as the channel has room; never while none wait.
+    /// Nothing waiting yet for `tx`.
+    pub(crate) fn new(tx: mpsc::Sender<Vec<u8>>) -> Outbox {
+        Outbox { tx, waiting: Mutex::new(Vec::new()), queued: Notify::new() }
+    }
+
+    /// The waiting bytes, sent as soon as the channel has room; while none wait, waits for some.
     pub(crate) async fn send_waiting(&self) {
-        if self.lock().is_empty() {
-            return std::future::pending().await;
+        // `notify_one` keeps its signal for a wait not yet begun, so bytes queued between the
+        // check and the wait are not missed.
+        while self.lock().is_empty() {
+            self.queued.notified().await;
         }
         // The receiver gone shows at the next write; until then nothing is lost by waiting.
         let Ok(permit) = self.tx.reserve().await else { return std::future::pending().await };
@@ -191,6 +201,7 @@ impl Write for ChannelOutput {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(chunk)) => {
                 *waiting = chunk;
+                self.outbox.queued.notify_one();
                 Ok(())
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
@@ -285,7 +296,7 @@ mod tests {
 
     fn output(capacity: usize) -> (ChannelOutput, Arc<Outbox>, mpsc::Receiver<Vec<u8>>) {
         let (tx, rx) = mpsc::channel(capacity);
-        let outbox = Arc::new(Outbox { tx, waiting: Mutex::new(Vec::new()) });
+        let outbox = Arc::new(Outbox::new(tx));
         (ChannelOutput { outbox: outbox.clone(), written: Vec::new() }, outbox, rx)
     }
 
@@ -306,6 +317,20 @@ mod tests {
         assert_eq!(rx.recv().await.as_deref(), Some(&b"twothree"[..]), "what waited, merged in order");
         send(&mut out, b"four").expect("room again");
         assert_eq!(rx.recv().await.as_deref(), Some(&b"four"[..]));
+    }
+
+    #[tokio::test]
+    async fn bytes_queued_while_a_send_already_waits_go_once_there_is_room() {
+        let (mut out, outbox, mut rx) = output(1);
+        let mut sending = pin!(outbox.send_waiting());
+        assert!((&mut sending).now_or_never().is_none(), "nothing waits yet");
+        send(&mut out, b"fills the channel").expect("sent");
+        send(&mut out, b"drawn behind it").expect("waits");
+        assert_eq!(rx.recv().await.as_deref(), Some(&b"fills the channel"[..]));
+        tokio::time::timeout(std::time::Duration::from_secs(20), sending)
+            .await
+            .expect("the wait begun before the bytes were queued sends them");
+        assert_eq!(rx.recv().await.as_deref(), Some(&b"drawn behind it"[..]));
     }
 
     #[tokio::test]

@@ -471,7 +471,7 @@ mod tests {
                 deployed_at: now,
             }],
             requests: pending.iter().map(|&id| request(id, RequestState::Pending)).collect(),
-            grants: vec![grant],
+            grants: vec![grant].into(),
             ..Default::default()
         }
     }
@@ -573,7 +573,7 @@ mod tests {
         let mut sooner = data.grants[0].clone();
         sooner.id = 8;
         sooner.duration = crate::domain::Period::from_secs(10);
-        data.grants.push(sooner);
+        data.grants = data.grants.iter().cloned().chain([sooner]).collect();
         app.on_snapshot(data);
         assert_eq!(shown(&app, Which::Tab(Tab::Access)), [8, 9]);
     }

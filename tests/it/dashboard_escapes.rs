@@ -198,7 +198,7 @@ fn world(me_publisher: bool) -> World {
             offers,
             apps,
             requests,
-            grants: vec![active, scheduled],
+            grants: vec![active, scheduled].into(),
             audit,
             notifications,
             seen_upto: 1,

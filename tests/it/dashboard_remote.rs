@@ -9,7 +9,7 @@ use std::time::Duration;
 use jitdesk::client::{Backend, Link};
 use jitdesk::config::Config;
 use jitdesk::domain::rules::Actor;
-use jitdesk::engine::{Engine, OpenMode, SystemClock, Viewer};
+use jitdesk::engine::{Decide, Engine, OpenMode, SystemClock, Viewer};
 use jitdesk::tui::Ending;
 use jitdesk::tui::remote::{RemoteTerminal, TermEnv, run_remote};
 use tokio::sync::{mpsc, watch};
@@ -48,13 +48,18 @@ impl Session {
     }
 
     async fn open_with(cols: u16, rows: u16, env: TermEnv, config: &Config) -> Session {
+        Session::open_holding(cols, rows, env, config, 64).await
+    }
+
+    /// A session whose output channel holds `chunks` chunks at most.
+    async fn open_holding(cols: u16, rows: u16, env: TermEnv, config: &Config, chunks: usize) -> Session {
         let dir = tempfile::tempdir().expect("a temp dir");
         let path = dir.path().join("store.redb");
         jitdesk::sample::create(&path, 0).await.expect("the sample store");
         let engine =
             Engine::open(&path, OpenMode::Existing, Arc::new(SystemClock)).await.expect("the store opens");
         let (keys, input) = mpsc::channel(16);
-        let (out, output) = mpsc::channel(64);
+        let (out, output) = mpsc::channel(chunks);
         let (size, sizes) = watch::channel((cols, rows));
         let term = RemoteTerminal { input, output: out, size: sizes, env, link: Link::Ssh };
         let actor = Actor::User(APPROVER.into());
@@ -172,6 +177,33 @@ async fn approving_by_keyboard_makes_the_engine_say_approved_and_the_engine_stay
     assert_eq!(detail.request.state.to_string(), "Approved");
     let decision = detail.request.decision.expect("a decision");
     assert_eq!((decision.by.as_str(), decision.reason.as_str()), (APPROVER, reason.as_str()));
+}
+
+#[tokio::test]
+async fn a_frame_drawn_while_the_output_is_full_arrives_without_a_key() {
+    let mut s = Session::open_holding(120, 35, env(&[]), &Config::default(), 1).await;
+    let screen = s.wait_screen("the pending requests", pending_shown).await;
+    let ids = row_ids(&screen);
+    let [first, second, ..] = ids[..] else { panic!("two pending rows:\n{screen}") };
+    let approver = Actor::User("bob@contoso.com".into());
+    let decide = |id| Decide { id, approve: true, reason: "approved elsewhere".into() };
+    s.engine.run(&approver, decide(first)).await.expect("Bob approves");
+    // Not read: the frame without the first row fills the channel.
+    let give_up = tokio::time::Instant::now() + PATIENCE;
+    while s.output.is_empty() {
+        assert!(tokio::time::Instant::now() < give_up, "no frame after the first approval");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    s.engine.run(&approver, decide(second)).await.expect("Bob approves");
+    // Time to draw the frame without the second row while the channel is still full.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.wait_screen("both approved rows to leave the list", |s| {
+        let shown = row_ids(s);
+        s.contains("Pending requests (") && !shown.contains(&first) && !shown.contains(&second)
+    })
+    .await;
+    s.press(b"q").await;
+    assert_eq!(s.ended().await.expect("q quits"), Ending::Quit);
 }
 
 #[tokio::test]

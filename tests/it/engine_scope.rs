@@ -1,14 +1,16 @@
 //! What each directory user may see: only the applications their tenant is a party to, read
 //! through those applications' own indexes, and walked part by part without gaps or repeats (so are
 //! the directory's lists and a user's notifications); grants listed until the moment they end; and
-//! the directory search, which finds a user by either their UPN or their name.
+//! the directory search, which finds a user by either their UPN or their name; and the whole list
+//! of grants, one copy for the callers of one viewer until the next commit.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{TimeDelta, TimeZone, Utc};
+use jitdesk::domain::rules::Actor;
 use jitdesk::domain::{Listed, Page, Paging, RequestState, Target};
-use jitdesk::engine::{Engine, ManualClock, Viewer};
+use jitdesk::engine::{Engine, ManualClock, Revoke, Viewer};
 use jitdesk::engine::{OpenMode, RequestFilter};
 
 #[tokio::test(flavor = "current_thread")]
@@ -222,5 +224,39 @@ async fn a_grant_is_listed_until_the_moment_it_ends_even_before_the_store_thread
     let after = listed().await;
     assert!(after.is_disjoint(&ending), "over at its end");
     assert_eq!(after.len(), grants.len() - ending.len(), "the others go on");
+    engine.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn whole_grants_are_one_copy_per_viewer_until_the_next_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let op = Viewer::Operator;
+
+    let first = engine.all_grants(&op).await.unwrap();
+    let paged = engine.grants(&op, Paging::first(1)).await.unwrap();
+    assert!(paged.more, "the sample has grants over more than one page of one");
+    assert_eq!(first.first(), paged.items.first(), "the same grants as the list, newest first");
+    assert!(Arc::ptr_eq(&first, &engine.all_grants(&op).await.unwrap()), "one copy while one is held");
+    let alice = engine.all_grants(&Viewer::User("alice@contoso.com".into())).await.unwrap();
+    assert!(!Arc::ptr_eq(&first, &alice), "each viewer has their own");
+
+    let revoked = first
+        .iter()
+        .find_map(|g| g.decision.as_ref().filter(|d| d.by.contains('@')).map(|d| (g.id, d.by.clone())))
+        .expect("a grant a person approved");
+    let revoke = Revoke { id: revoked.0, reason: "no longer needed".into() };
+    engine.run(&Actor::User(revoked.1), revoke).await.expect("its approver revokes it");
+    let after = engine.all_grants(&op).await.unwrap();
+    assert!(!Arc::ptr_eq(&first, &after), "a commit makes the next caller read again");
+    assert!(!after.iter().any(|g| g.id == revoked.0), "what the commit ended is gone");
+    assert_eq!(after.len(), first.len() - 1);
+    drop((first, after));
+    // Nobody holds the last copy: it went, and the next caller reads its own.
+    let again = engine.all_grants(&op).await.unwrap();
+    assert_eq!(Arc::strong_count(&again), 1);
     engine.close().await.unwrap();
 }
