@@ -15,12 +15,13 @@
 //!    not counted. Baseline: the same keys on the same user's dashboard in this process
 //!    (`tui::remote::run_remote` over in-memory channels, on the same store, before the service
 //!    starts): what SSH adds is the ratio of the p99s.
-//! 2. Idle SSH dashboards: 100 of the sample's publishers, each with a key of their own (one user may
-//!    hold only `MAX_SSH_SESSIONS_PER_USER`), each connected from its own loopback address (an
-//!    address may hold only `MAX_SSH_CONNECTIONS_PER_ADDR`), left on their first frame: the
-//!    service's resident memory growth per session (baseline: its memory before them), then its CPU
-//!    ticks over 10 s while nothing changes, with the frames the sessions received meanwhile: a
-//!    frame is a countdown's minute tick, whose cost the ticks then include.
+//! 2. Idle SSH dashboards: 100 new users of the sample's publisher (Litware, whose applications fill
+//!    their first tab; no requests, so no countdown that ticks every second), each with a key of their
+//!    own (one user may hold only `MAX_SSH_SESSIONS_PER_USER`), each connected from its own loopback
+//!    address (an address may hold only `MAX_SSH_CONNECTIONS_PER_ADDR`), left on their first frame:
+//!    the service's resident memory growth per session (baseline: its memory before them), then its
+//!    CPU ticks over 10 s while nothing changes, with the frames the sessions received meanwhile:
+//!    a frame there is the header clock's minute tick, whose cost the ticks then include.
 //! 3. Durable creation over HTTPS: 32 clients, each a publisher with an API token of its own on a
 //!    keep-alive TLS connection to `serve --listen` (a certificate made here by rcgen), each creating
 //!    requests on its own auto-approved application for 5 s; the service's per-requester limits are
@@ -46,7 +47,7 @@ use rcgen::{
 };
 use russh::ChannelMsg;
 use russh::keys::{PrivateKeyWithHashAlg, load_secret_key};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use tokio::sync::{mpsc, watch};
@@ -60,8 +61,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 const SCALE: usize = 100_000;
 /// The sample's approver of every synthetic manual application.
 const APPROVER: &str = "morgan@tailspin.com";
-/// The sample's synthetic publishers, who hold the idle dashboards.
-const PUBLISHERS: &str = "@litware.com";
+/// The sample's synthetic publisher, whose applications the idle dashboards list.
+const IDLE_TENANT: &str = "litware";
 const WIDTH: u16 = 100;
 const HEIGHT: u16 = 30;
 /// Keys timed (half down, half back up), after a few that warm the path up.
@@ -584,15 +585,10 @@ fn source(i: usize) -> Ipv4Addr {
 
 async fn idle(dir: &Path, service: &Service, table: &mut Table) {
     let mut c = Conn::open(&service.socket).await;
-    let path = format!("{}?search={PUBLISHERS}&limit={SESSIONS}", paths::USERS);
-    let listed = c.expect(200, Method::GET, &path, None, Value::Null).await;
-    let users: Vec<String> = listed
-        .as_array()
-        .expect("a list of users")
-        .iter()
-        .filter_map(|u| u["upn"].as_str().map(String::from))
-        .collect();
-    assert_eq!(users.len(), SESSIONS, "the sample has too few publishers: {listed}");
+    let users: Vec<String> = (0..SESSIONS).map(|i| format!("idle-{i:03}@{IDLE_TENANT}.com")).collect();
+    for upn in &users {
+        c.expect(201, Method::POST, paths::USERS, None, json!({"upn": upn, "tenant": IDLE_TENANT})).await;
+    }
     let mut keys = Vec::with_capacity(SESSIONS);
     for (i, upn) in users.iter().enumerate() {
         keys.push(give_key(dir, &service.socket, upn, &format!("idle-{i}")).await);
@@ -605,6 +601,8 @@ async fn idle(dir: &Path, service: &Service, table: &mut Table) {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib(service.pid);
+    let first = sessions[0].term.shown.screen().contents();
+    let title = first.lines().find(|l| l.contains("Applications (")).unwrap_or("(no applications title)");
     let per_session = (after - before) * 1024.0 / SESSIONS as f64;
 
     // Every session's output is read through the window, so that a tick's frames are seen.
@@ -641,7 +639,8 @@ async fn idle(dir: &Path, service: &Service, table: &mut Table) {
     }
     let hz = clock_ticks_per_second();
     println!(
-        "\n[2] idle: {SESSIONS} dashboards over SSH (one user and one source address each); RSS {:.1} -> {:.1} MiB ({:.2} MB each); {spent} CPU ticks ({:.0} ms) in {} s, {frames} frames drawn meanwhile{}",
+        "\n[2] idle: {SESSIONS} dashboards over SSH (one user and one source address each), the first showing {:?}; RSS {:.1} -> {:.1} MiB ({:.2} MB each); {spent} CPU ticks ({:.0} ms) in {} s, {frames} frames drawn meanwhile{}",
+        title.trim(),
         before / 1024.0,
         after / 1024.0,
         per_session / 1e6,
