@@ -660,7 +660,7 @@ async fn idle(dir: &Path, service: &Service, table: &mut Table) {
         match (frames, minute) {
             (0, _) => String::new(),
             (_, true) => format!(
-                " (a minute turned in the window, so the header's clock ticked; about {:.1} ms of CPU per frame)",
+                " (a minute turned in the window: up to {SESSIONS} frames are the header's clock, the rest the store changing; about {:.1} ms of CPU per frame)",
                 spent as f64 * 1000.0 / hz / frames as f64
             ),
             (_, false) => format!(
