@@ -346,10 +346,8 @@ async fn creation(service: &Service, dir: &Path, table: &mut Table) {
 
     // Durable: every 201 must be in the store, as the operator reads it back.
     let mut c = Conn::open(&service.socket).await;
-    let listed =
-        c.expect(200, Method::GET, "/v1/requests?state=Approved&limit=100000", None, Value::Null).await;
-    let stored: BTreeSet<u64> =
-        listed.as_array().expect("a list").iter().filter_map(|r| r["id"].as_u64()).collect();
+    let listed = c.all_requests("state=Approved").await;
+    let stored: BTreeSet<u64> = listed.iter().filter_map(|r| r["id"].as_u64()).collect();
     let missing = many.ids.iter().chain(&single.ids).filter(|id| !stored.contains(id)).count();
 
     println!(
@@ -695,9 +693,9 @@ async fn next_deadline(socket: &Path) -> Option<(DateTime<Utc>, u64)> {
     let mut c = Conn::open(socket).await;
     let mut next: Option<(DateTime<Utc>, u64)> = None;
     for state in ["Pending", "Approved"] {
-        let path = format!("/v1/requests?state={state}&limit=100000");
-        let listed = c.expect(200, Method::GET, &path, None, Value::Null).await;
-        let views: Vec<jitdesk::json::Request> = serde_json::from_value(listed).expect("requests");
+        let listed = c.all_requests(&format!("state={state}")).await;
+        let views: Vec<jitdesk::json::Request> =
+            serde_json::from_value(Value::Array(listed)).expect("requests");
         for view in views {
             let request = AccessRequest::from(view);
             if let Some((at, _)) = request.deadline()

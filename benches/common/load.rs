@@ -127,6 +127,27 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Every request the list `query` (`state=Approved`, say) gives the operator, walking the pages
+    /// by their last id, since a page holds at most `MAX_LIMIT`.
+    pub async fn all_requests(&mut self, query: &str) -> Vec<Value> {
+        let limit = jitdesk::domain::list::MAX_LIMIT;
+        let mut all: Vec<Value> = Vec::new();
+        loop {
+            let after =
+                all.last().and_then(|r| r["id"].as_u64()).map_or(String::new(), |id| format!("&after={id}"));
+            let path = format!("{CREATE}?{query}&limit={limit}{after}");
+            let page = self.expect(200, Method::GET, &path, None, Value::Null).await;
+            let page = page.as_array().cloned().unwrap_or_default();
+            let last = page.len() < limit;
+            all.extend(page);
+            if last {
+                return all;
+            }
+        }
+    }
+}
+
 /// Tenants, users, an offer and one auto-approved application per (publisher, application) of
 /// `people`, as the operator on the socket (itself for the directory, the customer's admin and a
 /// publisher through `X-Jitdesk-As` for the rest).
