@@ -3,7 +3,7 @@
 //!
 //! Run with `cargo bench --bench remote` (`-- keys idle https` runs only the figures named). A plain
 //! harness: it makes a store with `init --sample --scale 100000`, in which one approver,
-//! morgan@tailspin.com, has about 5,000 requests pending on the applications he approves. It prints
+//! morgan@tailspin.com, has 5,000 requests pending on the applications he approves. It prints
 //! the machine, a few lines per figure, then the table. It needs OpenSSH's ssh-keygen.
 //!
 //! 1. Key to frame over SSH: `jitdesk serve --ssh` with a key of the approver's (made by ssh-keygen,
@@ -20,8 +20,12 @@
 //!    own (one user may hold only `MAX_SSH_SESSIONS_PER_USER`), each connected from its own loopback
 //!    address (an address may hold only `MAX_SSH_CONNECTIONS_PER_ADDR`), left on their first frame:
 //!    the service's resident memory growth per session (baseline: its memory before them), then its
-//!    CPU ticks over 10 s while nothing changes, with the frames the sessions received meanwhile:
-//!    a frame there is the header clock's minute tick, whose cost the ticks then include.
+//!    CPU ticks over 10 s left alone, with the frames the sessions received meanwhile: a frame
+//!    there is the header clock's minute tick, or the store changing (the sample's pending requests
+//!    time out one by one), and the line says which, and the CPU per frame.
+//!
+//!    Reading: `met` is left blank for the CPU when frames were drawn; the ratio beside the memory
+//!    is the service's resident memory with the sessions over before them.
 //! 3. Durable creation over HTTPS: 32 clients, each a publisher with an API token of its own on a
 //!    keep-alive TLS connection to `serve --listen` (a certificate made here by rcgen), each creating
 //!    requests on its own auto-approved application for 5 s; the service's per-requester limits are
