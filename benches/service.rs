@@ -28,17 +28,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
+use hyper::Method;
 use hyper::body::{Bytes, Incoming};
-use hyper::client::conn::http1::SendRequest;
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
 use jitdesk::domain::{AccessRequest, Action, Target};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use tokio::net::UnixStream;
+use serde_json::Value;
 
 mod common;
+use common::load::{
+    Client, Conn, Created, LIFTED_LIMITS, Load, WARMUP, app, ask, build, drive, publisher, setup_directory,
+};
 use common::{Line, Table, describe_machine, jitdesk, ms, msf, p50, p99, per_second, percentile};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
@@ -46,8 +45,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 /// Concurrent creating clients, and how long they run.
 const CLIENTS: usize = 32;
 const LOAD: Duration = Duration::from_secs(5);
-/// Requests each client makes before the clock starts (connections warm, pages cached).
-const WARMUP: usize = 3;
 /// The one-client loop and the raw fsync loop (the latter run before and after the load).
 const SINGLE: Duration = Duration::from_secs(2);
 const FSYNC: Duration = Duration::from_millis(1500);
@@ -63,23 +60,9 @@ const IDLE_SUBSCRIBED: Duration = Duration::from_secs(16);
 /// After the last client leaves, before the first idle window: its connections close.
 const SETTLE: Duration = Duration::from_millis(500);
 
-const CUSTOMER: &str = "benchco";
-const PUBLISHER: &str = "benchpub";
-const ADMIN: &str = "admin@benchco.example";
-const OFFER: &str = "bench-offer";
-/// Requests ask for the application's maximum, so no grant made here ends during the run.
-const DURATION: &str = "PT8H";
 /// The publisher and application that feed the event figure.
 const EVENT_APP: &str = "bench-events";
 const EVENT_USER: &str = "events@benchpub.example";
-
-fn publisher(i: usize) -> String {
-    format!("pub{i:02}@benchpub.example")
-}
-
-fn app(i: usize) -> String {
-    format!("bench-{i:02}")
-}
 
 fn main() {
     let began = Instant::now();
@@ -99,7 +82,11 @@ fn main() {
     let mut table = Table::default();
     runtime.block_on(async {
         let t = Instant::now();
-        setup_directory(&service.socket).await;
+        let people: Vec<(String, String)> = (0..CLIENTS)
+            .map(|i| (publisher(i), app(i)))
+            .chain([(EVENT_USER.into(), EVENT_APP.into())])
+            .collect();
+        setup_directory(&service.socket, &people).await;
         println!(
             "\nsetup: bench directory ({CLIENTS}+1 publishers, as many auto-approved applications) in {}",
             ms(t.elapsed())
@@ -147,8 +134,7 @@ impl Service {
         // Each client creates requests as fast as it can: throughput is measured here, not the
         // per-requester limits, which are lifted.
         std::fs::create_dir_all(dir.join("jitdesk")).expect("a config folder");
-        let limits = "[limits]\nrequests_per_hour = 4000000000\nlive_grants = 4000000000\n";
-        std::fs::write(dir.join("jitdesk").join("config.toml"), limits).expect("the bench's config");
+        std::fs::write(dir.join("jitdesk").join("config.toml"), LIFTED_LIMITS).expect("the bench's config");
 
         let mut child = jitdesk(dir)
             .arg("--store")
@@ -200,122 +186,6 @@ impl Drop for Service {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// HTTP/1.1 over the socket: one hyper connection per client
-
-struct Conn {
-    sender: SendRequest<Full<Bytes>>,
-}
-
-struct Answer {
-    status: u16,
-    body: Bytes,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-fn build(method: Method, path: &str, as_user: Option<&str>, body: Bytes) -> Request<Full<Bytes>> {
-    let mut request = Request::builder().method(method).uri(path).header("host", "jitdesk");
-    if let Some(upn) = as_user {
-        request = request.header("x-jitdesk-as", upn);
-    }
-    request.body(Full::new(body)).expect("a well-formed request")
-}
-
-impl Conn {
-    async fn open(socket: &Path) -> Conn {
-        let stream = UnixStream::connect(socket).await.expect("the service accepts a connection");
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("an HTTP/1.1 handshake");
-        tokio::spawn(connection);
-        Conn { sender }
-    }
-
-    async fn call(&mut self, method: Method, path: &str, as_user: Option<&str>, body: Bytes) -> Answer {
-        self.sender.ready().await.expect("the connection stays open");
-        let response = self.sender.send_request(build(method, path, as_user, body)).await.expect("an answer");
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.expect("the whole body").to_bytes();
-        Answer { status, body }
-    }
-
-    /// A call that must answer `status`; its JSON.
-    async fn expect(
-        &mut self,
-        status: u16,
-        method: Method,
-        path: &str,
-        as_user: Option<&str>,
-        body: Value,
-    ) -> Value {
-        let body = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
-        let answer = self.call(method.clone(), path, as_user, body).await;
-        assert_eq!(answer.status, status, "{method} {path} as {as_user:?}: {}", answer.text());
-        answer.json()
-    }
-}
-
-/// Tenants, users, an offer and the applications, as the operator (itself for the directory, the
-/// customer's admin and a publisher through `X-Jitdesk-As` for the rest).
-async fn setup_directory(socket: &Path) {
-    let mut c = Conn::open(socket).await;
-    let post = Method::POST;
-    c.expect(
-        201,
-        post.clone(),
-        "/v1/tenants",
-        None,
-        json!({"id": CUSTOMER, "kind": "customer", "name": "Bench Co", "license": "p2"}),
-    )
-    .await;
-    c.expect(
-        201,
-        post.clone(),
-        "/v1/tenants",
-        None,
-        json!({"id": PUBLISHER, "kind": "publisher", "name": "Bench Publisher"}),
-    )
-    .await;
-    c.expect(201, post.clone(), "/v1/users", None, json!({"upn": ADMIN, "tenant": CUSTOMER, "admin": true}))
-        .await;
-    let people: Vec<(String, String)> =
-        (0..CLIENTS).map(|i| (publisher(i), app(i))).chain([(EVENT_USER.into(), EVENT_APP.into())]).collect();
-    for (upn, _) in &people {
-        c.expect(201, post.clone(), "/v1/users", None, json!({"upn": upn, "tenant": PUBLISHER})).await;
-    }
-    let offer = json!({"id": OFFER, "name": "Bench offer", "jitAvailable": true, "roles": ["Owner"]});
-    c.expect(201, post.clone(), "/v1/offers", Some(&publisher(0)), offer).await;
-    for (_, name) in &people {
-        let deploy = json!({"name": name, "offer": OFFER, "mode": "AutoApprove", "maxDuration": DURATION});
-        let app = c.expect(201, post.clone(), "/v1/applications", Some(ADMIN), deploy).await;
-        assert_eq!(app["jitAccessPolicy"]["jitApprovalMode"], "AutoApprove", "{app}");
-    }
-}
-
-fn ask(app: &str) -> Bytes {
-    Bytes::from(
-        json!({"app": app, "roles": ["Owner"], "duration": DURATION, "justification": "INC-1: service benchmark"})
-            .to_string(),
-    )
-}
-
-/// The part of a created request the bench looks at.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Created {
-    id: u64,
-    jit_request_state: String,
-    created_at: String,
-}
-
-// ---------------------------------------------------------------------------------------------------
 // 1. Durable creation: 32 clients vs one client vs raw fdatasync
 
 /// 4 KiB overwrites of a preallocated file, each followed by fdatasync, for `how_long`: the
@@ -347,65 +217,6 @@ fn fsync_loop(dir: &Path, how_long: Duration) -> Vec<f64> {
     drop(file);
     let _ = std::fs::remove_file(&path);
     took
-}
-
-#[derive(Default)]
-struct Load {
-    latencies: Vec<f64>,
-    /// When each answer came, in seconds from the start.
-    done: Vec<f64>,
-    /// Each answer's `createdAt`: requests committed together share their transaction's clock reading.
-    commits: Vec<String>,
-    ids: Vec<u64>,
-    failures: Vec<String>,
-    last: Option<Instant>,
-}
-
-impl Load {
-    fn absorb(&mut self, other: Load) {
-        self.latencies.extend(other.latencies);
-        self.done.extend(other.done);
-        self.commits.extend(other.commits);
-        self.ids.extend(other.ids);
-        self.failures.extend(other.failures);
-        self.last = self.last.max(other.last);
-    }
-
-    fn commits(&self) -> usize {
-        self.commits.iter().collect::<BTreeSet<_>>().len()
-    }
-
-    /// Answers per whole second of the run, to show a rate that drifts.
-    fn per_whole_second(&self) -> String {
-        let mut counts = BTreeMap::new();
-        for t in &self.done {
-            *counts.entry(*t as u64).or_insert(0usize) += 1;
-        }
-        let whole = self.done.iter().copied().fold(0.0, f64::max) as u64;
-        counts.range(..whole).map(|(_, n)| n.to_string()).collect::<Vec<_>>().join(", ")
-    }
-}
-
-/// One client: its connection, creating on its own application as its own publisher until `until`.
-async fn creator(mut conn: Conn, upn: String, app: String, start: Instant, until: Instant) -> Load {
-    let body = ask(&app);
-    let mut load = Load::default();
-    while Instant::now() < until {
-        let t = Instant::now();
-        let answer = conn.call(Method::POST, "/v1/requests", Some(&upn), body.clone()).await;
-        let done = Instant::now();
-        load.last = Some(done);
-        match (answer.status, serde_json::from_slice::<Created>(&answer.body)) {
-            (201, Ok(created)) if created.jit_request_state == "Approved" => {
-                load.latencies.push((done - t).as_secs_f64());
-                load.done.push((done - start).as_secs_f64());
-                load.commits.push(created.created_at);
-                load.ids.push(created.id);
-            }
-            (status, _) => load.failures.push(format!("{status}: {}", answer.text())),
-        }
-    }
-    load
 }
 
 /// What one run of clients got, and what it cost the service and the bench.
@@ -453,31 +264,16 @@ impl Run {
 /// `clients` connections (client i is publisher i on application i), warmed up, then all creating
 /// for `how_long`.
 async fn run_clients(service: &Service, clients: usize, how_long: Duration) -> Run {
-    let mut conns = Vec::new();
+    let mut warm = Vec::new();
     for i in 0..clients {
-        let mut conn = Conn::open(&service.socket).await;
-        for _ in 0..WARMUP {
-            let answer = conn.call(Method::POST, "/v1/requests", Some(&publisher(i)), ask(&app(i))).await;
-            assert_eq!(answer.status, 201, "warm-up request: {}", answer.text());
-        }
-        conns.push(conn);
+        let conn = Conn::open(&service.socket).await;
+        warm.push(Client { conn, as_user: Some(publisher(i)), app: app(i) }.warm().await);
     }
     let hz = clock_ticks_per_second();
     let (before, bench_before) = (snapshot(service.pid), cpu_ticks(Path::new("/proc/self/stat")));
-    let start = Instant::now();
-    let until = start + how_long;
-    let tasks: Vec<_> = conns
-        .into_iter()
-        .enumerate()
-        .map(|(i, conn)| tokio::spawn(creator(conn, publisher(i), app(i), start, until)))
-        .collect();
-    let mut load = Load::default();
-    for task in tasks {
-        load.absorb(task.await.expect("a client task"));
-    }
+    let (load, secs) = drive(warm, how_long).await;
     let service_cpu = quiet(&before, &snapshot(service.pid), hz);
     let bench_cpu = cpu_ticks(Path::new("/proc/self/stat")).saturating_sub(bench_before) as f64 / hz;
-    let secs = load.last.map_or(f64::NAN, |l| (l - start).as_secs_f64());
     Run { load, secs, service: service_cpu, bench_cpu }
 }
 
@@ -550,10 +346,8 @@ async fn creation(service: &Service, dir: &Path, table: &mut Table) {
 
     // Durable: every 201 must be in the store, as the operator reads it back.
     let mut c = Conn::open(&service.socket).await;
-    let listed =
-        c.expect(200, Method::GET, "/v1/requests?state=Approved&limit=100000", None, Value::Null).await;
-    let stored: BTreeSet<u64> =
-        listed.as_array().expect("a list").iter().filter_map(|r| r["id"].as_u64()).collect();
+    let listed = c.all_requests("state=Approved").await;
+    let stored: BTreeSet<u64> = listed.iter().filter_map(|r| r["id"].as_u64()).collect();
     let missing = many.ids.iter().chain(&single.ids).filter(|id| !stored.contains(id)).count();
 
     println!(
@@ -899,9 +693,9 @@ async fn next_deadline(socket: &Path) -> Option<(DateTime<Utc>, u64)> {
     let mut c = Conn::open(socket).await;
     let mut next: Option<(DateTime<Utc>, u64)> = None;
     for state in ["Pending", "Approved"] {
-        let path = format!("/v1/requests?state={state}&limit=100000");
-        let listed = c.expect(200, Method::GET, &path, None, Value::Null).await;
-        let views: Vec<jitdesk::json::Request> = serde_json::from_value(listed).expect("requests");
+        let listed = c.all_requests(&format!("state={state}")).await;
+        let views: Vec<jitdesk::json::Request> =
+            serde_json::from_value(Value::Array(listed)).expect("requests");
         for view in views {
             let request = AccessRequest::from(view);
             if let Some((at, _)) = request.deadline()

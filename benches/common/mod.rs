@@ -1,7 +1,9 @@
-//! What the benches share: the binary with a clean environment, the machine they ran on, medians and percentiles, units, and the table
-//! of figures each one prints at its end, so that every bench reports the same way.
+//! What the benches share: the binary with a clean environment, the machine they ran on, medians and percentiles, units, the table
+//! of figures each one prints at its end, so that every bench reports the same way, and (in `load`) the client load on the service.
 
 #![allow(dead_code)]
+
+pub mod load;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
