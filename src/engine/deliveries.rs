@@ -216,12 +216,12 @@ impl Command for Outcome {
 
 /// Records that a delivery was given up on, and tells its channel's tenant's admins in the app.
 fn give_up(w: &mut Writer<'_, '_>, failed: &Delivery, reason: &str) -> Result<()> {
+    // Filed under the change it failed to tell of (so its notification reads as that request's),
+    // but under no application: the channel's troubles are its tenant's, not the other party's.
     let told = w.tables.audit_record(failed.audit)?;
-    let target = told.as_ref().map_or(Target::Tenant(failed.tenant.clone()), |r| r.target.clone());
-    let app = told.and_then(|r| r.app);
+    let target = told.map_or(Target::Tenant(failed.tenant.clone()), |r| r.target);
     let why = format!("channel {}: {reason}", failed.channel);
     w.record(AuditEntry {
-        app: app.as_deref(),
         reason: Some(&why),
         after: Some(failed.idempotency_key()),
         ..AuditEntry::new(SYSTEM, Action::DeliveryFailed, target)

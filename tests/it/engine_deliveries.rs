@@ -147,6 +147,13 @@ async fn a_send_that_keeps_failing_is_given_up_and_the_tenants_admins_are_told()
     let log = engine.audit(&Viewer::Operator, Paging::first(5)).await.unwrap().items;
     let record = log.iter().find(|r| r.action == Action::DeliveryFailed).expect("an audit record");
     assert!(record.reason.as_deref().unwrap().contains("connection refused"));
+    // The other party to the request (the publisher) reads nothing of Contoso's channel.
+    let jitdesk::domain::Target::Request(id) = record.target else { panic!("{record:?}") };
+    let theirs = Viewer::User(FRANK.into());
+    let history = engine.request(&theirs, id).await.unwrap().history;
+    assert!(history.iter().all(|r| r.action != Action::DeliveryFailed), "{history:?}");
+    let their_log = engine.audit(&theirs, Paging::first(50)).await.unwrap().items;
+    assert!(their_log.iter().all(|r| r.action != Action::DeliveryFailed));
     engine.close().await.unwrap();
 }
 
@@ -259,5 +266,29 @@ async fn an_idle_worker_reads_nothing() {
     let settled = counting.1.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(counting.1.load(Ordering::SeqCst), settled, "neither the worker nor the store thread woke");
+    engine.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_mail_queued_before_its_kind_was_muted_is_still_sent() {
+    let (_dir, engine, clock) = sample().await;
+    let courier = Arc::new(TestCourier::default());
+    engine.run(&operator(), AddChannel { tenant: "contoso".into(), kind: smtp() }).await.unwrap();
+    let alice = "alice@contoso.com";
+    let change = ContactChange { digest_minutes: Some(Some(30)), ..email(alice) };
+    engine.run(&user(alice), SetContact { upn: alice.into(), change }).await.unwrap();
+    let frank =
+        NewUser { upn: FRANK.into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+    engine.run(&operator(), frank).await.unwrap();
+    engine.run(&user(FRANK), ask("contoso-crm")).await.unwrap();
+    let mute = ContactChange {
+        mute: vec![jitdesk::domain::delivery::NoticeKind::ToDecide],
+        ..ContactChange::default()
+    };
+    engine.run(&user(alice), SetContact { upn: alice.into(), change: mute }).await.unwrap();
+    engine.deliver_with(courier.clone(), RETRY).unwrap();
+    clock.advance(TimeDelta::minutes(31));
+    until(&engine, |d| d.iter().all(|d| matches!(d.state, DeliveryState::Sent { .. }))).await;
+    assert_eq!(courier.sent().len(), 1, "it was owed when it was queued");
     engine.close().await.unwrap();
 }
