@@ -3,8 +3,10 @@
 //! as events.
 
 mod backup;
+mod channels;
 mod clock;
 mod commands;
+mod deliveries;
 mod error;
 mod event;
 mod identity;
@@ -12,6 +14,7 @@ mod limits;
 pub mod maintenance;
 pub mod outbox;
 mod queries;
+mod queuing;
 mod shared;
 pub mod storage;
 mod worker;
@@ -24,6 +27,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{broadcast, oneshot, watch};
 
+pub use channels::{AddChannel, RemoveChannel, SetContact};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
 pub use event::Committed;
@@ -31,6 +35,7 @@ pub use identity::{AddCa, AddKey, NewSecret, RemoveCa, RemoveKey, RevokeToken};
 pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer};
 
+pub use crate::domain::delivery::{ContactChange, DeliveryFilter};
 pub use crate::domain::{OpenMode, RequestFilter};
 pub use crate::store::{holder_pid, probing};
 pub use error::{Error, Result, StoreError};
@@ -63,6 +68,10 @@ struct Inner {
     inline: bool,
     /// Answers many callers hold at once, and the count of commits that says whether they hold.
     shared: Arc<shared::Shared>,
+    /// Wakes the delivery worker to look for what is due (`sync` does, after a clock moved).
+    outbox_kick: Arc<tokio::sync::Notify>,
+    /// The delivery worker, once `deliver_with` started it.
+    outbox: Mutex<Option<deliveries::Outbox>>,
 }
 
 impl Engine {
@@ -100,6 +109,8 @@ impl Engine {
                 fault,
                 inline: false,
                 shared,
+                outbox_kick: Arc::default(),
+                outbox: Mutex::new(None),
             }),
         };
         engine.sync().await?;
@@ -134,6 +145,8 @@ impl Engine {
                 fault: Arc::new(watch::Sender::new(None)),
                 inline: true,
                 shared: Arc::default(),
+                outbox_kick: Arc::default(),
+                outbox: Mutex::new(None),
             }),
         })
     }
@@ -188,11 +201,14 @@ impl Engine {
         answer.await.map_err(|_| self.closed())?
     }
 
-    /// Returns after the store thread has processed everything due at the clock's current time.
+    /// Returns after the store thread has processed everything due at the clock's current time,
+    /// and wakes the delivery worker (if one runs) to send what is due by then.
     pub async fn sync(&self) -> Result<()> {
         let (reply, answer) = oneshot::channel();
         self.send(Msg::Sync(reply))?;
-        answer.await.map_err(|_| self.closed())
+        answer.await.map_err(|_| self.closed())?;
+        self.inner.outbox_kick.notify_one();
+        Ok(())
     }
 
     fn send(&self, message: Msg) -> Result<()> {
@@ -200,8 +216,13 @@ impl Engine {
         jobs.as_ref().ok_or(Error::Stopped)?.send(message).map_err(|_| self.closed())
     }
 
-    /// Stops the store thread and closes the file cleanly, so the next open needs no repair.
+    /// Stops the delivery worker (giving the sends under way a short while), then the store
+    /// thread, and closes the file cleanly, so the next open needs no repair.
     pub async fn close(self) -> Result<()> {
+        let outbox = self.inner.outbox.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(outbox) = outbox {
+            outbox.stop().await;
+        }
         // An engine that answers inline has no store thread to wait for: a thread borrowed from
         // the runtime's pool to close it would cost a one-shot command more than its query.
         if self.inner.inline {
