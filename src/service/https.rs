@@ -91,6 +91,11 @@ impl Door {
     /// The peer at the other end of a connection once its handshake is done, and the stream to
     /// serve; why not, when the handshake failed or took too long.
     pub async fn handshake(&self, stream: TcpStream, addr: IpAddr) -> Result<(Peer, Stream), String> {
+        // Answers are small and each waits on its request: Nagle's algorithm would hold an answer
+        // back until the client acknowledged the last one.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY on an HTTPS connection: {e}");
+        }
         let Some(acceptor) = &self.tls else {
             return Ok((Peer::Remote(addr), Stream::Plain(stream)));
         };

@@ -141,6 +141,12 @@ pub(super) async fn run<I: SshIdentities>(
                 continue;
             }
         };
+        // A keypress is a few bytes: without this, Nagle's algorithm holds each one back until the
+        // client's delayed acknowledgement of the last frame, tens of milliseconds per key. russh's
+        // own `nodelay` applies only to connections it accepts itself.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY on an SSH connection: {e}");
+        }
         let holder = Holder::Addr(peer.ip());
         if shared.failures.blocked(peer.ip(), Instant::now()) {
             fairness::log_refusal(&shared.refusals, &holder, || {
