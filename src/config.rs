@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::domain::delivery::Retry;
+use crate::domain::period::Period;
 use crate::domain::time_style::TimeStyle;
 use crate::engine::{Limits, maintenance};
 
@@ -58,6 +60,8 @@ pub struct Config {
     pub limits: Limits,
     /// `[store]`: how the store file is opened.
     pub store: StoreSettings,
+    /// `[deliveries]`: the outbox's retries and the SSH address notices quote.
+    pub deliveries: DeliverySettings,
 }
 
 /// `[store]`: how the store file is opened.
@@ -79,6 +83,42 @@ impl StoreSettings {
     /// Makes this the cache of every store this process opens from now on.
     pub fn apply(&self) {
         maintenance::set_cache_size(self.cache_mib.saturating_mul(1 << 20));
+    }
+}
+
+/// `[deliveries]`: how the outbox tries again, and what a notice tells people to run.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// How long after its change a notice is still tried; then it is given up and the tenant's
+    /// admins are told.
+    pub give_up_after: Period,
+    /// The wait after a first failed attempt, doubling after each further one (up to an hour).
+    pub first_retry: Period,
+    /// The SSH door's address as people reach it (`host:port`), for the commands a notice quotes.
+    pub ssh: Option<String>,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            give_up_after: Period::from_secs(Retry::DEFAULT.give_up_after.num_seconds()),
+            first_retry: Period::from_secs(Retry::DEFAULT.first.num_seconds()),
+            ssh: None,
+        }
+    }
+}
+
+impl DeliverySettings {
+    /// The outbox's retry rule: these waits, with the default's longest backoff (or the first
+    /// wait, when that is longer).
+    pub fn retry(&self) -> Retry {
+        let first = self.first_retry.to_delta().max(chrono::TimeDelta::seconds(1));
+        Retry {
+            first,
+            longest: Retry::DEFAULT.longest.max(first),
+            give_up_after: self.give_up_after.to_delta(),
+        }
     }
 }
 
@@ -105,6 +145,7 @@ impl Default for Config {
             keys: HashMap::new(),
             limits: Limits::default(),
             store: StoreSettings::default(),
+            deliveries: DeliverySettings::default(),
         }
     }
 }
@@ -225,6 +266,27 @@ mod tests {
         std::fs::write(&path, "[store]\ncache_mib = 16\n").unwrap();
         assert_eq!(Config::load(&path).unwrap().store.cache_mib, 16);
         std::fs::write(&path, "[store]\ncache = 16\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("line 2"));
+    }
+
+    #[test]
+    fn the_outbox_retries_as_configured_and_defaults_to_a_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(Config::load(&path).unwrap().deliveries.retry(), Retry::DEFAULT);
+        std::fs::write(
+            &path,
+            "[deliveries]\ngive_up_after = \"2h\"\nfirst_retry = \"1s\"\nssh = \"jit.example.com:2222\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap().deliveries;
+        let retry = c.retry();
+        assert_eq!(retry.give_up_after, chrono::TimeDelta::hours(2));
+        assert_eq!(retry.first, chrono::TimeDelta::seconds(1));
+        assert_eq!(retry.longest, Retry::DEFAULT.longest);
+        assert_eq!(c.ssh.as_deref(), Some("jit.example.com:2222"));
+        std::fs::write(&path, "[deliveries]\ngive_up_after = \"soon\"\n").unwrap();
         assert!(Config::load(&path).unwrap_err().contains("line 2"));
     }
 

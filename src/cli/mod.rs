@@ -382,10 +382,26 @@ async fn open_backend(
     remote: Option<&client::Remote>,
     open: Open,
 ) -> Result<Backend> {
-    match remote {
-        Some(remote) => Ok(Backend::Remote(client::Client::remote(remote.clone(), cli.as_user.as_deref()))),
-        None => Backend::open(path, service, cli.as_user.as_deref(), open, config).await,
+    let backend = match remote {
+        Some(remote) => Backend::Remote(client::Client::remote(remote.clone(), cli.as_user.as_deref())),
+        None => Backend::open(path, service, cli.as_user.as_deref(), open, config).await?,
+    };
+    // A process holding the store for writing sends what the outbox owes while no service runs;
+    // one that only asks questions leaves it for the next writer.
+    if let (Backend::Local(engine), Open::Existing | Open::Create) = (&backend, open) {
+        engine.deliver_with(deliveries(config, cli.utc).0, config.deliveries.retry())?;
     }
+    Ok(backend)
+}
+
+/// The couriers that carry the outbox's parcels, and how often to try, as config.toml says.
+fn deliveries(config: &Config, utc: bool) -> crate::service::Deliveries {
+    let couriers = crate::notify::Couriers::new(
+        Arc::new(SystemClock),
+        config.time_style(utc),
+        config.deliveries.ssh.clone(),
+    );
+    crate::service::Deliveries(Arc::new(couriers), config.deliveries.retry())
 }
 
 /// Runs `shown` while a store opened here is served on `socket`; the socket goes before this returns.
@@ -422,7 +438,7 @@ async fn serve(
         client_ca: asked.client_ca.or(config.client_ca.clone()),
         insecure: asked.insecure || config.insecure,
     };
-    match crate::service::serve(path, &socket, group, ssh, &remote).await {
+    match crate::service::serve(path, &socket, group, ssh, &remote, deliveries(config, false)).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(crate::service::ServeError::Store(e)) => Err(e.into()),
         Err(e) => Ok(fail(&e.to_string())),

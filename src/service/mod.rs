@@ -48,8 +48,10 @@ use crate::api::limits::{
 };
 use crate::api::paths;
 use crate::api::wire::ErrorKind;
+use crate::domain::delivery::Retry;
 use crate::domain::text::shown;
 use crate::engine::OpenMode;
+use crate::engine::outbox::Courier;
 use crate::engine::{Engine, SystemClock};
 use crate::logging::Throttle;
 use error::ApiError;
@@ -97,6 +99,10 @@ pub struct SshOptions {
     pub operator_keys: Option<std::path::PathBuf>,
 }
 
+/// What the service's outbox sends through, and how it tries again: made by whoever starts the
+/// service, which knows the couriers.
+pub struct Deliveries(pub Arc<dyn Courier>, pub Retry);
+
 /// Serves the store on the socket, on SSH and on HTTPS when asked, until SIGTERM or SIGINT, then
 /// stops cleanly: no new connections, requests in flight finish (for at most `SHUTDOWN_GRACE`),
 /// event streams end, the store closes, the socket file goes.
@@ -106,6 +112,7 @@ pub async fn serve(
     group: Option<&str>,
     ssh: SshOptions,
     remote: &https::Settings,
+    deliveries: Deliveries,
 ) -> Result<(), ServeError> {
     crate::logging::to_file();
     let open_files = fairness::raise_open_files();
@@ -140,7 +147,8 @@ pub async fn serve(
     };
     let engine = Engine::open(store, OpenMode::Existing, Arc::new(SystemClock)).await?;
     engine.set_limits(limits);
-    let mut socket = match socket::bind(socket_path, gid) {
+    let started = engine.deliver_with(deliveries.0, deliveries.1);
+    let mut socket = match started.map_err(ServeError::Store).and_then(|()| socket::bind(socket_path, gid)) {
         Ok(socket) => socket,
         Err(e) => {
             engine.close().await?;
