@@ -201,6 +201,50 @@ impl Contact {
     }
 }
 
+/// A change to someone's contact, as a door asks for it: `None` leaves a field as it is,
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactChange {
+    /// Their new address, or none to stop their mail.
+    #[serde(default, deserialize_with = "present")]
+    pub email: Option<Option<String>>,
+    /// Kinds to stop sending them.
+    #[serde(default)]
+    pub mute: Vec<NoticeKind>,
+    /// Kinds to send them again.
+    #[serde(default)]
+    pub unmute: Vec<NoticeKind>,
+    /// Minutes between their digests, or none for one message per notice.
+    #[serde(default, deserialize_with = "present")]
+    pub digest_minutes: Option<Option<u32>>,
+}
+
+/// A field that is there, even as `null` (which clears it), as opposed to one left out.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Which deliveries a list shows, newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryFilter {
+    /// Only those given up on.
+    pub failed_only: bool,
+}
+
+/// Whose deliveries a list walks: what a viewer may see decides it, so a list never reads
+/// another tenant's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryScope {
+    /// Every delivery (the operator).
+    All,
+    /// Those over one tenant's channels (its admins).
+    Tenant(String),
+    /// The mail addressed to one user.
+    To(String),
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "state")]

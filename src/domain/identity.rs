@@ -459,6 +459,9 @@ pub fn is_identity_action(action: Action) -> bool {
             | Action::TenantCaRemoved
             | Action::TokenCreated
             | Action::TokenRevoked
+            | Action::ChannelAdded
+            | Action::ChannelRemoved
+            | Action::ContactChanged
     )
 }
 

@@ -8,6 +8,7 @@ pub mod list;
 pub mod model;
 pub mod notice;
 pub mod open_mode;
+pub mod outbox_rules;
 pub mod period;
 pub mod rules;
 pub mod stamp;

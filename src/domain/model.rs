@@ -414,6 +414,18 @@ pub enum Action {
     /// A user or the operator revoked an API token.
     #[serde(rename = "token.revoke")]
     TokenRevoked,
+    /// A tenant admin or the operator added a channel that carries the tenant's notices.
+    #[serde(rename = "tenant.channel.add")]
+    ChannelAdded,
+    /// A tenant admin or the operator removed one of the tenant's channels.
+    #[serde(rename = "tenant.channel.remove")]
+    ChannelRemoved,
+    /// A user, their tenant's admin or the operator changed how the user is reached.
+    #[serde(rename = "user.contact")]
+    ContactChanged,
+    /// The outbox gave up on sending a notice over a channel.
+    #[serde(rename = "delivery.fail")]
+    DeliveryFailed,
 }
 
 impl Action {
@@ -439,6 +451,10 @@ impl Action {
             Action::TenantCaRemoved => "tenant.ca.remove",
             Action::TokenCreated => "token.create",
             Action::TokenRevoked => "token.revoke",
+            Action::ChannelAdded => "tenant.channel.add",
+            Action::ChannelRemoved => "tenant.channel.remove",
+            Action::ContactChanged => "user.contact",
+            Action::DeliveryFailed => "delivery.fail",
         }
     }
 }

@@ -60,12 +60,15 @@ pub(crate) fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant,
 /// find the right name.
 pub fn need_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<User, L::Error> {
     let upn = upn.trim().to_lowercase();
-    Ok(l.user(&upn)?.ok_or_else(|| {
-        RuleError::not_found(format!(
-            "no user `{}` in the directory: check the name with `jitdesk user search`",
-            shown(&upn)
-        ))
-    })?)
+    Ok(l.user(&upn)?.ok_or_else(|| no_user(&upn))?)
+}
+
+/// The refusal for a user who does not exist, or whom the asker may not see.
+pub fn no_user(upn: &str) -> RuleError {
+    RuleError::not_found(format!(
+        "no user `{}` in the directory: check the name with `jitdesk user search`",
+        shown(upn)
+    ))
 }
 
 /// The offer of this id, or a not-found refusal that says where to see the offers.

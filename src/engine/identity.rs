@@ -65,7 +65,7 @@ impl Command for RemoveKey {
 }
 
 /// The directory user behind a user actor (None for the operator), for rules that weigh a role.
-fn actor_user(t: &dyn super::storage::Reads, actor: &Actor) -> Result<Option<User>> {
+pub(super) fn actor_user(t: &dyn super::storage::Reads, actor: &Actor) -> Result<Option<User>> {
     match actor {
         Actor::User(_) => Ok(Some(rules::resolve(t, actor)?)),
         Actor::Operator(_) => Ok(None),
@@ -196,7 +196,7 @@ impl Command for RevokeToken {
 }
 
 /// The actor a viewer stands for in the identity rules, which weigh only who it is.
-fn as_actor(viewer: &Viewer) -> Actor {
+pub(super) fn as_actor(viewer: &Viewer) -> Actor {
     match viewer {
         Viewer::Operator => Actor::Operator(String::new()),
         Viewer::User(upn) => Actor::User(upn.clone()),

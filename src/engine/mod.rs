@@ -3,6 +3,7 @@
 //! as events.
 
 mod backup;
+mod channels;
 mod clock;
 mod commands;
 mod error;
@@ -12,6 +13,7 @@ mod limits;
 pub mod maintenance;
 pub mod outbox;
 mod queries;
+mod queuing;
 pub mod storage;
 mod worker;
 mod writer;
@@ -23,6 +25,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{broadcast, oneshot, watch};
 
+pub use channels::{AddChannel, RemoveChannel, SetContact};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
 pub use event::Committed;
@@ -30,6 +33,7 @@ pub use identity::{AddCa, AddKey, NewSecret, RemoveCa, RemoveKey, RevokeToken};
 pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer};
 
+pub use crate::domain::delivery::{ContactChange, DeliveryFilter};
 pub use crate::domain::{OpenMode, RequestFilter};
 pub use crate::store::{holder_pid, probing};
 pub use error::{Error, Result, StoreError};

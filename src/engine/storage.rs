@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::{Error, Result, StoreError};
 use super::maintenance::{Compacted, StoreInfo};
+use crate::domain::delivery::{Channel, Contact, Delivery, DeliveryFilter, DeliveryScope};
 use crate::domain::identity::{ApiToken, SshKey, TenantCa, TokenOwner};
 use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
@@ -148,6 +149,33 @@ pub trait Reads: Lookup<Error = Error> {
     fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>>;
     /// One owner's tokens (None: everyone's), in id order after the cursor.
     fn tokens_of(&self, owner: Option<&TokenOwner>, paging: &Paging<String>) -> Result<Page<ApiToken>>;
+    /// One audit record by id.
+    fn audit_record(&self, id: u64) -> Result<Option<AuditRecord>>;
+    /// Whom the change recorded under `audit` was told to (`add_notification`), at most `limit`,
+    /// in UPN order.
+    fn notified_of(&self, audit: u64, limit: usize) -> Result<Vec<String>>;
+    /// A channel by id, whichever tenant's it is.
+    fn channel(&self, id: u64) -> Result<Option<Channel>>;
+    /// One tenant's channels, in id order after the cursor.
+    fn channels_of(&self, tenant: &str, paging: &Paging<u64>) -> Result<Page<Channel>>;
+    /// A user's contact, if one was ever set.
+    fn contact(&self, upn: &str) -> Result<Option<Contact>>;
+    /// A delivery by id.
+    fn delivery(&self, id: u64) -> Result<Option<Delivery>>;
+    /// The deliveries of a scope the filter admits, newest first, older than the cursor; found
+    /// without reading another scope's.
+    fn deliveries(
+        &self,
+        scope: &DeliveryScope,
+        filter: DeliveryFilter,
+        paging: &Paging<u64>,
+    ) -> Result<Page<Delivery>>;
+    /// Queued deliveries whose next attempt is at or before `now`, the earliest first, at most `limit`.
+    fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>>;
+    /// When the earliest queued delivery is due, in milliseconds since the epoch.
+    fn next_delivery_at(&self) -> Result<Option<i64>>;
+    /// A user's queued mail over one channel, oldest first, at most `limit`.
+    fn queued_mail(&self, upn: &str, channel: u64, limit: usize) -> Result<Vec<Delivery>>;
 }
 
 /// The writes, inside one transaction. Each keeps every index its reads walk consistent.
@@ -190,6 +218,20 @@ pub trait Writes: Reads {
     /// Stores a token under its id, replacing any stored there; its hash and owner find it as
     /// they are now.
     fn put_token(&mut self, token: &ApiToken) -> Result<()>;
+    /// The id the next new channel gets: never one a channel had before.
+    fn next_channel_id(&self) -> Result<u64>;
+    /// Stores a channel under its id, replacing any stored there; its tenant's list holds it.
+    fn put_channel(&mut self, channel: &Channel) -> Result<()>;
+    /// Removes the channel of this id, if any, from every index.
+    fn remove_channel(&mut self, id: u64) -> Result<()>;
+    /// Stores a user's contact, replacing theirs.
+    fn put_contact(&mut self, upn: &str, contact: &Contact) -> Result<()>;
+    /// The id the next new delivery gets.
+    fn next_delivery_id(&self) -> Result<u64>;
+    /// Stores a delivery's new version; `old` is the version stored until now (None: a new one).
+    /// `due_deliveries` and `queued_mail` find it while it is queued, the failed lists once it
+    /// is given up on.
+    fn save_delivery(&mut self, old: Option<&Delivery>, new: &Delivery) -> Result<()>;
 }
 
 impl dyn Storage {

@@ -1,11 +1,14 @@
 //! What a command sees inside the write transaction: the tables, the batch's clock reading, and the
 //! audit and notification helpers that make every change leave its record in the same commit.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 
 use super::Result;
 use super::event::Committed;
 use super::limits::Limits;
+use super::queuing;
 use super::storage::Writes;
 use crate::domain::*;
 
@@ -15,6 +18,8 @@ pub struct Writer<'a, 't> {
     /// What one requester may ask for; none unless the engine was given limits.
     pub limits: Limits,
     events: &'a mut Vec<Committed>,
+    /// The (audit record, channel) pairs this transaction has queued a delivery for.
+    queued: HashSet<(u64, u64)>,
 }
 
 /// The parts of an audit record a command chooses; id, time and event are filled in here.
@@ -59,7 +64,7 @@ impl<'a, 't> Writer<'a, 't> {
         now: DateTime<Utc>,
         events: &'a mut Vec<Committed>,
     ) -> Self {
-        Writer { tables, now, limits: Limits::NONE, events }
+        Writer { tables, now, limits: Limits::NONE, events, queued: HashSet::new() }
     }
 
     pub fn record(&mut self, change: AuditEntry<'_>) -> Result<u64> {
@@ -81,14 +86,14 @@ impl<'a, 't> Writer<'a, 't> {
     }
 
     /// Notifies users about the change just recorded, a request's; what they read is worded from
-    /// its audit record (`Notification::of`).
+    /// its audit record (`Notification::of`). The deliveries it owes them are queued here too.
     pub fn notify(&mut self, to: &[String]) -> Result<()> {
         let Some(event) = self.events.last_mut() else { return Ok(()) };
         for upn in to {
             self.tables.add_notification(upn, event.record.id)?;
             event.notified.push(upn.clone());
         }
-        Ok(())
+        queuing::queue(self.tables, &event.record, to, self.now, &mut self.queued)
     }
 
     pub fn app_of(&self, request: &AccessRequest) -> Result<Application> {

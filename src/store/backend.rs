@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::tables::{Family, Tables, Write};
 use super::{Error, Store, guarded};
+use crate::domain::delivery::{Channel, Contact, Delivery, DeliveryFilter, DeliveryScope};
 use crate::domain::identity::{ApiToken, SshKey, TenantCa, TokenOwner};
 use crate::domain::rules::Lookup;
 use crate::domain::*;
@@ -224,6 +225,51 @@ impl<F: Family> Reads for On<'_, F> {
     fn tokens_of(&self, owner: Option<&TokenOwner>, paging: &Paging<String>) -> Result<Page<ApiToken>> {
         Ok(self.0.tokens_of(owner, paging)?)
     }
+
+    fn audit_record(&self, id: u64) -> Result<Option<AuditRecord>> {
+        Ok(self.0.audit_record(id)?)
+    }
+
+    fn notified_of(&self, audit: u64, limit: usize) -> Result<Vec<String>> {
+        Ok(self.0.notified_of(audit, limit)?)
+    }
+
+    fn channel(&self, id: u64) -> Result<Option<Channel>> {
+        Ok(self.0.channel(id)?)
+    }
+
+    fn channels_of(&self, tenant: &str, paging: &Paging<u64>) -> Result<Page<Channel>> {
+        Ok(self.0.channels_of(tenant, paging)?)
+    }
+
+    fn contact(&self, upn: &str) -> Result<Option<Contact>> {
+        Ok(self.0.contact(upn)?)
+    }
+
+    fn delivery(&self, id: u64) -> Result<Option<Delivery>> {
+        Ok(self.0.delivery(id)?)
+    }
+
+    fn deliveries(
+        &self,
+        scope: &DeliveryScope,
+        filter: DeliveryFilter,
+        paging: &Paging<u64>,
+    ) -> Result<Page<Delivery>> {
+        Ok(self.0.deliveries_in(scope, filter, paging)?)
+    }
+
+    fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
+        Ok(self.0.due_deliveries(now, limit)?)
+    }
+
+    fn next_delivery_at(&self) -> Result<Option<i64>> {
+        Ok(self.0.next_delivery_at()?)
+    }
+
+    fn queued_mail(&self, upn: &str, channel: u64, limit: usize) -> Result<Vec<Delivery>> {
+        Ok(self.0.queued_mail(upn, channel, limit)?)
+    }
 }
 
 impl Writes for On<'_, Write<'_>> {
@@ -285,5 +331,29 @@ impl Writes for On<'_, Write<'_>> {
 
     fn put_token(&mut self, token: &ApiToken) -> Result<()> {
         Ok(self.0.put_token(token)?)
+    }
+
+    fn next_channel_id(&self) -> Result<u64> {
+        Ok(self.0.next_channel_id()?)
+    }
+
+    fn put_channel(&mut self, channel: &Channel) -> Result<()> {
+        Ok(self.0.put_channel(channel)?)
+    }
+
+    fn remove_channel(&mut self, id: u64) -> Result<()> {
+        Ok(self.0.remove_channel(id)?)
+    }
+
+    fn put_contact(&mut self, upn: &str, contact: &Contact) -> Result<()> {
+        Ok(self.0.put_contact(upn, contact)?)
+    }
+
+    fn next_delivery_id(&self) -> Result<u64> {
+        Ok(self.0.next_delivery_id()?)
+    }
+
+    fn save_delivery(&mut self, old: Option<&Delivery>, new: &Delivery) -> Result<()> {
+        Ok(self.0.save_delivery(old, new)?)
     }
 }

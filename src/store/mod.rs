@@ -9,6 +9,7 @@ pub(crate) mod files;
 mod holder;
 mod identity;
 mod maintenance;
+mod outbox;
 mod read;
 mod tables;
 mod write;

@@ -21,7 +21,7 @@ type Ids<'a> = Box<dyn Iterator<Item = Result<u64>> + 'a>;
 
 /// The key range of ids under one prefix (`key` puts an id under it), walked newest first: every
 /// id, or those older than the cursor.
-fn under<K>(after: Option<u64>, key: impl Fn(u64) -> K) -> (Bound<K>, Bound<K>) {
+pub(super) fn under<K>(after: Option<u64>, key: impl Fn(u64) -> K) -> (Bound<K>, Bound<K>) {
     let upper = match after {
         Some(id) => Bound::Excluded(key(id)),
         None => Bound::Included(key(u64::MAX)),
@@ -279,7 +279,7 @@ impl<F: Family> Tables<F> {
         range.map(|e| self.need_audit(e?.0.value().1)).collect()
     }
 
-    fn need_audit(&self, id: u64) -> Result<AuditRecord> {
+    pub(super) fn need_audit(&self, id: u64) -> Result<AuditRecord> {
         match self.audit.get(id)? {
             Some(v) => decode("audit", &id, v.value()),
             None => Err(Error::Storage(format!("the audit index names record {id}, which is missing"))),

@@ -55,6 +55,28 @@ pub const TOKENS: Records<&str> = TableDefinition::new("tokens");
 pub const TOKENS_BY_HASH: TableDefinition<&str, &str> = TableDefinition::new("tokens_by_hash");
 /// (owner's key, token id): one owner's tokens (the operator's under the empty key).
 pub const TOKENS_BY_OWNER: Index<(&str, &str)> = TableDefinition::new("tokens_by_owner");
+/// (audit id, recipient): whom a change was told to, for the notices the outbox words from it.
+pub const NOTIFIED_BY_AUDIT: Index<(u64, &str)> = TableDefinition::new("notified_by_audit");
+/// Tenants' channels by id.
+pub const CHANNELS: Records<u64> = TableDefinition::new("channels");
+/// (tenant, channel id): one tenant's channels.
+pub const CHANNELS_BY_TENANT: Index<(&str, u64)> = TableDefinition::new("channels_by_tenant");
+/// Users' contacts by UPN.
+pub const CONTACTS: Records<&str> = TableDefinition::new("contacts");
+/// The outbox's deliveries by id.
+pub const DELIVERIES: Records<u64> = TableDefinition::new("deliveries");
+/// (next attempt in ms since the epoch, delivery id): the queued ones, the delivery worker's only
+/// view of time.
+pub const DELIVERIES_DUE: Index<(i64, u64)> = TableDefinition::new("deliveries_due");
+/// (channel's tenant, delivery id): what a tenant's admins see.
+pub const DELIVERIES_BY_TENANT: Index<(&str, u64)> = TableDefinition::new("deliveries_by_tenant");
+/// (addressee, delivery id): the mail a user was sent.
+pub const DELIVERIES_TO: Index<(&str, u64)> = TableDefinition::new("deliveries_to");
+/// (scope, delivery id) of those given up on, under each scope that lists them: "" for all,
+/// `t:` and the tenant, `u:` and the addressee.
+pub const DELIVERIES_FAILED: Index<(&str, u64)> = TableDefinition::new("deliveries_failed");
+/// (addressee, channel, delivery id) of queued mail: what a digest gathers.
+pub const MAIL_QUEUED: Index<(&str, u64, u64)> = TableDefinition::new("mail_queued");
 
 pub trait Family {
     type Table<K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>;
@@ -125,6 +147,26 @@ pub struct Tables<F: Family> {
     pub tokens_by_hash: F::Table<&'static str, &'static str>,
     /// `TOKENS_BY_OWNER`: (owner's key, token id).
     pub tokens_by_owner: F::Table<(&'static str, &'static str), ()>,
+    /// `NOTIFIED_BY_AUDIT`: (audit id, recipient).
+    pub notified_by_audit: F::Table<(u64, &'static str), ()>,
+    /// `CHANNELS`: channels by id.
+    pub channels: F::Table<u64, &'static [u8]>,
+    /// `CHANNELS_BY_TENANT`: (tenant, channel id).
+    pub channels_by_tenant: F::Table<(&'static str, u64), ()>,
+    /// `CONTACTS`: contacts by UPN.
+    pub contacts: F::Table<&'static str, &'static [u8]>,
+    /// `DELIVERIES`: deliveries by id.
+    pub deliveries: F::Table<u64, &'static [u8]>,
+    /// `DELIVERIES_DUE`: (next attempt in ms, delivery id) of queued deliveries.
+    pub deliveries_due: F::Table<(i64, u64), ()>,
+    /// `DELIVERIES_BY_TENANT`: (channel's tenant, delivery id).
+    pub deliveries_by_tenant: F::Table<(&'static str, u64), ()>,
+    /// `DELIVERIES_TO`: (addressee, delivery id).
+    pub deliveries_to: F::Table<(&'static str, u64), ()>,
+    /// `DELIVERIES_FAILED`: (scope, delivery id).
+    pub deliveries_failed: F::Table<(&'static str, u64), ()>,
+    /// `MAIL_QUEUED`: (addressee, channel, delivery id).
+    pub mail_queued: F::Table<(&'static str, u64, u64), ()>,
 }
 
 /// Every table, once: `Tables` is opened from this list, and a backup copies it, so neither can
@@ -156,7 +198,17 @@ macro_rules! each_table {
             cas_by_fingerprint CAS_BY_FINGERPRINT,
             tokens TOKENS,
             tokens_by_hash TOKENS_BY_HASH,
-            tokens_by_owner TOKENS_BY_OWNER
+            tokens_by_owner TOKENS_BY_OWNER,
+            notified_by_audit NOTIFIED_BY_AUDIT,
+            channels CHANNELS,
+            channels_by_tenant CHANNELS_BY_TENANT,
+            contacts CONTACTS,
+            deliveries DELIVERIES,
+            deliveries_due DELIVERIES_DUE,
+            deliveries_by_tenant DELIVERIES_BY_TENANT,
+            deliveries_to DELIVERIES_TO,
+            deliveries_failed DELIVERIES_FAILED,
+            mail_queued MAIL_QUEUED
         )
     };
 }

@@ -229,6 +229,7 @@ impl Tables<Write<'_>> {
     /// Tells a recipient of the change recorded under an audit id.
     pub fn add_notification(&mut self, to: &str, audit: u64) -> Result<()> {
         self.notified.insert((to, audit), ())?;
+        self.notified_by_audit.insert((audit, to), ())?;
         Ok(())
     }
 

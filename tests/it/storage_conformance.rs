@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use jitdesk::domain::identity;
 use jitdesk::domain::*;
+use jitdesk::domain::{delivery, identity};
 use jitdesk::engine::maintenance::StoreInfo;
 use jitdesk::engine::storage::{Reads, Storage, Writes};
 use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
@@ -867,4 +867,182 @@ fn identity_records_stay_unique_and_indexed(open: Open) {
 #[test]
 fn redb_keeps_identity_records_unique_and_indexed() {
     identity_records_stay_unique_and_indexed(redb);
+}
+
+fn channel(id: u64, tenant: &str) -> delivery::Channel {
+    delivery::Channel {
+        id,
+        tenant: tenant.into(),
+        kind: delivery::ChannelKind::Webhook {
+            url: format!("https://hooks.example.com/{id}"),
+            format: delivery::WebhookFormat::Jitdesk,
+            secret: delivery::Secret(format!("key {id}")),
+        },
+        added_by: "operator:root".into(),
+        added: at(id as i64),
+    }
+}
+
+fn queued(id: u64, channel: u64, tenant: &str, to: Option<&str>, next: i64) -> delivery::Delivery {
+    delivery::Delivery {
+        id,
+        channel,
+        tenant: tenant.into(),
+        to: to.map(str::to_string),
+        audit: 1,
+        kind: delivery::NoticeKind::ToDecide,
+        queued: at(0),
+        next_at: at(next),
+        attempts: 0,
+        state: delivery::DeliveryState::Queued,
+        last_error: None,
+    }
+}
+
+/// Every list of the outbox agrees with `model` (its deliveries by id): each scope newest first,
+/// walked one at a time; the failed lists; what is due, earliest first; the queued mail.
+fn check_outbox(t: &dyn Reads, model: &BTreeMap<u64, delivery::Delivery>) -> jitdesk::Result<()> {
+    use delivery::{DeliveryFilter, DeliveryScope, DeliveryState};
+    let scopes = [
+        (DeliveryScope::All, None, None),
+        (DeliveryScope::Tenant("cust".into()), Some("cust"), None),
+        (DeliveryScope::Tenant("pub".into()), Some("pub"), None),
+        (DeliveryScope::To("a@cust".into()), None, Some("a@cust")),
+        (DeliveryScope::To("p@pub".into()), None, Some("p@pub")),
+    ];
+    for (scope, tenant, to) in scopes {
+        for failed_only in [false, true] {
+            let filter = DeliveryFilter { failed_only };
+            let listed: Vec<u64> = walk(
+                1,
+                |d: &delivery::Delivery| d.id,
+                |p| t.deliveries(&scope, filter, &p).expect("a delivery list"),
+            )
+            .iter()
+            .map(|d| d.id)
+            .collect();
+            let expected: Vec<u64> = model
+                .values()
+                .rev()
+                .filter(|d| {
+                    tenant.is_none_or(|x| d.tenant == x) && to.is_none_or(|x| d.to.as_deref() == Some(x))
+                })
+                .filter(|d| !failed_only || matches!(d.state, DeliveryState::Failed { .. }))
+                .map(|d| d.id)
+                .collect();
+            assert_eq!(listed, expected, "{scope:?} failed only: {failed_only}");
+        }
+    }
+    for d in model.values() {
+        assert_eq!(t.delivery(d.id)?.as_ref(), Some(d));
+    }
+    let mut due: Vec<&delivery::Delivery> =
+        model.values().filter(|d| d.state == DeliveryState::Queued).collect();
+    due.sort_by_key(|d| (d.next_at, d.id));
+    assert_eq!(t.next_delivery_at()?, due.first().map(|d| d.next_at.timestamp_millis()));
+    let until = |secs| due.iter().filter(|d| d.next_at <= at(secs)).map(|d| d.id).collect::<Vec<_>>();
+    for secs in [0, 10, 100] {
+        let found: Vec<u64> = t.due_deliveries(at(secs), 100)?.iter().map(|d| d.id).collect();
+        assert_eq!(found, until(secs), "due at {secs}");
+    }
+    assert!(t.due_deliveries(at(100), 1)?.len() <= 1, "a batch is bounded");
+    let mail: Vec<u64> = model
+        .values()
+        .filter(|d| d.state == DeliveryState::Queued && d.to.as_deref() == Some("a@cust") && d.channel == 1)
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(t.queued_mail("a@cust", 1, 100)?.iter().map(|d| d.id).collect::<Vec<_>>(), mail);
+    Ok(())
+}
+
+fn outbox_records_stay_indexed(open: Open) {
+    use delivery::DeliveryState;
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+
+    // Channels: listed per tenant in id order with a cursor; ids are never given twice, even
+    // after the newest channel is removed.
+    assert_eq!(write(&s, |t| t.next_channel_id()), 1);
+    for (id, tenant) in [(1, "cust"), (2, "pub"), (3, "cust")] {
+        write(&s, |t| t.put_channel(&channel(id, tenant)));
+    }
+    let walked = walk(1, |c: &delivery::Channel| c.id, |p| read(&s, |t| t.channels_of("cust", &p)));
+    assert_eq!(walked, [channel(1, "cust"), channel(3, "cust")]);
+    assert_eq!(read(&s, |t| t.channel(2)), Some(channel(2, "pub")));
+    write(&s, |t| t.remove_channel(3));
+    assert_eq!(read(&s, |t| t.channels_of("cust", &Paging::default())).items, [channel(1, "cust")]);
+    assert_eq!(read(&s, |t| t.channel(3)), None);
+    assert_eq!(write(&s, |t| t.next_channel_id()), 4, "a removed channel's id is not given again");
+
+    // Contacts round-trip and are replaced whole.
+    let contact = delivery::Contact {
+        email: Some("a@cust.example".into()),
+        muted: vec![delivery::NoticeKind::Started],
+        digest_minutes: Some(15),
+    };
+    assert_eq!(read(&s, |t| t.contact("a@cust")), None);
+    write(&s, |t| t.put_contact("a@cust", &contact));
+    assert_eq!(read(&s, |t| t.contact("a@cust")), Some(contact.clone()));
+    write(&s, |t| t.put_contact("a@cust", &delivery::Contact::default()));
+    assert_eq!(read(&s, |t| t.contact("a@cust")), Some(delivery::Contact::default()));
+
+    // Deliveries: every list agrees with the records after each change of state.
+    let mut model = BTreeMap::new();
+    read(&s, |t| check_outbox(t, &model));
+    let first = [
+        queued(1, 1, "cust", Some("a@cust"), 10),
+        queued(2, 1, "cust", None, 5),
+        queued(3, 2, "pub", Some("p@pub"), 20),
+        queued(4, 1, "cust", Some("a@cust"), 10),
+    ];
+    for d in first {
+        assert_eq!(write(&s, |t| t.next_delivery_id()), d.id);
+        write(&s, |t| t.save_delivery(None, &d));
+        model.insert(d.id, d);
+        read(&s, |t| check_outbox(t, &model));
+    }
+    let changes = [
+        delivery::Delivery { state: DeliveryState::Sent { at: at(6) }, attempts: 1, ..model[&2].clone() },
+        delivery::Delivery {
+            next_at: at(50),
+            attempts: 1,
+            last_error: Some("down".into()),
+            ..model[&1].clone()
+        },
+        delivery::Delivery { state: DeliveryState::Failed { at: at(60) }, attempts: 2, ..model[&1].clone() },
+        delivery::Delivery { state: DeliveryState::Failed { at: at(60) }, attempts: 1, ..model[&3].clone() },
+    ];
+    for new in changes {
+        let old = model[&new.id].clone();
+        write(&s, |t| t.save_delivery(Some(&old), &new));
+        model.insert(new.id, new);
+        read(&s, |t| check_outbox(t, &model));
+    }
+
+    // Whom a change was told to is found from its record.
+    write(&s, |t| {
+        t.append_audit(&audit(1, Some("app1"), Target::Request(1)))?;
+        t.add_notification("q@pub", 1)?;
+        t.add_notification("a@cust", 1)
+    });
+    assert_eq!(read(&s, |t| t.notified_of(1, 10)), ["a@cust", "q@pub"]);
+    assert_eq!(read(&s, |t| t.notified_of(1, 1)), ["a@cust"], "bounded");
+    assert_eq!(read(&s, |t| t.audit_record(1)).map(|r| r.id), Some(1));
+
+    // All of it is there after opening again, and counted.
+    drop(s);
+    let s = open(dir.path());
+    read(&s, |t| check_outbox(t, &model));
+    assert_eq!(read(&s, |t| t.channels_of("cust", &Paging::default())).items, [channel(1, "cust")]);
+    let info = s.info().expect("the store says what it holds");
+    let entries = |name: &str| info.tables.iter().find(|t| t.name == name).map(|t| t.entries);
+    assert_eq!(entries("deliveries"), Some(4));
+    assert_eq!(entries("channels"), Some(2));
+    assert_eq!(entries("contacts"), Some(1));
+}
+
+#[test]
+fn redb_keeps_outbox_records_indexed() {
+    outbox_records_stay_indexed(redb);
 }
