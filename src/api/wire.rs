@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::delivery::{ChannelKind, MailRelay, Secret, WebhookFormat};
+use crate::domain::delivery::{ChannelKind, ContactChange, MailRelay, NoticeKind, Secret, WebhookFormat};
 use crate::domain::{Input, RuleError, User};
 
 /// The operator acts as a directory user by naming them in this header.
@@ -245,6 +245,52 @@ impl From<ChannelKind> for NewChannel {
                 NewChannel::Sendmail { program, from }
             }
             ChannelKind::Hook { program, args } => NewChannel::Hook { program, args },
+        }
+    }
+}
+
+/// The body of `PUT /v1/users/{upn}/contact`: only what it names changes. `email` and
+/// `digestMinutes` take `null` to clear them; absent, they stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactBody {
+    /// Where their mail goes; `null`: no mail.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub email: Option<Option<String>>,
+    /// Kinds of notice not to send them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mute: Vec<NoticeKind>,
+    /// Kinds of notice to send them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmute: Vec<NoticeKind>,
+    /// Minutes between digests; `null`: one message per notice.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub digest_minutes: Option<Option<u32>>,
+}
+
+/// A field that is there, `null` or not: absent is the only "leave it as it is".
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+impl From<ContactBody> for ContactChange {
+    fn from(body: ContactBody) -> Self {
+        ContactChange {
+            email: body.email,
+            mute: body.mute,
+            unmute: body.unmute,
+            digest_minutes: body.digest_minutes,
+        }
+    }
+}
+
+impl From<ContactChange> for ContactBody {
+    fn from(change: ContactChange) -> Self {
+        ContactBody {
+            email: change.email,
+            mute: change.mute,
+            unmute: change.unmute,
+            digest_minutes: change.digest_minutes,
         }
     }
 }

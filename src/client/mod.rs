@@ -11,6 +11,7 @@
 
 mod backend;
 mod backup;
+mod delivery;
 mod error;
 mod events;
 mod remote;
@@ -19,6 +20,7 @@ pub use backend::{Backend, Link, Open, Routed, SERVICE_ONLY_ENV, os_login};
 pub use error::{Error, Result};
 pub use events::{Change, Events};
 pub use remote::Remote;
+pub(crate) use remote::read_private;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

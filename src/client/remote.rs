@@ -207,7 +207,7 @@ fn client_config(ca: Option<&Path>, identity: Option<&Identity>) -> Result<rustl
                         cert.display()
                     ))
                 })?;
-            let key_der = PrivateKeyDer::from_pem_slice(&private(key, "key")?).map_err(|e| {
+            let key_der = PrivateKeyDer::from_pem_slice(&read_private(key, "key")?).map_err(|e| {
                 local(format!("{} holds no private key in PEM ({e}): check JITDESK_KEY", key.display()))
             })?;
             builder.with_client_auth_cert(chain, key_der).map_err(|e| {
@@ -236,7 +236,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// The token in `path`, a file its owner alone may read: a token others can read is anyone's.
 fn token_from(path: &Path) -> Result<String> {
-    let text = String::from_utf8(private(path, "token file")?)
+    let text = String::from_utf8(read_private(path, "token file")?)
         .map_err(|_| local(format!("{} holds no token", path.display())))?;
     let token = text.trim().to_string();
     if token.is_empty() {
@@ -246,7 +246,7 @@ fn token_from(path: &Path) -> Result<String> {
 }
 
 /// The bytes of `path`, a secret (the `what`) that only its owner, this user, may read.
-fn private(path: &Path, what: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_private(path: &Path, what: &str) -> Result<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path)
         .map_err(|e| local(format!("cannot open the {what} {}: {e}", path.display())))?;

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Listed;
 use crate::domain::delivery::{
     Channel as DomainChannel, ChannelKind, Contact as DomainContact, Delivery as DomainDelivery,
     DeliveryState, MailRelay, NoticeKind, WebhookFormat,
@@ -274,13 +273,6 @@ impl From<Delivery> for DomainDelivery {
             state,
             last_error: view.last_error,
         }
-    }
-}
-
-impl Listed for Delivery {
-    type Cursor = u64;
-    fn cursor(&self) -> u64 {
-        self.id
     }
 }
 
