@@ -462,6 +462,7 @@ pub fn is_identity_action(action: Action) -> bool {
             | Action::ChannelAdded
             | Action::ChannelRemoved
             | Action::ContactChanged
+            | Action::DeliveryFailed
     )
 }
 

@@ -6,6 +6,7 @@ mod backup;
 mod channels;
 mod clock;
 mod commands;
+mod deliveries;
 mod error;
 mod event;
 mod identity;
@@ -64,6 +65,10 @@ struct Inner {
     fault: Arc<watch::Sender<Option<Error>>>,
     /// Queries run on the caller's thread (the read-only engine of one-shot callers).
     inline: bool,
+    /// Wakes the delivery worker to look for what is due (`sync` does, after a clock moved).
+    outbox_kick: Arc<tokio::sync::Notify>,
+    /// The delivery worker, once `deliver_with` started it.
+    outbox: Mutex<Option<deliveries::Outbox>>,
 }
 
 impl Engine {
@@ -98,6 +103,8 @@ impl Engine {
                 limits,
                 fault,
                 inline: false,
+                outbox_kick: Arc::default(),
+                outbox: Mutex::new(None),
             }),
         };
         engine.sync().await?;
@@ -131,6 +138,8 @@ impl Engine {
                 limits: Arc::new(RwLock::new(Limits::NONE)),
                 fault: Arc::new(watch::Sender::new(None)),
                 inline: true,
+                outbox_kick: Arc::default(),
+                outbox: Mutex::new(None),
             }),
         })
     }
@@ -185,11 +194,14 @@ impl Engine {
         answer.await.map_err(|_| self.closed())?
     }
 
-    /// Returns after the store thread has processed everything due at the clock's current time.
+    /// Returns after the store thread has processed everything due at the clock's current time,
+    /// and wakes the delivery worker (if one runs) to send what is due by then.
     pub async fn sync(&self) -> Result<()> {
         let (reply, answer) = oneshot::channel();
         self.send(Msg::Sync(reply))?;
-        answer.await.map_err(|_| self.closed())
+        answer.await.map_err(|_| self.closed())?;
+        self.inner.outbox_kick.notify_one();
+        Ok(())
     }
 
     fn send(&self, message: Msg) -> Result<()> {
@@ -197,8 +209,13 @@ impl Engine {
         jobs.as_ref().ok_or(Error::Stopped)?.send(message).map_err(|_| self.closed())
     }
 
-    /// Stops the store thread and closes the file cleanly, so the next open needs no repair.
+    /// Stops the delivery worker (giving the sends under way a short while), then the store
+    /// thread, and closes the file cleanly, so the next open needs no repair.
     pub async fn close(self) -> Result<()> {
+        let outbox = self.inner.outbox.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(outbox) = outbox {
+            outbox.stop().await;
+        }
         // An engine that answers inline has no store thread to wait for: a thread borrowed from
         // the runtime's pool to close it would cost a one-shot command more than its query.
         if self.inner.inline {

@@ -157,7 +157,13 @@ impl Engine {
             {
                 return Err(rules::no_request(id).into());
             }
-            Ok(RequestDetail { history: t.history(id)?, request })
+            let mut history = t.history(id)?;
+            // A channel's failures are its tenant's business, which the other party to the
+            // request may not read.
+            if let Some(user) = &user {
+                history.retain(|r| crate::domain::identity::user_sees_record(&user.upn, r));
+            }
+            Ok(RequestDetail { history, request })
         })
         .await
     }

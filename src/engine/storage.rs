@@ -176,6 +176,8 @@ pub trait Reads: Lookup<Error = Error> {
     fn next_delivery_at(&self) -> Result<Option<i64>>;
     /// A user's queued mail over one channel, oldest first, at most `limit`.
     fn queued_mail(&self, upn: &str, channel: u64, limit: usize) -> Result<Vec<Delivery>>;
+    /// A tenant's admins, in UPN order, at most `limit`.
+    fn admins_of(&self, tenant: &str, limit: usize) -> Result<Vec<User>>;
 }
 
 /// The writes, inside one transaction. Each keeps every index its reads walk consistent.

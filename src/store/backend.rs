@@ -270,6 +270,10 @@ impl<F: Family> Reads for On<'_, F> {
     fn queued_mail(&self, upn: &str, channel: u64, limit: usize) -> Result<Vec<Delivery>> {
         Ok(self.0.queued_mail(upn, channel, limit)?)
     }
+
+    fn admins_of(&self, tenant: &str, limit: usize) -> Result<Vec<User>> {
+        Ok(self.0.admins_of(tenant, limit)?)
+    }
 }
 
 impl Writes for On<'_, Write<'_>> {

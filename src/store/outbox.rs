@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{decode, encode};
 use super::error::{Error, Result};
-use super::read::{ms, page, under};
+use super::read::{ms, named, page, under};
 use super::tables::{Family, Tables, Write};
 use crate::domain::delivery::{
     Channel, Contact, Delivery, DeliveryFilter, DeliveryScope, DeliveryState, NoticeKind,
@@ -200,6 +200,15 @@ impl<F: Family> Tables<F> {
     pub fn notified_of(&self, audit: u64, limit: usize) -> Result<Vec<String>> {
         let range = self.notified_by_audit.range((audit, "")..(audit.saturating_add(1), ""))?;
         range.take(limit).map(|e| Ok(e?.0.value().1.to_string())).collect()
+    }
+
+    /// A tenant's admins, in UPN order, at most `limit`. The directory keeps no index of users by
+    /// tenant, so this walks the users until it has `limit` of them: it is asked only when a
+    /// delivery is given up on.
+    pub fn admins_of(&self, tenant: &str, limit: usize) -> Result<Vec<User>> {
+        let admins =
+            named(&self.users, "users", &Paging::first(limit), |u: &User| u.admin && u.tenant == tenant)?;
+        Ok(admins.items)
     }
 
     /// One audit record by id.

@@ -35,6 +35,7 @@ mod dashboard_ssh;
 mod dashboard_terminals;
 mod dashboard_tour;
 mod doors_parity;
+mod engine_deliveries;
 mod engine_identity;
 mod engine_limits;
 mod engine_model;
