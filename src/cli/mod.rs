@@ -165,6 +165,14 @@ fn flags(input: Input) -> &'static str {
         Input::Approvers => "--approver",
         Input::RequestTimeout => "--request-timeout",
         Input::Roles => "--role",
+        Input::Email => "--email",
+        Input::Sender => "--from",
+        Input::Digest => "--digest",
+        Input::Muted => "--mute, --unmute",
+        Input::Location => "--webhook or --smtp",
+        Input::Program => "--sendmail or --hook",
+        Input::HookArgs => "--arg",
+        Input::Secret => "--secret-file or --password-file",
     }
 }
 

@@ -118,6 +118,12 @@ fn steps(s: &Store, secrets: &Path) -> Vec<String> {
     step(Some(DAVE), &["user", "contact", BOB]);
     step(Some(BOB), &["user", "set", BOB, "--mute", "bogus"]);
     step(Some(BOB), &["user", "set", BOB]);
+    step(Some(BOB), &["user", "set", BOB, "--digest", "0"]);
+    step(Some(BOB), &["user", "set", BOB, "--email", "not-an-address"]);
+    step(
+        Some(ALICE),
+        &["tenant", "channel", "add", "contoso", "--webhook", "ftp://chat.example", "--secret-file", &secret],
+    );
 
     // A request for contoso's approvers: a notice to each channel (the webhook) and to each
     // approver with an address (bob's mail over the SMTP relay).
@@ -177,7 +183,7 @@ fn delivery_commands_answer_alike_on_the_store_and_through_the_service() {
         "1 error: dave@fabrikam.com may not manage the channels of tenant contoso",
         "1 error: the file of --secret-file",
         "1 error: alice@contoso.com may not add a plain http:// webhook",
-        "1 error: alice@contoso.com may not add a hook",
+        "1 error: alice@contoso.com may not add a hook, which runs a program: only the operator can (--sendmail or --hook)",
         "1 error: alice@contoso.com may not add a sendmail channel",
         "0 added channel 2 to contoso: smtps://jit@mail.example:465 from jit@contoso.com",
         "0 added channel 3 to contoso: /bin/true -x",
@@ -196,6 +202,9 @@ fn delivery_commands_answer_alike_on_the_store_and_through_the_service() {
         "1 error: no user `bob@contoso.com`",
         "2 error: invalid value 'bogus' for '--mute <KIND>': unknown kind of notice",
         "2 error: the following required arguments were not provided",
+        "1 error: a digest every 0 minutes is out of range: give 1 to 1440 minutes (--digest)",
+        "1 error: `not-an-address` is not an e-mail address such as ana@contoso.com (--email)",
+        "1 error: the webhook URL `ftp://chat.example` must start with https:// or http:// (--webhook or --smtp)",
         "0 ",
         "0 [",
         "0 [",
