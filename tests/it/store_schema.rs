@@ -429,3 +429,31 @@ async fn a_store_without_the_identity_tables_gets_them_empty_on_open() {
     assert!(jitdesk::store::open_read_only(&path).unwrap().is_some(), "and read-only opens find them");
     shows_what_it_showed(&path).await;
 }
+
+#[tokio::test]
+async fn a_store_from_before_the_outbox_gets_its_tables_and_keeps_its_channels() {
+    use jitdesk::domain::delivery::{ChannelKind, Secret, WebhookFormat};
+    use jitdesk::domain::rules::Actor;
+    use jitdesk::engine::{AddChannel, DeliveryFilter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = schema_2_copy(&dir);
+    let clock = Arc::new(ManualClock::new(fixture_time()));
+    let engine = Engine::open(&path, OpenMode::Existing, clock.clone()).await.unwrap();
+    let tenant = engine.tenants(Paging::first(1)).await.unwrap().items.remove(0).id;
+    let kind = ChannelKind::Webhook {
+        url: "https://hooks.example.com/jit".into(),
+        format: WebhookFormat::Teams,
+        secret: Secret("key".into()),
+    };
+    let added = engine
+        .run(&Actor::Operator("root".into()), AddChannel { tenant: tenant.clone(), kind })
+        .await
+        .unwrap();
+    let none =
+        engine.deliveries(&Viewer::Operator, DeliveryFilter::default(), &Paging::first(10)).await.unwrap();
+    assert!(none.items.is_empty());
+    engine.close().await.unwrap();
+    let engine = Engine::open(&path, OpenMode::Existing, clock).await.unwrap();
+    assert_eq!(engine.channels(&Viewer::Operator, &tenant).await.unwrap(), [added]);
+    engine.close().await.unwrap();
+}
