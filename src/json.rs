@@ -6,7 +6,7 @@
 
 mod delivery;
 
-pub use delivery::{Channel, Contact, Delivery, State as DeliveryStateName, Target, format_name};
+pub use delivery::{Channel, Contact, Delivery, State as DeliveryState, Target};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -118,7 +118,7 @@ impl Channel {
 }
 
 /// A webhook format's name, as `--format` takes it.
-pub fn format_name(format: WebhookFormat) -> &'static str {
+fn format_name(format: WebhookFormat) -> &'static str {
     match format {
         WebhookFormat::Jitdesk => "jitdesk",
         WebhookFormat::Slack => "slack",
