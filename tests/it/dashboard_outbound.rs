@@ -101,3 +101,42 @@ fn records_without_deliveries_carry_no_mark_and_no_legend() {
     assert!(!line(&plain, "Audit log").contains("notices"), "{}", plain.join("\n"));
     assert!(line(&plain, "third-record").contains("request.create "), "{}", plain.join("\n"));
 }
+
+#[tokio::test]
+async fn a_snapshot_marks_the_record_whose_notice_was_queued() {
+    use jitdesk::domain::delivery::{ChannelKind, Secret, WebhookFormat};
+    use jitdesk::domain::rules::{Actor, NewRequest};
+    use jitdesk::engine::{AddChannel, Engine, OpenMode, SystemClock};
+
+    let store = crate::common::Store::new();
+    store.ok(&["init", "--sample"]);
+    let engine =
+        Engine::open(&store.path, OpenMode::Existing, std::sync::Arc::new(SystemClock)).await.expect("open");
+    let kind = ChannelKind::Webhook {
+        url: "https://chat.example/jit".into(),
+        format: WebhookFormat::Jitdesk,
+        secret: Secret("k".into()),
+    };
+    let alice = Actor::User("alice@contoso.com".into());
+    engine.run(&alice, AddChannel { tenant: "contoso".into(), kind }).await.expect("a channel");
+    let ask = NewRequest {
+        app: "contoso-crm-eu".into(),
+        roles: vec!["Owner".into()],
+        start: None,
+        duration: Period::from_hours(1),
+        justification: "sync".into(),
+        ticket: None,
+    };
+    let request = engine.run(&Actor::User("erin@fabrikam.com".into()), ask).await.expect("a request");
+    let snapshot = Snapshot::load(&engine, None).await.expect("a snapshot");
+    let created = snapshot
+        .audit
+        .iter()
+        .find(|a| a.action == Action::RequestCreated && a.target == Target::Request(request.id))
+        .expect("the request's record");
+    assert_eq!(snapshot.outbound.get(&created.id), Some(&Outbound::Queued), "{:?}", snapshot.outbound);
+    assert!(
+        snapshot.audit.iter().filter(|a| a.id != created.id).all(|a| !snapshot.outbound.contains_key(&a.id))
+    );
+    engine.close().await.expect("close");
+}
