@@ -4,6 +4,10 @@
 //! (`Deserialize`), and the ones a client turns into domain values convert back (`App` ->
 //! `Application`, `Request` -> `AccessRequest`, `Access` -> `AccessStatus`).
 
+mod delivery;
+
+pub use delivery::{Channel, Contact, Delivery, State as DeliveryState, Target};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

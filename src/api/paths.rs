@@ -58,8 +58,17 @@ pub const TOKENS: &str = "/v1/tokens";
 /// `POST` revokes an API token (its owner or the operator).
 pub const TOKEN_REVOKE: &str = "/v1/tokens/{id}/revoke";
 
+/// `GET` lists a tenant's notice channels; `POST` adds one (its admins or the operator).
+pub const CHANNELS: &str = "/v1/tenants/{id}/channels";
+/// `DELETE` removes one of a tenant's notice channels, by id (its admins or the operator).
+pub const CHANNEL: &str = "/v1/tenants/{id}/channels/{channel}";
+/// `GET` shows how a user is reached; `PUT` changes it (the user, their tenant's admins, the operator).
+pub const CONTACT: &str = "/v1/users/{upn}/contact";
+/// `GET`: the deliveries of notices the caller may see, newest first.
+pub const DELIVERIES: &str = "/v1/deliveries";
+
 /// Every route, for whoever needs them all (the router's tests, the document's).
-pub const ALL: [&str; 26] = [
+pub const ALL: [&str; 30] = [
     HEALTH,
     ME,
     TENANTS,
@@ -86,6 +95,10 @@ pub const ALL: [&str; 26] = [
     TENANT_CA,
     TOKENS,
     TOKEN_REVOKE,
+    CHANNELS,
+    CHANNEL,
+    CONTACT,
+    DELIVERIES,
 ];
 
 /// The socket beside a store: `<store file>.sock`.
@@ -145,6 +158,21 @@ pub fn token_revoke(id: &str) -> String {
     fill(TOKEN_REVOKE, id)
 }
 
+/// A tenant's notice channels' path.
+pub fn channels(tenant: &str) -> String {
+    fill(CHANNELS, tenant)
+}
+
+/// One of a tenant's notice channels' path.
+pub fn channel(tenant: &str, id: u64) -> String {
+    fill_each(CHANNEL, &[tenant, &id.to_string()])
+}
+
+/// A user's contact's path.
+pub fn contact(upn: &str) -> String {
+    fill(CONTACT, upn)
+}
+
 /// `pattern` with its one `{...}` segment replaced by `value`, percent-encoded.
 fn fill(pattern: &str, value: &str) -> String {
     fill_each(pattern, &[value])
@@ -202,6 +230,9 @@ mod tests {
         assert_eq!(user_key("d@x.com", "SHA256:a/b+c"), "/v1/users/d%40x.com/keys/SHA256%3Aa%2Fb%2Bc");
         assert_eq!(tenant_ca("fab", "SHA256:z"), "/v1/tenants/fab/cas/SHA256%3Az");
         assert_eq!(token_revoke("ab12"), "/v1/tokens/ab12/revoke");
+        assert_eq!(channels("fab"), "/v1/tenants/fab/channels");
+        assert_eq!(channel("fab", 7), "/v1/tenants/fab/channels/7");
+        assert_eq!(contact("d@x.com"), "/v1/users/d%40x.com/contact");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::delivery::{ChannelKind, ContactChange, MailRelay, NoticeKind, Secret, WebhookFormat};
 use crate::domain::{Input, RuleError, User};
 
 /// The operator acts as a directory user by naming them in this header.
@@ -166,4 +167,130 @@ pub struct Reload {
 pub struct PublicKey {
     /// `ssh-ed25519 AAAA... comment`, as in a .pub file.
     pub key: String,
+}
+
+/// The body that adds a channel to a tenant: what kind of channel, and everything it needs to send,
+/// secrets included (they go in and never come out: answers show only that one is set).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum NewChannel {
+    /// A signed POST of JSON to `url`.
+    Webhook {
+        /// Where the POST goes.
+        url: String,
+        /// How its body is shaped [default: jitdesk].
+        #[serde(default = "jitdesk_format")]
+        format: WebhookFormat,
+        /// The HMAC-SHA256 key the receiver checks the signature with.
+        secret: String,
+    },
+    /// Mail through an SMTP server.
+    Smtp {
+        /// `smtp://user@host:587` (STARTTLS) or `smtps://user@host:465` (TLS).
+        url: String,
+        /// The URL's user's password, if the server asks for one.
+        #[serde(default)]
+        password: Option<String>,
+        /// The sender's address.
+        from: String,
+    },
+    /// Mail through a local sendmail program (the operator only).
+    Sendmail {
+        /// The program's absolute path.
+        program: String,
+        /// The sender's address.
+        from: String,
+    },
+    /// A program run with each notice's JSON on its standard input (the operator only).
+    Hook {
+        /// The program's absolute path.
+        program: String,
+        /// Its arguments.
+        #[serde(default)]
+        args: Vec<String>,
+    },
+}
+
+fn jitdesk_format() -> WebhookFormat {
+    WebhookFormat::Jitdesk
+}
+
+impl From<NewChannel> for ChannelKind {
+    fn from(body: NewChannel) -> Self {
+        match body {
+            NewChannel::Webhook { url, format, secret } => {
+                ChannelKind::Webhook { url, format, secret: Secret(secret) }
+            }
+            NewChannel::Smtp { url, password, from } => {
+                ChannelKind::Mail(MailRelay::Smtp { url, password: password.map(Secret), from })
+            }
+            NewChannel::Sendmail { program, from } => {
+                ChannelKind::Mail(MailRelay::Sendmail { program, from })
+            }
+            NewChannel::Hook { program, args } => ChannelKind::Hook { program, args },
+        }
+    }
+}
+
+impl From<ChannelKind> for NewChannel {
+    fn from(kind: ChannelKind) -> Self {
+        match kind {
+            ChannelKind::Webhook { url, format, secret } => {
+                NewChannel::Webhook { url, format, secret: secret.0 }
+            }
+            ChannelKind::Mail(MailRelay::Smtp { url, password, from }) => {
+                NewChannel::Smtp { url, password: password.map(|p| p.0), from }
+            }
+            ChannelKind::Mail(MailRelay::Sendmail { program, from }) => {
+                NewChannel::Sendmail { program, from }
+            }
+            ChannelKind::Hook { program, args } => NewChannel::Hook { program, args },
+        }
+    }
+}
+
+/// The body of `PUT /v1/users/{upn}/contact`: only what it names changes. `email` and
+/// `digestMinutes` take `null` to clear them; absent, they stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactBody {
+    /// Where their mail goes; `null`: no mail.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub email: Option<Option<String>>,
+    /// Kinds of notice not to send them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mute: Vec<NoticeKind>,
+    /// Kinds of notice to send them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmute: Vec<NoticeKind>,
+    /// Minutes between digests; `null`: one message per notice.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub digest_minutes: Option<Option<u32>>,
+}
+
+/// A field that is there, `null` or not: absent is the only "leave it as it is".
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+impl From<ContactBody> for ContactChange {
+    fn from(body: ContactBody) -> Self {
+        ContactChange {
+            email: body.email,
+            mute: body.mute,
+            unmute: body.unmute,
+            digest_minutes: body.digest_minutes,
+        }
+    }
+}
+
+impl From<ContactChange> for ContactBody {
+    fn from(change: ContactChange) -> Self {
+        ContactBody {
+            email: change.email,
+            mute: change.mute,
+            unmute: change.unmute,
+            digest_minutes: change.digest_minutes,
+        }
+    }
 }

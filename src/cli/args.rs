@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::domain::list::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::when::parse_time;
 
+use crate::domain::delivery::{NoticeKind, WebhookFormat};
 use crate::domain::{ApprovalMode, License, Period, RequestState, TenantKind};
 
 /// Everything `jitdesk` takes on its command line: the global options and at most one command.
@@ -92,6 +93,17 @@ pub enum Command {
     /// Your notifications, newest first
     Notifications {
         /// Print JSON, with ARM's field names
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// The deliveries of notices you may see (mail, webhooks, hooks), newest first
+    Deliveries {
+        /// Only those given up on
+        #[arg(long)]
+        failed: bool,
+        /// Print JSON
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -183,6 +195,9 @@ impl Command {
                 | Command::Backup { .. }
                 | Command::User(UserCmd::Key(UserKeyCmd::List { .. }))
                 | Command::Tenant(TenantCmd::Ca(TenantCaCmd::List { .. }))
+                | Command::Tenant(TenantCmd::Channel(TenantChannelCmd::List { .. }))
+                | Command::User(UserCmd::Contact { .. })
+                | Command::Deliveries { .. }
                 | Command::Token(TokenCmd::List { .. })
         )
     }
@@ -219,6 +234,90 @@ pub enum TenantCmd {
     /// The SSH certificate authorities a tenant trusts for its users (its admins or the operator)
     #[command(subcommand)]
     Ca(TenantCaCmd),
+    /// Where a tenant's notices are sent: webhooks, mail relays, hooks (its admins or the operator)
+    #[command(subcommand)]
+    Channel(TenantChannelCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantChannelCmd {
+    /// Send the tenant's notices somewhere too: one of --webhook, --smtp, --sendmail or --hook
+    #[command(group(clap::ArgGroup::new("target").required(true).args(["webhook", "smtp", "sendmail", "hook"])))]
+    Add {
+        /// The tenant's id
+        tenant: String,
+        #[command(flatten)]
+        channel: ChannelArgs,
+        /// Print JSON (without the secret)
+        #[arg(long)]
+        json: bool,
+    },
+    /// A tenant's channels, never with their secrets
+    List {
+        /// The tenant's id
+        tenant: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop sending the tenant's notices over a channel
+    Remove {
+        /// The tenant's id
+        tenant: String,
+        /// The channel's id, as `tenant channel list` shows it
+        id: u64,
+    },
+}
+
+/// Where a channel sends, and what it needs to: exactly one of the four kinds.
+#[derive(Args, Debug)]
+#[group(skip)]
+pub struct ChannelArgs {
+    /// POST each notice as JSON to this URL, signed with --secret-file's key (http:// the operator only)
+    #[arg(long, value_name = "URL", requires = "secret_file")]
+    pub webhook: Option<String>,
+    /// With --webhook: the body's shape [default: jitdesk]
+    #[arg(long, requires = "webhook")]
+    pub format: Option<FormatArg>,
+    /// With --webhook: a private file holding the HMAC-SHA256 key the receiver checks
+    #[arg(long, value_name = "FILE", requires = "webhook")]
+    pub secret_file: Option<PathBuf>,
+    /// Mail users at their contact addresses through this SMTP server: smtp://USER@HOST:587
+    /// (STARTTLS) or smtps://USER@HOST:465 (TLS)
+    #[arg(long, value_name = "URL", requires = "from")]
+    pub smtp: Option<String>,
+    /// With --smtp: a private file holding the server's password
+    #[arg(long, value_name = "FILE", requires = "smtp")]
+    pub password_file: Option<PathBuf>,
+    /// Mail users through this local sendmail program (the operator only)
+    #[arg(long, value_name = "PROGRAM", requires = "from")]
+    pub sendmail: Option<String>,
+    /// With --smtp or --sendmail: the sender's address
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["webhook", "hook"])]
+    pub from: Option<String>,
+    /// Run this program with each notice's JSON on its standard input (the operator only)
+    #[arg(long, value_name = "PROGRAM")]
+    pub hook: Option<String>,
+    /// With --hook: an argument for the program (repeat for more)
+    #[arg(long = "arg", value_name = "A", requires = "hook", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum FormatArg {
+    Jitdesk,
+    Slack,
+    Teams,
+}
+
+impl From<FormatArg> for WebhookFormat {
+    fn from(format: FormatArg) -> Self {
+        match format {
+            FormatArg::Jitdesk => WebhookFormat::Jitdesk,
+            FormatArg::Slack => WebhookFormat::Slack,
+            FormatArg::Teams => WebhookFormat::Teams,
+        }
+    }
 }
 
 /// A public key given on the command line or in a file (as in a .pub file).
@@ -359,6 +458,44 @@ pub enum UserCmd {
     /// The SSH keys that identify a user at the SSH door
     #[command(subcommand)]
     Key(UserKeyCmd),
+    /// Change how a user is sent notices: their e-mail, the kinds they mute, a digest (yourself,
+    /// your tenant's users as its admin, anyone as the operator)
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true)
+        .args(["email", "no_email", "mute", "unmute", "digest", "no_digest"])))]
+    Set {
+        /// The user's UPN
+        upn: String,
+        /// Send their mail here
+        #[arg(long, value_name = "ADDR")]
+        email: Option<String>,
+        /// Send them no mail
+        #[arg(long, conflicts_with = "email")]
+        no_email: bool,
+        /// Do not send them this kind of notice (repeat for more): one of to-decide, decided,
+        /// canceled, started, ending-soon, ended, timed-out, revoked, policy-changed, delivery-failed
+        #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+        mute: Vec<NoticeKind>,
+        /// Send them this kind again (repeat for more)
+        #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+        unmute: Vec<NoticeKind>,
+        /// Gather their notices into one message every MINUTES
+        #[arg(long, value_name = "MINUTES")]
+        digest: Option<u32>,
+        /// One message per notice again
+        #[arg(long, conflicts_with = "digest")]
+        no_digest: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// How a user is sent notices
+    Contact {
+        /// The user's UPN [default: you]
+        upn: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -654,6 +791,13 @@ fn limit_help() -> String {
 fn parse_limit(text: &str) -> Result<usize, String> {
     let n = text.parse().map_err(|_| format!("`{}` is not a number", crate::domain::text::shown(text)))?;
     crate::domain::list::check_limit(Some(n)).map_err(|e| e.message)
+}
+
+fn parse_kind(text: &str) -> Result<NoticeKind, String> {
+    NoticeKind::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = NoticeKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown kind of notice; use one of {}", names.join(", "))
+    })
 }
 
 fn parse_state(text: &str) -> Result<RequestState, String> {

@@ -4,6 +4,7 @@
 
 pub(crate) mod args;
 mod decide;
+mod delivery;
 mod generate;
 mod identity;
 mod show;
@@ -164,6 +165,14 @@ fn flags(input: Input) -> &'static str {
         Input::Approvers => "--approver",
         Input::RequestTimeout => "--request-timeout",
         Input::Roles => "--role",
+        Input::Email => "--email",
+        Input::Sender => "--from",
+        Input::Digest => "--digest",
+        Input::Muted => "--mute, --unmute",
+        Input::Location => "--webhook or --smtp",
+        Input::Program => "--sendmail or --hook",
+        Input::HookArgs => "--arg",
+        Input::Secret => "--secret-file or --password-file",
     }
 }
 
@@ -615,6 +624,22 @@ async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Comma
         Command::User(UserCmd::Key(cmd)) => identity::user_key(backend, cli, cmd, &times).await,
         Command::Tenant(TenantCmd::Ca(cmd)) => identity::tenant_ca(backend, cli, cmd, &times).await,
         Command::Token(cmd) => identity::token(backend, cli, cmd, &times).await,
+        Command::Tenant(TenantCmd::Channel(cmd)) => delivery::tenant_channel(backend, cli, cmd).await,
+        Command::User(UserCmd::Set { upn, email, no_email, mute, unmute, digest, no_digest, json }) => {
+            let flags = delivery::ContactFlags {
+                email,
+                no_email: *no_email,
+                mute,
+                unmute,
+                digest: *digest,
+                no_digest: *no_digest,
+            };
+            delivery::set_contact(backend, cli, upn, flags, *json).await
+        }
+        Command::User(UserCmd::Contact { upn, json }) => delivery::contact(backend, cli, upn, *json).await,
+        Command::Deliveries { failed, json, page } => {
+            delivery::deliveries(backend, cli, *failed, *json, page, &times).await
+        }
     }
 }
 

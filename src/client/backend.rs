@@ -107,7 +107,7 @@ fn named(as_user: Option<&str>) -> Option<String> {
 
 /// Whom a command is sent as: a directory user is named; the operator acting as itself is not
 /// (the service knows its operator by the socket's peer credentials).
-fn header(actor: &Actor) -> Option<&str> {
+pub(super) fn header(actor: &Actor) -> Option<&str> {
     match actor {
         Actor::User(upn) => Some(upn),
         Actor::Operator(_) => None,
@@ -468,13 +468,13 @@ impl Backend {
 }
 
 /// A paging without a limit asks for as much as one answer may hold, here as from a service.
-fn whole<C>(paging: Paging<C>) -> Paging<C> {
+pub(super) fn whole<C>(paging: Paging<C>) -> Paging<C> {
     Paging { limit: Some(paging.limit.unwrap_or(MAX_LIMIT)), after: paging.after }
 }
 
 /// Whom a question is asked as: a directory user is named; the operator's view is asked without a
 /// name (a service answers a caller who is not its operator with that caller's own view).
-fn as_header(viewer: &Viewer) -> Option<&str> {
+pub(super) fn as_header(viewer: &Viewer) -> Option<&str> {
     match viewer {
         Viewer::User(upn) => Some(upn),
         Viewer::Operator => None,
@@ -482,7 +482,7 @@ fn as_header(viewer: &Viewer) -> Option<&str> {
 }
 
 /// One part of a list route's answer, asked as `as_user`: `query` and the paging as its query string.
-async fn list<T: DeserializeOwned, C: std::fmt::Display>(
+pub(super) async fn list<T: DeserializeOwned, C: std::fmt::Display>(
     client: &Client,
     as_user: Option<&str>,
     route: &str,

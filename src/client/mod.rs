@@ -11,6 +11,7 @@
 
 mod backend;
 mod backup;
+mod delivery;
 mod error;
 mod events;
 mod remote;

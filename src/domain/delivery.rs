@@ -295,6 +295,14 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
+/// Deliveries list newest first and walk on by id.
+impl super::Listed for Delivery {
+    type Cursor = u64;
+    fn cursor(&self) -> u64 {
+        self.id
+    }
+}
+
 impl Delivery {
     /// What receivers use to drop a repeat: the same for every attempt of this delivery, different
     /// for every other. Mail carries it in `Message-ID`, a webhook in `X-Jitdesk-Delivery`.

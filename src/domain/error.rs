@@ -44,6 +44,22 @@ pub enum Input {
     RequestTimeout,
     /// The roles a request asks for.
     Roles,
+    /// Where a user's mail goes.
+    Email,
+    /// The address a mail channel sends from.
+    Sender,
+    /// How often a user's notices are gathered into one message.
+    Digest,
+    /// The kinds of notice a user mutes or unmutes.
+    Muted,
+    /// Where a channel sends: a webhook's or a mail server's URL.
+    Location,
+    /// The program a channel runs.
+    Program,
+    /// The arguments a hook's program is given.
+    HookArgs,
+    /// A channel's secret: a webhook's signing key, a mail server's password.
+    Secret,
 }
 
 /// A rule's refusal: what sort it is, a sentence for people, and what a door needs to say more.

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::delivery::{Channel, ChannelKind, Contact, ContactChange, DeliveryScope, MailRelay, Secret};
-use super::error::RuleError;
+use super::error::{Input, RuleError};
 use super::model::{Tenant, User};
 use super::rules::{Actor, no_user};
 use super::text::shown;
@@ -65,40 +65,53 @@ pub fn add_channel(
 pub fn check_channel(actor: &Actor, kind: ChannelKind) -> Result<ChannelKind, RuleError> {
     Ok(match kind {
         ChannelKind::Webhook { url, format, secret } => {
-            let url = check_url(&url, &["https", "http"], "webhook URL")?;
+            let url = check_url(&url, &["https", "http"], "webhook URL").map_err(about(Input::Location))?;
             if url.starts_with("http:") {
-                need_operator(actor, "add a plain http:// webhook (use https://)")?;
+                need_operator(actor, "add a plain http:// webhook (use https://)")
+                    .map_err(about(Input::Location))?;
             }
-            ChannelKind::Webhook { url, format, secret: check_secret(secret, "webhook secret")? }
+            let secret = check_secret(secret, "webhook secret").map_err(about(Input::Secret))?;
+            ChannelKind::Webhook { url, format, secret }
         }
         ChannelKind::Mail(MailRelay::Smtp { url, password, from }) => ChannelKind::Mail(MailRelay::Smtp {
-            url: check_url(&url, &["smtp", "smtps"], "SMTP URL")?,
-            password: password.map(|p| check_secret(p, "SMTP password")).transpose()?,
-            from: check_email(&from)?,
+            url: check_url(&url, &["smtp", "smtps"], "SMTP URL").map_err(about(Input::Location))?,
+            password: password
+                .map(|p| check_secret(p, "SMTP password"))
+                .transpose()
+                .map_err(about(Input::Secret))?,
+            from: check_email(&from).map_err(about(Input::Sender))?,
         }),
         ChannelKind::Mail(MailRelay::Sendmail { program, from }) => {
-            need_operator(actor, "add a sendmail channel, which runs a program")?;
+            need_operator(actor, "add a sendmail channel, which runs a program")
+                .map_err(about(Input::Program))?;
             ChannelKind::Mail(MailRelay::Sendmail {
-                program: check_program(&program)?,
-                from: check_email(&from)?,
+                program: check_program(&program).map_err(about(Input::Program))?,
+                from: check_email(&from).map_err(about(Input::Sender))?,
             })
         }
         ChannelKind::Hook { program, args } => {
-            need_operator(actor, "add a hook, which runs a program")?;
+            need_operator(actor, "add a hook, which runs a program").map_err(about(Input::Program))?;
             if args.len() > MAX_ARGS {
-                return Err(RuleError::invalid(format!("a hook takes at most {MAX_ARGS} arguments")));
+                let why = format!("a hook takes at most {MAX_ARGS} arguments");
+                return Err(RuleError::invalid(why).about(&[Input::HookArgs]));
             }
             for arg in &args {
                 if arg.len() > MAX_LOCATION || arg.chars().any(char::is_control) {
                     return Err(RuleError::invalid(format!(
                         "the hook argument `{}` is too long or holds a control character",
                         shown(arg)
-                    )));
+                    ))
+                    .about(&[Input::HookArgs]));
                 }
             }
-            ChannelKind::Hook { program: check_program(&program)?, args }
+            ChannelKind::Hook { program: check_program(&program).map_err(about(Input::Program))?, args }
         }
     })
+}
+
+/// Marks a refusal as about `input`, so each door can say how its people give it.
+fn about(input: Input) -> impl Fn(RuleError) -> RuleError {
+    move |e| e.about(&[input])
 }
 
 fn need_operator(actor: &Actor, doing: &str) -> Result<(), RuleError> {
@@ -194,12 +207,13 @@ pub fn may_set_contact(actor: &Actor, user: Option<&User>, owner: &User) -> Resu
 /// The contact `change` makes of `old`, or why it cannot.
 pub fn change_contact(old: Contact, change: ContactChange) -> Result<Contact, RuleError> {
     if let Some(kind) = change.mute.iter().find(|k| change.unmute.contains(k)) {
-        return Err(RuleError::invalid(format!("{kind} is both muted and unmuted: choose one")));
+        let why = format!("{kind} is both muted and unmuted: choose one");
+        return Err(RuleError::invalid(why).about(&[Input::Muted]));
     }
     let email = match change.email {
         None => old.email,
         Some(None) => None,
-        Some(Some(address)) => Some(check_email(&address)?),
+        Some(Some(address)) => Some(check_email(&address).map_err(about(Input::Email))?),
     };
     let digest_minutes = match change.digest_minutes {
         None => old.digest_minutes,
@@ -208,7 +222,8 @@ pub fn change_contact(old: Contact, change: ContactChange) -> Result<Contact, Ru
         Some(Some(minutes)) => {
             return Err(RuleError::invalid(format!(
                 "a digest every {minutes} minutes is out of range: give 1 to {MAX_DIGEST_MINUTES} minutes"
-            )));
+            ))
+            .about(&[Input::Digest]));
         }
     };
     let mut muted = old.muted;

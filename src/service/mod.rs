@@ -11,6 +11,7 @@
 
 mod backup;
 mod bearer;
+mod deliveries;
 mod error;
 mod events;
 mod extract;

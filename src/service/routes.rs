@@ -46,6 +46,7 @@ pub fn router() -> axum::Router<State> {
         .route(paths::EVENTS, get(events::stream))
         .route(paths::BACKUP, get(backup::backup))
         .merge(super::remote_identity::router())
+        .merge(super::deliveries::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }

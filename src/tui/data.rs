@@ -10,8 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::client::Backend;
 use crate::client::Result;
 use crate::domain::*;
-use crate::engine::RequestFilter;
 use crate::engine::Viewer;
+use crate::engine::{DeliveryFilter, RequestFilter};
 
 /// Every item of a list the screens show whole (the directory, a user's applications, pending
 /// requests and grants), read part by part with the cursor, as a list route answers.
@@ -58,6 +58,9 @@ pub struct Snapshot {
     pub grants: Arc<[AccessRequest]>,
     /// The newest audit records the user may see, newest first, at most `HISTORY` of them.
     pub audit: Vec<AuditRecord>,
+    /// Where the notices of those records went, by audit record id: only records whose notice had
+    /// deliveries the user may see (of the newest `HISTORY` deliveries) are here.
+    pub outbound: HashMap<u64, Outbound>,
     /// The user's newest notifications, newest first, at most `HISTORY` of them; none for the operator.
     pub notifications: Vec<Notification>,
     /// The id of the newest notification the user has seen; those above it count as unread.
@@ -76,6 +79,37 @@ pub struct Rest {
     pub grants: Arc<[AccessRequest]>,
     /// The newest audit records, as `Snapshot::audit`.
     pub audit: Vec<AuditRecord>,
+    /// Where their notices went, as `Snapshot::outbound`.
+    pub outbound: HashMap<u64, Outbound>,
+}
+
+/// Where the deliveries of one record's notice stand, taken together: the one that needs looking
+/// at most, so a single failure among many sends shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outbound {
+    /// Every one was sent.
+    Sent,
+    /// Some wait for an attempt; none failed.
+    Queued,
+    /// At least one was given up on.
+    Failed,
+}
+
+impl Outbound {
+    /// Each record's deliveries taken together.
+    pub fn of(deliveries: &[delivery::Delivery]) -> HashMap<u64, Outbound> {
+        let mut marks = HashMap::new();
+        for d in deliveries {
+            let mark = match d.state {
+                delivery::DeliveryState::Sent { .. } => Outbound::Sent,
+                delivery::DeliveryState::Queued => Outbound::Queued,
+                delivery::DeliveryState::Failed { .. } => Outbound::Failed,
+            };
+            let worst = marks.entry(d.audit).or_insert(mark);
+            *worst = (*worst).max(mark);
+        }
+        marks
+    }
 }
 
 /// Positions by name; empty until `Snapshot::index`, when lookups go through the lists instead.
@@ -201,13 +235,19 @@ impl Snapshot {
                 }
             },
             audit: backend.audit(viewer, Paging::first(HISTORY)).await?.items,
+            outbound: Outbound::of(
+                &backend
+                    .deliveries(viewer, DeliveryFilter { failed_only: false }, Paging::first(HISTORY))
+                    .await?
+                    .items,
+            ),
         })
     }
 
     /// A first snapshot made whole.
     pub fn with(self, rest: Rest) -> Snapshot {
-        let Rest { grants, audit } = rest;
-        Snapshot { grants, audit, partial: false, ..self }
+        let Rest { grants, audit, outbound } = rest;
+        Snapshot { grants, audit, outbound, partial: false, ..self }
     }
 
     /// Builds the lookups by name; the dashboard calls it once a snapshot arrives (the lists do not
@@ -294,5 +334,44 @@ impl Snapshot {
     /// How many of the loaded notifications the user has not seen.
     pub fn unread(&self) -> usize {
         self.notifications.iter().filter(|n| n.id > self.seen_upto).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn delivery(id: u64, audit: u64, state: delivery::DeliveryState) -> delivery::Delivery {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        delivery::Delivery {
+            id,
+            channel: 1,
+            tenant: "contoso".into(),
+            to: None,
+            audit,
+            kind: delivery::NoticeKind::ToDecide,
+            queued: at,
+            next_at: at,
+            attempts: 1,
+            state,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn a_records_mark_is_the_worst_of_its_deliveries() {
+        use delivery::DeliveryState::{Failed, Queued, Sent};
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let marks = Outbound::of(&[
+            delivery(1, 10, Sent { at }),
+            delivery(2, 10, Failed { at }),
+            delivery(3, 10, Queued),
+            delivery(4, 11, Sent { at }),
+            delivery(5, 11, Queued),
+            delivery(6, 12, Sent { at }),
+        ]);
+        let expect = HashMap::from([(10, Outbound::Failed), (11, Outbound::Queued), (12, Outbound::Sent)]);
+        assert_eq!(marks, expect);
     }
 }

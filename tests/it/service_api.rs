@@ -1098,3 +1098,52 @@ async fn every_list_is_bounded_and_walks_on_with_its_link() {
         }
     }
 }
+
+#[tokio::test]
+async fn channel_contact_and_delivery_routes_take_and_answer_their_documented_shapes() {
+    let s = Service::sample();
+    let secret = "sekret-never-answered-5c1e";
+    let webhook =
+        json!({"type": "webhook", "url": "https://chat.example/jit", "format": "teams", "secret": secret});
+    let channels = "/v1/tenants/contoso/channels";
+    let added = s.call("POST", channels, Some(ALICE), Some(webhook.clone())).await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    assert!(!added.text.contains(secret), "{}", added.text);
+    let added = added.json();
+    assert_eq!((added["type"].clone(), added["secretSet"].clone()), (json!("webhook"), json!(true)));
+    let id = added["id"].as_u64().expect("an id");
+    let listed = s.get(channels, Some(ALICE)).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert!(!listed.text.contains(secret), "{}", listed.text);
+    assert_eq!(listed.json().as_array().map(Vec::len), Some(1));
+    // A publisher may not manage a customer's channels; a body that is no channel is refused.
+    s.call("POST", channels, Some(DAVE), Some(webhook)).await.refused(403, "forbidden");
+    let hook = json!({"type": "hook", "program": "/bin/true", "shell": true});
+    s.call("POST", channels, None, Some(hook)).await.refused(400, "invalid");
+    s.call("DELETE", &format!("{channels}/first"), Some(ALICE), None).await.refused(404, "notFound");
+    let removed = s.ok("DELETE", &format!("{channels}/{id}"), Some(ALICE), None, 200).await;
+    assert_eq!(removed["id"], id);
+
+    // A contact changes only in what the body names; `null` clears.
+    let bobs = format!("/v1/users/{BOB}/contact");
+    let put = |body: Value| s.ok("PUT", &bobs, Some(BOB), Some(body), 200);
+    let c = put(json!({"email": "bob@contoso.com", "digestMinutes": 15})).await;
+    assert_eq!(c, json!({"upn": BOB, "email": "bob@contoso.com", "muted": [], "digestMinutes": 15}));
+    let c = put(json!({"mute": ["started"]})).await;
+    assert_eq!(c, json!({"upn": BOB, "email": "bob@contoso.com", "muted": ["started"], "digestMinutes": 15}));
+    let c = put(json!({"email": null, "unmute": ["started"]})).await;
+    assert_eq!(c, json!({"upn": BOB, "email": null, "muted": [], "digestMinutes": 15}));
+    assert_eq!(s.ok("GET", &bobs, Some(BOB), None, 200).await, c);
+    s.call("PUT", &bobs, Some(BOB), Some(json!({"mute": ["bogus"]}))).await.refused(400, "invalid");
+    s.call("PUT", &bobs, Some(BOB), Some(json!({"colour": "red"}))).await.refused(400, "invalid");
+    // Someone else's contact answers as one that does not exist.
+    let hidden = s.get(&format!("/v1/users/{ALICE}/contact"), Some(DAVE)).await;
+    let missing = s.get("/v1/users/nobody@contoso.com/contact", Some(DAVE)).await;
+    missing.refused(404, "notFound");
+    assert_eq!((hidden.status, hidden.text.replace(ALICE, "nobody@contoso.com")), (404, missing.text));
+
+    let failed = s.get("/v1/deliveries?failed=true&limit=5", None).await;
+    assert_eq!((failed.status, failed.text.as_str()), (200, "[]"), "{}", failed.text);
+    assert_eq!(failed.header(wire::MORE_HEADER), Some("false"));
+    s.get("/v1/deliveries?failed=maybe", None).await.refused(400, "invalid");
+}

@@ -1,7 +1,7 @@
 //! Which command lines the SSH door runs: the CLI's own grammar, and only commands that act
 //! through the service, so that the service's rules decide what the key's owner may do. Whatever
 //! would touch the host itself is refused: the store file (`init`, `store`, `--store`), the service
-//! (`serve`), files on the host (`backup`, `--key-file`, `--ca`), the demo; `completions` and `man` are harmless (they
+//! (`serve`), files on the host (`backup`, `--key-file`, `--secret-file`, `--password-file`, `--ca`), the demo; `completions` and `man` are harmless (they
 //! print text made from the grammar alone) and run. `--as` is only for the operator's keys.
 
 use clap::CommandFactory;
@@ -55,9 +55,12 @@ pub fn vet(line: &[u8], operator: bool) -> Vetted {
     }
     // A path would be read on the service's host, as the service's user: what is there is not the
     // caller's to read or to probe for.
-    for (id, flag, instead) in
-        [("key_file", "--key-file", "--key \"ssh-ed25519 AAAA...\""), ("ca", "--ca", "nothing")]
-    {
+    for (id, flag, instead) in [
+        ("key_file", "--key-file", "--key \"ssh-ed25519 AAAA...\""),
+        ("ca", "--ca", "nothing"),
+        ("secret_file", "--secret-file", "it from a CLI on your machine, with JITDESK_URL"),
+        ("password_file", "--password-file", "it from a CLI on your machine, with JITDESK_URL"),
+    ] {
         if given(id) {
             return refuse(format!(
                 "`{flag}` names a file on the service's host and is not taken over SSH: give {instead}"
@@ -141,6 +144,11 @@ mod tests {
         assert!(refused(line, true).contains("`--key-file` names a file on the service's host"), "{line}");
         let line = "tenant ca add fabrikam --key-file=/root/.ssh/id_ed25519.pub";
         assert!(refused(line, false).contains("`--key-file`"), "{line}");
+        let line = "tenant channel add contoso --webhook https://x.example --secret-file /etc/shadow";
+        assert!(refused(line, true).contains("`--secret-file` names a file on the service's host"), "{line}");
+        let line =
+            "tenant channel add contoso --smtp smtp://u@m.example --from a@b.c --password-file=/etc/shadow";
+        assert!(refused(line, false).contains("`--password-file`"), "{line}");
         assert!(refused("--ca /etc/shadow request list", false).contains("`--ca` names a file"));
         assert!(refused("request list --ca /etc/shadow", false).contains("`--ca` names a file"));
         assert!(refused("", false).contains("give a command"));

@@ -1,5 +1,6 @@
 //! Tab 5: your notifications (unread ones marked) above the audit log, newest first; each is a list
-//! that scrolls, and `n` moves the cursor between them.
+//! that scrolls, and `n` moves the cursor between them. A record whose notice went out by mail,
+//! webhook or hook carries a mark after its action saying whether it got there.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,9 +9,24 @@ use ratatui::text::Line;
 use super::{Col, ListTable};
 use crate::domain::AuditRecord;
 use crate::tui::app::{App, Tab};
+use crate::tui::data::Outbound;
 use crate::tui::lists::Window;
 use crate::tui::rows;
 use crate::tui::view::fmt::safe;
+
+/// The mark after a record's action when its notice went out: every delivery sent, some queued,
+/// or one failed for good (the worst of them shows).
+const SENT: &str = "✓";
+const QUEUED: &str = "…";
+const FAILED: &str = "!";
+
+fn mark(out: Outbound) -> &'static str {
+    match out {
+        Outbound::Sent => SENT,
+        Outbound::Queued => QUEUED,
+        Outbound::Failed => FAILED,
+    }
+}
 
 pub struct ActivityTab<'a> {
     app: &'a App,
@@ -51,10 +67,16 @@ impl<'a> ActivityTab<'a> {
                 Line::styled(safe(&n.message).to_string(), style),
             ]
         });
+        // The legend only where there is something to read by it.
+        let note = if self.rows.iter().any(|a| app.data.outbound.contains_key(&a.id)) {
+            format!(" · notices {SENT} sent {QUEUED} queued {FAILED} failed")
+        } else {
+            String::new()
+        };
         let table = ListTable {
             app,
             title: "Audit log".into(),
-            note: String::new(),
+            note,
             columns: [
                 Col::whole("WHEN", 200),
                 Col::cut("ACTOR", 12, 24, 180),
@@ -77,7 +99,10 @@ impl<'a> ActivityTab<'a> {
             [
                 Line::raw(app.ui.time.moment_secs(a.at, app.now)),
                 Line::raw(safe(app.data.display_name(&a.actor))),
-                Line::raw(a.action.name()),
+                Line::raw(match app.data.outbound.get(&a.id) {
+                    Some(out) => format!("{} {}", a.action.name(), mark(*out)),
+                    None => a.action.name().to_string(),
+                }),
                 Line::raw(safe(&a.target.to_string())),
                 Line::raw(safe(&change)),
                 Line::raw(safe(a.reason.as_deref().unwrap_or(""))),
