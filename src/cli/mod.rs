@@ -101,16 +101,14 @@ pub fn main() -> ExitCode {
     };
     let service =
         Some(socket.clone()).filter(|socket| client && remote.is_none() && client::may_answer(socket));
-    // One-shot commands need no I/O or timer drivers unless they talk to a service, and skipping
-    // them is measurable per call. The service serves many clients at once: a thread per core.
+    // One-shot commands that only read need no I/O or timer drivers unless they talk to a service,
+    // and skipping them is measurable per call; one that writes to a store opened here runs the
+    // outbox's sends, which need both. The service serves many clients at once: a thread per core.
     let mut builder = match cli.command {
         Some(Command::Serve { .. }) => tokio::runtime::Builder::new_multi_thread(),
         _ => tokio::runtime::Builder::new_current_thread(),
     };
-    if service.is_some()
-        || remote.is_some()
-        || matches!(cli.command, None | Some(Command::Demo { .. } | Command::Serve { .. }))
-    {
+    if service.is_some() || remote.is_some() || cli.command.as_ref().is_none_or(|c| !c.only_reads()) {
         builder.enable_all();
     }
     let runtime = match builder.build() {

@@ -183,7 +183,7 @@ fn delivery_commands_answer_alike_on_the_store_and_through_the_service() {
     let expect = [
         "0 added channel 1 to contoso: https://chat.example/jit (slack)",
         "1 error: dave@fabrikam.com may not manage the channels of tenant contoso",
-        "1 error: the file of --secret-file",
+        "1 error: the secret file",
         "1 error: alice@contoso.com may not add a plain http:// webhook",
         "1 error: alice@contoso.com may not add a hook, which runs a program: only the operator can (--sendmail or --hook)",
         "1 error: alice@contoso.com may not add a sendmail channel",
@@ -220,6 +220,6 @@ fn delivery_commands_answer_alike_on_the_store_and_through_the_service() {
         assert!(said.starts_with(start), "{step:?} should start with {start:?}");
     }
     let shared =
-        direct.iter().find(|s| s.contains("file of --secret-file")).expect("the refused secret file");
+        direct.iter().find(|s| s.contains("(given with --secret-file)")).expect("the refused secret file");
     assert!(shared.contains("may be read by others (mode 0644)"), "{shared}");
 }
