@@ -187,11 +187,12 @@ impl Backend {
         }
     }
 
-    /// The engine's events from now on. Through a service: once the stream is live, so what is
-    /// read afterwards misses nothing; the stream ends when the service stops or goes away.
-    pub async fn subscribe(&self) -> Result<Events> {
+    /// The engine's events from now on, as `actor` may see them. Through a service: once the
+    /// stream is live, so what is read afterwards misses nothing; the stream ends when the service
+    /// stops or goes away (it knows the caller, and sends only what they may see).
+    pub async fn subscribe(&self, actor: &Actor) -> Result<Events> {
         match self {
-            Backend::Local(engine) => Ok(Events::local(engine.subscribe())),
+            Backend::Local(engine) => Ok(Events::local(engine.subscribe_for(header(actor)))),
             Backend::Remote(client) => client.events().await,
         }
     }

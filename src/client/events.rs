@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 
 use crate::api::limits::STREAM_SILENCE as SILENCE;
 use crate::api::wire::EVENT_RELOAD;
-use crate::engine::Committed;
+use crate::engine::{Committed, EventsFor};
 use crate::json;
 
 /// What a subscriber hears.
@@ -25,13 +25,13 @@ pub enum Change {
 pub struct Events(Source);
 
 enum Source {
-    Local(broadcast::Receiver<Committed>),
+    Local(EventsFor),
     Remote(Sse),
 }
 
 impl Events {
-    /// Events from an engine in this process (`Engine::subscribe`).
-    pub fn local(events: broadcast::Receiver<Committed>) -> Events {
+    /// Events from an engine in this process, as its viewer may see them (`Engine::subscribe_for`).
+    pub fn local(events: EventsFor) -> Events {
         Events(Source::Local(events))
     }
 

@@ -30,7 +30,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 pub use channels::{AddChannel, RemoveChannel, SetContact};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};
-pub use event::Committed;
+pub use event::{Committed, EventsFor};
 pub use identity::{AddCa, AddKey, NewSecret, RemoveCa, RemoveKey, RevokeToken};
 pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer};
@@ -171,6 +171,11 @@ impl Engine {
     /// a few thousand behind is told it lagged. An engine opened only for queries sends none.
     pub fn subscribe(&self) -> broadcast::Receiver<Committed> {
         self.inner.events.subscribe()
+    }
+
+    /// The same events, as a directory user may see them (None: the operator, who sees all).
+    pub fn subscribe_for(&self, viewer: Option<&str>) -> EventsFor {
+        EventsFor::new(self.clone(), viewer.map(str::to_string))
     }
 
     /// Why the store thread stopped by itself, once it has; None while it runs.

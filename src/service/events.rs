@@ -5,7 +5,6 @@
 //! holder (a uid, a user of a remote door) may hold `MAX_STREAMS_PER_UID` streams: each one costs
 //! the service work on every commit.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 
 use axum::extract::{ConnectInfo, State as With};
@@ -20,8 +19,7 @@ use super::fairness::Held;
 use super::identity::{Caller, Peer};
 use crate::api::limits::{KEEP_ALIVE, MAX_STREAMS_PER_UID};
 use crate::api::wire::{EVENT_READY, EVENT_RELOAD, ErrorKind, Reload, ReloadReason};
-use crate::domain::identity;
-use crate::engine::{Committed, Engine};
+use crate::engine::EventsFor;
 use crate::json;
 
 pub async fn stream(
@@ -41,11 +39,8 @@ pub async fn stream(
     };
     // Subscribed before the answer goes out, so a client that waits for `ready` misses nothing.
     let feed = Feed {
-        events: st.engine.subscribe(),
+        events: st.engine.subscribe_for(caller.user.as_ref().map(|u| u.upn.as_str())),
         stopping: st.stopping.clone(),
-        engine: st.engine.clone(),
-        viewer: caller.user.as_ref().map(|u| u.upn.clone()),
-        seen: HashMap::new(),
         phase: Phase::Start,
         _slot: slot,
     };
@@ -63,13 +58,9 @@ enum Phase {
 }
 
 struct Feed {
-    events: broadcast::Receiver<Committed>,
+    /// The commits the caller may see.
+    events: EventsFor,
     stopping: watch::Receiver<bool>,
-    engine: Engine,
-    /// The directory user the stream is for; None: everything (the operator).
-    viewer: Option<String>,
-    /// Which applications the viewer may see, as learnt; parties to an application never change.
-    seen: HashMap<String, bool>,
     phase: Phase,
     /// The holder's place among its streams, given back when the stream ends.
     _slot: Held,
@@ -85,26 +76,22 @@ impl Feed {
             }
             Phase::Live => {}
         }
-        loop {
-            let got = tokio::select! {
-                biased;
-                _ = self.stopping.wait_for(|stop| *stop) => None,
-                got = self.events.recv() => Some(got),
-            };
-            match got {
-                None | Some(Err(broadcast::error::RecvError::Closed)) => {
-                    return Some(self.end(ReloadReason::Shutdown, None));
-                }
-                Some(Err(broadcast::error::RecvError::Lagged(missed))) => {
-                    tracing::info!("an event subscriber fell {missed} events behind; told it to reload");
-                    return Some(self.end(ReloadReason::Lagged, Some(missed)));
-                }
-                Some(Ok(event)) => {
-                    if let Some(view) = self.visible(&event).await {
-                        let data = crate::json_writer::to_string(&view).unwrap_or_default();
-                        return Some(Sse::default().data(data));
-                    }
-                }
+        let got = tokio::select! {
+            biased;
+            _ = self.stopping.wait_for(|stop| *stop) => None,
+            got = self.events.recv() => Some(got),
+        };
+        match got {
+            None | Some(Err(broadcast::error::RecvError::Closed)) => {
+                Some(self.end(ReloadReason::Shutdown, None))
+            }
+            Some(Err(broadcast::error::RecvError::Lagged(missed))) => {
+                tracing::info!("an event subscriber fell {missed} events behind; told it to reload");
+                Some(self.end(ReloadReason::Lagged, Some(missed)))
+            }
+            Some(Ok(event)) => {
+                let data = crate::json_writer::to_string(&json::Committed::from(&event)).unwrap_or_default();
+                Some(Sse::default().data(data))
             }
         }
     }
@@ -113,34 +100,5 @@ impl Feed {
         self.phase = Phase::Done;
         let data = crate::json_writer::to_string(&Reload { reason, missed }).unwrap_or_default();
         Sse::default().event(EVENT_RELOAD).data(data)
-    }
-
-    /// The event as the viewer may see it: directory changes (tenants, users, offers) are public, as
-    /// their lists are, but changes to someone's keys, CAs or tokens only for whom they are about;
-    /// changes to an application only for its parties, as in `Engine::audit`; of the users
-    /// notified, only the viewer.
-    async fn visible(&mut self, event: &Committed) -> Option<json::Committed> {
-        let Some(viewer) = &self.viewer else { return Some(event.into()) };
-        if !identity::user_sees_record(viewer, &event.record) {
-            return None;
-        }
-        if let Some(app) = &event.record.app {
-            let sees = match self.seen.get(app) {
-                Some(sees) => *sees,
-                None => match self.engine.sees_app(viewer, app).await {
-                    Ok(sees) => {
-                        self.seen.insert(app.clone(), sees);
-                        sees
-                    }
-                    // A passing store error withholds this event, not the application's later ones.
-                    Err(_) => false,
-                },
-            };
-            if !sees {
-                return None;
-            }
-        }
-        let notified = event.notified.iter().filter(|u| *u == viewer).cloned().collect();
-        Some(json::Committed { record: event.record.clone(), notified })
     }
 }

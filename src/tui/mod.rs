@@ -141,7 +141,7 @@ pub async fn run(backend: Backend, mut opts: Options) -> crate::client::Result<E
         ui.bell = bell;
     }
     // Subscribed before the first load, so nothing committed after it is missed.
-    let changes = backend.subscribe().await?;
+    let changes = backend.subscribe(&opts.actor).await?;
     let mut app = App::new(ui, Utc::now());
     app.link = Some(backend.link());
     if let Actor::User(upn) = &opts.actor {
@@ -255,7 +255,7 @@ where
                     // The events ended: a local engine has stopped; a service stopped or went away.
                     let Backend::Remote(_) = backend else { return Err(Local("the engine stopped".into())) };
                     changes = None;
-                    reconnect(backend, &tx);
+                    reconnect(backend, actor, &tx);
                     continue;
                 }
                 if loading { stale = true } else { loading = true; load(backend, me.clone(), &tx) }
@@ -399,9 +399,9 @@ async fn next_change(changes: &mut Option<Events>) -> Option<Change> {
 /// Subscribes again to a service whose events ended: at once (a subscriber that fell behind is
 /// simply told to reload), then, once it has not answered and the loop has been told it is gone,
 /// with waits doubling from `RETRY_FIRST` to `RETRY_LAST`, until it answers for our store again.
-fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
+fn reconnect(backend: &Backend, actor: &Actor, tx: &mpsc::UnboundedSender<Msg>) {
     let Backend::Remote(client) = backend else { return };
-    let (backend, client, tx) = (backend.clone(), client.clone(), tx.clone());
+    let (backend, client, actor, tx) = (backend.clone(), client.clone(), actor.clone(), tx.clone());
     tokio::spawn(async move {
         let mut wait = Duration::ZERO;
         loop {
@@ -415,7 +415,7 @@ fn reconnect(backend: &Backend, tx: &mpsc::UnboundedSender<Msg>) {
                         "the socket is served for another store".into(),
                     ));
                 }
-                backend.subscribe().await
+                backend.subscribe(&actor).await
             };
             match attempt.await {
                 Ok(events) => {

@@ -91,7 +91,7 @@ pub fn run_remote(
         let ui = ui.map_err(Local)?;
         let RemoteTerminal { mut input, output, size, link, .. } = term;
         // Subscribed before the first load, so nothing committed after it is missed.
-        let changes = backend.subscribe().await?;
+        let changes = backend.subscribe(&actor).await?;
         let mut app = App::new(ui, Utc::now());
         app.link = Some(link);
         if let Actor::User(upn) = &actor {

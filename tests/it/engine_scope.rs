@@ -260,3 +260,52 @@ async fn whole_grants_are_one_copy_per_viewer_until_the_next_commit() {
     assert_eq!(Arc::strong_count(&again), 1);
     engine.close().await.unwrap();
 }
+
+/// A dashboard in the engine's own process (the SSH door's) hears only what its viewer may see,
+/// as a stream through the service does: nothing of an application it is no party to, and of the
+/// users notified only itself.
+#[tokio::test(flavor = "current_thread")]
+async fn a_viewers_subscription_hears_only_what_the_viewer_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    engine.sync().await.unwrap();
+    let mut everything = engine.subscribe_for(None);
+    let mut dave = engine.subscribe_for(Some("dave@fabrikam.com"));
+    let mut alice = engine.subscribe_for(Some("alice@contoso.com"));
+    let mut nadia = engine.subscribe_for(Some("nadia@northwind.com"));
+
+    let pending = RequestFilter { state: Some(RequestState::Pending), ..RequestFilter::default() };
+    let request = engine
+        .requests(&Viewer::User("dave@fabrikam.com".into()), pending)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|r| r.requester == "dave@fabrikam.com")
+        .expect("dave has a pending request in the sample");
+    let alice_acts = Actor::User("alice@contoso.com".into());
+    let decide = jitdesk::engine::Decide { id: request.id, approve: true, reason: "go".into() };
+    engine.run(&alice_acts, decide).await.unwrap();
+
+    let all = everything.recv().await.unwrap();
+    assert_eq!(all.record.target, Target::Request(request.id));
+    assert_eq!(all.notified, ["dave@fabrikam.com"]);
+    let his = dave.recv().await.unwrap();
+    assert_eq!((his.record.clone(), his.notified.clone()), (all.record.clone(), all.notified.clone()));
+    // The approver sees the change but was not the one notified.
+    let hers = alice.recv().await.unwrap();
+    assert_eq!((hers.record, hers.notified), (all.record, Vec::<String>::new()));
+    // A user of an unrelated tenant hears nothing of it: their next event is the next public one.
+    let tenant = jitdesk::domain::rules::NewTenant {
+        id: "woodgrove".into(),
+        kind: jitdesk::domain::TenantKind::Publisher,
+        name: None,
+        license: None,
+    };
+    engine.run(&Actor::Operator("op".into()), tenant).await.unwrap();
+    let next = nadia.recv().await.unwrap();
+    assert_eq!(next.record.action, jitdesk::domain::Action::TenantAdded);
+}
