@@ -272,10 +272,14 @@ pub fn access(app: &str, upn: &str, status: &AccessStatus, times: &Times) -> Str
     format!("{}\n", sanitize(&line))
 }
 
+/// A change to an application itself (its JIT settings) names no request: `-`.
 pub fn notifications(items: &[Notification], times: &Times) -> String {
     table(
         ["AT", "REQUEST", "MESSAGE"],
-        items.iter().map(|n| [times.time(n.at), n.request.to_string(), n.message.clone()]),
+        items.iter().map(|n| {
+            let request = n.request.map_or_else(|| "-".into(), |id| id.to_string());
+            [times.time(n.at), request, n.message.clone()]
+        }),
     )
 }
 

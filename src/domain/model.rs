@@ -266,6 +266,9 @@ pub struct AccessRequest {
     pub started: bool,
 }
 
+/// How long before its end running access is announced as ending soon.
+pub const ENDING_SOON: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
 /// What the ticker waits for next on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeadlineKind {
@@ -342,6 +345,19 @@ impl AccessRequest {
         self.state == RequestState::Approved && self.window().is_some_and(|(from, _)| now < from)
     }
 
+    /// When the requester is warned that their access ends soon: `ENDING_SOON` before its planned
+    /// end, while the grant is approved. None for a grant no longer than `ENDING_SOON`, whose start
+    /// notice already says when it ends, and for every request not approved (revoked access is
+    /// ended already).
+    pub fn ending_warning(&self) -> Option<DateTime<Utc>> {
+        if self.state != RequestState::Approved {
+            return None;
+        }
+        let from = self.granted_from?;
+        let at = from + self.duration.to_delta() - ENDING_SOON;
+        (at > from).then_some(at)
+    }
+
     /// The next moment the ticker must look at this request, if any.
     pub fn deadline(&self) -> Option<(DateTime<Utc>, DeadlineKind)> {
         match (self.state, self.window()) {
@@ -414,6 +430,10 @@ pub enum Action {
     /// A user or the operator revoked an API token.
     #[serde(rename = "token.revoke")]
     TokenRevoked,
+    /// A running grant's access ends within `ENDING_SOON`; its requester is warned. Last, because
+    /// the store's compact encoding numbers the variants in this order.
+    #[serde(rename = "access.ending")]
+    AccessEndingSoon,
 }
 
 impl Action {
@@ -439,6 +459,7 @@ impl Action {
             Action::TenantCaRemoved => "tenant.ca.remove",
             Action::TokenCreated => "token.create",
             Action::TokenRevoked => "token.revoke",
+            Action::AccessEndingSoon => "access.ending",
         }
     }
 }
@@ -554,8 +575,8 @@ pub struct AuditRecord {
     pub after: Option<String>,
 }
 
-/// A message to one user about a change to a request they decide or made; each user reads only their
-/// own.
+/// A message to one user about a change to a request they decide or made, or to an application
+/// they approve or have open requests on; each user reads only their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
@@ -566,11 +587,12 @@ pub struct Notification {
     /// When the change happened.
     #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
-    /// The id of the request it is about.
-    pub request: u64,
-    /// The name of that request's application.
+    /// The id of the request it is about; None for a change to the application itself (its JIT
+    /// settings), which names no request.
+    pub request: Option<u64>,
+    /// The name of the application the change was made to, or the request's.
     pub app: String,
-    /// What happened to the request.
+    /// What happened.
     pub action: Action,
     /// One sentence for its recipient saying what happened.
     pub message: String,

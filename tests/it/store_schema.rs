@@ -271,12 +271,15 @@ fn notifications_as_json(txn: &redb::WriteTransaction) {
             let (key, _) = entry.unwrap();
             let (to, id) = key.value();
             let record: AuditRecord = postcard::from_bytes(audit.get(id).unwrap().unwrap().value()).unwrap();
-            let Target::Request(request) = record.target else {
-                panic!("a notification of {}", record.target)
+            // Old schemas had no notice of a change to an application; its migration reads the
+            // keys alone, so such a notice is written whole like the others.
+            let request: Option<AccessRequest> = match record.target {
+                Target::Request(id) => {
+                    Some(postcard::from_bytes(requests.get(id).unwrap().unwrap().value()).unwrap())
+                }
+                _ => None,
             };
-            let request: AccessRequest =
-                postcard::from_bytes(requests.get(request).unwrap().unwrap().value()).unwrap();
-            let json = serde_json::to_vec(&Notification::of(to, &record, &request)).unwrap();
+            let json = serde_json::to_vec(&Notification::of(to, &record, request.as_ref())).unwrap();
             whole.insert((to, id), json.as_slice()).unwrap();
         }
     }
