@@ -36,6 +36,7 @@ mod doors_parity;
 mod engine_identity;
 mod engine_limits;
 mod engine_model;
+mod engine_notices;
 mod engine_rules;
 mod engine_scope;
 mod faults;
