@@ -26,6 +26,7 @@ mod client_service;
 mod dashboard_e2e;
 mod dashboard_escapes;
 mod dashboard_hangup;
+mod dashboard_notices;
 mod dashboard_remote;
 mod dashboard_service;
 mod dashboard_snapshots;
