@@ -120,7 +120,7 @@ pub trait Reads: Lookup<Error = Error> {
     /// A request's audit records, oldest first.
     fn history(&self, request: u64) -> Result<Vec<AuditRecord>>;
     /// A user's notifications, newest first, each as `Notification::of` words it from its audit
-    /// record and that record's request.
+    /// record and the request that record names, if any.
     fn notifications_of(&self, upn: &str, paging: &Paging<u64>) -> Result<Page<Notification>>;
     /// The id of the newest notification the user has marked as seen; 0 when none.
     fn seen_upto(&self, upn: &str) -> Result<u64>;
@@ -179,7 +179,7 @@ pub trait Writes: Reads {
     /// Adds an audit record under its id (from `next_audit_id`), findable by its request and its
     /// application.
     fn append_audit(&mut self, record: &AuditRecord) -> Result<()>;
-    /// Tells `to` of the change recorded under audit id `audit` (a request's, appended before):
+    /// Tells `to` of the change recorded under audit id `audit` (appended before):
     /// `notifications_of` lists it from then on as `Notification::of` words it. The same
     /// recipient and record again is still one notification.
     fn add_notification(&mut self, to: &str, audit: u64) -> Result<()>;

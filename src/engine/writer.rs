@@ -80,8 +80,8 @@ impl<'a, 't> Writer<'a, 't> {
         Ok(id)
     }
 
-    /// Notifies users about the change just recorded, a request's; what they read is worded from
-    /// its audit record (`Notification::of`).
+    /// Notifies users about the change just recorded (a request's, or an application's JIT
+    /// settings); what they read is worded from its audit record (`Notification::of`).
     pub fn notify(&mut self, to: &[String]) -> Result<()> {
         let Some(event) = self.events.last_mut() else { return Ok(()) };
         for upn in to {
