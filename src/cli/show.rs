@@ -272,10 +272,14 @@ pub fn access(app: &str, upn: &str, status: &AccessStatus, times: &Times) -> Str
     format!("{}\n", sanitize(&line))
 }
 
+/// A change to an application itself (its JIT settings) names no request: `-`.
 pub fn notifications(items: &[Notification], times: &Times) -> String {
     table(
         ["AT", "REQUEST", "MESSAGE"],
-        items.iter().map(|n| [times.time(n.at), n.request.to_string(), n.message.clone()]),
+        items.iter().map(|n| {
+            let request = n.request.map_or_else(|| "-".into(), |id| id.to_string());
+            [times.time(n.at), request, n.message.clone()]
+        }),
     )
 }
 
@@ -345,6 +349,29 @@ mod tests {
         assert_eq!(table(["ID", "APP", "WHEN"], rows.clone()), "ID    APP  WHEN\n7     crm\n1234  a    x\n");
         assert_eq!(table(["ID", "APP", "WHEN"], rows.clone()), comfy(["ID", "APP", "WHEN"], &rows));
         assert_eq!(table(["ID"], Vec::<[String; 1]>::new()), "ID\n");
+    }
+
+    #[test]
+    fn a_notification_that_names_no_request_shows_a_dash_for_it() {
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 26, 10, 0, 0).unwrap();
+        let note = |request: Option<u64>, message: &str| Notification {
+            id: 1,
+            to: "a@x.com".into(),
+            at,
+            request,
+            app: "crm".into(),
+            action: crate::domain::Action::PolicyChanged,
+            message: message.into(),
+        };
+        let times = Times { zone: TimeStyle::utc(), now: at };
+        let shown = notifications(&[note(None, "settings changed"), note(Some(7), "asks")], &times);
+        // The word after the time's zone is the request column.
+        let request_of =
+            |line: &str| line.split_whitespace().skip_while(|w| *w != "UTC").nth(1).map(String::from);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["AT", "REQUEST", "MESSAGE"]);
+        assert_eq!(request_of(lines[1]).as_deref(), Some("-"), "{shown}");
+        assert_eq!(request_of(lines[2]).as_deref(), Some("7"), "{shown}");
     }
 
     proptest! {

@@ -84,6 +84,7 @@ impl NoticeKind {
             Action::RequestCanceled => NoticeKind::Canceled,
             Action::RequestTimedOut => NoticeKind::TimedOut,
             Action::AccessStarted => NoticeKind::Started,
+            Action::AccessEndingSoon => NoticeKind::EndingSoon,
             Action::AccessExpired => NoticeKind::Ended,
             Action::AccessRevoked => NoticeKind::Revoked,
             Action::PolicyChanged => NoticeKind::PolicyChanged,
@@ -390,6 +391,8 @@ mod tests {
         assert_eq!(NoticeKind::of(Action::RequestCreated), Some(NoticeKind::ToDecide));
         assert_eq!(NoticeKind::of(Action::RequestDenied), Some(NoticeKind::Decided));
         assert_eq!(NoticeKind::of(Action::AccessExpired), Some(NoticeKind::Ended));
+        assert_eq!(NoticeKind::of(Action::AccessEndingSoon), Some(NoticeKind::EndingSoon));
+        assert_eq!(NoticeKind::of(Action::PolicyChanged), Some(NoticeKind::PolicyChanged));
         assert_eq!(NoticeKind::of(Action::TokenCreated), None);
         assert_eq!(NoticeKind::of(Action::UserAdded), None);
     }

@@ -227,7 +227,7 @@ mod tests {
             after: None,
         };
         assert_eq!(record.cursor(), 8);
-        assert_eq!(Notification::of("p@x.com", &record, &r).cursor(), 8);
+        assert_eq!(Notification::of("p@x.com", &record, Some(&r)).cursor(), 8);
         let policy = JitPolicy {
             enabled: true,
             mode: ApprovalMode::ManualApprove,

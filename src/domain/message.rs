@@ -158,13 +158,7 @@ impl Message {
 impl Facts {
     fn of(notice: &Notice, now: DateTime<Utc>, times: &TimeStyle, ssh: Option<&str>) -> Facts {
         let record = &notice.record;
-        let sentence = match &notice.request {
-            Some(request) => Notification::of("", record, request).message,
-            None => {
-                let on = record.app.as_deref().map(|app| format!(" on {app}")).unwrap_or_default();
-                format!("{}{on} by {}", record.action.name(), record.actor)
-            }
-        };
+        let sentence = Notification::of("", record, notice.request.as_ref()).message;
         let sentence = clean(&sentence);
         let reason = record.reason.as_deref().map(clean);
         let waiting = notice.request.as_ref().is_some_and(|r| {
@@ -429,7 +423,7 @@ mod tests {
         ] {
             let r = AccessRequest { state, ..approved.clone() };
             let record = record(action, "a@x.com", reason);
-            let sentence = Notification::of("p@x.com", &record, &r).message;
+            let sentence = Notification::of("p@x.com", &record, Some(&r)).message;
             let notice = Notice { kind, record, request: Some(r), recipients: vec!["p@x.com".into()] };
             let m = Message::of(&notice, t0(), &TimeStyle::utc(), Some("h:22"));
             assert_eq!(m.subject, format!("jitdesk: {sentence}"), "{kind}");
@@ -443,7 +437,7 @@ mod tests {
     }
 
     #[test]
-    fn a_change_to_no_request_is_told_from_its_record() {
+    fn a_change_to_no_request_is_told_as_its_notification_words_it() {
         let notice = Notice {
             kind: NoticeKind::PolicyChanged,
             record: AuditRecord {
@@ -456,7 +450,10 @@ mod tests {
             recipients: vec![],
         };
         let m = Message::of(&notice, t0(), &TimeStyle::utc(), None);
-        assert_eq!(m.subject, "jitdesk: app.policy on a by c@x.com");
+        assert_eq!(
+            m.subject,
+            "jitdesk: JIT settings of a changed by c@x.com: auto, max 4h (was manual, max 8h)"
+        );
         assert!(
             m.text.contains("Before         manual, max 8h\nAfter          auto, max 4h\n"),
             "{}",

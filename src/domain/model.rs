@@ -266,6 +266,9 @@ pub struct AccessRequest {
     pub started: bool,
 }
 
+/// How long before its end running access is announced as ending soon.
+pub const ENDING_SOON: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
 /// What the ticker waits for next on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeadlineKind {
@@ -340,6 +343,19 @@ impl AccessRequest {
     /// Whether it is approved and its access has not started yet at `now`.
     pub fn is_scheduled(&self, now: DateTime<Utc>) -> bool {
         self.state == RequestState::Approved && self.window().is_some_and(|(from, _)| now < from)
+    }
+
+    /// When the requester is warned that their access ends soon: `ENDING_SOON` before its planned
+    /// end, while the grant is approved. None for a grant no longer than `ENDING_SOON`, whose start
+    /// notice already says when it ends, and for every request not approved (revoked access is
+    /// ended already).
+    pub fn ending_warning(&self) -> Option<DateTime<Utc>> {
+        if self.state != RequestState::Approved {
+            return None;
+        }
+        let from = self.granted_from?;
+        let at = from + self.duration.to_delta() - ENDING_SOON;
+        (at > from).then_some(at)
     }
 
     /// The next moment the ticker must look at this request, if any.
@@ -426,6 +442,10 @@ pub enum Action {
     /// The outbox gave up on sending a notice over a channel.
     #[serde(rename = "delivery.fail")]
     DeliveryFailed,
+    /// A running grant's access ends within `ENDING_SOON`; its requester is warned. New variants go
+    /// last: the store's compact encoding numbers the variants in this order.
+    #[serde(rename = "access.ending")]
+    AccessEndingSoon,
 }
 
 impl Action {
@@ -455,6 +475,7 @@ impl Action {
             Action::ChannelRemoved => "tenant.channel.remove",
             Action::ContactChanged => "user.contact",
             Action::DeliveryFailed => "delivery.fail",
+            Action::AccessEndingSoon => "access.ending",
         }
     }
 }
@@ -570,8 +591,8 @@ pub struct AuditRecord {
     pub after: Option<String>,
 }
 
-/// A message to one user about a change to a request they decide or made; each user reads only their
-/// own.
+/// A message to one user about a change to a request they decide or made, or to an application
+/// they approve or have open requests on; each user reads only their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
@@ -582,11 +603,12 @@ pub struct Notification {
     /// When the change happened.
     #[serde(with = "super::stamp")]
     pub at: DateTime<Utc>,
-    /// The id of the request it is about.
-    pub request: u64,
-    /// The name of that request's application.
+    /// The id of the request it is about; None for a change to the application itself (its JIT
+    /// settings), which names no request.
+    pub request: Option<u64>,
+    /// The name of the application the change was made to, or the request's.
     pub app: String,
-    /// What happened to the request.
+    /// What happened.
     pub action: Action,
     /// One sentence for its recipient saying what happened.
     pub message: String,

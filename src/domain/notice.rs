@@ -1,26 +1,101 @@
 //! A notification is made, not stored: a store keeps only who it is for and the audit record of
-//! the change it tells of, and its sentence is worded here from that record and its request when
-//! it is read. The store keeps no second copy of what the audit log holds, and every door words
-//! a change the same way.
+//! the change it tells of, and its sentence is worded here from that record (and its request, for
+//! a change to one) when it is read. The store keeps no second copy of what the audit log holds,
+//! and every door words a change the same way.
 
-use super::model::{AccessRequest, Action, AuditRecord, Notification, SYSTEM};
+use super::model::{AccessRequest, Action, AuditRecord, JitPolicy, Notification, SYSTEM};
 use super::rules::AUTO_APPROVAL_REASON;
 use super::time_style::TimeStyle;
 
 impl Notification {
-    /// What `to` is told of the change `record` recorded on `request` (the request its target
-    /// names, as it is now: what a message says of it never changes once the change is made).
-    pub fn of(to: &str, record: &AuditRecord, request: &AccessRequest) -> Notification {
+    /// What `to` is told of the change `record` recorded: on `request` (the request its target
+    /// names, as it is now: what a message says of it never changes once the change is made), or,
+    /// with no request, on the application the record names (a change of its JIT settings).
+    pub fn of(to: &str, record: &AuditRecord, request: Option<&AccessRequest>) -> Notification {
         Notification {
             id: record.id,
             to: to.to_string(),
             at: record.at,
-            request: request.id,
-            app: request.app.clone(),
+            request: request.map(|r| r.id),
+            app: request.map(|r| r.app.clone()).or_else(|| record.app.clone()).unwrap_or_default(),
             action: record.action,
-            message: message(record, request),
+            message: match request {
+                Some(request) => message(record, request),
+                None => unrequested(record),
+            },
         }
     }
+}
+
+/// Who is told of a change of an application's JIT settings, each once: its approvers before and
+/// after the change, and the requesters of its open (pending or approved) requests, whose
+/// decisions or access it may change. Not `by`, who made it.
+pub fn told_of_policy_change<'r>(
+    by: &str,
+    before: &JitPolicy,
+    after: &JitPolicy,
+    open: impl IntoIterator<Item = &'r AccessRequest>,
+) -> Vec<String> {
+    let mut told: Vec<String> = Vec::new();
+    let requesters = open.into_iter().map(|r| &r.requester);
+    for upn in before.approvers.iter().chain(&after.approvers).chain(requesters) {
+        if upn != by && !told.contains(upn) {
+            told.push(upn.clone());
+        }
+    }
+    told
+}
+
+/// One sentence about a change that names no request: a change of an application's JIT settings,
+/// told to its approvers and to the requesters of its open requests.
+fn unrequested(record: &AuditRecord) -> String {
+    let app = record.app.as_deref().unwrap_or_default();
+    match record.action {
+        Action::PolicyChanged => {
+            let before = record.before.as_deref().unwrap_or_default();
+            let after = record.after.as_deref().unwrap_or_default();
+            format!("JIT settings of {app} changed by {}: {}", record.actor, policy_changes(before, after))
+        }
+        other => format!("{} on {app} by {}", other.name(), record.actor),
+    }
+}
+
+/// What differs between two policies as `rules::describe_policy` summarises them: each setting
+/// that changed, with its old value, and the approvers added and removed.
+fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
+    let whole = || format!("{after} (was {before})");
+    let (Some(was), Some(is)) = (settings(before), settings(after)) else { return whole() };
+    let mut out: Vec<String> = ["mode", "max", "timeout"]
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, _)| was[i] != is[i])
+        .map(|(i, label)| format!("{label} {} (was {})", is[i], was[i]))
+        .collect();
+    let approvers = |list: &'a str| -> Vec<&'a str> {
+        if list == "none" { Vec::new() } else { list.split(", ").collect() }
+    };
+    let (old, new) = (approvers(was[3]), approvers(is[3]));
+    let added: Vec<&str> = new.iter().copied().filter(|a| !old.contains(a)).collect();
+    let removed: Vec<&str> = old.iter().copied().filter(|a| !new.contains(a)).collect();
+    if !added.is_empty() {
+        out.push(format!("approvers added: {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        out.push(format!("approvers removed: {}", removed.join(", ")));
+    }
+    if out.is_empty() { whole() } else { out.join("; ") }
+}
+
+/// The settings a `rules::describe_policy` summary names, without their labels: mode, maximum
+/// duration, request timeout and approvers (a list, or `none`). None for a summary of another
+/// shape (JIT off, which never changes).
+fn settings(summary: &str) -> Option<[&str; 4]> {
+    let mut parts = summary.splitn(4, ", ");
+    let mode = parts.next()?;
+    let max = parts.next()?.strip_prefix("max ")?;
+    let timeout = parts.next()?.strip_prefix("timeout ")?;
+    let approvers = parts.next()?.strip_prefix("approvers: ")?;
+    Some([mode, max, timeout, approvers])
 }
 
 /// One sentence saying what happened: to approvers of a new or withdrawn request, to the
@@ -48,12 +123,10 @@ fn message(record: &AuditRecord, r: &AccessRequest) -> String {
         Action::RequestDenied => format!("request {} on {} denied{by_reason}", r.id, r.app),
         Action::RequestTimedOut => format!("request {} on {} timed out with no decision", r.id, r.app),
         Action::AccessStarted => {
-            // The planned end: access revoked later still started with this end in view.
-            let until = r
-                .granted_from
-                .map(|from| TimeStyle::utc().full(from + r.duration.to_delta()))
-                .unwrap_or_default();
-            format!("your access to {} (request {}) is active until {until}", r.app, r.id)
+            format!("your access to {} (request {}) is active until {}", r.app, r.id, planned_end(r))
+        }
+        Action::AccessEndingSoon => {
+            format!("your access to {} (request {}) ends at {}", r.app, r.id, planned_end(r))
         }
         Action::AccessExpired => format!("your access to {} (request {}) has ended", r.app, r.id),
         Action::AccessRevoked => {
@@ -63,15 +136,21 @@ fn message(record: &AuditRecord, r: &AccessRequest) -> String {
     }
 }
 
+/// When a grant's access is planned to end, in UTC with its zone: access revoked later still
+/// started, and was warned of its end, with this end in view.
+fn planned_end(r: &AccessRequest) -> String {
+    r.granted_from.map(|from| TimeStyle::utc().full(from + r.duration.to_delta())).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
     use super::*;
     use crate::domain::model::tests::request;
-    use crate::domain::model::{RequestState, Target, Verdict};
+    use crate::domain::model::{ApprovalMode, JitPolicy, RequestState, Target, Verdict};
     use crate::domain::period::Period;
-    use crate::domain::rules::POLICY_AUTO_REASON;
+    use crate::domain::rules::{POLICY_AUTO_REASON, describe_policy};
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap()
@@ -94,9 +173,12 @@ mod tests {
     #[test]
     fn a_notification_is_its_records_change_told_to_one_user() {
         let r = request(RequestState::Pending, None);
-        let n = Notification::of("a@x.com", &record(Action::RequestCanceled, "p@x.com", None), &r);
+        let n = Notification::of("a@x.com", &record(Action::RequestCanceled, "p@x.com", None), Some(&r));
         assert_eq!((n.id, n.to.as_str(), n.at), (42, "a@x.com", t0() + TimeDelta::minutes(5)));
-        assert_eq!((n.request, n.app.as_str(), n.action), (r.id, r.app.as_str(), Action::RequestCanceled));
+        assert_eq!(
+            (n.request, n.app.as_str(), n.action),
+            (Some(r.id), r.app.as_str(), Action::RequestCanceled)
+        );
         assert_eq!(n.message, format!("request {} on {} was canceled by p@x.com", r.id, r.app));
     }
 
@@ -107,7 +189,7 @@ mod tests {
             decision: Some(Verdict { by: by.into(), at: t0(), reason: reason.into() }),
             ..request(RequestState::Approved, Some(t0()))
         };
-        let asks = |r: &AccessRequest| Notification::of("a@x.com", &created, r).message;
+        let asks = |r: &AccessRequest| Notification::of("a@x.com", &created, Some(r)).message;
         let plain = format!("p@x.com asks for Owner on a for {}", Period::from_hours(2));
         assert_eq!(asks(&AccessRequest { decision: None, ..request(RequestState::Pending, None) }), plain);
         assert_eq!(asks(&decided(SYSTEM, AUTO_APPROVAL_REASON)), format!("{plain} (approved automatically)"));
@@ -121,8 +203,84 @@ mod tests {
     fn started_access_says_when_it_is_planned_to_end() {
         let from = t0() + TimeDelta::hours(1);
         let r = request(RequestState::Approved, Some(from));
-        let n = Notification::of("p@x.com", &record(Action::AccessStarted, SYSTEM, None), &r);
+        let n = Notification::of("p@x.com", &record(Action::AccessStarted, SYSTEM, None), Some(&r));
         let until = TimeStyle::utc().full(from + TimeDelta::hours(2));
         assert_eq!(n.message, format!("your access to a (request 1) is active until {until}"));
+    }
+
+    #[test]
+    fn access_ending_soon_says_when_it_ends_in_utc() {
+        let from = t0() + TimeDelta::hours(1);
+        let r = request(RequestState::Approved, Some(from));
+        let n = Notification::of("p@x.com", &record(Action::AccessEndingSoon, SYSTEM, None), Some(&r));
+        let end = TimeStyle::utc().full(from + TimeDelta::hours(2));
+        assert!(end.contains("UTC"), "the time says its zone: {end}");
+        assert_eq!(n.message, format!("your access to a (request 1) ends at {end}"));
+        assert_eq!(n.request, Some(1));
+    }
+
+    fn policy(mode: ApprovalMode, max: i64, approvers: &[&str]) -> String {
+        describe_policy(&JitPolicy {
+            enabled: true,
+            mode,
+            max_duration: Period::from_hours(max),
+            approvers: approvers.iter().map(|a| a.to_string()).collect(),
+            request_timeout: Period::from_hours(24),
+        })
+    }
+
+    fn policy_record(before: String, after: String) -> AuditRecord {
+        AuditRecord {
+            target: Target::App("crm".into()),
+            app: Some("crm".into()),
+            before: Some(before),
+            after: Some(after),
+            ..record(Action::PolicyChanged, "admin@x.com", None)
+        }
+    }
+
+    #[test]
+    fn a_policy_change_names_no_request_and_says_what_changed_from_what() {
+        let before = policy(ApprovalMode::ManualApprove, 8, &["a@x.com", "b@x.com"]);
+        let after = policy(ApprovalMode::AutoApprove, 4, &["a@x.com", "c@x.com"]);
+        let n = Notification::of("b@x.com", &policy_record(before, after), None);
+        assert_eq!((n.request, n.app.as_str(), n.action), (None, "crm", Action::PolicyChanged));
+        assert_eq!(
+            n.message,
+            "JIT settings of crm changed by admin@x.com: mode AutoApprove (was ManualApprove); \
+             max PT4H (was PT8H); approvers added: c@x.com; approvers removed: b@x.com"
+        );
+    }
+
+    #[test]
+    fn a_policy_change_of_approvers_alone_says_only_that() {
+        let before = policy(ApprovalMode::ManualApprove, 8, &[]);
+        let after = policy(ApprovalMode::ManualApprove, 8, &["a@x.com", "b@x.com"]);
+        let n = Notification::of("a@x.com", &policy_record(before.clone(), after.clone()), None);
+        assert_eq!(
+            n.message,
+            "JIT settings of crm changed by admin@x.com: approvers added: a@x.com, b@x.com"
+        );
+        let back = Notification::of("a@x.com", &policy_record(after, before), None);
+        assert_eq!(
+            back.message,
+            "JIT settings of crm changed by admin@x.com: approvers removed: a@x.com, b@x.com"
+        );
+    }
+
+    #[test]
+    fn every_summary_describe_policy_writes_is_read_back_setting_by_setting() {
+        let summary = policy(ApprovalMode::AutoApprove, 3, &["a@x.com", "b@x.com"]);
+        let timeout = Period::from_hours(24).iso();
+        assert_eq!(settings(&summary), Some(["AutoApprove", "PT3H", timeout.as_str(), "a@x.com, b@x.com"]));
+        assert_eq!(settings(&policy(ApprovalMode::ManualApprove, 1, &[])).map(|s| s[3]), Some("none"));
+    }
+
+    #[test]
+    fn a_summary_of_another_shape_is_told_whole() {
+        let off = "JIT off (permanent publisher access)".to_string();
+        let on = policy(ApprovalMode::AutoApprove, 3, &[]);
+        let n = Notification::of("a@x.com", &policy_record(off.clone(), on.clone()), None);
+        assert_eq!(n.message, format!("JIT settings of crm changed by admin@x.com: {on} (was {off})"));
     }
 }

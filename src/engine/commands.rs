@@ -80,6 +80,7 @@ impl Command for SetPolicy {
             return Ok(app);
         }
         let before = rules::describe_policy(&app.policy);
+        let old = app.policy.clone();
         let app = Application { policy, ..app };
         w.tables.put_app(&app)?;
         w.record(AuditEntry {
@@ -88,12 +89,16 @@ impl Command for SetPolicy {
             after: Some(rules::describe_policy(&app.policy)),
             ..AuditEntry::new(&by.upn, Action::PolicyChanged, Target::App(app.name.clone()))
         })?;
-        let pending = RequestFilter {
-            state: Some(RequestState::Pending),
+        let open_in = |state| RequestFilter {
+            state: Some(state),
             app: Some(app.name.clone()),
             ..RequestFilter::default()
         };
-        for request in w.tables.requests_in(&pending, None)?.items {
+        let pending = w.tables.requests_in(&open_in(RequestState::Pending), None)?.items;
+        let approved = w.tables.requests_in(&open_in(RequestState::Approved), None)?.items;
+        let open = pending.iter().chain(&approved);
+        w.notify(&notice::told_of_policy_change(&by.upn, &old, &app.policy, open))?;
+        for request in pending {
             if let Some((next, action)) = rules::reevaluate(&app.policy, &request, w.now) {
                 save_transition(w, &request, &next, action)?;
             }
@@ -229,7 +234,7 @@ impl Command for MarkSeen {
 
 /// Moves every request whose deadline has come: timeouts, starts of scheduled access, expiries.
 /// Repeats until nothing is due, because one step can uncover another (a start long past is
-/// followed by its end).
+/// followed by its end). Then warns the requesters whose access ends soon.
 pub fn advance_due(w: &mut Writer<'_, '_>) -> Result<usize> {
     let mut moved = 0;
     loop {
@@ -242,9 +247,27 @@ pub fn advance_due(w: &mut Writer<'_, '_>) -> Result<usize> {
             }
         }
         if moved == before {
-            return Ok(moved);
+            break;
         }
     }
+    warn_ending(w)?;
+    Ok(moved)
+}
+
+/// Tells each requester whose access ends within `ENDING_SOON`, once per grant. Runs after every
+/// due start and end is applied, so a ticker that was down past a grant's end gives only the
+/// expiry, and one down past a start gives the start before the warning.
+fn warn_ending(w: &mut Writer<'_, '_>) -> Result<()> {
+    for id in w.tables.warnings_due(w.now)? {
+        let request = w.tables.need_request(id)?;
+        w.tables.warned(&request)?;
+        if !request.is_active(w.now) {
+            continue;
+        }
+        w.record(AuditEntry::of_request(SYSTEM, Action::AccessEndingSoon, Some(&request), &request))?;
+        w.notify(std::slice::from_ref(&request.requester))?;
+    }
+    Ok(())
 }
 
 /// Several commands, each with its own actor, in one transaction and each judged on its own: for bulk loads.

@@ -121,14 +121,18 @@ pub trait Reads: Lookup<Error = Error> {
     /// A request's audit records, oldest first.
     fn history(&self, request: u64) -> Result<Vec<AuditRecord>>;
     /// A user's notifications, newest first, each as `Notification::of` words it from its audit
-    /// record and that record's request.
+    /// record and the request that record names, if any.
     fn notifications_of(&self, upn: &str, paging: &Paging<u64>) -> Result<Page<Notification>>;
     /// The id of the newest notification the user has marked as seen; 0 when none.
     fn seen_upto(&self, upn: &str) -> Result<u64>;
-    /// The earliest deadline of any request, in milliseconds since the epoch.
+    /// The earliest deadline of any request, or warning still to give (`warnings_due`), in
+    /// milliseconds since the epoch: when the ticker must wake next.
     fn next_deadline(&self) -> Result<Option<i64>>;
     /// Requests whose deadline is at or before `now`, oldest deadline first.
     fn due(&self, now: DateTime<Utc>) -> Result<Vec<u64>>;
+    /// Approved requests whose `ending_warning` is at or before `now` and who were not `warned`
+    /// since their approval, earliest warning first.
+    fn warnings_due(&self, now: DateTime<Utc>) -> Result<Vec<u64>>;
     /// A request that must exist: the rules' "no request" otherwise.
     fn need_request(&self, id: u64) -> Result<AccessRequest> {
         self.request(id)?.ok_or_else(|| rules::no_request(id).into())
@@ -196,12 +200,16 @@ pub trait Writes: Reads {
     fn next_request_id(&self) -> Result<u64>;
     /// Stores a request's new version; `old` is the version stored until now (None: a new one).
     fn save_request(&mut self, old: Option<&AccessRequest>, new: &AccessRequest) -> Result<()>;
+    /// Records that the requester of this approved request was told its access ends soon:
+    /// `warnings_due` leaves it out from now on, whatever else is saved of it while it stays
+    /// approved.
+    fn warned(&mut self, request: &AccessRequest) -> Result<()>;
     /// The id the next audit record gets.
     fn next_audit_id(&self) -> Result<u64>;
     /// Adds an audit record under its id (from `next_audit_id`), findable by its request and its
     /// application.
     fn append_audit(&mut self, record: &AuditRecord) -> Result<()>;
-    /// Tells `to` of the change recorded under audit id `audit` (a request's, appended before):
+    /// Tells `to` of the change recorded under audit id `audit` (appended before):
     /// `notifications_of` lists it from then on as `Notification::of` words it. The same
     /// recipient and record again is still one notification.
     fn add_notification(&mut self, to: &str, audit: u64) -> Result<()>;

@@ -85,8 +85,9 @@ impl<'a, 't> Writer<'a, 't> {
         Ok(id)
     }
 
-    /// Notifies users about the change just recorded, a request's; what they read is worded from
-    /// its audit record (`Notification::of`). The deliveries it owes them are queued here too.
+    /// Notifies users about the change just recorded (a request's, or an application's JIT
+    /// settings); what they read is worded from its audit record (`Notification::of`). The
+    /// deliveries it owes them are queued here too.
     pub fn notify(&mut self, to: &[String]) -> Result<()> {
         let Some(event) = self.events.last_mut() else { return Ok(()) };
         for upn in to {

@@ -194,6 +194,10 @@ impl<F: Family> Reads for On<'_, F> {
         Ok(self.0.due(now)?)
     }
 
+    fn warnings_due(&self, now: DateTime<Utc>) -> Result<Vec<u64>> {
+        Ok(self.0.warnings_due(now)?)
+    }
+
     fn ssh_key(&self, fingerprint: &str) -> Result<Option<SshKey>> {
         Ok(self.0.ssh_key(fingerprint)?)
     }
@@ -299,6 +303,10 @@ impl Writes for On<'_, Write<'_>> {
 
     fn save_request(&mut self, old: Option<&AccessRequest>, new: &AccessRequest) -> Result<()> {
         Ok(self.0.save_request(old, new)?)
+    }
+
+    fn warned(&mut self, request: &AccessRequest) -> Result<()> {
+        Ok(self.0.warned(request)?)
     }
 
     fn next_audit_id(&self) -> Result<u64> {

@@ -286,19 +286,17 @@ impl<F: Family> Tables<F> {
         }
     }
 
-    /// A user's notifications, newest first, each worded from its audit record and its request.
+    /// A user's notifications, newest first, each worded from its audit record and, for a change
+    /// to a request, that request.
     pub fn notifications_of(&self, upn: &str, paging: &Paging<u64>) -> Result<Page<Notification>> {
         let range = self.notified.range(under(paging.after, |id| (upn, id)))?.rev();
         let items = range.map(|entry| {
             let record = self.need_audit(entry?.0.value().1)?;
             let Target::Request(id) = record.target else {
-                return Err(Error::Storage(format!(
-                    "a notification names audit record {}, not a request's",
-                    record.id
-                )));
+                return Ok(Notification::of(upn, &record, None));
             };
             match self.get_request(id)? {
-                Some(request) => Ok(Notification::of(upn, &record, &request)),
+                Some(request) => Ok(Notification::of(upn, &record, Some(&request))),
                 None => Err(Error::Storage(format!(
                     "audit record {} names request {id}, which is missing",
                     record.id
@@ -348,10 +346,20 @@ impl<F: Family> Tables<F> {
         Ok(self.notifications_seen.get(upn)?.map_or(0, |v| v.value()))
     }
 
-    /// The earliest deadline of any request, in milliseconds since the epoch; None when nothing
-    /// waits on the clock.
+    /// The earliest deadline of any request or warning still to give, in milliseconds since the
+    /// epoch; None when nothing waits on the clock.
     pub fn next_deadline(&self) -> Result<Option<i64>> {
-        Ok(self.deadlines.first()?.map(|(k, _)| k.value().0))
+        let deadline = self.deadlines.first()?.map(|(k, _)| k.value().0);
+        let warning = self.ending_warnings.first()?.map(|(k, _)| k.value().0);
+        Ok(deadline.into_iter().chain(warning).min())
+    }
+
+    /// Grants whose warning that their access ends soon is due by `now`, earliest first.
+    pub fn warnings_due(&self, now: DateTime<Utc>) -> Result<Vec<u64>> {
+        self.ending_warnings
+            .range((i64::MIN, 0)..=(ms(now), u64::MAX))?
+            .map(|e| e.map(|(k, _)| k.value().1).map_err(Error::from))
+            .collect()
     }
 
     /// Requests whose deadline is at or before `now`, oldest deadline first.

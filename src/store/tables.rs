@@ -31,6 +31,10 @@ pub const BY_STATE_APP: Index<(u8, &str, u64)> = TableDefinition::new("requests_
 pub const BY_REQUESTER: Index<(&str, &str, u64)> = TableDefinition::new("requests_by_requester");
 /// (deadline in ms since the epoch, request id): the ticker's only view of time.
 pub const DEADLINES: Index<(i64, u64)> = TableDefinition::new("deadlines");
+/// (warning time in ms since the epoch, request id): approved grants whose requester is still to
+/// be told that their access ends soon. Kept apart from `DEADLINES`, whose one entry per request
+/// follows its state: a warning leaves no trace on the request, only here once it is given.
+pub const ENDING_WARNINGS: Index<(i64, u64)> = TableDefinition::new("ending_warnings");
 pub const AUDIT: Records<u64> = TableDefinition::new("audit");
 /// (application, audit id): one application's history.
 pub const AUDIT_BY_APP: Index<(&str, u64)> = TableDefinition::new("audit_by_app");
@@ -123,6 +127,8 @@ pub struct Tables<F: Family> {
     pub by_requester: F::Table<(&'static str, &'static str, u64), ()>,
     /// `DEADLINES`: (deadline in ms since the epoch, request id).
     pub deadlines: F::Table<(i64, u64), ()>,
+    /// `ENDING_WARNINGS`: (warning time in ms since the epoch, request id).
+    pub ending_warnings: F::Table<(i64, u64), ()>,
     /// `AUDIT`: audit records by id.
     pub audit: F::Table<u64, &'static [u8]>,
     /// `AUDIT_BY_REQUEST`: (request id, audit id).
@@ -187,6 +193,7 @@ macro_rules! each_table {
             by_state_app BY_STATE_APP,
             by_requester BY_REQUESTER,
             deadlines DEADLINES,
+            ending_warnings ENDING_WARNINGS,
             audit AUDIT,
             audit_by_request AUDIT_BY_REQUEST,
             audit_by_app AUDIT_BY_APP,

@@ -14,7 +14,8 @@ use crate::domain::*;
 /// 2: indexes of requests by state and application, and of the audit log by application.
 /// 3: records in a compact binary encoding instead of JSON; applications by tenant.
 /// 4: notifications kept as (recipient, audit id) alone, worded from the audit record when read.
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: the warnings still to give that approved access ends soon.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Where schemas 1 to 3 kept notifications whole (JSON, then the compact encoding).
 const OLD_NOTIFICATIONS: Records<(&str, u64)> = TableDefinition::new("notifications");
@@ -98,6 +99,9 @@ impl Tables<Write<'_>> {
         if from < 4 {
             self.index_notifications(txn)?;
         }
+        if from < 5 {
+            self.index_warnings()?;
+        }
         self.set_schema_version()
     }
 
@@ -112,6 +116,29 @@ impl Tables<Write<'_>> {
             }
         }
         txn.delete_table(OLD_NOTIFICATIONS)?;
+        Ok(())
+    }
+
+    /// Every approved grant of a store written before warnings were kept here is owed its
+    /// warning, unless its history shows it was given (the ticker gives it at once if its time
+    /// has passed and the access still runs). The approved requests are found through their state
+    /// index, and only they are read.
+    fn index_warnings(&mut self) -> Result<()> {
+        let approved = RequestState::Approved.code();
+        let ids: Vec<u64> = self
+            .by_state
+            .range((approved, 0)..=(approved, u64::MAX))?
+            .map(|e| e.map(|(k, _)| k.value().1))
+            .collect::<std::result::Result<_, _>>()?;
+        for id in ids {
+            let Some(at) = self.need_request(id)?.ending_warning() else { continue };
+            // Rewriting an older schema's requests has owed every grant its warning already.
+            if self.history(id)?.iter().any(|r| r.action == Action::AccessEndingSoon) {
+                self.ending_warnings.remove((ms(at), id))?;
+            } else {
+                self.ending_warnings.insert((ms(at), id), ())?;
+            }
+        }
         Ok(())
     }
 
@@ -205,7 +232,28 @@ impl Tables<Write<'_>> {
         if let Some((at, _)) = new.deadline() {
             self.deadlines.insert((ms(at), new.id), ())?;
         }
+        // A grant is owed its warning from its approval until it is given or the grant ends; a
+        // change that keeps the warning's time (the start of scheduled access) keeps whether it
+        // was given.
+        let warning = new.ending_warning();
+        let was = old.and_then(AccessRequest::ending_warning);
+        if warning != was {
+            if let Some(at) = was {
+                self.ending_warnings.remove((ms(at), new.id))?;
+            }
+            if let Some(at) = warning {
+                self.ending_warnings.insert((ms(at), new.id), ())?;
+            }
+        }
         self.requests.insert(new.id, encode(new)?.as_slice())?;
+        Ok(())
+    }
+
+    /// Records that a grant's requester was told its access ends soon, so they are told once.
+    pub fn warned(&mut self, request: &AccessRequest) -> Result<()> {
+        if let Some(at) = request.ending_warning() {
+            self.ending_warnings.remove((ms(at), request.id))?;
+        }
         Ok(())
     }
 

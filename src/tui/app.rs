@@ -939,11 +939,13 @@ impl App {
         }
     }
 
-    /// The request Enter opens: the selected request or grant, or the request an audit row is about.
+    /// The request Enter opens: the selected request or grant, or the request a notification or
+    /// an audit row is about.
     pub fn opened_request(&self) -> Option<u64> {
         match (self.tab, &self.list().selected) {
             (Tab::Activity, Some(Key::Id(id))) if self.on_notes => {
-                self.data.notifications.iter().find(|n| n.id == *id).map(|n| n.request)
+                // A notice of a change to an application names no request, and opens nothing.
+                self.data.notifications.iter().find(|n| n.id == *id).and_then(|n| n.request)
             }
             (Tab::Activity, Some(Key::Id(id))) => {
                 match self.data.audit.iter().find(|a| a.id == *id).map(|a| &a.target) {

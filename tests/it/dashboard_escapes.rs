@@ -183,7 +183,7 @@ fn world(me_publisher: bool) -> World {
         id,
         to: to.to_string(),
         at: now - TimeDelta::minutes(id as i64),
-        request: 7,
+        request: Some(7),
         app: crm.clone(),
         action: Action::RequestCreated,
         message: evil("someone asks for access"),

@@ -1638,7 +1638,7 @@ async fn notifications_scroll_keep_their_selection_by_id_and_open_their_request(
 
     // Enter opens the request it is about, with its history.
     screen.press(&[ENTER]).await;
-    assert_eq!(detail_open(&screen), Some(oldest.request));
+    assert_eq!(detail_open(&screen), oldest.request);
     screen.press(&[Key(KeyCode::Esc)]).await;
 
     // The filter works on the list with the cursor, and counts against its own rows.

@@ -102,6 +102,8 @@ struct Req {
     state: RequestState,
     granted_from: Option<DateTime<Utc>>,
     started: bool,
+    /// Whether its requester was told that its access ends soon.
+    warned: bool,
     /// Every audit action its history must show, in order.
     actions: Vec<Action>,
 }
@@ -135,8 +137,15 @@ impl Req {
                     self.state = RequestState::Expired;
                     self.actions.push(Action::AccessExpired);
                 }
-                _ => return,
+                _ => break,
             }
+        }
+        // Once, ten minutes before the end, while the access still runs (every grant here is
+        // longer than ten minutes).
+        let warning = self.end().map(|e| e - TimeDelta::minutes(10));
+        if !self.warned && self.active(now) && warning.is_some_and(|w| w <= now) {
+            self.warned = true;
+            self.actions.push(Action::AccessEndingSoon);
         }
     }
 
@@ -352,6 +361,7 @@ async fn run_case(ops: Vec<Op>) {
                             state: RequestState::Pending,
                             granted_from: None,
                             started: false,
+                            warned: false,
                             actions: vec![Action::RequestCreated],
                         };
                         if m.auto[app] {

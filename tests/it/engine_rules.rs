@@ -87,7 +87,7 @@ impl World {
     }
 
     /// (action, request) of every notification a user has, oldest first.
-    async fn inbox(&self, upn: &str) -> Vec<(Action, u64)> {
+    async fn inbox(&self, upn: &str) -> Vec<(Action, Option<u64>)> {
         let mut notes: Vec<_> = self
             .engine
             .notifications(upn, Paging::first(1000))
@@ -237,7 +237,7 @@ async fn whole_workflow_from_request_to_expiry() {
 
     assert_eq!(
         w.inbox(PAT).await,
-        vec![(Action::RequestApproved, created.id), (Action::AccessExpired, created.id)],
+        vec![(Action::RequestApproved, Some(created.id)), (Action::AccessExpired, Some(created.id))],
         "the requester hears of the approval and of the expiry"
     );
 }
@@ -273,9 +273,9 @@ async fn auto_mode_approves_at_once_and_tells_the_approvers() {
         (Some("Pending"), Some("Approved"))
     );
 
-    assert_eq!(w.inbox(ALICE).await, vec![(Action::RequestCreated, r.id)], "the approver is told");
+    assert_eq!(w.inbox(ALICE).await, vec![(Action::RequestCreated, Some(r.id))], "the approver is told");
     assert!(w.inbox(BOB).await.is_empty(), "Bob approves only the manual application");
-    assert_eq!(w.inbox(PAT).await, vec![(Action::RequestApproved, r.id)]);
+    assert_eq!(w.inbox(PAT).await, vec![(Action::RequestApproved, Some(r.id))]);
 }
 
 #[tokio::test]
@@ -284,7 +284,7 @@ async fn manual_mode_notifies_every_approver_and_nobody_else() {
     let e = &w.engine;
     let r = e.run(&user(PAT), ask(MANUAL, 1)).await.unwrap();
     for approver in [ALICE, BOB] {
-        assert_eq!(w.inbox(approver).await, vec![(Action::RequestCreated, r.id)], "{approver}");
+        assert_eq!(w.inbox(approver).await, vec![(Action::RequestCreated, Some(r.id))], "{approver}");
     }
     for other in [PAT, ADMIN, CAROL, PAUL] {
         assert!(w.inbox(other).await.is_empty(), "{other} should not be notified of a new request");
@@ -318,7 +318,7 @@ async fn undecided_requests_time_out_after_the_apps_timeout() {
     assert_eq!(timed_out.state, RequestState::Timeout);
     assert_eq!(w.actions(r.id).await, vec![Action::RequestCreated, Action::RequestTimedOut]);
     assert_eq!(w.history(r.id).await[1].actor, SYSTEM);
-    assert_eq!(w.inbox(PAT).await, vec![(Action::RequestTimedOut, r.id)]);
+    assert_eq!(w.inbox(PAT).await, vec![(Action::RequestTimedOut, Some(r.id))]);
 
     let late = e.run(&user(ALICE), approve(r.id)).await.unwrap_err();
     assert_eq!(late.kind(), Some(ErrorKind::Conflict));
@@ -364,7 +364,10 @@ async fn scheduled_access_is_announced_when_it_starts() {
         e.access_check(&Viewer::Operator, MANUAL, PAT).await.unwrap(),
         AccessStatus::Active { request: r.id, until: start + hours(1) }
     );
-    assert_eq!(w.inbox(PAT).await, vec![(Action::RequestApproved, r.id), (Action::AccessStarted, r.id)]);
+    assert_eq!(
+        w.inbox(PAT).await,
+        vec![(Action::RequestApproved, Some(r.id)), (Action::AccessStarted, Some(r.id))]
+    );
 }
 
 #[tokio::test]
@@ -387,7 +390,10 @@ async fn revoke_and_cancel_through_the_engine() {
     assert_eq!(err.kind(), Some(ErrorKind::Forbidden));
     let canceled = e.run(&user(PAT), Cancel { id: r.id }).await.unwrap();
     assert_eq!(canceled.state, RequestState::Canceled);
-    assert_eq!(w.inbox(ALICE).await, vec![(Action::RequestCreated, r.id), (Action::RequestCanceled, r.id)]);
+    assert_eq!(
+        w.inbox(ALICE).await,
+        vec![(Action::RequestCreated, Some(r.id)), (Action::RequestCanceled, Some(r.id))]
+    );
 
     let r = e.run(&user(PAT), ask(MANUAL, 4)).await.unwrap();
     e.run(&user(BOB), approve(r.id)).await.unwrap();
@@ -405,7 +411,7 @@ async fn revoke_and_cancel_through_the_engine() {
         (last.action, last.actor.as_str(), last.reason.as_deref()),
         (Action::AccessRevoked, ADMIN, Some("incident closed"))
     );
-    assert_eq!(w.inbox(PAT).await.last(), Some(&(Action::AccessRevoked, r.id)));
+    assert_eq!(w.inbox(PAT).await.last(), Some(&(Action::AccessRevoked, Some(r.id))));
     // Nothing happens at the old end.
     w.advance(hours(4));
     e.sync().await.unwrap();
@@ -853,7 +859,7 @@ async fn a_policy_change_closes_what_no_longer_fits_and_the_requester_can_ask_ag
     );
     // The requester is told, with the reason.
     let told = e.notifications(PAT, Paging::first(10)).await.unwrap().items;
-    let note = told.iter().find(|n| n.request == long.id && n.action == Action::RequestDenied);
+    let note = told.iter().find(|n| n.request == Some(long.id) && n.action == Action::RequestDenied);
     assert!(note.is_some_and(|n| n.message.contains("maximum is now 2h")), "{told:?}");
     // Within the maximum, in manual mode: it still waits for an approver.
     assert_eq!(w.request(short.id).await.state, RequestState::Pending);
@@ -868,7 +874,7 @@ async fn a_policy_change_closes_what_no_longer_fits_and_the_requester_can_ask_ag
         let r = w.request(id).await;
         assert_eq!(r.state, RequestState::Approved, "request {id}");
         assert_eq!(r.decision.as_ref().map(|v| v.by.as_str()), Some(SYSTEM));
-        assert_eq!(w.inbox(requester).await.last(), Some(&(Action::RequestApproved, id)));
+        assert_eq!(w.inbox(requester).await.last(), Some(&(Action::RequestApproved, Some(id))));
         assert_eq!(
             w.actions(id).await,
             vec![Action::RequestCreated, Action::RequestApproved],

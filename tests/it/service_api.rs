@@ -447,7 +447,7 @@ async fn every_route_answers_on_the_sample() {
     assert_eq!(notes.status, 200);
     assert_eq!(notes.header("x-jitdesk-seen-upto"), Some("0"));
     let notes: Vec<jitdesk::domain::Notification> = serde_json::from_str(&notes.text).unwrap();
-    assert!(notes.iter().any(|n| n.request == id && n.message.contains("revoked")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.request == Some(id) && n.message.contains("revoked")), "{notes:?}");
     let newest = notes[0].id;
     let seen = s.ok("POST", "/v1/notifications/seen", Some(DAVE), Some(json!({"upto": newest})), 200).await;
     assert_eq!(seen, json!({"seenUpto": newest}));

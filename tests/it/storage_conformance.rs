@@ -8,7 +8,8 @@
 //! records after every write; closing and opening again keeps everything; a reader beside a writer
 //! sees each write whole or not at all; a failed write keeps nothing; after a failure the store
 //! opens again with its last commit, and a store let go of answers why; a copy opens as a store of
-//! its own with the snapshot it was taken from; upkeep counts what is held.
+//! its own with the snapshot it was taken from; upkeep counts what is held; a grant is owed one
+//! warning that its access ends soon.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -215,7 +216,7 @@ fn every_operation_round_trips(open: Open) {
         assert_eq!(t.need_request(1)?, request);
         assert_eq!(t.history(1)?, vec![record.clone()]);
         // A notification is told from its audit record and that record's request.
-        let note = Notification::of("a@cust", &record, &request);
+        let note = Notification::of("a@cust", &record, Some(&request));
         assert_eq!(t.notifications_of("a@cust", &Paging::default())?.items, vec![note]);
         assert_eq!(t.seen_upto("a@cust")?, 1);
         assert_eq!(t.pending_request("app1", "p@pub")?, Some(1));
@@ -375,7 +376,7 @@ fn ids_and_keys_are_unique(open: Open) {
         Ok(id)
     });
     let notes = read(&s, |t| t.notifications_of("a@cust", &Paging::default()));
-    assert_eq!(notes.items.iter().map(|n| (n.id, n.request)).collect::<Vec<_>>(), [(cause, first)]);
+    assert_eq!(notes.items.iter().map(|n| (n.id, n.request)).collect::<Vec<_>>(), [(cause, Some(first))]);
 }
 
 /// The index answers, checked against the records kept beside them in a plain map.
@@ -430,10 +431,17 @@ fn check_indexes(t: &dyn Reads, model: &BTreeMap<u64, AccessRequest>, now: i64) 
     let mut deadlines: Vec<(i64, u64)> =
         model.values().filter_map(|r| r.deadline().map(|(at, _)| (at.timestamp_millis(), r.id))).collect();
     deadlines.sort_unstable();
-    assert_eq!(t.next_deadline()?, deadlines.first().map(|d| d.0), "the next deadline");
+    // No warning is given here, so every approved grant is still owed its own.
+    let mut warnings: Vec<(i64, u64)> =
+        model.values().filter_map(|r| r.ending_warning().map(|at| (at.timestamp_millis(), r.id))).collect();
+    warnings.sort_unstable();
+    let wake = deadlines.first().into_iter().chain(warnings.first()).map(|d| d.0).min();
+    assert_eq!(t.next_deadline()?, wake, "the next deadline or warning");
     let cut = at(now);
     let due: Vec<u64> = deadlines.iter().filter(|d| d.0 <= cut.timestamp_millis()).map(|d| d.1).collect();
     assert_eq!(t.due(cut)?, due, "due by {cut}, oldest deadline first");
+    let warn: Vec<u64> = warnings.iter().filter(|d| d.0 <= cut.timestamp_millis()).map(|d| d.1).collect();
+    assert_eq!(t.warnings_due(cut)?, warn, "warnings due by {cut}, earliest first");
     let grants = ids(t.current_grants_in(cut, None, &Paging::default())?.items);
     let want = expect(&|r| r.state == RequestState::Approved && r.end().is_some_and(|end| end > cut));
     assert_eq!(grants, want, "grants not ended at {cut}");
@@ -730,6 +738,47 @@ fn redb_keeps_nothing_of_a_failed_write() {
 #[test]
 fn redb_opens_again_after_a_failure_and_lets_go_of_a_damaged_store() {
     reopening_after_a_failure_and_letting_go(redb);
+}
+
+/// A grant is owed one warning that its access ends soon from its approval: `warned` settles it
+/// for good while the grant stays approved (its start saved after it changes nothing), and a
+/// grant that ends is owed none.
+fn a_warning_is_owed_once_per_grant(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    let first = pending(1, "app1", "p@pub", 0);
+    let second = pending(2, "app2", "q@pub", 0);
+    let scheduled =
+        |r: &AccessRequest| AccessRequest { started: false, ..moved(r, RequestState::Approved, 60) };
+    let (a, b) = (scheduled(&first), scheduled(&second));
+    write(&s, |t| {
+        t.save_request(None, &first)?;
+        t.save_request(None, &second)?;
+        t.save_request(Some(&first), &a)?;
+        t.save_request(Some(&second), &b)
+    });
+    let warn_at = a.ending_warning().expect("an hour's grant is warned");
+    assert_eq!(warn_at, at(60 + 50 * 60));
+    assert_eq!(read(&s, |t| t.warnings_due(warn_at)), [1, 2]);
+    assert_eq!(read(&s, |t| t.warnings_due(warn_at - chrono::TimeDelta::milliseconds(1))), Vec::<u64>::new());
+    write(&s, |t| t.warned(&a));
+    let (a2, b2) = (moved(&a, RequestState::Approved, 60), moved(&b, RequestState::Revoked, 120));
+    write(&s, |t| {
+        t.save_request(Some(&a), &a2)?;
+        t.save_request(Some(&b), &b2)
+    });
+    assert_eq!(read(&s, |t| t.warnings_due(at(1 << 30))), Vec::<u64>::new(), "warned, and revoked");
+    assert_eq!(
+        read(&s, |t| t.next_deadline()),
+        a2.deadline().map(|(end, _)| end.timestamp_millis()),
+        "the end is all that is left to wait for"
+    );
+}
+
+#[test]
+fn redb_owes_a_warning_once_per_grant() {
+    a_warning_is_owed_once_per_grant(redb);
 }
 
 fn ssh_key(fingerprint: &str, upn: &str) -> identity::SshKey {

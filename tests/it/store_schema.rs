@@ -5,6 +5,7 @@
 //! transaction, and shows exactly what it showed before; a migration that fails midway leaves the
 //! old store as it was, still readable by the release that wrote it. Schema 3 (compact records,
 //! notifications kept whole) has its own fixture, with each user's notifications saved beside it.
+//! Schema 4 (no warnings kept that access ends soon) is the sample without that table.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -271,12 +272,15 @@ fn notifications_as_json(txn: &redb::WriteTransaction) {
             let (key, _) = entry.unwrap();
             let (to, id) = key.value();
             let record: AuditRecord = postcard::from_bytes(audit.get(id).unwrap().unwrap().value()).unwrap();
-            let Target::Request(request) = record.target else {
-                panic!("a notification of {}", record.target)
+            // Old schemas had no notice of a change to an application; its migration reads the
+            // keys alone, so such a notice is written whole like the others.
+            let request: Option<AccessRequest> = match record.target {
+                Target::Request(id) => {
+                    Some(postcard::from_bytes(requests.get(id).unwrap().unwrap().value()).unwrap())
+                }
+                _ => None,
             };
-            let request: AccessRequest =
-                postcard::from_bytes(requests.get(request).unwrap().unwrap().value()).unwrap();
-            let json = serde_json::to_vec(&Notification::of(to, &record, &request)).unwrap();
+            let json = serde_json::to_vec(&Notification::of(to, &record, request.as_ref())).unwrap();
             whole.insert((to, id), json.as_slice()).unwrap();
         }
     }
@@ -456,4 +460,47 @@ async fn a_store_from_before_the_outbox_gets_its_tables_and_keeps_its_channels()
     let engine = Engine::open(&path, OpenMode::Existing, clock).await.unwrap();
     assert_eq!(engine.channels(&Viewer::Operator, &tenant).await.unwrap(), [added]);
     engine.close().await.unwrap();
+}
+
+/// A schema-4 store (before the warnings that access ends soon were kept): made from the sample
+/// by taking the warnings' table away. Opened after a running grant's warning time, it warns that
+/// grant's requester once, late, and a second open warns nobody again.
+#[tokio::test]
+async fn a_schema_4_store_warns_its_running_grants_once() {
+    use jitdesk::domain::Action;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 9, 0, 0).unwrap();
+    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        assert!(txn.delete_table(TableDefinition::<(i64, u64), ()>::new("ending_warnings")).unwrap());
+        txn.open_table(META).unwrap().insert("schema_version", 4).unwrap();
+        txn.commit().unwrap();
+    }
+    let later = now + chrono::TimeDelta::minutes(55);
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let grants = engine.grants(&Viewer::Operator, Paging::first(1000)).await.unwrap().items;
+    engine.close().await.unwrap();
+    let ending: Vec<_> =
+        grants.iter().filter(|g| g.ending_warning().is_some_and(|w| now < w && w <= later)).collect();
+    assert!(!ending.is_empty(), "the sample has access whose warning comes within the hour");
+    for _ in 0..2 {
+        let engine =
+            Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(later))).await.unwrap();
+        for grant in &ending {
+            let told: Vec<_> = engine
+                .notifications(&grant.requester, Paging::first(1000))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .filter(|n| n.action == Action::AccessEndingSoon && n.request == Some(grant.id))
+                .collect();
+            assert_eq!(told.len(), 1, "request {}: {told:?}", grant.id);
+        }
+        engine.close().await.unwrap();
+        assert_eq!(schema_of(&path), SCHEMA_VERSION);
+    }
 }
