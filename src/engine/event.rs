@@ -30,46 +30,50 @@ pub struct EventsFor {
     viewer: Option<String>,
     /// Which applications the viewer may see, as learnt; parties to an application never change.
     seen: HashMap<String, bool>,
+    /// An event taken from the channel and not yet judged: kept here while its application is
+    /// looked up, so a `recv` dropped at that await (a dashboard's loop wakes for a key) loses nothing.
+    judging: Option<Committed>,
 }
 
 impl EventsFor {
     pub(super) fn new(engine: Engine, viewer: Option<String>) -> EventsFor {
-        EventsFor { events: engine.subscribe(), engine, viewer, seen: HashMap::new() }
+        EventsFor { events: engine.subscribe(), engine, viewer, seen: HashMap::new(), judging: None }
     }
 
     /// The next change the viewer may see, as they may see it; the channel's own errors as they
-    /// are (lagged: reload; closed: the engine stopped).
+    /// are (lagged: reload; closed: the engine stopped). Cancel-safe: dropped at any await, the
+    /// next call carries on where this one stopped.
     pub async fn recv(&mut self) -> Result<Committed, broadcast::error::RecvError> {
         loop {
-            let event = self.events.recv().await?;
-            if let Some(seen) = self.visible(event).await {
-                return Ok(seen);
-            }
-        }
-    }
-
-    async fn visible(&mut self, event: Committed) -> Option<Committed> {
-        let Some(viewer) = &self.viewer else { return Some(event) };
-        if !identity::user_sees_record(viewer, &event.record) {
-            return None;
-        }
-        if let Some(app) = &event.record.app {
-            let sees = match self.seen.get(app) {
-                Some(sees) => *sees,
-                None => match self.engine.sees_app(viewer, app).await {
-                    Ok(sees) => {
-                        self.seen.insert(app.clone(), sees);
-                        sees
-                    }
-                    // A passing store error withholds this event, not the application's later ones.
-                    Err(_) => false,
-                },
+            let event = match self.judging.take() {
+                Some(event) => event,
+                None => self.events.recv().await?,
             };
-            if !sees {
-                return None;
+            let Some(viewer) = &self.viewer else { return Ok(event) };
+            if !identity::user_sees_record(viewer, &event.record) {
+                continue;
             }
+            if let Some(app) = event.record.app.clone()
+                && !self.seen.contains_key(&app)
+            {
+                let viewer = viewer.clone();
+                self.judging = Some(event);
+                // A passing store error withholds this event, not the application's later ones.
+                let sees = self.engine.sees_app(&viewer, &app).await.ok();
+                let Some(event) = self.judging.take() else { continue };
+                if let Some(sees) = sees {
+                    self.seen.insert(app, sees);
+                } else {
+                    continue;
+                }
+                self.judging = Some(event);
+                continue;
+            }
+            if event.record.app.as_ref().is_some_and(|app| self.seen.get(app) == Some(&false)) {
+                continue;
+            }
+            let notified = event.notified.into_iter().filter(|u| u == viewer).collect();
+            return Ok(Committed { record: event.record, notified });
         }
-        let notified = event.notified.into_iter().filter(|u| u == viewer).collect();
-        Some(Committed { record: event.record, notified })
     }
 }
