@@ -57,7 +57,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 const CUSTOMER: &str = "contoso";
 const PUBLISHER: &str = "fabrikam";
 const APPROVER: &str = "alice@contoso.com";
-const ASKER: &str = "dave@fabrikam.com";
 const APP: &str = "bench-crm";
 const SECRET: &str = "bench-webhook-secret";
 /// Requests timed one at a time, after a few that warm the path up.
@@ -235,9 +234,15 @@ fn user(upn: &str) -> Actor {
     Actor::User(upn.into())
 }
 
+/// The i-th publisher's user who asks: one may have one pending request per application, so each
+/// request has an asker of its own.
+fn asker(i: usize) -> String {
+    format!("dev{i:04}@fabrikam.com")
+}
+
 /// A fresh store at `path` with a customer (its approver and its webhook to `url`), a publisher
-/// (its user who asks) and a manually approved application.
-async fn open_directory(path: &Path, url: &str) -> Engine {
+/// with `askers` users and a manually approved application.
+async fn open_directory(path: &Path, url: &str, askers: usize) -> Engine {
     let engine = Engine::open(path, OpenMode::Create, Arc::new(SystemClock)).await.expect("a new store");
     let customer =
         NewTenant { id: CUSTOMER.into(), kind: TenantKind::Customer, name: None, license: Some(License::P2) };
@@ -245,17 +250,24 @@ async fn open_directory(path: &Path, url: &str) -> Engine {
     let publisher =
         NewTenant { id: PUBLISHER.into(), kind: TenantKind::Publisher, name: None, license: None };
     engine.run(&operator(), publisher).await.expect("the publisher");
-    for (upn, tenant, admin) in [(APPROVER, CUSTOMER, true), (ASKER, PUBLISHER, false)] {
-        let new = NewUser { upn: upn.into(), tenant: tenant.into(), name: None, admin, login: None };
-        engine.run(&operator(), new).await.expect("a user");
-    }
+    let approver =
+        NewUser { upn: APPROVER.into(), tenant: CUSTOMER.into(), name: None, admin: true, login: None };
+    engine.run(&operator(), approver).await.expect("the approver");
+    let users = (0..askers)
+        .map(|i| {
+            let upn = asker(i);
+            (operator(), NewUser { upn, tenant: PUBLISHER.into(), name: None, admin: false, login: None })
+        })
+        .collect();
+    let made = engine.run(&operator(), Batch(users)).await.expect("the askers");
+    assert!(made.iter().all(Result::is_ok), "every asker is made");
     let offer = NewOffer {
         id: "bench-offer".into(),
         name: "Bench".into(),
         jit_available: true,
         roles: vec!["Owner".into()],
     };
-    engine.run(&user(ASKER), offer).await.expect("the offer");
+    engine.run(&user(&asker(0)), offer).await.expect("the offer");
     let deploy = Deployment {
         name: APP.into(),
         offer: "bench-offer".into(),
@@ -326,7 +338,7 @@ async fn until_settled(engine: &Engine) -> usize {
 // 1. Commit to webhook received
 
 async fn commit_to_webhook(dir: &Path, receiver: &mut Receiver, table: &mut Table) {
-    let engine = open_directory(&dir.join("commit.redb"), &receiver.url()).await;
+    let engine = open_directory(&dir.join("commit.redb"), &receiver.url(), WARMUP + SAMPLES).await;
     start_worker(&engine);
     let (mut outbox, mut direct, mut early) = (Vec::new(), Vec::new(), 0);
     let mut body = None;
@@ -335,7 +347,7 @@ async fn commit_to_webhook(dir: &Path, receiver: &mut Receiver, table: &mut Tabl
         // Alternating which goes first, so neither always follows the other.
         for k in 0..2 {
             if (i + k) % 2 == 0 {
-                let created = engine.run(&user(ASKER), ask()).await.expect("a request");
+                let created = engine.run(&user(&asker(i)), ask()).await.expect("a request");
                 let returned = Instant::now();
                 let arrival = receiver.next().await;
                 assert_eq!(arrival.request(), Some(created.id), "a post for another request");
@@ -386,8 +398,8 @@ async fn commit_to_webhook(dir: &Path, receiver: &mut Receiver, table: &mut Tabl
 // 2. Draining a full outbox
 
 async fn drain(dir: &Path, receiver: &mut Receiver, table: &mut Table) {
-    let engine = open_directory(&dir.join("drain.redb"), &receiver.url()).await;
-    let asks = (0..DRAIN).map(|_| (user(ASKER), ask())).collect();
+    let engine = open_directory(&dir.join("drain.redb"), &receiver.url(), DRAIN).await;
+    let asks = (0..DRAIN).map(|i| (user(&asker(i)), ask())).collect();
     let created = engine.run(&operator(), Batch(asks)).await.expect("a batch of requests");
     assert!(created.iter().all(Result::is_ok), "every request is created");
     let queued = deliveries(&engine).await;
@@ -501,10 +513,10 @@ impl Drop for Service {
 
 async fn idle(dir: &Path, receiver: &mut Receiver, table: &mut Table) {
     let store = dir.join("idle.redb");
-    let engine = open_directory(&store, &receiver.url()).await;
+    let engine = open_directory(&store, &receiver.url(), DELIVERED).await;
     start_worker(&engine);
-    for _ in 0..DELIVERED {
-        engine.run(&user(ASKER), ask()).await.expect("a request");
+    for i in 0..DELIVERED {
+        engine.run(&user(&asker(i)), ask()).await.expect("a request");
         receiver.next().await;
     }
     let sent = until_settled(&engine).await;
