@@ -21,7 +21,8 @@
 //!    in flight). The line also says how long until every delivery was recorded as sent.
 //! 3. Idle: `jitdesk serve` (the release binary) on a store with channels, whose earlier notices
 //!    were all delivered, so nothing is queued; once it has settled, its CPU ticks over 10 s
-//!    (user and system, from /proc/PID/stat), and the posts the receiver got meanwhile.
+//!    (user and system, from /proc/PID/stat), and the posts the receiver got meanwhile; then one
+//!    request through its socket, whose post must arrive, to show the worker was asleep, not gone.
 //!
 //! Reading: a p99 over a few hundred samples is the second-slowest or so, so one stall of a noisy
 //! machine shows there; the load average printed at the start says how far to trust it.
@@ -36,22 +37,25 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Bytes;
-use hyper::{Request, Response};
+use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
+use jitdesk::api::paths;
 use jitdesk::domain::delivery::{ChannelKind, Delivery, DeliveryState, Retry, Secret, WebhookFormat};
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
 use jitdesk::domain::time_style::TimeStyle;
 use jitdesk::domain::{ApprovalMode, License, Paging, Period, TenantKind};
 use jitdesk::engine::{AddChannel, Batch, DeliveryFilter, Engine, OpenMode, SystemClock, Viewer};
 use jitdesk::notify::Couriers;
+use serde_json::json;
 use sha2::Sha256;
 use std::io::{BufRead, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
 mod common;
+use common::load::Conn;
 use common::{Line, Table, clock_ticks_per_second, cpu_ticks, describe_machine, jitdesk, msf, p50, p99};
-use common::{per_second, terminate};
+use common::{ms, per_second, terminate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 const CUSTOMER: &str = "contoso";
@@ -474,6 +478,7 @@ async fn drain(dir: &Path, receiver: &mut Receiver, table: &mut Table) {
 /// `jitdesk serve` on `store`, once it says it serves; killed if the bench ends without stopping it.
 struct Service {
     child: Child,
+    socket: PathBuf,
 }
 
 impl Service {
@@ -498,7 +503,7 @@ impl Service {
         let line = rx.recv_timeout(Duration::from_secs(30)).expect("serve says where it listens");
         assert!(line.starts_with("serving "), "serve printed {line:?}");
         println!("service: pid {}, {line}", child.id());
-        Service { child }
+        Service { child, socket }
     }
 }
 
@@ -513,7 +518,8 @@ impl Drop for Service {
 
 async fn idle(dir: &Path, receiver: &mut Receiver, table: &mut Table) {
     let store = dir.join("idle.redb");
-    let engine = open_directory(&store, &receiver.url(), DELIVERED).await;
+    // One asker more than the notices delivered: the one who asks after the window.
+    let engine = open_directory(&store, &receiver.url(), DELIVERED + 1).await;
     start_worker(&engine);
     for i in 0..DELIVERED {
         engine.run(&user(&asker(i)), ask()).await.expect("a request");
@@ -529,14 +535,22 @@ async fn idle(dir: &Path, receiver: &mut Receiver, table: &mut Table) {
     let before = (cpu_ticks(&stat), receiver.unread());
     tokio::time::sleep(IDLE).await;
     let (spent, posts) = (cpu_ticks(&stat) - before.0, receiver.unread());
+    // A worker that had died would cost nothing either: one request through the socket after the
+    // window shows that it was only asleep.
+    let mut conn = Conn::open(&service.socket).await;
+    let asked = Instant::now();
+    let body = json!({"app": APP, "roles": ["Owner"], "duration": "PT1H", "justification": "INC-2: after the window"});
+    conn.expect(201, Method::POST, paths::REQUESTS, Some(&asker(DELIVERED)), body).await;
+    let woke = receiver.next().await.at.saturating_duration_since(asked);
     let stopped = terminate(&mut service.child);
     let hz = clock_ticks_per_second();
     println!(
-        "\n[3] idle: serve on a store with a webhook channel and {sent} notices delivered, nothing queued: {spent} CPU ticks ({:.0} ms) in {} s after {} s to settle; {posts} posts meanwhile ({} while settling); stopped with exit code {stopped}",
+        "\n[3] idle: serve on a store with a webhook channel and {sent} notices delivered, nothing queued: {spent} CPU ticks ({:.0} ms) in {} s after {} s to settle; {posts} posts meanwhile ({} while settling); a request made through the socket after the window reached the receiver {} after it was sent; stopped with exit code {stopped}",
         spent as f64 * 1000.0 / hz,
         IDLE.as_secs(),
         SETTLE.as_secs(),
         before.1,
+        ms(woke),
     );
     table.add(Line {
         figure: "[3] idle service, empty outbox: CPU over 10 s",
