@@ -59,7 +59,8 @@ use tokio::sync::{mpsc, watch};
 
 mod common;
 use common::load::{Client, Conn, LIFTED_LIMITS, Load, app, drive, publisher, setup_directory};
-use common::{Line, Table, describe_machine, jitdesk, msf, p50, p99, per_second};
+use common::{Line, Table, clock_ticks_per_second, cpu_ticks, describe_machine, jitdesk, msf, p50, p99};
+use common::{per_second, terminate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 /// Synthetic requests: about one in twenty is pending, all on the approver's applications.
@@ -219,18 +220,7 @@ impl Service {
     }
 
     fn stop(&mut self) -> i32 {
-        use nix::sys::signal::{Signal, kill};
-        let _ = kill(nix::unistd::Pid::from_raw(self.pid as i32), Signal::SIGTERM);
-        let until = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < until {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code().unwrap_or(-1);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        -1
+        terminate(&mut self.child)
     }
 }
 
@@ -575,15 +565,6 @@ fn rss_kib(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The process's user and system time, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-    field(11) + field(12)
-}
-
 /// The i-th idle session's source address: one address per session, far below the per-address cap.
 fn source(i: usize) -> Ipv4Addr {
     let i = u16::try_from(i).expect("a few hundred sessions at most");
@@ -638,9 +619,10 @@ async fn idle(dir: &Path, service: &Service, table: &mut Table) {
             })
         })
         .collect();
-    let (start, opened) = (cpu_ticks(service.pid), Utc::now());
+    let stat = PathBuf::from(format!("/proc/{}/stat", service.pid));
+    let (start, opened) = (cpu_ticks(&stat), Utc::now());
     tokio::time::sleep(IDLE).await;
-    let (spent, closed) = (cpu_ticks(service.pid) - start, Utc::now());
+    let (spent, closed) = (cpu_ticks(&stat) - start, Utc::now());
     let _ = stop.send(true);
     // The header's clock turns at each minute; anything else that draws is the store changing
     // (the sample's pending requests time out, one by one).
@@ -701,15 +683,6 @@ async fn idle(dir: &Path, service: &Service, table: &mut Table) {
     for ssh in sessions {
         ssh.quit().await;
     }
-}
-
-fn clock_ticks_per_second() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
 }
 
 // ---------------------------------------------------------------------------------------------------

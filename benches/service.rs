@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -38,7 +38,8 @@ mod common;
 use common::load::{
     Client, Conn, Created, LIFTED_LIMITS, Load, WARMUP, app, ask, build, drive, publisher, setup_directory,
 };
-use common::{Line, Table, describe_machine, jitdesk, ms, msf, p50, p99, per_second, percentile};
+use common::{Line, Table, clock_ticks_per_second, cpu_ticks, describe_machine, jitdesk, ms, msf, p50, p99};
+use common::{per_second, percentile, terminate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 
@@ -161,18 +162,7 @@ impl Service {
 
     /// SIGTERM, then its exit code once it has closed the store.
     fn stop(&mut self) -> i32 {
-        use nix::sys::signal::{Signal, kill};
-        let _ = kill(nix::unistd::Pid::from_raw(self.pid as i32), Signal::SIGTERM);
-        let until = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < until {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code().unwrap_or(-1);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        -1
+        terminate(&mut self.child)
     }
 }
 
@@ -592,24 +582,6 @@ struct Snapshot {
     /// utime + stime of the whole process (exited threads included), in clock ticks.
     ticks: u64,
     tasks: BTreeMap<u32, Task>,
-}
-
-fn clock_ticks_per_second() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// utime + stime from a `stat` file of /proc, in clock ticks.
-fn cpu_ticks(stat_file: &Path) -> u64 {
-    let stat = std::fs::read_to_string(stat_file).unwrap_or_default();
-    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
-    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
 }
 
 fn snapshot(pid: u32) -> Snapshot {

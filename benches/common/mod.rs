@@ -6,8 +6,8 @@
 pub mod load;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The binary with a clean environment: its logs (at `info`) and config in `dir`, no JITDESK_*.
 pub fn jitdesk(dir: &Path) -> Command {
@@ -208,4 +208,40 @@ impl Table {
             println!("{}", out.trim_end());
         }
     }
+}
+
+/// The kernel's clock ticks per second, in which /proc counts CPU time.
+pub fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// utime + stime from a `stat` file of /proc (a process's or a thread's), in clock ticks.
+pub fn cpu_ticks(stat_file: &Path) -> u64 {
+    let stat = std::fs::read_to_string(stat_file).unwrap_or_default();
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+}
+
+/// SIGTERM to a service the bench started, then its exit code once it has closed its store; killed
+/// (and -1) if it has not within 15 s.
+pub fn terminate(child: &mut Child) -> i32 {
+    use nix::sys::signal::{Signal, kill};
+    let _ = kill(nix::unistd::Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+    let until = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < until {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code().unwrap_or(-1);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    -1
 }
