@@ -1,10 +1,10 @@
 //! Notifications that reach people, proven from the outside: the real `jitdesk serve` on a store
 //! of each test's own, set up through the CLI as an operator and its users would, sending to an
 //! SMTP sink and a webhook receiver the test runs on loopback. A request reaches every approver by
-//! mail and the tenant by a signed webhook, with what they need to decide; a crash between commit
-//! and send delivers once more with the same key; a wrong secret is given up on at once and the
-//! admins are told; one tenant's webhook never carries another's data; and escape sequences in a
-//! justification arrive as harmless text.
+//! mail and the tenant by a signed webhook, with what they need to decide; a receiver that is down
+//! gets it soon after it is up again; a crash between commit and send delivers once more with the
+//! same key; a wrong secret is given up on at once and the admins are told; one tenant's webhook
+//! never carries another's data; and escape sequences in a justification arrive as harmless text.
 //!
 //! Each test waits for what it expects by polling (every 50 ms, with generous patience), never by
 //! asserting how long anything took.
@@ -224,6 +224,32 @@ fn a_request_reaches_every_approver_by_mail_and_the_tenant_by_a_signed_webhook()
     assert_eq!(facts["justification"], "rotate the CRM signing keys");
     assert!(facts["timeLeft"].as_str().is_some_and(|left| !left.is_empty()), "{facts:#}");
     assert_eq!(notices[0]["commands"], serde_json::json!([approve, deny]), "{json:#}");
+}
+
+#[test]
+fn a_receiver_that_is_down_gets_the_post_once_it_is_up_again() {
+    let receiver = Receiver::start(Some(SECRET));
+    receiver.set_down(true);
+    let desk = Desk::contoso();
+    desk.webhook("contoso", &receiver, SECRET);
+    desk.store.create_request(DAVE, "prod", "Owner", "1h", "look at the logs");
+    // With `first_retry = "1s"` the second attempt comes about a second after the first, not once
+    // the minute the worker leased the delivery for has run out.
+    let tried = until("a second failed attempt", PATIENCE, || {
+        let all = desk.deliveries(&[]);
+        all.iter().find(|d| d["attempts"].as_u64() >= Some(2)).cloned()
+    });
+    assert_eq!(tried["state"], "queued", "still tried while the receiver is down: {tried:#}");
+    assert!(tried["lastError"].as_str().is_some_and(|e| !e.is_empty()), "{tried:#}");
+    assert!(receiver.posts().is_empty());
+
+    receiver.set_down(false);
+    let all = desk.settled(1, PATIENCE);
+    assert_eq!(all[0]["state"], "sent", "{all:#?}");
+    assert!(all[0]["attempts"].as_u64() > Some(1), "{all:#?}");
+    let posts = receiver.posts();
+    assert_eq!((posts.len(), receiver.repeats()), (1, 0), "{posts:#?}");
+    assert_eq!(posts[0].header("x-jitdesk-delivery"), Some(key(&all[0])));
 }
 
 #[test]
