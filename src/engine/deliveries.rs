@@ -303,11 +303,15 @@ impl Worker {
                         Err(why) => Err(why),
                     };
                     if let Some(inner) = inner.upgrade() {
+                        let kick = inner.outbox_kick.clone();
                         let outcome = Outcome { ids: sending.ids, result, retry, jitter: jitter() };
                         if let Err(e) = (Engine { inner }).run(&Actor::Operator(String::new()), outcome).await
                         {
                             tracing::error!("the outbox cannot record a send: {e}");
                         }
+                        // A failed send's next attempt may come before the lease the worker sleeps
+                        // toward: it looks again at what is due.
+                        kick.notify_one();
                     }
                     drop(permit);
                 });

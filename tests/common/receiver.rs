@@ -1,8 +1,10 @@
 //! A webhook receiver for tests: an HTTP server on 127.0.0.1 that keeps every POST (headers and
 //! body), checks its `X-Jitdesk-Signature` with the secret it is given (401 when wrong or missing),
 //! drops a repeat of an `X-Jitdesk-Delivery` it already took (answering 200, as a real receiver
-//! would), and can be told to fail the next N posts (500) or to be down (every connection closed at
-//! once). It runs on a thread of its own, so sync and async tests use it alike; it stops when dropped.
+//! would), and can be told to fail the next N posts (500), to be down (every connection closed at
+//! once) or to hold its answers (a post taken, its answer kept back until released, as a receiver
+//! whose answer is lost when its sender dies). It runs on a thread of its own, so sync and async
+//! tests use it alike; it stops when dropped.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -44,6 +46,8 @@ struct Inner {
     seen: Mutex<HashSet<String>>,
     fail_next: AtomicU32,
     down: AtomicBool,
+    hold: AtomicBool,
+    held: AtomicU32,
     repeats: AtomicU32,
     refused: AtomicU32,
 }
@@ -133,6 +137,16 @@ impl Receiver {
         self.inner.down.store(down, Ordering::SeqCst);
     }
 
+    /// Holding: every post is taken as usual, but its answer waits until `hold(false)`.
+    pub fn hold(&self, hold: bool) {
+        self.inner.hold.store(hold, Ordering::SeqCst);
+    }
+
+    /// How many posts had their answer held.
+    pub fn held(&self) -> u32 {
+        self.inner.held.load(Ordering::SeqCst)
+    }
+
     /// How many posts repeated a delivery already taken.
     pub fn repeats(&self) -> u32 {
         self.inner.repeats.load(Ordering::SeqCst)
@@ -145,6 +159,18 @@ impl Receiver {
 }
 
 async fn take(State(inner): State<Arc<Inner>>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let status = judge(&inner, uri, headers, body);
+    if inner.hold.load(Ordering::SeqCst) {
+        inner.held.fetch_add(1, Ordering::SeqCst);
+        while inner.hold.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    status
+}
+
+/// Takes one post: refused, dropped as a repeat, or kept.
+fn judge(inner: &Inner, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
     if inner.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
         return StatusCode::INTERNAL_SERVER_ERROR;
     }

@@ -53,6 +53,16 @@ impl Serve {
         Serve { process, socket: store.with_file_name(name), data }
     }
 
+    /// SIGTERM, and its exit code once it has stopped.
+    pub fn stop(&mut self) -> i32 {
+        self.process.stop()
+    }
+
+    /// SIGKILL: a crash, with nothing done on the way out.
+    pub fn kill(&mut self) {
+        self.process.end();
+    }
+
     pub fn log(&self) -> PathBuf {
         self.data.join("jitdesk").join("jitdesk.log")
     }

@@ -1,9 +1,10 @@
 //! A mail server for tests: an SMTP sink on 127.0.0.1 that speaks just enough SMTP (EHLO, AUTH
 //! PLAIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT) for a client to hand it mail, and keeps every message
-//! it is given. It runs on a thread of its own, so sync and async tests use it alike; it stops when
-//! dropped.
+//! it is given, or is down (every connection closed at once) until told otherwise. It runs on a
+//! thread of its own, so sync and async tests use it alike; it stops when dropped.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -88,6 +89,7 @@ fn quoted_printable(raw: &str) -> String {
 pub struct SmtpSink {
     pub addr: SocketAddr,
     mails: Arc<Mutex<Vec<Mail>>>,
+    down: Arc<AtomicBool>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -99,6 +101,8 @@ impl SmtpSink {
         let mails = Arc::new(Mutex::new(Vec::new()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let kept = mails.clone();
+        let down = Arc::new(AtomicBool::new(false));
+        let refusing = down.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(async move {
@@ -106,6 +110,10 @@ impl SmtpSink {
                 let accepting = async {
                     loop {
                         let Ok((stream, _)) = listener.accept().await else { continue };
+                        if refusing.load(Ordering::SeqCst) {
+                            drop(stream);
+                            continue;
+                        }
                         tokio::spawn(session(stream, kept.clone()));
                     }
                 };
@@ -115,13 +123,18 @@ impl SmtpSink {
                 }
             });
         });
-        SmtpSink { addr, mails, _stop: stop }
+        SmtpSink { addr, mails, down, _stop: stop }
     }
 
     /// `smtp://127.0.0.1:PORT`, with `user@` when given.
     pub fn url(&self, user: Option<&str>) -> String {
         let user = user.map(|u| format!("{u}@")).unwrap_or_default();
         format!("smtp://{user}{}", self.addr)
+    }
+
+    /// Down: every new connection is closed before the greeting. Up again with `false`.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
     }
 
     pub fn mails(&self) -> Vec<Mail> {

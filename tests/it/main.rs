@@ -35,6 +35,7 @@ mod dashboard_snapshots;
 mod dashboard_ssh;
 mod dashboard_terminals;
 mod dashboard_tour;
+mod deliveries_end_to_end;
 mod doors_parity;
 mod engine_deliveries;
 mod engine_identity;
