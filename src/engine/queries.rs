@@ -14,7 +14,7 @@ use super::storage::Reads;
 /// one, so no caller can forget to scope it: a directory user sees the applications their tenant is
 /// a party to (its customer or its publisher) and what happens on them; the operator, who manages
 /// the directory, sees everything and has to say so.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Viewer {
     /// The service's own user, who sees everything.
     Operator,
@@ -177,14 +177,22 @@ impl Engine {
         self.read(move |t| t.current_grants_in(now, scope(t, &viewer)?.as_ref(), &paging)).await
     }
 
-    /// Every grant `grants` pages through, whole, as one answer; shared with whoever else asks as the
-    /// same viewer before the next commit (the dashboards of a service each keep them all).
+    /// Every grant `grants` pages through, whole, as one answer; shared with whoever else sees the
+    /// same (the operator, or a user of the same tenant) before the next commit: the dashboards of
+    /// a service each keep them all.
     pub async fn all_grants(&self, viewer: &Viewer) -> Result<Arc<[AccessRequest]>> {
         // Seen before the read, so that what is read is at least as new as the count says.
         let seen = self.inner.shared.commits();
         // A read-only engine hears of no commit: it shares nothing.
         let shares = !self.inner.inline;
-        if shares && let Some(kept) = self.inner.shared.grants(viewer, seen) {
+        let sight = match viewer {
+            Viewer::Operator => None,
+            Viewer::User(upn) => {
+                let upn = upn.clone();
+                Some(self.read(move |t| Ok(rules::need_user(t, &upn)?.tenant)).await?)
+            }
+        };
+        if shares && let Some(kept) = self.inner.shared.grants(&sight, seen) {
             return Ok(kept);
         }
         let (of, now) = (viewer.clone(), self.now());
@@ -205,7 +213,7 @@ impl Engine {
             .await?
             .into();
         if shares {
-            self.inner.shared.keep_grants(viewer, seen, &all);
+            self.inner.shared.keep_grants(&sight, seen, &all);
         }
         Ok(all)
     }

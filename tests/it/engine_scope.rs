@@ -228,7 +228,7 @@ async fn a_grant_is_listed_until_the_moment_it_ends_even_before_the_store_thread
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn whole_grants_are_one_copy_per_viewer_until_the_next_commit() {
+async fn whole_grants_are_one_copy_per_tenant_until_the_next_commit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
@@ -242,7 +242,14 @@ async fn whole_grants_are_one_copy_per_viewer_until_the_next_commit() {
     assert_eq!(first.first(), paged.items.first(), "the same grants as the list, newest first");
     assert!(Arc::ptr_eq(&first, &engine.all_grants(&op).await.unwrap()), "one copy while one is held");
     let alice = engine.all_grants(&Viewer::User("alice@contoso.com".into())).await.unwrap();
-    assert!(!Arc::ptr_eq(&first, &alice), "each viewer has their own");
+    assert!(!Arc::ptr_eq(&first, &alice), "a user sees less than the operator");
+    // What a user sees depends on their tenant alone: a colleague shares the copy, a user of
+    // another tenant does not.
+    let bob = engine.all_grants(&Viewer::User("bob@contoso.com".into())).await.unwrap();
+    assert!(Arc::ptr_eq(&alice, &bob), "users of one tenant share one copy");
+    let nadia = engine.all_grants(&Viewer::User("nadia@northwind.com".into())).await.unwrap();
+    assert!(!Arc::ptr_eq(&alice, &nadia), "another tenant's users have their own");
+    drop((bob, nadia));
 
     let revoked = first
         .iter()
