@@ -25,14 +25,14 @@ pub enum Change {
 pub struct Events(Source);
 
 enum Source {
-    Local(EventsFor),
+    Local(Box<EventsFor>),
     Remote(Sse),
 }
 
 impl Events {
     /// Events from an engine in this process, as its viewer may see them (`Engine::subscribe_for`).
     pub fn local(events: EventsFor) -> Events {
-        Events(Source::Local(events))
+        Events(Source::Local(Box::new(events)))
     }
 
     pub(crate) fn remote(stream: Sse) -> Events {
