@@ -312,9 +312,26 @@ impl Delivery {
     }
 }
 
+/// The idempotency key of one send of these deliveries: a lone delivery's own key; a digest's is
+/// drawn from every delivery it carries, so a digest that gathered new notices on a retry is never
+/// dropped as a repeat of the attempt before, while the same digest sent again is.
+pub fn parcel_key(group: &[Delivery]) -> String {
+    use sha2::{Digest, Sha256};
+    match group {
+        [one] => one.idempotency_key(),
+        _ => {
+            let mut hash = Sha256::new();
+            for d in group {
+                hash.update(d.id.to_be_bytes());
+            }
+            let short: String = hash.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("jitdesk-digest-{}-{short}", group.first().map_or(0, |d| d.id))
+        }
+    }
+}
+
 /// The facts a sent notice is worded from, read in one snapshot when it is sent: the change's audit
-/// record, the request it names as it is then (none for a change to an application), and who the
-/// store notified of it (a tenant's channel names the people of that tenant it was for).
+/// record and the request it names as it is then (none for a change to an application).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     /// What kind of notice it is.
@@ -323,8 +340,6 @@ pub struct Notice {
     pub record: AuditRecord,
     /// The request the record names, as it is when the notice is sent.
     pub request: Option<AccessRequest>,
-    /// The UPNs the store notified of the change, in the channel's tenant.
-    pub recipients: Vec<String>,
 }
 
 /// When a failed send is tried again: exponential backoff from `first`, capped at `longest`, with
