@@ -146,6 +146,24 @@ pub enum ChannelKind {
     },
 }
 
+impl ChannelKind {
+    /// What the channel is and where it sends, fit to show its tenant's admins: a URL's host and
+    /// port, never its path, its user or a secret.
+    pub fn label(&self) -> String {
+        let host = |url: &str| {
+            let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            authority.rsplit_once('@').map_or(authority, |(_, host)| host).to_string()
+        };
+        match self {
+            ChannelKind::Webhook { url, .. } => format!("webhook to {}", host(url)),
+            ChannelKind::Mail(MailRelay::Smtp { url, .. }) => format!("mail through {}", host(url)),
+            ChannelKind::Mail(MailRelay::Sendmail { .. }) => "mail through sendmail".into(),
+            ChannelKind::Hook { .. } => "hook".into(),
+        }
+    }
+}
+
 /// How mail leaves: an SMTP server (`smtp://` with STARTTLS, `smtps://` with TLS from the first
 /// byte, the user name in the URL), or a local sendmail program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,6 +428,22 @@ mod tests {
         assert_eq!(NoticeKind::of(Action::PolicyChanged), Some(NoticeKind::PolicyChanged));
         assert_eq!(NoticeKind::of(Action::TokenCreated), None);
         assert_eq!(NoticeKind::of(Action::UserAdded), None);
+    }
+
+    #[test]
+    fn a_channels_label_names_its_host_and_no_path_user_or_secret() {
+        let hook = ChannelKind::Webhook {
+            url: "https://hooks.example.com:8443/services/T0/B1?token=x".into(),
+            format: WebhookFormat::Slack,
+            secret: Secret("k".into()),
+        };
+        assert_eq!(hook.label(), "webhook to hooks.example.com:8443");
+        let smtp = ChannelKind::Mail(MailRelay::Smtp {
+            url: "smtps://jit@mail.example.com:465".into(),
+            password: Some(Secret("pw".into())),
+            from: "jit@example.com".into(),
+        });
+        assert_eq!(smtp.label(), "mail through mail.example.com:465");
     }
 
     #[test]

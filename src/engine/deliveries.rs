@@ -241,7 +241,8 @@ fn give_up(w: &mut Writer<'_, '_>, failed: &Delivery, reason: &str) -> Result<()
     // but under no application: the channel's troubles are its tenant's, not the other party's.
     let told = w.tables.audit_record(failed.audit)?;
     let target = told.map_or(Target::Tenant(failed.tenant.clone()), |r| r.target);
-    let why = format!("channel {}: {reason}", failed.channel);
+    let label = w.tables.channel(failed.channel)?.map_or_else(|| "removed".into(), |c| c.kind.label());
+    let why = format!("channel {} ({label}): {reason}", failed.channel);
     w.record(AuditEntry {
         reason: Some(&why),
         after: Some(failed.idempotency_key()),

@@ -143,6 +143,7 @@ async fn a_failed_send_is_tried_again_with_backoff_until_it_goes() {
 async fn a_send_that_keeps_failing_is_given_up_and_the_tenants_admins_are_told() {
     let (_dir, engine, clock) = sample().await;
     let courier = Arc::new(TestCourier { fail_always: true, ..TestCourier::default() });
+    let mut carols = engine.subscribe_for(Some("carol@contoso.com"));
     engine.deliver_with(courier.clone(), RETRY).unwrap();
     one_webhook_delivery(&engine).await;
     // Time runs on in small steps until it is given up on.
@@ -165,8 +166,21 @@ async fn a_send_that_keeps_failing_is_given_up_and_the_tenants_admins_are_told()
     assert_eq!(listed.unwrap().items, failed);
     for admin in ["alice@contoso.com", "carol@contoso.com"] {
         let told = engine.notifications(admin, Paging::first(5)).await.unwrap().items;
-        assert!(told.iter().any(|n| n.action == Action::DeliveryFailed), "{admin}: {told:?}");
+        let n = told.iter().find(|n| n.action == Action::DeliveryFailed).expect(admin);
+        assert!(n.message.contains("webhook to chat.contoso.com"), "the channel: {}", n.message);
+        assert!(n.message.contains("connection refused"), "the reason: {}", n.message);
+        assert!(!n.message.contains("/h"), "no URL path: {}", n.message);
     }
+    let heard = async {
+        loop {
+            let event = carols.recv().await.unwrap();
+            if event.record.action == Action::DeliveryFailed {
+                return event;
+            }
+        }
+    };
+    let heard = tokio::time::timeout(Duration::from_secs(60), heard).await.expect("Carol hears it live");
+    assert_eq!(heard.notified, ["carol@contoso.com"]);
     let bob = engine.notifications("bob@contoso.com", Paging::first(5)).await.unwrap().items;
     assert!(bob.iter().all(|n| n.action != Action::DeliveryFailed), "Bob is no admin");
     let log = engine.audit(&Viewer::Operator, Paging::first(5)).await.unwrap().items;
