@@ -241,8 +241,10 @@ fn give_up(w: &mut Writer<'_, '_>, failed: &Delivery, reason: &str) -> Result<()
     // but under no application: the channel's troubles are its tenant's, not the other party's.
     let told = w.tables.audit_record(failed.audit)?;
     let target = told.map_or(Target::Tenant(failed.tenant.clone()), |r| r.target);
-    let label = w.tables.channel(failed.channel)?.map_or_else(|| "removed".into(), |c| c.kind.label());
-    let why = format!("channel {} ({label}): {reason}", failed.channel);
+    // A removed channel's deliveries end quietly: its admins removed it, and a notice for each
+    // of its queued deliveries would only flood them.
+    let Some(channel) = w.tables.channel(failed.channel)? else { return Ok(()) };
+    let why = format!("channel {} ({}): {reason}", failed.channel, channel.kind.label());
     w.record(AuditEntry {
         reason: Some(&why),
         after: Some(failed.idempotency_key()),

@@ -14,7 +14,7 @@ use jitdesk::domain::delivery::{ContactChange, Delivery, DeliveryFilter, Deliver
 use jitdesk::domain::rules::NewUser;
 use jitdesk::domain::{Action, Paging};
 use jitdesk::engine::outbox::{Courier, Parcel, Sending, Undelivered};
-use jitdesk::engine::{AddChannel, Clock, Engine, ManualClock, OpenMode, SetContact, Viewer};
+use jitdesk::engine::{AddChannel, Clock, Engine, ManualClock, OpenMode, RemoveChannel, SetContact, Viewer};
 
 use super::engine_outbox::{FRANK, all, ask, email, operator, sample, smtp, user, webhook};
 
@@ -481,5 +481,22 @@ async fn a_second_worker_is_refused_in_one_line() {
     let e = engine.deliver_with(Arc::new(TestCourier::default()), RETRY).unwrap_err();
     assert!(matches!(e, jitdesk::engine::Error::Worker(_)), "{e:?}");
     assert!(e.to_string().contains("already") && !e.to_string().contains('\n'), "{e}");
+    engine.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_removed_channels_queued_deliveries_end_without_a_flood_of_notices() {
+    let (_dir, engine, _) = sample().await;
+    add_webhooks(&engine, 1).await;
+    requests_by(&engine, &[FRANK, "gina@fabrikam.com"]).await;
+    let id = all(&engine, &Viewer::Operator).await[0].channel;
+    engine.run(&operator(), RemoveChannel { tenant: "contoso".into(), id }).await.unwrap();
+    let courier = Arc::new(TestCourier::default());
+    engine.deliver_with(courier.clone(), RETRY).unwrap();
+    let ended = until(&engine, |d| d.iter().all(|d| matches!(d.state, DeliveryState::Failed { .. }))).await;
+    assert_eq!(ended.len(), 2);
+    assert!(courier.sent().is_empty());
+    let told = engine.notifications("alice@contoso.com", Paging::first(50)).await.unwrap().items;
+    assert!(told.iter().all(|n| n.action != Action::DeliveryFailed), "{told:?}");
     engine.close().await.unwrap();
 }
