@@ -49,6 +49,9 @@ const STORE_PAUSE_LONGEST: Duration = Duration::from_secs(60);
 const WHILE_SENDING: Duration = Duration::from_secs(1);
 /// The most notices one digest gathers.
 const MAX_DIGEST: usize = 50;
+/// How often at most a channel's admins are told of its deliveries given up on; those given up on
+/// meanwhile are recorded, and counted in the next notice.
+const TELL_EVERY: TimeDelta = TimeDelta::hours(1);
 /// The most admins told of a delivery given up on.
 const MAX_ADMINS: usize = 50;
 /// The longest reason kept for a failed attempt.
@@ -190,6 +193,17 @@ impl Command for Defer {
     }
 }
 
+/// When each channel's admins were last told of a delivery given up on, and how many were given
+/// up on since without a notice. Kept in memory by the worker (its commands update it on the store
+/// thread): a restart may tell once more within the hour.
+#[derive(Default)]
+struct Told {
+    at: Option<DateTime<Utc>>,
+    untold: u32,
+}
+
+type Telling = Arc<std::sync::Mutex<HashMap<u64, Told>>>;
+
 /// How a send went, for the deliveries it settles (their attempt counted by their lease): sent;
 /// tried again later; or given up on, with an audit record and a notification to the channel's
 /// tenant's admins.
@@ -199,6 +213,7 @@ struct Outcome {
     retry: Retry,
     /// Where in the backoff's upper half the next attempt falls, in [0, 1).
     jitter: f64,
+    telling: Telling,
 }
 
 impl Command for Outcome {
@@ -223,7 +238,7 @@ impl Command for Outcome {
                                 last_error: Some(reason.clone()),
                                 ..old.clone()
                             };
-                            give_up(w, &failed, &reason)?;
+                            give_up(w, &failed, &reason, &self.telling)?;
                             failed
                         }
                     }
@@ -236,7 +251,7 @@ impl Command for Outcome {
 }
 
 /// Records that a delivery was given up on, and tells its channel's tenant's admins in the app.
-fn give_up(w: &mut Writer<'_, '_>, failed: &Delivery, reason: &str) -> Result<()> {
+fn give_up(w: &mut Writer<'_, '_>, failed: &Delivery, reason: &str, telling: &Telling) -> Result<()> {
     // Filed under the change it failed to tell of (so its notification reads as that request's),
     // but under no application: the channel's troubles are its tenant's, not the other party's.
     let told = w.tables.audit_record(failed.audit)?;
@@ -244,12 +259,29 @@ fn give_up(w: &mut Writer<'_, '_>, failed: &Delivery, reason: &str) -> Result<()
     // A removed channel's deliveries end quietly: its admins removed it, and a notice for each
     // of its queued deliveries would only flood them.
     let Some(channel) = w.tables.channel(failed.channel)? else { return Ok(()) };
-    let why = format!("channel {} ({}): {reason}", failed.channel, channel.kind.label());
+    let mut why = format!("channel {} ({}): {reason}", failed.channel, channel.kind.label());
+    let more = {
+        let mut telling = telling.lock().unwrap_or_else(|p| p.into_inner());
+        let told = telling.entry(failed.channel).or_default();
+        if told.at.is_some_and(|at| w.now - at < TELL_EVERY) {
+            told.untold = told.untold.saturating_add(1);
+            None
+        } else {
+            told.at = Some(w.now);
+            Some(std::mem::take(&mut told.untold))
+        }
+    };
+    if let Some(more @ 1..) = more {
+        why.push_str(&format!(" (and {more} more given up on over it since the last notice)"));
+    }
     w.record(AuditEntry {
         reason: Some(&why),
         after: Some(failed.idempotency_key()),
         ..AuditEntry::new(SYSTEM, Action::DeliveryFailed, target)
     })?;
+    if more.is_none() {
+        return Ok(());
+    }
     let admins: Vec<String> =
         w.tables.admins_of(&failed.tenant, MAX_ADMINS)?.into_iter().map(|u| u.upn).collect();
     w.notify(&admins)
@@ -297,6 +329,7 @@ struct Worker {
     busy: HashSet<u64>,
     /// Channels resting after failed sends.
     resting: HashMap<u64, Rest>,
+    telling: Telling,
 }
 
 impl Worker {
@@ -399,7 +432,13 @@ impl Worker {
                 hours => format!("{hours} hours"),
             };
             let why = format!("nothing sent for {late} after it was due (no worker ran): too late to send");
-            let outcome = Outcome { ids: too_old, result: Err(never(why)), retry: self.retry, jitter: 0.5 };
+            let outcome = Outcome {
+                ids: too_old,
+                result: Err(never(why)),
+                retry: self.retry,
+                jitter: 0.5,
+                telling: self.telling.clone(),
+            };
             engine.run(&system, outcome).await?;
         }
         for (channel, ids) in deferred {
@@ -413,7 +452,8 @@ impl Worker {
         for sending in engine.read(move |t| Ok(gather(t, picked, busy))).await? {
             self.in_flight.extend(sending.ids.iter().copied());
             self.busy.insert(sending.channel);
-            sends.spawn(send(self.inner.clone(), self.courier.clone(), self.retry, sending));
+            let telling = self.telling.clone();
+            sends.spawn(send(self.inner.clone(), self.courier.clone(), self.retry, telling, sending));
         }
         Ok(Pass { acted, waiting })
     }
@@ -452,7 +492,13 @@ impl Worker {
 
 /// One send: leased in a commit just before it starts, made within `SEND_TIMEOUT`, and recorded.
 /// A delivery that cannot be sent at all is only recorded.
-async fn send(inner: Weak<Inner>, courier: Arc<dyn Courier>, retry: Retry, sending: Sending) -> Done {
+async fn send(
+    inner: Weak<Inner>,
+    courier: Arc<dyn Courier>,
+    retry: Retry,
+    telling: Telling,
+    sending: Sending,
+) -> Done {
     let system = Actor::Operator(String::new());
     let mut done = Done { ids: sending.ids.clone(), channel: sending.channel, failed: false };
     let result = match sending.parcel {
@@ -479,7 +525,7 @@ async fn send(inner: Weak<Inner>, courier: Arc<dyn Courier>, retry: Retry, sendi
         Err(why) => Err(why),
     };
     if let Some(inner) = inner.upgrade() {
-        let outcome = Outcome { ids: sending.ids, result, retry, jitter: jitter() };
+        let outcome = Outcome { ids: sending.ids, result, retry, jitter: jitter(), telling };
         if let Err(e) = (Engine { inner }).run(&system, outcome).await {
             tracing::error!("the outbox cannot record a send: {e}");
         }
@@ -515,6 +561,7 @@ impl Engine {
             in_flight: HashSet::new(),
             busy: HashSet::new(),
             resting: HashMap::new(),
+            telling: Telling::default(),
         };
         *outbox = Some(Outbox { stop, task: runtime.spawn(worker.run()) });
         Ok(())

@@ -500,3 +500,30 @@ async fn a_removed_channels_queued_deliveries_end_without_a_flood_of_notices() {
     assert!(told.iter().all(|n| n.action != Action::DeliveryFailed), "{told:?}");
     engine.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_channels_admins_are_told_of_its_failures_once_an_hour_and_of_the_rest_in_the_next() {
+    let (_dir, engine, clock) = sample().await;
+    let refused = Err(Undelivered { reason: "the signature was refused".into(), permanent: true });
+    let courier =
+        Arc::new(TestCourier { answers: Mutex::new(vec![refused; 3].into()), ..TestCourier::default() });
+    engine.deliver_with(courier.clone(), RETRY).unwrap();
+    add_webhooks(&engine, 1).await;
+    requests_by(&engine, &[FRANK, "gina@fabrikam.com"]).await;
+    until(&engine, |d| d.len() == 2 && d.iter().all(|d| matches!(d.state, DeliveryState::Failed { .. })))
+        .await;
+    let failures = |told: Vec<jitdesk::domain::Notification>| {
+        told.into_iter().filter(|n| n.action == Action::DeliveryFailed).map(|n| n.message).collect::<Vec<_>>()
+    };
+    let alice = "alice@contoso.com";
+    let told = failures(engine.notifications(alice, Paging::first(50)).await.unwrap().items);
+    assert_eq!(told.len(), 1, "one notice for the channel's two failures: {told:?}");
+    clock.advance(TimeDelta::minutes(61));
+    requests_by(&engine, &["hana@fabrikam.com"]).await;
+    until(&engine, |d| d.len() == 3 && d.iter().all(|d| matches!(d.state, DeliveryState::Failed { .. })))
+        .await;
+    let told = failures(engine.notifications(alice, Paging::first(50)).await.unwrap().items);
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(told.iter().any(|m| m.contains("and 1 more")), "the one untold is counted: {told:?}");
+    engine.close().await.unwrap();
+}
