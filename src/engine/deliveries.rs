@@ -47,6 +47,12 @@ const STORE_PAUSE_FIRST: Duration = Duration::from_secs(1);
 const STORE_PAUSE_LONGEST: Duration = Duration::from_secs(60);
 /// How often the worker looks for what came due while due deliveries wait for sends under way.
 const WHILE_SENDING: Duration = Duration::from_secs(1);
+/// How long sent and failed deliveries are kept for `deliveries` to list.
+const KEEP: TimeDelta = TimeDelta::days(30);
+/// How many of the oldest deliveries one prune looks at, so it holds the store thread briefly.
+const PRUNE_BATCH: usize = 500;
+/// How often the worker prunes, once a prune found no more to delete.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// The most notices one digest gathers.
 const MAX_DIGEST: usize = 50;
 /// How often at most a channel's admins are told of its deliveries given up on; those given up on
@@ -287,6 +293,17 @@ fn give_up(w: &mut Writer<'_, '_>, failed: &Delivery, reason: &str, telling: &Te
     w.notify(&admins)
 }
 
+/// Deletes sent and failed deliveries older than `KEEP`, a bounded batch at a time: the table
+/// would otherwise grow with every notice ever sent.
+struct Prune;
+
+impl Command for Prune {
+    type Output = usize;
+    fn apply(self, _: &Actor, w: &mut Writer<'_, '_>) -> Result<usize> {
+        w.tables.prune_deliveries(w.now - KEEP, PRUNE_BATCH)
+    }
+}
+
 /// A number in [0, 1) from the operating system, for the backoff's jitter; the middle when none
 /// can be drawn.
 fn jitter() -> f64 {
@@ -297,8 +314,8 @@ fn jitter() -> f64 {
 struct Done {
     ids: Vec<u64>,
     channel: u64,
-    /// The send was made and failed in a way another try may mend: the channel rests.
-    failed: bool,
+    /// When the send was made and failed in a way another try may mend: the channel rests.
+    failed: Option<DateTime<Utc>>,
 }
 
 /// A channel whose sends keep failing: how many in a row, and until when it rests.
@@ -330,6 +347,8 @@ struct Worker {
     /// Channels resting after failed sends.
     resting: HashMap<u64, Rest>,
     telling: Telling,
+    /// When the worker prunes next.
+    prune_at: tokio::time::Instant,
 }
 
 impl Worker {
@@ -345,6 +364,9 @@ impl Worker {
                 self.finished(done);
             }
             let Some(engine) = self.engine() else { break };
+            if tokio::time::Instant::now() >= self.prune_at {
+                self.prune(&engine).await;
+            }
             let wait = match self.pass(&engine, &mut sends).await {
                 Ok(Pass { acted: true, .. }) => {
                     store_pause = STORE_PAUSE_FIRST;
@@ -371,6 +393,20 @@ impl Worker {
         sends.abort_all();
     }
 
+    /// Prunes one batch, and plans the next: at once while batches come back full, else after
+    /// `PRUNE_EVERY`.
+    async fn prune(&mut self, engine: &Engine) {
+        let full = match engine.run(&Actor::Operator(String::new()), Prune).await {
+            Ok(deleted) => deleted == PRUNE_BATCH,
+            Err(e) => {
+                tracing::error!("the outbox cannot prune old deliveries: {e}");
+                false
+            }
+        };
+        let now = tokio::time::Instant::now();
+        self.prune_at = if full { now } else { now + PRUNE_EVERY };
+    }
+
     /// Logs a store failure and says how long to wait before the next pass: a store that keeps
     /// failing is asked ever more rarely, so the worker never spins on it.
     fn store_failed(&self, e: &Error, pause: &mut Duration) -> Duration {
@@ -388,16 +424,16 @@ impl Worker {
             self.in_flight.remove(id);
         }
         self.busy.remove(&done.channel);
-        if !done.failed {
+        let Some(failed_at) = done.failed else {
             self.resting.remove(&done.channel);
             return;
-        }
-        let Some(now) = self.engine().map(|e| e.now()) else { return };
+        };
         let failures = self.resting.get(&done.channel).map_or(0, |r| r.failures).saturating_add(1);
-        // A channel rests as long as a delivery's backoff after as many failures.
+        // A channel rests as long as the least backoff of a delivery failed as often, so its
+        // other deliveries wait about as long as the failed one, which the rest never delays.
         let (first, longest) = (self.retry.first, self.retry.longest);
         let rest = first.checked_mul(1 << failures.saturating_sub(1).min(20)).unwrap_or(longest);
-        self.resting.insert(done.channel, Rest { failures, until: now + rest.min(longest) });
+        self.resting.insert(done.channel, Rest { failures, until: failed_at + rest.min(longest) / 2 });
     }
 
     /// Looks through what is due once: gives up on what is too old to send, pushes back what waits
@@ -459,17 +495,13 @@ impl Worker {
     }
 
     /// Sleeps until a commit may have queued a delivery, a send finished, the engine is synced,
-    /// or `wait` passes (None: only the others); false once the worker is to stop.
+    /// `wait` passes (None: only the others) or a prune is due; false once the worker is to stop.
     async fn wait(&mut self, wait: Option<Duration>, sends: &mut JoinSet<Done>) -> bool {
         let Some(engine) = self.engine() else { return false };
         let kick = engine.inner.outbox_kick.clone();
         drop(engine);
-        let sleep = async {
-            match wait {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => std::future::pending().await,
-            }
-        };
+        let prune = self.prune_at.saturating_duration_since(tokio::time::Instant::now());
+        let sleep = tokio::time::sleep(wait.map_or(prune, |wait| wait.min(prune)));
         tokio::pin!(sleep);
         loop {
             tokio::select! {
@@ -500,18 +532,20 @@ async fn send(
     sending: Sending,
 ) -> Done {
     let system = Actor::Operator(String::new());
-    let mut done = Done { ids: sending.ids.clone(), channel: sending.channel, failed: false };
+    let mut done = Done { ids: sending.ids.clone(), channel: sending.channel, failed: None };
     let result = match sending.parcel {
         Ok(parcel) => {
-            let Some(inner) = inner.upgrade() else { return done };
+            let Some(engine) = inner.upgrade().map(|inner| Engine { inner }) else { return done };
             let lease = Lease { ids: sending.ids.clone(), retry };
-            if let Err(e) = (Engine { inner }).run(&system, lease).await {
+            if let Err(e) = engine.run(&system, lease).await {
                 // Not sent: the channel rests, so a store that refuses writes is not asked again
                 // and again.
                 tracing::error!("the outbox cannot lease a send: {e}");
-                done.failed = true;
+                done.failed = Some(engine.now());
                 return done;
             }
+            // The engine is held only weakly while the send takes its time.
+            drop(engine);
             let result = match tokio::time::timeout(SEND_TIMEOUT, courier.send(&parcel)).await {
                 Ok(result) => result,
                 Err(_) => Err(Undelivered {
@@ -519,7 +553,9 @@ async fn send(
                     permanent: false,
                 }),
             };
-            done.failed = result.as_ref().is_err_and(|why| !why.permanent);
+            if result.as_ref().is_err_and(|why| !why.permanent) {
+                done.failed = inner.upgrade().map(|inner| Engine { inner }.now());
+            }
             result
         }
         Err(why) => Err(why),
@@ -562,6 +598,7 @@ impl Engine {
             busy: HashSet::new(),
             resting: HashMap::new(),
             telling: Telling::default(),
+            prune_at: tokio::time::Instant::now(),
         };
         *outbox = Some(Outbox { stop, task: runtime.spawn(worker.run()) });
         Ok(())

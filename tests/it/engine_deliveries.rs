@@ -97,10 +97,6 @@ async fn one_webhook_delivery(engine: &Engine) {
     engine.run(&user(FRANK), ask("contoso-crm")).await.unwrap();
 }
 
-fn attempts(d: &[Delivery]) -> u32 {
-    d.first().map_or(0, |d| d.attempts)
-}
-
 /// Whether the first delivery's attempt number `n` was made and how it went is recorded: its
 /// lease (which counts the attempt and pushes it a minute on, past any backoff of `RETRY`) has
 /// given way to the outcome.
@@ -525,5 +521,28 @@ async fn a_channels_admins_are_told_of_its_failures_once_an_hour_and_of_the_rest
     let told = failures(engine.notifications(alice, Paging::first(50)).await.unwrap().items);
     assert_eq!(told.len(), 2, "{told:?}");
     assert!(told.iter().any(|m| m.contains("and 1 more")), "the one untold is counted: {told:?}");
+    engine.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn deliveries_settled_long_ago_are_pruned_and_recent_ones_kept() {
+    let (dir, engine, clock) = sample().await;
+    let courier = Arc::new(TestCourier::default());
+    engine.deliver_with(courier.clone(), RETRY).unwrap();
+    add_webhooks(&engine, 1).await;
+    requests_by(&engine, &[FRANK]).await;
+    until(&engine, |d| d.len() == 1 && matches!(d[0].state, DeliveryState::Sent { .. })).await;
+    clock.advance(TimeDelta::days(20));
+    requests_by(&engine, &["gina@fabrikam.com"]).await;
+    let both =
+        until(&engine, |d| d.len() == 2 && d.iter().all(|d| matches!(d.state, DeliveryState::Sent { .. })))
+            .await;
+    engine.close().await.unwrap();
+
+    let later = Arc::new(ManualClock::new(clock.now() + TimeDelta::days(11)));
+    let engine = Engine::open(&dir.path().join("s.redb"), OpenMode::Existing, later).await.unwrap();
+    engine.deliver_with(courier.clone(), RETRY).unwrap();
+    let kept = until(&engine, |d| d.len() == 1).await;
+    assert_eq!(kept[0], both[0], "the newer is kept, the one sent 31 days ago is gone");
     engine.close().await.unwrap();
 }
