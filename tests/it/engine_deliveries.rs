@@ -546,3 +546,40 @@ async fn deliveries_settled_long_ago_are_pruned_and_recent_ones_kept() {
     assert_eq!(kept[0], both[0], "the newer is kept, the one sent 31 days ago is gone");
     engine.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_delivery_whose_notice_cannot_be_read_fails_alone_and_the_rest_go() {
+    let (dir, engine, clock) = sample().await;
+    add_webhooks(&engine, 1).await;
+    requests_by(&engine, &[FRANK]).await;
+    let good = all(&engine, &Viewer::Operator).await.remove(0);
+    engine.close().await.unwrap();
+    // A delivery naming an audit record the store does not hold, queued before the good one.
+    let path = dir.path().join("s.redb");
+    let store = jitdesk::store::open(&path, OpenMode::Existing).unwrap();
+    store
+        .transact(|t| {
+            let bad = Delivery {
+                id: good.id + 1,
+                audit: 999_999,
+                next_at: good.next_at - TimeDelta::seconds(1),
+                ..good.clone()
+            };
+            t.save_delivery(None, &bad)
+        })
+        .unwrap();
+    drop(store);
+
+    let engine =
+        Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(clock.now()))).await.unwrap();
+    let courier = Arc::new(TestCourier::default());
+    engine.deliver_with(courier.clone(), RETRY).unwrap();
+    let done = until(&engine, |d| d.iter().all(|d| d.state != DeliveryState::Queued)).await;
+    let bad = done.iter().find(|d| d.audit == 999_999).unwrap();
+    assert!(matches!(bad.state, DeliveryState::Failed { .. }), "{bad:?}");
+    assert!(bad.last_error.as_deref().unwrap().contains("cannot be read"), "{bad:?}");
+    let sent = done.iter().find(|d| d.id == good.id).unwrap();
+    assert!(matches!(sent.state, DeliveryState::Sent { .. }), "{sent:?}");
+    assert_eq!(courier.sent().len(), 1);
+    engine.close().await.unwrap();
+}
