@@ -347,8 +347,9 @@ struct Worker {
     /// Channels resting after failed sends.
     resting: HashMap<u64, Rest>,
     telling: Telling,
-    /// When the worker prunes next.
-    prune_at: tokio::time::Instant,
+    /// When the worker prunes next; none until it has sent or given up on something, so a
+    /// process that only opens the store for a command writes nothing it was not asked to.
+    prune_at: Option<tokio::time::Instant>,
 }
 
 impl Worker {
@@ -364,12 +365,13 @@ impl Worker {
                 self.finished(done);
             }
             let Some(engine) = self.engine() else { break };
-            if tokio::time::Instant::now() >= self.prune_at {
+            if self.prune_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
                 self.prune(&engine).await;
             }
             let wait = match self.pass(&engine, &mut sends).await {
                 Ok(Pass { acted: true, .. }) => {
                     store_pause = STORE_PAUSE_FIRST;
+                    self.prune_at.get_or_insert_with(tokio::time::Instant::now);
                     continue;
                 }
                 // Due deliveries wait for sends under way; others may come due meanwhile.
@@ -404,7 +406,7 @@ impl Worker {
             }
         };
         let now = tokio::time::Instant::now();
-        self.prune_at = if full { now } else { now + PRUNE_EVERY };
+        self.prune_at = Some(if full { now } else { now + PRUNE_EVERY });
     }
 
     /// Logs a store failure and says how long to wait before the next pass: a store that keeps
@@ -500,8 +502,13 @@ impl Worker {
         let Some(engine) = self.engine() else { return false };
         let kick = engine.inner.outbox_kick.clone();
         drop(engine);
-        let prune = self.prune_at.saturating_duration_since(tokio::time::Instant::now());
-        let sleep = tokio::time::sleep(wait.map_or(prune, |wait| wait.min(prune)));
+        let prune = self.prune_at.map(|at| at.saturating_duration_since(tokio::time::Instant::now()));
+        let sleep = async {
+            match wait.into_iter().chain(prune).min() {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::pin!(sleep);
         loop {
             tokio::select! {
@@ -598,7 +605,7 @@ impl Engine {
             busy: HashSet::new(),
             resting: HashMap::new(),
             telling: Telling::default(),
-            prune_at: tokio::time::Instant::now(),
+            prune_at: None,
         };
         *outbox = Some(Outbox { stop, task: runtime.spawn(worker.run()) });
         Ok(())
