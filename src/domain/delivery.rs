@@ -146,6 +146,24 @@ pub enum ChannelKind {
     },
 }
 
+impl ChannelKind {
+    /// What the channel is and where it sends, fit to show its tenant's admins: a URL's host and
+    /// port, never its path, its user or a secret.
+    pub fn label(&self) -> String {
+        let host = |url: &str| {
+            let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            authority.rsplit_once('@').map_or(authority, |(_, host)| host).to_string()
+        };
+        match self {
+            ChannelKind::Webhook { url, .. } => format!("webhook to {}", host(url)),
+            ChannelKind::Mail(MailRelay::Smtp { url, .. }) => format!("mail through {}", host(url)),
+            ChannelKind::Mail(MailRelay::Sendmail { .. }) => "mail through sendmail".into(),
+            ChannelKind::Hook { .. } => "hook".into(),
+        }
+    }
+}
+
 /// How mail leaves: an SMTP server (`smtp://` with STARTTLS, `smtps://` with TLS from the first
 /// byte, the user name in the URL), or a local sendmail program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,9 +330,26 @@ impl Delivery {
     }
 }
 
+/// The idempotency key of one send of these deliveries: a lone delivery's own key; a digest's is
+/// drawn from every delivery it carries, so a digest that gathered new notices on a retry is never
+/// dropped as a repeat of the attempt before, while the same digest sent again is.
+pub fn parcel_key(group: &[Delivery]) -> String {
+    use sha2::{Digest, Sha256};
+    match group {
+        [one] => one.idempotency_key(),
+        _ => {
+            let mut hash = Sha256::new();
+            for d in group {
+                hash.update(d.id.to_be_bytes());
+            }
+            let short: String = hash.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("jitdesk-digest-{}-{short}", group.first().map_or(0, |d| d.id))
+        }
+    }
+}
+
 /// The facts a sent notice is worded from, read in one snapshot when it is sent: the change's audit
-/// record, the request it names as it is then (none for a change to an application), and who the
-/// store notified of it (a tenant's channel names the people of that tenant it was for).
+/// record and the request it names as it is then (none for a change to an application).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     /// What kind of notice it is.
@@ -323,8 +358,6 @@ pub struct Notice {
     pub record: AuditRecord,
     /// The request the record names, as it is when the notice is sent.
     pub request: Option<AccessRequest>,
-    /// The UPNs the store notified of the change, in the channel's tenant.
-    pub recipients: Vec<String>,
 }
 
 /// When a failed send is tried again: exponential backoff from `first`, capped at `longest`, with
@@ -395,6 +428,22 @@ mod tests {
         assert_eq!(NoticeKind::of(Action::PolicyChanged), Some(NoticeKind::PolicyChanged));
         assert_eq!(NoticeKind::of(Action::TokenCreated), None);
         assert_eq!(NoticeKind::of(Action::UserAdded), None);
+    }
+
+    #[test]
+    fn a_channels_label_names_its_host_and_no_path_user_or_secret() {
+        let hook = ChannelKind::Webhook {
+            url: "https://hooks.example.com:8443/services/T0/B1?token=x".into(),
+            format: WebhookFormat::Slack,
+            secret: Secret("k".into()),
+        };
+        assert_eq!(hook.label(), "webhook to hooks.example.com:8443");
+        let smtp = ChannelKind::Mail(MailRelay::Smtp {
+            url: "smtps://jit@mail.example.com:465".into(),
+            password: Some(Secret("pw".into())),
+            from: "jit@example.com".into(),
+        });
+        assert_eq!(smtp.label(), "mail through mail.example.com:465");
     }
 
     #[test]

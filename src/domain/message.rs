@@ -328,7 +328,6 @@ mod tests {
             kind: NoticeKind::ToDecide,
             record: record(Action::RequestCreated, "p@x.com", None),
             request: Some(r),
-            recipients: vec!["a@x.com".into()],
         }
     }
 
@@ -395,7 +394,6 @@ mod tests {
             kind: NoticeKind::Decided,
             record: record(Action::RequestDenied, "a@x.com", Some("looks fine")),
             request: Some(r),
-            recipients: vec!["p@x.com".into()],
         };
         let india = TimeStyle::in_zone(jiff::tz::TimeZone::get("Asia/Kolkata").unwrap());
         let m = Message::of(&notice, t0(), &india, None);
@@ -424,7 +422,7 @@ mod tests {
             let r = AccessRequest { state, ..approved.clone() };
             let record = record(action, "a@x.com", reason);
             let sentence = Notification::of("p@x.com", &record, Some(&r)).message;
-            let notice = Notice { kind, record, request: Some(r), recipients: vec!["p@x.com".into()] };
+            let notice = Notice { kind, record, request: Some(r) };
             let m = Message::of(&notice, t0(), &TimeStyle::utc(), Some("h:22"));
             assert_eq!(m.subject, format!("jitdesk: {sentence}"), "{kind}");
             assert!(m.text.starts_with(&format!("{sentence}\n\nRequest        1\n")), "{kind}: {}", m.text);
@@ -447,7 +445,6 @@ mod tests {
                 ..record(Action::PolicyChanged, "c@x.com", None)
             },
             request: None,
-            recipients: vec![],
         };
         let m = Message::of(&notice, t0(), &TimeStyle::utc(), None);
         assert_eq!(

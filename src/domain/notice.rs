@@ -56,6 +56,7 @@ fn unrequested(record: &AuditRecord) -> String {
             let after = record.after.as_deref().unwrap_or_default();
             format!("JIT settings of {app} changed by {}: {}", record.actor, policy_changes(before, after))
         }
+        Action::DeliveryFailed => format!("a notice could not be delivered over {}", failure(record)),
         other => format!("{} on {app} by {}", other.name(), record.actor),
     }
 }
@@ -132,8 +133,21 @@ fn message(record: &AuditRecord, r: &AccessRequest) -> String {
         Action::AccessRevoked => {
             format!("your access to {} (request {}) was revoked{by_reason}", r.app, r.id)
         }
+        Action::DeliveryFailed => {
+            format!(
+                "a notice of request {} on {} could not be delivered over {}",
+                r.id,
+                r.app,
+                failure(record)
+            )
+        }
         other => format!("request {} on {}: {}", r.id, r.app, other.name()),
     }
+}
+
+/// The channel and the reason a delivery was given up on, as its record keeps them.
+fn failure(record: &AuditRecord) -> &str {
+    record.reason.as_deref().unwrap_or("one of your tenant's channels")
 }
 
 /// When a grant's access is planned to end, in UTC with its zone: access revoked later still

@@ -17,6 +17,10 @@ pub enum Error {
     /// The store thread is gone (closed, or stopped by itself without a fault to tell).
     #[error("the engine has stopped")]
     Stopped,
+    /// The delivery worker cannot start as asked (no runtime to run on, one already running, or an
+    /// engine that only answers queries); nothing was started.
+    #[error("{0}")]
+    Worker(&'static str),
 }
 
 impl Error {

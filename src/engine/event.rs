@@ -50,7 +50,9 @@ impl EventsFor {
                 None => self.events.recv().await?,
             };
             let Some(viewer) = &self.viewer else { return Ok(event) };
-            if !identity::user_sees_record(viewer, &event.record) {
+            // Whom a change notified sees it, whatever it is about: the admins told of a delivery
+            // given up on hear of it while their dashboard is open.
+            if !identity::user_sees_record(viewer, &event.record) && !event.notified.contains(viewer) {
                 continue;
             }
             if let Some(app) = event.record.app.clone()

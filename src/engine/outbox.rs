@@ -11,8 +11,8 @@ use crate::domain::delivery::{ChannelKind, Notice};
 /// One send: one notice, or a user's digest of several, over one channel.
 #[derive(Debug, Clone)]
 pub struct Parcel {
-    /// `Delivery::idempotency_key` of the delivery (of the first, for a digest): the same on every
-    /// attempt, so a receiver drops a repeat.
+    /// `delivery::parcel_key` of the deliveries it carries: the same on every attempt of the same
+    /// deliveries, so a receiver drops a repeat.
     pub key: String,
     /// Where it goes.
     pub channel: ChannelKind,

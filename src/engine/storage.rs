@@ -242,6 +242,10 @@ pub trait Writes: Reads {
     /// `due_deliveries` and `queued_mail` find it while it is queued, the failed lists once it
     /// is given up on.
     fn save_delivery(&mut self, old: Option<&Delivery>, new: &Delivery) -> Result<()>;
+    /// Deletes, from every index, the oldest deliveries sent or given up on before `before`,
+    /// looking at no more than `limit` of the oldest; the newest delivery stays, so no id is given
+    /// twice. How many it deleted.
+    fn prune_deliveries(&mut self, before: DateTime<Utc>, limit: usize) -> Result<usize>;
 }
 
 impl dyn Storage {

@@ -368,4 +368,8 @@ impl Writes for On<'_, Write<'_>> {
     fn save_delivery(&mut self, old: Option<&Delivery>, new: &Delivery) -> Result<()> {
         Ok(self.0.save_delivery(old, new)?)
     }
+
+    fn prune_deliveries(&mut self, before: DateTime<Utc>, limit: usize) -> Result<usize> {
+        Ok(self.0.prune_deliveries(before, limit)?)
+    }
 }

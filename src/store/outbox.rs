@@ -285,6 +285,36 @@ impl Tables<Write<'_>> {
         Ok(())
     }
 
+    /// Deletes up to `limit` of the oldest deliveries sent or given up on before `before`, from
+    /// every index, looking at no more than `limit` of the oldest; the newest stays, so
+    /// `next_delivery_id` never gives an id twice. Ids follow the order queued, so the walk stops
+    /// at the first delivery queued since `before`. How many it deleted.
+    pub fn prune_deliveries(&mut self, before: DateTime<Utc>, limit: usize) -> Result<usize> {
+        let newest = self.deliveries.last()?.map(|(k, _)| k.value());
+        let mut gone = Vec::new();
+        for entry in self.deliveries.range::<u64>(..)?.take(limit) {
+            let (k, v) = entry?;
+            let d = Delivery::from(decode::<Stored>("deliveries", &k.value(), v.value())?);
+            if d.queued >= before || Some(d.id) == newest {
+                break;
+            }
+            if let DeliveryState::Sent { at } | DeliveryState::Failed { at } = d.state
+                && at < before
+            {
+                gone.push(d);
+            }
+        }
+        for d in &gone {
+            self.unfile(d)?;
+            self.deliveries_by_tenant.remove((d.tenant.as_str(), d.id))?;
+            if let Some(to) = &d.to {
+                self.deliveries_to.remove((to.as_str(), d.id))?;
+            }
+            self.deliveries.remove(d.id)?;
+        }
+        Ok(gone.len())
+    }
+
     /// Takes a delivery's version out of the indexes that depend on its state.
     fn unfile(&mut self, old: &Delivery) -> Result<()> {
         match old.state {

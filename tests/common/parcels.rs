@@ -58,7 +58,6 @@ pub fn to_decide(justification: &str) -> Notice {
             after: Some("Pending".into()),
         },
         request: Some(request),
-        recipients: vec![super::ALICE.into(), super::BOB.into()],
     }
 }
 

@@ -1069,6 +1069,24 @@ fn outbox_records_stay_indexed(open: Open) {
         read(&s, |t| check_outbox(t, &model));
     }
 
+    // Pruning deletes the oldest settled deliveries from every list, a bounded number at a time,
+    // and never the newest, whose id the next one follows.
+    assert_eq!(write(&s, |t| t.prune_deliveries(at(61), 1)), 1);
+    model.remove(&1);
+    read(&s, |t| check_outbox(t, &model));
+    assert_eq!(write(&s, |t| t.prune_deliveries(at(7), 10)), 1, "only what was settled before");
+    model.remove(&2);
+    read(&s, |t| check_outbox(t, &model));
+    assert_eq!(write(&s, |t| t.prune_deliveries(at(61), 10)), 1, "the settled, not the queued newest");
+    model.remove(&3);
+    read(&s, |t| check_outbox(t, &model));
+    let sent = delivery::Delivery { state: DeliveryState::Sent { at: at(70) }, ..model[&4].clone() };
+    write(&s, |t| t.save_delivery(Some(&model[&4]), &sent));
+    model.insert(4, sent);
+    assert_eq!(write(&s, |t| t.prune_deliveries(at(100), 10)), 0, "never the newest");
+    assert_eq!(write(&s, |t| t.next_delivery_id()), 5);
+    read(&s, |t| check_outbox(t, &model));
+
     // Whom a change was told to is found from its record.
     write(&s, |t| {
         t.append_audit(&audit(1, Some("app1"), Target::Request(1)))?;
@@ -1086,7 +1104,7 @@ fn outbox_records_stay_indexed(open: Open) {
     assert_eq!(read(&s, |t| t.channels_of("cust", &Paging::default())).items, [channel(1, "cust")]);
     let info = s.info().expect("the store says what it holds");
     let entries = |name: &str| info.tables.iter().find(|t| t.name == name).map(|t| t.entries);
-    assert_eq!(entries("deliveries"), Some(4));
+    assert_eq!(entries("deliveries"), Some(1), "the pruned are gone");
     assert_eq!(entries("channels"), Some(2));
     assert_eq!(entries("contacts"), Some(1));
 }
