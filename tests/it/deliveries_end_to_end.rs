@@ -298,9 +298,14 @@ fn a_wrong_secret_is_refused_given_up_on_at_once_and_the_admins_are_told() {
     // Each of contoso's admins is told in the app that the notice of this request did not go.
     let told = |upn: &str| {
         let all = desk.store.json_as(upn, &["notifications", "--json"]);
-        strings(&all)
-            .iter()
-            .any(|s| s.contains("deliver") && s.contains("fail") && s.contains(&id.to_string()))
+        all.as_array().expect("a list of notifications").iter().any(|n| {
+            n["action"] == "delivery.fail"
+                && n["message"].as_str().is_some_and(|m| {
+                    m.contains(&format!("request {id} "))
+                        && m.contains("could not be delivered")
+                        && m.contains("401")
+                })
+        })
     };
     assert!(told(ALICE) && told(CAROL), "the admins were not told");
     assert!(!told(BOB), "bob is no admin");
