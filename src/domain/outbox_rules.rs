@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::delivery::{Channel, ChannelKind, Contact, ContactChange, DeliveryScope, MailRelay, Secret};
 use super::address::internal_host;
+use super::delivery::{Channel, ChannelKind, Contact, ContactChange, DeliveryScope, MailRelay, Secret};
 use super::error::{Input, RuleError};
 use super::model::{Tenant, User};
 use super::rules::{Actor, no_user};

@@ -137,6 +137,7 @@ fn gather(t: &dyn Reads, due: Vec<Delivery>) -> Result<Vec<Sending>> {
         let notices = group.iter().map(|g| notice(t, g, &channel.tenant)).collect::<Result<Vec<_>>>()?;
         let parcel = Parcel {
             key: group[0].idempotency_key(),
+            restricted: channel.restricted(),
             channel: channel.kind,
             tenant: channel.tenant,
             to,

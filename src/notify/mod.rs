@@ -6,6 +6,7 @@
 
 mod mail;
 mod program;
+mod reach;
 mod webhook;
 
 use std::sync::Arc;
@@ -57,7 +58,8 @@ impl Couriers {
         match &parcel.channel {
             ChannelKind::Webhook { url, format, secret } => {
                 let body = webhook::body(*format, &jitdesk_json(parcel, &message), &message);
-                webhook::post(&self.tls, url, &parcel.key, secret, body, self.timeout).await
+                webhook::post(&self.tls, url, &parcel.key, secret, body, parcel.restricted, self.timeout)
+                    .await
             }
             ChannelKind::Hook { program, args } => {
                 let input = jitdesk_json(parcel, &message);
@@ -70,7 +72,7 @@ impl Couriers {
                 match relay {
                     MailRelay::Smtp { url, password, from } => {
                         let mail = mail::compose(from, to, &parcel.key, &message)?;
-                        mail::smtp(url, password.as_ref(), mail, self.timeout).await
+                        mail::smtp(url, password.as_ref(), mail, parcel.restricted, self.timeout).await
                     }
                     MailRelay::Sendmail { program, from } => {
                         let mail = mail::compose(from, to, &parcel.key, &message)?;

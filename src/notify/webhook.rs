@@ -20,7 +20,7 @@ use sha2::Sha256;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::{permanent, retry};
+use super::{permanent, reach, retry};
 use crate::domain::delivery::{Secret, WebhookFormat};
 use crate::domain::message::Message;
 use crate::domain::text::shown;
@@ -97,13 +97,15 @@ fn signature(secret: &Secret, body: &[u8]) -> String {
 }
 
 /// POSTs `body` to `url`, signed with `secret`, within `timeout`: a 2xx answer is sent; 408, 429,
-/// 5xx and network trouble are worth another try; any other answer is final.
+/// 5xx and network trouble are worth another try; any other answer is final. A `restricted`
+/// channel reaches public addresses only (`reach`).
 pub(super) async fn post(
     tls: &TlsConnector,
     url: &str,
     key: &str,
     secret: &Secret,
     body: Vec<u8>,
+    restricted: bool,
     timeout: Duration,
 ) -> Result<(), Undelivered> {
     let bad = || permanent("the webhook's URL is not an http:// or https:// URL with a host".to_string());
@@ -130,14 +132,16 @@ pub(super) async fn post(
         .body(Full::new(Bytes::from(body)))
         .map_err(|_| bad())?;
     let exchange = async {
-        let tcp = TcpStream::connect((host.as_str(), port))
+        let addresses = reach::addresses(&host, port, restricted, &whom).await?;
+        let tcp = TcpStream::connect(&addresses[..])
             .await
-            .map_err(|e| retry(format!("cannot reach {whom}: {}", shown(&e.to_string()))))?;
+            .map_err(|e| reach::unreachable(&whom, &e, restricted))?;
         let _ = tcp.set_nodelay(true);
         if https {
             let name = ServerName::try_from(host.clone()).map_err(|_| bad())?;
             let stream = tls.connect(name, tcp).await.map_err(|e| {
-                retry(format!("cannot open a TLS connection to {whom}: {}", shown(&e.to_string())))
+                let why = if restricted { String::new() } else { format!(": {}", shown(&e.to_string())) };
+                retry(format!("cannot open a TLS connection to {whom}{why}"))
             })?;
             answer(stream, request, &whom).await
         } else {

@@ -206,7 +206,7 @@ fn delivery_commands_answer_alike_on_the_store_and_through_the_service() {
         "2 error: the following required arguments were not provided",
         "1 error: a digest every 0 minutes is out of range: give 1 to 1440 minutes (--digest)",
         "1 error: `not-an-address` is not an e-mail address such as ana@contoso.com (--email)",
-        "1 error: the webhook URL `ftp://chat.example` must start with https:// or http:// (--webhook or --smtp)",
+        "1 error: the webhook URL must start with https:// or http:// (--webhook or --smtp)",
         "0 ",
         "0 [",
         "0 [",

@@ -92,6 +92,33 @@ async fn nobody_listening_is_worth_another_try() {
 }
 
 #[tokio::test]
+async fn a_channel_a_tenant_admin_added_never_reaches_this_machine_even_by_name() {
+    let receiver = Receiver::start(None);
+    let taken = || receiver.posts().len() + receiver.repeats() as usize;
+    for (sent, url) in
+        [receiver.url(), receiver.url().replace("127.0.0.1", "localhost")].into_iter().enumerate()
+    {
+        let channel =
+            ChannelKind::Webhook { url, format: WebhookFormat::Jitdesk, secret: Secret("k".into()) };
+        let mut p = parcel(channel, to_decide("j"), false);
+        p.restricted = true;
+        let refused = couriers().send(&p).await.expect_err("an internal address");
+        assert!(refused.permanent, "{refused:?}");
+        assert!(
+            refused.reason.starts_with("the host of the webhook at ")
+                && refused.reason.contains("resolves to a private address"),
+            "{}",
+            refused.reason
+        );
+        assert_eq!(taken(), sent, "nothing more reached the receiver");
+        p.restricted = false;
+        couriers().send(&p).await.expect("the operator's channel reaches it");
+        assert_eq!(taken(), sent + 1);
+    }
+    assert_eq!((receiver.posts().len(), receiver.repeats()), (1, 1));
+}
+
+#[tokio::test]
 async fn slack_gets_its_text_with_markup_escaped() {
     let receiver = Receiver::start(None);
     let p = parcel(webhook(&receiver, WebhookFormat::Slack, "k"), to_decide("<!channel> & more"), false);
