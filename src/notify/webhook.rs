@@ -51,23 +51,53 @@ fn mrkdwn(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// Adaptive Cards read Markdown in a TextBlock's text and a fact's value: `[Approve](https://...)`
+/// in a justification would be a live link beside the real commands. Each character that opens
+/// markup anywhere is escaped with a backslash, as is what opens it only at a line's start (a
+/// heading, a quote, a list item), so people's text stays text.
+fn card_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (n, line) in text.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let indent = line.len() - line.trim_start().len();
+        let (lead, rest) = line.split_at(indent);
+        out.push_str(lead);
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        for (i, c) in rest.char_indices() {
+            let opens_line =
+                (i == 0 && "#>-+=".contains(c)) || (i == digits && digits > 0 && ".)".contains(c));
+            if opens_line || "\\`*_~[]<>&".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// An Adaptive Card in the message envelope Teams incoming webhooks (Workflows) take: a bold
 /// subject, then each notice's sentence and its details as a fact set; commands in monospace so
 /// they copy as they are.
 fn teams_card(message: &Message) -> serde_json::Value {
     let mut body = vec![json!({
-        "type": "TextBlock", "text": message.subject, "weight": "Bolder", "size": "Medium", "wrap": true,
+        "type": "TextBlock", "text": card_text(&message.subject), "weight": "Bolder", "size": "Medium", "wrap": true,
     })];
     for notice in &message.notices {
-        let facts: Vec<_> =
-            notice.details.iter().map(|(title, value)| json!({ "title": title, "value": value })).collect();
+        let facts: Vec<_> = notice
+            .details
+            .iter()
+            .map(|(title, value)| json!({ "title": title, "value": card_text(value) }))
+            .collect();
         // A digest names each of its notices; one notice has its sentence as the card's title.
         if message.notices.len() > 1 {
             body.push(
-                json!({ "type": "TextBlock", "text": notice.message.subject, "wrap": true, "separator": true }),
+                json!({ "type": "TextBlock", "text": card_text(&notice.message.subject), "wrap": true, "separator": true }),
             );
         }
         body.push(json!({ "type": "FactSet", "facts": facts }));
+        // The commands are jitdesk's own words over checked names, shown as they are typed.
         for command in &notice.commands {
             body.push(json!({ "type": "TextBlock", "text": command, "fontType": "Monospace", "wrap": true }));
         }
@@ -209,6 +239,19 @@ mod tests {
             signature(&secret, b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn teams_markdown_in_peoples_text_stays_text() {
+        assert_eq!(
+            card_text("see [Approve](https://evil.example) **now** _x_ `c` <https://y> a\\b & ~z~"),
+            "see \\[Approve\\](https://evil.example) \\*\\*now\\*\\* \\_x\\_ \\`c\\` \\<https://y\\> a\\\\b \\& \\~z\\~"
+        );
+        assert_eq!(
+            card_text("# title\n> quote\n- item\n  + item\n12. twelve\n3) three\n= rule\n4 is 4. and - too"),
+            "\\# title\n\\> quote\n\\- item\n  \\+ item\n12\\. twelve\n3\\) three\n\\= rule\n4 is 4. and - too"
+        );
+        assert_eq!(card_text("2026-11-28 13:00 UTC (2h 13m left)"), "2026-11-28 13:00 UTC (2h 13m left)");
     }
 
     #[test]

@@ -161,6 +161,24 @@ async fn teams_gets_an_adaptive_card_in_a_message() {
 }
 
 #[tokio::test]
+async fn teams_shows_a_link_in_a_justification_as_text_not_as_a_link() {
+    let receiver = Receiver::start(None);
+    let hostile = "[Approve](https://evil.example/approve) **now**";
+    couriers()
+        .send(&parcel(webhook(&receiver, WebhookFormat::Teams, "k"), to_decide(hostile), false))
+        .await
+        .expect("sent");
+    let card = receiver.posts()[0].json()["attachments"][0]["content"].clone();
+    let facts = card["body"].as_array().unwrap().iter().find(|b| b["type"] == "FactSet").expect("a fact set")
+        ["facts"]
+        .clone();
+    let justification =
+        facts.as_array().unwrap().iter().find(|f| f["title"] == "Justification").expect("the justification");
+    assert_eq!(justification["value"], r"\[Approve\](https://evil.example/approve) \*\*now\*\*", "{card}");
+    assert!(!card.to_string().contains("[Approve]("), "{card}");
+}
+
+#[tokio::test]
 async fn control_characters_in_a_justification_arrive_sanitized_in_every_format() {
     for format in [WebhookFormat::Jitdesk, WebhookFormat::Slack, WebhookFormat::Teams] {
         let receiver = Receiver::start(None);
@@ -171,6 +189,12 @@ async fn control_characters_in_a_justification_arrive_sanitized_in_every_format(
         let body = String::from_utf8(receiver.posts()[0].body.clone()).unwrap();
         let decoded = receiver.posts()[0].json().to_string();
         assert!(harmless(&body) && harmless(&decoded), "{format:?}: {body}");
-        assert!(decoded.contains(HOSTILE_SHOWN), "{format:?}: {decoded}");
+        // Teams reads Markdown, so its card has the `[` escaped too.
+        let shown = if format == WebhookFormat::Teams {
+            HOSTILE_SHOWN.replace('[', r"\\[")
+        } else {
+            HOSTILE_SHOWN.into()
+        };
+        assert!(decoded.contains(&shown), "{format:?}: {decoded}");
     }
 }
