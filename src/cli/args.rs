@@ -276,9 +276,9 @@ pub struct ChannelArgs {
     /// POST each notice as JSON to this URL, signed with --secret-file's key (http:// the operator only)
     #[arg(long, value_name = "URL", requires = "secret_file")]
     pub webhook: Option<String>,
-    /// With --webhook: the body's shape [default: jitdesk]
-    #[arg(long, requires = "webhook")]
-    pub format: Option<FormatArg>,
+    /// With --webhook: the body's shape, jitdesk, slack or teams [default: jitdesk]
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format, requires = "webhook")]
+    pub format: Option<WebhookFormat>,
     /// With --webhook: a private file holding the HMAC-SHA256 key the receiver checks
     #[arg(long, value_name = "FILE", requires = "webhook")]
     pub secret_file: Option<PathBuf>,
@@ -301,23 +301,6 @@ pub struct ChannelArgs {
     /// With --hook: an argument for the program (repeat for more)
     #[arg(long = "arg", value_name = "A", requires = "hook", allow_hyphen_values = true)]
     pub args: Vec<String>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum FormatArg {
-    Jitdesk,
-    Slack,
-    Teams,
-}
-
-impl From<FormatArg> for WebhookFormat {
-    fn from(format: FormatArg) -> Self {
-        match format {
-            FormatArg::Jitdesk => WebhookFormat::Jitdesk,
-            FormatArg::Slack => WebhookFormat::Slack,
-            FormatArg::Teams => WebhookFormat::Teams,
-        }
-    }
 }
 
 /// A public key given on the command line or in a file (as in a .pub file).
@@ -797,6 +780,13 @@ fn parse_kind(text: &str) -> Result<NoticeKind, String> {
     NoticeKind::parse(text).ok_or_else(|| {
         let names: Vec<&str> = NoticeKind::ALL.iter().map(|k| k.name()).collect();
         format!("unknown kind of notice; use one of {}", names.join(", "))
+    })
+}
+
+fn parse_format(text: &str) -> Result<WebhookFormat, String> {
+    WebhookFormat::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = WebhookFormat::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown format; use one of {}", names.join(", "))
     })
 }
 

@@ -20,8 +20,8 @@ use crate::domain::time_style::TimeStyle;
 use crate::engine::Clock;
 use crate::engine::outbox::{Courier, Parcel, Sending, Undelivered};
 
-/// How long one send may take, from connecting to the receiver's answer (or a hook's exit).
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a receiver has to take one parcel, from connecting to its answer (or a hook's exit).
+pub const RECEIVER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The couriers for every kind of channel, behind the engine's one `Courier`.
 pub struct Couriers {
@@ -43,12 +43,12 @@ impl Couriers {
             clock,
             times,
             ssh,
-            timeout: SEND_TIMEOUT,
+            timeout: RECEIVER_TIMEOUT,
             tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
         }
     }
 
-    /// The same couriers, giving each send `timeout` instead of `SEND_TIMEOUT`.
+    /// The same couriers, giving each send `timeout` instead of `RECEIVER_TIMEOUT`.
     pub fn with_timeout(self, timeout: Duration) -> Couriers {
         Couriers { timeout, ..self }
     }
