@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::list::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -276,8 +277,8 @@ pub struct ChannelArgs {
     /// POST each notice as JSON to this URL, signed with --secret-file's key (http:// the operator only)
     #[arg(long, value_name = "URL", requires = "secret_file")]
     pub webhook: Option<String>,
-    /// With --webhook: the body's shape, jitdesk, slack or teams [default: jitdesk]
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format, requires = "webhook")]
+    /// With --webhook: the body's shape [default: jitdesk]
+    #[arg(long, requires = "webhook")]
     pub format: Option<WebhookFormat>,
     /// With --webhook: a private file holding the HMAC-SHA256 key the receiver checks
     #[arg(long, value_name = "FILE", requires = "webhook")]
@@ -301,6 +302,17 @@ pub struct ChannelArgs {
     /// With --hook: an argument for the program (repeat for more)
     #[arg(long = "arg", value_name = "A", requires = "hook", allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+/// `--format` takes the domain's names for the formats.
+impl ValueEnum for WebhookFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &WebhookFormat::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
 }
 
 /// A public key given on the command line or in a file (as in a .pub file).
@@ -780,13 +792,6 @@ fn parse_kind(text: &str) -> Result<NoticeKind, String> {
     NoticeKind::parse(text).ok_or_else(|| {
         let names: Vec<&str> = NoticeKind::ALL.iter().map(|k| k.name()).collect();
         format!("unknown kind of notice; use one of {}", names.join(", "))
-    })
-}
-
-fn parse_format(text: &str) -> Result<WebhookFormat, String> {
-    WebhookFormat::parse(text).ok_or_else(|| {
-        let names: Vec<&str> = WebhookFormat::ALL.iter().map(|f| f.name()).collect();
-        format!("unknown format; use one of {}", names.join(", "))
     })
 }
 

@@ -86,7 +86,7 @@ pub(super) async fn smtp(
         // gives it the one address checked here, and TLS checks the certificate against the host's
         // name all the same. What remains: lettre tries that one address only, not the host's others.
         let server = if restricted {
-            let checked = reach::addresses(&host, port, restricted, &whom).await?;
+            let checked = reach::addresses(&host, port, true, &whom).await?;
             // `addresses` answers at least one address or an error.
             checked[0].ip().to_string()
         } else {

@@ -220,7 +220,7 @@ fn delivery_commands_answer_alike_on_the_store_and_through_the_service() {
         "1 error: alice@contoso.com may not add a channel to 127.0.0.1, an internal host: only the operator can (--webhook or --smtp)",
         "1 error: the SMTP URL for mail.example holds a password, which is never kept in a URL: give the password on its own (--webhook or --smtp, --secret-file or --password-file)",
         "1 error: the webhook secret is empty: give a file that holds it (--secret-file or --password-file)",
-        "2 error: invalid value 'bogus' for '--format <FORMAT>': unknown format; use one of jitdesk, slack, teams",
+        "2 error: invalid value 'bogus' for '--format <FORMAT>' [possible values: jitdesk, slack, teams]",
         "0 ",
         "0 [",
         "0 [",
