@@ -182,7 +182,7 @@ pub enum NewChannel {
         #[serde(default = "jitdesk_format")]
         format: WebhookFormat,
         /// The HMAC-SHA256 key the receiver checks the signature with.
-        secret: String,
+        secret: Secret,
     },
     /// Mail through an SMTP server.
     Smtp {
@@ -190,7 +190,7 @@ pub enum NewChannel {
         url: String,
         /// The URL's user's password, if the server asks for one.
         #[serde(default)]
-        password: Option<String>,
+        password: Option<Secret>,
         /// The sender's address.
         from: String,
     },
@@ -218,11 +218,9 @@ fn jitdesk_format() -> WebhookFormat {
 impl From<NewChannel> for ChannelKind {
     fn from(body: NewChannel) -> Self {
         match body {
-            NewChannel::Webhook { url, format, secret } => {
-                ChannelKind::Webhook { url, format, secret: Secret(secret) }
-            }
+            NewChannel::Webhook { url, format, secret } => ChannelKind::Webhook { url, format, secret },
             NewChannel::Smtp { url, password, from } => {
-                ChannelKind::Mail(MailRelay::Smtp { url, password: password.map(Secret), from })
+                ChannelKind::Mail(MailRelay::Smtp { url, password, from })
             }
             NewChannel::Sendmail { program, from } => {
                 ChannelKind::Mail(MailRelay::Sendmail { program, from })
@@ -235,11 +233,9 @@ impl From<NewChannel> for ChannelKind {
 impl From<ChannelKind> for NewChannel {
     fn from(kind: ChannelKind) -> Self {
         match kind {
-            ChannelKind::Webhook { url, format, secret } => {
-                NewChannel::Webhook { url, format, secret: secret.0 }
-            }
+            ChannelKind::Webhook { url, format, secret } => NewChannel::Webhook { url, format, secret },
             ChannelKind::Mail(MailRelay::Smtp { url, password, from }) => {
-                NewChannel::Smtp { url, password: password.map(|p| p.0), from }
+                NewChannel::Smtp { url, password, from }
             }
             ChannelKind::Mail(MailRelay::Sendmail { program, from }) => {
                 NewChannel::Sendmail { program, from }
@@ -291,6 +287,29 @@ impl From<ContactChange> for ContactBody {
             mute: change.mute,
             unmute: change.unmute,
             digest_minutes: change.digest_minutes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_channels_secret_and_password_never_show_in_debug() {
+        let bodies = [
+            r#"{"type": "webhook", "url": "https://x.com/h", "secret": "s3cret-key"}"#,
+            r#"{"type": "smtp", "url": "smtps://jit@x.com", "password": "s3cret-key", "from": "j@x.com"}"#,
+        ];
+        for body in bodies {
+            let channel: NewChannel = serde_json::from_str(body).unwrap();
+            assert!(!format!("{channel:?}").contains("s3cret-key"), "{channel:?}");
+            let kind = ChannelKind::from(channel.clone());
+            assert_eq!(NewChannel::from(kind), channel, "a secret survives the round trip");
+            assert!(
+                serde_json::to_string(&channel).unwrap().contains("s3cret-key"),
+                "it still goes on the wire"
+            );
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::list::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -278,7 +279,7 @@ pub struct ChannelArgs {
     pub webhook: Option<String>,
     /// With --webhook: the body's shape [default: jitdesk]
     #[arg(long, requires = "webhook")]
-    pub format: Option<FormatArg>,
+    pub format: Option<WebhookFormat>,
     /// With --webhook: a private file holding the HMAC-SHA256 key the receiver checks
     #[arg(long, value_name = "FILE", requires = "webhook")]
     pub secret_file: Option<PathBuf>,
@@ -303,20 +304,14 @@ pub struct ChannelArgs {
     pub args: Vec<String>,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum FormatArg {
-    Jitdesk,
-    Slack,
-    Teams,
-}
+/// `--format` takes the domain's names for the formats.
+impl ValueEnum for WebhookFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &WebhookFormat::ALL
+    }
 
-impl From<FormatArg> for WebhookFormat {
-    fn from(format: FormatArg) -> Self {
-        match format {
-            FormatArg::Jitdesk => WebhookFormat::Jitdesk,
-            FormatArg::Slack => WebhookFormat::Slack,
-            FormatArg::Teams => WebhookFormat::Teams,
-        }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
     }
 }
 

@@ -123,6 +123,25 @@ pub enum WebhookFormat {
     Teams,
 }
 
+impl WebhookFormat {
+    /// Every format, in the order help lists them.
+    pub const ALL: [WebhookFormat; 3] = [WebhookFormat::Jitdesk, WebhookFormat::Slack, WebhookFormat::Teams];
+
+    /// The name people type (`--format slack`) and JSON shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            WebhookFormat::Jitdesk => "jitdesk",
+            WebhookFormat::Slack => "slack",
+            WebhookFormat::Teams => "teams",
+        }
+    }
+
+    /// The format named, as `name` writes it.
+    pub fn parse(text: &str) -> Option<WebhookFormat> {
+        WebhookFormat::ALL.into_iter().find(|f| f.name() == text)
+    }
+}
+
 /// Where a tenant's notices go, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChannelKind {
@@ -200,6 +219,14 @@ pub struct Channel {
     /// When.
     #[serde(with = "super::stamp")]
     pub added: DateTime<Utc>,
+}
+
+impl Channel {
+    /// Whether someone other than the operator added it: then it reaches only the public network,
+    /// as its adder could not be trusted with the service's own.
+    pub fn restricted(&self) -> bool {
+        !super::rules::is_operator_label(&self.added_by)
+    }
 }
 
 /// How one user wants to be reached.
@@ -417,6 +444,28 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
         }
         assert_eq!(NoticeKind::parse("to_decide"), None);
+    }
+
+    #[test]
+    fn every_webhook_format_parses_back_from_its_name_as_json_writes_it() {
+        for format in WebhookFormat::ALL {
+            assert_eq!(WebhookFormat::parse(format.name()), Some(format));
+            assert_eq!(serde_json::to_value(format).unwrap(), format.name());
+        }
+        assert_eq!(WebhookFormat::parse("Slack"), None);
+    }
+
+    #[test]
+    fn a_channel_the_operator_added_is_unrestricted_and_any_other_is_restricted() {
+        let channel = |by: &str| Channel {
+            id: 1,
+            tenant: "contoso".into(),
+            kind: ChannelKind::Hook { program: "/bin/true".into(), args: vec![] },
+            added_by: by.into(),
+            added: t0(),
+        };
+        assert!(!channel(&super::super::rules::Actor::Operator("root".into()).label()).restricted());
+        assert!(channel("a@contoso.com").restricted());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The rules of JIT access as plain types and functions: no I/O, no clock, no store.
 
+pub mod address;
 pub mod delivery;
 pub mod error;
 pub mod identity;

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::address::internal_host;
 use super::delivery::{Channel, ChannelKind, Contact, ContactChange, DeliveryScope, MailRelay, Secret};
 use super::error::{Input, RuleError};
 use super::model::{Tenant, User};
@@ -66,21 +67,35 @@ pub fn check_channel(actor: &Actor, kind: ChannelKind) -> Result<ChannelKind, Ru
     Ok(match kind {
         ChannelKind::Webhook { url, format, secret } => {
             let url = check_url(&url, &["https", "http"], "webhook URL").map_err(about(Input::Location))?;
-            if url.starts_with("http:") {
+            if url.scheme == "http" {
                 need_operator(actor, "add a plain http:// webhook (use https://)")
                     .map_err(about(Input::Location))?;
             }
+            need_public(actor, &url).map_err(about(Input::Location))?;
+            if url.password {
+                return Err(with_password(&url, "webhook URL", "a webhook signs with its secret instead")
+                    .about(&[Input::Location]));
+            }
             let secret = check_secret(secret, "webhook secret").map_err(about(Input::Secret))?;
-            ChannelKind::Webhook { url, format, secret }
+            ChannelKind::Webhook { url: url.text, format, secret }
         }
-        ChannelKind::Mail(MailRelay::Smtp { url, password, from }) => ChannelKind::Mail(MailRelay::Smtp {
-            url: check_url(&url, &["smtp", "smtps"], "SMTP URL").map_err(about(Input::Location))?,
-            password: password
-                .map(|p| check_secret(p, "SMTP password"))
-                .transpose()
-                .map_err(about(Input::Secret))?,
-            from: check_email(&from).map_err(about(Input::Sender))?,
-        }),
+        ChannelKind::Mail(MailRelay::Smtp { url, password, from }) => {
+            let url = check_url(&url, &["smtp", "smtps"], "SMTP URL").map_err(about(Input::Location))?;
+            // Plain SMTP is spoken only to this machine, so only the operator reaches it.
+            need_public(actor, &url).map_err(about(Input::Location))?;
+            if url.password {
+                return Err(with_password(&url, "SMTP URL", "give the password on its own")
+                    .about(&[Input::Location, Input::Secret]));
+            }
+            ChannelKind::Mail(MailRelay::Smtp {
+                url: url.text,
+                password: password
+                    .map(|p| check_secret(p, "SMTP password"))
+                    .transpose()
+                    .map_err(about(Input::Secret))?,
+                from: check_email(&from).map_err(about(Input::Sender))?,
+            })
+        }
         ChannelKind::Mail(MailRelay::Sendmail { program, from }) => {
             need_operator(actor, "add a sendmail channel, which runs a program")
                 .map_err(about(Input::Program))?;
@@ -123,10 +138,24 @@ fn need_operator(actor: &Actor, doing: &str) -> Result<(), RuleError> {
     }
 }
 
-/// A URL of one of the schemes given, with a host, and nothing in it that is not printable.
-fn check_url(url: &str, schemes: &[&str], what: &str) -> Result<String, RuleError> {
+/// A channel's URL, checked.
+struct Location {
+    /// The URL as kept, its scheme in lower case.
+    text: String,
+    /// Its scheme, in lower case.
+    scheme: String,
+    /// The host it names, as written (brackets and all, for an IPv6 address).
+    host: String,
+    /// Whether its user part holds a password.
+    password: bool,
+}
+
+/// A URL of one of the schemes given, with a host, and nothing in it that is not printable. A
+/// refusal never quotes the URL: a chat's webhook URL is itself a key, and a mail URL may hold a
+/// password.
+fn check_url(url: &str, schemes: &[&str], what: &str) -> Result<Location, RuleError> {
     let url = url.trim();
-    let bad = |why: &str| RuleError::invalid(format!("the {what} `{}` {why}", shown(url)));
+    let bad = |why: &str| RuleError::invalid(format!("the {what} {why}"));
     if url.len() > MAX_LOCATION {
         return Err(bad(&format!("is longer than {MAX_LOCATION} characters")));
     }
@@ -141,14 +170,37 @@ fn check_url(url: &str, schemes: &[&str], what: &str) -> Result<String, RuleErro
         return Err(bad(&format!("must start with {}", allowed.join(" or "))));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let (user, host) = authority.rsplit_once('@').unwrap_or(("", authority));
     let name = host.rsplit_once(':').map_or(host, |(name, port)| {
         if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') { name } else { host }
     });
     if name.is_empty() {
         return Err(bad("names no host"));
     }
-    Ok(format!("{}{}", scheme.to_ascii_lowercase(), &url[scheme.len()..]))
+    let scheme = scheme.to_ascii_lowercase();
+    Ok(Location {
+        text: format!("{scheme}{}", &url[scheme.len()..]),
+        scheme,
+        host: name.to_string(),
+        password: user.contains(':'),
+    })
+}
+
+/// Refuses a channel to this machine or an internal address to anyone but the operator: the
+/// service would otherwise carry a tenant's requests into its own network.
+fn need_public(actor: &Actor, url: &Location) -> Result<(), RuleError> {
+    if !internal_host(&url.host) {
+        return Ok(());
+    }
+    need_operator(actor, &format!("add a channel to {}, an internal host", shown(&url.host)))
+}
+
+/// The refusal for a URL with a password in it, which would be kept and shown with the URL.
+fn with_password(url: &Location, what: &str, instead: &str) -> RuleError {
+    RuleError::invalid(format!(
+        "the {what} for {} holds a password, which is never kept in a URL: {instead}",
+        shown(&url.host)
+    ))
 }
 
 /// A secret that is there: an empty key signs nothing anyone can check.
@@ -308,6 +360,49 @@ mod tests {
             assert_eq!(e.kind, ErrorKind::Forbidden, "{kind:?}");
             assert!(check_channel(&operator(), kind).is_ok());
         }
+    }
+
+    fn smtp(url: &str) -> ChannelKind {
+        ChannelKind::Mail(MailRelay::Smtp { url: url.into(), password: None, from: "jit@example.com".into() })
+    }
+
+    #[test]
+    fn only_the_operator_adds_a_channel_to_this_machine_or_an_internal_address() {
+        let admin = Actor::User("a@contoso.com".into());
+        let internal = [
+            smtp("smtp://127.0.0.1:25"),
+            smtp("smtp://localhost"),
+            smtp("smtps://jit@[::1]:465"),
+            webhook("https://169.254.169.254/latest"),
+            webhook("https://[::ffff:10.0.0.1]/x"),
+            webhook("https://192.168.1.1:8443/x"),
+            webhook("https://mail.localhost/x"),
+        ];
+        for kind in internal {
+            let e = check_channel(&admin, kind.clone()).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Forbidden, "{kind:?}");
+            assert!(e.message.contains("an internal host: only the operator can"), "{}", e.message);
+            assert_eq!(e.about, [Input::Location]);
+            assert!(check_channel(&operator(), kind).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_password_in_a_url_is_refused_and_the_url_is_never_quoted() {
+        for who in [operator(), Actor::User("a@contoso.com".into())] {
+            let e = check_channel(&who, smtp("smtps://jit:hunter2@mail.example.com:465")).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Invalid);
+            assert!(e.message.contains("mail.example.com holds a password"), "{}", e.message);
+            assert_eq!(e.about, [Input::Location, Input::Secret]);
+            assert!(!e.message.contains("hunter2"), "{}", e.message);
+            let e = check_channel(&who, webhook("https://u:hunter2@hooks.example.com/x")).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Invalid);
+            assert!(!e.message.contains("hunter2"), "{}", e.message);
+        }
+        let e = check_channel(&operator(), webhook("https://hooks.example.com/T0/s3cr3t path")).unwrap_err();
+        assert!(!e.message.contains("s3cr3t"), "{}", e.message);
+        let e = check_channel(&operator(), smtp("ftp://jit:hunter2@mail.example.com")).unwrap_err();
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
     }
 
     #[test]

@@ -21,11 +21,20 @@ pub enum Actor {
     User(String),
 }
 
+/// How the audit log names the operator, before their login. No UPN holds a `:`, so no user's
+/// label starts so.
+const OPERATOR_LABEL: &str = "operator:";
+
+/// Whether `label` (as `Actor::label` writes it) names the operator.
+pub fn is_operator_label(label: &str) -> bool {
+    label.starts_with(OPERATOR_LABEL)
+}
+
 impl Actor {
     /// How the actor is named in the audit log: its UPN, or `operator:{login}` for the operator.
     pub fn label(&self) -> String {
         match self {
-            Actor::Operator(login) => format!("operator:{login}"),
+            Actor::Operator(login) => format!("{OPERATOR_LABEL}{login}"),
             Actor::User(upn) => upn.clone(),
         }
     }

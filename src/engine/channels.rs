@@ -6,7 +6,7 @@ use super::identity::{actor_user, as_actor};
 use super::writer::{AuditEntry, Writer};
 use super::{Command, Engine, Result, Viewer};
 use crate::domain::delivery::{
-    Channel, ChannelKind, Contact, ContactChange, Delivery, DeliveryFilter, MailRelay, WebhookFormat,
+    Channel, ChannelKind, Contact, ContactChange, Delivery, DeliveryFilter, MailRelay,
 };
 use crate::domain::outbox_rules::{self, MAX_CHANNELS};
 use crate::domain::rules::{self, Actor};
@@ -43,14 +43,7 @@ pub struct SetContact {
 /// URL is itself a key).
 fn describe(channel: &Channel) -> String {
     let what = match &channel.kind {
-        ChannelKind::Webhook { format, .. } => format!(
-            "webhook ({})",
-            match format {
-                WebhookFormat::Jitdesk => "jitdesk",
-                WebhookFormat::Slack => "slack",
-                WebhookFormat::Teams => "teams",
-            }
-        ),
+        ChannelKind::Webhook { format, .. } => format!("webhook ({})", format.name()),
         ChannelKind::Mail(MailRelay::Smtp { .. }) => "mail over SMTP".to_string(),
         ChannelKind::Mail(MailRelay::Sendmail { program, .. }) => format!("mail through {program}"),
         ChannelKind::Hook { program, .. } => format!("hook {program}"),

@@ -133,8 +133,14 @@ fn sending(t: &dyn Reads, d: &Delivery, busy: &mut HashSet<u64>) -> Result<Sendi
         }
     }
     let notices = group.iter().map(|g| notice(t, g)).collect::<Result<Vec<_>>>()?;
-    let parcel =
-        Parcel { key: parcel_key(&group), channel: channel.kind, tenant: channel.tenant, to, notices };
+    let parcel = Parcel {
+        key: parcel_key(&group),
+        restricted: channel.restricted(),
+        channel: channel.kind,
+        tenant: channel.tenant,
+        to,
+        notices,
+    };
     Ok(Sending { ids: group.iter().map(|g| g.id).collect(), channel: d.channel, parcel: Ok(parcel) })
 }
 

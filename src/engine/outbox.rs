@@ -18,6 +18,9 @@ pub struct Parcel {
     pub channel: ChannelKind,
     /// The channel's tenant.
     pub tenant: String,
+    /// Whether someone other than the operator added the channel (`Channel::restricted`): then the
+    /// courier sends only to public addresses and says little about a failed connection.
+    pub restricted: bool,
     /// Mail: the user it goes to and their address.
     pub to: Option<Recipient>,
     /// Oldest first; more than one only in a digest.

@@ -98,7 +98,7 @@ impl Channel {
     /// Where it sends, in a few words for a table: the URL, the relay or the program.
     pub fn summary(&self) -> String {
         match &self.target {
-            Target::Webhook { url, format, .. } => format!("{url} ({})", format_name(*format)),
+            Target::Webhook { url, format, .. } => format!("{url} ({})", format.name()),
             Target::Smtp { url, from, .. } => format!("{url} from {from}"),
             Target::Sendmail { program, from } => format!("{program} from {from}"),
             Target::Hook { program, args } if args.is_empty() => program.clone(),
@@ -114,15 +114,6 @@ impl Channel {
             Target::Sendmail { .. } => "sendmail",
             Target::Hook { .. } => "hook",
         }
-    }
-}
-
-/// A webhook format's name, as `--format` takes it.
-fn format_name(format: WebhookFormat) -> &'static str {
-    match format {
-        WebhookFormat::Jitdesk => "jitdesk",
-        WebhookFormat::Slack => "slack",
-        WebhookFormat::Teams => "teams",
     }
 }
 

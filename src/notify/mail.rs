@@ -3,7 +3,8 @@
 //!
 //! An SMTP server is reached encrypted: `smtps://` with TLS from the first byte, `smtp://` with
 //! STARTTLS required, so no password and no notice crosses a network in the clear. Only a server on
-//! this machine (a loopback host) may be spoken to in plain SMTP, where nothing is on the way.
+//! this machine (a loopback host) may be spoken to in plain SMTP, where nothing is on the way; only a
+//! channel the operator added reaches one.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::{permanent, retry};
+use super::{permanent, reach, retry};
 use crate::client::loopback;
 use crate::domain::delivery::Secret;
 use crate::domain::message::Message;
@@ -65,11 +66,13 @@ fn security(scheme: &str, host: &str) -> Option<(Security, u16)> {
 }
 
 /// Sends `mail` through the SMTP server of `url` (`smtp://user@host:port` or `smtps://...`),
-/// logging in as the URL's user with `password` when there is one.
+/// logging in as the URL's user with `password` when there is one. A `restricted` channel reaches
+/// public addresses only (`reach`).
 pub(super) async fn smtp(
     url: &str,
     password: Option<&Secret>,
     mail: lettre::Message,
+    restricted: bool,
     timeout: Duration,
 ) -> Result<(), Undelivered> {
     let bad = || permanent("the mail relay's URL is not an smtp:// or smtps:// URL with a host".to_string());
@@ -78,30 +81,47 @@ pub(super) async fn smtp(
     let (security, default_port) = security(parsed.scheme(), &host).ok_or_else(bad)?;
     let port = parsed.port().unwrap_or(default_port);
     let whom = format!("the mail server {}:{port}", shown(&host));
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
-        .port(port)
-        .timeout(Some(timeout));
-    if security != Security::Plain {
-        let tls = TlsParameters::new_rustls(host.clone())
-            .map_err(|e| permanent(format!("cannot set up TLS for {whom}: {}", shown(&e.to_string()))))?;
-        builder = builder.tls(if security == Security::Tls { Tls::Wrapper(tls) } else { Tls::Required(tls) });
-    }
-    if !parsed.username().is_empty() {
-        let user = percent_encoding::percent_decode_str(parsed.username()).decode_utf8_lossy().into_owned();
-        let password = password.map(|p| p.0.clone()).unwrap_or_default();
-        builder = builder.credentials(Credentials::new(user, password));
-    }
-    let transport = builder.build();
-    let sending = transport.send(mail);
+    let sending = async {
+        // lettre resolves the server it is given and connects by itself, so a restricted channel
+        // gives it the one address checked here, and TLS checks the certificate against the host's
+        // name all the same. What remains: lettre tries that one address only, not the host's others.
+        let server = if restricted {
+            let checked = reach::addresses(&host, port, true, &whom).await?;
+            // `addresses` answers at least one address or an error.
+            checked[0].ip().to_string()
+        } else {
+            host.clone()
+        };
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server).port(port).timeout(Some(timeout));
+        if security != Security::Plain {
+            let tls = TlsParameters::new_rustls(host.clone())
+                .map_err(|e| permanent(format!("cannot set up TLS for {whom}: {}", shown(&e.to_string()))))?;
+            builder =
+                builder.tls(if security == Security::Tls { Tls::Wrapper(tls) } else { Tls::Required(tls) });
+        }
+        if !parsed.username().is_empty() {
+            let user =
+                percent_encoding::percent_decode_str(parsed.username()).decode_utf8_lossy().into_owned();
+            let password = password.map(|p| p.0.clone()).unwrap_or_default();
+            builder = builder.credentials(Credentials::new(user, password));
+        }
+        builder.build().send(mail).await.map_err(|e| failure(&e, security, &whom, restricted))
+    };
     match tokio::time::timeout(timeout, sending).await {
         Err(_) => Err(retry(format!("{whom} did not take the mail within {} s", timeout.as_secs_f32()))),
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(failure(&e, security, &whom)),
+        Ok(sent) => sent.map(|_| ()),
     }
 }
 
-/// One line for what went wrong: the server's refusal, or why the connection failed.
-fn failure(e: &lettre::transport::smtp::Error, security: Security, whom: &str) -> Undelivered {
+/// One line for what went wrong: the server's refusal, or why the connection failed (for a
+/// restricted channel, only that it did).
+fn failure(
+    e: &lettre::transport::smtp::Error,
+    security: Security,
+    whom: &str,
+    restricted: bool,
+) -> Undelivered {
     let said = shown(&e.to_string());
     if security == Security::StartTls && e.is_client() && e.to_string().contains("STARTTLS") {
         return retry(format!(
@@ -110,6 +130,9 @@ fn failure(e: &lettre::transport::smtp::Error, security: Security, whom: &str) -
     }
     if e.is_permanent() {
         return permanent(format!("{whom} refused the mail: {said}"));
+    }
+    if restricted && !e.is_response() {
+        return reach::unreachable(whom, &said, restricted);
     }
     retry(format!("{whom} did not take the mail: {said}"))
 }

@@ -6,6 +6,7 @@
 
 mod mail;
 mod program;
+mod reach;
 mod webhook;
 
 use std::sync::Arc;
@@ -19,8 +20,8 @@ use crate::domain::time_style::TimeStyle;
 use crate::engine::Clock;
 use crate::engine::outbox::{Courier, Parcel, Sending, Undelivered};
 
-/// How long one send may take, from connecting to the receiver's answer (or a hook's exit).
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a receiver has to take one parcel, from connecting to its answer (or a hook's exit).
+pub const RECEIVER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The couriers for every kind of channel, behind the engine's one `Courier`.
 pub struct Couriers {
@@ -42,12 +43,12 @@ impl Couriers {
             clock,
             times,
             ssh,
-            timeout: SEND_TIMEOUT,
+            timeout: RECEIVER_TIMEOUT,
             tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
         }
     }
 
-    /// The same couriers, giving each send `timeout` instead of `SEND_TIMEOUT`.
+    /// The same couriers, giving each send `timeout` instead of `RECEIVER_TIMEOUT`.
     pub fn with_timeout(self, timeout: Duration) -> Couriers {
         Couriers { timeout, ..self }
     }
@@ -57,7 +58,8 @@ impl Couriers {
         match &parcel.channel {
             ChannelKind::Webhook { url, format, secret } => {
                 let body = webhook::body(*format, &jitdesk_json(parcel, &message), &message);
-                webhook::post(&self.tls, url, &parcel.key, secret, body, self.timeout).await
+                webhook::post(&self.tls, url, &parcel.key, secret, body, parcel.restricted, self.timeout)
+                    .await
             }
             ChannelKind::Hook { program, args } => {
                 let input = jitdesk_json(parcel, &message);
@@ -70,7 +72,7 @@ impl Couriers {
                 match relay {
                     MailRelay::Smtp { url, password, from } => {
                         let mail = mail::compose(from, to, &parcel.key, &message)?;
-                        mail::smtp(url, password.as_ref(), mail, self.timeout).await
+                        mail::smtp(url, password.as_ref(), mail, parcel.restricted, self.timeout).await
                     }
                     MailRelay::Sendmail { program, from } => {
                         let mail = mail::compose(from, to, &parcel.key, &message)?;

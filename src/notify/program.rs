@@ -1,7 +1,8 @@
 //! Runs a program the operator configured (a command hook, a sendmail) for one parcel: what it
 //! needs on its standard input, the delivery's key in `JITDESK_DELIVERY`, and nothing else of this
 //! process's environment, so a service's settings and secrets never reach it. A program that does
-//! not finish in time is killed; one that fails is quoted by the first line it wrote to stderr.
+//! not finish in time is killed; one that fails is told by its exit status, and the first line it
+//! wrote to stderr goes to the operator's log.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -83,8 +84,12 @@ pub(super) async fn run(
                 Some(code) => format!("exited with status {code}"),
                 None => "was killed by a signal".to_string(),
             };
-            let said = line.map(|line| format!(": {line}")).unwrap_or_default();
-            Err(retry(format!("{name} {how}{said}")))
+            // What a program says is for the operator who set it up: a tenant's admins, who read
+            // the delivery's error, get the status alone.
+            if let Some(line) = line {
+                tracing::warn!("{name} {how} for delivery {}: {line}", shown(key));
+            }
+            Err(retry(format!("{name} {how}")))
         }
     }
 }

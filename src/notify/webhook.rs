@@ -20,7 +20,7 @@ use sha2::Sha256;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::{permanent, retry};
+use super::{permanent, reach, retry};
 use crate::domain::delivery::{Secret, WebhookFormat};
 use crate::domain::message::Message;
 use crate::domain::text::shown;
@@ -51,23 +51,53 @@ fn mrkdwn(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// Adaptive Cards read Markdown in a TextBlock's text and a fact's value: `[Approve](https://...)`
+/// in a justification would be a live link beside the real commands. Each character that opens
+/// markup anywhere is escaped with a backslash, as is what opens it only at a line's start (a
+/// heading, a quote, a list item), so people's text stays text.
+fn card_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (n, line) in text.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let indent = line.len() - line.trim_start().len();
+        let (lead, rest) = line.split_at(indent);
+        out.push_str(lead);
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        for (i, c) in rest.char_indices() {
+            let opens_line =
+                (i == 0 && "#>-+=".contains(c)) || (i == digits && digits > 0 && ".)".contains(c));
+            if opens_line || "\\`*_~[]<>&".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// An Adaptive Card in the message envelope Teams incoming webhooks (Workflows) take: a bold
 /// subject, then each notice's sentence and its details as a fact set; commands in monospace so
 /// they copy as they are.
 fn teams_card(message: &Message) -> serde_json::Value {
     let mut body = vec![json!({
-        "type": "TextBlock", "text": message.subject, "weight": "Bolder", "size": "Medium", "wrap": true,
+        "type": "TextBlock", "text": card_text(&message.subject), "weight": "Bolder", "size": "Medium", "wrap": true,
     })];
     for notice in &message.notices {
-        let facts: Vec<_> =
-            notice.details.iter().map(|(title, value)| json!({ "title": title, "value": value })).collect();
+        let facts: Vec<_> = notice
+            .details
+            .iter()
+            .map(|(title, value)| json!({ "title": title, "value": card_text(value) }))
+            .collect();
         // A digest names each of its notices; one notice has its sentence as the card's title.
         if message.notices.len() > 1 {
             body.push(
-                json!({ "type": "TextBlock", "text": notice.message.subject, "wrap": true, "separator": true }),
+                json!({ "type": "TextBlock", "text": card_text(&notice.message.subject), "wrap": true, "separator": true }),
             );
         }
         body.push(json!({ "type": "FactSet", "facts": facts }));
+        // The commands are jitdesk's own words over checked names, shown as they are typed.
         for command in &notice.commands {
             body.push(json!({ "type": "TextBlock", "text": command, "fontType": "Monospace", "wrap": true }));
         }
@@ -97,13 +127,15 @@ fn signature(secret: &Secret, body: &[u8]) -> String {
 }
 
 /// POSTs `body` to `url`, signed with `secret`, within `timeout`: a 2xx answer is sent; 408, 429,
-/// 5xx and network trouble are worth another try; any other answer is final.
+/// 5xx and network trouble are worth another try; any other answer is final. A `restricted`
+/// channel reaches public addresses only (`reach`).
 pub(super) async fn post(
     tls: &TlsConnector,
     url: &str,
     key: &str,
     secret: &Secret,
     body: Vec<u8>,
+    restricted: bool,
     timeout: Duration,
 ) -> Result<(), Undelivered> {
     let bad = || permanent("the webhook's URL is not an http:// or https:// URL with a host".to_string());
@@ -130,14 +162,16 @@ pub(super) async fn post(
         .body(Full::new(Bytes::from(body)))
         .map_err(|_| bad())?;
     let exchange = async {
-        let tcp = TcpStream::connect((host.as_str(), port))
+        let addresses = reach::addresses(&host, port, restricted, &whom).await?;
+        let tcp = TcpStream::connect(&addresses[..])
             .await
-            .map_err(|e| retry(format!("cannot reach {whom}: {}", shown(&e.to_string()))))?;
+            .map_err(|e| reach::unreachable(&whom, &e, restricted))?;
         let _ = tcp.set_nodelay(true);
         if https {
             let name = ServerName::try_from(host.clone()).map_err(|_| bad())?;
             let stream = tls.connect(name, tcp).await.map_err(|e| {
-                retry(format!("cannot open a TLS connection to {whom}: {}", shown(&e.to_string())))
+                let why = if restricted { String::new() } else { format!(": {}", shown(&e.to_string())) };
+                retry(format!("cannot open a TLS connection to {whom}{why}"))
             })?;
             answer(stream, request, &whom).await
         } else {
@@ -205,6 +239,19 @@ mod tests {
             signature(&secret, b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn teams_markdown_in_peoples_text_stays_text() {
+        assert_eq!(
+            card_text("see [Approve](https://evil.example) **now** _x_ `c` <https://y> a\\b & ~z~"),
+            "see \\[Approve\\](https://evil.example) \\*\\*now\\*\\* \\_x\\_ \\`c\\` \\<https://y\\> a\\\\b \\& \\~z\\~"
+        );
+        assert_eq!(
+            card_text("# title\n> quote\n- item\n  + item\n12. twelve\n3) three\n= rule\n4 is 4. and - too"),
+            "\\# title\n\\> quote\n\\- item\n  \\+ item\n12\\. twelve\n3\\) three\n\\= rule\n4 is 4. and - too"
+        );
+        assert_eq!(card_text("2026-11-28 13:00 UTC (2h 13m left)"), "2026-11-28 13:00 UTC (2h 13m left)");
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub fn parcel(channel: ChannelKind, notice: Notice, mail: bool) -> Parcel {
         key: "jitdesk-40-7".into(),
         channel,
         tenant: "contoso".into(),
+        restricted: false,
         to: mail.then(|| Recipient { upn: super::ALICE.into(), email: "alice@mail.contoso.com".into() }),
         notices: vec![notice],
     }

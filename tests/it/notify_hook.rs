@@ -1,6 +1,8 @@
 //! Command hooks as the program sees them: jitdesk's JSON on stdin, the delivery's key in a
 //! cleared environment; and what becomes of one that fails or hangs.
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jitdesk::domain::delivery::ChannelKind;
@@ -43,18 +45,41 @@ async fn a_hook_gets_the_json_on_stdin_and_its_key_in_an_otherwise_empty_environ
     assert_eq!(args.trim(), "--tenant contoso");
 }
 
+/// A log that keeps what is written to it, for a test to read.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
-async fn a_failing_hook_is_quoted_by_its_first_stderr_line_sanitized() {
+async fn a_failing_hook_is_told_by_its_status_and_its_first_stderr_line_is_logged_sanitized() {
     let dir = tempfile::tempdir().unwrap();
     let program = script(
         dir.path(),
         "hook",
         "cat > /dev/null; printf '\\n  no route \\033[31mred\\n second\\n' >&2; exit 3",
     );
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    // A test's runtime is this thread's: the hook's failure is logged here.
+    let logging = tracing::subscriber::set_default(subscriber);
     let failed =
         couriers().send(&parcel(hook(&program, &[]), to_decide("j"), false)).await.expect_err("failed");
+    drop(logging);
     assert!(!failed.permanent, "{failed:?}");
-    assert!(failed.reason.ends_with("exited with status 3: no route ␛[31mred"), "{}", failed.reason);
+    assert!(failed.reason.ends_with("exited with status 3"), "{}", failed.reason);
+    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("exited with status 3 for delivery jitdesk-40-7: no route ␛[31mred"), "{logged}");
+    assert!(!logged.contains('\x1b') && !logged.contains("second"), "{logged}");
     let missing = dir.path().join("nowhere");
     let failed =
         couriers().send(&parcel(hook(&missing, &[]), to_decide("j"), false)).await.expect_err("missing");

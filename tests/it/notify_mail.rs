@@ -73,6 +73,20 @@ async fn a_bad_address_fails_for_good_and_an_absent_server_is_tried_again() {
 }
 
 #[tokio::test]
+async fn a_channel_a_tenant_admin_added_never_reaches_a_server_on_this_machine() {
+    let sink = SmtpSink::start();
+    let mut p = parcel(smtp(sink.url(None), None), to_decide("j"), true);
+    p.restricted = true;
+    let refused = couriers().send(&p).await.expect_err("an internal address");
+    assert!(refused.permanent, "{refused:?}");
+    assert!(refused.reason.contains("resolves to a private address"), "{}", refused.reason);
+    assert!(sink.mails().is_empty());
+    p.restricted = false;
+    couriers().send(&p).await.expect("the operator's channel reaches it");
+    assert_eq!(sink.mails().len(), 1);
+}
+
+#[tokio::test]
 async fn sendmail_gets_the_message_on_stdin_and_the_recipient_after_its_options() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");

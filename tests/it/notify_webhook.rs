@@ -92,6 +92,33 @@ async fn nobody_listening_is_worth_another_try() {
 }
 
 #[tokio::test]
+async fn a_channel_a_tenant_admin_added_never_reaches_this_machine_even_by_name() {
+    let receiver = Receiver::start(None);
+    let taken = || receiver.posts().len() + receiver.repeats() as usize;
+    for (sent, url) in
+        [receiver.url(), receiver.url().replace("127.0.0.1", "localhost")].into_iter().enumerate()
+    {
+        let channel =
+            ChannelKind::Webhook { url, format: WebhookFormat::Jitdesk, secret: Secret("k".into()) };
+        let mut p = parcel(channel, to_decide("j"), false);
+        p.restricted = true;
+        let refused = couriers().send(&p).await.expect_err("an internal address");
+        assert!(refused.permanent, "{refused:?}");
+        assert!(
+            refused.reason.starts_with("the host of the webhook at ")
+                && refused.reason.contains("resolves to a private address"),
+            "{}",
+            refused.reason
+        );
+        assert_eq!(taken(), sent, "nothing more reached the receiver");
+        p.restricted = false;
+        couriers().send(&p).await.expect("the operator's channel reaches it");
+        assert_eq!(taken(), sent + 1);
+    }
+    assert_eq!((receiver.posts().len(), receiver.repeats()), (1, 1));
+}
+
+#[tokio::test]
 async fn slack_gets_its_text_with_markup_escaped() {
     let receiver = Receiver::start(None);
     let p = parcel(webhook(&receiver, WebhookFormat::Slack, "k"), to_decide("<!channel> & more"), false);
@@ -134,6 +161,24 @@ async fn teams_gets_an_adaptive_card_in_a_message() {
 }
 
 #[tokio::test]
+async fn teams_shows_a_link_in_a_justification_as_text_not_as_a_link() {
+    let receiver = Receiver::start(None);
+    let hostile = "[Approve](https://evil.example/approve) **now**";
+    couriers()
+        .send(&parcel(webhook(&receiver, WebhookFormat::Teams, "k"), to_decide(hostile), false))
+        .await
+        .expect("sent");
+    let card = receiver.posts()[0].json()["attachments"][0]["content"].clone();
+    let facts = card["body"].as_array().unwrap().iter().find(|b| b["type"] == "FactSet").expect("a fact set")
+        ["facts"]
+        .clone();
+    let justification =
+        facts.as_array().unwrap().iter().find(|f| f["title"] == "Justification").expect("the justification");
+    assert_eq!(justification["value"], r"\[Approve\](https://evil.example/approve) \*\*now\*\*", "{card}");
+    assert!(!card.to_string().contains("[Approve]("), "{card}");
+}
+
+#[tokio::test]
 async fn control_characters_in_a_justification_arrive_sanitized_in_every_format() {
     for format in [WebhookFormat::Jitdesk, WebhookFormat::Slack, WebhookFormat::Teams] {
         let receiver = Receiver::start(None);
@@ -144,6 +189,12 @@ async fn control_characters_in_a_justification_arrive_sanitized_in_every_format(
         let body = String::from_utf8(receiver.posts()[0].body.clone()).unwrap();
         let decoded = receiver.posts()[0].json().to_string();
         assert!(harmless(&body) && harmless(&decoded), "{format:?}: {body}");
-        assert!(decoded.contains(HOSTILE_SHOWN), "{format:?}: {decoded}");
+        // Teams reads Markdown, so its card has the `[` escaped too.
+        let shown = if format == WebhookFormat::Teams {
+            HOSTILE_SHOWN.replace('[', r"\\[")
+        } else {
+            HOSTILE_SHOWN.into()
+        };
+        assert!(decoded.contains(&shown), "{format:?}: {decoded}");
     }
 }
