@@ -13,13 +13,21 @@ use jitdesk::domain::{Listed, Page, Paging, RequestState, Target};
 use jitdesk::engine::{Engine, ManualClock, Revoke, Viewer};
 use jitdesk::engine::{OpenMode, RequestFilter};
 
-#[tokio::test(flavor = "current_thread")]
-async fn history_and_grants_are_scoped_to_the_parties_of_each_application() {
+/// The sample store at a fixed moment, its engine on a manual clock, and the folder that holds it
+/// (the store goes with it).
+async fn sample() -> (tempfile::TempDir, Arc<ManualClock>, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
     jitdesk::sample::create_at(&path, 0, now).await.unwrap();
-    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let engine = Engine::open(&path, OpenMode::Existing, clock.clone()).await.unwrap();
+    (dir, clock, engine)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn history_and_grants_are_scoped_to_the_parties_of_each_application() {
+    let (_dir, _, engine) = sample().await;
 
     let op = Viewer::Operator;
     let user = |upn: &str| Viewer::User(upn.to_string());
@@ -159,11 +167,7 @@ async fn each_view_lists_through_its_own_applications_and_walks_without_gaps_or_
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_approvers_of_a_list_are_the_users_its_applications_name_each_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.redb");
-    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
-    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
-    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let (_dir, _, engine) = sample().await;
     let apps = engine.apps(&Viewer::Operator, Paging::default()).await.unwrap().items;
     let named: Vec<&str> = apps.iter().flat_map(|a| a.policy.approvers.iter().map(String::as_str)).collect();
     let distinct: HashSet<&str> = named.iter().copied().collect();
@@ -182,11 +186,7 @@ async fn the_approvers_of_a_list_are_the_users_its_applications_name_each_once()
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_directory_search_finds_users_by_their_upn_or_their_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.redb");
-    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
-    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
-    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let (_dir, _, engine) = sample().await;
     let found = |text: &'static str| {
         let engine = engine.clone();
         async move {
@@ -203,12 +203,7 @@ async fn the_directory_search_finds_users_by_their_upn_or_their_name() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_grant_is_listed_until_the_moment_it_ends_even_before_the_store_thread_closes_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.redb");
-    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
-    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
-    let clock = Arc::new(ManualClock::new(now));
-    let engine = Engine::open(&path, OpenMode::Existing, clock.clone()).await.unwrap();
+    let (_dir, clock, engine) = sample().await;
     let listed = || async {
         let grants = engine.grants(&Viewer::Operator, Paging::default()).await.unwrap().items;
         grants.into_iter().map(|g| g.id).collect::<HashSet<u64>>()
@@ -229,11 +224,7 @@ async fn a_grant_is_listed_until_the_moment_it_ends_even_before_the_store_thread
 
 #[tokio::test(flavor = "current_thread")]
 async fn whole_grants_are_one_copy_per_tenant_until_the_next_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.redb");
-    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
-    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
-    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let (_dir, _, engine) = sample().await;
     let op = Viewer::Operator;
 
     let first = engine.all_grants(&op).await.unwrap();
@@ -273,11 +264,7 @@ async fn whole_grants_are_one_copy_per_tenant_until_the_next_commit() {
 /// users notified only itself.
 #[tokio::test(flavor = "current_thread")]
 async fn a_viewers_subscription_hears_only_what_the_viewer_may_see() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.redb");
-    let now = Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0).unwrap();
-    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
-    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
+    let (_dir, _, engine) = sample().await;
     engine.sync().await.unwrap();
     let mut everything = engine.subscribe_for(None);
     let mut dave = engine.subscribe_for(Some("dave@fabrikam.com"));
