@@ -528,7 +528,15 @@ impl Worker {
                 event = self.events.recv() => match event {
                     Ok(event) if !may_queue(&event) => continue,
                     Err(broadcast::error::RecvError::Closed) => return false,
-                    _ => return true,
+                    _ => {
+                        // One pass looks at everything the commits heard so far queued: a batch
+                        // of many changes costs one read, not one each.
+                        while matches!(
+                            self.events.try_recv(),
+                            Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_))
+                        ) {}
+                        return true;
+                    }
                 },
             }
         }
