@@ -41,13 +41,12 @@ fn internal_v4(ip: Ipv4Addr) -> bool {
 fn internal_v6(ip: Ipv6Addr) -> bool {
     let first = ip.segments()[0];
     // An IPv4 address in IPv6 clothing (mapped ::ffff:a.b.c.d or compatible ::a.b.c.d) reaches
-    // that IPv4 address.
+    // that IPv4 address. The compatible form also takes in `::` and `::1`, which are 0.0.0.0 and
+    // 0.0.0.1 to it: inside 0.0.0.0/8, so internal too.
     if let Some(v4) = ip.to_ipv4() {
         return internal_v4(v4);
     }
-    ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
+    ip.is_multicast()
         // fc00::/7: unique local.
         || (first & 0xfe00) == 0xfc00
         // fe80::/10: link-local.
@@ -81,6 +80,9 @@ mod tests {
             "fc00::1",
             "fd12:3456::1",
             "fe80::1",
+            "febf::1",
+            "fec0::1",
+            "feff::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
@@ -101,6 +103,7 @@ mod tests {
             "100.63.255.255",
             "192.169.0.1",
             "2606:4700::1111",
+            "fe7f::1",
             "::ffff:8.8.8.8",
         ] {
             assert!(!internal(ip.parse().unwrap()), "{ip}");
