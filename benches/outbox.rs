@@ -48,14 +48,13 @@ use jitdesk::engine::{AddChannel, Batch, DeliveryFilter, Engine, OpenMode, Syste
 use jitdesk::notify::Couriers;
 use serde_json::json;
 use sha2::Sha256;
-use std::io::{BufRead, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
 mod common;
 use common::load::Conn;
 use common::{Line, Table, clock_ticks_per_second, cpu_ticks, describe_machine, jitdesk, msf, p50, p99};
-use common::{ms, per_second, terminate};
+use common::{first_line, ms, per_second, terminate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 const CUSTOMER: &str = "contoso";
@@ -493,14 +492,7 @@ impl Service {
             .stdout(Stdio::piped())
             .spawn()
             .expect("serve starts");
-        let stdout = child.stdout.take().expect("a piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
-            lines.for_each(drop);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("serve says where it listens");
+        let line = first_line(&mut child);
         assert!(line.starts_with("serving "), "serve printed {line:?}");
         println!("service: pid {}, {line}", child.id());
         Service { child, socket }

@@ -54,14 +54,13 @@ use rcgen::{
 use russh::ChannelMsg;
 use russh::keys::{PrivateKeyWithHashAlg, load_secret_key};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use tokio::sync::{mpsc, watch};
 
 mod common;
 use common::load::{Client, Conn, LIFTED_LIMITS, Load, app, drive, publisher, setup_directory};
 use common::{Line, Table, clock_ticks_per_second, cpu_ticks, describe_machine, jitdesk, msf, p50, p99};
-use common::{per_second, terminate};
+use common::{first_line, per_second, terminate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 /// Synthetic requests: about one in twenty is pending, all on the approver's applications.
@@ -210,14 +209,7 @@ impl Service {
             .stdout(Stdio::piped())
             .spawn()
             .expect("serve starts");
-        let stdout = child.stdout.take().expect("a piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
-            lines.for_each(drop);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("serve says where it listens");
+        let line = first_line(&mut child);
         let port = |after: &str| -> u16 {
             line.split_once(after)
                 .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())

@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -39,7 +39,7 @@ use common::load::{
     Client, Conn, Created, LIFTED_LIMITS, Load, WARMUP, app, ask, build, drive, publisher, setup_directory,
 };
 use common::{Line, Table, clock_ticks_per_second, cpu_ticks, describe_machine, jitdesk, ms, msf, p50, p99};
-use common::{per_second, percentile, terminate};
+use common::{first_line, per_second, percentile, terminate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
 
@@ -146,15 +146,7 @@ impl Service {
             .stdout(Stdio::piped())
             .spawn()
             .expect("serve starts");
-        let stdout = child.stdout.take().expect("a piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
-            // Whatever else it prints is read, so that it never blocks on a full pipe.
-            lines.for_each(drop);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(10)).expect("serve says where it listens");
+        let line = first_line(&mut child);
         assert!(line.starts_with("serving "), "serve printed {line:?}");
         println!("service: pid {}, {line}", child.id());
         Service { pid: child.id(), child, socket }

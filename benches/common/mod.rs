@@ -229,6 +229,20 @@ pub fn cpu_ticks(stat_file: &Path) -> u64 {
     fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
 }
 
+/// The first line a started `jitdesk serve` prints (where it answers), read from its piped stdout;
+/// whatever it prints after is read too, so that it never blocks on a full pipe.
+pub fn first_line(child: &mut Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("a piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
+        lines.for_each(drop);
+    });
+    rx.recv_timeout(Duration::from_secs(30)).expect("serve says where it listens")
+}
+
 /// SIGTERM to a service the bench started, then its exit code once it has closed its store; killed
 /// (and -1) if it has not within 15 s.
 pub fn terminate(child: &mut Child) -> i32 {
