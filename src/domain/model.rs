@@ -442,10 +442,40 @@ pub enum Action {
     /// The outbox gave up on sending a notice over a channel.
     #[serde(rename = "delivery.fail")]
     DeliveryFailed,
-    /// A running grant's access ends within `ENDING_SOON`; its requester is warned. New variants go
-    /// last: the store's compact encoding numbers the variants in this order.
+    /// A running grant's access ends within `ENDING_SOON`; its requester is warned.
     #[serde(rename = "access.ending")]
     AccessEndingSoon,
+    /// The requester of approved access asked for more time.
+    #[serde(rename = "request.extend")]
+    ExtensionAsked,
+    /// An approver, or the system in automatic mode, granted an extension.
+    #[serde(rename = "extension.approve")]
+    ExtensionApproved,
+    /// An approver denied an extension.
+    #[serde(rename = "extension.deny")]
+    ExtensionDenied,
+    /// An extension got no decision before its deadline or the end of the access it extends.
+    #[serde(rename = "extension.lapse")]
+    ExtensionLapsed,
+    /// One approver approved a request that needs more approvals than it has so far.
+    #[serde(rename = "request.approval")]
+    ApprovalGiven,
+    /// A tenant admin or the operator added a directory group.
+    #[serde(rename = "group.add")]
+    GroupAdded,
+    /// A tenant admin or the operator added a user to a group.
+    #[serde(rename = "group.member.add")]
+    GroupMemberAdded,
+    /// A tenant admin or the operator removed a user from a group.
+    #[serde(rename = "group.member.remove")]
+    GroupMemberRemoved,
+    /// The operator changed a customer tenant's licence.
+    #[serde(rename = "tenant.licence")]
+    LicenseChanged,
+    /// A request's tags were changed (ARM's PATCH). New variants go last: the store's compact
+    /// encoding numbers the variants in this order.
+    #[serde(rename = "request.tag")]
+    RequestTagged,
 }
 
 impl Action {
@@ -476,6 +506,16 @@ impl Action {
             Action::ContactChanged => "user.contact",
             Action::DeliveryFailed => "delivery.fail",
             Action::AccessEndingSoon => "access.ending",
+            Action::ExtensionAsked => "request.extend",
+            Action::ExtensionApproved => "extension.approve",
+            Action::ExtensionDenied => "extension.deny",
+            Action::ExtensionLapsed => "extension.lapse",
+            Action::ApprovalGiven => "request.approval",
+            Action::GroupAdded => "group.add",
+            Action::GroupMemberAdded => "group.member.add",
+            Action::GroupMemberRemoved => "group.member.remove",
+            Action::LicenseChanged => "tenant.licence",
+            Action::RequestTagged => "request.tag",
         }
     }
 }
@@ -496,6 +536,8 @@ pub enum Target {
     Request(u64),
     /// An API token, by its public id.
     Token(String),
+    /// A directory group, by id. New variants go last, as `compact_target` numbers them.
+    Group(String),
 }
 
 impl std::fmt::Display for Target {
@@ -507,6 +549,7 @@ impl std::fmt::Display for Target {
             Target::App(name) => write!(f, "app/{name}"),
             Target::Request(id) => write!(f, "request/{id}"),
             Target::Token(id) => write!(f, "token/{id}"),
+            Target::Group(id) => write!(f, "group/{id}"),
         }
     }
 }
@@ -527,6 +570,7 @@ mod compact_target {
         App(String),
         Request(u64),
         Token(String),
+        Group(String),
     }
 
     pub fn serialize<S: Serializer>(target: &Target, serializer: S) -> Result<S::Ok, S::Error> {
@@ -540,6 +584,7 @@ mod compact_target {
             Target::App(name) => Numbered::App(name),
             Target::Request(id) => Numbered::Request(id),
             Target::Token(id) => Numbered::Token(id),
+            Target::Group(id) => Numbered::Group(id),
         }
         .serialize(serializer)
     }
@@ -555,6 +600,7 @@ mod compact_target {
             Numbered::App(name) => Target::App(name),
             Numbered::Request(id) => Target::Request(id),
             Numbered::Token(id) => Target::Token(id),
+            Numbered::Group(id) => Target::Group(id),
         })
     }
 }
