@@ -48,9 +48,9 @@ pub async fn run(
         let filter = RequestFilter {
             state: Some(RequestState::Pending),
             app: Some(app.name.clone()),
-            requester: None,
             limit: Some(MAX_LIMIT),
             after,
+            ..RequestFilter::default()
         };
         let page = backend.requests(&viewer, filter).await?;
         for r in &page.items {

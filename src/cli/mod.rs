@@ -744,7 +744,14 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, times: &Times) 
         RequestCmd::List { state, app, mine, page, json } => {
             let requester = if *mine { Some(backend.need_user(cli.as_user.as_deref()).await?) } else { None };
             let Paging { limit, after } = paging(page)?;
-            let filter = RequestFilter { state: *state, app: app.clone(), requester, limit, after };
+            let filter = RequestFilter {
+                state: *state,
+                app: app.clone(),
+                requester,
+                limit,
+                after,
+                ..RequestFilter::default()
+            };
             let page = backend.requests(&viewer(backend, cli).await?, filter).await?;
             more(&page, *json);
             ok(if *json {

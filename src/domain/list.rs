@@ -6,6 +6,7 @@ use super::error::RuleError;
 use super::model::{
     AccessRequest, Application, AuditRecord, Notification, Offer, RequestState, Tenant, User,
 };
+use super::window::Window;
 
 /// A list gives this many items unless asked for another number.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -51,6 +52,8 @@ pub struct RequestFilter {
     pub app: Option<String>,
     /// Only requests made by the user of this UPN.
     pub requester: Option<String>,
+    /// Only requests created in this window.
+    pub created: Window,
     /// At most this many requests; None: all that match.
     pub limit: Option<usize>,
     /// Only requests whose id is lower than this one: the cursor of the part seen last.
@@ -63,7 +66,17 @@ impl RequestFilter {
         self.state.is_none_or(|s| r.state == s)
             && self.app.as_ref().is_none_or(|a| *a == r.app)
             && self.requester.as_ref().is_none_or(|u| *u == r.requester)
+            && self.created.holds(r.created_at)
     }
+}
+
+/// Which audit records to list, newest first. Every door asks with one, as with `RequestFilter`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only records of the application of this name.
+    pub app: Option<String>,
+    /// Only records made in this window.
+    pub at: Window,
 }
 
 /// The limit a caller asked for, or the default; refused when it is 0 or over the maximum.

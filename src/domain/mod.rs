@@ -17,9 +17,11 @@ pub mod stamp;
 pub mod text;
 pub mod time_style;
 pub mod when;
+pub mod window;
 
 pub use error::{ErrorKind, Input, RuleError, RuleResult};
-pub use list::{Listed, Page, Paging, RequestFilter};
+pub use list::{AuditFilter, Listed, Page, Paging, RequestFilter};
 pub use model::*;
 pub use open_mode::OpenMode;
 pub use period::Period;
+pub use window::Window;

@@ -233,8 +233,27 @@ impl Engine {
     /// The audit records the viewer may see, newest first: a directory user those of the
     /// applications they are a party to; the operator the whole log, the directory's included.
     pub async fn audit(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AuditRecord>> {
+        self.audit_where(viewer, AuditFilter::default(), paging).await
+    }
+
+    /// The audit records `audit` gives that the filter admits, newest first. An application the
+    /// viewer may not see has no records, as a missing one has none.
+    pub async fn audit_where(
+        &self,
+        viewer: &Viewer,
+        filter: AuditFilter,
+        paging: Paging<u64>,
+    ) -> Result<Page<AuditRecord>> {
         let viewer = viewer.clone();
-        self.read(move |t| t.audit_in(scope(t, &viewer)?.as_ref(), &paging)).await
+        self.read(move |t| {
+            let mut apps = scope(t, &viewer)?;
+            if let Some(app) = filter.app {
+                let seen = apps.is_none_or(|apps| apps.contains(&app));
+                apps = Some(if seen { HashSet::from([app]) } else { HashSet::new() });
+            }
+            t.audit_in(apps.as_ref(), &filter.at, &paging)
+        })
+        .await
     }
 
     /// A user's own notifications, newest first.

@@ -99,7 +99,8 @@ pub trait Reads: Lookup<Error = Error> {
     ) -> Result<Page<Application>>;
     /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
     fn search_users(&self, text: &str, paging: &Paging<String>) -> Result<Page<User>>;
-    /// The requests the filter admits on the applications given (None: all of them).
+    /// The requests the filter admits on the applications given (None: all of them); those of a
+    /// window (`created`) found without reading the requests outside it.
     fn requests_in(
         &self,
         filter: &RequestFilter,
@@ -112,8 +113,15 @@ pub trait Reads: Lookup<Error = Error> {
         apps: Option<&HashSet<String>>,
         paging: &Paging<u64>,
     ) -> Result<Page<AccessRequest>>;
-    /// Audit records of the applications given; None: the whole log, the directory's included.
-    fn audit_in(&self, apps: Option<&HashSet<String>>, paging: &Paging<u64>) -> Result<Page<AuditRecord>>;
+    /// Audit records made in the window, of the applications given; None: the whole log, the
+    /// directory's included. The first and last ids of a window are found without reading the
+    /// records outside it.
+    fn audit_in(
+        &self,
+        apps: Option<&HashSet<String>>,
+        window: &Window,
+        paging: &Paging<u64>,
+    ) -> Result<Page<AuditRecord>>;
     /// Every request of one requester on one application.
     fn requests_of(&self, upn: &str, app: &str) -> Result<Vec<AccessRequest>>;
     /// A requester's pending and approved requests.

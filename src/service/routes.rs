@@ -280,7 +280,7 @@ async fn requests(
     };
     let app = q.app.filter(|a| !a.trim().is_empty());
     let Paging { limit, after } = paging(q.limit, q.after)?;
-    let filter = RequestFilter { state, app, requester, limit, after };
+    let filter = RequestFilter { state, app, requester, limit, after, ..RequestFilter::default() };
     let page = st.engine.requests(&caller.viewer(), filter).await?;
     let views: Vec<json::Request> = page.items.iter().map(json::Request::new).collect();
     Ok(listed(&uri, &page, views))

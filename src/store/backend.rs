@@ -162,8 +162,13 @@ impl<F: Family> Reads for On<'_, F> {
         Ok(self.0.current_grants_in(now, apps, paging)?)
     }
 
-    fn audit_in(&self, apps: Option<&HashSet<String>>, paging: &Paging<u64>) -> Result<Page<AuditRecord>> {
-        Ok(self.0.audit_in(apps, paging)?)
+    fn audit_in(
+        &self,
+        apps: Option<&HashSet<String>>,
+        window: &Window,
+        paging: &Paging<u64>,
+    ) -> Result<Page<AuditRecord>> {
+        Ok(self.0.audit_in(apps, window, paging)?)
     }
 
     fn requests_of(&self, upn: &str, app: &str) -> Result<Vec<AccessRequest>> {

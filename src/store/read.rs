@@ -2,7 +2,7 @@
 //! whole request table, and stops as soon as it has what it was asked for.
 
 use std::collections::{BinaryHeap, HashSet};
-use std::ops::Bound;
+use std::ops::{Bound, Range};
 
 use chrono::{DateTime, Utc};
 use redb::{AccessGuard, Key, ReadableTable, Value};
@@ -27,6 +27,72 @@ pub(super) fn under<K>(after: Option<u64>, key: impl Fn(u64) -> K) -> (Bound<K>,
         None => Bound::Included(key(u64::MAX)),
     };
     (Bound::Included(key(0)), upper)
+}
+
+/// The key range of ids in `ids` under one prefix, walked newest first: every id there, or those
+/// older than the cursor.
+fn between<K>(ids: &Range<u64>, after: Option<u64>, key: impl Fn(u64) -> K) -> (Bound<K>, Bound<K>) {
+    // An end at or before the start gives an empty range.
+    let end = after.map_or(ids.end, |after| after.min(ids.end)).max(ids.start);
+    (Bound::Included(key(ids.start)), Bound::Excluded(key(end)))
+}
+
+/// The first id of a table of records keyed by id whose time (`time_of` the record) is at or after
+/// `t`, by a binary search over the ids: a handful of reads, however long the log. It holds because
+/// ids are given in commit order and a record's time is the clock of the batch that committed it,
+/// so times do not decrease as ids grow. Only a system clock set back breaks that; then records
+/// committed around the step may fall outside the ids found, and each query still tests every
+/// record it returns against its window, so none outside a window is ever shown.
+fn first_at<T, R>(
+    table: &T,
+    name: &str,
+    t: DateTime<Utc>,
+    time_of: impl Fn(&R) -> DateTime<Utc>,
+) -> Result<u64>
+where
+    T: ReadableTable<u64, &'static [u8]>,
+    R: serde::de::DeserializeOwned,
+{
+    let Some(last) = table.last()?.map(|(k, _)| k.value()) else { return Ok(0) };
+    // Every id below `lo` is before `t`; every id at or above `hi` is at or after it.
+    let (mut lo, mut hi) = (0, last.saturating_add(1));
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let Some(entry) = table.range(mid..hi)?.next() else {
+            hi = mid;
+            continue;
+        };
+        let (k, v) = entry?;
+        let id = k.value();
+        if time_of(&decode::<R>(name, &id, v.value())?) < t {
+            lo = id + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
+}
+
+/// The ids of a table of records keyed by id whose times the window holds (see `first_at`).
+fn ids_in<T, R>(
+    table: &T,
+    name: &str,
+    window: &Window,
+    time_of: impl Fn(&R) -> DateTime<Utc>,
+) -> Result<Range<u64>>
+where
+    T: ReadableTable<u64, &'static [u8]>,
+    R: serde::de::DeserializeOwned,
+{
+    let start = match window.since {
+        Some(since) => first_at(table, name, since, &time_of)?,
+        None => 0,
+    };
+    let end = match window.until {
+        Some(until) => first_at(table, name, until, &time_of)?,
+        None => u64::MAX,
+    };
+    Ok(start..end)
 }
 
 type Entry<'a, K, V> = std::result::Result<(AccessGuard<'a, K>, AccessGuard<'a, V>), redb::StorageError>;
@@ -149,6 +215,7 @@ impl<F: Family> Tables<F> {
         apps: Option<&HashSet<String>>,
     ) -> Result<Page<AccessRequest>> {
         let after = filter.after;
+        let ids = &ids_in(&self.requests, "requests", &filter.created, |r: &AccessRequest| r.created_at)?;
         let names = match (&filter.app, apps) {
             (Some(app), Some(apps)) if !apps.contains(app) => Vec::new(),
             (Some(app), _) => vec![app.clone()],
@@ -161,22 +228,25 @@ impl<F: Family> Tables<F> {
                 let names = if every_app { self.app_names()? } else { names };
                 let mut ranges = Vec::new();
                 for app in &names {
-                    let range =
-                        self.by_requester.range(under(after, |id| (upn.as_str(), app.as_str(), id)))?;
+                    let range = self
+                        .by_requester
+                        .range(between(ids, after, |id| (upn.as_str(), app.as_str(), id)))?;
                     ranges.push(ids_of(range.rev(), |k| k.2));
                 }
                 newest(ranges)?
             }
             (None, Some(state)) if every_app => {
-                let range = self.by_state.range(under(after, |id| (state.code(), id)))?;
+                let range = self.by_state.range(between(ids, after, |id| (state.code(), id)))?;
                 ids_of(range.rev(), |k| k.1)
             }
-            (None, Some(state)) => self.by_state_in(state, &names, after)?,
-            (None, None) if every_app => ids_of(self.requests.range(under(after, |id| id))?.rev(), |k| k),
+            (None, Some(state)) => self.by_state_in(state, &names, ids, after)?,
+            (None, None) if every_app => {
+                ids_of(self.requests.range(between(ids, after, |id| id))?.rev(), |k| k)
+            }
             (None, None) => {
                 let mut ranges = Vec::new();
                 for app in &names {
-                    let range = self.by_app.range(under(after, |id| (app.as_str(), id)))?;
+                    let range = self.by_app.range(between(ids, after, |id| (app.as_str(), id)))?;
                     ranges.push(ids_of(range.rev(), |k| k.1));
                 }
                 newest(ranges)?
@@ -187,11 +257,17 @@ impl<F: Family> Tables<F> {
     }
 
     /// Newest first: the requests in one state on any of the applications.
-    fn by_state_in(&self, state: RequestState, apps: &[String], after: Option<u64>) -> Result<Ids<'_>> {
+    fn by_state_in(
+        &self,
+        state: RequestState,
+        apps: &[String],
+        ids: &Range<u64>,
+        after: Option<u64>,
+    ) -> Result<Ids<'_>> {
         let code = state.code();
         let mut ranges = Vec::new();
         for app in apps {
-            let range = self.by_state_app.range(under(after, |id| (code, app.as_str(), id)))?;
+            let range = self.by_state_app.range(between(ids, after, |id| (code, app.as_str(), id)))?;
             ranges.push(ids_of(range.rev(), |k| k.2));
         }
         newest(ranges)
@@ -213,7 +289,7 @@ impl<F: Family> Tables<F> {
         let ids = match apps {
             Some(apps) => {
                 let names: Vec<String> = apps.iter().cloned().collect();
-                self.by_state_in(RequestState::Approved, &names, after)?
+                self.by_state_in(RequestState::Approved, &names, &(0..u64::MAX), after)?
             }
             None => {
                 let code = RequestState::Approved.code();
@@ -228,26 +304,30 @@ impl<F: Family> Tables<F> {
         )
     }
 
-    /// Audit records, newest first: of the applications given, a merge of their histories that
-    /// reads only what it returns; None: the whole log, the directory's records included.
+    /// Audit records made in the window, newest first: of the applications given, a merge of
+    /// their histories that reads only what it returns; None: the whole log, the directory's
+    /// records included.
     pub fn audit_in(
         &self,
         apps: Option<&HashSet<String>>,
+        window: &Window,
         paging: &Paging<u64>,
     ) -> Result<Page<AuditRecord>> {
         let after = paging.after;
+        let ids = &ids_in(&self.audit, "audit", window, |r: &AuditRecord| r.at)?;
         let ids = match apps {
             Some(apps) => {
                 let mut ranges = Vec::new();
                 for app in apps {
-                    let range = self.audit_by_app.range(under(after, |id| (app.as_str(), id)))?;
+                    let range = self.audit_by_app.range(between(ids, after, |id| (app.as_str(), id)))?;
                     ranges.push(ids_of(range.rev(), |k| k.1));
                 }
                 newest(ranges)?
             }
-            None => ids_of(self.audit.range(under(after, |id| id))?.rev(), |k| k),
+            None => ids_of(self.audit.range(between(ids, after, |id| id))?.rev(), |k| k),
         };
-        page(ids.map(|id| self.need_audit(id?)), paging.limit)
+        let records = ids.map(|id| self.need_audit(id?));
+        page(records.filter(|r| r.as_ref().map_or(true, |r| window.holds(r.at))), paging.limit)
     }
 
     /// Every request of one requester on one application.

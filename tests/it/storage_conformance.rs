@@ -283,10 +283,11 @@ fn lists_come_in_order_and_cursors_walk_on(open: Open) {
                 walk(per, |r: &AccessRequest| r.id, |p| t.requests_in(&by_app(p.after), None).unwrap());
             let expected: Vec<u64> = (1..=40u64).rev().filter(|id| *id as usize % 3 == 1).collect();
             assert_eq!(newest_first(app2.iter().map(|r| r.id).collect()), expected);
-            let audit = walk(per, |a: &AuditRecord| a.id, |p| t.audit_in(None, &p).unwrap());
+            let audit = walk(per, |a: &AuditRecord| a.id, |p| t.audit_in(None, &Window::ALL, &p).unwrap());
             assert_eq!(newest_first(audit.iter().map(|a| a.id).collect()).len(), 40);
             let seen: HashSet<String> = ["app1".to_string()].into();
-            let audit1 = walk(per, |a: &AuditRecord| a.id, |p| t.audit_in(Some(&seen), &p).unwrap());
+            let audit1 =
+                walk(per, |a: &AuditRecord| a.id, |p| t.audit_in(Some(&seen), &Window::ALL, &p).unwrap());
             assert!(audit1.iter().all(|a| a.app.as_deref() == Some("app1")));
             let notes = walk(per, |n: &Notification| n.id, |p| t.notifications_of("a@cust", &p).unwrap());
             assert_eq!(newest_first(notes.iter().map(|n| n.id).collect()).len(), 40);
@@ -513,7 +514,7 @@ fn snapshot(t: &dyn Reads) -> jitdesk::Result<String> {
         t.offers(&all)?,
         t.apps()?,
         t.requests_in(&RequestFilter::default(), None)?,
-        t.audit_in(None, &Paging::default())?,
+        t.audit_in(None, &Window::ALL, &Paging::default())?,
         t.notifications_of("a@cust", &Paging::default())?,
         t.seen_upto("a@cust")?,
         t.next_deadline()?,
@@ -559,7 +560,7 @@ fn readers_beside_a_writer_see_each_write_whole(open: Open) {
                 while !done.load(Ordering::Relaxed) {
                     let (requests, audit) = read(&s, |t| {
                         let requests = t.requests_in(&RequestFilter::default(), None)?.items.len() as u64;
-                        Ok((requests, t.audit_in(None, &Paging::default())?.items.len() as u64))
+                        Ok((requests, t.audit_in(None, &Window::ALL, &Paging::default())?.items.len() as u64))
                     });
                     seen.push((requests, audit));
                 }
