@@ -17,6 +17,7 @@ pub mod client;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod export;
 pub mod json;
 pub(crate) mod json_writer;
 pub(crate) mod logging;

@@ -44,6 +44,9 @@ pub const AUDIT: &str = "/v1/audit";
 pub const EVENTS: &str = "/v1/events";
 /// `GET`: a consistent copy of the whole store as a redb file (operator).
 pub const BACKUP: &str = "/v1/backup";
+/// `GET`: the requests (`requests`) or audit records (`audit`) of a window the caller may see,
+/// streamed as JSON lines or CSV.
+pub const EXPORT: &str = "/v1/export/{what}";
 
 /// `GET` lists a user's SSH keys; `POST` adds one (the user or the operator).
 pub const USER_KEYS: &str = "/v1/users/{upn}/keys";
@@ -68,7 +71,7 @@ pub const CONTACT: &str = "/v1/users/{upn}/contact";
 pub const DELIVERIES: &str = "/v1/deliveries";
 
 /// Every route, for whoever needs them all (the router's tests, the document's).
-pub const ALL: [&str; 30] = [
+pub const ALL: [&str; 31] = [
     HEALTH,
     ME,
     TENANTS,
@@ -89,6 +92,7 @@ pub const ALL: [&str; 30] = [
     AUDIT,
     EVENTS,
     BACKUP,
+    EXPORT,
     USER_KEYS,
     USER_KEY,
     TENANT_CAS,
@@ -111,6 +115,11 @@ pub fn default_socket(store: &Path) -> PathBuf {
 /// One application's path.
 pub fn application(name: &str) -> String {
     fill(APPLICATION, name)
+}
+
+/// The path of an export of `what` (`requests` or `audit`).
+pub fn export(what: &str) -> String {
+    fill(EXPORT, what)
 }
 
 /// One request's path.

@@ -116,7 +116,35 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
+        window: WindowArgs,
+        #[command(flatten)]
         page: PageArgs,
+    },
+    /// Export the requests or the audit log you may see, for a review: streamed, newest first, as
+    /// JSON lines or CSV
+    #[command(
+        after_help = "requests: those created in the window, as they are now. audit: the records made in \
+the window. json: one JSON document per line (NDJSON), in the shapes --json prints. csv: a header row, times in \
+UTC (RFC 3339), and a cell that starts with = + - @ or a tab gets a leading ' so no spreadsheet runs it."
+    )]
+    Export {
+        /// What to export
+        #[arg(value_enum)]
+        what: ExportWhat,
+        #[command(flatten)]
+        window: WindowArgs,
+        /// How to write it
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// Only this application's
+        #[arg(long, value_name = "NAME")]
+        app: Option<String>,
+        /// Write to this new file (0600) instead of standard output; over SSH, redirect instead
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// With --output: replace the file if it exists
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Copy the whole store, consistently, into a new file (0600) that `--store` can open; through
     /// the service when one runs, where only its operator may
@@ -193,6 +221,7 @@ impl Command {
                 | Command::Access(AccessCmd::List { .. } | AccessCmd::Check { .. })
                 | Command::Notifications { .. }
                 | Command::Audit { .. }
+                | Command::Export { .. }
                 | Command::Backup { .. }
                 | Command::User(UserCmd::Key(UserKeyCmd::List { .. }))
                 | Command::Tenant(TenantCmd::Ca(TenantCaCmd::List { .. }))
@@ -749,6 +778,51 @@ impl From<LicenseArg> for License {
     }
 }
 
+/// A window of time a list or an export is narrowed to.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WindowArgs {
+    /// From this time, included: RFC 3339, now, +30m, or a date (its midnight, UTC) [default: the beginning]
+    #[arg(long, value_name = "TIME", value_parser = parse_bound)]
+    pub since: Option<DateTime<Utc>>,
+    /// Up to this time, excluded; same forms as --since [default: now]
+    #[arg(long, value_name = "TIME", value_parser = parse_bound)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportWhat {
+    /// Requests created in the window
+    Requests,
+    /// Audit records made in the window
+    Audit,
+}
+
+impl From<ExportWhat> for crate::export::Kind {
+    fn from(what: ExportWhat) -> Self {
+        match what {
+            ExportWhat::Requests => crate::export::Kind::Requests,
+            ExportWhat::Audit => crate::export::Kind::Audit,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// One JSON document per line (NDJSON)
+    Json,
+    /// Comma-separated values with a header row
+    Csv,
+}
+
+impl From<ExportFormat> for crate::export::Format {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Json => crate::export::Format::Json,
+            ExportFormat::Csv => crate::export::Format::Csv,
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Switch {
     On,
@@ -772,6 +846,10 @@ impl From<ModeArg> for ApprovalMode {
 
 fn parse_span(text: &str) -> Result<Period, String> {
     Period::parse(text).map_err(|e| e.message)
+}
+
+fn parse_bound(text: &str) -> Result<DateTime<Utc>, String> {
+    crate::domain::window::parse_bound(text, Utc::now()).map_err(|e| e.message)
 }
 
 fn parse_start(text: &str) -> Result<DateTime<Utc>, String> {

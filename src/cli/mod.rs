@@ -28,10 +28,11 @@ use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
 use crate::domain::text::sanitize;
-use crate::domain::{Input, Listed, Page, Paging, RequestState, RuleError};
+use crate::domain::{AuditFilter, Input, Listed, Page, Paging, RequestState, RuleError, Window};
 use crate::engine::maintenance;
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::engine::{OpenMode, RequestFilter, StoreError};
+use crate::export::Export;
 use crate::json;
 use crate::tui;
 use show::Times;
@@ -614,10 +615,21 @@ async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Comma
             let size = backend.backup(&operator, file).await?;
             ok(format!("wrote a backup of the store to {} ({size} bytes)\n", file.display()))
         }
-        Command::Audit { json, page } => {
-            let page = backend.audit(&viewer(backend, cli).await?, paging(page)?).await?;
+        Command::Audit { json, window, page } => {
+            let filter = AuditFilter { app: None, at: Window::new(window.since, window.until)? };
+            let page = backend.audit(&viewer(backend, cli).await?, filter, paging(page)?).await?;
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::audit(&page.items, &times) })
+        }
+        Command::Export { what, window, format, app, output, force } => {
+            let window = Window::new(window.since, window.until)?;
+            let export = Export { kind: (*what).into(), format: (*format).into(), window, app: app.clone() };
+            let viewer = viewer(backend, cli).await?;
+            match output {
+                Some(to) => backend.export_to(&viewer, &export, to, *force).await?,
+                None => backend.export(&viewer, &export, &mut std::io::stdout()).await?,
+            };
+            ok(String::new())
         }
         Command::User(UserCmd::Key(cmd)) => identity::user_key(backend, cli, cmd, &times).await,
         Command::Tenant(TenantCmd::Ca(cmd)) => identity::tenant_ca(backend, cli, cmd, &times).await,

@@ -374,6 +374,7 @@ impl Backend {
                 if let Some(requester) = &filter.requester {
                     query.push(("requester", requester.clone()));
                 }
+                query.extend(window_query(&filter.created));
                 let page: Page<json::Request> =
                     list(client, as_header(viewer), paths::REQUESTS, query, paging).await?;
                 Ok(Page { items: page.items.into_iter().map(AccessRequest::from).collect(), more: page.more })
@@ -416,11 +417,20 @@ impl Backend {
         }
     }
 
-    /// The audit records the viewer may see, newest first.
-    pub async fn audit(&self, viewer: &Viewer, paging: Paging<u64>) -> Result<Page<AuditRecord>> {
+    /// The audit records the viewer may see that the filter admits, newest first.
+    pub async fn audit(
+        &self,
+        viewer: &Viewer,
+        filter: AuditFilter,
+        paging: Paging<u64>,
+    ) -> Result<Page<AuditRecord>> {
         match self {
-            Backend::Local(engine) => Ok(engine.audit(viewer, whole(paging)).await?),
-            Backend::Remote(client) => list(client, as_header(viewer), paths::AUDIT, vec![], paging).await,
+            Backend::Local(engine) => Ok(engine.audit_where(viewer, filter, whole(paging)).await?),
+            Backend::Remote(client) => {
+                let mut query = window_query(&filter.at);
+                query.extend(filter.app.map(|app| ("app", app)));
+                list(client, as_header(viewer), paths::AUDIT, query, paging).await
+            }
         }
     }
 
@@ -471,6 +481,12 @@ impl Backend {
 /// A paging without a limit asks for as much as one answer may hold, here as from a service.
 pub(super) fn whole<C>(paging: Paging<C>) -> Paging<C> {
     Paging { limit: Some(paging.limit.unwrap_or(MAX_LIMIT)), after: paging.after }
+}
+
+/// A window as a list route's query: its bounds in RFC 3339, each when it has one.
+fn window_query(window: &Window) -> Vec<(&'static str, String)> {
+    let since = window.since.map(|t| ("since", t.to_rfc3339()));
+    since.into_iter().chain(window.until.map(|t| ("until", t.to_rfc3339()))).collect()
 }
 
 /// Whom a question is asked as: a directory user is named; the operator's view is asked without a

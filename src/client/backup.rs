@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 use http_body_util::BodyExt;
 use hyper::Method;
@@ -23,7 +24,10 @@ impl Backend {
     /// Writes a backup of the store to the new file `to`, created 0600; its size in bytes. Through
     /// a service the caller must be its operator (the service decides who that is).
     pub async fn backup(&self, actor: &Actor, to: &Path) -> Result<u64> {
-        let mut partial = beside(to)?;
+        if std::fs::symlink_metadata(to).is_ok() {
+            return Err(exists(to));
+        }
+        let mut partial = beside(to).map_err(|e| write_error(to, e))?;
         let file = partial.as_file_mut();
         match self {
             Backend::Local(engine) => {
@@ -35,7 +39,10 @@ impl Backend {
                     Actor::User(upn) => Some(upn.as_str()),
                     Actor::Operator(_) => None,
                 };
-                client.download(paths::BACKUP, as_user, file, to).await?;
+                // The service may take up to its own limit to make the copy, and a margin to say so.
+                let making = BACKUP_TIMEOUT + CALL_TIMEOUT;
+                let cut = "the backup part way; nothing was kept: try again";
+                client.download(paths::BACKUP, as_user, making, cut, file, &|e| write_error(to, e)).await?;
             }
         }
         file.sync_all().map_err(|e| write_error(to, e))?;
@@ -45,23 +52,21 @@ impl Backend {
             std::io::ErrorKind::AlreadyExists => exists(to),
             _ => write_error(to, e.error),
         })?;
-        // The new name is durable only once its folder is.
-        File::open(folder_of(to)).and_then(|f| f.sync_all()).map_err(|e| write_error(to, e))?;
+        sync_folder(to).map_err(|e| write_error(to, e))?;
         Ok(size)
     }
 }
 
-/// A new private (0600) file in `to`'s folder, with a name nobody can guess.
-fn beside(to: &Path) -> Result<NamedTempFile> {
-    if std::fs::symlink_metadata(to).is_ok() {
-        return Err(exists(to));
-    }
+/// A new private (0600) file in `to`'s folder, with a name nobody can guess: what is written
+/// takes `to`'s name only once it is whole.
+pub(super) fn beside(to: &Path) -> std::io::Result<NamedTempFile> {
     let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempfile_in(folder_of(to))
-        .map_err(|e| write_error(to, e))
+    tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".partial").tempfile_in(folder_of(to))
+}
+
+/// Makes a new name in `to`'s folder durable: a name is only once its folder is.
+pub(super) fn sync_folder(to: &Path) -> std::io::Result<()> {
+    File::open(folder_of(to)).and_then(|f| f.sync_all())
 }
 
 fn folder_of(to: &Path) -> &Path {
@@ -86,9 +91,20 @@ fn write_error(to: &Path, e: std::io::Error) -> Error {
 }
 
 impl Client {
-    /// GETs `path` and writes the answer's body into `to` (for `named`) as it arrives; fails
-    /// unless every byte the service announced arrived.
-    async fn download(&self, path: &str, as_user: Option<&str>, to: &mut File, named: &Path) -> Result<()> {
+    /// GETs `path` and writes the answer's body into `to` as it arrives: waits `making` for the
+    /// answer to start, then no longer than `CALL_TIMEOUT` through any silence, since the whole
+    /// transfer grows with the store. Fails unless the body ends whole and holds every byte the
+    /// service announced, if it did (`cut` says what was cut short); `unwritable` words a failed
+    /// write. The bytes written.
+    pub(super) async fn download(
+        &self,
+        path: &str,
+        as_user: Option<&str>,
+        making: Duration,
+        cut: &str,
+        to: &mut dyn Write,
+        unwritable: &dyn Fn(std::io::Error) -> Error,
+    ) -> Result<u64> {
         let asked = async {
             let mut sender = self.connect().await?;
             sender
@@ -96,8 +112,6 @@ impl Client {
                 .await
                 .map_err(|e| self.lost(&e))
         };
-        // The service may take up to its own limit to make the copy, and a margin to say so.
-        let making = BACKUP_TIMEOUT + CALL_TIMEOUT;
         let response = tokio::time::timeout(making, asked).await.map_err(|_| self.no_answer(making))??;
         let status = response.status();
         let announced = response
@@ -110,24 +124,22 @@ impl Client {
             let bytes = body.collect().await.map_err(|e| self.lost(&e))?.to_bytes();
             return Err(failure(self.place(), status, &bytes));
         }
+        let stopped =
+            || Error::Service(format!("the jitdesk service on {} stopped sending {cut}", self.place()));
         let mut received = 0u64;
-        // No limit on the whole transfer, which grows with the store; only on each silence.
         loop {
             let frame = tokio::time::timeout(CALL_TIMEOUT, body.frame())
                 .await
                 .map_err(|_| self.no_answer(CALL_TIMEOUT))?;
             let Some(frame) = frame else { break };
-            if let Ok(data) = frame.map_err(|e| self.lost(&e))?.into_data() {
-                to.write_all(&data).map_err(|e| write_error(named, e))?;
+            if let Ok(data) = frame.map_err(|_| stopped())?.into_data() {
+                to.write_all(&data).map_err(unwritable)?;
                 received += data.len() as u64;
             }
         }
         if announced.is_some_and(|n| n != received) {
-            return Err(Error::Service(format!(
-                "the jitdesk service on {} stopped sending the backup part way; nothing was kept: try again",
-                self.place()
-            )));
+            return Err(stopped());
         }
-        Ok(())
+        Ok(received)
     }
 }

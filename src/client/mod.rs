@@ -14,6 +14,7 @@ mod backup;
 mod delivery;
 mod error;
 mod events;
+mod export;
 mod remote;
 
 pub use backend::{Backend, Link, Open, Routed, SERVICE_ONLY_ENV, os_login};

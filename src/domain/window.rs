@@ -27,7 +27,7 @@ impl Window {
             && until < since
         {
             return Err(RuleError::invalid(format!(
-                "the window ends ({}) before it starts ({}): give an --until after --since",
+                "the window ends ({}) before it starts ({}): give an end after the start",
                 format_utc(until),
                 format_utc(since)
             )));
@@ -79,7 +79,7 @@ mod tests {
     fn a_window_that_ends_before_it_starts_is_refused_and_an_empty_one_is_not() {
         let e = Window::new(Some(at(2, 0)), Some(at(1, 0))).unwrap_err();
         assert_eq!(e.kind, crate::domain::ErrorKind::Invalid);
-        assert!(e.message.contains("--until after --since"), "{}", e.message);
+        assert!(e.message.contains("an end after the start"), "{}", e.message);
         assert!(Window::new(Some(at(1, 0)), Some(at(1, 0))).is_ok());
     }
 

@@ -14,7 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Body, OptionalBody, Params};
 use super::identity::{Caller, Peer};
 use super::reply::Json;
-use super::{State, backup, events};
+use super::{State, backup, events, export};
 use crate::api::paths::{self, encode};
 use crate::api::wire::{self, MORE_HEADER, SEEN_HEADER};
 use crate::domain::rules::{Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
@@ -45,6 +45,7 @@ pub fn router() -> axum::Router<State> {
         .route(paths::AUDIT, get(audit))
         .route(paths::EVENTS, get(events::stream))
         .route(paths::BACKUP, get(backup::backup))
+        .route(paths::EXPORT, get(export::export))
         .merge(super::remote_identity::router())
         .merge(super::deliveries::router())
         .fallback(no_route)
@@ -141,6 +142,18 @@ struct RequestQuery {
     app: Option<String>,
     requester: Option<String>,
     mine: Option<bool>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<usize>,
+    after: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    app: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
     limit: Option<usize>,
     after: Option<u64>,
 }
@@ -280,7 +293,8 @@ async fn requests(
     };
     let app = q.app.filter(|a| !a.trim().is_empty());
     let Paging { limit, after } = paging(q.limit, q.after)?;
-    let filter = RequestFilter { state, app, requester, limit, after, ..RequestFilter::default() };
+    let created = export::window(&st, q.since, q.until)?;
+    let filter = RequestFilter { state, app, requester, created, limit, after };
     let page = st.engine.requests(&caller.viewer(), filter).await?;
     let views: Vec<json::Request> = page.items.iter().map(json::Request::new).collect();
     Ok(listed(&uri, &page, views))
@@ -411,8 +425,12 @@ async fn audit(
     With(st): With<State>,
     caller: Caller,
     uri: Uri,
-    Params(q): Params<Limit>,
+    Params(q): Params<AuditQuery>,
 ) -> ApiResult<Response> {
-    let page = st.engine.audit(&caller.viewer(), paging(q.limit, q.after)?).await?;
+    let filter = AuditFilter {
+        app: q.app.filter(|a| !a.trim().is_empty()),
+        at: export::window(&st, q.since, q.until)?,
+    };
+    let page = st.engine.audit_where(&caller.viewer(), filter, paging(q.limit, q.after)?).await?;
     Ok(listed(&uri, &page, &page.items))
 }

@@ -234,7 +234,7 @@ impl Snapshot {
                     every(move |after| backend.grants(viewer, Paging { limit: None, after })).await?.into()
                 }
             },
-            audit: backend.audit(viewer, Paging::first(HISTORY)).await?.items,
+            audit: backend.audit(viewer, AuditFilter::default(), Paging::first(HISTORY)).await?.items,
             outbound: Outbound::of(
                 &backend
                     .deliveries(viewer, DeliveryFilter { failed_only: false }, Paging::first(HISTORY))

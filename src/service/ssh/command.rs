@@ -1,7 +1,7 @@
 //! Which command lines the SSH door runs: the CLI's own grammar, and only commands that act
 //! through the service, so that the service's rules decide what the key's owner may do. Whatever
 //! would touch the host itself is refused: the store file (`init`, `store`, `--store`), the service
-//! (`serve`), files on the host (`backup`, `--key-file`, `--secret-file`, `--password-file`, `--ca`), the demo; `completions` and `man` are harmless (they
+//! (`serve`), files on the host (`backup`, `export --output`, `--key-file`, `--secret-file`, `--password-file`, `--ca`), the demo; `completions` and `man` are harmless (they
 //! print text made from the grammar alone) and run. `--as` is only for the operator's keys.
 
 use clap::CommandFactory;
@@ -85,6 +85,9 @@ pub fn vet(line: &[u8], operator: bool) -> Vetted {
         Some(Command::Backup { .. }) => {
             refuse("`backup` writes a file on the service's host and is not taken over SSH".into())
         }
+        Some(Command::Export { output: Some(_), .. }) => refuse(
+            "`export --output` writes a file on the service's host and is not taken over SSH: leave it out and redirect the output on your side".into(),
+        ),
         Some(_) => Vetted::Run(words),
     }
 }
@@ -139,6 +142,8 @@ mod tests {
             assert!(refused(line, true).contains("on the service's host itself"), "{line}");
         }
         assert!(refused("backup /tmp/copy", true).contains("writes a file"));
+        assert!(refused("export audit --output /tmp/log.csv", true).contains("writes a file"));
+        assert!(matches!(vet(b"export audit --format csv", false), Vetted::Run(_)));
         // Files on the host are not read for the caller, nor probed.
         let line = "user key add dave@fabrikam.com --key-file /etc/ssh/ssh_host_ed25519_key.pub";
         assert!(refused(line, true).contains("`--key-file` names a file on the service's host"), "{line}");
