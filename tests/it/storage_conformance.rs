@@ -239,6 +239,60 @@ fn every_operation_round_trips(open: Open) {
     });
 }
 
+/// A window holds what was made at its start and not what was made at its end, on every walk and
+/// with any application's view; a record whose time is out of order with its id (a system clock
+/// set back) is never listed outside a window.
+fn windows_hold_their_start_and_not_their_end(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, directory);
+    let apps = ["app1", "app2", "app3"];
+    // Every time twice (ids 2k-1 and 2k share second k), as records of one batch do; id 41 was
+    // stamped by a clock set back to second 3.
+    write(&s, |t| {
+        for id in 1..=40u64 {
+            let app = apps[id as usize % 3];
+            let second = id.div_ceil(2) as i64;
+            t.save_request(None, &pending(id, app, "p@pub", second))?;
+            t.append_audit(&AuditRecord { at: at(second), ..audit(id, Some(app), Target::Request(id)) })?;
+        }
+        t.append_audit(&AuditRecord { at: at(3), ..audit(41, Some("app1"), Target::Request(1)) })?;
+        Ok(())
+    });
+    let window = |since: Option<i64>, until: Option<i64>| Window::new(since.map(at), until.map(at)).unwrap();
+    read(&s, |t| {
+        for (since, until) in
+            [(Some(5), Some(9)), (None, Some(1)), (Some(20), None), (Some(7), Some(7)), (Some(30), Some(99))]
+        {
+            let w = window(since, until);
+            let inside = |second: i64| w.holds(at(second));
+            let expected: Vec<u64> = (1..=40u64).rev().filter(|id| inside(id.div_ceil(2) as i64)).collect();
+            for per in [1, 3, 100] {
+                let all = walk(per, |a: &AuditRecord| a.id, |p| t.audit_in(None, &w, &p).unwrap());
+                let got: Vec<u64> = all.iter().map(|a| a.id).filter(|id| *id != 41).collect();
+                assert_eq!(got, expected, "audit in {since:?}..{until:?} at {per} a page");
+                assert!(all.iter().all(|a| w.holds(a.at)), "nothing outside the window");
+                let filter =
+                    |after| RequestFilter { created: w, limit: Some(per), after, ..RequestFilter::default() };
+                let requests =
+                    walk(per, |r: &AccessRequest| r.id, |p| t.requests_in(&filter(p.after), None).unwrap());
+                assert_eq!(
+                    requests.iter().map(|r| r.id).collect::<Vec<_>>(),
+                    expected,
+                    "requests at {per} a page"
+                );
+                let seen: HashSet<String> = ["app2".to_string()].into();
+                let of_app2 = walk(per, |a: &AuditRecord| a.id, |p| t.audit_in(Some(&seen), &w, &p).unwrap());
+                let app2: Vec<u64> = expected.iter().copied().filter(|id| *id as usize % 3 == 1).collect();
+                assert_eq!(of_app2.iter().map(|a| a.id).collect::<Vec<_>>(), app2);
+                let scoped = t.requests_in(&filter(None), Some(&seen)).unwrap();
+                assert!(scoped.items.iter().all(|r| r.app == "app2" && w.holds(r.created_at)));
+            }
+        }
+        Ok(())
+    });
+}
+
 fn lists_come_in_order_and_cursors_walk_on(open: Open) {
     let dir = folder();
     let s = open(dir.path());
@@ -709,6 +763,11 @@ fn redb_round_trips_every_operation() {
 #[test]
 fn redb_lists_come_in_order_and_cursors_walk_on() {
     lists_come_in_order_and_cursors_walk_on(redb);
+}
+
+#[test]
+fn redb_windows_hold_their_start_and_not_their_end() {
+    windows_hold_their_start_and_not_their_end(redb);
 }
 
 #[test]
