@@ -234,6 +234,9 @@ mod tests {
             max_duration: Period::from_hours(8),
             approvers: Vec::new(),
             request_timeout: Period::from_hours(24),
+            approvals_required: 1,
+            approver_groups: Vec::new(),
+            max_extensions: 0,
         };
         let app = Application {
             name: "payroll".into(),
@@ -244,6 +247,7 @@ mod tests {
             policy,
             deployed_by: "alice@contoso.com".into(),
             deployed_at: t0,
+            resource_id: String::new(),
         };
         assert_eq!(app.cursor(), "payroll");
         let tenant = Tenant {
@@ -259,6 +263,7 @@ mod tests {
             tenant: "contoso".into(),
             admin: false,
             login: None,
+            object_id: String::new(),
         };
         assert_eq!(user.cursor(), "alice@contoso.com");
         let offer = Offer {

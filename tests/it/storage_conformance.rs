@@ -60,6 +60,7 @@ fn user(upn: &str, tenant: &str, login: Option<&str>) -> User {
         tenant: tenant.into(),
         admin: false,
         login: login.map(str::to_string),
+        object_id: String::new(),
     }
 }
 
@@ -87,9 +88,13 @@ fn app(name: &str) -> Application {
             max_duration: JitPolicy::DEFAULT_MAX_DURATION,
             approvers: vec!["a@cust".into()],
             request_timeout: JitPolicy::DEFAULT_REQUEST_TIMEOUT,
+            approvals_required: 1,
+            approver_groups: Vec::new(),
+            max_extensions: 0,
         },
         deployed_by: "c@cust".into(),
         deployed_at: at(0),
+        resource_id: String::new(),
     }
 }
 
@@ -111,6 +116,10 @@ fn pending(id: u64, app: &str, requester: &str, created: i64) -> AccessRequest {
         granted_from: None,
         closed: None,
         started: false,
+        approvals: Vec::new(),
+        extensions: Vec::new(),
+        arm: None,
+        tags: Default::default(),
     }
 }
 
