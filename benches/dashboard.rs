@@ -871,6 +871,7 @@ async fn access_store(path: &Path, now: DateTime<Utc>, length: TimeDelta, spacin
             name: Some("Alice Fischer".into()),
             admin: true,
             login: None,
+            object_id: None,
         },
     )];
     let publishers: Vec<String> = (1..=GRANTS).map(|i| format!("publisher{i:02}@fabrikam.com")).collect();
@@ -884,6 +885,7 @@ async fn access_store(path: &Path, now: DateTime<Utc>, length: TimeDelta, spacin
                 name: Some(name),
                 admin: false,
                 login: None,
+                object_id: None,
             },
         ));
     }

@@ -177,12 +177,26 @@ async fn directory(engine: &Engine, publishers: usize, apps: usize, mode: Approv
     let publishers: Vec<String> = (0..publishers).map(|i| format!("pub{i:05}@fabrikam.com")).collect();
     let mut users = vec![(
         operator(),
-        NewUser { upn: APPROVER.into(), tenant: "contoso".into(), name: None, admin: true, login: None },
+        NewUser {
+            upn: APPROVER.into(),
+            tenant: "contoso".into(),
+            name: None,
+            admin: true,
+            login: None,
+            object_id: None,
+        },
     )];
     users.extend(publishers.iter().map(|upn| {
         (
             operator(),
-            NewUser { upn: upn.clone(), tenant: "fabrikam".into(), name: None, admin: false, login: None },
+            NewUser {
+                upn: upn.clone(),
+                tenant: "fabrikam".into(),
+                name: None,
+                admin: false,
+                login: None,
+                object_id: None,
+            },
         )
     }));
     all_ok(engine.run(&operator(), Batch(users)).await.expect("users"), "user");

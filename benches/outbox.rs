@@ -253,13 +253,29 @@ async fn open_directory(path: &Path, url: &str, askers: usize) -> Engine {
     let publisher =
         NewTenant { id: PUBLISHER.into(), kind: TenantKind::Publisher, name: None, license: None };
     engine.run(&operator(), publisher).await.expect("the publisher");
-    let approver =
-        NewUser { upn: APPROVER.into(), tenant: CUSTOMER.into(), name: None, admin: true, login: None };
+    let approver = NewUser {
+        upn: APPROVER.into(),
+        tenant: CUSTOMER.into(),
+        name: None,
+        admin: true,
+        login: None,
+        object_id: None,
+    };
     engine.run(&operator(), approver).await.expect("the approver");
     let users = (0..askers)
         .map(|i| {
             let upn = asker(i);
-            (operator(), NewUser { upn, tenant: PUBLISHER.into(), name: None, admin: false, login: None })
+            (
+                operator(),
+                NewUser {
+                    upn,
+                    tenant: PUBLISHER.into(),
+                    name: None,
+                    admin: false,
+                    login: None,
+                    object_id: None,
+                },
+            )
         })
         .collect();
     let made = engine.run(&operator(), Batch(users)).await.expect("the askers");

@@ -8,7 +8,9 @@
 //! JSON is NDJSON: one document per line, in the shapes `--json` prints (`json::Request`, the audit
 //! record). CSV has a header row, times in UTC RFC 3339, and cells that cannot steer a spreadsheet
 //! or a terminal: one that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
-//! leading `'` (a formula otherwise), and control characters are shown as placeholders.
+//! leading `'` (a formula otherwise), and control characters are shown as placeholders. A
+//! request's approvals, extensions and tags take a cell each (who approved, how many extensions,
+//! `key=value` pairs); the details of its extensions are in the JSON.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -143,7 +145,7 @@ impl Pages {
     }
 }
 
-const REQUEST_COLUMNS: [&str; 20] = [
+const REQUEST_COLUMNS: [&str; 23] = [
     "id",
     "application",
     "requester",
@@ -164,6 +166,9 @@ const REQUEST_COLUMNS: [&str; 20] = [
     "closedAt",
     "closedReason",
     "started",
+    "approvals",
+    "extensions",
+    "tags",
 ];
 
 const AUDIT_COLUMNS: [&str; 9] =
@@ -240,6 +245,9 @@ fn request_row(r: &AccessRequest) -> Vec<String> {
         closed_at,
         closed_reason,
         r.started.to_string(),
+        cell(&r.approvals.iter().map(|a| a.by.as_str()).collect::<Vec<_>>().join(";")),
+        r.extensions.len().to_string(),
+        cell(&r.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";")),
     ]
 }
 

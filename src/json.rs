@@ -14,16 +14,19 @@ use serde::{Deserialize, Serialize};
 use crate::domain::rules::AccessStatus;
 use crate::domain::*;
 
+/// The `type` of an approver that is a directory group.
+const GROUP: &str = "group";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 /// One entry of ARM's `jitApprovers`: a customer-tenant user who may decide requests.
 pub struct Approver {
     /// The approver's UPN, as kept in the application's policy.
     pub id: String,
-    /// ARM's `type`: always `user`, since jitdesk has no approver groups.
+    /// ARM's `type`: `user`, or `group` for a directory group (whose `id` is then the group's id).
     #[serde(rename = "type")]
     pub kind: String,
-    /// The user's display name, or the UPN when the directory does not know the user.
+    /// The user's display name, or the UPN when the directory does not know the user; a group's id.
     pub display_name: String,
 }
 
@@ -41,6 +44,16 @@ pub struct JitAccessPolicy {
     pub jit_approvers: Vec<Approver>,
     /// How long a request may wait for a decision before it times out; absent without JIT; not an ARM field.
     pub request_timeout: Option<Period>,
+    /// How many different approvers must approve; not an ARM field.
+    #[serde(default = "one")]
+    pub approvals_required: u32,
+    /// How many extensions a grant may have beyond the maximum; not an ARM field.
+    #[serde(default)]
+    pub max_extensions: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +74,8 @@ pub struct App {
     pub deployed_by: String,
     /// When it was deployed, in UTC.
     pub deployed_at: DateTime<Utc>,
+    /// Its ARM resource id.
+    pub resource_id: String,
     /// Whether and how access to it goes through JIT requests.
     pub jit_access_policy: JitAccessPolicy,
 }
@@ -80,6 +95,11 @@ impl App {
                     .find(|u| u.upn == *upn)
                     .map_or_else(|| upn.clone(), |u| u.display_name.clone()),
             })
+            .chain(p.approver_groups.iter().map(|group| Approver {
+                id: group.clone(),
+                kind: GROUP.to_string(),
+                display_name: group.clone(),
+            }))
             .collect();
         App {
             name: app.name.clone(),
@@ -89,12 +109,15 @@ impl App {
             managed_resource_group: app.resource_group.clone(),
             deployed_by: app.deployed_by.clone(),
             deployed_at: app.deployed_at,
+            resource_id: app.resource_id.clone(),
             jit_access_policy: JitAccessPolicy {
                 jit_access_enabled: p.enabled,
                 jit_approval_mode: p.enabled.then_some(p.mode),
                 maximum_jit_access_duration: p.enabled.then_some(p.max_duration),
                 jit_approvers: approvers,
                 request_timeout: p.enabled.then_some(p.request_timeout),
+                approvals_required: p.approvals_required,
+                max_extensions: p.max_extensions,
             },
         }
     }
@@ -158,6 +181,18 @@ pub struct Request {
     /// Whether the start of the access window has been announced (`access.start`); not an ARM field.
     #[serde(default)]
     pub started: bool,
+    /// The approvals given so far, when the policy asks for more than one; not an ARM field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Verdict>,
+    /// Every extension asked for, in order; not an ARM field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<Extension>,
+    /// The ARM name it was made under through ARM's API, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm_name: Option<ArmName>,
+    /// ARM's tags.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
     /// The request's audit records, oldest first; present only on a single request's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<AuditRecord>>,
@@ -193,6 +228,10 @@ impl Request {
             end_time: r.end(),
             closed: r.closed.clone(),
             started: r.started,
+            approvals: r.approvals.clone(),
+            extensions: r.extensions.clone(),
+            arm_name: r.arm.clone(),
+            tags: r.tags.clone(),
             history: None,
         }
     }
@@ -253,11 +292,20 @@ impl From<App> for Application {
                 enabled: p.jit_access_enabled,
                 mode: p.jit_approval_mode.unwrap_or(ApprovalMode::AutoApprove),
                 max_duration: p.maximum_jit_access_duration.unwrap_or(JitPolicy::DEFAULT_MAX_DURATION),
-                approvers: p.jit_approvers.into_iter().map(|a| a.id).collect(),
+                approvers: p.jit_approvers.iter().filter(|a| a.kind != GROUP).map(|a| a.id.clone()).collect(),
                 request_timeout: p.request_timeout.unwrap_or(JitPolicy::DEFAULT_REQUEST_TIMEOUT),
+                approver_groups: p
+                    .jit_approvers
+                    .into_iter()
+                    .filter(|a| a.kind == GROUP)
+                    .map(|a| a.id)
+                    .collect(),
+                approvals_required: p.approvals_required,
+                max_extensions: p.max_extensions,
             },
             deployed_by: app.deployed_by,
             deployed_at: app.deployed_at,
+            resource_id: app.resource_id,
         }
     }
 }
@@ -281,6 +329,10 @@ impl From<Request> for AccessRequest {
             granted_from: r.granted_from,
             closed: r.closed,
             started: r.started,
+            approvals: r.approvals,
+            extensions: r.extensions,
+            arm: r.arm_name,
+            tags: r.tags,
         }
     }
 }
@@ -341,6 +393,10 @@ mod tests {
             granted_from: Some(at(2)),
             closed: None,
             started: true,
+            approvals: Vec::new(),
+            extensions: Vec::new(),
+            arm: None,
+            tags: Default::default(),
         };
         let text = serde_json::to_string(&Request::new(&request)).unwrap();
         let view: Request = serde_json::from_str(&text).unwrap();
@@ -361,9 +417,13 @@ mod tests {
                 max_duration: Period::from_hours(4),
                 approvers: vec!["alice@contoso.com".into()],
                 request_timeout: Period::from_hours(2),
+                approvals_required: 1,
+                approver_groups: Vec::new(),
+                max_extensions: 0,
             },
             deployed_by: "alice@contoso.com".into(),
             deployed_at: at(3),
+            resource_id: String::new(),
         };
         let text = serde_json::to_string(&App::new(&app, &[])).unwrap();
         let view: App = serde_json::from_str(&text).unwrap();

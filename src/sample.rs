@@ -184,8 +184,14 @@ impl Story<'_> {
     }
 
     async fn user(&mut self, upn: &str, tenant: &str, name: &str, admin: bool) -> Result<()> {
-        let input =
-            NewUser { upn: upn.into(), tenant: tenant.into(), name: Some(name.into()), admin, login: None };
+        let input = NewUser {
+            upn: upn.into(),
+            tenant: tenant.into(),
+            name: Some(name.into()),
+            admin,
+            login: None,
+            object_id: None,
+        };
         self.run(&operator(), input).await?;
         self.summary.users += 1;
         Ok(())
@@ -600,6 +606,7 @@ impl Load {
                 name: Some(format!("{} {}", capitalized(first), capitalized(last))),
                 admin: false,
                 login: None,
+                object_id: None,
             };
             users.push((operator(), input));
             publishers.push(upn);

@@ -468,6 +468,9 @@ pub enum UserCmd {
         /// The OS login that identifies this user when no --as is given
         #[arg(long)]
         login: Option<String>,
+        /// The user's object id in the directory, a GUID [default: one made from the UPN]
+        #[arg(long, value_name = "GUID")]
+        object_id: Option<String>,
     },
     /// Find users by any part of their UPN or name, in UPN order
     Search {
@@ -602,6 +605,9 @@ pub enum AppCmd {
         /// Its managed resource group [default: mrg-<name>]
         #[arg(long, value_name = "NAME")]
         resource_group: Option<String>,
+        /// Its ARM resource id, ending in /applications/<name> [default: one made from the tenant and the name]
+        #[arg(long, value_name = "ID")]
+        resource_id: Option<String>,
     },
     /// Change an application's JIT settings (as a customer admin)
     Set {

@@ -568,13 +568,14 @@ async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Comma
             let tenant = backend.run(&operator, input).await?;
             ok(format!("added tenant {}\n", tenant.id))
         }
-        Command::User(UserCmd::Add { upn, tenant, name, admin, login }) => {
+        Command::User(UserCmd::Add { upn, tenant, name, admin, login, object_id }) => {
             let input = NewUser {
                 upn: upn.clone(),
                 tenant: tenant.clone(),
                 name: name.clone(),
                 admin: *admin,
                 login: login.clone(),
+                object_id: object_id.clone(),
             };
             let user = backend.run(&operator, input).await?;
             ok(format!("added user {} to {}\n", user.upn, user.tenant))
@@ -678,7 +679,7 @@ fn more<T: Listed>(page: &Page<T>, json: bool) {
 
 async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Result<Output> {
     match cmd {
-        AppCmd::Deploy { name, offer, policy, approvers, resource_group } => {
+        AppCmd::Deploy { name, offer, policy, approvers, resource_group, resource_id } => {
             let input = Deployment {
                 name: name.clone(),
                 offer: offer.clone(),
@@ -688,6 +689,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                 approvers: approvers.clone(),
                 request_timeout: policy.request_timeout,
                 resource_group: resource_group.clone(),
+                resource_id: resource_id.clone(),
             };
             let app = backend.run(&backend.actor(cli.as_user.as_deref()).await?, input).await?;
             ok(format!("deployed {}: {}\n", app.name, rules::describe_policy(&app.policy)))

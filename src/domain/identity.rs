@@ -577,7 +577,14 @@ mod tests {
     }
 
     fn user(upn: &str, tenant: &str, admin: bool) -> User {
-        User { upn: upn.into(), display_name: upn.into(), tenant: tenant.into(), admin, login: None }
+        User {
+            upn: upn.into(),
+            display_name: upn.into(),
+            tenant: tenant.into(),
+            admin,
+            login: None,
+            object_id: String::new(),
+        }
     }
 
     fn tenant(id: &str) -> Tenant {

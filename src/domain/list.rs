@@ -247,6 +247,9 @@ mod tests {
             max_duration: Period::from_hours(8),
             approvers: Vec::new(),
             request_timeout: Period::from_hours(24),
+            approvals_required: 1,
+            approver_groups: Vec::new(),
+            max_extensions: 0,
         };
         let app = Application {
             name: "payroll".into(),
@@ -257,6 +260,7 @@ mod tests {
             policy,
             deployed_by: "alice@contoso.com".into(),
             deployed_at: t0,
+            resource_id: String::new(),
         };
         assert_eq!(app.cursor(), "payroll");
         let tenant = Tenant {
@@ -272,6 +276,7 @@ mod tests {
             tenant: "contoso".into(),
             admin: false,
             login: None,
+            object_id: String::new(),
         };
         assert_eq!(user.cursor(), "alice@contoso.com");
         let offer = Offer {

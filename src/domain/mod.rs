@@ -1,6 +1,8 @@
 //! The rules of JIT access as plain types and functions: no I/O, no clock, no store.
 
 pub mod address;
+pub mod approvals;
+pub mod arm_ids;
 pub mod delivery;
 pub mod error;
 pub mod identity;

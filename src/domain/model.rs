@@ -57,6 +57,24 @@ pub struct User {
     pub admin: bool,
     /// The OS login that identifies this user when no `--as` is given.
     pub login: Option<String>,
+    /// The user's object id in the directory, a lower-case GUID: what ARM documents name a
+    /// principal by. Given when the user is added, or made from the UPN (`arm_ids::user_guid`).
+    pub object_id: String,
+}
+
+/// A group of the directory: users of one tenant who approve together. An application's approver
+/// may be a group, and then each of its members is notified and may decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Unique in the store, chosen when the group is added; no `@`, so it never reads as a UPN.
+    pub id: String,
+    /// For people; the id when none was given.
+    pub display_name: String,
+    /// The id of the tenant whose users may be its members.
+    pub tenant: String,
+    /// The group's object id in the directory, a lower-case GUID, as ARM's `jitApprovers` name it.
+    pub object_id: String,
 }
 
 /// A managed application as its publisher offers it; customers deploy applications from it.
@@ -102,6 +120,14 @@ pub struct JitPolicy {
     pub approvers: Vec<String>,
     /// How long a request may wait for a decision before it times out.
     pub request_timeout: Period,
+    /// Ids of customer-tenant groups, each of whose members is an approver.
+    pub approver_groups: Vec<String>,
+    /// How many different approvers must approve a request (or an extension) before it is
+    /// approved; at least 1. One denial denies.
+    pub approvals_required: u32,
+    /// How many extensions a grant may have beyond the maximum duration; 0: extensions are
+    /// allowed only while the grant's whole length stays within the maximum.
+    pub max_extensions: u32,
 }
 
 impl JitPolicy {
@@ -109,6 +135,8 @@ impl JitPolicy {
     pub const DEFAULT_MAX_DURATION: Period = Period::from_hours(8);
     /// The request timeout when a deployment gives none.
     pub const DEFAULT_REQUEST_TIMEOUT: Period = Period::from_hours(24);
+    /// How many approvals a request needs when a deployment says nothing, as in the guide: one.
+    pub const DEFAULT_APPROVALS_REQUIRED: u32 = 1;
 
     /// Whether the user of this (lower-case) UPN is one of the approvers.
     pub fn is_approver(&self, upn: &str) -> bool {
@@ -139,6 +167,10 @@ pub struct Application {
     /// When it was deployed.
     #[serde(with = "super::stamp")]
     pub deployed_at: DateTime<Utc>,
+    /// Its ARM resource id (`/subscriptions/{sub}/resourceGroups/{rg}/providers/
+    /// Microsoft.Solutions/applications/{name}`): given at deployment, or made from its tenant and
+    /// name (`arm_ids::application_id`).
+    pub resource_id: String,
 }
 
 /// ARM's `jitRequestState` values, plus `Revoked` for access ended early.
@@ -264,6 +296,61 @@ pub struct AccessRequest {
     pub closed: Option<Verdict>,
     /// Set once the ticker has announced the start of scheduled access.
     pub started: bool,
+    /// The approvals given so far, in order, while more are needed than it has; an approved
+    /// request keeps them, the last being its `decision`.
+    pub approvals: Vec<Verdict>,
+    /// Every extension its requester asked for once it was approved, in order.
+    pub extensions: Vec<Extension>,
+    /// The ARM name it was created under through ARM's own API; None for requests made otherwise,
+    /// which ARM documents name `jit-{id}` (`arm_ids::request_name`).
+    pub arm: Option<ArmName>,
+    /// ARM's tags, changed only through ARM's PATCH.
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// Where a request made through ARM's API lives in ARM's namespace; unique in the store, whatever
+/// the case of its letters, as ARM ids are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArmName {
+    /// The subscription id from the request's path.
+    pub subscription: String,
+    /// The resource group from the request's path.
+    pub resource_group: String,
+    /// The resource's name from the request's path.
+    pub name: String,
+}
+
+/// Where an extension of a grant is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExtensionState {
+    /// Waiting for its approvals until its `decide_by` or the end of the access it extends.
+    Pending,
+    /// Granted: the access's end moved by `by`.
+    Approved,
+    /// Refused by an approver.
+    Denied,
+    /// No decision came in time.
+    Lapsed,
+}
+
+/// More time asked for on a grant that is approved and has not ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extension {
+    /// How much longer the access would last; never zero.
+    pub by: Period,
+    /// Who asked (the requester), when and why.
+    pub asked: Verdict,
+    /// Past this, an undecided extension lapses.
+    #[serde(with = "super::stamp")]
+    pub decide_by: DateTime<Utc>,
+    /// Where it is in its life.
+    pub state: ExtensionState,
+    /// The approvals given so far, as for a request.
+    pub approvals: Vec<Verdict>,
+    /// Who approved, denied or let it lapse, when and why.
+    pub decision: Option<Verdict>,
 }
 
 /// How long before its end running access is announced as ending soon.
@@ -321,12 +408,20 @@ impl AccessRequest {
     /// window is empty.
     pub fn window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let from = self.granted_from?;
-        let planned = from + self.duration.to_delta();
+        let planned = from + self.granted().to_delta();
         let end = match (self.state, &self.closed) {
             (RequestState::Revoked, Some(revoked)) => revoked.at.max(from).min(planned),
             _ => planned,
         };
         Some((from, end))
+    }
+
+    /// How long access lasts in all: the duration asked for and every approved extension.
+    pub fn granted(&self) -> Period {
+        self.extensions
+            .iter()
+            .filter(|e| e.state == ExtensionState::Approved)
+            .fold(self.duration, |total, e| total.saturating_add(e.by))
     }
 
     /// When access ends, once approved: the end of `window`.
@@ -354,7 +449,7 @@ impl AccessRequest {
             return None;
         }
         let from = self.granted_from?;
-        let at = from + self.duration.to_delta() - ENDING_SOON;
+        let at = from + self.granted().to_delta() - ENDING_SOON;
         (at > from).then_some(at)
     }
 
@@ -686,6 +781,10 @@ pub(crate) mod tests {
             granted_from,
             closed: None,
             started: false,
+            approvals: Vec::new(),
+            extensions: Vec::new(),
+            arm: None,
+            tags: Default::default(),
         }
     }
 

@@ -240,6 +240,9 @@ mod tests {
             max_duration: Period::from_hours(max),
             approvers: approvers.iter().map(|a| a.to_string()).collect(),
             request_timeout: Period::from_hours(24),
+            approvals_required: 1,
+            approver_groups: Vec::new(),
+            max_extensions: 0,
         })
     }
 

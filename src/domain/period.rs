@@ -53,6 +53,11 @@ impl Period {
         TimeDelta::try_seconds(self.0).unwrap_or(TimeDelta::MAX)
     }
 
+    /// The two lengths together; saturates rather than overflows.
+    pub const fn saturating_add(self, other: Period) -> Period {
+        Period(self.0.saturating_add(other.0))
+    }
+
     /// Whether the period has no length, which the rules refuse for durations and timeouts.
     pub fn is_zero(self) -> bool {
         self.0 == 0

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::arm_ids;
 use super::error::{Input, RuleError};
 use super::model::*;
 use super::period::Period;
@@ -56,6 +57,16 @@ pub trait Lookup {
     fn app(&self, name: &str) -> Result<Option<Application>, Self::Error>;
     /// The requester's pending request on the application, if there is one.
     fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>, Self::Error>;
+    /// The user of this (canonical, lower-case) object id, if there is one.
+    fn user_by_object_id(&self, object_id: &str) -> Result<Option<User>, Self::Error>;
+    /// The group of this id, if there is one.
+    fn group(&self, id: &str) -> Result<Option<Group>, Self::Error>;
+    /// The group of this (canonical, lower-case) object id, if there is one.
+    fn group_by_object_id(&self, object_id: &str) -> Result<Option<Group>, Self::Error>;
+    /// The ids of the groups the user of this UPN is a member of.
+    fn groups_of(&self, upn: &str) -> Result<Vec<String>, Self::Error>;
+    /// The application of this ARM resource id, whatever the case of its letters, if there is one.
+    fn app_by_resource_id(&self, resource_id: &str) -> Result<Option<Application>, Self::Error>;
 }
 
 /// The tenant of this id, or a not-found refusal that says how to add one.
@@ -205,6 +216,26 @@ pub struct NewUser {
     pub admin: bool,
     /// The OS login that identifies the user when no `--as` is given; one user per login.
     pub login: Option<String>,
+    /// The user's object id in the directory (a GUID); None: one made from the UPN.
+    #[serde(default)]
+    pub object_id: Option<String>,
+}
+
+/// A GUID given for a new user or group: well formed, and nobody's in the directory yet.
+pub(crate) fn check_object_id<L: Lookup + ?Sized>(l: &L, given: &str) -> Result<String, L::Error> {
+    let Some(id) = arm_ids::parse_guid(given) else {
+        return Err(RuleError::invalid(format!(
+            "`{}` is not an object id: give a GUID like 2a5c8b04-7e1f-4b6d-9c3e-0f8a1d2b3c4e",
+            shown(given)
+        ))
+        .into());
+    };
+    if l.user_by_object_id(&id)?.is_some() || l.group_by_object_id(&id)?.is_some() {
+        return Err(
+            RuleError::conflict(format!("object id {id} already names someone in the directory")).into()
+        );
+    }
+    Ok(id)
 }
 
 /// The checked user to add to the directory; only the operator adds users.
@@ -229,7 +260,11 @@ pub fn add_user<L: Lookup + ?Sized>(l: &L, actor: &Actor, input: NewUser) -> Res
         ))
         .into());
     }
-    Ok(User { upn, display_name, tenant: tenant.id, admin: input.admin, login })
+    let object_id = match &input.object_id {
+        Some(given) => check_object_id(l, given)?,
+        None => check_object_id(l, &arm_ids::user_guid(&upn))?,
+    };
+    Ok(User { upn, display_name, tenant: tenant.id, admin: input.admin, login, object_id })
 }
 
 /// An offer for a publisher-tenant user to publish.
@@ -305,6 +340,39 @@ pub struct Deployment {
     pub request_timeout: Option<Period>,
     /// The managed resource group; None: `mrg-{name}`.
     pub resource_group: Option<String>,
+    /// The application's ARM resource id, whose last segment is its name; None: one made from
+    /// the tenant and the name (`arm_ids::application_id`).
+    #[serde(default)]
+    pub resource_id: Option<String>,
+}
+
+/// The ARM resource id a deployment gives its application: well formed, naming the application,
+/// and no other application's.
+fn check_resource_id<L: Lookup + ?Sized>(l: &L, name: &str, given: &str) -> Result<String, L::Error> {
+    let Some((_, _, named)) = arm_ids::parse_application_id(given) else {
+        return Err(RuleError::invalid(format!(
+            "`{}` is not an application's resource id: give /subscriptions/{{id}}/resourceGroups/{{group}}/providers/Microsoft.Solutions/applications/{name}",
+            shown(given)
+        ))
+        .into());
+    };
+    if named != name {
+        return Err(RuleError::invalid(format!(
+            "resource id `{}` names application `{}`, not `{name}`: its last segment must be the application's name",
+            shown(given),
+            shown(&named)
+        ))
+        .into());
+    }
+    if let Some(other) = l.app_by_resource_id(given)? {
+        return Err(RuleError::conflict(format!(
+            "resource id `{}` already belongs to application `{}`",
+            shown(given),
+            other.name
+        ))
+        .into());
+    }
+    Ok(given.trim().to_string())
 }
 
 fn need_customer_admin<L: Lookup + ?Sized>(l: &L, actor: &User, doing: &str) -> Result<Tenant, L::Error> {
@@ -446,11 +514,18 @@ pub fn deploy<L: Lookup + ?Sized>(
         request_timeout: check_request_timeout(
             input.request_timeout.unwrap_or(JitPolicy::DEFAULT_REQUEST_TIMEOUT),
         )?,
+        approver_groups: Vec::new(),
+        approvals_required: JitPolicy::DEFAULT_APPROVALS_REQUIRED,
+        max_extensions: 0,
     };
     check_policy(&policy)?;
     if l.app(&name)?.is_some() {
         return Err(RuleError::conflict(format!("an application named `{name}` already exists")).into());
     }
+    let resource_id = match &input.resource_id {
+        Some(given) => check_resource_id(l, &name, given)?,
+        None => arm_ids::application_id(&tenant.id, &name),
+    };
     Ok(Application {
         name,
         offer: offer.id,
@@ -460,6 +535,7 @@ pub fn deploy<L: Lookup + ?Sized>(
         policy,
         deployed_by: actor.upn.clone(),
         deployed_at: now,
+        resource_id,
     })
 }
 
@@ -700,6 +776,10 @@ pub fn create_request<L: Lookup + ?Sized>(
         granted_from: None,
         closed: None,
         started: false,
+        approvals: Vec::new(),
+        extensions: Vec::new(),
+        arm: None,
+        tags: Default::default(),
     })
 }
 
@@ -995,6 +1075,8 @@ mod tests {
         offers: HashMap<String, Offer>,
         apps: HashMap<String, Application>,
         requests: Vec<AccessRequest>,
+        groups: HashMap<String, Group>,
+        members: Vec<(String, String)>,
     }
 
     impl Lookup for Dir {
@@ -1021,6 +1103,21 @@ mod tests {
                 .find(|r| r.app == app && r.requester == requester && r.state == RequestState::Pending)
                 .map(|r| r.id))
         }
+        fn user_by_object_id(&self, object_id: &str) -> Result<Option<User>, RuleError> {
+            Ok(self.users.values().find(|u| u.object_id == object_id).cloned())
+        }
+        fn group(&self, id: &str) -> Result<Option<Group>, RuleError> {
+            Ok(self.groups.get(id).cloned())
+        }
+        fn group_by_object_id(&self, object_id: &str) -> Result<Option<Group>, RuleError> {
+            Ok(self.groups.values().find(|g| g.object_id == object_id).cloned())
+        }
+        fn groups_of(&self, upn: &str) -> Result<Vec<String>, RuleError> {
+            Ok(self.members.iter().filter(|(_, u)| u == upn).map(|(g, _)| g.clone()).collect())
+        }
+        fn app_by_resource_id(&self, resource_id: &str) -> Result<Option<Application>, RuleError> {
+            Ok(self.apps.values().find(|a| a.resource_id.eq_ignore_ascii_case(resource_id)).cloned())
+        }
     }
 
     fn t0() -> DateTime<Utc> {
@@ -1045,7 +1142,14 @@ mod tests {
             let u = add_user(
                 self,
                 &op(),
-                NewUser { upn: upn.into(), tenant: tenant.into(), name: None, admin, login: None },
+                NewUser {
+                    upn: upn.into(),
+                    tenant: tenant.into(),
+                    name: None,
+                    admin,
+                    login: None,
+                    object_id: None,
+                },
             )
             .unwrap();
             self.users.insert(u.upn.clone(), u);
@@ -1224,6 +1328,7 @@ mod tests {
             name: None,
             admin: false,
             login: login.map(str::to_string),
+            object_id: None,
         };
         let u = add_user(&d, &op(), new("Dana.Smith@Contoso.com", "contoso", Some("dana"))).unwrap();
         assert_eq!(u.upn, "dana.smith@contoso.com", "UPNs are lowercased");

@@ -190,6 +190,12 @@ pub trait Reads: Lookup<Error = Error> {
     fn queued_mail(&self, upn: &str, channel: u64, limit: usize) -> Result<Vec<Delivery>>;
     /// A tenant's admins, in UPN order, at most `limit`.
     fn admins_of(&self, tenant: &str, limit: usize) -> Result<Vec<User>>;
+    /// Groups in id order after the cursor; one tenant's alone when it is given.
+    fn groups(&self, tenant: Option<&str>, paging: &Paging<String>) -> Result<Page<Group>>;
+    /// A group's members' UPNs, in UPN order after the cursor.
+    fn members_of(&self, group: &str, paging: &Paging<String>) -> Result<Page<String>>;
+    /// The request made under this ARM name, whatever the case of its letters, if any.
+    fn request_by_arm_name(&self, name: &ArmName) -> Result<Option<AccessRequest>>;
 }
 
 /// The writes, inside one transaction. Each keeps every index its reads walk consistent.
@@ -199,6 +205,12 @@ pub trait Writes: Reads {
     /// Stores a user under their UPN, replacing any stored there, and makes their OS login (if
     /// any) find them.
     fn put_user(&mut self, user: &User) -> Result<()>;
+    /// Stores a group under its id, replacing any stored there; its object id finds it.
+    fn put_group(&mut self, group: &Group) -> Result<()>;
+    /// Makes a user a member of a group (`members_of`, `groups_of`); a member stays one.
+    fn add_member(&mut self, group: &str, upn: &str) -> Result<()>;
+    /// Takes a user out of a group; one who is not a member changes nothing.
+    fn remove_member(&mut self, group: &str, upn: &str) -> Result<()>;
     /// Stores an offer under its id, replacing any stored there.
     fn put_offer(&mut self, offer: &Offer) -> Result<()>;
     /// Stores an application under its name, replacing any stored there; `apps_of` finds it by

@@ -309,6 +309,7 @@ mod tests {
             tenant: "t".into(),
             admin: false,
             login: login.map(Into::into),
+            object_id: String::new(),
         }
     }
 
@@ -473,6 +474,7 @@ mod tests {
             name: None,
             admin: false,
             login: Some("alice".into()),
+            object_id: None,
         };
         engine.run(&op, alice).await.unwrap();
         let c = identify(&peer(2000, "alice"), &operator(), None, &engine).await.expect("alice");

@@ -97,6 +97,26 @@ impl<F: Family> Lookup for On<'_, F> {
     fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>> {
         Ok(Lookup::pending_request(self.0, app, requester)?)
     }
+
+    fn user_by_object_id(&self, object_id: &str) -> Result<Option<User>> {
+        Ok(Lookup::user_by_object_id(self.0, object_id)?)
+    }
+
+    fn group(&self, id: &str) -> Result<Option<Group>> {
+        Ok(Lookup::group(self.0, id)?)
+    }
+
+    fn group_by_object_id(&self, object_id: &str) -> Result<Option<Group>> {
+        Ok(Lookup::group_by_object_id(self.0, object_id)?)
+    }
+
+    fn groups_of(&self, upn: &str) -> Result<Vec<String>> {
+        Ok(Lookup::groups_of(self.0, upn)?)
+    }
+
+    fn app_by_resource_id(&self, resource_id: &str) -> Result<Option<Application>> {
+        Ok(Lookup::app_by_resource_id(self.0, resource_id)?)
+    }
 }
 
 impl<F: Family> Reads for On<'_, F> {
@@ -283,6 +303,18 @@ impl<F: Family> Reads for On<'_, F> {
     fn admins_of(&self, tenant: &str, limit: usize) -> Result<Vec<User>> {
         Ok(self.0.admins_of(tenant, limit)?)
     }
+
+    fn groups(&self, tenant: Option<&str>, paging: &Paging<String>) -> Result<Page<Group>> {
+        Ok(self.0.groups(tenant, paging)?)
+    }
+
+    fn members_of(&self, group: &str, paging: &Paging<String>) -> Result<Page<String>> {
+        Ok(self.0.members_of(group, paging)?)
+    }
+
+    fn request_by_arm_name(&self, name: &ArmName) -> Result<Option<AccessRequest>> {
+        Ok(self.0.request_by_arm_name(name)?)
+    }
 }
 
 impl Writes for On<'_, Write<'_>> {
@@ -296,6 +328,18 @@ impl Writes for On<'_, Write<'_>> {
 
     fn put_offer(&mut self, offer: &Offer) -> Result<()> {
         Ok(self.0.put_offer(offer)?)
+    }
+
+    fn put_group(&mut self, group: &Group) -> Result<()> {
+        Ok(self.0.put_group(group)?)
+    }
+
+    fn add_member(&mut self, group: &str, upn: &str) -> Result<()> {
+        Ok(self.0.add_member(group, upn)?)
+    }
+
+    fn remove_member(&mut self, group: &str, upn: &str) -> Result<()> {
+        Ok(self.0.remove_member(group, upn)?)
     }
 
     fn put_app(&mut self, app: &Application) -> Result<()> {

@@ -17,7 +17,7 @@ use crate::domain::*;
 type End<'a> = Bound<(&'a str, &'a str)>;
 
 /// The range of a table keyed (prefix, name) that holds `prefix`'s entries after the cursor.
-fn under<'a>(prefix: &'a str, after: Option<&'a str>, next: &'a str) -> (End<'a>, End<'a>) {
+pub(super) fn under<'a>(prefix: &'a str, after: Option<&'a str>, next: &'a str) -> (End<'a>, End<'a>) {
     let from = match after {
         Some(after) => Bound::Excluded((prefix, after)),
         None => Bound::Included((prefix, "")),
@@ -26,11 +26,11 @@ fn under<'a>(prefix: &'a str, after: Option<&'a str>, next: &'a str) -> (End<'a>
 }
 
 /// The smallest prefix after `prefix`, so that a range up to it holds `prefix`'s entries alone.
-fn next_prefix(prefix: &str) -> String {
+pub(super) fn next_prefix(prefix: &str) -> String {
     format!("{prefix}\0")
 }
 
-fn missing(index: &str, what: &str) -> Error {
+pub(super) fn missing(index: &str, what: &str) -> Error {
     Error::Storage(format!("the index {index} names {what}, which is missing"))
 }
 

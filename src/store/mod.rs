@@ -6,11 +6,13 @@ mod backup;
 mod codec;
 mod error;
 pub(crate) mod files;
+mod groups;
 mod holder;
 mod identity;
 mod maintenance;
 mod outbox;
 mod read;
+mod schema5;
 mod tables;
 mod write;
 

@@ -13,6 +13,11 @@ use super::tables::{Family, Tables};
 use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
 
+/// How `REQUESTS_BY_ARM_NAME` keys an ARM name: ARM's ids match whatever their case.
+pub(super) fn arm_key(name: &ArmName) -> String {
+    format!("{}/{}/{}", name.subscription, name.resource_group, name.name).to_lowercase()
+}
+
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -156,6 +161,30 @@ impl<F: Family> Tables<F> {
     /// A user by UPN, if stored.
     pub fn get_user(&self, upn: &str) -> Result<Option<User>> {
         self.users.get(upn)?.map(|v| decode("users", &upn, v.value())).transpose()
+    }
+
+    /// The user of an object id, if any.
+    pub fn get_user_by_object_id(&self, object_id: &str) -> Result<Option<User>> {
+        match self.users_by_object_id.get(object_id)? {
+            Some(upn) => self.get_user(upn.value()),
+            None => Ok(None),
+        }
+    }
+
+    /// The application of an ARM resource id, whatever its case, if any.
+    pub fn get_app_by_resource_id(&self, resource_id: &str) -> Result<Option<Application>> {
+        match self.apps_by_resource_id.get(resource_id.to_lowercase().as_str())? {
+            Some(name) => self.get_app(name.value()),
+            None => Ok(None),
+        }
+    }
+
+    /// The request made under an ARM name, whatever its case, if any.
+    pub fn request_by_arm_name(&self, name: &ArmName) -> Result<Option<AccessRequest>> {
+        match self.requests_by_arm_name.get(arm_key(name).as_str())? {
+            Some(id) => self.get_request(id.value()),
+            None => Ok(None),
+        }
     }
 
     /// An offer by id, if stored.
@@ -497,6 +526,26 @@ impl<F: Family> Lookup for Tables<F> {
 
     /// Checked on every new request, so it reads index keys only: the application's pending
     /// requests (at most one per requester), each looked up among the requester's.
+    fn user_by_object_id(&self, object_id: &str) -> Result<Option<User>> {
+        self.get_user_by_object_id(object_id)
+    }
+
+    fn group(&self, id: &str) -> Result<Option<Group>> {
+        Tables::group(self, id)
+    }
+
+    fn group_by_object_id(&self, object_id: &str) -> Result<Option<Group>> {
+        Tables::group_by_object_id(self, object_id)
+    }
+
+    fn groups_of(&self, upn: &str) -> Result<Vec<String>> {
+        Tables::groups_of(self, upn)
+    }
+
+    fn app_by_resource_id(&self, resource_id: &str) -> Result<Option<Application>> {
+        self.get_app_by_resource_id(resource_id)
+    }
+
     fn pending_request(&self, app: &str, requester: &str) -> Result<Option<u64>> {
         let pending = RequestState::Pending.code();
         for entry in self.by_state_app.range((pending, app, 0)..=(pending, app, u64::MAX))? {

@@ -81,6 +81,20 @@ pub const DELIVERIES_TO: Index<(&str, u64)> = TableDefinition::new("deliveries_t
 pub const DELIVERIES_FAILED: Index<(&str, u64)> = TableDefinition::new("deliveries_failed");
 /// (addressee, channel, delivery id) of queued mail: what a digest gathers.
 pub const MAIL_QUEUED: Index<(&str, u64, u64)> = TableDefinition::new("mail_queued");
+/// A user's object id -> their UPN.
+pub const USERS_BY_OBJECT_ID: TableDefinition<&str, &str> = TableDefinition::new("users_by_object_id");
+/// Directory groups by id.
+pub const GROUPS: Records<&str> = TableDefinition::new("groups");
+/// A group's object id -> its id.
+pub const GROUPS_BY_OBJECT_ID: TableDefinition<&str, &str> = TableDefinition::new("groups_by_object_id");
+/// (group, UPN): a group's members.
+pub const GROUP_MEMBERS: Index<(&str, &str)> = TableDefinition::new("group_members");
+/// (UPN, group): the groups a user is a member of.
+pub const GROUPS_OF_USER: Index<(&str, &str)> = TableDefinition::new("groups_of_user");
+/// An application's ARM resource id, lower-case -> its name.
+pub const APPS_BY_RESOURCE_ID: TableDefinition<&str, &str> = TableDefinition::new("apps_by_resource_id");
+/// A request's ARM name (`ArmName`, lower-case, `subscription/resource group/name`) -> its id.
+pub const REQUESTS_BY_ARM_NAME: TableDefinition<&str, u64> = TableDefinition::new("requests_by_arm_name");
 
 pub trait Family {
     type Table<K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>;
@@ -173,6 +187,20 @@ pub struct Tables<F: Family> {
     pub deliveries_failed: F::Table<(&'static str, u64), ()>,
     /// `MAIL_QUEUED`: (addressee, channel, delivery id).
     pub mail_queued: F::Table<(&'static str, u64, u64), ()>,
+    /// `USERS_BY_OBJECT_ID`: a user's object id to their UPN.
+    pub users_by_object_id: F::Table<&'static str, &'static str>,
+    /// `GROUPS`: groups by id.
+    pub groups: F::Table<&'static str, &'static [u8]>,
+    /// `GROUPS_BY_OBJECT_ID`: a group's object id to its id.
+    pub groups_by_object_id: F::Table<&'static str, &'static str>,
+    /// `GROUP_MEMBERS`: (group, UPN).
+    pub group_members: F::Table<(&'static str, &'static str), ()>,
+    /// `GROUPS_OF_USER`: (UPN, group).
+    pub groups_of_user: F::Table<(&'static str, &'static str), ()>,
+    /// `APPS_BY_RESOURCE_ID`: an application's lower-case resource id to its name.
+    pub apps_by_resource_id: F::Table<&'static str, &'static str>,
+    /// `REQUESTS_BY_ARM_NAME`: a request's lower-case ARM name to its id.
+    pub requests_by_arm_name: F::Table<&'static str, u64>,
 }
 
 /// Every table, once: `Tables` is opened from this list, and a backup copies it, so neither can
@@ -215,7 +243,14 @@ macro_rules! each_table {
             deliveries_by_tenant DELIVERIES_BY_TENANT,
             deliveries_to DELIVERIES_TO,
             deliveries_failed DELIVERIES_FAILED,
-            mail_queued MAIL_QUEUED
+            mail_queued MAIL_QUEUED,
+            users_by_object_id USERS_BY_OBJECT_ID,
+            groups GROUPS,
+            groups_by_object_id GROUPS_BY_OBJECT_ID,
+            group_members GROUP_MEMBERS,
+            groups_of_user GROUPS_OF_USER,
+            apps_by_resource_id APPS_BY_RESOURCE_ID,
+            requests_by_arm_name REQUESTS_BY_ARM_NAME
         )
     };
 }

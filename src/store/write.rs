@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 
 use super::codec::{decode, decode_json, encode};
 use super::error::Result;
-use super::read::ms;
+use super::read::{arm_key, ms};
+use super::schema5;
 use super::tables::{Records, Tables, Write};
 use crate::domain::*;
 
@@ -15,7 +16,9 @@ use crate::domain::*;
 /// 3: records in a compact binary encoding instead of JSON; applications by tenant.
 /// 4: notifications kept as (recipient, audit id) alone, worded from the audit record when read.
 /// 5: the warnings still to give that approved access ends soon.
-pub const SCHEMA_VERSION: u32 = 5;
+/// 6: object ids, resource ids, groups, approver groups, several approvals, extensions, ARM names
+/// and tags.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Where schemas 1 to 3 kept notifications whole (JSON, then the compact encoding).
 const OLD_NOTIFICATIONS: Records<(&str, u64)> = TableDefinition::new("notifications");
@@ -32,6 +35,15 @@ fn legacy<'a, K: redb::Key + 'static, T: DeserializeOwned>(
     range: impl Iterator<Item = Entry<'a, K>>,
 ) -> Result<Vec<T>> {
     range.take(BATCH).map(|entry| decode_json(table, entry?.1.value())).collect()
+}
+
+/// The next batch of records as schemas 3 to 5 stored them (the compact encoding), from a range of
+/// their table.
+fn stored<'a, K: redb::Key + 'static, T: DeserializeOwned>(
+    table: &str,
+    range: impl Iterator<Item = Entry<'a, K>>,
+) -> Result<Vec<T>> {
+    range.take(BATCH).map(|entry| decode(table, &"a record being migrated", entry?.1.value())).collect()
 }
 
 /// Names after the cursor, for tables keyed by name.
@@ -62,38 +74,53 @@ impl Tables<Write<'_>> {
                 |r: &Tenant| r.id.clone(),
                 Self::put_tenant,
             )?;
-            // The JSON record goes first: `put_user` reads the record it replaces in the compact encoding.
             self.recode(
                 |t, a| legacy("users", t.users.range::<&str>(after_name(a))?),
-                |r: &User| r.upn.clone(),
-                |t, r| {
-                    t.users.remove(r.upn.as_str())?;
-                    t.put_user(r)
-                },
+                |r: &schema5::User| r.upn().to_string(),
+                Self::replace_user,
             )?;
             self.recode(
                 |t, a| legacy("offers", t.offers.range::<&str>(after_name(a))?),
                 |r: &Offer| r.id.clone(),
                 Self::put_offer,
             )?;
-            // The JSON record goes first: `put_app` reads the record it replaces in the compact encoding.
             self.recode(
                 |t, a| legacy("apps", t.apps.range::<&str>(after_name(a))?),
-                |r: &Application| r.name.clone(),
-                |t, r| {
-                    t.apps.remove(r.name.as_str())?;
-                    t.put_app(r)
-                },
+                |r: &schema5::Application| r.name().to_string(),
+                Self::replace_app,
             )?;
             self.recode(
                 |t, a| legacy("requests", t.requests.range(after_id(a))?),
-                |r: &AccessRequest| r.id,
-                |t, r| t.save_request(None, r),
+                |r: &schema5::Request| r.id(),
+                |t, r: &schema5::Request| t.save_request(None, &AccessRequest::from(r.clone())),
             )?;
             self.recode(
                 |t, a| legacy("audit", t.audit.range(after_id(a))?),
                 |r: &AuditRecord| r.id,
                 Self::append_audit,
+            )?;
+        }
+        if (3..6).contains(&from) {
+            self.recode(
+                |t, a| stored("users", t.users.range::<&str>(after_name(a))?),
+                |r: &schema5::User| r.upn().to_string(),
+                Self::replace_user,
+            )?;
+            self.recode(
+                |t, a| stored("apps", t.apps.range::<&str>(after_name(a))?),
+                |r: &schema5::Application| r.name().to_string(),
+                Self::replace_app,
+            )?;
+            // Only the record changes: every index of a request stays as it is, and so do the
+            // warnings already given.
+            self.recode(
+                |t, a| stored("requests", t.requests.range(after_id(a))?),
+                |r: &schema5::Request| r.id(),
+                |t, r: &schema5::Request| {
+                    let request = AccessRequest::from(r.clone());
+                    t.requests.insert(request.id, encode(&request)?.as_slice())?;
+                    Ok(())
+                },
             )?;
         }
         if from < 4 {
@@ -103,6 +130,19 @@ impl Tables<Write<'_>> {
             self.index_warnings()?;
         }
         self.set_schema_version()
+    }
+
+    /// An older schema's user as today's, its old record going first: `put_user` reads the
+    /// record it replaces in today's shape.
+    fn replace_user(&mut self, old: &schema5::User) -> Result<()> {
+        self.users.remove(old.upn())?;
+        self.put_user(&User::from(old.clone()))
+    }
+
+    /// An older schema's application as today's, its old record going first, as for users.
+    fn replace_app(&mut self, old: &schema5::Application) -> Result<()> {
+        self.apps.remove(old.name())?;
+        self.put_app(&Application::from(old.clone()))
     }
 
     /// Schemas 1 to 3 kept each notification whole; its key (recipient, audit id) is all that is
@@ -176,10 +216,12 @@ impl Tables<Write<'_>> {
             if let Some(login) = old.login.filter(|l| user.login.as_ref() != Some(l)) {
                 self.users_by_login.remove(login.as_str())?;
             }
+            self.users_by_object_id.remove(old.object_id.as_str())?;
         }
         if let Some(login) = &user.login {
             self.users_by_login.insert(login.as_str(), user.upn.as_str())?;
         }
+        self.users_by_object_id.insert(user.object_id.as_str(), user.upn.as_str())?;
         Ok(())
     }
 
@@ -200,10 +242,12 @@ impl Tables<Write<'_>> {
             for tenant in [&old.customer_tenant, &old.publisher_tenant] {
                 self.apps_by_tenant.remove((tenant.as_str(), old.name.as_str()))?;
             }
+            self.apps_by_resource_id.remove(old.resource_id.to_lowercase().as_str())?;
         }
         for tenant in [&app.customer_tenant, &app.publisher_tenant] {
             self.apps_by_tenant.insert((tenant.as_str(), app.name.as_str()), ())?;
         }
+        self.apps_by_resource_id.insert(app.resource_id.to_lowercase().as_str(), app.name.as_str())?;
         Ok(())
     }
 
@@ -225,6 +269,10 @@ impl Tables<Write<'_>> {
             None => {
                 self.by_app.insert((new.app.as_str(), new.id), ())?;
                 self.by_requester.insert((new.requester.as_str(), new.app.as_str(), new.id), ())?;
+                // A request's ARM name is given at its making and never changes.
+                if let Some(name) = &new.arm {
+                    self.requests_by_arm_name.insert(arm_key(name).as_str(), new.id)?;
+                }
             }
         }
         self.by_state.insert((new.state.code(), new.id), ())?;

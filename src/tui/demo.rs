@@ -56,6 +56,7 @@ pub async fn add_publishers(engine: &Engine) {
             name: Some(name.into()),
             admin: false,
             login: None,
+            object_id: None,
         };
         // Already there when the demo store was kept and reopened.
         let _ = engine.run(&Actor::Operator("demo".into()), user).await;

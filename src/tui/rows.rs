@@ -423,6 +423,7 @@ mod tests {
             tenant: "contoso".into(),
             admin: true,
             login: None,
+            object_id: String::new(),
         };
         let request = |id: u64, state| AccessRequest {
             id,
@@ -441,6 +442,10 @@ mod tests {
             granted_from: None,
             closed: None,
             started: false,
+            approvals: Vec::new(),
+            extensions: Vec::new(),
+            arm: None,
+            tags: Default::default(),
         };
         let mut grant = request(9, RequestState::Approved);
         grant.granted_from = Some(now);
@@ -466,9 +471,13 @@ mod tests {
                     max_duration: Period::from_hours(8),
                     approvers: vec!["alice@contoso.com".into()],
                     request_timeout: Period::from_hours(24),
+                    approvals_required: 1,
+                    approver_groups: Vec::new(),
+                    max_extensions: 0,
                 },
                 deployed_by: "alice@contoso.com".into(),
                 deployed_at: now,
+                resource_id: String::new(),
             }],
             requests: pending.iter().map(|&id| request(id, RequestState::Pending)).collect(),
             grants: vec![grant].into(),
@@ -558,6 +567,7 @@ mod tests {
             tenant: "fabrikam".into(),
             admin: false,
             login: None,
+            object_id: String::new(),
         };
         data.me = Some(dave.clone());
         data.users.push(dave);

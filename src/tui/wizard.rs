@@ -252,6 +252,7 @@ pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, RuleError> {
         approvers: if jit { form.get(APPROVERS).map(Field::values).unwrap_or_default() } else { Vec::new() },
         request_timeout: None,
         resource_group: (!group.is_empty()).then_some(group),
+        resource_id: None,
     })
 }
 
@@ -415,7 +416,14 @@ mod tests {
     }
 
     fn user(upn: &str, tenant: &str, name: &str, admin: bool) -> User {
-        User { upn: upn.into(), display_name: name.into(), tenant: tenant.into(), admin, login: None }
+        User {
+            upn: upn.into(),
+            display_name: name.into(),
+            tenant: tenant.into(),
+            admin,
+            login: None,
+            object_id: String::new(),
+        }
     }
 
     fn tenant(id: &str, kind: TenantKind, license: Option<License>) -> Tenant {
@@ -446,9 +454,13 @@ mod tests {
                 max_duration: Period::from_hours(8),
                 approvers: approvers.iter().map(|a| a.to_string()).collect(),
                 request_timeout: Period::from_hours(24),
+                approvals_required: 1,
+                approver_groups: Vec::new(),
+                max_extensions: 0,
             },
             deployed_by: "alice@contoso.com".into(),
             deployed_at: now(),
+            resource_id: String::new(),
         }
     }
 

@@ -43,6 +43,10 @@ pub fn to_decide(justification: &str) -> Notice {
         granted_from: None,
         closed: None,
         started: false,
+        approvals: Vec::new(),
+        extensions: Vec::new(),
+        arm: None,
+        tags: Default::default(),
     };
     Notice {
         kind: NoticeKind::ToDecide,

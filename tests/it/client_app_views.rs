@@ -28,6 +28,7 @@ async fn sample_with_lookalikes() -> Store {
                 name: Some(format!("Lookalike {n}")),
                 admin: false,
                 login: None,
+                object_id: None,
             };
             (Actor::Operator("test".into()), user)
         })

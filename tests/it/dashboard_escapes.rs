@@ -82,6 +82,7 @@ fn world(me_publisher: bool) -> World {
             tenant: customer.clone(),
             admin: true,
             login: None,
+            object_id: String::new(),
         },
         User {
             upn: bob.clone(),
@@ -89,6 +90,7 @@ fn world(me_publisher: bool) -> World {
             tenant: customer.clone(),
             admin: false,
             login: None,
+            object_id: String::new(),
         },
         User {
             upn: eve.clone(),
@@ -96,6 +98,7 @@ fn world(me_publisher: bool) -> World {
             tenant: publisher.clone(),
             admin: true,
             login: None,
+            object_id: String::new(),
         },
     ];
     let offer = evil_c1("offer");
@@ -119,9 +122,13 @@ fn world(me_publisher: bool) -> World {
             max_duration: Period::from_hours(8),
             approvers: vec![alice.clone(), bob.clone()],
             request_timeout: Period::from_hours(24),
+            approvals_required: 1,
+            approver_groups: Vec::new(),
+            max_extensions: 0,
         },
         deployed_by: evil("deployer"),
         deployed_at: now - TimeDelta::days(3),
+        resource_id: String::new(),
     };
     let crm = evil("crm");
     let apps = vec![app(crm.clone(), true), app(evil_c1("legacy"), false)];
@@ -146,6 +153,10 @@ fn world(me_publisher: bool) -> World {
         granted_from: None,
         closed: None,
         started: false,
+        approvals: Vec::new(),
+        extensions: Vec::new(),
+        arm: None,
+        tags: Default::default(),
     };
     let pending = request(7, RequestState::Pending);
     let mut active = request(5, RequestState::Approved);

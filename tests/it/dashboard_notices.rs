@@ -37,6 +37,7 @@ fn app() -> App {
         tenant: "contoso".into(),
         admin: false,
         login: None,
+        object_id: String::new(),
     };
     let note = |id: u64, request: Option<u64>, action: Action, message: &str| Notification {
         id,

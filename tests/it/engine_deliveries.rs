@@ -91,8 +91,14 @@ async fn until(engine: &Engine, done: impl Fn(&[Delivery]) -> bool) -> Vec<Deliv
 async fn one_webhook_delivery(engine: &Engine) {
     let add = AddChannel { tenant: "contoso".into(), kind: webhook("https://chat.contoso.com/h") };
     engine.run(&operator(), add).await.unwrap();
-    let frank =
-        NewUser { upn: FRANK.into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+    let frank = NewUser {
+        upn: FRANK.into(),
+        tenant: "fabrikam".into(),
+        name: None,
+        admin: false,
+        login: None,
+        object_id: None,
+    };
     engine.run(&operator(), frank).await.unwrap();
     engine.run(&user(FRANK), ask("contoso-crm")).await.unwrap();
 }
@@ -255,8 +261,14 @@ async fn a_digest_goes_as_one_parcel_of_the_notices_it_gathered() {
     let change = ContactChange { digest_minutes: Some(Some(30)), ..email(alice) };
     engine.run(&user(alice), SetContact { upn: alice.into(), change }).await.unwrap();
     for upn in [FRANK, "gina@fabrikam.com"] {
-        let input =
-            NewUser { upn: upn.into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+        let input = NewUser {
+            upn: upn.into(),
+            tenant: "fabrikam".into(),
+            name: None,
+            admin: false,
+            login: None,
+            object_id: None,
+        };
         engine.run(&operator(), input).await.unwrap();
         engine.run(&user(upn), ask("contoso-crm")).await.unwrap();
         clock.advance(TimeDelta::minutes(5));
@@ -312,8 +324,14 @@ async fn a_mail_queued_before_its_kind_was_muted_is_still_sent() {
     let alice = "alice@contoso.com";
     let change = ContactChange { digest_minutes: Some(Some(30)), ..email(alice) };
     engine.run(&user(alice), SetContact { upn: alice.into(), change }).await.unwrap();
-    let frank =
-        NewUser { upn: FRANK.into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+    let frank = NewUser {
+        upn: FRANK.into(),
+        tenant: "fabrikam".into(),
+        name: None,
+        admin: false,
+        login: None,
+        object_id: None,
+    };
     engine.run(&operator(), frank).await.unwrap();
     engine.run(&user(FRANK), ask("contoso-crm")).await.unwrap();
     let mute = ContactChange {
@@ -350,8 +368,14 @@ async fn let_it_look(engine: &Engine) {
 /// A request by each of `upns` (new Fabrikam users) for contoso-crm.
 async fn requests_by(engine: &Engine, upns: &[&str]) {
     for upn in upns {
-        let input =
-            NewUser { upn: (*upn).into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+        let input = NewUser {
+            upn: (*upn).into(),
+            tenant: "fabrikam".into(),
+            name: None,
+            admin: false,
+            login: None,
+            object_id: None,
+        };
         engine.run(&operator(), input).await.unwrap();
         engine.run(&user(upn), ask("contoso-crm")).await.unwrap();
     }

@@ -52,7 +52,14 @@ async fn world() -> (tempfile::TempDir, Arc<ManualClock>, Engine) {
     for (upn, tenant, admin) in
         [(ADMIN, "contoso", true), (ALICE, "contoso", false), (PAT, "fabrikam", false)]
     {
-        let new = NewUser { upn: upn.into(), tenant: tenant.into(), name: None, admin, login: None };
+        let new = NewUser {
+            upn: upn.into(),
+            tenant: tenant.into(),
+            name: None,
+            admin,
+            login: None,
+            object_id: None,
+        };
         e.run(&operator, new).await.unwrap();
     }
     let offer = NewOffer {
@@ -149,7 +156,14 @@ async fn only_the_requesters_own_open_requests_take_their_places() {
     let (_dir, _clock, e) = world().await;
     let operator = Actor::Operator("tester".into());
     let quinn = "quinn@fabrikam.com";
-    let new = NewUser { upn: quinn.into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+    let new = NewUser {
+        upn: quinn.into(),
+        tenant: "fabrikam".into(),
+        name: None,
+        admin: false,
+        login: None,
+        object_id: None,
+    };
     e.run(&operator, new).await.unwrap();
     // Someone else's pending request and grant, on both applications, count for them alone.
     e.run(&user(quinn), ask(MANUAL, 1)).await.unwrap();
@@ -188,8 +202,14 @@ async fn an_open_grant_holds_its_place_after_the_hour_the_rate_counts() {
 async fn each_requester_has_limits_of_their_own() {
     let (_dir, _clock, e) = world().await;
     let operator = Actor::Operator("tester".into());
-    let other =
-        NewUser { upn: PAUL.into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+    let other = NewUser {
+        upn: PAUL.into(),
+        tenant: "fabrikam".into(),
+        name: None,
+        admin: false,
+        login: None,
+        object_id: None,
+    };
     e.run(&operator, other).await.unwrap();
     e.set_limits(Limits { requests_per_hour: 1, live_grants: 1 });
     e.run(&user(PAT), ask(AUTO, 1)).await.unwrap();

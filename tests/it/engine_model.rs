@@ -272,6 +272,7 @@ async fn directory(engine: &Engine) {
                 name: None,
                 admin: ADMINS.contains(&i),
                 login: None,
+                object_id: None,
             };
             (op.clone(), user)
         })

@@ -110,7 +110,14 @@ async fn world() -> World {
         (PAUL, "fabrikam", false),
         (PEG, "fabrikam", false),
     ] {
-        let new = NewUser { upn: upn.into(), tenant: tenant.into(), name: None, admin, login: None };
+        let new = NewUser {
+            upn: upn.into(),
+            tenant: tenant.into(),
+            name: None,
+            admin,
+            login: None,
+            object_id: None,
+        };
         engine.run(&op, new).await.unwrap();
     }
     let offer = NewOffer { id: "vault".into(), name: "Vault".into(), jit_available: true, roles: vec![] };

@@ -71,8 +71,14 @@ pub(crate) async fn channels(engine: &Engine) -> (u64, u64, u64) {
     for upn in ["alice@contoso.com", "bob@contoso.com"] {
         engine.run(&user(upn), SetContact { upn: upn.into(), change: email(upn) }).await.unwrap();
     }
-    let frank =
-        NewUser { upn: FRANK.into(), tenant: "fabrikam".into(), name: None, admin: false, login: None };
+    let frank = NewUser {
+        upn: FRANK.into(),
+        tenant: "fabrikam".into(),
+        name: None,
+        admin: false,
+        login: None,
+        object_id: None,
+    };
     engine.run(&operator(), frank).await.unwrap();
     (mail, contoso.unwrap().id, fabrikam.unwrap().id)
 }

@@ -133,7 +133,14 @@ async fn world() -> World {
     ] {
         e.run(
             &operator(),
-            NewUser { upn: upn.into(), tenant: tenant.into(), name: None, admin, login: None },
+            NewUser {
+                upn: upn.into(),
+                tenant: tenant.into(),
+                name: None,
+                admin,
+                login: None,
+                object_id: None,
+            },
         )
         .await
         .unwrap();

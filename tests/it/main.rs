@@ -20,6 +20,7 @@ mod cli_fuzz;
 mod cli_identity;
 mod cli_lists;
 mod cli_manual;
+mod cli_object_ids;
 mod cli_store;
 mod cli_times;
 mod cli_workflow;

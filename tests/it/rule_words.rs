@@ -35,6 +35,7 @@ async fn refusals() -> Vec<RuleError> {
         max_duration: None,
         approvers: Vec::new(),
         request_timeout: None,
+        resource_id: None,
     };
     let refused = |outcome: jitdesk::Result<_>| match outcome {
         Err(jitdesk::Error::Rule(rule)) => rule,

@@ -65,9 +65,12 @@ async fn world() -> World {
         (OTHERS[1], false),
     ] {
         let tenant = upn.split(['@', '.']).nth(1).unwrap().to_string();
-        e.run(&operator(), NewUser { upn: upn.into(), tenant, name: None, admin, login: None })
-            .await
-            .unwrap();
+        e.run(
+            &operator(),
+            NewUser { upn: upn.into(), tenant, name: None, admin, login: None, object_id: None },
+        )
+        .await
+        .unwrap();
     }
     let offer = NewOffer { id: "vault".into(), name: "Vault".into(), jit_available: true, roles: Vec::new() };
     e.run(&user(PUBLISHER), offer).await.unwrap();

@@ -9,7 +9,7 @@
 //! sees each write whole or not at all; a failed write keeps nothing; after a failure the store
 //! opens again with its last commit, and a store let go of answers why; a copy opens as a store of
 //! its own with the snapshot it was taken from; upkeep counts what is held; a grant is owed one
-//! warning that its access ends soon.
+//! warning that its access ends soon; object ids, resource ids and ARM names find their records.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, TimeZone, Utc};
 
 use jitdesk::domain::*;
-use jitdesk::domain::{delivery, identity};
+use jitdesk::domain::{arm_ids, delivery, identity};
 use jitdesk::engine::maintenance::StoreInfo;
 use jitdesk::engine::storage::{Reads, Storage, Writes};
 use jitdesk::engine::{OpenMode, RequestFilter, StoreError};
@@ -60,6 +60,7 @@ fn user(upn: &str, tenant: &str, login: Option<&str>) -> User {
         tenant: tenant.into(),
         admin: false,
         login: login.map(str::to_string),
+        object_id: arm_ids::user_guid(upn),
     }
 }
 
@@ -87,9 +88,13 @@ fn app(name: &str) -> Application {
             max_duration: JitPolicy::DEFAULT_MAX_DURATION,
             approvers: vec!["a@cust".into()],
             request_timeout: JitPolicy::DEFAULT_REQUEST_TIMEOUT,
+            approvals_required: 1,
+            approver_groups: Vec::new(),
+            max_extensions: 0,
         },
         deployed_by: "c@cust".into(),
         deployed_at: at(0),
+        resource_id: arm_ids::application_id("cust", name),
     }
 }
 
@@ -111,6 +116,10 @@ fn pending(id: u64, app: &str, requester: &str, created: i64) -> AccessRequest {
         granted_from: None,
         closed: None,
         started: false,
+        approvals: Vec::new(),
+        extensions: Vec::new(),
+        arm: None,
+        tags: Default::default(),
     }
 }
 
@@ -1172,4 +1181,49 @@ fn outbox_records_stay_indexed(open: Open) {
 #[test]
 fn redb_keeps_outbox_records_indexed() {
     outbox_records_stay_indexed(redb);
+}
+
+/// ARM's names find their records whatever the case of their letters, and follow a record that
+/// changes its id: the old id finds nothing.
+fn arm_names_find_their_records(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    let name = ArmName { subscription: "Sub-1".into(), resource_group: "RG".into(), name: "Jit-A".into() };
+    write(&s, |t| {
+        directory(t)?;
+        t.put_app(&app("app1"))?;
+        t.save_request(None, &AccessRequest { arm: Some(name.clone()), ..pending(1, "app1", "q@pub", 0) })?;
+        t.save_request(None, &pending(2, "app1", "r@pub", 0))
+    });
+    let shouted = ArmName {
+        subscription: name.subscription.to_uppercase(),
+        resource_group: name.resource_group.to_lowercase(),
+        name: name.name.to_uppercase(),
+    };
+    assert_eq!(read(&s, |t| t.request_by_arm_name(&shouted)).map(|r| r.id), Some(1));
+    let other = ArmName { name: "jit-b".into(), ..name.clone() };
+    assert_eq!(read(&s, |t| t.request_by_arm_name(&other)), None);
+
+    let id = arm_ids::application_id("cust", "app1");
+    assert_eq!(read(&s, |t| t.app_by_resource_id(&id.to_uppercase())).map(|a| a.name), Some("app1".into()));
+    let moved_id = "/subscriptions/s2/resourceGroups/rg/providers/Microsoft.Solutions/applications/app1";
+    write(&s, |t| t.put_app(&Application { resource_id: moved_id.into(), ..app("app1") }));
+    assert_eq!(read(&s, |t| t.app_by_resource_id(&id)), None, "the old id is let go");
+    assert_eq!(read(&s, |t| t.app_by_resource_id(moved_id)).map(|a| a.name), Some("app1".into()));
+
+    let q = arm_ids::user_guid("q@pub");
+    assert_eq!(read(&s, |t| t.user_by_object_id(&q)).map(|u| u.upn), Some("q@pub".into()));
+    let given = "2a5c8b04-7e1f-4b6d-9c3e-0f8a1d2b3c4e";
+    write(&s, |t| t.put_user(&User { object_id: given.into(), ..user("q@pub", "pub", None) }));
+    assert_eq!(read(&s, |t| t.user_by_object_id(&q)), None, "the old id is let go");
+    assert_eq!(read(&s, |t| t.user_by_object_id(given)).map(|u| u.upn), Some("q@pub".into()));
+
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(read(&s, |t| t.request_by_arm_name(&name)).map(|r| r.id), Some(1), "kept on reopening");
+}
+
+#[test]
+fn redb_finds_records_by_their_arm_names() {
+    arm_names_find_their_records(redb);
 }

@@ -91,7 +91,8 @@ async fn shows_what_it_showed(path: &Path) {
     let audit = engine.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items;
     assert_eq!(serde_json::to_value(&audit).unwrap(), fixture("schema2.audit"), "audit --json");
     let users = engine.search_users("", Paging::first(1000)).await.unwrap().items;
-    assert_eq!(serde_json::to_value(&users).unwrap(), fixture("schema2.users"), "user search --json \"\"");
+    let users = without(&serde_json::to_value(&users).unwrap(), None, "objectId", made_object_id);
+    assert_eq!(users, fixture("schema2.users"), "user search --json \"\"");
 
     // The indexes the migration built answer scoped questions: a customer's pending requests
     // (by state and application) and the audit of the applications they see.
@@ -156,7 +157,7 @@ fn the_cli_shows_an_old_store_as_the_release_that_wrote_it_did() {
     let dir = tempfile::tempdir().unwrap();
     let path = schema_2_copy(&dir);
     let users = jitdesk(&path, &["user", "search", "--json", ""]);
-    assert_eq!(json_of(&users), fixture("schema2.users"));
+    assert_eq!(without(&json_of(&users), None, "objectId", made_object_id), fixture("schema2.users"));
     assert_eq!(schema_of(&path), SCHEMA_VERSION, "the first command migrated it");
 
     let audit = json_of(&jitdesk(&path, &["audit", "--json", "--limit", "1000"]));
@@ -233,7 +234,7 @@ fn a_migration_that_fails_midway_leaves_the_old_store_as_it_was() {
         txn.commit().unwrap();
     }
     let users = jitdesk(&path, &["user", "search", "--json", ""]);
-    assert_eq!(json_of(&users), fixture("schema2.users"));
+    assert_eq!(without(&json_of(&users), None, "objectId", made_object_id), fixture("schema2.users"));
     assert_eq!(schema_of(&path), SCHEMA_VERSION);
     assert_ne!(first_request(&path).first(), Some(&b'{'), "records are stored compactly now");
 }
@@ -462,16 +463,16 @@ async fn a_store_from_before_the_outbox_gets_its_tables_and_keeps_its_channels()
     engine.close().await.unwrap();
 }
 
-/// A schema-4 store (before the warnings that access ends soon were kept): made from the sample
-/// by taking the warnings' table away. Opened after a running grant's warning time, it warns that
+/// A schema-4 store (before the warnings that access ends soon were kept): made from the
+/// schema-5 fixture by taking the warnings' table away. Opened after a running grant's warning time, it warns that
 /// grant's requester once, late, and a second open warns nobody again.
 #[tokio::test]
 async fn a_schema_4_store_warns_its_running_grants_once() {
     use jitdesk::domain::Action;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.redb");
-    let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 9, 0, 0).unwrap();
-    jitdesk::sample::create_at(&path, 0, now).await.unwrap();
+    let path = schema_5_copy(&dir);
+    let now: DateTime<Utc> =
+        fixture("schema5.audit")[0]["at"].as_str().and_then(|t| t.parse().ok()).expect("a time");
     {
         let db = redb::Database::open(&path).unwrap();
         let txn = db.begin_write().unwrap();
@@ -479,13 +480,14 @@ async fn a_schema_4_store_warns_its_running_grants_once() {
         txn.open_table(META).unwrap().insert("schema_version", 4).unwrap();
         txn.commit().unwrap();
     }
-    let later = now + chrono::TimeDelta::minutes(55);
     let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.unwrap();
     let grants = engine.grants(&Viewer::Operator, Paging::first(1000)).await.unwrap().items;
     engine.close().await.unwrap();
+    // A minute past the first warning still to come: its grant runs until ENDING_SOON after it.
+    let first = grants.iter().filter_map(|g| g.ending_warning()).filter(|w| now < *w).min();
+    let later = first.expect("the sample has a warning to come") + chrono::TimeDelta::minutes(1);
     let ending: Vec<_> =
         grants.iter().filter(|g| g.ending_warning().is_some_and(|w| now < w && w <= later)).collect();
-    assert!(!ending.is_empty(), "the sample has access whose warning comes within the hour");
     for _ in 0..2 {
         let engine =
             Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(later))).await.unwrap();
@@ -503,4 +505,87 @@ async fn a_schema_4_store_warns_its_running_grants_once() {
         engine.close().await.unwrap();
         assert_eq!(schema_of(&path), SCHEMA_VERSION);
     }
+}
+
+/// A private copy of the schema-5 fixture: the sample as the release before object ids, groups,
+/// several approvals and extensions wrote it, its `request list`, `user search`, `app list` and
+/// `audit` (all `--json`) saved beside it.
+fn schema_5_copy(dir: &TempDir) -> PathBuf {
+    let path = dir.path().join("five.redb");
+    std::fs::copy(format!("{FIXTURES}/schema5.redb"), &path).expect("copy the fixture");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("make it private");
+    path
+}
+
+/// The object id a migration gives a user of an older schema: the one made from their UPN.
+fn made_object_id(user: &Value) -> Value {
+    Value::from(jitdesk::domain::arm_ids::user_guid(user["upn"].as_str().expect("a UPN")))
+}
+
+/// The keys of an index table, raw, to compare before and after a migration.
+fn index_keys(path: &Path, name: &str) -> Vec<(i64, u64)> {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let table = txn.open_table(TableDefinition::<(i64, u64), ()>::new(name)).unwrap();
+    table.iter().unwrap().map(|e| e.unwrap().0.value()).collect()
+}
+
+/// `list` without the field `name` of each item (or of the object `within` it), after checking
+/// it against what `expected` makes of the item.
+fn without(list: &Value, within: Option<&str>, name: &str, expected: impl Fn(&Value) -> Value) -> Value {
+    let mut list = list.clone();
+    for item in list.as_array_mut().expect("a list") {
+        let wanted = expected(item);
+        let holder = match within {
+            Some(inner) => &mut item[inner],
+            None => item,
+        };
+        let found = holder.as_object_mut().expect("an object").remove(name);
+        assert_eq!(found, Some(wanted), "{name}");
+    }
+    list
+}
+
+#[tokio::test]
+async fn a_schema_5_store_shows_the_same_and_gets_the_ids_made_from_its_names() {
+    use jitdesk::domain::arm_ids;
+    let dir = tempfile::tempdir().unwrap();
+    let path = schema_5_copy(&dir);
+    assert_eq!(schema_of(&path), 5);
+    let (deadlines, warnings) = (index_keys(&path, "deadlines"), index_keys(&path, "ending_warnings"));
+    let made = fixture("schema5.audit")[0]["at"].as_str().and_then(|t| t.parse().ok()).expect("a time");
+    let engine = Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(made))).await.unwrap();
+    let all = RequestFilter { limit: Some(1000), ..Default::default() };
+    let requests = engine.requests(&Viewer::Operator, all).await.unwrap().items;
+    let requests: Vec<_> = requests.iter().map(jitdesk::json::Request::new).collect();
+    assert_eq!(serde_json::to_value(&requests).unwrap(), fixture("schema5.requests"), "request list");
+    let audit = engine.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items;
+    assert_eq!(serde_json::to_value(&audit).unwrap(), fixture("schema5.audit"), "audit");
+    engine.close().await.unwrap();
+    assert_eq!(schema_of(&path), SCHEMA_VERSION);
+    assert_eq!(index_keys(&path, "deadlines"), deadlines, "every deadline stays");
+    assert_eq!(index_keys(&path, "ending_warnings"), warnings, "warnings given stay given");
+
+    let users = json_of(&jitdesk(&path, &["user", "search", "--json", "--limit", "1000", ""]));
+    assert_eq!(without(&users, None, "objectId", made_object_id), fixture("schema5.users"));
+    let apps = json_of(&jitdesk(&path, &["app", "list", "--json", "--limit", "1000"]));
+    let id = |a: &Value| {
+        let (tenant, name) = (a["customerTenant"].as_str().unwrap(), a["name"].as_str().unwrap());
+        Value::from(arm_ids::application_id(tenant, name))
+    };
+    let apps = without(&apps, None, "resourceId", id);
+    let apps = without(&apps, Some("jitAccessPolicy"), "approvalsRequired", |_| Value::from(1));
+    let apps = without(&apps, Some("jitAccessPolicy"), "maxExtensions", |_| Value::from(0));
+    assert_eq!(apps, fixture("schema5.apps"));
+
+    // The made ids find what they were made for.
+    let storage = jitdesk::store::open(&path, OpenMode::Existing).unwrap();
+    let (alice, crm) = storage
+        .query(|t| {
+            let alice = t.user_by_object_id(&arm_ids::user_guid("alice@contoso.com"))?.map(|u| u.upn);
+            let id = arm_ids::application_id("contoso", "contoso-crm").to_uppercase();
+            Ok((alice, t.app_by_resource_id(&id)?.map(|a| a.name)))
+        })
+        .unwrap();
+    assert_eq!((alice.as_deref(), crm.as_deref()), (Some("alice@contoso.com"), Some("contoso-crm")));
 }
