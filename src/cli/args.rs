@@ -675,6 +675,9 @@ pub enum RequestCmd {
         /// Only your own requests
         #[arg(long)]
         mine: bool,
+        /// Only requests created in this window
+        #[command(flatten)]
+        window: WindowArgs,
         #[command(flatten)]
         page: PageArgs,
         /// Print JSON, with ARM's field names

@@ -755,17 +755,11 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, times: &Times) 
             let request = backend.run(&backend.actor(cli.as_user.as_deref()).await?, input).await?;
             ok(format!("{}\n", request.id))
         }
-        RequestCmd::List { state, app, mine, page, json } => {
+        RequestCmd::List { state, app, mine, window, page, json } => {
             let requester = if *mine { Some(backend.need_user(cli.as_user.as_deref()).await?) } else { None };
             let Paging { limit, after } = paging(page)?;
-            let filter = RequestFilter {
-                state: *state,
-                app: app.clone(),
-                requester,
-                limit,
-                after,
-                ..RequestFilter::default()
-            };
+            let created = Window::new(window.since, window.until)?;
+            let filter = RequestFilter { state: *state, app: app.clone(), requester, created, limit, after };
             let page = backend.requests(&viewer(backend, cli).await?, filter).await?;
             more(&page, *json);
             ok(if *json {

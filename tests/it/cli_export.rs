@@ -83,9 +83,13 @@ fn a_window_holds_the_record_at_its_start_and_not_the_one_at_its_end() {
         .map(|r| r["id"].as_u64().unwrap())
         .collect();
     assert!(!expected.is_empty());
-    let out =
-        store.ok(&["export", "requests", "--since", &since.to_rfc3339(), "--until", &until.to_rfc3339()]);
+    let (rs, ru) = (since.to_rfc3339(), until.to_rfc3339());
+    let out = store.ok(&["export", "requests", "--since", &rs, "--until", &ru]);
     assert_eq!(ids(&lines(&out)), expected);
+    let listed: Vec<Value> =
+        serde_json::from_str(&store.ok(&["request", "list", "--json", "--since", &rs, "--until", &ru]))
+            .unwrap();
+    assert_eq!(ids(&listed), expected, "request list --since/--until lists the same window");
 
     // A date is its midnight in UTC; an empty window exports nothing; a reversed one is refused.
     let day = since.format("%Y-%m-%d").to_string();
@@ -208,8 +212,29 @@ fn a_service_streams_the_same_bytes_the_store_gives() {
             [(String::new(), store.ok(args)), (ALICE_SAMPLE.to_string(), store.ok_as(ALICE_SAMPLE, args))]
         })
         .collect();
-    let audit_window =
-        store.ok(&["audit", "--json", "--since", "2000-01-01", "--until", &until, "--limit", "5"]);
+    // The lists' windows too, through the service's list routes: narrower than the history.
+    let log = audit_log(&store, Some(ALICE_SAMPLE));
+    let (since, middle) =
+        (at(&log[log.len() * 3 / 4], "at").to_rfc3339(), at(&log[log.len() / 2], "at").to_rfc3339());
+    let windows: [&[&str]; 3] = [
+        &["audit", "--json", "--since", &since, "--until", &middle],
+        &["request", "list", "--json", "--since", &since, "--until", &middle],
+        &[
+            "export",
+            "audit",
+            "--since",
+            &since,
+            "--until",
+            &middle,
+            "--app",
+            "contoso-crm",
+            "--format",
+            "csv",
+        ],
+    ];
+    let listed: Vec<String> = windows.iter().map(|args| store.ok_as(ALICE_SAMPLE, args)).collect();
+    let narrowed: Vec<Value> = serde_json::from_str(&listed[0]).unwrap();
+    assert!(!narrowed.is_empty() && narrowed.len() < log.len(), "a window narrower than the log");
 
     let service = Serve::on(&store.path);
     let served: Vec<(String, String)> = exports
@@ -219,10 +244,7 @@ fn a_service_streams_the_same_bytes_the_store_gives() {
         })
         .collect();
     assert_eq!(served, local);
-    assert_eq!(
-        store.ok(&["audit", "--json", "--since", "2000-01-01", "--until", &until, "--limit", "5"]),
-        audit_window
-    );
+    assert_eq!(windows.iter().map(|args| store.ok_as(ALICE_SAMPLE, args)).collect::<Vec<_>>(), listed);
 
     // The route itself: chunked, in its media type; refusals before the first byte as errors.
     let answer = service.call("GET", "/v1/export/audit?format=csv", &[], "");
