@@ -7,7 +7,8 @@
 //!    interleaved sample by sample so that disk noise hits both alike.
 //! 2. `access check`, `request list --state Pending` and a customer's `request list` (a user who sees
 //!    few of the store's applications) as whole processes on a store made by
-//!    `init --sample --scale 100000`, vs `jitdesk --version`, interleaved round by round.
+//!    `init --sample --scale 100000`, vs `jitdesk --version`, interleaved round by round; and, for
+//!    information, one export of its whole audit log as CSV.
 //! 3. 10,000 grants ending at the same instant, expired by one `sync` under a manual clock.
 //! 4. Expiry lateness under the system clock: end time to the `AccessExpired` event.
 
@@ -511,6 +512,19 @@ fn cli_on_scale_store(dir: &Path, table: &mut Table) {
             target,
         });
     }
+
+    // The whole audit log as CSV, once: a page of 1000 records at a time, so only the time grows.
+    let (took, code) = timed(&["--store", s, "export", "audit", "--format", "csv"]);
+    assert_eq!(code, 0, "export audit failed");
+    table.add(Row {
+        figure: "[2] export audit --format csv (whole 100k store)",
+        median: took,
+        p99: None,
+        baseline: None,
+        compared: took,
+        limit: None,
+        target: "(information)",
+    });
 }
 
 // ---------------------------------------------------------------------------------------------------
