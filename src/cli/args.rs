@@ -557,6 +557,10 @@ pub struct PolicyArgs {
     /// How long a request waits for a decision before it times out
     #[arg(long, value_name = "DUR", value_parser = parse_span)]
     pub request_timeout: Option<Period>,
+    /// How many extensions a grant may have beyond the maximum duration [default at deployment: 0,
+    /// extensions only within the maximum]
+    #[arg(long, value_name = "N")]
+    pub max_extensions: Option<u32>,
 }
 
 #[derive(Subcommand, Debug)]

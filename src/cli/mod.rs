@@ -162,6 +162,7 @@ fn flags(input: Input) -> &'static str {
         Input::MaxDuration => "--max-duration",
         Input::Approvers => "--approver",
         Input::RequestTimeout => "--request-timeout",
+        Input::MaxExtensions => "--max-extensions",
         Input::Roles => "--role",
         Input::Email => "--email",
         Input::Sender => "--from",
@@ -678,6 +679,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                 request_timeout: policy.request_timeout,
                 resource_group: resource_group.clone(),
                 resource_id: resource_id.clone(),
+                max_extensions: policy.max_extensions,
             };
             let app = backend.run(&backend.actor(cli.as_user.as_deref()).await?, input).await?;
             ok(format!("deployed {}: {}\n", app.name, rules::describe_policy(&app.policy)))
@@ -690,6 +692,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                 add_approvers: add_approvers.clone(),
                 remove_approvers: remove_approvers.clone(),
                 request_timeout: policy.request_timeout,
+                max_extensions: policy.max_extensions,
             };
             let app = backend
                 .run(&backend.actor(cli.as_user.as_deref()).await?, SetPolicy { app: name.clone(), change })

@@ -66,7 +66,7 @@ fn unrequested(record: &AuditRecord) -> String {
 fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
     let whole = || format!("{after} (was {before})");
     let (Some(was), Some(is)) = (settings(before), settings(after)) else { return whole() };
-    let mut out: Vec<String> = ["mode", "max", "timeout"]
+    let mut out: Vec<String> = ["mode", "max", "timeout", "extensions"]
         .into_iter()
         .enumerate()
         .filter(|&(i, _)| was[i] != is[i])
@@ -75,7 +75,7 @@ fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
     let approvers = |list: &'a str| -> Vec<&'a str> {
         if list == "none" { Vec::new() } else { list.split(", ").collect() }
     };
-    let (old, new) = (approvers(was[3]), approvers(is[3]));
+    let (old, new) = (approvers(was[4]), approvers(is[4]));
     let added: Vec<&str> = new.iter().copied().filter(|a| !old.contains(a)).collect();
     let removed: Vec<&str> = old.iter().copied().filter(|a| !new.contains(a)).collect();
     if !added.is_empty() {
@@ -88,15 +88,21 @@ fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
 }
 
 /// The settings a `rules::describe_policy` summary names, without their labels: mode, maximum
-/// duration, request timeout and approvers (a list, or `none`). None for a summary of another
-/// shape (JIT off, which never changes).
-fn settings(summary: &str) -> Option<[&str; 4]> {
+/// duration, request timeout, extensions beyond the maximum (`0` when it names none) and
+/// approvers (a list, or `none`). None for a summary of another shape (JIT off, which never
+/// changes).
+fn settings(summary: &str) -> Option<[&str; 5]> {
     let mut parts = summary.splitn(4, ", ");
     let mode = parts.next()?;
     let max = parts.next()?.strip_prefix("max ")?;
     let timeout = parts.next()?.strip_prefix("timeout ")?;
-    let approvers = parts.next()?.strip_prefix("approvers: ")?;
-    Some([mode, max, timeout, approvers])
+    let rest = parts.next()?;
+    let (extensions, rest) = match rest.strip_prefix("extensions ") {
+        Some(named) => named.split_once(", ")?,
+        None => ("0", rest),
+    };
+    let approvers = rest.strip_prefix("approvers: ")?;
+    Some([mode, max, timeout, extensions, approvers])
 }
 
 /// One sentence saying what happened: to approvers of a new or withdrawn request, to the
@@ -289,8 +295,30 @@ mod tests {
     fn every_summary_describe_policy_writes_is_read_back_setting_by_setting() {
         let summary = policy(ApprovalMode::AutoApprove, 3, &["a@x.com", "b@x.com"]);
         let timeout = Period::from_hours(24).iso();
-        assert_eq!(settings(&summary), Some(["AutoApprove", "PT3H", timeout.as_str(), "a@x.com, b@x.com"]));
-        assert_eq!(settings(&policy(ApprovalMode::ManualApprove, 1, &[])).map(|s| s[3]), Some("none"));
+        assert_eq!(
+            settings(&summary),
+            Some(["AutoApprove", "PT3H", timeout.as_str(), "0", "a@x.com, b@x.com"])
+        );
+        assert_eq!(settings(&policy(ApprovalMode::ManualApprove, 1, &[])).map(|s| s[4]), Some("none"));
+    }
+
+    #[test]
+    fn a_change_of_the_extensions_allowed_beyond_the_maximum_is_told() {
+        let with = |n: u32| {
+            describe_policy(&JitPolicy {
+                max_extensions: n,
+                enabled: true,
+                mode: ApprovalMode::AutoApprove,
+                max_duration: Period::from_hours(8),
+                approvers: vec!["a@x.com".into()],
+                request_timeout: Period::from_hours(24),
+                approvals_required: 1,
+                approver_groups: Vec::new(),
+            })
+        };
+        assert_eq!(settings(&with(2)).map(|s| (s[3], s[4])), Some(("2", "a@x.com")));
+        let n = Notification::of("a@x.com", &policy_record(with(0), with(2)), None);
+        assert_eq!(n.message, "JIT settings of crm changed by admin@x.com: extensions 2 (was 0)");
     }
 
     #[test]
