@@ -3,7 +3,11 @@
 //! a change to one) when it is read. The store keeps no second copy of what the audit log holds,
 //! and every door words a change the same way.
 
-use super::model::{AccessRequest, Action, AuditRecord, JitPolicy, Notification, SYSTEM};
+use super::extension;
+use super::model::{
+    AccessRequest, Action, AuditRecord, Extension, ExtensionState, JitPolicy, Notification, SYSTEM, Verdict,
+};
+use super::period::Period;
 use super::rules::AUTO_APPROVAL_REASON;
 use super::time_style::TimeStyle;
 
@@ -114,8 +118,7 @@ fn message(record: &AuditRecord, r: &AccessRequest) -> String {
         record.reason.as_ref().map(|reason| format!(" by {}: {reason}", record.actor)).unwrap_or_default();
     match record.action {
         Action::RequestCreated => {
-            let auto =
-                r.decision.as_ref().is_some_and(|v| v.by == SYSTEM && v.reason == AUTO_APPROVAL_REASON);
+            let auto = is_auto(r.decision.as_ref());
             format!(
                 "{} asks for {} on {} for {}{}",
                 r.requester,
@@ -130,14 +133,37 @@ fn message(record: &AuditRecord, r: &AccessRequest) -> String {
         Action::RequestDenied => format!("request {} on {} denied{by_reason}", r.id, r.app),
         Action::RequestTimedOut => format!("request {} on {} timed out with no decision", r.id, r.app),
         Action::AccessStarted => {
-            format!("your access to {} (request {}) is active until {}", r.app, r.id, planned_end(r))
+            format!("your access to {} (request {}) is active until {}", r.app, r.id, planned_end(r, record))
         }
         Action::AccessEndingSoon => {
-            format!("your access to {} (request {}) ends at {}", r.app, r.id, planned_end(r))
+            format!("your access to {} (request {}) ends at {}", r.app, r.id, planned_end(r, record))
         }
         Action::AccessExpired => format!("your access to {} (request {}) has ended", r.app, r.id),
         Action::AccessRevoked => {
             format!("your access to {} (request {}) was revoked{by_reason}", r.app, r.id)
+        }
+        Action::ExtensionAsked => match extension_of(record, r) {
+            Some((_, e)) => format!(
+                "{} asks for {} more on request {} on {}: {}{}",
+                r.requester,
+                e.by,
+                r.id,
+                r.app,
+                e.asked.reason,
+                if is_auto(e.decision.as_ref()) { " (approved automatically)" } else { "" }
+            ),
+            None => format!("{} asks for more time on request {} on {}", r.requester, r.id, r.app),
+        },
+        Action::ExtensionApproved => {
+            let until = extension_of(record, r)
+                .map(|(i, _)| format!("; access now until {}", end_after(r, i)))
+                .unwrap_or_default();
+            format!("extension of request {} on {} approved{by_reason}{until}", r.id, r.app)
+        }
+        Action::ExtensionDenied => format!("extension of request {} on {} denied{by_reason}", r.id, r.app),
+        Action::ExtensionLapsed => {
+            let why = record.reason.as_ref().map(|reason| format!(": {reason}")).unwrap_or_default();
+            format!("extension of request {} on {} lapsed{why}", r.id, r.app)
         }
         Action::DeliveryFailed => {
             format!(
@@ -156,10 +182,38 @@ fn failure(record: &AuditRecord) -> &str {
     record.reason.as_deref().unwrap_or("one of your tenant's channels")
 }
 
-/// When a grant's access is planned to end, in UTC with its zone: access revoked later still
-/// started, and was warned of its end, with this end in view.
-fn planned_end(r: &AccessRequest) -> String {
-    r.granted_from.map(|from| TimeStyle::utc().full(from + r.duration.to_delta())).unwrap_or_default()
+/// Whether a verdict is the system's approval in automatic mode.
+fn is_auto(verdict: Option<&Verdict>) -> bool {
+    verdict.is_some_and(|v| v.by == SYSTEM && v.reason == AUTO_APPROVAL_REASON)
+}
+
+/// The extension an extension's audit record names (`extension::described_index`), with its place.
+fn extension_of<'r>(record: &AuditRecord, r: &'r AccessRequest) -> Option<(usize, &'r Extension)> {
+    let index = extension::described_index(record.after.as_deref()?)?;
+    Some((index, r.extensions.get(index)?))
+}
+
+/// When a grant's access is planned to end, in UTC with its zone, as it stood when `record` was
+/// made: the duration and the extensions approved by then. Access revoked later still started,
+/// and was warned of its end, with this end in view.
+fn planned_end(r: &AccessRequest, record: &AuditRecord) -> String {
+    let approved = r.extensions.iter().rposition(|e| {
+        e.state == ExtensionState::Approved && e.decision.as_ref().is_some_and(|v| v.at <= record.at)
+    });
+    match approved {
+        Some(index) => end_after(r, index),
+        None => end_with(r, r.duration),
+    }
+}
+
+/// When a grant's access ends once its extensions up to `index` are counted, in UTC.
+fn end_after(r: &AccessRequest, index: usize) -> String {
+    let extended = r.extensions.iter().take(index + 1).filter(|e| e.state == ExtensionState::Approved);
+    end_with(r, extended.fold(r.duration, |total, e| total.saturating_add(e.by)))
+}
+
+fn end_with(r: &AccessRequest, granted: Period) -> String {
+    r.granted_from.map(|from| TimeStyle::utc().full(from + granted.to_delta())).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -200,6 +254,80 @@ mod tests {
             (Some(r.id), r.app.as_str(), Action::RequestCanceled)
         );
         assert_eq!(n.message, format!("request {} on {} was canceled by p@x.com", r.id, r.app));
+    }
+
+    /// A grant from t0 for 2h, its first extension (+1h) approved at t0 + 30m, its second (+30m)
+    /// asked at t0 + 40m and still pending.
+    fn extended() -> AccessRequest {
+        use crate::domain::model::{Extension, ExtensionState};
+        let verdict = |by: &str, minutes: i64, reason: &str| Verdict {
+            by: by.into(),
+            at: t0() + TimeDelta::minutes(minutes),
+            reason: reason.into(),
+        };
+        let extension = |by: Period, asked: Verdict, state, decision| Extension {
+            by,
+            decide_by: t0() + TimeDelta::hours(2),
+            asked,
+            state,
+            approvals: Vec::new(),
+            decision,
+        };
+        AccessRequest {
+            extensions: vec![
+                extension(
+                    Period::from_hours(1),
+                    verdict("p@x.com", 20, "more"),
+                    ExtensionState::Approved,
+                    Some(verdict("a@x.com", 30, "ok")),
+                ),
+                extension(
+                    Period::from_minutes(30),
+                    verdict("p@x.com", 40, "again"),
+                    ExtensionState::Pending,
+                    None,
+                ),
+            ],
+            ..request(RequestState::Approved, Some(t0()))
+        }
+    }
+
+    #[test]
+    fn each_move_of_an_extension_is_told_with_the_end_it_gave() {
+        let r = extended();
+        let told = |action, actor: &str, reason: Option<&str>, index: usize, minutes: i64| {
+            let record = AuditRecord {
+                at: t0() + TimeDelta::minutes(minutes),
+                after: Some(crate::domain::extension::describe(index, &r.extensions[index])),
+                ..record(action, actor, reason)
+            };
+            Notification::of("p@x.com", &record, Some(&r)).message
+        };
+        assert_eq!(
+            told(Action::ExtensionAsked, "p@x.com", Some("again"), 1, 40),
+            "p@x.com asks for 30m more on request 1 on a: again"
+        );
+        assert_eq!(
+            told(Action::ExtensionApproved, "a@x.com", Some("ok"), 0, 30),
+            "extension of request 1 on a approved by a@x.com: ok; access now until 2026-11-26 13:00 UTC"
+        );
+        assert_eq!(
+            told(Action::ExtensionDenied, "a@x.com", Some("no"), 1, 50),
+            "extension of request 1 on a denied by a@x.com: no"
+        );
+        assert_eq!(
+            told(Action::ExtensionLapsed, SYSTEM, Some("no decision"), 1, 60),
+            "extension of request 1 on a lapsed: no decision"
+        );
+        // A start or a warning says the end as it stood then: before the extension, and after.
+        let start = Notification::of("p@x.com", &record(Action::AccessStarted, SYSTEM, None), Some(&r));
+        assert!(start.message.ends_with("until 2026-11-26 12:00 UTC"), "{}", start.message);
+        let warning = AuditRecord {
+            at: t0() + TimeDelta::minutes(170),
+            ..record(Action::AccessEndingSoon, SYSTEM, None)
+        };
+        let warned = Notification::of("p@x.com", &warning, Some(&r)).message;
+        assert!(warned.ends_with("ends at 2026-11-26 13:00 UTC"), "{warned}");
     }
 
     #[test]
