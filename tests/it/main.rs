@@ -38,6 +38,7 @@ mod dashboard_tour;
 mod deliveries_end_to_end;
 mod doors_parity;
 mod engine_deliveries;
+mod engine_extensions;
 mod engine_identity;
 mod engine_limits;
 mod engine_model;
