@@ -5,6 +5,7 @@
 pub(crate) mod args;
 mod decide;
 mod delivery;
+mod extend;
 mod generate;
 mod identity;
 mod show;
@@ -770,6 +771,8 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, times: &Times) 
         }
         RequestCmd::Approve(args) => decide::run(backend, cli, args, true, times).await,
         RequestCmd::Deny(args) => decide::run(backend, cli, args, false, times).await,
+        RequestCmd::Extend { id, by, reason } => extend::extend(backend, cli, *id, *by, reason, times).await,
+        RequestCmd::Extension(cmd) => extend::decide(backend, cli, cmd, times).await,
         RequestCmd::Cancel { id } => {
             let r = backend.run(&backend.actor(cli.as_user.as_deref()).await?, Cancel { id: *id }).await?;
             ok(format!("request {} {}\n", r.id, r.state))

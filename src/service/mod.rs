@@ -14,6 +14,7 @@ mod bearer;
 mod deliveries;
 mod error;
 mod events;
+mod extensions;
 mod extract;
 mod fairness;
 pub mod https;

@@ -47,6 +47,7 @@ pub fn router() -> axum::Router<State> {
         .route(paths::BACKUP, get(backup::backup))
         .merge(super::remote_identity::router())
         .merge(super::deliveries::router())
+        .merge(super::extensions::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }
@@ -67,7 +68,7 @@ pub(super) fn paging<C>(limit: Option<usize>, after: Option<C>) -> ApiResult<Pag
     Ok(Paging::asked(limit, after)?)
 }
 
-fn id(text: &str) -> ApiResult<u64> {
+pub(super) fn id(text: &str) -> ApiResult<u64> {
     text.parse().map_err(|_| ApiError::not_found(format!("no request `{text}`: request ids are numbers")))
 }
 

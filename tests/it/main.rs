@@ -15,6 +15,7 @@ mod bad_input;
 mod cli_bulk;
 mod cli_deliveries;
 mod cli_errors;
+mod cli_extensions;
 mod cli_fuzz;
 mod cli_identity;
 mod cli_lists;
