@@ -1770,6 +1770,8 @@ async fn an_approver_decides_an_extension_on_the_access_tab_with_the_keys_of_req
     screen.engine.run(&Actor::User(DAVE.into()), extend).await.unwrap();
     screen.reload().await;
     select_grant(&mut screen, 7).await;
+    let wide = lines(&screen.buffer(160, 30));
+    assert!(wide.contains("+1h asked: CHG-1207 grew"), "the row shows what waits: {wide}");
     let footer = lines(&screen.buffer(100, 30));
     assert!(footer.contains("a approve extension") && footer.contains("d deny extension"), "{footer}");
     screen.press(&[k('a')]).await;
