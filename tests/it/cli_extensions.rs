@@ -88,8 +88,14 @@ fn extending_a_grant_on_the_command_line() {
     assert!(shown.contains(&format!("+1h asked by {DAVE} at ")), "{shown}");
     assert!(shown.contains(&format!("; Approved by {BOB} at ")), "{shown}");
 
-    // Beyond the maximum, once the policy allows it.
-    s.ok_as(ALICE, &["app", "set", "prod", "--max-extensions", "1"]);
+    // Beyond the maximum, once the policy allows it; a deployment without JIT allows none.
+    let set = s.ok_as(ALICE, &["app", "set", "prod", "--max-extensions", "1"]);
+    assert!(set.contains("extensions 1, approvers:"), "{set}");
+    let plain = s.run_as(ALICE, &["app", "deploy", "p2", "--offer", "plain", "--max-extensions", "1"]);
+    assert_eq!(
+        plain.error_line(),
+        "error: the extensions allowed only applies with JIT access: offer `plain` has no JIT access, so drop it (--max-extensions)"
+    );
     let beyond = s.ok_as(DAVE, &["request", "extend", &id.to_string(), "--by", "2h", "--reason", "again"]);
     assert!(beyond.starts_with(&format!("extension of request {id} by 2h waits")), "{beyond}");
     let denied = s.ok_as(ALICE, &["request", "extension", "deny", &id.to_string(), "--reason", "no"]);
