@@ -28,6 +28,12 @@ pub const APPROVE: &str = "/v1/requests/{id}/approve";
 pub const DENY: &str = "/v1/requests/{id}/deny";
 /// `POST`: the requester withdraws a request that is still pending.
 pub const CANCEL: &str = "/v1/requests/{id}/cancel";
+/// `POST`: the requester of approved access that has not ended asks for more time.
+pub const EXTEND: &str = "/v1/requests/{id}/extend";
+/// `POST`: an approver approves the extension a grant's requester asked for, with a reason.
+pub const EXTENSION_APPROVE: &str = "/v1/requests/{id}/extension/approve";
+/// `POST`: an approver denies the extension a grant's requester asked for, with a reason.
+pub const EXTENSION_DENY: &str = "/v1/requests/{id}/extension/deny";
 /// `GET`: approved grants not yet ended (active or scheduled) that the caller may see.
 pub const ACCESS: &str = "/v1/access";
 /// `GET`: whether a user (the caller unless named) has access to an application now.
@@ -71,7 +77,7 @@ pub const CONTACT: &str = "/v1/users/{upn}/contact";
 pub const DELIVERIES: &str = "/v1/deliveries";
 
 /// Every route, for whoever needs them all (the router's tests, the document's).
-pub const ALL: [&str; 31] = [
+pub const ALL: [&str; 34] = [
     HEALTH,
     ME,
     TENANTS,
@@ -84,6 +90,9 @@ pub const ALL: [&str; 31] = [
     APPROVE,
     DENY,
     CANCEL,
+    EXTEND,
+    EXTENSION_APPROVE,
+    EXTENSION_DENY,
     ACCESS,
     ACCESS_CHECK,
     REVOKE,
@@ -135,6 +144,16 @@ pub fn decide(id: u64, approve: bool) -> String {
 /// The path that cancels a pending request.
 pub fn cancel(id: u64) -> String {
     fill(CANCEL, &id.to_string())
+}
+
+/// The path that extends a grant (a request approved, by id).
+pub fn extend(id: u64) -> String {
+    fill(EXTEND, &id.to_string())
+}
+
+/// The path that approves a grant's pending extension, or denies it.
+pub fn decide_extension(id: u64, approve: bool) -> String {
+    fill(if approve { EXTENSION_APPROVE } else { EXTENSION_DENY }, &id.to_string())
 }
 
 /// The path that revokes a grant (a request approved, by id).
@@ -236,6 +255,9 @@ mod tests {
         assert_eq!(decide(12, false), "/v1/requests/12/deny");
         assert_eq!(cancel(3), "/v1/requests/3/cancel");
         assert_eq!(revoke(4), "/v1/access/4/revoke");
+        assert_eq!(extend(5), "/v1/requests/5/extend");
+        assert_eq!(decide_extension(5, true), "/v1/requests/5/extension/approve");
+        assert_eq!(decide_extension(5, false), "/v1/requests/5/extension/deny");
         assert_eq!(user_key("d@x.com", "SHA256:a/b+c"), "/v1/users/d%40x.com/keys/SHA256%3Aa%2Fb%2Bc");
         assert_eq!(tenant_ca("fab", "SHA256:z"), "/v1/tenants/fab/cas/SHA256%3Az");
         assert_eq!(token_revoke("ab12"), "/v1/tokens/ab12/revoke");

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::delivery::{ChannelKind, ContactChange, MailRelay, NoticeKind, Secret, WebhookFormat};
-use crate::domain::{Input, RuleError, User};
+use crate::domain::{Input, Period, RuleError, User};
 
 /// The operator acts as a directory user by naming them in this header.
 pub const AS_HEADER: &str = "x-jitdesk-as";
@@ -121,6 +121,16 @@ pub struct Me {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Reason {
     /// Why the decision or revocation is made; kept in the audit and shown to the people notified.
+    pub reason: String,
+}
+
+/// The body of `extend`: how much longer, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Extension {
+    /// How much longer the access should last, in ISO 8601 (`PT1H`) or the short form (`1h`).
+    pub by: Period,
+    /// Why, for the approvers and the audit log.
     pub reason: String,
 }
 

@@ -586,6 +586,10 @@ pub struct PolicyArgs {
     /// How long a request waits for a decision before it times out
     #[arg(long, value_name = "DUR", value_parser = parse_span)]
     pub request_timeout: Option<Period>,
+    /// How many extensions a grant may have beyond the maximum duration [default at deployment: 0,
+    /// extensions only within the maximum]
+    #[arg(long, value_name = "N")]
+    pub max_extensions: Option<u32>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -702,6 +706,41 @@ pub enum RequestCmd {
     Cancel {
         /// The request's id
         id: u64,
+    },
+    /// Ask for more time on your approved access that has not ended; the application's policy
+    /// decides it as it decides requests
+    Extend {
+        /// The id of the request that granted the access
+        id: u64,
+        /// How much longer, e.g. 1h or PT1H
+        #[arg(long, value_name = "DUR", value_parser = parse_span)]
+        by: Period,
+        /// Why: the approvers and the audit log read it
+        #[arg(long)]
+        reason: String,
+    },
+    /// Approve or deny the extension a grant's requester asked for
+    #[command(subcommand)]
+    Extension(ExtensionCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExtensionCmd {
+    /// Approve the extension waiting on a request: its access runs longer once enough approvers did
+    Approve {
+        /// The request's id
+        id: u64,
+        /// Why: the requester and the audit log read it
+        #[arg(long)]
+        reason: String,
+    },
+    /// Deny the extension waiting on a request: its access ends as it would have
+    Deny {
+        /// The request's id
+        id: u64,
+        /// Why: the requester and the audit log read it
+        #[arg(long)]
+        reason: String,
     },
 }
 

@@ -5,6 +5,7 @@
 pub(crate) mod args;
 mod decide;
 mod delivery;
+mod extend;
 mod generate;
 mod identity;
 mod show;
@@ -163,6 +164,7 @@ fn flags(input: Input) -> &'static str {
         Input::MaxDuration => "--max-duration",
         Input::Approvers => "--approver",
         Input::RequestTimeout => "--request-timeout",
+        Input::MaxExtensions => "--max-extensions",
         Input::Roles => "--role",
         Input::Email => "--email",
         Input::Sender => "--from",
@@ -690,6 +692,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                 request_timeout: policy.request_timeout,
                 resource_group: resource_group.clone(),
                 resource_id: resource_id.clone(),
+                max_extensions: policy.max_extensions,
             };
             let app = backend.run(&backend.actor(cli.as_user.as_deref()).await?, input).await?;
             ok(format!("deployed {}: {}\n", app.name, rules::describe_policy(&app.policy)))
@@ -702,6 +705,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                 add_approvers: add_approvers.clone(),
                 remove_approvers: remove_approvers.clone(),
                 request_timeout: policy.request_timeout,
+                max_extensions: policy.max_extensions,
             };
             let app = backend
                 .run(&backend.actor(cli.as_user.as_deref()).await?, SetPolicy { app: name.clone(), change })
@@ -780,6 +784,8 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, times: &Times) 
         }
         RequestCmd::Approve(args) => decide::run(backend, cli, args, true, times).await,
         RequestCmd::Deny(args) => decide::run(backend, cli, args, false, times).await,
+        RequestCmd::Extend { id, by, reason } => extend::extend(backend, cli, *id, *by, reason, times).await,
+        RequestCmd::Extension(cmd) => extend::decide(backend, cli, cmd, times).await,
         RequestCmd::Cancel { id } => {
             let r = backend.run(&backend.actor(cli.as_user.as_deref()).await?, Cancel { id: *id }).await?;
             ok(format!("request {} {}\n", r.id, r.state))

@@ -233,10 +233,25 @@ pub fn request(d: &RequestDetail, times: &Times) -> String {
     if let Some(v) = &r.closed {
         rows.push(("ended", format!("{} by {}: {}", times.time(v.at), v.by, v.reason)));
     }
+    for e in &r.extensions {
+        rows.push(("extension", extension(e, times)));
+    }
     let mut out = pairs(&rows);
     out.push_str("\nhistory\n");
     out.push_str(&audit(&d.history, times));
     out
+}
+
+/// One extension on one line: how much, who asked and why, and where it stands.
+fn extension(e: &Extension, times: &Times) -> String {
+    let asked =
+        format!("+{} asked by {} at {}: {}", e.by, e.asked.by, times.time(e.asked.at), e.asked.reason);
+    let stands = match (&e.state, &e.decision) {
+        (ExtensionState::Pending, _) => format!("Pending, decide by {}", times.time_rel(e.decide_by)),
+        (state, Some(v)) => format!("{state:?} by {} at {}: {}", v.by, times.time(v.at), v.reason),
+        (state, None) => format!("{state:?}"),
+    };
+    format!("{asked}; {stands}")
 }
 
 pub fn grants(grants: &[AccessRequest], times: &Times) -> String {

@@ -19,7 +19,8 @@ use crate::domain::rules::{self, AccessStatus, Actor, Deployment, NewOffer, NewR
 use crate::domain::*;
 use crate::engine::{AddCa, AddKey, NewSecret, RemoveCa, RemoveKey, RevokeToken};
 use crate::engine::{
-    Cancel, Command, Decide, Engine, MarkSeen, RequestDetail, Revoke, SetPolicy, SystemClock, Viewer,
+    Cancel, Command, Decide, DecideExtension, Engine, Extend, MarkSeen, RequestDetail, Revoke, SetPolicy,
+    SystemClock, Viewer,
 };
 use crate::engine::{OpenMode, RequestFilter, StoreError};
 use crate::json;
@@ -578,6 +579,24 @@ impl Routed for Cancel {
     async fn send(self, client: &Client, as_user: Option<&str>) -> Result<AccessRequest> {
         let path = paths::cancel(self.id);
         let view: json::Request = client.submit(Method::POST, &path, as_user, &serde_json::json!({})).await?;
+        Ok(view.into())
+    }
+}
+
+impl Routed for Extend {
+    async fn send(self, client: &Client, as_user: Option<&str>) -> Result<AccessRequest> {
+        let body = wire::Extension { by: self.by, reason: self.reason };
+        let view: json::Request =
+            client.submit(Method::POST, &paths::extend(self.id), as_user, &body).await?;
+        Ok(view.into())
+    }
+}
+
+impl Routed for DecideExtension {
+    async fn send(self, client: &Client, as_user: Option<&str>) -> Result<AccessRequest> {
+        let path = paths::decide_extension(self.id, self.approve);
+        let body = wire::Reason { reason: self.reason };
+        let view: json::Request = client.submit(Method::POST, &path, as_user, &body).await?;
         Ok(view.into())
     }
 }

@@ -18,9 +18,9 @@ use super::model::{AccessRequest, Action, AuditRecord};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoticeKind {
-    /// A new request waits for the recipient's decision.
+    /// A new request, or an extension of a grant, waits for the recipient's decision.
     ToDecide,
-    /// The recipient's request was approved or denied.
+    /// The recipient's request, or their extension of a grant, was approved or denied.
     Decided,
     /// A request the recipient was to decide was withdrawn by its requester.
     Canceled,
@@ -30,7 +30,7 @@ pub enum NoticeKind {
     EndingSoon,
     /// The recipient's access ran its whole duration.
     Ended,
-    /// The recipient's request got no decision in time.
+    /// The recipient's request, or their extension of a grant, got no decision in time.
     TimedOut,
     /// The recipient's access was ended early.
     Revoked,
@@ -79,10 +79,13 @@ impl NoticeKind {
     /// The kind of notice a recorded change makes, if it makes one.
     pub fn of(action: Action) -> Option<NoticeKind> {
         Some(match action {
-            Action::RequestCreated => NoticeKind::ToDecide,
-            Action::RequestApproved | Action::RequestDenied => NoticeKind::Decided,
+            Action::RequestCreated | Action::ExtensionAsked => NoticeKind::ToDecide,
+            Action::RequestApproved
+            | Action::RequestDenied
+            | Action::ExtensionApproved
+            | Action::ExtensionDenied => NoticeKind::Decided,
             Action::RequestCanceled => NoticeKind::Canceled,
-            Action::RequestTimedOut => NoticeKind::TimedOut,
+            Action::RequestTimedOut | Action::ExtensionLapsed => NoticeKind::TimedOut,
             Action::AccessStarted => NoticeKind::Started,
             Action::AccessEndingSoon => NoticeKind::EndingSoon,
             Action::AccessExpired => NoticeKind::Ended,
@@ -475,6 +478,10 @@ mod tests {
         assert_eq!(NoticeKind::of(Action::AccessExpired), Some(NoticeKind::Ended));
         assert_eq!(NoticeKind::of(Action::AccessEndingSoon), Some(NoticeKind::EndingSoon));
         assert_eq!(NoticeKind::of(Action::PolicyChanged), Some(NoticeKind::PolicyChanged));
+        assert_eq!(NoticeKind::of(Action::ExtensionAsked), Some(NoticeKind::ToDecide));
+        assert_eq!(NoticeKind::of(Action::ExtensionApproved), Some(NoticeKind::Decided));
+        assert_eq!(NoticeKind::of(Action::ExtensionDenied), Some(NoticeKind::Decided));
+        assert_eq!(NoticeKind::of(Action::ExtensionLapsed), Some(NoticeKind::TimedOut));
         assert_eq!(NoticeKind::of(Action::TokenCreated), None);
         assert_eq!(NoticeKind::of(Action::UserAdded), None);
     }

@@ -42,6 +42,8 @@ pub enum Input {
     Approvers,
     /// How long a pending request waits for a decision before it lapses.
     RequestTimeout,
+    /// How many extensions a deployment's grants may have beyond its maximum duration.
+    MaxExtensions,
     /// The roles a request asks for.
     Roles,
     /// Where a user's mail goes.

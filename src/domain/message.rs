@@ -164,8 +164,15 @@ impl Facts {
         let waiting = notice.request.as_ref().is_some_and(|r| {
             notice.kind == NoticeKind::ToDecide && r.state == RequestState::Pending && r.decide_by > now
         });
-        let commands = match (&notice.request, waiting) {
-            (Some(r), true) => commands(r.id, ssh),
+        // An extension waits as a request does, on a grant still approved.
+        let extension_waiting = record.action == Action::ExtensionAsked
+            && notice.request.as_ref().is_some_and(|r| {
+                r.state == RequestState::Approved
+                    && r.pending_extension().is_some_and(|(_, e)| e.decide_by > now)
+            });
+        let commands = match (&notice.request, waiting, extension_waiting) {
+            (Some(r), true, _) => commands("request", r.id, ssh),
+            (Some(r), _, true) => commands("request extension", r.id, ssh),
             _ => Vec::new(),
         };
         let request = notice.request.as_ref().map(|r| RequestFacts::of(r, now, waiting));
@@ -216,7 +223,8 @@ impl Facts {
         if let Some(r) = &request
             && !commands.is_empty()
         {
-            text.push_str(&format!("\nTo approve or deny request {}, run one of:\n", r.id));
+            let what = if extension_waiting { "the extension of request" } else { "request" };
+            text.push_str(&format!("\nTo approve or deny {what} {}, run one of:\n", r.id));
             for command in &commands {
                 text.push_str(&format!("  {command}\n"));
             }
@@ -267,9 +275,10 @@ impl RequestFacts {
     }
 }
 
-/// The commands that approve and deny request `id`: the CLI's, and the SSH door's when its public
-/// `host:port` is known. The reason is left for the approver to write.
-fn commands(id: u64, ssh: Option<&str>) -> Vec<String> {
+/// The commands that approve and deny request `id` (or its extension: `command` is the CLI's
+/// words before the verb), the CLI's, and the SSH door's when its public `host:port` is known.
+/// The reason is left for the approver to write.
+fn commands(command: &str, id: u64, ssh: Option<&str>) -> Vec<String> {
     let ssh = ssh.map(|address| {
         let address = clean(address.trim());
         match address.rsplit_once(':') {
@@ -282,7 +291,7 @@ fn commands(id: u64, ssh: Option<&str>) -> Vec<String> {
     });
     let mut all = Vec::new();
     for verb in ["approve", "deny"] {
-        let args = format!("request {verb} {id} --reason \"...\"");
+        let args = format!("{command} {verb} {id} --reason \"...\"");
         all.push(format!("jitdesk {args}"));
         if let Some(ssh) = &ssh {
             all.push(format!("{ssh} {args}"));
@@ -382,6 +391,42 @@ mod tests {
         notice.request.as_mut().unwrap().state = RequestState::Approved;
         let m = Message::of(&notice, t0(), &TimeStyle::utc(), None);
         assert!(m.notices[0].commands.is_empty() && !m.text.contains("jitdesk request"), "{}", m.text);
+    }
+
+    #[test]
+    fn an_extension_to_decide_quotes_the_commands_that_decide_it_while_it_waits() {
+        let asked = Verdict { by: "p@x.com".into(), at: t0(), reason: "not done yet".into() };
+        let r = AccessRequest {
+            extensions: vec![crate::domain::model::Extension {
+                by: Period::from_hours(1),
+                asked,
+                decide_by: t0() + TimeDelta::hours(1),
+                state: crate::domain::model::ExtensionState::Pending,
+                approvals: Vec::new(),
+                decision: None,
+            }],
+            ..request(RequestState::Approved, Some(t0()))
+        };
+        let notice = Notice {
+            kind: NoticeKind::ToDecide,
+            record: AuditRecord {
+                after: Some(crate::domain::extension::describe(0, &r.extensions[0])),
+                ..record(Action::ExtensionAsked, "p@x.com", Some("not done yet"))
+            },
+            request: Some(r),
+        };
+        let m = Message::of(&notice, t0(), &TimeStyle::utc(), None);
+        assert_eq!(m.subject, "jitdesk: p@x.com asks for 1h more on request 1 on a: not done yet");
+        assert!(m.text.contains("To approve or deny the extension of request 1, run one of:"), "{}", m.text);
+        assert_eq!(
+            m.notices[0].commands,
+            [
+                "jitdesk request extension approve 1 --reason \"...\"",
+                "jitdesk request extension deny 1 --reason \"...\""
+            ]
+        );
+        let late = Message::of(&notice, t0() + TimeDelta::hours(1), &TimeStyle::utc(), None);
+        assert!(late.notices[0].commands.is_empty(), "a lapsed extension is not decided any more");
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod arm_ids;
 pub mod delivery;
 pub mod error;
+pub mod extension;
 pub mod identity;
 pub mod known_text;
 pub mod list;

@@ -365,6 +365,9 @@ pub enum DeadlineKind {
     Start,
     /// A running grant's end: its access expires then.
     End,
+    /// A pending extension's `decide_by`, when it comes before the request's other deadline: the
+    /// extension lapses then.
+    ExtensionLapse,
 }
 
 /// The one moment that matters for a request in its state: what screens show next to it.
@@ -424,6 +427,12 @@ impl AccessRequest {
             .fold(self.duration, |total, e| total.saturating_add(e.by))
     }
 
+    /// The extension waiting for a decision, with its place among the request's extensions; at
+    /// most one waits at a time.
+    pub fn pending_extension(&self) -> Option<(usize, &Extension)> {
+        self.extensions.iter().enumerate().find(|(_, e)| e.state == ExtensionState::Pending)
+    }
+
     /// When access ends, once approved: the end of `window`.
     pub fn end(&self) -> Option<DateTime<Utc>> {
         self.window().map(|(_, end)| end)
@@ -453,13 +462,24 @@ impl AccessRequest {
         (at > from).then_some(at)
     }
 
-    /// The next moment the ticker must look at this request, if any.
+    /// The next moment the ticker must look at this request, if any: a pending extension's lapse
+    /// when it comes first, else what the request's state waits for. An extension lapsing with the
+    /// access's end is left to the end, which takes it along.
     pub fn deadline(&self) -> Option<(DateTime<Utc>, DeadlineKind)> {
-        match (self.state, self.window()) {
+        let next = match (self.state, self.window()) {
             (RequestState::Pending, _) => Some((self.decide_by, DeadlineKind::Timeout)),
             (RequestState::Approved, Some((from, _))) if !self.started => Some((from, DeadlineKind::Start)),
             (RequestState::Approved, Some((_, end))) => Some((end, DeadlineKind::End)),
             _ => None,
+        };
+        let lapse = self
+            .pending_extension()
+            .filter(|_| self.state == RequestState::Approved)
+            .map(|(_, e)| (e.decide_by, DeadlineKind::ExtensionLapse));
+        match (next, lapse) {
+            (Some((at, _)), Some((lapse_at, _))) if lapse_at < at => lapse,
+            (None, lapse) => lapse,
+            (next, _) => next,
         }
     }
 }

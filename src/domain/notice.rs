@@ -3,7 +3,11 @@
 //! a change to one) when it is read. The store keeps no second copy of what the audit log holds,
 //! and every door words a change the same way.
 
-use super::model::{AccessRequest, Action, AuditRecord, JitPolicy, Notification, SYSTEM};
+use super::extension;
+use super::model::{
+    AccessRequest, Action, AuditRecord, Extension, ExtensionState, JitPolicy, Notification, SYSTEM, Verdict,
+};
+use super::period::Period;
 use super::rules::AUTO_APPROVAL_REASON;
 use super::time_style::TimeStyle;
 
@@ -66,7 +70,7 @@ fn unrequested(record: &AuditRecord) -> String {
 fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
     let whole = || format!("{after} (was {before})");
     let (Some(was), Some(is)) = (settings(before), settings(after)) else { return whole() };
-    let mut out: Vec<String> = ["mode", "max", "timeout"]
+    let mut out: Vec<String> = ["mode", "max", "timeout", "extensions"]
         .into_iter()
         .enumerate()
         .filter(|&(i, _)| was[i] != is[i])
@@ -75,7 +79,7 @@ fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
     let approvers = |list: &'a str| -> Vec<&'a str> {
         if list == "none" { Vec::new() } else { list.split(", ").collect() }
     };
-    let (old, new) = (approvers(was[3]), approvers(is[3]));
+    let (old, new) = (approvers(was[4]), approvers(is[4]));
     let added: Vec<&str> = new.iter().copied().filter(|a| !old.contains(a)).collect();
     let removed: Vec<&str> = old.iter().copied().filter(|a| !new.contains(a)).collect();
     if !added.is_empty() {
@@ -88,15 +92,21 @@ fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
 }
 
 /// The settings a `rules::describe_policy` summary names, without their labels: mode, maximum
-/// duration, request timeout and approvers (a list, or `none`). None for a summary of another
-/// shape (JIT off, which never changes).
-fn settings(summary: &str) -> Option<[&str; 4]> {
+/// duration, request timeout, extensions beyond the maximum (`0` when it names none) and
+/// approvers (a list, or `none`). None for a summary of another shape (JIT off, which never
+/// changes).
+fn settings(summary: &str) -> Option<[&str; 5]> {
     let mut parts = summary.splitn(4, ", ");
     let mode = parts.next()?;
     let max = parts.next()?.strip_prefix("max ")?;
     let timeout = parts.next()?.strip_prefix("timeout ")?;
-    let approvers = parts.next()?.strip_prefix("approvers: ")?;
-    Some([mode, max, timeout, approvers])
+    let rest = parts.next()?;
+    let (extensions, rest) = match rest.strip_prefix("extensions ") {
+        Some(named) => named.split_once(", ")?,
+        None => ("0", rest),
+    };
+    let approvers = rest.strip_prefix("approvers: ")?;
+    Some([mode, max, timeout, extensions, approvers])
 }
 
 /// One sentence saying what happened: to approvers of a new or withdrawn request, to the
@@ -108,8 +118,7 @@ fn message(record: &AuditRecord, r: &AccessRequest) -> String {
         record.reason.as_ref().map(|reason| format!(" by {}: {reason}", record.actor)).unwrap_or_default();
     match record.action {
         Action::RequestCreated => {
-            let auto =
-                r.decision.as_ref().is_some_and(|v| v.by == SYSTEM && v.reason == AUTO_APPROVAL_REASON);
+            let auto = is_auto(r.decision.as_ref());
             format!(
                 "{} asks for {} on {} for {}{}",
                 r.requester,
@@ -124,14 +133,37 @@ fn message(record: &AuditRecord, r: &AccessRequest) -> String {
         Action::RequestDenied => format!("request {} on {} denied{by_reason}", r.id, r.app),
         Action::RequestTimedOut => format!("request {} on {} timed out with no decision", r.id, r.app),
         Action::AccessStarted => {
-            format!("your access to {} (request {}) is active until {}", r.app, r.id, planned_end(r))
+            format!("your access to {} (request {}) is active until {}", r.app, r.id, planned_end(r, record))
         }
         Action::AccessEndingSoon => {
-            format!("your access to {} (request {}) ends at {}", r.app, r.id, planned_end(r))
+            format!("your access to {} (request {}) ends at {}", r.app, r.id, planned_end(r, record))
         }
         Action::AccessExpired => format!("your access to {} (request {}) has ended", r.app, r.id),
         Action::AccessRevoked => {
             format!("your access to {} (request {}) was revoked{by_reason}", r.app, r.id)
+        }
+        Action::ExtensionAsked => match extension_of(record, r) {
+            Some((_, e)) => format!(
+                "{} asks for {} more on request {} on {}: {}{}",
+                r.requester,
+                e.by,
+                r.id,
+                r.app,
+                e.asked.reason,
+                if is_auto(e.decision.as_ref()) { " (approved automatically)" } else { "" }
+            ),
+            None => format!("{} asks for more time on request {} on {}", r.requester, r.id, r.app),
+        },
+        Action::ExtensionApproved => {
+            let until = extension_of(record, r)
+                .map(|(i, _)| format!("; access now until {}", end_after(r, i)))
+                .unwrap_or_default();
+            format!("extension of request {} on {} approved{by_reason}{until}", r.id, r.app)
+        }
+        Action::ExtensionDenied => format!("extension of request {} on {} denied{by_reason}", r.id, r.app),
+        Action::ExtensionLapsed => {
+            let why = record.reason.as_ref().map(|reason| format!(": {reason}")).unwrap_or_default();
+            format!("extension of request {} on {} lapsed{why}", r.id, r.app)
         }
         Action::DeliveryFailed => {
             format!(
@@ -150,10 +182,38 @@ fn failure(record: &AuditRecord) -> &str {
     record.reason.as_deref().unwrap_or("one of your tenant's channels")
 }
 
-/// When a grant's access is planned to end, in UTC with its zone: access revoked later still
-/// started, and was warned of its end, with this end in view.
-fn planned_end(r: &AccessRequest) -> String {
-    r.granted_from.map(|from| TimeStyle::utc().full(from + r.duration.to_delta())).unwrap_or_default()
+/// Whether a verdict is the system's approval in automatic mode.
+fn is_auto(verdict: Option<&Verdict>) -> bool {
+    verdict.is_some_and(|v| v.by == SYSTEM && v.reason == AUTO_APPROVAL_REASON)
+}
+
+/// The extension an extension's audit record names (`extension::described_index`), with its place.
+fn extension_of<'r>(record: &AuditRecord, r: &'r AccessRequest) -> Option<(usize, &'r Extension)> {
+    let index = extension::described_index(record.after.as_deref()?)?;
+    Some((index, r.extensions.get(index)?))
+}
+
+/// When a grant's access is planned to end, in UTC with its zone, as it stood when `record` was
+/// made: the duration and the extensions approved by then. Access revoked later still started,
+/// and was warned of its end, with this end in view.
+fn planned_end(r: &AccessRequest, record: &AuditRecord) -> String {
+    let approved = r.extensions.iter().rposition(|e| {
+        e.state == ExtensionState::Approved && e.decision.as_ref().is_some_and(|v| v.at <= record.at)
+    });
+    match approved {
+        Some(index) => end_after(r, index),
+        None => end_with(r, r.duration),
+    }
+}
+
+/// When a grant's access ends once its extensions up to `index` are counted, in UTC.
+fn end_after(r: &AccessRequest, index: usize) -> String {
+    let extended = r.extensions.iter().take(index + 1).filter(|e| e.state == ExtensionState::Approved);
+    end_with(r, extended.fold(r.duration, |total, e| total.saturating_add(e.by)))
+}
+
+fn end_with(r: &AccessRequest, granted: Period) -> String {
+    r.granted_from.map(|from| TimeStyle::utc().full(from + granted.to_delta())).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -194,6 +254,80 @@ mod tests {
             (Some(r.id), r.app.as_str(), Action::RequestCanceled)
         );
         assert_eq!(n.message, format!("request {} on {} was canceled by p@x.com", r.id, r.app));
+    }
+
+    /// A grant from t0 for 2h, its first extension (+1h) approved at t0 + 30m, its second (+30m)
+    /// asked at t0 + 40m and still pending.
+    fn extended() -> AccessRequest {
+        use crate::domain::model::{Extension, ExtensionState};
+        let verdict = |by: &str, minutes: i64, reason: &str| Verdict {
+            by: by.into(),
+            at: t0() + TimeDelta::minutes(minutes),
+            reason: reason.into(),
+        };
+        let extension = |by: Period, asked: Verdict, state, decision| Extension {
+            by,
+            decide_by: t0() + TimeDelta::hours(2),
+            asked,
+            state,
+            approvals: Vec::new(),
+            decision,
+        };
+        AccessRequest {
+            extensions: vec![
+                extension(
+                    Period::from_hours(1),
+                    verdict("p@x.com", 20, "more"),
+                    ExtensionState::Approved,
+                    Some(verdict("a@x.com", 30, "ok")),
+                ),
+                extension(
+                    Period::from_minutes(30),
+                    verdict("p@x.com", 40, "again"),
+                    ExtensionState::Pending,
+                    None,
+                ),
+            ],
+            ..request(RequestState::Approved, Some(t0()))
+        }
+    }
+
+    #[test]
+    fn each_move_of_an_extension_is_told_with_the_end_it_gave() {
+        let r = extended();
+        let told = |action, actor: &str, reason: Option<&str>, index: usize, minutes: i64| {
+            let record = AuditRecord {
+                at: t0() + TimeDelta::minutes(minutes),
+                after: Some(crate::domain::extension::describe(index, &r.extensions[index])),
+                ..record(action, actor, reason)
+            };
+            Notification::of("p@x.com", &record, Some(&r)).message
+        };
+        assert_eq!(
+            told(Action::ExtensionAsked, "p@x.com", Some("again"), 1, 40),
+            "p@x.com asks for 30m more on request 1 on a: again"
+        );
+        assert_eq!(
+            told(Action::ExtensionApproved, "a@x.com", Some("ok"), 0, 30),
+            "extension of request 1 on a approved by a@x.com: ok; access now until 2026-11-26 13:00 UTC"
+        );
+        assert_eq!(
+            told(Action::ExtensionDenied, "a@x.com", Some("no"), 1, 50),
+            "extension of request 1 on a denied by a@x.com: no"
+        );
+        assert_eq!(
+            told(Action::ExtensionLapsed, SYSTEM, Some("no decision"), 1, 60),
+            "extension of request 1 on a lapsed: no decision"
+        );
+        // A start or a warning says the end as it stood then: before the extension, and after.
+        let start = Notification::of("p@x.com", &record(Action::AccessStarted, SYSTEM, None), Some(&r));
+        assert!(start.message.ends_with("until 2026-11-26 12:00 UTC"), "{}", start.message);
+        let warning = AuditRecord {
+            at: t0() + TimeDelta::minutes(170),
+            ..record(Action::AccessEndingSoon, SYSTEM, None)
+        };
+        let warned = Notification::of("p@x.com", &warning, Some(&r)).message;
+        assert!(warned.ends_with("ends at 2026-11-26 13:00 UTC"), "{warned}");
     }
 
     #[test]
@@ -289,8 +423,30 @@ mod tests {
     fn every_summary_describe_policy_writes_is_read_back_setting_by_setting() {
         let summary = policy(ApprovalMode::AutoApprove, 3, &["a@x.com", "b@x.com"]);
         let timeout = Period::from_hours(24).iso();
-        assert_eq!(settings(&summary), Some(["AutoApprove", "PT3H", timeout.as_str(), "a@x.com, b@x.com"]));
-        assert_eq!(settings(&policy(ApprovalMode::ManualApprove, 1, &[])).map(|s| s[3]), Some("none"));
+        assert_eq!(
+            settings(&summary),
+            Some(["AutoApprove", "PT3H", timeout.as_str(), "0", "a@x.com, b@x.com"])
+        );
+        assert_eq!(settings(&policy(ApprovalMode::ManualApprove, 1, &[])).map(|s| s[4]), Some("none"));
+    }
+
+    #[test]
+    fn a_change_of_the_extensions_allowed_beyond_the_maximum_is_told() {
+        let with = |n: u32| {
+            describe_policy(&JitPolicy {
+                max_extensions: n,
+                enabled: true,
+                mode: ApprovalMode::AutoApprove,
+                max_duration: Period::from_hours(8),
+                approvers: vec!["a@x.com".into()],
+                request_timeout: Period::from_hours(24),
+                approvals_required: 1,
+                approver_groups: Vec::new(),
+            })
+        };
+        assert_eq!(settings(&with(2)).map(|s| (s[3], s[4])), Some(("2", "a@x.com")));
+        let n = Notification::of("a@x.com", &policy_record(with(0), with(2)), None);
+        assert_eq!(n.message, "JIT settings of crm changed by admin@x.com: extensions 2 (was 0)");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::arm_ids;
 use super::error::{Input, RuleError};
+use super::extension;
 use super::model::*;
 use super::period::Period;
 use super::text::{MAX_NAME_TEXT, MAX_TEXT, check_id, check_text, check_upn, shown};
@@ -344,6 +345,9 @@ pub struct Deployment {
     /// the tenant and the name (`arm_ids::application_id`).
     #[serde(default)]
     pub resource_id: Option<String>,
+    /// How many extensions a grant may have beyond the maximum duration; None: 0.
+    #[serde(default)]
+    pub max_extensions: Option<u32>,
 }
 
 /// The ARM resource id a deployment gives its application: well formed, naming the application,
@@ -455,6 +459,7 @@ fn refuse_settings_without_jit(input: &Deployment, offer: &str) -> Result<(), Ru
         (input.max_duration.is_some(), "the maximum duration", Input::MaxDuration),
         (!input.approvers.is_empty(), "the approver list", Input::Approvers),
         (input.request_timeout.is_some(), "the request timeout", Input::RequestTimeout),
+        (input.max_extensions.is_some(), "the extensions allowed", Input::MaxExtensions),
     ]
     .into_iter()
     .filter_map(|(set, name, input)| set.then_some((name, input)))
@@ -516,7 +521,7 @@ pub fn deploy<L: Lookup + ?Sized>(
         )?,
         approver_groups: Vec::new(),
         approvals_required: JitPolicy::DEFAULT_APPROVALS_REQUIRED,
-        max_extensions: 0,
+        max_extensions: input.max_extensions.unwrap_or(0),
     };
     check_policy(&policy)?;
     if l.app(&name)?.is_some() {
@@ -555,6 +560,8 @@ pub struct PolicyChange {
     pub remove_approvers: Vec<String>,
     /// The new request timeout, for requests made from then on.
     pub request_timeout: Option<Period>,
+    /// How many extensions a grant may have beyond the maximum duration from then on.
+    pub max_extensions: Option<u32>,
 }
 
 /// The policy after a change by an admin of the application's customer tenant. Whether JIT is on cannot
@@ -595,6 +602,7 @@ pub fn change_policy<L: Lookup + ?Sized>(
     let touches_policy = change.mode.is_some()
         || change.max_duration.is_some()
         || change.request_timeout.is_some()
+        || change.max_extensions.is_some()
         || !change.add_approvers.is_empty()
         || !change.remove_approvers.is_empty();
     if touches_policy && !app.policy.enabled {
@@ -613,6 +621,9 @@ pub fn change_policy<L: Lookup + ?Sized>(
     }
     if let Some(timeout) = change.request_timeout {
         policy.request_timeout = check_request_timeout(timeout)?;
+    }
+    if let Some(allowed) = change.max_extensions {
+        policy.max_extensions = allowed;
     }
     for upn in &change.remove_approvers {
         let upn = upn.trim().to_lowercase();
@@ -642,8 +653,14 @@ pub fn describe_policy(policy: &JitPolicy) -> String {
     }
     let approvers =
         if policy.approvers.is_empty() { "none".to_string() } else { policy.approvers.join(", ") };
+    // Extensions beyond the maximum are named only when allowed, so summaries of policies that
+    // allow none read as they always have.
+    let extensions = match policy.max_extensions {
+        0 => String::new(),
+        n => format!("extensions {n}, "),
+    };
     format!(
-        "{:?}, max {}, timeout {}, approvers: {approvers}",
+        "{:?}, max {}, timeout {}, {extensions}approvers: {approvers}",
         policy.mode,
         policy.max_duration.iso(),
         policy.request_timeout.iso()
@@ -920,7 +937,8 @@ pub fn revoke(
     }
     let reason = check_text("reason", reason, MAX_TEXT)?;
     let closed = Verdict { by: actor.upn.clone(), at: now, reason };
-    Ok(AccessRequest { state: RequestState::Revoked, closed: Some(closed), ..req })
+    let revoked = AccessRequest { state: RequestState::Revoked, closed: Some(closed), ..req };
+    Ok(extension::lapse(revoked, now, extension::ACCESS_ENDED))
 }
 
 /// What the ticker does to a request whose deadline has come; None when nothing is due.
@@ -941,13 +959,20 @@ pub fn advance(req: &AccessRequest, now: DateTime<Utc>) -> Option<(AccessRequest
         ),
         DeadlineKind::Start => (AccessRequest { started: true, ..req.clone() }, Action::AccessStarted),
         DeadlineKind::End => (
-            AccessRequest {
-                state: RequestState::Expired,
-                closed: system("the access duration is over"),
-                ..req.clone()
-            },
+            extension::lapse(
+                AccessRequest {
+                    state: RequestState::Expired,
+                    closed: system("the access duration is over"),
+                    ..req.clone()
+                },
+                at,
+                extension::ACCESS_ENDED,
+            ),
             Action::AccessExpired,
         ),
+        DeadlineKind::ExtensionLapse => {
+            (extension::lapse(req.clone(), at, extension::NO_DECISION), Action::ExtensionLapsed)
+        }
     };
     Some(next)
 }

@@ -2,6 +2,7 @@
 //! nothing), then writes the result with its audit record and notifications in the same transaction.
 
 use super::Result;
+use super::extensions;
 use super::writer::{AuditEntry, Writer};
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
@@ -128,19 +129,25 @@ impl Command for NewRequest {
     }
 }
 
-/// Stores a request's new state with its audit record, and tells the requester.
+/// Stores a request's new state with its audit record, and tells the requester; an extension
+/// that lapses, alone or with the access's end, gets its own record.
 fn save_transition(
     w: &mut Writer<'_, '_>,
     old: &AccessRequest,
     new: &AccessRequest,
     action: Action,
 ) -> Result<()> {
+    let requester = std::slice::from_ref(&new.requester);
+    if action == Action::ExtensionLapsed {
+        return extensions::save_extension(w, old, new, action, requester);
+    }
     w.tables.save_request(Some(old), new)?;
     let verdict = new.closed.as_ref().or(new.decision.as_ref()).filter(|_| old.state != new.state);
     let actor = verdict.map_or(SYSTEM, |v| v.by.as_str());
     let reason = verdict.map(|v| v.reason.as_str());
     w.record(AuditEntry { reason, ..AuditEntry::of_request(actor, action, Some(old), new) })?;
-    w.notify(std::slice::from_ref(&new.requester))
+    w.notify(requester)?;
+    extensions::lapsed_with_end(w, old, new)
 }
 
 /// An approver's decision on a pending request.

@@ -15,6 +15,7 @@ mod deliveries;
 mod error;
 mod events;
 mod export;
+mod extensions;
 mod extract;
 mod fairness;
 pub mod https;

@@ -48,6 +48,7 @@ pub fn router() -> axum::Router<State> {
         .route(paths::EXPORT, get(export::export))
         .merge(super::remote_identity::router())
         .merge(super::deliveries::router())
+        .merge(super::extensions::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }
@@ -68,7 +69,7 @@ pub(super) fn paging<C>(limit: Option<usize>, after: Option<C>) -> ApiResult<Pag
     Ok(Paging::asked(limit, after)?)
 }
 
-fn id(text: &str) -> ApiResult<u64> {
+pub(super) fn id(text: &str) -> ApiResult<u64> {
     text.parse().map_err(|_| ApiError::not_found(format!("no request `{text}`: request ids are numbers")))
 }
 

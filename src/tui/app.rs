@@ -21,7 +21,7 @@ use crate::domain::rules::{self, Deployment, NewRequest};
 use crate::domain::time_style::TimeStyle;
 use crate::domain::when::{example_start, parse_time};
 use crate::domain::*;
-use crate::engine::{Cancel, Decide, RequestDetail, Revoke, SetPolicy};
+use crate::engine::{Cancel, Decide, DecideExtension, Extend, RequestDetail, Revoke, SetPolicy};
 
 /// The dashboard's five tabs, in the order of their number keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,10 @@ pub enum Call {
     Cancel(Cancel),
     /// Ends granted access before its time.
     Revoke(Revoke),
+    /// Asks for more time on the user's own access.
+    Extend(Extend),
+    /// Approves or denies the extension a grant's requester asked for.
+    DecideExtension(DecideExtension),
     /// Asks for access.
     Request(NewRequest),
     /// Deploys an application from an offer.
@@ -136,6 +140,18 @@ pub enum Purpose {
     Revoke {
         /// The number of the request that granted the access.
         id: u64,
+    },
+    /// How much more time to ask for on the user's own access, and why.
+    Extend {
+        /// The number of the request that granted the access.
+        id: u64,
+    },
+    /// A decision on the extension waiting on a grant.
+    DecideExtension {
+        /// The number of the request that granted the access.
+        id: u64,
+        /// Whether the form approves (or denies).
+        approve: bool,
     },
     /// The request form, with what each application it offers allows.
     Request(Vec<Requestable>),
@@ -297,6 +313,7 @@ fn changes_data(action: KeyAction) -> bool {
             | KeyAction::Deny
             | KeyAction::Cancel
             | KeyAction::Revoke
+            | KeyAction::Extend
             | KeyAction::New
             | KeyAction::Edit
             | KeyAction::MarkRead
@@ -395,7 +412,7 @@ impl App {
             KeyAction::Approve | KeyAction::Deny | KeyAction::Mark | KeyAction::MarkAll => {
                 role == Role::Approver
             }
-            KeyAction::Cancel => role == Role::Publisher,
+            KeyAction::Cancel | KeyAction::Extend => role == Role::Publisher,
             KeyAction::New if scope == Scope::Requests => role == Role::Publisher,
             KeyAction::New => matches!(role, Role::Admin | Role::Approver) && admin,
             KeyAction::Edit => admin,
@@ -414,6 +431,13 @@ impl App {
                 matches!(&self.overlay, Some(Overlay::Detail { id, .. }) if self.decidable(*id))
             }
             KeyAction::MarkRead => self.data.unread() > 0,
+            // On the Access tab they decide the extension waiting on the grant under the cursor.
+            KeyAction::Approve | KeyAction::Deny if self.tab == Tab::Access => {
+                self.role_allows(Scope::Access, action) && self.selected_extension_to_decide().is_some()
+            }
+            KeyAction::Extend => {
+                self.role_allows(Scope::Access, action) && self.selected_grant_to_extend().is_some()
+            }
             // Marks are decided whatever the cursor is on.
             KeyAction::Approve | KeyAction::Deny if !self.marks.is_empty() => true,
             KeyAction::Pane => self.on_notes || !self.data.notifications.is_empty(),
@@ -450,6 +474,16 @@ impl App {
             return Some(READ_ONLY.into());
         }
         match action {
+            KeyAction::Approve | KeyAction::Deny if self.tab == Tab::Access => {
+                let id = self.selected_request()?;
+                Some(format!(
+                    "access {id} has no extension you can decide: only its application's approvers decide one its requester asked for"
+                ))
+            }
+            KeyAction::Extend => {
+                let id = self.selected_request()?;
+                Some(format!("only the requester of access {id} extends it, one extension at a time"))
+            }
             KeyAction::Approve | KeyAction::Deny => {
                 let id = match &self.overlay {
                     Some(Overlay::Detail { id, .. }) => *id,
@@ -897,6 +931,16 @@ impl App {
                 Call::DecideEach { approve: *approve, each: seen.iter().map(each).collect() }
             }
             Purpose::Revoke { id } => Call::Revoke(Revoke { id: *id, reason: form.value("reason") }),
+            Purpose::Extend { id } => Call::Extend(Extend {
+                id: *id,
+                by: Period::parse(&form.value("by"))?,
+                reason: form.value("reason"),
+            }),
+            Purpose::DecideExtension { id, approve } => Call::DecideExtension(DecideExtension {
+                id: *id,
+                approve: *approve,
+                reason: form.value("reason"),
+            }),
             Purpose::Request(apps) => {
                 let roles = form.get("roles").map(Field::values).unwrap_or_default();
                 let app = form.value("application");
@@ -1006,6 +1050,30 @@ impl App {
                     return vec![Effect::LoadDetail(id)];
                 }
             }
+            KeyAction::Approve | KeyAction::Deny if self.tab == Tab::Access => {
+                if let Some(id) = self.selected_extension_to_decide() {
+                    self.open_extension_decision(id, action == KeyAction::Approve);
+                }
+            }
+            KeyAction::Extend => {
+                if let Some(id) = self.selected_grant_to_extend() {
+                    let form = Form::new(format!("Extend access {id}"), Purpose::Extend { id })
+                        .intro(format!(
+                            "{} ends {}; ask for more time, decided as requests are.",
+                            self.whose_access(id),
+                            self.data
+                                .grants
+                                .iter()
+                                .find(|g| g.id == id)
+                                .and_then(AccessRequest::end)
+                                .map(|end| self.ui.time.moment(end, self.now))
+                                .unwrap_or_default()
+                        ))
+                        .field(Field::text("by", "1h", "how much longer, e.g. 30m or 1h"))
+                        .field(Field::text("reason", "", "required: approvers will read it"));
+                    self.overlay = Some(Overlay::Form(form));
+                }
+            }
             KeyAction::Approve | KeyAction::Deny if !self.marks.is_empty() => {
                 self.open_bulk_decision(action == KeyAction::Approve);
             }
@@ -1095,6 +1163,48 @@ impl App {
             ),
             None => format!("access {id}"),
         }
+    }
+
+    /// The grant under the cursor on the Access tab if it is the user's own with no extension
+    /// waiting: what `e` extends.
+    fn selected_grant_to_extend(&self) -> Option<u64> {
+        let me = self.data.me.as_ref()?;
+        let id = self.selected_request().filter(|_| self.tab == Tab::Access)?;
+        let grant = self.data.grants.iter().find(|g| g.id == id)?;
+        (grant.requester == me.upn && grant.pending_extension().is_none()).then_some(id)
+    }
+
+    /// The grant under the cursor on the Access tab if an extension waits on it that the user
+    /// approves and did not ask for: what `a` and `d` decide there.
+    fn selected_extension_to_decide(&self) -> Option<u64> {
+        let me = self.data.me.as_ref()?;
+        let id = self.selected_request().filter(|_| self.tab == Tab::Access)?;
+        let grant = self.data.grants.iter().find(|g| g.id == id)?;
+        let waiting = grant.pending_extension().is_some() && grant.requester != me.upn;
+        (waiting && self.data.approves(&grant.app)).then_some(id)
+    }
+
+    /// The form that decides an extension names the grant, how much more is asked and why.
+    fn open_extension_decision(&mut self, id: u64, approve: bool) {
+        let Some(g) = self.data.grants.iter().find(|g| g.id == id) else { return };
+        let Some((_, e)) = g.pending_extension() else { return };
+        let verb = if approve { "Approve" } else { "Deny" };
+        let intro = format!(
+            "{} asks for {} more; decide by {}",
+            self.data.display_name(&g.requester),
+            e.by,
+            self.ui.time.moment(e.decide_by, self.now)
+        );
+        let why = format!("reason: {}", e.asked.reason);
+        let form = Form::new(
+            format!("{verb} the extension of access {id}"),
+            Purpose::DecideExtension { id, approve },
+        )
+        .intro(self.whose_access(id))
+        .intro(intro)
+        .intro(why)
+        .field(Field::text("reason", "", "required: the requester will read it"));
+        self.overlay = Some(Overlay::Form(form));
     }
 
     /// The decision form names everything the decision is about, so nobody approves the wrong request.

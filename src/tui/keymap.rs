@@ -56,6 +56,8 @@ pub enum KeyAction {
     Cancel,
     /// Ends the access under the cursor before its time.
     Revoke,
+    /// Opens the form that asks for more time on the user's own access under the cursor.
+    Extend,
     /// Marks every notification read.
     MarkRead,
     /// Moves the cursor between the notifications and the audit log.
@@ -160,6 +162,10 @@ const DEFAULTS: &[DefaultBinding] = &[
     (KeyAction::Mark, "mark", &["space"], "mark", Scope::Requests, true),
     (KeyAction::MarkAll, "mark_all", &["*"], "mark all I can decide", Scope::Requests, false),
     (KeyAction::Revoke, "revoke", &["x"], "revoke", Scope::Access, true),
+    (KeyAction::Extend, "extend", &["e"], "extend", Scope::Access, true),
+    // On a grant whose requester asked for more time: the same keys decide the extension.
+    (KeyAction::Approve, "approve", &["a"], "approve extension", Scope::Access, true),
+    (KeyAction::Deny, "deny", &["d"], "deny extension", Scope::Access, true),
     (KeyAction::MarkRead, "mark_read", &["r"], "mark all read", Scope::Activity, true),
     (KeyAction::Pane, "pane", &["n"], "notifications / audit", Scope::Activity, true),
     // Over the tabs. A name used above rebinds the same action here too.
@@ -331,7 +337,11 @@ mod tests {
     fn scope_bindings_win_and_globals_apply_everywhere() {
         let map = Keymap::new(&HashMap::new()).unwrap();
         assert_eq!(map.action(&key("a"), Scope::Requests), Some(KeyAction::Approve));
-        assert_eq!(map.action(&key("a"), Scope::Access), None);
+        // On a grant, `a` decides its extension, and `e` asks for one.
+        assert_eq!(map.action(&key("a"), Scope::Access), Some(KeyAction::Approve));
+        assert_eq!(map.action(&key("a"), Scope::Applications), None);
+        assert_eq!(map.action(&key("e"), Scope::Access), Some(KeyAction::Extend));
+        assert_eq!(map.action(&key("e"), Scope::Settings), Some(KeyAction::Edit));
         assert_eq!(map.action(&key("n"), Scope::Applications), Some(KeyAction::New));
         assert_eq!(map.action(&key("ctrl-c"), Scope::Activity), Some(KeyAction::Quit));
         assert_eq!(map.action(&key("j"), Scope::Access), Some(KeyAction::Down));

@@ -41,6 +41,7 @@ use crate::client::Error::Local;
 use crate::client::{Backend, Change, Events};
 use crate::config::Config;
 use crate::domain::rules::Actor;
+use crate::domain::{AccessRequest, ExtensionState};
 use crate::engine::{MarkSeen, RequestDetail, Viewer};
 use app::{App, Call, Effect, Ui};
 use data::Snapshot;
@@ -557,6 +558,8 @@ pub async fn perform(backend: &Backend, actor: &Actor, call: Call) -> Outcome {
         Call::Decide(c) => decide(c).await,
         Call::Cancel(c) => backend.run(actor, c).await.map(|r| format!("request {} {}", r.id, r.state)),
         Call::Revoke(c) => backend.run(actor, c).await.map(|r| format!("access {} {}", r.id, r.state)),
+        Call::Extend(c) => backend.run(actor, c).await.map(|r| extension_outcome(&r)),
+        Call::DecideExtension(c) => backend.run(actor, c).await.map(|r| extension_outcome(&r)),
         Call::Request(c) => backend.run(actor, c).await.map(|r| format!("request {} is {}", r.id, r.state)),
         Call::Deploy(c) => backend.run(actor, c).await.map(|a| format!("deployed {}", a.name)),
         Call::SetPolicy(c) => {
@@ -564,6 +567,17 @@ pub async fn perform(backend: &Backend, actor: &Actor, call: Call) -> Outcome {
         }
     };
     Outcome::Done(result.map_err(refusal::Refusal::from))
+}
+
+/// Where the last extension of a grant stands, for the toast after asking or deciding.
+fn extension_outcome(r: &AccessRequest) -> String {
+    let stands = match r.extensions.last().map(|e| e.state) {
+        Some(ExtensionState::Pending) => "waits for a decision",
+        Some(ExtensionState::Approved) => "approved",
+        Some(ExtensionState::Denied) => "denied",
+        Some(ExtensionState::Lapsed) | None => "lapsed",
+    };
+    format!("extension of access {} {stands}", r.id)
 }
 
 /// Resolves at the next whole second while countdowns are visible, else at the next minute for

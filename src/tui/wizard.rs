@@ -253,6 +253,7 @@ pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, RuleError> {
         request_timeout: None,
         resource_group: (!group.is_empty()).then_some(group),
         resource_id: None,
+        max_extensions: None,
     })
 }
 
@@ -365,6 +366,7 @@ pub fn policy_change(
             .cloned()
             .collect(),
         request_timeout: (timeout != before.request_timeout).then_some(timeout),
+        max_extensions: None,
     };
     let nothing = change.mode.is_none()
         && change.max_duration.is_none()
@@ -778,9 +780,19 @@ mod tests {
         assert_eq!(policy_preview(form(&app)), vec!["+ bob@contoso.com", "− alice@contoso.com"]);
         let s = set_policy(only_call(app.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL))));
         assert_eq!(s.app, "contoso-crm");
-        let PolicyChange { jit, mode, max_duration, add_approvers, remove_approvers, request_timeout } =
-            s.change;
-        assert_eq!((jit, mode, max_duration, request_timeout), (None, None, None, None));
+        let PolicyChange {
+            jit,
+            mode,
+            max_duration,
+            add_approvers,
+            remove_approvers,
+            request_timeout,
+            max_extensions,
+        } = s.change;
+        assert_eq!(
+            (jit, mode, max_duration, request_timeout, max_extensions),
+            (None, None, None, None, None)
+        );
         assert_eq!(add_approvers, vec!["bob@contoso.com"]);
         assert_eq!(remove_approvers, vec!["alice@contoso.com"]);
         app.on_result(Err("refused".into()));

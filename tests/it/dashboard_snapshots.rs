@@ -1730,3 +1730,55 @@ async fn the_first_page_shows_before_the_rest_of_the_first_snapshot() {
         "the rest is in:\n{access}"
     );
 }
+
+/// The grant numbered `id` under the Access tab's cursor, moving down to it.
+async fn select_grant(screen: &mut Screen, id: u64) {
+    screen.press(&[k('4')]).await;
+    for _ in 0..10 {
+        if screen.app.selected_request() == Some(id) {
+            return;
+        }
+        screen.press(&[k('j')]).await;
+    }
+    panic!("grant {id} is not on the Access tab");
+}
+
+#[tokio::test]
+async fn e_on_my_access_asks_for_more_time_decided_by_its_policy() {
+    let mut screen = Screen::open(Who::Publisher).await;
+    // Grant 9, Dave's on contoso-crm-dev, whose policy approves automatically.
+    select_grant(&mut screen, 9).await;
+    let before = screen.engine.request(&Viewer::Operator, 9).await.unwrap().request.end().unwrap();
+    assert!(lines(&screen.buffer(100, 30)).contains("e extend"), "the footer offers it");
+    screen.press(&[k('e'), TAB, Type("the deploy runs long"), ENTER]).await;
+    let after = screen.engine.request(&Viewer::Operator, 9).await.unwrap().request;
+    assert_eq!(after.extensions.len(), 1, "{after:?}");
+    assert_eq!(after.end(), Some(before + chrono::TimeDelta::hours(1)), "the form's 1h, approved at once");
+    let text = lines(&screen.buffer(100, 30));
+    assert!(text.contains("extension of access 9 approved"), "{text}");
+}
+
+#[tokio::test]
+async fn an_approver_decides_an_extension_on_the_access_tab_with_the_keys_of_requests() {
+    let mut screen = Screen::open(Who::Approver).await;
+    // Grant 7, Dave's scheduled access to contoso-crm, decided by hand.
+    let extend = jitdesk::engine::Extend {
+        id: 7,
+        by: jitdesk::domain::Period::from_hours(1),
+        reason: "CHG-1207 grew".into(),
+    };
+    screen.engine.run(&Actor::User(DAVE.into()), extend).await.unwrap();
+    screen.reload().await;
+    select_grant(&mut screen, 7).await;
+    let wide = lines(&screen.buffer(160, 30));
+    assert!(wide.contains("+1h asked: CHG-1207 grew"), "the row shows what waits: {wide}");
+    let footer = lines(&screen.buffer(100, 30));
+    assert!(footer.contains("a approve extension") && footer.contains("d deny extension"), "{footer}");
+    screen.press(&[k('a')]).await;
+    let form = lines(&screen.buffer(100, 30));
+    assert!(form.contains("asks for 1h more") && form.contains("CHG-1207 grew"), "{form}");
+    screen.press(&[Type("fits the window"), ENTER]).await;
+    let after = screen.engine.request(&Viewer::Operator, 7).await.unwrap().request;
+    assert_eq!(after.extensions[0].state, jitdesk::domain::ExtensionState::Approved, "{after:?}");
+    assert_eq!(after.extensions[0].decision.as_ref().map(|v| v.by.as_str()), Some(ALICE));
+}

@@ -14,65 +14,65 @@ use jitdesk::domain::time_style::TimeStyle;
 use jitdesk::domain::{Action, ApprovalMode, License, Notification, Paging, Period, TenantKind};
 use jitdesk::engine::{Decide, Engine, ManualClock, OpenMode, Revoke, SetPolicy, Viewer};
 
-const ADMIN: &str = "admin@contoso.com";
-const ALICE: &str = "alice@contoso.com";
-const BOB: &str = "bob@contoso.com";
-const CAROL: &str = "carol@contoso.com";
-const PAT: &str = "pat@fabrikam.com";
-const PAUL: &str = "paul@fabrikam.com";
-const PEG: &str = "peg@fabrikam.com";
-const APP: &str = "crm";
+pub(super) const ADMIN: &str = "admin@contoso.com";
+pub(super) const ALICE: &str = "alice@contoso.com";
+pub(super) const BOB: &str = "bob@contoso.com";
+pub(super) const CAROL: &str = "carol@contoso.com";
+pub(super) const PAT: &str = "pat@fabrikam.com";
+pub(super) const PAUL: &str = "paul@fabrikam.com";
+pub(super) const PEG: &str = "peg@fabrikam.com";
+pub(super) const APP: &str = "crm";
 
-fn t0() -> DateTime<Utc> {
+pub(super) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 2, 8, 0, 0).unwrap()
 }
 
-fn minutes(m: i64) -> TimeDelta {
+pub(super) fn minutes(m: i64) -> TimeDelta {
     TimeDelta::minutes(m)
 }
 
-fn user(upn: &str) -> Actor {
+pub(super) fn user(upn: &str) -> Actor {
     Actor::User(upn.to_string())
 }
 
-struct World {
+pub(super) struct World {
     _dir: TempDir,
     path: PathBuf,
-    clock: Arc<ManualClock>,
-    engine: Engine,
+    pub(super) clock: Arc<ManualClock>,
+    pub(super) engine: Engine,
 }
 
 impl World {
     /// Moves the clock and lets the ticker run everything due.
-    async fn at(&self, at: DateTime<Utc>) {
+    pub(super) async fn at(&self, at: DateTime<Utc>) {
         self.clock.set(at);
         self.engine.sync().await.unwrap();
     }
 
     /// Closes the engine and opens the store again at `at`, as a restart after downtime does.
-    async fn restart_at(self, at: DateTime<Utc>) -> World {
+    pub(super) async fn restart_at(self, at: DateTime<Utc>) -> World {
         self.engine.close().await.unwrap();
         self.clock.set(at);
         let engine = Engine::open(&self.path, OpenMode::Existing, self.clock.clone()).await.unwrap();
         World { engine, ..self }
     }
 
-    async fn notes(&self, upn: &str) -> Vec<Notification> {
+    pub(super) async fn notes(&self, upn: &str) -> Vec<Notification> {
         self.engine.notifications(upn, Paging::first(1000)).await.unwrap().items
     }
 
     /// The ending-soon notices a user has.
-    async fn warnings(&self, upn: &str) -> Vec<Notification> {
+    pub(super) async fn warnings(&self, upn: &str) -> Vec<Notification> {
         self.notes(upn).await.into_iter().filter(|n| n.action == Action::AccessEndingSoon).collect()
     }
 
-    async fn actions(&self, id: u64) -> Vec<Action> {
+    pub(super) async fn actions(&self, id: u64) -> Vec<Action> {
         let history = self.engine.request(&Viewer::Operator, id).await.unwrap().history;
         history.iter().map(|r| r.action).collect()
     }
 
     /// A request by `by` for `duration`, approved by Alice at once: access from now.
-    async fn granted(&self, by: &str, duration: Period) -> u64 {
+    pub(super) async fn granted(&self, by: &str, duration: Period) -> u64 {
         let asked = NewRequest {
             app: APP.into(),
             roles: vec!["Owner".into()],
@@ -90,7 +90,7 @@ impl World {
 
 /// Contoso (customer) with an admin and three users, Alice and Bob approving `crm` by hand;
 /// Fabrikam (publisher) with three requesters.
-async fn world() -> World {
+pub(super) async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("jit.redb");
     let clock = Arc::new(ManualClock::new(t0()));

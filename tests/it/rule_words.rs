@@ -36,6 +36,7 @@ async fn refusals() -> Vec<RuleError> {
         approvers: Vec::new(),
         request_timeout: None,
         resource_id: None,
+        max_extensions: None,
     };
     let refused = |outcome: jitdesk::Result<_>| match outcome {
         Err(jitdesk::Error::Rule(rule)) => rule,

@@ -1,4 +1,5 @@
-//! Tab 4: scheduled and active grants with countdowns, who approved them and why.
+//! Tab 4: scheduled and active grants with countdowns, who approved them and why, or the extension
+//! waiting on one.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -52,6 +53,11 @@ impl<'a> AccessTab<'a> {
                 _ => (String::new(), String::new()),
             };
             let decision = g.decision.as_ref();
+            // An extension waiting for a decision is what the approvers need to see on the row.
+            let reason = match g.pending_extension() {
+                Some((_, e)) => format!("+{} asked: {}", e.by, e.asked.reason),
+                None => decision.map_or(String::new(), |d| d.reason.clone()),
+            };
             [
                 Line::raw(g.id.to_string()),
                 Line::raw(safe(&g.app)),
@@ -60,7 +66,7 @@ impl<'a> AccessTab<'a> {
                 Line::styled(status, app.ui.theme.style("countdown")),
                 Line::styled(at, app.ui.theme.style("countdown")),
                 Line::raw(safe(decision.map_or("", |d| app.data.display_name(&d.by)))),
-                Line::raw(safe(decision.map_or("", |d| d.reason.as_str()))),
+                Line::raw(safe(&reason)),
             ]
         })
     }
