@@ -184,6 +184,10 @@ pub struct Request {
     /// The approvals given so far, when the policy asks for more than one; not an ARM field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<Verdict>,
+    /// How many different approvers its application's policy requires now, while it is pending
+    /// where approvers decide (absent otherwise); derived, not stored; not an ARM field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals_required: Option<u32>,
     /// Every extension asked for, in order; not an ARM field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<Extension>,
@@ -199,6 +203,22 @@ pub struct Request {
 }
 
 impl Request {
+    /// The views of requests, each with how many approvals its application (among `apps`) requires.
+    pub fn all_needing(requests: &[AccessRequest], apps: &[Application]) -> Vec<Request> {
+        requests.iter().map(|r| Request::new(r).needing(apps.iter().find(|a| a.name == r.app))).collect()
+    }
+
+    /// The view with how many approvals its application requires, while it waits for them
+    /// there: pending, where approvers decide.
+    pub fn needing(self, app: Option<&Application>) -> Request {
+        let approvals_required = app
+            .map(|a| &a.policy)
+            .filter(|p| p.enabled && p.mode == ApprovalMode::ManualApprove)
+            .filter(|_| self.jit_request_state == RequestState::Pending)
+            .map(|p| p.approvals_required);
+        Request { approvals_required, ..self }
+    }
+
     /// The view of a domain request, without its history (the caller adds it when it shows one request).
     pub fn new(r: &AccessRequest) -> Self {
         Request {
@@ -229,6 +249,7 @@ impl Request {
             closed: r.closed.clone(),
             started: r.started,
             approvals: r.approvals.clone(),
+            approvals_required: None,
             extensions: r.extensions.clone(),
             arm_name: r.arm.clone(),
             tags: r.tags.clone(),

@@ -499,7 +499,7 @@ pub enum UserCmd {
         #[arg(long, conflicts_with = "email")]
         no_email: bool,
         /// Do not send them this kind of notice (repeat for more): one of to-decide, decided,
-        /// canceled, started, ending-soon, ended, timed-out, revoked, policy-changed, delivery-failed
+        /// approval, canceled, started, ending-soon, ended, timed-out, revoked, policy-changed, delivery-failed
         #[arg(long, value_name = "KIND", value_parser = parse_kind)]
         mute: Vec<NoticeKind>,
         /// Send them this kind again (repeat for more)
@@ -590,6 +590,10 @@ pub struct PolicyArgs {
     /// extensions only within the maximum]
     #[arg(long, value_name = "N")]
     pub max_extensions: Option<u32>,
+    /// How many different approvers must approve a request, with manual approval [default at
+    /// deployment: 1]
+    #[arg(long, value_name = "N")]
+    pub approvals_required: Option<u32>,
 }
 
 #[derive(Subcommand, Debug)]

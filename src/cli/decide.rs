@@ -13,7 +13,7 @@ use crate::domain::list::MAX_LIMIT;
 use crate::domain::rules;
 use crate::domain::{AccessRequest, RequestState};
 use crate::engine::Decide;
-use crate::engine::RequestFilter;
+use crate::engine::{RequestFilter, Viewer};
 
 pub async fn run(
     backend: &Backend,
@@ -23,15 +23,16 @@ pub async fn run(
     times: &Times,
 ) -> Result<Output> {
     let actor = backend.actor(cli.as_user.as_deref()).await?;
+    let viewer = viewer(backend, cli).await?;
     let decide = |id| Decide { id, approve, reason: args.reason.clone() };
+    let mut all = Decisions { backend, viewer: &viewer, times, tried: 0, refused: 0 };
     if let ([id], None) = (args.ids.as_slice(), &args.app) {
         // One request: its refusal is the command's error, as it always was.
-        return ok(decided(&backend.run(&actor, decide(*id)).await?, times));
+        return ok(all.decided(&backend.run(&actor, decide(*id)).await?).await?);
     }
-    let mut all = Decisions::default();
     let Some(app) = &args.app else {
         for id in &args.ids {
-            all.record(*id, backend.run(&actor, decide(*id)).await, times);
+            all.record(*id, backend.run(&actor, decide(*id)).await).await;
         }
         return Ok((String::new(), all.code()));
     };
@@ -39,7 +40,6 @@ pub async fn run(
     // through the caller's own view; someone who approves nothing there is refused before any.
     let doing = if approve { "approve" } else { "deny" };
     let upn = backend.need_user(cli.as_user.as_deref()).await?;
-    let viewer = viewer(backend, cli).await?;
     let app = backend.app(&viewer, app).await?;
     rules::need_approver(&app, &upn)?;
     // A page at a time, walking on by id: deciding a request never moves the others.
@@ -54,8 +54,9 @@ pub async fn run(
         };
         let page = backend.requests(&viewer, filter).await?;
         for r in &page.items {
-            if rules::need_decider(&app, &upn, r, doing).is_ok() {
-                all.record(r.id, backend.run(&actor, decide(r.id)).await, times);
+            // One the caller already approved waits for others, not for them.
+            if rules::need_decider(&app, &upn, r, doing).is_ok() && !rules::has_approved(r, &upn) {
+                all.record(r.id, backend.run(&actor, decide(r.id)).await).await;
             }
         }
         after = page.next();
@@ -69,27 +70,40 @@ pub async fn run(
     Ok((String::new(), all.code()))
 }
 
-/// One decision's outcome line.
-fn decided(r: &AccessRequest, times: &Times) -> String {
-    let detail = match r.window() {
-        Some((from, end)) => format!(": access from {} until {}", times.time(from), times.time(end)),
-        None => String::new(),
-    };
-    format!("request {} {}{detail}\n", r.id, r.state)
-}
-
-/// Decisions in bulk: each outcome is told as it happens, and any refusal fails the whole.
-#[derive(Default)]
-struct Decisions {
+/// Decisions, one or in bulk: each outcome is told as it happens, and any refusal fails the whole.
+struct Decisions<'a> {
+    backend: &'a Backend,
+    viewer: &'a Viewer,
+    times: &'a Times,
     tried: usize,
     refused: usize,
 }
 
-impl Decisions {
-    fn record(&mut self, id: u64, outcome: Result<AccessRequest>, times: &Times) {
+impl Decisions<'_> {
+    /// One decision's outcome line: the access it granted, or how far its approvals are while
+    /// it waits for more.
+    async fn decided(&self, r: &AccessRequest) -> Result<String> {
+        let apps = self.backend.apps_of(self.viewer, std::slice::from_ref(r)).await?;
+        let detail = match r.window() {
+            Some((from, end)) => {
+                format!(": access from {} until {}", self.times.time(from), self.times.time(end))
+            }
+            None => String::new(),
+        };
+        Ok(format!("request {} {}{detail}\n", r.id, super::show::state(r, &apps)))
+    }
+
+    async fn record(&mut self, id: u64, outcome: Result<AccessRequest>) {
         self.tried += 1;
         match outcome {
-            Ok(r) => print(&decided(&r, times)),
+            Ok(r) => match self.decided(&r).await {
+                Ok(line) => print(&line),
+                Err(e) => {
+                    // The decision is made; only its line could not be worded in full.
+                    print(&format!("request {} {}\n", r.id, r.state));
+                    report(&format!("request {id}: {}", super::worded(&e)));
+                }
+            },
             Err(e) => {
                 self.refused += 1;
                 report(&format!("request {id}: {}", super::worded(&e)));

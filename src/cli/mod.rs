@@ -165,6 +165,7 @@ fn flags(input: Input) -> &'static str {
         Input::Approvers => "--approver",
         Input::RequestTimeout => "--request-timeout",
         Input::MaxExtensions => "--max-extensions",
+        Input::ApprovalsRequired => "--approvals-required",
         Input::Roles => "--role",
         Input::Email => "--email",
         Input::Sender => "--from",
@@ -690,6 +691,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                 max_duration: policy.max_duration,
                 approvers: approvers.clone(),
                 request_timeout: policy.request_timeout,
+                approvals_required: policy.approvals_required,
                 resource_group: resource_group.clone(),
                 resource_id: resource_id.clone(),
                 max_extensions: policy.max_extensions,
@@ -706,6 +708,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                 remove_approvers: remove_approvers.clone(),
                 request_timeout: policy.request_timeout,
                 max_extensions: policy.max_extensions,
+                approvals_required: policy.approvals_required,
             };
             let app = backend
                 .run(&backend.actor(cli.as_user.as_deref()).await?, SetPolicy { app: name.clone(), change })
@@ -764,22 +767,26 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, times: &Times) 
             let Paging { limit, after } = paging(page)?;
             let created = Window::new(window.since, window.until)?;
             let filter = RequestFilter { state: *state, app: app.clone(), requester, created, limit, after };
-            let page = backend.requests(&viewer(backend, cli).await?, filter).await?;
+            let viewer = viewer(backend, cli).await?;
+            let page = backend.requests(&viewer, filter).await?;
+            let apps = backend.apps_of(&viewer, &page.items).await?;
             more(&page, *json);
             ok(if *json {
-                json_out(&page.items.iter().map(json::Request::new).collect::<Vec<_>>())?
+                json_out(&json::Request::all_needing(&page.items, &apps))?
             } else {
-                show::requests(&page.items, times)
+                show::requests(&page.items, &apps, times)
             })
         }
         RequestCmd::Show { id, json } => {
-            let detail = backend.request(&viewer(backend, cli).await?, *id).await?;
+            let viewer = viewer(backend, cli).await?;
+            let detail = backend.request(&viewer, *id).await?;
+            let apps = backend.apps_of(&viewer, std::slice::from_ref(&detail.request)).await?;
             if *json {
-                let mut view = json::Request::new(&detail.request);
+                let mut view = json::Request::new(&detail.request).needing(apps.first());
                 view.history = Some(detail.history);
                 ok(json_out(&view)?)
             } else {
-                ok(show::request(&detail, times))
+                ok(show::request(&detail, &apps, times))
             }
         }
         RequestCmd::Approve(args) => decide::run(backend, cli, args, true, times).await,

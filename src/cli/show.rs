@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use unicode_width::UnicodeWidthStr;
 
-use crate::domain::rules::AccessStatus;
+use crate::domain::rules::{self, AccessStatus};
 use crate::domain::text::sanitize;
 use crate::domain::time_style::TimeStyle;
 use crate::domain::when::until;
@@ -178,7 +178,13 @@ pub fn app(a: &Application, grants: &[AccessRequest], times: &Times) -> String {
     pairs(&rows)
 }
 
-pub fn requests(requests: &[AccessRequest], times: &Times) -> String {
+/// A request's state, with how far its approvals are while it waits for more (`apps` has its
+/// application's policy).
+pub fn state(r: &AccessRequest, apps: &[Application]) -> String {
+    rules::state_shown(r, apps.iter().find(|a| a.name == r.app).map(|a| &a.policy))
+}
+
+pub fn requests(requests: &[AccessRequest], apps: &[Application], times: &Times) -> String {
     table(
         ["ID", "APP", "REQUESTER", "STATE", "ROLES", "DURATION", "WHEN"],
         requests.iter().map(|r| {
@@ -186,7 +192,7 @@ pub fn requests(requests: &[AccessRequest], times: &Times) -> String {
                 r.id.to_string(),
                 r.app.clone(),
                 r.requester.clone(),
-                r.state.to_string(),
+                state(r, apps),
                 r.roles.join(","),
                 r.duration.to_string(),
                 when(r, times),
@@ -206,13 +212,13 @@ fn when(r: &AccessRequest, times: &Times) -> String {
     }
 }
 
-pub fn request(d: &RequestDetail, times: &Times) -> String {
+pub fn request(d: &RequestDetail, apps: &[Application], times: &Times) -> String {
     let r = &d.request;
     let mut rows = vec![
         ("id", r.id.to_string()),
         ("application", r.app.clone()),
         ("requester", r.requester.clone()),
-        ("state", r.state.to_string()),
+        ("state", state(r, apps)),
         ("roles", r.roles.join(", ")),
         ("start", times.time(r.start)),
         ("duration", format!("{} ({})", r.duration, r.duration.iso())),
@@ -222,6 +228,9 @@ pub fn request(d: &RequestDetail, times: &Times) -> String {
     ];
     if r.state == RequestState::Pending {
         rows.push(("decide by", times.time_rel(r.decide_by)));
+    }
+    for v in &r.approvals {
+        rows.push(("approved by", format!("{} at {}: {}", v.by, times.time(v.at), v.reason)));
     }
     if let Some(v) = &r.decision {
         let verdict = if r.state == RequestState::Denied { "denied" } else { "approved" };

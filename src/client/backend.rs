@@ -357,6 +357,20 @@ impl Backend {
         }
     }
 
+    /// The applications of these requests, each once, as the viewer may see them.
+    pub async fn apps_of(&self, viewer: &Viewer, requests: &[AccessRequest]) -> Result<Vec<Application>> {
+        match self {
+            Backend::Local(engine) => Ok(engine.apps_of(viewer, requests).await?),
+            Backend::Remote(_) => {
+                let mut apps = Vec::new();
+                for name in crate::engine::names_of(requests) {
+                    apps.push(self.app(viewer, &name).await?);
+                }
+                Ok(apps)
+            }
+        }
+    }
+
     /// Requests on the applications the viewer may see, newest first.
     pub async fn requests(&self, viewer: &Viewer, filter: RequestFilter) -> Result<Page<AccessRequest>> {
         let paging = whole(Paging { limit: filter.limit, after: filter.after });

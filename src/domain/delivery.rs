@@ -22,6 +22,9 @@ pub enum NoticeKind {
     ToDecide,
     /// The recipient's request, or their extension of a grant, was approved or denied.
     Decided,
+    /// A request the recipient asked for, or is to decide, got one of the several approvals it
+    /// needs, and waits for more.
+    Approval,
     /// A request the recipient was to decide was withdrawn by its requester.
     Canceled,
     /// The recipient's access began.
@@ -42,9 +45,10 @@ pub enum NoticeKind {
 
 impl NoticeKind {
     /// Every kind, in the order lists show them.
-    pub const ALL: [NoticeKind; 10] = [
+    pub const ALL: [NoticeKind; 11] = [
         NoticeKind::ToDecide,
         NoticeKind::Decided,
+        NoticeKind::Approval,
         NoticeKind::Canceled,
         NoticeKind::Started,
         NoticeKind::EndingSoon,
@@ -60,6 +64,7 @@ impl NoticeKind {
         match self {
             NoticeKind::ToDecide => "to-decide",
             NoticeKind::Decided => "decided",
+            NoticeKind::Approval => "approval",
             NoticeKind::Canceled => "canceled",
             NoticeKind::Started => "started",
             NoticeKind::EndingSoon => "ending-soon",
@@ -84,6 +89,7 @@ impl NoticeKind {
             | Action::RequestDenied
             | Action::ExtensionApproved
             | Action::ExtensionDenied => NoticeKind::Decided,
+            Action::ApprovalGiven => NoticeKind::Approval,
             Action::RequestCanceled => NoticeKind::Canceled,
             Action::RequestTimedOut | Action::ExtensionLapsed => NoticeKind::TimedOut,
             Action::AccessStarted => NoticeKind::Started,
@@ -475,6 +481,8 @@ mod tests {
     fn changes_people_are_told_of_make_notices_and_others_make_none() {
         assert_eq!(NoticeKind::of(Action::RequestCreated), Some(NoticeKind::ToDecide));
         assert_eq!(NoticeKind::of(Action::RequestDenied), Some(NoticeKind::Decided));
+        assert_eq!(NoticeKind::of(Action::ApprovalGiven), Some(NoticeKind::Approval));
+        assert_eq!(NoticeKind::parse("approval"), Some(NoticeKind::Approval));
         assert_eq!(NoticeKind::of(Action::AccessExpired), Some(NoticeKind::Ended));
         assert_eq!(NoticeKind::of(Action::AccessEndingSoon), Some(NoticeKind::EndingSoon));
         assert_eq!(NoticeKind::of(Action::PolicyChanged), Some(NoticeKind::PolicyChanged));

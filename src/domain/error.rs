@@ -44,6 +44,8 @@ pub enum Input {
     RequestTimeout,
     /// How many extensions a deployment's grants may have beyond its maximum duration.
     MaxExtensions,
+    /// How many different approvers must approve a request.
+    ApprovalsRequired,
     /// The roles a request asks for.
     Roles,
     /// Where a user's mail goes.

@@ -192,6 +192,10 @@ impl Facts {
                     line("Ticket", ticket);
                 }
                 line("State", r.state.name());
+                for v in notice.request.iter().flat_map(|r| &r.approvals) {
+                    let given = format!("{} at {}: {}", clean(&v.by), times.full(v.at), clean(&v.reason));
+                    line("Approved by", &given);
+                }
                 if let Some(left) = &r.time_left {
                     line("Decide by", &format!("{} ({left} left)", times.full(r.decide_by)));
                 }
@@ -452,6 +456,25 @@ mod tests {
         assert!(m.notices[0].commands.is_empty());
         let decision = m.notices[0].request.as_ref().unwrap().decision.as_ref().unwrap();
         assert_eq!((decision.state, decision.reason.as_str()), (RequestState::Denied, "looks fine"));
+    }
+
+    #[test]
+    fn an_approval_of_several_says_how_far_and_lists_who_approved() {
+        let given = Verdict { by: "a@x.com".into(), at: t0(), reason: "fine\u{1b}[2J by me".into() };
+        let r = AccessRequest { approvals: vec![given], ..request(RequestState::Pending, None) };
+        let notice = Notice {
+            kind: NoticeKind::Approval,
+            record: AuditRecord {
+                after: Some("1 of 2 approvals".into()),
+                ..record(Action::ApprovalGiven, "a@x.com", Some("fine by me"))
+            },
+            request: Some(r),
+        };
+        let m = Message::of(&notice, t0(), &TimeStyle::utc(), None);
+        assert_eq!(m.subject, "jitdesk: a@x.com approved request 1 on a: fine by me (1 of 2 approvals)");
+        assert!(m.text.contains("Approved by    a@x.com at "), "{}", m.text);
+        assert!(!m.text.contains('\u{1b}'), "{}", m.text);
+        assert!(m.notices[0].commands.is_empty(), "the requester hears of it too: no commands to decide");
     }
 
     #[test]

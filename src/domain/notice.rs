@@ -8,7 +8,7 @@ use super::model::{
     AccessRequest, Action, AuditRecord, Extension, ExtensionState, JitPolicy, Notification, SYSTEM, Verdict,
 };
 use super::period::Period;
-use super::rules::AUTO_APPROVAL_REASON;
+use super::rules::{APPROVALS_LABEL, AUTO_APPROVAL_REASON};
 use super::time_style::TimeStyle;
 
 impl Notification {
@@ -70,7 +70,7 @@ fn unrequested(record: &AuditRecord) -> String {
 fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
     let whole = || format!("{after} (was {before})");
     let (Some(was), Some(is)) = (settings(before), settings(after)) else { return whole() };
-    let mut out: Vec<String> = ["mode", "max", "timeout", "extensions"]
+    let mut out: Vec<String> = ["mode", "max", "timeout", "approvals required", "extensions"]
         .into_iter()
         .enumerate()
         .filter(|&(i, _)| was[i] != is[i])
@@ -79,7 +79,7 @@ fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
     let approvers = |list: &'a str| -> Vec<&'a str> {
         if list == "none" { Vec::new() } else { list.split(", ").collect() }
     };
-    let (old, new) = (approvers(was[4]), approvers(is[4]));
+    let (old, new) = (approvers(was[5]), approvers(is[5]));
     let added: Vec<&str> = new.iter().copied().filter(|a| !old.contains(a)).collect();
     let removed: Vec<&str> = old.iter().copied().filter(|a| !new.contains(a)).collect();
     if !added.is_empty() {
@@ -92,21 +92,26 @@ fn policy_changes<'a>(before: &'a str, after: &'a str) -> String {
 }
 
 /// The settings a `rules::describe_policy` summary names, without their labels: mode, maximum
-/// duration, request timeout, extensions beyond the maximum (`0` when it names none) and
+/// duration, request timeout, approvals required (`1` in summaries older than the setting),
+/// extensions beyond the maximum (`0` when it names none) and
 /// approvers (a list, or `none`). None for a summary of another shape (JIT off, which never
 /// changes).
-fn settings(summary: &str) -> Option<[&str; 5]> {
+fn settings(summary: &str) -> Option<[&str; 6]> {
     let mut parts = summary.splitn(4, ", ");
     let mode = parts.next()?;
     let max = parts.next()?.strip_prefix("max ")?;
     let timeout = parts.next()?.strip_prefix("timeout ")?;
     let rest = parts.next()?;
+    let (approvals, rest) = match rest.strip_prefix(APPROVALS_LABEL) {
+        Some(rest) => rest.split_once(", ")?,
+        None => ("1", rest),
+    };
     let (extensions, rest) = match rest.strip_prefix("extensions ") {
         Some(named) => named.split_once(", ")?,
         None => ("0", rest),
     };
     let approvers = rest.strip_prefix("approvers: ")?;
-    Some([mode, max, timeout, extensions, approvers])
+    Some([mode, max, timeout, approvals, extensions, approvers])
 }
 
 /// One sentence saying what happened: to approvers of a new or withdrawn request, to the
@@ -131,6 +136,11 @@ fn message(record: &AuditRecord, r: &AccessRequest) -> String {
         Action::RequestCanceled => format!("request {} on {} was canceled by {}", r.id, r.app, record.actor),
         Action::RequestApproved => format!("request {} on {} approved{by_reason}", r.id, r.app),
         Action::RequestDenied => format!("request {} on {} denied{by_reason}", r.id, r.app),
+        Action::ApprovalGiven => {
+            let reason = record.reason.as_deref().unwrap_or_default();
+            let progress = record.after.as_deref().unwrap_or_default();
+            format!("{} approved request {} on {}: {reason} ({progress})", record.actor, r.id, r.app)
+        }
         Action::RequestTimedOut => format!("request {} on {} timed out with no decision", r.id, r.app),
         Action::AccessStarted => {
             format!("your access to {} (request {}) is active until {}", r.app, r.id, planned_end(r, record))
@@ -331,6 +341,20 @@ mod tests {
     }
 
     #[test]
+    fn an_approval_of_several_says_who_gave_it_why_and_how_far_the_request_is() {
+        let r = request(RequestState::Pending, None);
+        let given = AuditRecord {
+            after: Some("1 of 2 approvals".into()),
+            ..record(Action::ApprovalGiven, "c@x.com", Some("fine by me"))
+        };
+        let n = Notification::of("p@x.com", &given, Some(&r));
+        assert_eq!(
+            n.message,
+            format!("c@x.com approved request {} on {}: fine by me (1 of 2 approvals)", r.id, r.app)
+        );
+    }
+
+    #[test]
     fn a_new_request_says_it_was_approved_automatically_only_when_the_mode_approved_it() {
         let created = record(Action::RequestCreated, "p@x.com", None);
         let decided = |by: &str, reason: &str| AccessRequest {
@@ -368,13 +392,17 @@ mod tests {
     }
 
     fn policy(mode: ApprovalMode, max: i64, approvers: &[&str]) -> String {
+        policy_needing(mode, max, approvers, 1)
+    }
+
+    fn policy_needing(mode: ApprovalMode, max: i64, approvers: &[&str], approvals_required: u32) -> String {
         describe_policy(&JitPolicy {
             enabled: true,
             mode,
             max_duration: Period::from_hours(max),
             approvers: approvers.iter().map(|a| a.to_string()).collect(),
             request_timeout: Period::from_hours(24),
-            approvals_required: 1,
+            approvals_required,
             approver_groups: Vec::new(),
             max_extensions: 0,
         })
@@ -425,9 +453,9 @@ mod tests {
         let timeout = Period::from_hours(24).iso();
         assert_eq!(
             settings(&summary),
-            Some(["AutoApprove", "PT3H", timeout.as_str(), "0", "a@x.com, b@x.com"])
+            Some(["AutoApprove", "PT3H", timeout.as_str(), "1", "0", "a@x.com, b@x.com"])
         );
-        assert_eq!(settings(&policy(ApprovalMode::ManualApprove, 1, &[])).map(|s| s[4]), Some("none"));
+        assert_eq!(settings(&policy(ApprovalMode::ManualApprove, 1, &[])).map(|s| s[5]), Some("none"));
     }
 
     #[test]
@@ -444,9 +472,26 @@ mod tests {
                 approver_groups: Vec::new(),
             })
         };
-        assert_eq!(settings(&with(2)).map(|s| (s[3], s[4])), Some(("2", "a@x.com")));
+        assert_eq!(settings(&with(2)).map(|s| (s[4], s[5])), Some(("2", "a@x.com")));
         let n = Notification::of("a@x.com", &policy_record(with(0), with(2)), None);
         assert_eq!(n.message, "JIT settings of crm changed by admin@x.com: extensions 2 (was 0)");
+    }
+
+    #[test]
+    fn a_change_of_approvals_required_says_it_and_older_summaries_meant_one() {
+        let approvers = ["a@x.com", "b@x.com"];
+        let two = policy_needing(ApprovalMode::ManualApprove, 8, &approvers, 2);
+        assert!(two.contains("approvals 2, approvers: a@x.com, b@x.com"), "{two}");
+        let n = Notification::of(
+            "a@x.com",
+            &policy_record(policy(ApprovalMode::ManualApprove, 8, &approvers), two.clone()),
+            None,
+        );
+        assert_eq!(n.message, "JIT settings of crm changed by admin@x.com: approvals required 2 (was 1)");
+        // Summaries written before the setting existed have no approvals part.
+        let older = "ManualApprove, max PT8H, timeout P1D, approvers: a@x.com, b@x.com".to_string();
+        let n = Notification::of("a@x.com", &policy_record(older, two), None);
+        assert_eq!(n.message, "JIT settings of crm changed by admin@x.com: approvals required 2 (was 1)");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::approvals::{self, Tally};
 use super::arm_ids;
 use super::error::{Input, RuleError};
 use super::extension;
@@ -339,6 +340,10 @@ pub struct Deployment {
     pub approvers: Vec<String>,
     /// How long a request may wait for a decision; None: `JitPolicy::DEFAULT_REQUEST_TIMEOUT`.
     pub request_timeout: Option<Period>,
+    /// How many different approvers must approve a request, in manual mode only; None:
+    /// `JitPolicy::DEFAULT_APPROVALS_REQUIRED`.
+    #[serde(default)]
+    pub approvals_required: Option<u32>,
     /// The managed resource group; None: `mrg-{name}`.
     pub resource_group: Option<String>,
     /// The application's ARM resource id, whose last segment is its name; None: one made from
@@ -442,11 +447,39 @@ fn resolve_approvers<L: Lookup + ?Sized>(
     Ok(approvers)
 }
 
+/// A number of approvals given for a policy: at least one, and only where approvers decide, since
+/// in automatic mode nobody approves and the number would mean nothing.
+fn check_approvals_required(given: u32, mode: ApprovalMode) -> Result<u32, RuleError> {
+    if mode == ApprovalMode::AutoApprove {
+        return Err(RuleError::invalid(
+            "the number of approvals required applies only when approvers decide: add --approval manual, or drop it",
+        )
+        .about(&[Input::ApprovalsRequired, Input::ApprovalMode]));
+    }
+    if given == 0 {
+        return Err(RuleError::invalid("the number of approvals required must be at least 1")
+            .about(&[Input::ApprovalsRequired]));
+    }
+    Ok(given)
+}
+
+/// A manual policy has enough possible approvers to reach its number of approvals, or requests
+/// would wait for approvals nobody could give.
 fn check_policy(policy: &JitPolicy) -> Result<(), RuleError> {
-    if policy.enabled && policy.mode == ApprovalMode::ManualApprove && policy.approvers.is_empty() {
+    if !policy.enabled || policy.mode != ApprovalMode::ManualApprove {
+        return Ok(());
+    }
+    if policy.approvers.is_empty() {
         return Err(RuleError::invalid(
             "manual approval needs at least one approver, or nobody could approve: add an approver first",
         ));
+    }
+    let (have, need) = (policy.approvers.len(), policy.approvals_required);
+    if (have as u64) < u64::from(need) {
+        return Err(RuleError::invalid(format!(
+            "{need} approvals required need at least {need} approvers, and there are {have}: add approvers or require fewer approvals"
+        ))
+        .about(&[Input::ApprovalsRequired, Input::Approvers]));
     }
     Ok(())
 }
@@ -460,6 +493,7 @@ fn refuse_settings_without_jit(input: &Deployment, offer: &str) -> Result<(), Ru
         (!input.approvers.is_empty(), "the approver list", Input::Approvers),
         (input.request_timeout.is_some(), "the request timeout", Input::RequestTimeout),
         (input.max_extensions.is_some(), "the extensions allowed", Input::MaxExtensions),
+        (input.approvals_required.is_some(), "the approvals required", Input::ApprovalsRequired),
     ]
     .into_iter()
     .filter_map(|(set, name, input)| set.then_some((name, input)))
@@ -511,16 +545,21 @@ pub fn deploy<L: Lookup + ?Sized>(
         refuse_settings_without_jit(&input, &offer.id)?;
     }
     let approvers = resolve_approvers(l, &tenant.id, &input.approvers)?;
+    let mode = input.mode.unwrap_or(ApprovalMode::AutoApprove);
+    let approvals_required = match input.approvals_required {
+        Some(given) => check_approvals_required(given, mode)?,
+        None => JitPolicy::DEFAULT_APPROVALS_REQUIRED,
+    };
     let policy = JitPolicy {
         enabled,
-        mode: input.mode.unwrap_or(ApprovalMode::AutoApprove),
+        mode,
         max_duration: check_max_duration(input.max_duration.unwrap_or(JitPolicy::DEFAULT_MAX_DURATION))?,
         approvers,
         request_timeout: check_request_timeout(
             input.request_timeout.unwrap_or(JitPolicy::DEFAULT_REQUEST_TIMEOUT),
         )?,
         approver_groups: Vec::new(),
-        approvals_required: JitPolicy::DEFAULT_APPROVALS_REQUIRED,
+        approvals_required,
         max_extensions: input.max_extensions.unwrap_or(0),
     };
     check_policy(&policy)?;
@@ -562,6 +601,9 @@ pub struct PolicyChange {
     pub request_timeout: Option<Period>,
     /// How many extensions a grant may have beyond the maximum duration from then on.
     pub max_extensions: Option<u32>,
+    /// The new number of approvals a request needs, in manual mode only; pending requests that
+    /// already have as many are approved.
+    pub approvals_required: Option<u32>,
 }
 
 /// The policy after a change by an admin of the application's customer tenant. Whether JIT is on cannot
@@ -603,6 +645,7 @@ pub fn change_policy<L: Lookup + ?Sized>(
         || change.max_duration.is_some()
         || change.request_timeout.is_some()
         || change.max_extensions.is_some()
+        || change.approvals_required.is_some()
         || !change.add_approvers.is_empty()
         || !change.remove_approvers.is_empty();
     if touches_policy && !app.policy.enabled {
@@ -625,6 +668,9 @@ pub fn change_policy<L: Lookup + ?Sized>(
     if let Some(allowed) = change.max_extensions {
         policy.max_extensions = allowed;
     }
+    if let Some(required) = change.approvals_required {
+        policy.approvals_required = check_approvals_required(required, policy.mode)?;
+    }
     for upn in &change.remove_approvers {
         let upn = upn.trim().to_lowercase();
         if !policy.is_approver(&upn) {
@@ -646,6 +692,10 @@ pub fn change_policy<L: Lookup + ?Sized>(
     Ok(policy)
 }
 
+/// How a policy summary labels its number of approvals required; summaries written before there
+/// was one leave it out, and meant 1.
+pub(crate) const APPROVALS_LABEL: &str = "approvals ";
+
 /// A one-line summary of a policy, for the audit log's before and after.
 pub fn describe_policy(policy: &JitPolicy) -> String {
     if !policy.enabled {
@@ -660,10 +710,11 @@ pub fn describe_policy(policy: &JitPolicy) -> String {
         n => format!("extensions {n}, "),
     };
     format!(
-        "{:?}, max {}, timeout {}, {extensions}approvers: {approvers}",
+        "{:?}, max {}, timeout {}, {APPROVALS_LABEL}{}, {extensions}approvers: {approvers}",
         policy.mode,
         policy.max_duration.iso(),
-        policy.request_timeout.iso()
+        policy.request_timeout.iso(),
+        policy.approvals_required
     )
 }
 
@@ -853,6 +904,8 @@ pub fn need_decider(app: &Application, upn: &str, req: &AccessRequest, doing: &s
 
 /// The request approved or denied by an approver of its application other than its requester; only
 /// while it is pending and before its deadline, and an approval only within today's maximum duration.
+/// An approval is counted towards the approvals the policy requires: until the last of them the
+/// request stays pending with the approval kept, each approver counting once; one denial denies.
 pub fn decide(
     app: &Application,
     actor: &User,
@@ -879,11 +932,39 @@ pub fn decide(
     }
     let reason = check_text("reason", reason, MAX_TEXT)?;
     let verdict = Verdict { by: actor.upn.clone(), at: now, reason };
-    Ok(if approve {
-        approved(req, verdict)
-    } else {
-        AccessRequest { state: RequestState::Denied, decision: Some(verdict), ..req }
+    if !approve {
+        return Ok(AccessRequest { state: RequestState::Denied, decision: Some(verdict), ..req });
+    }
+    let required = app.policy.approvals_required;
+    let mut given = req.approvals.clone();
+    Ok(match approvals::count(&mut given, verdict.clone(), required)? {
+        // One approval is the decision itself, as it always was: nothing to keep beside it.
+        Tally::Approved if required <= 1 => approved(req, verdict),
+        Tally::Approved => approved(AccessRequest { approvals: given, ..req }, verdict),
+        Tally::Waiting { .. } => AccessRequest { approvals: given, ..req },
     })
+}
+
+/// How far a pending request's approvals are (`1 of 2 approvals`) under `policy`; None when it
+/// is not pending, or has no approval yet.
+pub fn approval_progress(req: &AccessRequest, policy: &JitPolicy) -> Option<String> {
+    (req.state == RequestState::Pending && !req.approvals.is_empty())
+        .then(|| Tally::progress(req.approvals.len() as u32, policy.approvals_required.max(1)))
+}
+
+/// Whether `upn` already gave one of the approvals a pending request waits with: theirs is
+/// counted, so it no longer waits for them.
+pub fn has_approved(req: &AccessRequest, upn: &str) -> bool {
+    req.approvals.iter().any(|v| v.by == upn)
+}
+
+/// A request's state as people read it, with how far its approvals are under its application's
+/// `policy` while it waits for more: `Pending (1 of 2 approvals)`.
+pub fn state_shown(req: &AccessRequest, policy: Option<&JitPolicy>) -> String {
+    match policy.and_then(|p| approval_progress(req, p)) {
+        Some(progress) => format!("{} ({progress})", req.state),
+        None => req.state.to_string(),
+    }
 }
 
 /// The request canceled by its requester while it is still pending.
@@ -979,9 +1060,11 @@ pub fn advance(req: &AccessRequest, now: DateTime<Utc>) -> Option<(AccessRequest
 
 /// What a change of policy does to a pending request of its application, judged by the new policy in the
 /// same transaction, so that no request waits for a decision the new policy cannot give: within the new
-/// maximum and automatic, it is approved; over the new maximum, or in manual mode with no approver but
-/// the requester, the system denies it with the reason, and its requester may ask again. None when it
-/// still waits for an approver, or when its deadline has passed (the ticker times it out).
+/// maximum and automatic, it is approved, and so it is in manual mode once it has as many approvals
+/// as are now required (approvals given by approvers since removed still count: they were given
+/// by an approver); over the new maximum, or in manual mode with no approver but the requester, the
+/// system denies it with the reason, and its requester may ask again. None when it still waits for
+/// an approver, or when its deadline has passed (the ticker times it out).
 pub fn reevaluate(
     policy: &JitPolicy,
     req: &AccessRequest,
@@ -1002,6 +1085,16 @@ pub fn reevaluate(
     match policy.mode {
         ApprovalMode::AutoApprove => {
             Some((approved(req.clone(), system(POLICY_AUTO_REASON.to_string())), Action::RequestApproved))
+        }
+        ApprovalMode::ManualApprove
+            if !req.approvals.is_empty()
+                && req.approvals.len() as u64 >= u64::from(policy.approvals_required) =>
+        {
+            let reason = format!(
+                "policy changed: {} now enough",
+                Tally::progress(req.approvals.len() as u32, policy.approvals_required.max(1))
+            );
+            Some((approved(req.clone(), system(reason)), Action::RequestApproved))
         }
         // Approvers are customer users and requesters publisher users, so today someone else is
         // always left; the rule does not depend on that staying true.
@@ -2048,6 +2141,171 @@ mod tests {
         refused(decide(&app, &d.get(APPROVER), r, true, "  ", t0()), ErrorKind::Invalid);
     }
 
+    // ---- several approvals ----
+
+    /// A manual application `name` whose requests need `required` approvals of `approvers`.
+    fn needing(d: &mut Dir, name: &str, approvers: &[&str], required: u32) -> Application {
+        d.deploy(
+            ADMIN,
+            Deployment {
+                name: name.into(),
+                offer: "jit-offer".into(),
+                mode: Some(ApprovalMode::ManualApprove),
+                approvers: approvers.iter().map(|a| a.to_string()).collect(),
+                approvals_required: Some(required),
+                ..Deployment::default()
+            },
+        )
+    }
+
+    #[test]
+    fn a_request_needing_two_approvals_waits_for_the_second_approver() {
+        let mut d = dir();
+        let app = needing(&mut d, "m", &[APPROVER, CAROL], 2);
+        assert_eq!(app.policy.approvals_required, 2);
+        let r = d.request("m", PAT, Period::from_hours(2), None);
+        let once = decide(&app, &d.get(APPROVER), r, true, "fine by me", t0() + hours(1)).unwrap();
+        assert_eq!(once.state, RequestState::Pending);
+        assert_eq!((once.decision.as_ref(), once.granted_from), (None, None));
+        let given: Vec<(&str, &str)> =
+            once.approvals.iter().map(|v| (v.by.as_str(), v.reason.as_str())).collect();
+        assert_eq!(given, [(APPROVER, "fine by me")]);
+        assert_eq!(approval_progress(&once, &app.policy).as_deref(), Some("1 of 2 approvals"));
+
+        // The same approver twice is refused, saying how far it is; nothing changes.
+        let m =
+            refused(decide(&app, &d.get(APPROVER), once.clone(), true, "again", t0()), ErrorKind::Conflict);
+        assert!(m.contains("already approved") && m.contains("1 of 2 approvals"), "{m}");
+
+        // The second approver's approval approves it, from then, the decision being theirs.
+        let now = t0() + hours(2);
+        let twice = decide(&app, &d.get(CAROL), once, true, "agreed", now).unwrap();
+        assert_eq!(twice.state, RequestState::Approved);
+        assert_eq!(
+            twice.decision.as_ref().map(|v| (v.by.as_str(), v.reason.as_str())),
+            Some((CAROL, "agreed"))
+        );
+        assert_eq!(twice.window(), Some((now, now + hours(2))));
+        let by: Vec<&str> = twice.approvals.iter().map(|v| v.by.as_str()).collect();
+        assert_eq!(by, [APPROVER, CAROL]);
+        assert_eq!(approval_progress(&twice, &app.policy), None, "only a pending request shows progress");
+    }
+
+    #[test]
+    fn one_denial_denies_a_request_with_approvals() {
+        let mut d = dir();
+        let app = needing(&mut d, "m", &[APPROVER, CAROL, ADMIN2], 3);
+        let r = d.request("m", PAT, Period::from_hours(2), None);
+        let once = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let denied = decide(&app, &d.get(CAROL), once, false, "no ticket", t0()).unwrap();
+        assert_eq!(denied.state, RequestState::Denied);
+        assert_eq!(denied.decision.as_ref().map(|v| v.by.as_str()), Some(CAROL));
+        assert_eq!(denied.granted_from, None);
+    }
+
+    #[test]
+    fn several_approvals_keep_the_policys_other_rules() {
+        let mut d = dir();
+        let app = needing(&mut d, "m", &[APPROVER, CAROL], 2);
+        let r = d.request("m", PAT, Period::from_hours(3), None);
+        let once = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        // The maximum is checked at each approval.
+        let mut tighter = app.clone();
+        tighter.policy.max_duration = Period::from_hours(2);
+        refused(decide(&tighter, &d.get(CAROL), once.clone(), true, "ok", t0()), ErrorKind::Conflict);
+        // The timeout still holds, and times out a request with approvals.
+        refused(decide(&app, &d.get(CAROL), once.clone(), true, "ok", once.decide_by), ErrorKind::Conflict);
+        let (timed_out, action) = advance(&once, once.decide_by).expect("timed out");
+        assert_eq!((timed_out.state, action), (RequestState::Timeout, Action::RequestTimedOut));
+        // The requester never counts, nor does anyone who is not an approver.
+        let mut with_pat = app.clone();
+        with_pat.policy.approvers.push(PAT.into());
+        refused(decide(&with_pat, &d.get(PAT), once.clone(), true, "me", t0()), ErrorKind::Forbidden);
+        refused(decide(&app, &d.get(ADMIN), once, true, "me", t0()), ErrorKind::Forbidden);
+    }
+
+    #[test]
+    fn approvals_required_are_checked_where_given() {
+        let mut d = dir();
+        let manual = |approvers: &[&str], required: u32| Deployment {
+            mode: Some(ApprovalMode::ManualApprove),
+            approvers: approvers.iter().map(|a| a.to_string()).collect(),
+            approvals_required: Some(required),
+            ..deployment("app", "jit-offer")
+        };
+        let m = refused(deploy(&d, &d.get(ADMIN), manual(&[APPROVER], 2), t0()), ErrorKind::Invalid);
+        assert!(m.contains("2 approvals required") && m.contains("there are 1"), "{m}");
+        let m = refused(deploy(&d, &d.get(ADMIN), manual(&[APPROVER], 0), t0()), ErrorKind::Invalid);
+        assert!(m.contains("at least 1"), "{m}");
+        let auto = Deployment { approvals_required: Some(2), ..deployment("app", "jit-offer") };
+        let m = refused(deploy(&d, &d.get(ADMIN), auto, t0()), ErrorKind::Invalid);
+        assert!(m.contains("only when approvers decide"), "{m}");
+        let off =
+            Deployment { jit: Some(false), approvals_required: Some(2), ..deployment("app", "jit-offer") };
+        let m = refused(deploy(&d, &d.get(ADMIN), off, t0()), ErrorKind::Conflict);
+        assert!(m.contains("approvals required"), "{m}");
+        assert_eq!(
+            deploy(&d, &d.get(ADMIN), deployment("app", "jit-offer"), t0())
+                .unwrap()
+                .policy
+                .approvals_required,
+            1
+        );
+
+        // A change keeps enough approvers for the number, and a number only in manual mode.
+        let app = needing(&mut d, "m", &[APPROVER, CAROL], 2);
+        let change = |c: PolicyChange| change_policy(&d, &d.get(ADMIN), &app, c);
+        let m = refused(
+            change(PolicyChange { remove_approvers: vec![CAROL.into()], ..PolicyChange::default() }),
+            ErrorKind::Invalid,
+        );
+        assert!(m.contains("2 approvals required"), "{m}");
+        let m = refused(
+            change(PolicyChange { approvals_required: Some(3), ..PolicyChange::default() }),
+            ErrorKind::Invalid,
+        );
+        assert!(m.contains("there are 2"), "{m}");
+        let m = refused(
+            change(PolicyChange {
+                mode: Some(ApprovalMode::AutoApprove),
+                approvals_required: Some(1),
+                ..PolicyChange::default()
+            }),
+            ErrorKind::Invalid,
+        );
+        assert!(m.contains("only when approvers decide"), "{m}");
+        let three = change(PolicyChange {
+            add_approvers: vec![ADMIN2.into()],
+            approvals_required: Some(3),
+            ..PolicyChange::default()
+        })
+        .unwrap();
+        assert_eq!(three.approvals_required, 3);
+        assert!(describe_policy(&three).contains("approvals 3"), "{}", describe_policy(&three));
+    }
+
+    #[test]
+    fn lowering_approvals_required_approves_requests_that_have_enough() {
+        let mut d = dir();
+        let app = needing(&mut d, "m", &[APPROVER, CAROL, ADMIN2], 3);
+        let none = d.request("m", PAUL, Period::from_hours(1), None);
+        let r = d.request("m", PAT, Period::from_hours(1), None);
+        let once = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let now = t0() + hours(1);
+        let two = JitPolicy { approvals_required: 2, ..app.policy.clone() };
+        assert_eq!(reevaluate(&two, &once, now), None, "one approval is not yet two");
+        let one = JitPolicy { approvals_required: 1, ..app.policy.clone() };
+        assert_eq!(reevaluate(&one, &none, now), None, "a request without approvals still waits");
+        let (approved, action) = reevaluate(&one, &once, now).expect("approved");
+        assert_eq!((approved.state, action), (RequestState::Approved, Action::RequestApproved));
+        let v = approved.decision.clone().unwrap();
+        assert_eq!((v.by.as_str(), v.at), (SYSTEM, now));
+        assert!(v.reason.contains("1 of 1 approval"), "{}", v.reason);
+        // Removing the approver who approved keeps the approval: it was given by an approver then.
+        let without = JitPolicy { approvers: vec![CAROL.into()], ..one };
+        assert!(reevaluate(&without, &once, now).is_some_and(|(r, _)| r.state == RequestState::Approved));
+    }
+
     #[test]
     fn automatic_approval() {
         let mut d = dir();
@@ -2443,7 +2701,11 @@ mod tests {
                 ..deployment("auto", "jit-offer")
             },
         );
-        let expected = format!("AutoApprove, max {}, timeout {}, approvers: none", max.iso(), timeout.iso());
+        let expected = format!(
+            "AutoApprove, max {}, timeout {}, approvals 1, approvers: none",
+            max.iso(),
+            timeout.iso()
+        );
         assert_eq!(describe_policy(&auto.policy), expected);
         let manual = describe_policy(&d.manual_app("m", &[APPROVER, CAROL]).policy);
         assert!(manual.starts_with("ManualApprove, max "), "{manual}");

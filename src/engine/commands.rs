@@ -168,10 +168,38 @@ impl Command for Decide {
         let request = w.tables.need_request(self.id)?;
         let app = w.app_of(&request)?;
         let decided = rules::decide(&app, &by, request.clone(), self.approve, &self.reason, w.now)?;
+        if let Some(progress) = rules::approval_progress(&decided, &app.policy) {
+            save_approval(w, &app, &request, &decided, progress)?;
+            return Ok(decided);
+        }
         let action = if self.approve { Action::RequestApproved } else { Action::RequestDenied };
         save_transition(w, &request, &decided, action)?;
         Ok(decided)
     }
+}
+
+/// Stores an approval that leaves the request waiting for more, with its audit record (its
+/// reason, and how far the approvals are), and tells the requester and the approvers who have
+/// yet to approve.
+fn save_approval(
+    w: &mut Writer<'_, '_>,
+    app: &Application,
+    old: &AccessRequest,
+    new: &AccessRequest,
+    progress: String,
+) -> Result<()> {
+    w.tables.save_request(Some(old), new)?;
+    let Some(given) = new.approvals.last() else { return Ok(()) };
+    w.record(AuditEntry {
+        reason: Some(&given.reason),
+        after: Some(progress),
+        ..AuditEntry::of_request(&given.by, Action::ApprovalGiven, Some(old), new)
+    })?;
+    let told: Vec<String> = std::iter::once(&new.requester)
+        .chain(app.policy.approvers.iter().filter(|a| !new.approvals.iter().any(|v| v.by == **a)))
+        .cloned()
+        .collect();
+    w.notify(&told)
 }
 
 /// The requester withdraws a pending request.

@@ -35,7 +35,7 @@ pub use event::{Committed, EventsFor};
 pub use extensions::{DecideExtension, Extend};
 pub use identity::{AddCa, AddKey, NewSecret, RemoveCa, RemoveKey, RevokeToken};
 pub use limits::Limits;
-pub use queries::{RequestDetail, Viewer};
+pub use queries::{RequestDetail, Viewer, names_of};
 
 pub use crate::domain::delivery::{ContactChange, DeliveryFilter};
 pub use crate::domain::{OpenMode, RequestFilter};

@@ -57,6 +57,14 @@ fn approvers_of(apps: &[Application]) -> Vec<String> {
     upns
 }
 
+/// The applications the requests are on, each once.
+pub fn names_of(requests: &[AccessRequest]) -> Vec<String> {
+    let mut names: Vec<String> = requests.iter().map(|r| r.app.clone()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// A request with everything that happened to it.
 #[derive(Debug, Clone)]
 pub struct RequestDetail {
@@ -124,6 +132,14 @@ impl Engine {
     pub async fn app(&self, viewer: &Viewer, name: &str) -> Result<Application> {
         let (viewer, name) = (viewer.clone(), name.to_string());
         self.read(move |t| need_visible_app(t, &viewer, &name)).await
+    }
+
+    /// The applications of these requests, each once, for what their policies say of them (how
+    /// many approvals they need); a request only the operator may see names one the viewer sees.
+    pub async fn apps_of(&self, viewer: &Viewer, requests: &[AccessRequest]) -> Result<Vec<Application>> {
+        let viewer = viewer.clone();
+        let names = names_of(requests);
+        self.read(move |t| names.iter().map(|name| need_visible_app(t, &viewer, name)).collect()).await
     }
 
     /// Whether the user may see the application's requests, grants and history. False for an

@@ -297,8 +297,14 @@ async fn requests(
     let created = export::window(&st, q.since, q.until)?;
     let filter = RequestFilter { state, app, requester, created, limit, after };
     let page = st.engine.requests(&caller.viewer(), filter).await?;
-    let views: Vec<json::Request> = page.items.iter().map(json::Request::new).collect();
-    Ok(listed(&uri, &page, views))
+    let apps = st.engine.apps_of(&caller.viewer(), &page.items).await?;
+    Ok(listed(&uri, &page, json::Request::all_needing(&page.items, &apps)))
+}
+
+/// A request's view with how many approvals its application requires.
+async fn needing(st: &State, caller: &Caller, request: &AccessRequest) -> ApiResult<json::Request> {
+    let apps = st.engine.apps_of(&caller.viewer(), std::slice::from_ref(request)).await?;
+    Ok(json::Request::new(request).needing(apps.first()))
 }
 
 async fn create_request(
@@ -307,7 +313,7 @@ async fn create_request(
     Body(input): Body<NewRequest>,
 ) -> ApiResult<Response> {
     let request = st.engine.run(&caller.actor(), input).await?;
-    Ok(created(Some(paths::request(request.id)), json::Request::new(&request)))
+    Ok(created(Some(paths::request(request.id)), needing(&st, &caller, &request).await?))
 }
 
 async fn request(
@@ -317,7 +323,7 @@ async fn request(
 ) -> ApiResult<Json<json::Request>> {
     let id = id(&text)?;
     let detail = st.engine.request(&caller.viewer(), id).await?;
-    let mut view = json::Request::new(&detail.request);
+    let mut view = needing(&st, &caller, &detail.request).await?;
     view.history = Some(detail.history);
     Ok(Json(view))
 }
@@ -330,7 +336,7 @@ async fn decide(
     reason: String,
 ) -> ApiResult<Json<json::Request>> {
     let decision = Decide { id: id(text)?, approve, reason };
-    Ok(Json(json::Request::new(&st.engine.run(&caller.actor(), decision).await?)))
+    Ok(Json(needing(st, caller, &st.engine.run(&caller.actor(), decision).await?).await?))
 }
 
 async fn approve(

@@ -529,9 +529,12 @@ impl App {
         self.data.requests.iter().any(|r| r.id == id && self.can_decide(r))
     }
 
-    /// Whether this user can decide the request now: pending, on an application they approve.
+    /// Whether this user can decide the request now: pending, on an application they approve,
+    /// and not approved by them already.
     pub fn can_decide(&self, r: &AccessRequest) -> bool {
-        r.state == RequestState::Pending && self.data.approves(&r.app)
+        r.state == RequestState::Pending
+            && self.data.approves(&r.app)
+            && !self.data.me.as_ref().is_some_and(|me| crate::domain::rules::has_approved(r, &me.upn))
     }
 
     /// Where the frame just drawn put the list; the cursor is kept inside it.

@@ -281,6 +281,17 @@ impl Snapshot {
         }
     }
 
+    /// How far a pending request's approvals are (`1 of 2 approvals`), by its application's
+    /// policy; None when it has none yet, or is no longer pending.
+    pub fn progress(&self, r: &AccessRequest) -> Option<String> {
+        crate::domain::rules::approval_progress(r, &self.app(&r.app)?.policy)
+    }
+
+    /// A request's state, with how far its approvals are while it waits for more.
+    pub fn state_shown(&self, r: &AccessRequest) -> String {
+        crate::domain::rules::state_shown(r, self.app(&r.app).map(|a| &a.policy))
+    }
+
     fn user(&self, upn: &str) -> Option<&User> {
         if self.lookup.built {
             self.lookup.users.get(upn).and_then(|&i| self.users.get(i)).filter(|u| u.upn == upn)
@@ -321,7 +332,10 @@ impl Snapshot {
         let me = self.me.as_ref().map(|m| m.upn.as_str());
         self.requests.iter().filter(move |r| {
             me.is_some_and(|me| {
-                r.state == RequestState::Pending && r.requester != me && self.approves(&r.app)
+                r.state == RequestState::Pending
+                    && r.requester != me
+                    && !crate::domain::rules::has_approved(r, me)
+                    && self.approves(&r.app)
             })
         })
     }

@@ -540,8 +540,12 @@ pub enum Outcome {
 /// Runs a call as `actor` and words its result: the event loop does it this way, and so do the
 /// tests that drive the dashboard without it.
 pub async fn perform(backend: &Backend, actor: &Actor, call: Call) -> Outcome {
+    // A decision's outcome, with how far the request's approvals are when it waits for more.
     let decide = async |c: crate::engine::Decide| {
-        backend.run(actor, c).await.map(|r| format!("request {} {}", r.id, r.state))
+        let r = backend.run(actor, c).await?;
+        let apps = backend.apps_of(&actor.into(), std::slice::from_ref(&r)).await?;
+        let policy = apps.first().map(|a| &a.policy);
+        Ok(format!("request {} {}", r.id, crate::domain::rules::state_shown(&r, policy)))
     };
     let result = match call {
         Call::DecideEach { approve, each } => {

@@ -549,6 +549,26 @@ mod tests {
     }
 
     #[test]
+    fn a_request_the_approver_already_approved_shows_its_progress_and_waits_for_others() {
+        use crate::domain::Verdict;
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").expect("a time").to_utc();
+        let mut app = loaded(now);
+        let mut data = snapshot(now, &[1, 2]);
+        data.apps[0].policy.approvers.push("bob@contoso.com".into());
+        data.apps[0].policy.approvals_required = 2;
+        let given = |by: &str| Verdict { by: by.into(), at: now, reason: "ok".into() };
+        data.requests[0].approvals = vec![given("alice@contoso.com")];
+        data.requests[1].approvals = vec![given("bob@contoso.com")];
+        app.on_snapshot(data);
+        let (mine, bobs) = (&app.data.requests[0], &app.data.requests[1]);
+        assert_eq!(app.data.state_shown(mine), "Pending (1 of 2 approvals)");
+        assert!(!app.can_decide(mine), "alice's approval is counted: it waits for bob");
+        assert!(app.can_decide(bobs), "bob's waits for alice");
+        assert_eq!(shown(&app, Which::Tab(Tab::Requests)), [bobs.id]);
+        assert_eq!(app.data.waiting_for_me(), 1, "the header counts only what waits for her");
+    }
+
+    #[test]
     fn a_publisher_lists_their_own_requests_as_loaded_whatever_the_order_key() {
         use crate::domain::{RequestState, Tenant, TenantKind, User};
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").expect("a time").to_utc();

@@ -156,7 +156,7 @@ pub const SCRIPT: &[Step] = &[
     say("JIT Configuration: just-in-time access, which can only be chosen now", Do::Keys(&[ENTER]), 1.0),
     say("Customize: manual approval, with Alice as its approver", Do::Keys(&[key('m')]), 1.0),
     then(Do::Keys(&[TAB, TAB, Press::Type("alice"), ENTER]), 1.5),
-    say("Review, then Enter deploys it", Do::Keys(&[ENTER]), 2.5),
+    say("Review, then Enter deploys it", Do::Keys(&[ENTER, ENTER]), 2.5),
     then(Do::Keys(&[ENTER]), 2.0),
     say("Three publishers ask for access to the new application", Do::Keys(&[key('3')]), 0.5),
     then(ask(DAVE, NEW_APP, "Reader", Lasts::Hours(1), "CHG-1400: QA run of release 5.2"), 0.5),

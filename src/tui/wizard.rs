@@ -22,6 +22,9 @@ pub const MODE: &str = "approval mode";
 pub const MAX: &str = "maximum duration";
 pub const APPROVERS: &str = "approvers";
 pub const TIMEOUT: &str = "request timeout";
+pub const APPROVALS: &str = "approvals required";
+
+const APPROVALS_HINT: &str = "how many different approvers must approve each request (manual approval)";
 
 const MODES: [&str; 2] = ["automatic", "manual"];
 
@@ -38,6 +41,20 @@ fn mode_name(mode: ApprovalMode) -> &'static str {
 
 fn check_span(text: &str) -> RuleResult<()> {
     Period::parse(text).map(|_| ())
+}
+
+/// A number of approvals as typed; whether it fits the policy is the engine's to say.
+fn approvals(text: &str) -> RuleResult<u32> {
+    text.trim().parse().map_err(|_| {
+        RuleError::invalid(format!(
+            "`{}` is not a number of approvals: give a whole number, like 2",
+            crate::domain::text::shown(text)
+        ))
+    })
+}
+
+fn check_approvals(text: &str) -> RuleResult<()> {
+    approvals(text).map(|_| ())
 }
 
 fn check_name(text: &str) -> RuleResult<()> {
@@ -150,6 +167,7 @@ pub fn deploy_form(data: &Snapshot) -> Result<Form<Purpose>, String> {
         .field(Field::choice(MODE, MODES.map(String::from).to_vec(), 0, "←/→ to choose"))
         .field(Field::text(MAX, &short(JitPolicy::DEFAULT_MAX_DURATION), "the longest access a publisher can ask for: 8h, 90m, 1d, PT4H").check(check_span))
         .field(Field::people(APPROVERS, people, Vec::new()))
+        .field(Field::text(APPROVALS, &JitPolicy::DEFAULT_APPROVALS_REQUIRED.to_string(), APPROVALS_HINT).check(check_approvals))
         .step("Review")
         .step_intro("Check the deployment, then press Enter to create it.")
         .on_change(sync_deploy);
@@ -227,7 +245,7 @@ fn sync_jit_notes<P>(form: &mut Form<P>) {
         field.note = Some((
             Tone::Info,
             if manual {
-                "approvers are notified of each request and one of them must approve it".into()
+                "approvers are notified of each request, and as many as required must approve it".into()
             } else {
                 "requests are approved at once; approvers are notified of each".into()
             },
@@ -242,6 +260,7 @@ fn sync_jit_notes<P>(form: &mut Form<P>) {
 /// The deployment the wizard's values describe; JIT settings only when JIT is enabled.
 pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, RuleError> {
     let jit = form.value(JIT) == "Yes";
+    let manual = jit && form.value(MODE) == "manual";
     let group = form.value(GROUP);
     Ok(Deployment {
         name: form.value(NAME),
@@ -251,6 +270,7 @@ pub fn deployment(form: &Form<Purpose>) -> Result<Deployment, RuleError> {
         max_duration: if jit { Some(Period::parse(&form.value(MAX))?) } else { None },
         approvers: if jit { form.get(APPROVERS).map(Field::values).unwrap_or_default() } else { Vec::new() },
         request_timeout: None,
+        approvals_required: if manual { Some(approvals(&form.value(APPROVALS))?) } else { None },
         resource_group: (!group.is_empty()).then_some(group),
         resource_id: None,
         max_extensions: None,
@@ -276,7 +296,7 @@ pub fn review(form: &Form<Purpose>) -> Vec<(&'static str, String, Tone)> {
         rows.push(("JIT access", "enabled".into(), Tone::Info));
         let manual = form.value(MODE) == "manual";
         let mode = if manual {
-            "manual: one approver must approve each request"
+            "manual: approvers must approve each request"
         } else {
             "automatic: approvers are notified"
         };
@@ -289,6 +309,9 @@ pub fn review(form: &Form<Purpose>) -> Vec<(&'static str, String, Tone)> {
         }
         for (i, upn) in approvers.iter().enumerate() {
             rows.push((if i == 0 { APPROVERS } else { "" }, person(form, upn), Tone::Info));
+        }
+        if manual {
+            rows.push((APPROVALS, form.value(APPROVALS).trim().to_string(), Tone::Info));
         }
         rows.push((
             TIMEOUT,
@@ -333,6 +356,7 @@ pub fn policy_form(data: &Snapshot, app: &Application) -> Form<Purpose> {
         Field::text(TIMEOUT, &short(p.request_timeout), "how long a request waits for a decision: 24h, 2d")
             .check(check_span),
     )
+    .field(Field::text(APPROVALS, &p.approvals_required.to_string(), APPROVALS_HINT).check(check_approvals))
     .saving()
     .on_change(sync_jit_notes)
 }
@@ -348,6 +372,7 @@ pub fn policy_change(
     let mode = mode_of(&form.value(MODE));
     let max = Period::parse(&form.value(MAX))?;
     let timeout = Period::parse(&form.value(TIMEOUT))?;
+    let required = approvals(&form.value(APPROVALS))?;
     let wanted = form.get(APPROVERS).map(Field::values).unwrap_or_default();
     let current = live.unwrap_or(before);
     let change = PolicyChange {
@@ -367,10 +392,12 @@ pub fn policy_change(
             .collect(),
         request_timeout: (timeout != before.request_timeout).then_some(timeout),
         max_extensions: None,
+        approvals_required: (required != before.approvals_required).then_some(required),
     };
     let nothing = change.mode.is_none()
         && change.max_duration.is_none()
         && change.request_timeout.is_none()
+        && change.approvals_required.is_none()
         && change.add_approvers.is_empty()
         && change.remove_approvers.is_empty();
     if nothing {
@@ -393,6 +420,11 @@ pub fn policy_preview(form: &Form<Purpose>) -> Vec<String> {
         {
             out.push(format!("{label} {} → {}", short(old), short(new)));
         }
+    }
+    if let Ok(required) = approvals(&form.value(APPROVALS))
+        && required != before.approvals_required
+    {
+        out.push(format!("{APPROVALS} {} → {required}", before.approvals_required));
     }
     let wanted = form.get(APPROVERS).map(Field::values).unwrap_or_default();
     out.extend(wanted.iter().filter(|w| !before.is_approver(w)).map(|w| format!("+ {w}")));
@@ -566,6 +598,8 @@ mod tests {
         assert_eq!(form(&app).get(APPROVERS).unwrap().values(), vec!["bob@contoso.com"]);
         assert_eq!(step(&app), "Customize", "Enter added bob and stayed");
         key(&mut app, KeyCode::Enter);
+        assert_eq!(form(&app).focused().map(|f| f.label), Some(APPROVALS), "then the approvals required");
+        key(&mut app, KeyCode::Enter);
         assert_eq!(step(&app), "Review");
         let review = review(form(&app));
         assert!(review.iter().any(|(_, v, _)| v == "Bob Nakamura <bob@contoso.com>"), "{review:?}");
@@ -680,6 +714,7 @@ mod tests {
             form(&app).get(MAX).and_then(Field::problem).expect("the parse error shows as it is typed");
         assert!(problem.contains("parsecs") || problem.contains("8 parsecs"), "{problem}");
         key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Tab);
         assert!(key(&mut app, KeyCode::Enter).is_empty(), "no call");
         assert_eq!(step(&app), "Customize", "held on the step");
         assert_eq!(form(&app).focused().map(|f| f.label), Some(MAX), "with the focus on the bad field");
@@ -697,7 +732,7 @@ mod tests {
         assert!(tone == Tone::Warn && note.contains("P2") && note.contains("free licence"), "{note}");
         key(&mut app, KeyCode::Enter);
         assert_eq!(step(&app), "Customize");
-        for _ in 0..3 {
+        for _ in 0..4 {
             key(&mut app, KeyCode::Enter);
         }
         assert_eq!(step(&app), "Review", "Enter goes through the fields, then on");
@@ -788,10 +823,11 @@ mod tests {
             remove_approvers,
             request_timeout,
             max_extensions,
+            approvals_required,
         } = s.change;
         assert_eq!(
-            (jit, mode, max_duration, request_timeout, max_extensions),
-            (None, None, None, None, None)
+            (jit, mode, max_duration, request_timeout, max_extensions, approvals_required),
+            (None, None, None, None, None, None)
         );
         assert_eq!(add_approvers, vec!["bob@contoso.com"]);
         assert_eq!(remove_approvers, vec!["alice@contoso.com"]);
@@ -817,11 +853,34 @@ mod tests {
             key(&mut app, KeyCode::Backspace);
         }
         typed(&mut app, "2d");
+        key(&mut app, KeyCode::Enter);
         let s = set_policy(only_call(key(&mut app, KeyCode::Enter)));
         assert_eq!(s.change.mode, Some(ApprovalMode::AutoApprove));
         assert_eq!(s.change.max_duration, None);
         assert_eq!(s.change.request_timeout, Some(Period::from_hours(48)));
+        assert_eq!(s.change.approvals_required, None, "left as it was");
         assert!(s.change.add_approvers.is_empty() && s.change.remove_approvers.is_empty());
+    }
+
+    #[test]
+    fn the_editor_saves_the_approvals_required_and_previews_the_change() {
+        let mut app = app_as("alice@contoso.com");
+        open_editor(&mut app);
+        for _ in 0..4 {
+            key(&mut app, KeyCode::Tab);
+        }
+        assert_eq!(form(&app).focused().map(|f| f.label), Some(APPROVALS));
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, "two");
+        assert!(form(&app).get(APPROVALS).and_then(Field::problem).is_some(), "not a number");
+        for _ in 0..3 {
+            key(&mut app, KeyCode::Backspace);
+        }
+        typed(&mut app, "2");
+        assert_eq!(policy_preview(form(&app)), vec!["approvals required 1 → 2"]);
+        let s = set_policy(only_call(key(&mut app, KeyCode::Enter)));
+        assert_eq!(s.change.approvals_required, Some(2));
+        assert_eq!((s.change.mode, s.change.max_duration, s.change.request_timeout), (None, None, None));
     }
 
     #[test]
@@ -908,7 +967,7 @@ mod tests {
             &[KeyCode::Char('x'), KeyCode::Enter, KeyCode::Enter],
             &[KeyCode::Enter],
             &[KeyCode::Tab, KeyCode::Tab, KeyCode::Char('b')],
-            &[KeyCode::Enter, KeyCode::Enter],
+            &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter],
         ] {
             for &k in keys {
                 key(&mut app, k);

@@ -401,14 +401,14 @@ cases! {
     ];
     approver_deploy_wizard_review: Who::Approver, [
         k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, ENTER, k('m'), TAB, TAB,
-        Type("bob"), ENTER, ENTER,
+        Type("bob"), ENTER, ENTER, ENTER,
     ];
     approver_deploy_wizard_review_without_jit: Who::Approver, [
         k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, k('n'), ENTER,
     ];
     approver_deploy_wizard_created: Who::Approver, [
         k('1'), k('n'), Type("crm"), ENTER, Type("crm-test"), ENTER, ENTER, ENTER, k('m'), TAB, TAB,
-        Type("bob"), ENTER, ENTER, ENTER,
+        Type("bob"), ENTER, ENTER, ENTER, ENTER,
     ];
     approver_revoke_confirm: Who::Approver, [k('4'), k('x')];
     approver_revoke_reason_form: Who::Approver, [k('4'), k('x'), k('y')];

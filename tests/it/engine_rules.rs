@@ -918,3 +918,82 @@ async fn revoking_a_pending_request_says_to_cancel_or_deny_it() {
     let m = err.to_string();
     assert!(m.contains("cancel") && m.contains("deny") && !m.contains("already"), "{m}");
 }
+
+/// The manual application made to need both its approvers.
+async fn needing_two(w: &World) {
+    let change = PolicyChange { approvals_required: Some(2), ..PolicyChange::default() };
+    w.engine.run(&user(ADMIN), SetPolicy { app: MANUAL.into(), change }).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_request_needing_two_approvals_is_approved_by_the_second_and_everyone_hears_of_the_first() {
+    let w = world().await;
+    let e = &w.engine;
+    needing_two(&w).await;
+    let audit = e.audit(&Viewer::Operator, Paging::first(1)).await.unwrap().items;
+    assert_eq!(audit[0].action, Action::PolicyChanged);
+    assert!(audit[0].after.as_deref().is_some_and(|a| a.contains("approvals 2")), "{:?}", audit[0].after);
+
+    let r = e.run(&user(PAT), ask(MANUAL, 2)).await.unwrap();
+    w.advance(TimeDelta::minutes(10));
+    let once = e.run(&user(ALICE), approve(r.id)).await.unwrap();
+    assert_eq!(once.state, RequestState::Pending);
+    assert_eq!(w.request(r.id).await, once, "the approval is stored");
+    let history = w.history(r.id).await;
+    let given = history.last().unwrap();
+    assert_eq!((given.action, given.actor.as_str()), (Action::ApprovalGiven, ALICE));
+    assert_eq!(given.action.name(), "request.approval");
+    assert_eq!(
+        (given.reason.as_deref(), given.after.as_deref()),
+        (Some("go ahead"), Some("1 of 2 approvals"))
+    );
+    // The requester and the approver still to approve hear of it; the one who gave it does not.
+    let about = async |upn: &str| {
+        let notes = w.inbox(upn).await;
+        notes.into_iter().filter(|(_, id)| *id == Some(r.id)).collect::<Vec<_>>()
+    };
+    assert_eq!(about(PAT).await, vec![(Action::ApprovalGiven, Some(r.id))]);
+    assert_eq!(
+        about(BOB).await,
+        vec![(Action::RequestCreated, Some(r.id)), (Action::ApprovalGiven, Some(r.id))]
+    );
+    assert_eq!(about(ALICE).await, vec![(Action::RequestCreated, Some(r.id))]);
+    let n = &e.notifications(PAT, Paging::first(1)).await.unwrap().items[0];
+    assert!(n.message.contains(ALICE) && n.message.contains("1 of 2 approvals"), "{}", n.message);
+
+    // Alice again is refused and changes nothing.
+    let again = e.run(&user(ALICE), approve(r.id)).await.unwrap_err();
+    assert_eq!(again.kind(), Some(ErrorKind::Conflict));
+    assert_eq!(w.request(r.id).await, once);
+
+    w.advance(TimeDelta::minutes(10));
+    let twice = e.run(&user(BOB), approve(r.id)).await.unwrap();
+    assert_eq!(twice.state, RequestState::Approved);
+    let from = t0() + TimeDelta::minutes(20);
+    assert_eq!(twice.window(), Some((from, from + hours(2))), "access runs from the last approval");
+    assert_eq!(twice.approvals.iter().map(|v| v.by.as_str()).collect::<Vec<_>>(), [ALICE, BOB]);
+    assert_eq!(
+        w.actions(r.id).await,
+        vec![Action::RequestCreated, Action::ApprovalGiven, Action::RequestApproved]
+    );
+    assert_eq!(
+        about(PAT).await,
+        vec![(Action::ApprovalGiven, Some(r.id)), (Action::RequestApproved, Some(r.id))]
+    );
+}
+
+#[tokio::test]
+async fn lowering_the_approvals_required_approves_a_request_that_has_enough() {
+    let w = world().await;
+    let e = &w.engine;
+    needing_two(&w).await;
+    let r = e.run(&user(PAT), ask(MANUAL, 1)).await.unwrap();
+    e.run(&user(ALICE), approve(r.id)).await.unwrap();
+    let waiting = e.run(&user(PAUL), ask(MANUAL, 1)).await.unwrap();
+    let change = PolicyChange { approvals_required: Some(1), ..PolicyChange::default() };
+    e.run(&user(ADMIN), SetPolicy { app: MANUAL.into(), change }).await.unwrap();
+    let approved = w.request(r.id).await;
+    assert_eq!(approved.state, RequestState::Approved);
+    assert_eq!(approved.decision.as_ref().map(|v| v.by.as_str()), Some(SYSTEM));
+    assert_eq!(w.request(waiting.id).await.state, RequestState::Pending, "no approval yet: it still waits");
+}

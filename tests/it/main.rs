@@ -12,6 +12,7 @@ mod common;
 mod api_doc;
 mod backup;
 mod bad_input;
+mod cli_approvals;
 mod cli_bulk;
 mod cli_deliveries;
 mod cli_errors;

@@ -35,6 +35,7 @@ async fn refusals() -> Vec<RuleError> {
         max_duration: None,
         approvers: Vec::new(),
         request_timeout: None,
+        approvals_required: None,
         resource_id: None,
         max_extensions: None,
     };

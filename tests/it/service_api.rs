@@ -1147,3 +1147,32 @@ async fn channel_contact_and_delivery_routes_take_and_answer_their_documented_sh
     assert_eq!(failed.header(wire::MORE_HEADER), Some("false"));
     s.get("/v1/deliveries?failed=maybe", None).await.refused(400, "invalid");
 }
+
+#[tokio::test]
+async fn several_approvals_answer_with_their_progress_over_http() {
+    let s = Service::sample();
+    let app = "/v1/applications/contoso-crm";
+    s.call("PATCH", app, Some(ALICE), Some(json!({"approvalsRequired": 3}))).await.refused(400, "invalid");
+    let changed = s.ok("PATCH", app, Some(ALICE), Some(json!({"approvalsRequired": 2})), 200).await;
+    assert_eq!(changed["jitAccessPolicy"]["approvalsRequired"], 2, "{changed}");
+
+    let approve = format!("/v1/requests/{DAVES_PENDING}/approve");
+    let once = s.ok("POST", &approve, Some(ALICE), Some(json!({"reason": "one key"})), 200).await;
+    assert_eq!(
+        (once["jitRequestState"].as_str(), once["approvalsRequired"].as_u64()),
+        (Some("Pending"), Some(2))
+    );
+    assert_eq!(once["approvals"][0]["by"], ALICE, "{once}");
+    let listed = s.ok("GET", "/v1/requests?state=Pending&app=contoso-crm", None, None, 200).await;
+    assert!(listed.as_array().unwrap().iter().all(|r| r["approvalsRequired"] == 2), "{listed}");
+    let dev = s.ok("GET", "/v1/requests?app=contoso-crm-dev", None, None, 200).await;
+    assert!(dev.as_array().unwrap().iter().all(|r| r.get("approvalsRequired").is_none()), "automatic: {dev}");
+
+    s.call("POST", &approve, Some(ALICE), Some(json!({"reason": "again"}))).await.refused(409, "conflict");
+    let twice = s.ok("POST", &approve, Some(BOB), Some(json!({"reason": "second key"})), 200).await;
+    assert_eq!(twice["jitRequestState"], "Approved", "{twice}");
+    let detail = s.ok("GET", &format!("/v1/requests/{DAVES_PENDING}"), Some(DAVE), None, 200).await;
+    let actions: Vec<&str> =
+        detail["history"].as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
+    assert_eq!(actions, ["request.create", "request.approval", "request.approve"], "{detail}");
+}

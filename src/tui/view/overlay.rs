@@ -204,13 +204,16 @@ fn detail_lines(app: &App, d: &crate::engine::RequestDetail, width: usize) -> Ve
     };
     field("application", safe(&r.app));
     field("requester", format!("{} <{}>", safe(app.data.display_name(&r.requester)), safe(&r.requester)));
-    field("state", r.state.name().to_string());
+    field("state", app.data.state_shown(r));
     field("roles", safe(&r.roles.join(", ")));
     field("start", time.full(r.start));
     field("duration", format!("{} ({})", r.duration, r.duration.iso()));
     field("justification", safe(&r.justification));
     field("ticket", safe(r.ticket.as_deref().unwrap_or("-")));
     field("decide by", time.full(r.decide_by));
+    for v in &r.approvals {
+        field("approved by", format!("{} at {}: {}", safe(&v.by), time.full(v.at), safe(&v.reason)));
+    }
     if let Some((from, end)) = r.window() {
         field("access", format!("{} → {}", time.full(from), time.full(end)));
     }

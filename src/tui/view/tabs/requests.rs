@@ -61,6 +61,7 @@ impl<'a> RequestsTab<'a> {
         table.render(area, buf, app.list(), |i| {
             let r = self.rows[i];
             let mark = if app.can_decide(r) { "" } else { " (not yours)" };
+            let progress = app.data.progress(r).map(|p| format!(" · {p}")).unwrap_or_default();
             let urgency = match urgency(app, r) {
                 Some(name) => app.ui.theme.style(name),
                 None => Style::default(),
@@ -70,7 +71,7 @@ impl<'a> RequestsTab<'a> {
             [
                 // A marked row says so in its first cell, in every theme and terminal.
                 Line::raw(if app.marks.contains(r.id) { format!("*{}", r.id) } else { r.id.to_string() }),
-                Line::raw(format!("{}{mark}", safe(&r.app))),
+                Line::raw(format!("{}{mark}{progress}", safe(&r.app))),
                 Line::raw(safe(app.data.display_name(&r.requester))),
                 Line::raw(safe(&r.roles.join(","))),
                 Line::raw(app.ui.time.moment(r.start, app.now)),
@@ -109,7 +110,7 @@ impl<'a> RequestsTab<'a> {
             [
                 Line::raw(r.id.to_string()),
                 Line::raw(safe(&r.app)),
-                Line::styled(r.state.name(), state_style(app, r.state)),
+                Line::styled(app.data.state_shown(r), state_style(app, r.state)),
                 Line::raw(safe(&r.roles.join(","))),
                 Line::raw(r.duration.to_string()),
                 Line::styled(when(app, r), app.ui.theme.style("countdown")),
