@@ -13,7 +13,7 @@ use super::model::{
     Verdict,
 };
 use super::period::Period;
-use super::rules::{AUTO_APPROVAL_REASON, can_see, need_approver, no_request};
+use super::rules::{AUTO_APPROVAL_REASON, POLICY_AUTO_REASON, can_see, need_approver, no_request};
 use super::text::{MAX_TEXT, check_text};
 use super::time_style::TimeStyle;
 use super::when::check_within_range;
@@ -181,6 +181,45 @@ pub fn lapse(mut req: AccessRequest, at: DateTime<Utc>, reason: &str) -> AccessR
         extension.decision = Some(Verdict { by: SYSTEM.to_string(), at, reason: reason.to_string() });
     }
     req
+}
+
+/// What a change of policy does to a grant's pending extension, judged by the new policy in the
+/// same transaction, as `rules::reevaluate` judges pending requests: one the new policy no longer
+/// allows (`check_length`) is denied by the system with the reason; automatic mode approves it; in
+/// manual mode it is approved once its approvals reach the number now required. None when it still
+/// waits, or when there is none, or its deadline or the access's end has passed (the ticker lapses it).
+pub fn reevaluate(
+    app: &Application,
+    req: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Option<(AccessRequest, Action)> {
+    let (index, waiting) = req.pending_extension()?;
+    if req.state != RequestState::Approved
+        || now >= waiting.decide_by
+        || req.end().is_none_or(|end| now >= end)
+    {
+        return None;
+    }
+    let mut before = req.clone();
+    before.extensions.remove(index);
+    let policy = &app.policy;
+    let (state, reason, action) = if let Err(refused) = check_length(app, &before, waiting.by) {
+        (ExtensionState::Denied, format!("policy changed: {}", refused.message), Action::ExtensionDenied)
+    } else if policy.mode == ApprovalMode::AutoApprove {
+        (ExtensionState::Approved, POLICY_AUTO_REASON.to_string(), Action::ExtensionApproved)
+    } else if !waiting.approvals.is_empty()
+        && waiting.approvals.len() as u64 >= u64::from(policy.approvals_required)
+    {
+        let given = Tally::progress(waiting.approvals.len() as u32, policy.approvals_required.max(1));
+        (ExtensionState::Approved, format!("policy changed: {given} now enough"), Action::ExtensionApproved)
+    } else {
+        return None;
+    };
+    let mut req = req.clone();
+    let extension = &mut req.extensions[index];
+    extension.state = state;
+    extension.decision = Some(Verdict { by: SYSTEM.to_string(), at: now, reason });
+    Some((req, action))
 }
 
 /// The end of approved access, which is what an extension lengthens; refuses every other state,
@@ -479,5 +518,55 @@ mod tests {
         assert_eq!(text, "extension 1 (+1h) Approved");
         assert_eq!(described_index(&text), Some(0));
         assert_eq!(described_index("Approved"), None);
+    }
+
+    #[test]
+    fn a_change_of_policy_judges_a_pending_extension_again() {
+        let manual = app(ApprovalMode::ManualApprove, 0);
+        let asked = ask(&manual, grant(2), Period::from_hours(1)).unwrap();
+        let now = t0() + minutes(45);
+        assert_eq!(reevaluate(&manual, &asked, now), None, "the same policy leaves it waiting");
+        assert_eq!(reevaluate(&manual, &grant(2), now), None, "no extension, nothing to judge");
+
+        let auto = app(ApprovalMode::AutoApprove, 0);
+        let (approved, action) = reevaluate(&auto, &asked, now).expect("approved");
+        assert_eq!(action, Action::ExtensionApproved);
+        assert_eq!(approved.end(), Some(t0() + TimeDelta::hours(3)));
+        let verdict = approved.extensions[0].decision.clone().unwrap();
+        assert_eq!(
+            (verdict.by.as_str(), verdict.at, verdict.reason.as_str()),
+            (SYSTEM, now, POLICY_AUTO_REASON)
+        );
+
+        let mut shorter = app(ApprovalMode::AutoApprove, 0);
+        shorter.policy.max_duration = Period::from_minutes(150);
+        let (denied, action) = reevaluate(&shorter, &asked, now).expect("denied");
+        assert_eq!(action, Action::ExtensionDenied);
+        assert_eq!(denied.extensions[0].state, ExtensionState::Denied);
+        assert_eq!(denied.end(), Some(t0() + TimeDelta::hours(2)), "a denial moves nothing");
+        let reason = denied.extensions[0].decision.clone().unwrap().reason;
+        assert_eq!(reason, "policy changed: at most 30m more: the maximum is 2h 30m and 2h is granted");
+
+        // Past its deadline, or past the access's end, the ticker lapses it instead.
+        assert_eq!(reevaluate(&auto, &asked, t0() + minutes(90)), None);
+        let ending = ask(&manual, grant(1), Period::from_minutes(30)).unwrap();
+        assert_eq!(reevaluate(&auto, &ending, t0() + minutes(60)), None);
+    }
+
+    #[test]
+    fn fewer_approvals_required_approve_an_extension_that_has_them() {
+        let mut two = app(ApprovalMode::ManualApprove, 0);
+        two.policy.approvals_required = 2;
+        let asked = ask(&two, grant(2), Period::from_hours(1)).unwrap();
+        let (once, _) = approve(&two, asked.clone(), APPROVER);
+        let now = t0() + minutes(45);
+        assert_eq!(reevaluate(&two, &once, now), None, "one approval is not yet two");
+        let mut one = two.clone();
+        one.policy.approvals_required = 1;
+        assert_eq!(reevaluate(&one, &asked, now), None, "an extension without approvals still waits");
+        let (approved, action) = reevaluate(&one, &once, now).expect("approved");
+        assert_eq!(action, Action::ExtensionApproved);
+        let reason = approved.extensions[0].decision.clone().unwrap().reason;
+        assert_eq!(reason, "policy changed: 1 of 1 approval now enough");
     }
 }

@@ -4,6 +4,7 @@
 use super::Result;
 use super::extensions;
 use super::writer::{AuditEntry, Writer};
+use crate::domain::extension;
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
 
@@ -102,6 +103,12 @@ impl Command for SetPolicy {
         for request in pending {
             if let Some((next, action)) = rules::reevaluate(&app.policy, &request, w.now) {
                 save_transition(w, &request, &next, action)?;
+            }
+        }
+        for grant in approved {
+            if let Some((next, action)) = extension::reevaluate(&app, &grant, w.now) {
+                let requester = std::slice::from_ref(&next.requester);
+                extensions::save_extension(w, &grant, &next, action, requester)?;
             }
         }
         Ok(app)

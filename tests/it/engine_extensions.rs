@@ -143,3 +143,33 @@ async fn revoking_access_lapses_its_pending_extension_and_approving_it_then_is_r
     let refused = w.engine.run(&user(BOB), approve(id)).await.unwrap_err();
     assert!(refused.to_string().contains("it is Revoked"), "{refused}");
 }
+
+#[tokio::test]
+async fn a_change_of_policy_approves_or_denies_a_pending_extension_in_the_same_transaction() {
+    let w = world().await;
+    let id = w.granted(PAT, Period::from_hours(2)).await;
+    w.clock.set(t0() + minutes(10));
+    w.engine.run(&user(PAT), extend(id, "1h")).await.unwrap();
+    w.set_policy(PolicyChange { mode: Some(ApprovalMode::AutoApprove), ..PolicyChange::default() }).await;
+    let approved = w.engine.request(&Viewer::Operator, id).await.unwrap();
+    assert_eq!(approved.request.extensions[0].state, ExtensionState::Approved);
+    assert_eq!(approved.request.end(), Some(t0() + minutes(180)));
+    let record = approved.history.last().unwrap();
+    assert_eq!((record.action, record.actor.as_str()), (Action::ExtensionApproved, "system"));
+    assert_eq!(w.told(PAT, Action::ExtensionApproved).await.len(), 1, "the requester hears of it");
+    w.at(t0() + minutes(121)).await;
+    let running = w.engine.request(&Viewer::Operator, id).await.unwrap().request;
+    assert_eq!(running.state, RequestState::Approved, "the expiry follows the new end");
+
+    // A maximum lowered below what the next extension would make denies it.
+    w.set_policy(PolicyChange { mode: Some(ApprovalMode::ManualApprove), ..PolicyChange::default() }).await;
+    w.engine.run(&user(PAT), extend(id, "1h")).await.unwrap();
+    let max = Some(Period::from_hours(3));
+    w.set_policy(PolicyChange { max_duration: max, ..PolicyChange::default() }).await;
+    let denied = w.engine.request(&Viewer::Operator, id).await.unwrap();
+    assert_eq!(denied.request.extensions[1].state, ExtensionState::Denied);
+    assert_eq!(denied.request.end(), Some(t0() + minutes(180)), "a denial moves nothing");
+    let record = denied.history.last().unwrap();
+    assert_eq!((record.action, record.actor.as_str()), (Action::ExtensionDenied, "system"));
+    assert!(record.reason.as_deref().is_some_and(|r| r.starts_with("policy changed: ")), "{record:?}");
+}
