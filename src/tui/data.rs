@@ -317,26 +317,29 @@ impl Snapshot {
         self.me.as_ref().is_some_and(|me| self.app(app).is_some_and(|a| a.policy.is_approver(&me.upn)))
     }
 
-    /// Pending requests the signed-in user could decide: the header's badge.
+    /// Requests and extensions the signed-in user could decide: the header's badge.
     pub fn waiting_for_me(&self) -> usize {
         self.waiting().count()
     }
 
-    /// Of the requests waiting for me, how many must be decided within `within` of `now`.
+    /// Of the decisions waiting for me, how many must be made within `within` of `now`.
     pub fn due_for_me(&self, now: DateTime<Utc>, within: TimeDelta) -> usize {
-        self.waiting().filter(|r| r.decide_by - now <= within).count()
+        self.waiting().filter(|decide_by| *decide_by - now <= within).count()
     }
 
-    /// Pending requests this user can decide (not their own).
-    fn waiting(&self) -> impl Iterator<Item = &AccessRequest> {
+    /// The deadline of each decision this user can make: a pending request, or the pending
+    /// extension of a grant (a request is pending or a grant, never both), that is not their own and that they have not approved yet.
+    fn waiting(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
         let me = self.me.as_ref().map(|m| m.upn.as_str());
-        self.requests.iter().filter(move |r| {
-            me.is_some_and(|me| {
-                r.state == RequestState::Pending
-                    && r.requester != me
-                    && !crate::domain::rules::has_approved(r, me)
-                    && self.approves(&r.app)
-            })
+        self.requests.iter().chain(self.grants.iter()).filter_map(move |r| {
+            let me = me.filter(|me| r.requester != *me && self.approves(&r.app))?;
+            match (r.state, r.pending_extension()) {
+                (RequestState::Pending, _) if !crate::domain::rules::has_approved(r, me) => Some(r.decide_by),
+                (RequestState::Approved, Some((_, asked))) if asked.approvals.iter().all(|a| a.by != me) => {
+                    Some(asked.decide_by)
+                }
+                _ => None,
+            }
         })
     }
 

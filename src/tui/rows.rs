@@ -569,6 +569,35 @@ mod tests {
     }
 
     #[test]
+    fn the_header_counts_an_extension_waiting_for_the_approver_until_they_approve_it() {
+        use crate::domain::{Extension, ExtensionState, Period, Verdict};
+        use chrono::TimeDelta;
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").expect("a time").to_utc();
+        let mut app = loaded(now);
+        let mut data = snapshot(now, &[]);
+        let asked = |by: &str| Verdict { by: by.into(), at: now, reason: "more".into() };
+        let mut grant = data.grants[0].clone();
+        grant.duration = Period::from_hours(1);
+        grant.extensions = vec![Extension {
+            by: Period::from_hours(1),
+            asked: asked(&grant.requester),
+            decide_by: now + TimeDelta::minutes(20),
+            state: ExtensionState::Pending,
+            approvals: Vec::new(),
+            decision: None,
+        }];
+        data.grants = vec![grant.clone()].into();
+        app.on_snapshot(data.clone());
+        assert_eq!(app.data.waiting_for_me(), 1, "the extension waits for alice");
+        assert_eq!(app.data.due_for_me(now, TimeDelta::minutes(30)), 1, "due by the extension's deadline");
+        assert_eq!(app.data.due_for_me(now, TimeDelta::minutes(10)), 0);
+        grant.extensions[0].approvals = vec![asked("alice@contoso.com")];
+        data.grants = vec![grant].into();
+        app.on_snapshot(data);
+        assert_eq!(app.data.waiting_for_me(), 0, "her approval is given: it waits for others");
+    }
+
+    #[test]
     fn a_publisher_lists_their_own_requests_as_loaded_whatever_the_order_key() {
         use crate::domain::{RequestState, Tenant, TenantKind, User};
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z").expect("a time").to_utc();
