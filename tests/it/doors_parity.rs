@@ -69,6 +69,13 @@ struct Targets {
     cancel_app: String,
     see: String,
     revoke: String,
+    /// A grant of the requester's, on an application of the persona's where the caller's own
+    /// grant goes too, in the "extend" cell.
+    extend: String,
+    extend_app: String,
+    /// Grants of the requester's with an extension waiting, one to approve and one to deny.
+    approve_extension: String,
+    deny_extension: String,
 }
 
 /// What one command answered, as far as the doors must agree on it.
@@ -94,6 +101,8 @@ struct World {
     store: Store,
     keys: tempfile::TempDir,
     targets: BTreeMap<Who, Targets>,
+    /// The hour every request starts at, so that what a door answers about it is the same.
+    start: String,
 }
 
 fn world(every: &[Who], logins: &BTreeMap<&'static str, String>) -> World {
@@ -145,8 +154,20 @@ fn world(every: &[Who], logins: &BTreeMap<&'static str, String>) -> World {
                 let ask = [&request_create(&app, "Owner", "1h", "table")[..], &["--start", &start]].concat();
                 (parse_id(&s.ok_as(&requester(n), &ask)).to_string(), app)
             };
-            let (revoke, _) = pending("revoke");
-            s.ok_as(APPROVER, &["request", "approve", &revoke, "--reason", "table"]);
+            let granted = |what: &str| {
+                let (id, app) = pending(what);
+                s.ok_as(APPROVER, &["request", "approve", &id, "--reason", "table"]);
+                (id, app)
+            };
+            let (revoke, _) = granted("revoke");
+            let (extend, extend_app) = granted("extend");
+            // Long enough that an extension's deadline is the access's end, the same for every door.
+            s.ok_as(ADMIN, &["app", "set", &extend_app, "--request-timeout", "72h"]);
+            let waiting = |what: &str| {
+                let (id, _) = granted(what);
+                s.ok_as(&requester(n), &["request", "extend", &id, "--by", "1h", "--reason", "table"]);
+                id
+            };
             let (cancel, cancel_app) = pending("cancel");
             let targets = Targets {
                 approve: pending("approve").0,
@@ -155,11 +176,15 @@ fn world(every: &[Who], logins: &BTreeMap<&'static str, String>) -> World {
                 cancel_app,
                 see: pending("see").0,
                 revoke,
+                extend,
+                extend_app,
+                approve_extension: waiting("approve-extension"),
+                deny_extension: waiting("deny-extension"),
             };
             (*who, targets)
         })
         .collect();
-    World { store: s, keys, targets }
+    World { store: s, keys, targets, start }
 }
 
 /// The command lines of one cell for persona number `n`, in order (the caller's own request of the
@@ -179,6 +204,11 @@ fn commands(action: &str, n: usize, t: &Targets) -> Vec<Vec<String>> {
         ],
         "cancel" => vec![words(&["request", "cancel", &t.cancel])],
         "revoke" => vec![words(&["access", "revoke", &t.revoke, "--reason", "table"])],
+        "extend" => vec![words(&["request", "extend", &t.extend, "--by", "1h", "--reason", "table"])],
+        "decide an extension" => vec![
+            words(&["request", "extension", "approve", &t.approve_extension, "--reason", "table"]),
+            words(&["request", "extension", "deny", &t.deny_extension, "--reason", "table"]),
+        ],
         "see requests, grants, audit" => vec![
             words(&["request", "show", &t.see]),
             words(&["access", "list"]),
@@ -334,6 +364,32 @@ fn through(door: &dyn Door, world: &World) -> Answers {
                 got.push(Answer::of(&cancel, &run));
             }
         }
+        if action == "extend" {
+            // The caller's own grant first, when they may have one: asked for, approved by the
+            // approver through the same door, then extended.
+            let ask: Vec<String> =
+                [&request_create(&targets.extend_app, "Owner", "1h", "own")[..], &["--start", &world.start]]
+                    .concat()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+            let Some(made) = door.run(who, &ask) else { continue };
+            got.push(Answer::of(&ask, &made));
+            if made.code == 0 {
+                let id = made.stdout.trim().to_string();
+                let approve: Vec<String> =
+                    ["request", "approve", &id, "--reason", "own"].iter().map(|s| s.to_string()).collect();
+                let approved =
+                    door.run(Who::User(APPROVER), &approve).expect("the door carries the approver");
+                assert_eq!(approved.code, 0, "the approver approves the caller's own request: {approved:?}");
+                let extend: Vec<String> = ["request", "extend", &id, "--by", "1h", "--reason", "own"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                let run = door.run(who, &extend).expect("the door carried this persona");
+                got.push(Answer::of(&extend, &run));
+            }
+        }
         for args in commands(&action, n, targets) {
             let Some(run) = door.run(who, &args) else { break };
             got.push(Answer::of(&args, &run));
@@ -408,7 +464,7 @@ fn every_cell_of_the_table_answers_the_same_through_each_door() {
 
 /// Whether `answers` are what `cell` promises: `yes` all succeed (a list may say on stderr that it
 /// has more); `no` all refused in one line that is not "no such thing"; `own` makes the caller's
-/// request, cancels it and not somebody else's; `hidden` refuses as for what does not exist (a
+/// request, cancels (or extends) it and not somebody else's; `hidden` refuses as for what does not exist (a
 /// list it does answer is an empty one, as the engine's own test of the table checks).
 fn promised(cell: Cell, answers: &[Answer]) -> bool {
     let refused = |a: &Answer| a.code == 1 && a.stdout.is_empty() && a.stderr.starts_with("error: ");
@@ -418,7 +474,7 @@ fn promised(cell: Cell, answers: &[Answer]) -> bool {
         Cell::Yes => answers.iter().all(|a| a.code == 0),
         Cell::No => answers.iter().all(denied),
         Cell::Own => {
-            matches!(answers, [made, canceled, other] if made.code == 0 && canceled.code == 0 && denied(other))
+            matches!(answers, [made, done, other] if made.code == 0 && done.code == 0 && denied(other))
         }
         Cell::Hidden => hidden(&answers[0]) && answers.iter().all(|a| a.code == 0 || hidden(a)),
     }

@@ -10,7 +10,9 @@ use tempfile::TempDir;
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use jitdesk::domain::{ApprovalMode, ErrorKind, License, Paging, Period, TenantKind};
 use jitdesk::engine::OpenMode;
-use jitdesk::engine::{Cancel, Decide, Engine, ManualClock, Revoke, SetPolicy, Viewer};
+use jitdesk::engine::{
+    Cancel, Decide, DecideExtension, Engine, Extend, ManualClock, Revoke, SetPolicy, Viewer,
+};
 
 use crate::common::table::{Cell, table};
 
@@ -33,7 +35,8 @@ fn operator() -> Actor {
 }
 
 /// A fresh store per cell, so that no cell depends on another: contoso deploys `APP` from fabrikam's
-/// offer with manual approval by APPROVER; Paul has one grant and one pending request on it.
+/// offer with manual approval by APPROVER; Paul has one grant, with an extension waiting for a
+/// decision, and one pending request on it.
 struct World {
     _dir: TempDir,
     engine: Engine,
@@ -84,6 +87,7 @@ async fn world() -> World {
     e.run(&user(ADMIN), app).await.unwrap();
     let granted = e.run(&user(PAUL), ask()).await.unwrap().id;
     e.run(&user(APPROVER), decide(granted, true)).await.unwrap();
+    e.run(&user(PAUL), extend(granted)).await.unwrap();
     let pending = e.run(&user(PAUL), ask()).await.unwrap().id;
     World { _dir: dir, engine, pending, granted }
 }
@@ -101,6 +105,14 @@ fn ask() -> NewRequest {
 
 fn decide(id: u64, approve: bool) -> Decide {
     Decide { id, approve, reason: "table".into() }
+}
+
+fn extend(id: u64) -> Extend {
+    Extend { id, by: Period::from_hours(1), reason: "table".into() }
+}
+
+fn decide_extension(id: u64, approve: bool) -> DecideExtension {
+    DecideExtension { id, approve, reason: "table".into() }
 }
 
 /// The outcome of one action: Ok, or the kind of refusal.
@@ -146,6 +158,23 @@ async fn run(action: &str, who: &Actor) -> Vec<Outcome> {
             [own, vec![outcome(e.run(who, Cancel { id: w.pending }).await)]].concat()
         }
         "revoke" => vec![outcome(e.run(who, Revoke { id: w.granted, reason: "table".into() }).await)],
+        "extend" => {
+            // The caller's own grant, when they may have one, then somebody else's.
+            let own = match e.run(who, ask()).await {
+                Ok(mine) => {
+                    e.run(&user(APPROVER), decide(mine.id, true)).await.unwrap();
+                    vec![outcome(e.run(who, extend(mine.id)).await)]
+                }
+                Err(_) => Vec::new(),
+            };
+            [own, vec![outcome(e.run(who, extend(w.granted)).await)]].concat()
+        }
+        "decide an extension" => {
+            // Each on its own world, as for requests.
+            let other = world().await;
+            let deny = outcome(other.engine.run(who, decide_extension(other.granted, false)).await);
+            vec![outcome(e.run(who, decide_extension(w.granted, true)).await), deny]
+        }
         "see requests, grants, audit" => match who {
             Actor::Operator(_) => vec![outcome(e.request(&Viewer::Operator, w.pending).await)],
             Actor::User(upn) => {
@@ -186,7 +215,7 @@ async fn the_readme_table_is_what_the_engine_does() {
         ["operator", "customer admin", "approver", "customer user", "publisher user", "other tenant"]
     );
     for (role, cells) in &table {
-        assert_eq!(cells.len(), 8, "{role}: every action has a column");
+        assert_eq!(cells.len(), 10, "{role}: every action has a column");
         for who in personas(role) {
             for (action, cell) in cells {
                 let got = run(action, &who).await;
