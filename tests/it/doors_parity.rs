@@ -187,10 +187,14 @@ fn world(every: &[Who], logins: &BTreeMap<&'static str, String>) -> World {
     World { store: s, keys, targets, start }
 }
 
+/// A command line as the doors take it.
+fn words(w: &[&str]) -> Vec<String> {
+    w.iter().map(|s| s.to_string()).collect()
+}
+
 /// The command lines of one cell for persona number `n`, in order (the caller's own request of the
 /// "cancel" cell is `through`'s, since its id is known only once made).
 fn commands(action: &str, n: usize, t: &Targets) -> Vec<Vec<String>> {
-    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     match action {
         "manage the directory" => {
             vec![words(&["tenant", "add", &format!("new{n}"), "--kind", "publisher"])]
@@ -350,44 +354,34 @@ fn through(door: &dyn Door, world: &World) -> Answers {
     for (role, who, n, action, cell) in cells {
         let targets = &world.targets[&who];
         let mut got = Vec::new();
-        if action == "cancel" {
-            // The caller's own pending request first, when they may make one.
-            let ask: Vec<String> = request_create(&targets.cancel_app, "Owner", "1h", "own")
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        // The caller's own request first, when they may make one, then what the cell does to it:
+        // cancel it, or extend it once the approver approved it through the same door.
+        let own_app = match action.as_str() {
+            "cancel" => Some(&targets.cancel_app),
+            "extend" => Some(&targets.extend_app),
+            _ => None,
+        };
+        if let Some(app) = own_app {
+            let ask = [&request_create(app, "Owner", "1h", "own")[..], &["--start", &world.start]].concat();
+            let ask = words(&ask);
             let Some(made) = door.run(who, &ask) else { continue };
             got.push(Answer::of(&ask, &made));
             if made.code == 0 {
-                let cancel = vec!["request".to_string(), "cancel".into(), made.stdout.trim().into()];
-                let run = door.run(who, &cancel).expect("the door carried this persona");
-                got.push(Answer::of(&cancel, &run));
-            }
-        }
-        if action == "extend" {
-            // The caller's own grant first, when they may have one: asked for, approved by the
-            // approver through the same door, then extended.
-            let ask: Vec<String> =
-                [&request_create(&targets.extend_app, "Owner", "1h", "own")[..], &["--start", &world.start]]
-                    .concat()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-            let Some(made) = door.run(who, &ask) else { continue };
-            got.push(Answer::of(&ask, &made));
-            if made.code == 0 {
-                let id = made.stdout.trim().to_string();
-                let approve: Vec<String> =
-                    ["request", "approve", &id, "--reason", "own"].iter().map(|s| s.to_string()).collect();
-                let approved =
-                    door.run(Who::User(APPROVER), &approve).expect("the door carries the approver");
-                assert_eq!(approved.code, 0, "the approver approves the caller's own request: {approved:?}");
-                let extend: Vec<String> = ["request", "extend", &id, "--by", "1h", "--reason", "own"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                let run = door.run(who, &extend).expect("the door carried this persona");
-                got.push(Answer::of(&extend, &run));
+                let id = made.stdout.trim();
+                let then = if action == "cancel" {
+                    words(&["request", "cancel", id])
+                } else {
+                    let approve = words(&["request", "approve", id, "--reason", "own"]);
+                    let approved =
+                        door.run(Who::User(APPROVER), &approve).expect("the door carries the approver");
+                    assert_eq!(
+                        approved.code, 0,
+                        "the approver approves the caller's own request: {approved:?}"
+                    );
+                    words(&["request", "extend", id, "--by", "1h", "--reason", "own"])
+                };
+                let run = door.run(who, &then).expect("the door carried this persona");
+                got.push(Answer::of(&then, &run));
             }
         }
         for args in commands(&action, n, targets) {
