@@ -27,7 +27,7 @@ pub struct Cli {
     /// The store file [default: $XDG_DATA_HOME/jitdesk/jitdesk.redb]
     #[arg(long, global = true, env = "JITDESK_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
-    /// Act as this directory user, by UPN or object id [default: the user whose login name is your OS login]
+    /// Act as this directory user [default: the user whose login name is your OS login]
     #[arg(long = "as", global = true, env = "JITDESK_USER", value_name = "UPN")]
     pub as_user: Option<String>,
     /// The CA that signed the remote service's certificate (PEM), with JITDESK_URL [default: the web's usual roots]

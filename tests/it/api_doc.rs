@@ -148,6 +148,33 @@ fn the_routes_table_lists_exactly_the_routes() {
 }
 
 #[test]
+fn the_arm_routes_table_lists_exactly_the_arm_routes() {
+    let doc = doc();
+    let section = doc.split("\n## ARM's routes\n").nth(1).expect("docs/api.md has an ARM's routes section");
+    let mut listed = BTreeSet::new();
+    for line in section.lines().take_while(|l| !l.starts_with("##")) {
+        let Some(cell) = line.strip_prefix("| `") else { continue };
+        let Some((method_and_path, _)) = cell.split_once('`') else { continue };
+        let Some((_, path)) = method_and_path.split_once(' ') else { continue };
+        listed.insert(path.split('?').next().unwrap_or(path).to_string());
+    }
+    let ours: BTreeSet<String> = paths::ARM_ALL.iter().map(|p| p.to_string()).collect();
+    assert_eq!(listed, ours, "the paths of docs/api.md's ARM routes table");
+}
+
+#[test]
+fn the_arm_states_table_is_the_mapping() {
+    let doc = doc();
+    for state in jitdesk::domain::RequestState::ALL {
+        let arm = serde_json::to_value(jitdesk::arm::state(state)).unwrap();
+        let provisioning = serde_json::to_value(jitdesk::arm::provisioning_state(state)).unwrap();
+        let expected =
+            format!("| {} | {} | {} |", state.name(), arm.as_str().unwrap(), provisioning.as_str().unwrap());
+        assert_eq!(row(&doc, state.name()), expected);
+    }
+}
+
+#[test]
 fn the_limits_table_states_the_ssh_doors_constants() {
     let doc = doc();
     says(&row(&doc, "SSH sessions of one user"), &format!("| {MAX_SSH_SESSIONS_PER_USER};"));
