@@ -185,3 +185,112 @@ impl Application {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::{Group, JitPolicy, Offer};
+
+    fn app(enabled: bool) -> domain::Application {
+        domain::Application {
+            name: "crm".into(),
+            offer: "fabrikam-crm".into(),
+            customer_tenant: "contoso".into(),
+            publisher_tenant: "fabrikam".into(),
+            resource_group: "mrg-crm".into(),
+            policy: JitPolicy {
+                enabled,
+                mode: ApprovalMode::ManualApprove,
+                max_duration: Period::from_hours(4),
+                approvers: vec!["gone@contoso.com".into()],
+                request_timeout: Period::from_hours(24),
+                approver_groups: vec!["ops".into(), "unknown".into()],
+                approvals_required: 1,
+                max_extensions: 0,
+            },
+            deployed_by: "alice@contoso.com".into(),
+            deployed_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            resource_id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Solutions/applications/crm"
+                .into(),
+        }
+    }
+
+    fn directory() -> Directory {
+        Directory {
+            groups: vec![Group {
+                id: "ops".into(),
+                display_name: "Operations".into(),
+                tenant: "contoso".into(),
+                object_id: "22222222-2222-2222-2222-222222222222".into(),
+            }],
+            offers: vec![Offer {
+                id: "fabrikam-crm".into(),
+                name: "CRM".into(),
+                publisher_tenant: "fabrikam".into(),
+                published_by: "dave@fabrikam.com".into(),
+                jit_available: true,
+                roles: vec!["Owner".into(), "Operator".into()],
+            }],
+            ..Directory::default()
+        }
+    }
+
+    #[test]
+    fn approvers_are_named_by_object_id_users_first_then_groups() {
+        let doc = serde_json::to_value(Application::new(&app(true), &directory())).unwrap();
+        let policy = &doc["properties"]["jitAccessPolicy"];
+        assert_eq!(policy["jitApprovalMode"], "ManualApprove");
+        assert_eq!(policy["maximumJitAccessDuration"], "PT4H");
+        let approvers = policy["jitApprovers"].as_array().unwrap();
+        // A user the directory no longer holds keeps the id made from the UPN, and the UPN as name.
+        assert_eq!(approvers[0]["id"], arm_ids::user_guid("gone@contoso.com"));
+        assert_eq!(
+            (approvers[0]["type"].as_str(), approvers[0]["displayName"].as_str()),
+            (Some("user"), Some("gone@contoso.com"))
+        );
+        assert_eq!(approvers[1]["id"], "22222222-2222-2222-2222-222222222222");
+        assert_eq!(
+            (approvers[1]["type"].as_str(), approvers[1]["displayName"].as_str()),
+            (Some("group"), Some("Operations"))
+        );
+        assert_eq!(approvers[2]["id"], arm_ids::group_guid("unknown"));
+        assert_eq!(doc["properties"]["managedResourceGroupId"], "/subscriptions/s/resourceGroups/mrg-crm");
+        assert_eq!(
+            doc["properties"]["applicationDefinitionId"],
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Solutions/applicationDefinitions/fabrikam-crm"
+        );
+        // With JIT, the publisher keeps read-only access.
+        let standing = &doc["properties"]["authorizations"];
+        assert_eq!(standing.as_array().unwrap().len(), 1);
+        assert_eq!(standing[0]["roleDefinitionId"], "acdd72a7-3385-48ef-bd42-f606fba81ae7");
+        assert_eq!(standing[0]["principalId"], arm_ids::tenant_guid("fabrikam"));
+    }
+
+    #[test]
+    fn without_jit_the_publisher_holds_the_offers_roles_and_the_policy_has_no_mode() {
+        let doc = serde_json::to_value(Application::new(&app(false), &directory())).unwrap();
+        let policy = &doc["properties"]["jitAccessPolicy"];
+        assert_eq!(policy["jitAccessEnabled"], false);
+        assert!(policy.get("jitApprovalMode").is_none() && policy.get("maximumJitAccessDuration").is_none());
+        let roles: Vec<&str> = doc["properties"]["authorizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["roleDefinitionId"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                arm_ids::role_definition_id("x", "Owner"),
+                arm_ids::role_definition_id("fabrikam-crm", "Operator")
+            ]
+        );
+        for null in ["managedBy", "plan", "identity", "sku"] {
+            assert!(doc[null].is_null(), "{null}");
+        }
+        assert_eq!(doc["kind"], "ServiceCatalog");
+        assert_eq!(doc["type"], "Microsoft.Solutions/applications");
+    }
+}

@@ -2741,4 +2741,40 @@ mod tests {
         assert!(manual.starts_with("ManualApprove, max "), "{manual}");
         assert!(manual.ends_with(&format!("approvers: {APPROVER}, {CAROL}")), "{manual}");
     }
+
+    #[test]
+    fn users_applications_and_roles_are_found_by_their_arm_ids_too() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let pat = d.get(PAT);
+        assert_eq!(need_user(&d, &pat.object_id.to_uppercase()).unwrap().upn, PAT);
+        let nobody = refused(need_user(&d, "00000000-0000-0000-0000-000000000001"), ErrorKind::NotFound);
+        assert!(nobody.contains("no user"), "{nobody}");
+        assert_eq!(need_app(&d, &app.resource_id).unwrap().name, "m");
+        // Another tenant's admin gets the answer for an application that is not there.
+        let other = d.get(OTHER_ADMIN);
+        refused(need_visible_app(&d, &other, &app.resource_id), ErrorKind::NotFound);
+        // A request names the application by resource id and a role by its definition id.
+        let input = NewRequest {
+            app: app.resource_id.clone(),
+            roles: vec!["b24988ac-6180-42a0-ab88-20f7382dd24c".into()],
+            ..new_request("m", Period::from_hours(1), None)
+        };
+        let r = create_request(&d, &pat, input, 1, t0()).unwrap();
+        assert_eq!((r.app.as_str(), r.roles.as_slice()), ("m", &["Contributor".to_string()][..]));
+        let reader = NewRequest {
+            roles: vec![crate::domain::arm_ids::role_definition_id("jit-offer", "Reader")],
+            ..new_request("m", Period::from_hours(1), None)
+        };
+        refused(create_request(&d, &pat, reader, 1, t0()), ErrorKind::NotFound);
+        // An approver removed by object id goes by the UPN the policy keeps.
+        let approver = d.get(APPROVER).object_id;
+        let change = PolicyChange {
+            add_approvers: vec![d.get(CAROL).object_id],
+            remove_approvers: vec![approver],
+            ..PolicyChange::default()
+        };
+        let policy = change_policy(&d, &d.get(ADMIN), &app, change).unwrap();
+        assert_eq!(policy.approvers, [CAROL]);
+    }
 }
