@@ -12,6 +12,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod api;
+pub mod arm;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -237,6 +237,46 @@ pub fn encode(text: &str) -> String {
     out
 }
 
+/// ARM's routes (docs/api.md, "ARM's routes"), at the paths of Azure's Microsoft.Solutions API,
+/// each taking `?api-version=2021-07-01`. `PUT` makes a JIT request for the caller, `GET` shows
+/// one, `PATCH` changes its tags.
+pub const ARM_JIT_REQUEST: &str =
+    "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Solutions/jitRequests/{name}";
+/// `GET`: the JIT requests of a resource group the caller may see.
+pub const ARM_JIT_REQUESTS: &str =
+    "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Solutions/jitRequests";
+/// `GET`: the JIT requests of a subscription the caller may see.
+pub const ARM_SUBSCRIPTION_JIT_REQUESTS: &str =
+    "/subscriptions/{subscription}/providers/Microsoft.Solutions/jitRequests";
+/// `GET`: one managed application, by its resource id.
+pub const ARM_APPLICATION: &str =
+    "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Solutions/applications/{name}";
+/// `GET`: the managed applications of a resource group the caller may see.
+pub const ARM_APPLICATIONS: &str =
+    "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Solutions/applications";
+
+/// Every ARM route, for the router's tests and the document's.
+pub const ARM_ALL: [&str; 5] =
+    [ARM_JIT_REQUEST, ARM_JIT_REQUESTS, ARM_SUBSCRIPTION_JIT_REQUESTS, ARM_APPLICATION, ARM_APPLICATIONS];
+
+/// The ARM path of the JIT request at this place, with its `api-version`.
+pub fn arm_jit_request(subscription: &str, group: &str, name: &str) -> String {
+    format!(
+        "{}?api-version={}",
+        fill_each(ARM_JIT_REQUEST, &[subscription, group, name]),
+        crate::domain::arm::API_VERSION
+    )
+}
+
+/// The ARM path of the application of this resource id's parts, with its `api-version`.
+pub fn arm_application(subscription: &str, group: &str, name: &str) -> String {
+    format!(
+        "{}?api-version={}",
+        fill_each(ARM_APPLICATION, &[subscription, group, name]),
+        crate::domain::arm::API_VERSION
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -551,6 +551,15 @@ pub enum OfferCmd {
     },
 }
 
+/// The shapes `--output` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shape {
+    /// jitdesk's JSON, as --json prints it
+    Json,
+    /// Azure's Microsoft.Solutions documents (API version 2021-07-01): lists as {value, nextLink}
+    Arm,
+}
+
 /// Which part of a list to show; lists newest first walk on with the id of the last one shown.
 #[derive(Args, Debug, Default)]
 pub struct PageArgs {
@@ -635,16 +644,24 @@ pub enum AppCmd {
         /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
+        /// Print in this shape: json (as --json), or arm (Azure's Microsoft.Solutions documents,
+        /// API version 2021-07-01)
+        #[arg(long, value_name = "SHAPE", conflicts_with = "json")]
+        output: Option<Shape>,
         #[command(flatten)]
         page: NamePageArgs,
     },
     /// One application with its JIT policy and approvers
     Show {
-        /// The application's name
+        /// The application's name or ARM resource id
         name: String,
         /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
+        /// Print in this shape: json (as --json), or arm (Azure's Microsoft.Solutions documents,
+        /// API version 2021-07-01)
+        #[arg(long, value_name = "SHAPE", conflicts_with = "json")]
+        output: Option<Shape>,
     },
 }
 
@@ -652,10 +669,10 @@ pub enum AppCmd {
 pub enum RequestCmd {
     /// Ask for access; prints the new request's id alone
     Create {
-        /// The application to get access to
+        /// The application to get access to, by name or ARM resource id
         #[arg(long)]
         app: String,
-        /// A role its offer has (repeat for more)
+        /// A role its offer has, by name or role definition id (repeat for more)
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         /// How long the access lasts once it starts, e.g. 2h or PT2H
@@ -677,7 +694,7 @@ pub enum RequestCmd {
         /// Revoked (any case)
         #[arg(long, value_parser = parse_state)]
         state: Option<RequestState>,
-        /// Only requests on this application
+        /// Only requests on this application, by name or ARM resource id
         #[arg(long)]
         app: Option<String>,
         /// Only your own requests
@@ -691,6 +708,10 @@ pub enum RequestCmd {
         /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
+        /// Print in this shape: json (as --json), or arm (Azure's Microsoft.Solutions documents,
+        /// API version 2021-07-01)
+        #[arg(long, value_name = "SHAPE", conflicts_with = "json")]
+        output: Option<Shape>,
     },
     /// One request with its history
     Show {
@@ -699,6 +720,10 @@ pub enum RequestCmd {
         /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,
+        /// Print in this shape: json (as --json), or arm (Azure's Microsoft.Solutions documents,
+        /// API version 2021-07-01)
+        #[arg(long, value_name = "SHAPE", conflicts_with = "json")]
+        output: Option<Shape>,
     },
     /// Approve requests: each is its own decision, and a refused one does not stop the others
     #[command(after_help = DECIDE_HELP)]

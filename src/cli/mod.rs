@@ -3,6 +3,7 @@
 //! starting with `error:`; exit 1 for refused or failed commands, 2 for usage, 3 for "no access".
 
 pub(crate) mod args;
+mod arm;
 mod decide;
 mod delivery;
 mod extend;
@@ -715,19 +716,31 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                 .await?;
             ok(format!("{}: {}\n", app.name, rules::describe_policy(&app.policy)))
         }
-        AppCmd::List { json: true, page } => {
-            let page = backend.app_views(&viewer(backend, cli).await?, by_name(page)?).await?;
-            ok(json_out(&page.items)?)
-        }
-        AppCmd::List { json: false, page } => {
-            let page = backend.apps(&viewer(backend, cli).await?, by_name(page)?).await?;
-            more(&page, false);
-            ok(show::apps(&page.items))
-        }
-        AppCmd::Show { name, json } => {
+        AppCmd::List { json, output, page } => {
             let viewer = viewer(backend, cli).await?;
-            if *json {
+            match arm::Printed::of(*json, *output) {
+                arm::Printed::Json => {
+                    let page = backend.app_views(&viewer, by_name(page)?).await?;
+                    ok(json_out(&page.items)?)
+                }
+                printed => {
+                    let page = backend.apps(&viewer, by_name(page)?).await?;
+                    more(&page, false);
+                    if printed == arm::Printed::Arm {
+                        arm::apps(backend, &viewer, &page.items).await
+                    } else {
+                        ok(show::apps(&page.items))
+                    }
+                }
+            }
+        }
+        AppCmd::Show { name, json, output } => {
+            let viewer = viewer(backend, cli).await?;
+            let printed = arm::Printed::of(*json, *output);
+            if printed == arm::Printed::Json {
                 ok(json_out(&backend.app_view(&viewer, name).await?)?)
+            } else if printed == arm::Printed::Arm {
+                arm::app(backend, &viewer, &backend.app(&viewer, name).await?).await
             } else {
                 let app = backend.app(&viewer, name).await?;
                 let approved = RequestFilter {
@@ -762,7 +775,7 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, times: &Times) 
             let request = backend.run(&backend.actor(cli.as_user.as_deref()).await?, input).await?;
             ok(format!("{}\n", request.id))
         }
-        RequestCmd::List { state, app, mine, window, page, json } => {
+        RequestCmd::List { state, app, mine, window, page, json, output } => {
             let requester = if *mine { Some(backend.need_user(cli.as_user.as_deref()).await?) } else { None };
             let Paging { limit, after } = paging(page)?;
             let created = Window::new(window.since, window.until)?;
@@ -770,18 +783,22 @@ async fn request(backend: &Backend, cli: &Cli, cmd: &RequestCmd, times: &Times) 
             let viewer = viewer(backend, cli).await?;
             let page = backend.requests(&viewer, filter).await?;
             let apps = backend.apps_of(&viewer, &page.items).await?;
-            more(&page, *json);
-            ok(if *json {
-                json_out(&json::Request::all_needing(&page.items, &apps))?
-            } else {
-                show::requests(&page.items, &apps, times)
-            })
+            let printed = arm::Printed::of(*json, *output);
+            more(&page, printed == arm::Printed::Json);
+            match printed {
+                arm::Printed::Json => ok(json_out(&json::Request::all_needing(&page.items, &apps))?),
+                arm::Printed::Arm => arm::requests(backend, &viewer, &page.items, &apps).await,
+                arm::Printed::Table => ok(show::requests(&page.items, &apps, times)),
+            }
         }
-        RequestCmd::Show { id, json } => {
+        RequestCmd::Show { id, json, output } => {
             let viewer = viewer(backend, cli).await?;
             let detail = backend.request(&viewer, *id).await?;
             let apps = backend.apps_of(&viewer, std::slice::from_ref(&detail.request)).await?;
-            if *json {
+            let printed = arm::Printed::of(*json, *output);
+            if printed == arm::Printed::Arm {
+                arm::request(backend, &viewer, &detail.request, &apps).await
+            } else if printed == arm::Printed::Json {
                 let mut view = json::Request::new(&detail.request).needing(apps.first());
                 view.history = Some(detail.history);
                 ok(json_out(&view)?)

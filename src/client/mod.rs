@@ -9,6 +9,7 @@
 //! kept for the next call while they are fresh (the service closes idle ones after
 //! `api::limits::HEADER_TIMEOUT`); a call that a kept connection could not take goes out on a new one.
 
+mod arm;
 mod backend;
 mod backup;
 mod delivery;

@@ -36,12 +36,14 @@ pub fn tenant_guid(tenant: &str) -> String {
 }
 
 /// The role definition id of a role an offer names: Azure's own for Owner, Contributor and
-/// Reader (whatever the case of the name), else one made from the offer and the role.
+/// Reader (whatever the case of the name), the role itself for one the offer names by its
+/// definition id (a GUID), else one made from the offer and the role.
 pub fn role_definition_id(offer: &str, role: &str) -> String {
     BUILT_IN_ROLES
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(role))
         .map(|(_, id)| id.to_string())
+        .or_else(|| parse_guid(role))
         .unwrap_or_else(|| made("role", &format!("{offer}/{role}")))
 }
 
@@ -54,9 +56,23 @@ pub fn application_id(customer_tenant: &str, name: &str) -> String {
     )
 }
 
+/// The application id ARM documents give jitdesk as the client that made or changed a resource
+/// (`createdBy.applicationId`).
+pub fn client_application_id() -> String {
+    made("client", "jitdesk")
+}
+
 /// The ARM name of a request made other than through ARM's API.
 pub fn request_name(id: u64) -> String {
     format!("jit-{id}")
+}
+
+/// The id of the request `jit-{id}` names, for a name `request_name` made.
+pub fn request_id(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("jit-")?;
+    // Only the form `request_name` writes: no sign, no leading zero.
+    let canonical = !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit());
+    canonical.then(|| digits.parse().ok()).flatten()
 }
 
 /// A GUID in its canonical lower-case form, or None for text that is not one.
@@ -98,6 +114,8 @@ mod tests {
         assert_eq!(role_definition_id("o", "Reader"), "acdd72a7-3385-48ef-bd42-f606fba81ae7");
         assert_ne!(role_definition_id("o1", "Operator"), role_definition_id("o2", "Operator"));
         assert!(parse_guid(&role_definition_id("o1", "Operator")).is_some());
+        let custom = "ECD05A23-931A-4C38-A52B-AC7C4C583334";
+        assert_eq!(role_definition_id("o1", custom), custom.to_lowercase());
     }
 
     #[test]
@@ -117,5 +135,13 @@ mod tests {
             None
         );
         assert_eq!(parse_application_id("crm"), None);
+    }
+
+    #[test]
+    fn made_request_names_read_back_and_others_do_not() {
+        assert_eq!(request_id(&request_name(42)), Some(42));
+        for name in ["jit-", "jit-042", "jit-+4", "jit-4x", "myJitRequest", "jit-99999999999999999999"] {
+            assert_eq!(request_id(name), None, "{name}");
+        }
     }
 }

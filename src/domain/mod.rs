@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod approvals;
+pub mod arm;
 pub mod arm_ids;
 pub mod delivery;
 pub mod error;

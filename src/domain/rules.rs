@@ -78,11 +78,24 @@ pub(crate) fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant,
     })?)
 }
 
-/// The user of this UPN (case and surrounding spaces aside), or a not-found refusal that says how to
-/// find the right name.
+/// The user of this UPN (case and surrounding spaces aside), or of this object id as ARM documents
+/// name principals, or a not-found refusal that says how to find the right name. Every door names
+/// users through here, so each takes either form.
 pub fn need_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<User, L::Error> {
     let upn = upn.trim().to_lowercase();
-    Ok(l.user(&upn)?.ok_or_else(|| no_user(&upn))?)
+    let found = match arm_ids::parse_guid(&upn) {
+        Some(object_id) => l.user_by_object_id(&object_id)?,
+        None => l.user(&upn)?,
+    };
+    Ok(found.ok_or_else(|| no_user(&upn))?)
+}
+
+/// The application of this name, or of this ARM resource id (whatever its case), if there is one.
+pub fn find_app<L: Lookup + ?Sized>(l: &L, name: &str) -> Result<Option<Application>, L::Error> {
+    match arm_ids::parse_application_id(name) {
+        Some(_) => l.app_by_resource_id(name.trim()),
+        None => l.app(name),
+    }
 }
 
 /// The refusal for a user who does not exist, or whom the asker may not see.
@@ -101,7 +114,7 @@ fn need_offer<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Offer, L::Error> {
 
 /// The application of this name, whoever asks; on a user's behalf, use `need_visible_app`.
 pub fn need_app<L: Lookup + ?Sized>(l: &L, name: &str) -> Result<Application, L::Error> {
-    Ok(l.app(name)?.ok_or_else(|| no_app(name))?)
+    Ok(find_app(l, name)?.ok_or_else(|| no_app(name))?)
 }
 
 /// The refusal for an application that does not exist, or that the asker may not see.
@@ -117,7 +130,7 @@ pub fn no_request(id: u64) -> RuleError {
 /// The application, if the user may see it; otherwise exactly the answer for one that does not exist,
 /// so that acting on another tenant's application tells nothing about it.
 pub fn need_visible_app<L: Lookup + ?Sized>(l: &L, user: &User, name: &str) -> Result<Application, L::Error> {
-    match l.app(name)? {
+    match find_app(l, name)? {
         Some(app) if can_see(user, &app) => Ok(app),
         _ => Err(no_app(name).into()),
     }
@@ -671,8 +684,14 @@ pub fn change_policy<L: Lookup + ?Sized>(
     if let Some(required) = change.approvals_required {
         policy.approvals_required = check_approvals_required(required, policy.mode)?;
     }
-    for upn in &change.remove_approvers {
-        let upn = upn.trim().to_lowercase();
+    for named in &change.remove_approvers {
+        // An approver named by object id is removed by the UPN the policy keeps.
+        let mut upn = named.trim().to_lowercase();
+        if let Some(object_id) = arm_ids::parse_guid(&upn)
+            && let Some(user) = l.user_by_object_id(&object_id)?
+        {
+            upn = user.upn;
+        }
         if !policy.is_approver(&upn) {
             return Err(RuleError::not_found(format!(
                 "{} is not an approver of `{}`",
@@ -753,6 +772,17 @@ pub fn need_some_role(roles: &[String], app: &str, offered: &[String]) -> Result
     Ok(())
 }
 
+/// The offer's role a request names, by the name the offer spells it with (whatever its case) or
+/// by its ARM role definition id.
+pub fn offer_role<'a>(offer: &'a Offer, role: &str) -> Option<&'a String> {
+    let role = role.trim();
+    let by_id = arm_ids::parse_guid(role);
+    offer.roles.iter().find(|r| {
+        r.eq_ignore_ascii_case(role)
+            || by_id.as_ref().is_some_and(|id| *id == arm_ids::role_definition_id(&offer.id, r))
+    })
+}
+
 /// The new pending request `id`, once every check passes: the application has JIT access and the
 /// actor's tenant is its publisher, the customer tenant has a P2 licence, the roles are offered, the duration fits, the
 /// start is not past, and the actor has no other pending request on it.
@@ -783,7 +813,7 @@ pub fn create_request<L: Lookup + ?Sized>(
     need_some_role(&input.roles, &app.name, &offer.roles)?;
     let mut roles: Vec<String> = Vec::new();
     for role in &input.roles {
-        let Some(known) = offer.roles.iter().find(|r| r.eq_ignore_ascii_case(role.trim())) else {
+        let Some(known) = offer_role(&offer, role) else {
             return Err(RuleError::not_found(format!(
                 "`{}` offers no role `{}`: choose from {}",
                 app.name,
@@ -2710,5 +2740,41 @@ mod tests {
         let manual = describe_policy(&d.manual_app("m", &[APPROVER, CAROL]).policy);
         assert!(manual.starts_with("ManualApprove, max "), "{manual}");
         assert!(manual.ends_with(&format!("approvers: {APPROVER}, {CAROL}")), "{manual}");
+    }
+
+    #[test]
+    fn users_applications_and_roles_are_found_by_their_arm_ids_too() {
+        let mut d = dir();
+        let app = d.manual_app("m", &[APPROVER]);
+        let pat = d.get(PAT);
+        assert_eq!(need_user(&d, &pat.object_id.to_uppercase()).unwrap().upn, PAT);
+        let nobody = refused(need_user(&d, "00000000-0000-0000-0000-000000000001"), ErrorKind::NotFound);
+        assert!(nobody.contains("no user"), "{nobody}");
+        assert_eq!(need_app(&d, &app.resource_id).unwrap().name, "m");
+        // Another tenant's admin gets the answer for an application that is not there.
+        let other = d.get(OTHER_ADMIN);
+        refused(need_visible_app(&d, &other, &app.resource_id), ErrorKind::NotFound);
+        // A request names the application by resource id and a role by its definition id.
+        let input = NewRequest {
+            app: app.resource_id.clone(),
+            roles: vec!["b24988ac-6180-42a0-ab88-20f7382dd24c".into()],
+            ..new_request("m", Period::from_hours(1), None)
+        };
+        let r = create_request(&d, &pat, input, 1, t0()).unwrap();
+        assert_eq!((r.app.as_str(), r.roles.as_slice()), ("m", &["Contributor".to_string()][..]));
+        let reader = NewRequest {
+            roles: vec![crate::domain::arm_ids::role_definition_id("jit-offer", "Reader")],
+            ..new_request("m", Period::from_hours(1), None)
+        };
+        refused(create_request(&d, &pat, reader, 1, t0()), ErrorKind::NotFound);
+        // An approver removed by object id goes by the UPN the policy keeps.
+        let approver = d.get(APPROVER).object_id;
+        let change = PolicyChange {
+            add_approvers: vec![d.get(CAROL).object_id],
+            remove_approvers: vec![approver],
+            ..PolicyChange::default()
+        };
+        let policy = change_policy(&d, &d.get(ADMIN), &app, change).unwrap();
+        assert_eq!(policy.approvers, [CAROL]);
     }
 }

@@ -119,21 +119,33 @@ impl Command for NewRequest {
     type Output = AccessRequest;
     fn apply(self, actor: &Actor, w: &mut Writer<'_, '_>) -> Result<AccessRequest> {
         let by = rules::resolve(&*w.tables, actor)?;
-        let id = w.tables.next_request_id()?;
-        let request = rules::create_request(&*w.tables, &by, self, id, w.now)?;
-        w.limits.check(&*w.tables, &by, w.now)?;
-        let app = w.app_of(&request)?;
-        w.tables.save_request(None, &request)?;
-        w.record(AuditEntry::of_request(&by.upn, Action::RequestCreated, None, &request))?;
-        w.notify(&app.policy.approvers)?;
-        let auto = app.policy.mode == ApprovalMode::AutoApprove;
-        if !auto {
-            return Ok(request);
-        }
-        let approved = rules::approve_automatically(request.clone(), w.now);
-        save_transition(w, &request, &approved, Action::RequestApproved)?;
-        Ok(approved)
+        create_request(w, &by, self, |_| {})
     }
+}
+
+/// Makes a request as `by` by the rules, and `place` gives it what the door that made it adds
+/// (ARM's name and tags), before it is saved, approved at once where that is the mode.
+pub(super) fn create_request(
+    w: &mut Writer<'_, '_>,
+    by: &User,
+    input: NewRequest,
+    place: impl FnOnce(&mut AccessRequest),
+) -> Result<AccessRequest> {
+    let id = w.tables.next_request_id()?;
+    let mut request = rules::create_request(&*w.tables, by, input, id, w.now)?;
+    place(&mut request);
+    w.limits.check(&*w.tables, by, w.now)?;
+    let app = w.app_of(&request)?;
+    w.tables.save_request(None, &request)?;
+    w.record(AuditEntry::of_request(&by.upn, Action::RequestCreated, None, &request))?;
+    w.notify(&app.policy.approvers)?;
+    let auto = app.policy.mode == ApprovalMode::AutoApprove;
+    if !auto {
+        return Ok(request);
+    }
+    let approved = rules::approve_automatically(request.clone(), w.now);
+    save_transition(w, &request, &approved, Action::RequestApproved)?;
+    Ok(approved)
 }
 
 /// Stores a request's new state with its audit record, and tells the requester; an extension

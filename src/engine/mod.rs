@@ -2,6 +2,7 @@
 //! thread and come back once durable; queries read a snapshot beside it; every commit is announced
 //! as events.
 
+mod arm;
 mod backup;
 mod channels;
 mod clock;
@@ -28,6 +29,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{broadcast, oneshot, watch};
 
+pub use arm::{ArmCreate, ArmTag};
 pub use channels::{AddChannel, RemoveChannel, SetContact};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commands::{Batch, Cancel, Command, Decide, MarkSeen, Revoke, SetPolicy};

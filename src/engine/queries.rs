@@ -33,7 +33,7 @@ impl From<&Actor> for Viewer {
 
 /// The applications a viewer may see: None for all of them (the operator). A viewer naming no
 /// directory user is refused as the directory refuses it.
-fn scope(t: &dyn Reads, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
+pub(super) fn scope(t: &dyn Reads, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
     let Viewer::User(upn) = viewer else { return Ok(None) };
     let user = rules::need_user(t, upn)?;
     let apps = t.apps_of(&user.tenant, &Paging::default(), &|a| rules::can_see(&user, a))?.items;
@@ -42,11 +42,28 @@ fn scope(t: &dyn Reads, viewer: &Viewer) -> Result<Option<HashSet<String>>> {
 
 /// One application, if the viewer may see it; otherwise the same answer as for a missing one, so
 /// that names of other tenants' applications do not leak.
-fn need_visible_app(t: &dyn Reads, viewer: &Viewer, name: &str) -> Result<Application> {
+pub(super) fn need_visible_app(t: &dyn Reads, viewer: &Viewer, name: &str) -> Result<Application> {
     match viewer {
         Viewer::Operator => rules::need_app(t, name),
         Viewer::User(upn) => rules::need_visible_app(t, &rules::need_user(t, upn)?, name),
     }
+}
+
+/// A filter naming its application by resource id, or its requester by object id, as one naming
+/// them by name and UPN, which requests keep; one that names nothing there matches nothing.
+fn by_names(t: &dyn Reads, mut filter: RequestFilter) -> Result<RequestFilter> {
+    if let Some(app) = filter.app.take() {
+        let found = rules::find_app(t, &app)?;
+        filter.app = Some(found.map_or(app, |a| a.name));
+    }
+    if let Some(requester) = filter.requester.take() {
+        let found = match crate::domain::arm_ids::parse_guid(&requester) {
+            Some(object_id) => t.user_by_object_id(&object_id)?.map(|u| u.upn),
+            None => None,
+        };
+        filter.requester = Some(found.unwrap_or(requester));
+    }
+    Ok(filter)
 }
 
 /// The approvers the applications name, each once.
@@ -156,7 +173,7 @@ impl Engine {
     /// Requests on the applications the viewer may see, newest first.
     pub async fn requests(&self, viewer: &Viewer, filter: RequestFilter) -> Result<Page<AccessRequest>> {
         let viewer = viewer.clone();
-        self.read(move |t| t.requests_in(&filter, scope(t, &viewer)?.as_ref())).await
+        self.read(move |t| t.requests_in(&by_names(t, filter)?, scope(t, &viewer)?.as_ref())).await
     }
 
     /// One request with its history, if the viewer may see it; otherwise the answer for a

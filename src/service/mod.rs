@@ -9,6 +9,7 @@
 //! `https`) and overall (`fairness`), refusals are logged a few lines per uid, and event
 //! subscribers read from a bounded buffer and are dropped (told to reload) when they fall behind.
 
+mod arm;
 mod backup;
 mod bearer;
 mod deliveries;

@@ -49,6 +49,7 @@ pub fn router() -> axum::Router<State> {
         .merge(super::remote_identity::router())
         .merge(super::deliveries::router())
         .merge(super::extensions::router())
+        .merge(super::arm::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }

@@ -21,11 +21,16 @@ pub struct Service {
 }
 
 impl Service {
-    /// `init --sample`, then `serve` on a socket in the store's folder, once it answers.
+    /// `init --sample`, then `serve` on it.
     pub fn sample() -> Service {
         let store = Store::new();
         let out = store.ok(&["init", "--sample"]);
         assert!(out.contains("loaded the sample"), "{out}");
+        Service::on(store)
+    }
+
+    /// `serve` on a socket in the store's folder, once it answers.
+    pub fn on(store: Store) -> Service {
         let socket = store.dir.path().join("api.sock");
         let mut cmd = serve_command(&store.path, store.dir.path());
         cmd.arg("--socket").arg(&socket).stderr(Stdio::null());

@@ -132,19 +132,42 @@ fn the_event_stream_example_uses_the_event_names() {
     says(&prose(&doc), &format!("`{}` ends the stream", wire::EVENT_RELOAD));
 }
 
-#[test]
-fn the_routes_table_lists_exactly_the_routes() {
-    let doc = doc();
-    let routes = doc.split("\n## Routes\n").nth(1).expect("docs/api.md has a Routes section");
+/// The paths of the routes table in the document's section `title`, without their queries.
+fn routes_of(doc: &str, title: &str) -> BTreeSet<String> {
+    let section = doc.split(&format!("\n## {title}\n")).nth(1);
+    let section = section.unwrap_or_else(|| panic!("docs/api.md has a section `{title}`"));
     let mut listed = BTreeSet::new();
-    for line in routes.lines().take_while(|l| !l.starts_with("##")) {
+    for line in section.lines().take_while(|l| !l.starts_with("##")) {
         let Some(cell) = line.strip_prefix("| `") else { continue };
         let Some((method_and_path, _)) = cell.split_once('`') else { continue };
         let Some((_, path)) = method_and_path.split_once(' ') else { continue };
         listed.insert(path.split('?').next().unwrap_or(path).to_string());
     }
+    listed
+}
+
+#[test]
+fn the_routes_table_lists_exactly_the_routes() {
     let ours: BTreeSet<String> = paths::ALL.iter().map(|p| p.to_string()).collect();
-    assert_eq!(listed, ours, "the paths of docs/api.md's routes table");
+    assert_eq!(routes_of(&doc(), "Routes"), ours, "the paths of docs/api.md's routes table");
+}
+
+#[test]
+fn the_arm_routes_table_lists_exactly_the_arm_routes() {
+    let ours: BTreeSet<String> = paths::ARM_ALL.iter().map(|p| p.to_string()).collect();
+    assert_eq!(routes_of(&doc(), "ARM's routes"), ours, "the paths of docs/api.md's ARM routes table");
+}
+
+#[test]
+fn the_arm_states_table_is_the_mapping() {
+    let doc = doc();
+    for state in jitdesk::domain::RequestState::ALL {
+        let arm = serde_json::to_value(jitdesk::arm::state(state)).unwrap();
+        let provisioning = serde_json::to_value(jitdesk::arm::provisioning_state(state)).unwrap();
+        let expected =
+            format!("| {} | {} | {} |", state.name(), arm.as_str().unwrap(), provisioning.as_str().unwrap());
+        assert_eq!(row(&doc, state.name()), expected);
+    }
 }
 
 #[test]

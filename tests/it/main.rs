@@ -10,9 +10,12 @@
 mod common;
 
 mod api_doc;
+mod arm_documents;
+mod arm_routes;
 mod backup;
 mod bad_input;
 mod cli_approvals;
+mod cli_arm;
 mod cli_bulk;
 mod cli_deliveries;
 mod cli_errors;
