@@ -16,6 +16,9 @@ pub const TENANT: &str = "/v1/tenants/{id}";
 /// `GET` lists, or searches, the directory users the caller may list (`search`, `tenant`); `POST`
 /// adds one (operator).
 pub const USERS: &str = "/v1/users";
+/// `GET`: the users whose names the caller's screens show (their own tenant's and those of the
+/// tenants it has applications with).
+pub const PEOPLE: &str = "/v1/people";
 /// `GET` lists offers; `POST` publishes one (publisher-tenant user).
 pub const OFFERS: &str = "/v1/offers";
 /// `GET` lists the applications the caller may see; `POST` deploys one (customer admin).
@@ -81,12 +84,13 @@ pub const CONTACT: &str = "/v1/users/{upn}/contact";
 pub const DELIVERIES: &str = "/v1/deliveries";
 
 /// Every route, for whoever needs them all (the router's tests, the document's).
-pub const ALL: [&str; 35] = [
+pub const ALL: [&str; 36] = [
     HEALTH,
     ME,
     TENANTS,
     TENANT,
     USERS,
+    PEOPLE,
     OFFERS,
     APPLICATIONS,
     APPLICATION,

@@ -18,6 +18,16 @@ impl Backend {
         }
     }
 
+    /// The users whose names the viewer's screens show, in UPN order (`Engine::people`).
+    pub async fn people(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<User>> {
+        match self {
+            Backend::Local(engine) => Ok(engine.people(viewer, whole(paging)).await?),
+            Backend::Remote(client) => {
+                list(client, as_header(viewer), paths::PEOPLE, Vec::new(), paging).await
+            }
+        }
+    }
+
     /// The users the viewer may list, in UPN order: one tenant's, or (None) every one it may.
     pub async fn users(
         &self,

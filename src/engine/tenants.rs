@@ -187,6 +187,19 @@ impl Engine {
         .await
     }
 
+    /// The users whose names the viewer's screens show, in UPN order: everyone for the operator;
+    /// for a directory user, those of their own tenant and of the tenants it has applications with
+    /// (the requesters, approvers and actors of what they see). Never another tenant's, and not
+    /// a search: `search_users` finds only the user's own tenant's.
+    pub async fn people(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<User>> {
+        let viewer = viewer.clone();
+        self.read(move |t| match sight(t, &viewer)? {
+            None => t.users_where(&paging, &|_| true),
+            Some((_, deals)) => t.users_where(&paging, &|u| deals.contains(&u.tenant)),
+        })
+        .await
+    }
+
     /// Users whose UPN or display name contains the text, ignoring case, in UPN order: anyone's
     /// for the operator, their own tenant's for a directory user.
     pub async fn search_users(

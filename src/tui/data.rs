@@ -42,9 +42,11 @@ const HISTORY: usize = 500;
 pub struct Snapshot {
     /// The signed-in user; `None` for the operator, who has no identity.
     pub me: Option<User>,
-    /// Every tenant of the directory; none means a store nothing has been put into yet.
+    /// The tenants the user sees (every one for the operator); none means a store nothing has been
+    /// put into yet.
     pub tenants: Vec<Tenant>,
-    /// Every user of the directory, for names and the pickers.
+    /// The users of the user's tenant and of the tenants it has applications with (everyone for
+    /// the operator), for names and the pickers.
     pub users: Vec<User>,
     /// Every offer of the marketplace.
     pub offers: Vec<Offer>,
@@ -209,8 +211,7 @@ impl Snapshot {
             None => Vec::new(),
         };
         Ok(Snapshot {
-            users: every(move |after| backend.search_users(viewer, "", Paging { limit: None, after }))
-                .await?,
+            users: every(move |after| backend.people(viewer, Paging { limit: None, after })).await?,
             offers: every(move |after| backend.offers(Paging { limit: None, after })).await?,
             me,
             tenants,

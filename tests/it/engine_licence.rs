@@ -185,4 +185,11 @@ async fn a_user_lists_and_finds_only_its_own_tenants_users() {
     let northwind =
         upns(w.engine.users(&Viewer::Operator, Some("northwind"), Paging::default()).await.unwrap());
     assert_eq!(northwind, [NADIA]);
+
+    // The names a dashboard shows: the parties' people, never another customer's.
+    let people = upns(w.engine.people(&viewer(PAT), Paging::default()).await.unwrap());
+    assert_eq!(people.len(), 7, "Contoso's and Fabrikam's: {people:?}");
+    assert!(!people.contains(&NADIA.to_string()));
+    assert_eq!(upns(w.engine.people(&viewer(NADIA), Paging::default()).await.unwrap()), [NADIA]);
+    assert_eq!(upns(w.engine.people(&Viewer::Operator, Paging::first(8)).await.unwrap()), everyone);
 }

@@ -1062,6 +1062,7 @@ async fn every_list_is_bounded_and_walks_on_with_its_link() {
         ("/v1/users?search=fabrikam", Some(DAVE), "upn"),
         ("/v1/users?tenant=contoso", Some(ALICE), "upn"),
         ("/v1/tenants", Some(DAVE), "id"),
+        ("/v1/people", Some(DAVE), "upn"),
         ("/v1/offers", None, "id"),
     ];
     for (route, who, key) in routes {
