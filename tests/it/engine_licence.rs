@@ -193,3 +193,29 @@ async fn a_user_lists_and_finds_only_its_own_tenants_users() {
     assert_eq!(upns(w.engine.people(&viewer(NADIA), Paging::default()).await.unwrap()), [NADIA]);
     assert_eq!(upns(w.engine.people(&Viewer::Operator, Paging::first(8)).await.unwrap()), everyone);
 }
+
+#[tokio::test]
+async fn below_p2_a_switch_to_automatic_approves_nothing_and_an_extension_waiting_is_only_denied() {
+    use jitdesk::domain::rules::PolicyChange;
+    use jitdesk::domain::{ApprovalMode, ExtensionState};
+    use jitdesk::engine::{DecideExtension, SetPolicy};
+
+    let w = world().await;
+    let running = w.granted(PAUL, Period::from_hours(2)).await;
+    let extend = Extend { id: running, by: Period::from_minutes(30), reason: "longer".into() };
+    w.engine.run(&user(PAUL), extend).await.unwrap();
+    let pending = w.engine.run(&user(PAT), ask(APP)).await.unwrap().id;
+    w.engine.run(&op(), licence("contoso", License::Free)).await.unwrap();
+
+    let auto = PolicyChange { mode: Some(ApprovalMode::AutoApprove), ..PolicyChange::default() };
+    w.engine.run(&user(ADMIN), SetPolicy { app: APP.into(), change: auto }).await.unwrap();
+    let still = w.engine.request(&Viewer::Operator, pending).await.unwrap().request;
+    assert_eq!(still.state, RequestState::Pending, "the system approves nothing below P2 either");
+
+    let approve = DecideExtension { id: running, approve: true, reason: "ok".into() };
+    let refused = w.engine.run(&user(ALICE), approve).await.unwrap_err().to_string();
+    assert!(refused.contains(P2_WORDS), "{refused}");
+    let deny = DecideExtension { id: running, approve: false, reason: "not now".into() };
+    let denied = w.engine.run(&user(ALICE), deny).await.unwrap();
+    assert_eq!(denied.extensions[0].state, ExtensionState::Denied);
+}
