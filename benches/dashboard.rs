@@ -374,7 +374,7 @@ async fn load_breakdown(path: &Path, upn: &str) -> Vec<(&'static str, f64, usize
         "seen_upto",
         "grants, the user's apps",
         "audit(500), the user's apps",
-        "search_users(\"\")",
+        "people",
         "offers",
     ];
     let engine = Engine::open(path, OpenMode::Existing, Arc::new(SystemClock)).await.expect("open");
@@ -396,7 +396,7 @@ async fn load_breakdown(path: &Path, upn: &str) -> Vec<(&'static str, f64, usize
                 5 => engine.seen_upto(upn).await.map(|_| 1),
                 6 => engine.grants(&viewer, Paging::default()).await.map(|p| p.items.len()),
                 7 => engine.audit(&viewer, Paging::first(500)).await.map(|p| p.items.len()),
-                8 => engine.search_users(&viewer, "", Paging::default()).await.map(|p| p.items.len()),
+                8 => engine.people(&viewer, Paging::default()).await.map(|p| p.items.len()),
                 _ => engine.offers(Paging::default()).await.map(|p| p.items.len()),
             }
             .expect("a query");

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use super::error::{Input, RuleError};
 use super::model::{Application, License, Tenant, TenantKind, User};
-use super::rules::{Actor, need_p2};
+use super::rules::Actor;
 use super::text::shown;
 
 /// The licence as people read it: `free`, `P1`, `P2`, or `none` for a publisher tenant, which
@@ -113,19 +113,13 @@ pub fn warning(tenant: &Tenant, app: &str) -> String {
     )
 }
 
-/// Refuses what a customer tenant below P2 may no longer do on its applications: approving a
-/// request, asking for an extension, approving one. Denying and cancelling stay open, and access
-/// already granted runs to its end.
-pub fn need_p2_to(customer: &Tenant, doing: &str) -> Result<(), RuleError> {
-    need_p2(customer, doing)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::ErrorKind;
     use crate::domain::model::{ApprovalMode, JitPolicy};
     use crate::domain::period::Period;
+    use crate::domain::rules::need_p2;
 
     fn tenant(id: &str, kind: TenantKind, license: Option<License>) -> Tenant {
         Tenant { id: id.into(), kind, name: id.into(), license }
@@ -236,13 +230,13 @@ mod tests {
     #[test]
     fn below_p2_is_refused_in_the_guides_words() {
         let cheap = tenant("cheap", TenantKind::Customer, Some(License::P1));
-        let e = need_p2_to(&cheap, "approving JIT access").unwrap_err();
+        let e = need_p2(&cheap, "approving JIT access").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Forbidden);
         assert!(
             e.message.contains("needs a Microsoft Entra ID P2 licence") && e.message.contains("P1"),
             "{e}"
         );
-        assert!(need_p2_to(&tenant("rich", TenantKind::Customer, Some(License::P2)), "approving").is_ok());
+        assert!(need_p2(&tenant("rich", TenantKind::Customer, Some(License::P2)), "approving").is_ok());
     }
 
     #[test]

@@ -86,12 +86,13 @@ fn jit_apps_of(t: &dyn Reads, tenant: &Tenant) -> Result<Page<Application>> {
     t.apps_of(&tenant.id, &Paging::first(NAMED_APPS), &|a| a.policy.enabled && a.customer_tenant == id)
 }
 
-/// Refuses `doing` on an application whose customer tenant is below P2: approving a request,
-/// asking for or approving an extension. Asked after the rules that decide whether the actor may
-/// see the request at all, so a hidden one still answers as missing.
+/// Refuses `doing` on an application whose customer tenant is below P2: approving a request
+/// (by an approver or by the system), asking for or approving an extension. Denying and cancelling
+/// stay open, and access already granted runs to its end. Asked after the rules that decide
+/// whether the actor may see the request at all, so a hidden one still answers as missing.
 pub(super) fn need_p2_on(t: &dyn Reads, app: &Application, doing: &str) -> Result<()> {
     let customer = rules::need_tenant(t, &app.customer_tenant)?;
-    Ok(licence::need_p2_to(&customer, doing)?)
+    Ok(rules::need_p2(&customer, doing)?)
 }
 
 impl Command for SetLicence {
