@@ -374,7 +374,7 @@ async fn load_breakdown(path: &Path, upn: &str) -> Vec<(&'static str, f64, usize
         "seen_upto",
         "grants, the user's apps",
         "audit(500), the user's apps",
-        "search_users(\"\")",
+        "people",
         "offers",
     ];
     let engine = Engine::open(path, OpenMode::Existing, Arc::new(SystemClock)).await.expect("open");
@@ -386,7 +386,7 @@ async fn load_breakdown(path: &Path, upn: &str) -> Vec<(&'static str, f64, usize
             let started = Instant::now();
             let n = match q {
                 0 => engine.user(upn).await.map(|_| 1),
-                1 => engine.tenants(Paging::default()).await.map(|p| p.items.len()),
+                1 => engine.tenants(&viewer, Paging::default()).await.map(|p| p.items.len()),
                 2 => engine.apps(&viewer, Paging::default()).await.map(|p| p.items.len()),
                 3 => {
                     let filter = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
@@ -396,7 +396,7 @@ async fn load_breakdown(path: &Path, upn: &str) -> Vec<(&'static str, f64, usize
                 5 => engine.seen_upto(upn).await.map(|_| 1),
                 6 => engine.grants(&viewer, Paging::default()).await.map(|p| p.items.len()),
                 7 => engine.audit(&viewer, Paging::first(500)).await.map(|p| p.items.len()),
-                8 => engine.search_users("", Paging::default()).await.map(|p| p.items.len()),
+                8 => engine.people(&viewer, Paging::default()).await.map(|p| p.items.len()),
                 _ => engine.offers(Paging::default()).await.map(|p| p.items.len()),
             }
             .expect("a query");

@@ -10,8 +10,15 @@ pub const HEALTH: &str = "/v1/health";
 pub const ME: &str = "/v1/me";
 /// `GET` lists the directory's tenants; `POST` adds one (operator).
 pub const TENANTS: &str = "/v1/tenants";
-/// `GET` lists or searches directory users; `POST` adds one (operator).
+/// `GET` one tenant with its counts, as far as the caller sees it; `PATCH` changes a customer
+/// tenant's licence (its admins or the operator).
+pub const TENANT: &str = "/v1/tenants/{id}";
+/// `GET` lists, or searches, the directory users the caller may list (`search`, `tenant`); `POST`
+/// adds one (operator).
 pub const USERS: &str = "/v1/users";
+/// `GET`: the users whose names the caller's screens show (their own tenant's and those of the
+/// tenants it has applications with).
+pub const PEOPLE: &str = "/v1/people";
 /// `GET` lists offers; `POST` publishes one (publisher-tenant user).
 pub const OFFERS: &str = "/v1/offers";
 /// `GET` lists the applications the caller may see; `POST` deploys one (customer admin).
@@ -77,11 +84,13 @@ pub const CONTACT: &str = "/v1/users/{upn}/contact";
 pub const DELIVERIES: &str = "/v1/deliveries";
 
 /// Every route, for whoever needs them all (the router's tests, the document's).
-pub const ALL: [&str; 34] = [
+pub const ALL: [&str; 36] = [
     HEALTH,
     ME,
     TENANTS,
+    TENANT,
     USERS,
+    PEOPLE,
     OFFERS,
     APPLICATIONS,
     APPLICATION,
@@ -169,6 +178,11 @@ pub fn user_keys(upn: &str) -> String {
 /// One of a user's SSH keys' path.
 pub fn user_key(upn: &str, fingerprint: &str) -> String {
     fill_each(USER_KEY, &[upn, fingerprint])
+}
+
+/// One tenant's path.
+pub fn tenant(id: &str) -> String {
+    fill(TENANT, id)
 }
 
 /// A tenant's trusted SSH CAs' path.

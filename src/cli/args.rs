@@ -214,7 +214,8 @@ impl Command {
     pub fn only_reads(&self) -> bool {
         matches!(
             self,
-            Command::User(UserCmd::Search { .. })
+            Command::User(UserCmd::Search { .. } | UserCmd::List { .. })
+                | Command::Tenant(TenantCmd::List { .. } | TenantCmd::Show { .. })
                 | Command::Offer(OfferCmd::List { .. })
                 | Command::App(AppCmd::List { .. } | AppCmd::Show { .. })
                 | Command::Request(RequestCmd::List { .. } | RequestCmd::Show { .. })
@@ -258,8 +259,37 @@ pub enum TenantCmd {
         #[arg(long)]
         name: Option<String>,
         /// Customer tenants only [default: p2]
-        #[arg(long)]
+        #[arg(long, visible_alias = "licence")]
         license: Option<LicenseArg>,
+    },
+    /// The tenants you may see, in id order (the operator: all; anyone else: their own, the
+    /// publishers, and the customers their tenant has applications with)
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
+    },
+    /// One tenant: kind, name, licence, how many users and applications, its JIT applications
+    Show {
+        /// The tenant's id
+        id: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a customer tenant's licence (its admins or the operator); below P2 its JIT
+    /// applications refuse new requests, extensions and approvals until it is upgraded again
+    Set {
+        /// The tenant's id
+        id: String,
+        /// The new licence
+        #[arg(long, visible_alias = "licence")]
+        license: LicenseArg,
+        /// Print JSON: the tenant, the licence it had, and the warnings
+        #[arg(long)]
+        json: bool,
     },
     /// The SSH certificate authorities a tenant trusts for its users (its admins or the operator)
     #[command(subcommand)]
@@ -472,10 +502,22 @@ pub enum UserCmd {
         #[arg(long, value_name = "GUID")]
         object_id: Option<String>,
     },
-    /// Find users by any part of their UPN or name, in UPN order
+    /// Find users by any part of their UPN or name, in UPN order (the operator: anyone; anyone
+    /// else: their own tenant's users)
     Search {
         /// Any part of a UPN or display name
         text: String,
+        /// Print JSON, with ARM's field names
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        page: NamePageArgs,
+    },
+    /// The users you may list, in UPN order (the operator: anyone's; anyone else: their own tenant's)
+    List {
+        /// Only this tenant's users
+        #[arg(long)]
+        tenant: Option<String>,
         /// Print JSON, with ARM's field names
         #[arg(long)]
         json: bool,

@@ -10,6 +10,7 @@ mod extend;
 mod generate;
 mod identity;
 mod show;
+mod tenants;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -585,9 +586,7 @@ async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Comma
             ok(format!("added user {} to {}\n", user.upn, user.tenant))
         }
         Command::User(UserCmd::Search { text, json, page }) => {
-            // The directory answers anyone, but not someone nobody knows, as a service does not.
-            viewer(backend, cli).await?;
-            let page = backend.search_users(text, by_name(page)?).await?;
+            let page = backend.search_users(&viewer(backend, cli).await?, text, by_name(page)?).await?;
             more(&page, *json);
             ok(if *json { json_out(&page.items)? } else { show::users(&page.items) })
         }
@@ -638,6 +637,14 @@ async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Comma
         }
         Command::User(UserCmd::Key(cmd)) => identity::user_key(backend, cli, cmd, &times).await,
         Command::Tenant(TenantCmd::Ca(cmd)) => identity::tenant_ca(backend, cli, cmd, &times).await,
+        Command::Tenant(TenantCmd::List { json, page }) => tenants::list(backend, cli, *json, page).await,
+        Command::Tenant(TenantCmd::Show { id, json }) => tenants::show(backend, cli, id, *json).await,
+        Command::Tenant(TenantCmd::Set { id, license, json }) => {
+            tenants::set(backend, cli, id, *license, *json).await
+        }
+        Command::User(UserCmd::List { tenant, json, page }) => {
+            tenants::users(backend, cli, tenant.as_deref(), *json, page).await
+        }
         Command::Token(cmd) => identity::token(backend, cli, cmd, &times).await,
         Command::Tenant(TenantCmd::Channel(cmd)) => delivery::tenant_channel(backend, cli, cmd).await,
         Command::User(UserCmd::Set { upn, email, no_email, mute, unmute, digest, no_digest, json }) => {

@@ -283,21 +283,27 @@ impl Backend {
 
     // ---- questions: the directory answers anyone; everything else is answered for a viewer ----
 
-    /// Tenants in id order.
-    pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
+    /// The tenants the viewer sees, in id order.
+    pub async fn tenants(&self, viewer: &Viewer, paging: Paging<String>) -> Result<Page<Tenant>> {
         match self {
-            Backend::Local(engine) => Ok(engine.tenants(whole(paging)).await?),
-            Backend::Remote(client) => list(client, client.as_user(), paths::TENANTS, vec![], paging).await,
+            Backend::Local(engine) => Ok(engine.tenants(viewer, whole(paging)).await?),
+            Backend::Remote(client) => list(client, as_header(viewer), paths::TENANTS, vec![], paging).await,
         }
     }
 
-    /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
-    pub async fn search_users(&self, text: &str, paging: Paging<String>) -> Result<Page<User>> {
+    /// Users whose UPN or display name contains the text, ignoring case, in UPN order, among those
+    /// the viewer may list.
+    pub async fn search_users(
+        &self,
+        viewer: &Viewer,
+        text: &str,
+        paging: Paging<String>,
+    ) -> Result<Page<User>> {
         match self {
-            Backend::Local(engine) => Ok(engine.search_users(text, whole(paging)).await?),
+            Backend::Local(engine) => Ok(engine.search_users(viewer, text, whole(paging)).await?),
             Backend::Remote(client) => {
                 let query = vec![("search", text.to_string())];
-                list(client, client.as_user(), paths::USERS, query, paging).await
+                list(client, as_header(viewer), paths::USERS, query, paging).await
             }
         }
     }

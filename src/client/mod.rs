@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod export;
 mod remote;
+mod tenants;
 
 pub use backend::{Backend, Link, Open, Routed, SERVICE_ONLY_ENV, os_login};
 pub use error::{Error, Result};

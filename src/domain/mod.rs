@@ -9,6 +9,7 @@ pub mod error;
 pub mod extension;
 pub mod identity;
 pub mod known_text;
+pub mod licence;
 pub mod list;
 pub mod message;
 pub mod model;

@@ -409,7 +409,8 @@ fn need_customer_admin<L: Lookup + ?Sized>(l: &L, actor: &User, doing: &str) -> 
     Ok(tenant)
 }
 
-fn need_p2(tenant: &Tenant, doing: &str) -> Result<(), RuleError> {
+/// Refuses `doing` on a customer tenant below P2, in the guide's words: JIT access needs an Entra ID P2 licence.
+pub fn need_p2(tenant: &Tenant, doing: &str) -> Result<(), RuleError> {
     match tenant.license {
         Some(License::P2) => Ok(()),
         other => Err(RuleError::forbidden(format!(

@@ -100,13 +100,20 @@ impl Command for SetPolicy {
         let approved = w.tables.requests_in(&open_in(RequestState::Approved), None)?.items;
         let open = pending.iter().chain(&approved);
         w.notify(&notice::told_of_policy_change(&by.upn, &old, &app.policy, open))?;
+        // Below P2 nothing is approved, by the system neither: those requests and extensions
+        // stay pending.
+        let approves = super::tenants::need_p2_on(&*w.tables, &app, "approving JIT access").is_ok();
         for request in pending {
-            if let Some((next, action)) = rules::reevaluate(&app.policy, &request, w.now) {
+            if let Some((next, action)) = rules::reevaluate(&app.policy, &request, w.now)
+                && (approves || next.state != RequestState::Approved)
+            {
                 save_transition(w, &request, &next, action)?;
             }
         }
         for grant in approved {
-            if let Some((next, action)) = extension::reevaluate(&app, &grant, w.now) {
+            if let Some((next, action)) = extension::reevaluate(&app, &grant, w.now)
+                && (approves || action != Action::ExtensionApproved)
+            {
                 let requester = std::slice::from_ref(&next.requester);
                 extensions::save_extension(w, &grant, &next, action, requester)?;
             }
@@ -187,6 +194,9 @@ impl Command for Decide {
         let request = w.tables.need_request(self.id)?;
         let app = w.app_of(&request)?;
         let decided = rules::decide(&app, &by, request.clone(), self.approve, &self.reason, w.now)?;
+        if self.approve {
+            super::tenants::need_p2_on(&*w.tables, &app, "approving JIT access")?;
+        }
         if let Some(progress) = rules::approval_progress(&decided, &app.policy) {
             save_approval(w, &app, &request, &decided, progress)?;
             return Ok(decided);

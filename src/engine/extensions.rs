@@ -27,6 +27,7 @@ impl Command for Extend {
         let request = w.tables.need_request(self.id)?;
         let app = w.app_of(&request)?;
         let asked = extension::extend(&app, &by, request.clone(), self.by, &self.reason, w.now)?;
+        super::tenants::need_p2_on(&*w.tables, &app, "extending JIT access")?;
         save_extension(w, &request, &asked, Action::ExtensionAsked, &app.policy.approvers)?;
         if !extension::is_automatic(&app) {
             return Ok(asked);
@@ -62,6 +63,9 @@ impl Command for DecideExtension {
         let app = w.app_of(&request)?;
         let (decided, action) =
             extension::decide(&app, &by, request.clone(), self.approve, &self.reason, w.now)?;
+        if self.approve {
+            super::tenants::need_p2_on(&*w.tables, &app, "approving an extension of JIT access")?;
+        }
         // An approval that still waits for others tells nobody yet: the requester hears the outcome.
         let told = if action == Action::ApprovalGiven { Vec::new() } else { vec![decided.requester.clone()] };
         save_extension(w, &request, &decided, action, &told)?;

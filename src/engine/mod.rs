@@ -19,6 +19,7 @@ mod queries;
 mod queuing;
 mod shared;
 pub mod storage;
+mod tenants;
 mod worker;
 mod writer;
 
@@ -38,6 +39,7 @@ pub use extensions::{DecideExtension, Extend};
 pub use identity::{AddCa, AddKey, NewSecret, RemoveCa, RemoveKey, RevokeToken};
 pub use limits::Limits;
 pub use queries::{RequestDetail, Viewer, names_of};
+pub use tenants::{LicenceChange, NAMED_APPS, SetLicence, TenantDetail};
 
 pub use crate::domain::delivery::{ContactChange, DeliveryFilter};
 pub use crate::domain::{OpenMode, RequestFilter};

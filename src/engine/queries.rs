@@ -109,17 +109,6 @@ impl Engine {
         self.read(|t| t.is_empty()).await
     }
 
-    /// Tenants in id order.
-    pub async fn tenants(&self, paging: Paging<String>) -> Result<Page<Tenant>> {
-        self.read(move |t| t.tenants(&paging)).await
-    }
-
-    /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
-    pub async fn search_users(&self, text: &str, paging: Paging<String>) -> Result<Page<User>> {
-        let text = text.to_string();
-        self.read(move |t| t.search_users(&text, &paging)).await
-    }
-
     /// Offers in id order.
     pub async fn offers(&self, paging: Paging<String>) -> Result<Page<Offer>> {
         self.read(move |t| t.offers(&paging)).await

@@ -99,6 +99,10 @@ pub trait Reads: Lookup<Error = Error> {
     ) -> Result<Page<Application>>;
     /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
     fn search_users(&self, text: &str, paging: &Paging<String>) -> Result<Page<User>>;
+    /// Tenants in id order, after the cursor, that `keep` admits.
+    fn tenants_where(&self, paging: &Paging<String>, keep: &dyn Fn(&Tenant) -> bool) -> Result<Page<Tenant>>;
+    /// Users in UPN order, after the cursor, that `keep` admits.
+    fn users_where(&self, paging: &Paging<String>, keep: &dyn Fn(&User) -> bool) -> Result<Page<User>>;
     /// The requests the filter admits on the applications given (None: all of them); those of a
     /// window (`created`) found without reading the requests outside it.
     fn requests_in(

@@ -27,6 +27,7 @@ mod routes;
 mod share;
 mod socket;
 pub mod ssh;
+mod tenants;
 mod tls;
 
 use std::path::Path;

@@ -50,6 +50,7 @@ pub fn router() -> axum::Router<State> {
         .merge(super::deliveries::router())
         .merge(super::extensions::router())
         .merge(super::arm::router())
+        .merge(super::tenants::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }
@@ -117,6 +118,7 @@ pub(super) struct Nothing {}
 #[serde(deny_unknown_fields)]
 struct Search {
     search: Option<String>,
+    tenant: Option<String>,
     limit: Option<usize>,
     after: Option<String>,
 }
@@ -195,11 +197,11 @@ async fn me(With(st): With<State>, caller: Caller) -> ApiResult<Json<wire::Me>> 
 
 async fn tenants(
     With(st): With<State>,
-    _: Caller,
+    caller: Caller,
     uri: Uri,
     Params(q): Params<NameLimit>,
 ) -> ApiResult<Response> {
-    let page = st.engine.tenants(paging(q.limit, q.after)?).await?;
+    let page = st.engine.tenants(&caller.viewer(), paging(q.limit, q.after)?).await?;
     Ok(listed(&uri, &page, &page.items))
 }
 
@@ -211,9 +213,19 @@ async fn add_tenant(
     Ok(created(None, st.engine.run(&caller.actor(), input).await?))
 }
 
-async fn users(With(st): With<State>, _: Caller, uri: Uri, Params(q): Params<Search>) -> ApiResult<Response> {
-    let text = q.search.as_deref().unwrap_or("");
-    let page = st.engine.search_users(text, paging(q.limit, q.after)?).await?;
+/// A search (`search`), one tenant's users (`tenant`), or every user the caller may list.
+async fn users(
+    With(st): With<State>,
+    caller: Caller,
+    uri: Uri,
+    Params(q): Params<Search>,
+) -> ApiResult<Response> {
+    let (viewer, paging) = (caller.viewer(), paging(q.limit, q.after)?);
+    let page = match (q.search.as_deref(), q.tenant.as_deref()) {
+        (Some(_), Some(_)) => return Err(ApiError::invalid("give `search` or `tenant`, not both")),
+        (Some(text), None) => st.engine.search_users(&viewer, text, paging).await?,
+        (None, tenant) => st.engine.users(&viewer, tenant, paging).await?,
+    };
     Ok(listed(&uri, &page, &page.items))
 }
 

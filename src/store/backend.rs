@@ -165,6 +165,14 @@ impl<F: Family> Reads for On<'_, F> {
         Ok(self.0.search_users(text, paging)?)
     }
 
+    fn tenants_where(&self, paging: &Paging<String>, keep: &dyn Fn(&Tenant) -> bool) -> Result<Page<Tenant>> {
+        Ok(self.0.tenants_where(paging, keep)?)
+    }
+
+    fn users_where(&self, paging: &Paging<String>, keep: &dyn Fn(&User) -> bool) -> Result<Page<User>> {
+        Ok(self.0.users_where(paging, keep)?)
+    }
+
     fn requests_in(
         &self,
         filter: &RequestFilter,

@@ -224,10 +224,22 @@ impl<F: Family> Tables<F> {
 
     /// Users whose UPN or display name contains the text, ignoring case, in UPN order.
     pub fn search_users(&self, text: &str, paging: &Paging<String>) -> Result<Page<User>> {
-        let needle = text.trim().to_lowercase();
-        named(&self.users, "users", paging, |u: &User| {
-            u.upn.contains(&needle) || u.display_name.to_lowercase().contains(&needle)
-        })
+        let needle = licence::needle(text);
+        named(&self.users, "users", paging, |u: &User| licence::finds(u, &needle))
+    }
+
+    /// Tenants in id order, after the cursor, that `keep` admits.
+    pub fn tenants_where(
+        &self,
+        paging: &Paging<String>,
+        keep: impl Fn(&Tenant) -> bool,
+    ) -> Result<Page<Tenant>> {
+        named(&self.tenants, "tenants", paging, keep)
+    }
+
+    /// Users in UPN order, after the cursor, that `keep` admits.
+    pub fn users_where(&self, paging: &Paging<String>, keep: impl Fn(&User) -> bool) -> Result<Page<User>> {
+        named(&self.users, "users", paging, keep)
     }
 
     /// Whether the directory is empty (it has no tenant).

@@ -42,9 +42,11 @@ const HISTORY: usize = 500;
 pub struct Snapshot {
     /// The signed-in user; `None` for the operator, who has no identity.
     pub me: Option<User>,
-    /// Every tenant of the directory; none means a store nothing has been put into yet.
+    /// The tenants the user sees (every one for the operator); none means a store nothing has been
+    /// put into yet.
     pub tenants: Vec<Tenant>,
-    /// Every user of the directory, for names and the pickers.
+    /// The users of the user's tenant and of the tenants it has applications with (everyone for
+    /// the operator), for names and the pickers.
     pub users: Vec<User>,
     /// Every offer of the marketplace.
     pub offers: Vec<Offer>,
@@ -169,15 +171,15 @@ impl Snapshot {
             }
             None => (None, 0),
         };
-        let tenants = every(|after| backend.tenants(Paging { limit: None, after })).await?;
-        let is_publisher = me
-            .as_ref()
-            .and_then(|u| tenants.iter().find(|t| t.id == u.tenant))
-            .is_some_and(|t| t.kind == TenantKind::Publisher);
         // Each user sees the applications their tenant is a party to, and their requests, grants
         // and history; without an identity (a local operator) there is no one to scope to.
         let viewer = me.as_ref().map_or(Viewer::Operator, |user| Viewer::User(user.upn.clone()));
         let viewer = &viewer;
+        let tenants = every(|after| backend.tenants(viewer, Paging { limit: None, after })).await?;
+        let is_publisher = me
+            .as_ref()
+            .and_then(|u| tenants.iter().find(|t| t.id == u.tenant))
+            .is_some_and(|t| t.kind == TenantKind::Publisher);
         let apps = every(move |after| backend.apps(viewer, Paging { limit: None, after })).await?;
         let requests = match &me {
             Some(user) if is_publisher => {
@@ -209,7 +211,7 @@ impl Snapshot {
             None => Vec::new(),
         };
         Ok(Snapshot {
-            users: every(move |after| backend.search_users("", Paging { limit: None, after })).await?,
+            users: every(move |after| backend.people(viewer, Paging { limit: None, after })).await?,
             offers: every(move |after| backend.offers(Paging { limit: None, after })).await?,
             me,
             tenants,

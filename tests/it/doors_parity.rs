@@ -217,6 +217,8 @@ fn commands(action: &str, n: usize, t: &Targets) -> Vec<Vec<String>> {
             words(&["request", "show", &t.see]),
             words(&["access", "list"]),
             words(&["audit", "--limit", "1"]),
+            // The customer tenant, which only its parties see.
+            words(&["tenant", "show", "contoso"]),
         ],
         other => panic!("the table names an action the test does not know: `{other}`"),
     }

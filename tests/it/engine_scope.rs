@@ -118,11 +118,14 @@ async fn each_view_lists_through_its_own_applications_and_walks_without_gaps_or_
     ];
     let (mut walked, mut noted) = (0, 0);
     // The directory's own lists, which only the operator reads whole.
-    assert_eq!(walk(1, |p| e.tenants(p)).await, engine.tenants(Paging::default()).await.unwrap().items);
+    assert_eq!(
+        walk(1, |p| e.tenants(&Viewer::Operator, p)).await,
+        engine.tenants(&Viewer::Operator, Paging::default()).await.unwrap().items
+    );
     assert_eq!(walk(1, |p| e.offers(p)).await, engine.offers(Paging::default()).await.unwrap().items);
-    let users = engine.search_users("", Paging::default()).await.unwrap().items;
+    let users = engine.search_users(&Viewer::Operator, "", Paging::default()).await.unwrap().items;
     assert!(users.len() > 2, "the sample has users to walk");
-    assert_eq!(walk(2, |p| e.search_users("", p)).await, users);
+    assert_eq!(walk(2, |p| e.search_users(&Viewer::Operator, "", p)).await, users);
     for viewer in &viewers {
         let apps = walk(1, |p| e.apps(viewer, p)).await;
         let all_apps = engine.apps(viewer, Paging::default()).await.unwrap().items;
@@ -190,7 +193,7 @@ async fn the_directory_search_finds_users_by_their_upn_or_their_name() {
     let found = |text: &'static str| {
         let engine = engine.clone();
         async move {
-            let users = engine.search_users(text, Paging::default()).await.unwrap().items;
+            let users = engine.search_users(&Viewer::Operator, text, Paging::default()).await.unwrap().items;
             users.into_iter().map(|u| u.upn).collect::<Vec<_>>()
         }
     };

@@ -299,8 +299,12 @@ async fn every_route_answers_on_the_sample() {
         .await;
     assert_eq!(u["upn"], "wendy@woodgrove.com");
     assert_eq!(u["login"], "wendy");
-    let found = s.ok("GET", "/v1/users?search=wendy", Some(DAVE), None, 200).await;
+    // A directory user finds their own tenant's users only; the operator anyone.
+    let found = s.ok("GET", "/v1/users?search=wendy", Some("wendy@woodgrove.com"), None, 200).await;
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    let found = s.ok("GET", "/v1/users?search=wendy", Some(DAVE), None, 200).await;
+    assert_eq!(found, json!([]), "Wendy is Woodgrove's");
+    assert_eq!(s.ok("GET", "/v1/users?search=wendy", None, None, 200).await.as_array().unwrap().len(), 1);
     assert_eq!(s.ok("GET", "/v1/users", None, None, 200).await.as_array().unwrap().len(), 7);
 
     // The marketplace: a publisher publishes.
@@ -1055,7 +1059,10 @@ async fn every_list_is_bounded_and_walks_on_with_its_link() {
         ("/v1/notifications", Some(ALICE), "id"),
         ("/v1/tenants", None, "id"),
         ("/v1/users", None, "upn"),
-        ("/v1/users?search=contoso", Some(DAVE), "upn"),
+        ("/v1/users?search=fabrikam", Some(DAVE), "upn"),
+        ("/v1/users?tenant=contoso", Some(ALICE), "upn"),
+        ("/v1/tenants", Some(DAVE), "id"),
+        ("/v1/people", Some(DAVE), "upn"),
         ("/v1/offers", None, "id"),
     ];
     for (route, who, key) in routes {
@@ -1175,4 +1182,52 @@ async fn several_approvals_answer_with_their_progress_over_http() {
     let actions: Vec<&str> =
         detail["history"].as_array().unwrap().iter().filter_map(|r| r["action"].as_str()).collect();
     assert_eq!(actions, ["request.create", "request.approval", "request.approve"], "{detail}");
+}
+
+/// A tenant's routes: its details as far as the caller sees them, a hidden tenant answered as a
+/// missing one, and a downgrade that warns of its JIT applications in the answer and refuses new
+/// requests in the guide's words until the tenant is on P2 again.
+#[tokio::test]
+async fn tenant_routes_show_change_a_licence_and_hide_what_the_caller_may_not_see() {
+    let s = Service::sample();
+    let contoso = s.ok("GET", "/v1/tenants/contoso", Some(ALICE), None, 200).await;
+    assert_eq!(contoso["tenant"]["license"], "p2");
+    assert_eq!(contoso["users"], 3);
+    assert_eq!(contoso["jitApplications"], json!(["contoso-crm", "contoso-crm-dev", "contoso-crm-eu"]));
+    assert_eq!(s.ok("GET", "/v1/tenants/contoso", Some(DAVE), None, 200).await["users"], Value::Null);
+
+    let before = s.snapshot().await;
+    let p1 = || Some(json!({"license": "p1"}));
+    for (hidden, missing) in [
+        (
+            s.call("GET", "/v1/tenants/contoso", Some(NADIA), None).await,
+            s.get("/v1/tenants/nosuch", Some(NADIA)).await,
+        ),
+        (
+            s.call("PATCH", "/v1/tenants/contoso", Some(NADIA), p1()).await,
+            s.call("PATCH", "/v1/tenants/nosuch", Some(NADIA), p1()).await,
+        ),
+    ] {
+        missing.refused(404, "notFound");
+        assert_eq!((hidden.status, hidden.text.replace("contoso", "nosuch")), (404, missing.text));
+    }
+    s.call("PATCH", "/v1/tenants/contoso", Some(BOB), p1()).await.refused(403, "forbidden");
+    s.call("PATCH", "/v1/tenants/fabrikam", None, Some(json!({"license": "p2"})))
+        .await
+        .refused(400, "invalid");
+    s.call("PATCH", "/v1/tenants/contoso", None, Some(json!({"license": "gold"})))
+        .await
+        .refused(400, "invalid");
+    s.call("GET", "/v1/users?tenant=contoso", Some(DAVE), None).await.refused(403, "forbidden");
+    assert_eq!(s.snapshot().await, before, "refusals change nothing");
+
+    let change = s.ok("PATCH", "/v1/tenants/contoso", Some(ALICE), p1(), 200).await;
+    assert_eq!((&change["before"], &change["tenant"]["license"]), (&json!("p2"), &json!("p1")));
+    assert_eq!(change["warnings"].as_array().map(Vec::len), Some(3), "{change}");
+    let ask = json!({"app": "contoso-crm-dev", "roles": ["Owner"], "duration": "1h", "justification": "x"});
+    let refused =
+        s.call("POST", "/v1/requests", Some(ERIN), Some(ask.clone())).await.refused(403, "forbidden");
+    assert!(refused.contains("needs a Microsoft Entra ID P2 licence"), "{refused}");
+    s.ok("PATCH", "/v1/tenants/contoso", None, Some(json!({"license": "p2"})), 200).await;
+    s.ok("POST", "/v1/requests", Some(ERIN), Some(ask), 201).await;
 }

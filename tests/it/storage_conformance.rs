@@ -360,6 +360,14 @@ fn lists_come_in_order_and_cursors_walk_on(open: Open) {
             let users = walk(per, |u: &User| u.upn.clone(), |p| t.search_users("PUB", &p).unwrap());
             let upns: Vec<&str> = users.iter().map(|u| u.upn.as_str()).collect();
             assert_eq!(upns, ["p@pub", "q@pub", "r@pub"], "matches ignore case, in UPN order");
+            let some =
+                walk(per, |t: &Tenant| t.id.clone(), |p| t.tenants_where(&p, &|t| t.id != "t2").unwrap());
+            let ids: Vec<&str> = some.iter().map(|t| t.id.as_str()).collect();
+            assert_eq!(ids, ["cust", "pub", "t1", "t3"], "tenants in id order, as `keep` admits");
+            let of_pub =
+                walk(per, |u: &User| u.upn.clone(), |p| t.users_where(&p, &|u| u.tenant == "pub").unwrap());
+            let upns: Vec<&str> = of_pub.iter().map(|u| u.upn.as_str()).collect();
+            assert_eq!(upns, ["p@pub", "q@pub", "r@pub"], "users in UPN order, as `keep` admits");
             let apps = walk(
                 per,
                 |a: &Application| a.name.clone(),

@@ -72,7 +72,7 @@ async fn assert_views(engine: &Engine) {
     let pending = RequestFilter { state: Some(RequestState::Pending), ..Default::default() };
     let all_pending = engine.requests(&Viewer::Operator, pending.clone()).await.unwrap().items;
     assert!(!all_pending.is_empty(), "some requests are pending");
-    let users = engine.search_users("", Paging::default()).await.unwrap().items;
+    let users = engine.search_users(&Viewer::Operator, "", Paging::default()).await.unwrap().items;
     assert!(users.len() > 2);
     for user in &users {
         let viewer = Viewer::User(user.upn.clone());
@@ -113,7 +113,7 @@ async fn every_write_keeps_the_indexes_in_step_with_the_records() {
     // An application written again (its policy changed) keeps its entries, once each.
     let apps = engine.apps(&Viewer::Operator, Paging::default()).await.unwrap().items;
     let app = apps.into_iter().find(|a| a.policy.enabled).expect("an application with JIT access");
-    let users = engine.search_users("", Paging::default()).await.unwrap().items;
+    let users = engine.search_users(&Viewer::Operator, "", Paging::default()).await.unwrap().items;
     let admin =
         users.iter().find(|u| u.admin && u.tenant == app.customer_tenant).expect("the customer's admin");
     let change =

@@ -90,7 +90,7 @@ async fn shows_what_it_showed(path: &Path) {
     assert_eq!(serde_json::to_value(&requests).unwrap(), fixture("schema2.requests"), "request list --json");
     let audit = engine.audit(&Viewer::Operator, Paging::first(1000)).await.unwrap().items;
     assert_eq!(serde_json::to_value(&audit).unwrap(), fixture("schema2.audit"), "audit --json");
-    let users = engine.search_users("", Paging::first(1000)).await.unwrap().items;
+    let users = engine.search_users(&Viewer::Operator, "", Paging::first(1000)).await.unwrap().items;
     let users = without(&serde_json::to_value(&users).unwrap(), None, "objectId", made_object_id);
     assert_eq!(users, fixture("schema2.users"), "user search --json \"\"");
 
@@ -309,7 +309,10 @@ async fn answers(path: &Path, at: DateTime<Utc>) -> Vec<Value> {
         .unwrap(),
         serde_json::to_value(engine.audit(&Viewer::Operator, Paging::default()).await.unwrap().items)
             .unwrap(),
-        serde_json::to_value(engine.search_users("", Paging::default()).await.unwrap().items).unwrap(),
+        serde_json::to_value(
+            engine.search_users(&Viewer::Operator, "", Paging::default()).await.unwrap().items,
+        )
+        .unwrap(),
         serde_json::to_value(engine.apps(&user, Paging::default()).await.unwrap().items).unwrap(),
         serde_json::to_value(
             engine
@@ -444,7 +447,7 @@ async fn a_store_from_before_the_outbox_gets_its_tables_and_keeps_its_channels()
     let path = schema_2_copy(&dir);
     let clock = Arc::new(ManualClock::new(fixture_time()));
     let engine = Engine::open(&path, OpenMode::Existing, clock.clone()).await.unwrap();
-    let tenant = engine.tenants(Paging::first(1)).await.unwrap().items.remove(0).id;
+    let tenant = engine.tenants(&Viewer::Operator, Paging::first(1)).await.unwrap().items.remove(0).id;
     let kind = ChannelKind::Webhook {
         url: "https://hooks.example.com/jit".into(),
         format: WebhookFormat::Teams,
