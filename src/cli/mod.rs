@@ -7,6 +7,7 @@ mod decide;
 mod delivery;
 mod extend;
 mod generate;
+mod groups;
 mod identity;
 mod show;
 
@@ -29,7 +30,7 @@ use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
 use crate::domain::text::sanitize;
-use crate::domain::{AuditFilter, Input, Listed, Page, Paging, RequestState, RuleError, Window};
+use crate::domain::{Application, AuditFilter, Input, Listed, Page, Paging, RequestState, RuleError, Window};
 use crate::engine::maintenance;
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::engine::{OpenMode, RequestFilter, StoreError};
@@ -638,6 +639,7 @@ async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Comma
         Command::User(UserCmd::Key(cmd)) => identity::user_key(backend, cli, cmd, &times).await,
         Command::Tenant(TenantCmd::Ca(cmd)) => identity::tenant_ca(backend, cli, cmd, &times).await,
         Command::Token(cmd) => identity::token(backend, cli, cmd, &times).await,
+        Command::Group(cmd) => groups::run(backend, cli, cmd).await,
         Command::Tenant(TenantCmd::Channel(cmd)) => delivery::tenant_channel(backend, cli, cmd).await,
         Command::User(UserCmd::Set { upn, email, no_email, mute, unmute, digest, no_digest, json }) => {
             let flags = delivery::ContactFlags {
@@ -729,7 +731,9 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
             if *json {
                 ok(json_out(&backend.app_view(&viewer, name).await?)?)
             } else {
-                let app = backend.app(&viewer, name).await?;
+                let view = backend.app_view(&viewer, name).await?;
+                let approvers = view.jit_access_policy.jit_approvers.clone();
+                let app = Application::from(view);
                 let approved = RequestFilter {
                     state: Some(RequestState::Approved),
                     app: Some(app.name.clone()),
@@ -742,7 +746,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                     .into_iter()
                     .filter(|g| g.is_active(times.now))
                     .collect();
-                ok(show::app(&app, &grants, times))
+                ok(show::app(&app, &approvers, &grants, times))
             }
         }
     }

@@ -15,6 +15,7 @@ mod delivery;
 mod error;
 mod events;
 mod export;
+mod groups;
 mod remote;
 
 pub use backend::{Backend, Link, Open, Routed, SERVICE_ONLY_ENV, os_login};

@@ -448,8 +448,8 @@ pub fn token_identity(found: Option<ApiToken>, now: DateTime<Utc>) -> Option<Tok
 }
 
 /// Whether an audit record is about someone's identity (their keys, their tenant's CAs, their
-/// tokens): such a record is for the operator and the people it is about, not for every viewer of
-/// directory changes.
+/// tokens, their tenant's groups): such a record is for the operator and the people it is about,
+/// not for every viewer of directory changes.
 pub fn is_identity_action(action: Action) -> bool {
     matches!(
         action,
@@ -463,6 +463,9 @@ pub fn is_identity_action(action: Action) -> bool {
             | Action::ChannelRemoved
             | Action::ContactChanged
             | Action::DeliveryFailed
+            | Action::GroupAdded
+            | Action::GroupMemberAdded
+            | Action::GroupMemberRemoved
     )
 }
 

@@ -2,10 +2,12 @@
 
 pub mod address;
 pub mod approvals;
+pub mod approvers;
 pub mod arm_ids;
 pub mod delivery;
 pub mod error;
 pub mod extension;
+pub mod groups;
 pub mod identity;
 pub mod known_text;
 pub mod list;

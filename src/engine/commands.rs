@@ -3,6 +3,7 @@
 
 use super::Result;
 use super::extensions;
+use super::groups::approvers_to_tell;
 use super::writer::{AuditEntry, Writer};
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
@@ -118,7 +119,7 @@ impl Command for NewRequest {
         let app = w.app_of(&request)?;
         w.tables.save_request(None, &request)?;
         w.record(AuditEntry::of_request(&by.upn, Action::RequestCreated, None, &request))?;
-        w.notify(&app.policy.approvers)?;
+        w.notify(&approvers_to_tell(&*w.tables, &app.policy, &[&by.upn])?)?;
         let auto = app.policy.mode == ApprovalMode::AutoApprove;
         if !auto {
             return Ok(request);
@@ -167,7 +168,8 @@ impl Command for Decide {
         let by = rules::resolve(&*w.tables, actor)?;
         let request = w.tables.need_request(self.id)?;
         let app = w.app_of(&request)?;
-        let decided = rules::decide(&app, &by, request.clone(), self.approve, &self.reason, w.now)?;
+        let decided =
+            rules::decide(&*w.tables, &app, &by, request.clone(), self.approve, &self.reason, w.now)?;
         if let Some(progress) = rules::approval_progress(&decided, &app.policy) {
             save_approval(w, &app, &request, &decided, progress)?;
             return Ok(decided);
@@ -195,10 +197,9 @@ fn save_approval(
         after: Some(progress),
         ..AuditEntry::of_request(&given.by, Action::ApprovalGiven, Some(old), new)
     })?;
-    let told: Vec<String> = std::iter::once(&new.requester)
-        .chain(app.policy.approvers.iter().filter(|a| !new.approvals.iter().any(|v| v.by == **a)))
-        .cloned()
-        .collect();
+    let approved: Vec<&str> = new.approvals.iter().map(|v| v.by.as_str()).collect();
+    let mut told = vec![new.requester.clone()];
+    told.extend(approvers_to_tell(&*w.tables, &app.policy, &approved)?);
     w.notify(&told)
 }
 
@@ -218,7 +219,7 @@ impl Command for Cancel {
         let canceled = rules::cancel(&app, &by, request.clone(), w.now)?;
         w.tables.save_request(Some(&request), &canceled)?;
         w.record(AuditEntry::of_request(&by.upn, Action::RequestCanceled, Some(&request), &canceled))?;
-        w.notify(&app.policy.approvers)?;
+        w.notify(&approvers_to_tell(&*w.tables, &app.policy, &[&by.upn])?)?;
         Ok(canceled)
     }
 }
@@ -238,7 +239,7 @@ impl Command for Revoke {
         let by = rules::resolve(&*w.tables, actor)?;
         let request = w.tables.need_request(self.id)?;
         let app = w.app_of(&request)?;
-        let revoked = rules::revoke(&app, &by, request.clone(), &self.reason, w.now)?;
+        let revoked = rules::revoke(&*w.tables, &app, &by, request.clone(), &self.reason, w.now)?;
         save_transition(w, &request, &revoked, Action::AccessRevoked)?;
         Ok(revoked)
     }
