@@ -99,7 +99,16 @@ impl Command for SetPolicy {
         let pending = w.tables.requests_in(&open_in(RequestState::Pending), None)?.items;
         let approved = w.tables.requests_in(&open_in(RequestState::Approved), None)?.items;
         let open = pending.iter().chain(&approved);
-        w.notify(&notice::told_of_policy_change(&by.upn, &old, &app.policy, open))?;
+        let mut told = notice::told_of_policy_change(&by.upn, &old, &app.policy, open);
+        // The members of approver groups, before and after, as the approvers named directly are.
+        for policy in [&old, &app.policy] {
+            for upn in approvers_to_tell(&*w.tables, policy, &[&by.upn])? {
+                if !told.contains(&upn) {
+                    told.push(upn);
+                }
+            }
+        }
+        w.notify(&told)?;
         for request in pending {
             if let Some((next, action)) = rules::reevaluate(&app.policy, &request, w.now) {
                 save_transition(w, &request, &next, action)?;

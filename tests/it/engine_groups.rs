@@ -120,6 +120,15 @@ async fn every_member_is_told_once_of_requests_and_extensions() {
 }
 
 #[tokio::test]
+async fn members_of_approver_groups_are_told_of_a_policy_change() {
+    let w = world().await;
+    w.ops(&[CAROL]).await;
+    w.approvers(&["ops"], &[], 1).await;
+    let told = w.notes(CAROL).await.into_iter().filter(|n| n.action == Action::PolicyChanged).count();
+    assert_eq!(told, 1, "Carol approves through ops from now on, and hears so");
+}
+
+#[tokio::test]
 async fn groups_are_seen_by_their_tenant_and_the_operator_alone() {
     let w = world().await;
     w.ops(&[BOB]).await;
