@@ -29,7 +29,7 @@ pub fn is_approver<L: Lookup + ?Sized>(l: &L, policy: &JitPolicy, upn: &str) -> 
 /// The refusal for someone who is not an approver of the application.
 pub fn not_approver(app: &Application, upn: &str) -> RuleError {
     RuleError::forbidden(format!(
-        "{} is not an approver of `{}`: only its approvers, and the members of its approver groups, decide its requests",
+        "{} is not an approver of `{}`: only its approvers decide its requests",
         shown(upn),
         app.name
     ))
