@@ -43,10 +43,12 @@ impl Command for AddMembers {
         let mut count = member_count(&*w.tables, &group.id)?;
         let mut added = Vec::new();
         for upn in &self.upns {
-            let member = groups::new_member(&*w.tables, &group, upn, count)?;
-            if w.tables.groups_of(&member.upn)?.contains(&group.id) || added.contains(&member.upn) {
+            // One who is a member already stays so, even in a full group.
+            let upn = upn.trim().to_lowercase();
+            if added.contains(&upn) || w.tables.groups_of(&upn)?.contains(&group.id) {
                 continue;
             }
+            let member = groups::new_member(&*w.tables, &group, &upn, count)?;
             w.tables.add_member(&group.id, &member.upn)?;
             w.record(AuditEntry {
                 after: Some(member.upn.clone()),
