@@ -5,8 +5,10 @@
 //! `Application`, `Request` -> `AccessRequest`, `Access` -> `AccessStatus`).
 
 mod delivery;
+mod group;
 
 pub use delivery::{Channel, Contact, Delivery, State as DeliveryState, Target};
+pub use group::GroupMembers;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,14 +21,14 @@ const GROUP: &str = "group";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-/// One entry of ARM's `jitApprovers`: a customer-tenant user who may decide requests.
+/// One entry of ARM's `jitApprovers`: a customer-tenant user, or group, who may decide requests.
 pub struct Approver {
     /// The approver's UPN, as kept in the application's policy.
     pub id: String,
     /// ARM's `type`: `user`, or `group` for a directory group (whose `id` is then the group's id).
     #[serde(rename = "type")]
     pub kind: String,
-    /// The user's display name, or the UPN when the directory does not know the user; a group's id.
+    /// The user's or group's display name, or its UPN or id when the directory does not know it.
     pub display_name: String,
 }
 
@@ -81,8 +83,9 @@ pub struct App {
 }
 
 impl App {
-    /// `users` supplies approvers' display names; an approver missing from it shows its UPN.
-    pub fn new(app: &Application, users: &[User]) -> Self {
+    /// `users` and `groups` supply approvers' display names; an approver missing from them shows
+    /// its UPN or id.
+    pub fn new(app: &Application, users: &[User], groups: &[Group]) -> Self {
         let p = &app.policy;
         let approvers = p
             .approvers
@@ -95,11 +98,16 @@ impl App {
                     .find(|u| u.upn == *upn)
                     .map_or_else(|| upn.clone(), |u| u.display_name.clone()),
             })
-            .chain(p.approver_groups.iter().map(|group| Approver {
-                id: group.clone(),
-                kind: GROUP.to_string(),
-                display_name: group.clone(),
-            }))
+            .chain(
+                p.approver_groups.iter().map(|id| Approver {
+                    id: id.clone(),
+                    kind: GROUP.to_string(),
+                    display_name: groups
+                        .iter()
+                        .find(|g| g.id == *id)
+                        .map_or_else(|| id.clone(), |g| g.display_name.clone()),
+                }),
+            )
             .collect();
         App {
             name: app.name.clone(),
@@ -446,7 +454,7 @@ mod tests {
             deployed_at: at(3),
             resource_id: String::new(),
         };
-        let text = serde_json::to_string(&App::new(&app, &[])).unwrap();
+        let text = serde_json::to_string(&App::new(&app, &[], &[])).unwrap();
         let view: App = serde_json::from_str(&text).unwrap();
         assert_eq!(Application::from(view), app);
     }

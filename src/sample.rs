@@ -15,9 +15,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::domain::groups::NewGroup;
 use crate::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use crate::domain::*;
-use crate::engine::{Batch, Cancel, Clock, Command, Decide, Engine, ManualClock, Revoke, SetPolicy};
+use crate::engine::{
+    AddMembers, Batch, Cancel, Clock, Command, Decide, Engine, ManualClock, Revoke, SetPolicy,
+};
 use crate::engine::{OpenMode, Result};
 
 /// Long enough for requests to have expired and timed out on their own before the real now.
@@ -243,7 +246,20 @@ impl Story<'_> {
         self.user("carol@contoso.com", "contoso", "Carol Okafor", true).await?;
         self.user("nadia@northwind.com", "northwind", "Nadia Petrova", true).await?;
         self.user("dave@fabrikam.com", "fabrikam", "Dave Moreau", false).await?;
-        self.user("erin@fabrikam.com", "fabrikam", "Erin Lindqvist", false).await
+        self.user("erin@fabrikam.com", "fabrikam", "Erin Lindqvist", false).await?;
+        // A directory group that approves the EU application: its members decide as Bob does.
+        let group = NewGroup {
+            id: "contoso-approvers".into(),
+            tenant: "contoso".into(),
+            name: Some("Contoso approvers".into()),
+            object_id: None,
+        };
+        self.run(&user("alice@contoso.com"), group).await?;
+        let members = AddMembers {
+            group: "contoso-approvers".into(),
+            upns: vec!["bob@contoso.com".into(), "carol@contoso.com".into()],
+        };
+        self.run(&user("alice@contoso.com"), members).await.map(drop)
     }
 
     async fn marketplace(&mut self) -> Result<()> {
@@ -286,7 +302,7 @@ impl Story<'_> {
             offer: "fabrikam-crm".into(),
             mode: Some(ApprovalMode::ManualApprove),
             max_duration: Some(Period::from_hours(4)),
-            approvers: vec!["bob@contoso.com".into()],
+            approvers: vec!["bob@contoso.com".into(), "contoso-approvers".into()],
             request_timeout: Some(Period::from_hours(2)),
             ..Deployment::default()
         };

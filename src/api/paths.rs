@@ -83,8 +83,17 @@ pub const CONTACT: &str = "/v1/users/{upn}/contact";
 /// `GET`: the deliveries of notices the caller may see, newest first.
 pub const DELIVERIES: &str = "/v1/deliveries";
 
+/// `GET` lists the directory groups the caller may see; `POST` adds one (a tenant admin or the operator).
+pub const GROUPS: &str = "/v1/groups";
+/// `GET` one group with a page of its members.
+pub const GROUP: &str = "/v1/groups/{id}";
+/// `POST` makes users members of a group (a tenant admin or the operator).
+pub const GROUP_MEMBERS: &str = "/v1/groups/{id}/members";
+/// `DELETE` takes a user out of a group (a tenant admin or the operator).
+pub const GROUP_MEMBER: &str = "/v1/groups/{id}/members/{upn}";
+
 /// Every route, for whoever needs them all (the router's tests, the document's).
-pub const ALL: [&str; 36] = [
+pub const ALL: [&str; 40] = [
     HEALTH,
     ME,
     TENANTS,
@@ -121,6 +130,10 @@ pub const ALL: [&str; 36] = [
     CHANNEL,
     CONTACT,
     DELIVERIES,
+    GROUPS,
+    GROUP,
+    GROUP_MEMBERS,
+    GROUP_MEMBER,
 ];
 
 /// The socket beside a store: `<store file>.sock`.
@@ -213,6 +226,21 @@ pub fn channel(tenant: &str, id: u64) -> String {
 /// A user's contact's path.
 pub fn contact(upn: &str) -> String {
     fill(CONTACT, upn)
+}
+
+/// One group's path.
+pub fn group(id: &str) -> String {
+    fill(GROUP, id)
+}
+
+/// The path that adds members to a group.
+pub fn group_members(id: &str) -> String {
+    fill(GROUP_MEMBERS, id)
+}
+
+/// The path of one member of a group.
+pub fn group_member(id: &str, upn: &str) -> String {
+    fill_each(GROUP_MEMBER, &[id, upn])
 }
 
 /// `pattern` with its one `{...}` segment replaced by `value`, percent-encoded.

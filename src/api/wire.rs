@@ -114,6 +114,18 @@ pub struct Me {
     pub user: Option<User>,
     /// The newest notification that user has seen; None without a user.
     pub seen_upto: Option<u64>,
+    /// The ids of the groups that user is a member of (whether they approve through one); empty
+    /// without a user. Absent from services older than groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// The body of `POST /v1/groups/{id}/members`: the users to make members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Members {
+    /// Their UPNs.
+    pub upns: Vec<String>,
 }
 
 /// The body of `approve`, `deny` and `revoke`.

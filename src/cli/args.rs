@@ -79,6 +79,9 @@ pub enum Command {
     /// Manage and find directory users
     #[command(subcommand)]
     User(UserCmd),
+    /// Directory groups: a group may approve an application, and then each of its members does
+    #[command(subcommand)]
+    Group(super::groups::GroupCmd),
     /// Publish and list marketplace offers
     #[command(subcommand)]
     Offer(OfferCmd),
@@ -230,7 +233,7 @@ impl Command {
                 | Command::User(UserCmd::Contact { .. })
                 | Command::Deliveries { .. }
                 | Command::Token(TokenCmd::List { .. })
-        )
+        ) || matches!(self, Command::Group(cmd) if cmd.only_reads())
     }
 }
 
@@ -658,8 +661,9 @@ pub enum AppCmd {
         offer: String,
         #[command(flatten)]
         policy: PolicyArgs,
-        /// A user of your tenant who decides requests (repeat for more)
-        #[arg(long = "approver", value_name = "UPN")]
+        /// A user or group of your tenant who decides requests: a UPN, a group id, or either's
+        /// object id; each member of a group decides (repeat for more)
+        #[arg(long = "approver", value_name = "UPN|GROUP")]
         approvers: Vec<String>,
         /// Its managed resource group [default: mrg-<name>]
         #[arg(long, value_name = "NAME")]
@@ -674,11 +678,11 @@ pub enum AppCmd {
         name: String,
         #[command(flatten)]
         policy: PolicyArgs,
-        /// Make this user an approver too (repeat for more)
-        #[arg(long = "add-approver", value_name = "UPN")]
+        /// Make this user or group an approver too: a UPN, a group id, or either's object id (repeat for more)
+        #[arg(long = "add-approver", value_name = "UPN|GROUP")]
         add_approvers: Vec<String>,
-        /// Make this user an approver no more (repeat for more)
-        #[arg(long = "remove-approver", value_name = "UPN")]
+        /// Make this user or group an approver no more (repeat for more)
+        #[arg(long = "remove-approver", value_name = "UPN|GROUP")]
         remove_approvers: Vec<String>,
     },
     /// The applications you may see, by name

@@ -10,8 +10,8 @@ use super::{Output, ok, print, report, viewer};
 use crate::client::Backend;
 use crate::client::Result;
 use crate::domain::list::MAX_LIMIT;
-use crate::domain::rules;
 use crate::domain::{AccessRequest, RequestState};
+use crate::domain::{approvers, rules};
 use crate::engine::Decide;
 use crate::engine::{RequestFilter, Viewer};
 
@@ -41,7 +41,9 @@ pub async fn run(
     let doing = if approve { "approve" } else { "deny" };
     let upn = backend.need_user(cli.as_user.as_deref()).await?;
     let app = backend.app(&viewer, app).await?;
-    rules::need_approver(&app, &upn)?;
+    if !approvers::approves(&app.policy, &upn, &backend.member_of(&upn).await?) {
+        return Err(approvers::not_approver(&app, &upn).into());
+    }
     // A page at a time, walking on by id: deciding a request never moves the others.
     let mut after = None;
     loop {
@@ -55,7 +57,7 @@ pub async fn run(
         let page = backend.requests(&viewer, filter).await?;
         for r in &page.items {
             // One the caller already approved waits for others, not for them.
-            if rules::need_decider(&app, &upn, r, doing).is_ok() && !rules::has_approved(r, &upn) {
+            if rules::refuse_own(&upn, r, doing).is_ok() && !rules::has_approved(r, &upn) {
                 all.record(r.id, backend.run(&actor, decide(r.id)).await).await;
             }
         }

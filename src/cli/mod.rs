@@ -8,6 +8,7 @@ mod decide;
 mod delivery;
 mod extend;
 mod generate;
+mod groups;
 mod identity;
 mod show;
 mod tenants;
@@ -31,7 +32,7 @@ use crate::domain::rules::{
     self, AccessStatus, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange,
 };
 use crate::domain::text::sanitize;
-use crate::domain::{AuditFilter, Input, Listed, Page, Paging, RequestState, RuleError, Window};
+use crate::domain::{Application, AuditFilter, Input, Listed, Page, Paging, RequestState, RuleError, Window};
 use crate::engine::maintenance;
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::engine::{OpenMode, RequestFilter, StoreError};
@@ -646,6 +647,7 @@ async fn dispatch(backend: &Backend, cli: &Cli, config: &Config, command: &Comma
             tenants::users(backend, cli, tenant.as_deref(), *json, page).await
         }
         Command::Token(cmd) => identity::token(backend, cli, cmd, &times).await,
+        Command::Group(cmd) => groups::run(backend, cli, cmd).await,
         Command::Tenant(TenantCmd::Channel(cmd)) => delivery::tenant_channel(backend, cli, cmd).await,
         Command::User(UserCmd::Set { upn, email, no_email, mute, unmute, digest, no_digest, json }) => {
             let flags = delivery::ContactFlags {
@@ -749,7 +751,9 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
             } else if printed == arm::Printed::Arm {
                 arm::app(backend, &viewer, &backend.app(&viewer, name).await?).await
             } else {
-                let app = backend.app(&viewer, name).await?;
+                let view = backend.app_view(&viewer, name).await?;
+                let approvers = view.jit_access_policy.jit_approvers.clone();
+                let app = Application::from(view);
                 let approved = RequestFilter {
                     state: Some(RequestState::Approved),
                     app: Some(app.name.clone()),
@@ -762,7 +766,7 @@ async fn app(backend: &Backend, cli: &Cli, cmd: &AppCmd, times: &Times) -> Resul
                     .into_iter()
                     .filter(|g| g.is_active(times.now))
                     .collect();
-                ok(show::app(&app, &grants, times))
+                ok(show::app(&app, &approvers, &grants, times))
             }
         }
     }

@@ -143,13 +143,29 @@ pub fn apps(apps: &[Application]) -> String {
                 yes_no(p.enabled).into(),
                 mode(p),
                 if p.enabled { p.max_duration.to_string() } else { "-".into() },
-                p.approvers.join(","),
+                p.approvers
+                    .iter()
+                    .cloned()
+                    .chain(p.approver_groups.iter().map(|g| format!("group:{g}")))
+                    .collect::<Vec<_>>()
+                    .join(","),
             ]
         }),
     )
 }
 
-pub fn app(a: &Application, grants: &[AccessRequest], times: &Times) -> String {
+/// An approver as `app show` names it: a user by UPN, a group by its name and id.
+fn approver(a: &crate::json::Approver) -> String {
+    if a.kind == "user" { a.id.clone() } else { format!("group {} ({})", a.display_name, a.id) }
+}
+
+/// `approvers` are the application's, with their names (`json::App`'s `jitApprovers`).
+pub fn app(
+    a: &Application,
+    approvers: &[crate::json::Approver],
+    grants: &[AccessRequest],
+    times: &Times,
+) -> String {
     let p = &a.policy;
     let mut rows = vec![
         ("name", a.name.clone()),
@@ -165,7 +181,14 @@ pub fn app(a: &Application, grants: &[AccessRequest], times: &Times) -> String {
             ("approval", format!("{:?}", p.mode)),
             ("max duration", format!("{} ({})", p.max_duration, p.max_duration.iso())),
             ("request timeout", format!("{} ({})", p.request_timeout, p.request_timeout.iso())),
-            ("approvers", if p.approvers.is_empty() { "none".into() } else { p.approvers.join(", ") }),
+            (
+                "approvers",
+                if approvers.is_empty() {
+                    "none".into()
+                } else {
+                    approvers.iter().map(approver).collect::<Vec<_>>().join(", ")
+                },
+            ),
         ]);
         let now: Vec<String> = grants
             .iter()

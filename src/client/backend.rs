@@ -335,7 +335,8 @@ impl Backend {
             Backend::Local(engine) => {
                 let page = engine.apps(viewer, whole(paging)).await?;
                 let users = engine.approvers(&page.items).await?;
-                let views = page.items.iter().map(|a| json::App::new(a, &users)).collect();
+                let groups = engine.approver_groups(&page.items).await?;
+                let views = page.items.iter().map(|a| json::App::new(a, &users, &groups)).collect();
                 Ok(Page { items: views, more: page.more })
             }
             Backend::Remote(client) => {
@@ -357,7 +358,9 @@ impl Backend {
         match self {
             Backend::Local(engine) => {
                 let app = engine.app(viewer, name).await?;
-                Ok(json::App::new(&app, &engine.approvers(std::slice::from_ref(&app)).await?))
+                let apps = std::slice::from_ref(&app);
+                let (users, groups) = (engine.approvers(apps).await?, engine.approver_groups(apps).await?);
+                Ok(json::App::new(&app, &users, &groups))
             }
             Backend::Remote(client) => client.get(&paths::application(name), as_header(viewer)).await,
         }

@@ -16,6 +16,7 @@ mod delivery;
 mod error;
 mod events;
 mod export;
+mod groups;
 mod remote;
 mod tenants;
 

@@ -7,13 +7,14 @@
 use chrono::{DateTime, Utc};
 
 use super::approvals::{self, Tally};
+use super::approvers::need_approver;
 use super::error::RuleError;
 use super::model::{
     AccessRequest, Action, Application, ApprovalMode, Extension, ExtensionState, RequestState, SYSTEM, User,
     Verdict,
 };
 use super::period::Period;
-use super::rules::{AUTO_APPROVAL_REASON, POLICY_AUTO_REASON, can_see, need_approver, no_request};
+use super::rules::{AUTO_APPROVAL_REASON, Lookup, POLICY_AUTO_REASON, can_see, no_request};
 use super::text::{MAX_TEXT, check_text};
 use super::time_style::TimeStyle;
 use super::when::check_within_range;
@@ -112,40 +113,46 @@ pub fn approve_automatically(mut req: AccessRequest, now: DateTime<Utc>) -> Acce
 /// `ApprovalGiven` while more are needed, `ExtensionDenied` at the first denial. Only an approver
 /// other than the requester decides, only before the extension's deadline and the access's end,
 /// and an approval only while the grant's new length is still within today's policy.
-pub fn decide(
+pub fn decide<L: Lookup + ?Sized>(
+    l: &L,
     app: &Application,
     actor: &User,
     req: AccessRequest,
     approve: bool,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<(AccessRequest, Action), RuleError> {
+) -> Result<(AccessRequest, Action), L::Error> {
     if !can_see(actor, app) {
-        return Err(no_request(req.id));
+        return Err(no_request(req.id).into());
     }
     let doing = if approve { "approve" } else { "deny" };
     if actor.upn == req.requester {
-        return Err(RuleError::forbidden(format!("you cannot {doing} the extension of your own request")));
+        return Err(
+            RuleError::forbidden(format!("you cannot {doing} the extension of your own request")).into()
+        );
     }
-    need_approver(app, &actor.upn)?;
+    need_approver(l, app, &actor.upn)?;
     let end = need_running(&req, &format!("{doing} the extension of"))?;
     let Some((index, waiting)) = req.pending_extension() else {
         return Err(RuleError::conflict(format!(
             "request {} has no extension waiting for a decision: see `jitdesk request show {}`",
             req.id, req.id
-        )));
+        ))
+        .into());
     };
     if now >= end {
         return Err(RuleError::conflict(format!(
             "cannot {doing} the extension of request {}: its access has already ended",
             req.id
-        )));
+        ))
+        .into());
     }
     if now >= waiting.decide_by {
         return Err(RuleError::conflict(format!(
             "the extension of request {} waited past its deadline and has lapsed",
             req.id
-        )));
+        ))
+        .into());
     }
     if approve {
         let mut before = req.clone();
@@ -290,6 +297,7 @@ mod tests {
     use chrono::{TimeDelta, TimeZone};
 
     use super::*;
+    use crate::domain::approvers::NoDirectory;
     use crate::domain::model::tests::request;
     use crate::domain::model::{DeadlineKind, JitPolicy};
     use crate::domain::rules;
@@ -363,7 +371,7 @@ mod tests {
     }
 
     fn approve(app: &Application, req: AccessRequest, by: &str) -> (AccessRequest, Action) {
-        decide(app, &approver(by), req, true, "fine", t0() + minutes(40)).unwrap()
+        decide(&NoDirectory, app, &approver(by), req, true, "fine", t0() + minutes(40)).unwrap()
     }
 
     #[test]
@@ -413,9 +421,10 @@ mod tests {
         let stranger = extend(&app, &user("o@y.com", "elsewhere"), grant(2), by, "r", t0()).unwrap_err();
         assert_eq!(stranger, no_request(1), "a stranger learns nothing of the request");
         let asked = ask(&app, grant(2), by).unwrap();
-        let own = decide(&app, &requester(), asked.clone(), true, "me", t0()).unwrap_err();
+        let own = decide(&NoDirectory, &app, &requester(), asked.clone(), true, "me", t0()).unwrap_err();
         assert!(own.message.contains("your own request"), "{}", own.message);
-        let outsider = decide(&app, &user("c@x.com", "cust"), asked, true, "r", t0()).unwrap_err();
+        let outsider =
+            decide(&NoDirectory, &app, &user("c@x.com", "cust"), asked, true, "r", t0()).unwrap_err();
         assert!(outsider.message.contains("not an approver"), "{}", outsider.message);
     }
 
@@ -443,12 +452,13 @@ mod tests {
         let (first, action) = approve(&app, asked, APPROVER);
         assert_eq!(action, Action::ApprovalGiven);
         assert_eq!(first.end(), Some(t0() + TimeDelta::hours(2)), "one of two approvals moves nothing");
-        let again = decide(&app, &approver(APPROVER), first.clone(), true, "again", t0() + minutes(41));
+        let again =
+            decide(&NoDirectory, &app, &approver(APPROVER), first.clone(), true, "again", t0() + minutes(41));
         assert!(again.unwrap_err().message.contains("1 of 2 approvals"));
         let (both, action) = approve(&app, first.clone(), SECOND);
         assert_eq!((action, both.end()), (Action::ExtensionApproved, Some(t0() + TimeDelta::hours(3))));
         let (denied, action) =
-            decide(&app, &approver(SECOND), first, false, "no", t0() + minutes(41)).unwrap();
+            decide(&NoDirectory, &app, &approver(SECOND), first, false, "no", t0() + minutes(41)).unwrap();
         assert_eq!(action, Action::ExtensionDenied);
         assert_eq!(denied.extensions[0].state, ExtensionState::Denied);
         assert_eq!(denied.end(), Some(t0() + TimeDelta::hours(2)));
@@ -458,10 +468,11 @@ mod tests {
     fn an_approval_after_the_deadline_or_the_end_is_refused() {
         let app = app(ApprovalMode::ManualApprove, 0);
         let asked = ask(&app, grant(2), Period::from_hours(1)).unwrap();
-        let late = decide(&app, &approver(APPROVER), asked.clone(), true, "r", t0() + minutes(90));
+        let late =
+            decide(&NoDirectory, &app, &approver(APPROVER), asked.clone(), true, "r", t0() + minutes(90));
         assert!(late.unwrap_err().message.contains("lapsed"));
         let ended = AccessRequest { duration: Period::from_hours(1), ..asked };
-        let after = decide(&app, &approver(APPROVER), ended, true, "r", t0() + minutes(60));
+        let after = decide(&NoDirectory, &app, &approver(APPROVER), ended, true, "r", t0() + minutes(60));
         assert!(after.unwrap_err().message.contains("already ended"));
     }
 
@@ -501,7 +512,9 @@ mod tests {
     fn revoking_access_lapses_its_pending_extension() {
         let app = app(ApprovalMode::ManualApprove, 0);
         let asked = ask(&app, grant(2), Period::from_hours(1)).unwrap();
-        let revoked = rules::revoke(&app, &approver(APPROVER), asked, "done", t0() + minutes(45)).unwrap();
+        let revoked =
+            rules::revoke(&NoDirectory, &app, &approver(APPROVER), asked, "done", t0() + minutes(45))
+                .unwrap();
         assert_eq!(revoked.state, RequestState::Revoked);
         assert_eq!(revoked.extensions[0].state, ExtensionState::Lapsed);
         assert_eq!(revoked.deadline(), None);

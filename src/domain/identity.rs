@@ -448,8 +448,9 @@ pub fn token_identity(found: Option<ApiToken>, now: DateTime<Utc>) -> Option<Tok
 }
 
 /// Whether an audit record is about someone's identity (their keys, their tenant's CAs, their
-/// tokens) or their tenant's own business (its channels, its licence): such a record is for the
-/// operator and the people it is about, not for every viewer of directory changes.
+/// tokens, their tenant's groups) or their tenant's own business (its channels, its licence): such
+/// a record is for the operator and the people it is about, not for every viewer of directory
+/// changes.
 pub fn is_identity_action(action: Action) -> bool {
     matches!(
         action,
@@ -464,6 +465,9 @@ pub fn is_identity_action(action: Action) -> bool {
             | Action::ContactChanged
             | Action::DeliveryFailed
             | Action::LicenseChanged
+            | Action::GroupAdded
+            | Action::GroupMemberAdded
+            | Action::GroupMemberRemoved
     )
 }
 

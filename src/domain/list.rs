@@ -4,7 +4,7 @@
 
 use super::error::RuleError;
 use super::model::{
-    AccessRequest, Application, AuditRecord, Notification, Offer, RequestState, Tenant, User,
+    AccessRequest, Application, AuditRecord, Group, Notification, Offer, RequestState, Tenant, User,
 };
 use super::window::Window;
 
@@ -159,6 +159,21 @@ impl Listed for Offer {
     type Cursor = String;
     fn cursor(&self) -> String {
         self.id.clone()
+    }
+}
+
+impl Listed for Group {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.id.clone()
+    }
+}
+
+/// A list of names (a group's members' UPNs), ordered by the names themselves.
+impl Listed for String {
+    type Cursor = String;
+    fn cursor(&self) -> String {
+        self.clone()
     }
 }
 

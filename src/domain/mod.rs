@@ -2,11 +2,13 @@
 
 pub mod address;
 pub mod approvals;
+pub mod approvers;
 pub mod arm;
 pub mod arm_ids;
 pub mod delivery;
 pub mod error;
 pub mod extension;
+pub mod groups;
 pub mod identity;
 pub mod known_text;
 pub mod licence;

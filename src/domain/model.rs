@@ -116,7 +116,7 @@ pub struct JitPolicy {
     pub mode: ApprovalMode,
     /// The longest access one request may ask for; never zero.
     pub max_duration: Period,
-    /// UPNs of customer-tenant users.
+    /// UPNs of customer-tenant users; with `approver_groups`, who decides (`approvers::approves`).
     pub approvers: Vec<String>,
     /// How long a request may wait for a decision before it times out.
     pub request_timeout: Period,
@@ -137,11 +137,6 @@ impl JitPolicy {
     pub const DEFAULT_REQUEST_TIMEOUT: Period = Period::from_hours(24);
     /// How many approvals a request needs when a deployment says nothing, as in the guide: one.
     pub const DEFAULT_APPROVALS_REQUIRED: u32 = 1;
-
-    /// Whether the user of this (lower-case) UPN is one of the approvers.
-    pub fn is_approver(&self, upn: &str) -> bool {
-        self.approvers.iter().any(|a| a == upn)
-    }
 }
 
 /// A managed application a customer tenant deployed from an offer: what publisher users request

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::approvals::{self, Tally};
+use super::approvers;
 use super::arm_ids;
 use super::error::{Input, RuleError};
 use super::extension;
@@ -438,29 +439,6 @@ fn check_request_timeout(timeout: Period) -> Result<Period, RuleError> {
     Ok(timeout)
 }
 
-/// Approvers must be users of the application's customer tenant; duplicates collapse.
-fn resolve_approvers<L: Lookup + ?Sized>(
-    l: &L,
-    tenant: &str,
-    upns: &[String],
-) -> Result<Vec<String>, L::Error> {
-    let mut approvers: Vec<String> = Vec::new();
-    for upn in upns {
-        let user = need_user(l, upn)?;
-        if user.tenant != tenant {
-            return Err(RuleError::invalid(format!(
-                "{} is in tenant `{}`: approvers must be users of the customer tenant `{tenant}`",
-                user.upn, user.tenant
-            ))
-            .into());
-        }
-        if !approvers.contains(&user.upn) {
-            approvers.push(user.upn);
-        }
-    }
-    Ok(approvers)
-}
-
 /// A number of approvals given for a policy: at least one, and only where approvers decide, since
 /// in automatic mode nobody approves and the number would mean nothing.
 fn check_approvals_required(given: u32, mode: ApprovalMode) -> Result<u32, RuleError> {
@@ -483,13 +461,15 @@ fn check_policy(policy: &JitPolicy) -> Result<(), RuleError> {
     if !policy.enabled || policy.mode != ApprovalMode::ManualApprove {
         return Ok(());
     }
-    if policy.approvers.is_empty() {
+    if policy.approvers.is_empty() && policy.approver_groups.is_empty() {
         return Err(RuleError::invalid(
             "manual approval needs at least one approver, or nobody could approve: add an approver first",
         ));
     }
+    // A group's members come and go after the policy is set, so only users named directly are
+    // counted, and only while no group approves.
     let (have, need) = (policy.approvers.len(), policy.approvals_required);
-    if (have as u64) < u64::from(need) {
+    if policy.approver_groups.is_empty() && (have as u64) < u64::from(need) {
         return Err(RuleError::invalid(format!(
             "{need} approvals required need at least {need} approvers, and there are {have}: add approvers or require fewer approvals"
         ))
@@ -558,17 +538,16 @@ pub fn deploy<L: Lookup + ?Sized>(
     } else {
         refuse_settings_without_jit(&input, &offer.id)?;
     }
-    let approvers = resolve_approvers(l, &tenant.id, &input.approvers)?;
     let mode = input.mode.unwrap_or(ApprovalMode::AutoApprove);
     let approvals_required = match input.approvals_required {
         Some(given) => check_approvals_required(given, mode)?,
         None => JitPolicy::DEFAULT_APPROVALS_REQUIRED,
     };
-    let policy = JitPolicy {
+    let mut policy = JitPolicy {
         enabled,
         mode,
         max_duration: check_max_duration(input.max_duration.unwrap_or(JitPolicy::DEFAULT_MAX_DURATION))?,
-        approvers,
+        approvers: Vec::new(),
         request_timeout: check_request_timeout(
             input.request_timeout.unwrap_or(JitPolicy::DEFAULT_REQUEST_TIMEOUT),
         )?,
@@ -576,6 +555,7 @@ pub fn deploy<L: Lookup + ?Sized>(
         approvals_required,
         max_extensions: input.max_extensions.unwrap_or(0),
     };
+    approvers::add(l, &tenant.id, &mut policy, &input.approvers)?;
     check_policy(&policy)?;
     if l.app(&name)?.is_some() {
         return Err(RuleError::conflict(format!("an application named `{name}` already exists")).into());
@@ -685,29 +665,10 @@ pub fn change_policy<L: Lookup + ?Sized>(
     if let Some(required) = change.approvals_required {
         policy.approvals_required = check_approvals_required(required, policy.mode)?;
     }
-    for named in &change.remove_approvers {
-        // An approver named by object id is removed by the UPN the policy keeps.
-        let mut upn = named.trim().to_lowercase();
-        if let Some(object_id) = arm_ids::parse_guid(&upn)
-            && let Some(user) = l.user_by_object_id(&object_id)?
-        {
-            upn = user.upn;
-        }
-        if !policy.is_approver(&upn) {
-            return Err(RuleError::not_found(format!(
-                "{} is not an approver of `{}`",
-                shown(&upn),
-                app.name
-            ))
-            .into());
-        }
-        policy.approvers.retain(|a| *a != upn);
+    for given in &change.remove_approvers {
+        approvers::remove(l, app, &mut policy, given)?;
     }
-    for upn in resolve_approvers(l, &app.customer_tenant, &change.add_approvers)? {
-        if !policy.approvers.contains(&upn) {
-            policy.approvers.push(upn);
-        }
-    }
+    approvers::add(l, &app.customer_tenant, &mut policy, &change.add_approvers)?;
     check_policy(&policy)?;
     Ok(policy)
 }
@@ -716,13 +677,23 @@ pub fn change_policy<L: Lookup + ?Sized>(
 /// was one leave it out, and meant 1.
 pub(crate) const APPROVALS_LABEL: &str = "approvals ";
 
+/// How a policy summary names an approver group, before its id.
+pub const GROUP_LABEL: &str = "group ";
+
 /// A one-line summary of a policy, for the audit log's before and after.
 pub fn describe_policy(policy: &JitPolicy) -> String {
     if !policy.enabled {
         return "JIT off (permanent publisher access)".to_string();
     }
-    let approvers =
-        if policy.approvers.is_empty() { "none".to_string() } else { policy.approvers.join(", ") };
+    // Groups by id: ids hold no `, `, so the summary reads back setting by setting
+    // (`notice::settings`), and an id never changes as a display name may.
+    let named: Vec<String> = policy
+        .approvers
+        .iter()
+        .cloned()
+        .chain(policy.approver_groups.iter().map(|g| format!("{GROUP_LABEL}{g}")))
+        .collect();
+    let approvers = if named.is_empty() { "none".to_string() } else { named.join(", ") };
     // Extensions beyond the maximum are named only when allowed, so summaries of policies that
     // allow none read as they always have.
     let extensions = match policy.max_extensions {
@@ -913,53 +884,57 @@ fn refuse_unless(req: &AccessRequest, wanted: RequestState, doing: &str) -> Resu
     Err(RuleError::conflict(format!("cannot {doing} request {}: it is already {}{by}", req.id, req.state)))
 }
 
-/// Only an application's approvers decide its requests.
-pub fn need_approver(app: &Application, upn: &str) -> Result<(), RuleError> {
-    if app.policy.is_approver(upn) {
-        return Ok(());
-    }
-    Err(RuleError::forbidden(format!(
-        "{upn} is not an approver of `{}`: only its approvers decide its requests",
-        app.name
-    )))
+/// Who may decide a request whatever its state: an approver of its application (directly or
+/// through a group), but never its requester. `doing` ("approve" or "deny") words the refusal.
+pub fn need_decider<L: Lookup + ?Sized>(
+    l: &L,
+    app: &Application,
+    upn: &str,
+    req: &AccessRequest,
+    doing: &str,
+) -> Result<(), L::Error> {
+    refuse_own(upn, req, doing)?;
+    approvers::need_approver(l, app, upn)
 }
 
-/// Who may decide a request whatever its state: an approver of its application, but never its
-/// requester. `doing` ("approve" or "deny") words the refusal.
-pub fn need_decider(app: &Application, upn: &str, req: &AccessRequest, doing: &str) -> Result<(), RuleError> {
+/// The requester never decides their own request, whatever groups they are in.
+pub fn refuse_own(upn: &str, req: &AccessRequest, doing: &str) -> Result<(), RuleError> {
     if upn == req.requester {
         return Err(RuleError::forbidden(format!("you cannot {doing} your own request")));
     }
-    need_approver(app, upn)
+    Ok(())
 }
 
 /// The request approved or denied by an approver of its application other than its requester; only
 /// while it is pending and before its deadline, and an approval only within today's maximum duration.
 /// An approval is counted towards the approvals the policy requires: until the last of them the
 /// request stays pending with the approval kept, each approver counting once; one denial denies.
-pub fn decide(
+pub fn decide<L: Lookup + ?Sized>(
+    l: &L,
     app: &Application,
     actor: &User,
     req: AccessRequest,
     approve: bool,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<AccessRequest, RuleError> {
+) -> Result<AccessRequest, L::Error> {
     need_visible_request(app, actor, &req)?;
     let doing = if approve { "approve" } else { "deny" };
-    need_decider(app, &actor.upn, &req, doing)?;
+    need_decider(l, app, &actor.upn, &req, doing)?;
     refuse_unless(&req, RequestState::Pending, doing)?;
     if now >= req.decide_by {
         return Err(RuleError::conflict(format!(
             "request {} waited past its deadline and has timed out",
             req.id
-        )));
+        ))
+        .into());
     }
     if approve && req.duration > app.policy.max_duration {
         return Err(RuleError::conflict(format!(
             "request {} asks for {}, longer than the {} `{}` allows now: deny it, and its requester can ask again for less",
             req.id, req.duration, app.policy.max_duration, app.name
-        )));
+        ))
+        .into());
     }
     let reason = check_text("reason", reason, MAX_TEXT)?;
     let verdict = Verdict { by: actor.upn.clone(), at: now, reason };
@@ -1019,33 +994,37 @@ pub fn cancel(
 
 /// The request with its access ended early by an approver or an admin of the customer tenant; only
 /// approved access that has not ended yet.
-pub fn revoke(
+pub fn revoke<L: Lookup + ?Sized>(
+    l: &L,
     app: &Application,
     actor: &User,
     req: AccessRequest,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<AccessRequest, RuleError> {
+) -> Result<AccessRequest, L::Error> {
     need_visible_request(app, actor, &req)?;
     let admin_here = actor.admin && actor.tenant == app.customer_tenant;
-    if !admin_here && !app.policy.is_approver(&actor.upn) {
+    if !admin_here && !approvers::is_approver(l, &app.policy, &actor.upn)? {
         return Err(RuleError::forbidden(format!(
             "{} cannot revoke access to `{}`: that needs one of its approvers or an admin of its customer tenant",
             actor.upn, app.name
-        )));
+        ))
+        .into());
     }
     if req.state == RequestState::Pending {
         return Err(RuleError::conflict(format!(
             "request {} is still Pending, so there is no access to revoke: its requester can cancel it, or an approver deny it",
             req.id
-        )));
+        ))
+        .into());
     }
     refuse_unless(&req, RequestState::Approved, "revoke")?;
     if req.end().is_some_and(|end| end <= now) {
         return Err(RuleError::conflict(format!(
             "cannot revoke request {}: its access has already ended",
             req.id
-        )));
+        ))
+        .into());
     }
     let reason = check_text("reason", reason, MAX_TEXT)?;
     let closed = Verdict { by: actor.upn.clone(), at: now, reason };
@@ -1129,7 +1108,9 @@ pub fn reevaluate(
         }
         // Approvers are customer users and requesters publisher users, so today someone else is
         // always left; the rule does not depend on that staying true.
-        ApprovalMode::ManualApprove if policy.approvers.iter().all(|a| *a == req.requester) => {
+        ApprovalMode::ManualApprove
+            if policy.approver_groups.is_empty() && policy.approvers.iter().all(|a| *a == req.requester) =>
+        {
             deny("policy changed: no approver but the requester is left to decide it".to_string())
         }
         ApprovalMode::ManualApprove => None,
@@ -2072,7 +2053,7 @@ mod tests {
         // Asked to start now, approved two hours later: the clock starts at the approval.
         let r = d.request("m", PAT, Period::from_hours(3), None);
         let now = t0() + hours(2);
-        let a = decide(&app, &d.get(APPROVER), r, true, " looks fine ", now).unwrap();
+        let a = decide(&d, &app, &d.get(APPROVER), r, true, " looks fine ", now).unwrap();
         assert_eq!(a.state, RequestState::Approved);
         assert_eq!(a.granted_from, Some(now));
         assert_eq!(a.window(), Some((now, now + hours(3))));
@@ -2086,7 +2067,7 @@ mod tests {
         // Asked for a future start, approved before it: the grant starts when asked.
         let start = t0() + hours(5);
         let r = d.request("m", PAUL, Period::from_hours(2), Some(start));
-        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0() + hours(1)).unwrap();
+        let a = decide(&d, &app, &d.get(APPROVER), r, true, "ok", t0() + hours(1)).unwrap();
         assert_eq!(a.window(), Some((start, start + hours(2))));
         assert!(!a.started);
         assert!(a.is_scheduled(t0() + hours(1)) && !a.is_active(t0() + hours(1)));
@@ -2098,12 +2079,169 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
         let r = d.request("m", PAT, Period::from_hours(3), None);
-        let denied = decide(&app, &d.get(APPROVER), r, false, "no ticket", t0() + hours(1)).unwrap();
+        let denied = decide(&d, &app, &d.get(APPROVER), r, false, "no ticket", t0() + hours(1)).unwrap();
         assert_eq!(denied.state, RequestState::Denied);
         assert_eq!(denied.granted_from, None);
         assert_eq!(denied.decision.as_ref().map(|v| v.reason.as_str()), Some("no ticket"));
         assert_eq!(denied.deadline(), None);
         assert!(!denied.is_active(t0() + hours(1)));
+    }
+
+    // ---- groups as approvers ----
+
+    impl Dir {
+        /// Adds group `id` of contoso, by its admin, with these members (placed directly).
+        fn add_g(&mut self, id: &str, members: &[&str]) -> Group {
+            let input = crate::domain::groups::NewGroup {
+                id: id.into(),
+                tenant: "contoso".into(),
+                name: Some(format!("{id} people")),
+                object_id: None,
+            };
+            let admin = self.get(ADMIN);
+            let g = crate::domain::groups::add_group(&*self, &Actor::User(ADMIN.into()), Some(&admin), input)
+                .unwrap();
+            self.groups.insert(g.id.clone(), g.clone());
+            self.members.extend(members.iter().map(|m| (g.id.clone(), m.to_string())));
+            g
+        }
+    }
+
+    #[test]
+    fn a_member_of_an_approver_group_decides_and_stops_once_taken_out() {
+        let mut d = dir();
+        let ops = d.add_g("ops", &[CAROL]);
+        let app = d.manual_app("m", &["ops"]);
+        assert_eq!(
+            (app.policy.approvers.len(), app.policy.approver_groups.clone()),
+            (0, vec![ops.id.clone()])
+        );
+        let r = d.request("m", PAT, Period::from_hours(1), None);
+        let approved = decide(&d, &app, &d.get(CAROL), r.clone(), true, "ok", t0()).unwrap();
+        assert_eq!(approved.state, RequestState::Approved);
+        let m =
+            refused(decide(&d, &app, &d.get(APPROVER), r.clone(), true, "ok", t0()), ErrorKind::Forbidden);
+        assert!(m.contains("not an approver"), "{m}");
+        let revoked = revoke(&d, &app, &d.get(CAROL), approved.clone(), "done", t0()).unwrap();
+        assert_eq!(revoked.state, RequestState::Revoked, "a member revokes as an approver does");
+
+        d.members.clear();
+        refused(decide(&d, &app, &d.get(CAROL), r, true, "ok", t0()), ErrorKind::Forbidden);
+        refused(revoke(&d, &app, &d.get(CAROL), approved, "done", t0()), ErrorKind::Forbidden);
+    }
+
+    #[test]
+    fn the_requester_in_an_approver_group_never_decides_or_counts() {
+        let mut d = dir();
+        d.add_g("ops", &[CAROL]);
+        let mut app = d.manual_app("m", &["ops", APPROVER]);
+        app.policy.approvals_required = 2;
+        let r = d.request("m", PAT, Period::from_hours(1), None);
+        // Placed directly: the rules never make a publisher user a member of a customer's group.
+        d.members.push(("ops".into(), PAT.into()));
+        let m = refused(decide(&d, &app, &d.get(PAT), r.clone(), true, "me", t0()), ErrorKind::Forbidden);
+        assert!(m.contains("your own"), "{m}");
+        let once = decide(&d, &app, &d.get(CAROL), r, true, "ok", t0()).unwrap();
+        assert_eq!((once.state, once.approvals.len()), (RequestState::Pending, 1));
+        let again =
+            refused(decide(&d, &app, &d.get(CAROL), once.clone(), true, "ok", t0()), ErrorKind::Conflict);
+        assert!(again.contains("1 of 2 approvals"), "a member counts once: {again}");
+        let twice = decide(&d, &app, &d.get(APPROVER), once, true, "ok", t0()).unwrap();
+        assert_eq!(twice.state, RequestState::Approved);
+    }
+
+    #[test]
+    fn approvers_are_named_by_upn_group_id_or_object_id_of_the_customer_tenant() {
+        let mut d = dir();
+        let ops = d.add_g("ops", &[]);
+        let by_guid = d.manual_app("g", &[&ops.object_id.to_uppercase(), &d.get(CAROL).object_id.clone()]);
+        assert_eq!(by_guid.policy.approver_groups, vec!["ops".to_string()]);
+        assert_eq!(by_guid.policy.approvers, vec![CAROL.to_string()]);
+        let summary = describe_policy(&by_guid.policy);
+        assert!(summary.ends_with(&format!("approvers: {CAROL}, group ops")), "{summary}");
+
+        // Another tenant's group answers as a missing one.
+        d.groups.insert(
+            "theirs".into(),
+            Group {
+                id: "theirs".into(),
+                display_name: "x".into(),
+                tenant: "woodgrove".into(),
+                object_id: "o".into(),
+            },
+        );
+        let other = refused(rules_deploy(&d, "theirs"), ErrorKind::NotFound);
+        let missing = refused(rules_deploy(&d, "nobody"), ErrorKind::NotFound);
+        assert_eq!(other.replace("theirs", "X"), missing.replace("nobody", "X"));
+
+        let mut app = d.manual_app("m", &[APPROVER, "ops"]);
+        let change = PolicyChange { remove_approvers: vec!["ops".into()], ..PolicyChange::default() };
+        app.policy = change_policy(&d, &d.get(ADMIN), &app, change.clone()).unwrap();
+        assert!(app.policy.approver_groups.is_empty());
+        let m = refused(change_policy(&d, &d.get(ADMIN), &app, change), ErrorKind::NotFound);
+        assert!(m.contains("is not an approver"), "{m}");
+        let manual_on_group_alone = PolicyChange {
+            add_approvers: vec![ops.object_id.clone()],
+            remove_approvers: vec![APPROVER.into()],
+            ..PolicyChange::default()
+        };
+        let p = change_policy(&d, &d.get(ADMIN), &app, manual_on_group_alone).unwrap();
+        assert_eq!((p.approvers.len(), p.approver_groups.len()), (0, 1), "a group alone may approve");
+    }
+
+    /// A manual deployment by contoso's admin naming one approver.
+    fn rules_deploy(d: &Dir, approver: &str) -> Result<Application, RuleError> {
+        deploy(
+            d,
+            &d.get(ADMIN),
+            Deployment {
+                name: "x".into(),
+                offer: "jit-offer".into(),
+                mode: Some(ApprovalMode::ManualApprove),
+                approvers: vec![approver.into()],
+                ..Deployment::default()
+            },
+            t0(),
+        )
+    }
+
+    #[test]
+    fn groups_are_added_by_their_tenants_admins_with_members_of_that_tenant() {
+        use crate::domain::groups::{NewGroup, add_group, need_visible_group, new_member};
+        let mut d = dir();
+        let input = |id: &str, tenant: &str| NewGroup {
+            id: id.into(),
+            tenant: tenant.into(),
+            name: None,
+            object_id: None,
+        };
+        let admin = d.get(ADMIN);
+        let g = add_group(&d, &Actor::User(ADMIN.into()), Some(&admin), input("ops", "contoso")).unwrap();
+        assert_eq!((g.display_name.as_str(), g.object_id.clone()), ("ops", arm_ids::group_guid("ops")));
+        let carol = d.get(CAROL);
+        refused(
+            add_group(&d, &Actor::User(CAROL.into()), Some(&carol), input("x", "contoso")),
+            ErrorKind::Forbidden,
+        );
+        let other = d.get(OTHER_ADMIN);
+        refused(
+            add_group(&d, &Actor::User(OTHER_ADMIN.into()), Some(&other), input("x", "contoso")),
+            ErrorKind::Forbidden,
+        );
+        refused(add_group(&d, &op(), None, input("x", "fabrikam")), ErrorKind::Invalid);
+        refused(add_group(&d, &op(), None, input("a@b", "contoso")), ErrorKind::Invalid);
+        d.groups.insert(g.id.clone(), g.clone());
+        refused(add_group(&d, &op(), None, input("ops", "contoso")), ErrorKind::Conflict);
+        let twin = NewGroup { object_id: Some(admin.object_id.clone()), ..input("twin", "contoso") };
+        refused(add_group(&d, &op(), None, twin), ErrorKind::Conflict);
+
+        assert_eq!(new_member(&d, &g, CAROL, 0).unwrap().upn, CAROL);
+        refused(new_member(&d, &g, PAT, 0), ErrorKind::Invalid);
+        refused(new_member(&d, &g, CAROL, crate::domain::groups::MAX_MEMBERS), ErrorKind::Conflict);
+        let hidden = refused(need_visible_group(&d, Some(&other), "ops"), ErrorKind::NotFound);
+        let missing = refused(need_visible_group(&d, Some(&other), "nope"), ErrorKind::NotFound);
+        assert_eq!(hidden.replace("ops", "X"), missing.replace("nope", "X"));
+        assert_eq!(need_visible_group(&d, None, "ops").unwrap(), g);
     }
 
     #[test]
@@ -2114,7 +2252,8 @@ mod tests {
         // Placed directly: the rules never make a publisher user an approver.
         app.policy.approvers.push(PAT.into());
         for approve in [true, false] {
-            let m = refused(decide(&app, &d.get(PAT), r.clone(), approve, "me", t0()), ErrorKind::Forbidden);
+            let m =
+                refused(decide(&d, &app, &d.get(PAT), r.clone(), approve, "me", t0()), ErrorKind::Forbidden);
             assert!(m.contains("your own"), "{m}");
         }
     }
@@ -2125,7 +2264,7 @@ mod tests {
         let app = d.manual_app("m", &[APPROVER]);
         let r = d.request("m", PAT, Period::from_hours(1), None);
         for who in [ADMIN, CAROL, PAUL] {
-            let m = refused(decide(&app, &d.get(who), r.clone(), true, "ok", t0()), ErrorKind::Forbidden);
+            let m = refused(decide(&d, &app, &d.get(who), r.clone(), true, "ok", t0()), ErrorKind::Forbidden);
             assert!(m.contains("not an approver"), "{m}");
         }
     }
@@ -2135,16 +2274,16 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER, CAROL]);
         let r = d.request("m", PAT, Period::from_hours(1), None);
-        let approved = decide(&app, &d.get(APPROVER), r.clone(), true, "ok", t0()).unwrap();
+        let approved = decide(&d, &app, &d.get(APPROVER), r.clone(), true, "ok", t0()).unwrap();
         for approve in [true, false] {
             let m = refused(
-                decide(&app, &d.get(CAROL), approved.clone(), approve, "again", t0()),
+                decide(&d, &app, &d.get(CAROL), approved.clone(), approve, "again", t0()),
                 ErrorKind::Conflict,
             );
             assert!(m.contains("Approved") && m.contains(APPROVER), "{m}");
         }
-        let denied = decide(&app, &d.get(CAROL), r, false, "no", t0()).unwrap();
-        let m = refused(decide(&app, &d.get(APPROVER), denied, true, "yes", t0()), ErrorKind::Conflict);
+        let denied = decide(&d, &app, &d.get(CAROL), r, false, "no", t0()).unwrap();
+        let m = refused(decide(&d, &app, &d.get(APPROVER), denied, true, "yes", t0()), ErrorKind::Conflict);
         assert!(m.contains("Denied") && m.contains(CAROL), "{m}");
     }
 
@@ -2154,12 +2293,14 @@ mod tests {
         let app = d.manual_app("m", &[APPROVER]);
         let r = d.request("m", PAT, Period::from_hours(1), None);
         let last = r.decide_by - TimeDelta::seconds(1);
-        assert!(decide(&app, &d.get(APPROVER), r.clone(), true, "ok", last).is_ok());
-        let m =
-            refused(decide(&app, &d.get(APPROVER), r.clone(), true, "ok", r.decide_by), ErrorKind::Conflict);
+        assert!(decide(&d, &app, &d.get(APPROVER), r.clone(), true, "ok", last).is_ok());
+        let m = refused(
+            decide(&d, &app, &d.get(APPROVER), r.clone(), true, "ok", r.decide_by),
+            ErrorKind::Conflict,
+        );
         assert!(m.contains("timed out"), "{m}");
         refused(
-            decide(&app, &d.get(APPROVER), r.clone(), false, "no", r.decide_by + hours(1)),
+            decide(&d, &app, &d.get(APPROVER), r.clone(), false, "no", r.decide_by + hours(1)),
             ErrorKind::Conflict,
         );
     }
@@ -2169,7 +2310,7 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
         let r = d.request("m", PAT, Period::from_hours(1), None);
-        refused(decide(&app, &d.get(APPROVER), r, true, "  ", t0()), ErrorKind::Invalid);
+        refused(decide(&d, &app, &d.get(APPROVER), r, true, "  ", t0()), ErrorKind::Invalid);
     }
 
     // ---- several approvals ----
@@ -2195,7 +2336,7 @@ mod tests {
         let app = needing(&mut d, "m", &[APPROVER, CAROL], 2);
         assert_eq!(app.policy.approvals_required, 2);
         let r = d.request("m", PAT, Period::from_hours(2), None);
-        let once = decide(&app, &d.get(APPROVER), r, true, "fine by me", t0() + hours(1)).unwrap();
+        let once = decide(&d, &app, &d.get(APPROVER), r, true, "fine by me", t0() + hours(1)).unwrap();
         assert_eq!(once.state, RequestState::Pending);
         assert_eq!((once.decision.as_ref(), once.granted_from), (None, None));
         let given: Vec<(&str, &str)> =
@@ -2204,13 +2345,15 @@ mod tests {
         assert_eq!(approval_progress(&once, &app.policy).as_deref(), Some("1 of 2 approvals"));
 
         // The same approver twice is refused, saying how far it is; nothing changes.
-        let m =
-            refused(decide(&app, &d.get(APPROVER), once.clone(), true, "again", t0()), ErrorKind::Conflict);
+        let m = refused(
+            decide(&d, &app, &d.get(APPROVER), once.clone(), true, "again", t0()),
+            ErrorKind::Conflict,
+        );
         assert!(m.contains("already approved") && m.contains("1 of 2 approvals"), "{m}");
 
         // The second approver's approval approves it, from then, the decision being theirs.
         let now = t0() + hours(2);
-        let twice = decide(&app, &d.get(CAROL), once, true, "agreed", now).unwrap();
+        let twice = decide(&d, &app, &d.get(CAROL), once, true, "agreed", now).unwrap();
         assert_eq!(twice.state, RequestState::Approved);
         assert_eq!(
             twice.decision.as_ref().map(|v| (v.by.as_str(), v.reason.as_str())),
@@ -2227,8 +2370,8 @@ mod tests {
         let mut d = dir();
         let app = needing(&mut d, "m", &[APPROVER, CAROL, ADMIN2], 3);
         let r = d.request("m", PAT, Period::from_hours(2), None);
-        let once = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
-        let denied = decide(&app, &d.get(CAROL), once, false, "no ticket", t0()).unwrap();
+        let once = decide(&d, &app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let denied = decide(&d, &app, &d.get(CAROL), once, false, "no ticket", t0()).unwrap();
         assert_eq!(denied.state, RequestState::Denied);
         assert_eq!(denied.decision.as_ref().map(|v| v.by.as_str()), Some(CAROL));
         assert_eq!(denied.granted_from, None);
@@ -2239,20 +2382,23 @@ mod tests {
         let mut d = dir();
         let app = needing(&mut d, "m", &[APPROVER, CAROL], 2);
         let r = d.request("m", PAT, Period::from_hours(3), None);
-        let once = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let once = decide(&d, &app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         // The maximum is checked at each approval.
         let mut tighter = app.clone();
         tighter.policy.max_duration = Period::from_hours(2);
-        refused(decide(&tighter, &d.get(CAROL), once.clone(), true, "ok", t0()), ErrorKind::Conflict);
+        refused(decide(&d, &tighter, &d.get(CAROL), once.clone(), true, "ok", t0()), ErrorKind::Conflict);
         // The timeout still holds, and times out a request with approvals.
-        refused(decide(&app, &d.get(CAROL), once.clone(), true, "ok", once.decide_by), ErrorKind::Conflict);
+        refused(
+            decide(&d, &app, &d.get(CAROL), once.clone(), true, "ok", once.decide_by),
+            ErrorKind::Conflict,
+        );
         let (timed_out, action) = advance(&once, once.decide_by).expect("timed out");
         assert_eq!((timed_out.state, action), (RequestState::Timeout, Action::RequestTimedOut));
         // The requester never counts, nor does anyone who is not an approver.
         let mut with_pat = app.clone();
         with_pat.policy.approvers.push(PAT.into());
-        refused(decide(&with_pat, &d.get(PAT), once.clone(), true, "me", t0()), ErrorKind::Forbidden);
-        refused(decide(&app, &d.get(ADMIN), once, true, "me", t0()), ErrorKind::Forbidden);
+        refused(decide(&d, &with_pat, &d.get(PAT), once.clone(), true, "me", t0()), ErrorKind::Forbidden);
+        refused(decide(&d, &app, &d.get(ADMIN), once, true, "me", t0()), ErrorKind::Forbidden);
     }
 
     #[test]
@@ -2321,7 +2467,7 @@ mod tests {
         let app = needing(&mut d, "m", &[APPROVER, CAROL, ADMIN2], 3);
         let none = d.request("m", PAUL, Period::from_hours(1), None);
         let r = d.request("m", PAT, Period::from_hours(1), None);
-        let once = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let once = decide(&d, &app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         let now = t0() + hours(1);
         let two = JitPolicy { approvals_required: 2, ..app.policy.clone() };
         assert_eq!(reevaluate(&two, &once, now), None, "one approval is not yet two");
@@ -2367,7 +2513,7 @@ mod tests {
         assert_eq!(c.deadline(), None);
         let m = refused(cancel(&app, &d.get(PAT), c, t0()), ErrorKind::Conflict);
         assert!(m.contains("Canceled"), "{m}");
-        let approved = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let approved = decide(&d, &app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         let m = refused(cancel(&app, &d.get(PAT), approved, t0()), ErrorKind::Conflict);
         assert!(m.contains("Approved"), "{m}");
     }
@@ -2379,10 +2525,10 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
         let r = d.request("m", PAT, Period::from_hours(4), None);
-        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let a = decide(&d, &app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         let now = t0() + hours(1);
         for who in [ADMIN, ADMIN2, APPROVER] {
-            let rv = revoke(&app, &d.get(who), a.clone(), "done early", now).unwrap();
+            let rv = revoke(&d, &app, &d.get(who), a.clone(), "done early", now).unwrap();
             assert_eq!(rv.state, RequestState::Revoked);
             let v = rv.closed.clone().unwrap();
             assert_eq!((v.by.as_str(), v.at, v.reason.as_str()), (who, now, "done early"));
@@ -2390,10 +2536,10 @@ mod tests {
             assert_eq!(rv.deadline(), None);
         }
         for who in [CAROL, PAT, PAUL, PUB_ADMIN] {
-            refused(revoke(&app, &d.get(who), a.clone(), "no", now), ErrorKind::Forbidden);
+            refused(revoke(&d, &app, &d.get(who), a.clone(), "no", now), ErrorKind::Forbidden);
         }
-        refused(revoke(&app, &d.get(OTHER_ADMIN), a.clone(), "no", now), ErrorKind::NotFound);
-        refused(revoke(&app, &d.get(ADMIN), a, "", now), ErrorKind::Invalid);
+        refused(revoke(&d, &app, &d.get(OTHER_ADMIN), a.clone(), "no", now), ErrorKind::NotFound);
+        refused(revoke(&d, &app, &d.get(ADMIN), a, "", now), ErrorKind::Invalid);
     }
 
     #[test]
@@ -2401,24 +2547,27 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
         let r = d.request("m", PAT, Period::from_hours(4), None);
-        let m = refused(revoke(&app, &d.get(ADMIN), r.clone(), "x", t0()), ErrorKind::Conflict);
+        let m = refused(revoke(&d, &app, &d.get(ADMIN), r.clone(), "x", t0()), ErrorKind::Conflict);
         assert!(
             m.contains("still Pending") && m.contains("cancel") && m.contains("deny"),
             "a pending request is canceled or denied, not revoked: {m}"
         );
         assert!(!m.contains("already"), "{m}");
-        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
-        assert!(revoke(&app, &d.get(ADMIN), a.clone(), "x", t0() + hours(4) - TimeDelta::seconds(1)).is_ok());
-        let m = refused(revoke(&app, &d.get(ADMIN), a.clone(), "x", t0() + hours(4)), ErrorKind::Conflict);
+        let a = decide(&d, &app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        assert!(
+            revoke(&d, &app, &d.get(ADMIN), a.clone(), "x", t0() + hours(4) - TimeDelta::seconds(1)).is_ok()
+        );
+        let m =
+            refused(revoke(&d, &app, &d.get(ADMIN), a.clone(), "x", t0() + hours(4)), ErrorKind::Conflict);
         assert!(m.contains("ended"), "{m}");
-        let rv = revoke(&app, &d.get(ADMIN), a, "x", t0()).unwrap();
-        let m = refused(revoke(&app, &d.get(ADMIN), rv, "x", t0()), ErrorKind::Conflict);
+        let rv = revoke(&d, &app, &d.get(ADMIN), a, "x", t0()).unwrap();
+        let m = refused(revoke(&d, &app, &d.get(ADMIN), rv, "x", t0()), ErrorKind::Conflict);
         assert!(m.contains("Revoked"), "{m}");
 
         // Scheduled access can be revoked before it starts.
         let s = d.request("m", PAUL, Period::from_hours(1), Some(t0() + hours(5)));
-        let s = decide(&app, &d.get(APPROVER), s, true, "ok", t0()).unwrap();
-        assert_eq!(revoke(&app, &d.get(APPROVER), s, "x", t0()).unwrap().state, RequestState::Revoked);
+        let s = decide(&d, &app, &d.get(APPROVER), s, true, "ok", t0()).unwrap();
+        assert_eq!(revoke(&d, &app, &d.get(APPROVER), s, "x", t0()).unwrap().state, RequestState::Revoked);
     }
 
     // ---- advance ----
@@ -2447,7 +2596,7 @@ mod tests {
         let app = d.manual_app("m", &[APPROVER]);
         let start = t0() + hours(2);
         let r = d.request("m", PAT, Period::from_hours(3), Some(start));
-        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let a = decide(&d, &app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         assert_eq!(advance(&a, start - TimeDelta::seconds(1)), None);
         let (s, action) = advance(&a, start).unwrap();
         assert_eq!(action, Action::AccessStarted);
@@ -2485,19 +2634,19 @@ mod tests {
         let app = d.manual_app("m", &[APPROVER]);
         d.deploy(ADMIN, deployment("plain", "plain-offer"));
         let r = d.request("m", PAT, Period::from_hours(1), None);
-        let granted = decide(&app, &d.get(APPROVER), r.clone(), true, "ok", t0()).unwrap();
+        let granted = decide(&d, &app, &d.get(APPROVER), r.clone(), true, "ok", t0()).unwrap();
         let missing_request = no_request(r.id).message;
         // Olga publishes for another tenant; the woodgrove admin is a customer of nobody here. Both are
         // exactly the users who would otherwise learn the application's tenant or the requester.
         for who in [OLGA, OTHER_ADMIN] {
             let user = d.get(who);
             for approve in [true, false] {
-                let m = refused(decide(&app, &user, r.clone(), approve, "x", t0()), ErrorKind::NotFound);
+                let m = refused(decide(&d, &app, &user, r.clone(), approve, "x", t0()), ErrorKind::NotFound);
                 assert_eq!(m, missing_request);
             }
             let m = refused(cancel(&app, &user, r.clone(), t0()), ErrorKind::NotFound);
             assert_eq!(m, missing_request);
-            let m = refused(revoke(&app, &user, granted.clone(), "x", t0()), ErrorKind::NotFound);
+            let m = refused(revoke(&d, &app, &user, granted.clone(), "x", t0()), ErrorKind::NotFound);
             assert_eq!(m, missing_request);
             let change =
                 PolicyChange { max_duration: Some(Period::from_hours(1)), ..PolicyChange::default() };
@@ -2531,12 +2680,13 @@ mod tests {
         let r = d.request("m", PAT, Period::from_hours(3), None);
         let mut tighter = app.clone();
         tighter.policy.max_duration = Period::from_hours(2);
-        let m = refused(decide(&tighter, &d.get(APPROVER), r.clone(), true, "ok", t0()), ErrorKind::Conflict);
+        let m =
+            refused(decide(&d, &tighter, &d.get(APPROVER), r.clone(), true, "ok", t0()), ErrorKind::Conflict);
         assert!(m.contains("3h") && m.contains("2h") && m.contains("deny"), "{m}");
         // Denying it is still possible, and a request within the new maximum is approved.
-        assert!(decide(&tighter, &d.get(APPROVER), r.clone(), false, "too long", t0()).is_ok());
+        assert!(decide(&d, &tighter, &d.get(APPROVER), r.clone(), false, "too long", t0()).is_ok());
         tighter.policy.max_duration = Period::from_hours(3);
-        assert!(decide(&tighter, &d.get(APPROVER), r, true, "ok", t0()).is_ok());
+        assert!(decide(&d, &tighter, &d.get(APPROVER), r, true, "ok", t0()).is_ok());
     }
 
     #[test]
@@ -2674,7 +2824,7 @@ mod tests {
         let app = d.manual_app("m", &[APPROVER]);
         let start = t0() + hours(1);
         let r = d.request("m", PAT, Period::from_hours(2), Some(start));
-        let a = decide(&app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
+        let a = decide(&d, &app, &d.get(APPROVER), r, true, "ok", t0()).unwrap();
         let end = start + hours(2);
         let pat = d.get(PAT);
         let status = |now| access_status(&app, &pat, [&a], now);
@@ -2702,10 +2852,10 @@ mod tests {
         let mut d = dir();
         let app = d.manual_app("m", &[APPROVER]);
         let r1 = d.request("m", PAT, Period::from_hours(2), None);
-        let a1 = decide(&app, &d.get(APPROVER), r1, true, "ok", t0()).unwrap();
+        let a1 = decide(&d, &app, &d.get(APPROVER), r1, true, "ok", t0()).unwrap();
         d.requests[0] = a1.clone();
         let r2 = d.request("m", PAT, Period::from_hours(5), None);
-        let a2 = decide(&app, &d.get(APPROVER), r2, true, "ok", t0()).unwrap();
+        let a2 = decide(&d, &app, &d.get(APPROVER), r2, true, "ok", t0()).unwrap();
         let now = t0() + hours(1);
         let expected = AccessStatus::Active { request: a2.id, until: t0() + hours(5) };
         assert_eq!(access_status(&app, &d.get(PAT), [&a1, &a2], now), expected);

@@ -3,6 +3,7 @@
 
 use super::Result;
 use super::extensions;
+use super::groups::approvers_to_tell;
 use super::writer::{AuditEntry, Writer};
 use crate::domain::extension;
 use crate::domain::rules::{self, Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
@@ -99,7 +100,16 @@ impl Command for SetPolicy {
         let pending = w.tables.requests_in(&open_in(RequestState::Pending), None)?.items;
         let approved = w.tables.requests_in(&open_in(RequestState::Approved), None)?.items;
         let open = pending.iter().chain(&approved);
-        w.notify(&notice::told_of_policy_change(&by.upn, &old, &app.policy, open))?;
+        let mut told = notice::told_of_policy_change(&by.upn, &old, &app.policy, open);
+        // The members of approver groups, before and after, as the approvers named directly are.
+        for policy in [&old, &app.policy] {
+            for upn in approvers_to_tell(&*w.tables, policy, &[&by.upn])? {
+                if !told.contains(&upn) {
+                    told.push(upn);
+                }
+            }
+        }
+        w.notify(&told)?;
         // Below P2 nothing is approved, by the system neither: those requests and extensions
         // stay pending.
         let approves = super::tenants::need_p2_on(&*w.tables, &app, "approving JIT access").is_ok();
@@ -145,7 +155,7 @@ pub(super) fn create_request(
     let app = w.app_of(&request)?;
     w.tables.save_request(None, &request)?;
     w.record(AuditEntry::of_request(&by.upn, Action::RequestCreated, None, &request))?;
-    w.notify(&app.policy.approvers)?;
+    w.notify(&approvers_to_tell(&*w.tables, &app.policy, &[&by.upn])?)?;
     let auto = app.policy.mode == ApprovalMode::AutoApprove;
     if !auto {
         return Ok(request);
@@ -193,7 +203,8 @@ impl Command for Decide {
         let by = rules::resolve(&*w.tables, actor)?;
         let request = w.tables.need_request(self.id)?;
         let app = w.app_of(&request)?;
-        let decided = rules::decide(&app, &by, request.clone(), self.approve, &self.reason, w.now)?;
+        let decided =
+            rules::decide(&*w.tables, &app, &by, request.clone(), self.approve, &self.reason, w.now)?;
         if self.approve {
             super::tenants::need_p2_on(&*w.tables, &app, "approving JIT access")?;
         }
@@ -224,10 +235,9 @@ fn save_approval(
         after: Some(progress),
         ..AuditEntry::of_request(&given.by, Action::ApprovalGiven, Some(old), new)
     })?;
-    let told: Vec<String> = std::iter::once(&new.requester)
-        .chain(app.policy.approvers.iter().filter(|a| !new.approvals.iter().any(|v| v.by == **a)))
-        .cloned()
-        .collect();
+    let approved: Vec<&str> = new.approvals.iter().map(|v| v.by.as_str()).collect();
+    let mut told = vec![new.requester.clone()];
+    told.extend(approvers_to_tell(&*w.tables, &app.policy, &approved)?);
     w.notify(&told)
 }
 
@@ -247,7 +257,7 @@ impl Command for Cancel {
         let canceled = rules::cancel(&app, &by, request.clone(), w.now)?;
         w.tables.save_request(Some(&request), &canceled)?;
         w.record(AuditEntry::of_request(&by.upn, Action::RequestCanceled, Some(&request), &canceled))?;
-        w.notify(&app.policy.approvers)?;
+        w.notify(&approvers_to_tell(&*w.tables, &app.policy, &[&by.upn])?)?;
         Ok(canceled)
     }
 }
@@ -267,7 +277,7 @@ impl Command for Revoke {
         let by = rules::resolve(&*w.tables, actor)?;
         let request = w.tables.need_request(self.id)?;
         let app = w.app_of(&request)?;
-        let revoked = rules::revoke(&app, &by, request.clone(), &self.reason, w.now)?;
+        let revoked = rules::revoke(&*w.tables, &app, &by, request.clone(), &self.reason, w.now)?;
         save_transition(w, &request, &revoked, Action::AccessRevoked)?;
         Ok(revoked)
     }

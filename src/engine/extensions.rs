@@ -3,6 +3,7 @@
 //! without changing its state, so its audit records name the extension (`extension::describe`)
 //! rather than the request's state, and its notices go to whoever the extension concerns.
 
+use super::groups::approvers_to_tell;
 use super::writer::{AuditEntry, Writer};
 use super::{Command, Result};
 use crate::domain::extension;
@@ -28,7 +29,8 @@ impl Command for Extend {
         let app = w.app_of(&request)?;
         let asked = extension::extend(&app, &by, request.clone(), self.by, &self.reason, w.now)?;
         super::tenants::need_p2_on(&*w.tables, &app, "extending JIT access")?;
-        save_extension(w, &request, &asked, Action::ExtensionAsked, &app.policy.approvers)?;
+        let approvers = approvers_to_tell(&*w.tables, &app.policy, &[&by.upn])?;
+        save_extension(w, &request, &asked, Action::ExtensionAsked, &approvers)?;
         if !extension::is_automatic(&app) {
             return Ok(asked);
         }
@@ -62,7 +64,7 @@ impl Command for DecideExtension {
         let request = w.tables.need_request(self.id)?;
         let app = w.app_of(&request)?;
         let (decided, action) =
-            extension::decide(&app, &by, request.clone(), self.approve, &self.reason, w.now)?;
+            extension::decide(&*w.tables, &app, &by, request.clone(), self.approve, &self.reason, w.now)?;
         if self.approve {
             super::tenants::need_p2_on(&*w.tables, &app, "approving an extension of JIT access")?;
         }

@@ -19,6 +19,7 @@ mod export;
 mod extensions;
 mod extract;
 mod fairness;
+mod groups;
 pub mod https;
 pub mod identity;
 mod remote_identity;

@@ -51,6 +51,7 @@ pub fn router() -> axum::Router<State> {
         .merge(super::extensions::router())
         .merge(super::arm::router())
         .merge(super::tenants::router())
+        .merge(super::groups::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
 }
@@ -188,11 +189,17 @@ async fn health(
 }
 
 async fn me(With(st): With<State>, caller: Caller) -> ApiResult<Json<wire::Me>> {
-    let seen_upto = match &caller.user {
-        Some(user) => Some(st.engine.seen_upto(&user.upn).await?),
-        None => None,
+    let (seen_upto, groups) = match &caller.user {
+        Some(user) => (Some(st.engine.seen_upto(&user.upn).await?), st.engine.groups_of(&user.upn).await?),
+        None => (None, Vec::new()),
     };
-    Ok(Json(wire::Me { login: caller.login, operator: caller.operator, user: caller.user, seen_upto }))
+    Ok(Json(wire::Me {
+        login: caller.login,
+        operator: caller.operator,
+        user: caller.user,
+        seen_upto,
+        groups,
+    }))
 }
 
 async fn tenants(
@@ -252,7 +259,8 @@ async fn publish_offer(
 }
 
 async fn app_view(st: &State, app: &Application) -> ApiResult<json::App> {
-    Ok(json::App::new(app, &st.engine.approvers(std::slice::from_ref(app)).await?))
+    let apps = std::slice::from_ref(app);
+    Ok(json::App::new(app, &st.engine.approvers(apps).await?, &st.engine.approver_groups(apps).await?))
 }
 
 async fn apps(
@@ -263,7 +271,8 @@ async fn apps(
 ) -> ApiResult<Response> {
     let page = st.engine.apps(&caller.viewer(), paging(q.limit, q.after)?).await?;
     let users = st.engine.approvers(&page.items).await?;
-    let views: Vec<json::App> = page.items.iter().map(|a| json::App::new(a, &users)).collect();
+    let groups = st.engine.approver_groups(&page.items).await?;
+    let views: Vec<json::App> = page.items.iter().map(|a| json::App::new(a, &users, &groups)).collect();
     Ok(listed(&uri, &page, views))
 }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::client::Backend;
 use crate::client::Result;
+use crate::domain::approvers;
 use crate::domain::*;
 use crate::engine::Viewer;
 use crate::engine::{DeliveryFilter, RequestFilter};
@@ -50,6 +51,11 @@ pub struct Snapshot {
     pub users: Vec<User>,
     /// Every offer of the marketplace.
     pub offers: Vec<Offer>,
+    /// The directory groups the user may see (their tenant's; every one for the operator), for
+    /// names and the approver pickers.
+    pub groups: Vec<Group>,
+    /// The ids of the groups the signed-in user is a member of: where they approve through one.
+    pub my_groups: Vec<String>,
     /// The applications the user's tenant is a party to (every one for the operator).
     pub apps: Vec<Application>,
     /// For a customer user: pending requests on the tenant's applications (the PIM view).
@@ -206,13 +212,18 @@ impl Snapshot {
             }
             None => Vec::new(),
         };
-        let notifications = match &me {
-            Some(user) => backend.notifications(&user.upn, Paging::first(HISTORY)).await?.items,
-            None => Vec::new(),
+        let (notifications, my_groups) = match &me {
+            Some(user) => (
+                backend.notifications(&user.upn, Paging::first(HISTORY)).await?.items,
+                backend.member_of(&user.upn).await?,
+            ),
+            None => (Vec::new(), Vec::new()),
         };
         Ok(Snapshot {
             users: every(move |after| backend.people(viewer, Paging { limit: None, after })).await?,
             offers: every(move |after| backend.offers(Paging { limit: None, after })).await?,
+            groups: every(move |after| backend.groups(viewer, None, Paging { limit: None, after })).await?,
+            my_groups,
             me,
             tenants,
             apps,
@@ -308,7 +319,9 @@ impl Snapshot {
         let Some(me) = &self.me else { return Role::Nobody };
         match self.tenant(&me.tenant).map(|t| t.kind) {
             Some(TenantKind::Publisher) => Role::Publisher,
-            _ if self.apps.iter().any(|a| a.policy.is_approver(&me.upn)) => Role::Approver,
+            _ if self.apps.iter().any(|a| approvers::approves(&a.policy, &me.upn, &self.my_groups)) => {
+                Role::Approver
+            }
             _ if me.admin => Role::Admin,
             _ => Role::Customer,
         }
@@ -316,7 +329,9 @@ impl Snapshot {
 
     /// Whether the signed-in user is an approver of the named application.
     pub fn approves(&self, app: &str) -> bool {
-        self.me.as_ref().is_some_and(|me| self.app(app).is_some_and(|a| a.policy.is_approver(&me.upn)))
+        self.me.as_ref().is_some_and(|me| {
+            self.app(app).is_some_and(|a| approvers::approves(&a.policy, &me.upn, &self.my_groups))
+        })
     }
 
     /// Requests and extensions the signed-in user could decide: the header's badge.
@@ -348,6 +363,17 @@ impl Snapshot {
     /// The user's display name, or the UPN itself when the directory does not know it.
     pub fn display_name<'a>(&'a self, upn: &'a str) -> &'a str {
         self.user(upn).map_or(upn, |u| u.display_name.as_str())
+    }
+
+    /// A group's name for people, or its id when the snapshot does not have it.
+    pub fn group_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.groups.iter().find(|g| g.id == id).map_or(id, |g| g.display_name.as_str())
+    }
+
+    /// An application's approvers by name: its users', then its groups' (marked as groups).
+    pub fn approver_names(&self, policy: &JitPolicy) -> Vec<String> {
+        let users = policy.approvers.iter().map(|u| self.display_name(u).to_string());
+        users.chain(policy.approver_groups.iter().map(|g| format!("group {}", self.group_name(g)))).collect()
     }
 
     /// How many of the loaded notifications the user has not seen.

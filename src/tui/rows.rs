@@ -116,7 +116,7 @@ fn haystack(app: &App, which: Which, i: usize) -> String {
         Which::Tab(Tab::Applications | Tab::Settings) => {
             let a = &d.apps[i];
             let p = &a.policy;
-            let names: Vec<&str> = p.approvers.iter().map(|u| d.display_name(u)).collect();
+            let names = d.approver_names(p);
             vec![
                 a.name.clone(),
                 a.offer.clone(),
@@ -124,6 +124,7 @@ fn haystack(app: &App, which: Which, i: usize) -> String {
                 mode(a).into(),
                 p.max_duration.to_string(),
                 p.approvers.join(" "),
+                p.approver_groups.join(" "),
                 names.join(" "),
             ]
         }

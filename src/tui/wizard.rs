@@ -82,11 +82,21 @@ fn spoken(span: Period) -> String {
 
 /// The users of a tenant, the directory approvers are searched in.
 fn directory(data: &Snapshot, tenant: &str) -> Vec<Person> {
-    data.users
-        .iter()
-        .filter(|u| u.tenant == tenant)
+    let users = data.users.iter().filter(|u| u.tenant == tenant);
+    let groups = data.groups.iter().filter(|g| g.tenant == tenant);
+    users
         .map(|u| Person { upn: u.upn.clone(), name: u.display_name.clone() })
+        // A group is picked by its id and marked as one, so searching `group` lists them all.
+        .chain(groups.map(|g| Person { upn: g.id.clone(), name: format!("{GROUP_MARK}{}", g.display_name) }))
         .collect()
+}
+
+/// How the approver pickers mark a group among the people.
+const GROUP_MARK: &str = "group: ";
+
+/// A policy's approvers as the pickers choose them: users' UPNs, then groups' ids.
+fn approvers_of(policy: &JitPolicy) -> Vec<String> {
+    policy.approvers.iter().chain(&policy.approver_groups).cloned().collect()
 }
 
 fn person(form: &Form<Purpose>, upn: &str) -> String {
@@ -351,7 +361,7 @@ pub fn policy_form(data: &Snapshot, app: &Application) -> Form<Purpose> {
         )
         .check(check_span),
     )
-    .field(Field::people(APPROVERS, directory(data, &app.customer_tenant), p.approvers.clone()))
+    .field(Field::people(APPROVERS, directory(data, &app.customer_tenant), approvers_of(p)))
     .field(
         Field::text(TIMEOUT, &short(p.request_timeout), "how long a request waits for a decision: 24h, 2d")
             .check(check_span),
@@ -374,20 +384,15 @@ pub fn policy_change(
     let timeout = Period::parse(&form.value(TIMEOUT))?;
     let required = approvals(&form.value(APPROVALS))?;
     let wanted = form.get(APPROVERS).map(Field::values).unwrap_or_default();
-    let current = live.unwrap_or(before);
+    let (had, current) = (approvers_of(before), approvers_of(live.unwrap_or(before)));
     let change = PolicyChange {
         jit: None,
         mode: (mode != before.mode).then_some(mode),
         max_duration: (max != before.max_duration).then_some(max),
-        add_approvers: wanted
+        add_approvers: wanted.iter().filter(|w| !had.contains(w) && !current.contains(w)).cloned().collect(),
+        remove_approvers: had
             .iter()
-            .filter(|w| !before.is_approver(w) && !current.is_approver(w))
-            .cloned()
-            .collect(),
-        remove_approvers: before
-            .approvers
-            .iter()
-            .filter(|b| !wanted.contains(b) && current.is_approver(b))
+            .filter(|b| !wanted.contains(b) && current.contains(b))
             .cloned()
             .collect(),
         request_timeout: (timeout != before.request_timeout).then_some(timeout),
@@ -427,8 +432,9 @@ pub fn policy_preview(form: &Form<Purpose>) -> Vec<String> {
         out.push(format!("{APPROVALS} {} → {required}", before.approvals_required));
     }
     let wanted = form.get(APPROVERS).map(Field::values).unwrap_or_default();
-    out.extend(wanted.iter().filter(|w| !before.is_approver(w)).map(|w| format!("+ {w}")));
-    out.extend(before.approvers.iter().filter(|b| !wanted.contains(b)).map(|b| format!("− {b}")));
+    let had = approvers_of(before);
+    out.extend(wanted.iter().filter(|w| !had.contains(w)).map(|w| format!("+ {w}")));
+    out.extend(had.iter().filter(|b| !wanted.contains(b)).map(|b| format!("− {b}")));
     out
 }
 
@@ -833,6 +839,38 @@ mod tests {
         assert_eq!(remove_approvers, vec!["alice@contoso.com"]);
         app.on_result(Err("refused".into()));
         assert_eq!(form(&app).error.as_deref(), Some("refused"));
+    }
+
+    #[test]
+    fn the_editor_lists_the_tenants_groups_marked_and_adds_one_by_id() {
+        let mut app = app_as("alice@contoso.com");
+        let group = |id: &str, tenant: &str| crate::domain::Group {
+            id: id.into(),
+            display_name: format!("{id} team"),
+            tenant: tenant.into(),
+            object_id: String::new(),
+        };
+        app.data.groups = vec![group("ops", "contoso"), group("nw", "northwind")];
+        open_editor(&mut app);
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Tab);
+        let Some(FieldKind::People { directory, .. }) = form(&app).get(APPROVERS).map(|f| &f.kind) else {
+            panic!("the approvers are a people picker");
+        };
+        let groups: Vec<&str> =
+            directory.iter().filter(|p| p.name.starts_with(GROUP_MARK)).map(|p| p.upn.as_str()).collect();
+        assert_eq!(groups, ["ops"], "contoso's group alone, marked as a group");
+        typed(&mut app, "group");
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(policy_preview(form(&app)), vec!["+ ops"]);
+        let s = set_policy(only_call(app.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL))));
+        assert_eq!((s.change.add_approvers, s.change.remove_approvers), (vec!["ops".to_string()], vec![]));
+
+        // A group that approves is chosen already, and taking it out removes it by id.
+        let mut before = app.data.apps[0].policy.clone();
+        before.approver_groups = vec!["ops".into()];
+        let chosen = approvers_of(&before);
+        assert_eq!(chosen, ["alice@contoso.com", "carol@contoso.com", "ops"]);
     }
 
     #[test]

@@ -92,6 +92,7 @@ async fn small_sample_has_every_state_and_a_true_audit_log() {
         (eu.policy.max_duration.iso(), eu.policy.request_timeout.iso()),
         ("PT4H".into(), "PT2H".into())
     );
+    assert_eq!(eu.policy.approver_groups, ["contoso-approvers"]);
     let crm = engine.app(&Viewer::Operator, "contoso-crm").await.expect("crm app");
     assert_eq!(crm.policy.approvers, ["alice@contoso.com", "bob@contoso.com"]);
 
@@ -110,7 +111,10 @@ async fn small_sample_has_every_state_and_a_true_audit_log() {
     assert_eq!(by_action.get("app.deploy"), Some(&summary.apps));
     assert_eq!(by_action.get("app.policy"), Some(&1));
     assert_eq!(by_action.get("request.create"), Some(&summary.requests));
-    let directory = summary.tenants + summary.users + summary.offers + summary.apps + 1;
+    // The group that approves the EU application, and its two members.
+    assert_eq!(by_action.get("group.add"), Some(&1));
+    assert_eq!(by_action.get("group.member.add"), Some(&2));
+    let directory = summary.tenants + summary.users + summary.offers + summary.apps + 1 + 3;
 
     // Each request's history starts with its creation and ends in the state it is in now.
     let mut history_records = 0;

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use tempfile::TempDir;
 
+use jitdesk::domain::groups::NewGroup;
 use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser, PolicyChange};
 use jitdesk::domain::{ApprovalMode, ErrorKind, License, Paging, Period, TenantKind};
-use jitdesk::engine::OpenMode;
+use jitdesk::engine::{AddMembers, OpenMode};
 use jitdesk::engine::{
     Cancel, Decide, DecideExtension, Engine, Extend, ManualClock, Revoke, SetPolicy, Viewer,
 };
@@ -19,6 +20,8 @@ use crate::common::table::{Cell, table};
 const APP: &str = "vault-prod";
 const ADMIN: &str = "admin@contoso.com";
 const APPROVER: &str = "approver@contoso.com";
+/// An approver through a group: a member of `approvers`, the group the application also lists.
+const MEMBER: &str = "member@contoso.com";
 const CUSTOMER: &str = "user@contoso.com";
 const PUBLISHER: &str = "pat@fabrikam.com";
 /// Another publisher user, whose requests the roles act on.
@@ -35,8 +38,8 @@ fn operator() -> Actor {
 }
 
 /// A fresh store per cell, so that no cell depends on another: contoso deploys `APP` from fabrikam's
-/// offer with manual approval by APPROVER; Paul has one grant, with an extension waiting for a
-/// decision, and one pending request on it.
+/// offer with manual approval by APPROVER and the members of group `approvers` (MEMBER); Paul has
+/// one grant, with an extension waiting for a decision, and one pending request on it.
 struct World {
     _dir: TempDir,
     engine: Engine,
@@ -61,6 +64,7 @@ async fn world() -> World {
     for (upn, admin) in [
         (ADMIN, true),
         (APPROVER, false),
+        (MEMBER, false),
         (CUSTOMER, false),
         (PUBLISHER, false),
         (PAUL, false),
@@ -75,13 +79,16 @@ async fn world() -> World {
         .await
         .unwrap();
     }
+    let group = NewGroup { id: "approvers".into(), tenant: "contoso".into(), name: None, object_id: None };
+    e.run(&user(ADMIN), group).await.unwrap();
+    e.run(&user(ADMIN), AddMembers { group: "approvers".into(), upns: vec![MEMBER.into()] }).await.unwrap();
     let offer = NewOffer { id: "vault".into(), name: "Vault".into(), jit_available: true, roles: Vec::new() };
     e.run(&user(PUBLISHER), offer).await.unwrap();
     let app = Deployment {
         name: APP.into(),
         offer: "vault".into(),
         mode: Some(ApprovalMode::ManualApprove),
-        approvers: vec![APPROVER.into()],
+        approvers: vec![APPROVER.into(), "approvers".into()],
         ..Deployment::default()
     };
     e.run(&user(ADMIN), app).await.unwrap();
@@ -198,7 +205,7 @@ fn personas(role: &str) -> Vec<Actor> {
     match role {
         "operator" => vec![operator()],
         "customer admin" => vec![user(ADMIN)],
-        "approver" => vec![user(APPROVER)],
+        "approver" => vec![user(APPROVER), user(MEMBER)],
         "customer user" => vec![user(CUSTOMER)],
         "publisher user" => vec![user(PUBLISHER)],
         "other tenant" => OTHERS.iter().map(|u| user(u)).collect(),

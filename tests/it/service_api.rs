@@ -1231,3 +1231,45 @@ async fn tenant_routes_show_change_a_licence_and_hide_what_the_caller_may_not_se
     s.ok("PATCH", "/v1/tenants/contoso", None, Some(json!({"license": "p2"})), 200).await;
     s.ok("POST", "/v1/requests", Some(ERIN), Some(ask), 201).await;
 }
+
+#[tokio::test]
+async fn group_routes_answer_their_codes_and_hide_other_tenants_groups() {
+    let s = Service::sample();
+    let group = "/v1/groups/contoso-approvers";
+    let shown = s.ok("GET", group, Some(BOB), None, 200).await;
+    assert_eq!(
+        (shown["displayName"].as_str(), shown["members"].clone()),
+        (Some("Contoso approvers"), json!(["bob@contoso.com", "carol@contoso.com"]))
+    );
+    let me: wire::Me = serde_json::from_value(s.ok("GET", "/v1/me", Some(BOB), None, 200).await).unwrap();
+    assert_eq!(me.groups, ["contoso-approvers"]);
+    let eu = s.ok("GET", "/v1/applications/contoso-crm-eu", Some(BOB), None, 200).await;
+    assert_eq!(
+        eu["jitAccessPolicy"]["jitApprovers"][1],
+        json!({"id": "contoso-approvers", "type": "group", "displayName": "Contoso approvers"})
+    );
+
+    let before = s.snapshot().await;
+    let hidden = s.call("GET", group, Some(NADIA), None).await;
+    let missing = s.call("GET", "/v1/groups/nowhere", Some(NADIA), None).await;
+    missing.refused(404, "notFound");
+    assert_eq!((hidden.status, hidden.text.replace("contoso-approvers", "nowhere")), (404, missing.text));
+    let add = |upn: &str| Some(json!({"upns": [upn]}));
+    let members = format!("{group}/members");
+    s.call("POST", &members, Some(NADIA), add(NADIA)).await.refused(404, "notFound");
+    s.call("POST", &members, Some(BOB), add(ALICE)).await.refused(403, "forbidden");
+    s.call("POST", &members, Some(ALICE), add(DAVE)).await.refused(400, "invalid");
+    s.call("DELETE", &format!("{members}/{DAVE}"), Some(ALICE), None).await.refused(404, "notFound");
+    let twin = json!({"id": "contoso-approvers", "tenant": "contoso"});
+    s.call("POST", "/v1/groups", Some(ALICE), Some(twin)).await.refused(409, "conflict");
+    assert!(s.ok("GET", "/v1/groups", Some(NADIA), None, 200).await.as_array().unwrap().is_empty());
+    assert_eq!(s.snapshot().await, before, "nothing changed");
+
+    let made =
+        s.ok("POST", "/v1/groups", Some(ALICE), Some(json!({"id": "ops", "tenant": "contoso"})), 201).await;
+    assert_eq!(made["displayName"], "ops");
+    let added = s.ok("POST", "/v1/groups/ops/members", Some(ALICE), add(ALICE), 200).await;
+    assert_eq!(added["members"], json!([ALICE]));
+    let removed = s.ok("DELETE", &format!("/v1/groups/ops/members/{ALICE}"), Some(ALICE), None, 200).await;
+    assert_eq!(removed["members"], json!([ALICE]));
+}

@@ -1235,3 +1235,66 @@ fn arm_names_find_their_records(open: Open) {
 fn redb_finds_records_by_their_arm_names() {
     arm_names_find_their_records(redb);
 }
+
+fn group(id: &str, tenant: &str) -> Group {
+    Group {
+        id: id.into(),
+        display_name: format!("{id} people"),
+        tenant: tenant.into(),
+        object_id: arm_ids::group_guid(id),
+    }
+}
+
+/// Groups round-trip and list in id order (one tenant's when asked), their object ids follow them,
+/// and membership is kept both ways round: a group's members page in UPN order, a user's groups
+/// name each group once, and a member taken out is gone from both, across reopening.
+fn groups_keep_their_members_both_ways(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, |t| {
+        for g in [group("ops", "cust"), group("dev", "cust"), group("sec", "other")] {
+            t.put_group(&g)?;
+        }
+        for (g, upn) in [("ops", "b@cust"), ("ops", "a@cust"), ("ops", "c@cust"), ("dev", "a@cust")] {
+            t.add_member(g, upn)?;
+        }
+        t.add_member("ops", "a@cust")
+    });
+    let ids = |page: Page<Group>| page.items.into_iter().map(|g| g.id).collect::<Vec<_>>();
+    assert_eq!(ids(read(&s, |t| t.groups(None, &Paging::default()))), ["dev", "ops", "sec"]);
+    assert_eq!(ids(read(&s, |t| t.groups(Some("cust"), &Paging::default()))), ["dev", "ops"]);
+    let first = read(&s, |t| t.groups(None, &Paging::first(1)));
+    assert_eq!(first.next().as_deref(), Some("dev"));
+    let rest = read(&s, |t| t.groups(None, &Paging { limit: Some(5), after: first.next() }));
+    assert_eq!(ids(rest), ["ops", "sec"]);
+    assert_eq!(read(&s, |t| t.group("ops")), Some(group("ops", "cust")));
+    let guid = arm_ids::group_guid("ops");
+    assert_eq!(read(&s, |t| t.group_by_object_id(&guid)).map(|g| g.id), Some("ops".into()));
+
+    let members = read(&s, |t| t.members_of("ops", &Paging::first(2)));
+    assert_eq!(
+        (members.items.as_slice(), members.more),
+        (&["a@cust".to_string(), "b@cust".into()][..], true)
+    );
+    let after = Paging { limit: Some(5), after: members.next() };
+    assert_eq!(read(&s, |t| t.members_of("ops", &after)).items, ["c@cust"]);
+    assert_eq!(read(&s, |t| t.groups_of("a@cust")), ["dev", "ops"], "each group once");
+
+    let given = "2a5c8b04-7e1f-4b6d-9c3e-0f8a1d2b3c4e";
+    write(&s, |t| {
+        t.remove_member("ops", "a@cust")?;
+        t.remove_member("ops", "nobody@cust")?;
+        t.put_group(&Group { object_id: given.into(), ..group("ops", "cust") })
+    });
+    assert_eq!(read(&s, |t| t.group_by_object_id(&guid)), None, "the old object id is let go");
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(read(&s, |t| t.group_by_object_id(given)).map(|g| g.id), Some("ops".into()));
+    assert_eq!(read(&s, |t| t.groups_of("a@cust")), ["dev"]);
+    assert_eq!(read(&s, |t| t.members_of("ops", &Paging::default())).items, ["b@cust", "c@cust"]);
+}
+
+#[test]
+fn redb_keeps_group_members_both_ways() {
+    groups_keep_their_members_both_ways(redb);
+}

@@ -335,6 +335,18 @@ async fn answers(path: &Path, at: DateTime<Utc>) -> Vec<Value> {
     out
 }
 
+/// The sample with no group approving any application, as every store of schema 5 or older was:
+/// the sample's group approver of `contoso-crm-eu` is taken off its policy.
+async fn without_group_approvers(path: &Path, at: DateTime<Utc>) {
+    use jitdesk::domain::rules::{Actor, PolicyChange};
+    let engine = Engine::open(path, OpenMode::Existing, Arc::new(ManualClock::new(at))).await.unwrap();
+    let change =
+        PolicyChange { remove_approvers: vec!["contoso-approvers".into()], ..PolicyChange::default() };
+    let set = jitdesk::engine::SetPolicy { app: "contoso-crm-eu".into(), change };
+    engine.run(&Actor::User("alice@contoso.com".into()), set).await.unwrap();
+    engine.close().await.unwrap();
+}
+
 /// A schema-2 store larger than one batch of the migration (requests, audit records and
 /// notifications by the thousand): every record comes through, each once.
 #[tokio::test]
@@ -344,6 +356,7 @@ async fn a_migration_walks_every_batch_of_a_larger_store() {
     let path = dir.path().join("s.redb");
     let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 9, 0, 0).unwrap();
     jitdesk::sample::create_at(&path, 1500, now).await.unwrap();
+    without_group_approvers(&path, now).await;
     let before = answers(&path, now).await;
     assert!(before[0].as_array().unwrap().len() > 1500 && before[1].as_array().unwrap().len() > 3000);
     {

@@ -83,7 +83,7 @@ impl<'a> ApplicationsTab<'a> {
             let a = self.rows[i];
             let grants = active.get(a.name.as_str()).map_or(&[][..], Vec::as_slice);
             let p = &a.policy;
-            let approvers: Vec<&str> = p.approvers.iter().map(|u| app.data.display_name(u)).collect();
+            let approvers = app.data.approver_names(p);
             [
                 Line::raw(safe(&a.name)),
                 Line::raw(safe(&a.offer)),

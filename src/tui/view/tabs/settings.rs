@@ -77,11 +77,16 @@ impl<'a> SettingsTab<'a> {
             field("approval mode", approval, text);
             field("maximum duration", &format!("{} ({})", p.max_duration, p.max_duration.iso()), text);
             field("request timeout", &format!("{} ({})", p.request_timeout, p.request_timeout.iso()), text);
-            if p.approvers.is_empty() {
+            if p.approvers.is_empty() && p.approver_groups.is_empty() {
                 field("approvers", "none", text);
             }
-            for (i, u) in p.approvers.iter().enumerate() {
-                let who = format!("{} <{}>", safe(app.data.display_name(u)), safe(u));
+            let users =
+                p.approvers.iter().map(|u| format!("{} <{}>", safe(app.data.display_name(u)), safe(u)));
+            let groups = p
+                .approver_groups
+                .iter()
+                .map(|g| format!("group {} <{}>", safe(app.data.group_name(g)), safe(g)));
+            for (i, who) in users.chain(groups).enumerate() {
                 field(if i == 0 { "approvers" } else { "" }, &who, text);
             }
             lines.push(Line::raw(""));
