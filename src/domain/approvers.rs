@@ -7,7 +7,7 @@
 use super::arm_ids;
 use super::error::RuleError;
 use super::model::{Application, Group, JitPolicy};
-use super::rules::{Lookup, need_user};
+use super::rules::Lookup;
 use super::text::shown;
 
 /// Whether the user of `upn`, a member of `groups`, approves under `policy`: named as an
@@ -49,11 +49,13 @@ pub enum Named {
     Group(String),
 }
 
-/// The refusal for an approver given that names nobody the asker may see.
-fn no_one(given: &str) -> RuleError {
+/// The refusal for an approver given that names nobody of `tenant`: the same words whether nobody
+/// has that name or another tenant's user does, since a tenant sees only its own people.
+fn no_one(given: &str, tenant: &str) -> RuleError {
     RuleError::not_found(format!(
-        "no user or group `{}` in the directory: check the name with `jitdesk user search` or `jitdesk group list`",
-        shown(given)
+        "no user or group `{}` in tenant `{}`: approvers are its users and groups; check the name with `jitdesk user search` or `jitdesk group list`",
+        shown(given),
+        shown(tenant)
     ))
 }
 
@@ -71,20 +73,16 @@ pub fn resolve<L: Lookup + ?Sized>(l: &L, tenant: &str, given: &str) -> Result<N
         if let Some(group) = l.group_by_object_id(&object_id)?.filter(|g| g.tenant == tenant) {
             return Ok(Named::Group(group.id));
         }
-        l.user_by_object_id(&object_id)?.ok_or_else(|| no_one(given))?
+        l.user_by_object_id(&object_id)?
     } else if given.contains('@') {
-        need_user(l, given)?
+        l.user(&given.to_lowercase())?
     } else {
-        return Ok(Named::Group(group_in(l, tenant, given)?.ok_or_else(|| no_one(given))?.id));
+        return Ok(Named::Group(group_in(l, tenant, given)?.ok_or_else(|| no_one(given, tenant))?.id));
     };
-    if user.tenant != tenant {
-        return Err(RuleError::invalid(format!(
-            "{} is in tenant `{}`: approvers must be users of the customer tenant `{tenant}`",
-            user.upn, user.tenant
-        ))
-        .into());
+    match user.filter(|u| u.tenant == tenant) {
+        Some(user) => Ok(Named::User(user.upn)),
+        None => Err(no_one(given, tenant).into()),
     }
-    Ok(Named::User(user.upn))
 }
 
 /// Adds the approvers named (see `resolve`) to `policy`, users to its users and groups to its

@@ -106,6 +106,13 @@ mod tests {
         assert_ne!(user_guid("g"), group_guid("g"), "a user and a group of one name differ");
         let id = user_guid("a@x.com");
         assert_eq!(parse_guid(&id.to_uppercase()), Some(id));
+        for made in [group_guid, tenant_guid] {
+            let id = made("g");
+            assert_eq!(parse_guid(&id), Some(id.clone()), "a canonical GUID");
+            assert_eq!(made("g"), id, "the same name, the same id");
+            assert_ne!(made("h"), id, "another name, another id");
+        }
+        assert_ne!(group_guid("g"), tenant_guid("g"), "a group and a tenant of one name differ");
     }
 
     #[test]

@@ -377,6 +377,7 @@ mod tests {
     #[test]
     fn an_extension_within_the_maximum_moves_the_end_once_approved() {
         let app = app(ApprovalMode::ManualApprove, 0);
+        assert!(!is_automatic(&app), "approvers decide it");
         let asked = ask(&app, grant(2), Period::from_hours(1)).unwrap();
         let (_, pending) = asked.pending_extension().unwrap();
         assert_eq!(pending.decide_by, t0() + minutes(90), "the request timeout after asking");

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::arm_ids;
 use super::error::RuleError;
 use super::model::{Group, TenantKind, User};
-use super::rules::{Actor, Lookup, check_object_id, need_tenant, need_user};
+use super::rules::{Actor, Lookup, check_object_id, find_user, need_tenant};
 use super::text::{MAX_NAME_TEXT, check_id, check_text, shown};
 
 /// How many members one group may have: every member of an approver group is told of every
@@ -77,8 +77,9 @@ pub fn add_group<L: Lookup + ?Sized>(
     user: Option<&User>,
     input: NewGroup,
 ) -> Result<Group, L::Error> {
+    // Who may manage first, so that another tenant, there or not, answers alike.
+    may_manage(actor, user, &input.tenant)?;
     let tenant = need_tenant(l, &input.tenant)?;
-    may_manage(actor, user, &tenant.id)?;
     if tenant.kind != TenantKind::Customer {
         return Err(RuleError::invalid(format!(
             "tenant `{}` is a publisher: groups approve requests, so they belong to customer tenants",
@@ -121,14 +122,15 @@ pub fn new_member<L: Lookup + ?Sized>(
     upn: &str,
     members: usize,
 ) -> Result<User, L::Error> {
-    let user = need_user(l, upn)?;
-    if user.tenant != group.tenant {
-        return Err(RuleError::invalid(format!(
-            "{} is in tenant `{}`: members of group `{}` must be users of tenant `{}`",
-            user.upn, user.tenant, group.id, group.tenant
+    // Another tenant's user answers as a missing one: a tenant sees only its own people.
+    let user = find_user(l, upn)?.filter(|u| u.tenant == group.tenant).ok_or_else(|| {
+        RuleError::not_found(format!(
+            "no user `{}` in tenant `{}`: members of group `{}` must be its users; check the name with `jitdesk user search`",
+            shown(upn.trim()),
+            shown(&group.tenant),
+            shown(&group.id)
         ))
-        .into());
-    }
+    })?;
     if members >= MAX_MEMBERS {
         return Err(RuleError::conflict(format!(
             "group `{}` has {MAX_MEMBERS} members, the most a group may have: make another group",

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use super::error::{Input, RuleError};
+use super::list::Page;
 use super::model::{Application, License, Tenant, TenantKind, User};
 use super::rules::Actor;
 use super::text::shown;
@@ -111,6 +112,19 @@ pub fn warning(tenant: &Tenant, app: &str) -> String {
         shown(app),
         tenant.id
     )
+}
+
+/// The warnings of a downgrade below P2, one per application with JIT access of the part read, and
+/// a last line when more are left unnamed, so a long list never reads as complete.
+pub fn warnings(tenant: &Tenant, jit_apps: &Page<Application>) -> Vec<String> {
+    let mut lines: Vec<String> = jit_apps.items.iter().map(|a| warning(tenant, &a.name)).collect();
+    if jit_apps.more {
+        lines.push(format!(
+            "tenant `{}` has more applications with JIT access than these: `jitdesk tenant show {}` counts them",
+            tenant.id, tenant.id
+        ));
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -247,5 +261,16 @@ mod tests {
         assert!(line.contains("crm") && line.contains("contoso") && line.contains("P2"), "{line}");
         assert_eq!(name(Some(License::Free)), "free");
         assert_eq!(name(None), "none");
+    }
+
+    #[test]
+    fn a_long_list_of_warnings_says_that_more_are_left_unnamed() {
+        let contoso = tenant("contoso", TenantKind::Customer, Some(License::P1));
+        let read = vec![app("contoso", "fabrikam")];
+        let whole = warnings(&contoso, &Page { items: read.clone(), more: false });
+        assert_eq!(whole, [warning(&contoso, "contoso-app")]);
+        let part = warnings(&contoso, &Page { items: read, more: true });
+        assert_eq!(part.len(), 2, "{part:?}");
+        assert!(part[1].contains("more applications with JIT access"), "{part:?}");
     }
 }

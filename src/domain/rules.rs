@@ -83,12 +83,16 @@ pub(crate) fn need_tenant<L: Lookup + ?Sized>(l: &L, id: &str) -> Result<Tenant,
 /// name principals, or a not-found refusal that says how to find the right name. Every door names
 /// users through here, so each takes either form.
 pub fn need_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<User, L::Error> {
+    Ok(find_user(l, upn)?.ok_or_else(|| no_user(&upn.trim().to_lowercase()))?)
+}
+
+/// The user a UPN (whatever its case) or an object id names, if any.
+pub fn find_user<L: Lookup + ?Sized>(l: &L, upn: &str) -> Result<Option<User>, L::Error> {
     let upn = upn.trim().to_lowercase();
-    let found = match arm_ids::parse_guid(&upn) {
-        Some(object_id) => l.user_by_object_id(&object_id)?,
-        None => l.user(&upn)?,
-    };
-    Ok(found.ok_or_else(|| no_user(&upn))?)
+    match arm_ids::parse_guid(&upn) {
+        Some(object_id) => l.user_by_object_id(&object_id),
+        None => l.user(&upn),
+    }
 }
 
 /// The application of this name, or of this ARM resource id (whatever its case), if there is one.
@@ -1620,10 +1624,13 @@ mod tests {
             approvers: approvers.iter().map(|a| a.to_string()).collect(),
             ..deployment("app", "jit-offer")
         };
-        let m = refused(deploy(&d, &d.get(ADMIN), with(&[APPROVER, PAT]), t0()), ErrorKind::Invalid);
-        assert!(m.contains(PAT) && m.contains("contoso"), "{m}");
-        refused(deploy(&d, &d.get(ADMIN), with(&[OTHER_ADMIN]), t0()), ErrorKind::Invalid);
-        refused(deploy(&d, &d.get(ADMIN), with(&["ghost@contoso.com"]), t0()), ErrorKind::NotFound);
+        // Another tenant's user is nobody of contoso's: refused as one nobody has, in the same words.
+        let m = refused(deploy(&d, &d.get(ADMIN), with(&[APPROVER, PAT]), t0()), ErrorKind::NotFound);
+        let ghost =
+            refused(deploy(&d, &d.get(ADMIN), with(&["ghost@contoso.com"]), t0()), ErrorKind::NotFound);
+        assert_eq!(m.replace(PAT, "X"), ghost.replace("ghost@contoso.com", "X"));
+        assert!(m.contains("in tenant `contoso`"), "{m}");
+        refused(deploy(&d, &d.get(ADMIN), with(&[OTHER_ADMIN]), t0()), ErrorKind::NotFound);
         let app =
             deploy(&d, &d.get(ADMIN), with(&[" Approver@Contoso.com ", APPROVER, CAROL]), t0()).unwrap();
         assert_eq!(
@@ -1808,7 +1815,7 @@ mod tests {
                 &app,
                 PolicyChange { add_approvers: vec![PAT.into()], ..PolicyChange::default() },
             ),
-            ErrorKind::Invalid,
+            ErrorKind::NotFound,
         );
     }
 
@@ -2236,7 +2243,9 @@ mod tests {
         refused(add_group(&d, &op(), None, twin), ErrorKind::Conflict);
 
         assert_eq!(new_member(&d, &g, CAROL, 0).unwrap().upn, CAROL);
-        refused(new_member(&d, &g, PAT, 0), ErrorKind::Invalid);
+        let outsider = refused(new_member(&d, &g, PAT, 0), ErrorKind::NotFound);
+        let nobody = refused(new_member(&d, &g, "ghost@contoso.com", 0), ErrorKind::NotFound);
+        assert_eq!(outsider.replace(PAT, "X"), nobody.replace("ghost@contoso.com", "X"));
         refused(new_member(&d, &g, CAROL, crate::domain::groups::MAX_MEMBERS), ErrorKind::Conflict);
         let hidden = refused(need_visible_group(&d, Some(&other), "ops"), ErrorKind::NotFound);
         let missing = refused(need_visible_group(&d, Some(&other), "nope"), ErrorKind::NotFound);

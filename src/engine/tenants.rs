@@ -113,11 +113,7 @@ impl Command for SetLicence {
             ..AuditEntry::new(&actor.label(), Action::LicenseChanged, Target::Tenant(changed.id.clone()))
         })?;
         let warnings = if licence::takes_jit_away(before, changed.license) {
-            jit_apps_of(&*w.tables, &changed)?
-                .items
-                .iter()
-                .map(|a| licence::warning(&changed, &a.name))
-                .collect()
+            licence::warnings(&changed, &jit_apps_of(&*w.tables, &changed)?)
         } else {
             Vec::new()
         };

@@ -108,7 +108,8 @@ fn arm_ids_name_users_applications_and_roles_everywhere() {
     assert!(set.contains(ALICE), "{set}");
     let erin = object_id(&s, ERIN);
     let refused = s.run_as(ALICE, &["app", "set", APP_ID, "--add-approver", &erin]);
-    assert!(refused.error_line().contains(ERIN), "erin is in another tenant: {refused:?}");
+    // Erin is in another tenant: refused as nobody of contoso's, without naming her.
+    assert!(refused.error_line().contains(&format!("no user or group `{erin}` in tenant")), "{refused:?}");
     let id = s.create_request(DAVE, APP_ID, ROLE, "1h", "r");
     // Filters by resource id and by object id.
     let mine = s.json(&["request", "list", "--app", APP_ID, "--json"]);
@@ -121,6 +122,12 @@ fn arm_ids_name_users_applications_and_roles_everywhere() {
     assert!(unknown.error_line().starts_with("error: no application `/subscriptions/"), "{unknown:?}");
     let hidden = s.run_as(NADIA, &["app", "show", APP_ID, "--output", "arm"]);
     assert_eq!(hidden.error_line(), unknown.error_line(), "a long id is cut short the same way in both");
+    // So is a change of its settings: the refusal names what was given, never the name it found.
+    let other = APP_ID.replace("7E193158", "nope");
+    let unknown = s.run_as(NADIA, &["app", "set", &other, "--max-duration", "1h"]);
+    let hidden = s.run_as(NADIA, &["app", "set", APP_ID, "--max-duration", "1h"]);
+    assert!(unknown.error_line().starts_with("error: no application `/subscriptions/"), "{unknown:?}");
+    assert_eq!(hidden.error_line(), unknown.error_line(), "{hidden:?}");
     let nobody = s.run(&["--as", "00000000-0000-0000-0000-000000000009", "request", "list"]);
     assert!(nobody.error_line().contains("no user"), "{nobody:?}");
     // A role definition id the offer does not have is refused with the roles it has.

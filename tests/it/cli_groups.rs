@@ -66,7 +66,7 @@ fn refusals_change_nothing(s: &Store) {
             &["group", "add", "x", "--tenant", "contoso", "--name", "a\x1b[2Jb"],
             "group name contains",
         ),
-        (Some(ALICE), &["group", "member", "add", "ops", DAVE], "must be users of tenant"),
+        (Some(ALICE), &["group", "member", "add", "ops", DAVE], "must be its users"),
         (Some(ALICE), &["group", "member", "remove", "ops", BOB], "not a member"),
         (Some(NADIA), &["group", "member", "add", "ops", NADIA], "no group `ops`"),
         (Some(NADIA), &["group", "show", "ops"], "no group `ops`"),
@@ -84,6 +84,27 @@ fn refusals_change_nothing(s: &Store) {
         assert_eq!(run.code, 1, "{args:?}: {run:?}");
         assert_eq!(run.stderr.lines().count(), 1, "one line: {run:?}");
         assert!(run.error_line().contains(word), "{args:?} should say {word:?}: {run:?}");
+    }
+    assert_eq!((s.snapshot(), groups()), before, "a refusal changes nothing");
+    // Another tenant's user, or tenant, answers in the same words as one that is not there.
+    for (hidden, missing) in [
+        (
+            &["group", "member", "add", "ops", NADIA][..],
+            &["group", "member", "add", "ops", "nobody@northwind.com"][..],
+        ),
+        (
+            &["app", "set", "prod", "--add-approver", NADIA],
+            &["app", "set", "prod", "--add-approver", "nobody@northwind.com"],
+        ),
+        (&["group", "add", "x", "--tenant", "northwind"], &["group", "add", "x", "--tenant", "nowhere"]),
+    ] {
+        let (hidden, missing) = (s.run_as(ALICE, hidden), s.run_as(ALICE, missing));
+        let unnamed = |line: &str| {
+            line.replace(NADIA, "X").replace("nobody@northwind.com", "X").replace("nowhere", "northwind")
+        };
+        assert_eq!(hidden.code, 1, "{hidden:?}");
+        let (hidden, missing) = (unnamed(hidden.error_line()), unnamed(missing.error_line()));
+        assert_eq!(hidden, missing);
     }
     assert_eq!((s.snapshot(), groups()), before, "a refusal changes nothing");
 }

@@ -155,7 +155,8 @@ async fn groups_are_seen_by_their_tenant_and_the_operator_alone() {
     let refused = w.engine.run(&user(CAROL), by_carol).await.unwrap_err();
     assert_eq!(refused.kind(), Some(ErrorKind::Forbidden), "only its tenant's admins change it");
     let outsider = AddMembers { group: "ops".into(), upns: vec![PAT.into()] };
-    assert_eq!(w.engine.run(&user(ADMIN), outsider).await.unwrap_err().kind(), Some(ErrorKind::Invalid));
+    let outside = w.engine.run(&user(ADMIN), outsider).await.unwrap_err();
+    assert_eq!(outside.kind(), Some(ErrorKind::NotFound), "another tenant's user is nobody of its own");
 
     let audit = w.engine.audit(&Viewer::Operator, Paging::default()).await.unwrap().items;
     let of_ops: Vec<_> =
