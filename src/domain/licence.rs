@@ -273,4 +273,21 @@ mod tests {
         assert_eq!(part.len(), 2, "{part:?}");
         assert!(part[1].contains("more applications with JIT access"), "{part:?}");
     }
+
+    #[test]
+    fn a_search_finds_any_part_of_a_upn_or_a_display_name_whatever_its_case() {
+        assert_eq!(needle("  Bob@Contoso "), "bob@contoso");
+        let bob = User {
+            upn: "bob@contoso.com".into(),
+            display_name: "Bob Nakamura".into(),
+            tenant: "contoso".into(),
+            admin: false,
+            login: None,
+            object_id: String::new(),
+        };
+        for found in ["bob@", "contoso.com", "nakamura", "b nak"] {
+            assert!(finds(&bob, &needle(found)), "{found}");
+        }
+        assert!(!finds(&bob, &needle("carol")), "neither the UPN nor the name has it");
+    }
 }

@@ -2163,6 +2163,8 @@ mod tests {
         let ops = d.add_g("ops", &[]);
         let by_guid = d.manual_app("g", &[&ops.object_id.to_uppercase(), &d.get(CAROL).object_id.clone()]);
         assert_eq!(by_guid.policy.approver_groups, vec!["ops".to_string()]);
+        let twice = d.manual_app("t", &["ops", &ops.object_id, CAROL]);
+        assert_eq!(twice.policy.approver_groups, vec!["ops".to_string()], "a group named twice is kept once");
         assert_eq!(by_guid.policy.approvers, vec![CAROL.to_string()]);
         let summary = describe_policy(&by_guid.policy);
         assert!(summary.ends_with(&format!("approvers: {CAROL}, group ops")), "{summary}");
