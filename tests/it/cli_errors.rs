@@ -427,7 +427,7 @@ fn deployment_and_policy_rules_are_enforced() {
             vec!["does not support jit"],
         ),
         // Approvers come from the customer tenant.
-        (Some(ALICE), v(&["app", "set", "prod", "--add-approver", DAVE]), 1, vec!["customer tenant"]),
+        (Some(ALICE), v(&["app", "set", "prod", "--add-approver", DAVE]), 1, vec!["in tenant `contoso`"]),
         // Who may do what.
         (Some(BOB), v(&["app", "deploy", "b", "--offer", "crm"]), 1, vec!["admin of the customer tenant"]),
         (Some(DAVE), v(&["app", "deploy", "d", "--offer", "crm"]), 1, vec!["admin of the customer tenant"]),
