@@ -26,6 +26,15 @@ impl Tally {
     }
 }
 
+/// The system's reason for approving, after a change of policy, what waited with `given` approvals
+/// now that `required` are enough; None while they are not, or when none was given (an approver
+/// still decides it).
+pub fn now_enough(given: usize, required: u32) -> Option<String> {
+    let have = u32::try_from(given).unwrap_or(u32::MAX);
+    (have > 0 && have >= required)
+        .then(|| format!("policy changed: {} now enough", Tally::progress(have, required.max(1))))
+}
+
 /// Counts `verdict` among `approvals` towards `required` (at least one, whatever is stored): an
 /// approver counts once, so a second approval by the same approver is refused, saying how far
 /// the decision is.

@@ -214,13 +214,9 @@ pub fn reevaluate(
         (ExtensionState::Denied, format!("policy changed: {}", refused.message), Action::ExtensionDenied)
     } else if policy.mode == ApprovalMode::AutoApprove {
         (ExtensionState::Approved, POLICY_AUTO_REASON.to_string(), Action::ExtensionApproved)
-    } else if !waiting.approvals.is_empty()
-        && waiting.approvals.len() as u64 >= u64::from(policy.approvals_required)
-    {
-        let given = Tally::progress(waiting.approvals.len() as u32, policy.approvals_required.max(1));
-        (ExtensionState::Approved, format!("policy changed: {given} now enough"), Action::ExtensionApproved)
     } else {
-        return None;
+        let reason = approvals::now_enough(waiting.approvals.len(), policy.approvals_required)?;
+        (ExtensionState::Approved, reason, Action::ExtensionApproved)
     };
     let mut req = req.clone();
     let extension = &mut req.extensions[index];

@@ -1100,24 +1100,19 @@ pub fn reevaluate(
         ApprovalMode::AutoApprove => {
             Some((approved(req.clone(), system(POLICY_AUTO_REASON.to_string())), Action::RequestApproved))
         }
-        ApprovalMode::ManualApprove
-            if !req.approvals.is_empty()
-                && req.approvals.len() as u64 >= u64::from(policy.approvals_required) =>
-        {
-            let reason = format!(
-                "policy changed: {} now enough",
-                Tally::progress(req.approvals.len() as u32, policy.approvals_required.max(1))
-            );
-            Some((approved(req.clone(), system(reason)), Action::RequestApproved))
+        ApprovalMode::ManualApprove => {
+            match approvals::now_enough(req.approvals.len(), policy.approvals_required) {
+                Some(reason) => Some((approved(req.clone(), system(reason)), Action::RequestApproved)),
+                // Approvers are customer users and requesters publisher users, so today someone else
+                // is always left; the rule does not depend on that staying true.
+                None if policy.approver_groups.is_empty()
+                    && policy.approvers.iter().all(|a| *a == req.requester) =>
+                {
+                    deny("policy changed: no approver but the requester is left to decide it".to_string())
+                }
+                None => None,
+            }
         }
-        // Approvers are customer users and requesters publisher users, so today someone else is
-        // always left; the rule does not depend on that staying true.
-        ApprovalMode::ManualApprove
-            if policy.approver_groups.is_empty() && policy.approvers.iter().all(|a| *a == req.requester) =>
-        {
-            deny("policy changed: no approver but the requester is left to decide it".to_string())
-        }
-        ApprovalMode::ManualApprove => None,
     }
 }
 
