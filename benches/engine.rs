@@ -20,13 +20,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant, NewUser};
-use jitdesk::domain::{Action, ApprovalMode, License, Period, RequestState, Target, TenantKind};
-use jitdesk::engine::{Batch, Decide, Engine, ManualClock, SystemClock, Viewer};
+use jitdesk::domain::{Action, ApprovalMode, Period, RequestState, Target};
+use jitdesk::engine::{Decide, Engine, ManualClock, SystemClock, Viewer};
 use jitdesk::engine::{OpenMode, RequestFilter};
 use tokio::sync::broadcast::error::RecvError;
 
 mod common;
+use common::directory::{APPROVER, ask, directory, requests, user};
 use common::{describe_machine, median, msf, percentile, sorted};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jitdesk");
@@ -40,7 +40,6 @@ const EXPIRIES: usize = 10_000;
 const EXPIRY_REPEATS: usize = 3;
 const LATENESS_GRANTS: usize = 500;
 /// Commands per `Batch`, as the sample loader does.
-const CHUNK: usize = 5_000;
 
 fn main() {
     let started = Instant::now();
@@ -139,141 +138,6 @@ impl Table {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// A directory to run requests in: one customer tenant with an admin approver, one publisher tenant
-// with `publishers` users, one JIT offer and `apps` applications.
-
-const APPROVER: &str = "alice@contoso.com";
-
-fn operator() -> Actor {
-    Actor::Operator("bench".into())
-}
-
-fn user(upn: &str) -> Actor {
-    Actor::User(upn.into())
-}
-
-struct Directory {
-    publishers: Vec<String>,
-    apps: Vec<String>,
-}
-
-async fn directory(engine: &Engine, publishers: usize, apps: usize, mode: ApprovalMode) -> Directory {
-    let tenants = vec![
-        (
-            operator(),
-            NewTenant {
-                id: "contoso".into(),
-                kind: TenantKind::Customer,
-                name: None,
-                license: Some(License::P2),
-            },
-        ),
-        (
-            operator(),
-            NewTenant { id: "fabrikam".into(), kind: TenantKind::Publisher, name: None, license: None },
-        ),
-    ];
-    all_ok(engine.run(&operator(), Batch(tenants)).await.expect("tenants"), "tenant");
-
-    let publishers: Vec<String> = (0..publishers).map(|i| format!("pub{i:05}@fabrikam.com")).collect();
-    let mut users = vec![(
-        operator(),
-        NewUser {
-            upn: APPROVER.into(),
-            tenant: "contoso".into(),
-            name: None,
-            admin: true,
-            login: None,
-            object_id: None,
-        },
-    )];
-    users.extend(publishers.iter().map(|upn| {
-        (
-            operator(),
-            NewUser {
-                upn: upn.clone(),
-                tenant: "fabrikam".into(),
-                name: None,
-                admin: false,
-                login: None,
-                object_id: None,
-            },
-        )
-    }));
-    all_ok(engine.run(&operator(), Batch(users)).await.expect("users"), "user");
-
-    let offer = NewOffer {
-        id: "bench-offer".into(),
-        name: "Bench".into(),
-        jit_available: true,
-        roles: vec!["Owner".into()],
-    };
-    engine.run(&user(&publishers[0]), offer).await.expect("offer");
-
-    let apps: Vec<String> = (0..apps).map(|i| format!("bench-{i:04}")).collect();
-    let manual = mode == ApprovalMode::ManualApprove;
-    let deployments = apps
-        .iter()
-        .map(|name| {
-            let input = Deployment {
-                name: name.clone(),
-                offer: "bench-offer".into(),
-                mode: Some(mode),
-                approvers: if manual { vec![APPROVER.into()] } else { Vec::new() },
-                ..Deployment::default()
-            };
-            (user(APPROVER), input)
-        })
-        .collect();
-    all_ok(engine.run(&operator(), Batch(deployments)).await.expect("deployments"), "deployment");
-    Directory { publishers, apps }
-}
-
-fn ask(app: &str, duration: Period) -> NewRequest {
-    NewRequest {
-        app: app.into(),
-        roles: vec!["Owner".into()],
-        start: None,
-        duration,
-        justification: "INC-1: benchmark".into(),
-        ticket: None,
-    }
-}
-
-/// Creates one request per (publisher, app) pair, `count` of them, in batches; returns them in order.
-async fn requests(
-    engine: &Engine,
-    dir: &Directory,
-    count: usize,
-    duration: Period,
-) -> Vec<jitdesk::domain::AccessRequest> {
-    assert!(count <= dir.publishers.len() * dir.apps.len(), "not enough (publisher, app) pairs");
-    let mut commands: Vec<(Actor, NewRequest)> = (0..count)
-        .map(|i| {
-            let app = &dir.apps[i % dir.apps.len()];
-            let publisher = &dir.publishers[i / dir.apps.len()];
-            (user(publisher), ask(app, duration))
-        })
-        .collect();
-    let mut out = Vec::with_capacity(count);
-    while !commands.is_empty() {
-        let rest = commands.split_off(commands.len().min(CHUNK));
-        let done = engine.run(&operator(), Batch(commands)).await.expect("a batch of requests");
-        out.extend(done.into_iter().map(|r| r.expect("every request is accepted")));
-        commands = rest;
-    }
-    out
-}
-
-fn all_ok<T>(results: Vec<jitdesk::Result<T>>, what: &str) {
-    for r in results {
-        if let Err(e) = r {
-            panic!("a {what} was refused: {e}");
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------
 // 1. Durable approval vs raw 4 KiB write + fsync
 
 async fn durable_approval(dir: &Path, table: &mut Table) {
@@ -284,7 +148,7 @@ async fn durable_approval(dir: &Path, table: &mut Table) {
     let path = dir.join("approve.redb");
     let engine = Engine::open(&path, OpenMode::Create, Arc::new(SystemClock)).await.expect("open");
     let directory = directory(&engine, APPROVALS + WARMUP, 1, ApprovalMode::ManualApprove).await;
-    let pending = requests(&engine, &directory, APPROVALS + WARMUP, Period::from_hours(1)).await;
+    let pending = requests(&engine, &directory, APPROVALS + WARMUP, Period::from_hours(1), None).await;
     assert!(pending.iter().all(|r| r.state == RequestState::Pending));
 
     // Appending grows the file, so its fsync also commits the new size: what a log append costs.
@@ -541,7 +405,7 @@ async fn simultaneous_expiries(dir: &Path, table: &mut Table) {
         let engine = Engine::open(&path, OpenMode::Create, clock.clone()).await.expect("open");
         let directory = directory(&engine, publishers, apps, ApprovalMode::AutoApprove).await;
         let setup = Instant::now();
-        let granted = requests(&engine, &directory, EXPIRIES, Period::from_hours(1)).await;
+        let granted = requests(&engine, &directory, EXPIRIES, Period::from_hours(1), None).await;
         let setup = setup.elapsed().as_secs_f64();
         let end = t0 + TimeDelta::hours(1);
         assert!(granted.iter().all(|r| r.state == RequestState::Approved && r.end() == Some(end)));
