@@ -1,7 +1,7 @@
 //! `jitdesk serve` as a child process on a sample store, and one kept HTTP/1.1 connection to it,
 //! for tests that send many calls and want to see every answer on the same connection.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use http_body_util::{BodyExt, Full};
@@ -46,11 +46,7 @@ impl Service {
 
     /// A new connection, kept for as many calls as the test makes.
     pub async fn connect(&self) -> Connection {
-        let stream = UnixStream::connect(&self.socket).await.expect("connect to the socket");
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
-        tokio::spawn(connection);
-        Connection { sender }
+        Connection::open(&self.socket).await.expect("connect to the socket")
     }
 }
 
@@ -72,22 +68,40 @@ impl Reply {
 }
 
 impl Connection {
+    /// A new connection to the service on `socket`; why not, when it cannot be made.
+    pub async fn open(socket: &Path) -> Result<Connection, String> {
+        let stream = UnixStream::connect(socket).await.map_err(|e| format!("connect: {e}"))?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        tokio::spawn(connection);
+        Ok(Connection { sender })
+    }
+
     /// One call on this connection; panics when the connection is gone, since every call must be
     /// answered.
     pub async fn call(&mut self, method: &str, path: &str, as_user: Option<&str>, body: &[u8]) -> Reply {
+        self.try_call(method, path, as_user, body).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// One call on this connection; why there is no answer when the connection went away.
+    pub async fn try_call(
+        &mut self,
+        method: &str,
+        path: &str,
+        as_user: Option<&str>,
+        body: &[u8],
+    ) -> Result<Reply, String> {
         let mut builder = Request::builder().method(method).uri(path).header("host", "jitdesk");
         if let Some(upn) = as_user {
             builder = builder.header("x-jitdesk-as", upn);
         }
         let request = builder.body(Full::new(Bytes::copy_from_slice(body))).expect("request");
-        self.sender.ready().await.unwrap_or_else(|e| panic!("{method} {path}: the connection is gone: {e}"));
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path} was not answered: {e}"));
+        self.sender.ready().await.map_err(|e| format!("the connection is gone: {e}"))?;
+        let response = self.sender.send_request(request).await.map_err(|e| format!("not answered: {e}"))?;
         let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.expect("the answer's body").to_bytes();
-        Reply { status, text: String::from_utf8_lossy(&bytes).into_owned() }
+        let bytes =
+            response.into_body().collect().await.map_err(|e| format!("the answer's body: {e}"))?.to_bytes();
+        Ok(Reply { status, text: String::from_utf8_lossy(&bytes).into_owned() })
     }
 }
