@@ -121,7 +121,7 @@ fn app(name: &str) -> Application {
 }
 
 /// A pending request made at `created` (seconds past the base time), to be decided within an hour.
-fn pending(id: u64, app: &str, requester: &str, created: i64) -> AccessRequest {
+pub(crate) fn pending(id: u64, app: &str, requester: &str, created: i64) -> AccessRequest {
     AccessRequest {
         id,
         app: app.into(),
@@ -164,7 +164,7 @@ fn moved(r: &AccessRequest, state: RequestState, when: i64) -> AccessRequest {
     next
 }
 
-fn audit(id: u64, app: Option<&str>, target: Target) -> AuditRecord {
+pub(crate) fn audit(id: u64, app: Option<&str>, target: Target) -> AuditRecord {
     AuditRecord {
         id,
         at: at(id as i64),
