@@ -49,7 +49,7 @@ impl Target {
         let refuse = |detail: String| StoreError::Unreadable { path: PathBuf::from(url), detail };
         let mut config: Config = url
             .parse()
-            .map_err(|e| refuse(format!("this is not a PostgreSQL URL jitdesk can use ({e}): check its form, postgres://USER@HOST:PORT/DATABASE")))?;
+            .map_err(|e| refuse(format!("this is not a PostgreSQL URL jitdesk can use ({}): check its form, postgres://USER@HOST:PORT/DATABASE", errors::with_cause(&e))))?;
         if config.get_password().is_some() {
             return Err(refuse(
                 "the URL holds a password, which would show wherever the URL does: take it out, and put it in the file [store] password_file names, or in PGPASSFILE (~/.pgpass)".into(),

@@ -65,7 +65,15 @@ pub(super) fn pool(url: &str, e: &r2d2::Error) -> StoreError {
 fn message(e: &::postgres::Error) -> String {
     let text = match e.as_db_error() {
         Some(db) => db.message().to_string(),
-        None => e.to_string(),
+        None => with_cause(e),
     };
     crate::domain::text::sanitize(&text).into_owned()
+}
+
+/// An error and its cause, which the client's own words leave out ("error connecting to server").
+pub(super) fn with_cause(e: &dyn std::error::Error) -> String {
+    match e.source() {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
 }

@@ -26,7 +26,10 @@ pub fn database() -> Option<String> {
     let name = format!("jt_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
     let mut admin = match ::postgres::Client::connect(server, ::postgres::NoTls) {
         Ok(admin) => admin,
-        Err(e) => return skip(&format!("the test server at {server} does not answer: {e}")),
+        Err(e) => {
+            let cause = std::error::Error::source(&e).map(|c| format!(": {c}")).unwrap_or_default();
+            return skip(&format!("the test server at {server} does not answer: {e}{cause}"));
+        }
     };
     admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create a test database");
     Some(with_database(server, &name))
@@ -41,11 +44,12 @@ pub fn available() -> bool {
 }
 
 fn skip<T>(why: &str) -> Option<T> {
-    let line = format!("no PostgreSQL for the tests, so this one is skipped: {why}");
     if std::env::var_os("CI").is_some() {
-        panic!("{line} (CI must run it: set JITDESK_TEST_PG or install PostgreSQL)");
+        panic!(
+            "no PostgreSQL for the tests ({why}), which CI must run: set JITDESK_TEST_PG, or install PostgreSQL"
+        );
     }
-    eprintln!("{line}");
+    eprintln!("no PostgreSQL for the tests, so this one is skipped: {why}");
     None
 }
 
