@@ -24,7 +24,8 @@ const POOL_SIZE: u32 = 8;
 /// How long a connection may take to open when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a transaction waits for a free connection before it answers why.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(15);
+/// (A server out of reach fails each connect at once; the pool tries again until this passes.)
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
 const PASSWORD_FILE: Rules = Rules::secret("database password file", 64 * 1024);
 const CA_FILE: Rules = Rules::shared("database CA certificate", 1024 * 1024).or_root();

@@ -25,7 +25,7 @@ use crate::engine::StoreError;
 use crate::engine::storage::Storage;
 
 pub use schema::SCHEMA_VERSION;
-pub use storage::{COMMITS_CHANNEL, PgStorage};
+pub use storage::{COMMITS_CHANNEL, Commit, PgStorage};
 
 /// Whether a `--store` value names a PostgreSQL database rather than a redb file.
 pub fn is_url(text: &str) -> bool {

@@ -104,6 +104,11 @@ impl<'a> On<'a> {
         self.txn.borrow_mut().query(sql, args).map_err(|e| Error::from(errors::storage(&e)))
     }
 
+    /// Runs a query that answers one row (an aggregate).
+    pub(super) fn one(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<::postgres::Row> {
+        self.txn.borrow_mut().query_one(sql, args).map_err(|e| Error::from(errors::storage(&e)))
+    }
+
     /// Runs a statement that returns no rows.
     pub(super) fn run(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         self.txn.borrow_mut().execute(sql, args).map_err(|e| Error::from(errors::storage(&e)))
@@ -528,10 +533,10 @@ impl Reads for On<'_> {
     }
 
     fn next_deadline(&self) -> Result<Option<i64>> {
-        let row = &self.rows(
+        let row = self.one(
             "SELECT (SELECT min(deadline_ms) FROM requests), (SELECT min(at_ms) FROM ending_warnings)",
             &[],
-        )?[0];
+        )?;
         let (deadline, warning): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
         Ok(deadline.into_iter().chain(warning).min())
     }
@@ -658,7 +663,7 @@ impl Reads for On<'_> {
     }
 
     fn next_delivery_at(&self) -> Result<Option<i64>> {
-        Ok(self.rows("SELECT min(next_ms) FROM deliveries WHERE state = 0", &[])?[0].get(0))
+        Ok(self.one("SELECT min(next_ms) FROM deliveries WHERE state = 0", &[])?.get(0))
     }
 
     fn queued_mail(&self, upn: &str, channel: u64, limit: usize) -> Result<Vec<Delivery>> {

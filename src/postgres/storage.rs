@@ -21,6 +21,33 @@ use crate::engine::{Result, StoreError};
 /// `<origin>:<first audit id>:<last audit id>`.
 pub const COMMITS_CHANNEL: &str = "jitdesk_commits";
 
+/// What a commit that appended audit records tells the other replicas on `COMMITS_CHANNEL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// The `origin` of the open that committed.
+    pub origin: String,
+    /// The first audit id it appended.
+    pub first: u64,
+    /// The last audit id it appended.
+    pub last: u64,
+}
+
+impl Commit {
+    /// The notification's payload: `<origin>:<first>:<last>`.
+    pub fn payload(&self) -> String {
+        format!("{}:{}:{}", self.origin, self.first, self.last)
+    }
+
+    /// A payload read back; None for one not in that form (nothing jitdesk sent).
+    pub fn parse(payload: &str) -> Option<Commit> {
+        let mut parts = payload.split(':');
+        let origin = parts.next().filter(|o| !o.is_empty())?.to_string();
+        let first = parts.next()?.parse().ok()?;
+        let last = parts.next()?.parse().ok()?;
+        (parts.next().is_none() && first <= last).then_some(Commit { origin, first, last })
+    }
+}
+
 /// The advisory lock every write transaction takes first: writers on every replica take turns.
 const WRITE_LOCK: i64 = 0x6a69_7464_6573_6b01;
 
@@ -111,7 +138,7 @@ impl Storage for PgStorage {
         let appended = on.appended();
         let mut txn = on.into_inner();
         if let Some((first, last)) = appended {
-            let payload = format!("{}:{first}:{last}", self.origin);
+            let payload = Commit { origin: self.origin.clone(), first, last }.payload();
             txn.execute("SELECT pg_notify($1, $2)", &[&COMMITS_CHANNEL, &payload]).map_err(fail)?;
         }
         txn.commit().map_err(fail)
@@ -184,5 +211,20 @@ impl Storage for PgStorage {
             cache_bytes: usize::try_from(cache).unwrap_or(0),
             tables,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commits_payload_reads_back_and_nothing_else_does() {
+        let commit = Commit { origin: "0a1b2c3d4e5f6a7b".into(), first: 3, last: 5 };
+        assert_eq!(commit.payload(), "0a1b2c3d4e5f6a7b:3:5");
+        assert_eq!(Commit::parse(&commit.payload()), Some(commit));
+        for other in ["", ":1:2", "o:1", "o:1:2:3", "o:x:2", "o:5:3"] {
+            assert_eq!(Commit::parse(other), None, "{other}");
+        }
     }
 }

@@ -30,7 +30,7 @@ fn state_code(state: &DeliveryState) -> i16 {
 impl On<'_> {
     /// One past the highest id of a table, 1 when it is empty.
     fn next_id(&self, table: &str) -> Result<u64> {
-        let row = &self.rows(&format!("SELECT coalesce(max(id), 0) FROM {table}"), &[])?[0];
+        let row = self.one(&format!("SELECT coalesce(max(id), 0) FROM {table}"), &[])?;
         Ok(uint(row.get(0)) + 1)
     }
 }
