@@ -159,3 +159,21 @@ fn a_server_out_of_reach_answers_in_one_line_saying_what_to_check() {
     assert!(line.contains("check that it runs"), "{line}");
     assert!(!line.contains('\n'), "{line}");
 }
+
+#[test]
+fn the_store_answers_on_a_runtimes_blocking_threads() {
+    // The engine's queries run in `spawn_blocking`, inside the service's runtime; the blocking
+    // client runs a runtime of its own, which must work there.
+    let Some(url) = pg::database() else { return };
+    let store: Arc<dyn Storage> = Arc::new(PgStorage::open(&url, OpenMode::Create).expect("open"));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().expect("a runtime");
+    let id = runtime.block_on(async move {
+        tokio::task::spawn_blocking(move || {
+            store.transact(|t| t.save_request(None, &request(1)))?;
+            store.query(|t| Ok(t.request(1)?.map(|r| r.id)))
+        })
+        .await
+        .expect("the blocking task ends")
+    });
+    assert_eq!(id.expect("written and read"), Some(1));
+}
