@@ -177,3 +177,14 @@ fn the_store_answers_on_a_runtimes_blocking_threads() {
     });
     assert_eq!(id.expect("written and read"), Some(1));
 }
+
+#[test]
+fn a_copy_is_refused_in_one_line_naming_pg_dump() {
+    let Some(url) = pg::database() else { return };
+    let store = PgStorage::open(&url, OpenMode::Create).expect("open");
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let file = std::fs::File::create_new(dir.path().join("copy")).expect("a new file");
+    let refused = store.copy_into(file).expect_err("PostgreSQL is not copied by jitdesk");
+    assert!(refused.to_string().contains("pg_dump"), "{refused}");
+    assert_eq!(std::fs::metadata(dir.path().join("copy")).expect("the file").len(), 0, "nothing written");
+}
