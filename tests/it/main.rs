@@ -82,4 +82,5 @@ mod storage_conformance;
 mod store_files;
 mod store_indexes;
 mod store_maintenance;
+mod store_postgres;
 mod store_schema;
