@@ -58,6 +58,7 @@ mod engine_outbox;
 mod engine_rules;
 mod engine_scope;
 mod faults;
+mod ha_failover;
 mod https_door;
 mod https_tokens;
 mod notify_hook;
