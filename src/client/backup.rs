@@ -114,7 +114,7 @@ impl Client {
             Ok::<_, Error>((response, at))
         };
         let (response, at) =
-            tokio::time::timeout(making, asked).await.map_err(|_| self.no_answer(making))??;
+            tokio::time::timeout(making, asked).await.map_err(|_| self.no_answer(making, &Method::GET))??;
         let status = response.status();
         let announced = response
             .headers()
@@ -132,7 +132,7 @@ impl Client {
         loop {
             let frame = tokio::time::timeout(CALL_TIMEOUT, body.frame())
                 .await
-                .map_err(|_| self.no_answer(CALL_TIMEOUT))?;
+                .map_err(|_| self.no_answer(CALL_TIMEOUT, &Method::GET))?;
             let Some(frame) = frame else { break };
             if let Ok(data) = frame.map_err(|_| stopped())?.into_data() {
                 to.write_all(&data).map_err(unwritable)?;

@@ -360,7 +360,14 @@ impl Client {
                     self.pass(at);
                 }
                 Ok(Err(missed)) => return Err(self.missed(missed, &method)),
-                Err(_) => return Err(self.no_answer(CALL_TIMEOUT)),
+                // A replica that takes a read and never answers it is passed over too: the one in
+                // use, which a connection is made to before anything is sent.
+                Err(_) if tried < tries => {
+                    let at = self.inner.at.load(Ordering::Relaxed);
+                    tracing::info!("{} did not answer a read in time; asking the next", self.place_of(at));
+                    self.pass(at);
+                }
+                Err(_) => return Err(self.no_answer(CALL_TIMEOUT, &method)),
             }
         }
     }
@@ -519,7 +526,7 @@ impl Client {
                     socket.display()
                 )));
             }
-            Err(_) => return Err(self.no_answer(CONNECT_TIMEOUT)),
+            Err(_) => return Err(self.no_answer(CONNECT_TIMEOUT, &Method::GET)),
         };
         if let Some(trust) = &self.inner.trust {
             trust.check(socket, &stream)?;
@@ -556,7 +563,9 @@ impl Client {
                 ))),
             }
         };
-        tokio::time::timeout(CALL_TIMEOUT, subscribe).await.map_err(|_| self.no_answer(CALL_TIMEOUT))?
+        tokio::time::timeout(CALL_TIMEOUT, subscribe)
+            .await
+            .map_err(|_| self.no_answer(CALL_TIMEOUT, &Method::GET))?
     }
 
     /// The answer to a request sent to endpoint `at` was lost. A read changed nothing; a change
@@ -589,11 +598,16 @@ impl Client {
         ))
     }
 
-    fn no_answer(&self, waited: Duration) -> Error {
+    /// No answer came within `waited`: a read changed nothing; a change may have been made or not.
+    fn no_answer(&self, waited: Duration, method: &Method) -> Error {
+        let (place, waited) = (self.place(), waited.as_secs());
+        if *method == Method::GET {
+            return Error::Service(format!(
+                "the jitdesk service on {place} did not answer within {waited} s; nothing was changed: try again"
+            ));
+        }
         Error::Service(format!(
-            "the jitdesk service on {} did not answer within {} s; a change may still have been made: look before trying again",
-            self.place(),
-            waited.as_secs()
+            "the jitdesk service on {place} did not answer the change within {waited} s: whether it was made is unknown; check with `jitdesk request show` (or the list it changes) before trying again"
         ))
     }
 }
@@ -787,6 +801,25 @@ mod tests {
         (url, heard)
     }
 
+    /// A fake service on loopback that reads each request, counts it, and never answers it. Its
+    /// URL and its count.
+    async fn silent() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let heard = Arc::new(AtomicUsize::new(0));
+        let count = heard.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                if read_request(&mut stream).await {
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+                held.push(stream);
+            }
+        });
+        (url, heard)
+    }
+
     /// The URL of a port nobody listens on (any more).
     async fn dead() -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -812,6 +845,24 @@ mod tests {
         assert_eq!(health.store, "b");
         assert_eq!(closer_heard.load(Ordering::SeqCst), 1, "the one that answered is asked first");
         assert_eq!(live_heard.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_a_replica_never_answers_goes_to_the_next() {
+        // The clock is the test's: the call's time runs out as soon as nothing else can happen.
+        let (hung, hung_heard) = silent().await;
+        let (live, _) = replica(Some("b")).await;
+        let client = client_of(&[&hung, &live]);
+        let health: wire::Health = client.get(paths::HEALTH, None).await.expect("the second answers");
+        assert_eq!(health.store, "b");
+        assert_eq!(hung_heard.load(Ordering::SeqCst), 1, "the first was asked, and kept silent");
+        assert_eq!(client.place(), live);
+        // A change is not sent again: it may have been made.
+        let body = serde_json::json!({});
+        let client = client_of(&[&hung, &live]);
+        let e = client.submit::<_, serde_json::Value>(Method::POST, "/v1/x", None, &body).await.unwrap_err();
+        assert!(e.to_string().contains("unknown") && e.to_string().contains("request show"), "{e}");
+        assert_eq!(hung_heard.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
