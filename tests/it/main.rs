@@ -32,6 +32,7 @@ mod cli_tenants;
 mod cli_times;
 mod cli_workflow;
 mod client_app_views;
+mod client_failover;
 mod client_service;
 mod dashboard_e2e;
 mod dashboard_escapes;
