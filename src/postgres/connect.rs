@@ -3,13 +3,13 @@
 //! rustls as `sslmode` asks, and a connect timeout so that a server out of reach answers in
 //! seconds.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ::postgres::config::Host;
-use ::postgres::{Client, Config};
-use r2d2_postgres::PostgresConnectionManager;
+use ::postgres::{Client, Config, Statement};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -30,10 +30,38 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 const PASSWORD_FILE: Rules = Rules::secret("database password file", 64 * 1024);
 const CA_FILE: Rules = Rules::shared("database CA certificate", 1024 * 1024).or_root();
 
-/// What makes the pool's connections.
-pub(super) type PgManager = PostgresConnectionManager<MakeRustlsConnect>;
 /// The connections of one open database.
 pub(super) type Pool = r2d2::Pool<PgManager>;
+
+/// One connection of the pool, and the statements it has prepared, by their text: a query is
+/// prepared once per connection and only executed after that, one round trip instead of two.
+pub(super) struct Conn {
+    pub client: Client,
+    pub statements: HashMap<String, Statement>,
+}
+
+/// Makes the pool's connections as `Target::connect` does, each with its statements.
+pub(super) struct PgManager {
+    config: Config,
+    tls: MakeRustlsConnect,
+}
+
+impl r2d2::ManageConnection for PgManager {
+    type Connection = Conn;
+    type Error = ::postgres::Error;
+
+    fn connect(&self) -> Result<Conn, ::postgres::Error> {
+        Ok(Conn { client: self.config.connect(self.tls.clone())?, statements: HashMap::new() })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ::postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
+}
 
 /// What an open needs to reach the database: the parsed URL with its password, and TLS.
 pub(super) struct Target {
@@ -87,7 +115,7 @@ impl Target {
 
     /// A pool that opens connections as they are needed, each as `connect` does.
     pub fn pool(&self) -> Pool {
-        let manager = PostgresConnectionManager::new(self.config.clone(), self.tls.clone());
+        let manager = PgManager { config: self.config.clone(), tls: self.tls.clone() };
         r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(0))

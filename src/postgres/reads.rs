@@ -4,10 +4,10 @@
 //! (`keep`) is applied as the rows come.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 
-use ::postgres::Transaction;
+use ::postgres::{Statement, Transaction};
 use ::postgres::types::ToSql;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -29,6 +29,8 @@ const BATCH: usize = 256;
 /// connection, hence the cell.
 pub(super) struct On<'a> {
     txn: RefCell<Transaction<'a>>,
+    /// The connection's prepared statements, by their text.
+    statements: RefCell<&'a mut HashMap<String, Statement>>,
     /// The first and last audit ids appended in this transaction, for the commit's notification.
     appended: Cell<Option<(u64, u64)>>,
 }
@@ -79,8 +81,8 @@ fn batch(limit: Option<usize>) -> i64 {
 }
 
 impl<'a> On<'a> {
-    pub(super) fn new(txn: Transaction<'a>) -> On<'a> {
-        On { txn: RefCell::new(txn), appended: Cell::new(None) }
+    pub(super) fn new(txn: Transaction<'a>, statements: &'a mut HashMap<String, Statement>) -> On<'a> {
+        On { txn: RefCell::new(txn), statements: RefCell::new(statements), appended: Cell::new(None) }
     }
 
     /// The transaction, to commit.
@@ -99,19 +101,32 @@ impl<'a> On<'a> {
         self.appended.set(Some(span));
     }
 
+    /// The statement of `sql`, prepared on this connection the first time it is asked for.
+    fn prepared(&self, sql: &str) -> Result<Statement> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.txn.borrow_mut().prepare(sql).map_err(|e| Error::from(errors::storage(&e)))?;
+        self.statements.borrow_mut().insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+
     /// Runs a query, with the database's refusal as the store's error.
     pub(super) fn rows(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Vec<::postgres::Row>> {
-        self.txn.borrow_mut().query(sql, args).map_err(|e| Error::from(errors::storage(&e)))
+        let statement = self.prepared(sql)?;
+        self.txn.borrow_mut().query(&statement, args).map_err(|e| Error::from(errors::storage(&e)))
     }
 
     /// Runs a query that answers one row (an aggregate).
     pub(super) fn one(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<::postgres::Row> {
-        self.txn.borrow_mut().query_one(sql, args).map_err(|e| Error::from(errors::storage(&e)))
+        let statement = self.prepared(sql)?;
+        self.txn.borrow_mut().query_one(&statement, args).map_err(|e| Error::from(errors::storage(&e)))
     }
 
     /// Runs a statement that returns no rows.
     pub(super) fn run(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        self.txn.borrow_mut().execute(sql, args).map_err(|e| Error::from(errors::storage(&e)))
+        let statement = self.prepared(sql)?;
+        self.txn.borrow_mut().execute(&statement, args).map_err(|e| Error::from(errors::storage(&e)))
     }
 
     /// Runs a query built with `Sql`.

@@ -9,7 +9,7 @@ use std::sync::RwLock;
 
 use ::postgres::IsolationLevel;
 
-use super::connect::{Pool, Target};
+use super::connect::{Conn, Pool, Target};
 use super::reads::On;
 use super::{errors, schema, settings};
 use crate::domain::OpenMode;
@@ -113,27 +113,29 @@ impl Storage for PgStorage {
     }
 
     fn read(&self, query: &mut dyn FnMut(&dyn Reads) -> Result<()>) -> Result<()> {
-        let mut client = self.connection()?;
+        let mut conn = self.connection()?;
+        let Conn { client, statements } = &mut *conn;
         let txn = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
             .map_err(fail)?;
-        let on = On::new(txn);
+        let on = On::new(txn, statements);
         query(&on)?;
         on.into_inner().commit().map_err(fail)
     }
 
     fn write(&self, work: &mut dyn FnMut(&mut dyn Writes) -> Result<()>) -> Result<()> {
-        let mut client = self.connection()?;
+        let mut conn = self.connection()?;
+        let Conn { client, statements } = &mut *conn;
         let mut txn = client
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
             .start()
             .map_err(fail)?;
         txn.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(fail)?;
-        let mut on = On::new(txn);
+        let mut on = On::new(txn, statements);
         work(&mut on)?;
         let appended = on.appended();
         let mut txn = on.into_inner();
@@ -167,8 +169,9 @@ impl Storage for PgStorage {
     }
 
     fn info(&self) -> Result<StoreInfo> {
-        let mut client = self.connection()?;
-        let mut txn = client
+        let mut conn = self.connection()?;
+        let mut txn = conn
+            .client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
