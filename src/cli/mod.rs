@@ -33,9 +33,9 @@ use crate::domain::rules::{
 };
 use crate::domain::text::sanitize;
 use crate::domain::{Application, AuditFilter, Input, Listed, Page, Paging, RequestState, RuleError, Window};
-use crate::engine::{location, maintenance};
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::engine::{OpenMode, RequestFilter, StoreError};
+use crate::engine::{location, maintenance};
 use crate::export::Export;
 use crate::json;
 use crate::tui;
@@ -274,7 +274,10 @@ async fn run(
     remote: Option<&client::Remote>,
 ) -> Result<ExitCode> {
     let command = match &cli.command {
-        Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
+        Some(Command::Init { sample, scale }) => {
+            config.store.apply();
+            return init(path, *sample, *scale).await;
+        }
         Some(Command::Demo { speed, keep, bell, tour, again }) => {
             let play = DemoPlay { speed: *speed, keep: *keep, bell: *bell, tour: *tour, again: *again };
             return demo(cli, play).await;
@@ -343,7 +346,7 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
     Ok(ExitCode::SUCCESS)
 }
 
-/// `jitdesk store info|compact`, on the file itself, with the cache the config sets.
+/// `jitdesk store info|compact|copy`, on the store itself, with the settings the config gives.
 async fn store(config: &Config, path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
     config.store.apply();
     match cmd {
@@ -365,6 +368,13 @@ async fn store(config: &Config, path: &std::path::Path, cmd: &StoreCmd) -> Resul
                 done.after,
                 done.before
             ));
+        }
+        StoreCmd::Copy { from, to } => {
+            for (store, flag) in [(from, "--from"), (to, "--to")] {
+                location::check(store).map_err(|e| Error::Local(format!("{e} ({flag})")))?;
+            }
+            let copied = crate::engine::copy::copy(from, to).await?;
+            print(&show::copied(from, to, &copied));
         }
     }
     Ok(ExitCode::SUCCESS)

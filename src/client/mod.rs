@@ -207,8 +207,8 @@ impl Client {
         // service of a command a door runs (`SERVICE_ONLY_ENV`): the door named it, and a remote
         // caller's door does not say where the store is.
         let named = self.inner.remote.is_some() || std::env::var_os(backend::SERVICE_ONLY_ENV).is_some();
-        let ours =
-            health.service == "jitdesk" && (named || location::same(&self.inner.store, Path::new(&health.store)));
+        let ours = health.service == "jitdesk"
+            && (named || location::same(&self.inner.store, Path::new(&health.store)));
         if !ours {
             // The store path is the service's text: shown, never raw, in the log.
             tracing::info!(

@@ -74,7 +74,7 @@ fn copy_now(from: &Path, to: &Path) -> Result<Copied> {
     }
     // Read before the snapshot, as the counter only grows: no id it gave is ever given again.
     let next_channel = source.transact(|w| w.next_channel_id())?;
-    let copied = source.query(|r| Copier { from: r, to: &target, counts: Counts::default() }.run())?;
+    let copied = source.query(|r| Copier { from: r, to: Some(&target), counts: Counts::default() }.run())?;
     raise_channel_counter(&target, next_channel)?;
     let counted = target.query(count)?;
     check(&copied, &counted, to)?;
@@ -148,7 +148,9 @@ fn walk<T, C: Clone>(
 /// Every request, newest first, a page at a time.
 fn requests(r: &dyn Reads, each: impl FnMut(Vec<crate::domain::AccessRequest>) -> Result<()>) -> Result<()> {
     walk(
-        |p| r.requests_in(&RequestFilter { limit: p.limit, after: p.after, ..RequestFilter::default() }, None),
+        |p| {
+            r.requests_in(&RequestFilter { limit: p.limit, after: p.after, ..RequestFilter::default() }, None)
+        },
         |q| q.id,
         each,
     )
@@ -160,28 +162,38 @@ fn tenants(r: &dyn Reads, mut each: impl FnMut(&str) -> Result<()>) -> Result<()
 }
 
 fn users(r: &dyn Reads, mut each: impl FnMut(&str) -> Result<()>) -> Result<()> {
-    walk(|p| r.users_where(p, &|_| true), |u| u.upn.clone(), |page| page.iter().try_for_each(|u| each(&u.upn)))
+    walk(
+        |p| r.users_where(p, &|_| true),
+        |u| u.upn.clone(),
+        |page| page.iter().try_for_each(|u| each(&u.upn)),
+    )
 }
 
 fn groups(r: &dyn Reads, mut each: impl FnMut(&str) -> Result<()>) -> Result<()> {
     walk(|p| r.groups(None, p), |g| g.id.clone(), |page| page.iter().try_for_each(|g| each(&g.id)))
 }
 
-/// One copy under way: the source's snapshot, the target, and what has been read.
+/// One copy under way: the source's snapshot, the target (None: count alone), and what has been
+/// read.
 struct Copier<'a> {
     from: &'a dyn Reads,
-    to: &'a Arc<dyn Storage>,
+    to: Option<&'a Arc<dyn Storage>>,
     counts: Counts,
 }
 
 impl Copier<'_> {
     /// Writes `items` into the target in one transaction, counting them as `kind`.
-    fn put<T>(&mut self, kind: &'static str, items: &[T], put: impl Fn(&mut dyn storage::Writes, &T) -> Result<()>) -> Result<()> {
+    fn put<T>(
+        &mut self,
+        kind: &'static str,
+        items: &[T],
+        put: impl Fn(&mut dyn storage::Writes, &T) -> Result<()>,
+    ) -> Result<()> {
         self.counts.add(kind, items.len());
-        if items.is_empty() {
-            return Ok(());
+        match self.to {
+            Some(to) if !items.is_empty() => to.transact(|w| items.iter().try_for_each(|item| put(w, item))),
+            _ => Ok(()),
         }
-        self.to.transact(|w| items.iter().try_for_each(|item| put(w, item)))
     }
 
     /// Kind by kind, each before what refers to it (users before their keys, audit records
@@ -189,17 +201,29 @@ impl Copier<'_> {
     fn run(mut self) -> Result<Counts> {
         let r = self.from;
         walk(|p| r.tenants(p), |t| t.id.clone(), |page| self.put("tenants", &page, |w, t| w.put_tenant(t)))?;
-        walk(|p| r.users_where(p, &|_| true), |u| u.upn.clone(), |page| self.put("users", &page, |w, u| w.put_user(u)))?;
-        walk(|p| r.groups(None, p), |g| g.id.clone(), |page| self.put("groups", &page, |w, g| w.put_group(g)))?;
+        walk(
+            |p| r.users_where(p, &|_| true),
+            |u| u.upn.clone(),
+            |page| self.put("users", &page, |w, u| w.put_user(u)),
+        )?;
+        walk(
+            |p| r.groups(None, p),
+            |g| g.id.clone(),
+            |page| self.put("groups", &page, |w, g| w.put_group(g)),
+        )?;
         groups(r, |group| {
-            walk(|p| r.members_of(group, p), String::clone, |page| {
-                self.put("group members", &page, |w, upn| w.add_member(group, upn))
-            })
+            walk(
+                |p| r.members_of(group, p),
+                String::clone,
+                |page| self.put("group members", &page, |w, upn| w.add_member(group, upn)),
+            )
         })?;
         walk(|p| r.offers(p), |o| o.id.clone(), |page| self.put("offers", &page, |w, o| w.put_offer(o)))?;
-        walk(|p| r.apps_where(p, &|_| true), |a| a.name.clone(), |page| {
-            self.put("applications", &page, |w, a| w.put_app(a))
-        })?;
+        walk(
+            |p| r.apps_where(p, &|_| true),
+            |a| a.name.clone(),
+            |page| self.put("applications", &page, |w, a| w.put_app(a)),
+        )?;
         // A grant's warning not yet given is due some time; every other grant's was given.
         let far = Utc::now() + TimeDelta::days(365 * 1000);
         let unwarned: HashSet<u64> = r.warnings_due(far)?.into_iter().collect();
@@ -212,62 +236,58 @@ impl Copier<'_> {
                 if warned { w.warned(q) } else { Ok(()) }
             })
         })?;
-        walk(|p| r.audit_in(None, &Window::ALL, p), |a| a.id, |page| {
-            self.put("audit records", &page, |w, a| w.append_audit(a))
-        })?;
+        walk(
+            |p| r.audit_in(None, &Window::ALL, p),
+            |a| a.id,
+            |page| self.put("audit records", &page, |w, a| w.append_audit(a)),
+        )?;
         users(r, |upn| {
-            walk(|p| r.notifications_of(upn, p), |n| n.id, |page| {
-                self.put("notifications", &page, |w, n| w.add_notification(upn, n.id))
-            })?;
+            walk(
+                |p| r.notifications_of(upn, p),
+                |n| n.id,
+                |page| self.put("notifications", &page, |w, n| w.add_notification(upn, n.id)),
+            )?;
             let seen = r.seen_upto(upn)?;
-            if seen > 0 {
-                self.to.transact(|w| w.set_seen_upto(upn, seen))?;
+            if let Some(to) = self.to.filter(|_| seen > 0) {
+                to.transact(|w| w.set_seen_upto(upn, seen))?;
             }
-            walk(|p| r.ssh_keys_of(upn, p), |k| k.fingerprint.clone(), |page| {
-                self.put("SSH keys", &page, |w, k| w.put_ssh_key(k))
-            })?;
+            walk(
+                |p| r.ssh_keys_of(upn, p),
+                |k| k.fingerprint.clone(),
+                |page| self.put("SSH keys", &page, |w, k| w.put_ssh_key(k)),
+            )?;
             let contact: Vec<_> = r.contact(upn)?.into_iter().collect();
             self.put("contacts", &contact, |w, c| w.put_contact(upn, c))
         })?;
         tenants(r, |tenant| {
-            walk(|p| r.tenant_cas_of(tenant, p), |c| c.fingerprint.clone(), |page| {
-                self.put("SSH CAs", &page, |w, c| w.put_tenant_ca(c))
-            })?;
-            walk(|p| r.channels_of(tenant, p), |c| c.id, |page| self.put("channels", &page, |w, c| w.put_channel(c)))
+            walk(
+                |p| r.tenant_cas_of(tenant, p),
+                |c| c.fingerprint.clone(),
+                |page| self.put("SSH CAs", &page, |w, c| w.put_tenant_ca(c)),
+            )?;
+            walk(
+                |p| r.channels_of(tenant, p),
+                |c| c.id,
+                |page| self.put("channels", &page, |w, c| w.put_channel(c)),
+            )
         })?;
-        walk(|p| r.tokens_of(None, p), |t| t.id.clone(), |page| self.put("tokens", &page, |w, t| w.put_token(t)))?;
+        walk(
+            |p| r.tokens_of(None, p),
+            |t| t.id.clone(),
+            |page| self.put("tokens", &page, |w, t| w.put_token(t)),
+        )?;
         let all = DeliveryFilter { failed_only: false };
-        walk(|p| r.deliveries(&DeliveryScope::All, all, p), |d| d.id, |page| {
-            self.put("deliveries", &page, |w, d| w.save_delivery(None, d))
-        })?;
+        walk(
+            |p| r.deliveries(&DeliveryScope::All, all, p),
+            |d| d.id,
+            |page| self.put("deliveries", &page, |w, d| w.save_delivery(None, d)),
+        )?;
         Ok(self.counts)
     }
 }
 
-/// How many records of each kind a store holds, on one snapshot, in the order a copy counts them.
+/// How many records of each kind a store holds, on one snapshot, in the order a copy counts them:
+/// the same walk as a copy's, writing nothing.
 fn count(r: &dyn Reads) -> Result<Counts> {
-    let mut counts = Counts::default();
-    let mut tally = |kind: &'static str, n: usize| counts.add(kind, n);
-    walk(|p| r.tenants(p), |t| t.id.clone(), |page| Ok(tally("tenants", page.len())))?;
-    walk(|p| r.users_where(p, &|_| true), |u| u.upn.clone(), |page| Ok(tally("users", page.len())))?;
-    walk(|p| r.groups(None, p), |g| g.id.clone(), |page| Ok(tally("groups", page.len())))?;
-    groups(r, |group| walk(|p| r.members_of(group, p), String::clone, |page| Ok(tally("group members", page.len()))))?;
-    walk(|p| r.offers(p), |o| o.id.clone(), |page| Ok(tally("offers", page.len())))?;
-    walk(|p| r.apps_where(p, &|_| true), |a| a.name.clone(), |page| Ok(tally("applications", page.len())))?;
-    requests(r, |page| Ok(tally("requests", page.len())))?;
-    walk(|p| r.audit_in(None, &Window::ALL, p), |a| a.id, |page| Ok(tally("audit records", page.len())))?;
-    users(r, |upn| {
-        walk(|p| r.notifications_of(upn, p), |n| n.id, |page| Ok(tally("notifications", page.len())))?;
-        walk(|p| r.ssh_keys_of(upn, p), |k| k.fingerprint.clone(), |page| Ok(tally("SSH keys", page.len())))?;
-        tally("contacts", usize::from(r.contact(upn)?.is_some()));
-        Ok(())
-    })?;
-    tenants(r, |tenant| {
-        walk(|p| r.tenant_cas_of(tenant, p), |c| c.fingerprint.clone(), |page| Ok(tally("SSH CAs", page.len())))?;
-        walk(|p| r.channels_of(tenant, p), |c| c.id, |page| Ok(tally("channels", page.len())))
-    })?;
-    walk(|p| r.tokens_of(None, p), |t| t.id.clone(), |page| Ok(tally("tokens", page.len())))?;
-    let all = DeliveryFilter { failed_only: false };
-    walk(|p| r.deliveries(&DeliveryScope::All, all, p), |d| d.id, |page| Ok(tally("deliveries", page.len())))?;
-    Ok(counts)
+    Copier { from: r, to: None, counts: Counts::default() }.run()
 }

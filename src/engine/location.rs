@@ -42,7 +42,8 @@ pub fn without_password(url: &str) -> String {
         Some((user, hosts)) => format!("{}@{hosts}", user.split(':').next().unwrap_or_default()),
         None => authority.to_string(),
     };
-    let query: Vec<&str> = query.into_iter().flat_map(|q| q.split('&')).filter(|p| !is_password_parameter(p)).collect();
+    let query: Vec<&str> =
+        query.into_iter().flat_map(|q| q.split('&')).filter(|p| !is_password_parameter(p)).collect();
     let mut shown = format!("{scheme}://{authority}{path}");
     if !query.is_empty() {
         shown.push('?');
@@ -97,15 +98,25 @@ mod tests {
         ] {
             assert!(check(Path::new(url)).is_err(), "{url}");
         }
-        for store in ["postgres://app@db.example.com:5432/jitdesk?sslmode=require", "postgres:///jitdesk", "/srv/j:k@x.redb"] {
+        for store in [
+            "postgres://app@db.example.com:5432/jitdesk?sslmode=require",
+            "postgres:///jitdesk",
+            "/srv/j:k@x.redb",
+        ] {
             assert!(check(Path::new(store)).is_ok(), "{store}");
         }
     }
 
     #[test]
     fn without_a_password_the_rest_of_the_url_stays() {
-        assert_eq!(without_password("postgres://app:secret@db:5432/j?sslmode=require"), "postgres://app@db:5432/j?sslmode=require");
-        assert_eq!(without_password("postgres://app@db/j?password=x&sslmode=require"), "postgres://app@db/j?sslmode=require");
+        assert_eq!(
+            without_password("postgres://app:secret@db:5432/j?sslmode=require"),
+            "postgres://app@db:5432/j?sslmode=require"
+        );
+        assert_eq!(
+            without_password("postgres://app@db/j?password=x&sslmode=require"),
+            "postgres://app@db/j?sslmode=require"
+        );
         assert_eq!(without_password("postgres://db/j"), "postgres://db/j");
     }
 

@@ -28,6 +28,7 @@ mod cli_lists;
 mod cli_manual;
 mod cli_object_ids;
 mod cli_store;
+mod cli_store_copy;
 mod cli_tenants;
 mod cli_times;
 mod cli_workflow;
