@@ -84,3 +84,4 @@ mod store_files;
 mod store_indexes;
 mod store_maintenance;
 mod store_schema;
+mod store_urls;
