@@ -9,7 +9,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
-use serde::Serialize;
 
 use super::storage::{self, Reads, Storage};
 use super::{OpenMode, Result, blocking, location};
@@ -20,7 +19,7 @@ use crate::domain::{Page, Paging, RequestFilter, RequestState, RuleError, Window
 const PAGE: usize = 500;
 
 /// How many records of each kind a store holds, in the order `store copy` prints them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts(pub Vec<(&'static str, u64)>);
 
 impl Counts {
