@@ -506,6 +506,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_database_has_its_socket_in_the_runtime_folder_unless_configured() {
+        if std::env::var_os("JITDESK_SOCKET").is_some() {
+            return eprintln!("skipped: JITDESK_SOCKET is set, and wins over both");
+        }
+        let url = Path::new("postgres://jit@db.example.com/jitdesk");
+        let socket = socket_for(url, &Config::default());
+        assert_eq!(socket.parent(), Some(paths::runtime_dir().as_path()));
+        let name = socket.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        assert!(name.starts_with("jitdesk-pg-") && name.ends_with(".sock"), "{name}");
+        let configured = Config { socket: Some(PathBuf::from("/run/jitdesk/j.sock")), ..Config::default() };
+        assert_eq!(socket_for(url, &configured), Path::new("/run/jitdesk/j.sock"));
+    }
+
+    #[test]
     fn refusals_come_back_as_the_engines_errors() {
         let socket = "/run/s.sock";
         let body =
