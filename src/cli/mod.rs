@@ -117,7 +117,13 @@ pub fn main() -> ExitCode {
         Some(Command::Serve { .. }) => tokio::runtime::Builder::new_multi_thread(),
         _ => tokio::runtime::Builder::new_current_thread(),
     };
-    if service.is_some() || remote.is_some() || cli.command.as_ref().is_none_or(|c| !c.only_reads()) {
+    // A database is reached over the network on the runtime's own drivers, whatever the command.
+    let database = location::database(&path).is_some();
+    if service.is_some()
+        || remote.is_some()
+        || database
+        || cli.command.as_ref().is_none_or(|c| !c.only_reads())
+    {
         builder.enable_all();
     }
     let runtime = match builder.build() {

@@ -244,9 +244,12 @@ impl Engine {
             self.inner.shut_down();
             return Ok(());
         }
-        let inner = self.inner.clone();
+        // This handle goes with the store thread, so that when it is the last one the storage is
+        // let go of on a blocking thread too: a backend's connections may block as they close.
+        let inner = self.inner;
         blocking(move || {
             inner.shut_down();
+            drop(inner);
             Ok(())
         })
         .await
