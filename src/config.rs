@@ -1,4 +1,4 @@
-//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: the service's socket and account, the limits on what one
+//! `$XDG_CONFIG_HOME/jitdesk/config.toml`: the store, the service's socket and account, the limits on what one
 //! requester may ask for, and for the dashboard theme, key overrides, bell, mouse and how times are shown.
 //! Every field is optional; a mistake is reported with the file and line, never silently ignored.
 
@@ -59,32 +59,70 @@ pub struct Config {
     pub keys: HashMap<String, Keys>,
     /// `[limits]`: `requests_per_hour` and `live_grants`, per requester.
     pub limits: Limits,
-    /// `[store]`: how the store file is opened.
+    /// `store = "PATH or URL"`, or `[store]`: where the store is (`--store` and `JITDESK_STORE`
+    /// win) and how it is opened.
+    #[serde(deserialize_with = "store_entry")]
     pub store: StoreSettings,
     /// `[deliveries]`: the outbox's retries and the SSH address notices quote.
     pub deliveries: DeliverySettings,
 }
 
-/// `[store]`: how the store file is opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// `[store]`: where the store is and how it is opened. `store = "..."` alone is its `location`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreSettings {
+    /// The store: a redb file's path or a PostgreSQL URL without a password (`--store` and
+    /// `JITDESK_STORE` win); None: the default file.
+    pub location: Option<PathBuf>,
     /// The page cache redb keeps in memory, in MiB: what a long-running service or dashboard
     /// holds at most for the store, beyond its own working memory.
     pub cache_mib: usize,
+    /// The file holding a PostgreSQL store's password, readable by its owner alone; without it,
+    /// PGPASSFILE or ~/.pgpass.
+    pub password_file: Option<PathBuf>,
+    /// The CA that signed the PostgreSQL server's certificate, PEM.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for StoreSettings {
     fn default() -> Self {
-        StoreSettings { cache_mib: maintenance::DEFAULT_CACHE_MIB }
+        StoreSettings {
+            location: None,
+            cache_mib: maintenance::DEFAULT_CACHE_MIB,
+            password_file: None,
+            ca_file: None,
+        }
     }
 }
 
 impl StoreSettings {
-    /// Makes this the cache of every store this process opens from now on.
+    /// Makes these the settings of every store this process opens from now on: redb's cache, and
+    /// how a PostgreSQL store is reached.
     pub fn apply(&self) {
         maintenance::set_cache_size(self.cache_mib.saturating_mul(1 << 20));
+        crate::postgres::configure(crate::postgres::PgSettings {
+            password_file: self.password_file.clone(),
+            ca_file: self.ca_file.clone(),
+        });
     }
+}
+
+/// `store` is either the store's location as a string or the `[store]` table.
+fn store_entry<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<StoreSettings, D::Error> {
+    struct Entry;
+    impl<'de> serde::de::Visitor<'de> for Entry {
+        type Value = StoreSettings;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("the store's path or PostgreSQL URL, or a [store] table")
+        }
+        fn visit_str<E: serde::de::Error>(self, location: &str) -> Result<StoreSettings, E> {
+            Ok(StoreSettings { location: Some(PathBuf::from(location)), ..StoreSettings::default() })
+        }
+        fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<StoreSettings, M::Error> {
+            StoreSettings::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    deserializer.deserialize_any(Entry)
 }
 
 /// `[deliveries]`: how the outbox tries again, and what a notice tells people to run.
@@ -288,6 +326,27 @@ mod tests {
         assert_eq!(Config::load(&path).unwrap().store.cache_mib, 16);
         std::fs::write(&path, "[store]\ncache = 16\n").unwrap();
         assert!(Config::load(&path).unwrap_err().contains("line 2"));
+    }
+
+    #[test]
+    fn the_store_is_named_by_a_string_or_in_its_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "store = \"postgres://jit@db/jitdesk\"\n").unwrap();
+        let store = Config::load(&path).unwrap().store;
+        assert_eq!(store.location.as_deref(), Some(Path::new("postgres://jit@db/jitdesk")));
+        assert_eq!(store.cache_mib, maintenance::DEFAULT_CACHE_MIB);
+        std::fs::write(
+            &path,
+            "[store]\nlocation = \"postgres://jit@db/j\"\npassword_file = \"/etc/jitdesk/db\"\nca_file = \"/etc/jitdesk/ca.pem\"\n",
+        )
+        .unwrap();
+        let store = Config::load(&path).unwrap().store;
+        assert_eq!(store.location.as_deref(), Some(Path::new("postgres://jit@db/j")));
+        assert_eq!(store.password_file.as_deref(), Some(Path::new("/etc/jitdesk/db")));
+        assert_eq!(store.ca_file.as_deref(), Some(Path::new("/etc/jitdesk/ca.pem")));
+        std::fs::write(&path, "store = 5\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("line 1"));
     }
 
     #[test]

@@ -136,6 +136,12 @@ pub const ALL: [&str; 40] = [
     GROUP_MEMBER,
 ];
 
+/// Where the sockets of services for PostgreSQL stores are by default: the user's runtime folder
+/// (`XDG_RUNTIME_DIR`), else the system's temporary folder.
+pub fn runtime_dir() -> PathBuf {
+    dirs::runtime_dir().unwrap_or_else(std::env::temp_dir)
+}
+
 /// The socket beside a store: `<store file>.sock`.
 pub fn default_socket(store: &Path) -> PathBuf {
     let mut name = store.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "jitdesk".into());

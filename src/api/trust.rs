@@ -72,7 +72,11 @@ impl Trust {
     /// Ok when a process running as `peer` may answer on `socket` for our store; else the one line
     /// that says who it is and what to do.
     pub fn vouch(&self, socket: &Path, peer: u32) -> Result<()> {
-        let owner = std::fs::metadata(&self.store).map(|m| m.uid());
+        // A database has no file to own: a service for it is trusted when it runs as whoever asks.
+        let owner = match crate::engine::location::database(&self.store) {
+            Some(_) => Ok(nix::unistd::geteuid().as_raw()),
+            None => std::fs::metadata(&self.store).map(|m| m.uid()),
+        };
         if owner.as_ref().is_ok_and(|owner| *owner == peer) {
             return Ok(());
         }
@@ -128,4 +132,22 @@ fn uid_of(login: &str) -> Result<u32> {
 
 fn config_file() -> String {
     Config::dir().map_or_else(|| "config.toml".to_string(), |d| d.join("config.toml").display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_service_is_trusted_when_it_runs_as_whoever_asks() {
+        let trust = Trust { store: PathBuf::from("postgres://jit@db.example.com/jitdesk"), account: None };
+        let me = nix::unistd::geteuid().as_raw();
+        let socket = Path::new("/run/user/1000/jitdesk-pg-0.sock");
+        assert!(trust.vouch(socket, me).is_ok());
+        let other = trust.vouch(socket, me.wrapping_add(1)).expect_err("another user's process");
+        assert!(
+            other.to_string().contains("does not own the store postgres://jit@db.example.com/jitdesk"),
+            "{other}"
+        );
+    }
 }

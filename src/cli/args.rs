@@ -24,8 +24,9 @@ terminal.",
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The store file [default: $XDG_DATA_HOME/jitdesk/jitdesk.redb]
-    #[arg(long, global = true, env = "JITDESK_STORE", value_name = "PATH")]
+    /// The store: a redb file, or a PostgreSQL URL without a password (postgres://USER@HOST/DB)
+    /// [default: `store` in config.toml, else $XDG_DATA_HOME/jitdesk/jitdesk.redb]
+    #[arg(long, global = true, env = "JITDESK_STORE", value_name = "PATH|URL")]
     pub store: Option<PathBuf>,
     /// Act as this directory user [default: the user whose login name is your OS login]
     #[arg(long = "as", global = true, env = "JITDESK_USER", value_name = "UPN")]
@@ -156,7 +157,7 @@ UTC (RFC 3339), and a cell that starts with = + - @ or a tab gets a leading ' so
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-    /// The store file itself: what it holds, and giving back unused space
+    /// The store itself: what it holds, giving back unused space, copying it into another
     #[command(subcommand)]
     Store(StoreCmd),
     /// Own the store and serve it to everyone on this host over a Unix socket (docs/api.md)
@@ -247,6 +248,16 @@ pub enum StoreCmd {
     },
     /// Shrink the file to what its records need (stop any service or dashboard on it first)
     Compact,
+    /// Copy every record of one store into a new or empty one, either a redb file or a PostgreSQL
+    /// URL, then check the counts of each kind of record in both
+    Copy {
+        /// The store to copy: a redb file or a PostgreSQL URL (stop services on a redb file first)
+        #[arg(long, value_name = "PATH|URL")]
+        from: PathBuf,
+        /// The store to copy into: a new redb file, or an empty PostgreSQL database
+        #[arg(long, value_name = "PATH|URL")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

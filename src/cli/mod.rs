@@ -33,9 +33,9 @@ use crate::domain::rules::{
 };
 use crate::domain::text::sanitize;
 use crate::domain::{Application, AuditFilter, Input, Listed, Page, Paging, RequestState, RuleError, Window};
-use crate::engine::maintenance;
 use crate::engine::{Cancel, Engine, Revoke, SetPolicy, SystemClock, Viewer};
 use crate::engine::{OpenMode, RequestFilter, StoreError};
+use crate::engine::{location, maintenance};
 use crate::export::Export;
 use crate::json;
 use crate::tui;
@@ -90,7 +90,11 @@ pub fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return fail(&e),
     };
-    let path = cli.store.clone().unwrap_or_else(default_store);
+    let path = cli.store.clone().or_else(|| config.store.location.clone()).unwrap_or_else(default_store);
+    // Before anything is opened, here rather than in the backend, whose words name no flag.
+    if let Err(e) = location::check(&path) {
+        return fail(&format!("{e} (--store, JITDESK_STORE or `store` in config.toml)"));
+    }
     // A service can answer for the store only where its socket file is; `init`, `demo` and `store`
     // work on the store itself, and `serve` is the service.
     let client = !matches!(
@@ -113,7 +117,13 @@ pub fn main() -> ExitCode {
         Some(Command::Serve { .. }) => tokio::runtime::Builder::new_multi_thread(),
         _ => tokio::runtime::Builder::new_current_thread(),
     };
-    if service.is_some() || remote.is_some() || cli.command.as_ref().is_none_or(|c| !c.only_reads()) {
+    // A database is reached over the network on the runtime's own drivers, whatever the command.
+    let database = location::database(&path).is_some();
+    if service.is_some()
+        || remote.is_some()
+        || database
+        || cli.command.as_ref().is_none_or(|c| !c.only_reads())
+    {
         builder.enable_all();
     }
     let runtime = match builder.build() {
@@ -270,7 +280,10 @@ async fn run(
     remote: Option<&client::Remote>,
 ) -> Result<ExitCode> {
     let command = match &cli.command {
-        Some(Command::Init { sample, scale }) => return init(path, *sample, *scale).await,
+        Some(Command::Init { sample, scale }) => {
+            config.store.apply();
+            return init(path, *sample, *scale).await;
+        }
         Some(Command::Demo { speed, keep, bell, tour, again }) => {
             let play = DemoPlay { speed: *speed, keep: *keep, bell: *bell, tour: *tour, again: *again };
             return demo(cli, play).await;
@@ -317,11 +330,19 @@ fn print(out: &str) {
 }
 
 async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Result<ExitCode> {
+    let database = location::database(path).is_some();
     if sample || scale.is_some() {
         let summary = crate::sample::create(path, scale.unwrap_or(0)).await?;
         // A bulk load leaves many pages half full; packed, the file is what its records need.
-        maintenance::compact(path).await?;
+        // PostgreSQL reclaims its own space.
+        if !database {
+            maintenance::compact(path).await?;
+        }
         print(&format!("loaded the sample into {}: {summary}\n", path.display()));
+    } else if database {
+        // A database is made by its administrator; jitdesk makes (or migrates) its schema in it.
+        Engine::open(path, OpenMode::Create, Arc::new(SystemClock)).await?.close().await?;
+        print(&format!("jitdesk's schema is ready in {}\n", path.display()));
     } else {
         let existed = path.exists();
         Engine::open(path, OpenMode::Create, Arc::new(SystemClock)).await?.close().await?;
@@ -331,7 +352,7 @@ async fn init(path: &std::path::Path, sample: bool, scale: Option<usize>) -> Res
     Ok(ExitCode::SUCCESS)
 }
 
-/// `jitdesk store info|compact`, on the file itself, with the cache the config sets.
+/// `jitdesk store info|compact|copy`, on the store itself, with the settings the config gives.
 async fn store(config: &Config, path: &std::path::Path, cmd: &StoreCmd) -> Result<ExitCode> {
     config.store.apply();
     match cmd {
@@ -354,6 +375,13 @@ async fn store(config: &Config, path: &std::path::Path, cmd: &StoreCmd) -> Resul
                 done.before
             ));
         }
+        StoreCmd::Copy { from, to } => {
+            for (store, flag) in [(from, "--from"), (to, "--to")] {
+                location::check(store).map_err(|e| Error::Local(format!("{e} ({flag})")))?;
+            }
+            let copied = crate::engine::copy::copy(from, to).await?;
+            print(&show::copied(from, to, &copied));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -373,7 +401,10 @@ async fn dashboard(
     crate::logging::to_file();
     // Clients compare the store path in /v1/health with theirs; an absolute path matches from any
     // folder. The socket stays beside the path as given, where clients look for it.
-    let store = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let store = match location::database(path) {
+        Some(_) => path.to_path_buf(),
+        None => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    };
     let backend = open_backend(cli, config, &store, service, remote, Open::Create).await?;
     let socket = client::socket_for(path, config);
     let shown = shared(&backend, &socket, async {

@@ -373,6 +373,18 @@ pub fn store_info(path: &std::path::Path, info: &crate::engine::maintenance::Sto
     out
 }
 
+/// What `store copy` read from its source and found in its target, kind by kind.
+pub fn copied(from: &std::path::Path, to: &std::path::Path, copied: &crate::engine::copy::Copied) -> String {
+    let mut out = format!("copied {} into {}; the counts agree:\n\n", from.display(), to.display());
+    let rows = copied
+        .source
+        .0
+        .iter()
+        .map(|(kind, n)| [kind.to_string(), n.to_string(), copied.target.of(kind).to_string()]);
+    out.push_str(&table(["KIND", "SOURCE", "TARGET"], rows));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

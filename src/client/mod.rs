@@ -51,6 +51,7 @@ use crate::api::paths;
 use crate::api::trust::Trust;
 use crate::api::wire::{self, AS_HEADER};
 use crate::config::Config;
+use crate::engine::location;
 
 /// How long connecting to the socket may take: as long as the service may take to answer whether
 /// it serves our store.
@@ -64,12 +65,16 @@ const REUSE_WITHIN: Duration = Duration::from_secs(HEADER_TIMEOUT.as_secs() / 2)
 const KEEP: usize = 4;
 
 /// The socket of the service for a store: `JITDESK_SOCKET`, else `socket` in the config file, else
-/// `<store file>.sock` beside it (the same rule `jitdesk serve` follows).
+/// `<store file>.sock` beside it, or for a PostgreSQL store one named from its URL in the user's
+/// runtime folder (the same rule `jitdesk serve` follows).
 pub fn socket_for(store: &Path, config: &Config) -> PathBuf {
     if let Some(socket) = std::env::var_os("JITDESK_SOCKET").filter(|s| !s.is_empty()) {
         return PathBuf::from(socket);
     }
-    config.socket.clone().unwrap_or_else(|| paths::default_socket(store))
+    config.socket.clone().unwrap_or_else(|| match location::database(store) {
+        Some(url) => location::local_file(&paths::runtime_dir(), url, ".sock"),
+        None => paths::default_socket(store),
+    })
 }
 
 /// Whether a service might answer on `socket`: there is a socket file. Cheap and without I/O
@@ -223,8 +228,8 @@ impl Client {
         // service of a command a door runs (`SERVICE_ONLY_ENV`): the door named it, and a remote
         // caller's door does not say where the store is.
         let named = self.inner.remote.is_some() || std::env::var_os(backend::SERVICE_ONLY_ENV).is_some();
-        let ours =
-            health.service == "jitdesk" && (named || same_file(&self.inner.store, Path::new(&health.store)));
+        let ours = health.service == "jitdesk"
+            && (named || location::same(&self.inner.store, Path::new(&health.store)));
         if !ours {
             // The store path is the service's text: shown, never raw, in the log.
             tracing::info!(
@@ -654,17 +659,23 @@ fn failure(place: &str, status: StatusCode, body: &[u8]) -> Error {
     }
 }
 
-/// Whether two paths name the same store file (as far as this process can tell).
-fn same_file(ours: &Path, theirs: &Path) -> bool {
-    match (std::fs::canonicalize(ours), std::fs::canonicalize(theirs)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => ours == theirs,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_has_its_socket_in_the_runtime_folder_unless_configured() {
+        if std::env::var_os("JITDESK_SOCKET").is_some() {
+            return eprintln!("skipped: JITDESK_SOCKET is set, and wins over both");
+        }
+        let url = Path::new("postgres://jit@db.example.com/jitdesk");
+        let socket = socket_for(url, &Config::default());
+        assert_eq!(socket.parent(), Some(paths::runtime_dir().as_path()));
+        let name = socket.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        assert!(name.starts_with("jitdesk-pg-") && name.ends_with(".sock"), "{name}");
+        let configured = Config { socket: Some(PathBuf::from("/run/jitdesk/j.sock")), ..Config::default() };
+        assert_eq!(socket_for(url, &configured), Path::new("/run/jitdesk/j.sock"));
+    }
 
     #[test]
     fn refusals_come_back_as_the_engines_errors() {

@@ -7,6 +7,7 @@ mod backup;
 mod channels;
 mod clock;
 mod commands;
+pub mod copy;
 mod deliveries;
 mod error;
 mod event;
@@ -14,6 +15,7 @@ mod extensions;
 mod groups;
 mod identity;
 mod limits;
+pub mod location;
 pub mod maintenance;
 pub mod outbox;
 mod queries;
@@ -242,9 +244,12 @@ impl Engine {
             self.inner.shut_down();
             return Ok(());
         }
-        let inner = self.inner.clone();
+        // This handle goes with the store thread, so that when it is the last one the storage is
+        // let go of on a blocking thread too: a backend's connections may block as they close.
+        let inner = self.inner;
         blocking(move || {
             inner.shut_down();
+            drop(inner);
             Ok(())
         })
         .await

@@ -14,29 +14,45 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::error::{Error, Result, StoreError};
+use super::location;
 use super::maintenance::{Compacted, StoreInfo};
 use crate::domain::delivery::{Channel, Contact, Delivery, DeliveryFilter, DeliveryScope};
 use crate::domain::identity::{ApiToken, SshKey, TenantCa, TokenOwner};
 use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
 
-/// Opens the data at `path` for reading and writing, creating it when `mode` allows. This,
-/// `open_read_only` and `compact` are the only places where the engine meets its backend.
+/// Opens the data at `path` (a redb file, or a PostgreSQL database when it is a URL) for reading
+/// and writing, creating it when `mode` allows. This, `open_read_only` and `compact` are the only
+/// places where the engine meets its backends.
 pub(crate) fn open(path: &Path, mode: OpenMode) -> Result<Arc<dyn Storage>> {
-    Ok(crate::store::open(path, mode)?)
+    location::check(path)?;
+    match location::database(path) {
+        Some(url) => Ok(crate::postgres::open(url, mode)?),
+        None => Ok(crate::store::open(path, mode)?),
+    }
 }
 
 /// Opens existing data for reading only; None when it needs recovery or migrating, which only a
-/// read-write open does.
+/// read-write open does, and for a database, whose every open is as cheap.
 pub(crate) fn open_read_only(path: &Path) -> Result<Option<Arc<dyn Storage>>> {
-    Ok(crate::store::open_read_only(path)?)
+    location::check(path)?;
+    match location::database(path) {
+        Some(_) => Ok(None),
+        None => Ok(crate::store::open_read_only(path)?),
+    }
 }
 
 /// Gives back the space that rewritten and deleted records leave behind in the store at `path`,
 /// keeping every record: the backend opens it for itself alone, so it is refused while anything
-/// else holds it.
+/// else holds it. PostgreSQL gives space back by itself, so a database is refused.
 pub(crate) fn compact(path: &Path) -> Result<Compacted> {
-    Ok(crate::store::compact(path)?)
+    match location::database(path) {
+        Some(_) => Err(RuleError::invalid(
+            "a PostgreSQL store is not compacted by jitdesk: PostgreSQL reclaims space itself (autovacuum; VACUUM FULL gives it back to the system)",
+        )
+        .into()),
+        None => Ok(crate::store::compact(path)?),
+    }
 }
 
 /// A place where the engine's data lives, and its transactions.

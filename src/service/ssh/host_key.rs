@@ -16,8 +16,16 @@ use crate::store::files::create_private_temp;
 /// A host key is a secret; an ed25519 key in OpenSSH's format is some 400 bytes.
 const HOST_KEY: Rules = Rules::secret("SSH host key", 64 * 1024);
 
-/// Where the host key of the service on `store` lives: `<store file>.ssh_host_ed25519_key`.
+/// Where the host key of the service on `store` lives: `<store file>.ssh_host_ed25519_key`; for a
+/// PostgreSQL store, which has no folder here, one named from its URL in the folder of the default
+/// store (made private if missing).
 pub fn path_for(store: &Path) -> PathBuf {
+    if let Some(url) = crate::engine::location::database(store) {
+        let dir = crate::cli::default_store().with_file_name("");
+        // A folder that cannot be made is reported by the key's own creation, naming the path.
+        let _ = crate::store::files::create_private_dir(&dir);
+        return crate::engine::location::local_file(&dir, url, ".ssh_host_ed25519_key");
+    }
     let mut name = store.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "jitdesk".into());
     name.push(".ssh_host_ed25519_key");
     store.with_file_name(name)
