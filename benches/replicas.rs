@@ -2,9 +2,10 @@
 //! database, beside the same figures on redb measured in the same run.
 //!
 //! Run with `cargo bench --bench replicas` (`-- create expiries` runs only the figures named). It
-//! needs a PostgreSQL server: `JITDESK_TEST_PG` (a URL the bench may create databases on), or the
-//! throwaway cluster the tests start for themselves (tests/common/pg.rs); without one it says why
-//! and measures redb alone. A plain harness, as the other benches.
+//! needs a PostgreSQL server whose commits are durable (fsync and synchronous commit on, as by
+//! default): `JITDESK_BENCH_PG` (a URL the bench may create databases on), or a cluster of its own
+//! that it starts beside the tests' (tests/common/pg.rs); without one it says why and measures redb
+//! alone. A plain harness, as the other benches.
 //!
 //! 1. Durable creation: 32 clients, each on its own connection, each a distinct publisher creating
 //!    requests on its own auto-approved application, for ~5 s: requests per second and per-request
@@ -29,7 +30,9 @@ use tokio::sync::broadcast::error::RecvError;
 mod common;
 use common::directory::{directory, requests};
 use common::load::{Client, Conn, LIFTED_LIMITS, WARMUP, app, drive, publisher, setup_directory};
-use common::{Line, Table, describe_machine, first_line, jitdesk, msf, p50, p99, per_second, percentile, terminate};
+use common::{
+    Line, Table, describe_machine, first_line, jitdesk, msf, p50, p99, per_second, percentile, terminate,
+};
 
 #[path = "../tests/common/pg.rs"]
 #[allow(dead_code)]
@@ -57,7 +60,7 @@ fn main() {
     let wanted: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let chosen = |figure: &str| wanted.is_empty() || wanted.iter().any(|w| figure.contains(w.as_str()));
     // Says why in one line when there is no server; the figures are then redb's alone.
-    let postgres = pg::available();
+    let postgres = pg::durable_database().is_some();
 
     let mut table = Table::default();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
@@ -66,7 +69,7 @@ fn main() {
         table.add(redb.line("[1] 32 clients creating: redb, one service", None));
         if postgres {
             for replicas in [1, 2] {
-                let url = pg::database().expect("a database on the server found before");
+                let url = pg::durable_database().expect("a database on the server found before");
                 let stores = vec![PathBuf::from(url); replicas];
                 let label = format!("postgresql, {replicas} replica{}", if replicas == 1 { "" } else { "s" });
                 let figure = runtime.block_on(creation(dir.path(), &label, stores, replicas));
@@ -79,7 +82,7 @@ fn main() {
         let redb = runtime.block_on(expiries("redb, one engine", vec![dir.path().join("expiries.redb")]));
         table.add(redb.line("[2] 10,000 simultaneous expiries: redb, one engine", None));
         if postgres {
-            let url = PathBuf::from(pg::database().expect("a database on the server found before"));
+            let url = PathBuf::from(pg::durable_database().expect("a database on the server found before"));
             let figure = runtime.block_on(expiries("postgresql, two engines", vec![url.clone(), url]));
             table.add(figure.line("[2] 10,000 simultaneous expiries: postgresql, two engines", Some(&redb)));
         }
@@ -126,8 +129,9 @@ async fn creation(dir: &Path, label: &str, stores: Vec<PathBuf>, replicas: usize
     std::fs::write(home.join("jitdesk").join("config.toml"), LIFTED_LIMITS).expect("the bench's config");
     let init = jitdesk(&home).arg("--store").arg(&stores[0]).arg("init").output().expect("init runs");
     assert!(init.status.success(), "init failed: {}", String::from_utf8_lossy(&init.stderr));
-    let services: Vec<Service> =
-        (0..replicas).map(|i| Service::start(&home, &stores[i], &home.join(format!("api-{i}.sock")))).collect();
+    let services: Vec<Service> = (0..replicas)
+        .map(|i| Service::start(&home, &stores[i], &home.join(format!("api-{i}.sock"))))
+        .collect();
     let people: Vec<(String, String)> = (0..CLIENTS).map(|i| (publisher(i), app(i))).collect();
     setup_directory(&services[0].socket, &people).await;
     let mut clients = Vec::new();
@@ -207,7 +211,11 @@ impl Expiries {
         let worst = self.lateness.iter().copied().fold(f64::NAN, f64::max);
         Line {
             figure: Box::leak(figure.to_string().into_boxed_str()),
-            result: format!("max {}, {}", msf(worst), if self.expired_once { "each once" } else { "NOT each once" }),
+            result: format!(
+                "max {}, {}",
+                msf(worst),
+                if self.expired_once { "each once" } else { "NOT each once" }
+            ),
             median: Some(p50(&self.lateness)),
             p99: Some(percentile(&self.lateness, 99.0)),
             baseline: baseline
@@ -245,7 +253,9 @@ async fn expiries(label: &str, stores: Vec<PathBuf>) -> Expiries {
         loop {
             match events.blocking_recv() {
                 Ok(event) => {
-                    if let (Action::AccessExpired, Target::Request(id)) = (event.record.action, &event.record.target) {
+                    if let (Action::AccessExpired, Target::Request(id)) =
+                        (event.record.action, &event.record.target)
+                    {
                         seen.push((*id, Utc::now()));
                         if seen.len() >= EXPIRIES {
                             return seen;
@@ -263,7 +273,10 @@ async fn expiries(label: &str, stores: Vec<PathBuf>) -> Expiries {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let expired = first
-        .requests(&Viewer::Operator, RequestFilter { state: Some(RequestState::Expired), ..RequestFilter::default() })
+        .requests(
+            &Viewer::Operator,
+            RequestFilter { state: Some(RequestState::Expired), ..RequestFilter::default() },
+        )
         .await
         .expect("list");
     for engine in engines {

@@ -7,8 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 
-use ::postgres::{Statement, Transaction};
 use ::postgres::types::ToSql;
+use ::postgres::{Statement, Transaction};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 

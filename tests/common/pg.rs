@@ -13,13 +13,58 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Where the databases of this process are made: a URL whose database is to be replaced.
 static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+/// The same for the benches' durable server.
+static DURABLE: OnceLock<Result<String, String>> = OnceLock::new();
 /// Numbers this process's databases.
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// The URL of a new, empty database for one test; None (after one line saying why) when no
 /// server can be had outside CI.
 pub fn database() -> Option<String> {
-    let server = match SERVER.get_or_init(server) {
+    database_on(&SERVER, Cluster::Throwaway)
+}
+
+/// The URL of a new, empty database on a server that keeps every commit as PostgreSQL does by
+/// default (fsync and synchronous commit on), for the benches' durable figures: JITDESK_BENCH_PG,
+/// or a cluster of its own beside the tests' one.
+pub fn durable_database() -> Option<String> {
+    database_on(&DURABLE, Cluster::Durable)
+}
+
+/// Which of the two servers.
+#[derive(Clone, Copy)]
+enum Cluster {
+    /// The tests': nothing is flushed to disk, which they never need.
+    Throwaway,
+    /// The benches': commits are durable, as in production.
+    Durable,
+}
+
+impl Cluster {
+    fn name(self) -> &'static str {
+        match self {
+            Cluster::Throwaway => "test",
+            Cluster::Durable => "bench",
+        }
+    }
+
+    fn variable(self) -> &'static str {
+        match self {
+            Cluster::Throwaway => "JITDESK_TEST_PG",
+            Cluster::Durable => "JITDESK_BENCH_PG",
+        }
+    }
+
+    fn options(self) -> &'static str {
+        match self {
+            Cluster::Throwaway => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            Cluster::Durable => "",
+        }
+    }
+}
+
+fn database_on(cell: &OnceLock<Result<String, String>>, cluster: Cluster) -> Option<String> {
+    let server = match cell.get_or_init(|| server(cluster)) {
         Ok(server) => server,
         Err(why) => return skip(why),
     };
@@ -37,7 +82,7 @@ pub fn database() -> Option<String> {
 
 /// Whether a server can be had, saying why not once (or failing in CI).
 pub fn available() -> bool {
-    match SERVER.get_or_init(server) {
+    match SERVER.get_or_init(|| server(Cluster::Throwaway)) {
         Ok(_) => true,
         Err(why) => skip::<()>(why).is_some(),
     }
@@ -65,13 +110,13 @@ pub fn with_database(url: &str, name: &str) -> String {
 }
 
 /// The server's URL (its `postgres` database), starting a cluster when none is given.
-fn server() -> Result<String, String> {
-    if let Ok(url) = std::env::var("JITDESK_TEST_PG") {
+fn server(cluster: Cluster) -> Result<String, String> {
+    if let Ok(url) = std::env::var(cluster.variable()) {
         return Ok(url);
     }
     let bin = bin_dir().ok_or("no initdb and pg_ctl found (on PATH or under /usr/lib/postgresql)")?;
     let uid = nix::unistd::geteuid();
-    let dir = std::env::temp_dir().join(format!("jitdesk-test-pg-{uid}"));
+    let dir = std::env::temp_dir().join(format!("jitdesk-{}-pg-{uid}", cluster.name()));
     let runner = if uid.is_root() {
         let user = nix::unistd::User::from_name("postgres")
             .ok()
@@ -82,7 +127,7 @@ fn server() -> Result<String, String> {
         None
     };
     // One process starts the cluster; the others wait here for it.
-    let lock_path = std::env::temp_dir().join(format!("jitdesk-test-pg-{uid}.lock"));
+    let lock_path = std::env::temp_dir().join(format!("jitdesk-{}-pg-{uid}.lock", cluster.name()));
     let lock_file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -126,8 +171,9 @@ fn server() -> Result<String, String> {
     let running = run("pg_ctl", &["-D", &data_text, "status"])?.status.success();
     if !running {
         let options = format!(
-            "-k {} -c listen_addresses='' -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-            dir.display()
+            "-k {} -c listen_addresses='' -c max_connections=300 {}",
+            dir.display(),
+            cluster.options()
         );
         let log = dir.join("server.log").to_string_lossy().into_owned();
         let out = run("pg_ctl", &["-D", &data_text, "-w", "-t", "60", "-l", &log, "-o", &options, "start"])?;

@@ -103,7 +103,9 @@ impl Door {
             let Some(conn) = self.conn.as_mut() else { continue };
             let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
             return match conn.try_call(method, path, Some(as_user), &body).await {
-                Ok(reply) => Outcome::Answered(reply.status, serde_json::from_str(&reply.text).unwrap_or(Value::Null)),
+                Ok(reply) => {
+                    Outcome::Answered(reply.status, serde_json::from_str(&reply.text).unwrap_or(Value::Null))
+                }
                 Err(_) => {
                     self.conn = None;
                     Outcome::Lost
@@ -150,7 +152,8 @@ async fn directory(door: &mut Door) {
     let offer = json!({"id": "ha-offer", "name": "HA offer", "jitAvailable": true, "roles": ["Owner"]});
     door.expect(201, "POST", "/v1/offers", &publisher(0), offer).await;
     for i in 0..CREATORS {
-        let deploy = json!({"name": app(i), "offer": "ha-offer", "mode": "AutoApprove", "maxDuration": "PT1H"});
+        let deploy =
+            json!({"name": app(i), "offer": "ha-offer", "mode": "AutoApprove", "maxDuration": "PT1H"});
         door.expect(201, "POST", "/v1/applications", ADMIN, deploy).await;
     }
     let manual = json!({"name": MANUAL_APP, "offer": "ha-offer", "mode": "ManualApprove", "approvers": [ADMIN], "maxDuration": "PT1H"});
@@ -161,9 +164,19 @@ fn ask(app: &str, duration: &str) -> Value {
     json!({"app": app, "roles": ["Owner"], "duration": duration, "justification": "INC-7: failover test"})
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_replica_killed_mid_load_loses_nothing_acknowledged_and_decides_nothing_twice() {
+#[test]
+fn a_replica_killed_mid_load_loses_nothing_acknowledged_and_decides_nothing_twice() {
+    // The database is made with the blocking client, before any runtime runs on this thread.
     let Some(url) = pg::database() else { return };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(failover(url));
+}
+
+async fn failover(url: String) {
     let store = Store { dir: tempfile::tempdir().expect("a temp folder"), path: PathBuf::from(url) };
     std::fs::create_dir_all(store.dir.path().join("jitdesk")).expect("a config folder");
     std::fs::write(store.dir.path().join("jitdesk").join("config.toml"), CONFIG).expect("the config");
@@ -202,14 +215,20 @@ async fn a_replica_killed_mid_load_loses_nothing_acknowledged_and_decides_nothin
     for (id, end) in &acknowledged.grants {
         let request = survivor.expect(200, "GET", &format!("/v1/requests/{id}"), "", Value::Null).await;
         assert_eq!(request["jitRequestState"], "Expired", "grant {id} acknowledged, then: {request}");
-        let expiries: Vec<&Value> = history(&request).into_iter().filter(|r| r["action"] == "access.expire").collect();
+        let expiries: Vec<&Value> =
+            history(&request).into_iter().filter(|r| r["action"] == "access.expire").collect();
         assert_eq!(expiries.len(), 1, "grant {id} must expire exactly once: {request}");
         let at: DateTime<Utc> = serde_json::from_value(expiries[0]["at"].clone()).expect("an expiry time");
         late.push(((at - *end).as_seconds_f64(), *id));
     }
     late.sort_by(|x, y| x.0.total_cmp(&y.0));
     let worst = late.last().copied().unwrap_or_default();
-    assert!(worst.0 < 1.0, "grant {} expired {:.3} s after its end (killed at {killed_at})", worst.1, worst.0);
+    assert!(
+        worst.0 < 1.0,
+        "grant {} expired {:.3} s after its end (killed at {killed_at})",
+        worst.1,
+        worst.0
+    );
     assert!(late.first().is_some_and(|l| l.0 >= 0.0), "a grant expired before its end: {late:?}");
 
     let mut decided = 0;
@@ -223,7 +242,11 @@ async fn a_replica_killed_mid_load_loses_nothing_acknowledged_and_decides_nothin
         assert!(decisions.len() <= 1, "request {id} was decided twice: {decisions:?}");
         assert!(acks.len() <= 1, "two decisions of request {id} were both acknowledged: {acks:?}");
         if let Some(ack) = acks.first() {
-            assert_eq!(decisions, vec![ack.to_string()], "request {id}: acknowledged {ack}, recorded {decisions:?}");
+            assert_eq!(
+                decisions,
+                vec![ack.to_string()],
+                "request {id}: acknowledged {ack}, recorded {decisions:?}"
+            );
             decided += 1;
         }
     }
@@ -258,7 +281,12 @@ async fn create_grants(i: usize, mut door: Door, until: Instant, acknowledged: &
 
 /// Makes a manual request, then races an approval on one replica against a denial on the other,
 /// until `until`.
-async fn race_decisions(i: usize, sockets: &[PathBuf; 2], until: Instant, acknowledged: &Mutex<Acknowledged>) {
+async fn race_decisions(
+    i: usize,
+    sockets: &[PathBuf; 2],
+    until: Instant,
+    acknowledged: &Mutex<Acknowledged>,
+) {
     let mut door = Door::new(sockets, i % 2);
     let (mut approver, mut denier) = (Door::new(sockets, 0), Door::new(sockets, 1));
     while Instant::now() < until {
@@ -273,7 +301,8 @@ async fn race_decisions(i: usize, sockets: &[PathBuf; 2], until: Instant, acknow
         };
         acknowledged.lock().await.manual.insert(id, Vec::new());
         let reason = json!({"reason": "INC-7: racing"});
-        let (approve_path, deny_path) = (format!("/v1/requests/{id}/approve"), format!("/v1/requests/{id}/deny"));
+        let (approve_path, deny_path) =
+            (format!("/v1/requests/{id}/approve"), format!("/v1/requests/{id}/deny"));
         let (approve, deny) = tokio::join!(
             approver.call("POST", &approve_path, ADMIN, &reason),
             denier.call("POST", &deny_path, ADMIN, &reason),
