@@ -1,7 +1,9 @@
 //! A state-machine test: random sequences of commands and clock moves against a real engine, checked
-//! after every step against a small model of what each request should be.
+//! after every step against a small model of what each request should be; on redb, and on
+//! PostgreSQL (tests/common/pg.rs), so both backends behave alike under the engine.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -323,10 +325,11 @@ async fn settle(engine: &Engine) {
     engine.sync().await.unwrap();
 }
 
-async fn run_case(ops: Vec<Op>) {
-    let dir = tempfile::tempdir().unwrap();
+/// Runs `ops` on a new store at `store` (a redb file or a PostgreSQL database), checking the model
+/// after each.
+async fn run_case(ops: Vec<Op>, store: &Path) {
     let clock = Arc::new(ManualClock::new(t0()));
-    let engine = Engine::open(&dir.path().join("model.redb"), OpenMode::Create, clock.clone()).await.unwrap();
+    let engine = Engine::open(store, OpenMode::Create, clock.clone()).await.unwrap();
     directory(&engine).await;
     let eight = Period::from_hours(8);
     let mut m = Model { now: t0(), max: [eight, eight], auto: [false, true], reqs: Vec::new() };
@@ -617,7 +620,21 @@ proptest! {
 
     #[test]
     fn the_engine_follows_the_model(ops in proptest::collection::vec(op(), 1..=40)) {
+        let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(run_case(ops));
+        runtime.block_on(run_case(ops, &dir.path().join("model.redb")));
+    }
+}
+
+proptest! {
+    // Fewer cases: each makes a database of its own, which costs more than a file.
+    #![proptest_config(Config { cases: 24, max_shrink_iters: 200, failure_persistence: None, ..Config::default() })]
+
+    #[test]
+    fn the_engine_follows_the_model_on_postgresql(ops in proptest::collection::vec(op(), 1..=40)) {
+        // Made with the blocking client, before any runtime runs on this thread.
+        let Some(url) = crate::common::pg::database() else { return Ok(()) };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(run_case(ops, Path::new(&url)));
     }
 }
