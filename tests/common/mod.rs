@@ -228,7 +228,11 @@ pub const ERIN: &str = "erin@fabrikam.com"; // publisher
 /// erin; offers `crm` (JIT; Owner, Contributor) and `plain` (no JIT); applications `prod` (manual,
 /// approvers alice and bob, max 4h), `dev` (auto, defaults) and `legacy` (deployed without JIT).
 pub fn directory() -> Store {
-    let s = Store::init();
+    directory_in(Store::init())
+}
+
+/// The same directory in `s`, an empty store already made (a PostgreSQL database, say).
+pub fn directory_in(s: Store) -> Store {
     s.ok(&["tenant", "add", "contoso", "--kind", "customer", "--name", "Contoso Ltd"]);
     s.ok(&["tenant", "add", "northwind", "--kind", "customer", "--license", "free"]);
     s.ok(&["tenant", "add", "fabrikam", "--kind", "publisher", "--name", "Fabrikam"]);

@@ -18,7 +18,7 @@ fn never_started() -> u16 {
 }
 
 /// `JITDESK_URL` naming the replicas on `ports`, in order.
-fn urls(ports: &[u16]) -> String {
+pub(crate) fn urls(ports: &[u16]) -> String {
     ports.iter().map(|p| format!("https://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
 }
 
@@ -54,7 +54,7 @@ fn two() -> (Store, u64, Store, u64) {
     (a, on_a, b, on_b)
 }
 
-fn kill(process: &mut Process) {
+pub(crate) fn kill(process: &mut Process) {
     process.signal(Signal::SIGKILL);
     process.wait(STARTUP);
 }
@@ -105,6 +105,19 @@ fn a_replica_never_started_is_passed_over_and_all_down_is_one_line() {
     assert_eq!(b.snapshot(), before);
 }
 
+/// The dashboard as Alice (her client certificate) through the replicas on `ports`, for `t` to run.
+pub(crate) fn dashboard(t: &Tmux, pki: &Pki, ports: &[u16]) -> String {
+    format!(
+        "JITDESK_URL={} JITDESK_CERT='{}' JITDESK_KEY='{}' exec '{}' --store '{}' --ca '{}'",
+        urls(ports),
+        pki.path("alice.pem").display(),
+        pki.path("alice-key.pem").display(),
+        BIN,
+        t.path("none.redb").display(),
+        pki.path("ca.pem").display()
+    )
+}
+
 #[test]
 fn the_dashboard_carries_on_through_the_second_and_decides_there() {
     let (a, on_a, b, _) = two();
@@ -116,16 +129,7 @@ fn the_dashboard_carries_on_through_the_second_and_decides_there() {
     let (_second, port_b) = start(&b, &pki);
 
     let t = Tmux::new("failover");
-    let command = format!(
-        "JITDESK_URL={} JITDESK_CERT='{}' JITDESK_KEY='{}' exec '{}' --store '{}' --ca '{}'",
-        urls(&[port_a, port_b]),
-        pki.path("alice.pem").display(),
-        pki.path("alice-key.pem").display(),
-        BIN,
-        t.path("none.redb").display(),
-        pki.path("ca.pem").display()
-    );
-    t.start(120, 35, &command);
+    t.start(120, 35, &dashboard(&t, &pki, &[port_a, port_b]));
     let screen = t.wait_screen("the first replica's pending request", STARTUP, |s| {
         s.contains("Pending requests (") && row_ids(s) == [on_a]
     });

@@ -8,9 +8,11 @@
 //! - grants that end around the kill expire on time, through the replica left: each one's expiry is
 //!   recorded less than a second after its end, exactly once.
 //!
-//! A client whose replica dies moves to the other one by itself here (a new connection): the
-//! product's own client, given several endpoints, is tested in `client_failover`. A change whose
-//! answer was lost with the replica is neither counted as acknowledged nor sent again.
+//! A client whose replica dies moves to the other one by itself here (a new connection); a change
+//! whose answer was lost with the replica is neither counted as acknowledged nor sent again. The
+//! product's own client is given both replicas in the second test: a dashboard connected to the one
+//! killed carries on through the other, hears a change another process makes in the database, and
+//! decides it there.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,10 +23,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::common::Store;
-use crate::common::pg;
+use crate::client_failover::{dashboard, kill};
+use crate::common::https::{Pki, door, serve_in};
 use crate::common::process::{Process, serve_command};
 use crate::common::service::Connection;
+use crate::common::tmux::{STARTUP, Tmux, row_ids};
+use crate::common::{ALICE, DAVE, ERIN, Store, directory_in, pg};
 
 /// Clients: the first `CREATORS` make short automatic grants, the rest make manual requests and
 /// race a decision on each over both replicas.
@@ -322,4 +326,52 @@ async fn race_decisions(
             let _ = door.call("POST", &format!("/v1/requests/{id}/cancel"), &publisher(i), &reason).await;
         }
     }
+}
+
+#[test]
+fn a_dashboard_on_the_killed_replica_carries_on_through_the_other() {
+    let Some(url) = pg::database() else { return };
+    let store = Store { dir: tempfile::tempdir().expect("a temp folder"), path: PathBuf::from(url) };
+    store.ok(&["init"]);
+    let store = directory_in(store);
+    let before = store.create_request(DAVE, "prod", "Owner", "1h", "asked before the failover");
+    let pki = Pki::with_clients(&[("alice", ALICE)]);
+    let https = |name: &str| {
+        let dir = store.dir.path().join(name);
+        std::fs::create_dir_all(&dir).expect("a data folder");
+        let socket = dir.join("api.sock").to_string_lossy().into_owned();
+        door(&mut serve_in(&store.path, &dir, &["--listen", "127.0.0.1:0", "--socket", &socket]), &pki)
+    };
+    let (mut first, port_a) = https("a");
+    let (_second, port_b) = https("b");
+
+    let t = Tmux::new("ha-dashboard");
+    t.start(120, 35, &dashboard(&t, &pki, &[port_a, port_b]));
+    t.wait_screen("the pending request", STARTUP, |s| {
+        s.contains("Pending requests (") && row_ids(s) == [before]
+    });
+    kill(&mut first);
+    let moved = format!("now on https://127.0.0.1:{port_b}");
+    t.wait_screen("the toast naming the replica left", STARTUP, |s| s.contains(&moved));
+
+    // Made by another process on the database: the replica left hears of it and tells the dashboard.
+    let after = store.create_request(ERIN, "prod", "Contributor", "2h", "asked after the failover");
+    t.wait_screen("the request made after the failover", STARTUP, |s| row_ids(s).contains(&after));
+    t.keys(&["Down"]);
+    t.keys(&["a"]);
+    let form = format!("Approve request {after}");
+    t.wait_screen("the approve form", STARTUP, |s| s.contains(&form));
+    let reason = "approved through the replica left";
+    t.type_text(reason);
+    t.wait_screen("the typed reason", STARTUP, |s| s.contains(reason));
+    t.keys(&["Enter"]);
+    t.wait_screen("the approved row to leave the list", STARTUP, |s| {
+        !s.contains("Approve request ") && !row_ids(s).contains(&after)
+    });
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(STARTUP), 0, "q ends the dashboard with status 0");
+    let shown = store.request_json(after);
+    assert_eq!(shown["jitRequestState"], "Approved", "{shown:#}");
+    assert_eq!(shown["decision"]["by"], ALICE, "{shown:#}");
+    assert_eq!(shown["decision"]["reason"], reason, "{shown:#}");
 }
