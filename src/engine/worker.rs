@@ -109,6 +109,8 @@ impl Worker {
         let mut next = self.next_deadline();
         // The failure that closed the store, while it cannot be opened again.
         let mut broken: Option<StoreError> = None;
+        // Whether others committed while the store was broken, unheard by subscribers.
+        let mut unheard = false;
         loop {
             let mut messages = Vec::new();
             let waited = match (next, &broken) {
@@ -139,14 +141,22 @@ impl Worker {
                     Ok(()) => {
                         tracing::info!("the store is open again");
                         next = self.next_deadline();
+                        if std::mem::take(&mut unheard) {
+                            self.missed.send_replace(());
+                        }
                     }
                     Err(e) => broken = Some(e),
                 }
             }
-            if !others.is_empty() && broken.is_none() {
-                self.heard(&others);
-                // Another replica may have set an earlier deadline, or processed the one awaited.
-                next = self.next_deadline();
+            if !others.is_empty() {
+                if broken.is_none() {
+                    self.heard(&others);
+                    // Another replica may have set an earlier deadline, or processed the one awaited.
+                    next = self.next_deadline();
+                } else {
+                    // Unread while the store cannot be read: subscribers reload once it can.
+                    unheard = true;
+                }
             }
             let now = self.clock.now();
             let due = next.is_some_and(|d| d <= now.timestamp_millis());
