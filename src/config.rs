@@ -33,9 +33,10 @@ pub struct Config {
     pub client_ca: Option<PathBuf>,
     /// Plain HTTP on `listen`, which must then be a loopback address.
     pub insecure: bool,
-    /// The remote service the CLI and the dashboard use, `https://host:port` (`JITDESK_URL` wins):
-    /// then no local store is opened.
-    pub url: Option<String>,
+    /// The remote service the CLI and the dashboard use, `https://host:port`, or a list of the
+    /// replicas of one service to fail over between, tried in order (`JITDESK_URL` wins): then no
+    /// local store is opened.
+    pub url: Option<OneOrMany>,
     /// The file holding the token for `url`, readable by its owner alone (`JITDESK_TOKEN` wins).
     pub token_file: Option<PathBuf>,
     /// The CA that signed the remote service's certificate, PEM (`--ca` wins); else the web's
@@ -172,15 +173,29 @@ impl Config {
     }
 }
 
-/// The keys of one action in `[keys]`: a string, or a list of them.
+/// A string, or a list of them: one key or several for an action in `[keys]`, one URL or several
+/// for `url`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub enum Keys {
-    /// One key, e.g. `"A"`.
+pub enum OneOrMany {
+    /// One, e.g. `"A"`.
     One(String),
-    /// Several keys, any of which does the action, e.g. `["q", "ctrl-q"]`.
+    /// Several, e.g. `["q", "ctrl-q"]`.
     Many(Vec<String>),
 }
+
+impl OneOrMany {
+    /// Each, in the order given.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(one) => vec![one.clone()],
+            OneOrMany::Many(many) => many.clone(),
+        }
+    }
+}
+
+/// The keys of one action in `[keys]`: a string, or a list of them, any of which does the action.
+pub type Keys = OneOrMany;
 
 impl Config {
     /// The folder of the user's config and theme files, `$XDG_CONFIG_HOME/jitdesk`; None when the
@@ -212,16 +227,7 @@ impl Config {
 
     /// `[keys]` as action name -> keys, each action with a list whether it was given one key or many.
     pub fn key_overrides(&self) -> HashMap<String, Vec<String>> {
-        self.keys
-            .iter()
-            .map(|(k, v)| {
-                let keys = match v {
-                    Keys::One(key) => vec![key.clone()],
-                    Keys::Many(keys) => keys.clone(),
-                };
-                (k.clone(), keys)
-            })
-            .collect()
+        self.keys.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect()
     }
 }
 
@@ -244,6 +250,21 @@ mod tests {
         assert_eq!(c.key_overrides()["quit"], vec!["q", "ctrl-q"]);
         assert_eq!(c.key_overrides()["approve"], vec!["A"]);
         assert_eq!(c.limits, Limits::default());
+    }
+
+    #[test]
+    fn url_is_one_service_or_a_list_of_replicas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "url = \"https://a:8443\"\n").unwrap();
+        assert_eq!(Config::load(&path).unwrap().url.unwrap().to_vec(), vec!["https://a:8443"]);
+        std::fs::write(&path, "url = [\"https://a:8443\", \"https://b:8443\"]\n").unwrap();
+        assert_eq!(
+            Config::load(&path).unwrap().url.unwrap().to_vec(),
+            vec!["https://a:8443", "https://b:8443"]
+        );
+        std::fs::write(&path, "url = 8443\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("line 1"));
     }
 
     #[test]

@@ -106,13 +106,15 @@ impl Client {
         unwritable: &dyn Fn(std::io::Error) -> Error,
     ) -> Result<u64> {
         let asked = async {
-            let mut sender = self.connect().await?;
-            sender
-                .send_request(self.request(Method::GET, path, as_user, None)?)
+            let (mut sender, at) = self.connect().await?;
+            let response = sender
+                .send_request(self.request(at, Method::GET, path, as_user, None)?)
                 .await
-                .map_err(|e| self.lost(&e))
+                .map_err(|e| self.lost(at, &e, &Method::GET))?;
+            Ok::<_, Error>((response, at))
         };
-        let response = tokio::time::timeout(making, asked).await.map_err(|_| self.no_answer(making))??;
+        let (response, at) =
+            tokio::time::timeout(making, asked).await.map_err(|_| self.no_answer(making, &Method::GET))??;
         let status = response.status();
         let announced = response
             .headers()
@@ -121,8 +123,8 @@ impl Client {
             .and_then(|v| v.parse::<u64>().ok());
         let mut body = response.into_body();
         if !status.is_success() {
-            let bytes = body.collect().await.map_err(|e| self.lost(&e))?.to_bytes();
-            return Err(failure(self.place(), status, &bytes));
+            let bytes = body.collect().await.map_err(|e| self.lost(at, &e, &Method::GET))?.to_bytes();
+            return Err(failure(&self.place_of(at), status, &bytes));
         }
         let stopped =
             || Error::Service(format!("the jitdesk service on {} stopped sending {cut}", self.place()));
@@ -130,7 +132,7 @@ impl Client {
         loop {
             let frame = tokio::time::timeout(CALL_TIMEOUT, body.frame())
                 .await
-                .map_err(|_| self.no_answer(CALL_TIMEOUT))?;
+                .map_err(|_| self.no_answer(CALL_TIMEOUT, &Method::GET))?;
             let Some(frame) = frame else { break };
             if let Ok(data) = frame.map_err(|_| stopped())?.into_data() {
                 to.write_all(&data).map_err(unwritable)?;

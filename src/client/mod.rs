@@ -8,6 +8,11 @@
 //! remote service proves itself with its certificate. Connections are
 //! kept for the next call while they are fresh (the service closes idle ones after
 //! `api::limits::HEADER_TIMEOUT`); a call that a kept connection could not take goes out on a new one.
+//!
+//! A remote service may be several replicas (`Remote`): a call goes to the one that answered last,
+//! and to the next in order when no connection to it can be made. A request that was sent and
+//! whose answer was lost goes again elsewhere only when it reads (`GET`): a change may have been
+//! made, so its caller is told the outcome is unknown instead.
 
 mod arm;
 mod backend;
@@ -23,10 +28,11 @@ mod tenants;
 pub use backend::{Backend, Link, Open, Routed, SERVICE_ONLY_ENV, os_login};
 pub use error::{Error, Result};
 pub use events::{Change, Events};
-pub use remote::Remote;
+pub use remote::{Endpoint, MAX_ENDPOINTS, Remote};
 pub(crate) use remote::{client_config, loopback};
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -126,16 +132,31 @@ pub struct Client {
 
 struct Inner {
     socket: PathBuf,
-    /// Where the service is, for messages: the socket's path or the remote service's URL.
-    place: String,
     /// A service on another machine, reached over TCP instead of the socket.
     remote: Option<Remote>,
+    /// The endpoint of `remote` in use, tried first: the last one a connection was made to.
+    at: AtomicUsize,
     store: PathBuf,
     /// Whom a new connection to the socket may reach.
     trust: Option<Trust>,
     /// `--as`: sent with calls that ask for the caller's own view.
     as_user: Option<String>,
-    idle: Mutex<Vec<(SendRequest<Full<Bytes>>, Instant)>>,
+    idle: Mutex<Vec<Kept>>,
+}
+
+/// A connection kept for the next call: to which endpoint, and since when.
+struct Kept {
+    sender: SendRequest<Full<Bytes>>,
+    at: usize,
+    since: Instant,
+}
+
+/// Why an exchange brought no answer.
+enum Missed {
+    /// Nothing was sent, or the error says all there is.
+    Error(Error),
+    /// The request went out on a connection to endpoint `at`, and its answer was lost.
+    Lost(usize, hyper::Error),
 }
 
 impl Client {
@@ -147,8 +168,8 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 socket: socket.to_path_buf(),
-                place: socket.display().to_string(),
                 remote: None,
+                at: AtomicUsize::new(0),
                 store: store.to_path_buf(),
                 trust: Some(Trust::for_store(store)?),
                 as_user,
@@ -164,8 +185,8 @@ impl Client {
         Client {
             inner: Arc::new(Inner {
                 socket: PathBuf::new(),
-                place: remote.shown.clone(),
                 remote: Some(remote),
+                at: AtomicUsize::new(0),
                 store: PathBuf::new(),
                 trust: None,
                 as_user,
@@ -208,7 +229,7 @@ impl Client {
             // The store path is the service's text: shown, never raw, in the log.
             tracing::info!(
                 "the service on {} serves {}, not {}",
-                self.inner.place,
+                self.place(),
                 crate::domain::text::shown(&health.store),
                 self.inner.store.display()
             );
@@ -217,22 +238,58 @@ impl Client {
     }
 
     async fn health(&self) -> Result<wire::Health> {
-        let mut sender = self.connect().await?;
-        let request = self.request(Method::GET, paths::HEALTH, None, None)?;
+        let (mut sender, at) = self.connect().await?;
+        let request = self.request(at, Method::GET, paths::HEALTH, None, None)?;
         // Closed unanswered: a service on its way out, which was asked nothing that changes things.
         let response = sender.send_request(request).await.map_err(|e| {
             Error::Unreachable(format!(
                 "the jitdesk service on {} closed the connection unanswered ({e})",
-                self.inner.place
+                self.place_of(at)
             ))
         })?;
-        let answer = self.finish(response, sender).await?;
+        let answer = match self.finish(response, sender, at).await {
+            Ok(answer) => answer,
+            Err(missed) => return Err(self.missed(missed, &Method::GET)),
+        };
         self.read(answer)
     }
 
-    /// Where this client talks to the service, for messages: its socket or its URL.
-    pub fn place(&self) -> &str {
-        &self.inner.place
+    /// Where this client talks to the service, for messages: its socket, or the URL of the
+    /// endpoint in use.
+    pub fn place(&self) -> String {
+        self.place_of(self.inner.at.load(Ordering::Relaxed))
+    }
+
+    /// Where endpoint `at` is: the remote service's URL, or the socket.
+    fn place_of(&self, at: usize) -> String {
+        match &self.inner.remote {
+            Some(remote) => remote.endpoint(at).shown.clone(),
+            None => self.inner.socket.display().to_string(),
+        }
+    }
+
+    /// How many endpoints there are to try: the remote service's, or the socket alone.
+    fn endpoints(&self) -> usize {
+        self.inner.remote.as_ref().map_or(1, |remote| remote.endpoints().len())
+    }
+
+    /// From now on endpoint `at` is tried first; kept connections to another are let go, so the
+    /// next call goes where this one did.
+    fn settle(&self, at: usize) {
+        let before = self.inner.at.swap(at, Ordering::Relaxed);
+        if before != at {
+            tracing::info!("now using the jitdesk service at {}", self.place_of(at));
+            self.inner.idle.lock().unwrap_or_else(|p| p.into_inner()).retain(|kept| kept.at == at);
+        }
+    }
+
+    /// Endpoint `at` failed: the next one is tried first from now on, unless another call has
+    /// moved on already.
+    fn pass(&self, at: usize) {
+        let next = (at + 1) % self.endpoints();
+        if self.inner.at.compare_exchange(at, next, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            self.inner.idle.lock().unwrap_or_else(|p| p.into_inner()).retain(|kept| kept.at != at);
+        }
     }
 
     /// `--as`, as given (trimmed, lower-cased); None without it.
@@ -275,14 +332,15 @@ impl Client {
             return serde_json::from_slice(&answer.body).map_err(|e| {
                 Error::Service(format!(
                     "the jitdesk service on {} answered in a way this jitdesk cannot read ({e}): is it another version?",
-                    self.inner.place
+                    self.place()
                 ))
             });
         }
-        Err(failure(&self.inner.place, answer.status, &answer.body))
+        Err(failure(&self.place(), answer.status, &answer.body))
     }
 
-    /// One call, its answer read whole, within `CALL_TIMEOUT`.
+    /// One call, its answer read whole, within `CALL_TIMEOUT` for each endpoint it goes to. A
+    /// read whose answer was lost goes to the next endpoint; a change is never sent twice.
     async fn call(
         &self,
         method: Method,
@@ -290,66 +348,112 @@ impl Client {
         as_user: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<Answer> {
-        let request = self.request(method, path, as_user, body)?;
-        match tokio::time::timeout(CALL_TIMEOUT, self.exchange(request)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(self.no_answer(CALL_TIMEOUT)),
+        let tries = if method == Method::GET { self.endpoints() } else { 1 };
+        let make = |at| self.request(at, method.clone(), path, as_user, body.clone());
+        let mut tried = 0;
+        loop {
+            tried += 1;
+            match tokio::time::timeout(CALL_TIMEOUT, self.exchange(&make)).await {
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(Missed::Lost(at, e))) if tried < tries => {
+                    tracing::info!("{} lost the answer to a read ({e}); asking the next", self.place_of(at));
+                    self.pass(at);
+                }
+                Ok(Err(missed)) => return Err(self.missed(missed, &method)),
+                // A replica that takes a read and never answers it is passed over too: the one in
+                // use, which a connection is made to before anything is sent.
+                Err(_) if tried < tries => {
+                    let at = self.inner.at.load(Ordering::Relaxed);
+                    tracing::info!("{} did not answer a read in time; asking the next", self.place_of(at));
+                    self.pass(at);
+                }
+                Err(_) => return Err(self.no_answer(CALL_TIMEOUT, &method)),
+            }
         }
     }
 
-    async fn exchange(&self, mut request: Request<Full<Bytes>>) -> Result<Answer> {
+    /// Sends the request `make` makes for an endpoint on a kept connection, else on a new one.
+    async fn exchange(
+        &self,
+        make: &(dyn Fn(usize) -> Result<Request<Full<Bytes>>> + Sync),
+    ) -> std::result::Result<Answer, Missed> {
         // A kept connection the service has closed meanwhile hands the request back unsent, and it
         // goes out on the next one (a new one at the end).
-        while let Some(mut sender) = self.kept() {
+        while let Some(Kept { mut sender, at, .. }) = self.kept() {
             if sender.ready().await.is_err() {
                 continue;
             }
-            match sender.try_send_request(request).await {
-                Ok(response) => return self.finish(response, sender).await,
-                Err(mut e) => match e.take_message() {
-                    Some(unsent) => request = unsent,
-                    None => return Err(self.lost(&e.into_error())),
-                },
+            match sender.try_send_request(make(at).map_err(Missed::Error)?).await {
+                Ok(response) => return self.finish(response, sender, at).await,
+                Err(mut e) => {
+                    if e.take_message().is_none() {
+                        return Err(Missed::Lost(at, e.into_error()));
+                    }
+                }
             }
         }
-        let mut sender = self.connect().await?;
-        let response = sender.send_request(request).await.map_err(|e| self.lost(&e))?;
-        self.finish(response, sender).await
+        // A service that takes the connection and closes it before the request goes out (one on
+        // its way down) was sent nothing: the next endpoint is asked.
+        let mut unsent = None;
+        for _ in 0..self.endpoints() {
+            let (mut sender, at) = self.connect().await.map_err(Missed::Error)?;
+            match sender.try_send_request(make(at).map_err(Missed::Error)?).await {
+                Ok(response) => return self.finish(response, sender, at).await,
+                Err(mut e) => {
+                    if e.take_message().is_none() {
+                        return Err(Missed::Lost(at, e.into_error()));
+                    }
+                    unsent = Some((at, e.into_error()));
+                    self.pass(at);
+                }
+            }
+        }
+        let (at, e) = unsent.map_or_else(|| (0, String::new()), |(at, e)| (at, format!(" ({e})")));
+        Err(Missed::Error(Error::Unreachable(format!(
+            "the jitdesk service on {} closed the connection before the request was sent{e}; nothing was changed: try again",
+            self.place_of(at)
+        ))))
     }
 
     /// Reads the whole answer, and keeps the connection for the next call.
-    async fn finish(&self, response: Response<Incoming>, sender: SendRequest<Full<Bytes>>) -> Result<Answer> {
+    async fn finish(
+        &self,
+        response: Response<Incoming>,
+        sender: SendRequest<Full<Bytes>>,
+        at: usize,
+    ) -> std::result::Result<Answer, Missed> {
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(|e| self.lost(&e))?.to_bytes();
-        self.keep(sender);
+        let body = body.collect().await.map_err(|e| Missed::Lost(at, e))?.to_bytes();
+        self.keep(sender, at);
         Ok(Answer { status: parts.status, headers: parts.headers, body })
     }
 
-    fn kept(&self) -> Option<SendRequest<Full<Bytes>>> {
+    fn kept(&self) -> Option<Kept> {
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some((sender, since)) = idle.pop() {
-            if since.elapsed() < REUSE_WITHIN && !sender.is_closed() {
-                return Some(sender);
+        while let Some(kept) = idle.pop() {
+            if kept.since.elapsed() < REUSE_WITHIN && !kept.sender.is_closed() {
+                return Some(kept);
             }
         }
         None
     }
 
-    fn keep(&self, sender: SendRequest<Full<Bytes>>) {
+    fn keep(&self, sender: SendRequest<Full<Bytes>>, at: usize) {
         if sender.is_closed() {
             return;
         }
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.retain(|(s, since)| since.elapsed() < REUSE_WITHIN && !s.is_closed());
+        idle.retain(|kept| kept.since.elapsed() < REUSE_WITHIN && !kept.sender.is_closed());
         if idle.len() < KEEP {
-            idle.push((sender, Instant::now()));
+            idle.push(Kept { sender, at, since: Instant::now() });
         }
     }
 
-    /// A request to the service, with whom it is from when the service is remote: its host and
+    /// A request to endpoint `at`, with whom it is from when the service is remote: its host and
     /// the bearer token.
     fn request(
         &self,
+        at: usize,
         method: Method,
         path: &str,
         as_user: Option<&str>,
@@ -358,7 +462,7 @@ impl Client {
         let mut request = request(method, path, as_user, body)?;
         if let Some(remote) = &self.inner.remote {
             let headers = request.headers_mut();
-            if let Ok(host) = HeaderValue::from_str(remote.authority()) {
+            if let Ok(host) = HeaderValue::from_str(remote.endpoint(at).authority()) {
                 headers.insert(HOST, host);
             }
             if let Some(token) = &remote.token {
@@ -368,14 +472,45 @@ impl Client {
         Ok(request)
     }
 
-    /// A new connection, its driver running as a task of its own.
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
-        if let Some(remote) = &self.inner.remote {
-            return match tokio::time::timeout(CONNECT_TIMEOUT, remote.connect()).await {
-                Ok(connected) => connected,
-                Err(_) => Err(self.no_answer(CONNECT_TIMEOUT)),
-            };
+    /// A new connection, its driver running as a task of its own, and the endpoint it reached.
+    async fn connect(&self) -> Result<(SendRequest<Full<Bytes>>, usize)> {
+        match &self.inner.remote {
+            Some(remote) => self.connect_remote(remote).await,
+            None => Ok((self.connect_socket().await?, 0)),
         }
+    }
+
+    /// A connection to the endpoint in use, else to the next in order that takes one; it is the
+    /// one in use from then on. None does: one line naming each and why.
+    async fn connect_remote(&self, remote: &Remote) -> Result<(SendRequest<Full<Bytes>>, usize)> {
+        let count = remote.endpoints().len();
+        let first = self.inner.at.load(Ordering::Relaxed);
+        let mut missed = Vec::new();
+        for k in 0..count {
+            let at = (first + k) % count;
+            let endpoint = remote.endpoint(at);
+            let reached = tokio::time::timeout(remote::CONNECT_TIMEOUT, endpoint.connect())
+                .await
+                .unwrap_or(Err(remote::Unreached::Silent));
+            match reached {
+                Ok(sender) => {
+                    self.settle(at);
+                    return Ok((sender, at));
+                }
+                Err(why) if count == 1 => return Err(why.into_error(&endpoint.shown)),
+                Err(why) => {
+                    tracing::info!("cannot reach the jitdesk service at {} ({why})", endpoint.shown);
+                    missed.push(format!("{} ({why})", endpoint.shown));
+                }
+            }
+        }
+        Err(Error::Unreachable(format!(
+            "no jitdesk service answers at any address of JITDESK_URL: {}; nothing was changed: start one of them (or fix JITDESK_URL, --ca), then try again",
+            missed.join(", ")
+        )))
+    }
+
+    async fn connect_socket(&self) -> Result<SendRequest<Full<Bytes>>> {
         let socket = &self.inner.socket;
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(socket)).await {
             Ok(Ok(stream)) => stream,
@@ -391,12 +526,13 @@ impl Client {
                     socket.display()
                 )));
             }
-            Err(_) => return Err(self.no_answer(CONNECT_TIMEOUT)),
+            Err(_) => return Err(self.no_answer(CONNECT_TIMEOUT, &Method::GET)),
         };
         if let Some(trust) = &self.inner.trust {
             trust.check(socket, &stream)?;
         }
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| self.lost(&e))?;
+        let (sender, connection) =
+            http1::handshake(TokioIo::new(stream)).await.map_err(|e| self.lost(0, &e, &Method::GET))?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("a connection to the service ended: {e}");
@@ -409,47 +545,69 @@ impl Client {
     /// and changes later arrives as an event. On a connection of its own, kept open for the stream.
     pub async fn events(&self) -> Result<Events> {
         let subscribe = async {
-            let mut sender = self.connect().await?;
-            let request = self.request(Method::GET, paths::EVENTS, self.as_user(), None)?;
-            let response = sender.send_request(request).await.map_err(|e| self.lost(&e))?;
+            let (mut sender, at) = self.connect().await?;
+            let request = self.request(at, Method::GET, paths::EVENTS, self.as_user(), None)?;
+            let lost = |e| self.lost(at, &e, &Method::GET);
+            let response = sender.send_request(request).await.map_err(lost)?;
             if !response.status().is_success() {
                 let status = response.status();
-                let body = response.into_body().collect().await.map_err(|e| self.lost(&e))?.to_bytes();
-                return Err(failure(&self.inner.place, status, &body));
+                let body = response.into_body().collect().await.map_err(lost)?.to_bytes();
+                return Err(failure(&self.place_of(at), status, &body));
             }
             let mut stream = events::Sse::new(response.into_body(), sender);
             match stream.message().await {
                 Some(m) if m.event == wire::EVENT_READY => Ok(Events::remote(stream)),
                 _ => Err(Error::Service(format!(
                     "the jitdesk service on {} did not start the event stream",
-                    self.inner.place
+                    self.place_of(at)
                 ))),
             }
         };
-        tokio::time::timeout(CALL_TIMEOUT, subscribe).await.map_err(|_| self.no_answer(CALL_TIMEOUT))?
+        tokio::time::timeout(CALL_TIMEOUT, subscribe)
+            .await
+            .map_err(|_| self.no_answer(CALL_TIMEOUT, &Method::GET))?
     }
 
-    fn lost(&self, e: &hyper::Error) -> Error {
+    /// The answer to a request sent to endpoint `at` was lost. A read changed nothing; a change
+    /// may have been made or not, and only looking tells.
+    fn lost(&self, at: usize, e: &hyper::Error, method: &Method) -> Error {
+        let place = self.place_of(at);
+        if *method == Method::GET {
+            return Error::Service(format!(
+                "the jitdesk service on {place} closed the connection before answering ({e}); nothing was changed: try again"
+            ));
+        }
         Error::Service(format!(
-            "the jitdesk service on {} closed the connection before answering ({e}); a change may still have been made: look before trying again",
-            self.inner.place
+            "the jitdesk service on {place} went away after the change was sent ({e}): whether it was made is unknown; check with `jitdesk request show` (or the list it changes) before trying again"
         ))
+    }
+
+    fn missed(&self, missed: Missed, method: &Method) -> Error {
+        match missed {
+            Missed::Error(e) => e,
+            Missed::Lost(at, e) => self.lost(at, &e, method),
+        }
     }
 
     /// A service that did not say, in time, which store it serves: stopped, or overloaded.
     fn silent(&self) -> Error {
         Error::Service(format!(
             "the jitdesk service on {} did not answer within {} s: it may be stopped or overloaded; nothing was changed: ask its operator to check it, then try again",
-            self.inner.place,
+            self.place(),
             HEALTH_TIMEOUT.as_secs()
         ))
     }
 
-    fn no_answer(&self, waited: Duration) -> Error {
+    /// No answer came within `waited`: a read changed nothing; a change may have been made or not.
+    fn no_answer(&self, waited: Duration, method: &Method) -> Error {
+        let (place, waited) = (self.place(), waited.as_secs());
+        if *method == Method::GET {
+            return Error::Service(format!(
+                "the jitdesk service on {place} did not answer within {waited} s; nothing was changed: try again"
+            ));
+        }
         Error::Service(format!(
-            "the jitdesk service on {} did not answer within {} s; a change may still have been made: look before trying again",
-            self.inner.place,
-            waited.as_secs()
+            "the jitdesk service on {place} did not answer the change within {waited} s: whether it was made is unknown; check with `jitdesk request show` (or the list it changes) before trying again"
         ))
     }
 }
@@ -589,5 +747,157 @@ mod tests {
         for c in ['\u{1b}', '\u{7}', '\u{202e}', '\u{2028}'] {
             assert!(!log.contains(c), "U+{:04X} raw in the log: {log:?}", u32::from(c));
         }
+    }
+
+    /// Reads one request whole: its head, then as many body bytes as it announces.
+    async fn read_request(stream: &mut tokio::net::TcpStream) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&got[..end]).to_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|n| n.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + length {
+                    return true;
+                }
+            }
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// A fake service on loopback: each request it reads is counted, then answered with the health
+    /// of `store` (and the connection closed), or, without a store, the connection is closed
+    /// unanswered. Its URL and its count.
+    async fn replica(store: Option<&'static str>) -> (String, Arc<AtomicUsize>) {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let heard = Arc::new(AtomicUsize::new(0));
+        let count = heard.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                if !read_request(&mut stream).await {
+                    continue;
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+                if let Some(store) = store {
+                    let body = format!(r#"{{"service":"jitdesk","version":"0","store":"{store}"}}"#);
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                }
+            }
+        });
+        (url, heard)
+    }
+
+    /// A fake service on loopback that reads each request, counts it, and never answers it. Its
+    /// URL and its count.
+    async fn silent() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let heard = Arc::new(AtomicUsize::new(0));
+        let count = heard.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                if read_request(&mut stream).await {
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+                held.push(stream);
+            }
+        });
+        (url, heard)
+    }
+
+    /// The URL of a port nobody listens on (any more).
+    async fn dead() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+    }
+
+    fn client_of(urls: &[&str]) -> Client {
+        Client::remote(Remote::new(urls, None, None, None).unwrap(), None)
+    }
+
+    #[tokio::test]
+    async fn a_read_moves_past_dead_replicas_and_stays_on_the_one_that_answers() {
+        let dead = dead().await;
+        let (closer, closer_heard) = replica(None).await;
+        let (live, live_heard) = replica(Some("b")).await;
+        let client = client_of(&[&dead, &closer, &live]);
+        let health: wire::Health = client.get(paths::HEALTH, None).await.expect("the third answers");
+        assert_eq!(health.store, "b");
+        assert_eq!(client.place(), live);
+        // The read reached the second, which closed without answering: it went again, to the third.
+        assert_eq!(closer_heard.load(Ordering::SeqCst), 1);
+        let health: wire::Health = client.get(paths::HEALTH, None).await.expect("the third again");
+        assert_eq!(health.store, "b");
+        assert_eq!(closer_heard.load(Ordering::SeqCst), 1, "the one that answered is asked first");
+        assert_eq!(live_heard.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_a_replica_never_answers_goes_to_the_next() {
+        // The clock is the test's: the call's time runs out as soon as nothing else can happen.
+        let (hung, hung_heard) = silent().await;
+        let (live, _) = replica(Some("b")).await;
+        let client = client_of(&[&hung, &live]);
+        let health: wire::Health = client.get(paths::HEALTH, None).await.expect("the second answers");
+        assert_eq!(health.store, "b");
+        assert_eq!(hung_heard.load(Ordering::SeqCst), 1, "the first was asked, and kept silent");
+        assert_eq!(client.place(), live);
+        // A change is not sent again: it may have been made.
+        let body = serde_json::json!({});
+        let client = client_of(&[&hung, &live]);
+        let e = client.submit::<_, serde_json::Value>(Method::POST, "/v1/x", None, &body).await.unwrap_err();
+        assert!(e.to_string().contains("unknown") && e.to_string().contains("request show"), "{e}");
+        assert_eq!(hung_heard.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_change_whose_answer_is_lost_is_never_sent_again() {
+        let (closer, closer_heard) = replica(None).await;
+        let (live, live_heard) = replica(Some("b")).await;
+        let client = client_of(&[&closer, &live]);
+        let body = serde_json::json!({"reason": "x"});
+        let sent = client.submit::<_, serde_json::Value>(Method::POST, "/v1/requests/1/approve", None, &body);
+        let e = sent.await.expect_err("the answer was lost");
+        let line = e.to_string();
+        assert!(
+            line.contains(&closer) && line.contains("unknown") && line.contains("request show"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'), "one line: {line}");
+        assert_eq!(closer_heard.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            live_heard.load(Ordering::SeqCst),
+            0,
+            "a change that may have been made is not sent again"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_every_replica_down_one_line_names_each() {
+        let (a, b) = (dead().await, dead().await);
+        let client = client_of(&[&a, &b]);
+        let e = client.get::<wire::Health>(paths::HEALTH, None).await.expect_err("nobody answers");
+        assert!(matches!(e, Error::Unreachable(_)), "{e:?}");
+        let line = e.to_string();
+        assert!(line.contains(&a) && line.contains(&b) && line.contains("nothing was changed"), "{line}");
+        // A change is refused alike: it was never sent.
+        let body = serde_json::json!({});
+        let e = client.submit::<_, serde_json::Value>(Method::POST, "/v1/x", None, &body).await.unwrap_err();
+        assert!(matches!(e, Error::Unreachable(_)), "{e:?}");
     }
 }

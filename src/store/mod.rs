@@ -3,15 +3,15 @@
 
 mod backend;
 mod backup;
-mod codec;
+pub(crate) mod codec;
 mod error;
 pub(crate) mod files;
 mod groups;
 mod holder;
 mod identity;
 mod maintenance;
-mod outbox;
-mod read;
+pub(crate) mod outbox;
+pub(crate) mod read;
 mod schema5;
 mod tables;
 mod write;

@@ -22,7 +22,7 @@ const NEXT_CHANNEL: &str = "next_channel_id";
 /// A delivery as the store keeps it: the compact encoding cannot read an internally tagged enum,
 /// so its state is kept as a plain one.
 #[derive(Serialize, Deserialize)]
-struct Stored {
+pub(crate) struct Stored {
     id: u64,
     channel: u64,
     tenant: String,

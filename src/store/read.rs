@@ -14,7 +14,7 @@ use crate::domain::rules::{self, Lookup};
 use crate::domain::*;
 
 /// How `REQUESTS_BY_ARM_NAME` keys an ARM name: ARM's ids match whatever their case.
-pub(super) fn arm_key(name: &ArmName) -> String {
+pub(crate) fn arm_key(name: &ArmName) -> String {
     format!("{}/{}/{}", name.subscription, name.resource_group, name.name).to_lowercase()
 }
 

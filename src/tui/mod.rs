@@ -4,7 +4,8 @@
 //!
 //! The engine runs in this process or in the store's service (`client::Backend`). When a service
 //! goes away the dashboard says so, keeps the last data on screen, refuses changes, and reconnects by
-//! itself (then reloads) when the service is back.
+//! itself (then reloads) when the service is back, or at once to another of its replicas when the
+//! client was given several (and a toast says which).
 //!
 //! When its terminal goes away (SIGHUP, its input ends or fails, a write to it fails) the dashboard
 //! ends at once with an error, so that the command exits non-zero and cleans up on its way out.
@@ -220,6 +221,8 @@ where
     let mut gone = false;
     // The link its caller set, shown again once a service that was away is back.
     let link = app.link;
+    // Where a remote service answers: one of its replicas may take over from another.
+    let mut place = remote_place(backend);
     let mut loading = true;
     let mut stale = false;
     // Engine calls of the dashboard under way; a tour's syncs wait for them, then for a snapshot.
@@ -289,6 +292,13 @@ where
                 }
                 Msg::Connected(events) => {
                     changes = Some(*events);
+                    let now_on = remote_place(backend);
+                    if let (Some(from), Some(to)) = (&place, &now_on)
+                        && from != to
+                    {
+                        app.toast(format!("{from} does not answer: now on {to}"), false);
+                    }
+                    place = now_on;
                     if gone {
                         gone = false;
                         app.read_only = false;
@@ -394,6 +404,14 @@ async fn next_change(changes: &mut Option<Events>) -> Option<Change> {
     match changes {
         Some(changes) => changes.next().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Where the service answers, when it is remote: its socket, or the URL of the replica in use.
+fn remote_place(backend: &Backend) -> Option<String> {
+    match backend {
+        Backend::Remote(client) => Some(client.place()),
+        Backend::Local(_) => None,
     }
 }
 

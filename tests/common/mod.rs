@@ -7,6 +7,7 @@ pub mod alone;
 pub mod https;
 pub mod os_users;
 pub mod parcels;
+pub mod pg;
 pub mod process;
 pub mod receiver;
 pub mod serve;

@@ -1,0 +1,230 @@
+//! One open PostgreSQL database as the engine's `Storage`: reads in one REPEATABLE READ READ ONLY
+//! snapshot, writes in READ COMMITTED behind one advisory lock, so that writers on every replica
+//! take turns and each sees every earlier commit; a write that appended audit records tells the
+//! other replicas with `pg_notify` just before it commits.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::RwLock;
+
+use ::postgres::IsolationLevel;
+
+use super::connect::{Pool, Target};
+use super::reads::On;
+use super::{errors, schema, settings};
+use crate::domain::OpenMode;
+use crate::engine::maintenance::{StoreInfo, TableInfo};
+use crate::engine::storage::{Reads, Storage, Writes};
+use crate::engine::{Result, StoreError};
+
+/// The channel every write that appended audit records notifies, with the payload
+/// `<origin>:<first audit id>:<last audit id>`.
+pub const COMMITS_CHANNEL: &str = "jitdesk_commits";
+
+/// What a commit that appended audit records tells the other replicas on `COMMITS_CHANNEL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// The `origin` of the open that committed.
+    pub origin: String,
+    /// The first audit id it appended.
+    pub first: u64,
+    /// The last audit id it appended.
+    pub last: u64,
+}
+
+impl Commit {
+    /// The notification's payload: `<origin>:<first>:<last>`.
+    pub fn payload(&self) -> String {
+        format!("{}:{}:{}", self.origin, self.first, self.last)
+    }
+
+    /// A payload read back; None for one not in that form (nothing jitdesk sent).
+    pub fn parse(payload: &str) -> Option<Commit> {
+        let mut parts = payload.split(':');
+        let origin = parts.next().filter(|o| !o.is_empty())?.to_string();
+        let first = parts.next()?.parse().ok()?;
+        let last = parts.next()?.parse().ok()?;
+        (parts.next().is_none() && first <= last).then_some(Commit { origin, first, last })
+    }
+}
+
+/// The advisory lock every write transaction takes first: writers on every replica take turns.
+const WRITE_LOCK: i64 = 0x6a69_7464_6573_6b01;
+
+/// An open PostgreSQL database.
+pub struct PgStorage {
+    target: Target,
+    /// The connections; `Err` once let go of (`reopen` failed, `abandon`), with why.
+    pool: RwLock<std::result::Result<Pool, StoreError>>,
+    /// A random id of this open, named in its commits' notifications so it knows its own.
+    origin: String,
+}
+
+impl PgStorage {
+    /// Opens the database `url` names, checking (`OpenMode::Existing`), creating or migrating
+    /// jitdesk's schema in it.
+    pub fn open(url: &str, mode: OpenMode) -> std::result::Result<PgStorage, StoreError> {
+        let target = Target::new(url, &settings())?;
+        let mut client = target.connect()?;
+        schema::migrate(&mut client, &target.url, mode)?;
+        drop(client);
+        let pool = RwLock::new(Ok(target.pool()));
+        Ok(PgStorage { target, pool, origin: origin()? })
+    }
+
+    /// This open's random id (16 hex digits), as its commits' notifications on
+    /// `COMMITS_CHANNEL` name it.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The URL as given, which holds no password.
+    pub fn url(&self) -> &str {
+        &self.target.url
+    }
+
+    /// A connection from the pool, or why there is none.
+    fn connection(
+        &self,
+    ) -> std::result::Result<r2d2::PooledConnection<super::connect::PgManager>, StoreError> {
+        let pool = match &*self.pool.read().unwrap_or_else(|p| p.into_inner()) {
+            Ok(pool) => pool.clone(),
+            Err(why) => return Err(why.clone()),
+        };
+        pool.get().map_err(|e| errors::pool(&self.target.url, &e))
+    }
+}
+
+/// 16 random hex digits.
+fn origin() -> std::result::Result<String, StoreError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Storage(format!("no randomness for the store's origin: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn fail(e: ::postgres::Error) -> crate::engine::Error {
+    errors::storage(&e).into()
+}
+
+impl Storage for PgStorage {
+    fn path(&self) -> &Path {
+        Path::new(&self.target.url)
+    }
+
+    fn read(&self, query: &mut dyn FnMut(&dyn Reads) -> Result<()>) -> Result<()> {
+        let mut client = self.connection()?;
+        let txn = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        let on = On::new(txn);
+        query(&on)?;
+        on.into_inner().commit().map_err(fail)
+    }
+
+    fn write(&self, work: &mut dyn FnMut(&mut dyn Writes) -> Result<()>) -> Result<()> {
+        let mut client = self.connection()?;
+        let mut txn = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .map_err(fail)?;
+        txn.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(fail)?;
+        let mut on = On::new(txn);
+        work(&mut on)?;
+        let appended = on.appended();
+        let mut txn = on.into_inner();
+        if let Some((first, last)) = appended {
+            let payload = Commit { origin: self.origin.clone(), first, last }.payload();
+            txn.execute("SELECT pg_notify($1, $2)", &[&COMMITS_CHANNEL, &payload]).map_err(fail)?;
+        }
+        txn.commit().map_err(fail)
+    }
+
+    fn reopen(&self, why: StoreError) -> std::result::Result<(), StoreError> {
+        let mut pool = self.pool.write().unwrap_or_else(|p| p.into_inner());
+        *pool = Err(why);
+        // Fresh connections: the pool's old ones go with it.
+        let client = self.target.connect()?;
+        drop(client);
+        *pool = Ok(self.target.pool());
+        Ok(())
+    }
+
+    fn abandon(&self, why: StoreError) {
+        *self.pool.write().unwrap_or_else(|p| p.into_inner()) = Err(why);
+    }
+
+    fn copy_into(&self, _file: File) -> Result<()> {
+        Err(StoreError::Storage(
+            "a PostgreSQL store is not copied by jitdesk: back it up with pg_dump (or your database's own backups)"
+                .into(),
+        )
+        .into())
+    }
+
+    fn info(&self) -> Result<StoreInfo> {
+        let mut client = self.connection()?;
+        let mut txn = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        let schema: i32 = txn.query_one("SELECT version FROM jitdesk_schema", &[]).map_err(fail)?.get(0);
+        let size: i64 =
+            txn.query_one("SELECT pg_database_size(current_database())", &[]).map_err(fail)?.get(0);
+        let cache: i64 = txn
+            .query_one(
+                "SELECT setting::bigint * pg_size_bytes(coalesce(unit, '1')) FROM pg_settings WHERE name = 'shared_buffers'",
+                &[],
+            )
+            .map_err(fail)?
+            .get(0);
+        let mut tables = Vec::new();
+        for &name in schema::TABLES {
+            // Table names come from the schema's own list, never from outside.
+            let row = txn
+                .query_one(
+                    &format!(
+                        "SELECT (SELECT count(*) FROM {name}), pg_table_size('{name}'), pg_indexes_size('{name}')"
+                    ),
+                    &[],
+                )
+                .map_err(fail)?;
+            let (entries, stored, indexes): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+            tables.push(TableInfo {
+                name,
+                entries: u64::try_from(entries).unwrap_or(0),
+                stored_bytes: u64::try_from(stored).unwrap_or(0),
+                metadata_bytes: u64::try_from(indexes).unwrap_or(0),
+                fragmented_bytes: 0,
+            });
+        }
+        txn.commit().map_err(fail)?;
+        Ok(StoreInfo {
+            schema: u32::try_from(schema).unwrap_or(0),
+            file_bytes: u64::try_from(size).unwrap_or(0),
+            cache_bytes: usize::try_from(cache).unwrap_or(0),
+            tables,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commits_payload_reads_back_and_nothing_else_does() {
+        let commit = Commit { origin: "0a1b2c3d4e5f6a7b".into(), first: 3, last: 5 };
+        assert_eq!(commit.payload(), "0a1b2c3d4e5f6a7b:3:5");
+        assert_eq!(Commit::parse(&commit.payload()), Some(commit));
+        for other in ["", ":1:2", "o:1", "o:1:2:3", "o:x:2", "o:5:3"] {
+            assert_eq!(Commit::parse(other), None, "{other}");
+        }
+    }
+}
