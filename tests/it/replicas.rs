@@ -273,3 +273,207 @@ async fn each_delivery_is_sent_once_whichever_replica_picks_it() {
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
+
+/// Two engines on one fresh PostgreSQL database holding the sample, with one manual clock, once
+/// both listen for each other's commits; None when the tests have no server (`pg::database`).
+async fn pg_replicas() -> Option<(Engine, Engine, Arc<ManualClock>, String)> {
+    let url = blocking(crate::common::pg::database)?;
+    let now = Utc::now();
+    let clock = Arc::new(ManualClock::new(now));
+    let open = |mode| {
+        let storage = blocking(|| jitdesk::postgres::open(&url, mode)).unwrap();
+        Engine::with_storage(storage, clock.clone())
+    };
+    let a = open(OpenMode::Create).await.unwrap();
+    jitdesk::sample::create_in(&a, &clock, now, 0).await.unwrap();
+    let b = open(OpenMode::Existing).await.unwrap();
+    listening(&url, 2).await;
+    Some((a, b, clock, url))
+}
+
+/// The PostgreSQL client blocks: off the runtime's own work, as the engine's reads are.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+fn admin(url: &str) -> ::postgres::Client {
+    ::postgres::Client::connect(url, ::postgres::NoTls).expect("connect to the test database")
+}
+
+/// The server's ids of the connections listening for commits on this database.
+fn listeners(url: &str) -> Vec<i32> {
+    let sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
+               AND query = 'LISTEN jitdesk_commits' AND state = 'idle'";
+    blocking(|| admin(url).query(sql, &[]).unwrap().iter().map(|row| row.get(0)).collect())
+}
+
+/// Waits until `n` connections listen, and their engines have heard that they may have missed
+/// something (as each listener says once it listens).
+async fn listening(url: &str, n: usize) {
+    for _ in 0..3000 {
+        if listeners(url).len() == n {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the listeners never listened: {:?}", listeners(url));
+}
+
+/// The next committed change, past any reload (a listener saying it may have missed some).
+async fn next_committed(events: &mut Events) -> jitdesk::engine::Committed {
+    loop {
+        if let Change::Committed(change) = next(events).await {
+            return change;
+        }
+    }
+}
+
+/// The actions of a request's audit records, oldest first.
+async fn actions(engine: &Engine, id: u64) -> Vec<Action> {
+    let history = engine.request(&Viewer::Operator, id).await.unwrap().history;
+    history.iter().map(|r| r.action).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_change_on_one_replica_is_heard_on_the_other() {
+    let Some((a, b, clock, _url)) = pg_replicas().await else { return };
+    settle(&a, &b, &clock).await;
+    b.sync().await.unwrap();
+    let mut on_b = Events::local(b.subscribe_for(None));
+    add_frank(&a).await;
+    let created = a.run(&user(FRANK), ask("contoso-crm")).await.unwrap();
+    assert_eq!(next_committed(&mut on_b).await.record.action, Action::UserAdded);
+    let heard = next_committed(&mut on_b).await;
+    assert_eq!(heard.record.action, Action::RequestCreated);
+    assert_eq!(heard.record.target, jitdesk::domain::Target::Request(created.id));
+    assert!(heard.notified.contains(&"alice@contoso.com".to_string()), "{heard:?}");
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_racing_decisions_on_two_replicas_decide_each_request_once() {
+    let Some((a, b, clock, _url)) = pg_replicas().await else { return };
+    settle(&a, &b, &clock).await;
+    let mut ids = Vec::new();
+    for n in 0..50 {
+        let upn = format!("user{n}@fabrikam.com");
+        add_user(&a, &upn).await;
+        ids.push(a.run(&user(&upn), ask("contoso-crm")).await.unwrap().id);
+    }
+    let decide = |engine: Engine, who: &'static str, id, approve| async move {
+        let decision = jitdesk::engine::Decide { id, approve, reason: "INC-7".into() };
+        engine.run(&user(who), decision).await
+    };
+    let mut races = tokio::task::JoinSet::new();
+    for (n, &id) in ids.iter().enumerate() {
+        let (approver, denier) = if n % 2 == 0 { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
+        races.spawn(decide(approver, "alice@contoso.com", id, true));
+        races.spawn(decide(denier, "bob@contoso.com", id, false));
+    }
+    let outcomes = races.join_all().await;
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 50, "one decision each: {outcomes:?}");
+    for id in ids {
+        let decisions: Vec<Action> = actions(&b, id)
+            .await
+            .into_iter()
+            .filter(|a| matches!(a, Action::RequestApproved | Action::RequestDenied))
+            .collect();
+        assert_eq!(decisions.len(), 1, "request {id} decided once: {decisions:?}");
+    }
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_requests_due_at_one_instant_time_out_once_whichever_ticker_gets_there() {
+    let Some((a, b, clock, _url)) = pg_replicas().await else { return };
+    settle(&a, &b, &clock).await;
+    let mut created = Vec::new();
+    for n in 0..30 {
+        let upn = format!("user{n}@fabrikam.com");
+        let engine = if n % 2 == 0 { &a } else { &b };
+        add_user(engine, &upn).await;
+        created.push(engine.run(&user(&upn), ask("contoso-crm")).await.unwrap());
+    }
+    let at = created.iter().map(|r| r.decide_by).max().unwrap();
+    clock.set(at + TimeDelta::seconds(1));
+    let (on_a, on_b) = tokio::join!(a.sync(), b.sync());
+    on_a.unwrap();
+    on_b.unwrap();
+    for request in created {
+        assert_eq!(
+            actions(&a, request.id).await,
+            [Action::RequestCreated, Action::RequestTimedOut],
+            "request {} timed out once",
+            request.id
+        );
+    }
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_replica_that_stopped_leaves_its_deadlines_to_the_other() {
+    let Some((a, b, clock, _url)) = pg_replicas().await else { return };
+    settle(&a, &b, &clock).await;
+    add_frank(&a).await;
+    let created = a.run(&user(FRANK), ask("contoso-crm")).await.unwrap();
+    a.close().await.unwrap();
+    clock.set(created.decide_by + TimeDelta::seconds(1));
+    b.sync().await.unwrap();
+    assert_eq!(actions(&b, created.id).await, [Action::RequestCreated, Action::RequestTimedOut]);
+    b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_listener_cut_off_listens_again_and_its_subscribers_reload() {
+    let Some((a, b, clock, url)) = pg_replicas().await else { return };
+    settle(&a, &b, &clock).await;
+    b.sync().await.unwrap();
+    let mut on_b = Events::local(b.subscribe_for(None));
+    for pid in listeners(&url) {
+        blocking(|| admin(&url).execute("SELECT pg_terminate_backend($1)", &[&pid])).unwrap();
+    }
+    assert_eq!(next(&mut on_b).await, Change::Reload, "told it may have missed some once it listens again");
+    listening(&url, 2).await;
+    add_frank(&a).await;
+    assert_eq!(next_committed(&mut on_b).await.record.action, Action::UserAdded, "and hears again");
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_each_delivery_is_sent_once_whichever_replica_picks_it() {
+    let Some((a, b, _clock, _url)) = pg_replicas().await else { return };
+    let courier = Arc::new(Counting::default());
+    a.deliver_with(courier.clone(), RETRY).unwrap();
+    b.deliver_with(courier.clone(), RETRY).unwrap();
+    for n in 0..6 {
+        let kind = webhook(&format!("https://chat{n}.contoso.com/h"));
+        a.run(&operator(), AddChannel { tenant: "contoso".into(), kind }).await.unwrap();
+    }
+    for n in 0..10 {
+        let (engine, upn) = (if n % 2 == 0 { &a } else { &b }, format!("user{n}@fabrikam.com"));
+        add_user(engine, &upn).await;
+        engine.run(&user(&upn), ask("contoso-crm")).await.unwrap();
+    }
+    let sent = |d: &[Delivery]| d.iter().all(|d| matches!(d.state, DeliveryState::Sent { .. }));
+    let mut deliveries = all(&a, &Viewer::Operator).await;
+    for _ in 0..3000 {
+        if sent(&deliveries) {
+            break;
+        }
+        a.sync().await.unwrap();
+        b.sync().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        deliveries = all(&a, &Viewer::Operator).await;
+    }
+    assert!(sent(&deliveries), "every delivery sent: {deliveries:?}");
+    let counts = courier.0.lock().unwrap().clone();
+    assert_eq!(counts.len(), deliveries.len(), "one parcel per delivery: {counts:?}");
+    assert!(counts.values().all(|&n| n == 1), "none sent twice: {counts:?}");
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
