@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ::postgres::Client;
 use ::postgres::fallible_iterator::FallibleIterator;
 
-use super::storage::COMMITS_CHANNEL;
+use super::storage::{COMMITS_CHANNEL, Commit};
 use crate::engine::StoreError;
 use crate::engine::storage::{Others, TellOthers};
 
@@ -92,9 +92,9 @@ fn hear(client: &mut Client, origin: &str, tell: &TellOthers, stop: &AtomicBool)
                 if note.channel() != COMMITS_CHANNEL {
                     continue;
                 }
-                match parse(note.payload()) {
-                    Some((from, _)) if from == origin => {}
-                    Some((_, news)) => tell(news),
+                match Commit::parse(note.payload()) {
+                    Some(commit) if commit.origin == origin => {}
+                    Some(Commit { first, last, .. }) => tell(Others::Committed { first, last }),
                     // Not a jitdesk commit of a form this version knows: read everything again.
                     None => tell(Others::MayHaveMissed),
                 }
@@ -113,17 +113,6 @@ fn hear(client: &mut Client, origin: &str, tell: &TellOthers, stop: &AtomicBool)
     None
 }
 
-/// `<origin>:<first audit id>:<last audit id>`, as the writes send it.
-fn parse(payload: &str) -> Option<(&str, Others)> {
-    let mut parts = payload.split(':');
-    let (origin, first, last) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let (first, last) = (first.parse().ok()?, last.parse().ok()?);
-    Some((origin, Others::Committed { first, last }))
-}
-
 /// Sleeps for `pause`, waking early when the listener is to stop.
 fn sleep(pause: Duration, stop: &AtomicBool) {
     let until = Instant::now() + pause;
@@ -133,18 +122,5 @@ fn sleep(pause: Duration, stop: &AtomicBool) {
             return;
         }
         std::thread::sleep(left.min(POLL));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_payload_names_its_origin_and_audit_records_or_is_not_one() {
-        assert_eq!(parse("ab12:7:9"), Some(("ab12", Others::Committed { first: 7, last: 9 })));
-        for bad in ["", "ab12", "ab12:7", "ab12:7:x", "ab12:7:9:1", "ab12:-1:2"] {
-            assert_eq!(parse(bad), None, "{bad:?}");
-        }
     }
 }
