@@ -36,6 +36,7 @@ pub(super) type PgManager = PostgresConnectionManager<MakeRustlsConnect>;
 pub(super) type Pool = r2d2::Pool<PgManager>;
 
 /// What an open needs to reach the database: the parsed URL with its password, and TLS.
+#[derive(Clone)]
 pub(super) struct Target {
     /// The URL as given (it holds no password): what the store's path shows.
     pub url: String,
