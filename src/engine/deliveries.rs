@@ -84,11 +84,11 @@ fn may_queue(event: &Committed) -> bool {
 }
 
 /// One send to make: the deliveries it settles (several for a digest), the channel it goes over,
-/// and its parcel, or why it cannot be sent at all.
+/// and its parcel with the deliveries it carries, or why it cannot be sent at all.
 struct Sending {
     ids: Vec<u64>,
     channel: u64,
-    parcel: std::result::Result<Parcel, Undelivered>,
+    parcel: std::result::Result<(Parcel, Vec<Delivery>), Undelivered>,
 }
 
 fn never(reason: String) -> Undelivered {
@@ -141,7 +141,7 @@ fn sending(t: &dyn Reads, d: &Delivery, busy: &mut HashSet<u64>) -> Result<Sendi
         to,
         notices,
     };
-    Ok(Sending { ids: group.iter().map(|g| g.id).collect(), channel: d.channel, parcel: Ok(parcel) })
+    Ok(Sending { ids: group.iter().map(|g| g.id).collect(), channel: d.channel, parcel: Ok((parcel, group)) })
 }
 
 /// The sends the picked deliveries make, read in one snapshot. A delivery whose notice cannot be
@@ -165,25 +165,48 @@ fn gather(t: &dyn Reads, picked: Vec<Delivery>, mut busy: HashSet<u64>) -> Vec<S
 /// send's timeout, or as far as the backoff after this many attempts, whichever is later. So a
 /// send that is never heard back from (a crash, a process closed mid-send) goes again, and one
 /// abandoned again and again goes ever more rarely, until it is too old and given up on.
+///
+/// The lease is the claim: it takes only deliveries still queued and still as the pass read them
+/// (the one picked was due then, so it still is), and answers with their ids, which alone are sent.
+/// Leases are write transactions, which the backend runs one at a time, so when two workers (two
+/// replicas of the service on one database) pick the same due delivery, the second finds it leased
+/// by the first (its attempt counted, its next attempt pushed past now) and leaves it.
 struct Lease {
-    ids: Vec<u64>,
+    /// The deliveries as the pass read them.
+    read: Vec<Delivery>,
     retry: Retry,
 }
 
 impl Command for Lease {
-    type Output = ();
-    fn apply(self, _: &Actor, w: &mut Writer<'_, '_>) -> Result<()> {
-        for id in self.ids {
-            if let Some(old) = w.tables.delivery(id)?.filter(|d| d.state == DeliveryState::Queued) {
+    type Output = Vec<u64>;
+    fn apply(self, _: &Actor, w: &mut Writer<'_, '_>) -> Result<Vec<u64>> {
+        let mut leased = Vec::new();
+        for read in self.read {
+            let id = read.id;
+            if let Some(old) =
+                w.tables.delivery(id)?.filter(|d| d.state == DeliveryState::Queued && *d == read)
+            {
                 let attempts = old.attempts.saturating_add(1);
                 let lease = w.now + LEASE;
                 let next_at =
                     self.retry.next(old.queued, attempts, w.now, 1.0).map_or(lease, |at| at.max(lease));
                 w.tables.save_delivery(Some(&old), &Delivery { attempts, next_at, ..old.clone() })?;
+                leased.push(id);
             }
         }
-        Ok(())
+        Ok(leased)
     }
+}
+
+/// The part of a parcel the lease claimed: the notices of the deliveries leased, under the key of
+/// those alone (a digest another worker took part of goes as a smaller digest).
+fn claimed(parcel: Parcel, group: &[Delivery], leased: &[u64]) -> Parcel {
+    if group.len() == leased.len() {
+        return parcel;
+    }
+    let kept: Vec<Delivery> = group.iter().filter(|d| leased.contains(&d.id)).cloned().collect();
+    let notices = group.iter().zip(parcel.notices).filter(|(d, _)| leased.contains(&d.id)).map(|(_, n)| n);
+    Parcel { key: parcel_key(&kept), notices: notices.collect(), ..parcel }
 }
 
 /// Pushes queued deliveries' next attempt to `until` without trying them: the channel they go
@@ -554,17 +577,24 @@ async fn send(
 ) -> Done {
     let system = Actor::Operator(String::new());
     let mut done = Done { ids: sending.ids.clone(), channel: sending.channel, failed: None };
+    let mut ids = sending.ids;
     let result = match sending.parcel {
-        Ok(parcel) => {
+        Ok((parcel, group)) => {
             let Some(engine) = inner.upgrade().map(|inner| Engine { inner }) else { return done };
-            let lease = Lease { ids: sending.ids.clone(), retry };
-            if let Err(e) = engine.run(&system, lease).await {
-                // Not sent: the channel rests, so a store that refuses writes is not asked again
-                // and again.
-                tracing::error!("the outbox cannot lease a send: {e}");
-                done.failed = Some(engine.now());
-                return done;
-            }
+            let lease = Lease { read: group.clone(), retry };
+            ids = match engine.run(&system, lease).await {
+                // Another worker leased them first: they are its to send and record.
+                Ok(leased) if leased.is_empty() => return done,
+                Ok(leased) => leased,
+                Err(e) => {
+                    // Not sent: the channel rests, so a store that refuses writes is not asked
+                    // again and again.
+                    tracing::error!("the outbox cannot lease a send: {e}");
+                    done.failed = Some(engine.now());
+                    return done;
+                }
+            };
+            let parcel = claimed(parcel, &group, &ids);
             // The engine is held only weakly while the send takes its time.
             drop(engine);
             let result = match tokio::time::timeout(SEND_TIMEOUT, courier.send(&parcel)).await {
@@ -582,7 +612,7 @@ async fn send(
         Err(why) => Err(why),
     };
     if let Some(inner) = inner.upgrade() {
-        let outcome = Outcome { ids: sending.ids, result, retry, jitter: jitter(), telling };
+        let outcome = Outcome { ids, result, retry, jitter: jitter(), telling };
         if let Err(e) = (Engine { inner }).run(&system, outcome).await {
             tracing::error!("the outbox cannot record a send: {e}");
         }
@@ -623,5 +653,64 @@ impl Engine {
         };
         *outbox = Some(Outbox { stop, task: runtime.spawn(worker.run()) });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::delivery::{ChannelKind, Secret, WebhookFormat};
+    use crate::domain::rules::{NewRequest, NewUser};
+    use crate::engine::{AddChannel, ManualClock, OpenMode};
+
+    const RETRY: Retry = Retry {
+        first: TimeDelta::seconds(10),
+        longest: TimeDelta::minutes(1),
+        give_up_after: TimeDelta::hours(1),
+    };
+
+    #[tokio::test]
+    async fn a_lease_claims_only_what_no_lease_took_first() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("s.redb");
+        let now = Utc::now();
+        crate::sample::create_at(&path, 0, now).await.expect("the sample");
+        let engine =
+            Engine::open(&path, OpenMode::Existing, Arc::new(ManualClock::new(now))).await.expect("open");
+        let operator = Actor::Operator("root".into());
+        let kind = ChannelKind::Webhook {
+            url: "https://chat.contoso.com/h".into(),
+            format: WebhookFormat::Slack,
+            secret: Secret("s3cret-key".into()),
+        };
+        engine.run(&operator, AddChannel { tenant: "contoso".into(), kind }).await.expect("a channel");
+        let upn = "frank@fabrikam.com";
+        let frank = NewUser {
+            upn: upn.into(),
+            tenant: "fabrikam".into(),
+            name: None,
+            admin: false,
+            login: None,
+            object_id: None,
+        };
+        engine.run(&operator, frank).await.expect("a user");
+        let ask = NewRequest {
+            app: "contoso-crm".into(),
+            roles: vec!["Reader".into()],
+            start: None,
+            duration: Period::from_hours(1),
+            justification: "INC-7".into(),
+            ticket: None,
+        };
+        engine.run(&Actor::User(upn.into()), ask).await.expect("a request");
+        let read = engine.read(move |t| t.due_deliveries(now, 10)).await.expect("due");
+        let ids: Vec<u64> = read.iter().map(|d| d.id).collect();
+        assert_eq!(ids.len(), 1, "one webhook delivery: {read:?}");
+        let lease = || Lease { read: read.clone(), retry: RETRY };
+        assert_eq!(engine.run(&operator, lease()).await.expect("leased"), ids, "the first lease takes it");
+        assert_eq!(engine.run(&operator, lease()).await.expect("leased"), [0u64; 0], "the second gets none");
+        let leased = engine.read(move |t| t.delivery(ids[0])).await.expect("read").expect("kept");
+        assert_eq!((leased.attempts, leased.next_at), (1, now + LEASE), "leased once");
+        engine.close().await.expect("closed");
     }
 }

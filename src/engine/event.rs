@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::Engine;
 use crate::domain::{AuditRecord, identity};
@@ -25,6 +25,8 @@ pub struct Committed {
 /// socket does.
 pub struct EventsFor {
     events: broadcast::Receiver<Committed>,
+    /// Changes when others' commits may have gone unheard: the subscriber is told it lagged.
+    missed: watch::Receiver<()>,
     engine: Engine,
     /// The directory user; None: everything (the operator).
     viewer: Option<String>,
@@ -37,17 +39,23 @@ pub struct EventsFor {
 
 impl EventsFor {
     pub(super) fn new(engine: Engine, viewer: Option<String>) -> EventsFor {
-        EventsFor { events: engine.subscribe(), engine, viewer, seen: HashMap::new(), judging: None }
+        let missed = engine.inner.missed.subscribe();
+        EventsFor { events: engine.subscribe(), missed, engine, viewer, seen: HashMap::new(), judging: None }
     }
 
     /// The next change the viewer may see, as they may see it; the channel's own errors as they
-    /// are (lagged: reload; closed: the engine stopped). Cancel-safe: dropped at any await, the
-    /// next call carries on where this one stopped.
+    /// are (lagged: reload; closed: the engine stopped), and lagged too when another replica's
+    /// commits may have gone unheard (the count of events missed is then unknown: 0). Cancel-safe:
+    /// dropped at any await, the next call carries on where this one stopped.
     pub async fn recv(&mut self) -> Result<Committed, broadcast::error::RecvError> {
         loop {
             let event = match self.judging.take() {
                 Some(event) => event,
-                None => self.events.recv().await?,
+                None => tokio::select! {
+                    biased;
+                    Ok(()) = self.missed.changed() => return Err(broadcast::error::RecvError::Lagged(0)),
+                    event = self.events.recv() => event?,
+                },
             };
             let Some(viewer) = &self.viewer else { return Ok(event) };
             // Whom a change notified sees it, whatever it is about: the admins told of a delivery

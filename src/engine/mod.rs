@@ -17,6 +17,7 @@ mod identity;
 mod limits;
 pub mod location;
 pub mod maintenance;
+mod others;
 pub mod outbox;
 mod queries;
 mod queuing;
@@ -67,9 +68,13 @@ pub struct Engine {
 struct Inner {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
-    jobs: Mutex<Option<Sender<Msg>>>,
+    /// Shared with the ear the backend reports others' commits through (`Storage::watch_others`),
+    /// which falls silent once the store thread is told to stop.
+    jobs: Arc<Mutex<Option<Sender<Msg>>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     events: broadcast::Sender<Committed>,
+    /// Changes when events may have been missed (others committed unheard): subscribers reload.
+    missed: Arc<watch::Sender<()>>,
     /// What one requester may ask for, read by the store thread at each transaction.
     limits: Arc<RwLock<Limits>>,
     /// Why the store thread stopped by itself (a damaged store, a crash); None while it runs.
@@ -90,8 +95,17 @@ impl Engine {
     pub async fn open(path: &Path, mode: OpenMode, clock: Arc<dyn Clock>) -> Result<Engine> {
         let path = path.to_path_buf();
         let storage = blocking(move || storage::open(&path, mode)).await?;
+        Engine::with_storage(storage, clock).await
+    }
+
+    /// An engine on storage opened already (`open` opens it by its path): starts the store thread,
+    /// hands the backend the ear for other processes' commits (`Storage::watch_others`), and
+    /// catches up every deadline that passed. Tests give it a backend of their own.
+    pub async fn with_storage(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Result<Engine> {
         let (jobs, receiver) = channel();
+        let jobs = Arc::new(Mutex::new(Some(jobs)));
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let missed = Arc::new(watch::Sender::new(()));
         let limits = Arc::new(RwLock::new(Limits::NONE));
         let fault = Arc::new(watch::Sender::new(None));
         let shared = Arc::new(shared::Shared::default());
@@ -100,6 +114,7 @@ impl Engine {
             clock: clock.clone(),
             jobs: receiver,
             events: events.clone(),
+            missed: missed.clone(),
             limits: limits.clone(),
             fault: fault.clone(),
             shared: shared.clone(),
@@ -112,9 +127,10 @@ impl Engine {
             inner: Arc::new(Inner {
                 storage,
                 clock,
-                jobs: Mutex::new(Some(jobs)),
+                jobs: jobs.clone(),
                 worker: Mutex::new(Some(handle)),
                 events,
+                missed,
                 limits,
                 fault,
                 inline: false,
@@ -123,6 +139,7 @@ impl Engine {
                 outbox: Mutex::new(None),
             }),
         };
+        engine.inner.storage.watch_others(others::ear(jobs));
         engine.sync().await?;
         Ok(engine)
     }
@@ -148,9 +165,10 @@ impl Engine {
             inner: Arc::new(Inner {
                 storage,
                 clock,
-                jobs: Mutex::new(None),
+                jobs: Arc::default(),
                 worker: Mutex::new(None),
                 events,
+                missed: Arc::new(watch::Sender::new(())),
                 limits: Arc::new(RwLock::new(Limits::NONE)),
                 fault: Arc::new(watch::Sender::new(None)),
                 inline: true,

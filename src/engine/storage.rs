@@ -82,7 +82,34 @@ pub trait Storage: Send + Sync {
     /// What the data holds and takes: its schema, its size, the cache it is read through and each
     /// table's share, from one snapshot.
     fn info(&self) -> Result<StoreInfo>;
+
+    /// Hands the backend `tell`, through which it reports what other processes commit to the same
+    /// data, from any thread, for as long as it is open. The engine calls it once, before its first
+    /// transaction. A backend held by one process alone (redb) keeps the default: nobody else writes.
+    fn watch_others(&self, tell: TellOthers) {
+        let _ = tell;
+    }
 }
+
+/// What a backend shared with other processes (several `jitdesk serve` replicas on one database)
+/// reports of their writes, so that this engine's subscribers hear them and its ticker wakes for
+/// the deadlines they set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Others {
+    /// Another process committed one transaction, which appended the audit records `first..=last`.
+    Committed {
+        /// Its first audit record's id.
+        first: u64,
+        /// Its last audit record's id.
+        last: u64,
+    },
+    /// Others may have committed without this process hearing of it (say its listener lost its
+    /// connection for a while): what was read before may be stale.
+    MayHaveMissed,
+}
+
+/// The engine's ear for `Others`, given to the backend by `Storage::watch_others`.
+pub type TellOthers = Arc<dyn Fn(Others) + Send + Sync>;
 
 /// The reads, in a snapshot or inside a write transaction. Lists come newest first unless they
 /// say otherwise, and walk on from a cursor (`after`), never the whole store.

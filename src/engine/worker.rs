@@ -19,7 +19,7 @@ use super::commands::{Command, advance_due};
 use super::error::{Error, Result, StoreError};
 use super::event::Committed;
 use super::limits::Limits;
-use super::storage::Storage;
+use super::storage::{Others, Storage};
 use super::writer::Writer;
 use crate::domain::rules::Actor;
 
@@ -73,6 +73,8 @@ pub(super) enum Msg {
     Job(Box<dyn Job>),
     /// Answered after one pass over everything due, without a transaction when nothing is.
     Sync(oneshot::Sender<()>),
+    /// What the backend heard of other processes' commits (`Storage::watch_others`).
+    Others(Others),
 }
 
 pub(super) struct Worker {
@@ -80,6 +82,8 @@ pub(super) struct Worker {
     pub clock: Arc<dyn Clock>,
     pub jobs: Receiver<Msg>,
     pub events: broadcast::Sender<Committed>,
+    /// Changes when this engine's subscribers may have missed others' commits: they reload.
+    pub missed: Arc<watch::Sender<()>>,
     pub limits: Arc<RwLock<Limits>>,
     /// Why the thread stopped before it was asked to; None while it runs.
     pub fault: Arc<watch::Sender<Option<Error>>>,
@@ -105,6 +109,8 @@ impl Worker {
         let mut next = self.next_deadline();
         // The failure that closed the store, while it cannot be opened again.
         let mut broken: Option<StoreError> = None;
+        // Whether others committed while the store was broken, unheard by subscribers.
+        let mut unheard = false;
         loop {
             let mut messages = Vec::new();
             let waited = match (next, &broken) {
@@ -122,11 +128,12 @@ impl Worker {
                 Err(RecvTimeoutError::Disconnected) => return,
             }
             messages.extend(self.jobs.try_iter().take(MAX_BATCH));
-            let (mut jobs, mut syncs) = (Vec::new(), Vec::new());
+            let (mut jobs, mut syncs, mut others) = (Vec::new(), Vec::new(), Vec::new());
             for message in messages {
                 match message {
                     Msg::Job(job) => jobs.push(job),
                     Msg::Sync(reply) => syncs.push(reply),
+                    Msg::Others(news) => others.push(news),
                 }
             }
             if let Some(why) = broken.take() {
@@ -134,8 +141,21 @@ impl Worker {
                     Ok(()) => {
                         tracing::info!("the store is open again");
                         next = self.next_deadline();
+                        if std::mem::take(&mut unheard) {
+                            self.missed.send_replace(());
+                        }
                     }
                     Err(e) => broken = Some(e),
+                }
+            }
+            if !others.is_empty() {
+                if broken.is_none() {
+                    self.heard(&others);
+                    // Another replica may have set an earlier deadline, or processed the one awaited.
+                    next = self.next_deadline();
+                } else {
+                    // Unread while the store cannot be read: subscribers reload once it can.
+                    unheard = true;
                 }
             }
             let now = self.clock.now();

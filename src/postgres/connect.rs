@@ -64,6 +64,7 @@ impl r2d2::ManageConnection for PgManager {
 }
 
 /// What an open needs to reach the database: the parsed URL with its password, and TLS.
+#[derive(Clone)]
 pub(super) struct Target {
     /// The URL as given (it holds no password): what the store's path shows.
     pub url: String,

@@ -11,6 +11,7 @@
 
 mod connect;
 mod errors;
+mod listener;
 mod pgpass;
 mod reads;
 mod schema;

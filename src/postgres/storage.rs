@@ -5,16 +5,17 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use ::postgres::IsolationLevel;
 
 use super::connect::{Conn, Pool, Target};
+use super::listener::{self, Listener};
 use super::reads::On;
 use super::{errors, schema, settings};
 use crate::domain::OpenMode;
 use crate::engine::maintenance::{StoreInfo, TableInfo};
-use crate::engine::storage::{Reads, Storage, Writes};
+use crate::engine::storage::{Reads, Storage, TellOthers, Writes};
 use crate::engine::{Result, StoreError};
 
 /// The channel every write that appended audit records notifies, with the payload
@@ -58,6 +59,9 @@ pub struct PgStorage {
     pool: RwLock<std::result::Result<Pool, StoreError>>,
     /// A random id of this open, named in its commits' notifications so it knows its own.
     origin: String,
+    /// What hears the other replicas' commits, once the engine asked (`watch_others`); it stops
+    /// when this storage is dropped.
+    listener: Mutex<Option<Listener>>,
 }
 
 impl PgStorage {
@@ -69,7 +73,7 @@ impl PgStorage {
         schema::migrate(&mut client, &target.url, mode)?;
         drop(client);
         let pool = RwLock::new(Ok(target.pool()));
-        Ok(PgStorage { target, pool, origin: origin()? })
+        Ok(PgStorage { target, pool, origin: origin()?, listener: Mutex::default() })
     }
 
     /// This open's random id (16 hex digits), as its commits' notifications on
@@ -92,6 +96,17 @@ impl PgStorage {
             Err(why) => return Err(why.clone()),
         };
         pool.get().map_err(|e| errors::pool(&self.target.url, &e))
+    }
+}
+
+impl Drop for PgStorage {
+    fn drop(&mut self) {
+        // A connection closes by blocking on the client's own runtime, which panics on a thread
+        // that drives async tasks (an engine closed from async code): they close on a thread of
+        // their own.
+        let closed = Err(StoreError::Storage("the store is closed".into()));
+        let pool = std::mem::replace(self.pool.get_mut().unwrap_or_else(|p| p.into_inner()), closed);
+        let _ = std::thread::Builder::new().name("jitdesk-pg-close".into()).spawn(move || drop(pool));
     }
 }
 
@@ -154,6 +169,15 @@ impl Storage for PgStorage {
         drop(client);
         *pool = Ok(self.target.pool());
         Ok(())
+    }
+
+    fn watch_others(&self, tell: TellOthers) {
+        let target = self.target.clone();
+        match listener::listen(move || target.connect(), self.origin.clone(), tell) {
+            // A poisoned lock holds a whole listener or none: it is only ever replaced.
+            Ok(listening) => *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(listening),
+            Err(e) => tracing::error!("{e}: this replica will not hear of the others' changes"),
+        }
     }
 
     fn abandon(&self, why: StoreError) {

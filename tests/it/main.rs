@@ -67,6 +67,7 @@ mod notify_hook;
 mod notify_mail;
 mod notify_webhook;
 mod remote_guide;
+mod replicas;
 mod request_limits;
 mod rule_words;
 mod sample;
