@@ -46,7 +46,8 @@ const CLIENTS: usize = 32;
 const LOAD: Duration = Duration::from_secs(5);
 /// Grants ending at one instant, and how long each lasts.
 const EXPIRIES: usize = 10_000;
-const GRANT: i64 = 10;
+/// Long enough that the grants' 10,000 starts, a burst of their own, are done with before they end.
+const GRANT: i64 = 60;
 /// Room for creating the grants before the first one starts: they are all scheduled to start at
 /// one instant this far ahead of the setup, so that they also end at one.
 const SCHEDULE_AHEAD: i64 = 90;
@@ -249,26 +250,31 @@ async fn expiries(label: &str, stores: Vec<PathBuf>) -> Expiries {
     assert!(Utc::now() < start, "creating the grants took longer than the {SCHEDULE_AHEAD} s allowed");
     assert!(granted.iter().all(|r| r.state == RequestState::Approved && r.end() == Some(end)));
 
-    // The grants all end in one instant, so they expire in one commit, which every subscriber hears
-    // of at once: the moment the first expiry is heard is when they all became visible. Received
-    // on a thread of its own, so the moment is not delayed by this runtime's scheduling; a burst of
-    // 10,000 events outruns any subscriber's buffer, so only the first one's moment is kept.
-    let mut events = first.subscribe();
-    let listener = std::thread::spawn(move || {
-        loop {
-            match events.blocking_recv() {
-                Ok(event) if event.record.action == Action::AccessExpired => return Some(Utc::now()),
-                Ok(_) => {}
-                Err(RecvError::Lagged(_)) => return Some(Utc::now()),
-                Err(RecvError::Closed) => return None,
+    // The grants all end in one instant, so they expire in one commit: the moment the first expiry
+    // is heard is when they all became visible. Whichever engine expires them, its own subscriber
+    // hears at once (another replica's is only told to reload, the burst being larger than it
+    // follows record by record). Received on threads of their own, so the moment is not delayed by
+    // this runtime's scheduling; a burst of 10,000 events outruns any subscriber's buffer, so only
+    // the first one's moment is kept.
+    let (heard_tx, heard) = std::sync::mpsc::channel();
+    for engine in &engines {
+        let (mut events, heard_tx) = (engine.subscribe(), heard_tx.clone());
+        std::thread::spawn(move || {
+            loop {
+                match events.blocking_recv() {
+                    Ok(event) if event.record.action == Action::AccessExpired => break,
+                    Ok(_) => {}
+                    // The grants' 10,000 starts, a minute before, are a burst of their own.
+                    Err(RecvError::Lagged(_)) if Utc::now() >= end => break,
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return,
+                }
             }
-        }
-    });
-    let wait = (end - Utc::now() + TimeDelta::seconds(30)).to_std().unwrap_or_default();
-    let deadline = Instant::now() + wait;
-    while !listener.is_finished() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = heard_tx.send(Utc::now());
+        });
     }
+    let wait = (end - Utc::now() + TimeDelta::seconds(180)).to_std().unwrap_or_default();
+    let heard = heard.recv_timeout(wait).ok();
     // Then each grant's expiry as the audit log has it (once each, whichever replica recorded it),
     // walking the newest records back to the end.
     let mut expiries_of: HashMap<u64, usize> = HashMap::new();
@@ -291,7 +297,6 @@ async fn expiries(label: &str, stores: Vec<PathBuf>) -> Expiries {
     for engine in engines {
         engine.close().await.expect("close");
     }
-    let heard = listener.join().expect("the listener");
     let visible = heard.map_or(f64::NAN, |at| (at - end).as_seconds_f64());
     let expired_once = expiries_of.len() == EXPIRIES && expiries_of.values().all(|n| *n == 1);
     println!(
