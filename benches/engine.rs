@@ -39,7 +39,6 @@ const CLI_ROUNDS: usize = 30;
 const EXPIRIES: usize = 10_000;
 const EXPIRY_REPEATS: usize = 3;
 const LATENESS_GRANTS: usize = 500;
-/// Commands per `Batch`, as the sample loader does.
 
 fn main() {
     let started = Instant::now();

@@ -8,7 +8,7 @@ use jitdesk::domain::rules::{Actor, Deployment, NewOffer, NewRequest, NewTenant,
 use jitdesk::domain::{ApprovalMode, License, Period, TenantKind};
 use jitdesk::engine::{Batch, Engine};
 
-/// Requests per batch: one transaction each.
+/// Commands per `Batch`, as the sample loader does: one transaction each.
 const CHUNK: usize = 5_000;
 
 pub const APPROVER: &str = "alice@contoso.com";

@@ -239,9 +239,9 @@ const RETRY: Retry = Retry {
     give_up_after: TimeDelta::hours(1),
 };
 
-#[tokio::test]
-async fn each_delivery_is_sent_once_whichever_replica_picks_it() {
-    let (_dir, _db, a, b, _clock) = two_replicas().await;
+/// Both engines' delivery workers running on one store: every delivery is sent once, whichever
+/// picks it; the deliveries as they end.
+async fn each_sent_once(a: &Engine, b: &Engine) -> Vec<Delivery> {
     let courier = Arc::new(Counting::default());
     a.deliver_with(courier.clone(), RETRY).unwrap();
     b.deliver_with(courier.clone(), RETRY).unwrap();
@@ -250,12 +250,12 @@ async fn each_delivery_is_sent_once_whichever_replica_picks_it() {
         a.run(&operator(), AddChannel { tenant: "contoso".into(), kind }).await.unwrap();
     }
     for n in 0..10 {
-        let (engine, upn) = (if n % 2 == 0 { &a } else { &b }, format!("user{n}@fabrikam.com"));
+        let (engine, upn) = (if n % 2 == 0 { a } else { b }, format!("user{n}@fabrikam.com"));
         add_user(engine, &upn).await;
         engine.run(&user(&upn), ask("contoso-crm")).await.unwrap();
     }
     let sent = |d: &[Delivery]| d.iter().all(|d| matches!(d.state, DeliveryState::Sent { .. }));
-    let mut deliveries = all(&a, &Viewer::Operator).await;
+    let mut deliveries = all(a, &Viewer::Operator).await;
     for _ in 0..3000 {
         if sent(&deliveries) {
             break;
@@ -263,12 +263,19 @@ async fn each_delivery_is_sent_once_whichever_replica_picks_it() {
         a.sync().await.unwrap();
         b.sync().await.unwrap();
         tokio::time::sleep(Duration::from_millis(10)).await;
-        deliveries = all(&a, &Viewer::Operator).await;
+        deliveries = all(a, &Viewer::Operator).await;
     }
     assert!(sent(&deliveries), "every delivery sent: {deliveries:?}");
     let counts = courier.0.lock().unwrap().clone();
     assert_eq!(counts.len(), deliveries.len(), "one parcel per delivery: {counts:?}");
     assert!(counts.values().all(|&n| n == 1), "none sent twice: {counts:?}");
+    deliveries
+}
+
+#[tokio::test]
+async fn each_delivery_is_sent_once_whichever_replica_picks_it() {
+    let (_dir, _db, a, b, _clock) = two_replicas().await;
+    let deliveries = each_sent_once(&a, &b).await;
     assert!(deliveries.iter().all(|d| d.attempts == 1), "each leased once: {deliveries:?}");
     a.close().await.unwrap();
     b.close().await.unwrap();
@@ -447,33 +454,7 @@ async fn on_postgres_a_listener_cut_off_listens_again_and_its_subscribers_reload
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_each_delivery_is_sent_once_whichever_replica_picks_it() {
     let Some((a, b, _clock, _url)) = pg_replicas().await else { return };
-    let courier = Arc::new(Counting::default());
-    a.deliver_with(courier.clone(), RETRY).unwrap();
-    b.deliver_with(courier.clone(), RETRY).unwrap();
-    for n in 0..6 {
-        let kind = webhook(&format!("https://chat{n}.contoso.com/h"));
-        a.run(&operator(), AddChannel { tenant: "contoso".into(), kind }).await.unwrap();
-    }
-    for n in 0..10 {
-        let (engine, upn) = (if n % 2 == 0 { &a } else { &b }, format!("user{n}@fabrikam.com"));
-        add_user(engine, &upn).await;
-        engine.run(&user(&upn), ask("contoso-crm")).await.unwrap();
-    }
-    let sent = |d: &[Delivery]| d.iter().all(|d| matches!(d.state, DeliveryState::Sent { .. }));
-    let mut deliveries = all(&a, &Viewer::Operator).await;
-    for _ in 0..3000 {
-        if sent(&deliveries) {
-            break;
-        }
-        a.sync().await.unwrap();
-        b.sync().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        deliveries = all(&a, &Viewer::Operator).await;
-    }
-    assert!(sent(&deliveries), "every delivery sent: {deliveries:?}");
-    let counts = courier.0.lock().unwrap().clone();
-    assert_eq!(counts.len(), deliveries.len(), "one parcel per delivery: {counts:?}");
-    assert!(counts.values().all(|&n| n == 1), "none sent twice: {counts:?}");
+    each_sent_once(&a, &b).await;
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
