@@ -88,18 +88,6 @@ pub async fn create_at(path: &Path, scale: usize, now: DateTime<Utc>) -> Result<
     Ok(summary)
 }
 
-/// The same story told into an engine opened already (on a backend `create_at` does not open by
-/// a path), whose clock is `clock`: it is set back to where the story starts, and left at `now`.
-pub async fn create_in(
-    engine: &Engine,
-    clock: &ManualClock,
-    now: DateTime<Utc>,
-    scale: usize,
-) -> Result<Summary> {
-    clock.set(now - HISTORY);
-    fill(engine, clock, now, scale).await
-}
-
 async fn fill(engine: &Engine, clock: &ManualClock, now: DateTime<Utc>, scale: usize) -> Result<Summary> {
     if !engine.is_empty().await? {
         return Err(RuleError::conflict(

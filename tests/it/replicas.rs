@@ -291,8 +291,8 @@ async fn pg_replicas() -> Option<(Engine, Engine, Arc<ManualClock>, String)> {
         let storage = blocking(|| jitdesk::postgres::open(&url, mode)).unwrap();
         Engine::with_storage(storage, clock.clone())
     };
-    let a = open(OpenMode::Create).await.unwrap();
-    jitdesk::sample::create_in(&a, &clock, now, 0).await.unwrap();
+    jitdesk::sample::create_at(Path::new(&url), 0, now).await.unwrap();
+    let a = open(OpenMode::Existing).await.unwrap();
     let b = open(OpenMode::Existing).await.unwrap();
     listening(&url, 2).await;
     Some((a, b, clock, url))
