@@ -135,4 +135,19 @@ mod tests {
             local_file(Path::new("/run"), "postgres://app@db/k", ".sock")
         );
     }
+
+    #[test]
+    fn a_file_is_the_same_store_by_any_path_to_it_and_no_other_file_is() {
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let (one, other) = (dir.path().join("one.redb"), dir.path().join("other.redb"));
+        std::fs::write(&one, b"").expect("a file");
+        std::fs::write(&other, b"").expect("a file");
+        let link = dir.path().join("link.redb");
+        std::os::unix::fs::symlink(&one, &link).expect("a link");
+        assert!(same(&one, &link), "one file, by two paths");
+        assert!(!same(&one, &other), "two files");
+        let missing = dir.path().join("missing.redb");
+        assert!(same(&missing, &missing), "a path not made yet is itself");
+        assert!(!same(&missing, &one), "and not a file that is there");
+    }
 }
