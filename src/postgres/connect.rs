@@ -1,17 +1,22 @@
 //! From a URL to a pool of connections: the URL parsed by the client's own parser (a password in
 //! it refused), the password from `[store] password_file` or libpq's password file, TLS over
 //! rustls as `sslmode` asks, and a connect timeout so that a server out of reach answers in
-//! seconds.
+//! seconds. The pool's connections are the asynchronous client's, driven on the thread that
+//! waits for them (`Driver`), so that a transaction can send statements without waiting for each
+//! answer (`reads::On`): a blocking client answers every statement before the next is sent.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
-use ::postgres::config::Host;
-use ::postgres::{Client, Config, Statement};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use tokio_postgres::config::Host;
+use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::pgpass::{self, Wanted};
@@ -37,29 +42,105 @@ pub(super) type Pool = r2d2::Pool<PgManager>;
 /// prepared once per connection and only executed after that, one round trip instead of two.
 pub(super) struct Conn {
     pub client: Client,
+    pub driver: Driver,
     pub statements: HashMap<String, Statement>,
+}
+
+/// What moves a connection's messages both ways: its socket's task, polled only while a caller
+/// waits for an answer (`wait`), on the caller's own thread and a small runtime of its own, as the
+/// blocking client does it. None once the connection has ended.
+pub(super) struct Driver {
+    runtime: tokio::runtime::Runtime,
+    connection: Option<Socket>,
+}
+
+/// A connection's task: it ends when the connection does.
+type Socket = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send>>;
+
+impl Driver {
+    /// Waits for `work`, moving the connection's messages meanwhile. A connection that ends first
+    /// fails the work as closed (its answers can no longer come). Never called from async code:
+    /// it blocks its thread, as the storage interface does.
+    pub fn wait<T>(&mut self, work: impl Future<Output = T>) -> T {
+        let Driver { runtime, connection } = self;
+        runtime.block_on(async {
+            let mut work = std::pin::pin!(work);
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(out) = work.as_mut().poll(cx) {
+                    return Poll::Ready(out);
+                }
+                if let Some(socket) = connection.as_mut()
+                    && socket.as_mut().poll(cx).is_ready()
+                {
+                    // Dropping the task closes the client's side, so the work answers at once.
+                    *connection = None;
+                    return work.as_mut().poll(cx);
+                }
+                Poll::Pending
+            })
+            .await
+        })
+    }
+}
+
+impl Driver {
+    /// Whether the connection is still open, as far as its socket tells without asking the
+    /// server: what arrived while nobody waited (a closing server's farewell) is read now.
+    fn alive(&mut self) -> bool {
+        let Driver { runtime, connection } = self;
+        runtime.block_on(async {
+            // Once as it is, and once more after the runtime has looked at the socket.
+            for _ in 0..2 {
+                std::future::poll_fn(|cx| {
+                    if let Some(socket) = connection.as_mut()
+                        && socket.as_mut().poll(cx).is_ready()
+                    {
+                        *connection = None;
+                    }
+                    Poll::Ready(())
+                })
+                .await;
+                tokio::task::yield_now().await;
+            }
+        });
+        connection.is_some()
+    }
 }
 
 /// Makes the pool's connections as `Target::connect` does, each with its statements.
 pub(super) struct PgManager {
+    url: String,
     config: Config,
     tls: MakeRustlsConnect,
 }
 
 impl r2d2::ManageConnection for PgManager {
     type Connection = Conn;
-    type Error = ::postgres::Error;
+    type Error = StoreError;
 
-    fn connect(&self) -> Result<Conn, ::postgres::Error> {
-        Ok(Conn { client: self.config.connect(self.tls.clone())?, statements: HashMap::new() })
+    fn connect(&self) -> Result<Conn, StoreError> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+            StoreError::Storage(format!("cannot start the database connection's runtime: {e}"))
+        })?;
+        let (client, connection) = runtime
+            .block_on(self.config.connect(self.tls.clone()))
+            .map_err(|e| errors::connecting(&self.url, &e))?;
+        let driver = Driver { runtime, connection: Some(Box::pin(connection)) };
+        Ok(Conn { client, driver, statements: HashMap::new() })
     }
 
-    fn is_valid(&self, conn: &mut Conn) -> Result<(), ::postgres::Error> {
-        conn.client.simple_query("").map(drop)
+    /// Asked on every checkout, without a round trip: a server that closed the connection while
+    /// it waited in the pool (a restart, an administrator) has said so on its socket.
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        if conn.driver.alive() {
+            Ok(())
+        } else {
+            Err(StoreError::Storage("the database closed the connection".into()))
+        }
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
+        conn.client.is_closed() || conn.driver.connection.is_none()
     }
 }
 
@@ -109,14 +190,17 @@ impl Target {
         Ok(Target { url: url.to_string(), config, tls })
     }
 
-    /// One connection, with the server's refusal worded for whoever runs jitdesk.
-    pub fn connect(&self) -> Result<Client, StoreError> {
-        self.config.connect(self.tls.clone()).map_err(|e| errors::connecting(&self.url, &e))
+    /// One blocking connection (for migrations and listening), with the server's refusal worded
+    /// for whoever runs jitdesk.
+    pub fn connect(&self) -> Result<::postgres::Client, StoreError> {
+        ::postgres::Config::from(self.config.clone())
+            .connect(self.tls.clone())
+            .map_err(|e| errors::connecting(&self.url, &e))
     }
 
     /// A pool that opens connections as they are needed, each as `connect` does.
     pub fn pool(&self) -> Pool {
-        let manager = PgManager { config: self.config.clone(), tls: self.tls.clone() };
+        let manager = PgManager { url: self.url.clone(), config: self.config.clone(), tls: self.tls.clone() };
         r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(0))

@@ -16,6 +16,7 @@ mod pgpass;
 mod reads;
 mod schema;
 mod storage;
+mod transaction;
 mod writes;
 
 use std::path::PathBuf;

@@ -3,16 +3,16 @@
 //! reads more than it returns and a batch beyond; a filter the engine gives as a function
 //! (`keep`) is applied as the rows come.
 
-use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Display;
 
-use ::postgres::types::ToSql;
-use ::postgres::{Statement, Transaction};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
-use super::errors;
+use super::transaction::KEPT_TABLES;
+pub(super) use super::transaction::On;
 use crate::domain::delivery::{Channel, Contact, Delivery, DeliveryFilter, DeliveryScope};
 use crate::domain::identity::{ApiToken, SshKey, TenantCa, TokenOwner};
 use crate::domain::rules::Lookup;
@@ -24,16 +24,6 @@ use crate::store::outbox::Stored;
 
 /// The most rows a list reads at once.
 const BATCH: usize = 256;
-
-/// One transaction, seen through the engine's traits. Its queries take turns on the one
-/// connection, hence the cell.
-pub(super) struct On<'a> {
-    txn: RefCell<Transaction<'a>>,
-    /// The connection's prepared statements, by their text.
-    statements: RefCell<&'a mut HashMap<String, Statement>>,
-    /// The first and last audit ids appended in this transaction, for the commit's notification.
-    appended: Cell<Option<(u64, u64)>>,
-}
 
 /// A query built as it goes: its text and its arguments, numbered as they are added.
 pub(super) struct Sql {
@@ -80,57 +70,16 @@ fn batch(limit: Option<usize>) -> i64 {
     int(limit.map_or(BATCH, |l| l.saturating_add(1).min(BATCH)) as u64)
 }
 
-impl<'a> On<'a> {
-    pub(super) fn new(txn: Transaction<'a>, statements: &'a mut HashMap<String, Statement>) -> On<'a> {
-        On { txn: RefCell::new(txn), statements: RefCell::new(statements), appended: Cell::new(None) }
-    }
-
-    /// The transaction, to commit.
-    pub(super) fn into_inner(self) -> Transaction<'a> {
-        self.txn.into_inner()
-    }
-
-    /// The first and last audit ids appended, if any.
-    pub(super) fn appended(&self) -> Option<(u64, u64)> {
-        self.appended.get()
-    }
-
-    /// Notes an appended audit id.
-    pub(super) fn note_appended(&self, id: u64) {
-        let span = self.appended.get().map_or((id, id), |(first, last)| (first.min(id), last.max(id)));
-        self.appended.set(Some(span));
-    }
-
-    /// The statement of `sql`, prepared on this connection the first time it is asked for.
-    fn prepared(&self, sql: &str) -> Result<Statement> {
-        if let Some(statement) = self.statements.borrow().get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self.txn.borrow_mut().prepare(sql).map_err(|e| Error::from(errors::storage(&e)))?;
-        self.statements.borrow_mut().insert(sql.to_string(), statement.clone());
-        Ok(statement)
-    }
-
-    /// Runs a query, with the database's refusal as the store's error.
-    pub(super) fn rows(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Vec<::postgres::Row>> {
-        let statement = self.prepared(sql)?;
-        self.txn.borrow_mut().query(&statement, args).map_err(|e| Error::from(errors::storage(&e)))
-    }
-
+impl On<'_> {
     /// Runs a query that answers one row (an aggregate).
-    pub(super) fn one(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<::postgres::Row> {
-        let statement = self.prepared(sql)?;
-        self.txn.borrow_mut().query_one(&statement, args).map_err(|e| Error::from(errors::storage(&e)))
-    }
-
-    /// Runs a statement that returns no rows.
-    pub(super) fn run(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let statement = self.prepared(sql)?;
-        self.txn.borrow_mut().execute(&statement, args).map_err(|e| Error::from(errors::storage(&e)))
+    pub(super) fn one(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Row> {
+        self.rows(sql, args)?.into_iter().next().ok_or_else(|| {
+            Error::from(crate::engine::StoreError::Storage(format!("the database answered no row to {sql}")))
+        })
     }
 
     /// Runs a query built with `Sql`.
-    fn built(&self, sql: &Sql) -> Result<Vec<::postgres::Row>> {
+    fn built(&self, sql: &Sql) -> Result<Vec<Row>> {
         let args: Vec<&(dyn ToSql + Sync)> = sql.args.iter().map(|a| a.as_ref() as _).collect();
         self.rows(&sql.text, &args)
     }
@@ -143,9 +92,16 @@ impl<'a> On<'a> {
         sql: &str,
         args: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<T>> {
-        match self.rows(sql, args)?.first() {
-            Some(row) => Ok(Some(decode(table, key, row.get(0))?)),
-            None => Ok(None),
+        let first = |rows: &[Row]| -> Result<Option<T>> {
+            match rows.first() {
+                Some(row) => Ok(Some(decode(table, key, row.get(0))?)),
+                None => Ok(None),
+            }
+        };
+        if KEPT_TABLES.contains(&table) {
+            first(&self.kept_rows(sql, args)?)
+        } else {
+            first(&self.rows(sql, args)?)
         }
     }
 
@@ -340,7 +296,8 @@ impl Lookup for On<'_> {
     }
 
     fn groups_of(&self, upn: &str) -> Result<Vec<String>> {
-        self.texts("SELECT group_id FROM group_members WHERE upn = $1 ORDER BY group_id", &[&upn])
+        let sql = "SELECT group_id FROM group_members WHERE upn = $1 ORDER BY group_id";
+        Ok(self.kept_rows(sql, &[&upn])?.iter().map(|row| row.get(0)).collect())
     }
 
     fn app_by_resource_id(&self, resource_id: &str) -> Result<Option<Application>> {
@@ -622,7 +579,7 @@ impl Reads for On<'_> {
         let fetch = |after: Option<&u64>, size: i64| {
             let after = after.map_or(-1, |a| int(*a));
             let sql = "SELECT id, record FROM channels WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3";
-            self.rows(sql, &[&tenant, &after, &size])?
+            self.kept_rows(sql, &[&tenant, &after, &size])?
                 .iter()
                 .map(|row| {
                     let id = uint(row.get(0));

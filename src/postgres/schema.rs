@@ -131,11 +131,16 @@ CREATE TABLE group_members (
 CREATE INDEX groups_of_user ON group_members (upn, group_id);
 "#;
 
-/// Every migration, in order: the database's version is how many have run.
-const MIGRATIONS: &[&str] = &[MIGRATION_1];
+/// Migration 2: the number every change to the directory counts up, so that a write transaction
+/// can tell whether the directory records it keeps still hold (`transaction.rs`). A jitdesk that
+/// does not count it must not write: it refuses this version as newer than it knows.
+const MIGRATION_2: &str = "INSERT INTO jitdesk_meta VALUES ('directory_version', 0)";
 
-/// The schema this build writes: 1, every table of jitdesk's data.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Every migration, in order: the database's version is how many have run.
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
+
+/// The schema this build writes: 2, every table of jitdesk's data and the directory's version.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Every table of jitdesk's data, for `info`.
 pub(super) const TABLES: &[&str] = &[

@@ -7,11 +7,10 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
-use ::postgres::IsolationLevel;
-
-use super::connect::{Conn, Pool, Target};
+use super::connect::{Pool, Target};
 use super::listener::{self, Listener};
 use super::reads::On;
+use super::transaction::{Kept, args};
 use super::{errors, schema, settings};
 use crate::domain::OpenMode;
 use crate::engine::maintenance::{StoreInfo, TableInfo};
@@ -59,6 +58,8 @@ pub struct PgStorage {
     pool: RwLock<std::result::Result<Pool, StoreError>>,
     /// A random id of this open, named in its commits' notifications so it knows its own.
     origin: String,
+    /// The directory's answers the last write transaction read, for the next (`transaction.rs`).
+    kept: Mutex<Kept>,
     /// What hears the other replicas' commits, once the engine asked (`watch_others`); it stops
     /// when this storage is dropped.
     listener: Mutex<Option<Listener>>,
@@ -73,7 +74,7 @@ impl PgStorage {
         schema::migrate(&mut client, &target.url, mode)?;
         drop(client);
         let pool = RwLock::new(Ok(target.pool()));
-        Ok(PgStorage { target, pool, origin: origin()?, listener: Mutex::default() })
+        Ok(PgStorage { target, pool, origin: origin()?, kept: Mutex::default(), listener: Mutex::default() })
     }
 
     /// This open's random id (16 hex digits), as its commits' notifications on
@@ -118,10 +119,6 @@ fn origin() -> std::result::Result<String, StoreError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn fail(e: ::postgres::Error) -> crate::engine::Error {
-    errors::storage(&e).into()
-}
-
 impl Storage for PgStorage {
     fn path(&self) -> &Path {
         Path::new(&self.target.url)
@@ -129,36 +126,28 @@ impl Storage for PgStorage {
 
     fn read(&self, query: &mut dyn FnMut(&dyn Reads) -> Result<()>) -> Result<()> {
         let mut conn = self.connection()?;
-        let Conn { client, statements } = &mut *conn;
-        let txn = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(fail)?;
-        let on = On::new(txn, statements);
+        let on = On::begin(&mut conn, "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         query(&on)?;
-        on.into_inner().commit().map_err(fail)
+        on.commit()
     }
 
     fn write(&self, work: &mut dyn FnMut(&mut dyn Writes) -> Result<()>) -> Result<()> {
         let mut conn = self.connection()?;
-        let Conn { client, statements } = &mut *conn;
-        let mut txn = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::ReadCommitted)
-            .start()
-            .map_err(fail)?;
-        txn.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(fail)?;
-        let mut on = On::new(txn, statements);
+        let mut on = On::begin(&mut conn, "START TRANSACTION ISOLATION LEVEL READ COMMITTED");
+        on.later("SELECT pg_advisory_xact_lock($1)", args![WRITE_LOCK])?;
+        // Read after the lock, so that it is the number the last writer left.
+        on.keep(std::mem::take(&mut *self.kept.lock().unwrap_or_else(|p| p.into_inner())))?;
         work(&mut on)?;
-        let appended = on.appended();
-        let mut txn = on.into_inner();
-        if let Some((first, last)) = appended {
+        if let Some((first, last)) = on.appended() {
             let payload = Commit { origin: self.origin.clone(), first, last }.payload();
-            txn.execute("SELECT pg_notify($1, $2)", &[&COMMITS_CHANNEL, &payload]).map_err(fail)?;
+            on.later("SELECT pg_notify($1, $2)", args![COMMITS_CHANNEL, payload])?;
         }
-        txn.commit().map_err(fail)
+        let kept = on.kept();
+        on.commit()?;
+        if let Some(kept) = kept {
+            *self.kept.lock().unwrap_or_else(|p| p.into_inner()) = kept;
+        }
+        Ok(())
     }
 
     fn reopen(&self, why: StoreError) -> std::result::Result<(), StoreError> {
@@ -194,34 +183,24 @@ impl Storage for PgStorage {
 
     fn info(&self) -> Result<StoreInfo> {
         let mut conn = self.connection()?;
-        let mut txn = conn
-            .client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(fail)?;
-        let schema: i32 = txn.query_one("SELECT version FROM jitdesk_schema", &[]).map_err(fail)?.get(0);
-        let size: i64 =
-            txn.query_one("SELECT pg_database_size(current_database())", &[]).map_err(fail)?.get(0);
+        let txn = On::begin(&mut conn, "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        let schema: i32 = txn.one("SELECT version FROM jitdesk_schema", &[])?.get(0);
+        let size: i64 = txn.one("SELECT pg_database_size(current_database())", &[])?.get(0);
         let cache: i64 = txn
-            .query_one(
+            .one(
                 "SELECT setting::bigint * pg_size_bytes(coalesce(unit, '1')) FROM pg_settings WHERE name = 'shared_buffers'",
                 &[],
-            )
-            .map_err(fail)?
+            )?
             .get(0);
         let mut tables = Vec::new();
         for &name in schema::TABLES {
             // Table names come from the schema's own list, never from outside.
-            let row = txn
-                .query_one(
-                    &format!(
-                        "SELECT (SELECT count(*) FROM {name}), pg_table_size('{name}'), pg_indexes_size('{name}')"
-                    ),
-                    &[],
-                )
-                .map_err(fail)?;
+            let row = txn.one(
+                &format!(
+                    "SELECT (SELECT count(*) FROM {name}), pg_table_size('{name}'), pg_indexes_size('{name}')"
+                ),
+                &[],
+            )?;
             let (entries, stored, indexes): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
             tables.push(TableInfo {
                 name,
@@ -231,7 +210,7 @@ impl Storage for PgStorage {
                 fragmented_bytes: 0,
             });
         }
-        txn.commit().map_err(fail)?;
+        txn.commit()?;
         Ok(StoreInfo {
             schema: u32::try_from(schema).unwrap_or(0),
             file_bytes: u64::try_from(size).unwrap_or(0),

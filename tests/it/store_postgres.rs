@@ -188,3 +188,109 @@ fn a_copy_is_refused_in_one_line_naming_pg_dump() {
     assert!(refused.to_string().contains("pg_dump"), "{refused}");
     assert_eq!(std::fs::metadata(dir.path().join("copy")).expect("the file").len(), 0, "nothing written");
 }
+
+fn tenant(id: &str, name: &str) -> Tenant {
+    Tenant { id: id.into(), kind: TenantKind::Publisher, name: name.into(), license: None }
+}
+
+/// The name of tenant `id` as a write transaction reads it.
+fn name_in_a_write(store: &Arc<dyn Storage>, id: &str) -> Option<String> {
+    store.transact(|t| Ok(t.tenant(id)?.map(|t| t.name))).expect("a write transaction")
+}
+
+#[test]
+fn a_directory_record_kept_between_writes_is_read_again_once_anyone_changes_the_directory() {
+    let Some(url) = pg::database() else { return };
+    let first: Arc<dyn Storage> = Arc::new(PgStorage::open(&url, OpenMode::Create).expect("first replica"));
+    let second: Arc<dyn Storage> = Arc::new(PgStorage::open(&url, OpenMode::Create).expect("second replica"));
+    first.transact(|t| t.put_tenant(&tenant("fab", "Fabrikam"))).expect("add");
+    assert_eq!(name_in_a_write(&first, "fab").as_deref(), Some("Fabrikam"), "read, and kept");
+    assert_eq!(name_in_a_write(&first, "nobody"), None, "an absence is kept too");
+    // Another replica's change: the first reads both again.
+    second
+        .transact(|t| {
+            t.put_tenant(&tenant("fab", "Fabrikam Two"))?;
+            t.put_tenant(&tenant("nobody", "Nobody"))
+        })
+        .expect("change");
+    assert_eq!(name_in_a_write(&first, "fab").as_deref(), Some("Fabrikam Two"));
+    assert_eq!(name_in_a_write(&first, "nobody").as_deref(), Some("Nobody"));
+    // A change in the same transaction as the read: the read after it sees the change.
+    let names = first
+        .transact(|t| {
+            let before = t.tenant("fab")?.map(|t| t.name);
+            t.put_tenant(&tenant("fab", "Fabrikam Three"))?;
+            Ok((before, t.tenant("fab")?.map(|t| t.name)))
+        })
+        .expect("read, change, read");
+    assert_eq!(names, (Some("Fabrikam Two".into()), Some("Fabrikam Three".into())));
+    assert_eq!(name_in_a_write(&second, "fab").as_deref(), Some("Fabrikam Three"), "and the other replica");
+    // A change that did not commit leaves nothing kept of it.
+    let failed = first.transact(|t| {
+        t.put_tenant(&tenant("fab", "Never"))?;
+        Err::<(), _>(StoreError::Storage("given up".into()).into())
+    });
+    assert!(failed.is_err());
+    assert_eq!(name_in_a_write(&first, "fab").as_deref(), Some("Fabrikam Three"));
+}
+
+#[test]
+fn a_write_the_database_refuses_fails_its_transaction_and_keeps_nothing_before_it() {
+    // Writes go out unanswered with the next statement waited for: the database's refusal of one
+    // (text with a NUL, which PostgreSQL does not store) must still fail the whole transaction.
+    let Some(url) = pg::database() else { return };
+    let store: Arc<dyn Storage> = Arc::new(PgStorage::open(&url, OpenMode::Create).expect("open"));
+    let refused = store.transact(|t| {
+        t.save_request(None, &request(1))?;
+        t.put_tenant(&tenant("bad\0id", "Bad"))?;
+        t.save_request(None, &request(2))
+    });
+    let line = refused.expect_err("the NUL is refused").to_string();
+    assert!(line.contains("the database refused"), "{line}");
+    // A read after the refused write fails with the write's refusal, not the read's.
+    let refused = store.transact(|t| {
+        t.put_tenant(&tenant("bad\0id", "Bad"))?;
+        t.request(1)
+    });
+    assert!(refused.expect_err("refused").to_string().contains("0x00"), "the write's own refusal comes back");
+    let found = store.query(|t| Ok((t.request(1)?, t.request(2)?, t.tenant("bad\0id").ok().flatten())));
+    assert_eq!(found.expect("read").0, None, "nothing of the refused transaction was kept");
+    store.transact(|t| t.save_request(None, &request(1))).expect("the store writes on");
+}
+
+#[test]
+fn connections_the_server_closed_while_idle_are_replaced_without_a_failure() {
+    let Some(url) = pg::database() else { return };
+    let store: Arc<dyn Storage> = Arc::new(PgStorage::open(&url, OpenMode::Create).expect("open"));
+    store.transact(|t| t.save_request(None, &request(1))).expect("a write");
+    assert!(store.query(|t| t.request(1)).expect("a read").is_some());
+    // A server restart, as the pool's idle connections see it.
+    let mut admin = admin(&url);
+    let closed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'jitdesk'",
+            &[],
+        )
+        .expect("terminate")
+        .get(0);
+    assert!(closed >= 1, "the pool had connections to close");
+    // Wait until they are gone, so that the next checkout finds one closed.
+    for polls in 0.. {
+        assert!(polls < 3000, "the terminated connections never went");
+        let left: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'jitdesk'",
+                &[],
+            )
+            .expect("count")
+            .get(0);
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(store.query(|t| t.request(1)).expect("a read on a fresh connection").is_some());
+    store.transact(|t| t.save_request(None, &request(2))).expect("a write on a fresh connection");
+    assert!(store.query(|t| t.request(2)).expect("read back").is_some());
+}
