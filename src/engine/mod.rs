@@ -139,7 +139,14 @@ impl Engine {
                 outbox: Mutex::new(None),
             }),
         };
-        engine.inner.storage.watch_others(others::ear(jobs));
+        let inner = &engine.inner;
+        inner.storage.watch_others(others::ear(others::Ear {
+            storage: Arc::downgrade(&inner.storage),
+            events: inner.events.clone(),
+            missed: inner.missed.clone(),
+            shared: inner.shared.clone(),
+            jobs,
+        }));
         engine.sync().await?;
         Ok(engine)
     }

@@ -213,6 +213,17 @@ pub trait Reads: Lookup<Error = Error> {
     /// Whom the change recorded under `audit` was told to (`add_notification`), at most `limit`,
     /// in UPN order.
     fn notified_of(&self, audit: u64, limit: usize) -> Result<Vec<String>>;
+    /// The audit records from `first` to `last` that exist, in id order, each with whom it was
+    /// told to as `notified_of` answers. A backend that can reads them all at once.
+    fn audit_span(&self, first: u64, last: u64, limit: usize) -> Result<Vec<(AuditRecord, Vec<String>)>> {
+        let mut span = Vec::new();
+        for id in first..=last {
+            if let Some(record) = self.audit_record(id)? {
+                span.push((record, self.notified_of(id, limit)?));
+            }
+        }
+        Ok(span)
+    }
     /// A channel by id, whichever tenant's it is.
     fn channel(&self, id: u64) -> Result<Option<Channel>>;
     /// One tenant's channels, in id order after the cursor.

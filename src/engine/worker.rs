@@ -19,7 +19,7 @@ use super::commands::{Command, advance_due};
 use super::error::{Error, Result, StoreError};
 use super::event::Committed;
 use super::limits::Limits;
-use super::storage::{Others, Storage};
+use super::storage::Storage;
 use super::writer::Writer;
 use crate::domain::rules::Actor;
 
@@ -73,8 +73,8 @@ pub(super) enum Msg {
     Job(Box<dyn Job>),
     /// Answered after one pass over everything due, without a transaction when nothing is.
     Sync(oneshot::Sender<()>),
-    /// What the backend heard of other processes' commits (`Storage::watch_others`).
-    Others(Others),
+    /// Other processes committed (`Storage::watch_others`): the next deadline may have moved.
+    Others,
 }
 
 pub(super) struct Worker {
@@ -128,12 +128,12 @@ impl Worker {
                 Err(RecvTimeoutError::Disconnected) => return,
             }
             messages.extend(self.jobs.try_iter().take(MAX_BATCH));
-            let (mut jobs, mut syncs, mut others) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut jobs, mut syncs, mut others) = (Vec::new(), Vec::new(), false);
             for message in messages {
                 match message {
                     Msg::Job(job) => jobs.push(job),
                     Msg::Sync(reply) => syncs.push(reply),
-                    Msg::Others(news) => others.push(news),
+                    Msg::Others => others = true,
                 }
             }
             if let Some(why) = broken.take() {
@@ -148,15 +148,14 @@ impl Worker {
                     Err(e) => broken = Some(e),
                 }
             }
-            if !others.is_empty() {
-                if broken.is_none() {
-                    self.heard(&others);
-                    // Another replica may have set an earlier deadline, or processed the one awaited.
-                    next = self.next_deadline();
-                } else {
-                    // Unread while the store cannot be read: subscribers reload once it can.
-                    unheard = true;
-                }
+            if others && broken.is_some() {
+                // Unread while the store cannot be read: subscribers reload once it can.
+                unheard = true;
+            }
+            // Another replica may have set an earlier deadline, or processed the one awaited; and
+            // a sync answers for everything due now, whichever replica set it.
+            if (others || !syncs.is_empty()) && broken.is_none() {
+                next = self.next_deadline();
             }
             let now = self.clock.now();
             let due = next.is_some_and(|d| d <= now.timestamp_millis());

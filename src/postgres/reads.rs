@@ -571,6 +571,32 @@ impl Reads for On<'_> {
         self.texts(sql, &[&int(audit), &int(limit as u64)])
     }
 
+    fn audit_span(&self, first: u64, last: u64, limit: usize) -> Result<Vec<(AuditRecord, Vec<String>)>> {
+        let (first, last) = (int(first), int(last));
+        let sql = "SELECT id, record FROM audit WHERE id BETWEEN $1 AND $2 ORDER BY id";
+        let mut span = Vec::new();
+        for row in self.rows(sql, &[&first, &last])? {
+            let id = uint(row.get(0));
+            span.push((decode::<AuditRecord>("audit", &id, row.get(1))?, Vec::new()));
+        }
+        // At most `limit` for each record, in UPN order, as `notified_of` answers.
+        let sql = "SELECT audit, recipient FROM (SELECT audit, recipient, \
+                   row_number() OVER (PARTITION BY audit ORDER BY recipient) AS n \
+                   FROM notified WHERE audit BETWEEN $1 AND $2) told WHERE n <= $3 ORDER BY audit, recipient";
+        let told = self.rows(sql, &[&first, &last, &int(limit as u64)])?;
+        let mut records = span.iter_mut().peekable();
+        for row in told {
+            let (audit, recipient): (i64, String) = (row.get(0), row.get(1));
+            while records.next_if(|(record, _)| int(record.id) < audit).is_some() {}
+            if let Some((record, notified)) = records.peek_mut()
+                && int(record.id) == audit
+            {
+                notified.push(recipient);
+            }
+        }
+        Ok(span)
+    }
+
     fn channel(&self, id: u64) -> Result<Option<Channel>> {
         self.record("channels", &id, "SELECT record FROM channels WHERE id = $1", &[&int(id)])
     }

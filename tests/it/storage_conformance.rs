@@ -1399,3 +1399,50 @@ fn pg_finds_records_by_their_arm_names() {
 fn pg_keeps_group_members_both_ways() {
     on_pg(groups_keep_their_members_both_ways);
 }
+
+/// A span of the audit log reads as its records one by one would: the ids that exist, in order,
+/// each with whom it was told to, cut at the limit in UPN order.
+fn an_audit_span_reads_as_its_records_one_by_one(open: Open) {
+    let dir = folder();
+    let s = open(dir.path());
+    write(&s, |t| {
+        for id in [1, 2, 3, 5, 6] {
+            t.append_audit(&audit(id, Some("app1"), Target::Request(id)))?;
+        }
+        for (to, id) in [("zoe@cust", 2), ("amy@cust", 2), ("bob@cust", 2), ("amy@cust", 5), ("amy@cust", 9)]
+        {
+            t.add_notification(to, id)?;
+        }
+        Ok(())
+    });
+    let one_by_one = |first: u64, last: u64, limit: usize| {
+        read(&s, |t| {
+            let mut span = Vec::new();
+            for id in first..=last {
+                if let Some(record) = t.audit_record(id)? {
+                    span.push((record, t.notified_of(id, limit)?));
+                }
+            }
+            Ok(span)
+        })
+    };
+    for (first, last, limit) in [(1, 6, 10), (2, 2, 2), (2, 5, 1), (4, 4, 10), (5, 9, 10), (7, 9, 10)] {
+        let span = read(&s, |t| t.audit_span(first, last, limit));
+        assert_eq!(span, one_by_one(first, last, limit), "{first}..={last}, at most {limit}");
+    }
+    let span = read(&s, |t| t.audit_span(1, 6, 2));
+    let ids: Vec<u64> = span.iter().map(|(r, _)| r.id).collect();
+    assert_eq!(ids, [1, 2, 3, 5, 6], "the ids that exist, in order");
+    assert_eq!(span[1].1, ["amy@cust", "bob@cust"], "cut at the limit, in UPN order");
+    assert_eq!(span[3].1, ["amy@cust"]);
+}
+
+#[test]
+fn redb_reads_an_audit_span_as_its_records_one_by_one() {
+    an_audit_span_reads_as_its_records_one_by_one(redb);
+}
+
+#[test]
+fn pg_reads_an_audit_span_as_its_records_one_by_one() {
+    on_pg(an_audit_span_reads_as_its_records_one_by_one);
+}
