@@ -315,8 +315,7 @@ pub fn advance_due(w: &mut Writer<'_, '_>) -> Result<usize> {
     let mut moved = 0;
     loop {
         let before = moved;
-        for id in w.tables.due(w.now)? {
-            let request = w.tables.need_request(id)?;
+        for request in w.tables.due(w.now)? {
             if let Some((next, action)) = rules::advance(&request, w.now) {
                 save_transition(w, &request, &next, action)?;
                 moved += 1;

@@ -183,8 +183,9 @@ pub trait Reads: Lookup<Error = Error> {
     /// The earliest deadline of any request, or warning still to give (`warnings_due`), in
     /// milliseconds since the epoch: when the ticker must wake next.
     fn next_deadline(&self) -> Result<Option<i64>>;
-    /// Requests whose deadline is at or before `now`, oldest deadline first.
-    fn due(&self, now: DateTime<Utc>) -> Result<Vec<u64>>;
+    /// Requests whose deadline is at or before `now`, oldest deadline first (read at once: a
+    /// backend that can reads them in one query).
+    fn due(&self, now: DateTime<Utc>) -> Result<Vec<AccessRequest>>;
     /// Approved requests whose `ending_warning` is at or before `now` and who were not `warned`
     /// since their approval, earliest warning first.
     fn warnings_due(&self, now: DateTime<Utc>) -> Result<Vec<u64>>;

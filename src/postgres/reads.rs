@@ -513,9 +513,15 @@ impl Reads for On<'_> {
         Ok(deadline.into_iter().chain(warning).min())
     }
 
-    fn due(&self, now: DateTime<Utc>) -> Result<Vec<u64>> {
-        let sql = "SELECT id FROM requests WHERE deadline_ms <= $1 ORDER BY deadline_ms, id";
-        self.ids(sql, &[&ms(now)])
+    fn due(&self, now: DateTime<Utc>) -> Result<Vec<AccessRequest>> {
+        let sql = "SELECT id, record FROM requests WHERE deadline_ms <= $1 ORDER BY deadline_ms, id";
+        self.rows(sql, &[&ms(now)])?
+            .iter()
+            .map(|row| {
+                let id = uint(row.get(0));
+                Ok(decode("requests", &id, row.get(1))?)
+            })
+            .collect()
     }
 
     fn warnings_due(&self, now: DateTime<Utc>) -> Result<Vec<u64>> {

@@ -223,8 +223,8 @@ impl<F: Family> Reads for On<'_, F> {
         Ok(self.0.next_deadline()?)
     }
 
-    fn due(&self, now: DateTime<Utc>) -> Result<Vec<u64>> {
-        Ok(self.0.due(now)?)
+    fn due(&self, now: DateTime<Utc>) -> Result<Vec<AccessRequest>> {
+        self.0.due(now)?.into_iter().map(|id| self.need_request(id)).collect()
     }
 
     fn warnings_due(&self, now: DateTime<Utc>) -> Result<Vec<u64>> {

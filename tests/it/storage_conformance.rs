@@ -533,7 +533,9 @@ fn check_indexes(t: &dyn Reads, model: &BTreeMap<u64, AccessRequest>, now: i64) 
     assert_eq!(t.next_deadline()?, wake, "the next deadline or warning");
     let cut = at(now);
     let due: Vec<u64> = deadlines.iter().filter(|d| d.0 <= cut.timestamp_millis()).map(|d| d.1).collect();
-    assert_eq!(t.due(cut)?, due, "due by {cut}, oldest deadline first");
+    let found: Vec<u64> = t.due(cut)?.iter().map(|r| r.id).collect();
+    assert_eq!(found, due, "due by {cut}, oldest deadline first");
+    assert!(t.due(cut)?.iter().all(|r| model.get(&r.id) == Some(r)), "each as it is");
     let warn: Vec<u64> = warnings.iter().filter(|d| d.0 <= cut.timestamp_millis()).map(|d| d.1).collect();
     assert_eq!(t.warnings_due(cut)?, warn, "warnings due by {cut}, earliest first");
     let grants = ids(t.current_grants_in(cut, None, &Paging::default())?.items);
