@@ -40,6 +40,10 @@ pub(super) const DIRECTORY_VERSION: &str = "directory_version";
 pub(super) const KEPT_TABLES: &[&str] =
     &["tenants", "users", "offers", "apps", "groups", "group_members", "channels", "contacts"];
 
+/// The most answers kept: enough for every user and application a busy replica sees, bounded so
+/// that a directory of any size cannot grow it without end.
+const MAX_KEPT: usize = 10_000;
+
 /// The directory's answers kept between write transactions, as of one `DIRECTORY_VERSION`.
 #[derive(Default)]
 pub(super) struct Kept {
@@ -184,7 +188,9 @@ impl<'a> On<'a> {
             return Ok(rows.clone());
         }
         let rows: Arc<[Row]> = Arc::from(self.rows(sql, args)?);
-        if let Some(kept) = self.kept.borrow_mut().as_mut() {
+        if let Some(kept) = self.kept.borrow_mut().as_mut()
+            && kept.answers.len() < MAX_KEPT
+        {
             kept.answers.insert(key, rows.clone());
         }
         Ok(rows)
@@ -232,22 +238,39 @@ impl<'a> On<'a> {
             earlier.iter().map(|_| None).collect();
         let mut last = std::pin::pin!(last);
         let mut out = None;
-        // Each is polled first in order, which is when the client sends it: the server then
-        // answers them in that order.
+        let (mut sent, mut next) = (false, 0);
         let all = std::future::poll_fn(|cx| {
-            for (future, answer) in earlier.iter_mut().zip(answers.iter_mut()) {
-                if answer.is_none()
-                    && let Poll::Ready(a) = future.as_mut().poll(cx)
-                {
-                    *answer = Some(a);
+            // The first poll of each, in order, is when the client sends it: the server then
+            // answers them in that order.
+            if !sent {
+                for (future, answer) in earlier.iter_mut().zip(answers.iter_mut()) {
+                    if let Poll::Ready(a) = future.as_mut().poll(cx) {
+                        *answer = Some(a);
+                    }
+                }
+                if let Poll::Ready(a) = last.as_mut().poll(cx) {
+                    out = Some(a);
+                }
+                sent = true;
+            }
+            // Then only the first still waiting: none after it can be answered before it, and
+            // polling them all at every answer would take as long as the answers squared.
+            while let Some(future) = earlier.get_mut(next) {
+                if answers[next].is_none() {
+                    match future.as_mut().poll(cx) {
+                        Poll::Ready(a) => answers[next] = Some(a),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+                next += 1;
+            }
+            if out.is_none() {
+                match last.as_mut().poll(cx) {
+                    Poll::Ready(a) => out = Some(a),
+                    Poll::Pending => return Poll::Pending,
                 }
             }
-            if out.is_none()
-                && let Poll::Ready(a) = last.as_mut().poll(cx)
-            {
-                out = Some(a);
-            }
-            if out.is_some() && answers.iter().all(Option::is_some) { Poll::Ready(()) } else { Poll::Pending }
+            Poll::Ready(())
         });
         self.driver.borrow_mut().wait(all);
         let failed = |e: tokio_postgres::Error| {
