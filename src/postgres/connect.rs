@@ -3,7 +3,7 @@
 //! rustls as `sslmode` asks, and a connect timeout so that a server out of reach answers in
 //! seconds. The pool's connections are the asynchronous client's, driven on the thread that
 //! waits for them (`Driver`), so that a transaction can send statements without waiting for each
-//! answer (`reads::On`): a blocking client answers every statement before the next is sent.
+//! answer (`transaction::On`): a blocking client answers every statement before the next is sent.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -81,9 +81,7 @@ impl Driver {
             .await
         })
     }
-}
 
-impl Driver {
     /// Whether the connection is still open, as far as its socket tells without asking the
     /// server: what arrived while nobody waited (a closing server's farewell) is read now.
     fn alive(&mut self) -> bool {

@@ -11,8 +11,7 @@ use serde::de::DeserializeOwned;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::transaction::KEPT_TABLES;
-pub(super) use super::transaction::On;
+use super::transaction::{KEPT_TABLES, On};
 use crate::domain::delivery::{Channel, Contact, Delivery, DeliveryFilter, DeliveryScope};
 use crate::domain::identity::{ApiToken, SshKey, TenantCa, TokenOwner};
 use crate::domain::rules::Lookup;

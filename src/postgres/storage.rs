@@ -9,8 +9,7 @@ use std::sync::{Mutex, RwLock};
 
 use super::connect::{Pool, Target};
 use super::listener::{self, Listener};
-use super::reads::On;
-use super::transaction::{Kept, args};
+use super::transaction::{Kept, On, args};
 use super::{errors, schema, settings};
 use crate::domain::OpenMode;
 use crate::engine::maintenance::{StoreInfo, TableInfo};

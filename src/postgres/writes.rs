@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::reads::{On, int, ms, uint};
-use super::transaction::args;
+use super::reads::{int, ms, uint};
+use super::transaction::{On, args};
 use crate::domain::delivery::{Channel, Contact, Delivery, DeliveryState};
 use crate::domain::identity::{ApiToken, SshKey, TenantCa};
 use crate::domain::*;
