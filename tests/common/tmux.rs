@@ -13,7 +13,9 @@ use super::BIN;
 /// A login no directory user has, so the dashboard's identity is only ever what a test passes.
 pub const NO_LOGIN: &str = "jitdesk-e2e-unmapped";
 pub const POLL: Duration = Duration::from_millis(25);
-pub const STARTUP: Duration = Duration::from_secs(10);
+/// How long a pane may take to show what a test waits for: waits end as soon as it shows, so this
+/// only bounds a failure, and a full test run on two busy cores has taken over 10 s to start one.
+pub const STARTUP: Duration = Duration::from_secs(30);
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
