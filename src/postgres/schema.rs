@@ -132,9 +132,34 @@ CREATE INDEX groups_of_user ON group_members (upn, group_id);
 "#;
 
 /// Migration 2: the number every change to the directory counts up, so that a write transaction
-/// can tell whether the directory records it keeps still hold (`transaction.rs`). A jitdesk that
-/// does not count it must not write: it refuses this version as newer than it knows.
-const MIGRATION_2: &str = "INSERT INTO jitdesk_meta VALUES ('directory_version', 0)";
+/// can tell whether the directory records it keeps still hold (`transaction.rs`). Triggers count
+/// it, so that every writer does: a replica of an older jitdesk still running through an upgrade,
+/// or a change made by hand.
+const MIGRATION_2: &str = r#"
+INSERT INTO jitdesk_meta VALUES ('directory_version', 0);
+CREATE FUNCTION jitdesk_directory_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE jitdesk_meta SET value = value + 1 WHERE key = 'directory_version';
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER tenants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION jitdesk_directory_changed();
+CREATE TRIGGER users_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION jitdesk_directory_changed();
+CREATE TRIGGER offers_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON offers
+    FOR EACH STATEMENT EXECUTE FUNCTION jitdesk_directory_changed();
+CREATE TRIGGER apps_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON apps
+    FOR EACH STATEMENT EXECUTE FUNCTION jitdesk_directory_changed();
+CREATE TRIGGER groups_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON groups
+    FOR EACH STATEMENT EXECUTE FUNCTION jitdesk_directory_changed();
+CREATE TRIGGER group_members_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON group_members
+    FOR EACH STATEMENT EXECUTE FUNCTION jitdesk_directory_changed();
+CREATE TRIGGER channels_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON channels
+    FOR EACH STATEMENT EXECUTE FUNCTION jitdesk_directory_changed();
+CREATE TRIGGER contacts_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON contacts
+    FOR EACH STATEMENT EXECUTE FUNCTION jitdesk_directory_changed();
+"#;
 
 /// Every migration, in order: the database's version is how many have run.
 const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];

@@ -134,8 +134,10 @@ impl Storage for PgStorage {
         let mut conn = self.connection()?;
         let mut on = On::begin(&mut conn, "START TRANSACTION ISOLATION LEVEL READ COMMITTED");
         on.later("SELECT pg_advisory_xact_lock($1)", args![WRITE_LOCK])?;
+        // Taken in a statement of its own, so that the mutex is not held while the lock is awaited.
+        let kept = std::mem::take(&mut *self.kept.lock().unwrap_or_else(|p| p.into_inner()));
         // Read after the lock, so that it is the number the last writer left.
-        on.keep(std::mem::take(&mut *self.kept.lock().unwrap_or_else(|p| p.into_inner())))?;
+        on.keep(kept)?;
         work(&mut on)?;
         if let Some((first, last)) = on.appended() {
             let payload = Commit { origin: self.origin.clone(), first, last }.payload();

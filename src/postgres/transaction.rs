@@ -5,10 +5,12 @@
 //! - Statements whose answers nobody needs (the transaction's start, its lock, every write) are
 //!   not waited for: they go out with the next statement that is, and its answer comes after
 //!   theirs, so a read sees every write before it, and the first failure among them is the one
-//!   reported. The commit goes out with the last of them.
+//!   reported; one that fails before it goes stops everything after it, the commit included.
+//!   The commit goes out with the last of them.
 //! - A write transaction keeps the directory records it reads (`Kept`) for the next one, as long
-//!   as nobody changed the directory in between: every change to it counts up one number in the
-//!   database (`DIRECTORY_VERSION`), which each write transaction reads after taking the lock.
+//!   as nobody changed the directory in between: every change to it, by whoever makes it, counts
+//!   up one number in the database (`DIRECTORY_VERSION`, counted by triggers: schema.rs), which
+//!   each write transaction reads after taking the lock.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -77,8 +79,6 @@ pub(super) struct On<'a> {
     /// The directory's answers, while they hold: in a write transaction that has not changed
     /// the directory.
     kept: RefCell<Option<Kept>>,
-    /// Whether this transaction changed the directory (and counted its version up).
-    changed_directory: Cell<bool>,
     /// The first and last audit ids appended in this transaction, for the commit's notification.
     appended: Cell<Option<(u64, u64)>>,
     /// The next request id, once asked for: writers take turns, so it counts on from there.
@@ -97,7 +97,6 @@ impl<'a> On<'a> {
             later: RefCell::new(vec![Later::Simple(begin)]),
             open: Cell::new(true),
             kept: RefCell::new(None),
-            changed_directory: Cell::new(false),
             appended: Cell::new(None),
             next_request: Cell::new(None),
         }
@@ -108,8 +107,10 @@ impl<'a> On<'a> {
     /// a rollback).
     pub(super) fn commit(self) -> Result<()> {
         self.later.borrow_mut().push(Later::Simple("COMMIT"));
+        // Left open on a failure, so that dropping it rolls back whatever did not go.
+        self.send(std::future::ready(Ok(())))?;
         self.open.set(false);
-        self.send(std::future::ready(Ok(())))
+        Ok(())
     }
 
     /// Keeps the directory's answers in this transaction from now on, when `kept` was read at
@@ -132,16 +133,10 @@ impl<'a> On<'a> {
         self.kept.borrow_mut().take()
     }
 
-    /// Notes a change to the directory: its answers kept so far are forgotten, none are kept for
-    /// the rest of this transaction, and the version counts up once, with this commit.
-    pub(super) fn directory_changed(&self) -> Result<()> {
+    /// Notes a change to the directory: its answers kept so far are forgotten and none are kept
+    /// for the rest of this transaction. (The database's triggers count the version up.)
+    pub(super) fn directory_changed(&self) {
         self.kept.borrow_mut().take();
-        if !self.changed_directory.get() {
-            let sql = "UPDATE jitdesk_meta SET value = value + 1 WHERE key = $1";
-            self.later(sql, vec![Box::new(DIRECTORY_VERSION)])?;
-            self.changed_directory.set(true);
-        }
-        Ok(())
     }
 
     /// The first and last audit ids appended, if any.
@@ -238,24 +233,32 @@ impl<'a> On<'a> {
             earlier.iter().map(|_| None).collect();
         let mut last = std::pin::pin!(last);
         let mut out = None;
+        // How many are sent: all, unless one fails before it goes (the connection closed, an
+        // argument that does not encode), when none after it goes either, the commit included.
+        let (mut cut, mut stopped) = (earlier.len(), false);
         let (mut sent, mut next) = (false, 0);
         let all = std::future::poll_fn(|cx| {
             // The first poll of each, in order, is when the client sends it: the server then
             // answers them in that order.
             if !sent {
-                for (future, answer) in earlier.iter_mut().zip(answers.iter_mut()) {
+                for (i, (future, answer)) in earlier.iter_mut().zip(answers.iter_mut()).enumerate() {
                     if let Poll::Ready(a) = future.as_mut().poll(cx) {
+                        let failed = a.is_err();
                         *answer = Some(a);
+                        if failed {
+                            (cut, stopped) = (i + 1, true);
+                            break;
+                        }
                     }
                 }
-                if let Poll::Ready(a) = last.as_mut().poll(cx) {
+                if !stopped && let Poll::Ready(a) = last.as_mut().poll(cx) {
                     out = Some(a);
                 }
                 sent = true;
             }
             // Then only the first still waiting: none after it can be answered before it, and
             // polling them all at every answer would take as long as the answers squared.
-            while let Some(future) = earlier.get_mut(next) {
+            while let Some(future) = earlier[..cut].get_mut(next) {
                 if answers[next].is_none() {
                     match future.as_mut().poll(cx) {
                         Poll::Ready(a) => answers[next] = Some(a),
@@ -264,7 +267,7 @@ impl<'a> On<'a> {
                 }
                 next += 1;
             }
-            if out.is_none() {
+            if out.is_none() && !stopped {
                 match last.as_mut().poll(cx) {
                     Poll::Ready(a) => out = Some(a),
                     Poll::Pending => return Poll::Pending,
@@ -291,9 +294,9 @@ impl<'a> On<'a> {
 
 impl Drop for On<'_> {
     fn drop(&mut self) {
-        // A transaction left half way (an error, a refusal of the whole work) is rolled back
-        // before its connection goes back to the pool; a connection that cannot is closed by
-        // the pool on its next use.
+        // A transaction left half way (an error, a refusal of the whole work, a failed commit)
+        // is rolled back before its connection goes back to the pool; a connection that cannot
+        // be is closed by the pool as it comes back (`has_broken`).
         if self.open.get() {
             self.later.borrow_mut().push(Later::Simple("ROLLBACK"));
             let _ = self.send(std::future::ready(Ok(())));

@@ -41,14 +41,16 @@ impl Writes for On<'_> {
         let sql =
             "INSERT INTO tenants VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET record = excluded.record";
         self.later(sql, args![tenant.id.clone(), encode(tenant)?])?;
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn put_user(&mut self, user: &User) -> Result<()> {
         let sql = "INSERT INTO users VALUES ($1, $2, $3, $4) ON CONFLICT (upn) DO UPDATE \
                    SET login = excluded.login, object_id = excluded.object_id, record = excluded.record";
         self.later(sql, args![user.upn.clone(), user.login.clone(), user.object_id.clone(), encode(user)?])?;
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn put_group(&mut self, group: &Group) -> Result<()> {
@@ -58,26 +60,30 @@ impl Writes for On<'_> {
             sql,
             args![group.id.clone(), group.tenant.clone(), group.object_id.clone(), encode(group)?],
         )?;
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn add_member(&mut self, group: &str, upn: &str) -> Result<()> {
         let sql = "INSERT INTO group_members VALUES ($1, $2) ON CONFLICT DO NOTHING";
         self.later(sql, args![group.to_string(), upn.to_string()])?;
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn remove_member(&mut self, group: &str, upn: &str) -> Result<()> {
         let sql = "DELETE FROM group_members WHERE group_id = $1 AND upn = $2";
         self.later(sql, args![group.to_string(), upn.to_string()])?;
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn put_offer(&mut self, offer: &Offer) -> Result<()> {
         let sql =
             "INSERT INTO offers VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET record = excluded.record";
         self.later(sql, args![offer.id.clone(), encode(offer)?])?;
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn put_app(&mut self, app: &Application) -> Result<()> {
@@ -90,7 +96,8 @@ impl Writes for On<'_> {
             let sql = "INSERT INTO apps_by_tenant VALUES ($1, $2) ON CONFLICT DO NOTHING";
             self.later(sql, args![tenant.clone(), app.name.clone()])?;
         }
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn next_request_id(&self) -> Result<u64> {
@@ -231,19 +238,22 @@ impl Writes for On<'_> {
         let sql = "INSERT INTO channels VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE \
                    SET tenant = excluded.tenant, record = excluded.record";
         self.later(sql, args![int(channel.id), channel.tenant.clone(), encode(channel)?])?;
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn remove_channel(&mut self, id: u64) -> Result<()> {
         self.later("DELETE FROM channels WHERE id = $1", args![int(id)])?;
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn put_contact(&mut self, upn: &str, contact: &Contact) -> Result<()> {
         let sql =
             "INSERT INTO contacts VALUES ($1, $2) ON CONFLICT (upn) DO UPDATE SET record = excluded.record";
         self.later(sql, args![upn.to_string(), encode(contact)?])?;
-        self.directory_changed()
+        self.directory_changed();
+        Ok(())
     }
 
     fn next_delivery_id(&self) -> Result<u64> {

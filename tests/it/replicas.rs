@@ -241,6 +241,20 @@ async fn news_that_may_have_been_missed_reloads_subscribers_and_wakes_the_ticker
     b.close().await.unwrap();
 }
 
+#[tokio::test]
+async fn news_of_more_records_than_a_subscriber_follows_reloads_it_instead() {
+    let (_dir, db, a, b, clock) = two_replicas().await;
+    settle(&a, &b, &clock).await;
+    let mut on_b = Events::local(b.subscribe_for(None));
+    // Far more than a subscriber may fall behind by (a few thousand), and a span that is no span.
+    for (first, last) in [(1, 100_000), (5, 1)] {
+        db.tell(0, Others::Committed { first, last });
+        assert_eq!(next(&mut on_b).await, Change::Reload, "{first}..={last}: read again, not followed");
+    }
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
+
 /// Counts each parcel by its key.
 #[derive(Default)]
 struct Counting(Mutex<HashMap<String, usize>>);

@@ -225,6 +225,10 @@ fn a_directory_record_kept_between_writes_is_read_again_once_anyone_changes_the_
         .expect("read, change, read");
     assert_eq!(names, (Some("Fabrikam Two".into()), Some("Fabrikam Three".into())));
     assert_eq!(name_in_a_write(&second, "fab").as_deref(), Some("Fabrikam Three"), "and the other replica");
+    // A change made by hand, outside jitdesk, is seen too.
+    assert_eq!(name_in_a_write(&first, "nobody").as_deref(), Some("Nobody"), "read, and kept");
+    admin(&url).execute("DELETE FROM tenants WHERE id = 'nobody'", &[]).expect("a change by hand");
+    assert_eq!(name_in_a_write(&first, "nobody"), None, "the database counted the change");
     // A change that did not commit leaves nothing kept of it.
     let failed = first.transact(|t| {
         t.put_tenant(&tenant("fab", "Never"))?;
