@@ -26,7 +26,8 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    /// Counts a committed transaction; the store thread calls it before anyone hears of it.
+    /// Counts a committed transaction before anyone hears of it: the store thread for this
+    /// engine's own, the ear (`others.rs`) for other replicas'.
     pub(super) fn committed(&self) {
         self.commits.fetch_add(1, Ordering::AcqRel);
     }
